@@ -1,0 +1,305 @@
+"""The audit: re-read the whole store and verify everything, trusting nothing cached.
+
+For every stored entry, in log order: the record is canonical and well formed,
+its row belongs to its stream and seq, it extends its stream's hash chain, its
+signature verifies under a key that was valid at that log position, it keeps
+every rule of DESIGN.md §6, and its Merkle leaf (and every node above it) is the
+one stored. At the end, the store holds no Merkle leaf without an entry.
+
+Signatures are verified on worker threads (PyNaCl releases the GIL), the rest in
+order on the calling thread. The first failure in log order is reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from keys import BadSignature, verify_signature
+from keys.signing import Purpose
+
+from .entry import Entry, decode_record
+from .errors import IntegrityViolation, LedgerError, RuleViolation
+from .merkle import leaf_hash, new_nodes_for_append
+from .rules import apply_entry
+from .state import LedgerState
+from .store import Store, stream_originator_id
+
+__all__ = ["AuditReport", "Failure", "audit"]
+
+_CHUNK = 2000
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The first thing found wrong: what, where, and the evidence."""
+
+    code: str
+    message: str
+    log_index: int | None = None
+    stream: str | None = None
+    seq: int | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "log_index": self.log_index,
+            "stream": self.stream,
+            "seq": self.seq,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What the audit checked and the first failure, if any."""
+
+    entries: int
+    streams: int
+    identities: int
+    keys: int
+    seconds: float
+    failure: Failure | None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def entries_per_second(self) -> float:
+        return self.entries / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "streams": self.streams,
+            "identities": self.identities,
+            "keys": self.keys,
+            "seconds": round(self.seconds, 3),
+            "entries_per_second": round(self.entries_per_second, 1),
+            "failure": None if self.failure is None else self.failure.as_json(),
+        }
+
+
+def _failure_from(exc: LedgerError, log_index: int, entry: Entry | None) -> Failure:
+    ev = exc.evidence()
+    return Failure(
+        code=exc.code,
+        message=exc.message,
+        log_index=ev.get("log_index", log_index),
+        stream=ev.get("stream", entry.stream if entry else None),
+        seq=ev.get("seq", entry.seq if entry else None),
+        evidence={k: v for k, v in ev.items() if k not in ("code", "message")},
+    )
+
+
+_Job = tuple[int, Entry, bytes]
+
+
+def _verify_chunk(jobs: list[_Job]) -> tuple[int, Entry] | None:
+    """Verify signatures; return the first (log index, entry) whose signature fails."""
+    for index, entry, public_key in jobs:
+        try:
+            verify_signature(
+                public_key=public_key,
+                purpose=Purpose.STATEMENT,
+                payload=entry.statement.canonical,
+                signature=entry.signature,
+            )
+        except BadSignature:
+            return index, entry
+    return None
+
+
+class _Auditor:
+    def __init__(self, store: Store, workers: int) -> None:
+        self.store = store
+        self.state = LedgerState()
+        self.nodes: dict[tuple[int, int], bytes] = {}
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self.pending: list[Future[tuple[int, Entry] | None]] = []
+
+    def _get_node(self, level: int, index: int) -> bytes:
+        return self.nodes[(level, index)]
+
+    def _prune(self) -> None:
+        """Keep only the right-edge nodes that future appends can still need."""
+        size = self.state.size
+        keep = {}
+        for level in range(size.bit_length() + 1):
+            if (size >> level) & 1:
+                key = (level, (size >> level) - 1)
+                if key in self.nodes:
+                    keep[key] = self.nodes[key]
+        self.nodes = keep
+
+    def _check_chunk(self, records: list[Any]) -> Failure | None:
+        jobs: list[_Job] = []
+        entries: list[Entry] = []
+        failure: Failure | None = None
+        first = self.state.size
+        for rec in records:
+            index = self.state.size
+            entry: Entry | None = None
+            try:
+                entry, _ = decode_record(rec.blob, log_index=index)
+                if rec.originator_id != stream_originator_id(entry.stream) or rec.version != entry.seq:
+                    raise IntegrityViolation(
+                        "row_mismatch",
+                        f"the stored row is ({rec.originator_id}, {rec.version}) but holds "
+                        f"entry {entry.stream}#{entry.seq}",
+                        stream=entry.stream,
+                        seq=entry.seq,
+                        log_index=index,
+                    )
+                key = apply_entry(self.state, entry, log_index=index, verify_signature=False)
+            except (IntegrityViolation, RuleViolation) as exc:
+                failure = _failure_from(exc, index, entry)
+                break
+            jobs.append((index, entry, key.public_key))
+            entries.append(entry)
+        half = (len(jobs) + 1) // 2
+        for part in (jobs[:half], jobs[half:]):
+            if part:
+                self.pending.append(self.pool.submit(_verify_chunk, part))
+        if entries:
+            leaves = [leaf_hash(e.canonical) for e in entries]
+            computed = new_nodes_for_append(first, leaves, self._get_node)
+            for level, idx, h in computed:
+                self.nodes[(level, idx)] = h
+            node_failure = self._compare_nodes(computed, entries, first)
+            if node_failure is not None and (
+                failure is None or (node_failure.log_index or 0) < (failure.log_index or 0)
+            ):
+                failure = node_failure
+            self._prune()
+        return failure
+
+    def _compare_nodes(
+        self, computed: list[tuple[int, int, bytes]], entries: list[Entry], first: int
+    ) -> Failure | None:
+        by_level: dict[int, list[tuple[int, bytes]]] = {}
+        for level, idx, h in computed:
+            by_level.setdefault(level, []).append((idx, h))
+        worst: Failure | None = None
+        for level, nodes in sorted(by_level.items()):
+            lo, hi = nodes[0][0], nodes[-1][0] + 1
+            stored = dict(self.store.nodes(level, lo, hi))
+            for idx, h in nodes:
+                if stored.get(idx) == h:
+                    continue
+                leaf = idx << level
+                entry = entries[leaf - first] if 0 <= leaf - first < len(entries) else None
+                what = "leaf" if level == 0 else f"node ({level}, {idx}) above leaf"
+                f = Failure(
+                    code="merkle_mismatch",
+                    message=f"the stored Merkle {what} {leaf} does not match the entry there",
+                    log_index=leaf,
+                    stream=entry.stream if entry else None,
+                    seq=entry.seq if entry else None,
+                    evidence={
+                        "level": level,
+                        "index": idx,
+                        "expected": h.hex(),
+                        "actual": stored[idx].hex() if idx in stored else None,
+                    },
+                )
+                if worst is None or (f.log_index or 0) < (worst.log_index or 0):
+                    worst = f
+                break
+        return worst
+
+    def _collect(self, keep: int = 0) -> Failure | None:
+        """Wait for all signature jobs but the ``keep`` newest; return the first failure."""
+        done, self.pending = self.pending[: len(self.pending) - keep], self.pending[
+            len(self.pending) - keep :
+        ]
+        found: Failure | None = None
+        for fut in done:
+            bad = fut.result()
+            if bad is not None and (found is None or bad[0] < (found.log_index or 0)):
+                index, entry = bad
+                found = Failure(
+                    code="bad_signature",
+                    message=f"the signature of {entry.stream}#{entry.seq} does not verify "
+                    f"for key {entry.statement.author}",
+                    log_index=index,
+                    stream=entry.stream,
+                    seq=entry.seq,
+                    evidence={"author": entry.statement.author, "statement_id": entry.statement.id},
+                )
+        return found
+
+    def run(self, progress: ProgressFn | None) -> Failure | None:
+        total = max(self.store.max_position(), 0)
+        position = 0
+        try:
+            while True:
+                records = self.store.read(after=position, limit=_CHUNK)
+                if not records:
+                    break
+                failure = self._check_chunk(records)
+                if failure is not None:
+                    return _earliest(self._collect(), failure)
+                # Overlap: the newest chunk's signatures verify while the next is read.
+                sig_failure = self._collect(keep=2)
+                if sig_failure is not None:
+                    return sig_failure
+                position = records[-1].position
+                if progress is not None:
+                    progress(position, total)
+            return self._collect() or self._check_no_extra_leaves()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def _check_no_extra_leaves(self) -> Failure | None:
+        leaves = self.store.count_nodes(0)
+        size = self.state.size
+        if leaves != size:
+            return Failure(
+                code="missing_entry" if leaves > size else "missing_leaf",
+                message=(
+                    f"the Merkle log has {leaves} leaves but the store holds {size} entries: "
+                    + (
+                        f"the entry at log index {size} (and any after it) was removed"
+                        if leaves > size
+                        else "leaves were removed"
+                    )
+                ),
+                log_index=min(leaves, size),
+                evidence={"leaves": leaves, "entries": size},
+            )
+        return None
+
+
+def _earliest(a: Failure | None, b: Failure) -> Failure:
+    if a is not None and (a.log_index or 0) <= (b.log_index or 0):
+        return a
+    return b
+
+
+def audit(store: Store, *, workers: int = 2, progress: ProgressFn | None = None) -> AuditReport:
+    """Verify the whole store from scratch; return an :class:`AuditReport`.
+
+    Never raises for bad data: every problem found becomes the report's
+    ``failure`` (the first one in log order), with its code and location.
+    """
+    started = time.perf_counter()
+    auditor = _Auditor(store, workers)
+    failure = auditor.run(progress)
+    st = auditor.state
+    return AuditReport(
+        entries=st.size,
+        streams=len(st.heads),
+        identities=len(st.people),
+        keys=len(st.keys),
+        seconds=time.perf_counter() - started,
+        failure=failure,
+    )

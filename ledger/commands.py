@@ -1,0 +1,316 @@
+"""Commands: build and sign the statement for each user action (the client side).
+
+One function per action, named in the imperative (``claim_contribution``);
+each returns a :class:`~ledger.statement.SignedStatement` ready to append. They
+run where the signer's private key is (the CLI's keystore, a test, the demo
+generator); the ledger only ever sees the signed result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from keys import Identity
+
+from .canonical import b64encode
+from .rules import next_key_digest
+from .statement import SignedStatement, sign_statement
+
+__all__ = [
+    "apply_to_assignment",
+    "assign",
+    "cancel_assignment",
+    "change_visibility",
+    "claim_contribution",
+    "complete_assignment",
+    "endorse",
+    "grant_role",
+    "post_assignment",
+    "register_identity",
+    "revoke_endorsement",
+    "revoke_key",
+    "revoke_role",
+    "rotate_key",
+    "state_ambition",
+    "transfer_employee",
+    "withdraw_contribution",
+]
+
+Salt = Callable[[int], bytes] | None
+
+
+def _sign(
+    signer: Identity,
+    type_: str,
+    subject: str,
+    body: dict[str, Any],
+    personal: dict[str, str | None] | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    clear = {k: v for k, v in body.items() if v is not None}
+    fields = {k: v for k, v in (personal or {}).items() if v is not None}
+    return sign_statement(signer, type=type_, subject=subject, body=clear, personal=fields, **opts)
+
+
+def register_identity(
+    signer: Identity,
+    *,
+    person: str,
+    public_key: bytes,
+    organisation: str,
+    department: str,
+    display_name: str,
+    next_key: bytes | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """Admit ``person`` with ``public_key`` (signed by an admin, or self-signed at genesis)."""
+    return _sign(
+        signer,
+        "IdentityRegistered",
+        person,
+        {
+            "public_key": b64encode(public_key),
+            "organisation": organisation,
+            "department": department,
+            "next_key_digest": next_key_digest(next_key) if next_key else None,
+        },
+        {"display_name": display_name},
+        **opts,
+    )
+
+
+def rotate_key(
+    signer: Identity, *, person: str, new_public_key: bytes, next_key: bytes | None = None, **opts: Any
+) -> SignedStatement:
+    """Replace ``person``'s current key (signed by that key, or by an admin for recovery)."""
+    return _sign(
+        signer,
+        "KeyRotated",
+        person,
+        {
+            "public_key": b64encode(new_public_key),
+            "next_key_digest": next_key_digest(next_key) if next_key else None,
+        },
+        **opts,
+    )
+
+
+def revoke_key(
+    signer: Identity, *, person: str, key_id: str, reason: str = "compromised",
+    note: str | None = None, **opts: Any,
+) -> SignedStatement:  # fmt: skip
+    """Revoke one of ``person``'s keys: it signs nothing after this entry."""
+    return _sign(
+        signer, "KeyRevoked", person, {"key_id": key_id, "reason": reason}, {"reason": note}, **opts
+    )
+
+
+def grant_role(signer: Identity, *, person: str, role: str, scope: str, **opts: Any) -> SignedStatement:
+    """Grant ``role`` (manager of a department, admin of an organisation) to ``person``."""
+    return _sign(signer, "RoleGranted", person, {"role": role, "scope": scope}, **opts)
+
+
+def revoke_role(signer: Identity, *, person: str, role: str, scope: str, **opts: Any) -> SignedStatement:
+    """Take ``role`` away from ``person``."""
+    return _sign(signer, "RoleRevoked", person, {"role": role, "scope": scope}, **opts)
+
+
+def transfer_employee(
+    signer: Identity, *, person: str, organisation: str, department: str, **opts: Any
+) -> SignedStatement:
+    """Record that ``person`` moves to ``department``; their record goes with them."""
+    return _sign(
+        signer,
+        "EmployeeTransferred",
+        person,
+        {"organisation": organisation, "department": department},
+        **opts,
+    )
+
+
+def claim_contribution(
+    signer: Identity,
+    *,
+    person: str,
+    title: str,
+    skills: Sequence[str],
+    start: str,
+    end: str | None = None,
+    part: str = "dossier",
+    kind: str = "work",
+    description: str | None = None,
+    evidence_sha256: str | None = None,
+    evidence_link: str | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """Claim a contribution on one's own record."""
+    return _sign(
+        signer,
+        "ContributionClaimed",
+        person,
+        {
+            "part": part,
+            "kind": kind,
+            "skills": list(skills),
+            "period": {"start": start, **({"end": end} if end else {})},
+            "evidence_sha256": evidence_sha256,
+        },
+        {"title": title, "description": description, "evidence_link": evidence_link},
+        **opts,
+    )
+
+
+def withdraw_contribution(
+    signer: Identity, *, person: str, contribution: str, reason: str | None = None, **opts: Any
+) -> SignedStatement:
+    """Withdraw one's own contribution (it stays in the ledger, hidden from views)."""
+    return _sign(
+        signer,
+        "ContributionWithdrawn",
+        person,
+        {"contribution": contribution},
+        {"reason": reason},
+        **opts,
+    )
+
+
+def endorse(
+    signer: Identity,
+    *,
+    person: str,
+    contribution: str,
+    grade: int,
+    role: str,
+    comment: str | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """Endorse ``person``'s contribution with a grade 1-5 as manager, peer or client."""
+    return _sign(
+        signer,
+        "EndorsementGiven",
+        person,
+        {"contribution": contribution, "grade": grade, "role": role},
+        {"comment": comment},
+        **opts,
+    )
+
+
+def revoke_endorsement(
+    signer: Identity, *, person: str, endorsement: str, reason: str | None = None, **opts: Any
+) -> SignedStatement:
+    """Revoke one's own endorsement of ``person``'s work."""
+    return _sign(
+        signer, "EndorsementRevoked", person, {"endorsement": endorsement}, {"reason": reason}, **opts
+    )
+
+
+def state_ambition(
+    signer: Identity,
+    *,
+    person: str,
+    goal: str,
+    skills: Sequence[str] = (),
+    courses: str | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """State a personal goal and the skills one wants to develop."""
+    return _sign(
+        signer,
+        "AmbitionStated",
+        person,
+        {"skills": list(skills)},
+        {"goal": goal, "courses": courses},
+        **opts,
+    )
+
+
+def change_visibility(
+    signer: Identity, *, person: str, part: str, visibility: str, **opts: Any
+) -> SignedStatement:
+    """Set who may see one part of one's portfolio."""
+    return _sign(
+        signer, "VisibilityChanged", person, {"part": part, "visibility": visibility}, **opts
+    )
+
+
+def post_assignment(
+    signer: Identity,
+    *,
+    assignment: str,
+    organisation: str,
+    department: str,
+    title: str,
+    skills: Sequence[str],
+    hours_per_week: int,
+    ring: str = "government",
+    description: str | None = None,
+    starts: str | None = None,
+    ends: str | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """Post an assignment (``assignment`` is a new UUID) owned by the signer."""
+    return _sign(
+        signer,
+        "AssignmentPosted",
+        assignment,
+        {
+            "organisation": organisation,
+            "department": department,
+            "skills": list(skills),
+            "hours_per_week": hours_per_week,
+            "ring": ring,
+            "starts": starts,
+            "ends": ends,
+        },
+        {"title": title, "description": description},
+        **opts,
+    )
+
+
+def apply_to_assignment(
+    signer: Identity, *, assignment: str, hours_per_week: int, motivation: str | None = None,
+    **opts: Any,
+) -> SignedStatement:  # fmt: skip
+    """Apply to an open assignment."""
+    return _sign(
+        signer,
+        "AssignmentApplied",
+        assignment,
+        {"hours_per_week": hours_per_week},
+        {"motivation": motivation},
+        **opts,
+    )
+
+
+def assign(signer: Identity, *, assignment: str, assignee: str, **opts: Any) -> SignedStatement:
+    """Assign a person to one's own assignment."""
+    return _sign(signer, "AssignmentAssigned", assignment, {"assignee": assignee}, **opts)
+
+
+def complete_assignment(
+    signer: Identity,
+    *,
+    assignment: str,
+    assignee: str,
+    grade: int,
+    outcome: str = "delivered",
+    note: str | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """Confirm that ``assignee`` completed one's own assignment, with an outcome and grade."""
+    return _sign(
+        signer,
+        "AssignmentCompleted",
+        assignment,
+        {"assignee": assignee, "outcome": outcome, "grade": grade},
+        {"outcome_note": note},
+        **opts,
+    )
+
+
+def cancel_assignment(
+    signer: Identity, *, assignment: str, reason: str | None = None, **opts: Any
+) -> SignedStatement:
+    """Cancel one's own open or assigned assignment."""
+    return _sign(signer, "AssignmentCancelled", assignment, {}, {"reason": reason}, **opts)

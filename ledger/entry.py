@@ -1,0 +1,148 @@
+"""Entries: the ledger's record of an accepted statement in its stream.
+
+An entry is the JSON object ``{stream, seq, prev, statement, signature,
+recorded_at}``; ``seq`` counts from 1 within the stream, ``prev`` is the entry
+hash of the stream's previous entry (64 zeros for seq 1), ``signature`` is the
+statement signature in standard base64. ``entry_hash = SHA-256(JCS(entry))``
+and the Merkle leaf is ``SHA-256(0x00 || JCS(entry))``.
+
+The store keeps one *record* per entry: ``JCS(entry) || 0x0A || JCS(disclosures)``.
+Canonical JSON never contains a raw line feed, so the split is unambiguous; the
+disclosures sit outside everything that is hashed or signed, so they can be
+withheld or erased without breaking any proof.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .canonical import b64decode, b64encode, canonical_bytes, sha256_hex
+from .disclosures import Disclosure, parse_disclosures
+from .errors import IntegrityViolation, MalformedInput
+from .statement import Statement, check_timestamp, parse_statement
+
+__all__ = [
+    "GENESIS_PREV",
+    "Entry",
+    "decode_record",
+    "encode_record",
+    "make_entry",
+    "parse_entry",
+]
+
+GENESIS_PREV = "0" * 64
+ENTRY_FIELDS = frozenset({"stream", "seq", "prev", "statement", "signature", "recorded_at"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An accepted statement at position ``seq`` of ``stream``."""
+
+    stream: str
+    seq: int
+    prev: str
+    statement: Statement
+    signature: bytes
+    recorded_at: str
+    canonical: bytes = field(repr=False)
+
+    @property
+    def hash(self) -> str:
+        """``SHA-256(JCS(entry))`` as 64 lowercase hex digits."""
+        return sha256_hex(self.canonical)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stream": self.stream,
+            "seq": self.seq,
+            "prev": self.prev,
+            "statement": self.statement.as_json(),
+            "signature": b64encode(self.signature),
+            "recorded_at": self.recorded_at,
+        }
+
+
+def make_entry(
+    *, stream: str, seq: int, prev: str, statement: Statement, signature: bytes, recorded_at: str
+) -> Entry:
+    """Build an entry and its canonical bytes."""
+    doc = {
+        "stream": stream,
+        "seq": seq,
+        "prev": prev,
+        "statement": statement.as_json(),
+        "signature": b64encode(signature),
+        "recorded_at": recorded_at,
+    }
+    return Entry(stream, seq, prev, statement, signature, recorded_at, canonical_bytes(doc))
+
+
+def _is_hex64(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == 64
+        and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def parse_entry(raw: Any) -> Entry:
+    """Parse an entry JSON object; raise :class:`MalformedInput`.
+
+    Checks the field set and types and that ``stream`` is the statement's stream.
+    """
+    if not isinstance(raw, dict) or set(raw) != ENTRY_FIELDS:
+        raise MalformedInput(f"an entry is an object with exactly {sorted(ENTRY_FIELDS)}")
+    statement = parse_statement(raw["statement"])
+    seq = raw["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise MalformedInput("entry seq must be a positive integer", field="seq")
+    if not _is_hex64(raw["prev"]):
+        raise MalformedInput("entry prev must be 64 lowercase hex digits", field="prev")
+    if raw["stream"] != statement.stream:
+        raise MalformedInput(
+            f"entry stream {raw['stream']!r} is not the statement's stream {statement.stream!r}",
+            field="stream",
+        )
+    if (seq == 1) != (raw["prev"] == GENESIS_PREV):
+        raise MalformedInput("prev is all zeros exactly for the first entry of a stream")
+    if not isinstance(raw["signature"], str):
+        raise MalformedInput("entry signature must be a base64 string", field="signature")
+    signature = b64decode(raw["signature"], length=64, what="signature")
+    recorded_at = check_timestamp(raw["recorded_at"], "recorded_at")
+    return make_entry(
+        stream=raw["stream"],
+        seq=seq,
+        prev=raw["prev"],
+        statement=statement,
+        signature=signature,
+        recorded_at=recorded_at,
+    )
+
+
+def encode_record(entry: Entry, disclosures: tuple[Disclosure, ...] | list[Disclosure]) -> bytes:
+    """Return the stored record: ``JCS(entry) || b"\\n" || JCS(disclosures)``."""
+    return entry.canonical + b"\n" + canonical_bytes([d.as_json() for d in disclosures])
+
+
+def decode_record(blob: bytes, **where: Any) -> tuple[Entry, list[Disclosure]]:
+    """Parse a stored record; raise :class:`IntegrityViolation` (code ``malformed_entry``)
+    if it is not exactly the canonical form of a well-formed entry."""
+    head, sep, tail = bytes(blob).partition(b"\n")
+    try:
+        if not sep:
+            raise MalformedInput("record has no separator between entry and disclosures")
+        entry = parse_entry(json.loads(head))
+        disclosures = parse_disclosures(json.loads(tail))
+    except (MalformedInput, ValueError, UnicodeDecodeError) as exc:
+        raise IntegrityViolation(
+            "malformed_entry", f"stored entry is not a well-formed entry: {exc}", **where
+        ) from exc
+    if entry.canonical != head:
+        raise IntegrityViolation(
+            "non_canonical_entry",
+            "stored entry bytes are not in canonical (RFC 8785) form",
+            **where,
+        )
+    return entry, disclosures

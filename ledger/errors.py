@@ -1,0 +1,173 @@
+"""The ledger's error types: one root, subclasses that carry their evidence.
+
+Every failure the ledger can report is a :class:`LedgerError`. Errors are mapped
+to CLI exit codes in :mod:`trackrecord.cli.errors` (and, later, to HTTP problem
+documents) in exactly one place each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ConcurrencyConflict",
+    "ConsistencyError",
+    "InclusionError",
+    "IntegrityViolation",
+    "LedgerError",
+    "Location",
+    "MalformedInput",
+    "NotFound",
+    "ProofError",
+    "RuleViolation",
+    "StoreError",
+]
+
+
+class LedgerError(Exception):
+    """Root of every error raised by :mod:`ledger`."""
+
+    code: str = "ledger_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def evidence(self) -> dict[str, Any]:
+        """Return the machine-readable evidence of this error."""
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the ledger something was found: stream, seq and log index."""
+
+    stream: str | None = None
+    seq: int | None = None
+    log_index: int | None = None
+
+
+class RuleViolation(LedgerError):
+    """A statement breaks a rule of DESIGN.md §6; ``code`` names the rule."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        stream: str | None = None,
+        seq: int | None = None,
+        log_index: int | None = None,
+        statement_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.stream = stream
+        self.seq = seq
+        self.log_index = log_index
+        self.statement_id = statement_id
+
+    def evidence(self) -> dict[str, Any]:
+        ev = super().evidence()
+        for key in ("stream", "seq", "log_index", "statement_id"):
+            value = getattr(self, key)
+            if value is not None:
+                ev[key] = value
+        return ev
+
+
+class MalformedInput(RuleViolation):
+    """Input that is not a well-formed statement, entry, body or document.
+
+    A rule violation too (DESIGN.md §6: malformed input, unknown fields and
+    oversized bodies are refused); ``code`` says which kind, ``field`` where.
+    """
+
+    def __init__(self, message: str, *, code: str = "malformed", field: str | None = None) -> None:
+        super().__init__(code, message)
+        self.field = field
+
+    def evidence(self) -> dict[str, Any]:
+        ev = super().evidence()
+        if self.field is not None:
+            ev["field"] = self.field
+        return ev
+
+
+class IntegrityViolation(LedgerError):
+    """Stored data that does not verify: a broken chain link, a bad signature,
+    a missing or extra entry, a Merkle node that does not match."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        stream: str | None = None,
+        seq: int | None = None,
+        log_index: int | None = None,
+        expected: str | None = None,
+        actual: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.stream = stream
+        self.seq = seq
+        self.log_index = log_index
+        self.expected = expected
+        self.actual = actual
+
+    def evidence(self) -> dict[str, Any]:
+        ev = super().evidence()
+        for key in ("stream", "seq", "log_index", "expected", "actual"):
+            value = getattr(self, key)
+            if value is not None:
+                ev[key] = value
+        return ev
+
+
+class ConcurrencyConflict(LedgerError):
+    """Another writer appended first and retrying did not resolve it."""
+
+    code = "conflict"
+
+
+class NotFound(LedgerError):
+    """A stream, entry, person or checkpoint that does not exist."""
+
+    code = "not_found"
+
+
+class StoreError(LedgerError):
+    """The storage backend failed or is misconfigured."""
+
+    code = "store_error"
+
+
+class ProofError(LedgerError):
+    """A Merkle proof or checkpoint that does not verify."""
+
+    code = "bad_proof"
+
+    def __init__(self, message: str, **evidence: Any) -> None:
+        super().__init__(message)
+        self.details: dict[str, Any] = dict(evidence)
+
+    def evidence(self) -> dict[str, Any]:
+        ev = super().evidence()
+        ev.update(self.details)
+        return ev
+
+
+class InclusionError(ProofError):
+    """An inclusion proof does not lead to the expected root."""
+
+    code = "bad_inclusion_proof"
+
+
+class ConsistencyError(ProofError):
+    """Two tree heads are not consistent: history was rewritten or the proof is wrong."""
+
+    code = "bad_consistency_proof"
+

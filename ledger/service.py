@@ -1,0 +1,193 @@
+"""The ledger application service: append signed statements, read entries.
+
+The CLI and (later) the HTTP API are thin adapters over :class:`LedgerService`.
+It keeps a :class:`~ledger.state.LedgerState` caught up with the store, checks
+each statement against the rules (:func:`ledger.rules.apply_entry`) and appends
+accepted entries together with their Merkle nodes in one transaction. When
+another writer got there first, it catches up and tries again; a rejected
+statement leaves no trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .entry import Entry, decode_record, encode_record, make_entry
+from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
+from .merkle import leaf_hash, new_nodes_for_append
+from .rules import apply_entry
+from .state import LedgerState
+from .statement import SignedStatement, utc_timestamp
+from .store import Store, stream_originator_id
+from .disclosures import Disclosure
+
+__all__ = ["MAX_BATCH", "AppendResult", "LedgerService", "StoredEntry"]
+
+MAX_BATCH = 1000
+_MAX_ATTEMPTS = 25
+_READ_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where an accepted statement landed."""
+
+    entry: Entry
+    log_index: int
+    position: int
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry read back from the store with the disclosures kept beside it."""
+
+    entry: Entry
+    disclosures: tuple[Disclosure, ...]
+
+    def disclosed(self) -> dict[str, str]:
+        return {d.field: d.value for d in self.disclosures}
+
+
+class LedgerService:
+    """Appends and reads entries of one ledger store. Thread-safe."""
+
+    def __init__(self, store: Store, *, clock: Callable[[], str] = utc_timestamp) -> None:
+        self.store = store
+        self.state = LedgerState()
+        self._position = 0
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._node_cache: dict[tuple[int, int], bytes] = {}
+
+    # -- reading the log into the state ---------------------------------------
+    def catch_up(self) -> int:
+        """Fold entries other writers appended since we last looked; return how many."""
+        with self._lock:
+            n = 0
+            while True:
+                records = self.store.read(after=self._position, limit=_READ_CHUNK)
+                if not records:
+                    return n
+                for rec in records:
+                    index = self.state.size
+                    where = {"log_index": index}
+                    entry, _ = decode_record(rec.blob, **where)
+                    if rec.originator_id != stream_originator_id(entry.stream):
+                        raise IntegrityViolation(
+                            "row_mismatch", "stored row does not belong to the entry's stream", **where
+                        )
+                    try:
+                        apply_entry(self.state, entry, log_index=index, verify_signature=False)
+                    except RuleViolation as exc:
+                        raise IntegrityViolation(
+                            "invalid_stored_entry",
+                            f"a stored entry breaks rule {exc.code}: {exc.message}; run the audit",
+                            stream=entry.stream,
+                            seq=entry.seq,
+                            log_index=index,
+                        ) from exc
+                    self._position = rec.position
+                    n += 1
+
+    def _get_node(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        node = self._node_cache.get(key)
+        if node is None:
+            node = self.store.get_node(level, index)
+            if len(self._node_cache) > 4096:
+                self._node_cache.clear()
+            self._node_cache[key] = node
+        return node
+
+    # -- appending -------------------------------------------------------------
+    def append(self, signed: SignedStatement) -> AppendResult:
+        """Append one signed statement; raise :class:`RuleViolation` if it is refused."""
+        return self.append_batch([signed])[0]
+
+    def append_batch(self, batch: Sequence[SignedStatement]) -> list[AppendResult]:
+        """Append statements atomically, in order: all are accepted or none.
+
+        Raises :class:`RuleViolation` for the first statement that breaks a rule
+        (nothing is written), :class:`ConcurrencyConflict` if other writers kept
+        winning the race for the log's next position.
+        """
+        if not batch:
+            return []
+        if len(batch) > MAX_BATCH:
+            raise MalformedInput(
+                f"a batch holds at most {MAX_BATCH} statements, got {len(batch)}", code="oversized"
+            )
+        with self._lock:
+            for _ in range(_MAX_ATTEMPTS):
+                self.catch_up()
+                self.state.begin()
+                try:
+                    results = self._try_append(batch)
+                except ConcurrencyConflict:
+                    self.state.rollback()
+                    continue
+                except BaseException:
+                    self.state.rollback()
+                    raise
+                self.state.commit()
+                return results
+        raise ConcurrencyConflict(
+            f"gave up after {_MAX_ATTEMPTS} attempts: other writers kept appending first"
+        )
+
+    def _try_append(self, batch: Sequence[SignedStatement]) -> list[AppendResult]:
+        first = self.state.size
+        recorded_at = self._clock()
+        entries: list[Entry] = []
+        for offset, signed in enumerate(batch):
+            s = signed.statement
+            head = self.state.heads.get(s.stream)
+            entry = make_entry(
+                stream=s.stream,
+                seq=head.seq + 1 if head else 1,
+                prev=head.hash if head else "0" * 64,
+                statement=s,
+                signature=signed.signature,
+                recorded_at=recorded_at,
+            )
+            try:
+                apply_entry(self.state, entry, log_index=first + offset)
+            except RuleViolation as exc:
+                if len(batch) > 1:
+                    exc.message = f"statement {offset} of the batch: {exc.message}"
+                    exc.args = (exc.message,)
+                raise
+            entries.append(entry)
+        nodes = new_nodes_for_append(first, [leaf_hash(e.canonical) for e in entries], self._get_node)
+        rows = [
+            (e.stream, e.seq, encode_record(e, signed.disclosures))
+            for e, signed in zip(entries, batch, strict=True)
+        ]
+        positions = self.store.append(rows, nodes)
+        self._position = max(positions) if positions else self._position
+        return [
+            AppendResult(e, first + i, p)
+            for i, (e, p) in enumerate(zip(entries, positions, strict=True))
+        ]
+
+    # -- reading ----------------------------------------------------------------
+    def read_stream(self, stream: str) -> list[StoredEntry]:
+        """Return the entries of ``stream`` in seq order; raise :class:`NotFound` if empty."""
+        records = self.store.read_stream(stream)
+        if not records:
+            raise NotFound(f"no stream {stream!r}")
+        out = []
+        for rec in records:
+            entry, disclosures = decode_record(rec.blob, stream=stream, seq=rec.version)
+            out.append(StoredEntry(entry, tuple(disclosures)))
+        return out
+
+    def read_log(self, *, after: int = 0, limit: int = 1000) -> list[tuple[int, StoredEntry]]:
+        """Return ``(position, entry)`` pairs after notification position ``after``."""
+        out = []
+        for rec in self.store.read(after=after, limit=limit):
+            entry, disclosures = decode_record(rec.blob)
+            out.append((rec.position, StoredEntry(entry, tuple(disclosures))))
+        return out

@@ -1,0 +1,159 @@
+"""The ledger state: what the rules need to know, folded from entries in log order.
+
+Pure data, no I/O. Records are immutable; every change goes through
+:meth:`LedgerState.put`, which journals the old value while a batch is open, so
+a rejected batch is rolled back exactly (nothing partly applied).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Assignment",
+    "Contribution",
+    "Endorsement",
+    "Head",
+    "KeyRecord",
+    "LedgerState",
+    "Person",
+]
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last entry of a stream."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """An Ed25519 key of a person and the log interval in which it may sign.
+
+    The key may sign entries at log index ``i`` with ``valid_from <= i`` and
+    (``retired_at`` is None or ``i <= retired_at``): the rotation or revocation
+    entry itself is the last one the key signs.
+    """
+
+    key_id: str
+    person: str
+    public_key: bytes
+    valid_from: int
+    retired_at: int | None = None
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    organisation: str
+    department: str
+    current_key: str | None
+    next_key_digest: str | None
+    roles: frozenset[tuple[str, str]]
+    registered_at: int
+
+
+@dataclass(frozen=True)
+class Contribution:
+    id: str
+    owner: str
+    skills: tuple[str, ...]
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True)
+class Endorsement:
+    id: str
+    endorser: str
+    subject: str
+    contribution: str
+    grade: int
+    role: str
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    owner: str
+    organisation: str
+    department: str
+    skills: tuple[str, ...]
+    status: str  # open | assigned | completed | cancelled
+    applicants: frozenset[str] = frozenset()
+    assignees: frozenset[str] = frozenset()
+    completed: frozenset[str] = frozenset()
+
+
+class LedgerState:
+    """Everything the §6 rules consult, as of ``size`` entries of the log."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, Any] = {"size": 0, "operator": None}
+        self.heads: dict[str, Head] = {}
+        self.people: dict[str, Person] = {}
+        self.keys: dict[str, KeyRecord] = {}
+        self.statement_ids: dict[str, int] = {}
+        self.contributions: dict[str, Contribution] = {}
+        self.endorsements: dict[str, Endorsement] = {}
+        self.active_endorsements: dict[tuple[str, str], str] = {}
+        self.assignments: dict[str, Assignment] = {}
+        self._journal: list[tuple[dict[Any, Any], Hashable, Any]] | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of entries folded into this state (the next entry's log index)."""
+        return int(self.meta["size"])
+
+    @property
+    def operator(self) -> str | None:
+        """The person registered by the genesis entry: the ledger operator."""
+        op = self.meta["operator"]
+        return None if op is None else str(op)
+
+    # -- journaled mutation --------------------------------------------------
+    def put(self, table: dict[Any, Any], key: Hashable, value: Any) -> None:
+        """Set ``table[key] = value``, journaling the old value inside a batch."""
+        if self._journal is not None:
+            self._journal.append((table, key, table.get(key, _MISSING)))
+        table[key] = value
+
+    def begin(self) -> None:
+        """Open a batch: changes from now on can be rolled back."""
+        if self._journal is not None:
+            raise RuntimeError("a batch is already open")
+        self._journal = []
+
+    def commit(self) -> None:
+        """Close the batch, keeping its changes."""
+        self._journal = None
+
+    def rollback(self) -> None:
+        """Close the batch, undoing every change made since :meth:`begin`."""
+        journal, self._journal = self._journal or [], None
+        for table, key, old in reversed(journal):
+            if old is _MISSING:
+                table.pop(key, None)
+            else:
+                table[key] = old
+
+    # -- queries -------------------------------------------------------------
+    def person_of_key(self, key_id: str) -> Person | None:
+        record = self.keys.get(key_id)
+        return None if record is None else self.people.get(record.person)
+
+    def is_operator(self, person: Person) -> bool:
+        return self.operator == person.id
+
+    def is_admin(self, person: Person, organisation: str) -> bool:
+        return self.is_operator(person) or ("admin", organisation) in person.roles
+
+    def is_manager(self, person: Person, department: str) -> bool:
+        return ("manager", department) in person.roles

@@ -1,0 +1,10 @@
+"""Storage of entries on the ``eventsourcing`` library's event store.
+
+One backend contract (:class:`~ledger.store.base.Store`), two backends chosen by
+URL: ``sqlite:///path/to/ledger.db`` (the default, zero set-up) and
+``postgresql://user[:password]@host[:port]/dbname``.
+"""
+
+from .base import Store, StoredRecord, open_store, stream_originator_id
+
+__all__ = ["Store", "StoredRecord", "open_store", "stream_originator_id"]

@@ -1,0 +1,199 @@
+"""The store contract and its construction from a database URL.
+
+Each entry is one stored event of the ``eventsourcing`` library: the
+originator id is ``uuid5(STREAM_NAMESPACE, stream)``, the originator version is
+the entry's ``seq`` and the state is the record bytes of
+:func:`ledger.entry.encode_record`. The library's notification log gives the
+one total order of all entries; its unique ``(originator_id, version)`` key
+keeps a stream from forking. The Merkle tree's nodes live in a table beside the
+events and are written in the same transaction; the unique key of the leaf
+``(0, log index)`` makes concurrent appenders to *different* streams conflict
+too, so the log is extended by one writer at a time and the rules always see
+the whole log before an entry.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    IntegrityError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.utils import Environment
+
+from ..errors import ConcurrencyConflict, StoreError
+
+__all__ = ["ENTRY_TOPIC", "STREAM_NAMESPACE", "Store", "StoredRecord", "open_store"]
+
+STREAM_NAMESPACE = uuid.UUID("5f0c6e1e-6a64-4b86-9f0e-7472616b7265")
+ENTRY_TOPIC = "ledger.entry:Entry"
+APP_NAME = "ledger"
+
+
+def stream_originator_id(stream: str) -> uuid.UUID:
+    """The event store's originator id of a stream."""
+    return uuid.uuid5(STREAM_NAMESPACE, stream)
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """One stored entry as read back: notification position, row keys and record bytes."""
+
+    position: int
+    originator_id: uuid.UUID
+    version: int
+    blob: bytes
+
+
+class Store:
+    """A ledger's storage: the event store plus the Merkle node table."""
+
+    def __init__(self, url: str, factory: Any, recorder: Any) -> None:
+        self.url = url
+        self._factory = factory
+        self._recorder: Any = recorder
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+    @property
+    def recorder(self) -> ApplicationRecorder:
+        """The ``eventsourcing`` application recorder (for projections and tests)."""
+        return self._recorder  # type: ignore[no-any-return]
+
+    def append(
+        self,
+        records: Sequence[tuple[str, int, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]],
+    ) -> list[int]:
+        """Atomically store ``(stream, seq, record)`` rows and Merkle ``nodes``.
+
+        Returns the notification positions. Raises :class:`ConcurrencyConflict`
+        if another writer took one of the stream positions or log indexes first
+        (nothing is written then).
+        """
+        events = [
+            StoredEvent(
+                originator_id=stream_originator_id(stream),
+                originator_version=seq,
+                topic=ENTRY_TOPIC,
+                state=blob,
+            )
+            for stream, seq, blob in records
+        ]
+        try:
+            ids = self._recorder.insert_events(events, merkle_nodes=list(nodes))
+        except IntegrityError as exc:
+            raise ConcurrencyConflict(f"another writer appended first: {exc}") from exc
+        except OperationalError as exc:
+            if "locked" in str(exc) or "lock timeout" in str(exc):
+                raise ConcurrencyConflict(f"the store is busy: {exc}") from exc
+            raise StoreError(f"the store failed: {exc}") from exc
+        return list(ids or [])
+
+    def read(self, *, after: int = 0, limit: int = 1000) -> list[StoredRecord]:
+        """Return up to ``limit`` stored entries with position > ``after``, in log order."""
+        notes = self._recorder.select_notifications(
+            start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
+        )
+        return [
+            StoredRecord(n.id, uuid.UUID(str(n.originator_id)), n.originator_version, n.state)
+            for n in notes
+        ]
+
+    def read_stream(self, stream: str) -> list[StoredRecord]:
+        """Return the stored entries of ``stream`` in seq order (position is 0: unknown here)."""
+        events = self._recorder.select_events(stream_originator_id(stream))
+        return [
+            StoredRecord(0, uuid.UUID(str(e.originator_id)), e.originator_version, e.state)
+            for e in events
+        ]
+
+    def max_position(self) -> int:
+        """The highest notification position, 0 for an empty store."""
+        return int(self._recorder.max_notification_id() or 0)
+
+    def get_node(self, level: int, index: int) -> bytes:
+        """Return the stored Merkle node ``(level, index)``; raise ``KeyError`` if absent."""
+        node: bytes | None = self._recorder.select_node(level, index)
+        if node is None:
+            raise KeyError((level, index))
+        return node
+
+    def nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
+        """Return stored nodes ``(index, hash)`` of ``level`` with start <= index < stop."""
+        return list(self._recorder.select_nodes(level, start, stop))
+
+    def count_nodes(self, level: int) -> int:
+        """Number of stored nodes at ``level`` (level 0: the number of leaves)."""
+        return int(self._recorder.count_nodes(level))
+
+    def close(self) -> None:
+        self._factory.close()
+
+
+def _sqlite_env(path: str) -> dict[str, str]:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": path,
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "APPLICATION_RECORDER_TOPIC": "ledger.store.sqlite:LedgerSQLiteRecorder",
+    }
+
+
+def _postgres_env(parsed: urllib.parse.SplitResult) -> dict[str, str]:
+    dbname = parsed.path.lstrip("/")
+    if not dbname or not parsed.hostname:
+        raise StoreError("a PostgreSQL URL needs a host and a database name")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": urllib.parse.unquote(dbname),
+        "POSTGRES_HOST": parsed.hostname,
+        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_USER": urllib.parse.unquote(parsed.username or "postgres"),
+        "POSTGRES_PASSWORD": urllib.parse.unquote(parsed.password or ""),
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        "APPLICATION_RECORDER_TOPIC": "ledger.store.postgres:LedgerPostgresRecorder",
+    }
+
+
+def open_store(url: str) -> Store:
+    """Open (creating tables if needed) the store at ``url``; raise :class:`StoreError`."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "sqlite":
+        if not parsed.path or parsed.netloc:
+            raise StoreError(f"an SQLite URL looks like sqlite:///path/to/ledger.db, not {url!r}")
+        env = _sqlite_env(parsed.path)
+    elif parsed.scheme in ("postgresql", "postgres"):
+        env = _postgres_env(parsed)
+    else:
+        raise StoreError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+    try:
+        factory = InfrastructureFactory.construct(Environment(name=APP_NAME, env=env))
+        recorder = factory.application_recorder()
+    except Exception as exc:  # the library raises many kinds; all mean "cannot open"
+        raise StoreError(f"cannot open the store at {redact(url)}: {exc}") from exc
+    return Store(url, factory, recorder)
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+        return urllib.parse.urlunsplit(parsed._replace(netloc=netloc))
+    return url

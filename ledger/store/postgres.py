@@ -1,0 +1,74 @@
+"""The PostgreSQL backend: the library's recorder plus the Merkle node table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+__all__ = ["LedgerPostgresRecorder"]
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):  # type: ignore[misc]
+    """Writes the Merkle nodes of an append in the same transaction as its entries.
+
+    The nodes are inserted before the library takes its EXCLUSIVE lock on the
+    events table: a second writer that wants the same leaf index waits on the
+    first one's row and then fails on the unique key, so there is no deadlock.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        base = events_table_name.removesuffix("_events")
+        self.nodes_table = Identifier(f"{base}_merkle_nodes")
+        self.schema = Identifier(self.datastore.schema)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "level integer NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL, "
+                "PRIMARY KEY (level, idx))"
+            ).format(schema=self.schema, table=self.nodes_table)
+        )
+        self._insert_node = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
+            schema=self.schema, table=self.nodes_table
+        )
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        nodes = kwargs.get("merkle_nodes") or ()
+        if nodes:
+            curs.executemany(self._insert_node, nodes)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def _query(self, sql: SQL, params: tuple[Any, ...]) -> list[Any]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(sql.format(schema=self.schema, table=self.nodes_table), params)
+            return list(curs.fetchall())
+
+    def select_node(self, level: int, idx: int) -> bytes | None:
+        rows = self._query(
+            SQL("SELECT hash FROM {schema}.{table} WHERE level=%s AND idx=%s"), (level, idx)
+        )
+        return bytes(rows[0]["hash"]) if rows else None
+
+    def select_nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
+        rows = self._query(
+            SQL(
+                "SELECT idx, hash FROM {schema}.{table} "
+                "WHERE level=%s AND idx>=%s AND idx<%s ORDER BY idx"
+            ),
+            (level, start, stop),
+        )
+        return [(int(r["idx"]), bytes(r["hash"])) for r in rows]
+
+    def count_nodes(self, level: int) -> int:
+        rows = self._query(
+            SQL("SELECT COUNT(*) AS n FROM {schema}.{table} WHERE level=%s"), (level,)
+        )
+        return int(rows[0]["n"])
