@@ -81,7 +81,7 @@ class EndorserRole(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
-    """Roles granted by ``RoleGranted``: ``manager`` of a department, ``admin`` of an organisation."""
+    """Roles granted by ``RoleGranted``: manager of a department, admin of an organisation."""
 
     MANAGER = "manager"
     ADMIN = "admin"
@@ -133,7 +133,9 @@ Hex64 = Annotated[str, StringConstraints(pattern=HEX64_RE)]
 PublicKeyB64 = Annotated[str, StringConstraints(pattern=B64_32_RE)]
 KeyId = Annotated[str, StringConstraints(pattern=KEY_ID_RE)]
 StatementRef = Annotated[str, StringConstraints(pattern=UUID_RE)]
-IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_iso_date)]
+IsoDate = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_iso_date)
+]
 Hours = Annotated[StrictInt, Field(ge=1, le=40)]
 Commitments = dict[str, Hex64]
 

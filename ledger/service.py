@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, make_entry
 from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
 from .merkle import leaf_hash, new_nodes_for_append
@@ -21,7 +22,6 @@ from .rules import apply_entry
 from .state import LedgerState
 from .statement import SignedStatement, utc_timestamp
 from .store import Store, stream_originator_id
-from .disclosures import Disclosure
 
 __all__ = ["MAX_BATCH", "AppendResult", "LedgerService", "StoredEntry"]
 
@@ -72,11 +72,12 @@ class LedgerService:
                     return n
                 for rec in records:
                     index = self.state.size
-                    where = {"log_index": index}
-                    entry, _ = decode_record(rec.blob, **where)
+                    entry, _ = decode_record(rec.blob, log_index=index)
                     if rec.originator_id != stream_originator_id(entry.stream):
                         raise IntegrityViolation(
-                            "row_mismatch", "stored row does not belong to the entry's stream", **where
+                            "row_mismatch",
+                            "stored row does not belong to the entry's stream",
+                            log_index=index,
                         )
                     try:
                         apply_entry(self.state, entry, log_index=index, verify_signature=False)
@@ -160,7 +161,9 @@ class LedgerService:
                     exc.args = (exc.message,)
                 raise
             entries.append(entry)
-        nodes = new_nodes_for_append(first, [leaf_hash(e.canonical) for e in entries], self._get_node)
+        nodes = new_nodes_for_append(
+            first, [leaf_hash(e.canonical) for e in entries], self._get_node
+        )
         rows = [
             (e.stream, e.seq, encode_record(e, signed.disclosures))
             for e, signed in zip(entries, batch, strict=True)

@@ -14,7 +14,7 @@ from psycopg.sql import SQL, Identifier
 __all__ = ["LedgerPostgresRecorder"]
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):  # type: ignore[misc]
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """Writes the Merkle nodes of an append in the same transaction as its entries.
 
     The nodes are inserted before the library takes its EXCLUSIVE lock on the

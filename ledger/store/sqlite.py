@@ -11,7 +11,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 __all__ = ["LedgerSQLiteRecorder"]
 
 
-class LedgerSQLiteRecorder(SQLiteApplicationRecorder):  # type: ignore[misc]
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     """Writes the Merkle nodes of an append in the same transaction as its entries."""
 
     nodes_table = "merkle_nodes"
@@ -36,9 +36,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):  # type: ignore[misc]
 
     def select_node(self, level: int, idx: int) -> bytes | None:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT hash FROM {self.nodes_table} WHERE level=? AND idx=?", (level, idx)
-            )
+            c.execute(f"SELECT hash FROM {self.nodes_table} WHERE level=? AND idx=?", (level, idx))
             row = c.fetchone()
             return None if row is None else bytes(row[0])
 
