@@ -168,11 +168,15 @@ def _role_authority(ctx: _Ctx) -> tuple[Person, tuple[str, str]]:
     person = ctx.subject_person()
     if body.role == Role.MANAGER:
         if not re.match(DEPARTMENT_RE, body.scope):
-            raise ctx.fail("bad_scope", f"a manager role is scoped to a department, not {body.scope!r}")
+            raise ctx.fail(
+                "bad_scope", f"a manager role is scoped to a department, not {body.scope!r}"
+            )
         ctx.require_admin(_org_of(body.scope))
     else:
         if not re.match(SLUG_RE, body.scope):
-            raise ctx.fail("bad_scope", f"an admin role is scoped to an organisation, not {body.scope!r}")
+            raise ctx.fail(
+                "bad_scope", f"an admin role is scoped to an organisation, not {body.scope!r}"
+            )
         ctx.require_admin(body.scope)
     return person, (body.role.value, body.scope)
 
@@ -255,9 +259,7 @@ def _endorsement_given(ctx: _Ctx) -> None:
         )
     pair = (ctx.me.id, c.id)
     if pair in st.active_endorsements:
-        raise ctx.fail(
-            "duplicate_endorsement", f"{ctx.me.id} already endorsed contribution {c.id}"
-        )
+        raise ctx.fail("duplicate_endorsement", f"{ctx.me.id} already endorsed contribution {c.id}")
     e = Endorsement(ctx.statement.id, ctx.me.id, subject.id, c.id, body.grade, body.role.value)
     st.put(st.endorsements, e.id, e)
     st.put(st.active_endorsements, pair, e.id)
@@ -338,7 +340,9 @@ def _assignment_assigned(ctx: _Ctx) -> None:
     if assignee not in ctx.state.people:
         raise ctx.fail("unknown_person", f"no person {assignee!r} is registered")
     if assignee == a.owner:
-        raise ctx.fail("self_assignment", "the owner cannot assign their own assignment to themselves")
+        raise ctx.fail(
+            "self_assignment", "the owner cannot assign their own assignment to themselves"
+        )
     if assignee in a.assignees:
         raise ctx.fail("already_assigned", f"{assignee} is already assigned to {a.id}")
     new = dataclasses.replace(a, assignees=a.assignees | {assignee}, status="assigned")
@@ -386,9 +390,11 @@ _HANDLERS: dict[str, Callable[[_Ctx], None]] = {
 }
 
 
-def _author_key(state: LedgerState, s: Statement, log_index: int, where: dict[str, Any]) -> KeyRecord:
+def _author_key(
+    state: LedgerState, s: Statement, log_index: int, where: dict[str, Any]
+) -> KeyRecord:
     """Return the key that may sign ``s`` at ``log_index``, or raise."""
-    if state.size == 0:
+    if log_index == 0:
         if s.type != "IdentityRegistered":
             raise RuleViolation(
                 "genesis_required",
@@ -424,7 +430,12 @@ def _author_key(state: LedgerState, s: Statement, log_index: int, where: dict[st
 
 
 def apply_entry(
-    state: LedgerState, entry: Entry, *, log_index: int, verify_signature: bool = True
+    state: LedgerState,
+    entry: Entry,
+    *,
+    log_index: int,
+    verify_signature: bool = True,
+    partial: bool = False,
 ) -> KeyRecord:
     """Check ``entry`` at ``log_index`` against ``state`` and fold it in.
 
@@ -432,10 +443,22 @@ def apply_entry(
     changes nothing) if any rule of DESIGN.md §6 fails: chain position, replay,
     key validity at this log position, signature, authorship and the
     type-specific rules.
+
+    ``partial`` folds a subset of the log (a bundle: whole streams, in log
+    order, with gaps between log indexes); the rules then see only what the
+    subset holds, which is why a bundle carries the identity streams of every
+    author it needs.
     """
     s = entry.statement
     where: dict[str, Any] = {"stream": entry.stream, "seq": entry.seq, "log_index": log_index}
-    if log_index != state.size:
+    if partial:
+        if log_index < state.size:
+            raise RuleViolation(
+                "bad_position",
+                f"entry at log index {log_index} comes after log index {state.size - 1}",
+                **where,
+            )
+    elif log_index != state.size:
         raise RuleViolation(
             "bad_position", f"entry at log index {log_index}, expected {state.size}", **where
         )
@@ -458,8 +481,8 @@ def apply_entry(
     key = _author_key(state, s, log_index, where)
     if verify_signature:
         check_statement_signature(s, entry.signature, key.public_key, **where)
-    author = None if state.size == 0 else state.people.get(key.person)
-    if state.size != 0 and author is None:
+    author = None if log_index == 0 else state.people.get(key.person)
+    if log_index != 0 and author is None:
         raise RuleViolation("unknown_person", f"key {s.author} belongs to no person", **where)
     _HANDLERS[s.type](_Ctx(state, s, author, log_index, where))
     state.put(state.statement_ids, s.id, log_index)
