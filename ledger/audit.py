@@ -150,7 +150,10 @@ class _Auditor:
             entry: Entry | None = None
             try:
                 entry, _ = decode_record(rec.blob, log_index=index)
-                if rec.originator_id != stream_originator_id(entry.stream) or rec.version != entry.seq:
+                if (
+                    rec.originator_id != stream_originator_id(entry.stream)
+                    or rec.version != entry.seq
+                ):
                     raise IntegrityViolation(
                         "row_mismatch",
                         f"the stored row is ({rec.originator_id}, {rec.version}) but holds "
@@ -218,9 +221,10 @@ class _Auditor:
 
     def _collect(self, keep: int = 0) -> Failure | None:
         """Wait for all signature jobs but the ``keep`` newest; return the first failure."""
-        done, self.pending = self.pending[: len(self.pending) - keep], self.pending[
-            len(self.pending) - keep :
-        ]
+        done, self.pending = (
+            self.pending[: len(self.pending) - keep],
+            self.pending[len(self.pending) - keep :],
+        )
         found: Failure | None = None
         for fut in done:
             bad = fut.result()

@@ -43,9 +43,7 @@ def _is_plain(obj: Any) -> bool:
     if isinstance(obj, int):
         return -_MAX_SAFE_INT <= obj <= _MAX_SAFE_INT
     if isinstance(obj, dict):
-        return all(
-            isinstance(k, str) and k.isascii() and _is_plain(v) for k, v in obj.items()
-        )
+        return all(isinstance(k, str) and k.isascii() and _is_plain(v) for k, v in obj.items())
     if isinstance(obj, list | tuple):
         return all(_is_plain(v) for v in obj)
     return False

@@ -81,7 +81,12 @@ def register_identity(
 
 
 def rotate_key(
-    signer: Identity, *, person: str, new_public_key: bytes, next_key: bytes | None = None, **opts: Any
+    signer: Identity,
+    *,
+    person: str,
+    new_public_key: bytes,
+    next_key: bytes | None = None,
+    **opts: Any,
 ) -> SignedStatement:
     """Replace ``person``'s current key (signed by that key, or by an admin for recovery)."""
     return _sign(
@@ -106,12 +111,16 @@ def revoke_key(
     )
 
 
-def grant_role(signer: Identity, *, person: str, role: str, scope: str, **opts: Any) -> SignedStatement:
+def grant_role(
+    signer: Identity, *, person: str, role: str, scope: str, **opts: Any
+) -> SignedStatement:
     """Grant ``role`` (manager of a department, admin of an organisation) to ``person``."""
     return _sign(signer, "RoleGranted", person, {"role": role, "scope": scope}, **opts)
 
 
-def revoke_role(signer: Identity, *, person: str, role: str, scope: str, **opts: Any) -> SignedStatement:
+def revoke_role(
+    signer: Identity, *, person: str, role: str, scope: str, **opts: Any
+) -> SignedStatement:
     """Take ``role`` away from ``person``."""
     return _sign(signer, "RoleRevoked", person, {"role": role, "scope": scope}, **opts)
 
@@ -201,7 +210,12 @@ def revoke_endorsement(
 ) -> SignedStatement:
     """Revoke one's own endorsement of ``person``'s work."""
     return _sign(
-        signer, "EndorsementRevoked", person, {"endorsement": endorsement}, {"reason": reason}, **opts
+        signer,
+        "EndorsementRevoked",
+        person,
+        {"endorsement": endorsement},
+        {"reason": reason},
+        **opts,
     )
 
 

@@ -170,4 +170,3 @@ class ConsistencyError(ProofError):
     """Two tree heads are not consistent: history was rewritten or the proof is wrong."""
 
     code = "bad_consistency_proof"
-

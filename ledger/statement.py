@@ -55,7 +55,9 @@ def check_timestamp(value: Any, field_name: str) -> str:
     try:
         _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise MalformedInput(f"{field_name} is not a valid date and time", field=field_name) from exc
+        raise MalformedInput(
+            f"{field_name} is not a valid date and time", field=field_name
+        ) from exc
     return value
 
 
@@ -189,9 +191,7 @@ def parse_signed_statement(raw: Any) -> SignedStatement:
             code="unknown_field",
         )
     if "statement" not in raw or "signature" not in raw:
-        raise MalformedInput(
-            "a submission needs 'statement' and 'signature'", code="missing_field"
-        )
+        raise MalformedInput("a submission needs 'statement' and 'signature'", code="missing_field")
     statement = parse_statement(raw["statement"])
     sig = raw["signature"]
     if not isinstance(sig, str):
@@ -209,7 +209,7 @@ def parse_signed_statement(raw: Any) -> SignedStatement:
 def sign_statement(
     identity: Identity,
     *,
-    type: str,  # noqa: A002 - the field is called type in DESIGN.md §4
+    type: str,
     subject: str,
     body: Mapping[str, Any],
     personal: Mapping[str, str] | None = None,
