@@ -138,6 +138,28 @@ class Store:
         """Number of stored nodes at ``level`` (level 0: the number of leaves)."""
         return int(self._recorder.count_nodes(level))
 
+    def put_checkpoint(self, size: int, note: str) -> str:
+        """Store a signed checkpoint note for ``size`` (first one wins); return the stored note."""
+        return str(self._recorder.insert_checkpoint(size, note))
+
+    def get_checkpoint(self, size: int | None = None) -> tuple[int, str] | None:
+        """Return ``(size, note)`` of the checkpoint of ``size``, or of the latest one."""
+        found: tuple[int, str] | None = self._recorder.select_checkpoint(size)
+        return found
+
+    def checkpoint_sizes(self) -> list[int]:
+        """The sizes of all stored checkpoints, ascending."""
+        return list(self._recorder.select_checkpoint_sizes())
+
+    def set_meta(self, key: str, value: str) -> str:
+        """Record a ledger setting once (e.g. the log's origin); return the stored value."""
+        return str(self._recorder.set_meta(key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a ledger setting, or None."""
+        value: str | None = self._recorder.get_meta(key)
+        return value
+
     def close(self) -> None:
         self._factory.close()
 
@@ -165,6 +187,7 @@ def _postgres_env(parsed: urllib.parse.SplitResult) -> dict[str, str]:
         "POSTGRES_USER": urllib.parse.unquote(parsed.username or "postgres"),
         "POSTGRES_PASSWORD": urllib.parse.unquote(parsed.password or ""),
         "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "8",
         "APPLICATION_RECORDER_TOPIC": "ledger.store.postgres:LedgerPostgresRecorder",

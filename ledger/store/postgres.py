@@ -34,6 +34,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (level, idx))"
             ).format(schema=self.schema, table=self.nodes_table)
         )
+        self.checkpoints_table = Identifier(f"{base}_checkpoints")
+        self.meta_table = Identifier(f"{base}_meta")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "size bigint PRIMARY KEY, note text NOT NULL)"
+            ).format(schema=self.schema, table=self.checkpoints_table)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "key text PRIMARY KEY, value text NOT NULL)"
+            ).format(schema=self.schema, table=self.meta_table)
+        )
         self._insert_node = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
             schema=self.schema, table=self.nodes_table
         )
@@ -46,10 +60,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.executemany(self._insert_node, nodes)
         super()._insert_events(curs, stored_events, **kwargs)
 
-    def _query(self, sql: SQL, params: tuple[Any, ...]) -> list[Any]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(sql.format(schema=self.schema, table=self.nodes_table), params)
-            return list(curs.fetchall())
+    def _query(
+        self, sql: SQL, params: tuple[Any, ...], table: Identifier | None = None
+    ) -> list[Any]:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(sql.format(schema=self.schema, table=table or self.nodes_table), params)
+            return list(curs.fetchall()) if curs.description else []
 
     def select_node(self, level: int, idx: int) -> bytes | None:
         rows = self._query(
@@ -72,3 +88,50 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             SQL("SELECT COUNT(*) AS n FROM {schema}.{table} WHERE level=%s"), (level,)
         )
         return int(rows[0]["n"])
+
+    def insert_checkpoint(self, size: int, note: str) -> str:
+        """Store ``note`` for ``size`` unless one exists; return the stored note."""
+        t = self.checkpoints_table
+        self._query(
+            SQL("INSERT INTO {schema}.{table} VALUES (%s, %s) ON CONFLICT (size) DO NOTHING"),
+            (size, note),
+            t,
+        )
+        rows = self._query(SQL("SELECT note FROM {schema}.{table} WHERE size=%s"), (size,), t)
+        return str(rows[0]["note"])
+
+    def select_checkpoint(self, size: int | None) -> tuple[int, str] | None:
+        """The checkpoint of ``size`` (the largest one if None), as ``(size, note)``."""
+        t = self.checkpoints_table
+        if size is None:
+            rows = self._query(
+                SQL("SELECT size, note FROM {schema}.{table} ORDER BY size DESC LIMIT 1"), (), t
+            )
+        else:
+            rows = self._query(
+                SQL("SELECT size, note FROM {schema}.{table} WHERE size=%s"), (size,), t
+            )
+        return (int(rows[0]["size"]), str(rows[0]["note"])) if rows else None
+
+    def select_checkpoint_sizes(self) -> list[int]:
+        rows = self._query(
+            SQL("SELECT size FROM {schema}.{table} ORDER BY size"), (), self.checkpoints_table
+        )
+        return [int(r["size"]) for r in rows]
+
+    def set_meta(self, key: str, value: str) -> str:
+        """Set ``key`` once; return the value stored (the first one wins)."""
+        t = self.meta_table
+        self._query(
+            SQL("INSERT INTO {schema}.{table} VALUES (%s, %s) ON CONFLICT (key) DO NOTHING"),
+            (key, value),
+            t,
+        )
+        rows = self._query(SQL("SELECT value FROM {schema}.{table} WHERE key=%s"), (key,), t)
+        return str(rows[0]["value"])
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query(
+            SQL("SELECT value FROM {schema}.{table} WHERE key=%s"), (key,), self.meta_table
+        )
+        return str(rows[0]["value"]) if rows else None

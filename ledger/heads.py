@@ -1,0 +1,200 @@
+"""The stream-heads index: a Merkle commitment to the last entry of every stream.
+
+A checkpoint of size ``n`` carries (in its ``trackrecord-heads`` extension line)
+the root of an RFC 9162 tree whose leaves are the heads of all streams in the
+first ``n`` entries of the log, sorted by stream name (byte order of the UTF-8
+names), one leaf per stream::
+
+    leaf data = b"trackrecord:head:v1\\x00" || JCS({"hash": <entry hash hex>,
+                                                   "seq": <int>, "stream": <name>})
+
+A :class:`HeadProof` shows that a stream's head at the checkpoint is
+``(seq, hash)``: the leaf's inclusion proof, plus the inclusion proofs of its
+left and right neighbours, whose names sort strictly before and after it — so
+no second leaf for the same stream can hide in the tree. With it an exported
+record proves that none of the person's entries was left out (docs/bundle.md).
+The audit recomputes the whole index, so a mis-sorted tree is caught too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .canonical import b64decode, b64encode, canonical_bytes
+from .errors import InclusionError, MalformedInput
+from .merkle import MemoryNodes, empty_root, inclusion_proof, leaf_hash, root, verify_inclusion
+from .state import Head
+
+__all__ = [
+    "HEAD_PREFIX",
+    "HeadProof",
+    "HeadsIndex",
+    "NeighbourProof",
+    "head_leaf_data",
+    "verify_head_proof",
+]
+
+HEAD_PREFIX = b"trackrecord:head:v1\x00"
+
+
+def head_leaf_data(stream: str, seq: int, entry_hash: str) -> bytes:
+    """The leaf bytes of one stream head."""
+    return HEAD_PREFIX + canonical_bytes({"hash": entry_hash, "seq": seq, "stream": stream})
+
+
+@dataclass(frozen=True)
+class NeighbourProof:
+    """A neighbouring leaf of the heads tree and its inclusion proof."""
+
+    index: int
+    stream: str
+    seq: int
+    hash: str
+    proof: tuple[bytes, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "stream": self.stream,
+            "seq": self.seq,
+            "hash": self.hash,
+            "proof": [b64encode(p) for p in self.proof],
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> NeighbourProof:
+        if not isinstance(raw, dict) or set(raw) != {"index", "stream", "seq", "hash", "proof"}:
+            raise MalformedInput("a heads-tree leaf is {index, stream, seq, hash, proof}")
+        if not all(
+            isinstance(raw[k], int) and not isinstance(raw[k], bool) for k in ("index", "seq")
+        ):
+            raise MalformedInput("index and seq of a heads-tree leaf are integers")
+        if not isinstance(raw["stream"], str) or not isinstance(raw["hash"], str):
+            raise MalformedInput("stream and hash of a heads-tree leaf are strings")
+        if not isinstance(raw["proof"], list) or not all(isinstance(p, str) for p in raw["proof"]):
+            raise MalformedInput("proof of a heads-tree leaf is a list of base64 strings")
+        return cls(
+            raw["index"],
+            raw["stream"],
+            raw["seq"],
+            raw["hash"],
+            tuple(b64decode(p, length=32, what="proof hash") for p in raw["proof"]),
+        )
+
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(head_leaf_data(self.stream, self.seq, self.hash))
+
+
+@dataclass(frozen=True)
+class HeadProof:
+    """Proof that ``leaf`` is the head of its stream in a heads tree of ``size`` leaves."""
+
+    size: int
+    leaf: NeighbourProof
+    left: NeighbourProof | None
+    right: NeighbourProof | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "leaf": self.leaf.as_json(),
+            "left": None if self.left is None else self.left.as_json(),
+            "right": None if self.right is None else self.right.as_json(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> HeadProof:
+        if not isinstance(raw, dict) or set(raw) != {"size", "leaf", "left", "right"}:
+            raise MalformedInput("a head proof is {size, leaf, left, right}")
+        if not isinstance(raw["size"], int) or isinstance(raw["size"], bool):
+            raise MalformedInput("size of a head proof is an integer")
+        return cls(
+            raw["size"],
+            NeighbourProof.from_json(raw["leaf"]),
+            None if raw["left"] is None else NeighbourProof.from_json(raw["left"]),
+            None if raw["right"] is None else NeighbourProof.from_json(raw["right"]),
+        )
+
+
+class HeadsIndex:
+    """The heads tree of one moment of the log, built in memory from stream heads."""
+
+    def __init__(self, heads: Mapping[str, Head]) -> None:
+        self.streams = sorted(heads, key=lambda s: s.encode("utf-8"))
+        self.heads = {s: heads[s] for s in self.streams}
+        self._position = {s: i for i, s in enumerate(self.streams)}
+        self._nodes = MemoryNodes()
+        self._nodes.append(
+            [
+                leaf_hash(head_leaf_data(s, self.heads[s].seq, self.heads[s].hash))
+                for s in self.streams
+            ]
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self.streams)
+
+    def root(self) -> bytes:
+        """The root hash (``SHA-256("")`` when there are no streams)."""
+        return empty_root() if not self.streams else root(self.size, self._nodes.get_node)
+
+    def _leaf(self, index: int) -> NeighbourProof:
+        stream = self.streams[index]
+        head = self.heads[stream]
+        proof = inclusion_proof(index, self.size, self._nodes.get_node)
+        return NeighbourProof(index, stream, head.seq, head.hash, tuple(proof))
+
+    def prove(self, stream: str) -> HeadProof:
+        """Return the proof of ``stream``'s head; raise ``KeyError`` if it has none."""
+        i = self._position[stream]
+        return HeadProof(
+            self.size,
+            self._leaf(i),
+            self._leaf(i - 1) if i > 0 else None,
+            self._leaf(i + 1) if i + 1 < self.size else None,
+        )
+
+
+def verify_head_proof(
+    proof: HeadProof, *, stream: str, seq: int, entry_hash: str, root_hash: bytes
+) -> None:
+    """Check that ``(seq, entry_hash)`` is *the* head of ``stream`` under ``root_hash``.
+
+    Raises :class:`~ledger.errors.InclusionError` if a proof fails, the leaf is
+    for another stream or head, or a neighbour does not sort strictly around it.
+    """
+    leaf = proof.leaf
+    evidence = {"stream": stream, "seq": seq, "hash": entry_hash}
+    if (leaf.stream, leaf.seq, leaf.hash) != (stream, seq, entry_hash):
+        raise InclusionError(
+            f"the heads index says {leaf.stream}#{leaf.seq} ({leaf.hash[:16]}…), "
+            f"not {stream}#{seq} ({entry_hash[:16]}…)",
+            **evidence,
+        )
+    name = stream.encode("utf-8")
+    expected_neighbours = (
+        (proof.left, leaf.index - 1, leaf.index > 0, lambda other: other < name),
+        (proof.right, leaf.index + 1, leaf.index + 1 < proof.size, lambda other: other > name),
+    )
+    for neighbour, index, must_exist, sorts_right in expected_neighbours:
+        if (neighbour is not None) != must_exist:
+            raise InclusionError("a heads-index neighbour is missing or superfluous", **evidence)
+        if neighbour is None:
+            continue
+        if neighbour.index != index or not sorts_right(neighbour.stream.encode("utf-8")):
+            raise InclusionError(
+                f"heads-index neighbour {neighbour.stream!r} does not sort next to {stream!r}",
+                **evidence,
+            )
+    for part in (leaf, proof.left, proof.right):
+        if part is not None:
+            verify_inclusion(
+                leaf_hash=part.leaf_hash(),
+                index=part.index,
+                size=proof.size,
+                proof=list(part.proof),
+                root=root_hash,
+            )

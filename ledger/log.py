@@ -1,0 +1,197 @@
+"""The transparency log over the ledger: checkpoints, proofs, stream heads.
+
+Every entry, in the store's total order, is a leaf of the RFC 9162 tree kept by
+the store (:mod:`ledger.store`). The operator key signs checkpoints in the C2SP
+format (:mod:`ledger.checkpoint`) with two extension lines::
+
+    trackrecord-heads <base64 root of the stream-heads index>   (ledger.heads)
+    trackrecord-time <RFC 3339 UTC time of issue>
+
+Checkpoints are stored by size; the first one issued for a size is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keys import Identity
+
+from .canonical import b64decode, b64encode
+from .checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    NoteVerifier,
+    sign_checkpoint,
+    verify_checkpoint,
+)
+from .entry import decode_record
+from .errors import MalformedInput, NotFound, RuleViolation
+from .heads import HeadsIndex
+from .merkle import consistency_proof, inclusion_proof, root
+from .service import LedgerService
+from .state import Head
+from .statement import utc_timestamp
+
+__all__ = [
+    "HEADS_LINE",
+    "TIME_LINE",
+    "SignedCheckpoint",
+    "TransparencyLog",
+    "heads_root_of",
+]
+
+HEADS_LINE = "trackrecord-heads "
+TIME_LINE = "trackrecord-time "
+ORIGIN_KEY = "origin"
+
+
+def heads_root_of(checkpoint: Checkpoint) -> bytes:
+    """The stream-heads root carried by ``checkpoint``; raise :class:`CheckpointError`."""
+    lines = [x for x in checkpoint.extensions if x.startswith(HEADS_LINE)]
+    if len(lines) != 1:
+        raise CheckpointError("the checkpoint carries no (or more than one) trackrecord-heads line")
+    try:
+        return b64decode(lines[0][len(HEADS_LINE) :], length=32, what="heads root")
+    except MalformedInput as exc:
+        raise CheckpointError(f"bad trackrecord-heads line: {exc.message}") from exc
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint with its signed note text."""
+
+    checkpoint: Checkpoint
+    note: str
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+
+class TransparencyLog:
+    """Checkpoints and proofs of one ledger; wraps its :class:`LedgerService`."""
+
+    def __init__(self, service: LedgerService) -> None:
+        self.service = service
+        self.store = service.store
+
+    # -- identity of the log ------------------------------------------------------
+    @property
+    def origin(self) -> str:
+        """The log's name (first line of every checkpoint); set once by :meth:`set_origin`."""
+        origin = self.store.get_meta(ORIGIN_KEY)
+        if origin is None:
+            raise NotFound("this ledger has no origin yet: it is set by 'trackrecord init'")
+        return origin
+
+    def set_origin(self, origin: str) -> str:
+        """Name the log (only the first call has an effect); return the stored origin."""
+        if not origin or any(c.isspace() or c == "+" for c in origin):
+            raise MalformedInput(f"origin {origin!r} must be non-empty, without spaces or '+'")
+        return self.store.set_meta(ORIGIN_KEY, origin)
+
+    def operator_key(self) -> bytes:
+        """The operator's current public key (the key that signs checkpoints)."""
+        self.service.catch_up()
+        state = self.service.state
+        person = state.people.get(state.operator or "")
+        if person is None or person.current_key is None:
+            raise NotFound("this ledger has no operator key")
+        return state.keys[person.current_key].public_key
+
+    def verifier(self) -> NoteVerifier:
+        """The note verifier of the operator's current key under the log's origin."""
+        return NoteVerifier.for_key(self.origin, self.operator_key())
+
+    # -- tree -----------------------------------------------------------------------
+    def size(self) -> int:
+        self.service.catch_up()
+        return self.service.state.size
+
+    def root(self, size: int) -> bytes:
+        self._check_size(size)
+        return root(size, self.store.get_node)
+
+    def _check_size(self, size: int) -> None:
+        current = self.size()
+        if not isinstance(size, int) or size < 0 or size > current:
+            raise MalformedInput(
+                f"tree size {size} is out of range: the log has {current} entries", code="bad_size"
+            )
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size``."""
+        self._check_size(size)
+        if not 0 <= index < size:
+            raise MalformedInput(
+                f"leaf index {index} is not below tree size {size}", code="bad_index"
+            )
+        return inclusion_proof(index, size, self.store.get_node)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """RFC 9162 consistency proof between tree sizes ``size1 <= size2``."""
+        self._check_size(size2)
+        if not 0 <= size1 <= size2:
+            raise MalformedInput(f"sizes {size1} and {size2} are not 0 <= m <= n", code="bad_size")
+        return consistency_proof(size1, size2, self.store.get_node)
+
+    # -- stream heads -----------------------------------------------------------------
+    def heads_at(self, size: int) -> dict[str, Head]:
+        """The head of every stream among the first ``size`` entries (read from the store)."""
+        self._check_size(size)
+        heads: dict[str, Head] = {}
+        seen, position = 0, 0
+        while seen < size:
+            records = self.store.read(after=position, limit=min(2000, size - seen))
+            if not records:
+                break
+            for rec in records:
+                entry, _ = decode_record(rec.blob, log_index=seen)
+                heads[entry.stream] = Head(entry.seq, entry.hash)
+                seen += 1
+            position = records[-1].position
+        return heads
+
+    # -- checkpoints --------------------------------------------------------------------
+    def issue_checkpoint(self, signer: Identity) -> SignedCheckpoint:
+        """Sign and store a checkpoint of the log as it is now, as the operator.
+
+        Raises :class:`RuleViolation` (``not_operator``) if ``signer`` is not the
+        operator's current key.
+        """
+        with self.service._lock:  # one consistent moment: no append in between
+            self.service.catch_up()
+            if signer.public_key.raw != self.operator_key():
+                raise RuleViolation(
+                    "not_operator", "only the operator's current key signs checkpoints"
+                )
+            state = self.service.state
+            size = state.size
+            heads = HeadsIndex(state.heads)
+            checkpoint = Checkpoint(
+                origin=self.origin,
+                size=size,
+                root_hash=root(size, self.store.get_node),
+                extensions=(
+                    HEADS_LINE + b64encode(heads.root()),
+                    TIME_LINE + utc_timestamp(),
+                ),
+            )
+            note = sign_checkpoint(checkpoint, name=self.origin, signer=signer)
+            stored = self.store.put_checkpoint(size, note)
+        return SignedCheckpoint(verify_checkpoint(stored, verifiers=[self.verifier()]), stored)
+
+    def checkpoint(self, size: int | None = None) -> SignedCheckpoint:
+        """The stored checkpoint of ``size`` (latest if None); raise :class:`NotFound`."""
+        found = self.store.get_checkpoint(size)
+        if found is None:
+            what = (
+                "no checkpoint has been issued" if size is None else f"no checkpoint of size {size}"
+            )
+            raise NotFound(what)
+        _, note = found
+        cp = verify_checkpoint(note, verifiers=[self.verifier()], origin=self.origin)
+        return SignedCheckpoint(cp, note)
+
+    def checkpoint_sizes(self) -> list[int]:
+        return self.store.checkpoint_sizes()
