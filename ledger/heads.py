@@ -175,16 +175,18 @@ def verify_head_proof(
             **evidence,
         )
     name = stream.encode("utf-8")
-    expected_neighbours = (
-        (proof.left, leaf.index - 1, leaf.index > 0, lambda other: other < name),
-        (proof.right, leaf.index + 1, leaf.index + 1 < proof.size, lambda other: other > name),
+    checks = (
+        (proof.left, leaf.index - 1, leaf.index > 0, True),
+        (proof.right, leaf.index + 1, leaf.index + 1 < proof.size, False),
     )
-    for neighbour, index, must_exist, sorts_right in expected_neighbours:
+    for neighbour, index, must_exist, before in checks:
         if (neighbour is not None) != must_exist:
             raise InclusionError("a heads-index neighbour is missing or superfluous", **evidence)
         if neighbour is None:
             continue
-        if neighbour.index != index or not sorts_right(neighbour.stream.encode("utf-8")):
+        other = neighbour.stream.encode("utf-8")
+        in_order = other < name if before else other > name
+        if neighbour.index != index or not in_order:
             raise InclusionError(
                 f"heads-index neighbour {neighbour.stream!r} does not sort next to {stream!r}",
                 **evidence,
