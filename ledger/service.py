@@ -10,9 +10,13 @@ statement leaves no trace.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from keys import BadSignature
 
 from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, make_entry
@@ -26,6 +30,8 @@ from .store import Store, stream_originator_id
 __all__ = ["MAX_BATCH", "AppendResult", "LedgerService", "StoredEntry"]
 
 MAX_BATCH = 1000
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_PARALLEL_MIN = 16  # below this, thread hand-off costs more than it saves
 _MAX_ATTEMPTS = 25
 _READ_CHUNK = 2000
 
@@ -50,6 +56,17 @@ class StoredEntry:
         return {d.field: d.value for d in self.disclosures}
 
 
+def _verify_part(jobs: list[tuple[int, bytes, SignedStatement]]) -> set[int]:
+    ok = set()
+    for offset, public_key, signed in jobs:
+        try:
+            signed.statement.verify_signature(public_key=public_key, signature=signed.signature)
+        except BadSignature:
+            continue
+        ok.add(offset)
+    return ok
+
+
 class LedgerService:
     """Appends and reads entries of one ledger store. Thread-safe."""
 
@@ -60,6 +77,7 @@ class LedgerService:
         self._clock = clock
         self._lock = threading.RLock()
         self._node_cache: dict[tuple[int, int], bytes] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- reading the log into the state ---------------------------------------
     def catch_up(self) -> int:
@@ -138,9 +156,31 @@ class LedgerService:
             f"gave up after {_MAX_ATTEMPTS} attempts: other writers kept appending first"
         )
 
+    def _preverify(self, batch: Sequence[SignedStatement]) -> set[int]:
+        """Verify, on worker threads, the signatures whose keys are already known.
+
+        Returns the offsets whose signature verified. PyNaCl releases the GIL, so
+        a batch uses every core; a key id names one public key forever, so a
+        signature checked here needs no second check in the rules pass (which
+        still checks that the key is *valid* at the entry's log position).
+        """
+        jobs = []
+        for offset, signed in enumerate(batch):
+            key = self.state.keys.get(signed.statement.author)
+            if key is not None:
+                jobs.append((offset, key.public_key, signed))
+        if len(jobs) < _PARALLEL_MIN:
+            return set()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="verify")
+        step = -(-len(jobs) // _WORKERS)
+        parts = [jobs[i : i + step] for i in range(0, len(jobs), step)]
+        return set().union(*self._pool.map(_verify_part, parts))
+
     def _try_append(self, batch: Sequence[SignedStatement]) -> list[AppendResult]:
         first = self.state.size
         recorded_at = self._clock()
+        verified = self._preverify(batch)
         entries: list[Entry] = []
         for offset, signed in enumerate(batch):
             s = signed.statement
@@ -154,7 +194,12 @@ class LedgerService:
                 recorded_at=recorded_at,
             )
             try:
-                apply_entry(self.state, entry, log_index=first + offset)
+                apply_entry(
+                    self.state,
+                    entry,
+                    log_index=first + offset,
+                    verify_signature=offset not in verified,
+                )
             except RuleViolation as exc:
                 if len(batch) > 1:
                     exc.message = f"statement {offset} of the batch: {exc.message}"
