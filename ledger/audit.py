@@ -191,7 +191,9 @@ class _Auditor:
         by_level: dict[int, list[tuple[int, bytes]]] = {}
         for level, idx, h in computed:
             by_level.setdefault(level, []).append((idx, h))
-        worst: Failure | None = None
+        # Lowest level first: a bad leaf explains every bad node above it, so the
+        # leaf (the entry) is what gets named; a bad interior node over good leaves
+        # means the node itself was altered.
         for level, nodes in sorted(by_level.items()):
             lo, hi = nodes[0][0], nodes[-1][0] + 1
             stored = dict(self.store.nodes(level, lo, hi))
@@ -200,13 +202,19 @@ class _Auditor:
                     continue
                 leaf = idx << level
                 entry = entries[leaf - first] if 0 <= leaf - first < len(entries) else None
-                what = "leaf" if level == 0 else f"node ({level}, {idx}) above leaf"
-                f = Failure(
+                if level == 0:
+                    message = f"the stored Merkle leaf {leaf} does not match the entry there"
+                else:
+                    message = (
+                        f"the stored Merkle node ({level}, {idx}) over log indexes "
+                        f"{leaf}-{leaf + (1 << level) - 1} does not match those entries"
+                    )
+                return Failure(
                     code="merkle_mismatch",
-                    message=f"the stored Merkle {what} {leaf} does not match the entry there",
+                    message=message,
                     log_index=leaf,
-                    stream=entry.stream if entry else None,
-                    seq=entry.seq if entry else None,
+                    stream=entry.stream if entry and level == 0 else None,
+                    seq=entry.seq if entry and level == 0 else None,
                     evidence={
                         "level": level,
                         "index": idx,
@@ -214,10 +222,7 @@ class _Auditor:
                         "actual": stored[idx].hex() if idx in stored else None,
                     },
                 )
-                if worst is None or (f.log_index or 0) < (worst.log_index or 0):
-                    worst = f
-                break
-        return worst
+        return None
 
     def _collect(self, keep: int = 0) -> Failure | None:
         """Wait for all signature jobs but the ``keep`` newest; return the first failure."""

@@ -160,13 +160,44 @@ class Store:
         value: str | None = self._recorder.get_meta(key)
         return value
 
+    # -- trusted origins and imported bundles (ledger.imports) ---------------------------
+    def put_trusted_key(self, origin: str, verifier_key: str) -> None:
+        """Record ``verifier_key`` as trusted for checkpoints of ``origin`` (idempotent)."""
+        self._recorder.insert_trusted_key(origin, verifier_key)
+
+    def remove_trusted_keys(self, origin_or_key: str) -> int:
+        """Forget every trusted key of an origin, or one key string; return how many."""
+        return int(self._recorder.delete_trusted_keys(origin_or_key))
+
+    def trusted_keys(self) -> list[tuple[str, str]]:
+        """All trusted ``(origin, verifier key)`` pairs, sorted."""
+        return list(self._recorder.select_trusted_keys())
+
+    def put_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
+        """Store an imported bundle row ``(origin, person, size, verifier_key, entry_count,
+        imported_at, report, bundle)`` unless one with its (origin, person, size) exists;
+        return True if it was stored."""
+        return bool(self._recorder.insert_import(row))
+
+    def imports(self, person: str | None = None) -> list[tuple[str, str, int, str, int, str, str]]:
+        """Imported bundle rows without the bundle text, of ``person`` or of everyone."""
+        return list(self._recorder.select_imports(person))
+
+    def import_bundle_text(self, origin: str, person: str, size: int) -> str | None:
+        """The stored text of one imported bundle, or None."""
+        found: str | None = self._recorder.select_import_bundle(origin, person, size)
+        return found
+
     def close(self) -> None:
         self._factory.close()
 
 
 def _sqlite_env(path: str) -> dict[str, str]:
     if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory for {path}: {exc}") from exc
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": path,
