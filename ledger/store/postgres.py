@@ -48,6 +48,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "key text PRIMARY KEY, value text NOT NULL)"
             ).format(schema=self.schema, table=self.meta_table)
         )
+        self.trusted_table = Identifier(f"{base}_trusted_origins")
+        self.imports_table = Identifier(f"{base}_imported_bundles")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "origin text NOT NULL, verifier_key text NOT NULL, "
+                "PRIMARY KEY (origin, verifier_key))"
+            ).format(schema=self.schema, table=self.trusted_table)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "origin text NOT NULL, person text NOT NULL, size bigint NOT NULL, "
+                "verifier_key text NOT NULL, entry_count integer NOT NULL, "
+                "imported_at text NOT NULL, report text NOT NULL, bundle text NOT NULL, "
+                "PRIMARY KEY (origin, person, size))"
+            ).format(schema=self.schema, table=self.imports_table)
+        )
         self._insert_node = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
             schema=self.schema, table=self.nodes_table
         )
@@ -135,3 +153,73 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             SQL("SELECT value FROM {schema}.{table} WHERE key=%s"), (key,), self.meta_table
         )
         return str(rows[0]["value"]) if rows else None
+
+    # -- trusted origins and imported bundles (ledger.imports) ---------------------------
+    def insert_trusted_key(self, origin: str, verifier_key: str) -> None:
+        self._query(
+            SQL("INSERT INTO {schema}.{table} VALUES (%s, %s) ON CONFLICT DO NOTHING"),
+            (origin, verifier_key),
+            self.trusted_table,
+        )
+
+    def delete_trusted_keys(self, origin_or_key: str) -> int:
+        """Delete the trusted keys of an origin, or one key; return how many."""
+        rows = self._query(
+            SQL("DELETE FROM {schema}.{table} WHERE origin=%s OR verifier_key=%s RETURNING origin"),
+            (origin_or_key, origin_or_key),
+            self.trusted_table,
+        )
+        return len(rows)
+
+    def select_trusted_keys(self) -> list[tuple[str, str]]:
+        rows = self._query(
+            SQL("SELECT origin, verifier_key FROM {schema}.{table} ORDER BY 1, 2"),
+            (),
+            self.trusted_table,
+        )
+        return [(str(r["origin"]), str(r["verifier_key"])) for r in rows]
+
+    def insert_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
+        """Store an imported bundle unless one with its key exists; return True if stored."""
+        rows = self._query(
+            SQL(
+                "INSERT INTO {schema}.{table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING RETURNING origin"
+            ),
+            row,
+            self.imports_table,
+        )
+        return bool(rows)
+
+    def select_imports(self, person: str | None) -> list[tuple[str, str, int, str, int, str, str]]:
+        """Imported bundles (without their text), of ``person`` or of everyone."""
+        sql = (
+            "SELECT origin, person, size, verifier_key, entry_count, imported_at, report "
+            "FROM {schema}.{table} "
+        )
+        if person is None:
+            rows = self._query(SQL(sql + "ORDER BY 2, 1, 3"), (), self.imports_table)
+        else:
+            rows = self._query(
+                SQL(sql + "WHERE person=%s ORDER BY 2, 1, 3"), (person,), self.imports_table
+            )
+        return [
+            (
+                str(r["origin"]),
+                str(r["person"]),
+                int(r["size"]),
+                str(r["verifier_key"]),
+                int(r["entry_count"]),
+                str(r["imported_at"]),
+                str(r["report"]),
+            )
+            for r in rows
+        ]
+
+    def select_import_bundle(self, origin: str, person: str, size: int) -> str | None:
+        rows = self._query(
+            SQL("SELECT bundle FROM {schema}.{table} WHERE origin=%s AND person=%s AND size=%s"),
+            (origin, person, size),
+            self.imports_table,
+        )
+        return str(rows[0]["bundle"]) if rows else None

@@ -17,6 +17,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     nodes_table = "merkle_nodes"
     checkpoints_table = "checkpoints"
     meta_table = "ledger_meta"
+    trusted_table = "trusted_origins"
+    imports_table = "imported_bundles"
 
     def construct_create_table_statements(self) -> list[str]:
         statements: list[str] = super().construct_create_table_statements()
@@ -32,6 +34,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.meta_table} ("
             "key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.trusted_table} ("
+            "origin TEXT NOT NULL, verifier_key TEXT NOT NULL, PRIMARY KEY (origin, verifier_key))"
+        )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.imports_table} ("
+            "origin TEXT NOT NULL, person TEXT NOT NULL, size INTEGER NOT NULL, "
+            "verifier_key TEXT NOT NULL, entry_count INTEGER NOT NULL, imported_at TEXT NOT NULL, "
+            "report TEXT NOT NULL, bundle TEXT NOT NULL, PRIMARY KEY (origin, person, size))"
         )
         return statements
 
@@ -98,5 +110,56 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def get_meta(self, key: str) -> str | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT value FROM {self.meta_table} WHERE key=?", (key,))
+            row = c.fetchone()
+            return None if row is None else str(row[0])
+
+    # -- trusted origins and imported bundles (ledger.imports) ---------------------------
+    def insert_trusted_key(self, origin: str, verifier_key: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT OR IGNORE INTO {self.trusted_table} VALUES (?, ?)", (origin, verifier_key)
+            )
+
+    def delete_trusted_keys(self, origin_or_key: str) -> int:
+        """Delete the trusted keys of an origin, or one key; return how many."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"DELETE FROM {self.trusted_table} WHERE origin=? OR verifier_key=?",
+                (origin_or_key, origin_or_key),
+            )
+            c.execute("SELECT changes()")
+            return int(c.fetchone()[0])
+
+    def select_trusted_keys(self) -> list[tuple[str, str]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT origin, verifier_key FROM {self.trusted_table} ORDER BY 1, 2")
+            return [(str(r[0]), str(r[1])) for r in c.fetchall()]
+
+    def insert_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
+        """Store an imported bundle unless one with its key exists; return True if stored."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT OR IGNORE INTO {self.imports_table} VALUES (?,?,?,?,?,?,?,?)", row)
+            c.execute("SELECT changes()")
+            return bool(c.fetchone()[0] == 1)
+
+    def select_imports(self, person: str | None) -> list[tuple[str, str, int, str, int, str, str]]:
+        """Imported bundles (without their text), of ``person`` or of everyone."""
+        columns = "origin, person, size, verifier_key, entry_count, imported_at, report"
+        with self.datastore.transaction(commit=False) as c:
+            where, params = ("WHERE person=?", (person,)) if person is not None else ("", ())
+            c.execute(
+                f"SELECT {columns} FROM {self.imports_table} {where} ORDER BY 2, 1, 3", params
+            )
+            return [
+                (str(r[0]), str(r[1]), int(r[2]), str(r[3]), int(r[4]), str(r[5]), str(r[6]))
+                for r in c.fetchall()
+            ]
+
+    def select_import_bundle(self, origin: str, person: str, size: int) -> str | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT bundle FROM {self.imports_table} WHERE origin=? AND person=? AND size=?",
+                (origin, person, size),
+            )
             row = c.fetchone()
             return None if row is None else str(row[0])

@@ -1,0 +1,122 @@
+"""Imported records: bundles from other ledgers, accepted only from trusted origins.
+
+A receiving ledger keeps a list of trusted origins — note verifier keys of other
+ledgers' operators (docs/checkpoint.md §4) — and the bundles it imported, in
+its own database beside its entries (tables ``trusted_origins`` and
+``imported_bundles``). An import verifies the bundle offline
+(:func:`ledger.bundle.verify_bundle`) against the trusted keys *only*: a bundle
+from an untrusted origin, or one that fails any check, is refused whole and
+nothing is stored. An accepted bundle is stored as is — its entries keep their
+original signatures, inclusion proofs and checkpoint — keyed by
+``(origin, person, checkpoint size)``, so it can be re-verified or handed on at
+any time. Imported entries are *not* appended to the receiving ledger's own log:
+they stay anchored to their origin's checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from .bundle import BundleError, BundleReport, load_bundle, verify_bundle
+from .checkpoint import NoteVerifier, parse_verifier_key
+from .errors import NotFound
+from .statement import utc_timestamp
+from .store import Store
+
+__all__ = ["ImportRegistry", "ImportedRecord"]
+
+
+@dataclass(frozen=True)
+class ImportedRecord:
+    """One imported bundle: whose record, from which ledger, at which checkpoint."""
+
+    origin: str
+    person: str
+    checkpoint_size: int
+    verifier_key: str
+    entry_count: int
+    imported_at: str
+    report: BundleReport
+    new: bool = True
+
+
+class ImportRegistry:
+    """The trusted origins and imported bundles of one (receiving) ledger store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- trust -----------------------------------------------------------------------------
+    def trust(self, verifier_key: str) -> NoteVerifier:
+        """Trust checkpoints signed by ``verifier_key`` (``name+hash+base64``) for its origin.
+
+        The key's name is the origin it vouches for. Returns the parsed key;
+        raises :class:`~ledger.errors.MalformedInput` for a malformed key string.
+        """
+        key = parse_verifier_key(verifier_key.strip())
+        self.store.put_trusted_key(key.name, str(key))
+        return key
+
+    def untrust(self, origin_or_key: str) -> int:
+        """Stop trusting an origin (all its keys) or one key string; return how many keys."""
+        return self.store.remove_trusted_keys(origin_or_key.strip())
+
+    def trusted(self) -> list[NoteVerifier]:
+        """The trusted note verifier keys, sorted by origin."""
+        return [parse_verifier_key(key) for _, key in self.store.trusted_keys()]
+
+    # -- import ------------------------------------------------------------------------------
+    def import_bundle(self, bundle: str | bytes) -> ImportedRecord:
+        """Verify ``bundle`` against the trusted keys and store it; return the record.
+
+        Importing the same (origin, person, checkpoint size) again stores nothing
+        and returns the record with ``new=False``. Raises
+        :class:`~ledger.bundle.BundleError` (``untrusted_key`` for an untrusted
+        origin, or whatever check failed) and stores nothing then.
+        """
+        text = bundle.decode("utf-8") if isinstance(bundle, bytes) else bundle
+        report = verify_bundle(text, trusted=self.trusted())
+        row = (
+            report.origin,
+            report.person,
+            report.checkpoint_size,
+            report.verifier_key,
+            report.entry_count,
+            utc_timestamp(),
+            json.dumps(report.as_json(), ensure_ascii=False),
+            text,
+        )
+        new = self.store.put_import(row)
+        if not new:
+            stored = self.bundle_text(report.origin, report.person, report.checkpoint_size)
+            if load_bundle(stored) != load_bundle(text):
+                raise BundleError(
+                    "already_imported",
+                    "a different bundle of this person at this checkpoint is already imported",
+                    origin=report.origin,
+                    person=report.person,
+                    checkpoint_size=report.checkpoint_size,
+                )
+        key = (report.origin, report.checkpoint_size)
+        stored_record = next(
+            r for r in self.imported_records(report.person) if (r.origin, r.checkpoint_size) == key
+        )
+        return dataclasses.replace(stored_record, new=new)
+
+    def imported_records(self, person: str | None = None) -> list[ImportedRecord]:
+        """The imported bundles of ``person`` (of everyone if None), by person, origin, size."""
+        return [
+            ImportedRecord(
+                origin, who, size, key, count, when, BundleReport.from_json(json.loads(report))
+            )
+            for origin, who, size, key, count, when, report in self.store.imports(person)
+        ]
+
+    def bundle_text(self, origin: str, person: str, checkpoint_size: int) -> str:
+        """The stored text of an imported bundle, as it was imported; raise :class:`NotFound`."""
+        text = self.store.import_bundle_text(origin, person, checkpoint_size)
+        if text is None:
+            raise NotFound(f"no bundle of {person} at checkpoint {checkpoint_size} of {origin}")
+        return text

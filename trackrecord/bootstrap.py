@@ -1,0 +1,61 @@
+"""The one place that wires the ledger's parts together from the settings.
+
+Adapters (the command-line tool, the demo) call :func:`bootstrap` and get a
+:class:`Ledger`: the opened store and the application service over it. Nothing
+is opened at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ledger.errors import StoreError
+from ledger.service import LedgerService
+from ledger.store import Store, open_store
+from ledger.store.base import redact
+
+from .settings import Settings
+
+__all__ = ["Ledger", "bootstrap", "opened"]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """An opened ledger: its store and the service that appends to and reads it."""
+
+    settings: Settings
+    store: Store
+    service: LedgerService
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.store.close()
+
+
+def bootstrap(settings: Settings) -> Ledger:
+    """Open the store at ``settings.database_url`` and build the service over it.
+
+    The service is not caught up yet: callers that need the ledger state call
+    ``service.catch_up()`` (appending does so itself), and the audit reads the
+    store without trusting any state. Raises :class:`ledger.errors.StoreError`
+    if the store cannot be opened.
+    """
+    try:
+        store = open_store(settings.database_url)
+    except OSError as exc:  # e.g. the SQLite file's directory cannot be created
+        raise StoreError(
+            f"cannot open the store at {redact(settings.database_url)}: {exc}"
+        ) from exc
+    return Ledger(settings=settings, store=store, service=LedgerService(store))
+
+
+@contextmanager
+def opened(settings: Settings) -> Iterator[Ledger]:
+    """:func:`bootstrap` as a context manager that closes the store on exit."""
+    ledger = bootstrap(settings)
+    try:
+        yield ledger
+    finally:
+        ledger.close()

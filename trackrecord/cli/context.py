@@ -1,0 +1,74 @@
+"""The per-invocation context every command works with: settings, consoles, the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import typer
+from rich.console import Console
+
+from keys import Identity
+from ledger.service import LedgerService
+from ledger.state import LedgerState
+
+from ..bootstrap import Ledger, bootstrap
+from ..settings import Settings
+from .errors import CliError
+from .keyfiles import load_identity
+
+__all__ = ["CliContext", "cli_context"]
+
+
+@dataclass
+class CliContext:
+    """What one run of ``trackrecord`` knows; the ledger is opened on first use."""
+
+    settings: Settings
+    console: Console = field(default_factory=Console)
+    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    _ledger: Ledger | None = None
+
+    @property
+    def ledger(self) -> Ledger:
+        """The opened ledger (store and service), opened now if need be."""
+        if self._ledger is None:
+            self._ledger = bootstrap(self.settings)
+        return self._ledger
+
+    @property
+    def service(self) -> LedgerService:
+        return self.ledger.service
+
+    def state(self) -> LedgerState:
+        """The ledger state, caught up with the store."""
+        self.service.catch_up()
+        return self.service.state
+
+    def acting(self, default: str | None = None) -> str:
+        """The person acting (``--as``), else ``default``; raise :class:`CliError` if neither."""
+        person = self.settings.acting or default
+        if person is None:
+            raise CliError(
+                "no_acting_person",
+                "say who signs this statement: trackrecord --as PERSON ... (or set TRACKRECORD_AS)",
+            )
+        return person
+
+    def signer(self, default: str | None = None) -> tuple[str, Identity]:
+        """The acting person and their identity, opened from their keystore."""
+        person = self.acting(default)
+        return person, load_identity(self.settings, person)
+
+    def close(self) -> None:
+        """Close the ledger if it was opened."""
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    """The :class:`CliContext` the root command stored for this run."""
+    obj = ctx.find_object(CliContext)
+    if obj is None:  # pragma: no cover - the root callback always sets it
+        raise RuntimeError("trackrecord commands run under the trackrecord root command")
+    return obj

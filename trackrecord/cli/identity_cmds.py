@@ -1,0 +1,190 @@
+"""Commands on identities: init, register, role grant|revoke, transfer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from keys import Identity, KeystoreError
+from ledger import commands
+from ledger.canonical import b64decode
+from ledger.catalogue import Role
+from ledger.store.base import redact
+
+from ..settings import check_person
+from .context import cli_context
+from .errors import CliError, ExitCode
+from .keyfiles import read_public_key, write_keystore
+from .options import JsonFlag, organisation_of
+from .output import print_appended
+
+__all__ = ["public_key_from", "register_commands"]
+
+Department = Annotated[
+    str, typer.Option("--department", metavar="ORG/DEPT", help="Department, e.g. minbzk/dgo.")
+]
+Organisation = Annotated[
+    str | None,
+    typer.Option(
+        "--organisation", metavar="ORG", help="Organisation (default: the part before '/')."
+    ),
+]
+DisplayName = Annotated[str, typer.Option("--name", help="Display name (a personal field).")]
+Person = Annotated[str, typer.Argument(metavar="PERSON", help="Person id, e.g. alice.")]
+
+
+def init(
+    ctx: typer.Context,
+    operator: Annotated[str, typer.Option("--operator", metavar="PERSON", help="Operator id.")],
+    department: Department,
+    name: DisplayName,
+    organisation: Organisation = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a new ledger: generate the operator's key, write its keystore, append the genesis.
+
+    The genesis entry is the operator's self-signed IdentityRegistered. Refuses a
+    store that already holds entries (exit code 2) and an existing keystore (4).
+    """
+    cli = cli_context(ctx)
+    path = cli.settings.keystore_path(check_person(operator))
+    identity = Identity.generate()
+    genesis = commands.register_identity(
+        identity,
+        person=operator,
+        public_key=identity.public_key.raw,
+        organisation=organisation_of(department, organisation),
+        department=department,
+        display_name=name,
+    )
+    size = cli.state().size
+    if size:
+        raise CliError(
+            "already_initialised",
+            f"the store at {redact(cli.settings.database_url)} already holds a ledger "
+            f"({size} {'entry' if size == 1 else 'entries'}); init only creates a new one",
+            exit_code=ExitCode.RULE,
+        )
+    if path.exists():
+        raise KeystoreError(f"a keystore for {operator} already exists at {path}")
+    write_keystore(cli.settings, identity, path, label=operator)
+    try:
+        result = cli.service.append(genesis)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    print_appended(
+        cli,
+        result,
+        as_json=as_json,
+        ids={"operator": operator, "key_id": identity.key_id, "keystore": str(path)},
+    )
+
+
+def public_key_from(public_key: str | None, keystore: Path | None) -> bytes:
+    """The raw public key from exactly one of ``--public-key`` and ``--keystore``."""
+    if public_key is not None and keystore is None:
+        return b64decode(public_key, length=32, what="--public-key")
+    if keystore is not None and public_key is None:
+        return read_public_key(keystore)
+    raise CliError("bad_arguments", "give exactly one of --public-key B64 and --keystore FILE")
+
+
+def register(
+    ctx: typer.Context,
+    person: Person,
+    department: Department,
+    name: DisplayName,
+    organisation: Organisation = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option("--public-key", metavar="B64", help="The person's public key (base64)."),
+    ] = None,
+    keystore: Annotated[
+        Path | None,
+        typer.Option(
+            "--keystore",
+            exists=True,
+            dir_okay=False,
+            help="Take the public key from this keystore file (it is not decrypted).",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Admit PERSON with their public key (as an admin of the organisation).
+
+    Typical flow: the employee runs 'trackrecord keys create PERSON' on their own
+    machine and hands the printed public key to the admin.
+    """
+    cli = cli_context(ctx)
+    raw = public_key_from(public_key, keystore)
+    _, signer = cli.signer()
+    signed = commands.register_identity(
+        signer,
+        person=check_person(person),
+        public_key=raw,
+        organisation=organisation_of(department, organisation),
+        department=department,
+        display_name=name,
+    )
+    print_appended(cli, cli.service.append(signed), as_json=as_json, ids={"person": person})
+
+
+def _role(
+    ctx: typer.Context, person: str, role: Role, scope: str, *, grant: bool, js: bool
+) -> None:
+    cli = cli_context(ctx)
+    _, signer = cli.signer()
+    build = commands.grant_role if grant else commands.revoke_role
+    signed = build(signer, person=person, role=role.value, scope=scope)
+    print_appended(cli, cli.service.append(signed), as_json=js)
+
+
+RoleArg = Annotated[Role, typer.Argument(help="manager (of a department) or admin (of an org).")]
+Scope = Annotated[str, typer.Argument(metavar="SCOPE", help="ORG/DEPT for manager, ORG for admin.")]
+
+
+def role_grant(
+    ctx: typer.Context, person: Person, role: RoleArg, scope: Scope, as_json: JsonFlag = False
+) -> None:
+    """Grant PERSON a role: manager of a department or admin of an organisation."""
+    _role(ctx, person, role, scope, grant=True, js=as_json)
+
+
+def role_revoke(
+    ctx: typer.Context, person: Person, role: RoleArg, scope: Scope, as_json: JsonFlag = False
+) -> None:
+    """Take a role away from PERSON."""
+    _role(ctx, person, role, scope, grant=False, js=as_json)
+
+
+def transfer(
+    ctx: typer.Context,
+    person: Person,
+    department: Department,
+    organisation: Organisation = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that PERSON moves to another department; their record goes with them."""
+    cli = cli_context(ctx)
+    _, signer = cli.signer()
+    signed = commands.transfer_employee(
+        signer,
+        person=person,
+        organisation=organisation_of(department, organisation),
+        department=department,
+    )
+    print_appended(cli, cli.service.append(signed), as_json=as_json)
+
+
+def register_commands(app: typer.Typer, *, panel: str) -> None:
+    """Add the identity commands to ``app``, listed under ``panel`` in the help."""
+    app.command(rich_help_panel=panel)(init)
+    app.command(rich_help_panel=panel)(register)
+    app.command(rich_help_panel=panel)(transfer)
+    roles = typer.Typer(help="Grant or revoke roles (as an admin).", no_args_is_help=True)
+    roles.command("grant")(role_grant)
+    roles.command("revoke")(role_revoke)
+    app.add_typer(roles, name="role", rich_help_panel=panel)

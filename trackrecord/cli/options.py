@@ -1,0 +1,64 @@
+"""Options and arguments shared by several commands, and small input helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated
+
+import typer
+
+from ledger.catalogue import GRADE_MAX, GRADE_MIN
+
+from .errors import CliError
+
+__all__ = [
+    "Grade",
+    "Hours",
+    "JsonFlag",
+    "Skills",
+    "organisation_of",
+    "resolve_id",
+]
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Skills = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skill",
+        metavar="SKILL",
+        help="A skill tag like 'policy-advice' (lowercase, digits, '-'); repeat for more.",
+    ),
+]
+Grade = Annotated[
+    int,
+    typer.Option(
+        min=GRADE_MIN,
+        max=GRADE_MAX,
+        help="Grade on the uniform scale: 1 below expectations … 5 excellent.",
+    ),
+]
+Hours = Annotated[int, typer.Option("--hours", min=1, max=40, help="Hours per week (1-40).")]
+
+_MIN_PREFIX = 4
+
+
+def organisation_of(department: str, organisation: str | None) -> str:
+    """``organisation`` if given, else the organisation part of ``org/dept``."""
+    return organisation or department.split("/", 1)[0]
+
+
+def resolve_id(given: str, candidates: Iterable[str], what: str) -> str:
+    """Expand a unique prefix (at least 4 characters) of one of ``candidates``.
+
+    Returns ``given`` unchanged when it is a full candidate or matches none (the
+    ledger then names what is wrong); raises :class:`CliError` if it is ambiguous.
+    """
+    pool = list(candidates)
+    if given in pool or len(given) < _MIN_PREFIX:
+        return given
+    matches = [c for c in pool if c.startswith(given)]
+    if len(matches) > 1:
+        raise CliError(
+            "ambiguous_id", f"{given!r} is the start of {len(matches)} {what}s; give more of it"
+        )
+    return matches[0] if matches else given

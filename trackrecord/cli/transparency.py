@@ -1,0 +1,335 @@
+"""Transparency commands: checkpoint, proof, export, verify, import, trust, imported, monitor.
+
+A thin adapter over :mod:`ledger.log`, :mod:`ledger.bundle`, :mod:`ledger.imports`
+and :mod:`ledger.monitor`. ``verify`` opens no database and uses no network.
+Errors propagate to the root command, which maps them to exit codes
+(:mod:`trackrecord.cli.errors`): a bundle or proof that does not verify, or a
+rewritten history, exits with 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ledger.bundle import BundleReport, dump_bundle, export_bundle, verify_bundle
+from ledger.canonical import b64encode
+from ledger.checkpoint import NoteVerifier, parse_verifier_key
+from ledger.errors import NotFound
+from ledger.imports import ImportRegistry
+from ledger.log import SignedCheckpoint, TransparencyLog
+from ledger.merkle import leaf_hash
+from ledger.monitor import Monitor
+
+from .context import CliContext, cli_context
+from .errors import CliError
+from .options import JsonFlag
+from .output import print_json
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, help="Checkpoints, proofs and portable records.")
+proof_app = typer.Typer(no_args_is_help=True, help="RFC 9162 inclusion and consistency proofs.")
+_PANEL = "Transparency and portable records"
+app.add_typer(proof_app, name="proof", rich_help_panel=_PANEL)
+
+Size = Annotated[
+    int | None,
+    typer.Option("--size", min=0, help="Checkpoint (tree) size; default: the latest checkpoint."),
+]
+Keys = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--key",
+        metavar="VERIFIER_KEY",
+        help="A trusted operator key name+hash+base64; repeat for more.",
+    ),
+]
+BundleFile = Annotated[
+    Path, typer.Argument(metavar="BUNDLE", dir_okay=False, help="A bundle file (JSON).")
+]
+
+
+def _log(cli: CliContext) -> TransparencyLog:
+    return TransparencyLog(cli.service)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError("unreadable_file", f"cannot read {path}: {exc}") from exc
+
+
+def _checkpoint_json(sc: SignedCheckpoint) -> dict[str, object]:
+    return {
+        "origin": sc.checkpoint.origin,
+        "size": sc.size,
+        "root": b64encode(sc.checkpoint.root_hash),
+        "note": sc.note,
+    }
+
+
+# -- checkpoint ------------------------------------------------------------------------------
+@app.command("checkpoint", rich_help_panel=_PANEL)
+def checkpoint(
+    ctx: typer.Context,
+    issue: Annotated[
+        bool, typer.Option("--issue", help="Sign a new checkpoint now, as the operator (--as).")
+    ] = False,
+    origin: Annotated[
+        str | None,
+        typer.Option("--origin", help="Name the log (first checkpoint only), e.g. example.org/x."),
+    ] = None,
+    size: Size = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the latest (or --size) signed checkpoint, or issue one with --issue."""
+    cli = cli_context(ctx)
+    log = _log(cli)
+    if issue:
+        if origin is not None:
+            log.set_origin(origin)
+        _, operator = cli.signer()
+        sc = log.issue_checkpoint(operator)
+    else:
+        sc = log.checkpoint(size)
+    if as_json:
+        print_json({**_checkpoint_json(sc), "verifier_key": str(log.verifier())})
+        return
+    typer.echo(sc.note, nl=False)
+    cli.err.print(f"verifier key: {escape(str(log.verifier()))}", soft_wrap=True)
+
+
+def _size_or_latest(log: TransparencyLog, size: int | None) -> int:
+    return log.checkpoint().size if size is None else size
+
+
+def _entry_bytes(log: TransparencyLog, index: int) -> bytes:
+    """The canonical bytes of the entry at log ``index`` (the Merkle leaf data)."""
+    seen, position = 0, 0
+    while True:
+        records = log.store.read(after=position, limit=min(2000, index + 1 - seen))
+        if not records:
+            raise NotFound(f"no entry at log index {index}")
+        if seen + len(records) > index:
+            return records[index - seen].blob.partition(b"\n")[0]
+        seen, position = seen + len(records), records[-1].position
+
+
+@proof_app.command("inclusion")
+def proof_inclusion(
+    ctx: typer.Context,
+    index: Annotated[int, typer.Argument(min=0, help="Log index of the entry (0-based).")],
+    size: Size = None,
+) -> None:
+    """Print the inclusion proof of the entry at INDEX in the tree of --size (JSON)."""
+    log = _log(cli_context(ctx))
+    n = _size_or_latest(log, size)
+    proof = log.inclusion_proof(index, n)
+    entry_bytes = _entry_bytes(log, index)
+    print_json(
+        {
+            "index": index,
+            "size": n,
+            "root": b64encode(log.root(n)),
+            "leaf_hash": b64encode(leaf_hash(entry_bytes)),
+            "proof": [b64encode(h) for h in proof],
+        }
+    )
+
+
+@proof_app.command("consistency")
+def proof_consistency(
+    ctx: typer.Context,
+    size1: Annotated[int, typer.Argument(min=0, help="The older tree size.")],
+    size2: Annotated[
+        int | None, typer.Argument(min=0, help="The newer tree size; default: latest checkpoint.")
+    ] = None,
+) -> None:
+    """Print the consistency proof between tree sizes SIZE1 and SIZE2 (JSON)."""
+    log = _log(cli_context(ctx))
+    n = _size_or_latest(log, size2)
+    proof = log.consistency_proof(size1, n)
+    print_json(
+        {
+            "size1": size1,
+            "size2": n,
+            "root1": b64encode(log.root(size1)),
+            "root2": b64encode(log.root(n)),
+            "proof": [b64encode(h) for h in proof],
+        }
+    )
+
+
+# -- portable records --------------------------------------------------------------------------
+@app.command("export", rich_help_panel=_PANEL)
+def export(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(metavar="PERSON", help="Whose record to export.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", dir_okay=False, help="Write here (default: standard output)."),
+    ] = None,
+    size: Size = None,
+) -> None:
+    """Write PERSON's record as one self-contained bundle at a signed checkpoint."""
+    cli = cli_context(ctx)
+    text = dump_bundle(export_bundle(_log(cli), person, size=size))
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    cli.err.print(f"[green]✓[/green] wrote {escape(str(out))}", soft_wrap=True)
+
+
+def _print_report(cli: CliContext, report: BundleReport, *, as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json(report.as_json())
+        return
+    cli.console.print(f"[bold green]✓ {verb}[/bold green]", soft_wrap=True)
+    cli.console.print(escape(report.summary()), soft_wrap=True, highlight=False)
+
+
+@app.command("verify", rich_help_panel=_PANEL)
+def verify(
+    ctx: typer.Context, bundle: BundleFile, key: Keys = None, as_json: JsonFlag = False
+) -> None:
+    """Verify a bundle offline (no database, no network); exit 3 naming the first fault.
+
+    With --key the checkpoint must be signed by one of those operator keys;
+    without, the bundle's own key is used and the summary warns about it.
+    """
+    cli = cli_context(ctx)
+    trusted: list[NoteVerifier] | None = None
+    if key:
+        trusted = [parse_verifier_key(k) for k in key]
+    report = verify_bundle(_read(bundle), trusted=trusted)
+    _print_report(cli, report, as_json=as_json, verb="bundle verified")
+
+
+@app.command("import", rich_help_panel=_PANEL)
+def import_(ctx: typer.Context, bundle: BundleFile, as_json: JsonFlag = False) -> None:
+    """Import a bundle from a trusted origin into this ledger; refuse it whole otherwise."""
+    cli = cli_context(ctx)
+    record = ImportRegistry(cli.ledger.store).import_bundle(_read(bundle))
+    verb = "imported" if record.new else "already imported"
+    _print_report(cli, record.report, as_json=as_json, verb=f"{verb} from {record.origin}")
+
+
+@app.command("trust", rich_help_panel=_PANEL)
+def trust(
+    ctx: typer.Context,
+    verifier_key: Annotated[
+        str | None,
+        typer.Argument(metavar="VERIFIER_KEY", help="Operator key of a ledger to trust."),
+    ] = None,
+    remove: Annotated[
+        str | None,
+        typer.Option("--remove", metavar="ORIGIN|KEY", help="Stop trusting an origin or key."),
+    ] = None,
+) -> None:
+    """Trust another ledger's operator key for imports; list the trusted keys."""
+    cli = cli_context(ctx)
+    registry = ImportRegistry(cli.ledger.store)
+    if verifier_key is not None:
+        key = registry.trust(verifier_key)
+        cli.err.print(f"[green]✓[/green] trusting {escape(key.name)}", soft_wrap=True)
+    if remove is not None and registry.untrust(remove) == 0:
+        raise NotFound(f"{remove!r} is not a trusted origin or key")
+    for key in registry.trusted():
+        typer.echo(str(key))
+
+
+@app.command("imported", rich_help_panel=_PANEL)
+def imported(
+    ctx: typer.Context,
+    person: Annotated[str | None, typer.Argument(metavar="[PERSON]")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the imported records (of PERSON), each with its origin and checkpoint."""
+    cli = cli_context(ctx)
+    records = ImportRegistry(cli.ledger.store).imported_records(person)
+    if as_json:
+        print_json(
+            [
+                {
+                    "origin": r.origin,
+                    "person": r.person,
+                    "checkpoint_size": r.checkpoint_size,
+                    "entry_count": r.entry_count,
+                    "imported_at": r.imported_at,
+                    "report": r.report.as_json(),
+                }
+                for r in records
+            ]
+        )
+        return
+    for r in records:
+        cli.console.print(
+            f"{escape(r.person)} from {escape(r.origin)} at checkpoint {r.checkpoint_size}: "
+            f"{r.entry_count} entries, imported {escape(r.imported_at)}",
+            soft_wrap=True,
+        )
+
+
+# -- monitor ---------------------------------------------------------------------------------------
+@app.command("monitor", rich_help_panel=_PANEL)
+def monitor(
+    ctx: typer.Context,
+    state: Annotated[
+        Path, typer.Option("--state", dir_okay=False, help="The monitor's memory (JSON file).")
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", metavar="VERIFIER_KEY", help="The operator key to hold it to."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the ledger's latest checkpoint extends the one seen last time; exit 3 if not.
+
+    The operator key is --key, else the one remembered from the first run, else
+    (first run only) the ledger's own, with a warning.
+    """
+    cli = cli_context(ctx)
+    log = _log(cli)
+    mon = Monitor(state)
+    latest = log.checkpoint()
+    seen = mon.last(latest.checkpoint.origin)
+    if key is not None:
+        verifier = parse_verifier_key(key)
+    elif seen is not None:
+        verifier = seen[2]
+    else:
+        verifier = log.verifier()
+        cli.err.print(
+            "[yellow]warning[/yellow]: no --key given: trusting the ledger's own operator key "
+            f"{escape(str(verifier))} from now on",
+            soft_wrap=True,
+        )
+    old_size = None if seen is None else seen[0].size
+    proof = (
+        []
+        if old_size is None or old_size > latest.size
+        else log.consistency_proof(old_size, latest.size)
+    )
+    obs = mon.observe(latest.note, proof, verifier)
+    if as_json:
+        print_json(
+            {
+                "origin": obs.origin,
+                "status": obs.status,
+                "size": obs.size,
+                "previous_size": obs.previous_size,
+                "root": b64encode(obs.root),
+            }
+        )
+        return
+    cli.console.print(
+        f"[green]✓[/green] {escape(obs.origin)}: {obs.status} at size {obs.size}"
+        + ("" if obs.previous_size is None else f" (was {obs.previous_size})"),
+        soft_wrap=True,
+    )

@@ -1,0 +1,146 @@
+"""Settings of the command-line tool: where the ledger and the keystores are, who acts.
+
+One explicit, immutable :class:`Settings` object, built by :meth:`Settings.load`
+from command-line values, then environment variables, then defaults. Nothing
+is read at import time.
+
+==============================  =========================================================
+``--db URL``                    ``TRACKRECORD_DATABASE_URL``; default
+                                ``sqlite:///<current directory>/trackrecord.db``
+``--keys DIR``                  ``TRACKRECORD_KEYS``; default ``~/.trackrecord/keys``
+``--as PERSON``                 ``TRACKRECORD_AS``; the acting identity, whose keystore
+                                ``<keys>/<person>.key`` signs
+(passphrase)                    ``TRACKRECORD_PASSPHRASE``; else an interactive prompt
+(key derivation)                ``TRACKRECORD_KDF``: ``interactive`` (default) or ``fast``
+==============================  =========================================================
+
+``TRACKRECORD_KDF=fast`` writes new keystores with Argon2id's *minimum* limits
+(1 pass, 8 KiB). It exists for the test suite and the demo only: such a
+keystore is cheap to brute-force, so never use it for a real key. Opening a
+keystore always uses the limits recorded in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nacl.pwhash
+
+from keys.keystore import PASSPHRASE_ENV
+from ledger.catalogue import SLUG_RE
+
+__all__ = [
+    "ACTING_ENV",
+    "DATABASE_URL_ENV",
+    "KDF_ENV",
+    "KEYS_ENV",
+    "PASSPHRASE_ENV",
+    "KdfLimits",
+    "Settings",
+    "SettingsError",
+    "check_person",
+]
+
+DATABASE_URL_ENV = "TRACKRECORD_DATABASE_URL"
+KEYS_ENV = "TRACKRECORD_KEYS"
+ACTING_ENV = "TRACKRECORD_AS"
+KDF_ENV = "TRACKRECORD_KDF"
+_SLUG = re.compile(SLUG_RE)
+_ARGON = nacl.pwhash.argon2id
+
+
+class SettingsError(ValueError):
+    """A setting that is missing or malformed (an input error of the user)."""
+
+    code = "bad_setting"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class KdfLimits:
+    """Argon2id cost limits for writing new keystores."""
+
+    name: str
+    opslimit: int
+    memlimit: int
+
+    @classmethod
+    def named(cls, name: str) -> KdfLimits:
+        """Return the limits called ``name`` (``interactive`` or ``fast``).
+
+        Raises :class:`SettingsError` for any other name.
+        """
+        if name == "interactive":
+            return cls(name, _ARGON.OPSLIMIT_INTERACTIVE, _ARGON.MEMLIMIT_INTERACTIVE)
+        if name == "fast":
+            return cls(name, _ARGON.OPSLIMIT_MIN, _ARGON.MEMLIMIT_MIN)
+        raise SettingsError(f"{KDF_ENV} is {name!r}; use 'interactive' (the default) or 'fast'")
+
+
+def check_person(person: str) -> str:
+    """Return ``person`` if it is a valid person id (a slug); raise :class:`SettingsError`.
+
+    Person ids name keystore files, so this also keeps paths inside the keystore
+    directory.
+    """
+    if not _SLUG.match(person):
+        raise SettingsError(
+            f"{person!r} is not a person id: use lowercase letters, digits, '.', '_' and '-'"
+        )
+    return person
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the command-line tool needs to reach the ledger and the keys."""
+
+    database_url: str
+    keys_dir: Path
+    acting: str | None = None
+    passphrase: str | None = field(default=None, repr=False)
+    kdf: KdfLimits = field(default_factory=lambda: KdfLimits.named("interactive"))
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        database_url: str | None = None,
+        keys_dir: Path | None = None,
+        acting: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        home: Path | None = None,
+    ) -> Settings:
+        """Resolve the settings: explicit values win, then ``environ``, then defaults.
+
+        ``environ``, ``cwd`` and ``home`` default to the process's own. Raises
+        :class:`SettingsError` for a malformed acting person or KDF name.
+        """
+        env = os.environ if environ is None else environ
+        here = Path.cwd() if cwd is None else cwd
+        home_dir = Path.home() if home is None else home
+        url = database_url or env.get(DATABASE_URL_ENV) or _default_database_url(here)
+        keys = keys_dir or (Path(env[KEYS_ENV]) if env.get(KEYS_ENV) else None)
+        person = acting or env.get(ACTING_ENV) or None
+        return cls(
+            database_url=url,
+            keys_dir=(keys or home_dir / ".trackrecord" / "keys").expanduser(),
+            acting=None if person is None else check_person(person),
+            passphrase=env.get(PASSPHRASE_ENV),
+            kdf=KdfLimits.named(env.get(KDF_ENV) or "interactive"),
+        )
+
+    def keystore_path(self, person: str) -> Path:
+        """The keystore file of ``person``: ``<keys_dir>/<person>.key``."""
+        return self.keys_dir / f"{check_person(person)}.key"
+
+
+def _default_database_url(cwd: Path) -> str:
+    return "sqlite://" + (cwd / "trackrecord.db").resolve().as_posix()
