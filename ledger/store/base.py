@@ -197,7 +197,9 @@ def _sqlite_env(path: str) -> dict[str, str]:
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the directory for {path}: {exc}") from exc
+            raise StoreError(
+                f"cannot open the store at {path}: cannot create its directory: {exc}"
+            ) from exc
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": path,

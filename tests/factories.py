@@ -1,0 +1,694 @@
+"""Builders of valid ledgers for the tests: people with keys, typical sequences of statements.
+
+A :class:`World` signs statements for a cast of :class:`Member` s and appends them to a
+:class:`Ledger`: the real :class:`~ledger.service.LedgerService` or the storage-free
+:class:`MemoryLedger`, which feeds the same :func:`~ledger.rules.apply_entry` as the
+service. The builder methods (``w.claim(alice)``, ``w.endorse(bob, alice, c)``) only
+*sign*; ``w.do(signed)`` appends, so a test can build an offending statement without
+appending it.
+
+Everything is deterministic given a world's ``seed``: keys come from the member's name,
+statement ids, timestamps and disclosure salts from a counter. Two worlds on one ledger
+need different seeds (or their statement ids collide as replays).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import random
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from keys import Identity, Purpose
+from ledger import commands
+from ledger.disclosures import Disclosure
+from ledger.entry import GENESIS_PREV, Entry, make_entry
+from ledger.rules import apply_entry
+from ledger.state import LedgerState
+from ledger.statement import SignedStatement, parse_statement, utc_timestamp
+
+__all__ = [
+    "DEPT",
+    "ORG",
+    "OTHER_DEPT",
+    "Ledger",
+    "Member",
+    "MemoryLedger",
+    "RecordingLedger",
+    "TickClock",
+    "World",
+    "forge",
+    "identity_for",
+    "random_statements",
+    "standard_cast",
+    "standard_world",
+    "state_snapshot",
+]
+
+ORG = "minbzk"
+DEPT = "minbzk/dgo"
+OTHER_DEPT = "minbzk/cio"
+START = "2026-01-01"
+_EPOCH = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+_STATE_TABLES = (
+    "meta",
+    "heads",
+    "people",
+    "keys",
+    "statement_ids",
+    "contributions",
+    "endorsements",
+    "active_endorsements",
+    "assignments",
+)
+
+
+def identity_for(name: str, generation: int = 0) -> Identity:
+    """The deterministic Ed25519 identity of ``name``'s key number ``generation``."""
+    return Identity(hashlib.sha256(f"trackrecord-tests:{name}:{generation}".encode()).digest())
+
+
+class TickClock:
+    """A ``recorded_at`` clock that advances one second per call (thread-safe)."""
+
+    def __init__(self, start: dt.datetime = _EPOCH) -> None:
+        self._start = start
+        self._ticks = itertools.count()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            return utc_timestamp(self._start + dt.timedelta(seconds=next(self._ticks)))
+
+
+class Ledger(Protocol):
+    """What a :class:`World` appends to: a ledger service or a :class:`MemoryLedger`."""
+
+    @property
+    def state(self) -> LedgerState: ...
+
+    def append(self, signed: SignedStatement) -> object: ...
+
+    def append_batch(self, batch: Sequence[SignedStatement]) -> Sequence[object]: ...
+
+
+class MemoryLedger:
+    """The rules without storage: entries built and folded exactly as the service does."""
+
+    def __init__(self, *, clock: Callable[[], str] | None = None) -> None:
+        self.state = LedgerState()
+        self.entries: list[tuple[Entry, tuple[Disclosure, ...]]] = []
+        self._clock = clock or TickClock()
+
+    def entry_for(self, signed: SignedStatement) -> Entry:
+        """The entry ``signed`` would become if appended now (at its stream's head)."""
+        s = signed.statement
+        head = self.state.heads.get(s.stream)
+        return make_entry(
+            stream=s.stream,
+            seq=head.seq + 1 if head else 1,
+            prev=head.hash if head else GENESIS_PREV,
+            statement=s,
+            signature=signed.signature,
+            recorded_at=self._clock(),
+        )
+
+    def append(self, signed: SignedStatement) -> Entry:
+        """Append one statement; raise :class:`~ledger.errors.RuleViolation` if refused."""
+        return self.append_batch([signed])[0]
+
+    def append_batch(self, batch: Sequence[SignedStatement]) -> list[Entry]:
+        """Append statements all or nothing, like :meth:`LedgerService.append_batch`."""
+        self.state.begin()
+        out: list[Entry] = []
+        try:
+            for signed in batch:
+                entry = self.entry_for(signed)
+                apply_entry(self.state, entry, log_index=self.state.size)
+                out.append(entry)
+        except BaseException:
+            self.state.rollback()
+            raise
+        self.state.commit()
+        self.entries.extend((e, s.disclosures) for e, s in zip(out, batch, strict=True))
+        return out
+
+
+def state_snapshot(state: LedgerState) -> dict[str, dict[Any, Any]]:
+    """A copy of every table of ``state`` (their values are immutable), for equality checks."""
+    return {name: dict(getattr(state, name)) for name in _STATE_TABLES}
+
+
+def forge(
+    signed: SignedStatement, *, signer: Identity, author: str | None = None
+) -> SignedStatement:
+    """``signed``'s statement with ``author`` (default: the signer's key id), signed by ``signer``.
+
+    Nothing else changes: id, subject, body and disclosures stay as they were.
+    """
+    raw = signed.statement.as_json()
+    raw["author"] = author or signer.key_id
+    statement = parse_statement(raw)
+    signature = signer.sign(Purpose.STATEMENT, statement.canonical)
+    return SignedStatement(statement, signature, signed.disclosures)
+
+
+@dataclass
+class Member:
+    """A person of the cast and the key they currently sign with."""
+
+    id: str
+    identity: Identity
+    organisation: str
+    department: str
+
+    @property
+    def key_id(self) -> str:
+        return self.identity.key_id
+
+
+class World:
+    """Signs statements for a cast of people and appends them to ``ledger``."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        seed: str | None = None,
+        people: dict[str, Member] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.people: dict[str, Member] = people if people is not None else {}
+        self.identities: dict[str, Identity] = {}
+        for member in self.people.values():
+            self.identities[member.key_id] = member.identity
+        self.seed = seed if seed is not None else uuid.uuid4().hex
+        self._counter = itertools.count()
+
+    # -- plumbing ---------------------------------------------------------------
+    def __getitem__(self, name: str) -> Member:
+        return self.people[name]
+
+    @property
+    def state(self) -> LedgerState:
+        return self.ledger.state
+
+    @property
+    def operator(self) -> Member:
+        return self.people["operator"]
+
+    def new_key(self, name: str, generation: int) -> Identity:
+        """``name``'s key number ``generation``, remembered by key id."""
+        identity = identity_for(name, generation)
+        self.identities[identity.key_id] = identity
+        return identity
+
+    def opts(self, **override: Any) -> dict[str, Any]:
+        """Deterministic statement id, issue time and disclosure salts for the next statement."""
+        n = next(self._counter)
+        digest = hashlib.sha256(f"{self.seed}:{n}".encode()).digest()
+        salts = itertools.count()
+
+        def salt_source(size: int) -> bytes:
+            return hashlib.sha256(f"{self.seed}:{n}:salt:{next(salts)}".encode()).digest()[:size]
+
+        opts: dict[str, Any] = {
+            "statement_id": str(uuid.UUID(bytes=digest[:16], version=4)),
+            "issued_at": utc_timestamp(_EPOCH + dt.timedelta(seconds=n)),
+            "salt_source": salt_source,
+        }
+        opts.update(override)
+        return opts
+
+    def do(self, signed: SignedStatement) -> SignedStatement:
+        """Append ``signed``; return it (for its ``statement.id`` or ``.subject``)."""
+        self.ledger.append(signed)
+        return signed
+
+    def do_all(self, batch: Sequence[SignedStatement]) -> list[SignedStatement]:
+        """Append ``batch`` as one atomic batch."""
+        self.ledger.append_batch(batch)
+        return list(batch)
+
+    # -- identity stream --------------------------------------------------------
+    def genesis(self, name: str = "operator", *, department: str = OTHER_DEPT) -> SignedStatement:
+        """The operator's self-signed registration: the first entry of a ledger."""
+        member = self.member(name, ORG, department)
+        return commands.register_identity(
+            member.identity,
+            person=name,
+            public_key=member.identity.public_key.raw,
+            organisation=ORG,
+            department=department,
+            display_name=name.title(),
+            **self.opts(),
+        )
+
+    def register(
+        self,
+        name: str,
+        *,
+        signer: Member | None = None,
+        organisation: str = ORG,
+        department: str = DEPT,
+        next_key: bytes | None = None,
+        **opts: Any,
+    ) -> SignedStatement:
+        """``name``'s registration by ``signer`` (default: the operator)."""
+        member = self.member(name, organisation, department)
+        return commands.register_identity(
+            (signer or self.operator).identity,
+            person=name,
+            public_key=member.identity.public_key.raw,
+            organisation=organisation,
+            department=department,
+            display_name=f"{name.title()} van Dijk",
+            next_key=next_key,
+            **self.opts(**opts),
+        )
+
+    def member(self, name: str, organisation: str = ORG, department: str = DEPT) -> Member:
+        """The cast member ``name``, created (with key number 0) on first use."""
+        member = self.people.get(name)
+        if member is None:
+            member = Member(name, self.new_key(name, 0), organisation, department)
+            self.people[name] = member
+        return member
+
+    def grant(
+        self, person: Member, role: str, scope: str, *, signer: Member | None = None, **opts: Any
+    ) -> SignedStatement:
+        return commands.grant_role(
+            (signer or self.operator).identity,
+            person=person.id,
+            role=role,
+            scope=scope,
+            **self.opts(**opts),
+        )
+
+    def revoke_role(
+        self, person: Member, role: str, scope: str, *, signer: Member | None = None
+    ) -> SignedStatement:
+        return commands.revoke_role(
+            (signer or self.operator).identity,
+            person=person.id,
+            role=role,
+            scope=scope,
+            **self.opts(),
+        )
+
+    def rotate(
+        self,
+        person: Member,
+        new_key: Identity,
+        *,
+        signer: Identity | None = None,
+        next_key: bytes | None = None,
+        **opts: Any,
+    ) -> SignedStatement:
+        """``person``'s key rotation to ``new_key``, signed by their current key by default.
+
+        The caller sets ``person.identity = new_key`` once the rotation is appended.
+        """
+        self.identities[new_key.key_id] = new_key
+        return commands.rotate_key(
+            signer or person.identity,
+            person=person.id,
+            new_public_key=new_key.public_key.raw,
+            next_key=next_key,
+            **self.opts(**opts),
+        )
+
+    def revoke_key(
+        self, person: Member, key_id: str, *, signer: Identity | None = None, **opts: Any
+    ) -> SignedStatement:
+        """Revocation of ``person``'s key ``key_id``, signed by ``person`` by default."""
+        return commands.revoke_key(
+            signer or person.identity,
+            person=person.id,
+            key_id=key_id,
+            note="laptop stolen",
+            **self.opts(**opts),
+        )
+
+    def transfer(
+        self, person: Member, organisation: str, department: str, *, signer: Member | None = None
+    ) -> SignedStatement:
+        return commands.transfer_employee(
+            (signer or self.operator).identity,
+            person=person.id,
+            organisation=organisation,
+            department=department,
+            **self.opts(),
+        )
+
+    # -- record stream ----------------------------------------------------------
+    def claim(
+        self,
+        author: Member,
+        *,
+        person: str | None = None,
+        signer: Identity | None = None,
+        title: str = "Wrote the Woo implementation guide",
+        description: str | None = "Drafted, reviewed with legal, published.",
+        skills: Sequence[str] = ("policy-advice", "python"),
+        **opts: Any,
+    ) -> SignedStatement:
+        """A contribution claimed by ``author`` on ``person``'s record (default: their own)."""
+        return commands.claim_contribution(
+            signer or author.identity,
+            person=person or author.id,
+            title=title,
+            skills=skills,
+            start=START,
+            description=description,
+            **self.opts(**opts),
+        )
+
+    def withdraw(self, person: Member, contribution: str) -> SignedStatement:
+        return commands.withdraw_contribution(
+            person.identity,
+            person=person.id,
+            contribution=contribution,
+            reason="duplicate",
+            **self.opts(),
+        )
+
+    def endorse(
+        self,
+        endorser: Member,
+        subject: Member,
+        contribution: str,
+        *,
+        grade: int = 4,
+        role: str = "peer",
+        **opts: Any,
+    ) -> SignedStatement:
+        return commands.endorse(
+            endorser.identity,
+            person=subject.id,
+            contribution=contribution,
+            grade=grade,
+            role=role,
+            comment="Clear and on time.",
+            **self.opts(**opts),
+        )
+
+    def revoke_endorsement(
+        self, endorser: Member, subject: Member, endorsement: str
+    ) -> SignedStatement:
+        return commands.revoke_endorsement(
+            endorser.identity,
+            person=subject.id,
+            endorsement=endorsement,
+            reason="wrong contribution",
+            **self.opts(),
+        )
+
+    def ambition(self, person: Member, *, goal: str = "Lead a data team") -> SignedStatement:
+        return commands.state_ambition(
+            person.identity, person=person.id, goal=goal, skills=["leadership"], **self.opts()
+        )
+
+    def visibility(self, person: Member, part: str, visibility: str) -> SignedStatement:
+        return commands.change_visibility(
+            person.identity, person=person.id, part=part, visibility=visibility, **self.opts()
+        )
+
+    # -- assignment stream ------------------------------------------------------
+    def post(self, owner: Member, *, department: str | None = None, **opts: Any) -> SignedStatement:
+        """A new assignment owned by ``owner``; its id is ``signed.statement.subject``."""
+        o = self.opts(**opts)
+        assignment = str(uuid.UUID(bytes=hashlib.sha256(o["statement_id"].encode()).digest()[:16]))
+        department = department or owner.department
+        return commands.post_assignment(
+            owner.identity,
+            assignment=assignment,
+            organisation=department.split("/")[0],
+            department=department,
+            title="Data analyst for the housing dashboard",
+            skills=["python", "sql"],
+            hours_per_week=8,
+            **o,
+        )
+
+    def apply(self, applicant: Member, assignment: str) -> SignedStatement:
+        return commands.apply_to_assignment(
+            applicant.identity,
+            assignment=assignment,
+            hours_per_week=8,
+            motivation="I built the previous one.",
+            **self.opts(),
+        )
+
+    def assign(self, owner: Member, assignment: str, assignee: Member) -> SignedStatement:
+        return commands.assign(
+            owner.identity, assignment=assignment, assignee=assignee.id, **self.opts()
+        )
+
+    def complete(
+        self, owner: Member, assignment: str, assignee: Member, *, grade: int = 4
+    ) -> SignedStatement:
+        return commands.complete_assignment(
+            owner.identity,
+            assignment=assignment,
+            assignee=assignee.id,
+            grade=grade,
+            note="Delivered early.",
+            **self.opts(),
+        )
+
+    def cancel(self, owner: Member, assignment: str) -> SignedStatement:
+        return commands.cancel_assignment(
+            owner.identity, assignment=assignment, reason="budget cut", **self.opts()
+        )
+
+
+def standard_cast(w: World) -> list[SignedStatement]:
+    """The base ledger (6 entries): the operator (of minbzk/cio); alice, bob and carol of
+    minbzk/dgo, where bob is manager; dave of minbzk/cio."""
+    return [
+        w.genesis(),
+        w.register("alice"),
+        w.register("bob"),
+        w.register("carol"),
+        w.register("dave", department=OTHER_DEPT),
+        w.grant(w["bob"], "manager", DEPT),
+    ]
+
+
+def standard_world(ledger: Ledger, *, seed: str | None = None) -> World:
+    """A :class:`World` on ``ledger`` with :func:`standard_cast` appended as one batch."""
+    w = World(ledger, seed=seed)
+    w.do_all(standard_cast(w))
+    return w
+
+
+# -- random typical ledgers -----------------------------------------------------------
+_Op = Callable[[World, random.Random], SignedStatement | None]
+
+
+def _active(w: World) -> list[Member]:
+    """Members whose remembered key is their current key (they can sign)."""
+    return [
+        m
+        for m in w.people.values()
+        if (p := w.state.people.get(m.id)) is not None and p.current_key == m.key_id
+    ]
+
+
+def _op_claim(w: World, rng: random.Random) -> SignedStatement | None:
+    author = rng.choice(_active(w))
+    skills = rng.sample(["python", "sql", "policy-advice", "procurement", "ux"], k=2)
+    return w.claim(author, title=f"Contribution {rng.randrange(1000)}", skills=skills)
+
+
+def _op_endorse(w: World, rng: random.Random) -> SignedStatement | None:
+    st = w.state
+    options = [
+        (e, c)
+        for c in st.contributions.values()
+        if not c.withdrawn
+        for e in _active(w)
+        if e.id != c.owner and (e.id, c.id) not in st.active_endorsements
+    ]
+    if not options:
+        return None
+    endorser, c = rng.choice(options)
+    subject = w.people[c.owner]
+    manager = st.is_manager(st.people[endorser.id], st.people[c.owner].department)
+    role = "manager" if manager else rng.choice(["peer", "client"])
+    return w.endorse(endorser, subject, c.id, grade=rng.randint(1, 5), role=role)
+
+
+def _op_withdraw(w: World, rng: random.Random) -> SignedStatement | None:
+    active = {m.id: m for m in _active(w)}
+    options = [c for c in w.state.contributions.values() if not c.withdrawn and c.owner in active]
+    if not options:
+        return None
+    c = rng.choice(options)
+    return w.withdraw(active[c.owner], c.id)
+
+
+def _op_revoke_endorsement(w: World, rng: random.Random) -> SignedStatement | None:
+    active = {m.id: m for m in _active(w)}
+    options = [e for e in w.state.endorsements.values() if not e.revoked and e.endorser in active]
+    if not options:
+        return None
+    e = rng.choice(options)
+    return w.revoke_endorsement(active[e.endorser], w.people[e.subject], e.id)
+
+
+def _op_profile(w: World, rng: random.Random) -> SignedStatement | None:
+    person = rng.choice(_active(w))
+    if rng.random() < 0.5:
+        return w.ambition(person)
+    part = rng.choice(["dossier", "analytical", "ambitions", "free"])
+    return w.visibility(person, part, rng.choice(["public", "on_request", "private"]))
+
+
+def _op_post(w: World, rng: random.Random) -> SignedStatement | None:
+    options = [
+        (m, scope)
+        for m in _active(w)
+        for role, scope in w.state.people[m.id].roles
+        if role == "manager"
+    ]
+    if not options:
+        return None
+    owner, department = rng.choice(options)
+    return w.post(owner, department=department)
+
+
+def _op_assignment(w: World, rng: random.Random) -> SignedStatement | None:
+    st = w.state
+    active = {m.id: m for m in _active(w)}
+    live = [a for a in st.assignments.values() if a.status in ("open", "assigned")]
+    if not live:
+        return None
+    a = rng.choice(live)
+    owner = active.get(a.owner)
+    choice = rng.random()
+    if a.status == "open" and choice < 0.3:
+        applicants = [m for m in active.values() if m.id != a.owner and m.id not in a.applicants]
+        return w.apply(rng.choice(applicants), a.id) if applicants else None
+    if owner is None:
+        return None
+    todo = sorted(a.assignees - a.completed)
+    if todo and choice < 0.7:
+        return w.complete(owner, a.id, w.people[rng.choice(todo)], grade=rng.randint(1, 5))
+    candidates = [p for p in sorted(st.people) if p != a.owner and p not in a.assignees]
+    if candidates and choice < 0.95:
+        return w.assign(owner, a.id, w.people[rng.choice(candidates)])
+    return w.cancel(owner, a.id)
+
+
+def _op_rotate(w: World, rng: random.Random) -> SignedStatement | None:
+    person = rng.choice(_active(w))
+    generation = sum(1 for k in w.state.keys.values() if k.person == person.id)
+    new = w.new_key(person.id, generation)
+    signed = w.rotate(person, new)
+    w.do(signed)
+    person.identity = new
+    return None
+
+
+def _op_revoke_and_recover(w: World, rng: random.Random) -> SignedStatement | None:
+    people = [m for m in _active(w) if m.id != "operator"]
+    if not people:
+        return None
+    person = rng.choice(people)
+    w.do(w.revoke_key(person, person.key_id))
+    generation = sum(1 for k in w.state.keys.values() if k.person == person.id)
+    new = w.new_key(person.id, generation)
+    w.do(w.rotate(person, new, signer=w.operator.identity))
+    person.identity = new
+    return None
+
+
+def _op_register(w: World, rng: random.Random) -> SignedStatement | None:
+    name = f"p{len(w.people)}"
+    return w.register(name, department=rng.choice([DEPT, OTHER_DEPT]))
+
+
+def _op_grant(w: World, rng: random.Random) -> SignedStatement | None:
+    st = w.state
+    options = [p for p in st.people.values() if ("manager", p.department) not in p.roles]
+    if not options:
+        return None
+    person = rng.choice(options)
+    return w.grant(w.people[person.id], "manager", person.department)
+
+
+def _op_revoke_role(w: World, rng: random.Random) -> SignedStatement | None:
+    options = [(p, role) for p in w.state.people.values() for role in sorted(p.roles)]
+    if not options:
+        return None
+    person, (role, scope) = rng.choice(options)
+    return w.revoke_role(w.people[person.id], role, scope)
+
+
+def _op_transfer(w: World, rng: random.Random) -> SignedStatement | None:
+    person = rng.choice([m for m in w.people.values() if m.id != "operator"])
+    current = w.state.people[person.id].department
+    return w.transfer(person, ORG, OTHER_DEPT if current == DEPT else DEPT)
+
+
+_OPS: list[tuple[_Op, int]] = [
+    (_op_claim, 6),
+    (_op_endorse, 6),
+    (_op_withdraw, 1),
+    (_op_revoke_endorsement, 1),
+    (_op_profile, 2),
+    (_op_post, 2),
+    (_op_assignment, 5),
+    (_op_rotate, 1),
+    (_op_revoke_and_recover, 1),
+    (_op_register, 1),
+    (_op_grant, 1),
+    (_op_revoke_role, 1),
+    (_op_transfer, 1),
+]
+
+
+def random_statements(
+    rng: random.Random, size: int, *, seed: str = "random"
+) -> tuple[World, list[SignedStatement]]:
+    """A valid, varied ledger of ``size`` statements, checked by the rules as it is built.
+
+    Starts with :func:`standard_cast`, then draws typical actions (claims, endorsements,
+    assignments, key rotations and revocations, transfers...) from ``rng``. Returns the
+    world (on a :class:`RecordingLedger`, whose state is the ledger's final state) and
+    the signed statements in log order, ready for ``LedgerService.append_batch``.
+    """
+    if size < 6:
+        raise ValueError("a random ledger holds at least the 6 entries of the standard cast")
+    ledger = RecordingLedger()
+    w = standard_world(ledger, seed=seed)
+    ops, weights = zip(*_OPS, strict=True)
+    while ledger.state.size < size:
+        op = rng.choices(ops, weights=weights)[0]
+        if ledger.state.size + 2 > size and op is _op_revoke_and_recover:
+            continue
+        signed = op(w, rng)
+        if signed is not None:
+            w.do(signed)
+    return w, list(ledger.signed)
+
+
+class RecordingLedger(MemoryLedger):
+    """A :class:`MemoryLedger` that also keeps every accepted signed statement, in order."""
+
+    def __init__(self, *, clock: Callable[[], str] | None = None) -> None:
+        super().__init__(clock=clock)
+        self.signed: list[SignedStatement] = []
+
+    def append_batch(self, batch: Sequence[SignedStatement]) -> list[Entry]:
+        out = super().append_batch(batch)
+        self.signed.extend(batch)
+        return out
