@@ -37,6 +37,7 @@ __all__ = [
     "TIME_LINE",
     "SignedCheckpoint",
     "TransparencyLog",
+    "check_origin",
     "heads_root_of",
 ]
 
@@ -54,6 +55,16 @@ def heads_root_of(checkpoint: Checkpoint) -> bytes:
         return b64decode(lines[0][len(HEADS_LINE) :], length=32, what="heads root")
     except MalformedInput as exc:
         raise CheckpointError(f"bad trackrecord-heads line: {exc.message}") from exc
+
+
+def check_origin(origin: str) -> str:
+    """Return ``origin`` if it can name a log; raise :class:`MalformedInput`."""
+    if not origin or any(c.isspace() or c == "+" or not c.isprintable() for c in origin):
+        raise MalformedInput(
+            f"origin {origin!r} must be non-empty, printable, without spaces or '+'",
+            field="origin",
+        )
+    return origin
 
 
 @dataclass(frozen=True)
@@ -86,9 +97,7 @@ class TransparencyLog:
 
     def set_origin(self, origin: str) -> str:
         """Name the log (only the first call has an effect); return the stored origin."""
-        if not origin or any(c.isspace() or c == "+" for c in origin):
-            raise MalformedInput(f"origin {origin!r} must be non-empty, without spaces or '+'")
-        return self.store.set_meta(ORIGIN_KEY, origin)
+        return self.store.set_meta(ORIGIN_KEY, check_origin(origin))
 
     def operator_key(self) -> bytes:
         """The operator's current public key (the key that signs checkpoints)."""

@@ -430,7 +430,7 @@ class _Roster:
         star = dataclasses.replace(self.people[employee], quality=1)
         self.people[employee] = star  # the tour shows someone who does well
         mates = [m for m in home.members if m not in (employee, manager)]
-        peer = next((m for m in plain[1:]), mates[0] if mates else manager)
+        peer = plain[1] if len(plain) > 1 else mates[0] if mates else manager
         return {
             "operator": 0,
             "admin": self.admins[0],
@@ -481,12 +481,12 @@ class _Sink:
         if self.dry:
             return None
         sid = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        opts = {"statement_id": sid, "issued_at": self._clock.tick(), "salt_source": self._pick}
+        opts = {"statement_id": sid, "issued_at": self._clock.tick(), "salt_source": self._salt}
         signed = build(opts)
         self.buffer.append(signed)
         return signed
 
-    def _pick(self, n: int) -> bytes:
+    def _salt(self, n: int) -> bytes:
         return self._rng.randbytes(n)
 
     def _choice(self, options: Sequence[str]) -> str:

@@ -12,6 +12,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ledger.bundle import dump_bundle, export_bundle, load_bundle, verify_bundle
+from ledger.log import TransparencyLog
+from ledger.service import LedgerService
+
 from ..bootstrap import opened
 from ..demo import MIN_PEOPLE, DemoSummary, populate
 from ..settings import KdfLimits, Settings
@@ -23,6 +27,7 @@ from .keyfiles import write_keystore
 __all__ = ["DEMO_PASSPHRASE", "demo"]
 
 DEMO_PASSPHRASE = "demo"
+DEMO_ORIGIN = "demo.trackrecord/ledger"
 DEMO_MARKER = ".trackrecord-demo"
 
 
@@ -88,8 +93,32 @@ def demo(
         _print_summary(cli, settings, summary)
         report = run_audit(cli, ledger.store, workers=2)
         print_report(cli, report)
+        if report.ok:
+            _checkpoint_and_export(cli, ledger.service, summary, directory.resolve())
     if not report.ok:
         raise typer.Exit(ExitCode.INTEGRITY)
+
+
+def _checkpoint_and_export(
+    cli: CliContext, service: LedgerService, summary: DemoSummary, directory: Path
+) -> None:
+    """Sign a checkpoint as the operator, export the featured employee's record and
+    verify it the way a stranger would: from the file alone."""
+    log = TransparencyLog(service)
+    log.set_origin(DEMO_ORIGIN)
+    operator = summary.identities[summary.featured["operator"]]
+    signed = log.issue_checkpoint(operator)
+    cli.console.print(
+        f"Checkpoint signed by the operator (C2SP signed note):\n{escape(signed.note)}"
+    )
+    employee = summary.featured.get("employee")
+    if employee is None:
+        return
+    path = directory / f"{employee}.bundle.json"
+    path.write_text(dump_bundle(export_bundle(log, employee)), encoding="utf-8")
+    verified = verify_bundle(load_bundle(path.read_bytes()), trusted=[log.verifier()])
+    cli.console.print(f"Exported and verified offline: {escape(str(path))}")
+    cli.console.print(escape(verified.summary()), soft_wrap=True)
 
 
 def _progress(cli: CliContext) -> Progress:

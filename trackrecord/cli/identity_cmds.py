@@ -11,6 +11,7 @@ from keys import Identity, KeystoreError
 from ledger import commands
 from ledger.canonical import b64decode
 from ledger.catalogue import Role
+from ledger.log import TransparencyLog, check_origin
 from ledger.store.base import redact
 
 from ..settings import check_person
@@ -41,12 +42,21 @@ def init(
     department: Department,
     name: DisplayName,
     organisation: Organisation = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            "--origin",
+            help="The log's name, first line of every checkpoint "
+            "(default: ORGANISATION.trackrecord/ledger).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a new ledger: generate the operator's key, write its keystore, append the genesis.
 
-    The genesis entry is the operator's self-signed IdentityRegistered. Refuses a
-    store that already holds entries (exit code 2) and an existing keystore (4).
+    The genesis entry is the operator's self-signed IdentityRegistered; the log is
+    named by --origin. Refuses a store that already holds entries (exit code 2)
+    and an existing keystore (4).
     """
     cli = cli_context(ctx)
     path = cli.settings.keystore_path(check_person(operator))
@@ -69,17 +79,27 @@ def init(
         )
     if path.exists():
         raise KeystoreError(f"a keystore for {operator} already exists at {path}")
+    log_name = check_origin(
+        origin or f"{organisation_of(department, organisation)}.trackrecord/ledger"
+    )
+    log = TransparencyLog(cli.service)
     write_keystore(cli.settings, identity, path, label=operator)
     try:
         result = cli.service.append(genesis)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    log.set_origin(log_name)
     print_appended(
         cli,
         result,
         as_json=as_json,
-        ids={"operator": operator, "key_id": identity.key_id, "keystore": str(path)},
+        ids={
+            "operator": operator,
+            "key_id": identity.key_id,
+            "keystore": str(path),
+            "origin": log.origin,
+        },
     )
 
 
