@@ -15,6 +15,7 @@ from rich.table import Table
 from ledger.bundle import dump_bundle, export_bundle, load_bundle, verify_bundle
 from ledger.log import TransparencyLog
 from ledger.service import LedgerService
+from ledger.state import LedgerState
 
 from ..bootstrap import opened
 from ..demo import MIN_PEOPLE, DemoSummary, populate
@@ -90,6 +91,7 @@ def demo(
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         _write_featured_keystores(settings, summary)
+        _write_tour_env(settings, summary, ledger.service.state, directory.resolve())
         _print_summary(cli, settings, summary)
         report = run_audit(cli, ledger.store, workers=2)
         print_report(cli, report)
@@ -119,6 +121,28 @@ def _checkpoint_and_export(
     verified = verify_bundle(load_bundle(path.read_bytes()), trusted=[log.verifier()])
     cli.console.print(f"Exported and verified offline: {escape(str(path))}")
     cli.console.print(escape(verified.summary()), soft_wrap=True)
+
+
+def _write_tour_env(
+    settings: Settings, summary: DemoSummary, state: LedgerState, directory: Path
+) -> None:
+    """Write DIR/tour.env: the shell settings the README's tour starts from."""
+    manager = state.people[summary.featured["manager"]]
+    lines = [
+        f"export TRACKRECORD_DATABASE_URL={shlex.quote(settings.database_url)}",
+        f"export TRACKRECORD_KEYS={shlex.quote(str(settings.keys_dir))}",
+        f"export TRACKRECORD_PASSPHRASE={DEMO_PASSPHRASE}",
+        *(
+            f"export {role.upper()}={shlex.quote(person)}"
+            for role, person in sorted(summary.featured.items())
+        ),
+        f"export MANAGER_ORGANISATION={shlex.quote(manager.organisation)}",
+        f"export MANAGER_DEPARTMENT={shlex.quote(manager.department)}",
+        "# json_get FIELD: read one field of what a --json command printed",
+        "json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "
+        '"$1"; }',
+    ]
+    (directory / "tour.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _progress(cli: CliContext) -> Progress:
