@@ -1,0 +1,16 @@
+# The trackrecord service image: the CLI today, the HTTP service once `trackrecord serve` exists.
+FROM python:3.11-slim-bookworm
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY ledger ledger
+COPY keys keys
+COPY projections projections
+COPY api api
+COPY trackrecord trackrecord
+RUN pip install .
+RUN useradd --create-home trackrecord
+USER trackrecord
+WORKDIR /home/trackrecord
+ENTRYPOINT ["trackrecord"]
+CMD ["--help"]
