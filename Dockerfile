@@ -9,7 +9,8 @@ COPY projections projections
 COPY api api
 COPY trackrecord trackrecord
 RUN pip install .
-RUN useradd --create-home trackrecord
+RUN useradd --create-home trackrecord \
+    && mkdir -p /keys /data && chown trackrecord /keys /data
 USER trackrecord
 WORKDIR /home/trackrecord
 ENTRYPOINT ["trackrecord"]
