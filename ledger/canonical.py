@@ -35,18 +35,31 @@ def _is_plain(obj: Any) -> bool:
     lone surrogates. On it, RFC 8785 reduces to sorted keys, no whitespace,
     literal UTF-8 and the same short escapes ``json.dumps`` writes. Everything
     else goes to ``rfc8785``. ``tests/test_canonical.py`` checks the two agree.
+    (An explicit stack and exact type checks: this runs for every statement.)
     """
-    if isinstance(obj, str):
-        return obj.isascii() or not any(0xD800 <= ord(ch) <= 0xDFFF for ch in obj)
-    if obj is None or isinstance(obj, bool):
-        return True
-    if isinstance(obj, int):
-        return -_MAX_SAFE_INT <= obj <= _MAX_SAFE_INT
-    if isinstance(obj, dict):
-        return all(isinstance(k, str) and k.isascii() and _is_plain(v) for k, v in obj.items())
-    if isinstance(obj, list | tuple):
-        return all(_is_plain(v) for v in obj)
-    return False
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        t = type(o)
+        if t is str:
+            if not o.isascii():
+                try:
+                    o.encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate
+                    return False
+        elif t is dict:
+            for k, v in o.items():
+                if type(k) is not str or not k.isascii():
+                    return False
+                stack.append(v)
+        elif t is list or t is tuple:
+            stack.extend(o)
+        elif t is int:
+            if not -_MAX_SAFE_INT <= o <= _MAX_SAFE_INT:
+                return False
+        elif o is not None and t is not bool:
+            return False
+    return True
 
 
 def canonical_bytes(obj: Any) -> bytes:

@@ -14,6 +14,10 @@ left and right neighbours, whose names sort strictly before and after it — so
 no second leaf for the same stream can hide in the tree. With it an exported
 record proves that none of the person's entries was left out (docs/bundle.md).
 The audit recomputes the whole index, so a mis-sorted tree is caught too.
+
+:func:`heads_root_of` reads that root back from a checkpoint; it is shared by
+the log (:mod:`ledger.log`) and the offline bundle verifier (:mod:`ledger.bundle`),
+so this module imports nothing of the store.
 """
 
 from __future__ import annotations
@@ -23,20 +27,40 @@ from dataclasses import dataclass
 from typing import Any
 
 from .canonical import b64decode, b64encode, canonical_bytes
+from .checkpoint import Checkpoint, CheckpointError
 from .errors import InclusionError, MalformedInput
 from .merkle import MemoryNodes, empty_root, inclusion_proof, leaf_hash, root, verify_inclusion
 from .state import Head
 
 __all__ = [
+    "HEADS_LINE",
     "HEAD_PREFIX",
     "HeadProof",
     "HeadsIndex",
     "NeighbourProof",
     "head_leaf_data",
+    "heads_root_of",
     "verify_head_proof",
 ]
 
 HEAD_PREFIX = b"trackrecord:head:v1\x00"
+HEADS_LINE = "trackrecord-heads "
+"""The checkpoint extension line carrying the heads root: this prefix, then its base64."""
+
+
+def heads_root_of(checkpoint: Checkpoint) -> bytes:
+    """The stream-heads root carried by ``checkpoint``; raise :class:`CheckpointError`.
+
+    There must be exactly one ``trackrecord-heads`` line, holding canonical
+    base64 of 32 bytes.
+    """
+    lines = [x for x in checkpoint.extensions if x.startswith(HEADS_LINE)]
+    if len(lines) != 1:
+        raise CheckpointError("the checkpoint carries no (or more than one) trackrecord-heads line")
+    try:
+        return b64decode(lines[0][len(HEADS_LINE) :], length=32, what="heads root")
+    except MalformedInput as exc:
+        raise CheckpointError(f"bad trackrecord-heads line: {exc.message}") from exc
 
 
 def head_leaf_data(stream: str, seq: int, entry_hash: str) -> bytes:

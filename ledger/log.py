@@ -16,17 +16,11 @@ from dataclasses import dataclass
 
 from keys import Identity
 
-from .canonical import b64decode, b64encode
-from .checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    NoteVerifier,
-    sign_checkpoint,
-    verify_checkpoint,
-)
+from .canonical import b64encode
+from .checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verify_checkpoint
 from .entry import decode_record
 from .errors import MalformedInput, NotFound, RuleViolation
-from .heads import HeadsIndex
+from .heads import HEADS_LINE, HeadsIndex, heads_root_of
 from .merkle import consistency_proof, inclusion_proof, root
 from .service import LedgerService
 from .state import Head
@@ -41,20 +35,8 @@ __all__ = [
     "heads_root_of",
 ]
 
-HEADS_LINE = "trackrecord-heads "
 TIME_LINE = "trackrecord-time "
 ORIGIN_KEY = "origin"
-
-
-def heads_root_of(checkpoint: Checkpoint) -> bytes:
-    """The stream-heads root carried by ``checkpoint``; raise :class:`CheckpointError`."""
-    lines = [x for x in checkpoint.extensions if x.startswith(HEADS_LINE)]
-    if len(lines) != 1:
-        raise CheckpointError("the checkpoint carries no (or more than one) trackrecord-heads line")
-    try:
-        return b64decode(lines[0][len(HEADS_LINE) :], length=32, what="heads root")
-    except MalformedInput as exc:
-        raise CheckpointError(f"bad trackrecord-heads line: {exc.message}") from exc
 
 
 def check_origin(origin: str) -> str:

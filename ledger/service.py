@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from keys import BadSignature
@@ -54,6 +54,16 @@ class StoredEntry:
 
     def disclosed(self) -> dict[str, str]:
         return {d.field: d.value for d in self.disclosures}
+
+
+def _failed_before(offset: int, checking: set[int], futures: list[Future[set[int]]]) -> bool:
+    """Wait for the workers; True if a signature before ``offset`` did not verify."""
+    verified: set[int] = set().union(*(f.result() for f in futures))
+    return any(o < offset for o in checking - verified)
+
+
+class _RecheckInline(Exception):
+    """A signature checked on a worker thread did not verify."""
 
 
 def _verify_part(jobs: list[tuple[int, bytes, SignedStatement]]) -> set[int]:
@@ -143,7 +153,14 @@ class LedgerService:
                 self.catch_up()
                 self.state.begin()
                 try:
-                    results = self._try_append(batch)
+                    try:
+                        results = self._try_append(batch)
+                    except _RecheckInline:
+                        # A signature failed on a worker: redo the batch checking
+                        # every signature in order, so the error is the first one.
+                        self.state.rollback()
+                        self.state.begin()
+                        results = self._try_append(batch, parallel=False)
                 except ConcurrencyConflict:
                     self.state.rollback()
                     continue
@@ -156,13 +173,16 @@ class LedgerService:
             f"gave up after {_MAX_ATTEMPTS} attempts: other writers kept appending first"
         )
 
-    def _preverify(self, batch: Sequence[SignedStatement]) -> set[int]:
-        """Verify, on worker threads, the signatures whose keys are already known.
+    def _preverify(
+        self, batch: Sequence[SignedStatement]
+    ) -> tuple[set[int], list[Future[set[int]]]]:
+        """Start verifying, on worker threads, the signatures whose keys are known.
 
-        Returns the offsets whose signature verified. PyNaCl releases the GIL, so
-        a batch uses every core; a key id names one public key forever, so a
-        signature checked here needs no second check in the rules pass (which
-        still checks that the key is *valid* at the entry's log position).
+        Returns the offsets being checked and the futures that yield the offsets
+        that verified. PyNaCl releases the GIL, so the checks run on the other
+        cores while the rules pass runs here; a key id names one public key
+        forever, so such a signature needs no second check in the rules pass
+        (which still checks that the key is *valid* at the entry's log position).
         """
         jobs = []
         for offset, signed in enumerate(batch):
@@ -170,17 +190,19 @@ class LedgerService:
             if key is not None:
                 jobs.append((offset, key.public_key, signed))
         if len(jobs) < _PARALLEL_MIN:
-            return set()
+            return set(), []
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="verify")
         step = -(-len(jobs) // _WORKERS)
         parts = [jobs[i : i + step] for i in range(0, len(jobs), step)]
-        return set().union(*self._pool.map(_verify_part, parts))
+        return {j[0] for j in jobs}, [self._pool.submit(_verify_part, part) for part in parts]
 
-    def _try_append(self, batch: Sequence[SignedStatement]) -> list[AppendResult]:
+    def _try_append(
+        self, batch: Sequence[SignedStatement], *, parallel: bool = True
+    ) -> list[AppendResult]:
         first = self.state.size
         recorded_at = self._clock()
-        verified = self._preverify(batch)
+        checking, futures = self._preverify(batch) if parallel else (set(), [])
         entries: list[Entry] = []
         for offset, signed in enumerate(batch):
             s = signed.statement
@@ -198,14 +220,18 @@ class LedgerService:
                     self.state,
                     entry,
                     log_index=first + offset,
-                    verify_signature=offset not in verified,
+                    verify_signature=offset not in checking,
                 )
             except RuleViolation as exc:
+                if futures and _failed_before(offset, checking, futures):
+                    raise _RecheckInline() from exc  # an earlier signature is the first error
                 if len(batch) > 1:
                     exc.message = f"statement {offset} of the batch: {exc.message}"
                     exc.args = (exc.message,)
                 raise
             entries.append(entry)
+        if futures and _failed_before(len(batch), checking, futures):
+            raise _RecheckInline()
         nodes = new_nodes_for_append(
             first, [leaf_hash(e.canonical) for e in entries], self._get_node
         )

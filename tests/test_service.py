@@ -145,6 +145,31 @@ def test_batch_with_one_bad_statement_writes_nothing(stores: Callable[[], Store]
     assert [r.log_index for r in accepted] == list(range(size, size + 4))
 
 
+@pytest.mark.parametrize("bad_at", [0, 7, 19])
+def test_bad_signature_in_a_large_batch_is_reported_in_order(
+    stores: Callable[[], Store], bad_at: int
+) -> None:
+    """Large batches verify signatures on worker threads; a failure there must still be
+    reported as the first failing statement, in batch order, with nothing written."""
+    store = stores()
+    service = LedgerService(store)
+    w = standard_world(service)
+    batch = [w.claim(w["alice"]) for _ in range(20)]
+    wrong = bytes([batch[bad_at].signature[0] ^ 1]) + batch[bad_at].signature[1:]
+    batch[bad_at] = SignedStatement(batch[bad_at].statement, wrong, batch[bad_at].disclosures)
+    batch[bad_at + 1 if bad_at < 19 else 0] = w.endorse(
+        w["alice"], w["alice"], "0" * 8 + "-0000-4000-8000-" + "0" * 12
+    )
+    position = store.max_position()
+    first_bad = min(bad_at, bad_at + 1 if bad_at < 19 else 0)
+    with pytest.raises(RuleViolation) as info:
+        service.append_batch(batch)
+    assert f"statement {first_bad} of the batch" in info.value.message
+    assert info.value.code == ("bad_signature" if first_bad == bad_at else "unknown_contribution")
+    assert store.max_position() == position
+    assert audit_of(stores).ok
+
+
 # -- concurrency --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,163 @@
+"""Offline verification of a bundle: no database, no network, fails closed.
+
+The checks run in the order :func:`verify_bundle` documents; the entries and
+streams are checked in :mod:`.items`, the report is built in :mod:`.report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from keys import key_id_for
+
+from ..canonical import b64decode
+from ..checkpoint import Checkpoint, CheckpointError, NoteVerifier, parse_verifier_key
+from ..checkpoint import verify_checkpoint as _verify_note
+from ..errors import MalformedInput, RuleViolation
+from ..heads import heads_root_of
+from ..rules import apply_entry
+from ..state import LedgerState
+from .document import BundleError, IncompleteBundle, check_shape, load_bundle
+from .items import Item, check_item, check_streams
+from .report import BundleReport, build_report
+
+__all__ = ["verify_bundle"]
+
+
+def _choose_key(
+    text: str, origin: str, trusted: Iterable[NoteVerifier] | None
+) -> tuple[NoteVerifier, bool]:
+    try:
+        key = parse_verifier_key(text)
+    except MalformedInput as exc:
+        raise BundleError("bad_format", f"verifier_key: {exc.message}") from exc
+    if key.name != origin:
+        raise BundleError("bad_format", "the verifier key's name is not the bundle's origin")
+    if trusted is None:
+        return key, False
+    if key not in set(trusted):
+        raise BundleError(
+            "untrusted_key", f"the bundle's key {key.key_id} is not trusted", origin=origin
+        )
+    return key, True
+
+
+def _check_checkpoint(note: str, key: NoteVerifier, origin: str) -> tuple[Checkpoint, bytes]:
+    try:
+        checkpoint = _verify_note(note, verifiers=[key], origin=origin)
+        return checkpoint, heads_root_of(checkpoint)
+    except CheckpointError as exc:
+        raise BundleError("bad_checkpoint", exc.message, **exc.details) from exc
+
+
+def _key_owners(by_stream: Mapping[str, list[Item]]) -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for stream, items in by_stream.items():
+        if stream.startswith("identity/"):
+            for item in items:
+                s = item.entry.statement
+                if s.type in ("IdentityRegistered", "KeyRotated"):
+                    try:
+                        raw = b64decode(s.body["public_key"], length=32, what="public_key")
+                    except MalformedInput:
+                        continue  # refused by the rules later
+                    owners[key_id_for(raw)] = s.subject
+    return owners
+
+
+def _check_closure(person: str, by_stream: Mapping[str, list[Item]]) -> None:
+    """The streams must be exactly those an export of ``person`` includes."""
+    owners = _key_owners(by_stream)
+
+    def involves(stream: str) -> bool:
+        for item in by_stream[stream]:
+            s = item.entry.statement
+            if s.type == "AssignmentPosted" and owners.get(s.author) == person:
+                return True
+            assigned = s.type in ("AssignmentAssigned", "AssignmentCompleted")
+            if assigned and s.body["assignee"] == person:
+                return True
+        return False
+
+    roots = {f"identity/{person}", f"record/{person}"} & set(by_stream)
+    roots |= {s for s in by_stream if s.startswith("assignment/") and involves(s)}
+    if f"identity/{person}" not in roots:
+        raise IncompleteBundle("stream_missing", f"identity/{person} is not in the bundle")
+    reached, todo = set(roots), list(roots)
+    while todo:
+        stream = todo.pop()
+        for item in by_stream[stream]:
+            s = item.entry.statement
+            needed = {owners.get(s.author)}
+            if s.type in ("AssignmentAssigned", "AssignmentCompleted"):
+                needed.add(s.body["assignee"])
+            for p in needed:
+                where = {"stream": stream, "seq": item.entry.seq, "log_index": item.log_index}
+                if p is None or f"identity/{p}" not in by_stream:
+                    raise IncompleteBundle(
+                        "stream_missing",
+                        f"the identity stream of {p or s.author} is needed but not included",
+                        **where,
+                    )
+                if f"identity/{p}" not in reached:
+                    reached.add(f"identity/{p}")
+                    todo.append(f"identity/{p}")
+    for stream in sorted(set(by_stream) - reached):
+        raise BundleError(
+            "superfluous_stream", f"{stream} is not part of {person}'s record", stream=stream
+        )
+
+
+def _fold(items: Iterable[Item], key: NoteVerifier) -> LedgerState:
+    state = LedgerState()
+    for item in items:
+        try:
+            apply_entry(
+                state, item.entry, log_index=item.log_index, verify_signature=True, partial=True
+            )
+        except RuleViolation as exc:
+            raise BundleError(
+                "rule_violation",
+                exc.message,
+                rule=exc.code,
+                stream=item.entry.stream,
+                seq=item.entry.seq,
+                log_index=item.log_index,
+            ) from exc
+    operator = state.people.get(state.operator or "")
+    current = None if operator is None else state.keys.get(operator.current_key or "")
+    if current is None or current.public_key != key.public_key:
+        raise BundleError(
+            "not_operator_key", "the checkpoint is not signed by the operator's key at its size"
+        )
+    return state
+
+
+def verify_bundle(
+    bundle: str | bytes | Mapping[str, Any], *, trusted: Iterable[NoteVerifier] | None
+) -> BundleReport:
+    """Verify a bundle offline and return what it establishes; raise :class:`BundleError`.
+
+    ``trusted`` are the note verifier keys accepted for the checkpoint; with
+    None the bundle's own ``verifier_key`` is used (and the result says it was
+    not pinned). Checks, in this order: format and shape, key, checkpoint
+    signature and heads line, per entry (canonical form, inclusion proof,
+    disclosures), per stream (seq 1..k, prev chain, last entry = head proven by
+    the heads index), the set of streams (nothing missing, nothing extra), and
+    the DESIGN.md §6 rules re-checked in log order, including that the
+    checkpoint key is the operator's key. Needs no database and no network.
+    """
+    doc = load_bundle(bundle) if isinstance(bundle, str | bytes) else dict(bundle)
+    check_shape(doc)
+    person, origin = doc["person"], doc["origin"]
+    key, pinned = _choose_key(doc["verifier_key"], origin, trusted)
+    checkpoint, root_of_heads = _check_checkpoint(doc["checkpoint"], key, origin)
+    items: list[Item] = []
+    for position, raw in enumerate(doc["entries"]):
+        after = items[-1].log_index if items else -1
+        items.append(check_item(raw, position, checkpoint, after))
+    by_stream = check_streams(doc, items, person, root_of_heads)
+    _check_closure(person, by_stream)
+    state = _fold(items, key)
+    return build_report(person, checkpoint, key, pinned, items, state)
