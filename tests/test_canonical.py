@@ -208,3 +208,29 @@ def test_golden_entry_hash_and_record() -> None:
     assert [d.value for d in disclosures] == [TITLE, DESCRIPTION]
     parsed = parse_signed_statement(json.loads(json.dumps(signed.as_json())))
     assert parsed.statement.canonical == GOLDEN_STATEMENT
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**53 - 1),
+    prev=st.binary(min_size=32, max_size=32),
+    title=st.text(min_size=1, max_size=50),
+    micros=st.integers(min_value=0, max_value=999_999),
+)
+def test_composed_entry_bytes_equal_rfc8785(seq: int, prev: bytes, title: str, micros: int) -> None:
+    """make_entry composes the entry's bytes around the statement's; they must be JCS."""
+    from keys import Identity
+    from ledger import commands
+    from ledger.entry import make_entry
+
+    signed = commands.claim_contribution(
+        Identity(bytes(32)), person="alice", title=title, skills=["python"], start="2026-01-01"
+    )
+    entry = make_entry(
+        stream=signed.statement.stream,
+        seq=seq,
+        prev=prev.hex(),
+        statement=signed.statement,
+        signature=signed.signature,
+        recorded_at=f"2026-11-23T14:00:00.{micros:06d}Z",
+    )
+    assert entry.canonical == rfc8785.dumps(entry.as_json())
