@@ -94,6 +94,23 @@ class TransparencyLog:
         """The note verifier of the operator's current key under the log's origin."""
         return NoteVerifier.for_key(self.origin, self.operator_key())
 
+    def verifier_at(self, size: int) -> NoteVerifier:
+        """The verifier of the operator key that was current after the first ``size`` entries.
+
+        That is the key that signed the checkpoint of ``size``: a checkpoint stays
+        verifiable after the operator rotates their key.
+        """
+        self.service.catch_up()
+        state = self.service.state
+        for key in state.keys.values():
+            if (
+                key.person == state.operator
+                and key.valid_from < size
+                and (key.retired_at is None or key.retired_at >= size)
+            ):
+                return NoteVerifier.for_key(self.origin, key.public_key)
+        raise NotFound(f"no operator key was current at tree size {size}")
+
     # -- tree -----------------------------------------------------------------------
     def size(self) -> int:
         self.service.catch_up()
@@ -180,8 +197,8 @@ class TransparencyLog:
                 "no checkpoint has been issued" if size is None else f"no checkpoint of size {size}"
             )
             raise NotFound(what)
-        _, note = found
-        cp = verify_checkpoint(note, verifiers=[self.verifier()], origin=self.origin)
+        found_size, note = found
+        cp = verify_checkpoint(note, verifiers=[self.verifier_at(found_size)], origin=self.origin)
         return SignedCheckpoint(cp, note)
 
     def checkpoint_sizes(self) -> list[int]:

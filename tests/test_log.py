@@ -1,0 +1,91 @@
+"""The transparency log over a real store: checkpoints, proofs, heads, operator key rotation."""
+
+from __future__ import annotations
+
+import pytest
+
+from keys import Identity
+from ledger import commands, merkle
+from ledger.errors import MalformedInput, NotFound, RuleViolation
+from ledger.heads import HeadsIndex, heads_root_of, verify_head_proof
+from ledger.log import TransparencyLog
+from ledger.service import LedgerService
+from ledger.store import open_store
+
+
+def _ledger(url: str) -> tuple[LedgerService, TransparencyLog, Identity, Identity]:
+    service = LedgerService(open_store(url))
+    op, alice = Identity(bytes([7]) * 32), Identity(bytes([8]) * 32)
+    service.append(
+        commands.register_identity(
+            op, person="op", public_key=op.public_key.raw, organisation="o",
+            department="o/ops", display_name="Operator",
+        )
+    )  # fmt: skip
+    service.append(
+        commands.register_identity(
+            op, person="alice", public_key=alice.public_key.raw, organisation="o",
+            department="o/ops", display_name="Alice",
+        )
+    )  # fmt: skip
+    log = TransparencyLog(service)
+    log.set_origin("test.trackrecord/ledger")
+    return service, log, op, alice
+
+
+def test_checkpoints_proofs_and_heads(database_url: str) -> None:
+    service, log, op, alice = _ledger(database_url)
+    for i in range(5):
+        service.append(
+            commands.claim_contribution(alice, person="alice", title=f"t{i}", skills=["x"],
+                                        start="2026-01-01")
+        )  # fmt: skip
+    first = log.issue_checkpoint(op)
+    assert first.size == 7
+    assert log.checkpoint().note == first.note
+    assert log.issue_checkpoint(op).note == first.note  # same size: the stored one is kept
+    leaves = [merkle.leaf_hash(e.entry.canonical) for _, e in service.read_log(after=0)]
+    for i, leaf in enumerate(leaves):
+        merkle.verify_inclusion(
+            leaf_hash=leaf, index=i, size=7, proof=log.inclusion_proof(i, 7),
+            root=first.checkpoint.root_hash,
+        )  # fmt: skip
+    service.append(
+        commands.claim_contribution(alice, person="alice", title="t5", skills=["x"],
+                                    start="2026-01-01")
+    )  # fmt: skip
+    second = log.issue_checkpoint(op)
+    merkle.verify_consistency(
+        size1=7, size2=8, root1=first.checkpoint.root_hash, root2=second.checkpoint.root_hash,
+        proof=log.consistency_proof(7, 8),
+    )  # fmt: skip
+    heads = HeadsIndex(log.heads_at(8))
+    assert heads.root() == heads_root_of(second.checkpoint)
+    head = service.state.heads["record/alice"]
+    verify_head_proof(
+        heads.prove("record/alice"), stream="record/alice", seq=head.seq, entry_hash=head.hash,
+        root_hash=heads_root_of(second.checkpoint),
+    )  # fmt: skip
+    assert log.checkpoint_sizes() == [7, 8]
+    with pytest.raises(MalformedInput):
+        log.inclusion_proof(8, 8)
+    with pytest.raises(MalformedInput):
+        log.consistency_proof(3, 9)
+    with pytest.raises(NotFound):
+        log.checkpoint(5)
+
+
+def test_only_the_operator_signs_and_old_checkpoints_survive_rotation(database_url: str) -> None:
+    service, log, op, alice = _ledger(database_url)
+    with pytest.raises(RuleViolation) as info:
+        log.issue_checkpoint(alice)
+    assert info.value.code == "not_operator"
+    before = log.issue_checkpoint(op)
+    new_op = Identity(bytes([9]) * 32)
+    service.append(commands.rotate_key(op, person="op", new_public_key=new_op.public_key.raw))
+    with pytest.raises(RuleViolation):
+        log.issue_checkpoint(op)  # the old key no longer signs checkpoints
+    after = log.issue_checkpoint(new_op)
+    assert log.checkpoint(before.size).note == before.note  # verified with the key of its time
+    assert log.checkpoint(after.size).note == after.note
+    assert log.verifier_at(before.size) != log.verifier_at(after.size)
