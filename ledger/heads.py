@@ -22,6 +22,7 @@ so this module imports nothing of the store.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,21 +30,54 @@ from typing import Any
 from .canonical import b64decode, b64encode, canonical_bytes
 from .checkpoint import Checkpoint, CheckpointError
 from .errors import InclusionError, MalformedInput
-from .merkle import MemoryNodes, empty_root, inclusion_proof, leaf_hash, root, verify_inclusion
+from .merkle import MemoryNodes, empty_root, inclusion_proof, leaf_hash, root, root_from_inclusion
 from .state import Head
 
 __all__ = [
+    "HEADS_COMMITMENT_PREFIX",
     "HEADS_LINE",
     "HEAD_PREFIX",
     "HeadProof",
     "HeadsIndex",
     "NeighbourProof",
     "head_leaf_data",
+    "heads_commitment",
     "heads_root_of",
     "verify_head_proof",
+    "verify_heads_inclusion",
 ]
 
 HEAD_PREFIX = b"trackrecord:head:v1\x00"
+HEADS_COMMITMENT_PREFIX = b"trackrecord:heads:v1\x00"
+
+
+def heads_commitment(size: int, tree_root: bytes) -> bytes:
+    """The value of the ``trackrecord-heads`` line: the heads tree's root bound to its size.
+
+    ``SHA-256(b"trackrecord:heads:v1\\x00" || uint64_be(size) || tree_root)``. Binding
+    the leaf count means a proof cannot claim a smaller tree to hide the leaves to
+    the right of a stream's head (an RFC 9162 audit path alone can fit several sizes).
+    """
+    return hashlib.sha256(HEADS_COMMITMENT_PREFIX + size.to_bytes(8, "big") + tree_root).digest()
+
+
+def verify_heads_inclusion(part: NeighbourProof, *, size: int, commitment: bytes) -> None:
+    """Check that ``part`` is leaf ``part.index`` of the heads tree of ``size`` leaves
+    committed to by ``commitment``; raise :class:`~ledger.errors.InclusionError`."""
+    if not isinstance(size, int) or not 0 <= size < 2**64:
+        raise InclusionError(f"heads-tree size {size!r} is not a uint64")
+    tree_root = root_from_inclusion(
+        leaf_hash=part.leaf_hash(), index=part.index, size=size, proof=list(part.proof)
+    )
+    if heads_commitment(size, tree_root) != commitment:
+        raise InclusionError(
+            f"the proof of heads-tree leaf {part.index} ({part.stream!r}) does not lead to "
+            f"the committed heads root",
+            index=part.index,
+            size=size,
+        )
+
+
 HEADS_LINE = "trackrecord-heads "
 """The checkpoint extension line carrying the heads root: this prefix, then its base64."""
 
@@ -161,9 +195,13 @@ class HeadsIndex:
     def size(self) -> int:
         return len(self.streams)
 
-    def root(self) -> bytes:
-        """The root hash (``SHA-256("")`` when there are no streams)."""
+    def tree_root(self) -> bytes:
+        """The RFC 9162 root of the heads tree (``SHA-256("")`` when there are no streams)."""
         return empty_root() if not self.streams else root(self.size, self._nodes.get_node)
+
+    def root(self) -> bytes:
+        """The committed heads root: :func:`heads_commitment` of the size and tree root."""
+        return heads_commitment(self.size, self.tree_root())
 
     def _leaf(self, index: int) -> NeighbourProof:
         stream = self.streams[index]
@@ -217,10 +255,4 @@ def verify_head_proof(
             )
     for part in (leaf, proof.left, proof.right):
         if part is not None:
-            verify_inclusion(
-                leaf_hash=part.leaf_hash(),
-                index=part.index,
-                size=proof.size,
-                proof=list(part.proof),
-                root=root_hash,
-            )
+            verify_heads_inclusion(part, size=proof.size, commitment=root_hash)

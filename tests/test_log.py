@@ -89,3 +89,30 @@ def test_only_the_operator_signs_and_old_checkpoints_survive_rotation(database_u
     assert log.checkpoint(before.size).note == before.note  # verified with the key of its time
     assert log.checkpoint(after.size).note == after.note
     assert log.verifier_at(before.size) != log.verifier_at(after.size)
+
+
+def test_heads_commitment_binds_the_tree_size() -> None:
+    """The heads line commits to the leaf count: a proof claiming another size fails,
+    even where an RFC 9162 audit path alone would fit both sizes."""
+    import dataclasses
+
+    from ledger.errors import InclusionError
+    from ledger.state import Head
+
+    heads = HeadsIndex({f"record/p{i}": Head(1, f"{i:064x}") for i in range(4)})
+    commitment = heads.root()
+    proof = heads.prove("record/p0")
+    verify_head_proof(
+        proof, stream="record/p0", seq=1, entry_hash=f"{0:064x}", root_hash=commitment
+    )
+    # Index 0's path [leaf 1, node (1, 1)] also verifies, as plain RFC 9162, for size 3.
+    merkle.verify_inclusion(
+        leaf_hash=proof.leaf.leaf_hash(), index=0, size=3, proof=list(proof.leaf.proof),
+        root=heads.tree_root(),
+    )  # fmt: skip
+    for size in (3, 5):
+        with pytest.raises(InclusionError):
+            verify_head_proof(
+                dataclasses.replace(proof, size=size), stream="record/p0", seq=1,
+                entry_hash=f"{0:064x}", root_hash=commitment,
+            )  # fmt: skip

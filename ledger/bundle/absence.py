@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MalformedInput, ProofError
-from ..heads import HeadsIndex, NeighbourProof
-from ..merkle import verify_inclusion
+from ..heads import HeadsIndex, NeighbourProof, verify_heads_inclusion
 from .document import BundleError
 
 __all__ = ["AbsenceProof", "verify_absence"]
@@ -78,13 +77,7 @@ def verify_absence(proof: AbsenceProof, *, stream: str, root_hash: bytes) -> Non
     for part in (left, right):
         if part is not None:
             try:
-                verify_inclusion(
-                    leaf_hash=part.leaf_hash(),
-                    index=part.index,
-                    size=size,
-                    proof=list(part.proof),
-                    root=root_hash,
-                )
+                verify_heads_inclusion(part, size=size, commitment=root_hash)
             except ProofError as exc:
                 raise BundleError(
                     "bad_absence_proof",
