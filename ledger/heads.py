@@ -23,32 +23,65 @@ so this module imports nothing of the store.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical import b64decode, b64encode, canonical_bytes
+from .canonical import b64decode, b64encode, canonical_bytes, sha256_hex
 from .checkpoint import Checkpoint, CheckpointError
 from .errors import InclusionError, MalformedInput
 from .merkle import MemoryNodes, empty_root, inclusion_proof, leaf_hash, root, root_from_inclusion
-from .state import Head
+from .state import Head, LedgerState
 
 __all__ = [
     "HEADS_COMMITMENT_PREFIX",
     "HEADS_LINE",
     "HEAD_PREFIX",
+    "INVOLVED_PREFIX",
     "HeadProof",
     "HeadsIndex",
     "NeighbourProof",
     "head_leaf_data",
     "heads_commitment",
     "heads_root_of",
+    "index_leaves",
+    "involvement_digest",
+    "involvement_heads",
     "verify_head_proof",
     "verify_heads_inclusion",
 ]
 
 HEAD_PREFIX = b"trackrecord:head:v1\x00"
 HEADS_COMMITMENT_PREFIX = b"trackrecord:heads:v1\x00"
+INVOLVED_PREFIX = "involved/"
+INVOLVEMENT_PREFIX = b"trackrecord:involved:v1\x00"
+
+
+def involvement_digest(streams: Iterable[str]) -> str:
+    """Digest of the assignment streams a person owns or is assigned to (hex).
+
+    ``SHA-256(b"trackrecord:involved:v1\\x00" || JCS(sorted stream names))``. The
+    heads tree holds it as the pseudo-stream leaf ``involved/<person>`` with ``seq``
+    the number of streams, so a bundle proves it left none of them out.
+    """
+    return sha256_hex(INVOLVEMENT_PREFIX + canonical_bytes(sorted(set(streams))))
+
+
+def involvement_heads(state: LedgerState) -> dict[str, Head]:
+    """The ``involved/<person>`` leaves of the heads tree for ``state``."""
+    involved: dict[str, set[str]] = {}
+    for a in state.assignments.values():
+        for person in {a.owner, *a.assignees}:
+            involved.setdefault(person, set()).add(f"assignment/{a.id}")
+    return {
+        INVOLVED_PREFIX + person: Head(len(streams), involvement_digest(streams))
+        for person, streams in involved.items()
+    }
+
+
+def index_leaves(state: LedgerState) -> dict[str, Head]:
+    """Every leaf of the heads tree for ``state``: stream heads and involvement leaves."""
+    return {**state.heads, **involvement_heads(state)}
 
 
 def heads_commitment(size: int, tree_root: bytes) -> bytes:

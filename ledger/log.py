@@ -20,10 +20,11 @@ from .canonical import b64encode
 from .checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verify_checkpoint
 from .entry import decode_record
 from .errors import MalformedInput, NotFound, RuleViolation
-from .heads import HEADS_LINE, HeadsIndex, heads_root_of
+from .heads import HEADS_LINE, HeadsIndex, heads_root_of, index_leaves
 from .merkle import consistency_proof, inclusion_proof, root
+from .rules import apply_entry
 from .service import LedgerService
-from .state import Head
+from .state import Head, LedgerState
 from .statement import utc_timestamp
 
 __all__ = [
@@ -145,20 +146,20 @@ class TransparencyLog:
 
     # -- stream heads -----------------------------------------------------------------
     def heads_at(self, size: int) -> dict[str, Head]:
-        """The head of every stream among the first ``size`` entries (read from the store)."""
+        """The leaves of the heads index after the first ``size`` entries (read from the
+        store): the head of every stream and every ``involved/<person>`` leaf."""
         self._check_size(size)
-        heads: dict[str, Head] = {}
-        seen, position = 0, 0
-        while seen < size:
-            records = self.store.read(after=position, limit=min(2000, size - seen))
+        state = LedgerState()
+        position = 0
+        while state.size < size:
+            records = self.store.read(after=position, limit=min(2000, size - state.size))
             if not records:
                 break
             for rec in records:
-                entry, _ = decode_record(rec.blob, log_index=seen)
-                heads[entry.stream] = Head(entry.seq, entry.hash)
-                seen += 1
+                entry, _ = decode_record(rec.blob, log_index=state.size)
+                apply_entry(state, entry, log_index=state.size, verify_signature=False)
             position = records[-1].position
-        return heads
+        return index_leaves(state)
 
     # -- checkpoints --------------------------------------------------------------------
     def issue_checkpoint(self, signer: Identity) -> SignedCheckpoint:
@@ -175,7 +176,7 @@ class TransparencyLog:
                 )
             state = self.service.state
             size = state.size
-            heads = HeadsIndex(state.heads)
+            heads = HeadsIndex(index_leaves(state))
             checkpoint = Checkpoint(
                 origin=self.origin,
                 size=size,

@@ -9,7 +9,9 @@ every tampering and every omission.
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from keys import Identity, save_keystore
+from keys import Identity, key_id_for, save_keystore
 from ledger import commands
 from ledger.bundle import (
     FORMAT,
@@ -198,11 +200,14 @@ def reference_bundle(
     nodes = MemoryNodes()
     nodes.append([leaf_hash(e.canonical) for e, _ in entries])
     n = len(entries)
-    index = HeadsIndex({e.stream: Head(e.seq, e.hash) for e, _ in entries})
+    index = HeadsIndex(
+        {**{e.stream: Head(e.seq, e.hash) for e, _ in entries}, **_involvement(entries)}
+    )
     checkpoint = Checkpoint(
         origin, n, root(n, nodes.get_node), (HEADS_LINE + b64encode(index.root()),)
     )
-    record = f"record/{person}"
+    record, involved = f"record/{person}", f"involved/{person}"
+    proven = sorted(streams | ({involved} & set(index.heads)))
     return {
         "format": FORMAT,
         "person": person,
@@ -219,10 +224,36 @@ def reference_bundle(
             for i, (e, ds) in enumerate(entries)
             if e.stream in streams
         ],
-        "heads": {s: index.prove(s).as_json() for s in sorted(streams)},
-        "absent": {}
-        if record in streams
-        else {record: AbsenceProof.build(index, record).as_json()},
+        "heads": {s: index.prove(s).as_json() for s in proven},
+        "absent": {
+            name: AbsenceProof.build(index, name).as_json()
+            for name in (record, involved)
+            if name not in index.heads
+        },
+    }
+
+
+def _involvement(entries: LogEntries) -> dict[str, Head]:
+    """The ``involved/<person>`` leaves, computed here independently of ledger.heads."""
+    owners: dict[str, str] = {}
+    involved: dict[str, set[str]] = {}
+    for e, _ in entries:
+        s = e.statement
+        if s.type in ("IdentityRegistered", "KeyRotated"):
+            owners[key_id_for(base64.b64decode(s.body["public_key"]))] = s.subject
+        elif s.type == "AssignmentPosted":
+            involved.setdefault(owners[s.author], set()).add(e.stream)
+        elif s.type == "AssignmentAssigned":
+            involved.setdefault(s.body["assignee"], set()).add(e.stream)
+    return {
+        f"involved/{p}": Head(
+            len(v),
+            hashlib.sha256(
+                b"trackrecord:involved:v1\x00"
+                + json.dumps(sorted(v), separators=(",", ":")).encode()
+            ).hexdigest(),
+        )
+        for p, v in involved.items()
     }
 
 
@@ -268,7 +299,7 @@ def test_export_verifies_offline_and_imports_into_a_second_ledger(
     )
     assert set(bundle["heads"]) == {
         "identity/operator", "identity/admin", "identity/alice", "identity/bob", "identity/carol",
-        "identity/dave", "record/alice", f"assignment/{sc.assignment}",
+        "identity/dave", "record/alice", f"assignment/{sc.assignment}", "involved/alice",
     }  # fmt: skip
 
     # offline: another process, the bundle file and the operator's key, no store module loaded
@@ -655,3 +686,28 @@ def test_the_worked_example_in_the_docs_verifies() -> None:
     report = verify_bundle(block, trusted=[parse_verifier_key(key)])
     assert (report.person, report.checkpoint_size, report.entry_count) == ("alice", 3, 3)
     assert [c.title for c in report.contributions] == ["Policy brief"]
+
+
+def test_leaving_out_a_whole_assignment_stream_is_refused(honest: Honest) -> None:
+    """The heads index commits to the assignment streams each person owns or is assigned
+    to (``involved/<person>``), so dropping one whole (and whatever only it needed) fails."""
+    bundle = json.loads(honest.alice)
+    dropped = {f"assignment/{honest.scenario.assignment}"}
+
+    def without(streams: set[str]) -> dict[str, Any]:
+        doc = copy.deepcopy(bundle)
+        doc["entries"] = [i for i in doc["entries"] if i["entry"]["stream"] not in streams]
+        doc["heads"] = {k: v for k, v in doc["heads"].items() if k not in streams}
+        return doc
+
+    for _ in range(10):  # drop, too, the identity streams only the assignment needed
+        try:
+            verify_bundle(without(dropped), trusted=[honest.scenario.key])
+        except BundleError as exc:
+            if exc.code != "superfluous_stream":
+                break
+            dropped.add(exc.details["stream"])
+    with pytest.raises(IncompleteBundle) as info:
+        verify_bundle(without(dropped), trusted=[honest.scenario.key])
+    assert info.value.code == "stream_missing"
+    assert "assignment stream" in info.value.message

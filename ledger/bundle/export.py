@@ -13,7 +13,7 @@ from ..checkpoint import verify_checkpoint as _verify_note
 from ..disclosures import Disclosure
 from ..entry import Entry, decode_record
 from ..errors import IntegrityViolation, NotFound
-from ..heads import HeadsIndex, heads_root_of
+from ..heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves
 from ..merkle import inclusion_proof, root
 from ..rules import apply_entry
 from ..state import LedgerState
@@ -123,7 +123,7 @@ def export_bundle(log: TransparencyLog, person: str, *, size: int | None = None)
             nodes[(level, index)] = log.store.get_node(level, index)
         return nodes[(level, index)]
 
-    heads = HeadsIndex(scan.state.heads)
+    heads = HeadsIndex(index_leaves(scan.state))
     if root(n, get_node) != checkpoint.root_hash or heads.root() != heads_root_of(checkpoint):
         raise IntegrityViolation("checkpoint_mismatch", f"the store disagrees with checkpoint {n}")
     items: list[dict[str, Any]] = []
@@ -143,7 +143,8 @@ def export_bundle(log: TransparencyLog, person: str, *, size: int | None = None)
                 }
             )
     items.sort(key=lambda item: int(item["log_index"]))
-    record = f"record/{person}"
+    record, involved = f"record/{person}", INVOLVED_PREFIX + person
+    proven = [s for s in (*streams, involved) if s in heads.heads]
     return {
         "format": FORMAT,
         "person": person,
@@ -151,8 +152,10 @@ def export_bundle(log: TransparencyLog, person: str, *, size: int | None = None)
         "verifier_key": str(verifier),
         "checkpoint": note,
         "entries": items,
-        "heads": {s: heads.prove(s).as_json() for s in streams},
-        "absent": {}
-        if record in heads.heads
-        else {record: AbsenceProof.build(heads, record).as_json()},
+        "heads": {s: heads.prove(s).as_json() for s in proven},
+        "absent": {
+            name: AbsenceProof.build(heads, name).as_json()
+            for name in (record, involved)
+            if name not in heads.heads
+        },
     }

@@ -10,7 +10,7 @@ from ..checkpoint import Checkpoint
 from ..disclosures import Disclosure, parse_disclosures, verify_disclosures
 from ..entry import Entry, parse_entry
 from ..errors import MalformedInput, ProofError
-from ..heads import HeadProof, verify_head_proof
+from ..heads import INVOLVED_PREFIX, HeadProof, verify_head_proof
 from ..merkle import leaf_hash, verify_inclusion
 from .absence import AbsenceProof, verify_absence
 from .document import BundleError, IncompleteBundle
@@ -122,7 +122,9 @@ def check_streams(
     by_stream: dict[str, list[Item]] = {}
     for item in items:
         by_stream.setdefault(item.entry.stream, []).append(item)
-    heads: dict[str, Any] = doc["heads"]
+    heads: dict[str, Any] = {
+        name: proof for name, proof in doc["heads"].items() if not name.startswith(INVOLVED_PREFIX)
+    }
     for stream in heads:
         if stream not in by_stream:
             raise IncompleteBundle(
@@ -138,8 +140,11 @@ def check_streams(
         sizes.add(proof.size)
         _check_stream(stream, stream_items, proof, root_hash)
     record = f"record/{person}"
-    if set(doc["absent"]) - {record}:
-        raise BundleError("bad_format", f"absent may only prove the absence of {record}")
+    if set(doc["absent"]) - {record, INVOLVED_PREFIX + person}:
+        raise BundleError(
+            "bad_format",
+            f"absent may only prove the absence of {record} or {INVOLVED_PREFIX}{person}",
+        )
     if record in doc["absent"]:
         if record in by_stream:
             raise BundleError("bad_format", f"{record} is both present and absent")

@@ -14,10 +14,17 @@ from keys import key_id_for
 from ..canonical import b64decode
 from ..checkpoint import Checkpoint, CheckpointError, NoteVerifier, parse_verifier_key
 from ..checkpoint import verify_checkpoint as _verify_note
-from ..errors import MalformedInput, RuleViolation
-from ..heads import heads_root_of
+from ..errors import InclusionError, MalformedInput, RuleViolation
+from ..heads import (
+    INVOLVED_PREFIX,
+    HeadProof,
+    heads_root_of,
+    involvement_digest,
+    verify_head_proof,
+)
 from ..rules import apply_entry
 from ..state import LedgerState
+from .absence import AbsenceProof, verify_absence
 from .document import BundleError, IncompleteBundle, check_shape, load_bundle
 from .items import Item, check_item, check_streams
 from .report import BundleReport, build_report
@@ -66,9 +73,10 @@ def _key_owners(by_stream: Mapping[str, list[Item]]) -> dict[str, str]:
     return owners
 
 
-def _check_closure(person: str, by_stream: Mapping[str, list[Item]]) -> None:
-    """The streams must be exactly those an export of ``person`` includes."""
-    owners = _key_owners(by_stream)
+def _involved_streams(
+    person: str, by_stream: Mapping[str, list[Item]], owners: Mapping[str, str]
+) -> set[str]:
+    """The bundle's assignment streams that ``person`` owns or is assigned to."""
 
     def involves(stream: str) -> bool:
         for item in by_stream[stream]:
@@ -80,8 +88,54 @@ def _check_closure(person: str, by_stream: Mapping[str, list[Item]]) -> None:
                 return True
         return False
 
-    roots = {f"identity/{person}", f"record/{person}"} & set(by_stream)
-    roots |= {s for s in by_stream if s.startswith("assignment/") and involves(s)}
+    return {s for s in by_stream if s.startswith("assignment/") and involves(s)}
+
+
+def _check_involvement(
+    doc: Mapping[str, Any], person: str, streams: set[str], root_of_heads: bytes
+) -> None:
+    """The assignment streams must be exactly those the checkpoint's heads index commits
+    to for ``person`` (its ``involved/<person>`` leaf), or none if it proves no leaf."""
+    name = INVOLVED_PREFIX + person
+    try:
+        if name in doc["heads"]:
+            proof = HeadProof.from_json(doc["heads"][name])
+            verify_head_proof(
+                proof,
+                stream=name,
+                seq=len(streams),
+                entry_hash=involvement_digest(streams),
+                root_hash=root_of_heads,
+            )
+        elif name in doc["absent"]:
+            if streams:
+                raise IncompleteBundle(
+                    "stream_missing", f"{person} has assignments but {name} is proven absent"
+                )
+            verify_absence(AbsenceProof.from_json(doc["absent"][name]), stream=name,
+                           root_hash=root_of_heads)  # fmt: skip
+        else:
+            raise IncompleteBundle(
+                "head_proof_missing", f"the bundle neither proves nor disproves {name}"
+            )
+    except MalformedInput as exc:
+        raise BundleError("bad_format", f"{name}: {exc.message}") from exc
+    except InclusionError as exc:
+        raise IncompleteBundle(
+            "stream_missing",
+            f"the bundle's {len(streams)} assignment stream(s) of {person} are not the ones "
+            f"the checkpoint commits to: {exc.message}",
+        ) from exc
+
+
+def _check_closure(person: str, by_stream: Mapping[str, list[Item]]) -> set[str]:
+    """The streams must be exactly those an export of ``person`` includes.
+
+    Returns the assignment streams ``person`` owns or is assigned to.
+    """
+    owners = _key_owners(by_stream)
+    involved = _involved_streams(person, by_stream, owners)
+    roots = ({f"identity/{person}", f"record/{person}"} & set(by_stream)) | involved
     if f"identity/{person}" not in roots:
         raise IncompleteBundle("stream_missing", f"identity/{person} is not in the bundle")
     reached, todo = set(roots), list(roots)
@@ -107,6 +161,7 @@ def _check_closure(person: str, by_stream: Mapping[str, list[Item]]) -> None:
         raise BundleError(
             "superfluous_stream", f"{stream} is not part of {person}'s record", stream=stream
         )
+    return involved
 
 
 def _fold(items: Iterable[Item], key: NoteVerifier) -> LedgerState:
@@ -158,6 +213,6 @@ def verify_bundle(
         after = items[-1].log_index if items else -1
         items.append(check_item(raw, position, checkpoint, after))
     by_stream = check_streams(doc, items, person, root_of_heads)
-    _check_closure(person, by_stream)
+    _check_involvement(doc, person, _check_closure(person, by_stream), root_of_heads)
     state = _fold(items, key)
     return build_report(person, checkpoint, key, pinned, items, state)
