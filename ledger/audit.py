@@ -21,9 +21,11 @@ from typing import Any
 from keys import BadSignature, verify_signature
 from keys.signing import Purpose
 
+from .checkpoint import NoteVerifier, verify_checkpoint
 from .entry import Entry, decode_record
 from .errors import IntegrityViolation, LedgerError, RuleViolation
-from .merkle import leaf_hash, new_nodes_for_append
+from .heads import HeadsIndex, heads_root_of, index_leaves
+from .merkle import leaf_hash, new_nodes_for_append, root
 from .rules import apply_entry
 from .state import LedgerState
 from .store import Store, stream_originator_id
@@ -249,14 +251,22 @@ class _Auditor:
     def run(self, progress: ProgressFn | None) -> Failure | None:
         total = max(self.store.max_position(), 0)
         position = 0
+        checkpoints = self.store.checkpoint_sizes()
+        pending = [n for n in checkpoints if n > 0]
         try:
             while True:
-                records = self.store.read(after=position, limit=_CHUNK)
+                # Stop each chunk at the next checkpoint's size, to check it there.
+                upto = pending[0] - self.state.size if pending else _CHUNK
+                records = self.store.read(after=position, limit=min(_CHUNK, upto))
                 if not records:
                     break
                 failure = self._check_chunk(records)
                 if failure is not None:
                     return _earliest(self._collect(), failure)
+                if pending and self.state.size == pending[0]:
+                    failure = self._check_checkpoint(pending.pop(0))
+                    if failure is not None:
+                        return _earliest(self._collect(), failure)
                 # Overlap: the newest chunk's signatures verify while the next is read.
                 sig_failure = self._collect(keep=2)
                 if sig_failure is not None:
@@ -264,9 +274,64 @@ class _Auditor:
                 position = records[-1].position
                 if progress is not None:
                     progress(position, total)
+            beyond = [n for n in pending if n > self.state.size]
+            if beyond:
+                return self._collect() or Failure(
+                    code="checkpoint_beyond_log",
+                    message=f"a checkpoint of size {beyond[0]} is stored but the log has "
+                    f"{self.state.size} entries: entries it covers were removed",
+                    log_index=self.state.size,
+                    evidence={"checkpoint_size": beyond[0], "entries": self.state.size},
+                )
             return self._collect() or self._check_no_extra_leaves()
         finally:
             self.pool.shutdown(wait=True)
+
+    def _check_checkpoint(self, size: int) -> Failure | None:
+        """The stored checkpoint of ``size`` (the state is at ``size`` now): signed by the
+        operator key current at that size, and its tree root and stream-heads commitment
+        are those recomputed from the entries."""
+        found = self.store.get_checkpoint(size)
+        origin = self.store.get_meta("origin")
+        operator = self.state.people.get(self.state.operator or "")
+        key = None if operator is None else self.state.keys.get(operator.current_key or "")
+        if found is None or origin is None or key is None:
+            return Failure(
+                "bad_checkpoint",
+                f"checkpoint {size} cannot be checked: no origin or operator key",
+                log_index=size - 1,
+                evidence={"checkpoint_size": size},
+            )
+        try:
+            checkpoint = verify_checkpoint(
+                found[1], verifiers=[NoteVerifier.for_key(origin, key.public_key)], origin=origin
+            )
+            recomputed = root(size, self._get_node)
+            heads = HeadsIndex(index_leaves(self.state)).root()
+        except LedgerError as exc:
+            return Failure(
+                "bad_checkpoint", f"checkpoint {size}: {exc.message}", log_index=size - 1,
+                evidence={"checkpoint_size": size, **exc.evidence()},
+            )  # fmt: skip
+        if checkpoint.size != size or checkpoint.root_hash != recomputed:
+            return Failure(
+                "checkpoint_mismatch",
+                f"checkpoint {size} signs a tree root the entries do not produce",
+                log_index=size - 1,
+                evidence={
+                    "checkpoint_size": size,
+                    "expected": recomputed.hex(),
+                    "actual": checkpoint.root_hash.hex(),
+                },
+            )
+        if heads_root_of(checkpoint) != heads:
+            return Failure(
+                "checkpoint_mismatch",
+                f"checkpoint {size} commits to stream heads the entries do not produce",
+                log_index=size - 1,
+                evidence={"checkpoint_size": size, "expected": heads.hex()},
+            )
+        return None
 
     def _check_no_extra_leaves(self) -> Failure | None:
         leaves = self.store.count_nodes(0)

@@ -116,3 +116,49 @@ def test_heads_commitment_binds_the_tree_size() -> None:
                 dataclasses.replace(proof, size=size), stream="record/p0", seq=1,
                 entry_hash=f"{0:064x}", root_hash=commitment,
             )  # fmt: skip
+
+
+def test_audit_checks_every_stored_checkpoint(sqlite_url: str) -> None:
+    """The audit recomputes root and stream heads at each checkpoint's size and checks its
+    signature; a replaced checkpoint, or a log cut below a checkpoint, is reported."""
+    import sqlite3
+
+    from ledger.audit import audit
+    from ledger.checkpoint import Checkpoint, sign_checkpoint
+    from ledger.log import HEADS_LINE
+
+    service, log, op, alice = _ledger(sqlite_url)
+    first = log.issue_checkpoint(op)
+    for i in range(3):
+        service.append(
+            commands.claim_contribution(alice, person="alice", title=f"t{i}", skills=["x"],
+                                        start="2026-01-01")
+        )  # fmt: skip
+    second = log.issue_checkpoint(op)
+    assert audit(open_store(sqlite_url)).ok
+    path = sqlite_url.removeprefix("sqlite://")
+
+    def replace(size: int, note: str) -> None:
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE checkpoints SET note=? WHERE size=?", (note, size))
+
+    # A validly signed checkpoint of a different tree: the operator's key, the wrong root.
+    wrong = Checkpoint(log.origin, first.size, bytes(32), (HEADS_LINE + "A" * 43 + "=",))
+    replace(first.size, sign_checkpoint(wrong, name=log.origin, signer=op))
+    report = audit(open_store(sqlite_url))
+    assert report.failure is not None
+    assert (report.failure.code, report.failure.log_index) == ("checkpoint_mismatch", 1)
+    # Signed by another key.
+    replace(first.size, sign_checkpoint(first.checkpoint, name=log.origin, signer=alice))
+    report = audit(open_store(sqlite_url))
+    assert report.failure is not None
+    assert report.failure.code == "bad_checkpoint"
+    replace(first.size, first.note)
+    assert audit(open_store(sqlite_url)).ok
+    # Cut the log (entries and leaves alike) below the second checkpoint.
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid = (SELECT MAX(rowid) FROM stored_events)")
+        db.execute("DELETE FROM merkle_nodes WHERE level = 0 AND idx = ?", (second.size - 1,))
+    report = audit(open_store(sqlite_url))
+    assert report.failure is not None
+    assert report.failure.code == "checkpoint_beyond_log"
