@@ -76,7 +76,10 @@ class ImportRegistry:
         :class:`~ledger.bundle.BundleError` (``untrusted_key`` for an untrusted
         origin, or whatever check failed) and stores nothing then.
         """
-        text = bundle.decode("utf-8") if isinstance(bundle, bytes) else bundle
+        try:
+            text = bundle.decode("utf-8") if isinstance(bundle, bytes) else bundle
+        except UnicodeDecodeError as exc:
+            raise BundleError("bad_format", f"a bundle is UTF-8 JSON: {exc}") from exc
         report = verify_bundle(text, trusted=self.trusted())
         row = (
             report.origin,

@@ -168,8 +168,7 @@ class TransparencyLog:
         Raises :class:`RuleViolation` (``not_operator``) if ``signer`` is not the
         operator's current key.
         """
-        with self.service._lock:  # one consistent moment: no append in between
-            self.service.catch_up()
+        with self.service.reading():  # one consistent moment: no append in between
             if signer.public_key.raw != self.operator_key():
                 raise RuleViolation(
                     "not_operator", "only the operator's current key signs checkpoints"

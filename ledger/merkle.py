@@ -44,7 +44,7 @@ iterative algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2 and fails closed: it re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from ledger.errors import ConsistencyError, InclusionError, IntegrityViolation, MalformedInput
@@ -293,7 +293,9 @@ def root_from_inclusion(
     valid uint64, ``index >= size``, a hash is not 32 bytes, or the proof has the
     wrong number of hashes.
     """
-    evidence = {"index": index, "size": size, "leaf_hash": _hex(leaf_hash), "proof": _hexes(proof)}
+    evidence = _Evidence(
+        lambda: {"index": index, "size": size, "leaf_hash": _hex(leaf_hash), "proof": _hexes(proof)}
+    )
     for name, value in (("index", index), ("size", size)):
         if not _is_count(value):
             raise InclusionError(f"{name} is not an integer in [0, 2^64)", **evidence)
@@ -373,13 +375,15 @@ def verify_consistency(
     proof that does not lead to ``root1`` and ``root2``. The evidence carries both tree
     heads and the proof, plus ``expected``/``actual`` for a root mismatch.
     """
-    evidence: dict[str, Any] = {
-        "size1": size1,
-        "size2": size2,
-        "root1": _hex(root1),
-        "root2": _hex(root2),
-        "proof": _hexes(proof),
-    }
+    evidence = _Evidence(
+        lambda: {
+            "size1": size1,
+            "size2": size2,
+            "root1": _hex(root1),
+            "root2": _hex(root2),
+            "proof": _hexes(proof),
+        }
+    )
     for name, value in (("size1", size1), ("size2", size2)):
         if not _is_count(value):
             raise ConsistencyError(f"{name} is not an integer in [0, 2^64)", **evidence)
@@ -524,10 +528,33 @@ def _require_count(value: object, field: str) -> None:
         raise MalformedInput(f"{field} is not an integer in [0, 2^64)", field=field)
 
 
+class _Evidence(Mapping[str, Any]):
+    """Error evidence built only when an error is raised (hex of every proof hash is not
+    free, and verification runs once per entry of a bundle)."""
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        self._make = make
+        self._built: dict[str, Any] | None = None
+
+    def _get(self) -> dict[str, Any]:
+        if self._built is None:
+            self._built = self._make()
+        return self._built
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 def _require_proof_hashes(
     proof: Sequence[bytes],
     error: type[InclusionError] | type[ConsistencyError],
-    evidence: dict[str, Any],
+    evidence: Mapping[str, Any],
 ) -> None:
     if isinstance(proof, bytes | str):
         raise error("proof is not a sequence of hashes", **evidence)

@@ -10,9 +10,10 @@ statement leaves no trace.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -88,6 +89,17 @@ class LedgerService:
         self._lock = threading.RLock()
         self._node_cache: dict[tuple[int, int], bytes] = {}
         self._pool: ThreadPoolExecutor | None = None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[LedgerState]:
+        """Hold the service still and yield its state, caught up with the store.
+
+        No append runs (in this process) while the block runs, so a reader never
+        sees a batch that is later rolled back or a dict that changes under it.
+        """
+        with self._lock:
+            self.catch_up()
+            yield self.state
 
     # -- reading the log into the state ---------------------------------------
     def catch_up(self) -> int:
