@@ -22,8 +22,9 @@ from keys import BadSignature, verify_signature
 from keys.signing import Purpose
 
 from .checkpoint import NoteVerifier, verify_checkpoint
+from .disclosures import Disclosure, verify_disclosures
 from .entry import Entry, decode_record
-from .errors import IntegrityViolation, LedgerError, RuleViolation
+from .errors import IntegrityViolation, LedgerError, MalformedInput, RuleViolation
 from .heads import HeadsIndex, heads_root_of, index_leaves
 from .merkle import leaf_hash, new_nodes_for_append, root
 from .rules import apply_entry
@@ -105,6 +106,26 @@ def _failure_from(exc: LedgerError, log_index: int, entry: Entry | None) -> Fail
 _Job = tuple[int, Entry, bytes]
 
 
+def _check_disclosures(entry: Entry, disclosures: list[Disclosure], index: int) -> None:
+    """The stored disclosures must match the commitments the signed statement carries."""
+    s = entry.statement
+    try:
+        verify_disclosures(
+            s.body.get("commitments", {}),
+            disclosures,
+            max_lengths={p.name: p.max_length for p in s.stype.personal},
+        )
+    except MalformedInput as exc:
+        raise IntegrityViolation(
+            "bad_disclosure",
+            f"a stored disclosure of {entry.stream}#{entry.seq} does not match its "
+            f"commitment: {exc.message}",
+            stream=entry.stream,
+            seq=entry.seq,
+            log_index=index,
+        ) from exc
+
+
 def _verify_chunk(jobs: list[_Job]) -> tuple[int, Entry] | None:
     """Verify signatures; return the first (log index, entry) whose signature fails."""
     for index, entry, public_key in jobs:
@@ -151,7 +172,8 @@ class _Auditor:
             index = self.state.size
             entry: Entry | None = None
             try:
-                entry, _ = decode_record(rec.blob, log_index=index)
+                entry, disclosures = decode_record(rec.blob, log_index=index)
+                _check_disclosures(entry, disclosures, index)
                 if (
                     rec.originator_id != stream_originator_id(entry.stream)
                     or rec.version != entry.seq

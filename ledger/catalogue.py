@@ -336,7 +336,7 @@ def statement_type(name: Any) -> StatementType:
 
 def check_subject(kind: StreamKind, subject: Any) -> str:
     """Return ``subject`` if it is a valid subject for a stream of ``kind``."""
-    if not isinstance(subject, str) or not _SUBJECT_RE[kind].match(subject):
+    if not isinstance(subject, str) or not _SUBJECT_RE[kind].fullmatch(subject):
         expected = "an assignment UUID" if kind is StreamKind.ASSIGNMENT else "a person id (slug)"
         raise MalformedInput(
             f"subject {subject!r} is not {expected}", code="bad_subject", field="subject"

@@ -167,13 +167,13 @@ def _role_authority(ctx: _Ctx) -> tuple[Person, tuple[str, str]]:
     body = ctx.body
     person = ctx.subject_person()
     if body.role == Role.MANAGER:
-        if not re.match(DEPARTMENT_RE, body.scope):
+        if not re.fullmatch(DEPARTMENT_RE, body.scope):
             raise ctx.fail(
                 "bad_scope", f"a manager role is scoped to a department, not {body.scope!r}"
             )
         ctx.require_admin(_org_of(body.scope))
     else:
-        if not re.match(SLUG_RE, body.scope):
+        if not re.fullmatch(SLUG_RE, body.scope):
             raise ctx.fail(
                 "bad_scope", f"an admin role is scoped to an organisation, not {body.scope!r}"
             )

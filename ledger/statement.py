@@ -47,7 +47,7 @@ def utc_timestamp(when: _dt.datetime | None = None) -> str:
 
 def check_timestamp(value: Any, field_name: str) -> str:
     """Return ``value`` if it is an RFC 3339 UTC timestamp; raise :class:`MalformedInput`."""
-    if not isinstance(value, str) or not _TIMESTAMP_RE.match(value):
+    if not isinstance(value, str) or not _TIMESTAMP_RE.fullmatch(value):
         raise MalformedInput(
             f"{field_name} must be an RFC 3339 UTC timestamp like 2026-11-23T14:00:00Z",
             field=field_name,
@@ -124,11 +124,11 @@ def parse_statement(raw: Any) -> Statement:
         )
     stype = statement_type(raw["type"])
     sid = raw["id"]
-    if not isinstance(sid, str) or not _UUID_RE.match(sid):
+    if not isinstance(sid, str) or not _UUID_RE.fullmatch(sid):
         raise MalformedInput("id must be a lowercase hyphenated UUID", field="id")
     subject = check_subject(stype.stream_kind, raw["subject"])
     author = raw["author"]
-    if not isinstance(author, str) or not _KEY_ID_RE.match(author):
+    if not isinstance(author, str) or not _KEY_ID_RE.fullmatch(author):
         raise MalformedInput("author must be a key id 'ed25519:<32 hex digits>'", field="author")
     issued_at = check_timestamp(raw["issued_at"], "issued_at")
     model = validate_body(stype, raw["body"])
