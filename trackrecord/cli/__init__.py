@@ -6,6 +6,7 @@ documented in :mod:`trackrecord.cli.errors`; settings in :mod:`trackrecord.setti
 
 from __future__ import annotations
 
+from ..bootstrap import tune_gc
 from .app import create_app
 from .errors import ExitCode
 
@@ -14,4 +15,5 @@ __all__ = ["ExitCode", "create_app", "main"]
 
 def main() -> None:
     """Run ``trackrecord`` with the process's arguments and exit with its status."""
+    tune_gc()
     create_app()()
