@@ -323,11 +323,21 @@ _SUBJECT_RE = {
 }
 
 
+def describe(value: Any, limit: int = 64) -> str:
+    """A short, safe rendering of a refused value for an error message: never the whole of
+    a huge value, never a recursive ``repr`` of a deeply nested one."""
+    if isinstance(value, str):
+        return repr(value[:limit]) + ("…" if len(value) > limit else "")
+    if value is None or isinstance(value, bool | int):
+        return repr(value) if len(repr(value)) <= limit else f"a {len(str(value))}-digit integer"
+    return f"a JSON {type(value).__name__}"
+
+
 def statement_type(name: Any) -> StatementType:
     """Return the catalogue entry for ``name``; raise ``MalformedInput(unknown_type)``."""
     if not isinstance(name, str) or name not in CATALOGUE:
         raise MalformedInput(
-            f"unknown statement type {name!r}; known: {', '.join(sorted(CATALOGUE))}",
+            f"unknown statement type {describe(name)}; known: {', '.join(sorted(CATALOGUE))}",
             code="unknown_type",
             field="type",
         )
@@ -339,7 +349,7 @@ def check_subject(kind: StreamKind, subject: Any) -> str:
     if not isinstance(subject, str) or not _SUBJECT_RE[kind].fullmatch(subject):
         expected = "an assignment UUID" if kind is StreamKind.ASSIGNMENT else "a person id (slug)"
         raise MalformedInput(
-            f"subject {subject!r} is not {expected}", code="bad_subject", field="subject"
+            f"subject {describe(subject)} is not {expected}", code="bad_subject", field="subject"
         )
     return subject
 
@@ -375,7 +385,7 @@ def validate_body(st: StatementType, body: Any) -> _Body:
     for name in model.commitments:
         if name not in names:
             raise MalformedInput(
-                f"{st.name} has no personal field {name!r} to commit to",
+                f"{st.name} has no personal field {describe(name)} to commit to",
                 code="unknown_field",
                 field=f"body.commitments.{name}",
             )

@@ -155,7 +155,7 @@ def decode_record(blob: bytes, **where: Any) -> tuple[Entry, list[Disclosure]]:
             raise MalformedInput("record has no separator between entry and disclosures")
         entry = parse_entry(json.loads(head))
         disclosures = parse_disclosures(json.loads(tail))
-    except (MalformedInput, ValueError, UnicodeDecodeError) as exc:
+    except (MalformedInput, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise IntegrityViolation(
             "malformed_entry", f"stored entry is not a well-formed entry: {exc}", **where
         ) from exc
