@@ -1,4 +1,4 @@
-# The trackrecord service image: the CLI today, the HTTP service once `trackrecord serve` exists.
+# The trackrecord image: the HTTP service by default (`trackrecord serve`), and the whole CLI.
 FROM python:3.11-slim-bookworm
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
 WORKDIR /app
@@ -14,4 +14,5 @@ RUN useradd --create-home trackrecord \
 USER trackrecord
 WORKDIR /home/trackrecord
 ENTRYPOINT ["trackrecord"]
-CMD ["--help"]
+EXPOSE 8000
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,41 @@
+"""Read models derived from the ledger's log: portfolio, reputation, matching (DESIGN.md §8).
+
+Each read model keeps SQLAlchemy tables in the ledger's own database and a
+tracking record of the last log position it applied, written in the same
+transaction as its rows (:mod:`projections.tracking`), so every entry is
+applied exactly once across crashes and restarts. :func:`open_projector`
+wires them to a store; :class:`Projector` catches up, rebuilds and follows.
+"""
+
+from .access import DEFAULT_VISIBILITY, OPT_IN_PART, AccessPolicy, can_see, visible_parts
+from .base import ReadModel
+from .db import create_read_model_engine, sqlalchemy_url, writing
+from .errors import ProjectionError, TrackingConflict, UnknownReadModel
+from .log import LedgerLog, LogEntry
+from .registry import READ_MODEL_NAMES, open_projector, read_models
+from .runner import CatchUp, Projector, Refreshable
+from .tracking import SqlTrackingRecorder
+
+__all__ = [
+    "DEFAULT_VISIBILITY",
+    "OPT_IN_PART",
+    "READ_MODEL_NAMES",
+    "AccessPolicy",
+    "CatchUp",
+    "LedgerLog",
+    "LogEntry",
+    "ProjectionError",
+    "Projector",
+    "ReadModel",
+    "Refreshable",
+    "SqlTrackingRecorder",
+    "TrackingConflict",
+    "UnknownReadModel",
+    "can_see",
+    "create_read_model_engine",
+    "open_projector",
+    "read_models",
+    "sqlalchemy_url",
+    "visible_parts",
+    "writing",
+]

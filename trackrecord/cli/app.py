@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..settings import Settings
-from . import identity_cmds, read_cmds, record_cmds, transparency
+from . import identity_cmds, projections, read_cmds, record_cmds, serve, transparency
 from .assignment_cmds import assignment_app
 from .audit_cmds import audit_command
 from .context import CliContext
@@ -124,4 +124,6 @@ def create_app() -> typer.Typer:
     # No name: the transparency commands (checkpoint, export, verify, ...) join the root's;
     # they are listed under the help's "Commands" panel unless they name their own.
     app.add_typer(transparency.app)
+    app.add_typer(projections.app, name="projections", rich_help_panel="Reading and auditing")
+    app.add_typer(serve.app)
     return app

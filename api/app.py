@@ -1,0 +1,116 @@
+"""The FastAPI application: :func:`create_app` wires routers, limits and error handling.
+
+Nothing happens at import time. ``create_app(settings)`` only builds the
+application; the ledger is opened when the server starts it (the lifespan) and
+closed when it stops. Endpoints that touch the ledger are plain ``def``
+functions: the ledger and its store are synchronous, so they run on the
+server's thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from keys import Identity
+from trackrecord.bootstrap import bootstrap
+from trackrecord.settings import Settings
+
+from .config import ApiConfig
+from .context import AppContext
+from .errors import install_error_handlers
+from .limits import BodySizeLimit
+from .openapi import install_openapi
+from .routers import (
+    assignments,
+    audits,
+    auth,
+    bundles,
+    checkpoints,
+    entries,
+    pages,
+    people,
+    portfolio,
+    statements,
+)
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+A verifiable track record that travels with the employee: an append-only,
+hash-chained ledger of signed contributions, endorsements and assignments.
+
+* **Writes** are signed statements (`POST /statements`): the service checks the
+  Ed25519 signature and every rule, and never sees a private key.
+* **Reads** of what is not public need a session: sign a challenge with your key
+  (`POST /auth/challenge`, `POST /auth/session`), then send
+  `Authorization: Bearer <token>`.
+* **Verification**: signed checkpoints (C2SP signed notes) and RFC 9162
+  inclusion and consistency proofs let anyone check the log without trusting
+  this server.
+* **Errors** are RFC 9457 problem documents (`application/problem+json`) whose
+  `code` names the rule that refused the request.
+"""
+
+
+def create_app(
+    settings: Settings, config: ApiConfig | None = None, *, operator: Identity | None = None
+) -> FastAPI:
+    """Build the application for the ledger at ``settings.database_url``.
+
+    The ledger is opened when the application starts serving (and its store
+    closed when it stops); ``config`` holds the HTTP layer's limits. With the
+    ``operator``'s identity (the operator runs the service), the service signs a
+    checkpoint whenever the log has grown (:mod:`api.checkpointer`); it holds no
+    other private key.
+    """
+    cfg = config or ApiConfig()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = AppContext(bootstrap(settings), cfg, operator)
+        context.service.catch_up()
+        context.index.refresh()
+        context.read_models.start()
+        if context.checkpointer is not None:
+            context.checkpointer.start()
+        app.state.context = context
+        try:
+            yield
+        finally:
+            context.close()
+
+    app = FastAPI(
+        title="trackrecord",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    here = Path(__file__).parent
+    app.state.templates = Jinja2Templates(directory=here / "templates")
+    app.mount("/static", StaticFiles(directory=here / "static"), name="static")
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(BodySizeLimit, limit_for=cfg.body_limit)
+    routers = (
+        statements,
+        entries,
+        people,
+        portfolio,
+        bundles,
+        checkpoints,
+        assignments,
+        audits,
+        auth,
+        pages,
+    )
+    for module in routers:
+        app.include_router(module.router)
+    return app

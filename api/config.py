@@ -1,0 +1,64 @@
+"""Tunable limits of the HTTP service: request sizes, sessions, rate limits.
+
+The ledger itself is configured by :class:`trackrecord.settings.Settings` (where
+the database is); :class:`ApiConfig` holds only what the HTTP adapter adds. The
+defaults are the production values; tests shorten the session lifetime or give a
+fake clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["ApiConfig", "Bucket"]
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket: ``capacity`` requests at once, refilled at ``per_second``.
+
+    ``capacity == 0`` switches the limit off (benchmarks on loopback).
+    """
+
+    capacity: int
+    per_second: float
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Limits and lifetimes of the HTTP service."""
+
+    #: largest request body of any endpoint but the bundle uploads (bytes)
+    max_body: int = 1 * MiB
+    #: largest bundle upload (``POST /bundles/verify``, ``POST /bundles/import``)
+    max_bundle_body: int = 16 * MiB
+    #: lifetime of a login challenge (seconds)
+    challenge_ttl: float = 120.0
+    #: lifetime of a session (seconds); an expired session is refused with 401
+    session_ttl: float = 15 * 60.0
+    #: mark the session cookie ``Secure`` (set when the service is behind HTTPS)
+    secure_cookies: bool = False
+    #: writes (statement and batch submissions) per author key
+    write_limit: Bucket = Bucket(capacity=60, per_second=20.0)
+    #: logins (session exchanges) per key
+    login_limit: Bucket = Bucket(capacity=10, per_second=0.2)
+    #: login challenges per client address
+    challenge_limit: Bucket = Bucket(capacity=30, per_second=1.0)
+    #: the clock of sessions and rate limits (monotonic seconds)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    #: name shown on the pages and in the login challenge
+    service_name: str = "trackrecord"
+    #: with the operator's key: seconds between checkpoints while the log grows
+    checkpoint_interval: float = 10.0
+    #: with the operator's key: the log's origin if it has none yet
+    default_origin: str = "trackrecord.localhost/ledger"
+
+    def body_limit(self, path: str) -> int:
+        """The largest request body accepted on ``path``."""
+        if path.startswith("/bundles/"):
+            return self.max_bundle_body
+        return self.max_body

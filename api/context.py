@@ -1,0 +1,124 @@
+"""What the service holds while it runs: the opened ledger and the HTTP layer's state.
+
+Built once per application by the lifespan in :mod:`api.app` (never at import
+time) and reached by endpoints through the dependencies in :mod:`api.deps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from keys import Identity
+from ledger.log import TransparencyLog
+from ledger.service import LedgerService
+from ledger.state import LedgerState
+from ledger.store import Store
+from trackrecord.bootstrap import Ledger
+
+from .audits import AuditJobs
+from .board import AssignmentBoard
+from .cache import ResponseCache
+from .checkpointer import Checkpointer
+from .config import ApiConfig
+from .logindex import LogIndex
+from .ratelimit import RateLimiter
+from .readmodels import ReadModels
+from .sessions import SessionStore
+from .streams import StreamCache
+from .visibility import Profiles
+
+__all__ = ["AppContext"]
+
+
+@dataclass
+class AppContext:
+    """The opened ledger plus sessions, rate limits, audits and indexes of one service."""
+
+    ledger: Ledger
+    config: ApiConfig
+    operator: Identity | None = None
+    checkpointer: Checkpointer | None = field(init=False, default=None)
+    log: TransparencyLog = field(init=False)
+    index: LogIndex = field(init=False)
+    streams: StreamCache = field(init=False)
+    answers: ResponseCache = field(init=False)
+    profiles: Profiles = field(init=False)
+    board: AssignmentBoard = field(init=False)
+    read_models: ReadModels = field(init=False)
+    sessions: SessionStore = field(init=False)
+    audits: AuditJobs = field(init=False)
+    writes: RateLimiter = field(init=False)
+    logins: RateLimiter = field(init=False)
+    challenges: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.log = TransparencyLog(self.ledger.service)
+        self.index = LogIndex(self.ledger.store)
+        self.streams = StreamCache(self.ledger.service, self.index)
+        self.answers = ResponseCache()
+        self.profiles = Profiles(self.streams)
+        self.board = AssignmentBoard(self.ledger.service, self.index)
+        self.read_models = ReadModels(self.ledger.store, log_size=lambda: self.state().size)
+        if self.operator is not None:
+            self.checkpointer = Checkpointer(
+                self.log,
+                self.operator,
+                origin=cfg.default_origin,
+                interval=cfg.checkpoint_interval,
+            )
+        self.sessions = SessionStore(
+            service=cfg.service_name,
+            challenge_ttl=cfg.challenge_ttl,
+            session_ttl=cfg.session_ttl,
+            clock=cfg.clock,
+        )
+        self.audits = AuditJobs(self.ledger.store)
+        self.writes = RateLimiter("writes", cfg.write_limit, cfg.clock)
+        self.logins = RateLimiter("logins", cfg.login_limit, cfg.clock)
+        self.challenges = RateLimiter("login challenges", cfg.challenge_limit, cfg.clock)
+
+    @property
+    def service(self) -> LedgerService:
+        return self.ledger.service
+
+    @property
+    def store(self) -> Store:
+        return self.ledger.store
+
+    def state(self) -> LedgerState:
+        """The ledger state, caught up with entries other writers appended.
+
+        For single look-ups; code that iterates over the state's tables uses
+        :meth:`locked_state`, so no append changes them meanwhile.
+        """
+        self.service.catch_up()
+        return self.service.state
+
+    @contextmanager
+    def locked_state(self) -> Iterator[LedgerState]:
+        """The caught-up ledger state, with appends held off until the block ends."""
+        with self.service.reading() as state:
+            yield state
+
+    def version(self) -> tuple[int, int]:
+        """What read-model answers depend on: the log's size and the snapshot generation."""
+        return self.state().size, self.read_models.generation
+
+    def cached(self, key: Hashable, compute: Callable[[], BaseModel | list[BaseModel]]) -> Response:
+        """``compute()``'s JSON, served from :attr:`answers` while :meth:`version` holds."""
+        body = self.answers.get(key, self.version(), compute)
+        return Response(body, media_type="application/json")
+
+    def close(self) -> None:
+        """Stop the background threads, wait for running audits and close the store."""
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+        self.read_models.close()
+        self.audits.join()
+        self.ledger.close()

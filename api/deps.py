@@ -1,0 +1,92 @@
+"""``Annotated`` dependencies of the endpoints: the context, the viewer, pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from .context import AppContext
+from .errors import ApiError
+from .sessions import Session, unauthenticated
+from .visibility import Viewer
+
+__all__ = [
+    "COOKIE_NAME",
+    "Ctx",
+    "CurrentSession",
+    "OptionalViewer",
+    "Pagination",
+    "Paging",
+    "bearer_token",
+]
+
+COOKIE_NAME = "trackrecord_session"
+MAX_LIMIT = 500
+
+
+def get_context(request: Request) -> AppContext:
+    """The application's :class:`AppContext` (set by the lifespan)."""
+    ctx: AppContext = request.app.state.context
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The session token of the request: ``Authorization: Bearer``, else the cookie."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthenticated("use 'Authorization: Bearer <token>'")
+        return token.strip()
+    return request.cookies.get(COOKIE_NAME) or None
+
+
+def _optional_viewer(request: Request, ctx: Ctx) -> Viewer:
+    token = bearer_token(request)
+    if token is None:
+        return Viewer()
+    return Viewer(ctx.sessions.get(token, ctx.state()).person)
+
+
+def _required_session(request: Request, ctx: Ctx) -> Session:
+    token = bearer_token(request)
+    if token is None:
+        raise unauthenticated("this needs a session: POST /auth/challenge, then /auth/session")
+    return ctx.sessions.get(token, ctx.state())
+
+
+OptionalViewer = Annotated[Viewer, Depends(_optional_viewer)]
+CurrentSession = Annotated[Session, Depends(_required_session)]
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """``limit`` items from ``cursor`` on (an opaque string from the previous page)."""
+
+    limit: int
+    cursor: str | None
+
+    def offset(self) -> int:
+        """The cursor as a non-negative integer (0 without a cursor)."""
+        if self.cursor is None:
+            return 0
+        if not self.cursor.isdigit() or len(self.cursor) > 18:
+            raise ApiError(400, "bad_cursor", "cursor is not one this service handed out")
+        return int(self.cursor)
+
+
+def _pagination(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=100, description="next_cursor of the previous page")
+    ] = None,
+) -> Pagination:
+    return Pagination(limit, cursor)
+
+
+Paging = Annotated[Pagination, Depends(_pagination)]

@@ -1,0 +1,232 @@
+"""Every error becomes an RFC 9457 problem document here, and only here.
+
+A problem document is ``application/problem+json``::
+
+    {"type": "urn:trackrecord:problem:<code>", "title": "...", "status": 422,
+     "detail": "<human message>", "code": "<rule code>", "instance": "/statements", ...}
+
+``code`` is the ledger's rule code (``self_endorsement``, ``replayed_id`` ...) or one
+of the service's own codes below; further members carry the error's evidence
+(``stream``, ``seq``, ``log_index``, ``statement_id``, ``field``).
+
+=========================================  ======  =======================================
+error                                      status  code
+=========================================  ======  =======================================
+malformed JSON in the request body         400     ``malformed_json``
+request that fails the endpoint's schema   422     ``invalid_request``
+:class:`ledger.errors.MalformedInput`      422     its code (``unknown_field``, ...)
+:class:`ledger.bundle.BundleError`         422     its code (``untrusted_key``, ...)
+:class:`ledger.errors.RuleViolation`       422     its code; 409 for :data:`CONFLICT_CODES`
+:class:`ledger.errors.NotFound`            404     ``not_found``
+:class:`ledger.errors.ConcurrencyConflict` 409     ``conflict``
+:class:`keys.BadSignature` (login)         401     ``bad_signature``
+missing / expired session                  401     ``unauthenticated`` / ``session_expired``
+request body over the limit                413     ``request_too_large``
+rate limit                                 429     ``rate_limited`` (with ``Retry-After``)
+:class:`ledger.errors.StoreError`          503     ``store_error``
+anything else (a bug or corrupt data)      500     the error's code or ``internal_error``
+=========================================  ======  =======================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from keys import BadSignature, KeyError_, KeystoreError
+from ledger.bundle import BundleError
+from ledger.errors import (
+    ConcurrencyConflict,
+    LedgerError,
+    MalformedInput,
+    NotFound,
+    RuleViolation,
+    StoreError,
+)
+
+from .models import Problem
+
+__all__ = [
+    "CONFLICT_CODES",
+    "PROBLEM_MEDIA_TYPE",
+    "ApiError",
+    "install_error_handlers",
+    "problem",
+    "problem_for",
+    "problem_responses",
+]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:trackrecord:problem:"
+
+#: rule codes that mean "conflicts with what the ledger already holds" (409, not 422)
+CONFLICT_CODES = frozenset(
+    {
+        "replayed_id",
+        "already_registered",
+        "already_posted",
+        "already_applied",
+        "already_assigned",
+        "already_completed",
+        "already_revoked",
+        "duplicate_endorsement",
+        "role_already_granted",
+        "key_reused",
+    }
+)
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Refused",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+_LOG = logging.getLogger("api")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting problem documents with ``statuses``."""
+    return {
+        status: {"model": Problem, "description": _TITLES.get(status, "Error")}
+        for status in statuses
+    }
+
+
+class ApiError(Exception):
+    """An error of the HTTP layer itself (sessions, limits, sizes), with its status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **evidence: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+        self.evidence = evidence
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **members: Any,
+) -> JSONResponse:
+    """Return an ``application/problem+json`` response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    for key, value in members.items():
+        if value is not None and key not in body:
+            body[key] = value
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _status_of(exc: Exception) -> int:
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, ConcurrencyConflict):
+        return 409
+    if isinstance(exc, MalformedInput | BundleError):
+        return 422
+    if isinstance(exc, RuleViolation):
+        return 409 if exc.code in CONFLICT_CODES else 422
+    if isinstance(exc, StoreError):
+        return 503
+    if isinstance(exc, BadSignature):
+        return 401
+    if isinstance(exc, KeystoreError):
+        return 400
+    return 500
+
+
+def problem_for(exc: Exception, *, instance: str | None = None) -> JSONResponse:
+    """The problem document for any exception (the one mapping of errors to HTTP)."""
+    status = _status_of(exc)
+    if isinstance(exc, ApiError):
+        return problem(
+            status, exc.code, exc.message, instance=instance, headers=exc.headers, **exc.evidence
+        )
+    if isinstance(exc, LedgerError):
+        evidence = exc.evidence()
+        code = str(evidence.pop("code", exc.code))
+        detail = str(evidence.pop("message", exc.message))
+        if status >= 500:
+            _LOG.error("ledger error at %s: %s", instance, exc, exc_info=exc)
+        return problem(status, code, detail, instance=instance, **evidence)
+    if isinstance(exc, KeyError_):
+        return problem(status, exc.code, exc.message, instance=instance)
+    _LOG.error("unexpected error at %s", instance, exc_info=exc)
+    return problem(500, "internal_error", "the service failed; this is a bug", instance=instance)
+
+
+def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(
+            400, "malformed_json", "the request body is not valid JSON", instance=request.url.path
+        )
+    first = errors[0] if errors else {}
+    where = ".".join(str(x) for x in first.get("loc", ()))
+    detail = f"{where}: {first.get('msg', 'invalid')}" if where else "the request is invalid"
+    invalid = [
+        {"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in errors
+    ]
+    return problem(422, "invalid_request", detail, instance=request.url.path, errors=invalid[:20])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into a problem document."""
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _validation_problem(request, exc)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+        return problem(
+            exc.status_code, code, detail, instance=request.url.path, headers=exc.headers
+        )
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        return problem_for(exc, instance=request.url.path)
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(ApiError, on_error)
+    app.add_exception_handler(LedgerError, on_error)
+    app.add_exception_handler(KeyError_, on_error)
+    app.add_exception_handler(Exception, on_error)

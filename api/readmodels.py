@@ -1,0 +1,99 @@
+"""The read models (portfolio, reputation, matching) as the service keeps them up to date.
+
+Before a query, :meth:`ReadModels.connection` applies the entries appended since
+the last catch-up (so a client reads its own writes), under one lock, so two
+requests never race for the same tracking record. A background thread catches
+up while the service is idle and runs the reputation refresh (standing and
+score snapshots, used to rank matches) every ``refresh_every`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+
+from ledger.store import Store
+from projections import Projector, open_projector
+
+__all__ = ["ReadModels"]
+
+_LOG = logging.getLogger("api.readmodels")
+
+
+class ReadModels:
+    """A projector over the ledger's store, caught up on demand and in the background."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        log_size: Callable[[], int],
+        interval: float = 1.0,
+        refresh_every: float = 30.0,
+    ) -> None:
+        self.projector: Projector = open_projector(store)
+        self._log_size = log_size
+        self._lock = threading.Lock()
+        self._applied_size = -1
+        self._stop = threading.Event()
+        self._interval = interval
+        self._refresh_every = refresh_every
+        self._thread: threading.Thread | None = None
+        self._pending_refresh = True
+        self.generation = 0
+
+    def catch_up(self) -> None:
+        """Apply what the log gained since the last catch-up (cheap when nothing did)."""
+        size = self._log_size()
+        if size == self._applied_size:
+            return
+        with self._lock:
+            if size == self._applied_size:
+                return
+            result = self.projector.catch_up()
+            self._applied_size = size
+            self._pending_refresh = self._pending_refresh or result.applied > 0
+
+    def refresh(self) -> None:
+        """Recompute reputation standing and score snapshots."""
+        with self._lock:
+            self.projector.refresh()
+            self._pending_refresh = False
+            self.generation += 1
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A read connection on the caught-up read models."""
+        self.catch_up()
+        with self.projector.engine.connect() as conn:
+            yield conn
+
+    def start(self) -> None:
+        """Catch up and refresh now, then keep doing so on a background thread."""
+        self.catch_up()
+        self.refresh()
+        self._thread = threading.Thread(target=self._follow, name="read-models", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        waited = 0.0
+        while not self._stop.wait(self._interval):
+            waited += self._interval
+            try:
+                self.catch_up()
+                if self._pending_refresh and waited >= self._refresh_every:
+                    self.refresh()
+                    waited = 0.0
+            except Exception:  # keep following; a request meets the same error and reports it
+                _LOG.exception("catching up the read models failed")
+
+    def close(self) -> None:
+        """Stop the background thread and release the engine's connections."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.projector.engine.dispose()

@@ -1,0 +1,152 @@
+"""The assignment marketplace: list and filter assignments, read one."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from ledger.catalogue import UUID_RE, Part, Ring
+from ledger.errors import NotFound
+from ledger.state import Assignment, LedgerState
+from projections.matching.queries import AssignmentSpec, candidates
+
+from ..context import AppContext
+from ..deps import Ctx, OptionalViewer, Paging
+from ..errors import problem_responses
+from ..models import AssignmentOut, CandidateOut, Page
+from ..visibility import Viewer, may_see_part
+
+__all__ = ["assignment_out", "router", "spec_of"]
+
+router = APIRouter(
+    prefix="/assignments", tags=["assignments"], responses=problem_responses(400, 404, 422)
+)
+AssignmentId = Annotated[str, Path(pattern=UUID_RE, description="an assignment id (UUID)")]
+Status = Literal["open", "assigned", "completed", "cancelled"]
+RingName = Literal["department", "organisation", "government"]
+
+
+def assignment_out(
+    a: Assignment, ctx: AppContext, viewer: Viewer, state: LedgerState
+) -> AssignmentOut:
+    """An assignment as ``viewer`` may see it: applicants are counted, not named; an
+    assignee is named only to the owner, the assignee, and those who may see the
+    assignee's free part (the assignments they worked on)."""
+    posting = ctx.board.posting(a.id)
+
+    def named(person: str) -> bool:
+        return viewer.person == a.owner or may_see_part(
+            viewer, person, Part.FREE, state, ctx.profiles
+        )
+
+    return AssignmentOut(
+        id=a.id,
+        title=posting.title,
+        owner=a.owner,
+        organisation=a.organisation,
+        department=a.department,
+        skills=list(a.skills),
+        hours_per_week=posting.hours_per_week,
+        ring=posting.ring,
+        status=a.status,
+        assignees=sorted(p for p in a.assignees if named(p)),
+        completed=sorted(p for p in a.completed if named(p)),
+        applicants=len(a.applicants),
+        posted_at=posting.posted_at,
+    )
+
+
+def spec_of(a: Assignment, ctx: AppContext) -> AssignmentSpec:
+    """What ``a`` asks for, as the matching read model takes it."""
+    posting = ctx.board.posting(a.id)
+    return AssignmentSpec(
+        skills=a.skills,
+        hours_per_week=posting.hours_per_week,
+        organisation=a.organisation,
+        department=a.department,
+        ring=Ring(posting.ring),
+    )
+
+
+@router.get("")
+def list_assignments(
+    ctx: Ctx,
+    viewer: OptionalViewer,
+    page: Paging,
+    skill: Annotated[str | None, Query(max_length=48, description="needs this skill")] = None,
+    ring: Annotated[RingName | None, Query(description="searched in this ring")] = None,
+    status: Annotated[Status | None, Query(description="in this status")] = None,
+    department: Annotated[str | None, Query(max_length=129)] = None,
+    owner: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[AssignmentOut]:
+    """Assignments, newest first, filtered by skill, ring, status, department or
+    owner (cursor: an offset)."""
+    with ctx.locked_state() as state:
+        found = [
+            a
+            for a in state.assignments.values()
+            if (skill is None or skill in a.skills)
+            and (status is None or a.status == status)
+            and (department is None or a.department == department)
+            and (owner is None or a.owner == owner)
+        ]
+    state = ctx.state()
+    items = [assignment_out(a, ctx, viewer, state) for a in reversed(found)]
+    if ring is not None:
+        items = [i for i in items if i.ring == ring]
+    offset = page.offset()
+    more = offset + page.limit < len(items)
+    return Page[AssignmentOut](
+        items=items[offset : offset + page.limit],
+        next_cursor=str(offset + page.limit) if more else None,
+    )
+
+
+@router.get("/{assignment}")
+def get_assignment(assignment: AssignmentId, ctx: Ctx, viewer: OptionalViewer) -> AssignmentOut:
+    """One assignment."""
+    state = ctx.state()
+    found = state.assignments.get(assignment)
+    if found is None:
+        raise NotFound(f"no assignment {assignment}")
+    return assignment_out(found, ctx, viewer, state)
+
+
+@router.get("/{assignment}/candidates", response_model=list[CandidateOut])
+def get_candidates(
+    assignment: AssignmentId,
+    ctx: Ctx,
+    viewer: OptionalViewer,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Response:
+    """Ranked candidates for an assignment, ring by ring, each with its reasons; only
+    people who opted in towards the viewer (their free part is visible to them)."""
+    key = ("candidates", assignment, viewer.person, limit)
+    return ctx.cached(key, lambda: _candidates(ctx, assignment, viewer, limit))
+
+
+def _candidates(ctx: AppContext, assignment: str, viewer: Viewer, limit: int) -> list[BaseModel]:
+    state = ctx.state()
+    found = state.assignments.get(assignment)
+    if found is None:
+        raise NotFound(f"no assignment {assignment}")
+    spec = spec_of(found, ctx)
+    exclude = {found.owner, *found.assignees}
+    with ctx.read_models.connection() as conn:
+        matches = candidates(conn, spec, searcher=viewer.person, limit=limit, exclude=exclude)
+    return [
+        CandidateOut(
+            person=m.person,
+            ring=m.ring.value,
+            score=m.score,
+            skills=[dataclasses.asdict(s) for s in m.skills],
+            missing=list(m.missing),
+            available_hours=m.available_hours,
+            reasons=list(m.reasons),
+        )
+        for m in matches
+    ]

@@ -1,0 +1,194 @@
+"""Portable records: export a person's bundle, verify an uploaded one, import one.
+
+A bundle (docs/bundle.md) is the self-proving record of one person. Exporting
+is the owner's act (their session): they may withhold the personal content of
+whole portfolio parts (``withhold=ambitions``) — the entries stay, so the bundle
+still verifies completely. Verifying needs nothing of this ledger but its
+operator key; importing stores a bundle from another ledger whose operator key
+this ledger trusts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ledger.bundle import BundleError, dump_bundle, export_bundle, load_bundle, verify_bundle
+from ledger.catalogue import Part
+from ledger.checkpoint import NoteVerifier
+from ledger.errors import NotFound
+from ledger.imports import ImportedRecord, ImportRegistry
+
+from ..context import AppContext
+from ..deps import Ctx, CurrentSession, Paging
+from ..errors import ApiError, problem_responses
+from ..models import BundleVerification, ImportOut, Page
+from .people import PersonId
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["bundles"], responses=problem_responses(400, 401, 403, 404, 413, 422))
+_JSON_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "a bundle, as exported (trackrecord-bundle/v1)",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+async def _raw_body(request: Request) -> bytes:
+    body = await request.body()
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "bad_format", "a bundle is UTF-8 JSON text") from exc
+    return body
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def _withhold(bundle: dict[str, Any], person: str, parts: set[Part]) -> None:
+    """Drop the disclosures of ``person``'s record entries in ``parts`` (entries stay)."""
+    record = f"record/{person}"
+    items = [i for i in bundle["entries"] if i["entry"]["stream"] == record]
+    contribution_parts: dict[str, Part] = {}
+    for item in items:
+        s = item["entry"]["statement"]
+        part: Part | None = None
+        if s["type"] == "ContributionClaimed":
+            part = contribution_parts[s["id"]] = Part(s["body"]["part"])
+        elif s["type"] == "ContributionWithdrawn":
+            part = contribution_parts.get(s["body"]["contribution"], Part.DOSSIER)
+        elif s["type"] in ("EndorsementGiven", "EndorsementRevoked"):
+            part = Part.ANALYTICAL
+        elif s["type"] == "AmbitionStated":
+            part = Part.AMBITIONS
+        if part in parts:
+            item["disclosures"] = []
+
+
+@router.get(
+    "/people/{person}/bundle",
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    response_class=Response,
+)
+def export_record(
+    person: PersonId,
+    ctx: Ctx,
+    session: CurrentSession,
+    size: Annotated[int | None, Query(ge=1, le=2**53, description="checkpoint size")] = None,
+    withhold: Annotated[list[Part] | None, Query(description="parts to withhold")] = None,
+) -> Response:
+    """Download one's own record as a bundle, proven against a signed checkpoint."""
+    if session.person != person:
+        raise ApiError(403, "not_yours", "a record is exported by its owner only")
+    if size is None and ctx.checkpointer is not None:
+        ctx.checkpointer.ensure_fresh()  # the bundle then holds everything up to now
+    bundle = export_bundle(ctx.log, person, size=size)
+    if withhold:
+        _withhold(bundle, person, set(withhold))
+    return Response(
+        dump_bundle(bundle),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{person}-record.json"'},
+    )
+
+
+def _trusted_for(ctx: AppContext, origin: Any) -> list[NoteVerifier] | None:
+    keys = [k for k in ImportRegistry(ctx.store).trusted() if k.name == origin]
+    try:
+        if ctx.log.origin == origin:
+            keys.append(ctx.log.verifier())
+    except NotFound:
+        pass
+    return keys or None
+
+
+def _verify(ctx: AppContext, body: bytes) -> BundleVerification:
+    try:
+        doc = load_bundle(body)
+    except BundleError as exc:
+        raise ApiError(400, exc.code, exc.message) from exc
+    items = doc.get("entries")
+    rows = [_row(i) for i in items] if isinstance(items, list) else []
+    try:
+        report = verify_bundle(doc, trusted=_trusted_for(ctx, doc.get("origin")))
+    except BundleError as exc:
+        evidence = exc.evidence()
+        failed_at = evidence.get("entry_index")
+        for n, row in enumerate(rows):
+            row["status"] = _status(n, failed_at)
+        return BundleVerification(ok=False, failure=evidence, report=None, entries=rows)
+    for row in rows:
+        row["status"] = "ok"
+    return BundleVerification(ok=True, failure=None, report=report.as_json(), entries=rows)
+
+
+def _status(n: int, failed_at: Any) -> str:
+    if not isinstance(failed_at, int):
+        return "unchecked"
+    return "ok" if n < failed_at else "failed" if n == failed_at else "unchecked"
+
+
+def _row(item: Any) -> dict[str, Any]:
+    entry = item.get("entry") if isinstance(item, dict) else None
+    entry = entry if isinstance(entry, dict) else {}
+    statement = entry.get("statement") if isinstance(entry.get("statement"), dict) else {}
+    return {
+        "log_index": item.get("log_index") if isinstance(item, dict) else None,
+        "stream": entry.get("stream"),
+        "seq": entry.get("seq"),
+        "type": statement.get("type") if isinstance(statement, dict) else None,
+        "status": "unchecked",
+    }
+
+
+@router.post("/bundles/verify", openapi_extra=_JSON_BODY)
+def verify_uploaded_bundle(ctx: Ctx, body: RawBody) -> BundleVerification:
+    """Verify a bundle: every signature, proof, chain and rule, entry by entry.
+
+    The checkpoint key is pinned to this ledger's operator key (or a trusted
+    origin's key) when the bundle comes from there; otherwise it is taken from
+    the bundle and the report says so.
+    """
+    return _verify(ctx, body)
+
+
+def _import_out(record: ImportedRecord) -> ImportOut:
+    return ImportOut(
+        origin=record.origin,
+        person=record.person,
+        checkpoint_size=record.checkpoint_size,
+        verifier_key=record.verifier_key,
+        entry_count=record.entry_count,
+        imported_at=record.imported_at,
+        new=record.new,
+        report=record.report.as_json(),
+    )
+
+
+@router.post("/bundles/import", status_code=201, openapi_extra=_JSON_BODY)
+def import_bundle(ctx: Ctx, session: CurrentSession, body: RawBody) -> ImportOut:
+    """Import a bundle from another ledger whose operator key this ledger trusts."""
+    return _import_out(ImportRegistry(ctx.store).import_bundle(body))
+
+
+@router.get("/imports")
+def list_imports(
+    ctx: Ctx,
+    session: CurrentSession,
+    page: Paging,
+    person: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[ImportOut]:
+    """Imported bundles, by person, origin and checkpoint (cursor: an offset)."""
+    records = ImportRegistry(ctx.store).imported_records(person)
+    offset = page.offset()
+    more = offset + page.limit < len(records)
+    return Page[ImportOut](
+        items=[_import_out(r) for r in records[offset : offset + page.limit]],
+        next_cursor=str(offset + page.limit) if more else None,
+    )

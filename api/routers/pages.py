@@ -1,0 +1,196 @@
+"""The web pages: landing, employee, manager and auditor, rendered on the server.
+
+The pages read through the same read models and visibility rules as the API;
+everything they write is a statement signed in the browser (``api/static``)
+and submitted to ``POST /statements``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from ledger import merkle
+from ledger.catalogue import Part
+from ledger.errors import LedgerError, NotFound
+from ledger.state import LedgerState
+from projections.matching.queries import assignments_for, candidates
+from projections.portfolio import portfolio
+
+from ..context import AppContext
+from ..deps import Ctx, bearer_token
+from ..errors import ApiError
+from ..visibility import Viewer, view_entry
+from .assignments import assignment_out, spec_of
+from .checkpoints import checkpoint_out
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+PART_TITLES = {
+    Part.DOSSIER.value: "Dossier: CV, diplomas, certificates, courses",
+    Part.ANALYTICAL.value: "Analytical: 360° reviews on the uniform five-grade scale",
+    Part.AMBITIONS.value: "Ambitions: goals, skills to develop, courses to take",
+    Part.FREE.value: "Free part: assignments, interests, publications, links",
+}
+KINDS = ["work", "project", "diploma", "certificate", "course", "publication", "other"]
+GRADES = [
+    (1, "below expectations"),
+    (2, "partly meets expectations"),
+    (3, "meets expectations"),
+    (4, "exceeds expectations"),
+    (5, "excellent"),
+]
+
+
+def _viewer(request: Request, ctx: AppContext) -> str | None:
+    """The person whose session cookie (or token) the request carries; None if none is live."""
+    try:
+        token = bearer_token(request)
+        return None if token is None else ctx.sessions.get(token, ctx.state()).person
+    except ApiError:
+        return None
+
+
+def _render(request: Request, name: str, title: str, page: str, **values: Any) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    values.update(title=title, page=page)
+    return templates.TemplateResponse(request, name, values)
+
+
+@router.get("/", response_class=HTMLResponse)
+def landing(request: Request, ctx: Ctx) -> HTMLResponse:
+    """The public landing page: what the ledger proves and how to verify it."""
+    origin = None
+    with contextlib.suppress(NotFound):
+        origin = ctx.log.origin
+    latest = ctx.store.get_checkpoint()
+    return _render(
+        request,
+        "landing.html",
+        "A verifiable track record",
+        "home",
+        viewer=_viewer(request, ctx),
+        size=ctx.state().size,
+        origin=origin,
+        latest=latest[0] if latest else None,
+    )
+
+
+@router.get("/employee", response_class=HTMLResponse)
+def employee(request: Request, ctx: Ctx) -> HTMLResponse:
+    """My portfolio, claiming a contribution, assignments that fit me, my export."""
+    me = _viewer(request, ctx)
+    values: dict[str, Any] = {"viewer": me, "part_titles": PART_TITLES, "kinds": KINDS}
+    if me is not None:
+        with ctx.read_models.connection() as conn:
+            values["folio"] = portfolio(conn, me, viewer=me).as_json()
+            values["matches"] = [m.__dict__ for m in assignments_for(conn, me)]
+    return _render(request, "employee.html", "Employee", "employee", **values)
+
+
+def _requests(ctx: AppContext, me: str, departments: set[str]) -> list[dict[str, Any]]:
+    """Contributions in my departments that I have not endorsed yet (newest first)."""
+    with ctx.locked_state() as state:
+        waiting = [
+            c
+            for c in reversed(state.contributions.values())
+            if not c.withdrawn
+            and c.owner != me
+            and (p := state.people.get(c.owner)) is not None
+            and p.department in departments
+            and (me, c.id) not in state.active_endorsements
+        ][:50]
+    state = ctx.state()
+    out = []
+    for c in waiting:
+        title = None
+        for stored in ctx.streams.entries(f"record/{c.owner}", state):
+            if stored.entry.statement.id == c.id:
+                if view_entry(stored, Viewer(me), state, ctx.profiles).shown:
+                    title = stored.disclosed().get("title")
+                break
+        out.append(
+            {"person": c.owner, "contribution": c.id, "skills": list(c.skills), "title": title}
+        )
+    return out
+
+
+def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[str, Any]]:
+    mine = [a for a in state.assignments.values() if a.owner == me][::-1][:20]
+    out = []
+    with ctx.read_models.connection() as conn:
+        for a in mine:
+            view = assignment_out(a, ctx, Viewer(me), state).model_dump()
+            view["to_complete"] = sorted(a.assignees - a.completed)
+            view["candidates"] = []
+            if a.status in ("open", "assigned"):
+                spec = spec_of(a, ctx)
+                exclude = {a.owner, *a.assignees}
+                found = candidates(conn, spec, searcher=me, limit=5, exclude=exclude)
+                view["candidates"] = [
+                    {"person": m.person, "score": m.score, "reasons": list(m.reasons)}
+                    for m in found
+                ]
+            out.append(view)
+    return out
+
+
+@router.get("/manager", response_class=HTMLResponse)
+def manager(request: Request, ctx: Ctx) -> HTMLResponse:
+    """Endorsement requests, posting assignments, ranked candidates, assign and complete."""
+    me = _viewer(request, ctx)
+    values: dict[str, Any] = {"viewer": me, "grades": GRADES}
+    if me is not None:
+        state = ctx.state()
+        person = state.people.get(me)
+        departments = sorted(s for r, s in person.roles if r == "manager") if person else []
+        values["departments"] = departments
+        if departments:
+            values["requests"] = _requests(ctx, me, set(departments))
+            values["assignments"] = _my_assignments(ctx, me, state)
+    return _render(request, "manager.html", "Manager", "manager", **values)
+
+
+def _history(ctx: AppContext) -> list[dict[str, Any]]:
+    sizes = ctx.log.checkpoint_sizes()[-50:]
+    rows: list[dict[str, Any]] = []
+    previous = None
+    for size in sizes:
+        cp = ctx.log.checkpoint(size)
+        row = checkpoint_out(cp).model_dump()
+        row["consistent"] = None
+        row["consistency"] = "first shown"
+        if previous is not None:
+            try:
+                merkle.verify_consistency(
+                    size1=previous.size,
+                    size2=cp.size,
+                    root1=previous.root_hash,
+                    root2=cp.checkpoint.root_hash,
+                    proof=ctx.log.consistency_proof(previous.size, cp.size),
+                )
+                row["consistent"], row["consistency"] = True, f"✓ extends size {previous.size}"
+            except LedgerError as exc:
+                row["consistent"], row["consistency"] = False, f"✗ {exc.message}"
+        previous = cp.checkpoint
+        rows.append(row)
+    return rows[::-1]
+
+
+@router.get("/auditor", response_class=HTMLResponse)
+def auditor(request: Request, ctx: Ctx) -> HTMLResponse:
+    """Verify a bundle entry by entry, the checkpoint history, a full audit with progress."""
+    return _render(
+        request,
+        "auditor.html",
+        "Auditor",
+        "auditor",
+        viewer=_viewer(request, ctx),
+        checkpoints=_history(ctx),
+    )

@@ -1,0 +1,72 @@
+"""People: who is registered, their keys and roles, and their record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from ledger.catalogue import SLUG_RE
+from ledger.errors import NotFound
+
+from ..context import AppContext
+from ..deps import Ctx, OptionalViewer, Paging
+from ..errors import problem_responses
+from ..models import EntryOut, Page, PersonOut
+from ..views import person_out, stream_page
+
+__all__ = ["PersonId", "display_name", "router"]
+
+router = APIRouter(prefix="/people", tags=["people"], responses=problem_responses(400, 401, 404))
+
+PersonId = Annotated[str, Path(pattern=SLUG_RE, description="a person id (slug)")]
+
+
+def display_name(ctx: AppContext, person: str) -> str | None:
+    """``person``'s registered display name (public, like the whole identity stream)."""
+    first, _ = ctx.streams.read(f"identity/{person}", ctx.state())[0]
+    return first.disclosed().get("display_name")
+
+
+@router.get("")
+def list_people(ctx: Ctx, page: Paging) -> Page[PersonOut]:
+    """Registered people in id order (cursor: an offset)."""
+    offset = page.offset()
+    with ctx.locked_state() as state:
+        ids = sorted(state.people)
+        chunk = [state.people[i] for i in ids[offset : offset + page.limit]]
+        items = [person_out(p, state, None) for p in chunk]
+    items = [item.model_copy(update={"display_name": display_name(ctx, item.id)}) for item in items]
+    more = offset + page.limit < len(ids)
+    return Page[PersonOut](items=items, next_cursor=str(offset + page.limit) if more else None)
+
+
+@router.get("/{person}")
+def get_person(person: PersonId, ctx: Ctx) -> PersonOut:
+    """One person: organisation, department, roles and key history."""
+    with ctx.locked_state() as state:
+        found = state.people.get(person)
+        if found is None:
+            raise NotFound(f"no person {person!r} is registered")
+        out = person_out(found, state, None)
+    return out.model_copy(update={"display_name": display_name(ctx, person)})
+
+
+@router.get("/{person}/record", response_model=Page[EntryOut])
+def get_record(person: PersonId, ctx: Ctx, viewer: OptionalViewer, page: Paging) -> Response:
+    """A person's record: their identity and record streams in log order, as the
+    viewer may see them (cursor: an offset)."""
+    offset = page.offset()
+
+    def compute() -> Page[EntryOut]:
+        state = ctx.state()
+        if person not in state.people:
+            raise NotFound(f"no person {person!r} is registered")
+        entries = list(ctx.streams.read(f"identity/{person}", state))
+        if f"record/{person}" in state.heads:  # not everyone has written to their record
+            entries += ctx.streams.read(f"record/{person}", state)
+        entries.sort(key=lambda pair: pair[1] or 0)
+        return stream_page(ctx, entries, offset, page.limit, viewer)
+
+    return ctx.cached(("record", person, viewer.person, offset, page.limit), compute)

@@ -1,0 +1,131 @@
+"""The read models: a person's portfolio, reputation (explained) and matching assignments.
+
+Every query is made as the viewer (the session's person, or nobody), so the
+portfolio's visibility settings decide what comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from ledger.catalogue import SKILL_RE, Part
+from projections.matching.queries import assignments_for
+from projections.portfolio import portfolio, viewer_sees
+from projections.reputation.queries import reputation, snapshot_scores
+
+from ..context import AppContext
+from ..deps import Ctx, CurrentSession, OptionalViewer
+from ..errors import ApiError, problem_responses
+from ..models import AssignmentMatchOut, PortfolioOut, ReputationOut, SkillScore
+from .people import PersonId
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/people", tags=["portfolio"], responses=problem_responses(400, 401, 403, 404, 422)
+)
+_RATING_FIELDS = ("id", "kind", "rater", "role", "grade", "at", "position", "reciprocal")
+_FACTORS = ("role", "standing", "decay", "repeat", "reciprocity")
+Skill = Annotated[str, Path(pattern=SKILL_RE, description="a skill slug")]
+
+
+@router.get("/{person}/portfolio", response_model=PortfolioOut)
+def get_portfolio(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Response:
+    """A person's portfolio in its four parts, as far as the viewer may see it."""
+
+    def compute() -> PortfolioOut:
+        with ctx.read_models.connection() as conn:
+            found = portfolio(conn, person, viewer=viewer.person)
+        return PortfolioOut.model_validate(found.as_json())
+
+    return ctx.cached(("portfolio", person, viewer.person), compute)
+
+
+@router.get("/{person}/reputation", response_model=list[SkillScore])
+def get_reputation(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Response:
+    """A person's refreshed reputation per skill (empty unless the viewer may see the
+    analytical part, which the scores are made of)."""
+
+    def compute() -> list[BaseModel]:
+        with ctx.read_models.connection() as conn:
+            if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer.person):
+                return []
+            scores = snapshot_scores(conn, person)
+        return [
+            SkillScore(skill=skill, score=score, weight=weight, ratings=n)
+            for skill, (score, weight, n) in scores.items()
+        ]
+
+    return ctx.cached(("reputation", person, viewer.person), compute)
+
+
+@router.get("/{person}/reputation/{skill}")
+def explain_reputation(
+    person: PersonId, skill: Skill, ctx: Ctx, viewer: OptionalViewer
+) -> ReputationOut:
+    """A person's reputation in one skill, explained rating by rating (403 unless the
+    viewer may see the analytical part)."""
+    with ctx.read_models.connection() as conn:
+        score = reputation(conn, person, skill, viewer=viewer.person, at=int(time.time()))
+    if score is None:
+        raise ApiError(
+            403, "not_visible", f"the analytical part of {person} is not visible to this viewer"
+        )
+    ratings = [
+        {
+            "rating": {name: getattr(w.rating, name) for name in _RATING_FIELDS},
+            **{name: getattr(w, name) for name in _FACTORS},
+            "weight": w.weight,
+        }
+        for w in score.ratings
+    ]
+    return ReputationOut(
+        person=score.person,
+        skill=score.skill,
+        score=score.score,
+        weight=score.weight,
+        confidence=score.confidence,
+        at=score.at,
+        prior_mean=score.prior_mean,
+        prior_weight=score.prior_weight,
+        standing_position=score.standing_position,
+        ratings=ratings,
+    )
+
+
+@router.get("/{person}/matches", response_model=list[AssignmentMatchOut])
+def matching_assignments(
+    person: PersonId,
+    ctx: Ctx,
+    session: CurrentSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Response:
+    """Open assignments that fit the person, ranked, with reasons (the person only)."""
+    if session.person != person:
+        raise ApiError(403, "not_yours", "only the person themself sees what fits them")
+    return ctx.cached(("matches", person, limit), lambda: _matches(ctx, person, limit))
+
+
+def _matches(ctx: AppContext, person: str, limit: int) -> list[BaseModel]:
+    with ctx.read_models.connection() as conn:
+        found = assignments_for(conn, person, limit=limit)
+    return [
+        AssignmentMatchOut(
+            assignment=m.assignment,
+            title=m.title,
+            organisation=m.organisation,
+            department=m.department,
+            ring=m.ring.value,
+            hours_per_week=m.hours_per_week,
+            matched=list(m.matched),
+            missing=list(m.missing),
+            fit=m.fit,
+            reasons=list(m.reasons),
+        )
+        for m in found
+    ]

@@ -1,0 +1,55 @@
+// The manager page: endorse with a grade and comment, post an assignment,
+// assign a ranked candidate, confirm completion. Every statement is signed here.
+
+import { guard, say, submit } from "./trackrecord.js";
+import { myKey, setupKeyPanel } from "./session.js";
+
+setupKeyPanel();
+const me = document.body.dataset.person;
+
+function onSubmit(selector, handler) {
+  for (const form of document.querySelectorAll(selector)) {
+    form.addEventListener("submit", guard(async () => handler(form, await myKey(me))));
+  }
+}
+
+onSubmit("form.endorse", async (form, key) => {
+  const done = await submit(key, "EndorsementGiven", form.dataset.person, {
+    contribution: form.dataset.contribution,
+    grade: Number(form.grade.value),
+    role: "manager",
+  }, { comment: form.comment.value });
+  say(`Endorsed (entry ${done.log_index}).`);
+  location.reload();
+});
+
+onSubmit("#post-form", async (form, key) => {
+  const department = form.department.value;
+  const done = await submit(key, "AssignmentPosted", crypto.randomUUID(), {
+    organisation: department.split("/")[0],
+    department,
+    skills: form.skills.value.split(",").map((s) => s.trim()).filter(Boolean),
+    hours_per_week: Number(form.hours.value),
+    ring: form.ring.value,
+  }, { title: form.title.value, description: form.description.value });
+  say(`Posted (entry ${done.log_index}).`);
+  location.reload();
+});
+
+onSubmit("form.assign", async (form, key) => {
+  const done = await submit(key, "AssignmentAssigned", form.dataset.assignment, {
+    assignee: form.dataset.person,
+  });
+  say(`Assigned (entry ${done.log_index}).`);
+  location.reload();
+});
+
+onSubmit("form.complete", async (form, key) => {
+  const done = await submit(key, "AssignmentCompleted", form.dataset.assignment, {
+    assignee: form.dataset.person,
+    outcome: form.outcome.value,
+    grade: Number(form.grade.value),
+  }, { outcome_note: form.note.value });
+  say(`Completion confirmed (entry ${done.log_index}).`);
+  location.reload();
+});

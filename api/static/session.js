@@ -1,0 +1,85 @@
+// The key panel shared by the employee and manager pages: create a key in this
+// browser, log in with it (a signed challenge), log out, forget the key.
+
+import { createKey, forgetKey, guard, loadKey, login, logout, say } from "./trackrecord.js";
+
+function show(id, visible) {
+  const el = document.getElementById(id);
+  if (el) el.hidden = !visible;
+}
+
+async function render() {
+  const key = await loadKey();
+  show("key-none", !key);
+  show("key-present", !!key);
+  if (key) {
+    document.getElementById("key-person").textContent = key.person;
+    document.getElementById("key-id").textContent = key.keyId;
+    document.getElementById("key-public").textContent = key.publicKey;
+    document.getElementById("key-command").textContent =
+      `trackrecord --as ADMIN register ${key.person} --organisation ORG ` +
+      `--department ORG/DEPT --name "Your Name" --public-key ${key.publicKey}`;
+  }
+}
+
+export function setupKeyPanel() {
+  const create = document.getElementById("create-key");
+  if (create) {
+    create.addEventListener(
+      "submit",
+      guard(async () => {
+        const person = document.getElementById("new-person").value.trim();
+        if (!/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/.test(person)) {
+          throw new Error("a person id is lowercase letters, digits, '.', '_' or '-'");
+        }
+        await createKey(person);
+        await render();
+        say("Key created in this browser. Ask an admin to register its public key, then log in.");
+      }),
+    );
+  }
+  const loginButton = document.getElementById("login");
+  if (loginButton) {
+    loginButton.addEventListener(
+      "click",
+      guard(async () => {
+        const key = await loadKey();
+        const session = await login(key);
+        say(`Logged in as ${session.person}.`);
+        location.reload();
+      }),
+    );
+  }
+  const forget = document.getElementById("forget-key");
+  if (forget) {
+    forget.addEventListener(
+      "click",
+      guard(async () => {
+        if (!confirm("Forget the key in this browser? Without it you cannot sign here again.")) return;
+        await forgetKey();
+        await logout();
+        location.reload();
+      }),
+    );
+  }
+  const out = document.getElementById("logout");
+  if (out) {
+    out.addEventListener(
+      "click",
+      guard(async () => {
+        await logout();
+        location.reload();
+      }),
+    );
+  }
+  render();
+}
+
+// The key of the logged-in person, or an error telling what to do.
+export async function myKey(person) {
+  const key = await loadKey();
+  if (!key || key.person !== person) {
+    throw new Error(`this browser holds no key of ${person}: create or use the key you logged in with`);
+  }
+  return key;
+}

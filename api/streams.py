@@ -1,0 +1,60 @@
+"""Decoded streams, kept while they do not change.
+
+Reading a stream from the store means parsing and re-checking every entry's
+canonical form; streams only ever grow, so a stream decoded at head ``seq`` stays
+valid until its head moves. :class:`StreamCache` keeps the decoded entries (and
+each one's log index) of recently read streams, keyed by their head in the
+caught-up ledger state, and reads a stream again only when it has grown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from ledger.errors import NotFound
+from ledger.service import LedgerService, StoredEntry
+from ledger.state import LedgerState
+
+from .logindex import LogIndex
+
+__all__ = ["StreamCache"]
+
+Indexed = tuple[tuple[StoredEntry, int | None], ...]
+
+
+class StreamCache:
+    """The entries of recently read streams, as of their head. Thread-safe."""
+
+    def __init__(self, service: LedgerService, index: LogIndex, *, size: int = 20_000) -> None:
+        self._service = service
+        self._index = index
+        self._size = size
+        self._lock = threading.Lock()
+        self._streams: OrderedDict[str, tuple[int, Indexed]] = OrderedDict()
+
+    def read(self, stream: str, state: LedgerState) -> Indexed:
+        """``stream``'s entries with their log indexes, up to its head in ``state``.
+
+        Raises :class:`NotFound` if the stream has no entry in ``state``.
+        """
+        head = state.heads.get(stream)
+        if head is None:
+            raise NotFound(f"no stream {stream!r}")
+        with self._lock:
+            cached = self._streams.get(stream)
+            if cached is not None and cached[0] == head.seq:
+                self._streams.move_to_end(stream)
+                return cached[1]
+        entries = self._service.read_stream(stream)[: head.seq]
+        indexed = tuple((e, self._index.index_of(stream, e.entry.seq)) for e in entries)
+        with self._lock:
+            self._streams[stream] = (head.seq, indexed)
+            self._streams.move_to_end(stream)
+            while len(self._streams) > self._size:
+                self._streams.popitem(last=False)
+        return indexed
+
+    def entries(self, stream: str, state: LedgerState) -> list[StoredEntry]:
+        """``stream``'s entries up to its head in ``state`` (see :meth:`read`)."""
+        return [e for e, _ in self.read(stream, state)]

@@ -1,0 +1,184 @@
+"""Who may read what: the portfolio's visibility settings, applied to every entry served.
+
+The access rule is the read models' (:mod:`projections.access`): the owner sees
+every part of their portfolio; a ``public`` part is seen by everyone, also
+without a session; an ``on_request`` part by the managers of the owner's current
+department; a ``private`` part by the owner only. Parts never set have the
+privacy-preserving defaults of :data:`projections.access.DEFAULT_VISIBILITY`.
+
+Every entry the service returns (``/entries``, ``/streams``, a person's record)
+passes through :func:`view_entry`, which shows it whole or withholds it (then
+only its position and hash are given, so hash chains and proofs still check):
+
+* **record streams** — a claimed contribution belongs to its ``part``, its
+  withdrawal to the same part, endorsements and their revocations to
+  ``analytical``, ambitions to ``ambitions``; ``VisibilityChanged`` entries are
+  public (they say who may see what, nothing more);
+* **identity streams** — public: keys, organisation, department, roles and the
+  registered display name are what anyone needs to verify a signature and to
+  know whose it is;
+* **assignment streams** — postings and cancellations are public (it is a
+  marketplace); an application is seen by its applicant and the assignment's
+  owner; an assignment of a person is part of the assignee's ``free`` part, a
+  completion (with its grade) of their ``analytical`` part; the assignment's
+  owner and the person concerned always see them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ledger.catalogue import Part, Visibility
+from ledger.service import StoredEntry
+from ledger.state import LedgerState
+from projections.access import DEFAULT_VISIBILITY, can_see
+
+from .streams import StreamCache
+
+__all__ = ["EntryView", "Profile", "Profiles", "Viewer", "may_see_part", "view_entry"]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading: a person with a session, or nobody (``person is None``)."""
+
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One person's visibility settings and the part of each contribution they claimed."""
+
+    visibility: Mapping[Part, Visibility] = field(default_factory=lambda: dict(DEFAULT_VISIBILITY))
+    contribution_parts: Mapping[str, Part] = field(default_factory=dict)
+
+    @classmethod
+    def fold(cls, entries: Iterable[StoredEntry]) -> Profile:
+        """The profile after the record stream ``entries`` (in seq order)."""
+        visibility = dict(DEFAULT_VISIBILITY)
+        parts: dict[str, Part] = {}
+        for stored in entries:
+            s = stored.entry.statement
+            if s.type == "VisibilityChanged":
+                visibility[Part(s.body["part"])] = Visibility(s.body["visibility"])
+            elif s.type == "ContributionClaimed":
+                parts[s.id] = Part(s.body["part"])
+        return cls(visibility, parts)
+
+
+class Profiles:
+    """Profiles by person, folded again when the person's record stream grows. Thread-safe."""
+
+    def __init__(self, streams: StreamCache) -> None:
+        self._streams = streams
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[int, Profile]] = {}
+
+    def of(self, person: str, state: LedgerState) -> Profile:
+        """``person``'s profile as of ``state``."""
+        head = state.heads.get(f"record/{person}")
+        if head is None:
+            return Profile()
+        with self._lock:
+            cached = self._cache.get(person)
+        if cached is not None and cached[0] == head.seq:
+            return cached[1]
+        profile = Profile.fold(self._streams.entries(f"record/{person}", state))
+        with self._lock:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[person] = (head.seq, profile)
+        return profile
+
+
+def may_see_part(
+    viewer: Viewer, owner: str, part: Part, state: LedgerState, profiles: Profiles
+) -> bool:
+    """Whether ``viewer`` may see ``part`` of ``owner``'s portfolio (the access rule)."""
+    if viewer.person == owner:
+        return True
+    person = state.people.get(owner)
+    me = state.people.get(viewer.person) if viewer.person is not None else None
+    manager = me is not None and person is not None and state.is_manager(me, person.department)
+    return can_see(
+        profiles.of(owner, state).visibility[part], is_owner=False, is_department_manager=manager
+    )
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """What one viewer may see of one entry: all of it, or only its place and hash."""
+
+    stored: StoredEntry
+    shown: bool
+    reason: str | None = None
+
+    @property
+    def disclosures(self) -> list[list[str]]:
+        return [d.as_json() for d in self.stored.disclosures] if self.shown else []
+
+    @property
+    def withheld_fields(self) -> list[str]:
+        commitments = self.stored.entry.statement.body.get("commitments", {})
+        disclosed = {d.field for d in self.stored.disclosures} if self.shown else set()
+        return sorted(set(commitments) - disclosed)
+
+
+def _record_part(stored: StoredEntry, profile: Profile) -> Part | None:
+    s = stored.entry.statement
+    if s.type == "ContributionClaimed":
+        return Part(s.body["part"])
+    if s.type == "ContributionWithdrawn":
+        return profile.contribution_parts.get(str(s.body["contribution"]), Part.DOSSIER)
+    if s.type in ("EndorsementGiven", "EndorsementRevoked"):
+        return Part.ANALYTICAL
+    if s.type == "AmbitionStated":
+        return Part.AMBITIONS
+    return None  # VisibilityChanged: public
+
+
+def _part_view(
+    stored: StoredEntry,
+    viewer: Viewer,
+    owner: str,
+    part: Part,
+    state: LedgerState,
+    profiles: Profiles,
+) -> EntryView:
+    if may_see_part(viewer, owner, part, state, profiles):
+        return EntryView(stored, True)
+    visibility = profiles.of(owner, state).visibility[part].value
+    return EntryView(stored, False, f"the {part.value} part of {owner} is {visibility}")
+
+
+def view_entry(
+    stored: StoredEntry, viewer: Viewer, state: LedgerState, profiles: Profiles
+) -> EntryView:
+    """Decide what ``viewer`` may see of ``stored`` (see the module docstring)."""
+    entry = stored.entry
+    s = entry.statement
+    kind = entry.stream.split("/", 1)[0]
+    if kind == "identity":
+        return EntryView(stored, True)
+    if kind == "record":
+        part = _record_part(stored, profiles.of(s.subject, state))
+        if part is None:
+            return EntryView(stored, True)
+        return _part_view(stored, viewer, s.subject, part, state, profiles)
+    assignment = state.assignments.get(s.subject)
+    author = state.person_of_key(s.author)
+    concerned = {assignment.owner if assignment else None, author.id if author else None}
+    if s.type in ("AssignmentAssigned", "AssignmentCompleted"):
+        concerned.add(str(s.body["assignee"]))
+    if viewer.person is not None and viewer.person in concerned:
+        return EntryView(stored, True)
+    if s.type == "AssignmentApplied":
+        return EntryView(stored, False, "an application is seen by its applicant and owner")
+    if s.type == "AssignmentAssigned":
+        return _part_view(stored, viewer, str(s.body["assignee"]), Part.FREE, state, profiles)
+    if s.type == "AssignmentCompleted":
+        assignee = str(s.body["assignee"])
+        return _part_view(stored, viewer, assignee, Part.ANALYTICAL, state, profiles)
+    return EntryView(stored, True)

@@ -1,0 +1,437 @@
+"""HTTP load on loopback: reads and writes per second and latency, next to the in-process rate.
+
+Run ``.venv/bin/python -m bench.http [--quick] [--json PATH]`` from the repository root.
+Needs ``wrk`` (Debian package ``wrk``): the load generator is C, so it takes little of
+the CPU the service needs on a 2-core machine.
+
+What it does, on one SQLite ledger (in a temporary directory):
+
+1. builds a ledger: an operator, ``--people`` people in four departments with a
+   manager each, three contributions per person with a manager endorsement, every
+   portfolio part public, a few open assignments;
+2. signs, before any timer starts, the statements the write runs will send: single
+   claims, and batches of :data:`BATCH` claims;
+3. measures the in-process rate of each operation (the ledger and read-model calls
+   the endpoint makes, on this process's own store, warm);
+4. starts the service (``trackrecord.cli.serve.serve``, one uvicorn process, rate
+   limits off) and runs ``wrk`` (2 threads) against each endpoint for ``--seconds``:
+   record, portfolio, matching (reads, ``--connections`` at once, default 8; one path
+   per person, cycled) and single and batch statement submissions (writes, 4 and 2
+   connections; every request a different signed statement).
+
+It prints one table: requests/s, p50 and p99 latency from wrk, the in-process rate,
+their ratio, and the goals (reads: ≥ 1,000 req/s with p99 < 50 ms; single writes:
+≥ 50 % of the in-process single-append rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from keys import Identity
+from ledger import commands
+from ledger.catalogue import Ring
+from ledger.service import LedgerService
+from ledger.statement import SignedStatement
+from ledger.store import open_store
+
+__all__ = ["BATCH", "Row", "main"]
+
+BATCH = 50
+DEPARTMENTS = ["minbzk/dgo", "minbzk/cio", "minbzk/dso", "minbzk/hr"]
+SKILLS = ["python", "sql", "policy-advice", "procurement", "ux", "data-analysis", "legal"]
+READ_GOAL_RPS, READ_GOAL_P99_MS, WRITE_GOAL_RATIO = 1000.0, 50.0, 0.5
+
+_READ_LUA = """
+local paths = {}
+for line in io.lines(os.getenv("BENCH_FILE")) do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1])
+end
+"""
+_WRITE_LUA = """
+local threads = 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+local bodies = {}
+local n = 0
+function init(args)
+  local k, every = 0, tonumber(os.getenv("BENCH_THREADS"))
+  for line in io.lines(os.getenv("BENCH_FILE")) do
+    if k % every == tid then bodies[#bodies + 1] = line end
+    k = k + 1
+  end
+end
+request = function()
+  n = n + 1
+  return wrk.format("POST", os.getenv("BENCH_PATH"),
+                    {["Content-Type"] = "application/json"}, bodies[math.min(n, #bodies)])
+end
+"""
+
+
+@dataclass
+class Row:
+    """One measured operation."""
+
+    operation: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    in_process_per_s: float
+    goal: str
+    met: bool | None
+
+
+@dataclass
+class World:
+    """The bench ledger's people and their keys."""
+
+    operator: Identity
+    people: dict[str, Identity]
+    managers: dict[str, str]  # department -> manager
+    assignments: list[str]
+
+
+def _seed(tag: str) -> Identity:
+    import hashlib
+
+    return Identity(hashlib.sha256(f"bench-http:{tag}".encode()).digest())
+
+
+def build(service: LedgerService, people: int) -> World:
+    """Append the bench ledger (see the module docstring) to an empty ``service``."""
+    op = _seed("operator")
+    batch: list[SignedStatement] = [
+        commands.register_identity(
+            op, person="operator", public_key=op.public_key.raw, organisation="minbzk",
+            department="minbzk/cio", display_name="Operator",
+        )
+    ]  # fmt: skip
+    keys: dict[str, Identity] = {}
+    managers: dict[str, str] = {}
+    for n in range(people):
+        pid, dept = f"p{n:05d}", DEPARTMENTS[n % len(DEPARTMENTS)]
+        keys[pid] = _seed(pid)
+        batch.append(
+            commands.register_identity(
+                op, person=pid, public_key=keys[pid].public_key.raw, organisation="minbzk",
+                department=dept, display_name=f"Person {n}",
+            )
+        )  # fmt: skip
+        if dept not in managers:
+            managers[dept] = pid
+            batch.append(commands.grant_role(op, person=pid, role="manager", scope=dept))
+    _append_all(service, batch)
+    batch = []
+    for n, (pid, key) in enumerate(keys.items()):
+        batch += [
+            commands.change_visibility(key, person=pid, part=p, visibility="public")
+            for p in ("dossier", "analytical", "ambitions", "free")
+        ]
+        for k in range(3):
+            skills = [SKILLS[(n + k) % len(SKILLS)], SKILLS[(n + 2 * k + 1) % len(SKILLS)]]
+            claim = commands.claim_contribution(
+                key, person=pid, title=f"Work {k} of {pid}", skills=sorted(set(skills)),
+                start="2026-01-01",
+            )  # fmt: skip
+            batch.append(claim)
+            manager = managers[DEPARTMENTS[n % len(DEPARTMENTS)]]
+            if manager != pid:
+                batch.append(
+                    commands.endorse(
+                        keys[manager], person=pid, contribution=claim.statement.id,
+                        grade=3 + (n + k) % 3, role="manager", comment="Good work.",
+                    )
+                )  # fmt: skip
+    assignments = []
+    for n, (dept, manager) in enumerate(managers.items()):
+        aid = str(uuid.UUID(int=n + 1, version=4))
+        assignments.append(aid)
+        batch.append(
+            commands.post_assignment(
+                keys[manager], assignment=aid, organisation="minbzk", department=dept,
+                title=f"Assignment {n}", skills=SKILLS[n : n + 2], hours_per_week=8,
+                ring=Ring.GOVERNMENT.value,
+            )
+        )  # fmt: skip
+    _append_all(service, batch)
+    return World(op, keys, managers, assignments)
+
+
+def _append_all(service: LedgerService, batch: list[SignedStatement]) -> None:
+    for start in range(0, len(batch), 500):
+        service.append_batch(batch[start : start + 500])
+
+
+def presign(world: World, count: int, *, tag: str) -> list[SignedStatement]:
+    """``count`` fresh valid claims, spread over the people."""
+    people = list(world.people.items())
+    return [
+        commands.claim_contribution(
+            people[n % len(people)][1], person=people[n % len(people)][0],
+            title=f"{tag} {n}", skills=["python"], start="2026-02-01",
+        )
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def rate(fn: Callable[[int], object], count: int) -> float:
+    """Calls per second of ``fn(i)`` for i in range(count)."""
+    started = time.perf_counter()
+    for i in range(count):
+        fn(i)
+    return count / (time.perf_counter() - started)
+
+
+def in_process(url: str, world: World, quick: bool) -> dict[str, float]:
+    """The in-process rate of each operation on the ledger at ``url`` (warm)."""
+    from api.logindex import LogIndex
+    from api.readmodels import ReadModels
+    from api.streams import StreamCache
+    from api.visibility import Profiles, Viewer, view_entry
+    from projections.matching.queries import AssignmentSpec, candidates
+    from projections.portfolio import portfolio
+
+    store = open_store(url)
+    service = LedgerService(store)
+    service.catch_up()
+    models = ReadModels(store, log_size=lambda: service.state.size)
+    models.catch_up()
+    profiles = Profiles(StreamCache(service, LogIndex(store)))
+    people = list(world.people)
+    n = 300 if quick else 1000
+
+    def record(i: int) -> object:
+        pid = people[i % len(people)]
+        entries = service.read_stream(f"identity/{pid}") + service.read_stream(f"record/{pid}")
+        state = service.state
+        return [view_entry(e, Viewer(), state, profiles) for e in entries]
+
+    def folio(i: int) -> object:
+        with models.projector.engine.connect() as conn:
+            return portfolio(conn, people[i % len(people)], viewer=None)
+
+    spec = AssignmentSpec(("python", "sql"), 8, "minbzk", DEPARTMENTS[0], Ring.GOVERNMENT)
+
+    def matching(i: int) -> object:
+        with models.projector.engine.connect() as conn:
+            return candidates(conn, spec, searcher=world.managers[DEPARTMENTS[0]], limit=10)
+
+    singles = presign(world, n // 2, tag="in-process single")
+    batches = presign(world, BATCH * (n // 50), tag="in-process batch")
+    out = {
+        "record": rate(record, n),
+        "portfolio": rate(folio, n),
+        "matching": rate(matching, n),
+        "single write": rate(lambda i: service.append(singles[i]), len(singles)),
+        "batch write": BATCH
+        * rate(
+            lambda i: service.append_batch(batches[i * BATCH : (i + 1) * BATCH]),
+            len(batches) // BATCH,
+        ),
+    }
+    models.close()
+    store.close()
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _serve(url: str, port: int) -> None:
+    """The service process (``--serve``): rate limits off, warnings only."""
+    import logging
+
+    from api.config import ApiConfig, Bucket
+    from trackrecord.cli.serve import serve
+    from trackrecord.settings import Settings
+
+    logging.getLogger("uvicorn.access").disabled = True
+    off = Bucket(0, 0)
+    config = ApiConfig(write_limit=off, login_limit=off, challenge_limit=off)
+    settings = Settings(database_url=url, keys_dir=Path(tempfile.gettempdir()))
+    serve(settings, "127.0.0.1", port, config=config, announce=False)
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(
+    base: str, lua: str, env: dict[str, str], *, seconds: int, connections: int
+) -> dict[str, Any]:
+    """Run wrk with ``lua`` and return requests/s, p50, p99 (ms) and non-2xx responses."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    threads = 2
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+         script.name, base],
+        env={**os.environ, **env, "BENCH_THREADS": str(threads)},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    os.unlink(script.name)
+    out = result.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(errors.group(1)) if errors else 0}
+
+
+def _lines(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def run(people: int, seconds: int, quick: bool, connections: int) -> list[Row]:
+    """Build, measure in process, serve, load; return the table's rows."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench.http needs wrk: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        url = f"sqlite://{(work / 'ledger.db').as_posix()}"
+        store = open_store(url)
+        world = build(LedgerService(store), people)
+        store.close()
+        print(f"ledger built: {len(world.people)} people", file=sys.stderr)
+        reference = in_process(url, world, quick)
+        print(f"in process: {reference}", file=sys.stderr)
+        # Enough distinct statements for the write runs at up to 2,000 requests/s.
+        singles = presign(world, 2000 * seconds, tag="http single")
+        batches = presign(world, BATCH * 60 * seconds, tag="http batch")
+        single_file = _lines(work / "single.jsonl", [json.dumps(s.as_json()) for s in singles])
+        batch_bodies = [
+            json.dumps({"statements": [s.as_json() for s in batches[i : i + BATCH]]})
+            for i in range(0, len(batches), BATCH)
+        ]
+        batch_file = _lines(work / "batch.jsonl", batch_bodies)
+        people_ids = list(world.people)
+        read_files = {
+            "record": _lines(work / "record.txt", [f"/people/{p}/record" for p in people_ids]),
+            "portfolio": _lines(
+                work / "portfolio.txt", [f"/people/{p}/portfolio" for p in people_ids]
+            ),
+            "matching": _lines(
+                work / "matching.txt",
+                [f"/assignments/{a}/candidates" for a in world.assignments],
+            ),
+        }
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bench.http", "--serve", url, "--port", str(port)]
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait(base)
+            rows = []
+            for name, path in read_files.items():
+                got = wrk(
+                    base, _READ_LUA, {"BENCH_FILE": path}, seconds=seconds, connections=connections
+                )
+                ok = got["rps"] >= READ_GOAL_RPS and got["p99"] < READ_GOAL_P99_MS
+                rows.append(
+                    Row(name, got["rps"], got["p50"], got["p99"], got["errors"], reference[name],
+                        f">= {READ_GOAL_RPS:.0f} req/s, p99 < {READ_GOAL_P99_MS:.0f} ms", ok)
+                )  # fmt: skip
+            got = wrk(
+                base, _WRITE_LUA, {"BENCH_FILE": single_file, "BENCH_PATH": "/statements"},
+                seconds=seconds, connections=4,
+            )  # fmt: skip
+            ratio = got["rps"] / reference["single write"]
+            rows.append(
+                Row("single write", got["rps"], got["p50"], got["p99"], got["errors"],
+                    reference["single write"], f">= {WRITE_GOAL_RATIO:.0%} of in-process",
+                    ratio >= WRITE_GOAL_RATIO)
+            )  # fmt: skip
+            got = wrk(
+                base, _WRITE_LUA, {"BENCH_FILE": batch_file, "BENCH_PATH": "/statements/batch"},
+                seconds=seconds, connections=2,
+            )  # fmt: skip
+            rows.append(
+                Row(f"batch write ({BATCH}/req, statements/s)", got["rps"] * BATCH, got["p50"],
+                    got["p99"], got["errors"], reference["batch write"], "none (for scale)", None)
+            )  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait(30)
+    return rows
+
+
+def _wait(base: str) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/log", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the service did not start")
+
+
+def _table(rows: list[Row]) -> str:
+    head = f"{'operation':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+    head += f"{'in-process/s':>13} {'ratio':>6}  goal"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        met = "" if r.met is None else (" ✓" if r.met else " ✗")
+        lines.append(
+            f"{r.operation:38} {r.requests_per_s:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} "
+            f"{r.errors:7d} {r.in_process_per_s:13.0f} {r.requests_per_s / r.in_process_per_s:6.2f}"
+            f"  {r.goal}{met}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (or, with ``--serve``, be the service process)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer people, shorter runs")
+    parser.add_argument("--people", type=int, default=None)
+    parser.add_argument("--seconds", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument(
+        "--connections", type=int, default=8, help="concurrent connections of the read runs"
+    )
+    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        _serve(args.serve, args.port)
+        return 0
+    people = args.people or (200 if args.quick else 1000)
+    seconds = args.seconds or (4 if args.quick else 10)
+    rows = run(people, seconds, args.quick, args.connections)
+    print(_table(rows))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+    return 0 if all(r.met is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""SQLAlchemy engines for the read models, on the ledger's own database.
+
+The ledger URL (``sqlite:///abs/path.db`` or ``postgresql://user@host:port/db``)
+maps to the SQLAlchemy URL of the same database (``sqlite:///abs/path.db``,
+``postgresql+psycopg://user@host:port/db``), so read-model tables sit beside
+the ledger's tables.
+
+On SQLite, Python's ``sqlite3`` module would start transactions lazily (only
+before the first write), so SQLAlchemy's recipe for explicit transactions is
+used: the driver's own handling is switched off and every transaction begins
+with ``BEGIN`` — ``BEGIN IMMEDIATE`` for the write transactions of
+:func:`writing`, which take the database's write lock up front and so never
+fail half-way with a stale snapshot when the ledger appends at the same time.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from .errors import ProjectionError
+
+__all__ = ["create_read_model_engine", "sqlalchemy_url", "writing"]
+
+_SQLITE_TIMEOUT_S = 30
+_SQLITE_CACHE_KIB = 128 * 1024  # page cache per connection, allocated as used
+_BEGIN_OPTION = "trackrecord_sqlite_begin"
+
+
+def sqlalchemy_url(ledger_url: str) -> str:
+    """The SQLAlchemy URL of the ledger database at ``ledger_url``.
+
+    Raises :class:`ProjectionError` for a scheme other than ``sqlite`` or
+    ``postgresql``/``postgres``.
+    """
+    parsed = urllib.parse.urlsplit(ledger_url)
+    if parsed.scheme == "sqlite":
+        if not parsed.path or parsed.netloc:
+            raise ProjectionError(f"an SQLite URL looks like sqlite:///path.db, not {ledger_url!r}")
+        return f"sqlite:///{parsed.path}"  # four slashes: an absolute path
+    if parsed.scheme in ("postgresql", "postgres"):
+        return urllib.parse.urlunsplit(parsed._replace(scheme="postgresql+psycopg"))
+    raise ProjectionError(
+        f"unsupported database URL {ledger_url!r}: use sqlite:/// or postgresql://"
+    )
+
+
+def create_read_model_engine(ledger_url: str) -> Engine:
+    """An engine on the ledger database at ``ledger_url`` (no connection is made yet)."""
+    url = sqlalchemy_url(ledger_url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"timeout": _SQLITE_TIMEOUT_S, "check_same_thread": False},
+        )
+        _explicit_sqlite_transactions(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction, committed on success, rolled back on error."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        with conn.begin():
+            yield conn
+
+
+def _explicit_sqlite_transactions(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN from sqlite3
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))

@@ -1,0 +1,128 @@
+"""The ledger's notification log as the read models see it: accepted entries, in order.
+
+Read models only ever read entries the ledger accepted; they never decide
+validity. So they decode a stored record with plain JSON parsing instead of
+:func:`ledger.entry.decode_record`, which re-validates every statement (typed
+body, canonical bytes, disclosure format) — that costs about 55 µs per entry
+on this machine against 9 µs for the JSON alone, and would make the rebuild of
+10^6 entries miss its one-minute goal on its own. Checking the stored log is
+the audit's job (:func:`ledger.audit.audit`). The JSON is parsed with
+``orjson`` (about 2 µs per entry against 6 µs for the standard library).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from keys import key_id_for
+from ledger.store import Store
+from ledger.store.base import ENTRY_TOPIC
+
+__all__ = ["LedgerLog", "LogEntry", "epoch_seconds", "json_list", "personal_json"]
+
+KEY_TYPES = frozenset({"IdentityRegistered", "KeyRotated"})
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One accepted entry at notification ``position`` of the ledger's log.
+
+    ``personal`` maps every personal field the statement commits to onto its
+    disclosed value, or ``None`` when the disclosure is withheld (or erased).
+    """
+
+    position: int
+    stream: str
+    seq: int
+    recorded_at: str
+    type: str
+    id: str
+    subject: str
+    author: str
+    issued_at: str
+    body: dict[str, Any]
+    personal: dict[str, str | None]
+
+    @property
+    def occurred_at(self) -> int:
+        """When the statement was made, in Unix seconds: ``min(issued_at, recorded_at)``.
+
+        The ledger's clock (``recorded_at``) bounds the author's clock
+        (``issued_at``): a statement cannot be made to look newer than the
+        moment the ledger accepted it, only older.
+        """
+        return min(epoch_seconds(self.issued_at), epoch_seconds(self.recorded_at))
+
+    @property
+    def new_key_id(self) -> str:
+        """The key id an ``IdentityRegistered`` or ``KeyRotated`` entry gives its subject."""
+        return key_id_for(base64.b64decode(self.body["public_key"]))
+
+    def personal_json(self) -> str:
+        """This entry's personal fields in their stored form (see :func:`personal_json`)."""
+        return personal_json(self.personal)
+
+
+def epoch_seconds(timestamp: str) -> int:
+    """Whole Unix seconds of an RFC 3339 UTC timestamp ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    moment = _dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return int(moment.timestamp())
+
+
+def personal_json(fields: dict[str, str | None]) -> str:
+    """The stored form of personal fields: JSON with sorted keys (``null`` = withheld)."""
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def json_list(values: list[str]) -> str:
+    """The stored form of a list of strings (skills): compact JSON."""
+    return orjson.dumps(values).decode()
+
+
+def _decode(position: int, blob: bytes) -> LogEntry:
+    head, _, tail = blob.partition(b"\n")
+    entry = orjson.loads(head)
+    statement = entry["statement"]
+    body = statement["body"]
+    disclosed = {field: value for _, field, value in orjson.loads(tail or b"[]")}
+    commitments = body.get("commitments", {})
+    return LogEntry(
+        position=position,
+        stream=entry["stream"],
+        seq=entry["seq"],
+        recorded_at=entry["recorded_at"],
+        type=statement["type"],
+        id=statement["id"],
+        subject=statement["subject"],
+        author=statement["author"],
+        issued_at=statement["issued_at"],
+        body=body,
+        personal={name: disclosed.get(name) for name in commitments},
+    )
+
+
+class LedgerLog:
+    """Reads the ledger store's notification log (``Store.read``) as :class:`LogEntry` values."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def read(self, *, after: int, limit: int) -> list[LogEntry]:
+        """Up to ``limit`` entries with a position greater than ``after``, in log order.
+
+        Reads the store's notification log (the library's ``select_notifications``,
+        as :meth:`ledger.store.Store.read` does, without its intermediate objects).
+        """
+        notes = self.store.recorder.select_notifications(
+            start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
+        )
+        return [_decode(n.id, bytes(n.state)) for n in notes]
+
+    def max_position(self) -> int:
+        """The position of the log's last entry (0 when it is empty)."""
+        return self.store.max_position()

@@ -1,0 +1,333 @@
+"""The matching read model: supply (people, skills, hours) and demand (open assignments).
+
+Handlers record plain writes; :meth:`MatchingModel.finish` then maintains
+the derived search index ``mt_skills`` by deltas, in the batch's transaction:
+
+1. committed hours are recomputed for people whose assignments changed;
+2. withdrawn contributions are read back (their skills) and deleted;
+3. the skills of completed assignments are read;
+4. per (person, skill): Δevidence = claims + completions − withdrawals, and
+   the ambition flag; each is upserted with the person's current columns;
+   rows left with no evidence and no ambition are deleted;
+5. people whose columns changed (transfer, opt-in, hours) get them copied
+   into their ``mt_skills`` rows again.
+
+The result is a function of the log alone, whatever the batch boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import orjson
+from sqlalchemy import (
+    Connection,
+    Executable,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ledger.catalogue import Part, Role
+
+from ..access import DEFAULT_VISIBILITY, OPT_IN_PART
+from ..base import ReadModel
+from ..batch import Phase, WriteBatch, executemany
+from ..log import LogEntry, json_list
+from . import tables as t
+
+__all__ = ["MatchingModel"]
+
+_Handler = Callable[["MatchingModel", LogEntry, "_Batch"], None]
+_CHUNK = 500
+
+_TRANSFER = (
+    update(t.people)
+    .where(t.people.c.person == bindparam("b_person"))
+    .values(organisation=bindparam("b_organisation"), department=bindparam("b_department"))
+)
+_OPT_IN = (
+    update(t.people)
+    .where(t.people.c.person == bindparam("b_person"))
+    .values(visibility=bindparam("b_visibility"))
+)
+_CLOSE = update(t.assignments).where(t.assignments.c.id == bindparam("b_id")).values(open=False)
+_UNLIST = delete(t.open_skills).where(t.open_skills.c.assignment == bindparam("b_id"))
+_FINISH_ONE = (
+    update(t.assignees)
+    .where(
+        t.assignees.c.assignment == bindparam("b_assignment"),
+        t.assignees.c.person == bindparam("b_person"),
+    )
+    .values(active=False)
+)
+_FINISH_ALL = (
+    update(t.assignees)
+    .where(t.assignees.c.assignment == bindparam("b_assignment"))
+    .values(active=False)
+)
+_COPIED = ("organisation", "department", "visibility", "committed")
+
+
+def _upsert(dialect: str) -> Executable:
+    """Add evidence to a (person, skill) row, or create it with the person's columns.
+
+    An existing row keeps its copied columns: they are copied again for every
+    person whose columns changed (step 5), which spares the index updates.
+    """
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(t.skills)
+    current, new = t.skills.c, stmt.excluded
+    greatest = func.greatest if dialect == "postgresql" else func.max
+    upsert: Executable = stmt.on_conflict_do_update(
+        index_elements=[current.person, current.skill],
+        set_={
+            "evidence": current.evidence + new.evidence,
+            "ambition": greatest(current.ambition, new.ambition),
+        },
+    )
+    return upsert
+
+
+_UPSERTS = {name: _upsert(name) for name in ("sqlite", "postgresql")}
+
+
+class _Batch(WriteBatch):
+    """A write batch plus the deltas of the skill index."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.evidence: dict[tuple[str, str], int] = {}
+        self.ambitions: set[tuple[str, str]] = set()
+        self.withdrawn: list[tuple[str, str]] = []
+        self.completed: list[tuple[str, str]] = []
+        self.hours: set[str] = set()
+        self.cancelled: set[str] = set()
+        self.changed: set[str] = set()
+
+    def add_evidence(self, person: str, skills: Iterable[str], delta: int) -> None:
+        """Count ``delta`` more evidence of each of ``skills`` for ``person``."""
+        for skill in skills:
+            key = (person, skill)
+            self.evidence[key] = self.evidence.get(key, 0) + delta
+
+
+class MatchingModel(ReadModel):
+    """Who can do which assignment: skills, opt-in, rings and available hours."""
+
+    name = "matching"
+    metadata = t.metadata
+    _handlers: ClassVar[dict[str, _Handler]]
+
+    def new_batch(self) -> WriteBatch:
+        return _Batch()
+
+    def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
+        handler = self._handlers.get(entry.type)
+        if handler is not None:
+            assert isinstance(batch, _Batch)
+            handler(self, entry, batch)
+
+    # -- handlers -------------------------------------------------------------------------
+    def _registered(self, e: LogEntry, batch: _Batch) -> None:
+        row = {
+            "person": e.subject,
+            "organisation": e.body["organisation"],
+            "department": e.body["department"],
+            "visibility": DEFAULT_VISIBILITY[OPT_IN_PART].value,
+            "committed": 0,
+        }
+        batch.insert(t.people, row)
+        self._key(e, batch)
+
+    def _key(self, e: LogEntry, batch: _Batch) -> None:
+        batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
+
+    def _role(self, e: LogEntry, batch: _Batch) -> None:
+        if e.body["role"] != Role.MANAGER.value:
+            return
+        managers = batch.net_set(t.managers, "person", "department")
+        if e.type == "RoleGranted":
+            managers.add(e.subject, e.body["scope"])
+        else:
+            managers.discard(e.subject, e.body["scope"])
+
+    def _transferred(self, e: LogEntry, batch: _Batch) -> None:
+        params = {
+            "b_person": e.subject,
+            "b_organisation": e.body["organisation"],
+            "b_department": e.body["department"],
+        }
+        batch.add(Phase.DERIVE, "transfer", _TRANSFER, params)
+        batch.changed.add(e.subject)
+
+    def _visibility(self, e: LogEntry, batch: _Batch) -> None:
+        if e.body["part"] != Part(OPT_IN_PART).value:
+            return
+        params = {"b_person": e.subject, "b_visibility": e.body["visibility"]}
+        batch.add(Phase.DERIVE, "opt_in", _OPT_IN, params)
+        batch.changed.add(e.subject)
+
+    def _claimed(self, e: LogEntry, batch: _Batch) -> None:
+        skills = list(dict.fromkeys(e.body["skills"]))
+        batch.insert(
+            t.contributions, {"person": e.subject, "id": e.id, "skills": json_list(skills)}
+        )
+        batch.add_evidence(e.subject, skills, 1)
+
+    def _ambition(self, e: LogEntry, batch: _Batch) -> None:
+        for skill in e.body["skills"]:
+            batch.ambitions.add((e.subject, skill))
+
+    def _withdrawn(self, e: LogEntry, batch: _Batch) -> None:
+        batch.withdrawn.append((e.subject, e.body["contribution"]))
+
+    def _posted(self, e: LogEntry, batch: _Batch) -> None:
+        body = e.body
+        skills = list(dict.fromkeys(body["skills"]))
+        row = {
+            "id": e.subject,
+            "owner_key": e.author,
+            "organisation": body["organisation"],
+            "department": body["department"],
+            "skills": json_list(skills),
+            "skill_count": len(skills),
+            "hours_per_week": body["hours_per_week"],
+            "ring": body["ring"],
+            "open": True,
+            "personal": e.personal_json(),
+            "position": e.position,
+        }
+        batch.insert(t.assignments, row)
+        for skill in skills:
+            batch.insert(t.open_skills, {"assignment": e.subject, "skill": skill})
+
+    def _assigned(self, e: LogEntry, batch: _Batch) -> None:
+        person = e.body["assignee"]
+        batch.insert(t.assignees, {"assignment": e.subject, "person": person, "active": True})
+        batch.add(Phase.DERIVE, "close", _CLOSE, {"b_id": e.subject})
+        batch.add(Phase.DELETE, "unlist", _UNLIST, {"b_id": e.subject})
+        batch.hours.add(person)
+
+    def _completed(self, e: LogEntry, batch: _Batch) -> None:
+        person = e.body["assignee"]
+        params = {"b_assignment": e.subject, "b_person": person}
+        batch.add(Phase.DERIVE, "finish_one", _FINISH_ONE, params)
+        batch.completed.append((person, e.subject))
+        batch.hours.add(person)
+
+    def _cancelled(self, e: LogEntry, batch: _Batch) -> None:
+        batch.add(Phase.DERIVE, "close", _CLOSE, {"b_id": e.subject})
+        batch.add(Phase.DELETE, "unlist", _UNLIST, {"b_id": e.subject})
+        batch.add(Phase.DERIVE, "finish_all", _FINISH_ALL, {"b_assignment": e.subject})
+        batch.cancelled.add(e.subject)
+
+    # -- the derived skill index ------------------------------------------------------------
+    def finish(self, conn: Connection, batch: WriteBatch) -> None:
+        """Maintain committed hours and ``mt_skills`` for what the batch changed."""
+        assert isinstance(batch, _Batch)
+        hours = set(batch.hours)
+        for chunk in _chunks(sorted(batch.cancelled)):
+            query = select(t.assignees.c.person).where(t.assignees.c.assignment.in_(chunk))
+            hours.update(p for (p,) in conn.execute(query))
+        for chunk in _chunks(sorted(hours)):
+            conn.execute(_recompute_committed(chunk))
+        self._withdraw(conn, batch)
+        self._complete(conn, batch)
+        touched = {person for person, _ in batch.evidence} | {p for p, _ in batch.ambitions}
+        self._apply_deltas(conn, batch, sorted(touched))
+        for chunk in _chunks(sorted(batch.changed | hours)):
+            conn.execute(_copy_person_columns(chunk))
+
+    def _withdraw(self, conn: Connection, batch: _Batch) -> None:
+        c = t.contributions.c
+        for chunk in _chunks(batch.withdrawn):
+            key = tuple_(c.person, c.id)
+            for person, skills in conn.execute(select(c.person, c.skills).where(key.in_(chunk))):
+                batch.add_evidence(person, orjson.loads(skills), -1)
+            conn.execute(delete(t.contributions).where(key.in_(chunk)))
+
+    def _complete(self, conn: Connection, batch: _Batch) -> None:
+        a = t.assignments.c
+        ids = sorted({assignment for _, assignment in batch.completed})
+        skills: dict[str, list[str]] = {}
+        for chunk in _chunks(ids):
+            rows = conn.execute(select(a.id, a.skills).where(a.id.in_(chunk)))
+            skills.update((i, orjson.loads(s)) for i, s in rows)
+        for person, assignment in batch.completed:
+            batch.add_evidence(person, skills.get(assignment, ()), 1)
+
+    def _apply_deltas(self, conn: Connection, batch: _Batch, persons: list[str]) -> None:
+        p = t.people.c
+        columns: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(persons):
+            rows = conn.execute(
+                select(p.person, *(p[n] for n in _COPIED)).where(p.person.in_(chunk))
+            )
+            columns.update((r.person, {n: r._mapping[n] for n in _COPIED}) for r in rows)
+        keys = sorted(set(batch.evidence) | batch.ambitions)
+        upserts = [
+            {
+                "person": person,
+                "skill": skill,
+                **columns[person],
+                "evidence": batch.evidence.get((person, skill), 0),
+                "ambition": int((person, skill) in batch.ambitions),
+            }
+            for person, skill in keys
+            if batch.evidence.get((person, skill), 0) or (person, skill) in batch.ambitions
+        ]
+        if upserts:
+            executemany(conn, _UPSERTS[conn.dialect.name], upserts)
+        s = t.skills.c
+        for chunk in _chunks(persons):
+            conn.execute(
+                delete(t.skills).where(s.person.in_(chunk), s.evidence <= 0, s.ambition == 0)
+            )
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _recompute_committed(persons: list[str]) -> Executable:
+    x, a = t.assignees.c, t.assignments.c
+    hours = (
+        select(func.coalesce(func.sum(a.hours_per_week), 0))
+        .select_from(t.assignees.join(t.assignments, a.id == x.assignment))
+        .where(x.person == t.people.c.person, x.active.is_(True))
+        .scalar_subquery()
+    )
+    return update(t.people).where(t.people.c.person.in_(persons)).values(committed=hours)
+
+
+def _copy_person_columns(persons: list[str]) -> Executable:
+    p = t.people.c
+    values = {
+        name: select(p[name]).where(p.person == t.skills.c.person).scalar_subquery()
+        for name in _COPIED
+    }
+    return update(t.skills).where(t.skills.c.person.in_(persons)).values(values)
+
+
+MatchingModel._handlers = {
+    "IdentityRegistered": MatchingModel._registered,
+    "KeyRotated": MatchingModel._key,
+    "RoleGranted": MatchingModel._role,
+    "RoleRevoked": MatchingModel._role,
+    "EmployeeTransferred": MatchingModel._transferred,
+    "VisibilityChanged": MatchingModel._visibility,
+    "ContributionClaimed": MatchingModel._claimed,
+    "ContributionWithdrawn": MatchingModel._withdrawn,
+    "AmbitionStated": MatchingModel._ambition,
+    "AssignmentPosted": MatchingModel._posted,
+    "AssignmentAssigned": MatchingModel._assigned,
+    "AssignmentCompleted": MatchingModel._completed,
+    "AssignmentCancelled": MatchingModel._cancelled,
+}

@@ -1,0 +1,408 @@
+"""Matching queries: ranked, explained candidates for an assignment, ring by ring, and back.
+
+**Who is a candidate.** A person whose free part is visible to the searcher
+(the opt-in, see :mod:`projections.access`), who is not the searcher, not the
+assignment's owner or already assigned to it, who has at least one of the
+required skills — as evidence (a contribution or a completed assignment
+tagged with it) or as a stated ambition — and whose available hours cover the
+assignment: ``weekly budget − hours of active assignments ≥ hours needed``.
+
+**Score.** For the n required skills, ``(1/n) Σ fit_k · (0.5 + 0.5 · (rep_k − 1)/4)``
+over the skills the person has: ``fit`` is 1 for evidence and 0.5 for an
+ambition only; ``rep`` is the refreshed reputation in that skill (the prior 3
+when there is none yet). So covering more required skills always counts more
+than excellence in fewer; reputation orders people of equal coverage. Ties go
+to more available hours, then the person id.
+
+**Rings.** Searched in order — the assignment's own department, the rest of
+its organisation, then every other organisation on the ledger — up to the
+ring the assignment was posted for; each ring is one indexed query
+(``mt_skills`` by skill and department or organisation) with ``LIMIT``, and
+the next ring is only searched while fewer than ``limit`` candidates were
+found. Results are ordered by ring, then score.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
+
+from ledger.catalogue import Ring, Visibility
+from ledger.errors import NotFound
+
+from ..access import AccessPolicy
+from ..reputation import tables as rep
+from . import tables as t
+
+__all__ = [
+    "AssignmentMatch",
+    "AssignmentSpec",
+    "Match",
+    "MatchParams",
+    "SkillMatch",
+    "assignments_for",
+    "candidates",
+    "candidates_for_assignment",
+]
+
+_RINGS = (Ring.DEPARTMENT, Ring.ORGANISATION, Ring.GOVERNMENT)
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    """Constants of matching: the weekly budget of hours and the weight of an ambition."""
+
+    weekly_budget_hours: int = 36
+    ambition_fit: float = 0.5
+    prior: float = 3.0
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    """What an assignment asks for."""
+
+    skills: tuple[str, ...]
+    hours_per_week: int
+    organisation: str
+    department: str
+    ring: Ring = Ring.GOVERNMENT
+
+
+@dataclass(frozen=True)
+class SkillMatch:
+    """A required skill the candidate has: evidence count, ambition, refreshed reputation."""
+
+    skill: str
+    evidence: int
+    ambition: bool
+    reputation: float | None
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked candidate and why."""
+
+    person: str
+    ring: Ring
+    score: float
+    skills: tuple[SkillMatch, ...]
+    missing: tuple[str, ...]
+    available_hours: int
+    reasons: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class AssignmentMatch:
+    """An open assignment that fits an employee, and why."""
+
+    assignment: str
+    title: str | None
+    organisation: str
+    department: str
+    ring: Ring
+    hours_per_week: int
+    matched: tuple[str, ...]
+    missing: tuple[str, ...]
+    fit: float
+    reasons: tuple[str, ...] = field(default=())
+
+
+def candidates_for_assignment(
+    conn: Connection,
+    assignment: str,
+    *,
+    limit: int = 10,
+    params: MatchParams = MatchParams(),
+    policy: AccessPolicy = AccessPolicy(),
+) -> list[Match]:
+    """Candidates for a posted assignment, as its owner searches; raise :class:`NotFound`."""
+    a = t.assignments.c
+    row = conn.execute(
+        select(t.assignments, t.keys.c.person.label("owner"))
+        .join_from(t.assignments, t.keys, t.keys.c.key_id == a.owner_key)
+        .where(a.id == assignment)
+    ).first()
+    if row is None:
+        raise NotFound(f"no assignment {assignment!r} in the matching read model")
+    assigned = [
+        p
+        for (p,) in conn.execute(
+            select(t.assignees.c.person).where(t.assignees.c.assignment == assignment)
+        )
+    ]
+    spec = AssignmentSpec(
+        skills=tuple(json.loads(row.skills)),
+        hours_per_week=row.hours_per_week,
+        organisation=row.organisation,
+        department=row.department,
+        ring=Ring(row.ring),
+    )
+    return candidates(
+        conn,
+        spec,
+        searcher=row.owner,
+        limit=limit,
+        exclude=assigned,
+        params=params,
+        policy=policy,
+    )
+
+
+def candidates(
+    conn: Connection,
+    spec: AssignmentSpec,
+    *,
+    searcher: str | None,
+    limit: int = 10,
+    exclude: Iterable[str] = (),
+    params: MatchParams = MatchParams(),
+    policy: AccessPolicy = AccessPolicy(),
+) -> list[Match]:
+    """The best ``limit`` candidates for ``spec`` that ``searcher`` may find, ring by ring."""
+    required = tuple(dict.fromkeys(spec.skills))
+    if not required or limit <= 0:
+        return []
+    excluded = sorted({*exclude, *([searcher] if searcher else [])})
+    managed = _managed_departments(conn, searcher) if policy.managers_see_on_request else []
+    found: list[Match] = []
+    for ring in _RINGS[: _RINGS.index(spec.ring) + 1]:
+        rows = conn.execute(
+            _ring_query(spec, required, ring, excluded, managed, limit - len(found), params)
+        ).all()
+        found.extend(_explain(conn, spec, required, ring, rows, params))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _managed_departments(conn: Connection, searcher: str | None) -> list[str]:
+    if searcher is None:
+        return []
+    m = t.managers.c
+    return [d for (d,) in conn.execute(select(m.department).where(m.person == searcher))]
+
+
+def _value(params: MatchParams) -> ColumnElement[float]:
+    s, r = t.skills.c, rep.scores.c
+    fit = case((s.evidence > 0, 1.0), else_=params.ambition_fit)
+    reputation = func.coalesce(r.score, params.prior)
+    return fit * (0.5 + 0.5 * (reputation - 1.0) / 4.0)
+
+
+def _ring_filter(spec: AssignmentSpec, ring: Ring) -> ColumnElement[bool]:
+    s = t.skills.c
+    if ring is Ring.DEPARTMENT:
+        return and_(s.organisation == spec.organisation, s.department == spec.department)
+    if ring is Ring.ORGANISATION:
+        return and_(s.organisation == spec.organisation, s.department != spec.department)
+    return s.organisation != spec.organisation
+
+
+def _ring_query(
+    spec: AssignmentSpec,
+    required: tuple[str, ...],
+    ring: Ring,
+    excluded: Sequence[str],
+    managed: Sequence[str],
+    limit: int,
+    params: MatchParams,
+) -> Select[Any]:
+    s, r = t.skills.c, rep.scores.c
+    shown = [Visibility.PUBLIC.value, *([Visibility.ON_REQUEST.value] if managed else [])]
+    opted_in = and_(
+        s.visibility.in_(shown),
+        or_(s.visibility == Visibility.PUBLIC.value, s.department.in_(managed))
+        if managed
+        else true(),
+    )
+    total = func.sum(_value(params)).label("total")
+    committed = func.max(s.committed).label("committed")
+    query = (
+        select(s.person, total, committed)
+        .select_from(t.skills.outerjoin(rep.scores, and_(r.person == s.person, r.skill == s.skill)))
+        .where(
+            s.skill.in_(required),
+            _ring_filter(spec, ring),
+            opted_in,
+            s.committed <= params.weekly_budget_hours - spec.hours_per_week,
+            s.person.not_in(excluded) if excluded else true(),
+        )
+        .group_by(s.person)
+        .order_by(total.desc(), committed.asc(), s.person.asc())
+        .limit(limit)
+    )
+    return query
+
+
+def _explain(
+    conn: Connection,
+    spec: AssignmentSpec,
+    required: tuple[str, ...],
+    ring: Ring,
+    rows: Sequence[Row[Any]],
+    params: MatchParams,
+) -> list[Match]:
+    if not rows:
+        return []
+    people = [row.person for row in rows]
+    s, r = t.skills.c, rep.scores.c
+    details: dict[str, dict[str, SkillMatch]] = {p: {} for p in people}
+    for d in conn.execute(
+        select(s.person, s.skill, s.evidence, s.ambition, r.score)
+        .select_from(t.skills.outerjoin(rep.scores, and_(r.person == s.person, r.skill == s.skill)))
+        .where(s.person.in_(people), s.skill.in_(required))
+    ):
+        score = None if d.score is None else round(float(d.score), 3)
+        details[d.person][d.skill] = SkillMatch(d.skill, int(d.evidence), bool(d.ambition), score)
+    out = []
+    for row in rows:
+        person = row.person
+        have = tuple(details[person][k] for k in required if k in details[person])
+        missing = tuple(k for k in required if k not in details[person])
+        available = params.weekly_budget_hours - int(row.committed)
+        score = float(row.total) / len(required)
+        out.append(
+            Match(
+                person=person,
+                ring=ring,
+                score=round(score, 6),
+                skills=have,
+                missing=missing,
+                available_hours=available,
+                reasons=_reasons(spec, ring, have, missing, available, params),
+            )
+        )
+    return out
+
+
+def _reasons(
+    spec: AssignmentSpec,
+    ring: Ring,
+    have: tuple[SkillMatch, ...],
+    missing: tuple[str, ...],
+    available: int,
+    params: MatchParams,
+) -> tuple[str, ...]:
+    where = {
+        Ring.DEPARTMENT: f"own department ({spec.department})",
+        Ring.ORGANISATION: f"own organisation ({spec.organisation})",
+        Ring.GOVERNMENT: "another organisation",
+    }[ring]
+    skills = []
+    for m in have:
+        rep_text = "no reputation yet" if m.reputation is None else f"reputation {m.reputation:.2f}"
+        if m.evidence:
+            skills.append(f"{m.skill} ({m.evidence}× evidence, {rep_text})")
+        else:
+            skills.append(f"{m.skill} (wants to develop it, {rep_text})")
+    reasons = [f"ring: {where}", "skills: " + "; ".join(skills)]
+    if missing:
+        reasons.append("missing: " + ", ".join(missing))
+    reasons.append(
+        f"available {available} of {params.weekly_budget_hours} h/week, "
+        f"{spec.hours_per_week} needed"
+    )
+    return tuple(reasons)
+
+
+def assignments_for(
+    conn: Connection,
+    person: str,
+    *,
+    limit: int = 10,
+    params: MatchParams = MatchParams(),
+) -> list[AssignmentMatch]:
+    """Open assignments that fit ``person``: ranked by skill fit, then ring closeness.
+
+    An assignment fits if it is open, its ring reaches the person, its hours
+    fit their available hours, it needs at least one skill they have, and they
+    do not own it and are not assigned to it. Raises :class:`NotFound`.
+    """
+    me = conn.execute(select(t.people).where(t.people.c.person == person)).first()
+    if me is None:
+        raise NotFound(f"no person {person!r} in the matching read model")
+    mine = [k for (k,) in conn.execute(select(t.skills.c.skill).where(t.skills.c.person == person))]
+    if not mine:
+        return []
+    a, x, k = t.assignments.c, t.open_skills.c, t.keys.c
+    reach = or_(
+        a.ring == Ring.GOVERNMENT.value,
+        and_(a.ring == Ring.ORGANISATION.value, a.organisation == me.organisation),
+        and_(a.ring == Ring.DEPARTMENT.value, a.department == me.department),
+    )
+    closeness = case(
+        (a.department == me.department, 0), (a.organisation == me.organisation, 1), else_=2
+    )
+    matched = func.count().label("matched")
+    fit = (matched * 1.0 / a.skill_count).label("fit")
+    assigned = select(t.assignees.c.assignment).where(t.assignees.c.person == person)
+    ranked = conn.execute(
+        select(a.id, fit, closeness.label("closeness"))
+        .join_from(t.open_skills, t.assignments, a.id == x.assignment)
+        .join(t.keys, k.key_id == a.owner_key)
+        .where(
+            x.skill.in_(mine),
+            a.open.is_(True),
+            reach,
+            a.hours_per_week <= params.weekly_budget_hours - me.committed,
+            k.person != person,
+            a.id.not_in(assigned),
+        )
+        .group_by(a.id)  # the other columns depend on the primary key
+        .order_by(fit.desc(), closeness.asc(), a.position.desc(), a.id)
+        .limit(limit)
+    ).all()
+    if not ranked:
+        return []
+    details = {
+        r.id: r
+        for r in conn.execute(
+            select(
+                a.id, a.skills, a.personal, a.organisation, a.department, a.hours_per_week
+            ).where(a.id.in_([r.id for r in ranked]))
+        )
+    }
+    rows = [(details[r.id], r.fit, r.closeness) for r in ranked]
+    mine_set = set(mine)
+    out = []
+    for row, row_fit, row_closeness in rows:
+        needs = tuple(json.loads(row.skills))
+        ring = (Ring.DEPARTMENT, Ring.ORGANISATION, Ring.GOVERNMENT)[int(row_closeness)]
+        have = tuple(s for s in needs if s in mine_set)
+        lacking = tuple(s for s in needs if s not in mine_set)
+        title = json.loads(row.personal).get("title")
+        out.append(
+            AssignmentMatch(
+                assignment=row.id,
+                title=title,
+                organisation=row.organisation,
+                department=row.department,
+                ring=ring,
+                hours_per_week=row.hours_per_week,
+                matched=have,
+                missing=lacking,
+                fit=round(float(row_fit), 6),
+                reasons=(
+                    f"skills: {', '.join(have)} of {len(needs)} needed",
+                    f"ring: {ring.value}",
+                    f"{row.hours_per_week} h/week fits "
+                    f"{params.weekly_budget_hours - me.committed} available",
+                ),
+            )
+        )
+    return out

@@ -1,0 +1,221 @@
+"""The portfolio read model: from entries to the ``pf_`` tables (writes only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from sqlalchemy import Executable, bindparam, delete, update
+
+from ledger.catalogue import Part
+
+from ..access import DEFAULT_VISIBILITY
+from ..base import ReadModel
+from ..batch import Phase, WriteBatch
+from ..log import LogEntry, json_list
+from . import tables as t
+
+__all__ = ["PortfolioModel"]
+
+_Handler = Callable[["PortfolioModel", LogEntry, WriteBatch], None]
+
+_TRANSFER = (
+    update(t.people)
+    .where(t.people.c.person == bindparam("b_person"))
+    .values(organisation=bindparam("b_organisation"), department=bindparam("b_department"))
+)
+_VISIBILITY: dict[str, Executable] = {
+    part.value: update(t.people)
+    .where(t.people.c.person == bindparam("b_person"))
+    .values({f"vis_{part.value}": bindparam("b_visibility")})
+    for part in Part
+}
+_COMPLETE = (
+    update(t.assignment_people)
+    .where(
+        t.assignment_people.c.assignment == bindparam("b_assignment"),
+        t.assignment_people.c.person == bindparam("b_person"),
+    )
+    .values(
+        status="completed",
+        outcome=bindparam("b_outcome"),
+        grade=bindparam("b_grade"),
+        personal=bindparam("b_personal"),
+    )
+)
+_CANCEL = (
+    update(t.assignments).where(t.assignments.c.id == bindparam("b_id")).values(cancelled=True)
+)
+_WITHDRAW = delete(t.contributions).where(
+    t.contributions.c.person == bindparam("b_person"), t.contributions.c.id == bindparam("b_id")
+)
+_WITHDRAW_ENDORSEMENTS = delete(t.endorsements).where(
+    t.endorsements.c.person == bindparam("b_person"),
+    t.endorsements.c.contribution == bindparam("b_id"),
+)
+_REVOKE = delete(t.endorsements).where(
+    t.endorsements.c.person == bindparam("b_person"), t.endorsements.c.id == bindparam("b_id")
+)
+
+
+class PortfolioModel(ReadModel):
+    """The four parts of every employee's portfolio, with the visibility they chose."""
+
+    name = "portfolio"
+    metadata = t.metadata
+    _handlers: ClassVar[dict[str, _Handler]]
+
+    def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
+        handler = self._handlers.get(entry.type)
+        if handler is not None:
+            handler(self, entry, batch)
+
+    def _registered(self, e: LogEntry, batch: WriteBatch) -> None:
+        body = e.body
+        row = {
+            "person": e.subject,
+            "organisation": body["organisation"],
+            "department": body["department"],
+            "personal": e.personal_json(),
+            "position": e.position,
+        }
+        row.update({f"vis_{p.value}": v.value for p, v in DEFAULT_VISIBILITY.items()})
+        batch.insert(t.people, row)
+        batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
+
+    def _rotated(self, e: LogEntry, batch: WriteBatch) -> None:
+        batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
+
+    def _role_granted(self, e: LogEntry, batch: WriteBatch) -> None:
+        batch.net_set(t.roles, "person", "role", "scope").add(
+            e.subject, e.body["role"], e.body["scope"]
+        )
+
+    def _role_revoked(self, e: LogEntry, batch: WriteBatch) -> None:
+        batch.net_set(t.roles, "person", "role", "scope").discard(
+            e.subject, e.body["role"], e.body["scope"]
+        )
+
+    def _transferred(self, e: LogEntry, batch: WriteBatch) -> None:
+        params = {
+            "b_person": e.subject,
+            "b_organisation": e.body["organisation"],
+            "b_department": e.body["department"],
+        }
+        batch.add(Phase.DERIVE, "transfer", _TRANSFER, params)
+
+    def _visibility(self, e: LogEntry, batch: WriteBatch) -> None:
+        part = e.body["part"]
+        params = {"b_person": e.subject, "b_visibility": e.body["visibility"]}
+        batch.add(Phase.DERIVE, ("visibility", part), _VISIBILITY[part], params)
+
+    def _claimed(self, e: LogEntry, batch: WriteBatch) -> None:
+        body = e.body
+        row = {
+            "id": e.id,
+            "person": e.subject,
+            "part": body["part"],
+            "kind": body["kind"],
+            "skills": json_list(body["skills"]),
+            "period_start": body["period"]["start"],
+            "period_end": body["period"].get("end"),
+            "evidence_sha256": body.get("evidence_sha256"),
+            "personal": e.personal_json(),
+            "issued_at": e.issued_at,
+            "position": e.position,
+        }
+        batch.insert(t.contributions, row)
+
+    def _withdrawn(self, e: LogEntry, batch: WriteBatch) -> None:
+        params = {"b_person": e.subject, "b_id": e.body["contribution"]}
+        batch.add(Phase.DELETE, "withdraw", _WITHDRAW, params)
+        batch.add(Phase.DELETE, "withdraw_endorsements", _WITHDRAW_ENDORSEMENTS, params)
+
+    def _endorsed(self, e: LogEntry, batch: WriteBatch) -> None:
+        body = e.body
+        row = {
+            "id": e.id,
+            "person": e.subject,
+            "contribution": body["contribution"],
+            "endorser_key": e.author,
+            "role": body["role"],
+            "grade": body["grade"],
+            "personal": e.personal_json(),
+            "issued_at": e.issued_at,
+            "position": e.position,
+        }
+        batch.insert(t.endorsements, row)
+
+    def _endorsement_revoked(self, e: LogEntry, batch: WriteBatch) -> None:
+        params = {"b_person": e.subject, "b_id": e.body["endorsement"]}
+        batch.add(Phase.DELETE, "revoke", _REVOKE, params)
+
+    def _ambition(self, e: LogEntry, batch: WriteBatch) -> None:
+        row = {
+            "id": e.id,
+            "person": e.subject,
+            "skills": json_list(e.body["skills"]),
+            "personal": e.personal_json(),
+            "issued_at": e.issued_at,
+            "position": e.position,
+        }
+        batch.insert(t.ambitions, row)
+
+    def _posted(self, e: LogEntry, batch: WriteBatch) -> None:
+        body = e.body
+        row = {
+            "id": e.subject,
+            "owner_key": e.author,
+            "organisation": body["organisation"],
+            "department": body["department"],
+            "skills": json_list(body["skills"]),
+            "hours_per_week": body["hours_per_week"],
+            "personal": e.personal_json(),
+            "cancelled": False,
+            "position": e.position,
+        }
+        batch.insert(t.assignments, row)
+
+    def _assigned(self, e: LogEntry, batch: WriteBatch) -> None:
+        row = {
+            "assignment": e.subject,
+            "person": e.body["assignee"],
+            "status": "assigned",
+            "outcome": None,
+            "grade": None,
+            "personal": "{}",
+            "position": e.position,
+        }
+        batch.insert(t.assignment_people, row)
+
+    def _completed(self, e: LogEntry, batch: WriteBatch) -> None:
+        params = {
+            "b_assignment": e.subject,
+            "b_person": e.body["assignee"],
+            "b_outcome": e.body["outcome"],
+            "b_grade": e.body["grade"],
+            "b_personal": e.personal_json(),
+        }
+        batch.add(Phase.DERIVE, "complete", _COMPLETE, params)
+
+    def _cancelled(self, e: LogEntry, batch: WriteBatch) -> None:
+        batch.add(Phase.DERIVE, "cancel", _CANCEL, {"b_id": e.subject})
+
+
+PortfolioModel._handlers = {
+    "IdentityRegistered": PortfolioModel._registered,
+    "KeyRotated": PortfolioModel._rotated,
+    "RoleGranted": PortfolioModel._role_granted,
+    "RoleRevoked": PortfolioModel._role_revoked,
+    "EmployeeTransferred": PortfolioModel._transferred,
+    "VisibilityChanged": PortfolioModel._visibility,
+    "ContributionClaimed": PortfolioModel._claimed,
+    "ContributionWithdrawn": PortfolioModel._withdrawn,
+    "EndorsementGiven": PortfolioModel._endorsed,
+    "EndorsementRevoked": PortfolioModel._endorsement_revoked,
+    "AmbitionStated": PortfolioModel._ambition,
+    "AssignmentPosted": PortfolioModel._posted,
+    "AssignmentAssigned": PortfolioModel._assigned,
+    "AssignmentCompleted": PortfolioModel._completed,
+    "AssignmentCancelled": PortfolioModel._cancelled,
+}

@@ -1,0 +1,42 @@
+"""The read models of trackrecord and the one place that wires them to a ledger store."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ledger.store import Store
+
+from .base import ReadModel
+from .db import create_read_model_engine
+from .log import LedgerLog
+from .matching import MatchingModel
+from .portfolio import PortfolioModel
+from .reputation import ReputationModel
+from .runner import Projector
+from .tracking import SqlTrackingRecorder
+
+__all__ = ["READ_MODEL_NAMES", "open_projector", "read_models"]
+
+READ_MODEL_NAMES = ("portfolio", "reputation", "matching")
+
+
+def read_models(engine: Engine) -> list[ReadModel]:
+    """One instance of every read model, each with its tracking record in ``engine``'s database."""
+    return [
+        PortfolioModel(SqlTrackingRecorder(engine, "portfolio")),
+        ReputationModel(SqlTrackingRecorder(engine, "reputation")),
+        MatchingModel(SqlTrackingRecorder(engine, "matching")),
+    ]
+
+
+def open_projector(
+    store: Store, *, engine: Engine | None = None, batch_size: int = 2000
+) -> Projector:
+    """A :class:`Projector` for every read model over ``store``'s database, tables created.
+
+    ``engine`` defaults to a new engine on the store's own database.
+    """
+    engine = engine or create_read_model_engine(store.url)
+    projector = Projector(LedgerLog(store), engine, read_models(engine), batch_size=batch_size)
+    projector.setup()
+    return projector

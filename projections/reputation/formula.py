@@ -1,0 +1,236 @@
+"""The reputation formula: pure functions, no I/O (documented in docs/reputation.md).
+
+For one employee and one skill, each rating *i* (an endorsement of a
+contribution tagged with the skill, or an assignment completion whose
+assignment needs it) gets a weight
+
+    w_i = role(ρ_i) · standing(r_i) · decay(T − t_i) · repeat_i · reciprocity_i
+
+and the score is the Bayesian (shrunk) mean
+
+    score = (m · μ0 + Σ w_i · g_i) / (m + Σ w_i)
+
+with prior mean μ0 = 3 (the middle of the uniform five-grade scale) and prior
+weight m = 3. The score is a convex combination of μ0 and grades in [1, 5],
+so it lies in [1, 5]; one rater's weight is at most Σ_j 0.5^j = 2, so a single
+rater moves a score at most 2·4/(m+2) = 1.6 away from what the others say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
+
+__all__ = [
+    "SECONDS_PER_DAY",
+    "Rating",
+    "ReputationParams",
+    "Score",
+    "WeightedRating",
+    "combine",
+    "decay",
+    "quick_score",
+    "score_ratings",
+    "weigh",
+]
+
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class ReputationParams:
+    """The constants of the formula (the defaults are the documented ones)."""
+
+    prior_mean: float = 3.0
+    prior_weight: float = 3.0
+    half_life_days: float = 730.0
+    role_weights: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType(
+            {"manager": 1.0, "owner": 1.0, "client": 0.8, "peer": 0.6}
+        )
+    )
+    repeat_factor: float = 0.5
+    reciprocal_factor: float = 0.5
+    standing_floor: float = 0.5
+    damping: float = 0.15
+    max_rounds: int = 40
+    tolerance: float = 1e-9
+
+    @property
+    def max_rater_weight(self) -> float:
+        """The most weight all ratings of one rater can have together: 1 / (1 − repeat)."""
+        return 1.0 / (1.0 - self.repeat_factor)
+
+
+class Rating(NamedTuple):
+    """One rating of an employee in a skill.
+
+    ``kind`` is ``endorsement`` or ``completion``; ``role`` is the endorser's
+    role (``manager``, ``peer``, ``client``) or ``owner`` for a completion;
+    ``at`` is when it was given (Unix seconds); ``reciprocal`` says whether the
+    employee also endorsed this rater.
+    """
+
+    id: str
+    kind: str
+    rater: str
+    role: str
+    grade: int
+    at: int
+    position: int
+    reciprocal: bool = False
+
+
+class WeightedRating(NamedTuple):
+    """A rating with each factor of its weight, so a score can explain itself."""
+
+    rating: Rating
+    role: float
+    standing: float
+    decay: float
+    repeat: float
+    reciprocity: float
+
+    @property
+    def weight(self) -> float:
+        """The product of the factors."""
+        return self.role * self.standing * self.decay * self.repeat * self.reciprocity
+
+
+@dataclass(frozen=True)
+class Score:
+    """An explained reputation score of ``person`` in ``skill`` as of Unix time ``at``.
+
+    ``weight`` is the total weight of the ratings; ``ratings`` lists them with
+    their factors; ``standing_position`` is the log position of the standing
+    snapshot used (None: no refresh ran yet, every rater at the floor).
+    """
+
+    person: str
+    skill: str
+    score: float
+    weight: float
+    at: int
+    prior_mean: float
+    prior_weight: float
+    ratings: tuple[WeightedRating, ...]
+    standing_position: int | None = None
+
+    @property
+    def confidence(self) -> float:
+        """How much the ratings, not the prior, decide the score: Σw / (m + Σw), in [0, 1)."""
+        return self.weight / (self.prior_weight + self.weight)
+
+
+def decay(age_seconds: float, half_life_days: float) -> float:
+    """``2^(−age / half-life)``; ratings from the future (age < 0) count as new."""
+    return float(0.5 ** (max(0.0, age_seconds) / (half_life_days * SECONDS_PER_DAY)))
+
+
+def weigh(
+    ratings: Iterable[Rating],
+    standing: Mapping[str, float],
+    *,
+    at: int,
+    params: ReputationParams = ReputationParams(),
+) -> tuple[WeightedRating, ...]:
+    """Weigh ``ratings`` of one employee in one skill; return them in log order.
+
+    ``standing`` maps a rater to their standing weight (see
+    :mod:`projections.reputation.standing`); raters missing from it get the
+    floor. Repeats: the n-th rating (0-based, log order) by the same rater
+    gets ``repeat_factor ** n``, so a new rating never lowers the weight of
+    earlier ones.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for r in sorted(ratings, key=lambda x: (x.position, x.id)):
+        n = seen.get(r.rater, 0)
+        seen[r.rater] = n + 1
+        out.append(
+            WeightedRating(
+                rating=r,
+                role=params.role_weights.get(r.role, 0.0),
+                standing=standing.get(r.rater, params.standing_floor),
+                decay=decay(at - r.at, params.half_life_days),
+                repeat=params.repeat_factor**n,
+                reciprocity=params.reciprocal_factor if r.reciprocal else 1.0,
+            )
+        )
+    return tuple(out)
+
+
+def combine(
+    weighted: Iterable[WeightedRating], params: ReputationParams = ReputationParams()
+) -> tuple[float, float]:
+    """The Bayesian mean of weighted grades and their total weight: ``(score, Σw)``."""
+    total = 0.0
+    weighted_sum = 0.0
+    for w in weighted:
+        weight = w.weight
+        total += weight
+        weighted_sum += weight * w.rating.grade
+    score = (params.prior_weight * params.prior_mean + weighted_sum) / (params.prior_weight + total)
+    return score, total
+
+
+def quick_score(
+    ratings: Iterable[Rating],
+    standing: Mapping[str, float],
+    *,
+    at: int,
+    params: ReputationParams = ReputationParams(),
+) -> tuple[float, float]:
+    """``combine(weigh(...))`` without the explanation: ``(score, Σw)``, bit for bit the same.
+
+    ``ratings`` must already be in log order (``weigh`` sorts them). Used by the
+    refresh step, which scores every (employee, skill) at once.
+    """
+    seen: dict[str, int] = {}
+    roles, floor = params.role_weights, params.standing_floor
+    repeat, reciprocal = params.repeat_factor, params.reciprocal_factor
+    half_life = params.half_life_days
+    total = 0.0
+    weighted_sum = 0.0
+    for r in ratings:
+        n = seen.get(r.rater, 0)
+        seen[r.rater] = n + 1
+        weight = (
+            roles.get(r.role, 0.0)
+            * standing.get(r.rater, floor)
+            * decay(at - r.at, half_life)
+            * repeat**n
+            * (reciprocal if r.reciprocal else 1.0)
+        )
+        total += weight
+        weighted_sum += weight * r.grade
+    score = (params.prior_weight * params.prior_mean + weighted_sum) / (params.prior_weight + total)
+    return score, total
+
+
+def score_ratings(
+    person: str,
+    skill: str,
+    ratings: Iterable[Rating],
+    standing: Mapping[str, float],
+    *,
+    at: int,
+    params: ReputationParams = ReputationParams(),
+    standing_position: int | None = None,
+) -> Score:
+    """The explained :class:`Score` of ``person`` in ``skill`` from ``ratings``."""
+    weighted = weigh(ratings, standing, at=at, params=params)
+    score, total = combine(weighted, params)
+    return Score(
+        person=person,
+        skill=skill,
+        score=score,
+        weight=total,
+        at=at,
+        prior_mean=params.prior_mean,
+        prior_weight=params.prior_weight,
+        ratings=weighted,
+        standing_position=standing_position,
+    )

@@ -1,0 +1,214 @@
+"""The reputation read model: endorsement facts kept incrementally, scores in a refresh step.
+
+What is incremental and what is not:
+
+- **incremental** (the projector, exactly once per entry): the endorsement
+  facts — ``rep_ratings`` (one row per active endorsement or assignment
+  completion) and the skills of contributions and assignments. A revoked
+  endorsement or a withdrawn contribution deletes its facts.
+- **refresh step** (:meth:`ReputationModel.refresh`): endorser standing is an
+  eigenvector of the whole endorsement graph, and time decay depends on the
+  moment asked about, so neither can be updated entry by entry. The refresh
+  recomputes ``rep_standing`` and ``rep_scores`` (every employee × skill, as of
+  a reference time) from the facts in one transaction, and records the log
+  position and time it reflects in ``rep_refresh``. The follower runs it
+  periodically; ``rebuild`` runs it at the end.
+- **on query** (:func:`projections.reputation.queries.explain`): one explained
+  score, from the facts and the stored standing, for any reference time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import orjson
+from sqlalchemy import Connection, Engine, Executable, Table, bindparam, delete, insert, select
+
+from ..base import ReadModel
+from ..batch import Phase, WriteBatch, executemany
+from ..db import writing
+from ..log import LogEntry, json_list
+from . import tables as t
+from .formula import Rating, ReputationParams, quick_score
+from .standing import compute_standing
+
+__all__ = ["RatingRow", "ReputationModel", "group_ratings", "reciprocal_pairs"]
+
+_Handler = Callable[["ReputationModel", LogEntry, WriteBatch], None]
+RatingRow = tuple[str, str, str, str, str, str, int, int, int]
+"""A ``rep_ratings`` row with the rater resolved to a person:
+(subject, id, kind, target, rater, role, grade, at, position)."""
+
+_WITHDRAW_TARGET = delete(t.targets).where(t.targets.c.target == bindparam("b_id"))
+_WITHDRAW_RATINGS = delete(t.ratings).where(
+    t.ratings.c.subject == bindparam("b_person"), t.ratings.c.target == bindparam("b_id")
+)
+_REVOKE = delete(t.ratings).where(
+    t.ratings.c.subject == bindparam("b_person"), t.ratings.c.id == bindparam("b_id")
+)
+_REFRESH_ROW = 1
+_CHUNK = 5000
+_TABLE_INSERTS: dict[str, Executable] = {}
+
+
+class ReputationModel(ReadModel):
+    """Explainable reputation per (employee, skill)."""
+
+    name = "reputation"
+    metadata = t.metadata
+    params: ReputationParams = ReputationParams()
+    _handlers: ClassVar[dict[str, _Handler]]
+
+    def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
+        handler = self._handlers.get(entry.type)
+        if handler is not None:
+            handler(self, entry, batch)
+
+    # -- handlers -------------------------------------------------------------------------
+    def _key(self, e: LogEntry, batch: WriteBatch) -> None:
+        batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
+
+    def _claimed(self, e: LogEntry, batch: WriteBatch) -> None:
+        skills = list(dict.fromkeys(e.body["skills"]))
+        batch.insert(t.targets, {"target": e.id, "skills": json_list(skills)})
+
+    def _posted(self, e: LogEntry, batch: WriteBatch) -> None:
+        skills = list(dict.fromkeys(e.body["skills"]))
+        batch.insert(t.targets, {"target": e.subject, "skills": json_list(skills)})
+
+    def _withdrawn(self, e: LogEntry, batch: WriteBatch) -> None:
+        contribution = e.body["contribution"]
+        batch.add(Phase.DELETE, "withdraw_target", _WITHDRAW_TARGET, {"b_id": contribution})
+        params = {"b_person": e.subject, "b_id": contribution}
+        batch.add(Phase.DELETE, "withdraw_ratings", _WITHDRAW_RATINGS, params)
+
+    def _endorsed(self, e: LogEntry, batch: WriteBatch) -> None:
+        self._rating(e, batch, "endorsement", e.subject, e.body["contribution"], e.body["role"])
+
+    def _completed(self, e: LogEntry, batch: WriteBatch) -> None:
+        self._rating(e, batch, "completion", e.body["assignee"], e.subject, "owner")
+
+    def _rating(
+        self, e: LogEntry, batch: WriteBatch, kind: str, subject: str, target: str, role: str
+    ) -> None:
+        row = {
+            "subject": subject,
+            "id": e.id,
+            "kind": kind,
+            "target": target,
+            "rater_key": e.author,
+            "role": role,
+            "grade": e.body["grade"],
+            "at": e.occurred_at,
+            "position": e.position,
+        }
+        batch.insert(t.ratings, row)
+
+    def _revoked(self, e: LogEntry, batch: WriteBatch) -> None:
+        params = {"b_person": e.subject, "b_id": e.body["endorsement"]}
+        batch.add(Phase.DELETE, "revoke", _REVOKE, params)
+
+    # -- refresh step -----------------------------------------------------------------------
+    def refresh(self, engine: Engine, *, at: int) -> None:
+        """Recompute standing and every score as of Unix time ``at`` (one transaction).
+
+        Holds the tracking record's lock, so the facts cannot change meanwhile.
+        """
+        with writing(engine) as conn:
+            position = self.view.position(conn, lock=True)
+            rows = load_ratings(conn)  # in log order
+            edges = [(r[4], r[0], r[6], r[5]) for r in rows]
+            standing = compute_standing(edges, self.params)
+            scores: list[dict[str, Any]] = []
+            groups = group_ratings(rows, load_targets(conn), reciprocal_pairs(rows))
+            for (person, skill), ratings in sorted(groups.items()):
+                score, total = quick_score(ratings, standing.weights, at=at, params=self.params)
+                scores.append(
+                    {
+                        "person": person,
+                        "skill": skill,
+                        "score": score,
+                        "weight": total,
+                        "ratings": len(ratings),
+                    }
+                )
+            people = [
+                {"person": p, "trust": standing.trust[p], "weight": w}
+                for p, w in standing.weights.items()
+            ]
+            for table, new_rows in ((t.standing, people), (t.scores, scores)):
+                conn.execute(delete(table))
+                _insert_chunks(conn, table, new_rows)
+            conn.execute(delete(t.refresh_state))
+            conn.execute(
+                insert(t.refresh_state).values(
+                    id=_REFRESH_ROW,
+                    position=position,
+                    at=at,
+                    rounds=standing.rounds,
+                    residual=standing.residual,
+                    people=len(standing.trust),
+                )
+            )
+
+
+def load_ratings(conn: Connection, subjects: Iterable[str] | None = None) -> list[RatingRow]:
+    """Active ratings, in log order, with the rater resolved to a person (of ``subjects``,
+    or all)."""
+    r, k = t.ratings.c, t.keys.c
+    query = (
+        select(r.subject, r.id, r.kind, r.target, k.person, r.role, r.grade, r.at, r.position)
+        .join_from(t.ratings, t.keys, k.key_id == r.rater_key)
+        .order_by(r.position)
+    )
+    if subjects is not None:
+        query = query.where(r.subject.in_(sorted(set(subjects))))
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def load_targets(conn: Connection, targets: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """The skills of contributions and assignments (of ``targets``, or all)."""
+    c = t.targets.c
+    query = select(c.target, c.skills)
+    if targets is not None:
+        query = query.where(c.target.in_(sorted(set(targets))))
+    return {target: orjson.loads(skills) for target, skills in conn.execute(query)}
+
+
+def reciprocal_pairs(rows: Iterable[RatingRow]) -> set[tuple[str, str]]:
+    """(rater, subject) pairs of active endorsements: ``(s, r)`` in it makes r→s reciprocal."""
+    return {(r[4], r[0]) for r in rows if r[2] == "endorsement"}
+
+
+def group_ratings(
+    rows: Iterable[RatingRow],
+    targets: Mapping[str, list[str]],
+    endorsed: set[tuple[str, str]],
+) -> dict[tuple[str, str], list[Rating]]:
+    """Ratings per (employee, skill): each rating counts in every skill of its target."""
+    groups: dict[tuple[str, str], list[Rating]] = defaultdict(list)
+    for subject, rid, kind, target, rater, role, grade, at, position in rows:
+        rating = Rating(rid, kind, rater, role, grade, at, position, (subject, rater) in endorsed)
+        for skill in targets.get(target, ()):
+            groups[(subject, skill)].append(rating)
+    return groups
+
+
+def _insert_chunks(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    statement = _TABLE_INSERTS.setdefault(table.name, insert(table))
+    for start in range(0, len(rows), _CHUNK):
+        executemany(conn, statement, rows[start : start + _CHUNK])
+
+
+ReputationModel._handlers = {
+    "IdentityRegistered": ReputationModel._key,
+    "KeyRotated": ReputationModel._key,
+    "ContributionClaimed": ReputationModel._claimed,
+    "ContributionWithdrawn": ReputationModel._withdrawn,
+    "EndorsementGiven": ReputationModel._endorsed,
+    "EndorsementRevoked": ReputationModel._revoked,
+    "AssignmentPosted": ReputationModel._posted,
+    "AssignmentCompleted": ReputationModel._completed,
+}

@@ -1,0 +1,87 @@
+"""The reputation read model's tables (prefix ``rep_``).
+
+Incremental (kept by the projector, entry by entry): ``rep_keys``,
+``rep_targets`` (the skills of each contribution and assignment, as a JSON
+list) and ``rep_ratings`` — the endorsement facts, one row per active
+endorsement or assignment completion. Derived (written by the refresh step from the facts):
+``rep_standing``, ``rep_scores`` and ``rep_refresh``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+__all__ = [
+    "keys",
+    "metadata",
+    "ratings",
+    "refresh_state",
+    "scores",
+    "standing",
+    "targets",
+]
+
+metadata = MetaData()
+
+keys = Table(
+    "rep_keys",
+    metadata,
+    Column("key_id", String(48), primary_key=True),
+    Column("person", String(64), nullable=False),
+    Index("rep_keys_person", "person"),
+    sqlite_with_rowid=False,
+)
+
+targets = Table(
+    "rep_targets",
+    metadata,
+    Column("target", String(36), primary_key=True),  # contribution or assignment id
+    Column("skills", Text, nullable=False),  # JSON list
+    sqlite_with_rowid=False,
+)
+
+ratings = Table(
+    "rep_ratings",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),  # endorsement | completion
+    Column("target", String(36), nullable=False),  # contribution or assignment id
+    Column("rater_key", String(48), nullable=False),
+    Column("role", String(16), nullable=False),  # manager | peer | client | owner
+    Column("grade", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),  # Unix seconds, min(issued_at, recorded_at)
+    Column("position", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+standing = Table(
+    "rep_standing",
+    metadata,
+    Column("person", String(64), primary_key=True),
+    Column("trust", Float, nullable=False),
+    Column("weight", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+scores = Table(
+    "rep_scores",
+    metadata,
+    Column("person", String(64), primary_key=True),
+    Column("skill", String(48), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("ratings", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+refresh_state = Table(
+    "rep_refresh",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("rounds", Integer, nullable=False),
+    Column("residual", Float, nullable=False),
+    Column("people", Integer, nullable=False),
+)

@@ -1,0 +1,93 @@
+"""Portable records through the API: export (owner only, parts withheld on request),
+verify an upload entry by entry, import from a trusted origin only."""
+
+from __future__ import annotations
+
+import json
+
+from ledger.bundle import verify_bundle
+from tests.test_api_server import Live, issue_checkpoint, live, login, make_cast
+
+__all__ = ["live"]
+
+
+def _bearer(live: Live, identity: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {login(live, identity)}"}  # type: ignore[arg-type]
+
+
+def test_export_verify_and_tamper(live: Live) -> None:
+    w = make_cast(live, "bundle")
+    alice, bob = w["alice"], w["bob"]
+    claim = w.do(w.claim(alice, title="Woo guide"))
+    w.do(w.endorse(bob, alice, claim.statement.id, grade=5, role="manager"))
+    w.do(w.ambition(alice, goal="Lead a data team"))
+    size = issue_checkpoint(live)
+    mine = _bearer(live, alice.identity)
+
+    export = live.client.get(f"/people/{alice.id}/bundle", headers=mine)
+    assert export.status_code == 200
+    assert export.headers["content-disposition"] == f'attachment; filename="{alice.id}-record.json"'
+    report = verify_bundle(export.text, trusted=None)
+    assert report.person == alice.id
+    assert report.checkpoint_size == size
+    assert [c.title for c in report.contributions] == ["Woo guide"]
+
+    assert live.problem(live.client.get(f"/people/{alice.id}/bundle"))["code"] == "unauthenticated"
+    others = live.client.get(f"/people/{alice.id}/bundle", headers=_bearer(live, bob.identity))
+    assert live.problem(others)["code"] == "not_yours"
+
+    verified = live.client.post("/bundles/verify", content=export.content).json()
+    assert verified["ok"] is True
+    assert verified["report"]["key_pinned"] is True  # this ledger's own operator key
+    assert {e["status"] for e in verified["entries"]} == {"ok"}
+    assert len(verified["entries"]) == report.entry_count
+
+    doc = json.loads(export.text)
+    victim = next(
+        n
+        for n, item in enumerate(doc["entries"])
+        if item["entry"]["statement"]["type"] == "EndorsementGiven"
+    )
+    doc["entries"][victim]["entry"]["statement"]["body"]["grade"] = 4
+    tampered = live.client.post("/bundles/verify", content=json.dumps(doc)).json()
+    assert tampered["ok"] is False
+    assert tampered["failure"]["entry_index"] == victim
+    statuses = [e["status"] for e in tampered["entries"]]
+    assert statuses[victim] == "failed"
+    assert set(statuses[:victim]) <= {"ok"}
+    assert set(statuses[victim + 1 :]) <= {"unchecked"}
+
+
+def test_export_can_withhold_parts(live: Live) -> None:
+    w = make_cast(live, "withhold")
+    alice = w["alice"]
+    w.do(w.claim(alice, title="Public work"))
+    w.do(w.ambition(alice, goal="Secret plan"))
+    issue_checkpoint(live)
+    export = live.client.get(
+        f"/people/{alice.id}/bundle",
+        params={"withhold": ["ambitions"]},
+        headers=_bearer(live, alice.identity),
+    )
+    report = verify_bundle(export.text, trusted=None)  # still complete and valid
+    assert report.withheld_fields >= 1
+    text = export.text
+    assert "Secret plan" not in text
+    assert "Public work" in text
+
+
+def test_import_needs_a_session_and_a_trusted_origin(live: Live) -> None:
+    w = make_cast(live, "import")
+    alice = w["alice"]
+    w.do(w.claim(alice))
+    issue_checkpoint(live)
+    mine = _bearer(live, alice.identity)
+    bundle = live.client.get(f"/people/{alice.id}/bundle", headers=mine).content
+    assert (
+        live.problem(live.client.post("/bundles/import", content=bundle))["code"]
+        == "unauthenticated"
+    )
+    refused = live.client.post("/bundles/import", content=bundle, headers=mine)
+    assert live.problem(refused)["code"] == "untrusted_key"
+    listed = live.client.get("/imports", headers=mine).json()
+    assert listed == {"items": [], "next_cursor": None}

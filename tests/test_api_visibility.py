@@ -1,0 +1,143 @@
+"""Visibility through the API: for any portfolio settings, a stranger, a colleague, a
+manager of the department, someone from elsewhere and the owner each see exactly what the
+access rule (:mod:`projections.access`) allows — on every read path: the record, the
+portfolio, reputation, matching and the bundle export.
+
+A property test over the four parts' settings (Hypothesis draws them; the owner signs
+them as ``VisibilityChanged`` statements), on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.catalogue import Part, Visibility
+from projections.access import can_see
+from tests.factories import World
+from tests.test_api_server import Live, issue_checkpoint, live, login, make_cast
+
+__all__ = ["live"]
+
+PARTS = [p.value for p in Part]
+VISIBILITIES = [v.value for v in Visibility]
+
+
+@dataclass
+class Scene:
+    """Alice's record with something in every part, and sessions of the viewers."""
+
+    w: World
+    owner: str
+    tokens: dict[str, str | None]  # viewer -> bearer token (None: a stranger)
+    parts: dict[str, str | None]  # statement id -> portfolio part (None: always shown)
+    open_assignment: str
+
+
+@pytest.fixture(scope="module")
+def scene(live: Live) -> Scene:
+    w = make_cast(live, "vis")
+    alice, bob, carol = w["alice"], w["bob"], w["carol"]
+    parts: dict[str, str | None] = {}
+    for part in PARTS:
+        claim = w.do(w.claim(alice, title=f"In {part}", skills=["python"], part=part))
+        parts[claim.statement.id] = part
+    dossier = next(sid for sid, p in parts.items() if p == "dossier")
+    parts[w.do(w.endorse(bob, alice, dossier, grade=5, role="manager")).statement.id] = "analytical"
+    parts[w.do(w.endorse(carol, alice, dossier, grade=3, role="peer")).statement.id] = "analytical"
+    parts[w.do(w.ambition(alice)).statement.id] = "ambitions"
+    done = w.do(w.post(bob)).statement.subject
+    w.do(w.assign(bob, done, alice))
+    w.do(w.complete(bob, done, alice, grade=4))
+    open_assignment = w.do(w.post(bob)).statement.subject
+    issue_checkpoint(live)
+    tokens: dict[str, str | None] = {
+        "stranger": None,
+        "colleague": login(live, carol.identity),
+        "manager": login(live, bob.identity),
+        "elsewhere": login(live, w["dave"].identity),
+        "owner": login(live, alice.identity),
+    }
+    return Scene(w, alice.id, tokens, parts, open_assignment)
+
+
+def _sees(settings_: dict[str, str], viewer: str, part: str) -> bool:
+    return can_see(
+        Visibility(settings_[part]),
+        is_owner=viewer == "owner",
+        is_department_manager=viewer == "manager",
+    )
+
+
+def _get(live: Live, path: str, token: str | None, **params: Any) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return live.client.get(path, headers=headers, params=params)
+
+
+def _record(live: Live, owner: str, token: str | None) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        page = _get(live, f"/people/{owner}/record", token, **params).json()
+        items += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            return items
+
+
+@settings(max_examples=8, deadline=None)
+@given(chosen=st.fixed_dictionaries({p: st.sampled_from(VISIBILITIES) for p in PARTS}))
+def test_each_viewer_sees_exactly_what_the_settings_allow(
+    live: Live, scene: Scene, chosen: dict[str, str]
+) -> None:
+    w, owner = scene.w, scene.owner
+    w.do_all([w.visibility(w["alice"], part, chosen[part]) for part in PARTS])
+    for viewer, token in scene.tokens.items():
+        visible = {p for p in PARTS if _sees(chosen, viewer, p)}
+
+        # The record: entries of hidden parts are withheld (position and hash only).
+        for item in _record(live, owner, token):
+            if item["stream"] != f"record/{owner}":
+                continue
+            shown = item["entry"] is not None
+            statement_id = item["entry"]["statement"]["id"] if shown else None
+            if shown:
+                part = scene.parts.get(statement_id)
+                assert part is None or part in visible, (viewer, part, chosen)
+                assert item["withheld_fields"] == []
+            else:
+                assert item["disclosures"] == []
+                assert item["withheld"]
+                assert any(f"the {p} part" in item["withheld"] for p in set(PARTS) - visible)
+        shown_ids = {
+            i["entry"]["statement"]["id"]
+            for i in _record(live, owner, token)
+            if i["entry"] is not None
+        }
+        expected_ids = {sid for sid, p in scene.parts.items() if p in visible}
+        assert expected_ids <= shown_ids, (viewer, chosen)
+
+        # The portfolio: exactly the visible parts, the others named as hidden.
+        folio = _get(live, f"/people/{owner}/portfolio", token).json()
+        assert set(folio["parts"]) == visible, (viewer, chosen)
+        assert set(folio["hidden"]) == set(PARTS) - visible
+
+        # Reputation is made of endorsements: the analytical part.
+        score = _get(live, f"/people/{owner}/reputation/python", token)
+        assert score.status_code == (200 if "analytical" in visible else 403), (viewer, chosen)
+
+        # Matching: the owner is a candidate only where her free part is visible.
+        if viewer not in ("owner", "stranger"):
+            found = _get(live, f"/assignments/{scene.open_assignment}/candidates", token).json()
+            listed = owner in {c["person"] for c in found}
+            assert listed == ("free" in visible), (viewer, chosen)
+
+        # The bundle: exported by the owner only.
+        export = _get(live, f"/people/{owner}/bundle", token)
+        assert export.status_code == {"owner": 200, "stranger": 401}.get(viewer, 403)

@@ -1,0 +1,201 @@
+"""One journey per role in real Chromium, every statement signed in the browser.
+
+An employee creates a key in her browser, is registered by the operator (the test plays
+the admin at the command line), logs in, opts in to matching and claims a contribution
+with an evidence file hashed in the browser. A manager, with a key of his own browser,
+endorses it with a grade and comment, posts an assignment, assigns the employee from the
+ranked candidates and confirms completion. The employee sees the grade and downloads her
+record; an auditor uploads it and sees every entry verified, then runs a full audit.
+Screenshots of every step go to ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from ledger import commands
+from ledger.bundle import verify_bundle
+from ledger.canonical import b64decode
+from ledger.checkpoint import NoteVerifier
+from tests.factories import DEPT, ORG
+from tests.test_api_server import (
+    UNLIMITED,
+    HttpLedger,
+    Live,
+    ensure_genesis,
+    live_server,
+    operator_member,
+)
+from tests.test_browser_jcs import ARTIFACTS, chromium
+
+__all__ = ["chromium"]
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A server run by the operator (who signs checkpoints) on a fresh SQLite ledger."""
+    path = tmp_path_factory.mktemp("journey") / "ledger.db"
+    operator = operator_member().identity
+    with live_server(f"sqlite://{path.resolve().as_posix()}", UNLIMITED, operator=operator) as live:
+        ensure_genesis(live)
+        yield live
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _context(chromium: Browser) -> BrowserContext:
+    context = chromium.new_context(accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def _create_key_and_register(
+    live: Live, page: Page, person: str, *, manager_of: str | None = None
+) -> None:
+    """In the page: create a key. At the admin's command line (here: the API): register it."""
+    page.goto(live.url + ("/manager" if manager_of else "/employee"))
+    page.fill("#new-person", person)
+    page.click("#create-key button")
+    expect(page.locator("#key-present")).to_be_visible()
+    public_key = page.locator("#key-public").inner_text().strip()
+    op = ensure_genesis(live)
+    batch = [
+        commands.register_identity(
+            op.identity,
+            person=person,
+            public_key=b64decode(public_key, length=32),
+            organisation=ORG,
+            department=DEPT,
+            display_name=person.title(),
+        )
+    ]
+    if manager_of is not None:
+        batch.append(commands.grant_role(op.identity, person=person, role="manager", scope=DEPT))
+    HttpLedger(live).append_batch(batch)
+    page.click("#login")
+    expect(page.locator("#viewer")).to_have_text(person)
+
+
+def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_path: Path) -> None:
+    live = server
+    employee_ctx, manager_ctx, auditor_ctx = (_context(chromium) for _ in range(3))
+    try:
+        # -- employee: key, login, opt in to matching, claim with evidence ------------------
+        eva = employee_ctx.new_page()
+        _create_key_and_register(live, eva, "eva")
+        _shot(eva, "01-employee-logged-in")
+        eva.select_option("#vis-free", "on_request")
+        with eva.expect_navigation():  # the page reloads once the statement is accepted
+            eva.click("form.visibility[data-part=free] button")
+        expect(eva.locator("#vis-free")).to_have_value("on_request")
+
+        evidence = tmp_path / "dashboard-report.pdf"
+        evidence.write_bytes(b"%PDF-1.4 final report of the fraud-risk dashboard\n")
+        eva.fill("#title", "Fraud-risk dashboard — Zoë’s analyse")
+        eva.fill("#description", "Built with the benefits team; 日本語 notes included.")
+        eva.fill("#skills", "data-analysis, python")
+        eva.fill("#start", "2026-09-01")
+        eva.set_input_files("#evidence", str(evidence))
+        digest = hashlib.sha256(evidence.read_bytes()).hexdigest()
+        expect(eva.locator("#evidence-digest")).to_have_text(f"SHA-256 {digest}")
+        eva.click("#claim-form button[type=submit]")
+        row = eva.locator("#part-dossier tr.contribution")
+        expect(row).to_contain_text("Fraud-risk dashboard — Zoë’s analyse")
+        expect(row).to_contain_text(digest[:16])
+        _shot(eva, "02-employee-claimed")
+
+        # -- manager: endorse, post, assign from ranked candidates, complete ----------------
+        max_ = manager_ctx.new_page()
+        _create_key_and_register(live, max_, "max", manager_of=DEPT)
+        request = max_.locator("tr.request", has_text="Fraud-risk dashboard")
+        expect(request).to_be_visible()
+        _shot(max_, "03-manager-requests")
+        request.locator("select[name=grade]").select_option("5")
+        request.locator("input[name=comment]").fill("Uitstekend: clear, reproducible, on time.")
+        request.locator("button").click()
+        expect(max_.locator("tr.request", has_text="Fraud-risk dashboard")).to_have_count(0)
+
+        max_.fill("#a-title", "Data quality sprint")
+        max_.fill("#a-skills", "data-analysis")
+        max_.fill("#a-hours", "8")
+        max_.click("#post-form button[type=submit]")
+        candidate = max_.locator("li.candidate", has_text="eva")
+        expect(candidate).to_contain_text("data-analysis")
+        _shot(max_, "04-manager-candidates")
+        candidate.locator("button").click()
+        completion = max_.locator("form.complete[data-person=eva]")
+        expect(completion).to_be_visible()
+        completion.locator("select[name=grade]").select_option("4")
+        completion.locator("input[name=note]").fill("Delivered early.")
+        completion.locator("button").click()
+        expect(max_.locator("article.assignment", has_text="Data quality sprint")).to_contain_text(
+            "completed"
+        )
+        _shot(max_, "05-manager-completed")
+
+        # -- employee: sees the grade, downloads her record ---------------------------------
+        eva.reload()
+        endorsement = eva.locator("#part-analytical li.endorsement")
+        expect(endorsement).to_contain_text("max (manager): grade 5/5")
+        expect(endorsement).to_contain_text("Uitstekend")
+        _shot(eva, "06-employee-endorsed")
+        with eva.expect_download() as download_info:
+            eva.click("#export")
+        bundle_path = tmp_path / "eva-record.json"
+        download_info.value.save_as(bundle_path)
+        (ARTIFACTS / "eva-record.json").write_bytes(bundle_path.read_bytes())
+
+        # The bundle verifies offline, pinned to the operator's key, with what the browsers signed.
+        origin = live.client.get("/log").json()["origin"]
+        operator_key = live.client.get("/people/operator").json()["keys"][0]["public_key"]
+        pinned = NoteVerifier.for_key(origin, b64decode(operator_key, length=32))
+        report = verify_bundle(bundle_path.read_text(), trusted=[pinned])
+        assert report.person == "eva"
+        assert [(e.endorser, e.role, e.grade) for e in report.endorsements] == [
+            ("max", "manager", 5)
+        ]
+        assert [c.title for c in report.contributions] == ["Fraud-risk dashboard — Zoë’s analyse"]
+        assert [(a.owner, a.grade) for a in report.assignments_completed] == [("max", 4)]
+
+        # -- auditor: upload the bundle, see it verified entry by entry; full audit ------------
+        audit = auditor_ctx.new_page()
+        audit.goto(live.url + "/auditor")
+        audit.set_input_files("#bundle", str(bundle_path))
+        audit.click("#bundle-form button[type=submit]")
+        expect(audit.locator("#bundle-verdict")).to_contain_text("Verified: the record of eva")
+        rows = audit.locator("#bundle-entries tbody tr")
+        expect(rows).to_have_count(report.entry_count)
+        expect(audit.locator("#bundle-entries td.ok")).to_have_count(report.entry_count)
+        _shot(audit, "07-auditor-bundle-verified")
+
+        tampered = tmp_path / "tampered.json"
+        tampered.write_text(
+            re.sub(r'"grade": 5', '"grade": 4', bundle_path.read_text(), count=1), "utf-8"
+        )
+        audit.set_input_files("#bundle", str(tampered))
+        audit.click("#bundle-form button[type=submit]")
+        expect(audit.locator("#bundle-verdict")).to_contain_text("Not valid")
+        expect(audit.locator("#bundle-entries td.failed")).to_have_count(1)
+        _shot(audit, "08-auditor-tampered-bundle")
+
+        audit.reload()
+        expect(audit.locator("#checkpoints tbody tr").first).to_be_visible()
+        audit.click("#run-audit")
+        expect(audit.locator("#audit-result")).to_contain_text("Audit passed")
+        _shot(audit, "09-auditor-audit-passed")
+    finally:
+        for context in (employee_ctx, manager_ctx, auditor_ctx):
+            context.close()

@@ -1,0 +1,407 @@
+"""Read models kept live equal read models rebuilt from scratch; exactly-once tracking.
+
+Also the helpers the other ``test_projections_*`` modules share: a ledger with its
+projector on one database, a reset between hypothesis examples, table snapshots and a
+small reference implementation of what the read models must hold, computed from the
+rules' own :class:`~ledger.state.LedgerState`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+
+from ledger.service import LedgerService
+from ledger.state import LedgerState
+from ledger.statement import SignedStatement
+from ledger.store import open_store
+from projections import (
+    Projector,
+    TrackingConflict,
+    UnknownReadModel,
+    create_read_model_engine,
+    open_projector,
+    writing,
+)
+from projections.matching import tables as mt
+from projections.portfolio import tables as pf
+from projections.reputation import tables as rep
+from projections.tracking import tracking_table
+from tests.factories import TickClock, random_statements
+
+AT = 1_800_000_000  # a fixed reference time (2027-01-15) for reputation refreshes
+
+
+class LedgerEnv:
+    """A ledger store, its service and a projector, all on one database URL."""
+
+    def __init__(self, url: str, *, batch_size: int = 3) -> None:
+        self.url = url
+        self.store = open_store(url)
+        self.service = LedgerService(self.store, clock=TickClock())
+        self.engine = create_read_model_engine(url)
+        self.projector = self.new_projector(batch_size=batch_size)
+
+    def new_projector(self, *, batch_size: int = 3) -> Projector:
+        """A fresh projector (as after a restart of the process)."""
+        return open_projector(self.store, engine=self.engine, batch_size=batch_size)
+
+    def append(self, statements: Sequence[SignedStatement]) -> None:
+        for start in range(0, len(statements), 500):
+            self.service.append_batch(statements[start : start + 500])
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.store.close()
+
+
+def reset_database(url: str) -> None:
+    """Remove every table of the database at ``url`` (a fresh start for the next example)."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(parsed.path + suffix).unlink(missing_ok=True)
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@contextmanager
+def ledger_env(url: str, *, batch_size: int = 3) -> Iterator[LedgerEnv]:
+    """A :class:`LedgerEnv` on an emptied database, closed and emptied again afterwards."""
+    reset_database(url)
+    env = LedgerEnv(url, batch_size=batch_size)
+    try:
+        yield env
+    finally:
+        env.close()
+        reset_database(url)
+
+
+READ_MODEL_TABLES = {
+    "portfolio": pf.metadata.sorted_tables,
+    "reputation": rep.metadata.sorted_tables,
+    "matching": mt.metadata.sorted_tables,
+}
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every read-model table, sorted: equal snapshots mean equal read models."""
+    out = {}
+    with engine.connect() as conn:
+        for tables in READ_MODEL_TABLES.values():
+            for table in tables:
+                rows = [tuple(r) for r in conn.execute(select(table))]
+                out[table.name] = sorted(rows, key=repr)
+    return out
+
+
+def check_against_reference(engine: Engine, state: LedgerState) -> None:
+    """Compare the read models with what the rules' state says they must hold."""
+    live_contributions = {c.id for c in state.contributions.values() if not c.withdrawn}
+    live_endorsements = {
+        e.id
+        for e in state.endorsements.values()
+        if not e.revoked and e.contribution in live_contributions
+    }
+    with engine.connect() as conn:
+        ids = {r.id for r in conn.execute(select(pf.contributions.c.id))}
+        assert ids == live_contributions
+        ids = {r.id for r in conn.execute(select(pf.endorsements.c.id))}
+        assert ids == live_endorsements
+        ratings = {
+            r.id
+            for r in conn.execute(
+                select(rep.ratings.c.id).where(rep.ratings.c.kind == "endorsement")
+            )
+        }
+        assert ratings == live_endorsements
+        people = {r.person: r for r in conn.execute(select(pf.people))}
+        assert set(people) == set(state.people)
+        for person in state.people.values():
+            assert people[person.id].department == person.department
+        roles = {tuple(r) for r in conn.execute(select(pf.roles))}
+        assert roles == {
+            (p.id, role, scope) for p in state.people.values() for role, scope in p.roles
+        }
+        managers = {tuple(r) for r in conn.execute(select(mt.managers))}
+        assert managers == {
+            (p.id, scope)
+            for p in state.people.values()
+            for role, scope in p.roles
+            if role == "manager"
+        }
+        _check_matching(conn, state, live_contributions)
+
+
+def _check_matching(conn: Any, state: LedgerState, live: set[str]) -> None:
+    hours = {r.id: r.hours_per_week for r in conn.execute(select(mt.assignments))}
+    committed: dict[str, int] = dict.fromkeys(state.people, 0)
+    expected_skills: dict[tuple[str, str], int] = {}
+    for c in state.contributions.values():
+        if c.id in live:
+            for skill in set(c.skills):
+                expected_skills[(c.owner, skill)] = expected_skills.get((c.owner, skill), 0) + 1
+    for a in state.assignments.values():
+        for person in a.assignees - a.completed:
+            if a.status in ("open", "assigned"):
+                committed[person] += hours[a.id]
+        for person in a.completed:
+            for skill in set(a.skills):
+                expected_skills[(person, skill)] = expected_skills.get((person, skill), 0) + 1
+    rows = {r.person: r for r in conn.execute(select(mt.people))}
+    assert {p: r.committed for p, r in rows.items()} == committed
+    skills = {(r.person, r.skill): r for r in conn.execute(select(mt.skills))}
+    evidence = {k: r.evidence for k, r in skills.items() if r.evidence}
+    assert evidence == expected_skills
+    for (person, _), r in skills.items():
+        assert (r.department, r.visibility, r.committed) == (
+            rows[person].department,
+            rows[person].visibility,
+            rows[person].committed,
+        )
+    opened = {
+        r.id for r in conn.execute(select(mt.assignments).where(mt.assignments.c.open.is_(True)))
+    }
+    assert opened == {a.id for a in state.assignments.values() if a.status == "open"}
+
+
+class SimulatedCrash(RuntimeError):
+    """Raised inside a projector's transaction to simulate a crash mid-batch."""
+
+
+def crash_on_batch(projector: Projector, model: str, nth: int) -> None:
+    """Make ``projector`` raise inside its ``nth`` write transaction, after ``model`` wrote."""
+    target = projector.models[model]
+    calls = {"n": 0}
+    real_write = target.write
+
+    def write(conn: Any, batch: Any) -> None:
+        real_write(conn, batch)
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise SimulatedCrash(f"crash after {model} wrote batch {nth}")
+
+    target.write = write  # type: ignore[method-assign]
+
+
+# -- the properties ---------------------------------------------------------------------------
+
+_RUN = st.fixed_dictionaries(
+    {
+        "seed": st.integers(0, 2**32 - 1),
+        "size": st.integers(8, 45),
+        "cuts": st.lists(st.integers(1, 44), max_size=4),
+        "batch": st.integers(1, 9),
+        "stops": st.lists(st.integers(1, 12), max_size=3),
+        "crash": st.none()
+        | st.tuples(st.sampled_from(["portfolio", "reputation", "matching"]), st.integers(1, 3)),
+    }
+)
+
+
+def _survive(projector: Projector, *, max_entries: int | None = None) -> bool:
+    """Catch up; return False if the (simulated) crash happened."""
+    try:
+        projector.catch_up(max_entries=max_entries)
+    except SimulatedCrash:
+        return False
+    return True
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(run=_RUN)
+def test_live_read_models_equal_rebuilt_ones(database_url: str, run: dict[str, Any]) -> None:
+    """Entries applied live, in random batches, with stops and a crash, give the same tables
+    as a rebuild from position 0; both agree with the reference built from the rules' state."""
+    world, statements = random_statements(
+        random.Random(run["seed"]), run["size"], seed=str(run["seed"])
+    )
+    with ledger_env(database_url, batch_size=run["batch"]) as env:
+        cuts = sorted({c for c in run["cuts"] if c < len(statements)} | {len(statements)})
+        stops = list(run["stops"])
+        start = 0
+        projector = env.projector
+        if run["crash"] is not None:
+            crash_on_batch(projector, *run["crash"])
+        for cut in cuts:
+            env.append(statements[start:cut])
+            start = cut
+            if stops:  # stop after some entries: a restart resumes from the tracking records
+                _survive(projector, max_entries=stops.pop())
+                projector = env.new_projector(batch_size=run["batch"])
+            if not _survive(projector):
+                projector = env.new_projector(batch_size=run["batch"])
+                projector.catch_up()
+        projector.refresh(at=AT)
+        live = snapshot(env.engine)
+        last = env.store.max_position()
+        assert projector.positions() == dict.fromkeys(projector.models, last)
+        check_against_reference(env.engine, world.state)
+        projector.rebuild()
+        projector.refresh(at=AT)
+        assert snapshot(env.engine) == live
+
+
+def test_rebuild_of_one_read_model_leaves_the_others(database_url: str) -> None:
+    _, statements = random_statements(random.Random(5), 30, seed="one")
+    with ledger_env(database_url, batch_size=7) as env:
+        env.append(statements)
+        env.projector.catch_up()
+        before = snapshot(env.engine)
+        with writing(env.engine) as conn:  # damage two read models behind the projector's back
+            conn.execute(pf.contributions.delete())
+            conn.execute(mt.skills.delete())
+        env.projector.rebuild(["portfolio"])
+        after = snapshot(env.engine)
+        assert after["pf_contributions"] == before["pf_contributions"]
+        assert after["mt_skills"] == []
+        env.projector.rebuild(["matching"])
+        assert snapshot(env.engine)["mt_skills"] == before["mt_skills"]
+
+
+def test_each_entry_is_applied_once_across_restarts(database_url: str) -> None:
+    """The tracking record moves with the rows: a rolled-back batch leaves both unchanged."""
+    _, statements = random_statements(random.Random(11), 25, seed="once")
+    with ledger_env(database_url, batch_size=4) as env:
+        env.append(statements)
+        crash_on_batch(env.projector, "matching", 2)
+        with pytest.raises(SimulatedCrash):
+            env.projector.catch_up()
+        positions = env.projector.positions()
+        assert len(set(positions.values())) == 1  # one transaction moved all three, or none
+        with env.engine.connect() as conn:
+            contributions = conn.execute(select(pf.contributions)).all()
+        applied = positions["portfolio"]
+        claimed = {
+            s.statement.id
+            for s in statements[:applied]
+            if s.statement.type == "ContributionClaimed"
+        }
+        assert {r.id for r in contributions} <= claimed
+        env.new_projector(batch_size=4).catch_up()
+        assert env.new_projector().catch_up().applied == 0
+
+
+def test_a_second_projector_cannot_apply_the_same_entries_again(database_url: str) -> None:
+    _, statements = random_statements(random.Random(2), 12, seed="race")
+    with ledger_env(database_url) as env:
+        env.append(statements)
+        first = env.projector
+        second = env.new_projector()
+        stale = second.positions()  # the second projector read its positions...
+        first.catch_up()  # ...then the first applied everything
+        entries = second.log.read(after=0, limit=5)
+        models = second.select(None)
+        with pytest.raises(TrackingConflict) as caught:
+            second._apply(models, dict(stale), entries)
+        assert caught.value.expected == 0
+        assert second.catch_up().applied == 0  # it re-reads its positions and finds nothing to do
+
+
+def test_tracking_recorder_follows_the_library_contract(database_url: str) -> None:
+    _, statements = random_statements(random.Random(3), 10, seed="contract")
+    with ledger_env(database_url) as env:
+        env.append(statements)
+        view = env.projector.models["portfolio"].view
+        assert view.max_tracking_id("ledger") is None
+        env.projector.catch_up()
+        last = env.store.max_position()
+        assert view.max_tracking_id("ledger") == last
+        assert view.has_tracking_id("ledger", last)
+        env.projector.wait(last, timeout=1)
+        with pytest.raises(TimeoutError):
+            view.wait("ledger", last + 1, timeout=0.2)
+        with env.engine.connect() as conn:
+            rows = {tuple(r) for r in conn.execute(select(tracking_table))}
+        assert rows == {(name, "ledger", last) for name in ("portfolio", "reputation", "matching")}
+
+
+def test_process_event_applies_one_entry_exactly_once(database_url: str) -> None:
+    from eventsourcing.persistence import Tracking
+
+    _, statements = random_statements(random.Random(4), 8, seed="single")
+    with ledger_env(database_url) as env:
+        env.append(statements)
+        model = env.projector.models["portfolio"]
+        for entry in env.projector.log.read(after=0, limit=100):
+            model.process_event(entry, Tracking("ledger", entry.position))
+            model.process_event(entry, Tracking("ledger", entry.position))  # a replay: skipped
+        reference = snapshot(env.engine)
+        env.projector.rebuild(["portfolio"])
+        rebuilt = snapshot(env.engine)
+        assert {k: v for k, v in rebuilt.items() if k.startswith("pf_")} == {
+            k: v for k, v in reference.items() if k.startswith("pf_")
+        }
+
+
+def test_follow_keeps_read_models_current_and_stops(database_url: str) -> None:
+    world, statements = random_statements(random.Random(8), 30, seed="follow")
+    with ledger_env(database_url, batch_size=50) as env:
+        env.append(statements[:10])
+        stop = threading.Event()
+        seen: list[int] = []
+        follower = threading.Thread(
+            target=env.projector.follow,
+            args=(stop,),
+            kwargs={
+                "interval": 0.02,
+                "refresh_every": 0.0,
+                "on_catch_up": lambda r: seen.append(r.applied),
+            },
+        )
+        follower.start()
+        try:
+            env.append(statements[10:])
+            env.projector.wait(env.store.max_position(), timeout=20)
+        finally:
+            stop.set()
+            follower.join(timeout=20)
+        assert not follower.is_alive()
+        assert sum(seen) == len(statements)
+        check_against_reference(env.engine, world.state)
+        with env.engine.connect() as conn:
+            refreshed = conn.execute(select(rep.refresh_state.c.position)).scalar_one()
+        assert refreshed == env.store.max_position()
+
+
+def test_unknown_read_model_is_refused(database_url: str) -> None:
+    with ledger_env(database_url) as env, pytest.raises(UnknownReadModel):
+        env.projector.rebuild(["dossiers"])
+
+
+def test_read_models_never_store_what_the_log_does_not_say(sqlite_url: str) -> None:
+    """Personal fields are stored as disclosed; a withheld one is stored as withheld (null)."""
+    _world, statements = random_statements(random.Random(9), 12, seed="withheld")
+    claim = next(s for s in statements if s.statement.type == "ContributionClaimed")
+    withheld = SignedStatement(
+        claim.statement, claim.signature, tuple(d for d in claim.disclosures if d.field != "title")
+    )
+    statements = [withheld if s is claim else s for s in statements]
+    with ledger_env(sqlite_url) as env:
+        env.append(statements)
+        env.projector.catch_up()
+        with env.engine.connect() as conn:
+            row = conn.execute(
+                select(pf.contributions).where(pf.contributions.c.id == claim.statement.id)
+            ).one()
+        stored = json.loads(row.personal)
+        assert stored["title"] is None
+        assert stored["description"] == claim.disclosed()["description"]

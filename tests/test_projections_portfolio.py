@@ -1,0 +1,274 @@
+"""The portfolio read model: four parts, each with the visibility its owner chose.
+
+The property: for any visibility settings, access policy and manager roles, a viewer
+receives exactly the parts the access rule allows — and no content of any other part.
+Every part's content carries a unique marker, so "no content" is checked on the whole
+JSON form of what the query returned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import commands
+from ledger.catalogue import Part, Visibility
+from ledger.errors import NotFound
+from ledger.statement import SignedStatement
+from projections import DEFAULT_VISIBILITY, AccessPolicy, can_see
+from projections.portfolio import Portfolio, portfolio
+from tests.factories import DEPT, World, standard_cast
+from tests.test_projections import LedgerEnv, ledger_env
+
+OWNERS = ("alice", "carol", "dave")
+VIEWERS = (None, "operator", "alice", "bob", "carol", "dave", "stranger")
+
+
+def markers(owner: str) -> dict[Part, set[str]]:
+    """Text that appears only in ``owner``'s part of that name."""
+    return {
+        Part.DOSSIER: {f"T:{owner}:dossier", f"D:{owner}:dossier"},
+        Part.ANALYTICAL: {f"T:{owner}:analytical", f"C:{owner}", f"N:{owner}"},
+        Part.AMBITIONS: {f"T:{owner}:ambitions", f"G:{owner}"},
+        Part.FREE: {f"T:{owner}:free", f"W:{owner}"},
+    }
+
+
+class Cast:
+    """A ledger where alice, carol and dave have content in all four parts."""
+
+    def __init__(self, env: LedgerEnv) -> None:
+        self.env = env
+        self.w = World(env.service, seed="portfolio")
+        self.w.do_all(standard_cast(self.w))
+        self.assignment_of: dict[str, str] = {}
+        for owner in OWNERS:
+            self._fill(self.w[owner].id)
+        env.projector.catch_up()
+
+    def _fill(self, owner: str) -> None:
+        w, m = self.w, self.w[owner]
+        claims = {}
+        for part in Part:
+            signed = commands.claim_contribution(
+                m.identity, person=owner, title=f"T:{owner}:{part.value}", skills=["python"],
+                start="2026-01-01", part=part.value, description=f"D:{owner}:{part.value}",
+                **w.opts(),
+            )  # fmt: skip
+            claims[part] = w.do(signed).statement.id
+        endorser = w["bob"] if owner != "dave" else w["carol"]
+        w.do(commands.endorse(
+            endorser.identity, person=owner, contribution=claims[Part.DOSSIER], grade=4,
+            role="peer", comment=f"C:{owner}", **w.opts(),
+        ))  # fmt: skip
+        w.do(commands.state_ambition(m.identity, person=owner, goal=f"G:{owner}", **w.opts()))
+        bob = w["bob"]
+        done = w.do(w.post(bob, department=DEPT)).statement.subject
+        w.do(w.assign(bob, done, m))
+        w.do(commands.complete_assignment(
+            bob.identity, assignment=done, assignee=owner, grade=5, note=f"N:{owner}", **w.opts(),
+        ))  # fmt: skip
+        working = w.do(
+            commands.post_assignment(
+                bob.identity,
+                assignment=f"00000000-0000-4000-8000-{len(self.assignment_of):012d}",
+                organisation="minbzk",
+                department=DEPT,
+                title=f"W:{owner}",
+                skills=["python"],
+                hours_per_week=4,
+                **w.opts(),
+            )
+        ).statement.subject
+        w.do(w.assign(bob, working, m))
+        self.assignment_of[owner] = working
+
+    def set_visibility(self, owner: str, part: Part, visibility: Visibility) -> None:
+        m = self.w[owner]
+        self.w.do(
+            commands.change_visibility(
+                m.identity,
+                person=owner,
+                part=part.value,
+                visibility=visibility.value,
+                **self.w.opts(),
+            )
+        )
+
+    def set_manager(self, person: str, department: str, manager: bool) -> None:
+        member = self.w[person]
+        holds = ("manager", department) in self.w.state.people[person].roles
+        if manager and not holds:
+            self.w.do(self.w.grant(member, "manager", department))
+        elif holds and not manager:
+            self.w.do(self.w.revoke_role(member, "manager", department))
+
+    def is_manager(self, viewer: str | None, owner: str) -> bool:
+        people = self.w.state.people
+        if viewer not in people:
+            return False
+        return ("manager", people[owner].department) in people[viewer].roles
+
+
+@pytest.fixture
+def cast(database_url: str) -> Iterator[Cast]:
+    with ledger_env(database_url, batch_size=500) as env:
+        yield Cast(env)
+
+
+def _dump(view: Portfolio) -> str:
+    return json.dumps(view.as_json(), sort_keys=True)
+
+
+_SETTINGS = st.fixed_dictionaries(
+    {
+        owner: st.fixed_dictionaries({p: st.sampled_from(list(Visibility)) for p in Part})
+        for owner in OWNERS
+    }
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    chosen=_SETTINGS,
+    managers_see=st.booleans(),
+    dave_manages_dgo=st.booleans(),
+    carol_manages_cio=st.booleans(),
+)
+def test_a_viewer_gets_exactly_the_visible_parts(
+    cast: Cast,
+    chosen: dict[str, dict[Part, Visibility]],
+    managers_see: bool,
+    dave_manages_dgo: bool,
+    carol_manages_cio: bool,
+) -> None:
+    cast.set_manager("dave", DEPT, dave_manages_dgo)
+    cast.set_manager("carol", "minbzk/cio", carol_manages_cio)
+    for owner, parts in chosen.items():
+        for part, visibility in parts.items():
+            cast.set_visibility(owner, part, visibility)
+    cast.env.projector.catch_up()
+    policy = AccessPolicy(managers_see_on_request=managers_see)
+    with cast.env.engine.connect() as conn:
+        for owner in OWNERS:
+            for viewer in VIEWERS:
+                view = portfolio(conn, owner, viewer=viewer, policy=policy)
+                allowed = {
+                    part
+                    for part, visibility in chosen[owner].items()
+                    if viewer == owner
+                    or visibility is Visibility.PUBLIC
+                    or (
+                        visibility is Visibility.ON_REQUEST
+                        and managers_see
+                        and cast.is_manager(viewer, owner)
+                    )
+                }
+                assert set(view.parts) == allowed, (owner, viewer)
+                assert set(view.hidden) == set(Part) - allowed
+                text = _dump(view)
+                for part, texts in markers(owner).items():
+                    for marker in texts:
+                        assert (marker in text) == (part in allowed), (owner, viewer, marker)
+
+
+def test_defaults_protect_everything_but_the_owners_view(cast: Cast) -> None:
+    assert DEFAULT_VISIBILITY == {
+        Part.DOSSIER: Visibility.ON_REQUEST,
+        Part.ANALYTICAL: Visibility.ON_REQUEST,
+        Part.AMBITIONS: Visibility.PRIVATE,
+        Part.FREE: Visibility.PRIVATE,
+    }
+    with cast.env.engine.connect() as conn:
+        assert portfolio(conn, "alice", viewer=None).parts == {}
+        assert set(portfolio(conn, "alice", viewer="bob").parts) == {Part.DOSSIER, Part.ANALYTICAL}
+        mine = portfolio(conn, "alice", viewer="alice")
+    assert set(mine.parts) == set(Part)
+    assert [c.personal.get("title") for c in mine.parts[Part.FREE].contributions] == [
+        "T:alice:free"
+    ]
+    analytical = mine.parts[Part.ANALYTICAL]
+    assert [e.endorsements[0].endorser for e in analytical.endorsed] == ["bob"]
+    assert [(c.grade, c.note.get("outcome_note")) for c in analytical.completions] == [
+        (5, "N:alice")
+    ]
+    assert {a.status for a in mine.parts[Part.FREE].assignments} == {"completed", "assigned"}
+    assert mine.display_name.get("display_name") == "Alice van Dijk"
+
+
+def test_withdrawn_and_revoked_disappear_from_the_view_not_from_the_ledger(cast: Cast) -> None:
+    w, env = cast.w, cast.env
+    alice, bob = w["alice"], w["bob"]
+    kept = w.do(w.claim(alice, title="kept")).statement.id
+    gone = w.do(w.claim(alice, title="gone")).statement.id
+    endorsement = w.do(w.endorse(bob, alice, kept, grade=5)).statement.id
+    w.do(w.endorse(bob, alice, gone, grade=3))
+    w.do(w.withdraw(alice, gone))
+    w.do(w.revoke_endorsement(bob, alice, endorsement))
+    env.projector.catch_up()
+    with env.engine.connect() as conn:
+        mine = portfolio(conn, "alice", viewer="alice")
+    ids = {c.id for part in mine.parts.values() for c in part.contributions}
+    assert kept in ids
+    assert gone not in ids
+    endorsed = {e.contribution_id for e in mine.parts[Part.ANALYTICAL].endorsed}
+    assert kept not in endorsed  # its only endorsement was revoked
+    assert gone not in endorsed
+    in_ledger = {e.entry.statement.id for e in env.service.read_stream("record/alice")}
+    assert {kept, gone, endorsement} <= in_ledger
+
+
+def test_a_withheld_disclosure_shows_as_withheld(cast: Cast) -> None:
+    w, env = cast.w, cast.env
+    signed = w.claim(w["carol"], title="secret title")
+    bare = SignedStatement(
+        signed.statement,
+        signed.signature,
+        tuple(d for d in signed.disclosures if d.field != "title"),
+    )
+    w.do(bare)
+    env.projector.catch_up()
+    with env.engine.connect() as conn:
+        mine = portfolio(conn, "carol", viewer="carol")
+    (found,) = [c for c in mine.parts[Part.DOSSIER].contributions if c.id == signed.statement.id]
+    assert found.personal.withheld == ("title",)
+    assert found.personal.get("title") is None
+    assert found.personal.get("description") == "Drafted, reviewed with legal, published."
+
+
+def test_unknown_person_is_not_found(cast: Cast) -> None:
+    with cast.env.engine.connect() as conn, pytest.raises(NotFound):
+        portfolio(conn, "nobody", viewer=None)
+
+
+@given(
+    visibility=st.sampled_from(list(Visibility)),
+    is_owner=st.booleans(),
+    is_manager=st.booleans(),
+    managers_see=st.booleans(),
+)
+def test_the_access_rule(
+    visibility: Visibility, is_owner: bool, is_manager: bool, managers_see: bool
+) -> None:
+    seen = can_see(
+        visibility,
+        is_owner=is_owner,
+        is_department_manager=is_manager,
+        policy=AccessPolicy(managers_see_on_request=managers_see),
+    )
+    if is_owner:
+        assert seen
+    elif visibility is Visibility.PRIVATE:
+        assert not seen
+    elif visibility is Visibility.PUBLIC:
+        assert seen
+    else:
+        assert seen == (is_manager and managers_see)
