@@ -66,16 +66,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (origin, person, size))"
             ).format(schema=self.schema, table=self.imports_table)
         )
-        self._insert_node = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
-            schema=self.schema, table=self.nodes_table
-        )
+        # One statement for all of an append's nodes (unnest of three arrays): about a
+        # third of the cost of executemany's one INSERT per node (bench/ingest.py).
+        self._insert_nodes = SQL(
+            "INSERT INTO {schema}.{table} (level, idx, hash) "
+            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+        ).format(schema=self.schema, table=self.nodes_table)
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         nodes = kwargs.get("merkle_nodes") or ()
         if nodes:
-            curs.executemany(self._insert_node, nodes)
+            levels, indexes, hashes = zip(*nodes, strict=True)
+            curs.execute(self._insert_nodes, (list(levels), list(indexes), list(hashes)))
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _query(
