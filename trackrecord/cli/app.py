@@ -11,7 +11,15 @@ import typer
 from typer.core import TyperGroup
 
 from ..settings import Settings
-from . import identity_cmds, projections, read_cmds, record_cmds, serve, transparency
+from . import (
+    credentials,
+    identity_cmds,
+    projections,
+    read_cmds,
+    record_cmds,
+    serve,
+    transparency,
+)
 from .assignment_cmds import assignment_app
 from .audit_cmds import audit_command
 from .context import CliContext
@@ -126,4 +134,7 @@ def create_app() -> typer.Typer:
     app.add_typer(transparency.app)
     app.add_typer(projections.app, name="projections", rich_help_panel="Reading and auditing")
     app.add_typer(serve.app)
+    app.add_typer(
+        credentials.app, name="credentials", rich_help_panel="Transparency and portable records"
+    )
     return app

@@ -1,0 +1,282 @@
+"""Open Badges 3.0 credentials of a verified record: contributions, endorsements, assignments.
+
+From a bundle that verifies (:func:`ledger.bundle.verify_bundle`) with the
+operator's key, :func:`issue_credentials` issues, signed by that same key:
+
+- per endorsed, not withdrawn contribution: an ``AchievementCredential`` whose
+  achievement embeds one ``EndorsementCredential`` per endorsement that was not
+  revoked (each also returned on its own);
+- per completed assignment: an ``AchievementCredential`` with
+  ``achievementType`` ``Assignment`` and the owner's grade as its result.
+
+The issuer is the ledger: it vouches that these statements are in its verified
+log. Each credential's ``evidence`` names the original signed entries (entry
+hash, log index, stream, seq) and the checkpoint (origin, size, root) so a
+verifier can go back to the bundle and check them there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from keys import Identity
+
+from ..bundle import BundleReport, load_bundle, verify_bundle
+from ..canonical import canonical_bytes, sha256_hex
+from ..checkpoint import NoteVerifier
+from .data_integrity import CredentialError
+from .vc import CredentialIssuer, credential, credential_id
+
+__all__ = ["OB_V3_CONTEXT", "IssuedCredential", "issue_credentials"]
+
+OB_V3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """One signed credential and the file name it is exported under."""
+
+    filename: str
+    document: dict[str, Any]
+
+    def dumps(self) -> str:
+        """Return the credential as indented JSON text with a final line feed."""
+        return json.dumps(self.document, indent=1, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    log_index: int
+    entry: dict[str, Any]
+    disclosed: dict[str, str]
+
+    @property
+    def statement(self) -> dict[str, Any]:
+        return dict(self.entry["statement"])
+
+
+class _Record:
+    """A verified bundle: its report and its entries by statement id."""
+
+    def __init__(self, bundle: Mapping[str, Any], report: BundleReport) -> None:
+        self.report = report
+        self.entries: dict[str, _Entry] = {}
+        for item in bundle["entries"]:
+            disclosed = {field: value for _, field, value in item["disclosures"]}
+            e = _Entry(item["log_index"], item["entry"], disclosed)
+            self.entries[e.statement["id"]] = e
+
+    def evidence(self, statement_id: str, what: str) -> dict[str, Any]:
+        e = self.entries[statement_id]
+        s, r = e.statement, self.report
+        return {
+            "type": ["Evidence"],
+            "name": f"{s['type']} entry {e.entry['stream']}#{e.entry['seq']}",
+            "narrative": f"{what}: the signed {s['type']} statement {s['id']}, entry "
+            f"{e.entry['seq']} of stream {e.entry['stream']} at log index {e.log_index}, "
+            f"included in checkpoint {r.checkpoint_size} of {r.origin}.",
+            "statementId": s["id"],
+            "statementType": s["type"],
+            "stream": e.entry["stream"],
+            "seq": e.entry["seq"],
+            "logIndex": e.log_index,
+            "entryHash": sha256_hex(canonical_bytes(e.entry)),
+            "checkpointOrigin": r.origin,
+            "checkpointSize": r.checkpoint_size,
+            "checkpointRoot": r.checkpoint_root,
+        }
+
+    def completion(self, assignment: str) -> _Entry:
+        for e in self.entries.values():
+            s = e.statement
+            if (
+                s["type"] == "AssignmentCompleted"
+                and s["subject"] == assignment
+                and s["body"]["assignee"] == self.report.person
+            ):
+                return e
+        raise CredentialError("bad_format", f"no completion of assignment {assignment}")
+
+    def posted(self, assignment: str) -> _Entry:
+        return next(
+            e
+            for e in self.entries.values()
+            if e.statement["type"] == "AssignmentPosted" and e.statement["subject"] == assignment
+        )
+
+
+def _subject(report: BundleReport, achievement: dict[str, Any]) -> dict[str, Any]:
+    identifier = [
+        {
+            "type": "IdentityObject",
+            "hashed": False,
+            "identityHash": report.person,
+            "identityType": "ext:trackrecordPerson",
+        }
+    ]
+    if report.display_name:
+        identifier.append(
+            {
+                "type": "IdentityObject",
+                "hashed": False,
+                "identityHash": report.display_name,
+                "identityType": "name",
+            }
+        )
+    return {"type": ["AchievementSubject"], "identifier": identifier, "achievement": achievement}
+
+
+def _endorsements(
+    record: _Record, issuer: CredentialIssuer, contribution: str, title: str, created: str
+) -> list[IssuedCredential]:
+    out = []
+    origin = record.report.origin
+    for e in record.report.endorsements:
+        if e.contribution != contribution:
+            continue
+        given = record.entries[e.id]
+        comment = given.disclosed.get("comment")
+        by = e.endorser_name or e.endorser
+        text = f"{e.role} endorsement by {by}, grade {e.grade}" + (
+            f": {comment}" if comment else ""
+        )
+        doc = credential(
+            contexts=[OB_V3_CONTEXT],
+            types=["EndorsementCredential"],
+            id=credential_id(origin, "endorsement", e.id),
+            name=f"Endorsement of {title!r} by {by}",
+            description=f"{by} endorsed this contribution as {e.role}; {origin} vouches that "
+            "the signed endorsement is in its verified log.",
+            issuer=issuer,
+            valid_from=created,
+            subject={
+                "id": f"urn:uuid:{contribution}",
+                "type": ["EndorsementSubject"],
+                "endorsementComment": text,
+                "endorser": e.endorser,
+                "endorserRole": e.role,
+                "grade": e.grade,
+            },
+            evidence=[record.evidence(e.id, "the endorsement")],
+            issuanceDate=created,
+            awardedDate=given.statement["issued_at"],
+        )
+        out.append(
+            IssuedCredential(f"endorsement-{e.id}.json", issuer.secure(doc, created=created))
+        )
+    return out
+
+
+def _contributions(
+    record: _Record, issuer: CredentialIssuer, created: str
+) -> list[IssuedCredential]:
+    out: list[IssuedCredential] = []
+    report, origin = record.report, record.report.origin
+    endorsed = {e.contribution for e in report.endorsements}
+    for c in report.contributions:
+        if c.withdrawn or c.id not in endorsed:
+            continue
+        title = c.title or "Contribution (title withheld)"
+        endorsements = _endorsements(record, issuer, c.id, title, created)
+        claim = record.entries[c.id]
+        achievement = {
+            "id": f"urn:uuid:{c.id}",
+            "type": ["Achievement"],
+            "achievementType": "ext:WorkContribution",
+            "name": title,
+            "description": f"A {claim.statement['body']['kind']} contribution on the record of "
+            f"{report.display_name or report.person}, endorsed {len(endorsements)} time(s).",
+            "criteria": {
+                "narrative": "Claimed by the employee in a signed statement and endorsed by "
+                "others in signed statements, all in the ledger's verified log."
+            },
+            "tag": list(c.skills),
+            "endorsement": [x.document for x in endorsements],
+        }
+        doc = credential(
+            contexts=[OB_V3_CONTEXT],
+            types=["AchievementCredential"],
+            id=credential_id(origin, "contribution", c.id),
+            name=title,
+            description=f"Endorsed work contribution, vouched for by {origin}.",
+            issuer=issuer,
+            valid_from=created,
+            subject=_subject(report, achievement),
+            evidence=[record.evidence(c.id, "the claim")]
+            + [
+                record.evidence(e.id, "an endorsement")
+                for e in report.endorsements
+                if e.contribution == c.id
+            ],
+            issuanceDate=created,
+            awardedDate=claim.statement["issued_at"],
+        )
+        out.append(
+            IssuedCredential(f"contribution-{c.id}.json", issuer.secure(doc, created=created))
+        )
+        out.extend(endorsements)
+    return out
+
+
+def _assignments(record: _Record, issuer: CredentialIssuer, created: str) -> list[IssuedCredential]:
+    out = []
+    report, origin = record.report, record.report.origin
+    for a in report.assignments_completed:
+        done, posted = record.completion(a.id), record.posted(a.id)
+        title = a.title or "Assignment (title withheld)"
+        achievement = {
+            "id": f"urn:uuid:{a.id}",
+            "type": ["Achievement"],
+            "achievementType": "Assignment",
+            "name": title,
+            "description": f"An assignment posted by {a.owner}, completed by "
+            f"{report.display_name or report.person}.",
+            "criteria": {"narrative": "Completion confirmed by the assignment's owner."},
+        }
+        subject = _subject(report, achievement)
+        subject["result"] = [{"type": ["Result"], "value": str(a.grade), "outcome": a.outcome}]
+        note = done.disclosed.get("outcome_note")
+        if note:
+            subject["narrative"] = note
+        doc = credential(
+            contexts=[OB_V3_CONTEXT],
+            types=["AchievementCredential"],
+            id=credential_id(origin, "assignment", done.statement["id"]),
+            name=title,
+            description=f"Completed assignment ({a.outcome}), vouched for by {origin}.",
+            issuer=issuer,
+            valid_from=created,
+            subject=subject,
+            evidence=[
+                record.evidence(posted.statement["id"], "the assignment"),
+                record.evidence(done.statement["id"], "the completion"),
+            ],
+            issuanceDate=created,
+            awardedDate=done.statement["issued_at"],
+        )
+        out.append(IssuedCredential(f"assignment-{a.id}.json", issuer.secure(doc, created=created)))
+    return out
+
+
+def issue_credentials(
+    bundle: str | bytes | Mapping[str, Any], *, operator: Identity, created: str
+) -> list[IssuedCredential]:
+    """Return the signed credentials of a bundle's person, issued by the ledger's operator.
+
+    The bundle is verified with ``operator``'s key as the only trusted key, so
+    only the operator of the ledger that signed its checkpoint can issue them.
+    ``created`` (an XML Schema dateTime with ``Z``) is the issuance time.
+    Raises :class:`~ledger.bundle.BundleError` if the bundle does not verify.
+    """
+    doc = load_bundle(bundle) if isinstance(bundle, str | bytes) else dict(bundle)
+    origin = doc.get("origin")
+    if not isinstance(origin, str):
+        raise CredentialError("bad_format", "the bundle has no origin")
+    key = NoteVerifier.for_key(origin, operator.public_key.raw)
+    report = verify_bundle(doc, trusted=[key])
+    record = _Record(doc, report)
+    issuer = CredentialIssuer.from_identity(operator, origin)
+    return _contributions(record, issuer, created) + _assignments(record, issuer, created)
