@@ -1,0 +1,434 @@
+"""Tampering with a stored ledger, many times over: does the audit, or the monitor, notice?
+
+**Audit runs.** Random valid ledgers (8-40 entries, ``tests.factories.random_statements``)
+are written through the real service; each one is snapshotted and then, hundreds of times,
+restored, tampered with by one random edit in plain SQL on the backend's own tables, and
+audited from scratch (``ledger.audit.audit`` on a newly opened store). The edits are the
+kinds of ``tests/test_tamper.py`` (its ``tamper`` function, driven by hypothesis as there:
+flipped statement, signature and ``prev`` bytes, a re-signature by another valid key,
+deleted, swapped, copied and validly forged rows) plus, here: an edited disclosure (a
+personal value beside the signed statement), random bytes, a re-serialised
+(non-canonical) record, a 100,000-deep nested record, and edits of the Merkle
+node table (a flipped node, a deleted node, the leaves truncated from an index on with
+every node above them). A tampering is *detected* when the audit reports a failure and
+*located* when the failure names the log index that was touched.
+
+**Checkpoint runs.** A monitor (``ledger.monitor.Monitor``) has seen the latest signed
+checkpoint; then the stored checkpoints are edited (a changed character, the latest note
+replaced by an older genuine one or by one signed with another key, the latest deleted),
+or the log is rolled back consistently (entries, Merkle nodes and checkpoints removed from
+the end; the audit cannot see this) and the honest operator signs what is left, or rolled
+back and extended differently (a fork). A client then fetches the latest checkpoint and a
+consistency proof from the log, as a monitor does: detected when that raises a typed error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import random
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from keys import Identity
+from ledger import commands
+from ledger.audit import audit
+from ledger.canonical import canonical_bytes
+from ledger.checkpoint import NoteVerifier, sign_checkpoint, verify_checkpoint
+from ledger.errors import LedgerError
+from ledger.log import TransparencyLog
+from ledger.monitor import Monitor
+from ledger.service import LedgerService
+from ledger.store import open_store
+from tests.factories import TickClock, World, identity_for, random_statements
+from tests.test_hostile_input import nested_text
+from tests.test_tamper import (
+    KINDS,
+    Backend,
+    PostgresRows,
+    Row,
+    Rows,
+    Tampered,
+    tamper,
+    write_ledger,
+)
+
+from .report import Tally, timed
+
+__all__ = [
+    "ALL_KINDS",
+    "CHECKPOINT_KINDS",
+    "run_audit_tampering",
+    "run_checkpoint_tampering",
+]
+
+EXTRA_KINDS = (
+    "disclosure_value",
+    "garbage",
+    "reserialise",
+    "deep_nesting",
+    "merkle_flip",
+    "merkle_delete",
+    "merkle_truncate",
+)
+ALL_KINDS = (*KINDS, *EXTRA_KINDS)
+CHECKPOINT_KINDS = (
+    "note_changed",
+    "note_older",
+    "note_other_key",
+    "note_deleted",
+    "rollback",
+    "fork",
+)
+ORIGIN = "trackrecord.example/bench"
+_PER_LEDGER = 250
+Say = Callable[[str], None]
+
+
+# -- raw tables -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tables:
+    nodes: str
+    checkpoints: str
+    mark: str  # the driver's parameter placeholder
+
+
+def _tables(db: Rows) -> _Tables:
+    if isinstance(db, PostgresRows):
+        return _Tables("ledger_merkle_nodes", "ledger_checkpoints", "%s")
+    return _Tables("merkle_nodes", "checkpoints", "?")
+
+
+def _sql(db: Rows, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Run one statement on the tampering connection (``?`` becomes the driver's mark)."""
+    conn: Any = db.db  # type: ignore[attr-defined]
+    cursor = conn.execute(statement.replace("?", _tables(db).mark), params)
+    return list(cursor.fetchall()) if cursor.description else []
+
+
+@contextlib.contextmanager
+def _transaction(db: Rows) -> Iterator[None]:
+    conn: Any = db.db  # type: ignore[attr-defined]
+    if isinstance(db, PostgresRows):
+        with conn.transaction():
+            yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every row a tampering may touch: entries, Merkle nodes, checkpoints."""
+
+    rows: list[Row]
+    nodes: list[tuple[int, int, bytes]]
+    checkpoints: list[tuple[int, str]]
+
+
+def snapshot(db: Rows) -> Snapshot:
+    t = _tables(db)
+    nodes = [(int(a), int(b), bytes(c)) for a, b, c in _sql(db, f"SELECT * FROM {t.nodes}")]
+    cps = [(int(s), str(n)) for s, n in _sql(db, f"SELECT size, note FROM {t.checkpoints}")]
+    return Snapshot(db.rows(), nodes, cps)
+
+
+def restore(db: Rows, snap: Snapshot) -> None:
+    """Put the snapshotted rows back exactly (positions included), in one transaction."""
+    t = _tables(db)
+    events = "ledger_events" if isinstance(db, PostgresRows) else "stored_events"
+    with _transaction(db):
+        for table in (events, t.nodes, t.checkpoints):
+            _sql(db, f"DELETE FROM {table}")
+        for r in snap.rows:
+            db.insert(r.position, r.originator_id, r.version, r.state)
+        for node in snap.nodes:
+            _sql(db, f"INSERT INTO {t.nodes} VALUES (?, ?, ?)", node)
+        for cp in snap.checkpoints:
+            _sql(db, f"INSERT INTO {t.checkpoints} (size, note) VALUES (?, ?)", cp)
+
+
+def fresh(backend: Backend) -> Rows:
+    """An empty database of ``backend`` (PostgreSQL: emptied, checkpoints and settings too)."""
+    db = backend.fresh()
+    if not isinstance(db, PostgresRows):
+        _sql(db, "PRAGMA synchronous=OFF")  # this connection's writes need no fsync
+    else:
+        _sql(
+            db,
+            "DO $$ BEGIN IF to_regclass('ledger_checkpoints') IS NOT NULL THEN "
+            "TRUNCATE ledger_checkpoints, ledger_meta; END IF; END $$",
+        )
+    return db
+
+
+def _audit_failure(url: str) -> tuple[int | None, str] | None:
+    store = open_store(url)
+    try:
+        failure = audit(store).failure
+    finally:
+        store.close()
+    return None if failure is None else (failure.log_index, failure.code)
+
+
+# -- the extra kinds ------------------------------------------------------------------------
+
+
+def _tamper_more(kind: str, data: st.DataObject, db: Rows) -> Tampered:
+    rows = db.rows()
+    n = len(rows)
+    if kind == "disclosure_value":
+        k = data.draw(st.sampled_from([i for i, r in enumerate(rows) if b"\n[[" in r.state]))
+        head, _, tail = rows[k].state.partition(b"\n")
+        disclosures = json.loads(tail)
+        d = data.draw(st.sampled_from(disclosures), label="disclosure")
+        d[2] = d[2] + data.draw(st.sampled_from(["!", " (edited)", "\u00e9"]), label="edit")
+        db.set_state(rows[k].position, head + b"\n" + canonical_bytes(disclosures))
+        return Tampered(f"the {d[1]} disclosed at {k} edited", k)
+    if kind in ("garbage", "reserialise", "deep_nesting"):
+        k = data.draw(st.integers(0, n - 1), label="k")
+        head, _, tail = rows[k].state.partition(b"\n")
+        if kind == "garbage":
+            blob = data.draw(st.binary(min_size=1, max_size=300), label="bytes")
+        elif kind == "reserialise":
+            blob = json.dumps(json.loads(head)).encode() + b"\n" + tail
+        else:
+            blob = nested_text(100_000).encode() + b"\n" + tail
+        db.set_state(rows[k].position, blob)
+        return Tampered(f"{kind} at {k}", k)
+    t = _tables(db)
+    nodes = sorted((int(a), int(b)) for a, b in _sql(db, f"SELECT level, idx FROM {t.nodes}"))
+    if kind == "merkle_truncate":
+        k = data.draw(st.integers(0, n - 1), label="k")
+        doomed = [(lv, i) for lv, i in nodes if (i + 1) << lv > k]
+        for lv, i in doomed:
+            _sql(db, f"DELETE FROM {t.nodes} WHERE level=? AND idx=?", (lv, i))
+        return Tampered(f"Merkle leaves from {k} on and the {len(doomed)} nodes over them", k)
+    level, index = data.draw(st.sampled_from(nodes), label="node")
+    where = "level=? AND idx=?"
+    if kind == "merkle_delete":
+        _sql(db, f"DELETE FROM {t.nodes} WHERE {where}", (level, index))
+        return Tampered(f"Merkle node ({level}, {index}) deleted", index << level)
+    [(old,)] = _sql(db, f"SELECT hash FROM {t.nodes} WHERE {where}", (level, index))
+    at, mask = data.draw(st.integers(0, 31), label="byte"), data.draw(st.integers(1, 255))
+    new = bytes(old[:at]) + bytes([old[at] ^ mask]) + bytes(old[at + 1 :])
+    _sql(db, f"UPDATE {t.nodes} SET hash=? WHERE {where}", (new, level, index))
+    return Tampered(f"Merkle node ({level}, {index}) byte {at} ^ {mask:#x}", index << level)
+
+
+# -- audit runs -------------------------------------------------------------------------------
+
+
+def run_audit_tampering(
+    backend: Backend,
+    total: int,
+    *,
+    seed: int,
+    say: Say,
+    kinds: tuple[str, ...] = ALL_KINDS,
+) -> Tally:
+    """Run ``total`` random single tamperings on ``backend``; count what the audit detects."""
+    tally = Tally("Audit finds tampering", backend.name, "detected / tried")
+    rng = random.Random(seed)
+    with timed(tally):
+        for ledger in range(10 * (total // _PER_LEDGER + 1)):
+            if tally.tried >= total:
+                break
+            size = rng.randint(8, 40)
+            w, signed = random_statements(rng, size, seed=f"bench-{seed}-{ledger}")
+            db = fresh(backend)
+            try:
+                write_ledger(db.url, signed, [rng.randint(1, size - 1)])
+                snap = snapshot(db)
+                _tamper_ledger(db, snap, w, min(_PER_LEDGER, total - tally.tried), kinds, tally)
+            finally:
+                db.close()
+            say(f"audit tampering on {backend.name}: {tally.tried:,} / {total:,}")
+    return tally
+
+
+def _tamper_ledger(
+    db: Rows, snap: Snapshot, w: World, count: int, kinds: tuple[str, ...], tally: Tally
+) -> None:
+    @settings(
+        max_examples=count,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(kind=st.sampled_from(kinds), data=st.data())
+    def one(kind: str, data: st.DataObject) -> None:
+        restore(db, snap)
+        done = tamper(kind, data, db, w) if kind in KINDS else _tamper_more(kind, data, db)
+        try:
+            found = _audit_failure(db.url)
+        except Exception as exc:  # the audit must report, never raise
+            tally.fail("crash", f"{done.description}: {type(exc).__name__}: {str(exc)[:120]}")
+            return
+        if found is None:
+            tally.fail("undetected", done.description)
+        else:
+            tally.ok(located=found[0] == done.log_index)
+
+    one()
+
+
+# -- checkpoint runs ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Checkpointed:
+    url: str
+    operator: Identity
+    verifier: NoteVerifier
+    notes: list[str]  # oldest first
+
+
+def _checkpointed_ledger(db: Rows, rng: random.Random, seed: str) -> _Checkpointed:
+    """A random ledger with two checkpoints: at its end, and three entries later."""
+    w, signed = random_statements(rng, rng.randint(8, 30), seed=seed)
+    store = open_store(db.url)
+    try:
+        service = LedgerService(store, clock=TickClock())
+        log = TransparencyLog(service)
+        service.append_batch(signed)
+        operator = w.operator.identity
+        log.set_origin(ORIGIN)
+        first = log.issue_checkpoint(operator)
+        service.append_batch(_ambitions(operator, "extra", 3))
+        second = log.issue_checkpoint(operator)
+        return _Checkpointed(db.url, operator, log.verifier(), [first.note, second.note])
+    finally:
+        store.close()
+
+
+def _ambitions(operator: Identity, tag: str, count: int) -> list[Any]:
+    return [
+        commands.state_ambition(operator, person="operator", goal=f"{tag} {i}")
+        for i in range(count)
+    ]
+
+
+def _truncate(db: Rows, keep: int) -> None:
+    """Remove the entries after the first ``keep``, with their nodes and later checkpoints."""
+    t = _tables(db)
+    rows = db.rows()
+    with _transaction(db):
+        for r in rows[keep:]:
+            db.delete(r.position)
+        for level, index in _sql(db, f"SELECT level, idx FROM {t.nodes}"):
+            if (int(index) + 1) << int(level) > keep:
+                _sql(db, f"DELETE FROM {t.nodes} WHERE level=? AND idx=?", (level, index))
+        _sql(db, f"DELETE FROM {t.checkpoints} WHERE size > ?", (keep,))
+
+
+def _resign(url: str, operator: Identity, fork: int) -> None:
+    """The honest operator restarts on the database and signs what it holds (after
+    appending ``fork`` new entries)."""
+    store = open_store(url)
+    try:
+        service = LedgerService(store, clock=TickClock())
+        if fork:
+            service.append_batch(_ambitions(operator, "fork", fork))
+        TransparencyLog(service).issue_checkpoint(operator)
+    finally:
+        store.close()
+
+
+def _tamper_checkpoint(kind: str, rng: random.Random, db: Rows, c: _Checkpointed) -> str:
+    t = _tables(db)
+    latest = verify_checkpoint(c.notes[-1], verifiers=[c.verifier])
+    if kind == "note_changed":
+        note = c.notes[-1]
+        i = rng.randrange(len(note))
+        other = rng.choice([ch for ch in "0123456789abcdefABCDEF+/= \n\u2014" if ch != note[i]])
+        changed = note[:i] + other + note[i + 1 :]
+        _sql(db, f"UPDATE {t.checkpoints} SET note=? WHERE size=?", (changed, latest.size))
+        return f"character {i} of the latest checkpoint changed"
+    if kind == "note_older":
+        _sql(db, f"UPDATE {t.checkpoints} SET note=? WHERE size=?", (c.notes[0], latest.size))
+        return "the latest checkpoint replaced by the older one"
+    if kind == "note_other_key":
+        note = sign_checkpoint(latest, name=ORIGIN, signer=identity_for("mallory"))
+        _sql(db, f"UPDATE {t.checkpoints} SET note=? WHERE size=?", (note, latest.size))
+        return "the latest checkpoint re-signed by another key"
+    if kind == "note_deleted":
+        _sql(db, f"DELETE FROM {t.checkpoints} WHERE size=?", (latest.size,))
+        return "the latest checkpoint deleted"
+    k = rng.randint(1, 3)
+    _truncate(db, latest.size - k)
+    fork = k + 1 if kind == "fork" else 0
+    _resign(c.url, c.operator, fork)
+    what = "rolled back" if not fork else f"rolled back and extended by {fork} other entries"
+    return f"the last {k} entries {what}, the operator signed what was left"
+
+
+def _client_check(c: _Checkpointed, monitor: Monitor) -> None:
+    """Fetch the latest checkpoint and a consistency proof as a monitor does; raise if wrong."""
+    store = open_store(c.url)
+    try:
+        log = TransparencyLog(LedgerService(store))
+        latest = log.checkpoint()
+        seen = monitor.last(ORIGIN)
+        assert seen is not None
+        old = seen[0]
+        proof = log.consistency_proof(old.size, latest.size) if latest.size >= old.size else []
+        monitor.observe(latest.note, proof, c.verifier)
+    finally:
+        store.close()
+
+
+def run_checkpoint_tampering(backend: Backend, total: int, *, seed: int, say: Say) -> Tally:
+    """Run ``total`` checkpoint tamperings and rollbacks; count what the monitor detects."""
+    tally = Tally("Monitor finds checkpoint tampering", backend.name, "detected / tried")
+    rng = random.Random(seed)
+    per_ledger = 20
+    with timed(tally), tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
+        ledger = 0
+        while tally.tried < total:
+            db = fresh(backend)
+            try:
+                c = _checkpointed_ledger(db, rng, f"bench-cp-{seed}-{ledger}")
+                snap = snapshot(db)
+                for i in range(min(per_ledger, total - tally.tried)):
+                    restore(db, snap)
+                    monitor = Monitor(Path(tmp, f"monitor-{ledger}-{i}.json"))
+                    monitor.observe(c.notes[-1], [], c.verifier)
+                    kind = CHECKPOINT_KINDS[(ledger * per_ledger + i) % len(CHECKPOINT_KINDS)]
+                    done = _tamper_checkpoint(kind, rng, db, c)
+                    if _audit_failure(c.url) is not None:
+                        tally.note("also reported by the audit")
+                    elif kind in ("rollback", "fork"):
+                        tally.note("rollbacks and forks the audit alone passes")
+                    _judge(tally, done, functools.partial(_client_check, c, monitor))
+            finally:
+                db.close()
+            ledger += 1
+            say(f"checkpoint tampering on {backend.name}: {tally.tried:,} / {total:,}")
+    return tally
+
+
+def _judge(tally: Tally, description: str, check: Callable[[], None]) -> None:
+    try:
+        check()
+    except LedgerError:
+        tally.ok()
+    except Exception as exc:
+        tally.fail("crash", f"{description}: {type(exc).__name__}: {str(exc)[:120]}")
+    else:
+        tally.fail("undetected", description)
