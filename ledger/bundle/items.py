@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,13 @@ class Item:
     disclosures: tuple[Disclosure, ...]
 
 
+@functools.lru_cache(maxsize=8192)
+def _proof_hash(text: str) -> bytes:
+    """Decode one base64 proof hash; cached, since the hashes near the root recur in
+    every entry's inclusion proof of a bundle."""
+    return b64decode(text, length=32, what="proof hash")
+
+
 def check_item(raw: Any, position: int, checkpoint: Checkpoint, after: int) -> Item:
     """Check entry item ``position`` against ``checkpoint``; raise :class:`BundleError`."""
     where: dict[str, Any] = {"entry_index": position}
@@ -54,7 +62,7 @@ def check_item(raw: Any, position: int, checkpoint: Checkpoint, after: int) -> I
     try:
         if not isinstance(proof, list) or not all(isinstance(h, str) for h in proof):
             raise MalformedInput("inclusion_proof is an array of base64 strings")
-        hashes = [b64decode(h, length=32, what="proof hash") for h in proof]
+        hashes = [_proof_hash(h) for h in proof]
         verify_inclusion(
             leaf_hash=leaf_hash(entry.canonical),
             index=index,

@@ -6,21 +6,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from psycopg.sql import SQL, Identifier
 
 __all__ = ["LedgerPostgresRecorder"]
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    """Writes the Merkle nodes of an append in the same transaction as its entries.
-
-    The nodes are inserted before the library takes its EXCLUSIVE lock on the
-    events table: a second writer that wants the same leaf index waits on the
-    first one's row and then fails on the unique key, so there is no deadlock.
-    """
+    """Writes the Merkle nodes of an append in the same transaction as its entries,
+    after the library's EXCLUSIVE lock on the events table (see :meth:`insert_events`)."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -73,14 +71,32 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
         ).format(schema=self.schema, table=self.nodes_table)
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert an append's entries and Merkle nodes in one transaction, without a pipeline.
+
+        The library's own method pipelines its statements; when our node insert then
+        hits the unique key of a leaf another writer took first, psycopg reports the
+        pipeline as aborted (and can leave a stale prepared statement behind) rather
+        than the unique violation. Here the table lock comes first (as in the
+        library), then the nodes, then the events: a second writer waits for the lock
+        and then fails cleanly on the leaf's unique key (``IntegrityError``).
+        """
         nodes = kwargs.get("merkle_nodes") or ()
-        if nodes:
-            levels, indexes, hashes = zip(*nodes, strict=True)
-            curs.execute(self._insert_nodes, (list(levels), list(indexes), list(hashes)))
-        super()._insert_events(curs, stored_events, **kwargs)
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                if nodes:
+                    levels, indexes, hashes = zip(*nodes, strict=True)
+                    curs.execute(self._insert_nodes, (list(levels), list(indexes), list(hashes)))
+            if not stored_events:
+                return []
+            with conn.cursor() as curs:
+                PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
+                ids: Sequence[int] | None = self._fetch_ids_after_insert_events(curs, stored_events)
+                return ids
 
     def _query(
         self, sql: SQL, params: tuple[Any, ...], table: Identifier | None = None
