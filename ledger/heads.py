@@ -159,9 +159,10 @@ class NeighbourProof:
         if not isinstance(raw, dict) or set(raw) != {"index", "stream", "seq", "hash", "proof"}:
             raise MalformedInput("a heads-tree leaf is {index, stream, seq, hash, proof}")
         if not all(
-            isinstance(raw[k], int) and not isinstance(raw[k], bool) for k in ("index", "seq")
+            isinstance(raw[k], int) and not isinstance(raw[k], bool) and 0 <= raw[k] < 2**53
+            for k in ("index", "seq")
         ):
-            raise MalformedInput("index and seq of a heads-tree leaf are integers")
+            raise MalformedInput("index and seq of a heads-tree leaf are integers in [0, 2^53)")
         if not isinstance(raw["stream"], str) or not isinstance(raw["hash"], str):
             raise MalformedInput("stream and hash of a heads-tree leaf are strings")
         if not isinstance(raw["proof"], list) or not all(isinstance(p, str) for p in raw["proof"]):
