@@ -114,7 +114,17 @@ def load_keystore(path: Path, passphrase: str) -> Identity:
         salt = base64.b64decode(kdf["salt"], validate=True)
         nonce = base64.b64decode(_field(doc, "nonce", path), validate=True)
         ciphertext = base64.b64decode(_field(doc, "ciphertext", path), validate=True)
-        key = _derive(passphrase, salt, int(kdf["opslimit"]), int(kdf["memlimit"]))
+        opslimit, memlimit = int(kdf["opslimit"]), int(kdf["memlimit"])
+        if not (
+            _ARGON.OPSLIMIT_MIN <= opslimit <= _ARGON.OPSLIMIT_SENSITIVE
+            and _ARGON.MEMLIMIT_MIN <= memlimit <= _ARGON.MEMLIMIT_SENSITIVE
+        ):
+            # A swapped keystore must not make us spin or allocate without bound.
+            raise KeystoreError(
+                f"keystore {path}: Argon2id limits outside the accepted range "
+                f"(opslimit {opslimit}, memlimit {memlimit})"
+            )
+        key = _derive(passphrase, salt, opslimit, memlimit)
     except (KeyError, TypeError, ValueError) as exc:
         raise KeystoreError(f"keystore {path} is malformed: {exc}") from exc
     try:

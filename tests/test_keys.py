@@ -364,3 +364,20 @@ def test_tampered_ciphertext_does_not_open(identity: keys.Identity, keystore_pat
     keystore_path.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(keys.BadPassphrase):
         keys.load_keystore(keystore_path, PASSPHRASE)
+
+
+def test_keystore_with_unbounded_kdf_limits_is_refused(tmp_path: Path) -> None:
+    """A swapped keystore must not make the CLI spin or allocate without bound."""
+    path = tmp_path / "k.key"
+    keys.save_keystore(
+        path,
+        keys.Identity.generate(),
+        "pw",
+        opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
+        memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN,
+    )
+    doc = json.loads(path.read_text())
+    doc["kdf"]["memlimit"] = 2**40
+    path.write_text(json.dumps(doc))
+    with pytest.raises(keys.KeystoreError, match="outside the accepted range"):
+        keys.load_keystore(path, "pw")
