@@ -22,7 +22,7 @@ from keys import BadSignature, verify_signature
 from keys.signing import Purpose
 
 from .checkpoint import NoteVerifier, verify_checkpoint
-from .disclosures import Disclosure, verify_disclosures
+from .disclosures import Disclosure
 from .entry import Entry, decode_record
 from .errors import IntegrityViolation, LedgerError, MalformedInput, RuleViolation
 from .heads import HeadsIndex, heads_root_of, index_leaves
@@ -110,11 +110,7 @@ def _check_disclosures(entry: Entry, disclosures: list[Disclosure], index: int) 
     """The stored disclosures must match the commitments the signed statement carries."""
     s = entry.statement
     try:
-        verify_disclosures(
-            s.body.get("commitments", {}),
-            disclosures,
-            max_lengths={p.name: p.max_length for p in s.stype.personal},
-        )
+        s.check_disclosures(disclosures)
     except MalformedInput as exc:
         raise IntegrityViolation(
             "bad_disclosure",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from keys import BadSignature
 
-from .disclosures import Disclosure, verify_disclosures
+from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, make_entry
 from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
 from .merkle import leaf_hash, new_nodes_for_append
@@ -228,11 +228,7 @@ class LedgerService:
                 recorded_at=recorded_at,
             )
             try:
-                verify_disclosures(
-                    s.body.get("commitments", {}),
-                    signed.disclosures,
-                    max_lengths={p.name: p.max_length for p in s.stype.personal},
-                )
+                s.check_disclosures(signed.disclosures)
                 apply_entry(
                     self.state,
                     entry,

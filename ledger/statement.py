@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,18 @@ class Statement:
             "issued_at": self.issued_at,
             "body": dict(self.body),
         }
+
+    def check_disclosures(self, disclosures: Iterable[Disclosure]) -> None:
+        """Check ``disclosures`` against this statement's commitments and field limits.
+
+        Raises :class:`MalformedInput` (``bad_disclosure``, ``too_long``); withheld
+        fields are fine (see :func:`ledger.disclosures.verify_disclosures`).
+        """
+        verify_disclosures(
+            self.body.get("commitments", {}),
+            disclosures,
+            max_lengths={p.name: p.max_length for p in self.stype.personal},
+        )
 
     def verify_signature(self, *, public_key: bytes, signature: bytes) -> None:
         """Raise :class:`keys.BadSignature` unless ``signature`` is valid for this statement."""
@@ -198,11 +210,7 @@ def parse_signed_statement(raw: Any) -> SignedStatement:
         raise MalformedInput("signature must be a base64 string", field="signature")
     signature = b64decode(sig, length=64, what="signature")
     disclosures = parse_disclosures(raw.get("disclosures", []))
-    verify_disclosures(
-        statement.body.get("commitments", {}),
-        disclosures,
-        max_lengths={p.name: p.max_length for p in statement.stype.personal},
-    )
+    statement.check_disclosures(disclosures)
     return SignedStatement(statement, signature, tuple(disclosures))
 
 
@@ -237,12 +245,7 @@ def sign_statement(
         "body": clear,
     }
     statement = parse_statement(raw)
-    stype = statement.stype
-    verify_disclosures(
-        clear.get("commitments", {}),
-        disclosures,
-        max_lengths={p.name: p.max_length for p in stype.personal},
-    )
+    statement.check_disclosures(disclosures)
     signature = identity.sign(Purpose.STATEMENT, statement.canonical)
     return SignedStatement(statement, signature, tuple(disclosures))
 

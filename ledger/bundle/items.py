@@ -8,7 +8,7 @@ from typing import Any
 
 from ..canonical import b64decode, canonical_bytes
 from ..checkpoint import Checkpoint
-from ..disclosures import Disclosure, parse_disclosures, verify_disclosures
+from ..disclosures import Disclosure, parse_disclosures
 from ..entry import Entry, parse_entry
 from ..errors import MalformedInput, ProofError
 from ..heads import INVOLVED_PREFIX, HeadProof, verify_head_proof
@@ -74,11 +74,7 @@ def check_item(raw: Any, position: int, checkpoint: Checkpoint, after: int) -> I
         raise BundleError("bad_inclusion_proof", exc.message, **where) from exc
     try:
         disclosures = parse_disclosures(raw["disclosures"])
-        verify_disclosures(
-            entry.statement.body.get("commitments", {}),
-            disclosures,
-            max_lengths={p.name: p.max_length for p in entry.statement.stype.personal},
-        )
+        entry.statement.check_disclosures(disclosures)
     except MalformedInput as exc:
         raise BundleError("bad_disclosure", exc.message, **where, field=exc.field) from exc
     return Item(index, entry, tuple(disclosures))
