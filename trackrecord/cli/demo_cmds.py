@@ -198,3 +198,7 @@ def _print_summary(cli: CliContext, settings: Settings, summary: DemoSummary) ->
         cli.console.print(f"  {escape(base)} show {employee}", soft_wrap=True)
         cli.console.print(f"  {escape(base)} keys show {employee}", soft_wrap=True)
         cli.console.print(f"  {escape(base)} audit", soft_wrap=True)
+        tour = settings.keys_dir.parent / "tour.env"
+        cli.console.print(
+            f"The README's tour per role starts with: source {escape(str(tour))}", soft_wrap=True
+        )
