@@ -59,19 +59,23 @@ def _check_checkpoint(note: str, key: NoteVerifier, origin: str) -> tuple[Checkp
         raise BundleError("bad_checkpoint", exc.message, **exc.details) from exc
 
 
+def _registered_keys(items: Iterable[Item]) -> dict[str, tuple[bytes, str]]:
+    """Every key the bundle registers or rotates in: key id -> (public key, person)."""
+    keys: dict[str, tuple[bytes, str]] = {}
+    for item in items:
+        s = item.entry.statement
+        if s.type in ("IdentityRegistered", "KeyRotated"):
+            try:
+                raw = b64decode(s.body["public_key"], length=32, what="public_key")
+            except MalformedInput:
+                continue  # refused by the rules later
+            keys[key_id_for(raw)] = (raw, s.subject)
+    return keys
+
+
 def _key_owners(by_stream: Mapping[str, list[Item]]) -> dict[str, str]:
-    owners: dict[str, str] = {}
-    for stream, items in by_stream.items():
-        if stream.startswith("identity/"):
-            for item in items:
-                s = item.entry.statement
-                if s.type in ("IdentityRegistered", "KeyRotated"):
-                    try:
-                        raw = b64decode(s.body["public_key"], length=32, what="public_key")
-                    except MalformedInput:
-                        continue  # refused by the rules later
-                    owners[key_id_for(raw)] = s.subject
-    return owners
+    every = (item for items in by_stream.values() for item in items)
+    return {key_id: person for key_id, (_, person) in _registered_keys(every).items()}
 
 
 def _involved_streams(
@@ -183,17 +187,9 @@ def _preverify(items: list[Item]) -> set[int]:
     positions that verified. PyNaCl releases the GIL. A key id names one public key
     (it is a hash of it), so the fold need not check these again; it checks the rest
     in order, which also makes a bad signature the first error it reports."""
-    keys: dict[str, bytes] = {}
-    for item in items:
-        s = item.entry.statement
-        if s.type in ("IdentityRegistered", "KeyRotated"):
-            try:
-                raw = b64decode(s.body["public_key"], length=32, what="public_key")
-            except MalformedInput:
-                continue
-            keys[key_id_for(raw)] = raw
+    keys = _registered_keys(items)
     jobs = [
-        (position, keys[item.entry.statement.author], item)
+        (position, keys[item.entry.statement.author][0], item)
         for position, item in enumerate(items)
         if item.entry.statement.author in keys
     ]
