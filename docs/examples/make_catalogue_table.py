@@ -18,10 +18,10 @@ markers ``<!-- BEGIN make_catalogue_table -->`` and ``<!-- END make_catalogue_ta
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 from typing import Any
+
+from _docblock import run
 
 from ledger import catalogue
 
@@ -164,34 +164,16 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def _replace_block(text: str, block: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"markers {BEGIN} ... {END} not found")
-    return text[:start] + block + text[end + len(END) :]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Print, check or write the catalogue tables; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", type=Path, metavar="DOC", help="verify DOC holds the block")
-    mode.add_argument("--write", type=Path, metavar="DOC", help="replace the block in DOC")
-    args = parser.parse_args(argv)
-    block = render()
-    if args.check is not None:
-        text = args.check.read_text(encoding="utf-8")
-        if _replace_block(text, block) != text:
-            print(f"{args.check}: the catalogue tables differ from the code", file=sys.stderr)
-            return 1
-        print(f"{args.check}: catalogue tables match the code")
-    elif args.write is not None:
-        text = args.write.read_text(encoding="utf-8")
-        args.write.write_text(_replace_block(text, block), encoding="utf-8")
-        print(f"{args.write}: catalogue tables written")
-    else:
-        print(block)
-    return 0
+    return run(
+        argv,
+        description=__doc__.splitlines()[0],
+        render=render,
+        begin=BEGIN,
+        end=END,
+        what="catalogue tables",
+    )
 
 
 if __name__ == "__main__":

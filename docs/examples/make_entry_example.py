@@ -24,7 +24,6 @@ markers ``<!-- BEGIN make_entry_example -->`` and ``<!-- END make_entry_example 
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import sys
@@ -35,6 +34,7 @@ from typing import Any
 
 import nacl.bindings
 import rfc8785
+from _docblock import run
 
 from keys import Identity
 from ledger import commands
@@ -246,39 +246,23 @@ def _compare(by_hand: Example, library: Example) -> None:
             raise SystemExit(f"{key}: rules give {by_hand[key]!r}, the library {value!r}")
 
 
-def _replace_block(text: str, block: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"markers {BEGIN} ... {END} not found")
-    return text[:start] + block + text[end + len(END) :]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Compute, compare, then print, check or write the example; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", type=Path, metavar="DOC", help="verify DOC holds the block")
-    mode.add_argument("--write", type=Path, metavar="DOC", help="replace the block in DOC")
-    args = parser.parse_args(argv)
-    by_hand = compute_by_hand()
-    with tempfile.TemporaryDirectory(prefix="entry-example-") as tmp:
-        _compare(by_hand, compute_with_library(Path(tmp)))
-    block = render(by_hand)
-    if args.check is not None:
-        text = args.check.read_text(encoding="utf-8")
-        if _replace_block(text, block) != text:
-            print(
-                f"{args.check}: the worked example differs from the computed one", file=sys.stderr
-            )
-            return 1
-        print(f"{args.check}: worked example matches")
-    elif args.write is not None:
-        text = args.write.read_text(encoding="utf-8")
-        args.write.write_text(_replace_block(text, block), encoding="utf-8")
-        print(f"{args.write}: worked example written")
-    else:
-        print(block)
-    return 0
+
+    def computed_block() -> str:
+        by_hand = compute_by_hand()
+        with tempfile.TemporaryDirectory(prefix="entry-example-") as tmp:
+            _compare(by_hand, compute_with_library(Path(tmp)))
+        return render(by_hand)
+
+    return run(
+        argv,
+        description=__doc__.splitlines()[0],
+        render=computed_block,
+        begin=BEGIN,
+        end=END,
+        what="worked example",
+    )
 
 
 if __name__ == "__main__":
