@@ -10,7 +10,7 @@ COPY api api
 COPY trackrecord trackrecord
 RUN pip install .
 RUN useradd --create-home trackrecord \
-    && mkdir -p /keys /data && chown trackrecord /keys /data
+    && mkdir -p /keys /data /secrets && chown trackrecord /keys /data /secrets && chmod 700 /secrets
 USER trackrecord
 WORKDIR /home/trackrecord
 ENTRYPOINT ["trackrecord"]

@@ -27,6 +27,7 @@ from .errors import install_error_handlers
 from .limits import BodySizeLimit
 from .openapi import install_openapi
 from .routers import (
+    access,
     assignments,
     audits,
     auth,
@@ -104,6 +105,7 @@ def create_app(
         entries,
         people,
         portfolio,
+        access,
         bundles,
         checkpoints,
         assignments,

@@ -2,7 +2,8 @@
 
 :class:`~ledger.state.Assignment` holds owner, department, skills and status;
 ring, hours and title are in the ``AssignmentPosted`` entry (seq 1 of the
-assignment's stream), which never changes, so it is read once and kept.
+assignment's stream), which never changes, so it is read once and kept — its
+title only while its poster is not erased (:mod:`api.erasure`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from ledger.service import LedgerService
 
+from .erasure import withhold_erased
 from .logindex import LogIndex
 
 __all__ = ["AssignmentBoard", "Posting"]
@@ -43,7 +45,7 @@ class AssignmentBoard:
         if found is not None:
             return found
         stream = f"assignment/{assignment}"
-        first = self._service.read_stream(stream)[0]
+        first = withhold_erased(self._service.read_stream(stream)[0], self._service.state)
         body = first.entry.statement.body
         posting = Posting(
             ring=str(body["ring"]),
@@ -54,3 +56,8 @@ class AssignmentBoard:
         with self._lock:
             self._postings[assignment] = posting
         return posting
+
+    def clear(self) -> None:
+        """Forget every posting read so far."""
+        with self._lock:
+            self._postings.clear()

@@ -44,6 +44,11 @@ class ResponseCache:
                 self._answers.popitem(last=False)
         return body
 
+    def clear(self) -> None:
+        """Forget every answer (after an erasure: none may stay in memory)."""
+        with self._lock:
+            self._answers.clear()
+
 
 def _json(value: BaseModel | list[BaseModel]) -> bytes:
     if isinstance(value, BaseModel):

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from keys import Identity
+from ledger.access import today_utc
 from ledger.log import TransparencyLog
 from ledger.service import LedgerService
 from ledger.state import LedgerState
@@ -25,6 +26,7 @@ from .board import AssignmentBoard
 from .cache import ResponseCache
 from .checkpointer import Checkpointer
 from .config import ApiConfig
+from .erasure import ErasureWatch
 from .logindex import LogIndex
 from .ratelimit import RateLimiter
 from .readmodels import ReadModels
@@ -55,9 +57,11 @@ class AppContext:
     writes: RateLimiter = field(init=False)
     logins: RateLimiter = field(init=False)
     challenges: RateLimiter = field(init=False)
+    erasures: ErasureWatch = field(init=False)
 
     def __post_init__(self) -> None:
         cfg = self.config
+        self.erasures = ErasureWatch()
         self.log = TransparencyLog(self.ledger.service)
         self.index = LogIndex(self.ledger.store)
         self.streams = StreamCache(self.ledger.service, self.index)
@@ -98,17 +102,28 @@ class AppContext:
         :meth:`locked_state`, so no append changes them meanwhile.
         """
         self.service.catch_up()
+        self._forget_erased(self.service.state)
         return self.service.state
 
     @contextmanager
     def locked_state(self) -> Iterator[LedgerState]:
         """The caught-up ledger state, with appends held off until the block ends."""
         with self.service.reading() as state:
+            self._forget_erased(state)
             yield state
 
-    def version(self) -> tuple[int, int]:
-        """What read-model answers depend on: the log's size and the snapshot generation."""
-        return self.state().size, self.read_models.generation
+    def _forget_erased(self, state: LedgerState) -> None:
+        """Drop every cache that may hold personal content once someone more is erased
+        (:mod:`api.erasure`): it is read again, without theirs, on demand."""
+        if self.erasures.grew(state):
+            self.streams.clear()
+            self.board.clear()
+            self.answers.clear()
+
+    def version(self) -> tuple[int, int, str]:
+        """What read-model answers depend on: the log's size, the snapshot generation and
+        the day (UTC), on which an access grant's ``until`` runs out."""
+        return self.state().size, self.read_models.generation, today_utc()
 
     def cached(self, key: Hashable, compute: Callable[[], BaseModel | list[BaseModel]]) -> Response:
         """``compute()``'s JSON, served from :attr:`answers` while :meth:`version` holds."""

@@ -7,12 +7,15 @@ JSON object, so a refusal names the ledger's own rule code.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Accepted",
+    "AccessGrantOut",
+    "AccessOut",
+    "AccessRequestOut",
     "AssignmentMatchOut",
     "AssignmentOut",
     "AuditJob",
@@ -224,6 +227,77 @@ class PersonOut(BaseModel):
     current_key: str | None
     keys: list[KeyOut]
     registered_at: int
+
+
+class AccessRequestOut(BaseModel):
+    """A viewer's request to read a part of an owner's portfolio, and its answer
+    (``null`` while open). ``message`` is the request's personal field."""
+
+    id: str
+    owner: str
+    viewer: str
+    part: str
+    answer: Literal["granted", "refused"] | None
+    message: str | None
+    log_index: int | None
+
+
+class AccessGrantOut(BaseModel):
+    """An owner's grant of one part to one viewer; ``active``: it gives access today
+    (not revoked, not past ``until``, the last day, UTC)."""
+
+    id: str
+    owner: str
+    viewer: str
+    part: str
+    until: str | None
+    revoked: bool
+    active: bool
+    log_index: int | None
+
+
+class AccessOut(BaseModel):
+    """Access on request to one person's portfolio: the requests made to them and the
+    grants they gave — all of them for the person, a viewer's own for anyone else."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "person": "alice",
+                    "viewer": "bob",
+                    "requests": [
+                        {
+                            "id": "0b5a4c1e-3f1d-4a38-9a49-3e0e7c0f5a11",
+                            "owner": "alice",
+                            "viewer": "bob",
+                            "part": "dossier",
+                            "answer": "granted",
+                            "message": "For the staffing of the housing dashboard.",
+                            "log_index": 41,
+                        }
+                    ],
+                    "grants": [
+                        {
+                            "id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f",
+                            "owner": "alice",
+                            "viewer": "bob",
+                            "part": "dossier",
+                            "until": "2026-12-31",
+                            "revoked": False,
+                            "active": True,
+                            "log_index": 42,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    person: str
+    viewer: str
+    requests: list[AccessRequestOut]
+    grants: list[AccessGrantOut]
 
 
 class CheckpointOut(BaseModel):

@@ -4,7 +4,9 @@ Reading a stream from the store means parsing and re-checking every entry's
 canonical form; streams only ever grow, so a stream decoded at head ``seq`` stays
 valid until its head moves. :class:`StreamCache` keeps the decoded entries (and
 each one's log index) of recently read streams, keyed by their head in the
-caught-up ledger state, and reads a stream again only when it has grown.
+caught-up ledger state, and reads a stream again only when it has grown — or
+when someone was erased since it was read: an erased person's content is then
+withheld (:func:`api.erasure.withhold_erased`) and dropped from the cache.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ledger.errors import NotFound
 from ledger.service import LedgerService, StoredEntry
 from ledger.state import LedgerState
 
+from .erasure import withhold_erased
 from .logindex import LogIndex
 
 __all__ = ["StreamCache"]
@@ -31,7 +34,8 @@ class StreamCache:
         self._index = index
         self._size = size
         self._lock = threading.Lock()
-        self._streams: OrderedDict[str, tuple[int, Indexed]] = OrderedDict()
+        # stream -> (head seq, number of erasures, entries) as of the state it was read at
+        self._streams: OrderedDict[str, tuple[int, int, Indexed]] = OrderedDict()
 
     def read(self, stream: str, state: LedgerState) -> Indexed:
         """``stream``'s entries with their log indexes, up to its head in ``state``.
@@ -41,15 +45,18 @@ class StreamCache:
         head = state.heads.get(stream)
         if head is None:
             raise NotFound(f"no stream {stream!r}")
+        version = (head.seq, len(state.erased))
         with self._lock:
             cached = self._streams.get(stream)
-            if cached is not None and cached[0] == head.seq:
+            if cached is not None and cached[:2] == version:
                 self._streams.move_to_end(stream)
-                return cached[1]
+                return cached[2]
         entries = self._service.read_stream(stream)[: head.seq]
-        indexed = tuple((e, self._index.index_of(stream, e.entry.seq)) for e in entries)
+        indexed = tuple(
+            (withhold_erased(e, state), self._index.index_of(stream, e.entry.seq)) for e in entries
+        )
         with self._lock:
-            self._streams[stream] = (head.seq, indexed)
+            self._streams[stream] = (*version, indexed)
             self._streams.move_to_end(stream)
             while len(self._streams) > self._size:
                 self._streams.popitem(last=False)
@@ -58,3 +65,8 @@ class StreamCache:
     def entries(self, stream: str, state: LedgerState) -> list[StoredEntry]:
         """``stream``'s entries up to its head in ``state`` (see :meth:`read`)."""
         return [e for e, _ in self.read(stream, state)]
+
+    def clear(self) -> None:
+        """Forget every stream read so far."""
+        with self._lock:
+            self._streams.clear()

@@ -10,6 +10,7 @@ from ledger.service import StoredEntry
 from ledger.state import LedgerState, Person
 
 from .context import AppContext
+from .erasure import withhold_erased
 from .models import EntryOut, KeyOut, Page, PersonOut, RoleOut
 from .visibility import Viewer, view_entry
 
@@ -19,7 +20,8 @@ __all__ = ["entry_out", "log_page", "person_out", "stream_page"]
 def entry_out(
     ctx: AppContext, stored: StoredEntry, log_index: int | None, viewer: Viewer, state: LedgerState
 ) -> EntryOut:
-    """What ``viewer`` may see of ``stored``."""
+    """What ``viewer`` may see of ``stored`` (nothing personal once its content owner is erased)."""
+    stored = withhold_erased(stored, state)
     view = view_entry(stored, viewer, state, ctx.profiles)
     entry = stored.entry
     return EntryOut(

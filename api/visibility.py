@@ -1,22 +1,34 @@
-"""Who may read what: the portfolio's visibility settings, applied to every entry served.
+"""Who may read what: the owners' visibility settings and access grants, applied to every
+entry served.
 
-The access rule is the read models' (:mod:`projections.access`): the owner sees
-every part of their portfolio; a ``public`` part is seen by everyone, also
-without a session; an ``on_request`` part by the managers of the owner's current
-department; a ``private`` part by the owner only. Parts never set have the
-privacy-preserving defaults of :data:`projections.access.DEFAULT_VISIBILITY`.
+The access rule is the ledger's (:func:`ledger.access.may_read`), decided on the
+service's caught-up :class:`~ledger.state.LedgerState`: the owner reads every
+part of their portfolio; a ``public`` part is read by everyone, also without a
+session; an ``on_request`` part by the viewers holding an active grant of the
+owner (``AccessGranted``, not revoked, not past its ``until`` day); a
+``private`` part by the owner only. Parts never set have the privacy-preserving
+defaults of :data:`ledger.access.DEFAULT_VISIBILITY`. Being a manager of the
+owner's department gives no access of its own: the manager requests, the
+owner grants.
 
 Every entry the service returns (``/entries``, ``/streams``, a person's record)
 passes through :func:`view_entry`, which shows it whole or withholds it (then
 only its position and hash are given, so hash chains and proofs still check):
 
-* **record streams** — a claimed contribution belongs to its ``part``, its
-  withdrawal to the same part, endorsements and their revocations to
-  ``analytical``, ambitions to ``ambitions``; ``VisibilityChanged`` entries are
-  public (they say who may see what, nothing more);
-* **identity streams** — public: keys, organisation, department, roles and the
-  registered display name are what anyone needs to verify a signature and to
-  know whose it is;
+* **record streams** — each entry belongs to a part as
+  :func:`ledger.bundle.record_part` classifies it (a claimed contribution to
+  its ``part``, its withdrawal to the same part, endorsements and their
+  revocations to ``analytical``, ambitions to ``ambitions``);
+  ``VisibilityChanged`` entries are public (they say who may see what, nothing
+  more). The access statements concern two people: an ``AccessRequested`` is
+  seen by its viewer (the signer) and the owner; an ``AccessGranted``,
+  ``AccessRefused`` or ``AccessRevoked`` by the owner and the viewer it
+  concerns (the grant's viewer, the refused request's or the revoked grant's);
+  everyone else gets position and hash only — who asks whom for what is
+  nobody else's business;
+* **identity streams** — public: keys, organisation, department, roles, the
+  registered display name and an erasure are what anyone needs to verify a
+  signature and to know whose it is;
 * **assignment streams** — postings and cancellations are public (it is a
   marketplace); an application is seen by its applicant and the assignment's
   owner; an assignment of a person is part of the assignee's ``free`` part, a
@@ -30,10 +42,11 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ledger.catalogue import Part, Visibility
+from ledger.access import may_read, visibility_of
+from ledger.bundle import ACCESS_TYPES, access_parties, record_part
+from ledger.catalogue import Part
 from ledger.service import StoredEntry
 from ledger.state import LedgerState
-from projections.access import DEFAULT_VISIBILITY, can_see
 
 from .streams import StreamCache
 
@@ -49,23 +62,19 @@ class Viewer:
 
 @dataclass(frozen=True)
 class Profile:
-    """One person's visibility settings and the part of each contribution they claimed."""
+    """The part of each contribution one person claimed (to place its withdrawal)."""
 
-    visibility: Mapping[Part, Visibility] = field(default_factory=lambda: dict(DEFAULT_VISIBILITY))
     contribution_parts: Mapping[str, Part] = field(default_factory=dict)
 
     @classmethod
     def fold(cls, entries: Iterable[StoredEntry]) -> Profile:
         """The profile after the record stream ``entries`` (in seq order)."""
-        visibility = dict(DEFAULT_VISIBILITY)
         parts: dict[str, Part] = {}
         for stored in entries:
             s = stored.entry.statement
-            if s.type == "VisibilityChanged":
-                visibility[Part(s.body["part"])] = Visibility(s.body["visibility"])
-            elif s.type == "ContributionClaimed":
+            if s.type == "ContributionClaimed":
                 parts[s.id] = Part(s.body["part"])
-        return cls(visibility, parts)
+        return cls(parts)
 
 
 class Profiles:
@@ -93,18 +102,9 @@ class Profiles:
         return profile
 
 
-def may_see_part(
-    viewer: Viewer, owner: str, part: Part, state: LedgerState, profiles: Profiles
-) -> bool:
+def may_see_part(viewer: Viewer, owner: str, part: Part, state: LedgerState) -> bool:
     """Whether ``viewer`` may see ``part`` of ``owner``'s portfolio (the access rule)."""
-    if viewer.person == owner:
-        return True
-    person = state.people.get(owner)
-    me = state.people.get(viewer.person) if viewer.person is not None else None
-    manager = me is not None and person is not None and state.is_manager(me, person.department)
-    return can_see(
-        profiles.of(owner, state).visibility[part], is_owner=False, is_department_manager=manager
-    )
+    return may_read(state, owner, viewer.person, part)
 
 
 @dataclass(frozen=True)
@@ -126,30 +126,16 @@ class EntryView:
         return sorted(set(commitments) - disclosed)
 
 
-def _record_part(stored: StoredEntry, profile: Profile) -> Part | None:
-    s = stored.entry.statement
-    if s.type == "ContributionClaimed":
-        return Part(s.body["part"])
-    if s.type == "ContributionWithdrawn":
-        return profile.contribution_parts.get(str(s.body["contribution"]), Part.DOSSIER)
-    if s.type in ("EndorsementGiven", "EndorsementRevoked"):
-        return Part.ANALYTICAL
-    if s.type == "AmbitionStated":
-        return Part.AMBITIONS
-    return None  # VisibilityChanged: public
-
-
 def _part_view(
     stored: StoredEntry,
     viewer: Viewer,
     owner: str,
     part: Part,
     state: LedgerState,
-    profiles: Profiles,
 ) -> EntryView:
-    if may_see_part(viewer, owner, part, state, profiles):
+    if may_see_part(viewer, owner, part, state):
         return EntryView(stored, True)
-    visibility = profiles.of(owner, state).visibility[part].value
+    visibility = visibility_of(state, owner, part).value
     return EntryView(stored, False, f"the {part.value} part of {owner} is {visibility}")
 
 
@@ -163,10 +149,16 @@ def view_entry(
     if kind == "identity":
         return EntryView(stored, True)
     if kind == "record":
-        part = _record_part(stored, profiles.of(s.subject, state))
+        if s.type in ACCESS_TYPES:
+            parties = access_parties(state, s.type, s.subject, s.author, s.body)
+            if viewer.person is not None and viewer.person in parties:
+                return EntryView(stored, True)
+            return EntryView(stored, False, "an access statement is seen by its owner and viewer")
+        contribution_parts = profiles.of(s.subject, state).contribution_parts
+        part = record_part(s.type, s.body, contribution_parts)
         if part is None:
             return EntryView(stored, True)
-        return _part_view(stored, viewer, s.subject, part, state, profiles)
+        return _part_view(stored, viewer, s.subject, part, state)
     assignment = state.assignments.get(s.subject)
     author = state.person_of_key(s.author)
     concerned = {assignment.owner if assignment else None, author.id if author else None}
@@ -177,8 +169,8 @@ def view_entry(
     if s.type == "AssignmentApplied":
         return EntryView(stored, False, "an application is seen by its applicant and owner")
     if s.type == "AssignmentAssigned":
-        return _part_view(stored, viewer, str(s.body["assignee"]), Part.FREE, state, profiles)
+        return _part_view(stored, viewer, str(s.body["assignee"]), Part.FREE, state)
     if s.type == "AssignmentCompleted":
         assignee = str(s.body["assignee"])
-        return _part_view(stored, viewer, assignee, Part.ANALYTICAL, state, profiles)
+        return _part_view(stored, viewer, assignee, Part.ANALYTICAL, state)
     return EntryView(stored, True)

@@ -6,6 +6,11 @@ signature verifies under a key that was valid at that log position, it keeps
 every rule of DESIGN.md §6, and its Merkle leaf (and every node above it) is the
 one stored. At the end, the store holds no Merkle leaf without an entry.
 
+Its sealed disclosures (:mod:`ledger.vault`) open under the data key of the person
+they belong to and are bound to that entry (else ``sealed_disclosures``). Disclosures
+whose data key is gone count as erased, which is only right for a person the log
+erases (a ``PersonErased`` entry, anywhere in the log): else ``data_key_missing``.
+
 Signatures are verified on worker threads (PyNaCl releases the GIL), the rest in
 order on the calling thread. The first failure in log order is reported.
 """
@@ -27,9 +32,10 @@ from .entry import Entry, decode_record
 from .errors import IntegrityViolation, LedgerError, MalformedInput, RuleViolation
 from .heads import HeadsIndex, heads_root_of, index_leaves
 from .merkle import leaf_hash, new_nodes_for_append, root
+from .privacy import content_owner
 from .rules import apply_entry
 from .state import LedgerState
-from .store import Store, stream_originator_id
+from .store import Store, StoredRecord, stream_originator_id
 
 __all__ = ["AuditReport", "Failure", "audit"]
 
@@ -69,6 +75,7 @@ class AuditReport:
     keys: int
     seconds: float
     failure: Failure | None
+    erased: int = 0  # entries whose disclosures are erased (their data key destroyed)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +92,7 @@ class AuditReport:
             "streams": self.streams,
             "identities": self.identities,
             "keys": self.keys,
+            "erased": self.erased,
             "seconds": round(self.seconds, 3),
             "entries_per_second": round(self.entries_per_second, 1),
             "failure": None if self.failure is None else self.failure.as_json(),
@@ -122,6 +130,33 @@ def _check_disclosures(entry: Entry, disclosures: list[Disclosure], index: int) 
         ) from exc
 
 
+def _content_owner(entry: Entry, state: LedgerState) -> str | None:
+    """The person whose data key must seal the entry's disclosures (None: unknown author)."""
+    try:
+        return content_owner(entry.statement, state)
+    except RuleViolation:  # an unknown author: the rules report that entry already
+        return None
+
+
+def _check_sealing(rec: StoredRecord, entry: Entry, index: int, state: LedgerState) -> None:
+    """Sealed disclosures must open (or be erased) and be sealed for their owner."""
+    where: dict[str, Any] = {"stream": entry.stream, "seq": entry.seq, "log_index": index}
+    if rec.sealing == "corrupt":
+        raise IntegrityViolation(
+            "sealed_disclosures",
+            f"the sealed disclosures of {entry.stream}#{entry.seq}: {rec.sealing_problem}",
+            **where,
+        )
+    owner = _content_owner(entry, state)
+    if rec.sealed_for is not None and owner is not None and rec.sealed_for != owner:
+        raise IntegrityViolation(
+            "sealed_disclosures",
+            f"the disclosures of {entry.stream}#{entry.seq} belong to {owner} but are "
+            f"sealed for {rec.sealed_for}",
+            **where,
+        )
+
+
 def _verify_chunk(jobs: list[_Job]) -> tuple[int, Entry] | None:
     """Verify signatures; return the first (log index, entry) whose signature fails."""
     for index, entry, public_key in jobs:
@@ -144,6 +179,9 @@ class _Auditor:
         self.nodes: dict[tuple[int, int], bytes] = {}
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
         self.pending: list[Future[tuple[int, Entry] | None]] = []
+        self.erased_entries = 0
+        # person -> (log index, entry) of their first entry with erased disclosures
+        self.erased_first: dict[str, tuple[int, Entry]] = {}
 
     def _get_node(self, level: int, index: int) -> bytes:
         return self.nodes[(level, index)]
@@ -163,6 +201,9 @@ class _Auditor:
         jobs: list[_Job] = []
         entries: list[Entry] = []
         failure: Failure | None = None
+        # A sealing failure does not stop the chunk: when the entry itself was altered,
+        # its signature or Merkle leaf (found below) names the damage better.
+        seal_failure: Failure | None = None
         first = self.state.size
         for rec in records:
             index = self.state.size
@@ -183,6 +224,14 @@ class _Auditor:
                         log_index=index,
                     )
                 key = apply_entry(self.state, entry, log_index=index, verify_signature=False)
+                if rec.sealing == "erased":
+                    self.erased_entries += 1
+                    self.erased_first.setdefault(rec.sealed_for or "", (index, entry))
+                if seal_failure is None:
+                    try:
+                        _check_sealing(rec, entry, index, self.state)
+                    except IntegrityViolation as exc:
+                        seal_failure = _failure_from(exc, index, entry)
             except (IntegrityViolation, RuleViolation) as exc:
                 failure = _failure_from(exc, index, entry)
                 break
@@ -203,6 +252,10 @@ class _Auditor:
             ):
                 failure = node_failure
             self._prune()
+        if seal_failure is not None and (
+            failure is None or (seal_failure.log_index or 0) < (failure.log_index or 0)
+        ):
+            failure = seal_failure
         return failure
 
     def _compare_nodes(
@@ -301,7 +354,7 @@ class _Auditor:
                     log_index=self.state.size,
                     evidence={"checkpoint_size": beyond[0], "entries": self.state.size},
                 )
-            return self._collect() or self._check_no_extra_leaves()
+            return self._collect() or self._check_no_extra_leaves() or self._check_erasures()
         finally:
             self.pool.shutdown(wait=True)
 
@@ -351,6 +404,26 @@ class _Auditor:
             )
         return None
 
+    def _check_erasures(self) -> Failure | None:
+        """Disclosures without a data key are fine only for people the log erases."""
+        unexplained = [
+            (index, entry, person)
+            for person, (index, entry) in self.erased_first.items()
+            if person not in self.state.erased
+        ]
+        if not unexplained:
+            return None
+        index, entry, person = min(unexplained, key=lambda u: u[0])
+        return Failure(
+            code="data_key_missing",
+            message=f"the data key of {person} is gone, so the disclosures of "
+            f"{entry.stream}#{entry.seq} cannot be opened, but the log does not erase {person}",
+            log_index=index,
+            stream=entry.stream,
+            seq=entry.seq,
+            evidence={"person": person},
+        )
+
     def _check_no_extra_leaves(self) -> Failure | None:
         leaves = self.store.count_nodes(0)
         size = self.state.size
@@ -394,4 +467,5 @@ def audit(store: Store, *, workers: int = 2, progress: ProgressFn | None = None)
         keys=len(st.keys),
         seconds=time.perf_counter() - started,
         failure=failure,
+        erased=auditor.erased_entries,
     )

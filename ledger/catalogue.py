@@ -30,6 +30,7 @@ __all__ = [
     "GRADE_MIN",
     "SLUG_RE",
     "EndorserRole",
+    "ErasureBasis",
     "Part",
     "PersonalField",
     "Ring",
@@ -115,6 +116,13 @@ class RevocationReason(enum.StrEnum):
     COMPROMISED = "compromised"
     LOST = "lost"
     RETIRED = "retired"
+
+
+class ErasureBasis(enum.StrEnum):
+    """Why a person's personal content is erased (``PersonErased``)."""
+
+    REQUEST = "request"  # the person asked for it (GDPR/AVG art. 17)
+    RETENTION = "retention"  # the retention period of the record ended (Archiefwet)
 
 
 def _iso_date(value: str) -> str:
@@ -241,6 +249,29 @@ class AssignmentCancelledBody(_Body):
     pass
 
 
+class PersonErasedBody(_Body):
+    basis: ErasureBasis
+
+
+class AccessRequestedBody(_Body):
+    part: Part
+
+
+class AccessGrantedBody(_Body):
+    viewer: Slug
+    part: Part
+    request: StatementRef | None = None
+    until: IsoDate | None = None
+
+
+class AccessRefusedBody(_Body):
+    request: StatementRef
+
+
+class AccessRevokedBody(_Body):
+    grant: StatementRef
+
+
 @dataclass(frozen=True)
 class PersonalField:
     """A personal field: committed in the signed body, disclosed beside it."""
@@ -283,6 +314,7 @@ CATALOGUE: dict[str, StatementType] = {
         StatementType("RoleGranted", _I, RoleBody),
         StatementType("RoleRevoked", _I, RoleBody),
         StatementType("EmployeeTransferred", _I, EmployeeTransferredBody),
+        StatementType("PersonErased", _I, PersonErasedBody),
         StatementType(
             "ContributionClaimed",
             _R,
@@ -301,6 +333,12 @@ CATALOGUE: dict[str, StatementType] = {
             (PersonalField("goal", 2000, required=True), PersonalField("courses", 2000)),
         ),
         StatementType("VisibilityChanged", _R, VisibilityChangedBody),
+        StatementType(
+            "AccessRequested", _R, AccessRequestedBody, (PersonalField("message", 1000),)
+        ),
+        StatementType("AccessGranted", _R, AccessGrantedBody),
+        StatementType("AccessRefused", _R, AccessRefusedBody, (_REASON,)),
+        StatementType("AccessRevoked", _R, AccessRevokedBody, (_REASON,)),
         StatementType("AssignmentPosted", _A, AssignmentPostedBody, (_TITLE, _DESCRIPTION)),
         StatementType(
             "AssignmentApplied", _A, AssignmentAppliedBody, (PersonalField("motivation", 2000),)

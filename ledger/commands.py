@@ -25,9 +25,14 @@ __all__ = [
     "claim_contribution",
     "complete_assignment",
     "endorse",
+    "erase_person",
+    "grant_access",
     "grant_role",
     "post_assignment",
+    "refuse_access",
     "register_identity",
+    "request_access",
+    "revoke_access",
     "revoke_endorsement",
     "revoke_key",
     "revoke_role",
@@ -246,6 +251,49 @@ def change_visibility(
     return _sign(
         signer, "VisibilityChanged", person, {"part": part, "visibility": visibility}, **opts
     )
+
+
+def request_access(
+    signer: Identity, *, owner: str, part: str, message: str | None = None, **opts: Any
+) -> SignedStatement:
+    """Ask ``owner`` for read access to their ``on_request`` ``part`` (signed by the viewer)."""
+    return _sign(signer, "AccessRequested", owner, {"part": part}, {"message": message}, **opts)
+
+
+def grant_access(
+    signer: Identity,
+    *,
+    person: str,
+    viewer: str,
+    part: str,
+    request: str | None = None,
+    until: str | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """Let ``viewer`` read one's ``part`` (answering ``request``, if given) until ``until``."""
+    body = {"viewer": viewer, "part": part, "request": request, "until": until}
+    return _sign(signer, "AccessGranted", person, body, **opts)
+
+
+def refuse_access(
+    signer: Identity, *, person: str, request: str, reason: str | None = None, **opts: Any
+) -> SignedStatement:
+    """Refuse a viewer's access request on one's own record."""
+    return _sign(signer, "AccessRefused", person, {"request": request}, {"reason": reason}, **opts)
+
+
+def revoke_access(
+    signer: Identity, *, person: str, grant: str, reason: str | None = None, **opts: Any
+) -> SignedStatement:
+    """Withdraw an access grant one gave."""
+    return _sign(signer, "AccessRevoked", person, {"grant": grant}, {"reason": reason}, **opts)
+
+
+def erase_person(
+    signer: Identity, *, person: str, basis: str = "request", **opts: Any
+) -> SignedStatement:
+    """Record that ``person``'s personal content is erased (signed by an admin)."""
+    return _sign(signer, "PersonErased", person, {"basis": basis}, **opts)
 
 
 def post_assignment(

@@ -6,10 +6,12 @@ hash of the stream's previous entry (64 zeros for seq 1), ``signature`` is the
 statement signature in standard base64. ``entry_hash = SHA-256(JCS(entry))``
 and the Merkle leaf is ``SHA-256(0x00 || JCS(entry))``.
 
-The store keeps one *record* per entry: ``JCS(entry) || 0x0A || JCS(disclosures)``.
-Canonical JSON never contains a raw line feed, so the split is unambiguous; the
-disclosures sit outside everything that is hashed or signed, so they can be
-withheld or erased without breaking any proof.
+A *record* is ``JCS(entry) || 0x0A || JCS(disclosures)``: what the service hands
+the store and what the store's readers get back. Canonical JSON never contains a
+raw line feed, so the split is unambiguous; the disclosures sit outside
+everything that is hashed or signed, so they can be withheld or erased without
+breaking any proof. At rest the store replaces the tail with the disclosures
+sealed under their owner's data key (:mod:`ledger.vault`, docs/privacy.md §2).
 """
 
 from __future__ import annotations

@@ -11,18 +11,35 @@ original signatures, inclusion proofs and checkpoint — keyed by
 ``(origin, person, checkpoint size)``, so it can be re-verified or handed on at
 any time. Imported entries are *not* appended to the receiving ledger's own log:
 they stay anchored to their origin's checkpoint.
+
+Erasure (:meth:`ImportRegistry.erase`): after ``PersonErased``, every imported
+bundle is rewritten without the disclosures of the entries whose content owner
+(:func:`ledger.privacy.content_owner`) is the erased person — their own bundles
+and their content in other people's bundles (a display name, a posting's title).
+The bundles are rewritten rather than deleted: disclosures sit outside every hash,
+signature and proof, so the rewritten bundle still verifies and the imported facts
+(entries, grades, skills, periods) stay provable; it is verified again against the
+key it was imported under, and its stored report replaced by the new one. Person
+ids are taken to name the same person on the ledgers that import from each other.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from .bundle import BundleError, BundleReport, load_bundle, verify_bundle
+from keys import key_id_for
+
+from .bundle import BundleError, BundleReport, dump_bundle, load_bundle, verify_bundle
+from .canonical import b64decode
 from .checkpoint import NoteVerifier, parse_verifier_key
-from .errors import NotFound
-from .statement import utc_timestamp
+from .errors import LedgerError, NotFound
+from .privacy import content_owner
+from .state import KeyRecord, LedgerState, Person
+from .statement import parse_statement, utc_timestamp
 from .store import Store
 
 __all__ = ["ImportRegistry", "ImportedRecord"]
@@ -123,3 +140,67 @@ class ImportRegistry:
         if text is None:
             raise NotFound(f"no bundle of {person} at checkpoint {checkpoint_size} of {origin}")
         return text
+
+    # -- erasure -------------------------------------------------------------------------------
+    def erase(self, person: str) -> int:
+        """Withhold ``person``'s personal content in every imported bundle (see the module
+        docstring); return how many bundles changed. Idempotent.
+
+        The rows are overwritten so that the database files keep no copy: SQLite with
+        ``secure_delete`` and a truncating WAL checkpoint, PostgreSQL with ``VACUUM
+        FULL`` of the table (its WAL segments and backups keep the old rows until they
+        are recycled). Raises :class:`~ledger.bundle.BundleError` if a rewritten bundle
+        no longer verifies (nothing is written then).
+        """
+        rows: list[tuple[str, str, str, str, int]] = []
+        for record in self.imported_records():
+            text = self.bundle_text(record.origin, record.person, record.checkpoint_size)
+            doc = load_bundle(text)
+            if not withhold_content_of(doc, person):
+                continue
+            rewritten = dump_bundle(doc)
+            report = verify_bundle(rewritten, trusted=[parse_verifier_key(record.verifier_key)])
+            report_json = json.dumps(report.as_json(), ensure_ascii=False)
+            rows.append(
+                (report_json, rewritten, record.origin, record.person, record.checkpoint_size)
+            )
+        if rows:
+            self.store.replace_imports(rows)
+        return len(rows)
+
+
+def withhold_content_of(bundle: dict[str, Any], person: str) -> bool:
+    """Drop, in place, the disclosures of ``bundle``'s entries whose content owner is
+    ``person``; True if any were dropped. ``bundle`` is a verified bundle (every
+    author's key is registered in it)."""
+    state = _key_state(bundle["entries"])
+    changed = False
+    for item in bundle["entries"]:
+        if not item["disclosures"]:
+            continue
+        try:
+            owner = content_owner(parse_statement(item["entry"]["statement"]), state)
+        except LedgerError:
+            owner = person  # not attributable: withheld, to be safe
+        if owner == person:
+            item["disclosures"] = []
+            changed = True
+    return changed
+
+
+def _key_state(items: Sequence[dict[str, Any]]) -> LedgerState:
+    """A ledger state that knows only whose each key the bundle registers is."""
+    state = LedgerState()
+    for item in items:
+        s = item["entry"]["statement"]
+        if s["type"] not in ("IdentityRegistered", "KeyRotated"):
+            continue
+        raw = b64decode(s["body"]["public_key"], length=32, what="public_key")
+        key = key_id_for(raw)
+        state.keys[key] = KeyRecord(key, s["subject"], raw, 0)
+        if s["type"] == "IdentityRegistered":
+            body = s["body"]
+            state.people[s["subject"]] = Person(
+                s["subject"], body["organisation"], body["department"], key, None, frozenset(), 0
+            )
+    return state

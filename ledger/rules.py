@@ -20,10 +20,20 @@ from typing import Any
 from keys import key_id_for
 
 from .canonical import b64decode, sha256_hex
-from .catalogue import DEPARTMENT_RE, GRADE_MAX, GRADE_MIN, SLUG_RE, Role
+from .catalogue import DEPARTMENT_RE, GRADE_MAX, GRADE_MIN, SLUG_RE, Role, Visibility
 from .entry import GENESIS_PREV, Entry
 from .errors import RuleViolation
-from .state import Assignment, Contribution, Endorsement, Head, KeyRecord, LedgerState, Person
+from .state import (
+    AccessGrant,
+    AccessRequest,
+    Assignment,
+    Contribution,
+    Endorsement,
+    Head,
+    KeyRecord,
+    LedgerState,
+    Person,
+)
 from .statement import Statement, check_statement_signature
 
 __all__ = ["NEXT_KEY_PREFIX", "apply_entry", "next_key_digest"]
@@ -43,6 +53,7 @@ class _Ctx:
     author: Person | None
     log_index: int
     where: dict[str, Any]
+    today: str = ""  # the day the ledger records the entry (its recorded_at, UTC)
 
     def fail(self, code: str, message: str) -> RuleViolation:
         return RuleViolation(code, message, statement_id=self.statement.id, **self.where)
@@ -287,7 +298,155 @@ def _ambition_stated(ctx: _Ctx) -> None:
 
 
 def _visibility_changed(ctx: _Ctx) -> None:
-    ctx.require_self("change visibility")
+    owner = ctx.require_self("change visibility")
+    body, st = ctx.body, ctx.state
+    st.put(st.visibility, (owner.id, body.part.value), body.visibility.value)
+
+
+# -- access on request (docs/privacy.md) --------------------------------------
+def _require_on_request(ctx: _Ctx, owner: Person, part: str) -> None:
+    # Imported here: ledger.access builds on the state and the catalogue, not on the rules.
+    from .access import DEFAULT_VISIBILITY
+    from .catalogue import Part
+
+    current = ctx.state.visibility.get((owner.id, part), DEFAULT_VISIBILITY[Part(part)].value)
+    if current != Visibility.ON_REQUEST:
+        raise ctx.fail(
+            "not_on_request",
+            f"the {part} part of {owner.id} is {current}; only an on_request part is "
+            f"requested and granted",
+        )
+
+
+def _require_live_viewer(ctx: _Ctx, viewer: str) -> None:
+    if viewer not in ctx.state.people:
+        raise ctx.fail("unknown_person", f"no person {viewer!r} is registered")
+    if viewer in ctx.state.erased:
+        raise ctx.fail("erased", f"{viewer} was erased at log index {ctx.state.erased[viewer]}")
+
+
+def _access_requested(ctx: _Ctx) -> None:
+    st, part = ctx.state, ctx.body.part.value
+    owner = ctx.subject_person()
+    viewer = ctx.me.id
+    if viewer == owner.id:
+        raise ctx.fail("self_request", f"{owner.id} reads their own portfolio without a request")
+    _require_on_request(ctx, owner, part)
+    key = (owner.id, viewer, part)
+    if _active_grant_id(ctx, key) is not None:
+        raise ctx.fail("already_granted", f"{viewer} already holds a grant for this {part} part")
+    if key in st.open_requests:
+        raise ctx.fail(
+            "already_requested",
+            f"{viewer} already has an open request {st.open_requests[key]} for this {part} part",
+        )
+    request = AccessRequest(ctx.statement.id, owner.id, viewer, part)
+    st.put(st.access_requests, request.id, request)
+    st.put(st.open_requests, key, request.id)
+
+
+def _active_grant_id(ctx: _Ctx, key: tuple[str, str, str]) -> str | None:
+    """The grant for ``(owner, viewer, part)`` that is active on the entry's day, if any.
+
+    An expired grant stays in ``active_grants`` (the rules have no clock but the
+    log's): a new request or grant replaces it.
+    """
+    grant_id = ctx.state.active_grants.get(key)
+    if grant_id is None:
+        return None
+    until = ctx.state.access_grants[grant_id].until
+    return grant_id if until is None or ctx.today <= until else None
+
+
+def _open_request(ctx: _Ctx, request_id: str, owner: Person) -> AccessRequest:
+    request = ctx.state.access_requests.get(request_id)
+    if request is None or request.owner != owner.id:
+        raise ctx.fail("unknown_request", f"{owner.id} has no access request {request_id}")
+    if request.answer is not None:
+        raise ctx.fail("already_answered", f"request {request_id} was already {request.answer}")
+    return request
+
+
+def _answer(ctx: _Ctx, request: AccessRequest, answer: str) -> None:
+    st = ctx.state
+    st.put(st.access_requests, request.id, dataclasses.replace(request, answer=answer))
+    key = (request.owner, request.viewer, request.part)
+    st.put(st.open_requests, key, None)
+    del st.open_requests[key]
+
+
+def _access_granted(ctx: _Ctx) -> None:
+    st, body = ctx.state, ctx.body
+    owner = ctx.require_self("grant access")
+    viewer, part = body.viewer, body.part.value
+    if viewer == owner.id:
+        raise ctx.fail("self_grant", f"{owner.id} reads their own portfolio without a grant")
+    _require_live_viewer(ctx, viewer)
+    _require_on_request(ctx, owner, part)
+    if body.request is not None:
+        request = _open_request(ctx, body.request, owner)
+        if (request.viewer, request.part) != (viewer, part):
+            raise ctx.fail(
+                "request_mismatch",
+                f"request {request.id} asks {request.part} for {request.viewer}, "
+                f"not {part} for {viewer}",
+            )
+        _answer(ctx, request, "granted")
+    elif (owner.id, viewer, part) in st.open_requests:
+        _answer(ctx, st.access_requests[st.open_requests[(owner.id, viewer, part)]], "granted")
+    key = (owner.id, viewer, part)
+    held = _active_grant_id(ctx, key)
+    if held is not None:
+        raise ctx.fail("already_granted", f"{viewer} already holds grant {held} for {part}")
+    issued = ctx.statement.issued_at[:10]
+    if body.until is not None and body.until < issued:
+        raise ctx.fail(
+            "grant_expired",
+            f"a grant until {body.until}, issued on {issued}, ended before it began",
+        )
+    grant = AccessGrant(ctx.statement.id, owner.id, viewer, part, body.until)
+    st.put(st.access_grants, grant.id, grant)
+    st.put(st.active_grants, key, grant.id)
+
+
+def _access_refused(ctx: _Ctx) -> None:
+    owner = ctx.require_self("refuse access")
+    _answer(ctx, _open_request(ctx, ctx.body.request, owner), "refused")
+
+
+def _access_revoked(ctx: _Ctx) -> None:
+    st = ctx.state
+    owner = ctx.require_self("revoke access")
+    grant = st.access_grants.get(ctx.body.grant)
+    if grant is None or grant.owner != owner.id:
+        raise ctx.fail("unknown_grant", f"{owner.id} has no access grant {ctx.body.grant}")
+    if grant.revoked:
+        raise ctx.fail("already_revoked", f"grant {grant.id} is already revoked")
+    st.put(st.access_grants, grant.id, dataclasses.replace(grant, revoked=True))
+    key = (grant.owner, grant.viewer, grant.part)
+    if st.active_grants.get(key) == grant.id:  # not a grant that ran out and was replaced
+        st.put(st.active_grants, key, None)
+        del st.active_grants[key]
+
+
+# -- erasure (docs/privacy.md) ------------------------------------------------
+def _person_erased(ctx: _Ctx) -> None:
+    st = ctx.state
+    person = ctx.subject_person()
+    if person.id in st.erased:
+        raise ctx.fail(
+            "already_erased", f"{person.id} was already erased at log index {st.erased[person.id]}"
+        )
+    if st.is_operator(person):
+        raise ctx.fail(
+            "operator_not_erasable", "the ledger operator signs checkpoints and cannot be erased"
+        )
+    ctx.require_admin(person.organisation)
+    st.put(st.erased, person.id, ctx.log_index)
+    if person.current_key is not None:  # an erased person's keys sign nothing after this
+        key = st.keys[person.current_key]
+        st.put(st.keys, key.key_id, dataclasses.replace(key, retired_at=ctx.log_index))
+        st.put(st.people, person.id, dataclasses.replace(person, current_key=None))
 
 
 # -- assignment stream --------------------------------------------------------
@@ -387,6 +546,11 @@ _HANDLERS: dict[str, Callable[[_Ctx], None]] = {
     "AssignmentAssigned": _assignment_assigned,
     "AssignmentCompleted": _assignment_completed,
     "AssignmentCancelled": _assignment_cancelled,
+    "PersonErased": _person_erased,
+    "AccessRequested": _access_requested,
+    "AccessGranted": _access_granted,
+    "AccessRefused": _access_refused,
+    "AccessRevoked": _access_revoked,
 }
 
 
@@ -416,6 +580,14 @@ def _author_key(
         raise RuleViolation(
             "unknown_key", f"key {s.author} is not registered", statement_id=s.id, **where
         )
+    if key.person in state.erased:
+        raise RuleViolation(
+            "erased",
+            f"key {s.author} belongs to {key.person}, who was erased at log index "
+            f"{state.erased[key.person]}, and signs nothing after it",
+            statement_id=s.id,
+            **where,
+        )
     if key.retired_at is not None and log_index > key.retired_at:
         code = "key_revoked" if key.revoked else "key_superseded"
         how = "revoked" if key.revoked else "rotated out"
@@ -427,6 +599,30 @@ def _author_key(
             **where,
         )
     return key
+
+
+def _refuse_erased(state: LedgerState, entry: Entry, where: dict[str, Any]) -> None:
+    """After ``PersonErased``, nothing more is written on or about the erased person."""
+    if not state.erased:
+        return
+    s = entry.statement
+    erased: str | None = None
+    if entry.stream.startswith(("identity/", "record/")) and s.subject in state.erased:
+        if s.type == "PersonErased":
+            return  # its handler says already_erased
+        erased = s.subject
+    elif s.type in ("AssignmentAssigned", "AssignmentCompleted") and (
+        str(s.body.get("assignee")) in state.erased
+    ):
+        erased = str(s.body["assignee"])
+    if erased is not None:
+        raise RuleViolation(
+            "erased",
+            f"{erased} was erased at log index {state.erased[erased]}; "
+            f"nothing more is recorded on or about them",
+            statement_id=s.id,
+            **where,
+        )
 
 
 def apply_entry(
@@ -484,7 +680,8 @@ def apply_entry(
     author = None if log_index == 0 else state.people.get(key.person)
     if log_index != 0 and author is None:
         raise RuleViolation("unknown_person", f"key {s.author} belongs to no person", **where)
-    _HANDLERS[s.type](_Ctx(state, s, author, log_index, where))
+    _refuse_erased(state, entry, where)
+    _HANDLERS[s.type](_Ctx(state, s, author, log_index, where, entry.recorded_at[:10]))
     state.put(state.statement_ids, s.id, log_index)
     state.put(state.heads, entry.stream, Head(entry.seq, entry.hash))
     state.put(state.meta, "size", log_index + 1)

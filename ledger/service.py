@@ -22,7 +22,9 @@ from keys import BadSignature
 from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, make_entry
 from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
+from .imports import ImportRegistry
 from .merkle import leaf_hash, new_nodes_for_append
+from .privacy import content_owner
 from .rules import apply_entry
 from .state import LedgerState
 from .statement import SignedStatement, utc_timestamp
@@ -131,6 +133,20 @@ class LedgerService:
                         ) from exc
                     self._position = rec.position
                     n += 1
+                    if entry.statement.type == "PersonErased":
+                        self._complete_erasure(entry.statement.subject)
+
+    def _complete_erasure(self, person: str, *, appended: bool = False) -> None:
+        """Carry out the erasure a ``PersonErased`` entry orders (docs/privacy.md §3).
+
+        The imported bundles of ``person`` lose their disclosures first, then the data
+        key is destroyed: a data key still present thus marks an erasure that a process
+        stopped half-way, and any later catch-up finishes it. Idempotent.
+        """
+        if appended or self.store.has_data_key(person):
+            ImportRegistry(self.store).erase(person)
+            self.store.destroy_data_key(person)
+        self.store.forget_data_key(person)
 
     def _get_node(self, level: int, index: int) -> bytes:
         key = (level, index)
@@ -216,6 +232,7 @@ class LedgerService:
         recorded_at = self._clock()
         checking, futures = self._preverify(batch) if parallel else (set(), [])
         entries: list[Entry] = []
+        owners: list[str] = []
         for offset, signed in enumerate(batch):
             s = signed.statement
             head = self.state.heads.get(s.stream)
@@ -243,17 +260,21 @@ class LedgerService:
                     exc.args = (exc.message,)
                 raise
             entries.append(entry)
+            owners.append(content_owner(s, self.state))
         if futures and _failed_before(len(batch), checking, futures):
             raise _RecheckInline()
         nodes = new_nodes_for_append(
             first, [leaf_hash(e.canonical) for e in entries], self._get_node
         )
         rows = [
-            (e.stream, e.seq, encode_record(e, signed.disclosures))
-            for e, signed in zip(entries, batch, strict=True)
+            (e.stream, e.seq, encode_record(e, signed.disclosures), owner)
+            for e, signed, owner in zip(entries, batch, owners, strict=True)
         ]
         positions = self.store.append(rows, nodes)
         self._position = max(positions) if positions else self._position
+        for e in entries:
+            if e.statement.type == "PersonErased":
+                self._complete_erasure(e.statement.subject, appended=True)
         return [
             AppendResult(e, first + i, p)
             for i, (e, p) in enumerate(zip(entries, positions, strict=True))

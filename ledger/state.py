@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AccessGrant",
+    "AccessRequest",
     "Assignment",
     "Contribution",
     "Endorsement",
@@ -92,6 +94,32 @@ class Assignment:
     completed: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class AccessRequest:
+    """A viewer's request to read a part of an owner's portfolio, and its answer."""
+
+    id: str
+    owner: str
+    viewer: str
+    part: str
+    answer: str | None = None  # None (open) | "granted" | "refused"
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """An owner's grant of read access to one part of their portfolio, to one viewer.
+
+    ``until`` is the last day (``YYYY-MM-DD``, UTC) on which it gives access, or None.
+    """
+
+    id: str
+    owner: str
+    viewer: str
+    part: str
+    until: str | None = None
+    revoked: bool = False
+
+
 class LedgerState:
     """Everything the §6 rules consult, as of ``size`` entries of the log."""
 
@@ -105,6 +133,15 @@ class LedgerState:
         self.endorsements: dict[str, Endorsement] = {}
         self.active_endorsements: dict[tuple[str, str], str] = {}
         self.assignments: dict[str, Assignment] = {}
+        # person -> log index of the PersonErased entry
+        self.erased: dict[str, int] = {}
+        # (person, part) -> visibility, for the parts a VisibilityChanged has set
+        self.visibility: dict[tuple[str, str], str] = {}
+        self.access_requests: dict[str, AccessRequest] = {}
+        self.access_grants: dict[str, AccessGrant] = {}
+        # (owner, viewer, part) -> the open request's / the active grant's statement id
+        self.open_requests: dict[tuple[str, str, str], str] = {}
+        self.active_grants: dict[tuple[str, str, str], str] = {}
         self._journal: list[tuple[dict[Any, Any], Hashable, Any]] | None = None
 
     @property
@@ -157,3 +194,6 @@ class LedgerState:
 
     def is_manager(self, person: Person, department: str) -> bool:
         return ("manager", department) in person.roles
+
+    def is_erased(self, person: str) -> bool:
+        return person in self.erased

@@ -7,12 +7,12 @@ applied exactly once across crashes and restarts. :func:`open_projector`
 wires them to a store; :class:`Projector` catches up, rebuilds and follows.
 """
 
-from .access import DEFAULT_VISIBILITY, OPT_IN_PART, AccessPolicy, can_see, visible_parts
+from .access import DEFAULT_VISIBILITY, OPT_IN_PART, can_see, visible_parts
 from .base import ReadModel
 from .db import create_read_model_engine, sqlalchemy_url, writing
 from .errors import ProjectionError, TrackingConflict, UnknownReadModel
 from .log import LedgerLog, LogEntry
-from .registry import READ_MODEL_NAMES, open_projector, read_models
+from .registry import READ_MODEL_NAMES, open_projector, purge_erased, read_models
 from .runner import CatchUp, Projector, Refreshable
 from .tracking import SqlTrackingRecorder
 
@@ -20,7 +20,6 @@ __all__ = [
     "DEFAULT_VISIBILITY",
     "OPT_IN_PART",
     "READ_MODEL_NAMES",
-    "AccessPolicy",
     "CatchUp",
     "LedgerLog",
     "LogEntry",
@@ -34,6 +33,7 @@ __all__ = [
     "can_see",
     "create_read_model_engine",
     "open_projector",
+    "purge_erased",
     "read_models",
     "sqlalchemy_url",
     "visible_parts",

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, MetaData
 
 from .batch import WriteBatch
 from .db import writing
+from .erasure import ERASED, PURGED, PersonalColumn, compact, purge_rows
 from .errors import TrackingConflict
 from .log import LogEntry
 from .tracking import SqlTrackingRecorder
@@ -39,6 +40,8 @@ class ReadModel(Projection[SqlTrackingRecorder]):
 
     name: str = "read_model"
     metadata: ClassVar[MetaData]
+    personal_columns: ClassVar[tuple[PersonalColumn, ...]] = ()
+    """The tables' ``personal`` columns, purged when a person is erased (:mod:`.erasure`)."""
 
     @abstractmethod
     def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
@@ -56,13 +59,25 @@ class ReadModel(Projection[SqlTrackingRecorder]):
         """The writes that ``entries`` (in log order) cause, not yet executed."""
         batch = self.new_batch()
         for entry in entries:
+            if entry.type == "PersonErased":
+                batch.touch(ERASED, (entry.subject,))
             self.handle(entry, batch)
         return batch
 
     def write(self, conn: Connection, batch: WriteBatch) -> None:
-        """Execute ``batch`` and recompute what it touched, inside ``conn``'s transaction."""
+        """Execute ``batch`` and recompute what it touched, inside ``conn``'s transaction.
+
+        Last, the personal content of the people the batch erases is purged
+        (:func:`~projections.erasure.purge_rows`): the ledger records nothing more on
+        or about an erased person, so every row of theirs was written before it. The
+        tables whose rows changed are noted in ``batch.touched[PURGED]`` for
+        :func:`~projections.erasure.compact`, which runs after the commit.
+        """
         batch.flush(conn)
         self.finish(conn, batch)
+        erased = batch.touched.get(ERASED)
+        if erased:
+            batch.touch(PURGED, purge_rows(conn, self.personal_columns, erased))
 
     def apply_batch(self, conn: Connection, entries: Sequence[LogEntry]) -> None:
         """Apply ``entries`` (in log order) inside ``conn``'s transaction."""
@@ -95,4 +110,7 @@ class ReadModel(Projection[SqlTrackingRecorder]):
                 upstream=tracking.application_name,
             ):
                 raise TrackingConflict(self.name, current, None)
-            self.apply_batch(conn, [entry])
+            batch = self.prepare([entry])
+            self.write(conn, batch)
+        if batch.touched.get(PURGED):
+            compact(self.view.engine, batch.touched[PURGED])

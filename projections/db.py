@@ -11,6 +11,8 @@ used: the driver's own handling is switched off and every transaction begins
 with ``BEGIN`` — ``BEGIN IMMEDIATE`` for the write transactions of
 :func:`writing`, which take the database's write lock up front and so never
 fail half-way with a stale snapshot when the ledger appends at the same time.
+SQLite connections also run with ``secure_delete`` on, for erasure
+(:mod:`projections.erasure`).
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def _explicit_sqlite_transactions(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+        # Zero the bytes of deleted and overwritten rows in the pages written, so a
+        # purged person's content does not linger in free space (projections.erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

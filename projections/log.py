@@ -84,12 +84,11 @@ def json_list(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
-def _decode(position: int, blob: bytes) -> LogEntry:
-    head, _, tail = blob.partition(b"\n")
+def _decode(position: int, head: bytes, disclosures: bytes) -> LogEntry:
     entry = orjson.loads(head)
     statement = entry["statement"]
     body = statement["body"]
-    disclosed = {field: value for _, field, value in orjson.loads(tail or b"[]")}
+    disclosed = {field: value for _, field, value in orjson.loads(disclosures)}
     commitments = body.get("commitments", {})
     return LogEntry(
         position=position,
@@ -116,12 +115,18 @@ class LedgerLog:
         """Up to ``limit`` entries with a position greater than ``after``, in log order.
 
         Reads the store's notification log (the library's ``select_notifications``,
-        as :meth:`ledger.store.Store.read` does, without its intermediate objects).
+        as :meth:`ledger.store.Store.read` does, without its intermediate objects) and
+        opens the sealed disclosures with one data-key lookup per read (not cached
+        across reads: this process may not see the ``PersonErased`` entry before it
+        reads); erased or unreadable disclosures read as withheld.
         """
         notes = self.store.recorder.select_notifications(
             start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
         )
-        return [_decode(n.id, bytes(n.state)) for n in notes]
+        opened = self.store.open_records([n.state for n in notes], use_cache=False)
+        return [
+            _decode(n.id, head, o.disclosures) for n, (head, o) in zip(notes, opened, strict=True)
+        ]
 
     def max_position(self) -> int:
         """The position of the log's last entry (0 when it is empty)."""

@@ -8,6 +8,7 @@ from ledger.store import Store
 
 from .base import ReadModel
 from .db import create_read_model_engine
+from .erasure import erase
 from .log import LedgerLog
 from .matching import MatchingModel
 from .portfolio import PortfolioModel
@@ -15,7 +16,7 @@ from .reputation import ReputationModel
 from .runner import Projector
 from .tracking import SqlTrackingRecorder
 
-__all__ = ["READ_MODEL_NAMES", "open_projector", "read_models"]
+__all__ = ["READ_MODEL_NAMES", "open_projector", "purge_erased", "read_models"]
 
 READ_MODEL_NAMES = ("portfolio", "reputation", "matching")
 
@@ -40,3 +41,15 @@ def open_projector(
     projector = Projector(LedgerLog(store), engine, read_models(engine), batch_size=batch_size)
     projector.setup()
     return projector
+
+
+def purge_erased(engine: Engine, person: str) -> set[str]:
+    """Purge ``person``'s personal content from every read model now, then compact.
+
+    For callers that append a ``PersonErased`` entry (``trackrecord erase``, the API)
+    and do not want to wait for the projector: it purges the same rows when it applies
+    the entry, so this only makes the purge immediate. Idempotent; read models not set
+    up in ``engine``'s database are skipped. Returns the tables whose rows changed.
+    """
+    models = (PortfolioModel, ReputationModel, MatchingModel)
+    return erase(engine, [person], [c for m in models for c in m.personal_columns])

@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from .base import ReadModel
 from .batch import WriteBatch
 from .db import writing
+from .erasure import PURGED, compact
 from .errors import TrackingConflict, UnknownReadModel
 from .log import LedgerLog, LogEntry
 from .tracking import SqlTrackingRecorder, tracking_metadata
@@ -187,7 +188,11 @@ class Projector:
         positions: dict[str, int],
         end: int,
     ) -> None:
-        """One transaction: move each model's tracking record to ``end`` and write its rows."""
+        """One transaction: move each model's tracking record to ``end`` and write its rows.
+
+        When the batch erased someone and the purge overwrote rows, the tables are
+        compacted after the commit (:func:`~projections.erasure.compact`).
+        """
         with writing(self.engine) as conn:
             for model, behind, batch in work:
                 if not model.view.advance(conn, expected=behind, new=end):
@@ -195,6 +200,9 @@ class Projector:
                 model.write(conn, batch)
         for name in positions:
             positions[name] = max(positions[name], end)
+        purged = set().union(*(batch.touched.get(PURGED, ()) for _, _, batch in work))
+        if purged:
+            compact(self.engine, purged)
 
     def _apply(
         self, models: list[ReadModel], positions: dict[str, int], entries: list[LogEntry]

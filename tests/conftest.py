@@ -7,12 +7,15 @@ by an absolute path) and ``postgresql://user[:password]@host:port/dbname``.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from ledger.vault import SERVICE_KEY_ENV
 from tests import pgcluster
 
 settings.register_profile(
@@ -32,6 +35,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # (which have ``workerinput``) inherit its path through the environment.
     if not hasattr(config, "workerinput"):
         config.stash[_PG_STATE] = pgcluster.open_shared_state()
+        # One service key for the whole run (workers and subprocesses inherit it), so
+        # that no test writes the default ~/.trackrecord/service.key of a PostgreSQL
+        # ledger; tests/test_vault.py covers the default locations.
+        if not os.environ.get(SERVICE_KEY_ENV):
+            key_dir = Path(tempfile.mkdtemp(prefix="trackrecord-test-key-"))
+            os.environ[SERVICE_KEY_ENV] = str(key_dir / "service.key")
+            config.add_cleanup(lambda: shutil.rmtree(key_dir, ignore_errors=True))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -65,6 +65,12 @@ _STATE_TABLES = (
     "endorsements",
     "active_endorsements",
     "assignments",
+    "erased",
+    "visibility",
+    "access_requests",
+    "access_grants",
+    "open_requests",
+    "active_grants",
 )
 
 
@@ -420,6 +426,49 @@ class World:
             person.identity, person=person.id, part=part, visibility=visibility, **self.opts()
         )
 
+    # -- access on request and erasure --------------------------------------------
+    def request_access(
+        self, viewer: Member, owner: Member, part: str = "dossier", **opts: Any
+    ) -> SignedStatement:
+        return commands.request_access(
+            viewer.identity,
+            owner=owner.id,
+            part=part,
+            message="For the staffing of the housing dashboard.",
+            **self.opts(**opts),
+        )
+
+    def grant_access(
+        self,
+        owner: Member,
+        viewer: Member,
+        part: str = "dossier",
+        *,
+        request: str | None = None,
+        until: str | None = None,
+    ) -> SignedStatement:
+        return commands.grant_access(
+            owner.identity,
+            person=owner.id,
+            viewer=viewer.id,
+            part=part,
+            request=request,
+            until=until,
+            **self.opts(),
+        )
+
+    def refuse_access(self, owner: Member, request: str) -> SignedStatement:
+        return commands.refuse_access(
+            owner.identity, person=owner.id, request=request, reason="Not now.", **self.opts()
+        )
+
+    def revoke_access(self, owner: Member, grant: str) -> SignedStatement:
+        return commands.revoke_access(owner.identity, person=owner.id, grant=grant, **self.opts())
+
+    def erase(self, person: Member, *, admin: Member | None = None) -> SignedStatement:
+        signer = admin or self.operator
+        return commands.erase_person(signer.identity, person=person.id, **self.opts())
+
     # -- assignment stream ------------------------------------------------------
     def post(self, owner: Member, *, department: str | None = None, **opts: Any) -> SignedStatement:
         """A new assignment owned by ``owner``; its id is ``signed.statement.subject``."""
@@ -552,6 +601,43 @@ def _op_profile(w: World, rng: random.Random) -> SignedStatement | None:
     return w.visibility(person, part, rng.choice(["public", "on_request", "private"]))
 
 
+def _op_access(w: World, rng: random.Random) -> SignedStatement | None:
+    """Request, grant, refuse or revoke read access to an ``on_request`` part."""
+    st = w.state
+    active = {m.id: m for m in _active(w)}
+    choice = rng.random()
+    if choice < 0.4:
+        owners = [m for m in active.values() if m.id != "operator"]
+        owner = rng.choice(owners) if owners else None
+        viewers = [m for m in active.values() if owner is not None and m.id != owner.id]
+        if owner is None or not viewers:
+            return None
+        part = rng.choice(["dossier", "analytical"])
+        if st.visibility.get((owner.id, part), "on_request") != "on_request":
+            return None
+        viewer = rng.choice(viewers)
+        if (owner.id, viewer.id, part) in st.open_requests or (
+            (owner.id, viewer.id, part) in st.active_grants
+        ):
+            return None
+        return w.request_access(viewer, owner, part)
+    open_requests = [r for r in st.access_requests.values() if r.answer is None]
+    if choice < 0.8 and open_requests:
+        r = rng.choice(open_requests)
+        owner = active.get(r.owner)
+        if owner is None or r.viewer in st.erased:
+            return None
+        if st.visibility.get((r.owner, r.part), "on_request") != "on_request" or choice < 0.55:
+            return w.refuse_access(owner, r.id)
+        return w.grant_access(owner, w.people[r.viewer], r.part, request=r.id)
+    grants = [g for g in st.access_grants.values() if not g.revoked]
+    if grants:
+        g = rng.choice(grants)
+        owner = active.get(g.owner)
+        return w.revoke_access(owner, g.id) if owner is not None else None
+    return None
+
+
 def _op_post(w: World, rng: random.Random) -> SignedStatement | None:
     options = [
         (m, scope)
@@ -653,6 +739,7 @@ _OPS: list[tuple[_Op, int]] = [
     (_op_grant, 1),
     (_op_revoke_role, 1),
     (_op_transfer, 1),
+    (_op_access, 2),
 ]
 
 

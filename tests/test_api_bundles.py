@@ -33,8 +33,9 @@ def test_export_verify_and_tamper(live: Live) -> None:
     assert [c.title for c in report.contributions] == ["Woo guide"]
 
     assert live.problem(live.client.get(f"/people/{alice.id}/bundle"))["code"] == "unauthenticated"
-    others = live.client.get(f"/people/{alice.id}/bundle", headers=_bearer(live, bob.identity))
-    assert live.problem(others)["code"] == "not_yours"
+    as_bob = _bearer(live, bob.identity)
+    others = live.client.get(f"/people/{alice.id}/bundle", headers=as_bob, params={"for": "x"})
+    assert live.problem(others)["code"] == "not_yours"  # only the owner chooses the viewer
 
     verified = live.client.post("/bundles/verify", content=export.content).json()
     assert verified["ok"] is True

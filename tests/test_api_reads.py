@@ -234,6 +234,11 @@ def test_portfolio_reputation_and_matches(live: Live) -> None:
 
     bearer = {"Authorization": f"Bearer {login(live, bob.identity)}"}
     manager = live.client.get(f"/people/{alice.id}/portfolio", headers=bearer).json()
+    assert manager["parts"] == {}  # managing her department gives no access of its own
+    for part in ("dossier", "analytical"):  # bob asks, alice grants
+        asked = w.do(w.request_access(bob, alice, part)).statement.id
+        w.do(w.grant_access(alice, bob, part, request=asked))
+    manager = live.client.get(f"/people/{alice.id}/portfolio", headers=bearer).json()
     assert set(manager["parts"]) == {"dossier", "analytical"}
     dossier = manager["parts"]["dossier"]["contributions"]
     titles = [c["personal"]["disclosed"]["title"] for c in dossier]

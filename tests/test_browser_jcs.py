@@ -10,6 +10,7 @@ characters, keys whose UTF-16 and code-point orders differ, and integers at the 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,12 +65,15 @@ def page(chromium: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def _browser_jcs(page: Page, values: list[Any]) -> list[str]:
+    # Sent as JSON text and parsed in the page, as the page gets JSON from the service:
+    # Playwright's own argument transport assigns members, which turns a "__proto__"
+    # key into the object's prototype instead of a member.
     result: list[str] = page.evaluate(
-        """async (values) => {
+        """async (text) => {
             const { canonicalize } = await import("/static/jcs.js");
-            return values.map((v) => canonicalize(v));
+            return JSON.parse(text).map((v) => canonicalize(v));
         }""",
-        values,
+        json.dumps(values),
     )
     return result
 

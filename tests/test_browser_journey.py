@@ -2,9 +2,10 @@
 
 An employee creates a key in her browser, is registered by the operator (the test plays
 the admin at the command line), logs in, opts in to matching and claims a contribution
-with an evidence file hashed in the browser. A manager, with a key of his own browser,
-endorses it with a grade and comment, posts an assignment, assigns the employee from the
-ranked candidates and confirms completion. The employee sees the grade and downloads her
+with an evidence file hashed in the browser. A manager, with a key of his own browser, asks
+to read her dossier and free part (both on request); she grants both on her page. He
+endorses her work with a grade and comment, posts an assignment, assigns the employee from
+the ranked candidates and confirms completion. The employee sees the grade and downloads her
 record; an auditor uploads it and sees every entry verified, then runs a full audit.
 Screenshots of every step go to ``test-artifacts/browser/``.
 """
@@ -120,6 +121,23 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         # -- manager: endorse, post, assign from ranked candidates, complete ----------------
         max_ = manager_ctx.new_page()
         _create_key_and_register(live, max_, "max", manager_of=DEPT)
+        # Her dossier and free part are on request: max asks, eva grants (managing her
+        # department gives no access of its own).
+        for part in ("dossier", "free"):
+            max_.fill("#ask-owner", "eva")
+            max_.select_option("#ask-part", part)
+            max_.fill("#ask-message", f"To review and staff: your {part} part.")
+            max_.click("#access-form button[type=submit]")
+            expect(max_.locator("#status")).to_contain_text(f"Asked eva for their {part} part")
+        eva.reload()
+        expect(eva.locator("tr.access-request")).to_have_count(2)
+        _shot(eva, "03a-employee-access-requests")
+        for part in ("dossier", "free"):
+            asked = eva.locator("tr.access-request", has_text=f"your {part} part")
+            with eva.expect_navigation():
+                asked.locator("form.grant-access button").click()
+        expect(eva.locator("tr.access-request")).to_have_count(0)
+        max_.reload()
         request = max_.locator("tr.request", has_text="Fraud-risk dashboard")
         expect(request).to_be_visible()
         _shot(max_, "03-manager-requests")

@@ -33,6 +33,7 @@ from ledger.bundle import (
     AbsenceProof,
     BundleError,
     IncompleteBundle,
+    disclose_for_viewer,
     dump_bundle,
     export_bundle,
     load_bundle,
@@ -53,7 +54,7 @@ from ledger.imports import ImportRegistry
 from ledger.log import HEADS_LINE, SignedCheckpoint, TransparencyLog
 from ledger.merkle import MemoryNodes, inclusion_proof, leaf_hash, root
 from ledger.service import LedgerService
-from ledger.state import Head
+from ledger.state import AccessGrant, Head
 from ledger.statement import SignedStatement
 from ledger.store import open_store
 from tests import pgcluster
@@ -711,3 +712,72 @@ def test_leaving_out_a_whole_assignment_stream_is_refused(honest: Honest) -> Non
         verify_bundle(without(dropped), trusted=[honest.scenario.key])
     assert info.value.code == "stream_missing"
     assert "assignment stream" in info.value.message
+
+
+# -- selective disclosure: a bundle as one viewer may read it ---------------------------------
+def _viewer_bundle(honest: Honest, viewer: str, *, today: str | None = None, **grant: str) -> Any:
+    """alice's bundle as disclosed to ``viewer``; ``grant``: a grant of alice's to add first
+    (``part``, ``until``), put into a copy of the ledger state as the rules would."""
+    state = copy.deepcopy(honest.scenario.log.service.state)
+    if grant:
+        g = AccessGrant("g-1", "alice", viewer, grant["part"], grant.get("until"))
+        state.access_grants[g.id] = g
+        state.active_grants[("alice", viewer, g.part)] = g.id
+    doc = json.loads(honest.alice)
+    disclose_for_viewer(doc, state, viewer, today=today)
+    return doc
+
+
+def _disclosed_fields(doc: Any, stream: str, statement_type: str) -> list[list[str]]:
+    return [
+        sorted(d[1] for d in i["disclosures"])
+        for i in doc["entries"]
+        if i["entry"]["stream"] == stream and i["entry"]["statement"]["type"] == statement_type
+    ]
+
+
+def test_a_bundle_for_a_viewer_verifies_and_its_report_lists_the_withheld_fields(
+    honest: Honest,
+) -> None:
+    whole = verify_bundle(honest.alice, trusted=[honest.scenario.key])
+    doc = _viewer_bundle(honest, "bob")  # alice's dossier and analytical part: on request
+    report = verify_bundle(doc, trusted=[honest.scenario.key])
+    assert report.entry_count == whole.entry_count  # every entry stays
+    assert report.display_name == "Alice"  # the identity stream stays disclosed
+    assert [c.title for c in report.contributions] == [None, None]
+    assert _disclosed_fields(doc, "record/alice", "EndorsementGiven") == [[], [], []]
+    assert report.withheld_fields == len(report.withheld) > whole.withheld_fields
+    claimed = [
+        f"{i['entry']['stream']}#{i['entry']['seq']}"
+        for i in doc["entries"]
+        if i["entry"]["statement"]["type"] == "ContributionClaimed"
+    ]
+    assert {f"{where} title" for where in claimed} <= set(report.withheld)
+    assert set(whole.withheld) < set(report.withheld)
+
+
+def test_a_grant_discloses_its_part_to_its_viewer_until_its_last_day(honest: Honest) -> None:
+    granted = _viewer_bundle(honest, "bob", today="2026-03-01", part="dossier", until="2026-03-01")
+    report = verify_bundle(granted, trusted=[honest.scenario.key])
+    assert [c.title for c in report.contributions] == ["Policy brief", "Second"]
+    assert _disclosed_fields(granted, "record/alice", "EndorsementGiven") == [[], [], []]
+    ended = _viewer_bundle(honest, "bob", today="2026-03-02", part="dossier", until="2026-03-01")
+    assert [c.title for c in verify_bundle(ended, trusted=None).contributions] == [None, None]
+    other = _viewer_bundle(honest, "carol", today="2026-03-01")
+    assert [c.title for c in verify_bundle(other, trusted=None).contributions] == [None, None]
+
+
+def test_revealing_a_withheld_field_with_a_wrong_value_is_refused(honest: Honest) -> None:
+    doc = _viewer_bundle(honest, "bob")
+    [item] = [
+        i
+        for i in doc["entries"]
+        if i["entry"]["statement"]["type"] == "ContributionClaimed"
+        and i["entry"]["stream"] == "record/alice"
+        and i["entry"]["seq"] == 1
+    ]
+    assert item["disclosures"] == []
+    item["disclosures"] = [Disclosure("0" * 32, "title", "A forged title").as_json()]
+    with pytest.raises(BundleError) as refused:
+        verify_bundle(doc, trusted=[honest.scenario.key])
+    assert refused.value.code == "bad_disclosure"

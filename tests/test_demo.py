@@ -102,7 +102,10 @@ def test_summary_counts_match_the_ledger(populated: Populated) -> None:
     by_type = Counter(e.entry.statement.type for e in populated.entries)
     assert {name: counts[name] for name in CATALOGUE} == {n: by_type[n] for n in CATALOGUE}
     state = populated.service.state
-    assert counts["people"] == PEOPLE == len(state.people) == len(populated.summary.identities)
+    assert counts["people"] == PEOPLE == len(state.people)
+    # Erased people have no usable key any more: the summary leaves them out.
+    assert len(populated.summary.identities) == PEOPLE - len(state.erased)
+    assert len(state.erased) == 1
     assert counts["assignments"] == len(state.assignments) == by_type["AssignmentPosted"]
     assert counts["organisations"] == len({p.organisation for p in state.people.values()})
     assert counts["departments"] >= counts["organisations"]
@@ -202,7 +205,11 @@ def test_a_stolen_key_is_revoked_and_replaced_by_an_admin(populated: Populated) 
 
 
 def test_personal_fields_are_disclosed_and_texts_are_plausible(populated: Populated) -> None:
+    erased = populated.service.state.erased
     claims = [e for e in populated.entries if e.entry.statement.type == "ContributionClaimed"]
+    # The erased person's content is gone (their data key was destroyed); everyone else's reads.
+    assert all(not e.disclosures for e in claims if e.entry.statement.subject in erased)
+    claims = [e for e in claims if e.entry.statement.subject not in erased]
     assert all(e.disclosed()["title"] for e in claims)
     assert Counter(e.entry.statement.body["kind"] for e in claims).keys() >= {
         "work",
@@ -222,8 +229,9 @@ def test_personal_fields_are_disclosed_and_texts_are_plausible(populated: Popula
         e.disclosed()["display_name"]
         for e in populated.entries
         if e.entry.statement.type == "IdentityRegistered"
+        and e.entry.statement.subject not in erased
     ]
-    assert len(names) == PEOPLE
+    assert len(names) == PEOPLE - len(erased)
     assert all(" " in name for name in names)
 
 
@@ -256,6 +264,26 @@ def test_timestamps_advance_in_working_hours() -> None:
     assert moments[0].date() == dt.date(2025, 1, 6)
     assert moments[-1].date() < dt.date(2026, 3, 1)
     assert all(m.weekday() < 5 and 7 <= m.hour < 17 for m in moments)
+
+
+def test_access_is_asked_answered_and_the_erased_are_left_alone() -> None:
+    run = DemoPlan(people=300, seed=7).run()
+    statements = [s for batch in run for s in batch]
+    state = _fold(statements)  # the rules refuse anything by, on or about an erased person
+    types = Counter(s.statement.type for s in statements)
+    assert types["AccessGranted"] + types["AccessRefused"] == types["AccessRequested"]
+    assert types["AccessGranted"] > types["AccessRefused"] > 0 < types["AccessRevoked"]
+    grants = [s.statement.body for s in statements if s.statement.type == "AccessGranted"]
+    assert all(g["request"] for g in grants)
+    assert any("until" in g for g in grants)
+    assert any("until" not in g for g in grants)
+    assert len(state.erased) == 1
+    [(erased, index)] = state.erased.items()
+    assert index < len(statements) - 100, "the year goes on after the erasure"
+    assert state.people[erased].current_key is None
+    assert all(s.statement.body.get("viewer") != erased for s in statements[index + 1 :])
+    assert erased not in run.summary().identities
+    assert len(run.summary().identities) == 299
 
 
 @pytest.mark.parametrize("people", [MIN_PEOPLE, 300, 3000])

@@ -61,17 +61,19 @@ def test_audit_names_a_stored_disclosure_that_was_changed(sqlite_url: str) -> No
         )
     )
     assert audit(open_store(sqlite_url)).ok
+    # The stored disclosures are sealed: this attacker holds the service key too and
+    # seals the changed disclosure correctly, so only the commitment can give it away.
+    (stored,) = service.store.read(after=service.store.max_position() - 1)
+    head, _, tail = stored.blob.partition(b"\n")
+    disclosures = json.loads(tail)
+    disclosures[0][2] = "Inflated title"
+    new_tail = json.dumps(disclosures, separators=(",", ":")).encode()
+    resealed = service.store.vault.seal_record(head + b"\n" + new_tail, "alice")
     path = sqlite_url.removeprefix("sqlite://")
     with sqlite3.connect(path) as db:
-        (rowid, blob) = db.execute(
-            "SELECT rowid, state FROM stored_events ORDER BY rowid DESC LIMIT 1"
-        ).fetchone()
-        head, _, tail = bytes(blob).partition(b"\n")
-        disclosures = json.loads(tail)
-        disclosures[0][2] = "Inflated title"
-        new_tail = json.dumps(disclosures, separators=(",", ":")).encode()
         db.execute(
-            "UPDATE stored_events SET state=? WHERE rowid=?", (head + b"\n" + new_tail, rowid)
+            "UPDATE stored_events SET state=? WHERE rowid=(SELECT MAX(rowid) FROM stored_events)",
+            (resealed,),
         )
     report = audit(open_store(sqlite_url))
     assert report.failure is not None

@@ -137,13 +137,16 @@ def check_against_reference(engine: Engine, state: LedgerState) -> None:
         assert roles == {
             (p.id, role, scope) for p in state.people.values() for role, scope in p.roles
         }
-        managers = {tuple(r) for r in conn.execute(select(mt.managers))}
-        assert managers == {
-            (p.id, scope)
-            for p in state.people.values()
-            for role, scope in p.roles
-            if role == "manager"
+        grants = {
+            (r.person, r.id, r.viewer, r.part, r.until) for r in conn.execute(select(pf.grants))
         }
+        assert grants == {
+            (g.owner, g.id, g.viewer, g.part, g.until)
+            for g in state.access_grants.values()
+            if not g.revoked
+        }
+        free = {(r.person, r.id, r.viewer, r.until) for r in conn.execute(select(mt.grants))}
+        assert free == {(o, i, v, u) for o, i, v, p, u in grants if p == "free"}
         _check_matching(conn, state, live_contributions)
 
 

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import commands
-from ledger.catalogue import Ring, Visibility
+from ledger.access import may_read
+from ledger.catalogue import Part, Ring, Visibility
 from ledger.errors import NotFound
-from projections import AccessPolicy
 from projections.matching import (
     AssignmentSpec,
     Match,
@@ -27,7 +27,8 @@ POOL = ("alice", "carol", "dave", "erin", "frank", "hank", "ivan")
 
 
 class Market:
-    """bob (manager of minbzk/dgo) needs python and sql, 8 h/week, searched government-wide."""
+    """bob (manager of minbzk/dgo) needs python and sql, 8 h/week, searched government-wide;
+    hank's free part is on request and she granted it to bob, ivan's is on request only."""
 
     def __init__(self, env: LedgerEnv) -> None:
         self.env = env
@@ -65,6 +66,8 @@ class Market:
         self.opt_in("hank", Visibility.ON_REQUEST)
         self.opt_in("ivan", Visibility.ON_REQUEST)
         bob = w["bob"]
+        asked = w.do(w.request_access(bob, w["hank"], "free")).statement.id
+        self.hank_grant = w.do(w.grant_access(w["hank"], bob, "free", request=asked)).statement.id
         self.busy = self.post(hours=30, skills=["budgeting"])
         w.do(w.assign(bob, self.busy, w["gina"]))
         self.main = self.post(hours=8, skills=["python", "sql"])
@@ -112,7 +115,7 @@ def test_candidates_are_searched_ring_by_ring_and_explained(market: Market) -> N
     assert _who(found) == [
         ("alice", Ring.DEPARTMENT),
         ("carol", Ring.DEPARTMENT),  # python, and sql as an ambition
-        ("hank", Ring.DEPARTMENT),  # on request: bob manages her department
+        ("hank", Ring.DEPARTMENT),  # on request: she granted bob her free part
         ("dave", Ring.ORGANISATION),
         ("erin", Ring.GOVERNMENT),
     ]
@@ -131,14 +134,24 @@ def test_candidates_are_searched_ring_by_ring_and_explained(market: Market) -> N
 def test_opt_in_is_required(market: Market) -> None:
     found = {m.person for m in market.candidates(market.main)}
     assert "frank" not in found  # never opted in: the free part is private by default
-    assert "ivan" not in found  # on request, and bob does not manage minbzk/cio
+    assert "ivan" not in found  # on request, and granted to nobody
     market.opt_in("frank", Visibility.PUBLIC)
     market.opt_in("alice", Visibility.PRIVATE)
     found = {m.person for m in market.candidates(market.main)}
     assert "frank" in found
     assert "alice" not in found
-    strict = market.candidates(market.main, policy=AccessPolicy(managers_see_on_request=False))
-    assert "hank" not in {m.person for m in strict}
+    w = market.w
+    w.do(w.revoke_access(w["hank"], market.hank_grant))
+    assert "hank" not in {m.person for m in market.candidates(market.main)}
+
+
+def test_a_grant_that_ran_out_no_longer_opts_in(market: Market) -> None:
+    w = market.w
+    w.do(w.grant_access(w["ivan"], w["bob"], "free", until="2999-12-31"))
+    assert "ivan" in {m.person for m in market.candidates(market.main)}
+    later = market.candidates(market.main, today="3000-01-01")
+    assert "ivan" not in {m.person for m in later}
+    assert "hank" in {m.person for m in later}  # her grant has no end
 
 
 def test_hours_committed_elsewhere_are_honoured(market: Market) -> None:
@@ -208,12 +221,9 @@ def test_matching_honours_opt_in_rings_and_order(
     for person, visibility in choices.items():
         market.opt_in(person, visibility)
     found = market.candidates(market.main, limit=50)
-    people = market.w.state.people
-    expected = {
-        p
-        for p, v in choices.items()
-        if v is Visibility.PUBLIC or (v is Visibility.ON_REQUEST and people[p].department == DEPT)
-    }
+    state = market.w.state
+    people = state.people
+    expected = {p for p in choices if may_read(state, p, "bob", Part.FREE)}  # bob searches
     assert {m.person for m in found} == expected
     order = [Ring.DEPARTMENT, Ring.ORGANISATION, Ring.GOVERNMENT]
     for m in found:

@@ -1,13 +1,15 @@
 """The portfolio read model: four parts, each with the visibility its owner chose.
 
-The property: for any visibility settings, access policy and manager roles, a viewer
-receives exactly the parts the access rule allows — and no content of any other part.
+The property: for any visibility settings and access grants (given, revoked, run out), a
+viewer receives exactly the parts the ledger's access rule (``ledger.access.may_read``)
+allows — and no content of any other part.
 Every part's content carries a unique marker, so "no content" is checked on the whole
 JSON form of what the query returned.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 
@@ -16,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import commands
+from ledger.access import may_read, today_utc, visibility_of
 from ledger.catalogue import Part, Visibility
 from ledger.errors import NotFound
 from ledger.statement import SignedStatement
-from projections import DEFAULT_VISIBILITY, AccessPolicy, can_see
+from projections import DEFAULT_VISIBILITY, can_see
 from projections.portfolio import Portfolio, portfolio
 from tests.factories import DEPT, World, standard_cast
 from tests.test_projections import LedgerEnv, ledger_env
@@ -99,19 +102,16 @@ class Cast:
             )
         )
 
-    def set_manager(self, person: str, department: str, manager: bool) -> None:
-        member = self.w[person]
-        holds = ("manager", department) in self.w.state.people[person].roles
-        if manager and not holds:
-            self.w.do(self.w.grant(member, "manager", department))
-        elif holds and not manager:
-            self.w.do(self.w.revoke_role(member, "manager", department))
-
-    def is_manager(self, viewer: str | None, owner: str) -> bool:
-        people = self.w.state.people
-        if viewer not in people:
-            return False
-        return ("manager", people[owner].department) in people[viewer].roles
+    def toggle_grant(self, owner: str, viewer: str, part: Part, until: str | None) -> None:
+        """Grant ``viewer`` the ``part`` (made ``on_request`` first), or revoke their grant."""
+        w = self.w
+        held = w.state.active_grants.get((owner, viewer, part.value))
+        if held is not None:
+            w.do(w.revoke_access(w[owner], held))
+            return
+        if visibility_of(w.state, owner, part) is not Visibility.ON_REQUEST:
+            self.set_visibility(owner, part, Visibility.ON_REQUEST)
+        w.do(w.grant_access(w[owner], w[viewer], part.value, until=until))
 
 
 @pytest.fixture
@@ -132,46 +132,43 @@ _SETTINGS = st.fixed_dictionaries(
 )
 
 
+_GRANTS = st.lists(
+    st.tuples(
+        st.sampled_from(OWNERS),
+        st.sampled_from(["operator", "alice", "bob", "carol", "dave"]),
+        st.sampled_from(list(Part)),
+        st.booleans(),  # until today (runs out tomorrow) or without end
+    ).filter(lambda g: g[0] != g[1]),
+    max_size=6,
+)
+
+
 @settings(
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    chosen=_SETTINGS,
-    managers_see=st.booleans(),
-    dave_manages_dgo=st.booleans(),
-    carol_manages_cio=st.booleans(),
-)
+@given(chosen=_SETTINGS, grants=_GRANTS, tomorrow=st.booleans())
 def test_a_viewer_gets_exactly_the_visible_parts(
     cast: Cast,
     chosen: dict[str, dict[Part, Visibility]],
-    managers_see: bool,
-    dave_manages_dgo: bool,
-    carol_manages_cio: bool,
+    grants: list[tuple[str, str, Part, bool]],
+    tomorrow: bool,
 ) -> None:
-    cast.set_manager("dave", DEPT, dave_manages_dgo)
-    cast.set_manager("carol", "minbzk/cio", carol_manages_cio)
+    today = today_utc()
+    for owner, viewer, part, ends_today in grants:
+        cast.toggle_grant(owner, viewer, part, today if ends_today else None)
     for owner, parts in chosen.items():
         for part, visibility in parts.items():
             cast.set_visibility(owner, part, visibility)
     cast.env.projector.catch_up()
-    policy = AccessPolicy(managers_see_on_request=managers_see)
+    day = (dt.date.fromisoformat(today) + dt.timedelta(days=tomorrow)).isoformat()
+    state = cast.w.state
     with cast.env.engine.connect() as conn:
         for owner in OWNERS:
             for viewer in VIEWERS:
-                view = portfolio(conn, owner, viewer=viewer, policy=policy)
-                allowed = {
-                    part
-                    for part, visibility in chosen[owner].items()
-                    if viewer == owner
-                    or visibility is Visibility.PUBLIC
-                    or (
-                        visibility is Visibility.ON_REQUEST
-                        and managers_see
-                        and cast.is_manager(viewer, owner)
-                    )
-                }
+                view = portfolio(conn, owner, viewer=viewer, today=day)
+                allowed = {p for p in Part if may_read(state, owner, viewer, p, today=day)}
                 assert set(view.parts) == allowed, (owner, viewer)
                 assert set(view.hidden) == set(Part) - allowed
                 text = _dump(view)
@@ -189,7 +186,8 @@ def test_defaults_protect_everything_but_the_owners_view(cast: Cast) -> None:
     }
     with cast.env.engine.connect() as conn:
         assert portfolio(conn, "alice", viewer=None).parts == {}
-        assert set(portfolio(conn, "alice", viewer="bob").parts) == {Part.DOSSIER, Part.ANALYTICAL}
+        # bob manages alice's department: that gives him no access of its own
+        assert portfolio(conn, "alice", viewer="bob").parts == {}
         mine = portfolio(conn, "alice", viewer="alice")
     assert set(mine.parts) == set(Part)
     assert [c.personal.get("title") for c in mine.parts[Part.FREE].contributions] == [
@@ -249,21 +247,9 @@ def test_unknown_person_is_not_found(cast: Cast) -> None:
         portfolio(conn, "nobody", viewer=None)
 
 
-@given(
-    visibility=st.sampled_from(list(Visibility)),
-    is_owner=st.booleans(),
-    is_manager=st.booleans(),
-    managers_see=st.booleans(),
-)
-def test_the_access_rule(
-    visibility: Visibility, is_owner: bool, is_manager: bool, managers_see: bool
-) -> None:
-    seen = can_see(
-        visibility,
-        is_owner=is_owner,
-        is_department_manager=is_manager,
-        policy=AccessPolicy(managers_see_on_request=managers_see),
-    )
+@given(visibility=st.sampled_from(list(Visibility)), is_owner=st.booleans(), granted=st.booleans())
+def test_the_access_rule(visibility: Visibility, is_owner: bool, granted: bool) -> None:
+    seen = can_see(visibility, is_owner=is_owner, granted=granted)
     if is_owner:
         assert seen
     elif visibility is Visibility.PRIVATE:
@@ -271,4 +257,19 @@ def test_the_access_rule(
     elif visibility is Visibility.PUBLIC:
         assert seen
     else:
-        assert seen == (is_manager and managers_see)
+        assert seen == granted
+
+
+def test_a_grant_opens_one_part_to_one_viewer_until_revoked(cast: Cast) -> None:
+    w, env = cast.w, cast.env
+    alice, bob = w["alice"], w["bob"]
+    request = w.do(w.request_access(bob, alice, "dossier")).statement.id
+    grant = w.do(w.grant_access(alice, bob, "dossier", request=request)).statement.id
+    env.projector.catch_up()
+    with env.engine.connect() as conn:
+        assert set(portfolio(conn, "alice", viewer="bob").parts) == {Part.DOSSIER}
+        assert portfolio(conn, "alice", viewer="carol").parts == {}
+    w.do(w.revoke_access(alice, grant))
+    env.projector.catch_up()
+    with env.engine.connect() as conn:
+        assert portfolio(conn, "alice", viewer="bob").parts == {}

@@ -263,10 +263,16 @@ def test_the_explanation_follows_the_analytical_parts_visibility(
     with env.engine.connect() as conn:
         assert reputation(conn, "alice", "python", viewer=None, at=AT) is None
         assert reputation(conn, "alice", "python", viewer="dave", at=AT) is None
-        for viewer in ("alice", "bob"):  # the owner; the manager of her department
+        # the manager of her department: not until she grants him the analytical part
+        assert reputation(conn, "alice", "python", viewer="bob", at=AT) is None
+    w.do(w.grant_access(alice, bob, Part.ANALYTICAL.value))
+    env.projector.catch_up()
+    with env.engine.connect() as conn:
+        for viewer in ("alice", "bob"):  # the owner; the viewer she granted it to
             seen = reputation(conn, "alice", "python", viewer=viewer, at=AT)
             assert seen is not None
             assert len(seen.ratings) == 1
+        assert reputation(conn, "alice", "python", viewer="dave", at=AT) is None
     w.do(w.visibility(alice, Part.ANALYTICAL.value, "public"))
     env.projector.catch_up()
     with env.engine.connect() as conn:

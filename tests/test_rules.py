@@ -316,6 +316,167 @@ def _genesis_claim(w: World) -> SignedStatement:
     return w.claim(w.member("alice", ORG, DEPT))
 
 
+# -- access on request -----------------------------------------------------------------
+
+
+@case("request_private_part", "not_on_request")
+def _request_private_part(w: World) -> SignedStatement:
+    return w.request_access(w["bob"], w["alice"], "ambitions")  # private by default
+
+
+@case("request_public_part", "not_on_request")
+def _request_public_part(w: World) -> SignedStatement:
+    w.do(w.visibility(w["alice"], "dossier", "public"))
+    return w.request_access(w["bob"], w["alice"], "dossier")
+
+
+@case("request_own_part", "self_request")
+def _request_own_part(w: World) -> SignedStatement:
+    return w.request_access(w["alice"], w["alice"], "dossier")
+
+
+@case("request_twice", "already_requested")
+def _request_twice(w: World) -> SignedStatement:
+    w.do(w.request_access(w["bob"], w["alice"]))
+    return w.request_access(w["bob"], w["alice"])
+
+
+@case("request_while_granted", "already_granted")
+def _request_while_granted(w: World) -> SignedStatement:
+    w.do(w.grant_access(w["alice"], w["bob"]))
+    return w.request_access(w["bob"], w["alice"])
+
+
+@case("grant_for_someone_else", "not_subject")
+def _grant_for_someone_else(w: World) -> SignedStatement:
+    grant = w.grant_access(w["alice"], w["bob"])
+    return forge(grant, signer=w["carol"].identity)
+
+
+@case("grant_to_self", "self_grant")
+def _grant_to_self(w: World) -> SignedStatement:
+    return w.grant_access(w["alice"], w["alice"])
+
+
+@case("grant_to_unknown_viewer", "unknown_person")
+def _grant_to_unknown(w: World) -> SignedStatement:
+    return commands.grant_access(
+        w["alice"].identity, person="alice", viewer="nobody", part="dossier", **w.opts()
+    )
+
+
+@case("grant_private_part", "not_on_request")
+def _grant_private_part(w: World) -> SignedStatement:
+    return w.grant_access(w["alice"], w["bob"], "free")
+
+
+@case("grant_twice", "already_granted")
+def _grant_twice(w: World) -> SignedStatement:
+    w.do(w.grant_access(w["alice"], w["bob"]))
+    return w.grant_access(w["alice"], w["bob"])
+
+
+@case("grant_already_ended", "grant_expired")
+def _grant_already_ended(w: World) -> SignedStatement:
+    return w.grant_access(w["alice"], w["bob"], until="2020-01-01")
+
+
+@case("grant_unknown_request", "unknown_request")
+def _grant_unknown_request(w: World) -> SignedStatement:
+    other = w.do(w.request_access(w["bob"], w["carol"])).statement.id  # carol's, not alice's
+    return w.grant_access(w["alice"], w["bob"], request=other)
+
+
+@case("grant_request_of_other_viewer", "request_mismatch")
+def _grant_request_mismatch(w: World) -> SignedStatement:
+    request = w.do(w.request_access(w["bob"], w["alice"])).statement.id
+    return w.grant_access(w["alice"], w["carol"], request=request)
+
+
+@case("grant_answered_request", "already_answered")
+def _grant_answered_request(w: World) -> SignedStatement:
+    request = w.do(w.request_access(w["bob"], w["alice"])).statement.id
+    w.do(w.refuse_access(w["alice"], request))
+    return w.grant_access(w["alice"], w["bob"], request=request)
+
+
+@case("refuse_twice", "already_answered")
+def _refuse_twice(w: World) -> SignedStatement:
+    request = w.do(w.request_access(w["bob"], w["alice"])).statement.id
+    w.do(w.refuse_access(w["alice"], request))
+    return w.refuse_access(w["alice"], request)
+
+
+@case("refuse_for_someone_else", "not_subject")
+def _refuse_for_someone_else(w: World) -> SignedStatement:
+    request = w.do(w.request_access(w["bob"], w["alice"])).statement.id
+    return forge(w.refuse_access(w["alice"], request), signer=w["carol"].identity)
+
+
+@case("revoke_unknown_grant", "unknown_grant")
+def _revoke_unknown_grant(w: World) -> SignedStatement:
+    grant = w.do(w.grant_access(w["carol"], w["bob"])).statement.id  # carol's grant
+    return w.revoke_access(w["alice"], grant)
+
+
+@case("revoke_grant_twice", "already_revoked")
+def _revoke_grant_twice(w: World) -> SignedStatement:
+    grant = w.do(w.grant_access(w["alice"], w["bob"])).statement.id
+    w.do(w.revoke_access(w["alice"], grant))
+    return w.revoke_access(w["alice"], grant)
+
+
+# -- erasure --------------------------------------------------------------------------
+
+
+@case("erase_by_non_admin", "not_admin")
+def _erase_by_non_admin(w: World) -> SignedStatement:
+    return w.erase(w["alice"], admin=w["bob"])
+
+
+@case("erase_operator", "operator_not_erasable")
+def _erase_operator(w: World) -> SignedStatement:
+    return w.erase(w.operator)
+
+
+@case("erase_twice", "already_erased")
+def _erase_twice(w: World) -> SignedStatement:
+    w.do(w.erase(w["alice"]))
+    return w.erase(w["alice"])
+
+
+@case("erased_person_signs", "erased")
+def _erased_person_signs(w: World) -> SignedStatement:
+    w.do(w.erase(w["alice"]))
+    return w.endorse(w["alice"], w["carol"], w.do(w.claim(w["carol"])).statement.id, role="peer")
+
+
+@case("endorse_erased_person", "erased")
+def _endorse_erased_person(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.do(w.erase(w["alice"]))
+    return w.endorse(w["carol"], w["alice"], c, role="peer")
+
+
+@case("transfer_erased_person", "erased")
+def _transfer_erased_person(w: World) -> SignedStatement:
+    w.do(w.erase(w["alice"]))
+    return w.transfer(w["alice"], ORG, OTHER_DEPT)
+
+
+@case("assign_erased_person", "erased")
+def _assign_erased_person(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    w.do(w.erase(w["alice"]))
+    return w.assign(w["bob"], a, w["alice"])
+
+
+@case("grant_to_erased_viewer", "erased")
+def _grant_to_erased_viewer(w: World) -> SignedStatement:
+    w.do(w.erase(w["bob"]))
+    return w.grant_access(w["alice"], w["bob"])
+
+
 # -- pure: apply_entry on a LedgerState ------------------------------------------------------
 
 
@@ -649,3 +810,67 @@ def test_batch_beyond_max_is_oversized_and_writes_nothing(database_url: str) -> 
         assert state_snapshot(service.state) == before
     finally:
         store.close()
+
+
+# -- access on request and erasure: what the rules allow -------------------------------------
+
+
+def test_access_is_requested_granted_revoked_and_requested_again() -> None:
+    from ledger.access import may_read
+    from ledger.catalogue import Part
+
+    w = standard_world(MemoryLedger())
+    alice, bob = w["alice"], w["bob"]
+    st = w.state
+    assert not may_read(st, "alice", "bob", Part.DOSSIER)
+    request = w.do(w.request_access(bob, alice)).statement.id
+    assert st.access_requests[request].answer is None
+    grant = w.do(w.grant_access(alice, bob, request=request)).statement.id
+    assert st.access_requests[request].answer == "granted"
+    assert may_read(st, "alice", "bob", Part.DOSSIER)
+    assert not may_read(st, "alice", "bob", Part.ANALYTICAL)  # a grant is for one part
+    assert not may_read(st, "alice", "carol", Part.DOSSIER)  # and one viewer
+    assert not may_read(st, "alice", None, Part.DOSSIER)
+    w.do(w.visibility(alice, "dossier", "private"))  # private shuts grantees out ...
+    assert not may_read(st, "alice", "bob", Part.DOSSIER)
+    w.do(w.visibility(alice, "dossier", "on_request"))  # ... on_request lets them in again
+    assert may_read(st, "alice", "bob", Part.DOSSIER)
+    w.do(w.revoke_access(alice, grant))
+    assert not may_read(st, "alice", "bob", Part.DOSSIER)
+    again = w.do(w.request_access(bob, alice)).statement.id
+    w.do(w.refuse_access(alice, again))
+    assert st.access_requests[again].answer == "refused"
+    assert not may_read(st, "alice", "bob", Part.DOSSIER)
+    w.do(w.request_access(bob, alice))  # a refused request may be asked again
+
+
+def test_a_grant_ends_after_its_until_day_and_can_then_be_given_again() -> None:
+    from ledger.access import may_read
+    from ledger.catalogue import Part
+
+    w = standard_world(MemoryLedger())
+    alice, bob = w["alice"], w["bob"]
+    w.do(w.grant_access(alice, bob, until="2026-03-01"))  # the MemoryLedger clock's first day
+    assert may_read(w.state, "alice", "bob", Part.DOSSIER, today="2026-03-01")
+    assert not may_read(w.state, "alice", "bob", Part.DOSSIER, today="2026-03-02")
+    with pytest.raises(RuleViolation) as info:  # still active on the day it is recorded
+        w.do(w.grant_access(alice, bob))
+    assert info.value.code == "already_granted"
+
+
+def test_erasure_leaves_everyone_else_free_to_act() -> None:
+    w = standard_world(MemoryLedger())
+    alice, bob, carol = w["alice"], w["bob"], w["carol"]
+    c = w.do(w.claim(alice)).statement.id
+    w.do(w.endorse(bob, alice, c, role="manager"))
+    a = w.do(w.post(bob)).statement.subject
+    w.do(w.assign(bob, a, alice))
+    w.do(w.erase(alice))
+    assert w.state.erased["alice"] == w.state.size - 1
+    assert w.state.people["alice"].current_key is None
+    # The facts others rely on stay: the endorsement, the assignment; others go on.
+    assert w.state.endorsements
+    assert w.state.assignments[a].assignees == {"alice"}
+    w.do(w.claim(carol))
+    w.do(w.assign(bob, a, carol))
+    w.do(w.cancel(bob, a))

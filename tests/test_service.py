@@ -387,12 +387,12 @@ def test_store_append_is_one_transaction(conflict: str, stores: Callable[[], Sto
     standard_world(service)
     size, position = service.state.size, store.max_position()
     leaves = [(0, size, b"\x11" * 32), (0, size + 1, b"\x22" * 32)]
-    rows = [("record/zed", 1, b"never stored"), ("record/zed", 2, b"never stored")]
+    rows = [("record/zed", 1, b"never stored", "zed"), ("record/zed", 2, b"never stored", "zed")]
     if conflict == "stream_position":
-        rows.append(("identity/operator", 1, b"taken"))  # the genesis entry's place
+        rows.append(("identity/operator", 1, b"taken", "operator"))  # the genesis entry's place
         leaves.append((0, size + 2, b"\x33" * 32))
     else:
-        rows.append(("record/zed", 3, b"never stored"))
+        rows.append(("record/zed", 3, b"never stored", "zed"))
         leaves.append((0, size - 1, b"\x33" * 32))  # the last stored leaf's place
 
     with pytest.raises(ConcurrencyConflict):

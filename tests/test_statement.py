@@ -27,6 +27,8 @@ def one_of_each_type(w: World) -> list[SignedStatement]:
     endorsement = w.endorse(bob, alice, claim.statement.id, role="manager")
     post = w.post(bob)
     a = post.statement.subject
+    request = w.request_access(bob, alice)
+    grant = w.grant_access(alice, bob, request=request.statement.id)
     return [
         w.register("erin", next_key=w.new_key("erin", 1).public_key.raw),
         w.rotate(alice, w.new_key("alice", 1)),
@@ -45,6 +47,11 @@ def one_of_each_type(w: World) -> list[SignedStatement]:
         w.assign(bob, a, carol),
         w.complete(bob, a, carol, grade=5),
         w.cancel(bob, a),
+        request,
+        grant,
+        w.refuse_access(alice, request.statement.id),
+        w.revoke_access(alice, grant.statement.id),
+        w.erase(carol),
     ]
 
 

@@ -4,7 +4,9 @@ For random valid ledgers (8-25 entries), written through the real service to the
 store, one tampering chosen by hypothesis is applied with plain SQL on the backend's
 own tables (SQLite ``stored_events`` with ``rowid`` as position; PostgreSQL
 ``ledger_events`` with ``notification_id``), bypassing the library as an attacker with
-database access would. The Merkle node tables are left alone. Then
+database access would. The Merkle node tables are left alone. Stored disclosures are
+sealed (``ledger.vault``); a forged entry gets a correctly sealed tail, as if the
+attacker also held the service key, so that only the log's own checks can find it. Then
 ``audit(open_store(url))`` must fail, and name the entry:
 
 =================  ===========================================================
@@ -269,9 +271,23 @@ class Tampered:
     entry: Entry | None = None  # the tampered entry, for the kinds that leave it in place
 
 
+def entry_of(state: bytes) -> Entry:
+    """The entry of a stored row (its tail holds sealed disclosures, not JSON)."""
+    return decode_record(state.partition(b"\n")[0] + b"\n[]")[0]
+
+
+def sealed(url: str, record: bytes, owner: str) -> bytes:
+    """``record`` (``encode_record`` output) as the store keeps it, sealed for ``owner``."""
+    store = open_store(url)
+    try:
+        return store.vault.seal_record(record, owner)
+    finally:
+        store.close()
+
+
 def tamper(kind: str, data: st.DataObject, db: Rows, w: World) -> Tampered:
     rows = db.rows()
-    entries = [decode_record(r.state)[0] for r in rows]
+    entries = [entry_of(r.state) for r in rows]
     n = len(rows)
     if kind in ("flip_statement", "flip_signature", "flip_prev"):
         k = data.draw(st.integers(0, n - 1), label="k")
@@ -307,6 +323,7 @@ def tamper(kind: str, data: st.DataObject, db: Rows, w: World) -> Tampered:
         return Tampered(f"copy of {k} as {stream}#{version} at {p}", p)
     assert kind == "insert_forged"
     entry, blob = _forged_entry(data, entries, p, w)
+    blob = sealed(db.url, blob, entry.stream.partition("/")[2])  # identity/P or record/P
     _insert(db, p, rows, stream_originator_id(entry.stream), entry.seq, blob)
     return Tampered(f"forged {entry.statement.type} {entry.stream}#{entry.seq} at {p}", p)
 

@@ -39,9 +39,7 @@ def assignment_out(
     posting = ctx.board.posting(a.id)
 
     def named(person: str) -> bool:
-        return viewer.person == a.owner or may_see_part(
-            viewer, person, Part.FREE, state, ctx.profiles
-        )
+        return viewer.person == a.owner or may_see_part(viewer, person, Part.FREE, state)
 
     return AssignmentOut(
         id=a.id,

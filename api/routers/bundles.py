@@ -3,7 +3,12 @@
 A bundle (docs/bundle.md) is the self-proving record of one person. Exporting
 is the owner's act (their session): they may withhold the personal content of
 whole portfolio parts (``withhold=ambitions``) — the entries stay, so the bundle
-still verifies completely. Verifying needs nothing of this ledger but its
+still verifies completely. The owner may also export the bundle *for a viewer*
+(``for=bob``), and a viewer with a session may download the bundle of anyone:
+both give the bundle as disclosed to that viewer (selective disclosure,
+:func:`ledger.bundle.disclose_for_viewer`): every entry, but personal content
+only of the parts the viewer may read (public parts and ``on_request`` parts
+granted to them). Verifying needs nothing of this ledger but its
 operator key; importing stores a bundle from another ledger whose operator key
 this ledger trusts.
 """
@@ -15,8 +20,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from ledger.bundle import BundleError, dump_bundle, export_bundle, load_bundle, verify_bundle
-from ledger.catalogue import Part
+from ledger.bundle import (
+    BundleError,
+    disclose_for_viewer,
+    dump_bundle,
+    export_bundle,
+    load_bundle,
+    verify_bundle,
+    withhold_parts,
+)
+from ledger.catalogue import SLUG_RE, Part
 from ledger.checkpoint import NoteVerifier
 from ledger.errors import NotFound
 from ledger.imports import ImportedRecord, ImportRegistry
@@ -51,26 +64,6 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
-def _withhold(bundle: dict[str, Any], person: str, parts: set[Part]) -> None:
-    """Drop the disclosures of ``person``'s record entries in ``parts`` (entries stay)."""
-    record = f"record/{person}"
-    items = [i for i in bundle["entries"] if i["entry"]["stream"] == record]
-    contribution_parts: dict[str, Part] = {}
-    for item in items:
-        s = item["entry"]["statement"]
-        part: Part | None = None
-        if s["type"] == "ContributionClaimed":
-            part = contribution_parts[s["id"]] = Part(s["body"]["part"])
-        elif s["type"] == "ContributionWithdrawn":
-            part = contribution_parts.get(s["body"]["contribution"], Part.DOSSIER)
-        elif s["type"] in ("EndorsementGiven", "EndorsementRevoked"):
-            part = Part.ANALYTICAL
-        elif s["type"] == "AmbitionStated":
-            part = Part.AMBITIONS
-        if part in parts:
-            item["disclosures"] = []
-
-
 @router.get(
     "/people/{person}/bundle",
     responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
@@ -82,19 +75,40 @@ def export_record(
     session: CurrentSession,
     size: Annotated[int | None, Query(ge=1, le=2**53, description="checkpoint size")] = None,
     withhold: Annotated[list[Part] | None, Query(description="parts to withhold")] = None,
+    for_viewer: Annotated[
+        str | None,
+        Query(
+            alias="for",
+            pattern=SLUG_RE,
+            description="disclose only what this viewer may read (the owner's choice; "
+            "another viewer always gets the bundle as disclosed to themself)",
+        ),
+    ] = None,
 ) -> Response:
-    """Download one's own record as a bundle, proven against a signed checkpoint."""
+    """Download a record as a bundle, proven against a signed checkpoint: one's own whole,
+    or as disclosed to a viewer (``for``; for another person's record: to oneself)."""
+    viewer = for_viewer
     if session.person != person:
-        raise ApiError(403, "not_yours", "a record is exported by its owner only")
+        if for_viewer not in (None, session.person):
+            raise ApiError(
+                403, "not_yours", "only the owner exports their record for another viewer"
+            )
+        viewer = session.person
+    if viewer is not None and viewer not in ctx.state().people:
+        raise NotFound(f"no person {viewer!r} is registered")
     if size is None and ctx.checkpointer is not None:
         ctx.checkpointer.ensure_fresh()  # the bundle then holds everything up to now
     bundle = export_bundle(ctx.log, person, size=size)
     if withhold:
-        _withhold(bundle, person, set(withhold))
+        withhold_parts(bundle, person, set(withhold))
+    name = f"{person}-record"
+    if viewer is not None and viewer != person:
+        disclose_for_viewer(bundle, ctx.state(), viewer)
+        name += f"-for-{viewer}"
     return Response(
         dump_bundle(bundle),
         media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{person}-record.json"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
     )
 
 

@@ -25,6 +25,7 @@ from ..context import AppContext
 from ..deps import Ctx, bearer_token
 from ..errors import ApiError
 from ..visibility import Viewer, view_entry
+from .access import request_messages
 from .assignments import assignment_out, spec_of
 from .checkpoints import checkpoint_out
 
@@ -82,15 +83,28 @@ def landing(request: Request, ctx: Ctx) -> HTMLResponse:
     )
 
 
+def _open_access_requests(ctx: AppContext, me: str) -> list[dict[str, Any]]:
+    """The access requests made to me that I have not answered yet (oldest first)."""
+    with ctx.locked_state() as state:
+        waiting = [
+            {"id": r.id, "viewer": r.viewer, "part": r.part}
+            for r in state.access_requests.values()
+            if r.owner == me and r.answer is None
+        ]
+    messages = request_messages(ctx, me, ctx.state()) if waiting else {}
+    return [{**r, "message": messages.get(r["id"])} for r in waiting]
+
+
 @router.get("/employee", response_class=HTMLResponse)
 def employee(request: Request, ctx: Ctx) -> HTMLResponse:
-    """My portfolio, claiming a contribution, assignments that fit me, my export."""
+    """My portfolio, access requests, claiming a contribution, assignments that fit me."""
     me = _viewer(request, ctx)
     values: dict[str, Any] = {"viewer": me, "part_titles": PART_TITLES, "kinds": KINDS}
     if me is not None:
         with ctx.read_models.connection() as conn:
             values["folio"] = portfolio(conn, me, viewer=me).as_json()
             values["matches"] = [m.__dict__ for m in assignments_for(conn, me)]
+        values["access_requests"] = _open_access_requests(ctx, me)
     return _render(request, "employee.html", "Employee", "employee", **values)
 
 
@@ -145,7 +159,7 @@ def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[s
 def manager(request: Request, ctx: Ctx) -> HTMLResponse:
     """Endorsement requests, posting assignments, ranked candidates, assign and complete."""
     me = _viewer(request, ctx)
-    values: dict[str, Any] = {"viewer": me, "grades": GRADES}
+    values: dict[str, Any] = {"viewer": me, "grades": GRADES, "parts": [p.value for p in Part]}
     if me is not None:
         state = ctx.state()
         person = state.people.get(me)

@@ -1,5 +1,5 @@
-// The employee page: visibility switches, claiming a contribution (the evidence
-// file is hashed here, never uploaded), applying to assignments.
+// The employee page: visibility switches, answering access requests, claiming a
+// contribution (the evidence file is hashed here, never uploaded), applying to assignments.
 
 import { guard, hex, say, sha256, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
@@ -69,6 +69,34 @@ for (const form of document.querySelectorAll("form.apply")) {
         hours_per_week: Number(form.hours.value),
       }, { motivation: form.motivation.value });
       say(`Applied (entry ${done.log_index}).`);
+      location.reload();
+    }),
+  );
+}
+
+for (const form of document.querySelectorAll("form.grant-access")) {
+  form.addEventListener(
+    "submit",
+    guard(async () => {
+      const key = await myKey(me);
+      const body = { viewer: form.dataset.viewer, part: form.dataset.part, request: form.dataset.request };
+      if (form.until.value) body.until = form.until.value;
+      const done = await submit(key, "AccessGranted", me, body);
+      say(`${form.dataset.viewer} may read your ${form.dataset.part} part (entry ${done.log_index}).`);
+      location.reload();
+    }),
+  );
+}
+
+for (const form of document.querySelectorAll("form.refuse-access")) {
+  form.addEventListener(
+    "submit",
+    guard(async () => {
+      const key = await myKey(me);
+      const done = await submit(key, "AccessRefused", me, { request: form.dataset.request }, {
+        reason: form.reason.value,
+      });
+      say(`Refused (entry ${done.log_index}).`);
       location.reload();
     }),
   );

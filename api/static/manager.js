@@ -1,5 +1,6 @@
-// The manager page: endorse with a grade and comment, post an assignment,
-// assign a ranked candidate, confirm completion. Every statement is signed here.
+// The manager page: endorse with a grade and comment, ask to read a portfolio part,
+// post an assignment, assign a ranked candidate, confirm completion. Every statement
+// is signed here.
 
 import { guard, say, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
@@ -21,6 +22,14 @@ onSubmit("form.endorse", async (form, key) => {
   }, { comment: form.comment.value });
   say(`Endorsed (entry ${done.log_index}).`);
   location.reload();
+});
+
+onSubmit("#access-form", async (form, key) => {
+  const done = await submit(key, "AccessRequested", form.owner.value.trim(), {
+    part: form.part.value,
+  }, { message: form.message.value });
+  say(`Asked ${form.owner.value} for their ${form.part.value} part (entry ${done.log_index}).`);
+  form.reset();
 });
 
 onSubmit("#post-form", async (form, key) => {

@@ -47,6 +47,7 @@ from ledger.log import TransparencyLog
 from ledger.monitor import Monitor
 from ledger.service import LedgerService
 from ledger.store import open_store
+from ledger.vault import Opened
 from tests.factories import TickClock, World, identity_for, random_statements
 from tests.test_hostile_input import nested_text
 from tests.test_tamper import (
@@ -56,6 +57,7 @@ from tests.test_tamper import (
     Row,
     Rows,
     Tampered,
+    sealed,
     tamper,
     write_ledger,
 )
@@ -188,16 +190,30 @@ def _audit_failure(url: str) -> tuple[int | None, str] | None:
 # -- the extra kinds ------------------------------------------------------------------------
 
 
+def _open_row(url: str, state: bytes) -> tuple[bytes, Opened]:
+    """A stored row's entry bytes and its opened disclosures."""
+    store = open_store(url)
+    try:
+        [(head, opened)] = store.open_records([state])
+    finally:
+        store.close()
+    return head, opened
+
+
 def _tamper_more(kind: str, data: st.DataObject, db: Rows) -> Tampered:
     rows = db.rows()
     n = len(rows)
     if kind == "disclosure_value":
-        k = data.draw(st.sampled_from([i for i, r in enumerate(rows) if b"\n[[" in r.state]))
-        head, _, tail = rows[k].state.partition(b"\n")
-        disclosures = json.loads(tail)
+        # The disclosures are sealed (ledger.vault): this attacker holds the service key
+        # too, opens them, edits a value and seals them again, so that only the signed
+        # commitment can give the edit away.
+        k = data.draw(st.sampled_from([i for i, r in enumerate(rows) if b"\nTRS1" in r.state]))
+        head, opened = _open_row(db.url, rows[k].state)
+        disclosures = json.loads(opened.disclosures)
         d = data.draw(st.sampled_from(disclosures), label="disclosure")
         d[2] = d[2] + data.draw(st.sampled_from(["!", " (edited)", "\u00e9"]), label="edit")
-        db.set_state(rows[k].position, head + b"\n" + canonical_bytes(disclosures))
+        record = head + b"\n" + canonical_bytes(disclosures)
+        db.set_state(rows[k].position, sealed(db.url, record, opened.owner or ""))
         return Tampered(f"the {d[1]} disclosed at {k} edited", k)
     if kind in ("garbage", "reserialise", "deep_nesting"):
         k = data.draw(st.integers(0, n - 1), label="k")

@@ -22,7 +22,8 @@ re-checks the DESIGN.md §6 rules by folding the entries through
 wrong raises a :class:`BundleError` naming it, with its evidence.
 
 The modules: :mod:`.document` (format, errors, strict JSON, shape),
-:mod:`.absence` (absence proofs), :mod:`.export`, :mod:`.items` and
+:mod:`.absence` (absence proofs), :mod:`.export`, :mod:`.disclose` (what one
+viewer may read of a bundle), :mod:`.items` and
 :mod:`.verify` (the offline checks), :mod:`.report`. None of them imports the
 store at run time.
 """
@@ -31,12 +32,20 @@ from __future__ import annotations
 
 from ..heads import heads_root_of as heads_root
 from .absence import AbsenceProof, verify_absence
+from .disclose import (
+    ACCESS_TYPES,
+    access_parties,
+    disclose_for_viewer,
+    record_part,
+    withhold_parts,
+)
 from .document import FORMAT, BundleError, IncompleteBundle, dump_bundle, load_bundle
 from .export import export_bundle
 from .report import AssignmentSummary, BundleReport, ContributionSummary, EndorsementSummary
 from .verify import verify_bundle
 
 __all__ = [
+    "ACCESS_TYPES",
     "FORMAT",
     "AbsenceProof",
     "AssignmentSummary",
@@ -45,10 +54,14 @@ __all__ = [
     "ContributionSummary",
     "EndorsementSummary",
     "IncompleteBundle",
+    "access_parties",
+    "disclose_for_viewer",
     "dump_bundle",
     "export_bundle",
     "heads_root",
     "load_bundle",
+    "record_part",
     "verify_absence",
     "verify_bundle",
+    "withhold_parts",
 ]

@@ -84,6 +84,8 @@ class BundleReport:
     endorsements: tuple[EndorsementSummary, ...]
     assignments_completed: tuple[AssignmentSummary, ...]
     warnings: tuple[str, ...]
+    withheld: tuple[str, ...] = ()
+    """Each withheld personal field as ``<stream>#<seq> <field>``, in log order."""
 
     def endorsements_by_role(self) -> dict[str, dict[int, int]]:
         """Return ``{role: {grade: count}}`` over the endorsements."""
@@ -110,8 +112,8 @@ class BundleReport:
                 part(**{k: tuple(v) if isinstance(v, list) else v for k, v in x.items()})
                 for x in values[name]
             )
-        for name in ("streams", "warnings"):
-            values[name] = tuple(values[name])
+        for name in ("streams", "warnings", "withheld"):
+            values[name] = tuple(values.get(name, ()))
         return cls(**values)
 
     def summary(self) -> str:
@@ -170,12 +172,14 @@ def build_report(
     """Summarise the verified ``items`` and folded ``state`` as a :class:`BundleReport`."""
     names: dict[str, str] = {}
     disclosed: dict[str, dict[str, str]] = {}
-    withheld = 0
+    withheld: list[str] = []
     for item in items:
         s = item.entry.statement
         fields = {d.field: d.value for d in item.disclosures}
         disclosed[s.id] = fields
-        withheld += len(s.body.get("commitments", {})) - len(fields)
+        where = f"{item.entry.stream}#{item.entry.seq}"
+        committed = sorted(s.body.get("commitments", {}))
+        withheld += [f"{where} {name}" for name in committed if name not in fields]
         if s.type == "IdentityRegistered" and "display_name" in fields:
             names[s.subject] = fields["display_name"]
     completed = [
@@ -197,7 +201,7 @@ def build_report(
         key_pinned=pinned,
         entry_count=len(items),
         streams=tuple(sorted({i.entry.stream for i in items})),
-        withheld_fields=withheld,
+        withheld_fields=len(withheld),
         contributions=tuple(
             ContributionSummary(c.id, disclosed[c.id].get("title"), c.skills, c.withdrawn)
             for c in state.contributions.values()
@@ -221,6 +225,7 @@ def build_report(
             for s in completed
         ),
         warnings=() if pinned else (_UNPINNED,),
+        withheld=tuple(withheld),
     )
 
 

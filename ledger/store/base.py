@@ -10,6 +10,11 @@ events and are written in the same transaction; the unique key of the leaf
 ``(0, log index)`` makes concurrent appenders to *different* streams conflict
 too, so the log is extended by one writer at a time and the rules always see
 the whole log before an entry.
+
+The record's disclosures are stored sealed under the data key of the person they
+belong to (:mod:`ledger.vault`): :meth:`Store.append` seals them and
+:meth:`Store.read` / :meth:`Store.read_stream` open them again, so callers see the
+plaintext record form, with the outcome in :attr:`StoredRecord.sealing`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -31,8 +36,19 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from ..errors import ConcurrencyConflict, StoreError
+from ..vault import (
+    DataKeyTable,
+    Opened,
+    Sealing,
+    Vault,
+    load_service_key,
+    service_key_id,
+    service_key_path,
+)
 
 __all__ = ["ENTRY_TOPIC", "STREAM_NAMESPACE", "Store", "StoredRecord", "open_store"]
+
+SERVICE_KEY_ID = "service_key_id"  # ledger_meta key of the service key's check value
 
 STREAM_NAMESPACE = uuid.UUID("5f0c6e1e-6a64-4b86-9f0e-7472616b7265")
 ENTRY_TOPIC = "ledger.entry:Entry"
@@ -46,21 +62,44 @@ def stream_originator_id(stream: str) -> uuid.UUID:
 
 @dataclass(frozen=True)
 class StoredRecord:
-    """One stored entry as read back: notification position, row keys and record bytes."""
+    """One stored entry as read back: notification position, row keys and record bytes.
+
+    ``blob`` is the plaintext record form ``JCS(entry) ‖ 0x0A ‖ JCS(disclosures)``, with
+    ``[]`` as disclosures unless ``sealing`` is ``open``; ``sealed_for`` is the person
+    the sealed disclosures name and ``sealing_problem`` why they are ``corrupt``.
+    """
 
     position: int
     originator_id: uuid.UUID
     version: int
     blob: bytes
+    sealing: Sealing = "none"
+    sealed_for: str | None = None
+    sealing_problem: str = ""
+
+    @classmethod
+    def opened(
+        cls, position: int, originator_id: Any, version: int, head: bytes, opened: Opened
+    ) -> StoredRecord:
+        return cls(
+            position,
+            uuid.UUID(str(originator_id)),
+            version,
+            head + b"\n" + opened.disclosures,
+            opened.sealing,
+            opened.owner,
+            opened.problem,
+        )
 
 
 class Store:
     """A ledger's storage: the event store plus the Merkle node table."""
 
-    def __init__(self, url: str, factory: Any, recorder: Any) -> None:
+    def __init__(self, url: str, factory: Any, recorder: Any, *, service_key: bytes) -> None:
         self.url = url
         self._factory = factory
         self._recorder: Any = recorder
+        self.vault = Vault(service_key, cast(DataKeyTable, recorder))
 
     @property
     def backend(self) -> str:
@@ -73,25 +112,27 @@ class Store:
 
     def append(
         self,
-        records: Sequence[tuple[str, int, bytes]],
+        records: Sequence[tuple[str, int, bytes, str]],
         nodes: Sequence[tuple[int, int, bytes]],
     ) -> list[int]:
-        """Atomically store ``(stream, seq, record)`` rows and Merkle ``nodes``.
+        """Atomically store ``(stream, seq, record, owner)`` rows and Merkle ``nodes``.
 
-        Returns the notification positions. Raises :class:`ConcurrencyConflict`
-        if another writer took one of the stream positions or log indexes first
-        (nothing is written then).
+        ``record`` is :func:`ledger.entry.encode_record` output; its disclosures are
+        stored sealed under the data key of ``owner``, the person they belong to (a
+        new data key is committed before the entries). Returns the notification
+        positions. Raises :class:`ConcurrencyConflict` if another writer took one of
+        the stream positions or log indexes first (nothing is written then).
         """
-        events = [
-            StoredEvent(
-                originator_id=stream_originator_id(stream),
-                originator_version=seq,
-                topic=ENTRY_TOPIC,
-                state=blob,
-            )
-            for stream, seq, blob in records
-        ]
         try:
+            events = [
+                StoredEvent(
+                    originator_id=stream_originator_id(stream),
+                    originator_version=seq,
+                    topic=ENTRY_TOPIC,
+                    state=self.vault.seal_record(blob, owner),
+                )
+                for stream, seq, blob, owner in records
+            ]
             ids = self._recorder.insert_events(events, merkle_nodes=list(nodes))
         except IntegrityError as exc:
             raise ConcurrencyConflict(f"another writer appended first: {exc}") from exc
@@ -106,18 +147,48 @@ class Store:
         notes = self._recorder.select_notifications(
             start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
         )
+        opened = self.vault.open_tails([n.state for n in notes])
         return [
-            StoredRecord(n.id, uuid.UUID(str(n.originator_id)), n.originator_version, n.state)
-            for n in notes
+            StoredRecord.opened(n.id, n.originator_id, n.originator_version, head, o)
+            for n, (head, o) in zip(notes, opened, strict=True)
         ]
 
     def read_stream(self, stream: str) -> list[StoredRecord]:
         """Return the stored entries of ``stream`` in seq order (position is 0: unknown here)."""
         events = self._recorder.select_events(stream_originator_id(stream))
+        opened = self.vault.open_tails([e.state for e in events])
         return [
-            StoredRecord(0, uuid.UUID(str(e.originator_id)), e.originator_version, e.state)
-            for e in events
+            StoredRecord.opened(0, e.originator_id, e.originator_version, head, o)
+            for e, (head, o) in zip(events, opened, strict=True)
         ]
+
+    def open_records(
+        self, records: Sequence[bytes], *, use_cache: bool = True
+    ) -> list[tuple[bytes, Opened]]:
+        """Split raw stored records into ``(JCS(entry), opened disclosures)`` (for readers
+        that select rows themselves, such as the read models' log). With ``use_cache``
+        false, data keys are looked up afresh (one query), so an erasure made by another
+        process shows at once."""
+        return self.vault.open_tails(records, use_cache=use_cache)
+
+    # -- data keys (ledger.vault) -----------------------------------------------------------
+    def has_data_key(self, person: str) -> bool:
+        """True if ``person`` has a data key (content of theirs can still be opened)."""
+        return self.vault.has_key(person)
+
+    def destroy_data_key(self, person: str) -> bool:
+        """Destroy ``person``'s data key beyond recovery from the database files, so
+        their sealed disclosures never open again; True if there was one (idempotent).
+
+        SQLite: deleted with ``secure_delete`` on, then the WAL is checkpointed and
+        truncated. PostgreSQL: deleted, then ``VACUUM FULL`` rewrites the table; WAL
+        segments, replicas and backups keep the old row until they are recycled.
+        """
+        return self.vault.destroy(person)
+
+    def forget_data_key(self, person: str) -> None:
+        """Drop ``person``'s data key from this process's cache."""
+        self.vault.forget(person)
 
     def max_position(self) -> int:
         """The highest notification position, 0 for an empty store."""
@@ -179,6 +250,13 @@ class Store:
         return True if it was stored."""
         return bool(self._recorder.insert_import(row))
 
+    def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
+        """Overwrite imported bundles ``(report, bundle, origin, person, size)`` in one
+        transaction, leaving no copy of the old rows in the database files (SQLite:
+        ``secure_delete`` and a truncating WAL checkpoint; PostgreSQL: ``VACUUM FULL``,
+        while its WAL segments and backups keep old rows until they are recycled)."""
+        self._recorder.replace_imports(rows)
+
     def imports(self, person: str | None = None) -> list[tuple[str, str, int, str, int, str, str]]:
         """Imported bundle rows without the bundle text, of ``person`` or of everyone."""
         return list(self._recorder.select_imports(person))
@@ -227,23 +305,47 @@ def _postgres_env(parsed: urllib.parse.SplitResult) -> dict[str, str]:
     }
 
 
-def open_store(url: str) -> Store:
-    """Open (creating tables if needed) the store at ``url``; raise :class:`StoreError`."""
+def open_store(url: str, *, service_key: bytes | None = None) -> Store:
+    """Open (creating tables if needed) the store at ``url``; raise :class:`StoreError`.
+
+    ``service_key`` wraps the data keys of personal content; by default it is read
+    from (or created at) :func:`ledger.vault.service_key_path`. The first key a ledger
+    is opened with is the only one it accepts afterwards.
+    """
     parsed = urllib.parse.urlsplit(url)
+    sqlite_path: str | None = None
     if parsed.scheme == "sqlite":
         if not parsed.path or parsed.netloc:
             raise StoreError(f"an SQLite URL looks like sqlite:///path/to/ledger.db, not {url!r}")
         env = _sqlite_env(parsed.path)
+        sqlite_path = parsed.path
     elif parsed.scheme in ("postgresql", "postgres"):
         env = _postgres_env(parsed)
     else:
         raise StoreError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+    where = "given"
+    if service_key is None:
+        path = service_key_path(sqlite_path)
+        service_key, where = load_service_key(path), str(path)
     try:
         factory = InfrastructureFactory.construct(Environment(name=APP_NAME, env=env))
         recorder = factory.application_recorder()
     except Exception as exc:  # the library raises many kinds; all mean "cannot open"
         raise StoreError(f"cannot open the store at {redact(url)}: {exc}") from exc
-    return Store(url, factory, recorder)
+    store = Store(url, factory, recorder, service_key=service_key)
+    try:
+        expected = service_key_id(service_key)
+        stored = store.set_meta(SERVICE_KEY_ID, expected)
+    except BaseException:
+        store.close()
+        raise
+    if stored != expected:
+        store.close()
+        raise StoreError(
+            f"the service key at {where} does not belong to this ledger "
+            f"(key id {expected}, ledger expects {stored})"
+        )
+    return store
 
 
 def redact(url: str) -> str:

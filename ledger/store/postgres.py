@@ -64,6 +64,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (origin, person, size))"
             ).format(schema=self.schema, table=self.imports_table)
         )
+        self.data_keys_table = Identifier(f"{base}_data_keys")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "person text PRIMARY KEY, wrapped bytea NOT NULL, created_at text NOT NULL)"
+            ).format(schema=self.schema, table=self.data_keys_table)
+        )
         # One statement for all of an append's nodes (unnest of three arrays): about a
         # third of the cost of executemany's one INSERT per node (bench/ingest.py).
         self._insert_nodes = SQL(
@@ -243,3 +250,54 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             self.imports_table,
         )
         return str(rows[0]["bundle"]) if rows else None
+
+    # -- data keys (ledger.vault) -----------------------------------------------------------
+    def insert_data_key(self, person: str, wrapped: bytes, created_at: str) -> None:
+        self._query(
+            SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"),
+            (person, wrapped, created_at),
+            self.data_keys_table,
+        )
+
+    def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
+        rows = self._query(
+            SQL("SELECT person, wrapped FROM {schema}.{table} WHERE person = ANY(%s)"),
+            (list(persons),),
+            self.data_keys_table,
+        )
+        return {str(r["person"]): bytes(r["wrapped"]) for r in rows}
+
+    def delete_data_key(self, person: str) -> bool:
+        """Delete ``person``'s row so that the table's files no longer hold its bytes (see
+        :meth:`_scrubbing_write`); True if there was one."""
+        delete = SQL("DELETE FROM {t} WHERE person=%s")
+        (changed,) = self._scrubbing_write(self.data_keys_table, [(delete, (person,))])
+        return bool(changed)
+
+    def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
+        """Overwrite imported bundles ``(report, bundle, origin, person, size)`` so that the
+        table's files no longer hold the old rows (see :meth:`_scrubbing_write`)."""
+        update = SQL(
+            "UPDATE {t} SET report=%s, bundle=%s WHERE origin=%s AND person=%s AND size=%s"
+        )
+        self._scrubbing_write(self.imports_table, [(update, row) for row in rows])
+
+    def _scrubbing_write(
+        self, table: Identifier, statements: Sequence[tuple[SQL, Sequence[Any]]]
+    ) -> list[int]:
+        """Run ``statements`` (over ``{t}``, the table) in one transaction, then rewrite the
+        table with ``VACUUM FULL`` so that its files no longer hold the deleted or
+        overwritten row versions; return each statement's number of changed rows.
+
+        WAL segments, replicas and base backups keep the old rows until they are
+        recycled: PostgreSQL offers no way to scrub those from here.
+        """
+        name = SQL("{schema}.{table}").format(schema=self.schema, table=table)
+        with self.datastore.get_connection() as conn:  # autocommit: VACUUM needs it
+            with conn.transaction():
+                changes = [
+                    conn.execute(sql.format(t=name), params).rowcount for sql, params in statements
+                ]
+            if any(changes):
+                conn.execute(SQL("VACUUM FULL {t}").format(t=name))
+        return changes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     meta_table = "ledger_meta"
     trusted_table = "trusted_origins"
     imports_table = "imported_bundles"
+    data_keys_table = "data_keys"
 
     def construct_create_table_statements(self) -> list[str]:
         statements: list[str] = super().construct_create_table_statements()
@@ -44,6 +46,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "origin TEXT NOT NULL, person TEXT NOT NULL, size INTEGER NOT NULL, "
             "verifier_key TEXT NOT NULL, entry_count INTEGER NOT NULL, imported_at TEXT NOT NULL, "
             "report TEXT NOT NULL, bundle TEXT NOT NULL, PRIMARY KEY (origin, person, size))"
+        )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.data_keys_table} ("
+            "person TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at TEXT NOT NULL) "
+            "WITHOUT ROWID"
         )
         return statements
 
@@ -163,3 +170,74 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
             row = c.fetchone()
             return None if row is None else str(row[0])
+
+    # -- data keys (ledger.vault) -----------------------------------------------------------
+    def insert_data_key(self, person: str, wrapped: bytes, created_at: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT INTO {self.data_keys_table} VALUES (?, ?, ?) "
+                "ON CONFLICT (person) DO NOTHING",
+                (person, wrapped, created_at),
+            )
+
+    def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(persons), 500):
+                part = list(persons[i : i + 500])
+                c.execute(
+                    f"SELECT person, wrapped FROM {self.data_keys_table} "
+                    f"WHERE person IN ({','.join('?' * len(part))})",
+                    part,
+                )
+                found.update((str(r[0]), bytes(r[1])) for r in c.fetchall())
+        return found
+
+    def delete_data_key(self, person: str) -> bool:
+        """Delete ``person``'s row so that no database file keeps its bytes (see
+        :meth:`_scrubbing_write`); True if there was one."""
+        (changed,) = self._scrubbing_write(
+            [(f"DELETE FROM {self.data_keys_table} WHERE person=?", (person,))]
+        )
+        return bool(changed)
+
+    def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
+        """Overwrite imported bundles ``(report, bundle, origin, person, size)`` so that no
+        database file keeps the old rows (see :meth:`_scrubbing_write`)."""
+        update = (
+            f"UPDATE {self.imports_table} SET report=?, bundle=? "
+            "WHERE origin=? AND person=? AND size=?"
+        )
+        self._scrubbing_write([(update, row) for row in rows])
+
+    def _scrubbing_write(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Run ``statements`` in one transaction so that the bytes they delete or overwrite
+        stay in no database file; return each statement's number of changed rows.
+
+        ``secure_delete`` makes SQLite overwrite freed cells with zeros; the new pages go
+        to the WAL, and a ``TRUNCATE`` checkpoint copies them into the database file and
+        cuts the WAL (which held the pages as they were) to zero bytes. The checkpoint
+        cannot finish while another connection reads an older snapshot: it is retried
+        for a few seconds; past that, the old WAL frames stay until SQLite's next
+        checkpoint restarts the WAL.
+        """
+        changes: list[int] = []
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA secure_delete")
+            before = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA secure_delete=ON")
+            try:
+                with conn.transaction(commit=True) as c:
+                    for sql, params in statements:
+                        c.execute(sql, params)
+                        c.execute("SELECT changes()")
+                        changes.append(int(c.fetchone()[0]))
+                for _ in range(100):
+                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    if not cursor.fetchone()[0]:  # (busy, log frames, checkpointed)
+                        break
+                    time.sleep(0.05)
+            finally:
+                cursor.execute(f"PRAGMA secure_delete={before}")
+        return changes

@@ -33,11 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ledger.catalogue import Part, Role
+from ledger.catalogue import Part
 
 from ..access import DEFAULT_VISIBILITY, OPT_IN_PART
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
+from ..erasure import PersonalColumn, by_author_key
 from ..log import LogEntry, json_list
 from . import tables as t
 
@@ -55,6 +56,9 @@ _OPT_IN = (
     update(t.people)
     .where(t.people.c.person == bindparam("b_person"))
     .values(visibility=bindparam("b_visibility"))
+)
+_REVOKE_GRANT = delete(t.grants).where(
+    t.grants.c.person == bindparam("b_person"), t.grants.c.id == bindparam("b_id")
 )
 _CLOSE = update(t.assignments).where(t.assignments.c.id == bindparam("b_id")).values(open=False)
 _UNLIST = delete(t.open_skills).where(t.open_skills.c.assignment == bindparam("b_id"))
@@ -122,6 +126,8 @@ class MatchingModel(ReadModel):
 
     name = "matching"
     metadata = t.metadata
+    # An assignment's title and description are its poster's content.
+    personal_columns: ClassVar[tuple[PersonalColumn, ...]] = (by_author_key(t.assignments, t.keys),)
     _handlers: ClassVar[dict[str, _Handler]]
 
     def new_batch(self) -> WriteBatch:
@@ -148,14 +154,19 @@ class MatchingModel(ReadModel):
     def _key(self, e: LogEntry, batch: _Batch) -> None:
         batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
 
-    def _role(self, e: LogEntry, batch: _Batch) -> None:
-        if e.body["role"] != Role.MANAGER.value:
+    def _access_granted(self, e: LogEntry, batch: _Batch) -> None:
+        body = e.body
+        if body["part"] != Part(OPT_IN_PART).value:
             return
-        managers = batch.net_set(t.managers, "person", "department")
-        if e.type == "RoleGranted":
-            managers.add(e.subject, e.body["scope"])
-        else:
-            managers.discard(e.subject, e.body["scope"])
+        until = body.get("until")
+        batch.insert(
+            t.grants, {"person": e.subject, "id": e.id, "viewer": body["viewer"], "until": until}
+        )
+
+    def _access_revoked(self, e: LogEntry, batch: _Batch) -> None:
+        # A grant of another part has no row here: deleting nothing is harmless.
+        params = {"b_person": e.subject, "b_id": e.body["grant"]}
+        batch.add(Phase.DELETE, "revoke_grant", _REVOKE_GRANT, params)
 
     def _transferred(self, e: LogEntry, batch: _Batch) -> None:
         params = {
@@ -319,8 +330,8 @@ def _copy_person_columns(persons: list[str]) -> Executable:
 MatchingModel._handlers = {
     "IdentityRegistered": MatchingModel._registered,
     "KeyRotated": MatchingModel._key,
-    "RoleGranted": MatchingModel._role,
-    "RoleRevoked": MatchingModel._role,
+    "AccessGranted": MatchingModel._access_granted,
+    "AccessRevoked": MatchingModel._access_revoked,
     "EmployeeTransferred": MatchingModel._transferred,
     "VisibilityChanged": MatchingModel._visibility,
     "ContributionClaimed": MatchingModel._claimed,

@@ -1,7 +1,8 @@
 """Matching queries: ranked, explained candidates for an assignment, ring by ring, and back.
 
 **Who is a candidate.** A person whose free part is visible to the searcher
-(the opt-in, see :mod:`projections.access`), who is not the searcher, not the
+(the opt-in, see :mod:`projections.access`: ``public``, or ``on_request`` with
+an active grant of it to the searcher in ``mt_grants``), who is not the searcher, not the
 assignment's owner or already assigned to it, who has at least one of the
 required skills — as evidence (a contribution or a completed assignment
 tagged with it) or as a stated ambition — and whose available hours cover the
@@ -45,7 +46,7 @@ from sqlalchemy import (
 from ledger.catalogue import Ring, Visibility
 from ledger.errors import NotFound
 
-from ..access import AccessPolicy
+from ..access import grant_active, today_utc
 from ..reputation import tables as rep
 from . import tables as t
 
@@ -128,7 +129,7 @@ def candidates_for_assignment(
     *,
     limit: int = 10,
     params: MatchParams = MatchParams(),
-    policy: AccessPolicy = AccessPolicy(),
+    today: str | None = None,
 ) -> list[Match]:
     """Candidates for a posted assignment, as its owner searches; raise :class:`NotFound`."""
     a = t.assignments.c
@@ -159,7 +160,7 @@ def candidates_for_assignment(
         limit=limit,
         exclude=assigned,
         params=params,
-        policy=policy,
+        today=today,
     )
 
 
@@ -171,18 +172,19 @@ def candidates(
     limit: int = 10,
     exclude: Iterable[str] = (),
     params: MatchParams = MatchParams(),
-    policy: AccessPolicy = AccessPolicy(),
+    today: str | None = None,
 ) -> list[Match]:
-    """The best ``limit`` candidates for ``spec`` that ``searcher`` may find, ring by ring."""
+    """The best ``limit`` candidates for ``spec`` that ``searcher`` may find, ring by ring
+    (``today``, default today in UTC, decides which grants of the free part still count)."""
     required = tuple(dict.fromkeys(spec.skills))
     if not required or limit <= 0:
         return []
     excluded = sorted({*exclude, *([searcher] if searcher else [])})
-    managed = _managed_departments(conn, searcher) if policy.managers_see_on_request else []
+    granted = _granted_owners(conn, searcher, today or today_utc())
     found: list[Match] = []
     for ring in _RINGS[: _RINGS.index(spec.ring) + 1]:
         rows = conn.execute(
-            _ring_query(spec, required, ring, excluded, managed, limit - len(found), params)
+            _ring_query(spec, required, ring, excluded, granted, limit - len(found), params)
         ).all()
         found.extend(_explain(conn, spec, required, ring, rows, params))
         if len(found) >= limit:
@@ -190,11 +192,13 @@ def candidates(
     return found
 
 
-def _managed_departments(conn: Connection, searcher: str | None) -> list[str]:
+def _granted_owners(conn: Connection, searcher: str | None, today: str) -> list[str]:
+    """The people who granted ``searcher`` their free part, with the grant active on ``today``."""
     if searcher is None:
         return []
-    m = t.managers.c
-    return [d for (d,) in conn.execute(select(m.department).where(m.person == searcher))]
+    g = t.grants.c
+    query = select(g.person).where(g.viewer == searcher, grant_active(g.until, today)).distinct()
+    return sorted(p for (p,) in conn.execute(query))
 
 
 def _value(params: MatchParams) -> ColumnElement[float]:
@@ -218,17 +222,15 @@ def _ring_query(
     required: tuple[str, ...],
     ring: Ring,
     excluded: Sequence[str],
-    managed: Sequence[str],
+    granted: Sequence[str],
     limit: int,
     params: MatchParams,
 ) -> Select[Any]:
     s, r = t.skills.c, rep.scores.c
-    shown = [Visibility.PUBLIC.value, *([Visibility.ON_REQUEST.value] if managed else [])]
+    shown = [Visibility.PUBLIC.value, *([Visibility.ON_REQUEST.value] if granted else [])]
     opted_in = and_(
         s.visibility.in_(shown),
-        or_(s.visibility == Visibility.PUBLIC.value, s.department.in_(managed))
-        if managed
-        else true(),
+        or_(s.visibility == Visibility.PUBLIC.value, s.person.in_(granted)) if granted else true(),
     )
     total = func.sum(_value(params)).label("total")
     committed = func.max(s.committed).label("committed")

@@ -22,8 +22,8 @@ __all__ = [
     "assignees",
     "assignments",
     "contributions",
+    "grants",
     "keys",
-    "managers",
     "metadata",
     "open_skills",
     "people",
@@ -51,11 +51,14 @@ people = Table(
     sqlite_with_rowid=False,
 )
 
-managers = Table(
-    "mt_managers",
+grants = Table(  # grants of the free part (the opt-in) not revoked, see projections.access
+    "mt_grants",
     metadata,
-    Column("person", String(64), primary_key=True),
-    Column("department", String(129), primary_key=True),
+    Column("person", String(64), primary_key=True),  # the owner who granted
+    Column("id", String(36), primary_key=True),  # the AccessGranted statement id
+    Column("viewer", String(64), nullable=False),
+    Column("until", String(10)),
+    Index("mt_grants_viewer", "viewer"),
     sqlite_with_rowid=False,
 )
 

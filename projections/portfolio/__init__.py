@@ -1,7 +1,7 @@
 """The portfolio read model: the four parts of each employee's portfolio, honouring visibility."""
 
 from .model import PortfolioModel
-from .queries import is_department_manager, part_settings, portfolio, viewer_sees
+from .queries import granted_parts, part_settings, portfolio, viewer_sees
 from .views import (
     AmbitionView,
     AssignmentWork,
@@ -25,7 +25,7 @@ __all__ = [
     "Personal",
     "Portfolio",
     "PortfolioModel",
-    "is_department_manager",
+    "granted_parts",
     "part_settings",
     "portfolio",
     "viewer_sees",

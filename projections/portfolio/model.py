@@ -12,6 +12,7 @@ from ledger.catalogue import Part
 from ..access import DEFAULT_VISIBILITY
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch
+from ..erasure import PersonalColumn, by_author_key, by_person
 from ..log import LogEntry, json_list
 from . import tables as t
 
@@ -53,6 +54,9 @@ _WITHDRAW_ENDORSEMENTS = delete(t.endorsements).where(
     t.endorsements.c.person == bindparam("b_person"),
     t.endorsements.c.contribution == bindparam("b_id"),
 )
+_REVOKE_GRANT = delete(t.grants).where(
+    t.grants.c.person == bindparam("b_person"), t.grants.c.id == bindparam("b_id")
+)
 _REVOKE = delete(t.endorsements).where(
     t.endorsements.c.person == bindparam("b_person"), t.endorsements.c.id == bindparam("b_id")
 )
@@ -63,6 +67,17 @@ class PortfolioModel(ReadModel):
 
     name = "portfolio"
     metadata = t.metadata
+    # Whose content each personal column holds (ledger.privacy.content_owner): the
+    # record's person (an endorsement's subject, not its endorser), the assignee of a
+    # completion, the author of a posting.
+    personal_columns: ClassVar[tuple[PersonalColumn, ...]] = (
+        by_person(t.people),
+        by_person(t.contributions),
+        by_person(t.endorsements),
+        by_person(t.ambitions),
+        by_person(t.assignment_people),
+        by_author_key(t.assignments, t.keys),
+    )
     _handlers: ClassVar[dict[str, _Handler]]
 
     def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
@@ -161,6 +176,21 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.ambitions, row)
 
+    def _access_granted(self, e: LogEntry, batch: WriteBatch) -> None:
+        body = e.body
+        row = {
+            "person": e.subject,
+            "id": e.id,
+            "viewer": body["viewer"],
+            "part": body["part"],
+            "until": body.get("until"),
+        }
+        batch.insert(t.grants, row)
+
+    def _access_revoked(self, e: LogEntry, batch: WriteBatch) -> None:
+        params = {"b_person": e.subject, "b_id": e.body["grant"]}
+        batch.add(Phase.DELETE, "revoke_grant", _REVOKE_GRANT, params)
+
     def _posted(self, e: LogEntry, batch: WriteBatch) -> None:
         body = e.body
         row = {
@@ -214,6 +244,8 @@ PortfolioModel._handlers = {
     "EndorsementGiven": PortfolioModel._endorsed,
     "EndorsementRevoked": PortfolioModel._endorsement_revoked,
     "AmbitionStated": PortfolioModel._ambition,
+    "AccessGranted": PortfolioModel._access_granted,
+    "AccessRevoked": PortfolioModel._access_revoked,
     "AssignmentPosted": PortfolioModel._posted,
     "AssignmentAssigned": PortfolioModel._assigned,
     "AssignmentCompleted": PortfolioModel._completed,

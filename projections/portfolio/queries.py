@@ -1,7 +1,8 @@
 """Portfolio queries: what one viewer may see of one employee's portfolio, and nothing more.
 
-Only the parts visible to the viewer (:mod:`projections.access`) are read
-from the database at all, so nothing hidden can leak into the result.
+Only the parts visible to the viewer (:mod:`projections.access`: the owner's
+settings and the viewer's active grants in ``pf_grants``) are read from the
+database at all, so nothing hidden can leak into the result.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import Connection, Row, and_, select
 from ledger.catalogue import Part, Visibility
 from ledger.errors import NotFound
 
-from ..access import AccessPolicy, visible_parts
+from ..access import grant_active, today_utc, visible_parts
 from . import tables as t
 from .views import (
     AmbitionView,
@@ -28,7 +29,7 @@ from .views import (
     Portfolio,
 )
 
-__all__ = ["is_department_manager", "part_settings", "portfolio", "viewer_sees"]
+__all__ = ["granted_parts", "part_settings", "portfolio", "viewer_sees"]
 
 
 def part_settings(row: Row[tuple[object, ...]] | Mapping[str, object]) -> dict[Part, Visibility]:
@@ -37,18 +38,19 @@ def part_settings(row: Row[tuple[object, ...]] | Mapping[str, object]) -> dict[P
     return {p: Visibility(str(m[f"vis_{p.value}"])) for p in Part}
 
 
-def is_department_manager(conn: Connection, viewer: str | None, department: str) -> bool:
-    """Whether ``viewer`` holds the manager role of ``department`` (per the portfolio tables)."""
-    if viewer is None:
-        return False
-    found = conn.execute(
-        select(t.roles.c.person).where(
-            t.roles.c.person == viewer,
-            t.roles.c.role == "manager",
-            t.roles.c.scope == department,
+def granted_parts(
+    conn: Connection, owner: str, viewer: str | None, *, today: str | None = None
+) -> frozenset[Part]:
+    """The parts of ``owner``'s portfolio ``viewer`` holds an active grant for on ``today``."""
+    if viewer is None or viewer == owner:
+        return frozenset()
+    g = t.grants.c
+    rows = conn.execute(
+        select(g.part).where(
+            g.person == owner, g.viewer == viewer, grant_active(g.until, today or today_utc())
         )
-    ).first()
-    return found is not None
+    )
+    return frozenset(Part(part) for (part,) in rows)
 
 
 def viewer_sees(
@@ -57,11 +59,11 @@ def viewer_sees(
     part: Part,
     *,
     viewer: str | None,
-    policy: AccessPolicy = AccessPolicy(),
+    today: str | None = None,
 ) -> bool:
     """Whether ``viewer`` may see ``part`` of ``person``'s portfolio; raise :class:`NotFound`."""
     row = _person(conn, person)
-    return part in _visible(conn, row, viewer, policy)
+    return part in _visible(conn, row, viewer, today)
 
 
 def _person(conn: Connection, person: str) -> Row[tuple[object, ...]]:
@@ -72,14 +74,13 @@ def _person(conn: Connection, person: str) -> Row[tuple[object, ...]]:
 
 
 def _visible(
-    conn: Connection, row: Row[tuple[object, ...]], viewer: str | None, policy: AccessPolicy
+    conn: Connection, row: Row[tuple[object, ...]], viewer: str | None, today: str | None
 ) -> frozenset[Part]:
-    m = row._mapping
+    owner = str(row._mapping["person"])
     return visible_parts(
         part_settings(row),
-        is_owner=viewer is not None and viewer == m["person"],
-        is_department_manager=is_department_manager(conn, viewer, str(m["department"])),
-        policy=policy,
+        is_owner=viewer is not None and viewer == owner,
+        granted=granted_parts(conn, owner, viewer, today=today),
     )
 
 
@@ -88,16 +89,17 @@ def portfolio(
     person: str,
     *,
     viewer: str | None,
-    policy: AccessPolicy = AccessPolicy(),
+    today: str | None = None,
 ) -> Portfolio:
-    """``person``'s portfolio as ``viewer`` (a person id, None for anonymous) may see it.
+    """``person``'s portfolio as ``viewer`` (a person id, None for anonymous) may see it
+    on ``today`` (``YYYY-MM-DD``, default: today in UTC; it decides whether a grant ran out).
 
     Raises :class:`ledger.errors.NotFound` if no such person is registered.
     """
     row = _person(conn, person)
     m = row._mapping
     settings = part_settings(row)
-    visible = _visible(conn, row, viewer, policy)
+    visible = _visible(conn, row, viewer, today)
     contributions = _contributions(conn, person, visible)
     parts: dict[Part, PartView] = {}
     for part in Part:

@@ -1,5 +1,8 @@
 """The portfolio read model's tables (prefix ``pf_``).
 
+Access grants (``pf_grants``) are kept while not revoked; whether one is
+still active (its ``until`` day) is decided when a query runs.
+
 Personal fields are stored as JSON objects ``{field: value}`` with ``null``
 for a withheld disclosure; skills as JSON arrays. Keys of people are kept so
 that an endorser is named by person, not by signing key.
@@ -22,6 +25,7 @@ __all__ = [
     "assignments",
     "contributions",
     "endorsements",
+    "grants",
     "keys",
     "metadata",
     "people",
@@ -58,6 +62,17 @@ roles = Table(
     Column("person", String(64), primary_key=True),
     Column("role", String(16), primary_key=True),
     Column("scope", String(129), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+grants = Table(
+    "pf_grants",
+    metadata,
+    Column("person", String(64), primary_key=True),  # the owner who granted
+    Column("id", String(36), primary_key=True),  # the AccessGranted statement id
+    Column("viewer", String(64), nullable=False),
+    Column("part", String(16), nullable=False),
+    Column("until", String(10)),  # last day (UTC) it gives access; null: no end
     sqlite_with_rowid=False,
 )
 

@@ -6,7 +6,6 @@ from sqlalchemy import Connection, select
 
 from ledger.catalogue import Part
 
-from ..access import AccessPolicy
 from ..portfolio.queries import viewer_sees
 from . import tables as t
 from .formula import ReputationParams, Score, score_ratings
@@ -64,7 +63,7 @@ def reputation(
     viewer: str | None,
     at: int,
     params: ReputationParams = ReputationParams(),
-    policy: AccessPolicy = AccessPolicy(),
+    today: str | None = None,
 ) -> Score | None:
     """:func:`explain` for ``viewer``: None unless they may see ``person``'s analytical part.
 
@@ -72,7 +71,7 @@ def reputation(
     the analytical part; a viewer who may not see that part gets nothing.
     Raises :class:`ledger.errors.NotFound` if no such person is registered.
     """
-    if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer, policy=policy):
+    if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer, today=today):
         return None
     return explain(conn, person, skill, at=at, params=params)
 

@@ -20,6 +20,7 @@ from . import (
     serve,
     transparency,
 )
+from .access_cmds import access_app
 from .assignment_cmds import assignment_app
 from .audit_cmds import audit_command
 from .context import CliContext
@@ -125,6 +126,7 @@ def create_app() -> typer.Typer:
     identity_cmds.register_commands(app, panel="Identities and roles")
     app.add_typer(keys_app(), name="keys", rich_help_panel="Identities and roles")
     record_cmds.register_commands(app, panel="Your record")
+    app.add_typer(access_app(), name="access", rich_help_panel="Your record")
     app.add_typer(assignment_app(), name="assignment", rich_help_panel="Assignments")
     read_cmds.register_commands(app, panel="Reading and auditing")
     app.command("audit", rich_help_panel="Reading and auditing")(audit_command)

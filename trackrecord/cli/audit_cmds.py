@@ -55,6 +55,7 @@ def print_report(cli: CliContext, report: AuditReport) -> None:
         ("streams", f"{report.streams:,}"),
         ("identities", f"{report.identities:,}"),
         ("keys", f"{report.keys:,}"),
+        ("erased entries", f"{report.erased:,}"),
         ("time", f"{report.seconds:.2f} s"),
         ("entries/s", f"{report.entries_per_second:,.0f}"),
     ):

@@ -10,6 +10,7 @@ from rich.console import Console
 from keys import Identity
 from ledger.service import LedgerService
 from ledger.state import LedgerState
+from projections import create_read_model_engine, purge_erased
 
 from ..bootstrap import Ledger, bootstrap
 from ..settings import Settings
@@ -58,6 +59,20 @@ class CliContext:
         """The acting person and their identity, opened from their keystore."""
         person = self.acting(default)
         return person, load_identity(self.settings, person)
+
+    def after_erasure(self, person: str) -> set[str]:
+        """Purge ``person``'s content from the read models now (the data key and the
+        imported bundles were handled by the append); return the tables changed.
+
+        A projector following the log would purge the same rows when it reaches the
+        ``PersonErased`` entry; doing it here means no read model keeps the content
+        until then, also when nobody runs the projector.
+        """
+        engine = create_read_model_engine(self.settings.database_url)
+        try:
+            return purge_erased(engine, person)
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         """Close the ledger if it was opened."""

@@ -1,7 +1,8 @@
-"""Commands on identities: init, register, role grant|revoke, transfer."""
+"""Commands on identities: init, register, role grant|revoke, transfer, erase."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from keys import Identity, KeystoreError
 from ledger import commands
 from ledger.canonical import b64decode
-from ledger.catalogue import Role
+from ledger.catalogue import ErasureBasis, Role
 from ledger.log import TransparencyLog, check_origin
 from ledger.store.base import redact
 
@@ -199,11 +200,52 @@ def transfer(
     print_appended(cli, cli.service.append(signed), as_json=as_json)
 
 
+def erase(
+    ctx: typer.Context,
+    person: Person,
+    basis: Annotated[
+        ErasureBasis,
+        typer.Option(
+            "--basis", help="Why: the person asked (request) or the retention period ended."
+        ),
+    ] = ErasureBasis.REQUEST,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask for confirmation (it cannot be undone).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Erase PERSON's personal content for good (as an admin of their organisation).
+
+    Appends a signed PersonErased entry, destroys PERSON's data key and purges the
+    read models: their names, titles, descriptions and comments become unreadable
+    everywhere, while every chain, proof and checkpoint still verifies and the
+    facts others rely on (an endorsement, a completed assignment) stay countable.
+    See docs/privacy.md §3.
+    """
+    cli = cli_context(ctx)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError(
+                "confirmation_needed",
+                "an erasure cannot be undone: confirm it on a terminal or pass --yes",
+            )
+        if not typer.confirm(
+            f"Erase every personal field of {person}? This cannot be undone.", err=True
+        ):
+            raise CliError("cancelled", "erasure cancelled; nothing was written")
+    _, signer = cli.signer()
+    signed = commands.erase_person(signer, person=person, basis=basis.value)
+    result = cli.service.append(signed)
+    cli.after_erasure(person)
+    print_appended(cli, result, as_json=as_json)
+
+
 def register_commands(app: typer.Typer, *, panel: str) -> None:
     """Add the identity commands to ``app``, listed under ``panel`` in the help."""
     app.command(rich_help_panel=panel)(init)
     app.command(rich_help_panel=panel)(register)
     app.command(rich_help_panel=panel)(transfer)
+    app.command(rich_help_panel=panel)(erase)
     roles = typer.Typer(help="Grant or revoke roles (as an admin).", no_args_is_help=True)
     roles.command("grant")(role_grant)
     roles.command("revoke")(role_revoke)

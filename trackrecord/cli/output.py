@@ -96,6 +96,14 @@ def describe(stored: StoredEntry, titles: Mapping[str, str]) -> str:
         "EndorsementRevoked": lambda: f"revokes endorsement {ref(b['endorsement'])}",
         "AmbitionStated": lambda: f"{d.get('goal', _WITHHELD)} [{skills()}]",
         "VisibilityChanged": lambda: f"{b['part']} → {b['visibility']}",
+        "AccessRequested": lambda: (
+            f"asks to read {b['part']}" + (f": {d['message']}" if "message" in d else "")
+        ),
+        "AccessGranted": lambda: (
+            f"{b['part']} to {b['viewer']}" + (f" until {b['until']}" if b.get("until") else "")
+        ),
+        "AccessRefused": lambda: f"refuses request {ref(b['request'])}",
+        "AccessRevoked": lambda: f"revokes grant {ref(b['grant'])}",
         "AssignmentPosted": lambda: (
             f"{d.get('title', _WITHHELD)} [{skills()}], "
             f"{b['hours_per_week']} h/week, {b['department']}, ring {b['ring']}"

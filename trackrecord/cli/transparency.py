@@ -15,7 +15,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ledger.bundle import BundleReport, dump_bundle, export_bundle, verify_bundle
+from ledger.bundle import (
+    BundleReport,
+    disclose_for_viewer,
+    dump_bundle,
+    export_bundle,
+    verify_bundle,
+)
 from ledger.canonical import b64encode
 from ledger.checkpoint import NoteVerifier, parse_verifier_key
 from ledger.errors import NotFound
@@ -175,10 +181,25 @@ def export(
         typer.Option("--out", "-o", dir_okay=False, help="Write here (default: standard output)."),
     ] = None,
     size: Size = None,
+    for_viewer: Annotated[
+        str | None,
+        typer.Option(
+            "--for",
+            metavar="VIEWER",
+            help="Disclose only what VIEWER may read: public parts and parts granted to them "
+            "(every entry stays, so the bundle still verifies).",
+        ),
+    ] = None,
 ) -> None:
     """Write PERSON's record as one self-contained bundle at a signed checkpoint."""
     cli = cli_context(ctx)
-    text = dump_bundle(export_bundle(_log(cli), person, size=size))
+    bundle = export_bundle(_log(cli), person, size=size)
+    if for_viewer is not None and for_viewer != person:
+        state = cli.state()
+        if for_viewer not in state.people:
+            raise NotFound(f"no person {for_viewer!r} is registered")
+        disclose_for_viewer(bundle, state, for_viewer)
+    text = dump_bundle(bundle)
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -4,7 +4,10 @@
 departments, teams of about eight with a manager each, everyone's skills) and
 simulates a year in monthly rounds: onboarding, dossiers and ambitions,
 contributions with 360° endorsements, assignments across departments and
-organisations, transfers, key rotations, a stolen key, a manager stepping down.
+organisations, transfers, key rotations, a stolen key, a manager stepping down,
+requests to read ``on_request`` parts (mostly granted, some until a day, some
+refused, a few grants revoked later) and, near the year's end, one person in
+300 erased after leaving.
 
 The simulation (:mod:`.simulation`) hands every statement to a sink
 (:mod:`.sink`), one method per statement. A dry sink only counts, so the total

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 __all__ = [
     "DEPARTMENT_SIZE",
+    "ERASED_PER",
     "GRADES",
     "GRADE_CUM",
     "HOURS",
     "P_CLAIM",
+    "P_GRANT",
     "P_POST",
+    "P_REQUEST_APPLICANT",
+    "P_REQUEST_MANAGER",
+    "P_REVOKE_GRANT",
     "RINGS",
     "RING_WEIGHTS",
     "ROUNDS",
@@ -42,5 +47,10 @@ WORK_KINDS = (("work", "dossier"), ("project", "free"), ("publication", "free"))
 WORK_KIND_WEIGHTS = (65, 25, 10)
 P_CLAIM = 0.3  # per person and round
 P_POST = 0.3  # per team manager and round
+P_REQUEST_APPLICANT = 0.25  # an assignment owner asks to see an applicant's dossier or reviews
+P_REQUEST_MANAGER = 0.01  # per person and round: a manager asks to see someone's part
+P_GRANT = 0.8  # an access request is granted (else refused)
+P_REVOKE_GRANT = 0.03  # per access grant and round
+ERASED_PER = 300  # one person erased per this many people, in the year's last rounds
 TEAM_SIZE = 8
 DEPARTMENT_SIZE = 25

@@ -37,8 +37,9 @@ class DemoSummary:
     """What a demo run appended.
 
     ``identities`` maps every person id to their current private key (the demo
-    owns everyone's keys); ``counts`` holds the statements by type plus
-    ``people``, ``organisations``, ``departments`` and ``assignments``;
+    owns everyone's keys; erased people have none and are left out); ``counts``
+    holds the statements by type plus ``people``, ``organisations``,
+    ``departments`` and ``assignments``;
     ``featured`` names people for a tour by role: ``operator``, ``admin``,
     ``manager``, ``employee``, ``peer`` and ``client``.
     """
@@ -137,7 +138,11 @@ class DemoRun:
             "assignments": sink.counts["AssignmentPosted"],
         }
         counts.update((name, sink.counts[name]) for name in CATALOGUE)
-        identities = {p.pid: key for p, key in zip(people, sink.keys, strict=True)}
+        identities = {
+            p.pid: key
+            for i, (p, key) in enumerate(zip(people, sink.keys, strict=True))
+            if i not in sink.erased
+        }
         return DemoSummary(identities, counts, plan.featured)
 
 

@@ -6,13 +6,20 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ledger.access import DEFAULT_VISIBILITY
+
 from ..skills import SKILLS
 from .behaviour import (
+    ERASED_PER,
     GRADE_CUM,
     GRADES,
     HOURS,
     P_CLAIM,
+    P_GRANT,
     P_POST,
+    P_REQUEST_APPLICANT,
+    P_REQUEST_MANAGER,
+    P_REVOKE_GRANT,
     RING_WEIGHTS,
     RINGS,
     ROUNDS,
@@ -26,6 +33,12 @@ from .sink import Sink
 from .vocabulary import OPERATOR_DEPARTMENT
 
 __all__ = ["Simulation"]
+
+_DEFAULT_VISIBILITY = {part.value: v.value for part, v in DEFAULT_VISIBILITY.items()}
+_ASKED_PARTS = ("dossier", "analytical")  # the parts that are on_request by default
+
+# (owner, viewer, part) of an access request or grant, owner and viewer as roster indices
+_Access = tuple[int, int, str]
 
 
 @dataclass
@@ -64,6 +77,15 @@ class Simulation:
         self.protected = {0, *roster.admins, *featured.values()}
         self.protected_teams = {self.team_of[featured["manager"]], self.team_of[featured["client"]]}
         self.posted: list[_Posted] = []
+        self.lingering: set[int] = set()  # owners of assignments left open for good
+        self.visibility: dict[tuple[int, str], str] = {}  # as the owners set it
+        self.asked: list[tuple[_Access, str]] = []  # requests to answer this round
+        self.open_requests: set[_Access] = set()
+        self.granted: dict[_Access, str] = {}  # grants not revoked, by key
+        self.kept: _Access | None = None  # the tour's grant, never revoked
+        # the README's tour has the featured manager ask the featured employee: left to it
+        self.tour_pair = (featured["employee"], featured["manager"])
+        self.gone: set[int] = set()  # erased: nothing more by, on or about them
         self.withdrawals: list[tuple[int, str]] = []
         self.unendorse: list[tuple[int, int, str]] = []
         self.schedule = self._schedule()
@@ -92,10 +114,11 @@ class Simulation:
         return counts
 
     def _plain(self) -> int | None:
-        """Someone who is neither featured, an admin nor a manager (None if none is found)."""
+        """Someone who is neither featured, an admin, a manager nor erased (None if none
+        is found)."""
         for _ in range(20):
             p = self.r.randrange(1, self.n)
-            if p not in self.protected and p not in self.manages:
+            if p not in self.protected and p not in self.manages and p not in self.gone:
                 return p
         return None
 
@@ -104,9 +127,12 @@ class Simulation:
         org = self.org_of(person)
         for _ in range(8):
             c = self.r.randrange(1, self.n)
-            if self.org_of(c) != org:
+            if self.org_of(c) != org and c not in self.gone:
                 return c
         return None
+
+    def _on_request(self, person: int, part: str) -> bool:
+        return self.visibility.get((person, part), _DEFAULT_VISIBILITY[part]) == "on_request"
 
     # -- the year ----------------------------------------------------------------------------
     def run(self) -> Iterator[None]:
@@ -167,6 +193,7 @@ class Simulation:
     def _visibility(self, person: int) -> None:
         part, visibility = self.r.choices(VISIBILITY, weights=VISIBILITY_WEIGHTS)[0]
         self.sink.change_visibility(person, part, visibility)
+        self.visibility[person, part] = visibility
 
     def _tour(self) -> None:
         """The featured employee's work, endorsed by the featured manager, peer and client."""
@@ -184,6 +211,12 @@ class Simulation:
         org = self.roster.orgs[self.org_of(client)].slug
         job = sink.post(client, org, self.manages[client], skills, 8, "government")
         sink.apply(e, job, 8)
+        if self._on_request(e, "dossier"):  # the client reads the dossier before assigning
+            key = (e, client, "dossier")
+            self.granted[key] = sink.grant_access(
+                e, client, "dossier", sink.request_access(client, e, "dossier")
+            )
+            self.kept = key
         sink.assign(client, job, e)
         self.posted.append(_Posted(client, job, tuple(skills), [e], sure=True))
 
@@ -191,6 +224,8 @@ class Simulation:
         """Work claimed by about a third of everyone, each with its 360° endorsements."""
         r = self.r
         for p in r.sample(range(1, self.n), round(P_CLAIM * (self.n - 1))):
+            if p in self.gone:
+                continue
             kind, part = r.choices(WORK_KINDS, weights=WORK_KIND_WEIGHTS)[0]
             work = self.sink.claim(p, kind, part, self.some(self.roster.people[p].skills, 3))
             self._endorse(p, work)
@@ -224,6 +259,8 @@ class Simulation:
             applicants = self._applicants(owner, team, skills, ring, r.choice((0, 1, 2, 2, 3, 4)))
             for a in applicants:
                 sink.apply(a, job, min(hours, r.choice(HOURS)))
+                if r.random() < P_REQUEST_APPLICANT:
+                    self._request(owner, a, r.choice(_ASKED_PARTS))
             chosen = applicants[: 2 if len(applicants) > 1 and r.random() < 0.1 else 1]
             for a in chosen:
                 sink.assign(owner, job, a)
@@ -249,7 +286,7 @@ class Simulation:
             if not members:
                 continue
             c = members[r.randrange(len(members))]
-            if c != owner and c not in out and self._in_ring(c, team, ring):
+            if c != owner and c not in out and c not in self.gone and self._in_ring(c, team, ring):
                 out.append(c)
         return out
 
@@ -268,6 +305,8 @@ class Simulation:
             if not job.assignees:
                 if r.random() < 0.7:
                     sink.cancel(job.owner, job.handle, "no_candidates")
+                else:
+                    self.lingering.add(job.owner)
             elif not job.sure and r.random() < 0.08:
                 sink.cancel(job.owner, job.handle, "priorities")
             else:
@@ -286,7 +325,8 @@ class Simulation:
             )
 
     def _events(self, rnd: int) -> None:
-        """Transfers, key rotations, the stolen key, manager changes, corrections, updates."""
+        """Transfers, key rotations, the stolen key, manager changes, corrections, access
+        requests and their answers, updates and, near the end, erasures."""
         transfers, rotations, successions = self.schedule[rnd]
         for _ in range(transfers):
             self._transfer()
@@ -302,10 +342,18 @@ class Simulation:
         for endorser, p, endorsement in self.unendorse:
             self.sink.revoke_endorsement(endorser, p, endorsement)
         self.withdrawals, self.unendorse = [], []
+        self._revoke_grants()
+        self._manager_requests()
+        self._answer_requests()
         for p in self.r.sample(range(1, self.n), round(0.02 * (self.n - 1))):
-            self._ambition(p)
+            if p not in self.gone:
+                self._ambition(p)
         for p in self.r.sample(range(1, self.n), round(0.01 * (self.n - 1))):
-            self._visibility(p)
+            if p not in self.gone:
+                self._visibility(p)
+        if rnd == ROUNDS - 1:
+            for _ in range(max(1, self.n // ERASED_PER)):
+                self._erase()
 
     def _transfer(self) -> None:
         """Someone moves to another department, often in another organisation."""
@@ -334,6 +382,7 @@ class Simulation:
         admin = self.roster.admins[self.org_of(victim)]
         self.sink.revoke_key(admin, victim)
         self.sink.rotate_key(admin, victim)
+        self.protected.add(victim)  # stays where the tour finds them, with that admin
 
     def _succession(self) -> None:
         """A manager steps down; a team member takes over the manager role."""
@@ -350,4 +399,62 @@ class Simulation:
             self.manager[t] = new
             del self.manages[old]
             self.manages[new] = team.department
+            return
+
+    # -- access on request ---------------------------------------------------------------------
+    def _request(self, viewer: int, owner: int, part: str) -> None:
+        """``viewer`` asks to read ``owner``'s ``part``, if it is on_request and not yet asked."""
+        key = (owner, viewer, part)
+        if (
+            viewer == owner
+            or (owner, viewer) == self.tour_pair
+            or not self._on_request(owner, part)
+            or key in self.open_requests
+            or key in self.granted
+        ):
+            return
+        self.asked.append((key, self.sink.request_access(viewer, owner, part)))
+        self.open_requests.add(key)
+
+    def _manager_requests(self) -> None:
+        """Managers staffing a project ask to see people of their own organisation."""
+        r = self.r
+        for _ in range(round(P_REQUEST_MANAGER * self.n)):
+            t = r.randrange(len(self.roster.teams))
+            mates = self.members[r.choice(self.org_teams[self.roster.teams[t].org])]
+            if mates:
+                self._request(self.manager[t], r.choice(mates), r.choice(_ASKED_PARTS))
+
+    def _answer_requests(self) -> None:
+        """The owners answer this round's requests: most grant, some refuse."""
+        for key, request in self.asked:
+            owner, viewer, part = key
+            if self._on_request(owner, part) and self.r.random() < P_GRANT:
+                self.granted[key] = self.sink.grant_access(owner, viewer, part, request)
+            else:
+                self.sink.refuse_access(owner, request)
+            self.open_requests.discard(key)
+        self.asked = []
+
+    def _revoke_grants(self) -> None:
+        """A few owners withdraw a grant they gave in an earlier round."""
+        for key in [k for k in self.granted if k != self.kept]:
+            if self.r.random() < P_REVOKE_GRANT:
+                self.sink.revoke_access(key[0], self.granted.pop(key))
+
+    # -- erasure -------------------------------------------------------------------------------
+    def _erase(self) -> None:
+        """Someone who left is erased by an admin, on their request or after the retention
+        period; they own and hold no open assignment, and nothing more is signed by, on
+        or about them (the ledger would refuse it with ``erased``)."""
+        busy = self.lingering.union(*({j.owner, *j.assignees} for j in self.posted))
+        for _ in range(20):
+            p = self.r.randrange(1, self.n)
+            if p in self.protected or p in self.manages or p in self.gone or p in busy:
+                continue
+            admin = self.roster.admins[self.org_of(p)]
+            self.sink.erase(admin, p, self.r.choice(("request", "retention")))
+            self.gone.add(p)
+            self.members[self.team_of[p]].remove(p)
+            self.granted = {k: g for k, g in self.granted.items() if p not in (k[0], k[1])}
             return

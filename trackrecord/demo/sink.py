@@ -21,13 +21,16 @@ from ..skills import SKILLS_BY_SLUG
 from .behaviour import ROUNDS
 from .roster import Roster
 from .vocabulary import (
+    ACCESS_MESSAGES,
     CANCEL_REASONS,
     COMMENTS,
     FIELDS,
     MOTIVATIONS,
     OUTCOME_NOTES,
+    REFUSE_REASONS,
     RESULTS_EN,
     RESULTS_NL,
+    REVOKE_ACCESS_REASONS,
     ROLES,
     SCHOOLS,
     STOLEN_NOTE,
@@ -41,6 +44,11 @@ from .vocabulary import (
 __all__ = ["Sink"]
 
 _Build = Callable[[dict[str, Any]], SignedStatement]
+
+# The ledger refuses a grant whose ``until`` day lies before the day it is *recorded*, and
+# a demo is recorded whenever someone runs it: so time-limited grants run to year-ends well
+# after the simulated year, not to the end of an assignment in it.
+_UNTIL_YEARS = range(2030, 2036)
 
 # -- the simulated clock ----------------------------------------------------------------
 
@@ -111,6 +119,7 @@ class Sink:
         self.counts: Counter[str] = Counter()
         self.round_counts = [0] * (ROUNDS + 1)
         self.buffer: list[SignedStatement] = []
+        self.erased: set[int] = set()
         self.keys: list[Identity] = []
         if not self.dry:
             self.keys = [Identity(self._rng.randbytes(32)) for _ in roster.people]
@@ -182,6 +191,13 @@ class Sink:
         self._emit("KeyRevoked", lambda o: commands.revoke_key(
             self.keys[signer], person=self._pid(person), key_id=self.keys[person].key_id,
             reason="compromised", note=STOLEN_NOTE, **o,
+        ))  # fmt: skip
+
+    def erase(self, signer: int, person: int, basis: str) -> None:
+        """Erase ``person`` (signed by an admin); their key signs nothing afterwards."""
+        self.erased.add(person)
+        self._emit("PersonErased", lambda o: commands.erase_person(
+            self.keys[signer], person=self._pid(person), basis=basis, **o
         ))  # fmt: skip
 
     # record statements
@@ -267,6 +283,41 @@ class Sink:
     def change_visibility(self, person: int, part: str, visibility: str) -> None:
         self._emit("VisibilityChanged", lambda o: commands.change_visibility(
             self.keys[person], person=self._pid(person), part=part, visibility=visibility, **o
+        ))  # fmt: skip
+
+    def request_access(self, viewer: int, owner: int, part: str) -> str:
+        signed = self._emit("AccessRequested", lambda o: commands.request_access(
+            self.keys[viewer], owner=self._pid(owner), part=part,
+            message=self._choice(ACCESS_MESSAGES[part]).format(topic=self._choice(TOPICS))
+            if self._rng.random() < 0.85 else None,
+            **o,
+        ))  # fmt: skip
+        return signed.statement.id if signed else ""
+
+    def grant_access(self, owner: int, viewer: int, part: str, request: str) -> str:
+        """Grant ``viewer`` access to ``part``, answering ``request``; a third until a date."""
+
+        def build(o: dict[str, Any]) -> SignedStatement:
+            rng = self._rng
+            until = f"{rng.choice(_UNTIL_YEARS)}-12-31" if rng.random() < 0.35 else None
+            return commands.grant_access(
+                self.keys[owner], person=self._pid(owner), viewer=self._pid(viewer), part=part,
+                request=request, until=until, **o,
+            )  # fmt: skip
+
+        signed = self._emit("AccessGranted", build)
+        return signed.statement.id if signed else ""
+
+    def refuse_access(self, owner: int, request: str) -> None:
+        self._emit("AccessRefused", lambda o: commands.refuse_access(
+            self.keys[owner], person=self._pid(owner), request=request,
+            reason=self._choice(REFUSE_REASONS) if self._rng.random() < 0.6 else None, **o,
+        ))  # fmt: skip
+
+    def revoke_access(self, owner: int, grant: str) -> None:
+        self._emit("AccessRevoked", lambda o: commands.revoke_access(
+            self.keys[owner], person=self._pid(owner), grant=grant,
+            reason=self._choice(REVOKE_ACCESS_REASONS), **o,
         ))  # fmt: skip
 
     # assignment statements

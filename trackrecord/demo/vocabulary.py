@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "ACCESS_MESSAGES",
     "CANCEL_REASONS",
     "COMMENTS",
     "FIELDS",
@@ -17,8 +18,10 @@ __all__ = [
     "OPERATOR_DEPARTMENT",
     "ORGS",
     "OUTCOME_NOTES",
+    "REFUSE_REASONS",
     "RESULTS_EN",
     "RESULTS_NL",
+    "REVOKE_ACCESS_REASONS",
     "ROLES",
     "SCHOOLS",
     "STOLEN_NOTE",
@@ -236,3 +239,25 @@ CANCEL_REASONS = {
 WITHDRAW_REASONS = ("Dubbel ingevoerd.", "Entered by mistake.", "Verkeerde periode ingevoerd.")
 UNENDORSE_REASONS = ("Verkeerde bijdrage beoordeeld.", "Endorsed the wrong contribution.")
 STOLEN_NOTE = "Laptop met sleutel gestolen; gemeld bij de servicedesk."
+ACCESS_MESSAGES = {  # by part; {topic} is the project the viewer is staffing
+    "dossier": (
+        "Voor de bezetting van het project {topic} wil ik graag je cv en diploma's inzien.",
+        "Voor de klus {topic} bekijk ik graag je dossier voordat we kennismaken.",
+        "For staffing the {topic} project I would like to see your CV and diplomas.",
+    ),
+    "analytical": (
+        "Voor de bezetting van het project {topic} wil ik graag je 360°-beoordelingen inzien.",
+        "Voor de klus {topic} lees ik graag je eerdere beoordelingen.",
+        "For staffing the {topic} project I would like to read your 360° reviews.",
+    ),
+}
+REFUSE_REASONS = (
+    "Mijn dossier is nog niet bijgewerkt; ik stuur het later zelf.",
+    "Liever eerst een kennismakingsgesprek.",
+    "I would rather discuss my reviews in person.",
+)
+REVOKE_ACCESS_REASONS = (
+    "Het project is bemand; inzage is niet meer nodig.",
+    "De klus is afgerond.",
+    "No longer needed: the assignment has ended.",
+)

@@ -1,0 +1,88 @@
+"""Access on request: the requests made to a person and the grants they gave.
+
+Requests, grants, refusals and revocations are signed statements like every
+other write (``AccessRequested`` by the viewer, the others by the owner,
+submitted to ``POST /statements``); this router only reads them back, from the
+ledger state, for the two people each one concerns.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ledger.access import grant_is_active, today_utc
+from ledger.errors import NotFound
+from ledger.state import LedgerState
+
+from ..context import AppContext
+from ..deps import Ctx, CurrentSession
+from ..errors import problem_responses
+from ..models import AccessGrantOut, AccessOut, AccessRequestOut
+from .people import PersonId
+
+__all__ = ["request_messages", "router"]
+
+router = APIRouter(prefix="/people", tags=["access"], responses=problem_responses(400, 401, 404))
+
+
+def request_messages(ctx: AppContext, person: str, state: LedgerState) -> dict[str, str]:
+    """The ``message`` of every access request on ``person``'s record, by request id."""
+    if f"record/{person}" not in state.heads:
+        return {}
+    out = {}
+    for stored in ctx.streams.entries(f"record/{person}", state):
+        s = stored.entry.statement
+        if s.type == "AccessRequested":
+            message = stored.disclosed().get("message")
+            if message is not None:
+                out[s.id] = message
+    return out
+
+
+@router.get("/{person}/access")
+def get_access(person: PersonId, ctx: Ctx, session: CurrentSession) -> AccessOut:
+    """Access requests made to a person and grants they gave: all of them for the person
+    themself, the session's own for any other viewer."""
+    today = today_utc()
+    with ctx.locked_state() as state:
+        if person not in state.people:
+            raise NotFound(f"no person {person!r} is registered")
+        me = session.person
+
+        def concerns(owner: str, viewer: str) -> bool:
+            return owner == person and me in (person, viewer)
+
+        requests = [r for r in state.access_requests.values() if concerns(r.owner, r.viewer)]
+        grants = [g for g in state.access_grants.values() if concerns(g.owner, g.viewer)]
+        ids = [r.id for r in requests] + [g.id for g in grants]
+        index = {i: state.statement_ids.get(i) for i in ids}
+    messages = request_messages(ctx, person, ctx.state()) if requests else {}
+    return AccessOut(
+        person=person,
+        viewer=me,
+        requests=[
+            AccessRequestOut(
+                id=r.id,
+                owner=r.owner,
+                viewer=r.viewer,
+                part=r.part,
+                answer=r.answer,  # type: ignore[arg-type]  # "granted" | "refused" | None
+                message=messages.get(r.id),
+                log_index=index[r.id],
+            )
+            for r in requests
+        ],
+        grants=[
+            AccessGrantOut(
+                id=g.id,
+                owner=g.owner,
+                viewer=g.viewer,
+                part=g.part,
+                until=g.until,
+                revoked=g.revoked,
+                active=grant_is_active(g, today=today),
+                log_index=index[g.id],
+            )
+            for g in grants
+        ],
+    )

@@ -1,0 +1,91 @@
+"""Who may read which part of a person's portfolio: the defaults and the one access rule.
+
+**Defaults** (until the owner signs a ``VisibilityChanged``): dossier and
+analytical ``on_request``, ambitions and free part ``private``. They follow
+data protection by default (GDPR/AVG art. 25(2)): nothing about a person is
+shown to an indefinite number of people until the person decides so.
+
+**The rule**, for a part with visibility *v*, an owner and a viewer:
+
+- the owner reads every part of their own portfolio;
+- ``public``: everyone reads it, viewers without a session included;
+- ``on_request``: a viewer reads it while they hold an active grant for that
+  part — an ``AccessGranted`` signed by the owner (usually the answer to the
+  viewer's ``AccessRequested``), not revoked by an ``AccessRevoked`` and not
+  past its ``until`` day (UTC). A grant only counts while the part is
+  ``on_request``: making the part ``private`` shuts every grantee out, making
+  it ``on_request`` again lets the grants that are still active count again;
+- ``private``: the owner only.
+
+The ledger's rules (:mod:`ledger.rules`) keep the grants in
+:class:`~ledger.state.LedgerState`; the API, the bundle exporter and the read
+models all decide with :func:`may_read` or the same rule over their own rows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .catalogue import Part, Visibility
+from .state import AccessGrant, LedgerState
+
+__all__ = [
+    "DEFAULT_VISIBILITY",
+    "active_grant",
+    "grant_is_active",
+    "may_read",
+    "today_utc",
+    "visibility_of",
+]
+
+DEFAULT_VISIBILITY: Mapping[Part, Visibility] = MappingProxyType(
+    {
+        Part.DOSSIER: Visibility.ON_REQUEST,
+        Part.ANALYTICAL: Visibility.ON_REQUEST,
+        Part.AMBITIONS: Visibility.PRIVATE,
+        Part.FREE: Visibility.PRIVATE,
+    }
+)
+
+
+def today_utc() -> str:
+    """Today's date in UTC as ``YYYY-MM-DD`` (the day a grant's ``until`` is compared with)."""
+    return _dt.datetime.now(_dt.UTC).date().isoformat()
+
+
+def visibility_of(state: LedgerState, owner: str, part: Part) -> Visibility:
+    """The visibility ``owner`` has set for ``part`` (or its default)."""
+    value = state.visibility.get((owner, part.value))
+    return DEFAULT_VISIBILITY[part] if value is None else Visibility(value)
+
+
+def grant_is_active(grant: AccessGrant, *, today: str) -> bool:
+    """Whether ``grant`` gives access on ``today`` (``YYYY-MM-DD``)."""
+    return not grant.revoked and (grant.until is None or today <= grant.until)
+
+
+def active_grant(
+    state: LedgerState, owner: str, viewer: str, part: Part, *, today: str | None = None
+) -> AccessGrant | None:
+    """``viewer``'s active grant for ``owner``'s ``part``, if any."""
+    grant_id = state.active_grants.get((owner, viewer, part.value))
+    if grant_id is None:
+        return None
+    grant = state.access_grants[grant_id]
+    return grant if grant_is_active(grant, today=today or today_utc()) else None
+
+
+def may_read(
+    state: LedgerState, owner: str, viewer: str | None, part: Part, *, today: str | None = None
+) -> bool:
+    """Whether ``viewer`` (a person id, or None without a session) may read ``owner``'s ``part``."""
+    if viewer == owner:
+        return True
+    visibility = visibility_of(state, owner, part)
+    if visibility is Visibility.PUBLIC:
+        return True
+    if visibility is Visibility.ON_REQUEST and viewer is not None:
+        return active_grant(state, owner, viewer, part, today=today) is not None
+    return False

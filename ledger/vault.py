@@ -1,0 +1,368 @@
+"""Encryption at rest of personal content: data keys, and the sealing of disclosures.
+
+Three layers of keys, each with one job:
+
+- the **service key**: 32 random bytes in a file (mode 0600) outside the database
+  (:func:`service_key_path`); it only wraps data keys. The ledger remembers which
+  key it was first opened with (:func:`service_key_id` in ``ledger_meta``), so a
+  wrong key file is refused up front instead of making every entry unreadable;
+- one **data key** per person: 32 random bytes, stored in the ``data_keys`` table
+  wrapped as ``SecretBox(service_key).encrypt(data_key)`` (24-byte nonce ‖ MAC ‖
+  ciphertext). Destroying that row erases every disclosure of the person
+  (crypto-shredding) while every hash, signature and proof still holds, because
+  those cover only the entry, never the disclosures;
+- the **sealed tail** of each stored record, i.e. the disclosures of one entry under
+  the data key of the one person the content belongs to.
+
+The sealed tail, byte for byte::
+
+    sealed = b"TRS1"                 4 bytes, magic and format version
+             ‖ u8 n                  1 byte, length of the person id (1..255)
+             ‖ person                n bytes, the owner's person id in ASCII
+             ‖ nonce                 24 random bytes
+             ‖ box                   SecretBox(data_key) ciphertext with its 16-byte
+                                     Poly1305 MAC (XSalsa20-Poly1305, libsodium
+                                     crypto_secretbox_easy) of the plaintext
+    plaintext = entry_hash ‖ JCS(disclosures)
+                entry_hash is the raw 32-byte SHA-256(JCS(entry)) of the entry the
+                disclosures belong to
+
+``nonce ‖ box`` is exactly what :meth:`nacl.secret.SecretBox.encrypt` returns. The
+entry hash inside the authenticated plaintext binds a ciphertext to its entry: a
+sealed tail copied onto another entry fails to open. The owner in the header is not
+authenticated by itself, but it selects the key: a changed owner opens under the
+wrong key and fails. An entry without disclosures stores an empty tail.
+
+Opening gives one :class:`Opened` value: ``open`` (the disclosures), ``none`` (the
+entry stored no disclosures), ``erased`` (no data key row for the owner: the
+content was destroyed) or ``corrupt`` (bad magic or header, MAC failure, entry-hash
+mismatch, malformed plaintext). Nothing here raises for bad stored bytes: the audit
+decides what a ``corrupt`` or ``erased`` tail means.
+
+Limits, stated plainly: the service key sits on the same machine as the database,
+so this protects copies of the database files and backups, not a running server's
+memory. On PostgreSQL, a destroyed data key row stays in WAL segments, replicas and
+base backups until those are recycled (the table itself is rewritten by ``VACUUM
+FULL``); on SQLite the row is overwritten (``secure_delete``) and the WAL truncated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import nacl.exceptions
+import nacl.secret
+
+from .errors import StoreError
+
+__all__ = [
+    "MAGIC",
+    "SERVICE_KEY_ENV",
+    "DataKeyTable",
+    "Opened",
+    "Sealing",
+    "Vault",
+    "load_service_key",
+    "open_sealed",
+    "seal",
+    "sealed_owner",
+    "service_key_id",
+    "service_key_path",
+]
+
+MAGIC = b"TRS1"
+SERVICE_KEY_ENV = "TRACKRECORD_SERVICE_KEY"
+SERVICE_KEY_ID_PREFIX = b"trackrecord:service-key-id:v1\x00"
+KEY_SIZE = nacl.secret.SecretBox.KEY_SIZE  # 32
+NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE  # 24
+_HASH_SIZE = 32
+_MIN_BOX = nacl.secret.SecretBox.MACBYTES + _HASH_SIZE + 2  # MAC, entry hash, b"[]"
+
+Sealing = Literal["open", "none", "erased", "corrupt"]
+"""What became of an entry's stored disclosures when they were read back."""
+
+_UNWRAP_FAILED = b""  # a data key row that does not open under the service key
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The result of opening one stored tail.
+
+    ``disclosures`` is ``JCS(disclosures)`` when ``sealing`` is ``open`` and ``b"[]"``
+    otherwise; ``owner`` is the person the sealed header names (None if there is no
+    readable header); ``problem`` says why a tail is ``corrupt``.
+    """
+
+    sealing: Sealing
+    disclosures: bytes = b"[]"
+    owner: str | None = None
+    problem: str = ""
+
+
+NOT_SEALED = Opened("none")
+
+
+# -- the service key ----------------------------------------------------------------------
+
+
+def service_key_path(sqlite_path: str | None) -> Path:
+    """Where the service key lives: ``$TRACKRECORD_SERVICE_KEY`` if set; else beside an
+    SQLite database (``<db file>.service-key``); else ``~/.trackrecord/service.key``."""
+    given = os.environ.get(SERVICE_KEY_ENV)
+    if given:
+        return Path(given).expanduser()
+    if sqlite_path is not None:
+        return Path(sqlite_path + ".service-key")
+    return Path.home() / ".trackrecord" / "service.key"
+
+
+def load_service_key(path: Path) -> bytes:
+    """Read the service key at ``path``, creating it (32 random bytes, mode 0600) if missing.
+
+    Creation is a write to a private temporary file then a hard link to ``path``, which
+    fails if the file exists: two processes racing both end up with the winner's key.
+    Raises :class:`StoreError` if the file cannot be read or created or is not 32 bytes.
+    """
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".service-key-")  # mode 0600
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(secrets.token_bytes(KEY_SIZE))
+                    f.flush()
+                    os.fsync(f.fileno())
+                with contextlib.suppress(FileExistsError):  # another process was first
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
+        key = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"cannot read or create the service key at {path}: {exc}") from exc
+    if len(key) != KEY_SIZE:
+        raise StoreError(
+            f"the service key at {path} must hold exactly {KEY_SIZE} bytes, not {len(key)}"
+        )
+    return key
+
+
+def service_key_id(key: bytes) -> str:
+    """The key check value stored in the ledger: 16 hex digits of a domain-separated SHA-256."""
+    return hashlib.sha256(SERVICE_KEY_ID_PREFIX + key).hexdigest()[:16]
+
+
+# -- sealing and opening ------------------------------------------------------------------
+
+
+def seal(
+    data_key: bytes,
+    person: str,
+    entry_hash: bytes,
+    disclosures_json: bytes,
+    *,
+    nonce: bytes | None = None,
+) -> bytes:
+    """Return the sealed tail (format in the module docstring) of ``disclosures_json``
+    (``JCS(disclosures)``) for the entry whose raw SHA-256 is ``entry_hash``."""
+    if not person.isascii():
+        raise ValueError(f"a person id is ASCII, not {person!r}")
+    owner = person.encode("ascii")
+    if not 1 <= len(owner) <= 255:
+        raise ValueError(f"a person id is 1 to 255 ASCII bytes, not {person!r}")
+    if len(entry_hash) != _HASH_SIZE:
+        raise ValueError("entry_hash is the raw 32-byte SHA-256 of the entry")
+    box = nacl.secret.SecretBox(data_key).encrypt(
+        entry_hash + disclosures_json,
+        nonce if nonce is not None else secrets.token_bytes(NONCE_SIZE),
+    )
+    return MAGIC + bytes([len(owner)]) + owner + box
+
+
+def sealed_owner(tail: bytes) -> str | None:
+    """The person a sealed tail names, or None if the tail has no well-formed header."""
+    if len(tail) < 6 or tail[:4] != MAGIC:
+        return None
+    n = tail[4]
+    owner = tail[5 : 5 + n]
+    if n == 0 or len(owner) != n or not owner.isascii():
+        return None
+    return owner.decode("ascii")
+
+
+def open_sealed(tail: bytes, *, data_key: bytes | None, entry_hash: bytes) -> Opened:
+    """Open a stored tail with the data key of the person it names (None: no key row).
+
+    ``entry_hash`` is the raw SHA-256 of the entry the tail is stored with. Never raises.
+    """
+    if not tail:
+        return NOT_SEALED
+    owner = sealed_owner(tail)
+    if owner is None:
+        return Opened("corrupt", problem="the stored disclosures have no sealed header")
+    if data_key is None:
+        return Opened("erased", owner=owner)
+    if data_key == _UNWRAP_FAILED:
+        return Opened("corrupt", owner=owner, problem=f"the data key of {owner} does not open")
+    body = tail[5 + len(owner) :]
+    if len(body) < NONCE_SIZE + _MIN_BOX:
+        return Opened("corrupt", owner=owner, problem="the sealed disclosures are truncated")
+    try:
+        plain = nacl.secret.SecretBox(data_key).decrypt(body)
+    except nacl.exceptions.CryptoError:
+        return Opened(
+            "corrupt",
+            owner=owner,
+            problem=f"the sealed disclosures do not open under the data key of {owner}",
+        )
+    if plain[:_HASH_SIZE] != entry_hash:
+        return Opened(
+            "corrupt", owner=owner, problem="the sealed disclosures belong to another entry"
+        )
+    disclosures = plain[_HASH_SIZE:]
+    if not _is_json_list(disclosures):
+        return Opened("corrupt", owner=owner, problem="the sealed plaintext is not a JSON array")
+    return Opened("open", disclosures, owner)
+
+
+def _is_json_list(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw), list)
+    except (ValueError, RecursionError):
+        return False
+
+
+# -- data keys ------------------------------------------------------------------------------
+
+
+class DataKeyTable(Protocol):
+    """The ``data_keys`` table of a store backend."""
+
+    def insert_data_key(self, person: str, wrapped: bytes, created_at: str) -> None:
+        """Insert unless a row for ``person`` exists (committed at once)."""
+
+    def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
+        """The wrapped keys of those of ``persons`` that have one."""
+
+    def delete_data_key(self, person: str) -> bool:
+        """Delete the row beyond recovery from the database files; True if it existed."""
+
+
+class Vault:
+    """Data keys of one ledger, wrapped under its service key, with an in-process cache.
+
+    The cache holds unwrapped keys of people whose row existed when looked up; a
+    process that learns of an erasure (``PersonErased``) calls :meth:`forget`.
+    """
+
+    def __init__(self, service_key: bytes, table: DataKeyTable) -> None:
+        if len(service_key) != KEY_SIZE:
+            raise StoreError(f"a service key is {KEY_SIZE} bytes, not {len(service_key)}")
+        self._box = nacl.secret.SecretBox(service_key)
+        self._table = table
+        self._keys: dict[str, bytes] = {}
+
+    def data_key(self, person: str) -> bytes:
+        """The data key of ``person``, created (and committed) on first use.
+
+        Two processes may race to create it: the insert does nothing on conflict and the
+        key is read back, so both use the one that was stored.
+        """
+        key = self._keys.get(person)
+        if key is not None:
+            return key
+        wrapped = self._table.select_data_keys([person]).get(person)
+        if wrapped is None:
+            now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._table.insert_data_key(
+                person, bytes(self._box.encrypt(secrets.token_bytes(KEY_SIZE))), now
+            )
+            wrapped = self._table.select_data_keys([person])[person]
+        key = self._unwrap(wrapped)
+        if key == _UNWRAP_FAILED:
+            raise StoreError(f"the stored data key of {person} does not open under the service key")
+        self._keys[person] = key
+        return key
+
+    def keys_for(
+        self, persons: Iterable[str], *, use_cache: bool = True
+    ) -> dict[str, bytes | None]:
+        """The data keys of ``persons`` (None: no row, the content is erased), for one read.
+
+        Looks up the uncached ones (all of them unless ``use_cache``) in one query; a
+        row that does not unwrap maps to a value that makes :func:`open_sealed` report
+        ``corrupt``.
+        """
+        found: dict[str, bytes | None] = {}
+        missing = []
+        for person in persons:
+            key = self._keys.get(person) if use_cache else None
+            if key is None:
+                missing.append(person)
+            found[person] = key
+        if missing:
+            rows = self._table.select_data_keys(missing)
+            for person in missing:
+                wrapped = rows.get(person)
+                key = None if wrapped is None else self._unwrap(wrapped)
+                if key:
+                    self._keys[person] = key
+                found[person] = key
+        return found
+
+    def open_tails(
+        self, records: Sequence[bytes], *, use_cache: bool = True
+    ) -> list[tuple[bytes, Opened]]:
+        """Split stored records into ``(JCS(entry), opened tail)`` pairs, one key lookup in
+        all (see :meth:`keys_for` for ``use_cache``)."""
+        split = [bytes(r).partition(b"\n")[::2] for r in records]
+        owners = {o for _, tail in split if tail and (o := sealed_owner(tail)) is not None}
+        keys = self.keys_for(owners, use_cache=use_cache) if owners else {}
+        out = []
+        for head, tail in split:
+            if not tail:
+                out.append((head, NOT_SEALED))
+                continue
+            owner = sealed_owner(tail)
+            key = keys.get(owner) if owner is not None else None
+            digest = hashlib.sha256(head).digest()
+            out.append((head, open_sealed(tail, data_key=key, entry_hash=digest)))
+        return out
+
+    def seal_record(self, record: bytes, owner: str) -> bytes:
+        """``record`` (``encode_record`` output) with its tail replaced by the sealed form."""
+        head, _, tail = record.partition(b"\n")
+        if tail == b"[]" or not tail:
+            return head + b"\n"
+        sealed = seal(self.data_key(owner), owner, hashlib.sha256(head).digest(), tail)
+        return head + b"\n" + sealed
+
+    def destroy(self, person: str) -> bool:
+        """Delete the data key of ``person`` beyond recovery; True if there was one."""
+        self._keys.pop(person, None)
+        existed = self._table.delete_data_key(person)
+        self._keys.pop(person, None)
+        return existed
+
+    def has_key(self, person: str) -> bool:
+        """True if ``person`` has a data key row (looks at the table, not the cache)."""
+        return person in self._table.select_data_keys([person])
+
+    def forget(self, person: str) -> None:
+        """Drop ``person``'s unwrapped key from the in-process cache."""
+        self._keys.pop(person, None)
+
+    def _unwrap(self, wrapped: bytes) -> bytes:
+        try:
+            return bytes(self._box.decrypt(bytes(wrapped)))
+        except nacl.exceptions.CryptoError:
+            return _UNWRAP_FAILED
