@@ -74,6 +74,36 @@ def _database_text(url: str) -> list[tuple[str, str]]:
         engine.dispose()
 
 
+def _database_files(url: str) -> list[Path]:
+    """The files that hold the database's tables, indexes and TOAST data.
+
+    SQLite: the database file and its WAL. PostgreSQL: the relation files of every
+    table, index and TOAST table of the database (read as root from the data directory
+    of the test cluster); its WAL (``pg_wal``) is not scanned: PostgreSQL keeps old row
+    versions there until segments are recycled (docs/privacy.md §3).
+    """
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite://"))
+        return [f for f in (path, path.with_name(path.name + "-wal")) if f.exists()]
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CHECKPOINT")  # flush shared buffers to the relation files
+            data = Path(str(conn.exec_driver_sql("SHOW data_directory").scalar()))
+            rows = conn.exec_driver_sql(
+                "SELECT pg_relation_filepath(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'i', 't') AND n.nspname NOT IN "
+                "('pg_catalog', 'information_schema') AND pg_relation_filepath(c.oid) IS NOT NULL"
+            ).scalars()
+            bases = [data / str(r) for r in rows]
+    finally:
+        engine.dispose()
+    files = [f for base in bases for f in base.parent.glob(base.name + "*") if f.is_file()]
+    assert files, "no relation files found"
+    return files
+
+
 def test_erase_forgets_alice_and_every_proof_still_holds(cli: Cli, tmp_path: Path) -> None:
     _ledger_with_alice(cli, tmp_path)
     before = cli.json("checkpoint", "--issue", who="op")
@@ -83,6 +113,8 @@ def test_erase_forgets_alice_and_every_proof_still_holds(cli: Cli, tmp_path: Pat
     in_clear = {table for table, _ in _database_text(cli.url)}
     assert in_clear
     assert all(table.startswith(("pf_", "mt_")) for table in in_clear), in_clear
+    # The file scan below sees what is in the clear (a control for its "nothing left").
+    assert any(TITLE.encode() in f.read_bytes() for f in _database_files(cli.url))
     shown = cli.json("show", "alice")
     assert [d[2] for d in shown["record"][0]["disclosures"]] == [TITLE]
     entries_before = cli.json("audit")["entries"]
@@ -105,12 +137,9 @@ def test_erase_forgets_alice_and_every_proof_still_holds(cli: Cli, tmp_path: Pat
     shown = cli.json("show", "alice")
     assert all(e["disclosures"] == [] for e in shown["identity"] + shown["record"])
     assert cli.json("show", "bob")["record"][0]["disclosures"][0][2] == BOB_TITLE
-    if cli.url.startswith("sqlite"):
-        path = Path(cli.url.removeprefix("sqlite://"))
-        for file in (path, path.with_name(path.name + "-wal")):
-            if file.exists():
-                raw = file.read_bytes()
-                assert not any(text.encode() in raw for text in ALICE_TEXTS), file
+    for file in _database_files(cli.url):
+        raw = file.read_bytes()
+        assert not any(text.encode() in raw for text in ALICE_TEXTS), file
 
     # Every proof still holds: audit, checkpoints and their consistency, the monitor.
     report = cli.json("audit")
