@@ -185,6 +185,17 @@ def test_cli_access_round_trip(sqlite_url: str, tmp_path: Path) -> None:
         report = verify_bundle(out.read_text(), trusted=None)
         assert [c.title for c in report.contributions] == [title]
     assert cli("export", "alice", "--for", "nobody").exit_code == 6
+    # for someone outside this ledger, the owner picks the parts to leave out
+    whole, chosen = tmp_path / "whole.json", tmp_path / "chosen.json"
+    cli.ok("export", "alice", "-o", str(whole))
+    cli.ok("export", "alice", "--withhold", "dossier", "-o", str(chosen))
+    assert [c.title for c in verify_bundle(whole.read_text(), trusted=None).contributions] == [
+        "Policy brief"
+    ]
+    withheld = verify_bundle(chosen.read_text(), trusted=None)
+    assert [c.title for c in withheld.contributions] == [None]
+    assert withheld.withheld_fields == 1
+    assert cli("export", "alice", "--withhold", "everything").exit_code != 0
 
     cli.ok("access", "revoke", granted["grant"][:8], who="alice")
     listed = cli.json("access", "list", "alice", who="alice")

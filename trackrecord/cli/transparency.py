@@ -21,8 +21,10 @@ from ledger.bundle import (
     dump_bundle,
     export_bundle,
     verify_bundle,
+    withhold_parts,
 )
 from ledger.canonical import b64encode
+from ledger.catalogue import Part
 from ledger.checkpoint import NoteVerifier, parse_verifier_key
 from ledger.errors import NotFound
 from ledger.imports import ImportRegistry
@@ -190,8 +192,21 @@ def export(
             "(every entry stays, so the bundle still verifies).",
         ),
     ] = None,
+    withhold: Annotated[
+        list[Part] | None,
+        typer.Option(
+            "--withhold",
+            metavar="PART",
+            help="Leave out the personal content of this portfolio part (repeatable), e.g. "
+            "for someone outside this ledger; every entry stays, so the bundle still verifies.",
+        ),
+    ] = None,
 ) -> None:
-    """Write PERSON's record as one self-contained bundle at a signed checkpoint."""
+    """Write PERSON's record as one self-contained bundle at a signed checkpoint.
+
+    The bundle discloses PERSON's personal content as chosen: everything by default,
+    what VIEWER may read with --for, minus the parts named with --withhold.
+    """
     cli = cli_context(ctx)
     bundle = export_bundle(_log(cli), person, size=size)
     if for_viewer is not None and for_viewer != person:
@@ -199,6 +214,8 @@ def export(
         if for_viewer not in state.people:
             raise NotFound(f"no person {for_viewer!r} is registered")
         disclose_for_viewer(bundle, state, for_viewer)
+    if withhold:
+        withhold_parts(bundle, person, set(withhold))
     text = dump_bundle(bundle)
     if out is None:
         typer.echo(text, nl=False)
