@@ -3,10 +3,13 @@
 An employee creates a key in her browser, is registered by the operator (the test plays
 the admin at the command line), logs in, opts in to matching and claims a contribution
 with an evidence file hashed in the browser. A manager, with a key of his own browser, asks
-to read her dossier and free part (both on request); she grants both on her page. He
-endorses her work with a grade and comment, posts an assignment, assigns the employee from
-the ranked candidates and confirms completion. The employee sees the grade and downloads her
-record; an auditor uploads it and sees every entry verified, then runs a full audit.
+to read her dossier and free part (both on request); she grants both on her page, and he
+follows the grant from "My access" to read her dossier. He endorses her work with a grade
+and comment, posts an assignment, assigns the employee from the ranked candidates and
+confirms completion. She revokes his access to her dossier on her page (a stale tab trying
+again shows the refusal), and he can no longer read it. The employee sees the grade and
+downloads her record; an auditor uploads it and sees every entry verified, then runs a
+full audit.
 Screenshots of every step go to ``test-artifacts/browser/``.
 """
 
@@ -129,6 +132,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
             max_.fill("#ask-message", f"To review and staff: your {part} part.")
             max_.click("#access-form button[type=submit]")
             expect(max_.locator("#status")).to_contain_text(f"Asked eva for their {part} part")
+        expect(max_.locator("tr.my-request .answer", has_text="waiting")).to_have_count(2)
         eva.reload()
         expect(eva.locator("tr.access-request")).to_have_count(2)
         _shot(eva, "03a-employee-access-requests")
@@ -137,7 +141,27 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
             with eva.expect_navigation():
                 asked.locator("form.grant-access button").click()
         expect(eva.locator("tr.access-request")).to_have_count(0)
+        expect(eva.locator("tr.access-grant.active")).to_have_count(2)
+        expect(eva.locator("tr.access-answered", has_text="granted")).to_have_count(2)
+
+        # He sees the grants under "My access" and follows one to read her dossier.
         max_.reload()
+        held = max_.locator("tr.held-grant[data-part=dossier]")
+        expect(held.locator(".grant-status")).to_contain_text("active")
+        expect(max_.locator("tr.my-request .answer", has_text="granted")).to_have_count(2)
+        _shot(max_, "03b-manager-my-access")
+        with max_.expect_navigation():
+            held.locator("a.read-portfolio").click()
+        expect(max_.locator("#part-dossier tr.contribution")).to_contain_text(
+            "Fraud-risk dashboard"
+        )
+        _shot(max_, "03c-manager-reads-dossier")
+        # Asking again while holding a grant is refused; the page shows the problem.
+        max_.goto(live.url + "/manager")
+        max_.fill("#ask-owner", "eva")
+        max_.select_option("#ask-part", "dossier")
+        max_.click("#access-form button[type=submit]")
+        expect(max_.locator("#status.error")).to_contain_text("already_granted")
         request = max_.locator("tr.request", has_text="Fraud-risk dashboard")
         expect(request).to_be_visible()
         _shot(max_, "03-manager-requests")
@@ -163,6 +187,34 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
             "completed"
         )
         _shot(max_, "05-manager-completed")
+
+        # -- employee revokes his access to her dossier; he no longer reads it ---------------
+        stale = employee_ctx.new_page()  # a second tab, left open from before the revocation
+        stale.goto(live.url + "/employee")
+        eva.reload()
+        given = eva.locator("tr.access-grant[data-part=dossier]")
+        given.locator("input[name=reason]").fill("The review is done.")
+        with eva.expect_navigation():
+            given.locator("form.revoke-access button").click()
+        expect(given.locator(".grant-status")).to_have_text("revoked")
+        expect(given.locator("form.revoke-access")).to_have_count(0)
+        expect(eva.locator("tr.access-grant.active[data-part=free]")).to_have_count(1)
+        _shot(eva, "05b-employee-revoked")
+        stale.locator("tr.access-grant[data-part=dossier] form.revoke-access button").click()
+        expect(stale.locator("#status.error")).to_contain_text("already_revoked")
+        stale.close()
+
+        max_.goto(live.url + "/manager")
+        held = max_.locator("tr.held-grant[data-part=dossier]")
+        expect(held.locator(".grant-status")).to_have_text("revoked")
+        expect(held.locator("a.read-portfolio")).to_have_count(0)
+        _shot(max_, "05c-manager-access-revoked")
+        max_.goto(live.url + "/portfolio/eva")
+        expect(max_.locator("#part-dossier")).to_contain_text("Not visible to you")
+        expect(max_.locator("#part-dossier tr.contribution")).to_have_count(0)
+        seen = max_.request.get(live.url + "/people/eva/portfolio").json()  # his session cookie
+        assert "dossier" not in seen["parts"]
+        assert seen["hidden"]["dossier"] == "on_request"
 
         # -- employee: sees the grade, downloads her record ---------------------------------
         eva.reload()

@@ -169,6 +169,12 @@ def test_erase_forgets_alice_and_every_proof_still_holds(cli: Cli, tmp_path: Pat
     assert types.count("EndorsementGiven") == 1
     assert types.count("AssignmentCompleted") == 1
 
+    # No credentials are issued about her any more (bob's still are).
+    no_credentials = cli("credentials", "export", "alice", "-o", str(tmp_path / "vc"), who="op")
+    assert no_credentials.exit_code == 2
+    assert "erased" in no_credentials.stderr
+    cli.ok("credentials", "export", "bob", "-o", str(tmp_path / "vc-bob"), who="op")
+
     # And nothing more is recorded by or about her.
     refused = cli("claim", "--title", "Back again", "--skill", "python", "--start",
                   "2026-01-01", who="alice")  # fmt: skip

@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ledger import merkle
+from ledger.access import grant_is_active, may_read, today_utc
 from ledger.catalogue import Part
 from ledger.errors import LedgerError, NotFound
-from ledger.state import LedgerState
+from ledger.state import AccessGrant, LedgerState
 from projections.matching.queries import assignments_for, candidates
 from projections.portfolio import portfolio
 
@@ -28,6 +29,7 @@ from ..visibility import Viewer, view_entry
 from .access import request_messages
 from .assignments import assignment_out, spec_of
 from .checkpoints import checkpoint_out
+from .people import PersonId
 
 __all__ = ["router"]
 
@@ -83,16 +85,81 @@ def landing(request: Request, ctx: Ctx) -> HTMLResponse:
     )
 
 
-def _open_access_requests(ctx: AppContext, me: str) -> list[dict[str, Any]]:
-    """The access requests made to me that I have not answered yet (oldest first)."""
+HISTORY = 50  # answered requests and grants shown, newest first
+
+
+def _grant_status(grant: AccessGrant, today: str) -> str:
+    """``active``, ``revoked`` or ``expired`` (past its ``until`` day, UTC)."""
+    if grant_is_active(grant, today=today):
+        return "active"
+    return "revoked" if grant.revoked else "expired"
+
+
+def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
+    """The access requests made to me (open ones oldest first, answered ones newest first)
+    and the grants I gave (active ones first, then newest first)."""
+    today = today_utc()
     with ctx.locked_state() as state:
-        waiting = [
-            {"id": r.id, "viewer": r.viewer, "part": r.part}
-            for r in state.access_requests.values()
-            if r.owner == me and r.answer is None
+        mine = [r for r in state.access_requests.values() if r.owner == me]
+        grants = [
+            {
+                "id": g.id,
+                "viewer": g.viewer,
+                "part": g.part,
+                "until": g.until,
+                "status": _grant_status(g, today),
+            }
+            for g in reversed(state.access_grants.values())
+            if g.owner == me
         ]
-    messages = request_messages(ctx, me, ctx.state()) if waiting else {}
-    return [{**r, "message": messages.get(r["id"])} for r in waiting]
+    messages = request_messages(ctx, me, ctx.state()) if mine else {}
+    rows = [
+        {
+            "id": r.id,
+            "viewer": r.viewer,
+            "part": r.part,
+            "answer": r.answer,
+            "message": messages.get(r.id),
+        }
+        for r in mine
+    ]
+    active = [g for g in grants if g["status"] == "active"]
+    return {
+        "open": [r for r in rows if r["answer"] is None],
+        "answered": [r for r in reversed(rows) if r["answer"] is not None][:HISTORY],
+        "grants": active + [g for g in grants if g["status"] != "active"][:HISTORY],
+    }
+
+
+def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
+    """My access requests to others (newest first) and the grants I hold (active ones
+    first); ``readable``: the grant lets me read the part today (its owner may have made
+    the part private since, which suspends every grant to it)."""
+    today = today_utc()
+    with ctx.locked_state() as state:
+        requests = [
+            {"id": r.id, "owner": r.owner, "part": r.part, "answer": r.answer}
+            for r in reversed(state.access_requests.values())
+            if r.viewer == me
+        ][:HISTORY]
+        grants = [
+            {
+                "id": g.id,
+                "owner": g.owner,
+                "part": g.part,
+                "until": g.until,
+                "status": (status := _grant_status(g, today)),
+                "readable": status == "active"
+                and may_read(state, g.owner, me, Part(g.part), today=today),
+            }
+            for g in reversed(state.access_grants.values())
+            if g.viewer == me
+        ]
+    active = [g for g in grants if g["status"] == "active"]
+    return {
+        "requests": requests,
+        "grants": active + [g for g in grants if g["status"] != "active"][:HISTORY],
+    }
 
 
 @router.get("/employee", response_class=HTMLResponse)
@@ -104,8 +171,24 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         with ctx.read_models.connection() as conn:
             values["folio"] = portfolio(conn, me, viewer=me).as_json()
             values["matches"] = [m.__dict__ for m in assignments_for(conn, me)]
-        values["access_requests"] = _open_access_requests(ctx, me)
+        values["access"] = _access_given(ctx, me)
     return _render(request, "employee.html", "Employee", "employee", **values)
+
+
+@router.get("/portfolio/{person}", response_class=HTMLResponse)
+def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse:
+    """Someone's portfolio as I may read it: the parts I may read, the others only named."""
+    me = _viewer(request, ctx)
+    values: dict[str, Any] = {"viewer": me, "person": person, "part_titles": PART_TITLES}
+    try:
+        with ctx.read_models.connection() as conn:
+            values["folio"] = portfolio(conn, person, viewer=me).as_json()
+    except NotFound:
+        values["folio"] = None
+    response = _render(request, "portfolio.html", f"Portfolio of {person}", "portfolio", **values)
+    if values["folio"] is None:
+        response.status_code = 404
+    return response
 
 
 def _requests(ctx: AppContext, me: str, departments: set[str]) -> list[dict[str, Any]]:
@@ -165,6 +248,7 @@ def manager(request: Request, ctx: Ctx) -> HTMLResponse:
         person = state.people.get(me)
         departments = sorted(s for r, s in person.roles if r == "manager") if person else []
         values["departments"] = departments
+        values["access"] = _access_held(ctx, me)
         if departments:
             values["requests"] = _requests(ctx, me, set(departments))
             values["assignments"] = _my_assignments(ctx, me, state)

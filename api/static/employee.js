@@ -1,5 +1,5 @@
-// The employee page: visibility switches, answering access requests, claiming a
-// contribution (the evidence file is hashed here, never uploaded), applying to assignments.
+// The employee page: visibility switches, answering access requests, revoking grants,
+// claiming a contribution (the evidence file is hashed here, never uploaded), applying to assignments.
 
 import { guard, hex, say, sha256, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
@@ -97,6 +97,20 @@ for (const form of document.querySelectorAll("form.refuse-access")) {
         reason: form.reason.value,
       });
       say(`Refused (entry ${done.log_index}).`);
+      location.reload();
+    }),
+  );
+}
+
+for (const form of document.querySelectorAll("form.revoke-access")) {
+  form.addEventListener(
+    "submit",
+    guard(async () => {
+      const key = await myKey(me);
+      const done = await submit(key, "AccessRevoked", me, { grant: form.dataset.grant }, {
+        reason: form.reason.value,
+      });
+      say(`${form.dataset.viewer} may no longer read your ${form.dataset.part} part (entry ${done.log_index}).`);
       location.reload();
     }),
   );

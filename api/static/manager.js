@@ -1,6 +1,6 @@
-// The manager page: endorse with a grade and comment, ask to read a portfolio part,
-// post an assignment, assign a ranked candidate, confirm completion. Every statement
-// is signed here.
+// The manager page: endorse with a grade and comment, ask to read a portfolio part (the
+// access asked for and held is listed under "My access"), post an assignment, assign a
+// ranked candidate, confirm completion. Every statement is signed here.
 
 import { guard, say, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
@@ -24,11 +24,25 @@ onSubmit("form.endorse", async (form, key) => {
   location.reload();
 });
 
+// A new request joins "My requests" without a reload (which would clear the status line).
+function showRequest(owner, part) {
+  const row = document.createElement("tr");
+  row.className = "my-request";
+  row.dataset.owner = owner;
+  row.dataset.part = part;
+  for (const text of [owner, part, "waiting"]) row.insertCell().textContent = text;
+  row.cells[2].className = "answer";
+  document.querySelector("#my-requests tbody")?.prepend(row);
+  const none = document.getElementById("no-requests");
+  if (none) none.hidden = true;
+}
+
 onSubmit("#access-form", async (form, key) => {
   const done = await submit(key, "AccessRequested", form.owner.value.trim(), {
     part: form.part.value,
   }, { message: form.message.value });
   say(`Asked ${form.owner.value} for their ${form.part.value} part (entry ${done.log_index}).`);
+  showRequest(form.owner.value.trim(), form.part.value);
   form.reset();
 });
 

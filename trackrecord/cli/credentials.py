@@ -20,7 +20,7 @@ from ledger.credentials import did_key_for, issue_credentials
 from ledger.log import TransparencyLog
 
 from .context import cli_context
-from .errors import CliError
+from .errors import CliError, ExitCode
 
 __all__ = ["app"]
 
@@ -38,6 +38,14 @@ def export(
 ) -> None:
     """Write PERSON's endorsed contributions and completed assignments as signed credentials."""
     cli = cli_context(ctx)
+    erased_at = cli.state().erased.get(person)
+    if erased_at is not None:
+        raise CliError(
+            "erased",
+            f"{person} was erased at log index {erased_at}: no credentials are issued "
+            f"about an erased person",
+            exit_code=ExitCode.RULE,
+        )
     _, operator = cli.signer()
     bundle = export_bundle(TransparencyLog(cli.service), person)
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
