@@ -54,7 +54,7 @@ import hashlib
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -67,19 +67,23 @@ from .errors import StoreError
 __all__ = [
     "MAGIC",
     "SERVICE_KEY_ENV",
+    "SERVICE_KEY_META",
     "DataKeyTable",
     "Opened",
     "Sealing",
     "Vault",
     "load_service_key",
     "open_sealed",
+    "pending_key_path",
     "seal",
     "sealed_owner",
     "service_key_id",
     "service_key_path",
+    "write_pending_service_key",
 ]
 
 MAGIC = b"TRS1"
+SERVICE_KEY_META = "service_key_id"  # the ledger_meta row holding the service key's id
 SERVICE_KEY_ENV = "TRACKRECORD_SERVICE_KEY"
 SERVICE_KEY_ID_PREFIX = b"trackrecord:service-key-id:v1\x00"
 KEY_SIZE = nacl.secret.SecretBox.KEY_SIZE  # 32
@@ -152,6 +156,32 @@ def load_service_key(path: Path) -> bytes:
         raise StoreError(
             f"the service key at {path} must hold exactly {KEY_SIZE} bytes, not {len(key)}"
         )
+    return key
+
+
+def pending_key_path(path: Path) -> Path:
+    """Where a rotation writes the new service key until the ledger has switched to it."""
+    return path.with_name(path.name + ".new")
+
+
+def write_pending_service_key(path: Path) -> bytes:
+    """Write a new random service key to :func:`pending_key_path` of ``path`` (mode 0600,
+    synced) and return it; refuse if one is there (an earlier rotation was interrupted)."""
+    pending = pending_key_path(path)
+    key = secrets.token_bytes(KEY_SIZE)
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise StoreError(
+            f"{pending} exists: an earlier rotation was interrupted; open the ledger to see "
+            f"which key it expects, keep that one and remove the other"
+        ) from exc
+    except OSError as exc:
+        raise StoreError(f"cannot write the new service key at {pending}: {exc}") from exc
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+        f.flush()
+        os.fsync(f.fileno())
     return key
 
 
@@ -242,14 +272,24 @@ def open_sealed(tail: bytes, *, data_key: bytes | None, entry_hash: bytes) -> Op
 class DataKeyTable(Protocol):
     """The ``data_keys`` table of a store backend."""
 
-    def insert_data_key(self, person: str, wrapped: bytes, created_at: str) -> None:
-        """Insert unless a row for ``person`` exists (committed at once)."""
+    def insert_data_key(self, person: str, wrapped: bytes, created_at: str, key_id: str) -> None:
+        """Insert unless a row for ``person`` exists or the ledger's service key is no longer
+        the one with id ``key_id`` (committed at once)."""
 
     def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
         """The wrapped keys of those of ``persons`` that have one."""
 
     def delete_data_key(self, person: str) -> bool:
         """Delete the row beyond recovery from the database files; True if it existed."""
+
+    def rewrap_data_keys(
+        self, rewrap: Callable[[bytes], bytes], old_key_id: str, new_key_id: str
+    ) -> int:
+        """Replace every wrapped key ``w`` by ``rewrap(w)`` and the ledger's service key id
+        ``old_key_id`` by ``new_key_id``, atomically; return how many keys there were."""
+
+    def get_meta(self, key: str) -> str | None:
+        """The ledger metadata value of ``key`` (the service key id is one)."""
 
 
 class Vault:
@@ -263,6 +303,7 @@ class Vault:
         if len(service_key) != KEY_SIZE:
             raise StoreError(f"a service key is {KEY_SIZE} bytes, not {len(service_key)}")
         self._box = nacl.secret.SecretBox(service_key)
+        self.key_id = service_key_id(service_key)
         self._table = table
         self._keys: dict[str, bytes] = {}
 
@@ -279,11 +320,17 @@ class Vault:
         if wrapped is None:
             now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._table.insert_data_key(
-                person, bytes(self._box.encrypt(secrets.token_bytes(KEY_SIZE))), now
+                person, bytes(self._box.encrypt(secrets.token_bytes(KEY_SIZE))), now, self.key_id
             )
-            wrapped = self._table.select_data_keys([person])[person]
+            wrapped = self._table.select_data_keys([person]).get(person)
+            if wrapped is None:
+                raise StoreError(
+                    "the ledger's service key was rotated after this process opened it: "
+                    "restart it, so that it reads the new key"
+                )
         key = self._unwrap(wrapped)
         if key == _UNWRAP_FAILED:
+            self._check_not_rotated()
             raise StoreError(f"the stored data key of {person} does not open under the service key")
         self._keys[person] = key
         return key
@@ -309,10 +356,22 @@ class Vault:
             for person in missing:
                 wrapped = rows.get(person)
                 key = None if wrapped is None else self._unwrap(wrapped)
-                if key:
+                if key == _UNWRAP_FAILED:
+                    self._check_not_rotated()
+                elif key:
                     self._keys[person] = key
                 found[person] = key
         return found
+
+    def _check_not_rotated(self) -> None:
+        """Raise :class:`StoreError` if the ledger's service key is no longer this vault's
+        (rotated by another process): then a key that does not unwrap is not corrupt."""
+        current = self._table.get_meta(SERVICE_KEY_META)
+        if current is not None and current != self.key_id:
+            raise StoreError(
+                f"the ledger's service key was rotated (now {current}) after this process "
+                f"opened it with {self.key_id}: restart it, so that it reads the new key"
+            )
 
     def open_tails(
         self, records: Sequence[bytes], *, use_cache: bool = True
@@ -340,6 +399,22 @@ class Vault:
             return head + b"\n"
         sealed = seal(self.data_key(owner), owner, hashlib.sha256(head).digest(), tail)
         return head + b"\n" + sealed
+
+    def rotate(self, new_key: bytes) -> int:
+        """Wrap every data key under ``new_key`` instead and make it this vault's service key;
+        return how many data keys were rewrapped. The data keys themselves, and so every
+        sealed tail, stay as they are."""
+        new_box = nacl.secret.SecretBox(new_key)
+
+        def rewrap(wrapped: bytes) -> bytes:
+            key = self._unwrap(wrapped)
+            if key == _UNWRAP_FAILED:
+                raise StoreError("a stored data key does not open under the service key")
+            return bytes(new_box.encrypt(key))
+
+        count = self._table.rewrap_data_keys(rewrap, self.key_id, service_key_id(new_key))
+        self._box, self.key_id = new_box, service_key_id(new_key)
+        return count
 
     def destroy(self, person: str) -> bool:
         """Delete the data key of ``person`` beyond recovery; True if there was one."""

@@ -19,6 +19,7 @@ plaintext record form, with the outcome in :attr:`StoredRecord.sealing`.
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 import uuid
 from collections.abc import Sequence
@@ -37,18 +38,20 @@ from eventsourcing.utils import Environment
 
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import (
+    SERVICE_KEY_META,
     DataKeyTable,
     Opened,
     Sealing,
     Vault,
     load_service_key,
+    pending_key_path,
     service_key_id,
     service_key_path,
+    write_pending_service_key,
 )
 
 __all__ = ["ENTRY_TOPIC", "STREAM_NAMESPACE", "Store", "StoredRecord", "open_store"]
 
-SERVICE_KEY_ID = "service_key_id"  # ledger_meta key of the service key's check value
 
 STREAM_NAMESPACE = uuid.UUID("5f0c6e1e-6a64-4b86-9f0e-7472616b7265")
 ENTRY_TOPIC = "ledger.entry:Entry"
@@ -95,11 +98,20 @@ class StoredRecord:
 class Store:
     """A ledger's storage: the event store plus the Merkle node table."""
 
-    def __init__(self, url: str, factory: Any, recorder: Any, *, service_key: bytes) -> None:
+    def __init__(
+        self,
+        url: str,
+        factory: Any,
+        recorder: Any,
+        *,
+        service_key: bytes,
+        service_key_file: Path | None = None,
+    ) -> None:
         self.url = url
         self._factory = factory
         self._recorder: Any = recorder
         self.vault = Vault(service_key, cast(DataKeyTable, recorder))
+        self.service_key_file = service_key_file  # None: the key was given, not read
 
     @property
     def backend(self) -> str:
@@ -185,6 +197,35 @@ class Store:
         segments, replicas and backups keep the old row until they are recycled.
         """
         return self.vault.destroy(person)
+
+    def rotate_service_key(self) -> int:
+        """Wrap every data key under a new service key and replace the key file with it;
+        return how many data keys were rewrapped.
+
+        The new key is written to ``<key file>.new`` first; the data keys are rewrapped
+        and the ledger's key id changed in one transaction (the old wrappings scrubbed
+        from the database files as an erasure's are); then the new file replaces the
+        old one. A backup taken before holds data keys wrapped under the old key, which
+        is gone: such a backup no longer opens anyone's content. Other processes using
+        the ledger must be restarted (they refuse to add a data key under the old key).
+        """
+        path = self.service_key_file
+        if path is None:
+            raise StoreError("this store was opened with a service key given in code, not a file")
+        pending = pending_key_path(path)
+        new_key = write_pending_service_key(path)
+        try:
+            count = self.vault.rotate(new_key)
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        os.replace(pending, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return count
 
     def forget_data_key(self, person: str) -> None:
         """Drop ``person``'s data key from this process's cache."""
@@ -323,27 +364,38 @@ def open_store(url: str, *, service_key: bytes | None = None) -> Store:
         env = _postgres_env(parsed)
     else:
         raise StoreError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
-    where = "given"
+    where, key_file = "given", None
     if service_key is None:
-        path = service_key_path(sqlite_path)
-        service_key, where = load_service_key(path), str(path)
+        key_file = service_key_path(sqlite_path)
+        service_key, where = load_service_key(key_file), str(key_file)
     try:
         factory = InfrastructureFactory.construct(Environment(name=APP_NAME, env=env))
         recorder = factory.application_recorder()
     except Exception as exc:  # the library raises many kinds; all mean "cannot open"
         raise StoreError(f"cannot open the store at {redact(url)}: {exc}") from exc
-    store = Store(url, factory, recorder, service_key=service_key)
+    store = Store(url, factory, recorder, service_key=service_key, service_key_file=key_file)
     try:
         expected = service_key_id(service_key)
-        stored = store.set_meta(SERVICE_KEY_ID, expected)
+        stored = store.set_meta(SERVICE_KEY_META, expected)
     except BaseException:
         store.close()
         raise
     if stored != expected:
         store.close()
+        hint = ""
+        pending = None if key_file is None else pending_key_path(key_file)
+        if (
+            pending is not None
+            and pending.is_file()
+            and service_key_id(pending.read_bytes()) == stored
+        ):
+            hint = (
+                f"; a key rotation was interrupted: the ledger's key is {pending}, "
+                f"move it to {key_file}"
+            )
         raise StoreError(
             f"the service key at {where} does not belong to this ledger "
-            f"(key id {expected}, ledger expects {stored})"
+            f"(key id {expected}, ledger expects {stored}){hint}"
         )
     return store
 

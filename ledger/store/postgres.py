@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -12,6 +12,9 @@ from eventsourcing.postgres import (
     PostgresDatastore,
 )
 from psycopg.sql import SQL, Identifier
+
+from ..errors import StoreError
+from ..vault import SERVICE_KEY_META
 
 __all__ = ["LedgerPostgresRecorder"]
 
@@ -252,12 +255,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return str(rows[0]["bundle"]) if rows else None
 
     # -- data keys (ledger.vault) -----------------------------------------------------------
-    def insert_data_key(self, person: str, wrapped: bytes, created_at: str) -> None:
-        self._query(
-            SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"),
-            (person, wrapped, created_at),
-            self.data_keys_table,
-        )
+    def insert_data_key(self, person: str, wrapped: bytes, created_at: str, key_id: str) -> None:
+        # Only while the ledger's service key is still ``key_id``: a process started before
+        # a rotation must not add a key wrapped under the old service key (the rotation
+        # holds an EXCLUSIVE lock on the table, so this waits for it and then sees it).
+        insert = SQL(
+            "INSERT INTO {schema}.{table} SELECT %s, %s, %s WHERE EXISTS "
+            "(SELECT 1 FROM {schema}.{meta} WHERE key=%s AND value=%s) ON CONFLICT DO NOTHING"
+        ).format(schema=self.schema, table=self.data_keys_table, meta=self.meta_table)
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute(insert, (person, wrapped, created_at, SERVICE_KEY_META, key_id))
 
     def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
         rows = self._query(
@@ -273,6 +280,35 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         delete = SQL("DELETE FROM {t} WHERE person=%s")
         (changed,) = self._scrubbing_write(self.data_keys_table, [(delete, (person,))])
         return bool(changed)
+
+    def rewrap_data_keys(
+        self, rewrap: Callable[[bytes], bytes], old_key_id: str, new_key_id: str
+    ) -> int:
+        """Wrap every data key anew (``rewrap``) and record ``new_key_id``, in one
+        transaction holding an EXCLUSIVE lock on the table (no data key is added under
+        the old service key meanwhile), then ``VACUUM FULL`` the table. Returns how many
+        keys were rewrapped."""
+        table = SQL("{schema}.{table}").format(schema=self.schema, table=self.data_keys_table)
+        meta = SQL("{schema}.{table}").format(schema=self.schema, table=self.meta_table)
+        with self.datastore.get_connection() as conn:  # autocommit: VACUUM needs it
+            with conn.transaction():
+                conn.execute(SQL("LOCK TABLE {t} IN EXCLUSIVE MODE").format(t=table))
+                changed = conn.execute(
+                    SQL("UPDATE {m} SET value=%s WHERE key=%s AND value=%s").format(m=meta),
+                    (new_key_id, SERVICE_KEY_META, old_key_id),
+                ).rowcount
+                if not changed:
+                    raise StoreError(
+                        f"the ledger's service key is no longer {old_key_id}: "
+                        f"rotated by another process"
+                    )
+                rows = conn.execute(SQL("SELECT person, wrapped FROM {t}").format(t=table))
+                new = [(rewrap(bytes(r["wrapped"])), str(r["person"])) for r in rows.fetchall()]
+                update = SQL("UPDATE {t} SET wrapped=%s WHERE person=%s").format(t=table)
+                for row in new:
+                    conn.execute(update, row)
+            conn.execute(SQL("VACUUM FULL {t}").format(t=table))
+        return len(new)
 
     def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
         """Overwrite imported bundles ``(report, bundle, origin, person, size)`` so that the

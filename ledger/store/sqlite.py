@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from ..errors import StoreError
+from ..vault import SERVICE_KEY_META
 
 __all__ = ["LedgerSQLiteRecorder"]
 
@@ -172,12 +175,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             return None if row is None else str(row[0])
 
     # -- data keys (ledger.vault) -----------------------------------------------------------
-    def insert_data_key(self, person: str, wrapped: bytes, created_at: str) -> None:
+    def insert_data_key(self, person: str, wrapped: bytes, created_at: str, key_id: str) -> None:
         with self.datastore.transaction(commit=True) as c:
+            # Only while the ledger's service key is still ``key_id``: a process started
+            # before a rotation must not add a key wrapped under the old service key.
             c.execute(
-                f"INSERT INTO {self.data_keys_table} VALUES (?, ?, ?) "
+                f"INSERT INTO {self.data_keys_table} SELECT ?, ?, ? WHERE EXISTS "
+                f"(SELECT 1 FROM {self.meta_table} WHERE key=? AND value=?) "
                 "ON CONFLICT (person) DO NOTHING",
-                (person, wrapped, created_at),
+                (person, wrapped, created_at, SERVICE_KEY_META, key_id),
             )
 
     def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
@@ -201,6 +207,31 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         )
         return bool(changed)
 
+    def rewrap_data_keys(
+        self, rewrap: Callable[[bytes], bytes], old_key_id: str, new_key_id: str
+    ) -> int:
+        """Wrap every data key anew (``rewrap``) and record ``new_key_id``, in one
+        transaction that takes the write lock first, so no data key is added under the
+        old service key meanwhile; then scrub the old wrappings from the files (see
+        :meth:`_scrubbing_write`). Returns how many keys were rewrapped."""
+        rows: list[tuple[bytes, str]] = []
+
+        def statements(c: Any) -> list[tuple[str, Sequence[Any]]]:
+            c.execute(f"SELECT person, wrapped FROM {self.data_keys_table}")
+            rows.extend((rewrap(bytes(w)), str(p)) for p, w in c.fetchall())
+            update = f"UPDATE {self.data_keys_table} SET wrapped=? WHERE person=?"
+            return [(update, row) for row in rows]
+
+        meta = f"UPDATE {self.meta_table} SET value=? WHERE key=? AND value=?"
+        (changed, *_) = self._scrubbing_write(
+            [(meta, (new_key_id, SERVICE_KEY_META, old_key_id))], then=statements
+        )
+        if not changed:
+            raise StoreError(
+                f"the ledger's service key is no longer {old_key_id}: rotated by another process"
+            )
+        return len(rows)
+
     def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
         """Overwrite imported bundles ``(report, bundle, origin, person, size)`` so that no
         database file keeps the old rows (see :meth:`_scrubbing_write`)."""
@@ -210,7 +241,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         )
         self._scrubbing_write([(update, row) for row in rows])
 
-    def _scrubbing_write(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+    def _scrubbing_write(
+        self,
+        statements: Sequence[tuple[str, Sequence[Any]]],
+        *,
+        then: Callable[[Any], Sequence[tuple[str, Sequence[Any]]]] | None = None,
+    ) -> list[int]:
         """Run ``statements`` in one transaction so that the bytes they delete or overwrite
         stay in no database file; return each statement's number of changed rows.
 
@@ -219,7 +255,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         cuts the WAL (which held the pages as they were) to zero bytes. The checkpoint
         cannot finish while another connection reads an older snapshot: it is retried
         for a few seconds; past that, the old WAL frames stay until SQLite's next
-        checkpoint restarts the WAL.
+        checkpoint restarts the WAL. ``then`` gives further statements, computed inside
+        the transaction (after the first statement took the write lock), if the first
+        one changed a row.
         """
         changes: list[int] = []
         with self.datastore.get_connection(commit=True) as conn:
@@ -233,6 +271,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                         c.execute(sql, params)
                         c.execute("SELECT changes()")
                         changes.append(int(c.fetchone()[0]))
+                    if then is not None and changes and changes[0]:  # more, made in here
+                        for sql, params in then(c):
+                            c.execute(sql, params)
+                            c.execute("SELECT changes()")
+                            changes.append(int(c.fetchone()[0]))
                 for _ in range(100):
                     cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     if not cursor.fetchone()[0]:  # (busy, log frames, checkpointed)

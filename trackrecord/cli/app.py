@@ -27,6 +27,7 @@ from .context import CliContext
 from .demo_cmds import demo
 from .errors import EXIT_CODES_HELP, ExitCode, report
 from .keys_cmds import keys_app
+from .service_key_cmds import service_key_app
 
 __all__ = ["create_app"]
 
@@ -125,6 +126,7 @@ def create_app() -> typer.Typer:
     app.callback(no_args_is_help=True)(_root)
     identity_cmds.register_commands(app, panel="Identities and roles")
     app.add_typer(keys_app(), name="keys", rich_help_panel="Identities and roles")
+    app.add_typer(service_key_app(), name="service-key", rich_help_panel="Identities and roles")
     record_cmds.register_commands(app, panel="Your record")
     app.add_typer(access_app(), name="access", rich_help_panel="Your record")
     app.add_typer(assignment_app(), name="assignment", rich_help_panel="Assignments")
