@@ -2,6 +2,9 @@
 
 URL formats (fixed by the project): ``sqlite:///absolute/path.db`` (``sqlite://`` followed
 by an absolute path) and ``postgresql://user[:password]@host:port/dbname``.
+
+The helpers test modules share live in ``tests/support`` (test modules never import each
+other); its fixtures (``live``, ``chromium``) are registered here through ``pytest_plugins``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from hypothesis import HealthCheck, settings
 
 from ledger.vault import SERVICE_KEY_ENV
 from tests import pgcluster
+
+# Before any test module imports them: the support modules' asserts report like a test's.
+pytest.register_assert_rewrite("tests.support")
+pytest_plugins = ["tests.support.api_server", "tests.support.browser"]
 
 settings.register_profile(
     "ci",

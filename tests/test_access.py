@@ -20,10 +20,8 @@ from ledger.bundle import verify_bundle
 from ledger.catalogue import Part
 from ledger.statement import SignedStatement
 from tests.factories import MemoryLedger, World, standard_world
-from tests.test_api_server import Live, Refused, issue_checkpoint, live, login, make_cast
-from tests.test_cli import Cli, _claim, _organisation
-
-__all__ = ["live"]
+from tests.support.api_server import Live, Refused, issue_checkpoint, login, make_cast
+from tests.support.cli import Cli, claim, organisation
 
 
 def _get(live: Live, path: str, token: str | None, **params: Any) -> Any:
@@ -153,8 +151,8 @@ def test_only_the_owner_grants_and_only_an_on_request_part(live: Live) -> None:
 
 def test_cli_access_round_trip(sqlite_url: str, tmp_path: Path) -> None:
     cli = Cli(sqlite_url, tmp_path / "keys")
-    _organisation(cli)
-    _claim(cli)
+    organisation(cli)
+    claim(cli)
     asked = cli.json(
         "access", "request", "alice", "--part", "dossier", "--message", "For the review",
         who="bob",

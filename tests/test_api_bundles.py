@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 
 from ledger.bundle import verify_bundle
-from tests.test_api_server import Live, issue_checkpoint, live, login, make_cast
-
-__all__ = ["live"]
+from tests.support.api_server import Live, issue_checkpoint, login, make_cast
 
 
 def _bearer(live: Live, identity: object) -> dict[str, str]:

@@ -15,9 +15,7 @@ import pytest
 from api.config import Bucket
 from keys import Purpose
 from tests.factories import identity_for
-from tests.test_api_server import UNLIMITED, Live, live, live_server, login, make_cast
-
-__all__ = ["live"]
+from tests.support.api_server import UNLIMITED, Live, live_server, login, make_cast
 
 
 class FakeClock:

@@ -16,9 +16,7 @@ from ledger import merkle
 from ledger.canonical import canonical_bytes, sha256_hex
 from ledger.checkpoint import NoteVerifier, verify_checkpoint
 from ledger.entry import parse_entry
-from tests.test_api_server import Live, issue_checkpoint, live, login, make_cast, operator_member
-
-__all__ = ["live"]
+from tests.support.api_server import Live, issue_checkpoint, login, make_cast, operator_member
 
 CHECKPOINT_TYPE = "text/x.c2sp-checkpoint; charset=utf-8"
 

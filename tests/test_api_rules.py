@@ -22,19 +22,16 @@ import pytest
 
 from api.errors import CONFLICT_CODES
 from tests.factories import World, standard_world
-from tests.test_api_server import (
+from tests.support.api_server import (
     UNLIMITED,
     Backend,
     HttpLedger,
     Live,
     Refused,
-    live,
     live_server,
     make_cast,
 )
-from tests.test_rules import BASES, CASES, MALFORMED
-
-__all__ = ["live"]
+from tests.support.rule_cases import BASES, CASES, MALFORMED
 
 ON_POSTGRES = {
     "author_key_signed_by_other_key",

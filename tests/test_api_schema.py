@@ -26,7 +26,14 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from tests.test_api_server import UNLIMITED, Live, issue_checkpoint, live_server, login, make_cast
+from tests.support.api_server import (
+    UNLIMITED,
+    Live,
+    issue_checkpoint,
+    live_server,
+    login,
+    make_cast,
+)
 
 EXAMPLES = 15
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]

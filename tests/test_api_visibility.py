@@ -18,9 +18,7 @@ from hypothesis import strategies as st
 
 from ledger.catalogue import Part, Visibility
 from tests.factories import World
-from tests.test_api_server import Live, issue_checkpoint, live, login, make_cast
-
-__all__ = ["live"]
+from tests.support.api_server import Live, issue_checkpoint, login, make_cast
 
 PARTS = [p.value for p in Part]
 VISIBILITIES = [v.value for v in Visibility]

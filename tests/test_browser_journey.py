@@ -28,7 +28,7 @@ from ledger.bundle import verify_bundle
 from ledger.canonical import b64decode
 from ledger.checkpoint import NoteVerifier
 from tests.factories import DEPT, ORG
-from tests.test_api_server import (
+from tests.support.api_server import (
     UNLIMITED,
     HttpLedger,
     Live,
@@ -36,9 +36,7 @@ from tests.test_api_server import (
     live_server,
     operator_member,
 )
-from tests.test_browser_jcs import ARTIFACTS, chromium
-
-__all__ = ["chromium"]
+from tests.support.browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 15_000

@@ -14,13 +14,11 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from keys import BadPassphrase, Identity, KeystoreError, load_keystore
 from ledger.audit import audit
@@ -36,43 +34,10 @@ from ledger.errors import (
     StoreError,
 )
 from ledger.store import open_store
+from tests.support.cli import BASE_ENV, PASSPHRASE, Cli, claim, organisation
 from trackrecord.cli import ExitCode, create_app, keyfiles
 from trackrecord.cli.errors import CliError, exit_code_for
 from trackrecord.settings import KdfLimits, Settings, SettingsError
-
-PASSPHRASE = "correct horse"
-BASE_ENV: dict[str, str | None] = {
-    "TRACKRECORD_PASSPHRASE": PASSPHRASE,
-    "TRACKRECORD_KDF": "fast",
-    "TRACKRECORD_DATABASE_URL": None,
-    "TRACKRECORD_KEYS": None,
-    "TRACKRECORD_AS": None,
-    "COLUMNS": "200",
-}
-
-
-@dataclass
-class Cli:
-    """The CLI bound to one ledger and keystore directory."""
-
-    url: str
-    keys: Path
-
-    def __call__(
-        self, *args: str, who: str | None = None, env: Mapping[str, str | None] | None = None
-    ) -> Result:
-        argv = ["--db", self.url, "--keys", str(self.keys)]
-        if who is not None:
-            argv += ["--as", who]
-        return CliRunner().invoke(create_app(), [*argv, *args], env={**BASE_ENV, **(env or {})})
-
-    def ok(self, *args: str, who: str | None = None) -> Result:
-        result = self(*args, who=who)
-        assert result.exit_code == 0, result.output
-        return result
-
-    def json(self, *args: str, who: str | None = None) -> Any:
-        return json.loads(self.ok(*args, "--json", who=who).stdout)
 
 
 @pytest.fixture
@@ -83,29 +48,6 @@ def cli(database_url: str, tmp_path: Path) -> Cli:
 @pytest.fixture
 def sqlite_cli(sqlite_url: str, tmp_path: Path) -> Cli:
     return Cli(sqlite_url, tmp_path / "keys")
-
-
-def _organisation(cli: Cli) -> None:
-    """An operator, alice (employee) and bob (manager of alice's department)."""
-    cli.ok("init", "--operator", "op", "--department", "minbzk/cio", "--name", "Operator")
-    alice = cli.json("keys", "create", "alice")
-    cli.ok("keys", "create", "bob")
-    cli.ok(
-        "register", "alice", "--department", "minbzk/dgo", "--name", "Alice",
-        "--public-key", alice["public_key"], who="op",
-    )  # fmt: skip
-    cli.ok(
-        "register", "bob", "--department", "minbzk/dgo", "--name", "Bob",
-        "--keystore", str(cli.keys / "bob.key"), who="op",
-    )  # fmt: skip
-    cli.ok("role", "grant", "bob", "manager", "minbzk/dgo", who="op")
-
-
-def _claim(cli: Cli, title: str = "Policy brief") -> str:
-    out = cli.json("claim", "--title", title, "--skill", "policy-advice", "--start",
-                   "2026-01-01", who="alice")  # fmt: skip
-    contribution: str = out["contribution"]
-    return contribution
 
 
 # -- settings and error mapping (units) ---------------------------------------------------
@@ -188,7 +130,7 @@ def test_help_documents_commands_and_exit_codes(tmp_path: Path) -> None:
 
 # -- the whole flow, in process, on every backend -------------------------------------------
 def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
-    _organisation(cli)
+    organisation(cli)
     evidence = tmp_path / "brief.pdf"
     evidence.write_bytes(b"%PDF-1.7 the brief\n" * 1000)
     claimed = cli.json(
@@ -248,8 +190,8 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
 
 # -- error paths -------------------------------------------------------------------------
 def test_self_endorsement_exits_2_with_the_rule_code(cli: Cli) -> None:
-    _organisation(cli)
-    contribution = _claim(cli)
+    organisation(cli)
+    contribution = claim(cli)
     result = cli("endorse", "alice", contribution, "--grade", "5", "--role", "peer", who="alice")
     assert result.exit_code == ExitCode.RULE == 2
     assert "self_endorsement" in result.stderr
@@ -258,15 +200,15 @@ def test_self_endorsement_exits_2_with_the_rule_code(cli: Cli) -> None:
 
 
 def test_manager_endorsement_without_the_role_exits_2(cli: Cli) -> None:
-    _organisation(cli)
-    contribution = _claim(cli)
+    organisation(cli)
+    contribution = claim(cli)
     result = cli("endorse", "alice", contribution, "--grade", "3", "--role", "manager", who="op")
     assert result.exit_code == 2
     assert "manager_role_required" in result.stderr
 
 
 def test_wrong_passphrase_exits_4(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     result = cli(
         "claim", "--title", "x", "--start", "2026-01-01", who="alice",
         env={"TRACKRECORD_PASSPHRASE": "not the passphrase"},
@@ -306,15 +248,15 @@ def test_passphrase_is_asked_on_a_terminal(cli: Cli, monkeypatch: pytest.MonkeyP
 
 
 def test_missing_keystore_exits_4(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     result = cli("claim", "--title", "x", "--start", "2026-01-01", who="carol")
     assert result.exit_code == 4
     assert "no keystore for carol" in result.stderr
 
 
 def test_bad_grade_exits_1_before_asking_for_a_key(cli: Cli) -> None:
-    _organisation(cli)
-    contribution = _claim(cli)
+    organisation(cli)
+    contribution = claim(cli)
     result = cli(
         "endorse", "alice", contribution, "--grade", "7", "--role", "peer", who="bob",
         env={"TRACKRECORD_PASSPHRASE": None},
@@ -325,7 +267,7 @@ def test_bad_grade_exits_1_before_asking_for_a_key(cli: Cli) -> None:
 
 
 def test_malformed_input_exits_1_with_its_code(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     result = cli("claim", "--title", "x", "--skill", "Not A Slug", "--start", "2026-01-01",
                  who="alice")  # fmt: skip
     assert result.exit_code == 1
@@ -337,7 +279,7 @@ def test_malformed_input_exits_1_with_its_code(cli: Cli) -> None:
 
 
 def test_usage_errors_exit_1(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     unknown = cli("claim", "--no-such-option")
     assert unknown.exit_code == 1
     assert "No such option" in unknown.stderr
@@ -357,7 +299,7 @@ def test_usage_errors_exit_1(cli: Cli) -> None:
 
 
 def test_init_refuses_a_ledger_that_has_entries(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     again = cli("init", "--operator", "op2", "--department", "minbzk/cio", "--name", "Other")
     assert again.exit_code == 2
     assert "already_initialised" in again.stderr
@@ -365,7 +307,7 @@ def test_init_refuses_a_ledger_that_has_entries(cli: Cli) -> None:
 
 
 def test_unknown_person_exits_6(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     result = cli("show", "nobody")
     assert result.exit_code == ExitCode.NOT_FOUND == 6
     assert "not_found" in result.stderr
@@ -387,10 +329,10 @@ def test_misconfigured_store_exits_5(tmp_path: Path) -> None:
 
 def test_audit_after_tampering_exits_3_and_names_the_entry(sqlite_cli: Cli) -> None:
     cli = sqlite_cli
-    _organisation(cli)
-    contribution = _claim(cli)
+    organisation(cli)
+    contribution = claim(cli)
     cli.ok("endorse", "alice", contribution, "--grade", "4", "--role", "peer", who="bob")
-    _claim(cli, "Later work")
+    claim(cli, "Later work")
     database = cli.url.removeprefix("sqlite://")
     with sqlite3.connect(database) as db:
         rows = db.execute("SELECT rowid, state FROM stored_events").fetchall()
@@ -424,13 +366,13 @@ def test_audit_after_tampering_exits_3_and_names_the_entry(sqlite_cli: Cli) -> N
 
 # -- the other commands ----------------------------------------------------------------------
 def test_keys_rotate_replaces_the_keystore_and_revoke_retires_a_key(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     before = load_keystore(cli.keys / "alice.key", PASSPHRASE).key_id
     rotated = cli.json("keys", "rotate", "alice")
     after = load_keystore(cli.keys / "alice.key", PASSPHRASE).key_id
     assert rotated["new_key_id"] == after != before
     assert not (cli.keys / "alice.key.new").exists()
-    _claim(cli)  # the new key signs
+    claim(cli)  # the new key signs
     shown = cli.json("keys", "show", "alice")
     assert shown["current_key"] == after
     assert [k["key_id"] for k in shown["keys"]] == [before, after]
@@ -449,16 +391,16 @@ def test_keys_rotate_replaces_the_keystore_and_revoke_retires_a_key(cli: Cli) ->
 
 
 def test_rotating_someone_elses_key_needs_their_public_key(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     result = cli("keys", "rotate", "alice", who="op")
     assert result.exit_code == 1
     assert "--public-key" in result.stderr
 
 
 def test_record_commands(cli: Cli) -> None:
-    _organisation(cli)
-    first = _claim(cli)
-    second = _claim(cli, "Second")
+    organisation(cli)
+    first = claim(cli)
+    second = claim(cli, "Second")
     endorsement = cli.json("endorse", "alice", second, "--grade", "3", "--role", "peer",
                            who="bob")["endorsement"]  # fmt: skip
     cli.ok("endorsement", "revoke", "alice", endorsement[:8], "--reason", "mistake", who="bob")
@@ -483,7 +425,7 @@ def test_record_commands(cli: Cli) -> None:
 
 
 def test_identity_commands(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     cli.ok("role", "grant", "alice", "admin", "minbzk", who="op")
     cli.ok("transfer", "bob", "--department", "minbzk/cio", who="alice")
     cli.ok("role", "revoke", "bob", "manager", "minbzk/dgo", who="alice")
@@ -495,7 +437,7 @@ def test_identity_commands(cli: Cli) -> None:
 
 
 def test_assignment_cancel_and_show(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     posted = cli.json("assignment", "post", "--title", "Audit help", "--skill", "audit",
                       "--hours", "4", "--department", "minbzk/dgo", who="bob")  # fmt: skip
     cli.ok("assignment", "cancel", posted["assignment"], "--reason", "no budget", who="bob")
@@ -510,7 +452,7 @@ def test_assignment_cancel_and_show(cli: Cli) -> None:
 
 
 def test_log_pages_through_the_whole_log(cli: Cli) -> None:
-    _organisation(cli)
+    organisation(cli)
     first = cli.json("log", "--limit", "2")
     rest = cli.json("log", "--after", str(first[-1]["position"]))
     streams = [e["entry"]["stream"] for e in first + rest]

@@ -1,7 +1,7 @@
 """Verifiable Credentials / Open Badges 3.0 export (ledger.credentials, the CLI).
 
 The eddsa-jcs-2022 test vector of the W3C spec is reproduced byte for byte; every
-credential exported from the bundle scenario of tests/test_bundle.py validates
+credential exported from the bundle scenario of tests/support/bundles.py validates
 against the shipped W3C VC 2.0 and 1EdTech OB 3.0 JSON schemas, and its proof is
 checked by a verifier written here independently of the exporter (own base58,
 rfc8785 for JCS, PyNaCl); tampering with a claim, the proof value or the
@@ -38,7 +38,7 @@ from ledger.credentials import (
     verify_proof,
 )
 from tests.factories import identity_for
-from tests.test_bundle import Scenario, build_scenario
+from tests.support.bundles import Scenario, build_scenario
 
 DATA = Path(__file__).parent / "data" / "credentials"
 CREATED = "2026-11-23T12:00:00Z"

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import create_engine
 
 from projections.db import sqlalchemy_url
-from tests.test_cli import Cli
-from tests.test_erasure_read_models import _every_value, _holds
+from tests.support.cli import Cli
+from tests.support.scan import every_value, holds
 
 NAME = "Alice Canary-Name-3f9e"
 TITLE = "Canary-Title-6c1d policy brief"
@@ -67,8 +67,8 @@ def _database_text(url: str) -> list[tuple[str, str]]:
     try:
         return [
             (table, column)
-            for table, column, value in _every_value(engine)
-            if any(_holds(value, text) for text in ALICE_TEXTS)
+            for table, column, value in every_value(engine)
+            if any(holds(value, text) for text in ALICE_TEXTS)
         ]
     finally:
         engine.dispose()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, select
 
 from ledger import commands
 from ledger.bundle import dump_bundle, export_bundle, verify_bundle
@@ -41,8 +41,9 @@ from tests.factories import (
     World,
     standard_world,
 )
-from tests.test_api_server import live_server, login, make_cast, operator_member
-from tests.test_projections import AT, check_against_reference, ledger_env, snapshot
+from tests.support.api_server import live_server, login, make_cast, operator_member
+from tests.support.projections import AT, check_against_reference, ledger_env, snapshot
+from tests.support.scan import every_value, holds
 
 ORIGIN = "trackrecord.test/origin"
 
@@ -271,25 +272,6 @@ def _erin_on_this_ledger(w: World, marked: Marked) -> list[SignedStatement]:
     return out
 
 
-def _every_value(engine: Engine) -> Iterator[tuple[str, str, Any]]:
-    """Every value of every column of every table of the database (reflected)."""
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.connect() as conn:
-        for table in meta.sorted_tables:
-            for row in conn.execute(select(table)):
-                for column, value in row._mapping.items():
-                    yield table.name, str(column), value
-
-
-def _holds(value: Any, text: str) -> bool:
-    if isinstance(value, str):
-        return text in value
-    if isinstance(value, bytes | bytearray | memoryview):
-        return text.encode() in bytes(value)
-    return False
-
-
 @pytest.fixture
 def origin_url(database_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Another empty database of the same backend as ``database_url``."""
@@ -319,8 +301,8 @@ def test_no_plaintext_of_an_erased_person_remains(database_url: str, origin_url:
         registry.trust(origin_key)
         registry.import_bundle(bundle)
         env.projector.catch_up()
-        values = list(_every_value(env.engine))
-        assert all(any(_holds(v, m) for *_, v in values) for m in marked.values[2:])
+        values = list(every_value(env.engine))
+        assert all(any(holds(v, m) for *_, v in values) for m in marked.values[2:])
 
         w.do(w.erase(w["erin"]))
         env.projector.catch_up()  # purges the read models (and compacts)
@@ -328,9 +310,7 @@ def test_no_plaintext_of_an_erased_person_remains(database_url: str, origin_url:
         assert registry.erase("erin") == 0  # idempotent: nothing left to withhold
 
         left = [
-            (t, c)
-            for t, c, v in _every_value(env.engine)
-            if any(_holds(v, m) for m in marked.values)
+            (t, c) for t, c, v in every_value(env.engine) if any(holds(v, m) for m in marked.values)
         ]
         assert left == []
         [record] = registry.imported_records("erin")

@@ -95,3 +95,18 @@ def test_missing_postgres_fails_with_a_clear_message(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(pgcluster, "_BIN_GLOB", "/nonexistent/postgresql/*/bin")
     with pytest.raises(pgcluster.ClusterError, match="Run scripts/test"):
         pgcluster.find_bindir()
+
+
+def test_no_module_imports_a_test_module() -> None:
+    """Shared helpers live in tests/support; a test module is never imported by another
+    module (it would run its fixtures' and helpers' import side effects twice and tie
+    unrelated suites together)."""
+    root = Path(__file__).resolve().parent.parent
+    pattern = re.compile(r"^\s*(from|import)\s+tests\.test_\w+", re.MULTILINE)
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("tests", "bench")
+        for path in sorted((root / folder).rglob("*.py"))
+        if pattern.search(path.read_text())
+    ]
+    assert offenders == []

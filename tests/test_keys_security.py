@@ -35,7 +35,7 @@ from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import Store, open_store
 from tests.factories import DEPT, TickClock, World, forge, identity_for, standard_world
-from tests.test_bundle import forged, reference_bundle
+from tests.support.bundles import forged, reference_bundle
 
 ORIGIN = "trackrecord.example/keys"
 

@@ -1,9 +1,7 @@
 """Read models kept live equal read models rebuilt from scratch; exactly-once tracking.
 
-Also the helpers the other ``test_projections_*`` modules share: a ledger with its
-projector on one database, a reset between hypothesis examples, table snapshots and a
-small reference implementation of what the read models must hold, computed from the
-rules' own :class:`~ledger.state.LedgerState`.
+The ledger with its projector on one database, the table snapshots and the reference
+implementation of what the read models must hold are in :mod:`tests.support.projections`.
 """
 
 from __future__ import annotations
@@ -11,175 +9,26 @@ from __future__ import annotations
 import json
 import random
 import threading
-import urllib.parse
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-from ledger.service import LedgerService
-from ledger.state import LedgerState
 from ledger.statement import SignedStatement
-from ledger.store import open_store
 from projections import (
     Projector,
     TrackingConflict,
     UnknownReadModel,
-    create_read_model_engine,
-    open_projector,
     writing,
 )
 from projections.matching import tables as mt
 from projections.portfolio import tables as pf
 from projections.reputation import tables as rep
 from projections.tracking import tracking_table
-from tests.factories import TickClock, random_statements
-
-AT = 1_800_000_000  # a fixed reference time (2027-01-15) for reputation refreshes
-
-
-class LedgerEnv:
-    """A ledger store, its service and a projector, all on one database URL."""
-
-    def __init__(self, url: str, *, batch_size: int = 3) -> None:
-        self.url = url
-        self.store = open_store(url)
-        self.service = LedgerService(self.store, clock=TickClock())
-        self.engine = create_read_model_engine(url)
-        self.projector = self.new_projector(batch_size=batch_size)
-
-    def new_projector(self, *, batch_size: int = 3) -> Projector:
-        """A fresh projector (as after a restart of the process)."""
-        return open_projector(self.store, engine=self.engine, batch_size=batch_size)
-
-    def append(self, statements: Sequence[SignedStatement]) -> None:
-        for start in range(0, len(statements), 500):
-            self.service.append_batch(statements[start : start + 500])
-
-    def close(self) -> None:
-        self.engine.dispose()
-        self.store.close()
-
-
-def reset_database(url: str) -> None:
-    """Remove every table of the database at ``url`` (a fresh start for the next example)."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(parsed.path + suffix).unlink(missing_ok=True)
-        return
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-
-
-@contextmanager
-def ledger_env(url: str, *, batch_size: int = 3) -> Iterator[LedgerEnv]:
-    """A :class:`LedgerEnv` on an emptied database, closed and emptied again afterwards."""
-    reset_database(url)
-    env = LedgerEnv(url, batch_size=batch_size)
-    try:
-        yield env
-    finally:
-        env.close()
-        reset_database(url)
-
-
-READ_MODEL_TABLES = {
-    "portfolio": pf.metadata.sorted_tables,
-    "reputation": rep.metadata.sorted_tables,
-    "matching": mt.metadata.sorted_tables,
-}
-
-
-def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every read-model table, sorted: equal snapshots mean equal read models."""
-    out = {}
-    with engine.connect() as conn:
-        for tables in READ_MODEL_TABLES.values():
-            for table in tables:
-                rows = [tuple(r) for r in conn.execute(select(table))]
-                out[table.name] = sorted(rows, key=repr)
-    return out
-
-
-def check_against_reference(engine: Engine, state: LedgerState) -> None:
-    """Compare the read models with what the rules' state says they must hold."""
-    live_contributions = {c.id for c in state.contributions.values() if not c.withdrawn}
-    live_endorsements = {
-        e.id
-        for e in state.endorsements.values()
-        if not e.revoked and e.contribution in live_contributions
-    }
-    with engine.connect() as conn:
-        ids = {r.id for r in conn.execute(select(pf.contributions.c.id))}
-        assert ids == live_contributions
-        ids = {r.id for r in conn.execute(select(pf.endorsements.c.id))}
-        assert ids == live_endorsements
-        ratings = {
-            r.id
-            for r in conn.execute(
-                select(rep.ratings.c.id).where(rep.ratings.c.kind == "endorsement")
-            )
-        }
-        assert ratings == live_endorsements
-        people = {r.person: r for r in conn.execute(select(pf.people))}
-        assert set(people) == set(state.people)
-        for person in state.people.values():
-            assert people[person.id].department == person.department
-        roles = {tuple(r) for r in conn.execute(select(pf.roles))}
-        assert roles == {
-            (p.id, role, scope) for p in state.people.values() for role, scope in p.roles
-        }
-        grants = {
-            (r.person, r.id, r.viewer, r.part, r.until) for r in conn.execute(select(pf.grants))
-        }
-        assert grants == {
-            (g.owner, g.id, g.viewer, g.part, g.until)
-            for g in state.access_grants.values()
-            if not g.revoked
-        }
-        free = {(r.person, r.id, r.viewer, r.until) for r in conn.execute(select(mt.grants))}
-        assert free == {(o, i, v, u) for o, i, v, p, u in grants if p == "free"}
-        _check_matching(conn, state, live_contributions)
-
-
-def _check_matching(conn: Any, state: LedgerState, live: set[str]) -> None:
-    hours = {r.id: r.hours_per_week for r in conn.execute(select(mt.assignments))}
-    committed: dict[str, int] = dict.fromkeys(state.people, 0)
-    expected_skills: dict[tuple[str, str], int] = {}
-    for c in state.contributions.values():
-        if c.id in live:
-            for skill in set(c.skills):
-                expected_skills[(c.owner, skill)] = expected_skills.get((c.owner, skill), 0) + 1
-    for a in state.assignments.values():
-        for person in a.assignees - a.completed:
-            if a.status in ("open", "assigned"):
-                committed[person] += hours[a.id]
-        for person in a.completed:
-            for skill in set(a.skills):
-                expected_skills[(person, skill)] = expected_skills.get((person, skill), 0) + 1
-    rows = {r.person: r for r in conn.execute(select(mt.people))}
-    assert {p: r.committed for p, r in rows.items()} == committed
-    skills = {(r.person, r.skill): r for r in conn.execute(select(mt.skills))}
-    evidence = {k: r.evidence for k, r in skills.items() if r.evidence}
-    assert evidence == expected_skills
-    for (person, _), r in skills.items():
-        assert (r.department, r.visibility, r.committed) == (
-            rows[person].department,
-            rows[person].visibility,
-            rows[person].committed,
-        )
-    opened = {
-        r.id for r in conn.execute(select(mt.assignments).where(mt.assignments.c.open.is_(True)))
-    }
-    assert opened == {a.id for a in state.assignments.values() if a.status == "open"}
+from tests.factories import random_statements
+from tests.support.projections import AT, check_against_reference, ledger_env, snapshot
 
 
 class SimulatedCrash(RuntimeError):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from projections.portfolio import tables as pf
 from tests.factories import random_statements
-from tests.test_projections import LedgerEnv, ledger_env
+from tests.support.projections import LedgerEnv, ledger_env
 from trackrecord.cli import create_app
 from trackrecord.cli import projections as projections_cli
 

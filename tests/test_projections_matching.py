@@ -20,7 +20,7 @@ from projections.matching import (
     candidates_for_assignment,
 )
 from tests.factories import DEPT, OTHER_DEPT, World, standard_cast
-from tests.test_projections import LedgerEnv, ledger_env
+from tests.support.projections import LedgerEnv, ledger_env
 
 ELSEWHERE = "minfin/begroting"
 POOL = ("alice", "carol", "dave", "erin", "frank", "hank", "ivan")

@@ -25,7 +25,7 @@ from ledger.statement import SignedStatement
 from projections import DEFAULT_VISIBILITY, can_see
 from projections.portfolio import Portfolio, portfolio
 from tests.factories import DEPT, World, standard_cast
-from tests.test_projections import LedgerEnv, ledger_env
+from tests.support.projections import LedgerEnv, ledger_env
 
 OWNERS = ("alice", "carol", "dave")
 VIEWERS = (None, "operator", "alice", "bob", "carol", "dave", "stranger")

@@ -24,7 +24,7 @@ from projections.reputation import (
 from projections.reputation import tables as rep
 from projections.reputation.formula import SECONDS_PER_DAY, quick_score
 from tests.factories import DEPT, OTHER_DEPT, World, standard_cast
-from tests.test_projections import AT, LedgerEnv, ledger_env
+from tests.support.projections import AT, LedgerEnv, ledger_env
 
 P = ReputationParams()
 YEAR = 365 * SECONDS_PER_DAY

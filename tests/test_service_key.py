@@ -20,7 +20,7 @@ from ledger.service import LedgerService
 from ledger.store import Store, open_store
 from ledger.vault import pending_key_path, service_key_id
 from tests.factories import World, standard_cast
-from tests.test_cli import Cli
+from tests.support.cli import Cli
 
 TITLE = "Canary-Rotation-5b7e"
 

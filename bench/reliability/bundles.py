@@ -1,6 +1,6 @@
 """Tampering with exported bundles: the offline verifier must refuse every change.
 
-The scenario ledger of ``tests/test_bundle.py`` (an employee endorsed by a manager, a peer
+The scenario ledger of ``tests/support/bundles.py`` (an employee endorsed by a manager, a peer
 and a client, an assignment, a transfer, a key rotation) gets a second checkpoint; the
 bundles of alice (at both checkpoints) and of dave (who has no record stream, so his
 bundle carries an absence proof) are exported once. Each case changes one of them in one
@@ -25,7 +25,7 @@ from ledger.bundle import BundleError, export_bundle, verify_bundle
 from ledger.checkpoint import verifier_key
 from ledger.errors import LedgerError
 from tests.factories import identity_for
-from tests.test_bundle import build_scenario
+from tests.support.bundles import build_scenario
 
 from .report import Tally, timed
 

@@ -68,7 +68,7 @@ def _postgres_server() -> Iterator[str]:
 def run(sizes: Sizes, suites: Sequence[str], backends: Sequence[str], seed: int) -> list[Tally]:
     """Run the chosen suites; return their rows in table order."""
     from tests import pgcluster
-    from tests.test_tamper import Backend
+    from tests.support.tamper import Backend
 
     from .bundles import run_bundle_tampering
     from .fuzz import fuzzers, run_fuzz

@@ -1,4 +1,4 @@
-"""Long fuzz runs of every parser, with the strategies and checks of tests/test_hostile_input.py.
+"""Long fuzz runs of every parser, with the strategies and checks of tests/support/hostile.py.
 
 Each parser of ``FUZZERS`` gets ``count`` hypothesis-generated hostile inputs (random
 JSON, bytes and text, deep nesting, hostile numbers, single mutations of genuine
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.test_hostile_input import (
+from tests.support.hostile import (
     FUZZERS,
     Crash,
     Forgery,

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tests import pgcluster
-from tests.test_concurrency import concurrency_run
-from tests.test_crash import Findings, crash_rounds
+from tests.support.concurrency import concurrency_run
+from tests.support.crash import Findings, crash_rounds
 
 from .report import Tally, timed
 

@@ -4,7 +4,7 @@
 are written through the real service; each one is snapshotted and then, hundreds of times,
 restored, tampered with by one random edit in plain SQL on the backend's own tables, and
 audited from scratch (``ledger.audit.audit`` on a newly opened store). The edits are the
-kinds of ``tests/test_tamper.py`` (its ``tamper`` function, driven by hypothesis as there:
+kinds of ``tests/support/tamper.py`` (its ``tamper`` function, driven by hypothesis as there:
 flipped statement, signature and ``prev`` bytes, a re-signature by another valid key,
 deleted, swapped, copied and validly forged rows) plus, here: an edited disclosure (a
 personal value beside the signed statement), random bytes, a re-serialised
@@ -49,8 +49,8 @@ from ledger.service import LedgerService
 from ledger.store import open_store
 from ledger.vault import Opened
 from tests.factories import TickClock, World, identity_for, random_statements
-from tests.test_hostile_input import nested_text
-from tests.test_tamper import (
+from tests.support.hostile import nested_text
+from tests.support.tamper import (
     KINDS,
     Backend,
     PostgresRows,
