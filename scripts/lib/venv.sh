@@ -8,9 +8,12 @@ setup_venv() {
         echo "creating .venv with $("$python" --version 2>&1)"
         "$python" -m venv .venv
     fi
-    local stamp=.venv/.trackrecord-installed want
+    local stamp=.venv/.trackrecord-installed want have="" dev
     want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${extras} $(.venv/bin/python -VV | tr '\n' ' ')"
-    if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
+    # An install with the [dev] extras also serves a plain one (scripts/demo after scripts/test).
+    dev="$(sha256sum pyproject.toml | cut -d' ' -f1) [dev] $(.venv/bin/python -VV | tr '\n' ' ')"
+    [[ -f $stamp ]] && have=$(cat "$stamp")
+    if [[ $have != "$want" && ! ( -z $extras && $have == "$dev" ) ]]; then
         echo "pip install -e \".${extras}\""
         .venv/bin/python -m pip install -q -e ".${extras}"
         printf '%s' "$want" >"$stamp"
