@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from keys import Identity
 from ledger.access import today_utc
+from ledger.imports import ImportRegistry
 from ledger.log import TransparencyLog
 from ledger.service import LedgerService
 from ledger.state import LedgerState
@@ -120,10 +121,12 @@ class AppContext:
             self.board.clear()
             self.answers.clear()
 
-    def version(self) -> tuple[int, int, str]:
-        """What read-model answers depend on: the log's size, the snapshot generation and
-        the day (UTC), on which an access grant's ``until`` runs out."""
-        return self.state().size, self.read_models.generation, today_utc()
+    def version(self) -> tuple[int, int, str, tuple[int, str]]:
+        """What read-model answers depend on: the log's size, the snapshot generation,
+        the day (UTC), on which an access grant's ``until`` runs out, and the imported
+        bundles (a portfolio shows them; :meth:`ImportRegistry.stamp`)."""
+        size = self.state().size
+        return size, self.read_models.generation, today_utc(), ImportRegistry(self.store).stamp()
 
     def cached(self, key: Hashable, compute: Callable[[], BaseModel | list[BaseModel]]) -> Response:
         """``compute()``'s JSON, served from :attr:`answers` while :meth:`version` holds."""

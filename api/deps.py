@@ -75,7 +75,8 @@ class Pagination:
         """The cursor as a non-negative integer (0 without a cursor)."""
         if self.cursor is None:
             return 0
-        if not self.cursor.isdigit() or len(self.cursor) > 18:
+        # isascii: str.isdigit() is also true for "³" and other digits int() refuses.
+        if not (self.cursor.isascii() and self.cursor.isdigit()) or len(self.cursor) > 18:
             raise ApiError(400, "bad_cursor", "cursor is not one this service handed out")
         return int(self.cursor)
 

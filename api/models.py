@@ -27,6 +27,11 @@ __all__ = [
     "ConsistencyProof",
     "EntryOut",
     "ImportOut",
+    "ImportedCompletionOut",
+    "ImportedContributionOut",
+    "ImportedEndorsementOut",
+    "ImportedPartOut",
+    "ImportedRecordOut",
     "InclusionProof",
     "KeyOut",
     "LogInfo",
@@ -536,9 +541,119 @@ class Problem(BaseModel):
     instance: str | None = None
 
 
+class ImportedContributionOut(BaseModel):
+    """A contribution claimed on the origin ledger."""
+
+    id: str = Field(description="the id of the ContributionClaimed statement on the origin")
+    title: str | None = Field(description="the title; null when withheld or erased")
+    kind: str = Field(description="work, project, diploma, certificate, course, ...")
+    skills: list[str]
+    period_start: str = Field(description="first day (YYYY-MM-DD)")
+    period_end: str | None = Field(description="last day, null while ongoing")
+    withdrawn: bool = Field(description="withdrawn on the origin ledger")
+
+
+class ImportedEndorsementOut(BaseModel):
+    """A 360° endorsement given on the origin ledger (revoked ones are left out)."""
+
+    id: str = Field(description="the id of the EndorsementGiven statement on the origin")
+    contribution: str = Field(description="the id of the contribution endorsed")
+    endorser: str = Field(description="the endorser's person id")
+    endorser_name: str | None = Field(description="their display name; null when withheld")
+    role: str = Field(description="manager, peer or client")
+    grade: int = Field(description="1 (below expectations) … 5 (excellent)")
+    comment: str | None = Field(description="the comment; null when withheld or erased")
+
+
+class ImportedCompletionOut(BaseModel):
+    """An assignment whose owner on the origin ledger confirmed the person completed it."""
+
+    assignment: str = Field(description="the assignment's id on the origin")
+    title: str | None = Field(description="the posting's title; null when withheld")
+    outcome: str = Field(description="delivered, partly_delivered or not_delivered")
+    grade: int = Field(description="1 (below expectations) … 5 (excellent)")
+
+
+class ImportedPartOut(BaseModel):
+    """What one portfolio part holds of an imported record; endorsements and completed
+    assignments belong to the analytical part."""
+
+    contributions: list[ImportedContributionOut]
+    endorsements: list[ImportedEndorsementOut]
+    assignments_completed: list[ImportedCompletionOut]
+
+
+_IMPORTED_EXAMPLE: dict[str, Any] = {
+    "origin": "other.example/ledger",
+    "person": "alice",
+    "checkpoint_size": 120,
+    "imported_at": "2026-11-23T14:00:00.000000Z",
+    "verifier_key": "other.example/ledger+a1b2c3d4+AW9v...",
+    "parts": {
+        "dossier": {
+            "contributions": [
+                {
+                    "id": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
+                    "title": "Fraud-risk dashboard",
+                    "kind": "work",
+                    "skills": ["data-analysis"],
+                    "period_start": "2026-09-01",
+                    "period_end": None,
+                    "withdrawn": False,
+                }
+            ],
+            "endorsements": [],
+            "assignments_completed": [],
+        },
+        "analytical": {
+            "contributions": [],
+            "endorsements": [
+                {
+                    "id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f",
+                    "contribution": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
+                    "endorser": "bob",
+                    "endorser_name": "Bob Jansen",
+                    "role": "manager",
+                    "grade": 4,
+                    "comment": "Clear and on time.",
+                }
+            ],
+            "assignments_completed": [
+                {
+                    "assignment": "0b0f6d6e-2c43-4b8e-9a39-6a3e2f0d9c11",
+                    "title": "Data migration",
+                    "outcome": "delivered",
+                    "grade": 4,
+                }
+            ],
+        },
+    },
+}
+
+
+class ImportedRecordOut(BaseModel):
+    """A record the person brought from another ledger, as the viewer may read it: the
+    bundle verified at ``checkpoint_size`` of ``origin`` under ``verifier_key`` (the
+    origin's operator key this ledger trusts). ``parts`` holds the parts the viewer may
+    read *here* (the owner's visibility settings and grants on this ledger decide) that
+    have something in them; the others are left out."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_IMPORTED_EXAMPLE]})
+
+    origin: str = Field(description="the origin ledger's name (its checkpoints' origin line)")
+    person: str = Field(description="whose record it is")
+    checkpoint_size: int = Field(description="the size of the origin checkpoint it verified at")
+    imported_at: str = Field(description="when this ledger imported it (UTC)")
+    verifier_key: str = Field(description="the origin's note verifier key it verified under")
+    parts: dict[str, ImportedPartOut] = Field(
+        description="by part name (dossier, analytical, ...): only parts the viewer may read"
+    )
+
+
 class PortfolioOut(BaseModel):
-    """An employee's portfolio as the viewer may see it: the visible parts, and the
-    names (with visibility) of the hidden ones."""
+    """An employee's portfolio as the viewer may see it: the visible parts, the names
+    (with visibility) of the hidden ones, and the records brought from other ledgers
+    (``imported``: the newest import of each origin, its parts under the same rule)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -568,6 +683,12 @@ class PortfolioOut(BaseModel):
                         "ambitions": "private",
                         "free": "private",
                     },
+                    "imported": [
+                        {
+                            **_IMPORTED_EXAMPLE,
+                            "parts": {"dossier": _IMPORTED_EXAMPLE["parts"]["dossier"]},
+                        }
+                    ],
                 }
             ]
         }
@@ -580,6 +701,9 @@ class PortfolioOut(BaseModel):
     viewer: str | None
     parts: dict[str, dict[str, Any]]
     hidden: dict[str, str]
+    imported: list[ImportedRecordOut] = Field(
+        description="records brought from other ledgers, by origin, as the viewer may read them"
+    )
 
 
 class SkillScore(BaseModel):

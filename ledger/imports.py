@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ from .state import KeyRecord, LedgerState, Person
 from .statement import parse_statement, utc_timestamp
 from .store import Store
 
-__all__ = ["ImportRegistry", "ImportedRecord"]
+__all__ = ["ImportRegistry", "ImportedRecord", "key_state", "withhold_content_of"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,19 @@ class ImportRegistry:
             for origin, who, size, key, count, when, report in self.store.imports(person)
         ]
 
+    def with_bundles(self, person: str) -> list[tuple[ImportedRecord, str]]:
+        """``person``'s imported bundles with their stored text, by origin and size (what
+        :func:`ledger.imported_view.imported_views` shows a viewer)."""
+        return [
+            (r, self.bundle_text(r.origin, r.person, r.checkpoint_size))
+            for r in self.imported_records(person)
+        ]
+
+    def stamp(self) -> tuple[int, str]:
+        """How many bundles are imported and when the latest was: it changes with every
+        import, so answers that show imported records can be cached until it does."""
+        return self.store.imports_stamp()
+
     def bundle_text(self, origin: str, person: str, checkpoint_size: int) -> str:
         """The stored text of an imported bundle, as it was imported; raise :class:`NotFound`."""
         text = self.store.import_bundle_text(origin, person, checkpoint_size)
@@ -156,7 +170,7 @@ class ImportRegistry:
         for record in self.imported_records():
             text = self.bundle_text(record.origin, record.person, record.checkpoint_size)
             doc = load_bundle(text)
-            if not withhold_content_of(doc, person):
+            if not withhold_content_of(doc, {person}):
                 continue
             rewritten = dump_bundle(doc)
             report = verify_bundle(rewritten, trusted=[parse_verifier_key(record.verifier_key)])
@@ -169,11 +183,12 @@ class ImportRegistry:
         return len(rows)
 
 
-def withhold_content_of(bundle: dict[str, Any], person: str) -> bool:
+def withhold_content_of(bundle: dict[str, Any], people: AbstractSet[str]) -> bool:
     """Drop, in place, the disclosures of ``bundle``'s entries whose content owner is
-    ``person``; True if any were dropped. ``bundle`` is a verified bundle (every
-    author's key is registered in it)."""
-    state = _key_state(bundle["entries"])
+    one of ``people``; True if any were dropped. ``bundle`` is a verified bundle (every
+    author's key is registered in it); an entry whose owner it cannot tell loses its
+    disclosures too."""
+    state = key_state(bundle["entries"])
     changed = False
     for item in bundle["entries"]:
         if not item["disclosures"]:
@@ -181,15 +196,16 @@ def withhold_content_of(bundle: dict[str, Any], person: str) -> bool:
         try:
             owner = content_owner(parse_statement(item["entry"]["statement"]), state)
         except LedgerError:
-            owner = person  # not attributable: withheld, to be safe
-        if owner == person:
+            owner = None  # not attributable: withheld, to be safe
+        if owner is None or owner in people:
             item["disclosures"] = []
             changed = True
     return changed
 
 
-def _key_state(items: Sequence[dict[str, Any]]) -> LedgerState:
-    """A ledger state that knows only whose each key the bundle registers is."""
+def key_state(items: Sequence[dict[str, Any]]) -> LedgerState:
+    """A ledger state that knows only whose each key a bundle's entry ``items`` register is
+    (for :meth:`~ledger.state.LedgerState.person_of_key` and content owners)."""
     state = LedgerState()
     for item in items:
         s = item["entry"]["statement"]

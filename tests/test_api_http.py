@@ -203,6 +203,7 @@ def test_request_body_limits(clocked: tuple[Live, FakeClock]) -> None:
         ("GET", "/entries?limit=0", b"", 422, "invalid_request"),
         ("GET", "/entries?limit=abc", b"", 422, "invalid_request"),
         ("GET", "/entries?cursor=-5", b"", 400, "bad_cursor"),
+        ("GET", "/entries?cursor=%C2%B3", b"", 400, "bad_cursor"),  # "³": isdigit(), not int
         ("GET", "/entries?cursor=" + "9" * 40, b"", 400, "bad_cursor"),
         ("GET", "/entries/99999999999999999999999", b"", 422, "invalid_request"),
         ("GET", "/proofs/inclusion?index=0&size=999999", b"", 422, "bad_size"),

@@ -30,6 +30,7 @@ from .access import request_messages
 from .assignments import assignment_out, spec_of
 from .checkpoints import checkpoint_out
 from .people import PersonId
+from .portfolio import imported_for
 
 __all__ = ["router"]
 
@@ -171,6 +172,7 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         with ctx.read_models.connection() as conn:
             values["folio"] = portfolio(conn, me, viewer=me).as_json()
             values["matches"] = [m.__dict__ for m in assignments_for(conn, me)]
+        values["imported"] = imported_for(ctx, me, me)
         values["access"] = _access_given(ctx, me)
     return _render(request, "employee.html", "Employee", "employee", **values)
 
@@ -183,6 +185,7 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
     try:
         with ctx.read_models.connection() as conn:
             values["folio"] = portfolio(conn, person, viewer=me).as_json()
+        values["imported"] = imported_for(ctx, person, me)
     except NotFound:
         values["folio"] = None
     response = _render(request, "portfolio.html", f"Portfolio of {person}", "portfolio", **values)

@@ -302,6 +302,11 @@ class Store:
         """Imported bundle rows without the bundle text, of ``person`` or of everyone."""
         return list(self._recorder.select_imports(person))
 
+    def imports_stamp(self) -> tuple[int, str]:
+        """How many bundles are imported, and the latest ``imported_at`` ('' if none)."""
+        count, latest = self._recorder.select_imports_stamp()
+        return int(count), str(latest)
+
     def import_bundle_text(self, origin: str, person: str, size: int) -> str | None:
         """The stored text of one imported bundle, or None."""
         found: str | None = self._recorder.select_import_bundle(origin, person, size)

@@ -246,6 +246,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             for r in rows
         ]
 
+    def select_imports_stamp(self) -> tuple[int, str]:
+        rows = self._query(
+            SQL(
+                "SELECT count(*) AS n, coalesce(max(imported_at), '') AS latest "
+                "FROM {schema}.{table}"
+            ),
+            (),
+            self.imports_table,
+        )
+        return int(rows[0]["n"]), str(rows[0]["latest"])
+
     def select_import_bundle(self, origin: str, person: str, size: int) -> str | None:
         rows = self._query(
             SQL("SELECT bundle FROM {schema}.{table} WHERE origin=%s AND person=%s AND size=%s"),

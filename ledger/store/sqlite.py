@@ -165,6 +165,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 for r in c.fetchall()
             ]
 
+    def select_imports_stamp(self) -> tuple[int, str]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT count(*), coalesce(max(imported_at), '') FROM {self.imports_table}")
+            count, latest = c.fetchone()
+            return int(count), str(latest)
+
     def select_import_bundle(self, origin: str, person: str, size: int) -> str | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(

@@ -9,6 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ledger.errors import NotFound
+from ledger.imported_view import ImportedRecordView, imported_views
+from ledger.imports import ImportRegistry
 from ledger.service import StoredEntry
 
 from .context import cli_context
@@ -23,7 +25,8 @@ def show(
     person: Annotated[str, typer.Argument(metavar="PERSON", help="Whose record, e.g. alice.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Show PERSON's record: their identity stream and their record stream."""
+    """Show PERSON's record: their identity stream, their record stream and the records
+    they brought from other ledgers (imported)."""
     cli = cli_context(ctx)
     state = cli.state()
     identity = cli.service.read_stream(f"identity/{person}")
@@ -31,12 +34,15 @@ def show(
         record: list[StoredEntry] = cli.service.read_stream(f"record/{person}")
     except NotFound:
         record = []
+    stored = ImportRegistry(cli.ledger.store).with_bundles(person)
+    imported = imported_views(stored, state, person)  # the whole record, as its owner reads it
     if as_json:
         print_json(
             {
                 "person": person,
                 "identity": [entry_json(s, state) for s in identity],
                 "record": [entry_json(s, state) for s in record],
+                "imported": [view.as_json() for view in imported],
             }
         )
         return
@@ -56,6 +62,28 @@ def show(
         )
     else:
         cli.console.print(f"record/{escape(person)}: no entries yet")
+    for view in imported:
+        cli.console.print(_imported_text(view), soft_wrap=True)
+
+
+def _imported_text(view: ImportedRecordView) -> str:
+    """A few lines on one imported record: where it was verified, what it holds."""
+    lines = [
+        f"imported from [bold]{escape(view.origin)}[/bold]: verified at checkpoint "
+        f"{view.checkpoint_size} of {escape(view.origin)}, imported {view.imported_at[:10]}"
+    ]
+    for part, held in view.parts.items():
+        for c in held.contributions:
+            gone = " [withdrawn]" if c.withdrawn else ""
+            title = escape(c.title or "(title withheld)")
+            lines.append(f"  {part.value}: {title}{escape(gone)} ({', '.join(c.skills)})")
+        grades = ", ".join(f"{e.grade} ({e.role})" for e in held.endorsements)
+        if grades:
+            lines.append(f"  {part.value}: {len(held.endorsements)} endorsements, grades {grades}")
+        for a in held.assignments_completed:
+            title = escape(a.title or "(title withheld)")
+            lines.append(f"  {part.value}: assignment {title}: {a.outcome}, grade {a.grade}")
+    return "\n".join(lines)
 
 
 def log(
