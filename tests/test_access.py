@@ -105,15 +105,17 @@ def test_request_grant_read_revoke_on_every_read_path(live: Live) -> None:
         (grant_id, today, True)
     ]
 
-    # the bundle: as disclosed to bob (by his own session, or by alice for him)
+    # the bundle alice exports for bob discloses what he may read; bob cannot export it
     issue_checkpoint(live)
-    for token, params in ((tokens["bob"], {}), (tokens["alice"], {"for": bob.id})):
-        export = _get(live, f"/people/{alice.id}/bundle", token, **params)
-        assert export.status_code == 200, export.text
-        assert f"-for-{bob.id}" in export.headers["content-disposition"]
-        report = verify_bundle(export.text, trusted=None)
-        assert [c.title for c in report.contributions] == ["Housing dashboard"]
-    for_carol = _get(live, f"/people/{alice.id}/bundle", tokens["carol"])
+    export = _get(live, f"/people/{alice.id}/bundle", tokens["alice"], **{"for": bob.id})
+    assert export.status_code == 200, export.text
+    assert f"-for-{bob.id}" in export.headers["content-disposition"]
+    report = verify_bundle(export.text, trusted=None)
+    assert [c.title for c in report.contributions] == ["Housing dashboard"]
+    not_his = _get(live, f"/people/{alice.id}/bundle", tokens["bob"])
+    assert not_his.status_code == 403
+    assert not_his.json()["code"] == "not_yours"
+    for_carol = _get(live, f"/people/{alice.id}/bundle", tokens["alice"], **{"for": carol.id})
     report = verify_bundle(for_carol.text, trusted=None)
     assert [c.title for c in report.contributions] == [None]
     assert any(w_.endswith(" title") for w_ in report.withheld)

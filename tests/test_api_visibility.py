@@ -31,6 +31,7 @@ class Scene:
     w: World
     owner: str
     tokens: dict[str, str | None]  # viewer -> bearer token (None: a stranger)
+    ids: dict[str, str]  # viewer -> person id (not for the stranger)
     parts: dict[str, str | None]  # statement id -> portfolio part (None: always shown)
     open_assignment: str
 
@@ -64,7 +65,8 @@ def scene(live: Live) -> Scene:
         "elsewhere": login(live, w["dave"].identity),
         "owner": login(live, alice.identity),
     }
-    return Scene(w, alice.id, tokens, parts, open_assignment)
+    ids = {"colleague": carol.id, "manager": bob.id, "elsewhere": w["dave"].id, "owner": alice.id}
+    return Scene(w, alice.id, tokens, ids, parts, open_assignment)
 
 
 GRANTED = frozenset({"dossier", "analytical", "free"})  # to bob, at set-up, with no end
@@ -146,11 +148,15 @@ def test_each_viewer_sees_exactly_what_the_settings_allow(
             listed = owner in {c["person"] for c in found}
             assert listed == ("free" in visible), (viewer, chosen)
 
-        # The bundle: whole for the owner, as disclosed to them for any other session.
+        # The bundle: exported by the owner only; for a viewer, it discloses what they see.
         export = _get(live, f"/people/{owner}/bundle", token)
-        assert export.status_code == (401 if viewer == "stranger" else 200)
+        expected = {"stranger": 401, "owner": 200}.get(viewer, 403)
+        assert export.status_code == expected, (viewer, export.text)
         if viewer in ("owner", "stranger"):
             continue
+        export = _get(
+            live, f"/people/{owner}/bundle", scene.tokens["owner"], **{"for": scene.ids[viewer]}
+        )
         for item in export.json()["entries"]:
             part = scene.parts.get(item["entry"]["statement"]["id"])
             if item["entry"]["stream"] == f"record/{owner}" and part is not None:

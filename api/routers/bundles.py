@@ -80,20 +80,25 @@ def export_record(
         Query(
             alias="for",
             pattern=SLUG_RE,
-            description="disclose only what this viewer may read (the owner's choice; "
-            "another viewer always gets the bundle as disclosed to themself)",
+            description="disclose only what this viewer may read (public parts and parts "
+            "granted to them); every entry stays, so the bundle still verifies",
         ),
     ] = None,
 ) -> Response:
-    """Download a record as a bundle, proven against a signed checkpoint: one's own whole,
-    or as disclosed to a viewer (``for``; for another person's record: to oneself)."""
-    viewer = for_viewer
+    """Download one's own record as a bundle, proven against a signed checkpoint: whole, or
+    as disclosed to a viewer (``for``), or without some parts' content (``withhold``).
+
+    Only the owner exports: a bundle holds every entry of their streams with its clear
+    facts (skills, grades, who endorsed) so that it proves itself complete; only the
+    personal fields can be withheld. Handing that out is the owner's decision.
+    """
     if session.person != person:
-        if for_viewer not in (None, session.person):
-            raise ApiError(
-                403, "not_yours", "only the owner exports their record for another viewer"
-            )
-        viewer = session.person
+        raise ApiError(
+            403,
+            "not_yours",
+            "a record is exported by its owner only (who may export it for a viewer: ?for=)",
+        )
+    viewer = for_viewer
     if viewer is not None and viewer not in ctx.state().people:
         raise NotFound(f"no person {viewer!r} is registered")
     if size is None and ctx.checkpointer is not None:
