@@ -898,4 +898,8 @@ class ImportOut(BaseModel):
     entry_count: int
     imported_at: str
     new: bool
-    report: dict[str, Any]
+    report: dict[str, Any] | None = Field(
+        description="the verification report (names, titles, grades): for the person the "
+        "record is of only; others read what the access rule lets them in the portfolio's "
+        "`imported`"
+    )

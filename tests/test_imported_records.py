@@ -221,7 +221,17 @@ def test_an_import_shows_in_the_portfolio_pages_and_cli(
     bundle = tmp_path / "alice.json"
     bundle.write_text(origin.first)
     r.cli.ok("trust", origin.key)
+    # Through the API, only the person the record is of (or an admin) imports it.
+    refused = r.live.client.post("/bundles/import", content=origin.first, headers=r.bearer("dave"))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_yours"
     r.cli.ok("import", str(bundle))  # no log entry: the cache must still see it
+    listed = {
+        who: r.live.client.get("/imports", headers=r.bearer(who)).json()["items"]
+        for who in ("alice", "dave")
+    }
+    assert listed["alice"][0]["report"]["person"] == "alice"
+    assert listed["dave"][0]["report"] is None  # her titles and grades are not his to list
 
     mine = r.imported("alice")
     [record] = mine

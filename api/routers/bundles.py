@@ -177,7 +177,7 @@ def verify_uploaded_bundle(ctx: Ctx, body: RawBody) -> BundleVerification:
     return _verify(ctx, body)
 
 
-def _import_out(record: ImportedRecord) -> ImportOut:
+def _import_out(record: ImportedRecord, viewer: str) -> ImportOut:
     return ImportOut(
         origin=record.origin,
         person=record.person,
@@ -186,14 +186,28 @@ def _import_out(record: ImportedRecord) -> ImportOut:
         entry_count=record.entry_count,
         imported_at=record.imported_at,
         new=record.new,
-        report=record.report.as_json(),
+        report=record.report.as_json() if viewer == record.person else None,
     )
 
 
 @router.post("/bundles/import", status_code=201, openapi_extra=_JSON_BODY)
 def import_bundle(ctx: Ctx, session: CurrentSession, body: RawBody) -> ImportOut:
-    """Import a bundle from another ledger whose operator key this ledger trusts."""
-    return _import_out(ImportRegistry(ctx.store).import_bundle(body))
+    """Import a bundle from another ledger whose operator key this ledger trusts: one's own
+    record, or (as an admin) a newcomer's."""
+    try:
+        person = load_bundle(body).get("person")
+    except BundleError as exc:
+        raise ApiError(400, exc.code, exc.message) from exc
+    state = ctx.state()
+    me = state.people.get(session.person)
+    admin = me is not None and (
+        state.is_operator(me) or any(role == "admin" for role, _ in me.roles)
+    )
+    if person != session.person and not admin:
+        raise ApiError(
+            403, "not_yours", "a record is imported by the person it is of, or by an admin"
+        )
+    return _import_out(ImportRegistry(ctx.store).import_bundle(body), session.person)
 
 
 @router.get("/imports")
@@ -208,6 +222,6 @@ def list_imports(
     offset = page.offset()
     more = offset + page.limit < len(records)
     return Page[ImportOut](
-        items=[_import_out(r) for r in records[offset : offset + page.limit]],
+        items=[_import_out(r, session.person) for r in records[offset : offset + page.limit]],
         next_cursor=str(offset + page.limit) if more else None,
     )
