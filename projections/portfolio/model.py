@@ -101,16 +101,6 @@ class PortfolioModel(ReadModel):
     def _rotated(self, e: LogEntry, batch: WriteBatch) -> None:
         batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
 
-    def _role_granted(self, e: LogEntry, batch: WriteBatch) -> None:
-        batch.net_set(t.roles, "person", "role", "scope").add(
-            e.subject, e.body["role"], e.body["scope"]
-        )
-
-    def _role_revoked(self, e: LogEntry, batch: WriteBatch) -> None:
-        batch.net_set(t.roles, "person", "role", "scope").discard(
-            e.subject, e.body["role"], e.body["scope"]
-        )
-
     def _transferred(self, e: LogEntry, batch: WriteBatch) -> None:
         params = {
             "b_person": e.subject,
@@ -235,8 +225,6 @@ class PortfolioModel(ReadModel):
 PortfolioModel._handlers = {
     "IdentityRegistered": PortfolioModel._registered,
     "KeyRotated": PortfolioModel._rotated,
-    "RoleGranted": PortfolioModel._role_granted,
-    "RoleRevoked": PortfolioModel._role_revoked,
     "EmployeeTransferred": PortfolioModel._transferred,
     "VisibilityChanged": PortfolioModel._visibility,
     "ContributionClaimed": PortfolioModel._claimed,

@@ -29,7 +29,6 @@ __all__ = [
     "keys",
     "metadata",
     "people",
-    "roles",
 ]
 
 metadata = MetaData()
@@ -53,15 +52,6 @@ keys = Table(
     metadata,
     Column("key_id", String(48), primary_key=True),
     Column("person", String(64), nullable=False),
-    sqlite_with_rowid=False,
-)
-
-roles = Table(
-    "pf_roles",
-    metadata,
-    Column("person", String(64), primary_key=True),
-    Column("role", String(16), primary_key=True),
-    Column("scope", String(129), primary_key=True),
     sqlite_with_rowid=False,
 )
 
