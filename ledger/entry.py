@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .canonical import b64decode, b64encode, canonical_bytes, sha256_hex
 from .disclosures import Disclosure, parse_disclosures
@@ -31,6 +31,7 @@ __all__ = [
     "decode_record",
     "encode_record",
     "make_entry",
+    "next_entry",
     "parse_entry",
 ]
 
@@ -64,6 +65,32 @@ class Entry:
             "signature": b64encode(self.signature),
             "recorded_at": self.recorded_at,
         }
+
+
+class StreamHead(Protocol):
+    """The last entry of a stream, as far as the next one needs it (a state's ``Head``, or
+    an :class:`Entry`)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+
+def next_entry(
+    head: StreamHead | None, statement: Statement, signature: bytes, recorded_at: str
+) -> Entry:
+    """The entry ``statement`` becomes after ``head``, the last entry of its stream (None
+    for a new stream: ``seq`` 1 after :data:`GENESIS_PREV`)."""
+    return make_entry(
+        stream=statement.stream,
+        seq=head.seq + 1 if head else 1,
+        prev=head.hash if head else GENESIS_PREV,
+        statement=statement,
+        signature=signature,
+        recorded_at=recorded_at,
+    )
 
 
 def make_entry(

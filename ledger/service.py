@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from keys import BadSignature
 
 from .disclosures import Disclosure
-from .entry import Entry, decode_record, encode_record, make_entry
+from .entry import Entry, decode_record, encode_record, next_entry
 from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
 from .imports import ImportRegistry
 from .merkle import leaf_hash, new_nodes_for_append
@@ -235,15 +235,7 @@ class LedgerService:
         owners: list[str] = []
         for offset, signed in enumerate(batch):
             s = signed.statement
-            head = self.state.heads.get(s.stream)
-            entry = make_entry(
-                stream=s.stream,
-                seq=head.seq + 1 if head else 1,
-                prev=head.hash if head else "0" * 64,
-                statement=s,
-                signature=signed.signature,
-                recorded_at=recorded_at,
-            )
+            entry = next_entry(self.state.heads.get(s.stream), s, signed.signature, recorded_at)
             try:
                 s.check_disclosures(signed.disclosures)
                 apply_entry(

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from keys import Identity, Purpose
 from ledger import commands
 from ledger.disclosures import Disclosure
-from ledger.entry import GENESIS_PREV, Entry, make_entry
+from ledger.entry import Entry, next_entry
 from ledger.rules import apply_entry
 from ledger.state import LedgerState
 from ledger.statement import SignedStatement, parse_statement, utc_timestamp
@@ -114,15 +114,7 @@ class MemoryLedger:
     def entry_for(self, signed: SignedStatement) -> Entry:
         """The entry ``signed`` would become if appended now (at its stream's head)."""
         s = signed.statement
-        head = self.state.heads.get(s.stream)
-        return make_entry(
-            stream=s.stream,
-            seq=head.seq + 1 if head else 1,
-            prev=head.hash if head else GENESIS_PREV,
-            statement=s,
-            signature=signed.signature,
-            recorded_at=self._clock(),
-        )
+        return next_entry(self.state.heads.get(s.stream), s, signed.signature, self._clock())
 
     def append(self, signed: SignedStatement) -> Entry:
         """Append one statement; raise :class:`~ledger.errors.RuleViolation` if refused."""

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ledger.audit import audit
 from ledger.catalogue import CATALOGUE
-from ledger.entry import GENESIS_PREV, Entry, make_entry
+from ledger.entry import Entry, next_entry
 from ledger.rules import apply_entry
 from ledger.service import LedgerService, StoredEntry
 from ledger.state import LedgerState
@@ -62,15 +62,7 @@ def _fold(statements: list[SignedStatement]) -> LedgerState:
     state = LedgerState()
     for signed in statements:
         s = signed.statement
-        head = state.heads.get(s.stream)
-        entry = make_entry(
-            stream=s.stream,
-            seq=head.seq + 1 if head else 1,
-            prev=head.hash if head else GENESIS_PREV,
-            statement=s,
-            signature=signed.signature,
-            recorded_at=s.issued_at,
-        )
+        entry = next_entry(state.heads.get(s.stream), s, signed.signature, s.issued_at)
         apply_entry(state, entry, log_index=state.size)
     return state
 

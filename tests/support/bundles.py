@@ -30,7 +30,7 @@ from ledger.checkpoint import (
     verifier_key,
 )
 from ledger.disclosures import Disclosure
-from ledger.entry import Entry, make_entry
+from ledger.entry import Entry, next_entry
 from ledger.heads import HeadsIndex
 from ledger.log import HEADS_LINE, SignedCheckpoint, TransparencyLog
 from ledger.merkle import MemoryNodes, inclusion_proof, leaf_hash, root
@@ -228,13 +228,5 @@ def forged(entries: LogEntries, signed: SignedStatement) -> LogEntries:
     """``entries`` plus ``signed`` appended at its stream's head, without checking any rule."""
     heads = {e.stream: e for e, _ in entries}
     s = signed.statement
-    head = heads.get(s.stream)
-    entry = make_entry(
-        stream=s.stream,
-        seq=head.seq + 1 if head else 1,
-        prev=head.hash if head else "0" * 64,
-        statement=s,
-        signature=signed.signature,
-        recorded_at="2026-06-01T00:00:00.000000Z",
-    )
+    entry = next_entry(heads.get(s.stream), s, signed.signature, "2026-06-01T00:00:00.000000Z")
     return [*entries, (entry, signed.disclosures)]

@@ -25,7 +25,7 @@ from keys import Purpose
 from ledger import commands
 from ledger.audit import AuditReport, audit
 from ledger.canonical import b64encode, canonical_bytes
-from ledger.entry import GENESIS_PREV, Entry, decode_record, encode_record, make_entry
+from ledger.entry import Entry, decode_record, encode_record, next_entry
 from ledger.rules import apply_entry
 from ledger.service import LedgerService
 from ledger.state import LedgerState
@@ -364,14 +364,7 @@ def _forged_entry(
                 choices.append(commands.state_ambition(signer, person=person.id, goal="Forged"))
     signed = data.draw(st.sampled_from(choices), label="forged")
     s = signed.statement
-    head = state.heads.get(s.stream)
-    entry = make_entry(
-        stream=s.stream,
-        seq=head.seq + 1 if head else 1,
-        prev=head.hash if head else GENESIS_PREV,
-        statement=s,
-        signature=signed.signature,
-        recorded_at=entries[max(p - 1, 0)].recorded_at,
-    )
+    recorded_at = entries[max(p - 1, 0)].recorded_at
+    entry = next_entry(state.heads.get(s.stream), s, signed.signature, recorded_at)
     apply_entry(state, entry, log_index=p)  # it really is valid there
     return entry, encode_record(entry, signed.disclosures)
