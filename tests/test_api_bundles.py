@@ -90,3 +90,24 @@ def test_import_needs_a_session_and_a_trusted_origin(live: Live) -> None:
     assert live.problem(refused)["code"] == "untrusted_key"
     listed = live.client.get("/imports", headers=mine).json()
     assert listed == {"items": [], "next_cursor": None}
+
+
+def test_the_employee_page_exports_a_chosen_bundle(live: Live) -> None:
+    """The page's form: a viewer (optional) and parts to leave out, sent as a plain GET."""
+    w = make_cast(live, "chosen")
+    alice = w["alice"]
+    w.do(w.claim(alice, title="Shown work"))
+    w.do(w.ambition(alice, goal="Hidden plan"))
+    issue_checkpoint(live)
+    mine = _bearer(live, alice.identity)
+    page = live.client.get("/employee", headers=mine).text
+    assert 'id="export-chosen"' in page
+    assert f'action="/people/{alice.id}/bundle"' in page
+    # What the form sends with no viewer chosen and one part ticked:
+    export = live.client.get(
+        f"/people/{alice.id}/bundle", params={"for": "", "withhold": "ambitions"}, headers=mine
+    )
+    assert export.status_code == 200, export.text
+    assert "Hidden plan" not in export.text
+    assert "Shown work" in export.text
+    assert verify_bundle(export.text, trusted=None).withheld_fields >= 1

@@ -79,7 +79,7 @@ def export_record(
         str | None,
         Query(
             alias="for",
-            pattern=SLUG_RE,
+            pattern="^$|" + SLUG_RE,  # empty: nobody chosen (as a page's form sends it)
             description="disclose only what this viewer may read (public parts and parts "
             "granted to them); every entry stays, so the bundle still verifies",
         ),
@@ -98,7 +98,7 @@ def export_record(
             "not_yours",
             "a record is exported by its owner only (who may export it for a viewer: ?for=)",
         )
-    viewer = for_viewer
+    viewer = for_viewer or None
     if viewer is not None and viewer not in ctx.state().people:
         raise NotFound(f"no person {viewer!r} is registered")
     if size is None and ctx.checkpointer is not None:
