@@ -406,7 +406,7 @@ _INGEST_STEPS = (
 )
 _AUDIT_STEPS = (
     (Store, "read", "read records"),
-    (ledger.audit, "decode_record", "decode record (JSON, validate, canonical check)"),
+    (ledger.audit, "decode_record_parts", "decode record (JSON, validate, canonical check)"),
     (ledger.audit, "stream_originator_id", "row check (uuid5)"),
     (ledger.audit, "apply_entry", "rules (apply_entry)"),
     (ledger.audit, "leaf_hash", "Merkle leaves"),

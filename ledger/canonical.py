@@ -26,6 +26,9 @@ __all__ = [
 
 
 _MAX_SAFE_INT = 2**53 - 1
+# ``json.dumps`` with these options builds a new encoder on every call; one shared
+# encoder (it keeps no state between calls) writes the same bytes in less time.
+_PLAIN_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _is_plain(obj: Any) -> bool:
@@ -73,9 +76,7 @@ def canonical_bytes(obj: Any) -> bytes:
     double precision, non-string keys, lone surrogates).
     """
     if _is_plain(obj):
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-            "utf-8"
-        )
+        return _PLAIN_ENCODER.encode(obj).encode("utf-8")
     try:
         return rfc8785.dumps(obj)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

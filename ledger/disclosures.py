@@ -15,6 +15,7 @@ anyone who sees only the digest.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 DISCLOSURE_PREFIX = b"trackrecord:disclosure:v1\x00"
-_SALT_HEX_LEN = 32
+_SALT_RE = re.compile(r"[0-9a-f]{32}")  # 16 bytes as lowercase hex
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def parse_disclosures(raw: Any) -> list[Disclosure]:
                 field=f"disclosures[{i}]",
             )
         salt, name, value = item
-        if len(salt) != _SALT_HEX_LEN or any(c not in "0123456789abcdef" for c in salt):
+        if _SALT_RE.fullmatch(salt) is None:
             raise MalformedInput(
                 f"disclosure {i}: salt must be 32 lowercase hex digits", field=f"disclosures[{i}]"
             )

@@ -17,7 +17,9 @@ sealed under their owner's data key (:mod:`ledger.vault`, docs/privacy.md §2).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
 
 from .canonical import b64decode, b64encode, canonical_bytes, sha256_hex
@@ -29,6 +31,7 @@ __all__ = [
     "GENESIS_PREV",
     "Entry",
     "decode_record",
+    "decode_record_parts",
     "encode_record",
     "make_entry",
     "next_entry",
@@ -37,6 +40,7 @@ __all__ = [
 
 GENESIS_PREV = "0" * 64
 ENTRY_FIELDS = frozenset({"stream", "seq", "prev", "statement", "signature", "recorded_at"})
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -127,13 +131,11 @@ def make_entry(
 def _json_ascii(value: str) -> bytes:
     if not value.isascii():
         raise MalformedInput(f"{value!r} must be ASCII")
-    return json.dumps(value).encode("ascii")
+    return encode_basestring_ascii(value).encode("ascii")  # what json.dumps(value) returns
 
 
 def _is_hex64(value: Any) -> bool:
-    return (
-        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-    )
+    return isinstance(value, str) and _HEX64_RE.fullmatch(value) is not None
 
 
 def parse_entry(raw: Any) -> Entry:
@@ -179,8 +181,17 @@ def decode_record(blob: bytes, **where: Any) -> tuple[Entry, list[Disclosure]]:
     """Parse a stored record; raise :class:`IntegrityViolation` (code ``malformed_entry``)
     if it is not exactly the canonical form of a well-formed entry."""
     head, sep, tail = bytes(blob).partition(b"\n")
+    return decode_record_parts(head, tail if sep else None, **where)
+
+
+def decode_record_parts(
+    head: bytes, tail: bytes | None, **where: Any
+) -> tuple[Entry, list[Disclosure]]:
+    """:func:`decode_record` of a record already split at its first line feed (``tail``
+    None: it has none), as the store's readers hold it (``StoredRecord.head`` and
+    ``.disclosures``): the audit need not join and split every record again."""
     try:
-        if not sep:
+        if tail is None:
             raise MalformedInput("record has no separator between entry and disclosures")
         entry = parse_entry(json.loads(head))
         disclosures = parse_disclosures(json.loads(tail))

@@ -67,18 +67,25 @@ def stream_originator_id(stream: str) -> uuid.UUID:
 class StoredRecord:
     """One stored entry as read back: notification position, row keys and record bytes.
 
-    ``blob`` is the plaintext record form ``JCS(entry) ‖ 0x0A ‖ JCS(disclosures)``, with
-    ``[]`` as disclosures unless ``sealing`` is ``open``; ``sealed_for`` is the person
-    the sealed disclosures name and ``sealing_problem`` why they are ``corrupt``.
+    ``head`` is ``JCS(entry)`` as stored (the bytes before the first line feed) and
+    ``disclosures`` the opened ``JCS(disclosures)``, ``[]`` unless ``sealing`` is
+    ``open``; ``sealed_for`` is the person the sealed disclosures name and
+    ``sealing_problem`` why they are ``corrupt``.
     """
 
     position: int
     originator_id: uuid.UUID
     version: int
-    blob: bytes
+    head: bytes
+    disclosures: bytes = b"[]"
     sealing: Sealing = "none"
     sealed_for: str | None = None
     sealing_problem: str = ""
+
+    @property
+    def blob(self) -> bytes:
+        """The plaintext record form ``JCS(entry) ‖ 0x0A ‖ JCS(disclosures)``."""
+        return self.head + b"\n" + self.disclosures
 
     @classmethod
     def opened(
@@ -86,9 +93,10 @@ class StoredRecord:
     ) -> StoredRecord:
         return cls(
             position,
-            uuid.UUID(str(originator_id)),
+            originator_id if type(originator_id) is uuid.UUID else uuid.UUID(str(originator_id)),
             version,
-            head + b"\n" + opened.disclosures,
+            head,
+            opened.disclosures,
             opened.sealing,
             opened.owner,
             opened.problem,
