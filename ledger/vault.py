@@ -292,6 +292,11 @@ class DataKeyTable(Protocol):
         """The ledger metadata value of ``key`` (the service key id is one)."""
 
 
+_NO_SEPARATOR = Opened(
+    "corrupt", problem="the stored record has no line feed between the entry and its disclosures"
+)
+
+
 class Vault:
     """Data keys of one ledger, wrapped under its service key, with an in-process cache.
 
@@ -378,11 +383,14 @@ class Vault:
     ) -> list[tuple[bytes, Opened]]:
         """Split stored records into ``(JCS(entry), opened tail)`` pairs, one key lookup in
         all (see :meth:`keys_for` for ``use_cache``)."""
-        split = [bytes(r).partition(b"\n")[::2] for r in records]
-        owners = {o for _, tail in split if tail and (o := sealed_owner(tail)) is not None}
+        split = [bytes(r).partition(b"\n") for r in records]
+        owners = {o for _, _, tail in split if tail and (o := sealed_owner(tail)) is not None}
         keys = self.keys_for(owners, use_cache=use_cache) if owners else {}
         out = []
-        for head, tail in split:
+        for head, sep, tail in split:
+            if not sep:
+                out.append((head, _NO_SEPARATOR))
+                continue
             if not tail:
                 out.append((head, NOT_SEALED))
                 continue

@@ -314,3 +314,25 @@ def test_audit_names_a_sealed_tail_moved_or_resealed_for_someone_else(
     assert failure is not None
     assert (failure.code, failure.log_index) == ("sealed_disclosures", size - 3)
     assert "belong to alice but are sealed for bob" in failure.message
+
+
+def test_the_audit_names_a_stored_record_without_its_line_feed(sqlite_url: str) -> None:
+    """A record is ``JCS(entry) ‖ 0x0A ‖ tail``: one whose separator was cut is refused at
+    its entry, even though its entry bytes are intact."""
+    store = open_store(sqlite_url)
+    try:
+        w = standard_world(LedgerService(store), seed="vault-separator")
+        w.do(w.ambition(w["alice"]))  # no disclosure of a long text needed: any entry
+        with sqlite3.connect(sqlite_url.removeprefix("sqlite://")) as db:
+            (rowid, state) = db.execute(
+                "SELECT rowid, state FROM stored_events ORDER BY rowid DESC LIMIT 1"
+            ).fetchone()
+            head = bytes(state).partition(b"\n")[0]
+            db.execute("UPDATE stored_events SET state=? WHERE rowid=?", (head, rowid))
+        report = audit(store)
+        assert report.failure is not None
+        assert report.failure.code == "sealed_disclosures"
+        assert "no line feed" in report.failure.message
+        assert report.failure.log_index == w.state.size - 1
+    finally:
+        store.close()
