@@ -7,7 +7,6 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
@@ -74,12 +73,29 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "person text PRIMARY KEY, wrapped bytea NOT NULL, created_at text NOT NULL)"
             ).format(schema=self.schema, table=self.data_keys_table)
         )
-        # One statement for all of an append's nodes (unnest of three arrays): about a
-        # third of the cost of executemany's one INSERT per node (bench/ingest.py).
-        self._insert_nodes = SQL(
-            "INSERT INTO {schema}.{table} (level, idx, hash) "
-            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
-        ).format(schema=self.schema, table=self.nodes_table)
+        # The lock and the notification in one round trip (several statements, no
+        # parameters: psycopg sends them with the simple query protocol), then the nodes
+        # and the entries in one statement: unnest of one array per column, sent in
+        # binary. The library's statement unnests an array of a composite type, which
+        # psycopg dumps as text (bytea escaped by regular expressions): that was about
+        # half the cost of an append of 1000 (bench/ingest.py). The entries are inserted,
+        # and so given their notification ids, in array order, as with the library's
+        # statement, and RETURNING lists them in that order.
+        self._lock_and_notify = SQL("; ").join(
+            [*self.lock_table_statements, SQL("NOTIFY {0}").format(Identifier(self.channel_name))]
+        )
+        self._insert_append = SQL(
+            "WITH nodes AS (INSERT INTO {schema}.{nodes} (level, idx, hash) "
+            "SELECT * FROM unnest(%b::integer[], %b::bigint[], %b::bytea[])) "
+            "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            schema=self.schema,
+            nodes=self.nodes_table,
+            events=Identifier(self.events_table_name),
+            id_type=Identifier(self.datastore.originator_id_type),
+        )
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -90,23 +106,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         hits the unique key of a leaf another writer took first, psycopg reports the
         pipeline as aborted (and can leave a stale prepared statement behind) rather
         than the unique violation. Here the table lock comes first (as in the
-        library), then the nodes, then the events: a second writer waits for the lock
-        and then fails cleanly on the leaf's unique key (``IntegrityError``).
+        library), then one statement inserts the nodes and the events: a second writer
+        waits for the lock and then fails cleanly on the unique key of a leaf or of a
+        stream position (``IntegrityError``), and the whole statement writes nothing.
         """
-        nodes = kwargs.get("merkle_nodes") or ()
-        with self.datastore.get_connection() as conn, conn.transaction():
-            with conn.cursor() as curs:
-                self._lock_table(curs)
-                self._notify_channel(curs)
-                if nodes:
-                    levels, indexes, hashes = zip(*nodes, strict=True)
-                    curs.execute(self._insert_nodes, (list(levels), list(indexes), list(hashes)))
-            if not stored_events:
-                return []
-            with conn.cursor() as curs:
-                PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
-                ids: Sequence[int] | None = self._fetch_ids_after_insert_events(curs, stored_events)
-                return ids
+        nodes: Sequence[tuple[int, int, bytes]] = kwargs.get("merkle_nodes") or ()
+        params = (
+            [level for level, _, _ in nodes],
+            [idx for _, idx, _ in nodes],
+            [hash_ for _, _, hash_ in nodes],
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(self._lock_and_notify)
+            curs.execute(self._insert_append, params)
+            return [row["notification_id"] for row in curs.fetchall()]
 
     def _query(
         self, sql: SQL, params: tuple[Any, ...], table: Identifier | None = None
