@@ -128,9 +128,21 @@ class AppContext:
         size = self.state().size
         return size, self.read_models.generation, today_utc(), ImportRegistry(self.store).stamp()
 
-    def cached(self, key: Hashable, compute: Callable[[], BaseModel | list[BaseModel]]) -> Response:
-        """``compute()``'s JSON, served from :attr:`answers` while :meth:`version` holds."""
-        body = self.answers.get(key, self.version(), compute)
+    def log_version(self) -> tuple[int, str]:
+        """What answers computed from the ledger state alone depend on (a person's record):
+        the log's size and the day (UTC), on which an access grant's ``until`` runs out.
+        Unlike :meth:`version` it needs no look-up besides the state's catch-up."""
+        return self.state().size, today_utc()
+
+    def cached(
+        self,
+        key: Hashable,
+        compute: Callable[[], BaseModel | list[BaseModel]],
+        version: Hashable | None = None,
+    ) -> Response:
+        """``compute()``'s JSON, served from :attr:`answers` while ``version`` (by default
+        :meth:`version`) holds."""
+        body = self.answers.get(key, self.version() if version is None else version, compute)
         return Response(body, media_type="application/json")
 
     def close(self) -> None:

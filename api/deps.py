@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from .context import AppContext
 from .errors import ApiError
@@ -26,8 +27,11 @@ COOKIE_NAME = "trackrecord_session"
 MAX_LIMIT = 500
 
 
-def get_context(request: Request) -> AppContext:
-    """The application's :class:`AppContext` (set by the lifespan)."""
+async def get_context(request: Request) -> AppContext:
+    """The application's :class:`AppContext` (set by the lifespan).
+
+    This and the other dependencies that never block are ``async``: FastAPI runs a
+    plain ``def`` dependency on the thread pool, a hop per dependency per request."""
     ctx: AppContext = request.app.state.context
     return ctx
 
@@ -46,11 +50,13 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE_NAME) or None
 
 
-def _optional_viewer(request: Request, ctx: Ctx) -> Viewer:
+async def _optional_viewer(request: Request, ctx: Ctx) -> Viewer:
     token = bearer_token(request)
     if token is None:
         return Viewer()
-    return Viewer(ctx.sessions.get(token, ctx.state()).person)
+    # A session look-up catches the ledger state up (a store read): off the event loop.
+    session = await run_in_threadpool(lambda: ctx.sessions.get(token, ctx.state()))
+    return Viewer(session.person)
 
 
 def _required_session(request: Request, ctx: Ctx) -> Session:
@@ -81,7 +87,7 @@ class Pagination:
         return int(self.cursor)
 
 
-def _pagination(
+async def _pagination(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 50,
     cursor: Annotated[
         str | None, Query(max_length=100, description="next_cursor of the previous page")

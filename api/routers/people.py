@@ -69,4 +69,6 @@ def get_record(person: PersonId, ctx: Ctx, viewer: OptionalViewer, page: Paging)
         entries.sort(key=lambda pair: pair[1] or 0)
         return stream_page(ctx, entries, offset, page.limit, viewer)
 
-    return ctx.cached(("record", person, viewer.person, offset, page.limit), compute)
+    # The record comes from the ledger state alone (no read model, no imported bundle).
+    key = ("record", person, viewer.person, offset, page.limit)
+    return ctx.cached(key, compute, ctx.log_version())
