@@ -19,8 +19,9 @@ from typing import Any
 
 from keys import key_id_for
 
+from .access import active_grant, visibility_of
 from .canonical import b64decode, sha256_hex
-from .catalogue import DEPARTMENT_RE, GRADE_MAX, GRADE_MIN, SLUG_RE, Role, Visibility
+from .catalogue import DEPARTMENT_RE, GRADE_MAX, GRADE_MIN, SLUG_RE, Part, Role, Visibility
 from .entry import GENESIS_PREV, Entry
 from .errors import RuleViolation
 from .state import (
@@ -305,12 +306,8 @@ def _visibility_changed(ctx: _Ctx) -> None:
 
 # -- access on request (docs/privacy.md) --------------------------------------
 def _require_on_request(ctx: _Ctx, owner: Person, part: str) -> None:
-    # Imported here: ledger.access builds on the state and the catalogue, not on the rules.
-    from .access import DEFAULT_VISIBILITY
-    from .catalogue import Part
-
-    current = ctx.state.visibility.get((owner.id, part), DEFAULT_VISIBILITY[Part(part)].value)
-    if current != Visibility.ON_REQUEST:
+    current = visibility_of(ctx.state, owner.id, Part(part))
+    if current is not Visibility.ON_REQUEST:
         raise ctx.fail(
             "not_on_request",
             f"the {part} part of {owner.id} is {current}; only an on_request part is "
@@ -351,11 +348,9 @@ def _active_grant_id(ctx: _Ctx, key: tuple[str, str, str]) -> str | None:
     An expired grant stays in ``active_grants`` (the rules have no clock but the
     log's): a new request or grant replaces it.
     """
-    grant_id = ctx.state.active_grants.get(key)
-    if grant_id is None:
-        return None
-    until = ctx.state.access_grants[grant_id].until
-    return grant_id if until is None or ctx.today <= until else None
+    owner, viewer, part = key
+    grant = active_grant(ctx.state, owner, viewer, Part(part), today=ctx.today)
+    return None if grant is None else grant.id
 
 
 def _open_request(ctx: _Ctx, request_id: str, owner: Person) -> AccessRequest:
