@@ -25,7 +25,6 @@ compacts in one go for a caller that does not run the projector.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
@@ -42,6 +41,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError
+
+from ledger.store.sqlite import truncate_wal
 
 from .db import writing
 from .log import personal_json
@@ -156,14 +157,8 @@ def compact(engine: Engine, tables: Collection[str]) -> None:
 def _checkpoint_sqlite(engine: Engine) -> None:
     raw = engine.raw_connection()  # autocommit (isolation_level None): no BEGIN around it
     try:
-        cursor = raw.cursor()
-        for _ in range(_CHECKPOINT_TRIES):
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            row = cursor.fetchone()  # (busy, log frames, checkpointed frames)
-            if row is not None and not row[0]:
-                return
-            time.sleep(_CHECKPOINT_WAIT_S)
-        _LOG.warning("the WAL could not be truncated after an erasure: readers hold it")
+        if not truncate_wal(raw.cursor(), tries=_CHECKPOINT_TRIES, wait_s=_CHECKPOINT_WAIT_S):
+            _LOG.warning("the WAL could not be truncated after an erasure: readers hold it")
     finally:
         raw.close()
 

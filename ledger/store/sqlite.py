@@ -12,7 +12,24 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from ..errors import StoreError
 from ..vault import SERVICE_KEY_META
 
-__all__ = ["LedgerSQLiteRecorder"]
+__all__ = ["LedgerSQLiteRecorder", "truncate_wal"]
+
+
+def truncate_wal(cursor: Any, *, tries: int = 100, wait_s: float = 0.05) -> bool:
+    """Checkpoint the write-ahead log into the database file and cut it to zero bytes
+    (``wal_checkpoint(TRUNCATE)``), so the page versions it held are gone; True if done.
+
+    The checkpoint cannot finish while another connection reads an older snapshot: it
+    is retried ``tries`` times, ``wait_s`` apart. Past that the old frames stay in the
+    WAL until a later checkpoint restarts it from its start and so overwrites them.
+    """
+    for _ in range(tries):
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = cursor.fetchone()  # (busy, log frames, checkpointed frames)
+        if row is not None and not row[0]:
+            return True
+        time.sleep(wait_s)
+    return False
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -273,20 +290,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             cursor.execute("PRAGMA secure_delete=ON")
             try:
                 with conn.transaction(commit=True) as c:
-                    for sql, params in statements:
-                        c.execute(sql, params)
-                        c.execute("SELECT changes()")
-                        changes.append(int(c.fetchone()[0]))
-                    if then is not None and changes and changes[0]:  # more, made in here
-                        for sql, params in then(c):
+
+                    def run(batch: Sequence[tuple[str, Sequence[Any]]]) -> None:
+                        for sql, params in batch:
                             c.execute(sql, params)
                             c.execute("SELECT changes()")
                             changes.append(int(c.fetchone()[0]))
-                for _ in range(100):
-                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                    if not cursor.fetchone()[0]:  # (busy, log frames, checkpointed)
-                        break
-                    time.sleep(0.05)
+
+                    run(statements)
+                    if then is not None and changes and changes[0]:  # more, made in here
+                        run(then(c))
+                truncate_wal(cursor)
             finally:
                 cursor.execute(f"PRAGMA secure_delete={before}")
         return changes
