@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,7 @@ from ..settings import check_person
 from .context import cli_context
 from .errors import CliError, ExitCode
 from .keyfiles import read_public_key, write_keystore
-from .options import JsonFlag, organisation_of
+from .options import JsonFlag, confirm, organisation_of
 from .output import print_appended
 
 __all__ = ["public_key_from", "register_commands"]
@@ -223,16 +222,12 @@ def erase(
     See docs/privacy.md §3.
     """
     cli = cli_context(ctx)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CliError(
-                "confirmation_needed",
-                "an erasure cannot be undone: confirm it on a terminal or pass --yes",
-            )
-        if not typer.confirm(
-            f"Erase every personal field of {person}? This cannot be undone.", err=True
-        ):
-            raise CliError("cancelled", "erasure cancelled; nothing was written")
+    confirm(
+        yes,
+        f"Erase every personal field of {person}? This cannot be undone.",
+        without_terminal="an erasure cannot be undone: confirm it on a terminal or pass --yes",
+        cancelled="erasure cancelled; nothing was written",
+    )
     _, signer = cli.signer()
     signed = commands.erase_person(signer, person=person, basis=basis.value)
     result = cli.service.append(signed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Annotated
 
@@ -16,6 +17,7 @@ __all__ = [
     "Hours",
     "JsonFlag",
     "Skills",
+    "confirm",
     "organisation_of",
     "resolve_id",
 ]
@@ -62,3 +64,18 @@ def resolve_id(given: str, candidates: Iterable[str], what: str) -> str:
             "ambiguous_id", f"{given!r} is the start of {len(matches)} {what}s; give more of it"
         )
     return matches[0] if matches else given
+
+
+def confirm(yes: bool, question: str, *, without_terminal: str, cancelled: str) -> None:
+    """Go on only if ``yes`` (``--yes``) or the person answers ``question`` with yes.
+
+    Without ``--yes`` and without a terminal to ask on, raise :class:`CliError`
+    (``confirmation_needed``, saying ``without_terminal``) instead of waiting for
+    an answer that never comes; a "no" raises ``cancelled``.
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError("confirmation_needed", without_terminal)
+    if not typer.confirm(question, err=True):
+        raise CliError("cancelled", cancelled)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from .context import cli_context
-from .errors import CliError
-from .options import JsonFlag
+from .options import JsonFlag, confirm
 from .output import print_json
 
 __all__ = ["service_key_app"]
@@ -45,14 +43,13 @@ def rotate(
     process still holding the old key refuses to add new data keys.
     """
     cli = cli_context(ctx)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CliError(
-                "confirmation_needed",
-                "rotating the service key replaces its file: confirm on a terminal or pass --yes",
-            )
-        if not typer.confirm("Replace the service key (restart running services after)?"):
-            raise CliError("cancelled", "rotation cancelled; nothing was changed")
+    confirm(
+        yes,
+        "Replace the service key (restart running services after)?",
+        without_terminal="rotating the service key replaces its file: confirm on a terminal "
+        "or pass --yes",
+        cancelled="rotation cancelled; nothing was changed",
+    )
     store = cli.ledger.store
     before = store.vault.key_id
     count = store.rotate_service_key()
