@@ -22,7 +22,6 @@ import pytest
 
 import ledger.statement
 from ledger import commands
-from ledger.audit import AuditReport, audit
 from ledger.canonical import canonical_bytes
 from ledger.disclosures import Disclosure
 from ledger.errors import MalformedInput, RuleViolation
@@ -42,16 +41,7 @@ from tests.factories import (
     state_snapshot,
 )
 from tests.support.rule_cases import BASES, CASES, MALFORMED, Mutation, set_at
-
-
-def audit_url(url: str) -> AuditReport:
-    """Audit the store at ``url`` through a connection of its own."""
-    store = open_store(url)
-    try:
-        return audit(store)
-    finally:
-        store.close()
-
+from tests.support.tamper import audit_url
 
 # -- the rule cases ---------------------------------------------------------------------
 
