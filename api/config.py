@@ -42,10 +42,14 @@ class ApiConfig:
     session_ttl: float = 15 * 60.0
     #: mark the session cookie ``Secure`` (set when the service is behind HTTPS)
     secure_cookies: bool = False
-    #: writes (statement and batch submissions) per author key
+    #: writes (statement and batch submissions) per author key, charged once the
+    #: signature has verified
     write_limit: Bucket = Bucket(capacity=60, per_second=20.0)
-    #: logins (session exchanges) per key
+    #: logins (session exchanges) per key, charged once the signed challenge has verified
     login_limit: Bucket = Bucket(capacity=10, per_second=0.2)
+    #: refused logins and writes (bad signature, unknown key or challenge, broken rule)
+    #: per client address: junk spends its sender's budget, never the named key's
+    refusal_limit: Bucket = Bucket(capacity=30, per_second=1.0)
     #: login challenges per client address
     challenge_limit: Bucket = Bucket(capacity=30, per_second=1.0)
     #: the clock of sessions and rate limits (monotonic seconds)

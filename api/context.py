@@ -58,6 +58,7 @@ class AppContext:
     writes: RateLimiter = field(init=False)
     logins: RateLimiter = field(init=False)
     challenges: RateLimiter = field(init=False)
+    refusals: RateLimiter = field(init=False)
     erasures: ErasureWatch = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +88,7 @@ class AppContext:
         self.writes = RateLimiter("writes", cfg.write_limit, cfg.clock)
         self.logins = RateLimiter("logins", cfg.login_limit, cfg.clock)
         self.challenges = RateLimiter("login challenges", cfg.challenge_limit, cfg.clock)
+        self.refusals = RateLimiter("refused requests", cfg.refusal_limit, cfg.clock)
 
     @property
     def service(self) -> LedgerService:

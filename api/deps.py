@@ -21,6 +21,7 @@ __all__ = [
     "Pagination",
     "Paging",
     "bearer_token",
+    "client_address",
 ]
 
 COOKIE_NAME = "trackrecord_session"
@@ -37,6 +38,11 @@ async def get_context(request: Request) -> AppContext:
 
 
 Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from (behind a trusted proxy: the one it names)."""
+    return request.client.host if request.client else "unknown"
 
 
 def bearer_token(request: Request) -> str | None:

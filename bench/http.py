@@ -269,7 +269,7 @@ def _serve(url: str, port: int) -> None:
 
     logging.getLogger("uvicorn.access").disabled = True
     off = Bucket(0, 0)
-    config = ApiConfig(write_limit=off, login_limit=off, challenge_limit=off)
+    config = ApiConfig(write_limit=off, login_limit=off, challenge_limit=off, refusal_limit=off)
     settings = Settings(database_url=url, keys_dir=Path(tempfile.gettempdir()))
     serve(settings, "127.0.0.1", port, config=config, announce=False)
 

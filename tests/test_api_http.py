@@ -15,17 +15,14 @@ import pytest
 from api.config import Bucket
 from keys import Purpose
 from tests.factories import identity_for
-from tests.support.api_server import UNLIMITED, Live, live_server, login, make_cast
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.api_server import (
+    UNLIMITED,
+    FakeClock,
+    Live,
+    live_server,
+    login,
+    make_cast,
+)
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,7 @@ from trackrecord.settings import Settings
 __all__ = [
     "UNLIMITED",
     "Backend",
+    "FakeClock",
     "HttpLedger",
     "Live",
     "Refused",
@@ -54,8 +55,21 @@ __all__ = [
 
 #: rate limits high enough for tests that are not about rate limits
 UNLIMITED = ApiConfig(
-    write_limit=Bucket(0, 0), login_limit=Bucket(0, 0), challenge_limit=Bucket(0, 0)
+    write_limit=Bucket(0, 0),
+    login_limit=Bucket(0, 0),
+    challenge_limit=Bucket(0, 0),
+    refusal_limit=Bucket(0, 0),
 )
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (for sessions and rate limits)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @dataclass

@@ -76,7 +76,11 @@ from trackrecord.settings import Settings
 url, port_file, interval = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
 off = Bucket(0, 0)
 config = ApiConfig(
-    write_limit=off, login_limit=off, challenge_limit=off, checkpoint_interval=interval
+    write_limit=off,
+    login_limit=off,
+    challenge_limit=off,
+    refusal_limit=off,
+    checkpoint_interval=interval,
 )
 operator = Identity(bytes.fromhex(os.environ.pop("TRACKRECORD_TEST_OPERATOR_SEED")))
 settings = Settings(database_url=url, keys_dir=Path("/nonexistent"))
