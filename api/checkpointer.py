@@ -15,7 +15,7 @@ import threading
 
 from keys import Identity
 from ledger.errors import NotFound
-from ledger.log import SignedCheckpoint, TransparencyLog
+from ledger.transparency import SignedCheckpoint, TransparencyLog
 
 __all__ = ["Checkpointer"]
 

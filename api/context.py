@@ -16,10 +16,10 @@ from starlette.responses import Response
 from keys import Identity
 from ledger.access import today_utc
 from ledger.imports import ImportRegistry
-from ledger.log import TransparencyLog
 from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.store import Store
+from ledger.transparency import TransparencyLog
 from trackrecord.bootstrap import Ledger
 
 from .audits import AuditJobs

@@ -61,10 +61,10 @@ import nacl.signing
 from keys import Identity, Purpose
 from keys.signing import signing_message
 from ledger import commands
-from ledger.bundle import dump_bundle, export_bundle, verify_bundle
+from ledger.bundle import dump_bundle, verify_bundle
 from ledger.checkpoint import NoteVerifier
 from ledger.entry import parse_entry
-from ledger.log import TransparencyLog
+from ledger.export import export_bundle
 from ledger.merkle import (
     HASH_SIZE,
     NODE_PREFIX,
@@ -80,6 +80,7 @@ from ledger.merkle import (
 from ledger.service import MAX_BATCH, LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 
 __all__ = ["ArrayNodes", "Config", "Row", "main", "run"]
 

@@ -16,7 +16,7 @@ record proves that none of the person's entries was left out (docs/bundle.md).
 The audit recomputes the whole index, so a mis-sorted tree is caught too.
 
 :func:`heads_root_of` reads that root back from a checkpoint; it is shared by
-the log (:mod:`ledger.log`) and the offline bundle verifier (:mod:`ledger.bundle`),
+the log (:mod:`ledger.transparency`) and the offline bundle verifier (:mod:`ledger.bundle`),
 so this module imports nothing of the store.
 """
 

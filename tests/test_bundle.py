@@ -30,7 +30,6 @@ from ledger.bundle import (
     IncompleteBundle,
     disclose_for_viewer,
     dump_bundle,
-    export_bundle,
     load_bundle,
     verify_bundle,
 )
@@ -40,12 +39,13 @@ from ledger.checkpoint import (
     verifier_key,
 )
 from ledger.disclosures import Disclosure
+from ledger.export import export_bundle
 from ledger.imports import ImportRegistry
-from ledger.log import TransparencyLog
 from ledger.service import LedgerService
 from ledger.state import AccessGrant
 from ledger.statement import SignedStatement
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from tests import pgcluster
 from tests.factories import identity_for
 from tests.support.bundles import (

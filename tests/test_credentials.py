@@ -25,7 +25,7 @@ import rfc8785
 from typer.testing import CliRunner
 
 from keys import Identity, save_keystore
-from ledger.bundle import BundleError, export_bundle
+from ledger.bundle import BundleError
 from ledger.credentials import (
     CredentialError,
     IssuedCredential,
@@ -37,6 +37,7 @@ from ledger.credentials import (
     verify_credential,
     verify_proof,
 )
+from ledger.export import export_bundle
 from tests.factories import identity_for
 from tests.support.bundles import Scenario, build_scenario
 

@@ -22,14 +22,15 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from ledger import commands
-from ledger.bundle import dump_bundle, export_bundle, verify_bundle
+from ledger.bundle import dump_bundle, verify_bundle
 from ledger.checkpoint import NoteVerifier
 from ledger.errors import RuleViolation
+from ledger.export import export_bundle
 from ledger.imports import ImportRegistry
-from ledger.log import TransparencyLog
 from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from projections import create_read_model_engine, purge_erased
 from projections.portfolio import tables as pf
 from tests import pgcluster

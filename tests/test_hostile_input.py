@@ -46,7 +46,6 @@ from ledger.checkpoint import (
 )
 from ledger.entry import decode_record
 from ledger.errors import LedgerError, MalformedInput
-from ledger.log import TransparencyLog
 from ledger.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -55,6 +54,7 @@ from ledger.merkle import (
 from ledger.service import LedgerService
 from ledger.statement import parse_signed_statement
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from tests.factories import DEPT, ORG, identity_for, standard_world
 from tests.support.api_server import live_server
 from tests.support.hostile import (

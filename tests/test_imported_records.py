@@ -21,8 +21,9 @@ import pytest
 
 from api.models import PortfolioOut
 from keys import Identity
-from ledger.bundle import dump_bundle, export_bundle, verify_bundle
+from ledger.bundle import dump_bundle, verify_bundle
 from ledger.catalogue import Part
+from ledger.export import export_bundle
 from ledger.imported_view import ImportedRecordView, imported_view, imported_views
 from ledger.imports import ImportedRecord, ImportRegistry
 from ledger.service import LedgerService

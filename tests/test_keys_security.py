@@ -28,12 +28,13 @@ import pytest
 
 from ledger import commands
 from ledger.audit import AuditReport, audit
-from ledger.bundle import BundleError, dump_bundle, export_bundle, verify_bundle
+from ledger.bundle import BundleError, dump_bundle, verify_bundle
 from ledger.errors import RuleViolation
-from ledger.log import TransparencyLog
+from ledger.export import export_bundle
 from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import Store, open_store
+from ledger.transparency import TransparencyLog
 from tests.factories import DEPT, TickClock, World, forge, identity_for, standard_world
 from tests.support.bundles import forged, reference_bundle
 

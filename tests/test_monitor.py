@@ -20,10 +20,10 @@ from ledger import commands
 from ledger.canonical import b64encode
 from ledger.checkpoint import CheckpointError, NoteVerifier
 from ledger.errors import MalformedInput
-from ledger.log import TransparencyLog
 from ledger.monitor import HistoryRewritten, Monitor
 from ledger.service import LedgerService
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from tests import pgcluster
 from tests.factories import identity_for
 from trackrecord.cli import create_app

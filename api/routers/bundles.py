@@ -24,7 +24,6 @@ from ledger.bundle import (
     BundleError,
     disclose_for_viewer,
     dump_bundle,
-    export_bundle,
     load_bundle,
     verify_bundle,
     withhold_parts,
@@ -32,6 +31,7 @@ from ledger.bundle import (
 from ledger.catalogue import SLUG_RE, Part
 from ledger.checkpoint import NoteVerifier
 from ledger.errors import NotFound
+from ledger.export import export_bundle
 from ledger.imports import ImportedRecord, ImportRegistry
 
 from ..context import AppContext

@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse
 
 from ledger.canonical import b64encode
 from ledger.errors import NotFound
-from ledger.log import TIME_LINE, SignedCheckpoint
+from ledger.transparency import TIME_LINE, SignedCheckpoint
 
 from ..deps import Ctx, Paging
 from ..errors import problem_responses

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ledger.bundle import BundleError, export_bundle, verify_bundle
+from ledger.bundle import BundleError, verify_bundle
 from ledger.checkpoint import verifier_key
 from ledger.errors import LedgerError
+from ledger.export import export_bundle
 from tests.factories import identity_for
 from tests.support.bundles import build_scenario
 

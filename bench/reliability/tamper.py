@@ -43,10 +43,10 @@ from ledger.audit import audit
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import NoteVerifier, sign_checkpoint, verify_checkpoint
 from ledger.errors import LedgerError
-from ledger.log import TransparencyLog
 from ledger.monitor import Monitor
 from ledger.service import LedgerService
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from ledger.vault import Opened
 from tests.factories import TickClock, World, identity_for, random_statements
 from tests.support.hostile import nested_text

@@ -14,10 +14,11 @@ import tempfile
 from pathlib import Path
 
 from ledger import commands
-from ledger.bundle import dump_bundle, export_bundle
-from ledger.log import TransparencyLog
+from ledger.bundle import dump_bundle
+from ledger.export import export_bundle
 from ledger.service import LedgerService
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from tests.factories import identity_for
 
 DOC = Path(__file__).resolve().parent.parent / "bundle.md"

@@ -1,4 +1,4 @@
-"""Portable records: export one person's record as a self-contained bundle; verify it offline.
+"""Portable records: one person's record as a self-contained bundle, verified offline.
 
 A bundle (format ``trackrecord-bundle/v1``, byte rules in docs/bundle.md) holds,
 for one person and one signed checkpoint of size ``n``:
@@ -22,10 +22,10 @@ re-checks the DESIGN.md §6 rules by folding the entries through
 wrong raises a :class:`BundleError` naming it, with its evidence.
 
 The modules: :mod:`.document` (format, errors, strict JSON, shape),
-:mod:`.absence` (absence proofs), :mod:`.export`, :mod:`.disclose` (what one
+:mod:`.absence` (absence proofs), :mod:`.disclose` (what one
 viewer may read of a bundle), :mod:`.items` and
 :mod:`.verify` (the offline checks), :mod:`.report`. None of them imports the
-store at run time.
+store at run time; export, which reads the store, is :mod:`ledger.export`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from .disclose import (
     withhold_parts,
 )
 from .document import FORMAT, BundleError, IncompleteBundle, dump_bundle, load_bundle
-from .export import export_bundle
 from .report import AssignmentSummary, BundleReport, ContributionSummary, EndorsementSummary
 from .verify import verify_bundle
 
@@ -57,7 +56,6 @@ __all__ = [
     "access_parties",
     "disclose_for_viewer",
     "dump_bundle",
-    "export_bundle",
     "heads_root",
     "load_bundle",
     "record_part",

@@ -29,10 +29,10 @@ from api.app import create_app
 from api.config import ApiConfig, Bucket
 from keys import Identity, Purpose
 from ledger import commands
-from ledger.log import TransparencyLog
 from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from tests import pgcluster
 from tests.factories import DEPT, ORG, OTHER_DEPT, Member, World, identity_for
 from trackrecord.settings import Settings

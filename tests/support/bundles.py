@@ -32,12 +32,12 @@ from ledger.checkpoint import (
 from ledger.disclosures import Disclosure
 from ledger.entry import Entry, next_entry
 from ledger.heads import HeadsIndex
-from ledger.log import HEADS_LINE, SignedCheckpoint, TransparencyLog
 from ledger.merkle import MemoryNodes, inclusion_proof, leaf_hash, root
 from ledger.service import LedgerService
 from ledger.state import Head
 from ledger.statement import SignedStatement
 from ledger.store import open_store
+from ledger.transparency import HEADS_LINE, SignedCheckpoint, TransparencyLog
 from tests.factories import identity_for
 
 __all__ = [

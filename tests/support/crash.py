@@ -37,11 +37,11 @@ from keys import Identity
 from ledger.audit import audit
 from ledger.checkpoint import NoteVerifier
 from ledger.errors import LedgerError
-from ledger.log import TransparencyLog
 from ledger.monitor import Monitor
 from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 from projections import open_projector
 from tests.factories import TickClock, World, standard_world
 from tests.support.projections import AT, snapshot

@@ -24,7 +24,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from keys import BadSignature, KeyError_, Purpose, verify_signature
-from ledger.bundle import dump_bundle, export_bundle, load_bundle, verify_bundle
+from ledger.bundle import dump_bundle, load_bundle, verify_bundle
 from ledger.canonical import b64encode, canonical_bytes
 from ledger.checkpoint import (
     Checkpoint,
@@ -38,6 +38,7 @@ from ledger.checkpoint import (
 from ledger.disclosures import Disclosure, parse_disclosures, verify_disclosures
 from ledger.entry import Entry, decode_record, encode_record
 from ledger.errors import LedgerError, MalformedInput, RuleViolation
+from ledger.export import export_bundle
 from ledger.heads import HeadProof, heads_root_of, verify_head_proof
 from ledger.merkle import (
     MemoryNodes,

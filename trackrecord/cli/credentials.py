@@ -15,9 +15,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ledger.bundle import export_bundle
 from ledger.credentials import did_key_for, issue_credentials
-from ledger.log import TransparencyLog
+from ledger.export import export_bundle
+from ledger.transparency import TransparencyLog
 
 from .context import cli_context
 from .errors import CliError, ExitCode

@@ -12,10 +12,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ledger.bundle import dump_bundle, export_bundle, load_bundle, verify_bundle
-from ledger.log import TransparencyLog
+from ledger.bundle import dump_bundle, load_bundle, verify_bundle
+from ledger.export import export_bundle
 from ledger.service import LedgerService
 from ledger.state import LedgerState
+from ledger.transparency import TransparencyLog
 
 from ..bootstrap import opened
 from ..demo import MIN_PEOPLE, DemoSummary, populate

@@ -11,8 +11,8 @@ from keys import Identity, KeystoreError
 from ledger import commands
 from ledger.canonical import b64decode
 from ledger.catalogue import ErasureBasis, Role
-from ledger.log import TransparencyLog, check_origin
 from ledger.store.base import redact
+from ledger.transparency import TransparencyLog, check_origin
 
 from ..settings import check_person
 from .context import cli_context

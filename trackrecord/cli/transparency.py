@@ -1,6 +1,6 @@
 """Transparency commands: checkpoint, proof, export, verify, import, trust, imported, monitor.
 
-A thin adapter over :mod:`ledger.log`, :mod:`ledger.bundle`, :mod:`ledger.imports`
+A thin adapter over :mod:`ledger.transparency`, :mod:`ledger.bundle`, :mod:`ledger.imports`
 and :mod:`ledger.monitor`. ``verify`` opens no database and uses no network.
 Errors propagate to the root command, which maps them to exit codes
 (:mod:`trackrecord.cli.errors`): a bundle or proof that does not verify, or a
@@ -19,7 +19,6 @@ from ledger.bundle import (
     BundleReport,
     disclose_for_viewer,
     dump_bundle,
-    export_bundle,
     verify_bundle,
     withhold_parts,
 )
@@ -27,10 +26,11 @@ from ledger.canonical import b64encode
 from ledger.catalogue import Part
 from ledger.checkpoint import NoteVerifier, parse_verifier_key
 from ledger.errors import NotFound
+from ledger.export import export_bundle
 from ledger.imports import ImportRegistry
-from ledger.log import SignedCheckpoint, TransparencyLog
 from ledger.merkle import leaf_hash
 from ledger.monitor import Monitor
+from ledger.transparency import SignedCheckpoint, TransparencyLog
 
 from .context import CliContext, cli_context
 from .errors import CliError

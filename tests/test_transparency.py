@@ -8,9 +8,9 @@ from keys import Identity
 from ledger import commands, merkle
 from ledger.errors import MalformedInput, NotFound, RuleViolation
 from ledger.heads import HeadsIndex, heads_root_of, verify_head_proof
-from ledger.log import TransparencyLog
 from ledger.service import LedgerService
 from ledger.store import open_store
+from ledger.transparency import TransparencyLog
 
 
 def _ledger(url: str) -> tuple[LedgerService, TransparencyLog, Identity, Identity]:
@@ -125,7 +125,7 @@ def test_audit_checks_every_stored_checkpoint(sqlite_url: str) -> None:
 
     from ledger.audit import audit
     from ledger.checkpoint import Checkpoint, sign_checkpoint
-    from ledger.log import HEADS_LINE
+    from ledger.transparency import HEADS_LINE
 
     service, log, op, alice = _ledger(sqlite_url)
     first = log.issue_checkpoint(op)

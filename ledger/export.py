@@ -1,27 +1,29 @@
-"""Export: one person's record at a stored checkpoint, as a self-contained bundle."""
+"""Export: one person's record at a stored checkpoint, as a self-contained bundle.
+
+Export reads the store through the transparency log, so it lives beside it and
+not in :mod:`ledger.bundle`, which verifies a bundle offline without any store.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..canonical import b64encode
-from ..checkpoint import NoteVerifier
-from ..checkpoint import verify_checkpoint as _verify_note
-from ..disclosures import Disclosure
-from ..entry import Entry, decode_record
-from ..errors import IntegrityViolation, NotFound
-from ..heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves
-from ..merkle import inclusion_proof, root
-from ..rules import apply_entry
-from ..state import LedgerState
-from .absence import AbsenceProof
-from .document import FORMAT
-
-if TYPE_CHECKING:  # the verifier must not pull in the store (and its drivers)
-    from ..log import TransparencyLog
+from .bundle.absence import AbsenceProof
+from .bundle.document import FORMAT
+from .canonical import b64encode
+from .checkpoint import NoteVerifier
+from .checkpoint import verify_checkpoint as _verify_note
+from .disclosures import Disclosure
+from .entry import Entry, decode_record
+from .errors import IntegrityViolation, NotFound
+from .heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves
+from .merkle import inclusion_proof, root
+from .rules import apply_entry
+from .state import LedgerState
+from .transparency import TransparencyLog
 
 __all__ = ["export_bundle"]
 
