@@ -400,21 +400,11 @@ class Vault:
             out.append((head, open_sealed(tail, data_key=key, entry_hash=digest)))
         return out
 
-    def seal_record(self, record: bytes, owner: str | None) -> bytes:
-        """``record`` (``encode_record`` output) with its tail replaced by the sealed form.
-
-        ``owner`` is the person whose data key seals the disclosures, None for an entry
-        that commits to no personal field: then the tail is empty. An entry with
-        commitments always gets a sealed tail, even when every field was withheld (a
-        sealed ``[]``), so a tail cut off later reads as missing content, not as
-        withheld (audit.md, ``content_missing``).
-        """
+    def seal_record(self, record: bytes, owner: str) -> bytes:
+        """``record`` (``encode_record`` output) with its tail replaced by the sealed form."""
         head, _, tail = record.partition(b"\n")
-        if owner is None:
-            if tail not in (b"", b"[]"):
-                raise ValueError("disclosures need the owner whose data key seals them")
+        if tail == b"[]" or not tail:
             return head + b"\n"
-        tail = tail or b"[]"
         sealed = seal(self.data_key(owner), owner, hashlib.sha256(head).digest(), tail)
         return head + b"\n" + sealed
 

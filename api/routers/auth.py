@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from ..deps import COOKIE_NAME, Ctx, CurrentSession, bearer_token
+from ..deps import COOKIE_NAME, Ctx, CurrentSession, bearer_token, client_address
 from ..errors import problem_responses
 from ..models import ChallengeOut, SessionIn, SessionOut
+from ..ratelimit import charged_on_refusal
 from ..sessions import Session
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/auth", tags=["authentication"])
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _out(session: Session, ctx: Ctx, *, with_token: bool) -> SessionOut:
@@ -31,18 +28,21 @@ def _out(session: Session, ctx: Ctx, *, with_token: bool) -> SessionOut:
 @router.post("/challenge", responses=problem_responses(429))
 def new_challenge(request: Request, ctx: Ctx) -> ChallengeOut:
     """A fresh single-use challenge: sign ``challenge`` (UTF-8) for purpose ``challenge``."""
-    ctx.challenges.take(_client(request))
+    ctx.challenges.take(client_address(request))
     ch = ctx.sessions.challenge()
     return ChallengeOut(nonce=ch.nonce, challenge=ch.text, expires_in=int(ctx.config.challenge_ttl))
 
 
 @router.post("/session", responses=problem_responses(401, 422, 429))
-def open_session(body: SessionIn, ctx: Ctx, response: Response) -> SessionOut:
+def open_session(body: SessionIn, request: Request, ctx: Ctx, response: Response) -> SessionOut:
     """Exchange a signed challenge for a session (bearer token and cookie)."""
-    ctx.logins.take(body.key_id)
-    session = ctx.sessions.open(
-        ctx.state(), key_id=body.key_id, nonce=body.nonce, signature=body.signature
-    )
+    # The key's login budget is spent only by logins its holder signed (api.ratelimit).
+    ctx.logins.check(body.key_id)
+    with charged_on_refusal(ctx.refusals, client_address(request)):
+        session = ctx.sessions.open(
+            ctx.state(), key_id=body.key_id, nonce=body.nonce, signature=body.signature
+        )
+    ctx.logins.charge(session.key_id)
     response.set_cookie(
         COOKIE_NAME,
         session.token,

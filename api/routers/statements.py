@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ledger.service import AppendResult
 from ledger.statement import SignedStatement, parse_signed_statement
 
-from ..deps import Ctx
+from ..deps import Ctx, client_address
 from ..errors import problem_responses
 from ..models import Accepted, BatchSubmission, Submission
+from ..ratelimit import charged_on_refusal
 
 __all__ = ["router"]
 
@@ -36,19 +37,30 @@ def _parse(submission: Submission) -> SignedStatement:
 
 
 @router.post("", status_code=201, responses=REFUSALS)
-def submit_statement(submission: Submission, ctx: Ctx, response: Response) -> Accepted:
+def submit_statement(
+    submission: Submission, request: Request, ctx: Ctx, response: Response
+) -> Accepted:
     """Append one signed statement; the ledger checks its signature and every rule."""
-    signed = _parse(submission)
-    ctx.writes.take(signed.statement.author)
-    accepted = _accepted(ctx.service.append(signed))
+    with charged_on_refusal(ctx.refusals, client_address(request)):
+        signed = _parse(submission)
+        # The author's write budget is spent only once the ledger has verified the
+        # signature (api.ratelimit): anyone can name a key in an unsigned statement.
+        ctx.writes.check(signed.statement.author)
+        accepted = _accepted(ctx.service.append(signed))
+    ctx.writes.charge(signed.statement.author)
     response.headers["Location"] = f"/entries/{accepted.log_index}"
     return accepted
 
 
 @router.post("/batch", status_code=201, responses=REFUSALS)
-def submit_batch(batch: BatchSubmission, ctx: Ctx) -> list[Accepted]:
+def submit_batch(batch: BatchSubmission, request: Request, ctx: Ctx) -> list[Accepted]:
     """Append signed statements atomically, in order: all are accepted or none."""
-    signed = [_parse(s) for s in batch.statements]
-    for author in Counter(s.statement.author for s in signed):
-        ctx.writes.take(author)
-    return [_accepted(r) for r in ctx.service.append_batch(signed)]
+    with charged_on_refusal(ctx.refusals, client_address(request)):
+        signed = [_parse(s) for s in batch.statements]
+        authors = Counter(s.statement.author for s in signed)
+        for author in authors:
+            ctx.writes.check(author)
+        accepted = [_accepted(r) for r in ctx.service.append_batch(signed)]
+    for author in authors:  # a batch is one write per author
+        ctx.writes.charge(author)
+    return accepted
