@@ -1,0 +1,149 @@
+"""The rules of the identity stream: registration, keys, roles, transfers and erasure."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from ..catalogue import DEPARTMENT_RE, SLUG_RE, Role
+from ..state import Person
+from .context import Ctx, new_key, next_key_digest, org_of, require_department_in
+
+__all__ = [
+    "employee_transferred",
+    "identity_registered",
+    "key_revoked",
+    "key_rotated",
+    "person_erased",
+    "role_granted",
+    "role_revoked",
+]
+
+
+def identity_registered(ctx: Ctx) -> None:
+    s, body, st = ctx.statement, ctx.body, ctx.state
+    require_department_in(ctx, body.department, body.organisation)
+    if s.subject in st.people:
+        raise ctx.fail("already_registered", f"{s.subject} is already registered")
+    key = new_key(ctx, body.public_key, s.subject)
+    if ctx.author is None:  # genesis: checked by apply_entry
+        st.put(st.meta, "operator", s.subject)
+    else:
+        ctx.require_admin(body.organisation)
+    st.put(st.keys, key.key_id, key)
+    person = Person(
+        s.subject, body.organisation, body.department, key.key_id, body.next_key_digest,
+        frozenset(), ctx.log_index,
+    )  # fmt: skip
+    st.put(st.people, s.subject, person)
+
+
+def key_rotated(ctx: Ctx) -> None:
+    st, body = ctx.state, ctx.body
+    person = ctx.subject_person()
+    key = new_key(ctx, body.public_key, person.id)
+    if ctx.me.id == person.id:
+        if ctx.statement.author != person.current_key:
+            raise ctx.fail("not_current_key", "a rotation must be signed by the current key")
+        if person.next_key_digest and next_key_digest(key.public_key) != person.next_key_digest:
+            raise ctx.fail(
+                "precommit_mismatch", "the new key does not match the key committed to earlier"
+            )
+    else:
+        ctx.require_admin(person.organisation)
+    if person.current_key is not None:
+        old = st.keys[person.current_key]
+        st.put(st.keys, old.key_id, dataclasses.replace(old, retired_at=ctx.log_index))
+    st.put(st.keys, key.key_id, key)
+    st.put(
+        st.people,
+        person.id,
+        dataclasses.replace(person, current_key=key.key_id, next_key_digest=body.next_key_digest),
+    )
+
+
+def key_revoked(ctx: Ctx) -> None:
+    st, body = ctx.state, ctx.body
+    person = ctx.subject_person()
+    if ctx.me.id != person.id:
+        ctx.require_admin(person.organisation)
+    key = st.keys.get(body.key_id)
+    if key is None or key.person != person.id:
+        raise ctx.fail("unknown_key", f"{body.key_id} is not a key of {person.id}")
+    if key.revoked:
+        raise ctx.fail("already_revoked", f"key {body.key_id} is already revoked")
+    retired = ctx.log_index if key.retired_at is None else key.retired_at
+    st.put(st.keys, key.key_id, dataclasses.replace(key, retired_at=retired, revoked=True))
+    if person.current_key == key.key_id:
+        st.put(st.people, person.id, dataclasses.replace(person, current_key=None))
+
+
+def _role_authority(ctx: Ctx) -> tuple[Person, tuple[str, str]]:
+    body = ctx.body
+    person = ctx.subject_person()
+    if body.role == Role.MANAGER:
+        if not re.fullmatch(DEPARTMENT_RE, body.scope):
+            raise ctx.fail(
+                "bad_scope", f"a manager role is scoped to a department, not {body.scope!r}"
+            )
+        ctx.require_admin(org_of(body.scope))
+    else:
+        if not re.fullmatch(SLUG_RE, body.scope):
+            raise ctx.fail(
+                "bad_scope", f"an admin role is scoped to an organisation, not {body.scope!r}"
+            )
+        ctx.require_admin(body.scope)
+    return person, (body.role.value, body.scope)
+
+
+def role_granted(ctx: Ctx) -> None:
+    person, role = _role_authority(ctx)
+    if role in person.roles:
+        raise ctx.fail("role_already_granted", f"{person.id} already holds {role[0]} of {role[1]}")
+    st = ctx.state
+    st.put(st.people, person.id, dataclasses.replace(person, roles=person.roles | {role}))
+
+
+def role_revoked(ctx: Ctx) -> None:
+    person, role = _role_authority(ctx)
+    if role not in person.roles:
+        raise ctx.fail("role_not_held", f"{person.id} does not hold {role[0]} of {role[1]}")
+    st = ctx.state
+    st.put(st.people, person.id, dataclasses.replace(person, roles=person.roles - {role}))
+
+
+def employee_transferred(ctx: Ctx) -> None:
+    st, body = ctx.state, ctx.body
+    person = ctx.subject_person()
+    require_department_in(ctx, body.department, body.organisation)
+    if not (st.is_admin(ctx.me, person.organisation) or st.is_admin(ctx.me, body.organisation)):
+        raise ctx.fail(
+            "not_admin",
+            f"{ctx.me.id} is an admin of neither {person.organisation!r} nor {body.organisation!r}",
+        )
+    if (person.organisation, person.department) == (body.organisation, body.department):
+        raise ctx.fail("no_change", f"{person.id} already works in {body.department}")
+    st.put(
+        st.people,
+        person.id,
+        dataclasses.replace(person, organisation=body.organisation, department=body.department),
+    )
+
+
+def person_erased(ctx: Ctx) -> None:
+    st = ctx.state
+    person = ctx.subject_person()
+    if person.id in st.erased:
+        raise ctx.fail(
+            "already_erased", f"{person.id} was already erased at log index {st.erased[person.id]}"
+        )
+    if st.is_operator(person):
+        raise ctx.fail(
+            "operator_not_erasable", "the ledger operator signs checkpoints and cannot be erased"
+        )
+    ctx.require_admin(person.organisation)
+    st.put(st.erased, person.id, ctx.log_index)
+    if person.current_key is not None:  # an erased person's keys sign nothing after this
+        key = st.keys[person.current_key]
+        st.put(st.keys, key.key_id, dataclasses.replace(key, retired_at=ctx.log_index))
+        st.put(st.people, person.id, dataclasses.replace(person, current_key=None))
