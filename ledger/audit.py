@@ -10,6 +10,9 @@ Its sealed disclosures (:mod:`ledger.vault`) open under the data key of the pers
 they belong to and are bound to that entry (else ``sealed_disclosures``). Disclosures
 whose data key is gone count as erased, which is only right for a person the log
 erases (a ``PersonErased`` entry, anywhere in the log): else ``data_key_missing``.
+An entry that commits to personal fields but has no sealed tail at all lost its
+content in the store (withheld and erased content keep a sealed tail): reported as
+``content_missing`` unless the log erases its owner.
 
 Signatures are verified on worker threads (PyNaCl releases the GIL), the rest in
 order on the calling thread. The first failure in log order is reported.
@@ -158,6 +161,12 @@ def _check_sealing(rec: StoredRecord, entry: Entry, index: int, state: LedgerSta
         )
 
 
+def _content_missing(rec: StoredRecord, entry: Entry) -> bool:
+    """True if ``entry`` commits to personal fields but its stored tail is gone (sealing
+    ``none``): withheld or erased content still leaves a sealed tail (privacy.md §2)."""
+    return rec.sealing == "none" and bool(entry.statement.commitments)
+
+
 def _verify_chunk(jobs: list[_Job]) -> tuple[int, Entry] | None:
     """Verify signatures; return the first (log index, entry) whose signature fails."""
     for index, entry, public_key in jobs:
@@ -185,6 +194,8 @@ class _Auditor:
         # person -> (log index, entry) of their first entry with erased disclosures
         self.erased_first: dict[str, tuple[int, Entry]] = {}
         self.originator_ids: dict[str, uuid.UUID] = {}  # stream -> its event store id
+        # person -> (log index, entry) of their first entry whose sealed tail is gone
+        self.missing_first: dict[str, tuple[int, Entry]] = {}
 
     def _originator_id(self, stream: str) -> uuid.UUID:
         found = self.originator_ids.get(stream)
@@ -236,6 +247,9 @@ class _Auditor:
                 if rec.sealing == "erased":
                     self.erased_entries += 1
                     self.erased_first.setdefault(rec.sealed_for or "", (index, entry))
+                elif _content_missing(rec, entry):
+                    owner = _content_owner(entry, self.state) or ""
+                    self.missing_first.setdefault(owner, (index, entry))
                 if seal_failure is None:
                     try:
                         _check_sealing(rec, entry, index, self.state)
@@ -361,7 +375,12 @@ class _Auditor:
                     log_index=self.state.size,
                     evidence={"checkpoint_size": beyond[0], "entries": self.state.size},
                 )
-            return self._collect() or self._check_no_extra_leaves() or self._check_erasures()
+            return (
+                self._collect()
+                or self._check_no_extra_leaves()
+                or self._check_erasures()
+                or self._check_missing_content()
+            )
         finally:
             self.pool.shutdown(wait=True)
 
@@ -429,6 +448,29 @@ class _Auditor:
             stream=entry.stream,
             seq=entry.seq,
             evidence={"person": person},
+        )
+
+    def _check_missing_content(self) -> Failure | None:
+        """An entry that commits to personal fields is stored with a sealed tail (a sealed
+        ``[]`` if all were withheld): no tail at all is content removed from the store,
+        unless the log erases its owner."""
+        missing = [
+            (index, entry, person)
+            for person, (index, entry) in self.missing_first.items()
+            if person not in self.state.erased
+        ]
+        if not missing:
+            return None
+        index, entry, person = min(missing, key=lambda u: u[0])
+        return Failure(
+            code="content_missing",
+            message=f"the personal content of {entry.stream}#{entry.seq} is missing: it "
+            f"commits to {', '.join(sorted(entry.statement.commitments))} but the store "
+            f"holds no sealed disclosures for it, and the log does not erase {person}",
+            log_index=index,
+            stream=entry.stream,
+            seq=entry.seq,
+            evidence={"person": person, "fields": sorted(entry.statement.commitments)},
         )
 
     def _check_no_extra_leaves(self) -> Failure | None:

@@ -232,7 +232,7 @@ class LedgerService:
         recorded_at = self._clock()
         checking, futures = self._preverify(batch) if parallel else (set(), [])
         entries: list[Entry] = []
-        owners: list[str] = []
+        owners: list[str | None] = []
         for offset, signed in enumerate(batch):
             s = signed.statement
             entry = next_entry(self.state.heads.get(s.stream), s, signed.signature, recorded_at)
@@ -252,7 +252,7 @@ class LedgerService:
                     exc.args = (exc.message,)
                 raise
             entries.append(entry)
-            owners.append(content_owner(s, self.state))
+            owners.append(content_owner(s, self.state) if s.commitments else None)
         if futures and _failed_before(len(batch), checking, futures):
             raise _RecheckInline()
         nodes = new_nodes_for_append(

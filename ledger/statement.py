@@ -80,6 +80,12 @@ class Statement:
         """The stream this statement is appended to: ``"<kind>/<subject>"``."""
         return f"{self.stype.stream_kind.value}/{self.subject}"
 
+    @property
+    def commitments(self) -> Mapping[str, str]:
+        """The digests of the personal fields it commits to (field -> hex), maybe none."""
+        found: Mapping[str, str] = self.body.get("commitments", {})
+        return found
+
     def as_json(self) -> dict[str, Any]:
         return {
             "type": self.type,
@@ -97,7 +103,7 @@ class Statement:
         fields are fine (see :func:`ledger.disclosures.verify_disclosures`).
         """
         verify_disclosures(
-            self.body.get("commitments", {}),
+            self.commitments,
             disclosures,
             max_lengths={p.name: p.max_length for p in self.stype.personal},
         )

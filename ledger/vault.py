@@ -31,7 +31,9 @@ The sealed tail, byte for byte::
 entry hash inside the authenticated plaintext binds a ciphertext to its entry: a
 sealed tail copied onto another entry fails to open. The owner in the header is not
 authenticated by itself, but it selects the key: a changed owner opens under the
-wrong key and fails. An entry without disclosures stores an empty tail.
+wrong key and fails. An entry that commits to no personal field stores an empty
+tail; one that does always stores a sealed tail, ``[]`` if every field was withheld,
+so that a tail removed later is told apart from content withheld or erased.
 
 Opening gives one :class:`Opened` value: ``open`` (the disclosures), ``none`` (the
 entry stored no disclosures), ``erased`` (no data key row for the owner: the
@@ -400,11 +402,21 @@ class Vault:
             out.append((head, open_sealed(tail, data_key=key, entry_hash=digest)))
         return out
 
-    def seal_record(self, record: bytes, owner: str) -> bytes:
-        """``record`` (``encode_record`` output) with its tail replaced by the sealed form."""
+    def seal_record(self, record: bytes, owner: str | None) -> bytes:
+        """``record`` (``encode_record`` output) with its tail replaced by the sealed form.
+
+        ``owner`` is the person whose data key seals the disclosures, None for an entry
+        that commits to no personal field: then the tail is empty. An entry with
+        commitments always gets a sealed tail, even when every field was withheld (a
+        sealed ``[]``), so a tail cut off later reads as missing content, not as
+        withheld (audit.md, ``content_missing``).
+        """
         head, _, tail = record.partition(b"\n")
-        if tail == b"[]" or not tail:
+        if owner is None:
+            if tail not in (b"", b"[]"):
+                raise ValueError("disclosures need the owner whose data key seals them")
             return head + b"\n"
+        tail = tail or b"[]"
         sealed = seal(self.data_key(owner), owner, hashlib.sha256(head).digest(), tail)
         return head + b"\n" + sealed
 

@@ -132,16 +132,18 @@ class Store:
 
     def append(
         self,
-        records: Sequence[tuple[str, int, bytes, str]],
+        records: Sequence[tuple[str, int, bytes, str | None]],
         nodes: Sequence[tuple[int, int, bytes]],
     ) -> list[int]:
         """Atomically store ``(stream, seq, record, owner)`` rows and Merkle ``nodes``.
 
         ``record`` is :func:`ledger.entry.encode_record` output; its disclosures are
         stored sealed under the data key of ``owner``, the person they belong to (a
-        new data key is committed before the entries). Returns the notification
-        positions. Raises :class:`ConcurrencyConflict` if another writer took one of
-        the stream positions or log indexes first (nothing is written then).
+        new data key is committed before the entries); ``owner`` is None for an entry
+        that commits to no personal field (:meth:`ledger.vault.Vault.seal_record`).
+        Returns the notification positions. Raises :class:`ConcurrencyConflict` if
+        another writer took one of the stream positions or log indexes first (nothing
+        is written then).
         """
         try:
             events = [

@@ -32,6 +32,7 @@ from ledger.state import LedgerState
 from ledger.statement import SignedStatement
 from ledger.store import open_store, stream_originator_id
 from ledger.store.base import ENTRY_TOPIC
+from ledger.vault import sealed_owner
 from tests.factories import ORG, OTHER_DEPT, TickClock, World, identity_for
 
 __all__ = [
@@ -62,8 +63,9 @@ KINDS = (
     "swap",
     "insert_copy",
     "insert_forged",
+    "cut_tail",
 )
-IN_PLACE = frozenset({"flip_statement", "flip_signature", "flip_prev", "resign"})
+IN_PLACE = frozenset({"flip_statement", "flip_signature", "flip_prev", "resign", "cut_tail"})
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,13 @@ def tamper(kind: str, data: st.DataObject, db: Rows, w: World) -> Tampered:
         return Tampered(f"{kind} at {k}, byte {at} ^ {mask:#x}", k, entries[k])
     if kind == "resign":
         return _resign(data, db, rows, entries, w)
+    if kind == "cut_tail":  # the sealed disclosures cut off: content deleted, not erased
+        erased = {e.statement.subject for e in entries if e.statement.type == "PersonErased"}
+        owners = [sealed_owner(r.state.partition(b"\n")[2]) for r in rows]
+        sealed_rows = [i for i, o in enumerate(owners) if o is not None and o not in erased]
+        k = data.draw(st.sampled_from(sealed_rows), label="k")
+        db.set_state(rows[k].position, rows[k].state.partition(b"\n")[0] + b"\n")
+        return Tampered(f"sealed disclosures cut off at {k}", k, entries[k])
     if kind == "delete":
         k = data.draw(st.integers(0, n - 1), label="k")
         db.delete(rows[k].position)
