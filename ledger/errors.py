@@ -18,6 +18,7 @@ __all__ = [
     "LedgerError",
     "Location",
     "MalformedInput",
+    "NoLedger",
     "NotFound",
     "ProofError",
     "RuleViolation",
@@ -143,6 +144,22 @@ class StoreError(LedgerError):
     """The storage backend failed or is misconfigured."""
 
     code = "store_error"
+
+
+class NoLedger(StoreError):
+    """No ledger exists at the database URL (and the command may not create one)."""
+
+    code = "no_ledger"
+
+    def __init__(self, *, url: str) -> None:
+        super().__init__(
+            f"no ledger at {url}: check --db (or TRACKRECORD_DATABASE_URL); "
+            "'trackrecord init' creates a ledger, 'trackrecord demo' a demo one"
+        )
+        self.url = url
+
+    def evidence(self) -> dict[str, Any]:
+        return {**super().evidence(), "url": self.url}
 
 
 class ProofError(LedgerError):

@@ -131,13 +131,20 @@ def service_key_path(sqlite_path: str | None) -> Path:
     return Path.home() / ".trackrecord" / "service.key"
 
 
-def load_service_key(path: Path) -> bytes:
-    """Read the service key at ``path``, creating it (32 random bytes, mode 0600) if missing.
+def load_service_key(path: Path, *, create: bool = True) -> bytes:
+    """Read the service key at ``path``, creating it (32 random bytes, mode 0600) if missing
+    and ``create`` is true.
 
     Creation is a write to a private temporary file then a hard link to ``path``, which
     fails if the file exists: two processes racing both end up with the winner's key.
-    Raises :class:`StoreError` if the file cannot be read or created or is not 32 bytes.
+    Raises :class:`StoreError` if the file cannot be read or created or is not 32 bytes,
+    or is missing and ``create`` is false.
     """
+    if not create and not path.exists():
+        raise StoreError(
+            f"no service key at {path}: this ledger's key is kept apart from its database; "
+            f"point {SERVICE_KEY_ENV} at it"
+        )
     try:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -322,9 +322,14 @@ def test_misconfigured_store_exits_5(tmp_path: Path) -> None:
     assert "mysql" in result.stderr
     not_a_directory = tmp_path / "a-file"
     not_a_directory.write_text("")
-    unreachable = Cli(f"sqlite://{not_a_directory}/ledger.db", tmp_path / "keys")("log")
-    assert unreachable.exit_code == 5
-    assert "cannot open the store" in unreachable.stderr
+    unreachable = Cli(f"sqlite://{not_a_directory}/ledger.db", tmp_path / "keys")
+    # init may create a ledger, and cannot; a command that reads finds none there.
+    created = unreachable("init", "--operator", "op", "--department", "a/b", "--name", "Op")
+    assert created.exit_code == 5
+    assert "cannot open the store" in created.stderr
+    read = unreachable("log")
+    assert read.exit_code == 5
+    assert "no_ledger" in read.stderr
 
 
 def test_audit_after_tampering_exits_3_and_names_the_entry(sqlite_cli: Cli) -> None:

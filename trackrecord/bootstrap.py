@@ -47,16 +47,18 @@ class Ledger:
         self.store.close()
 
 
-def bootstrap(settings: Settings) -> Ledger:
+def bootstrap(settings: Settings, *, create: bool = False) -> Ledger:
     """Open the store at ``settings.database_url`` and build the service over it.
 
-    The service is not caught up yet: callers that need the ledger state call
-    ``service.catch_up()`` (appending does so itself), and the audit reads the
-    store without trusting any state. Raises :class:`ledger.errors.StoreError`
-    if the store cannot be opened.
+    Only with ``create`` (the commands that make a new ledger: ``init``, ``demo``) is a
+    missing ledger created; otherwise it raises :class:`ledger.errors.NoLedger` and
+    creates nothing. The service is not caught up yet: callers that need the ledger
+    state call ``service.catch_up()`` (appending does so itself), and the audit reads
+    the store without trusting any state. Raises :class:`ledger.errors.StoreError` if
+    the store cannot be opened.
     """
     try:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, create=create)
     except OSError as exc:  # e.g. the SQLite file's directory cannot be created
         raise StoreError(
             f"cannot open the store at {redact(settings.database_url)}: {exc}"
@@ -65,9 +67,9 @@ def bootstrap(settings: Settings) -> Ledger:
 
 
 @contextmanager
-def opened(settings: Settings) -> Iterator[Ledger]:
+def opened(settings: Settings, *, create: bool = False) -> Iterator[Ledger]:
     """:func:`bootstrap` as a context manager that closes the store on exit."""
-    ledger = bootstrap(settings)
+    ledger = bootstrap(settings, create=create)
     try:
         yield ledger
     finally:

@@ -36,7 +36,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from ..errors import ConcurrencyConflict, StoreError
+from ..errors import ConcurrencyConflict, NoLedger, StoreError
 from ..vault import (
     SERVICE_KEY_META,
     DataKeyTable,
@@ -49,6 +49,7 @@ from ..vault import (
     service_key_path,
     write_pending_service_key,
 )
+from .sqlite import sqlite_holds_ledger
 
 __all__ = ["ENTRY_TOPIC", "STREAM_NAMESPACE", "Store", "StoredRecord", "open_store"]
 
@@ -326,8 +327,8 @@ class Store:
         self._factory.close()
 
 
-def _sqlite_env(path: str) -> dict[str, str]:
-    if path != ":memory:":
+def _sqlite_env(path: str, *, create: bool) -> dict[str, str]:
+    if create and path != ":memory:":
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -338,6 +339,7 @@ def _sqlite_env(path: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": "30",
+        "CREATE_TABLE": "no",  # open_store creates the tables itself, or refuses
         "APPLICATION_RECORDER_TOPIC": "ledger.store.sqlite:LedgerSQLiteRecorder",
     }
 
@@ -353,6 +355,7 @@ def _postgres_env(parsed: urllib.parse.SplitResult) -> dict[str, str]:
         "POSTGRES_PORT": str(parsed.port or 5432),
         "POSTGRES_USER": urllib.parse.unquote(parsed.username or "postgres"),
         "POSTGRES_PASSWORD": urllib.parse.unquote(parsed.password or ""),
+        "CREATE_TABLE": "no",  # open_store creates the tables itself, or refuses
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_POOL_SIZE": "4",
@@ -361,33 +364,46 @@ def _postgres_env(parsed: urllib.parse.SplitResult) -> dict[str, str]:
     }
 
 
-def open_store(url: str, *, service_key: bytes | None = None) -> Store:
-    """Open (creating tables if needed) the store at ``url``; raise :class:`StoreError`.
+def open_store(url: str, *, service_key: bytes | None = None, create: bool = True) -> Store:
+    """Open the store at ``url``; raise :class:`StoreError`.
+
+    With ``create`` (the default) a missing ledger is created: the SQLite file and its
+    directory, the tables, and the service key file. Without it a missing ledger raises
+    :class:`~ledger.errors.NoLedger` and nothing is created, so a command that only reads
+    never leaves a database, a directory or a key file behind (nor tables in an empty
+    PostgreSQL database).
 
     ``service_key`` wraps the data keys of personal content; by default it is read
-    from (or created at) :func:`ledger.vault.service_key_path`. The first key a ledger
-    is opened with is the only one it accepts afterwards.
+    from (or, with ``create``, created at) :func:`ledger.vault.service_key_path`. The
+    first key a ledger is opened with is the only one it accepts afterwards.
     """
     parsed = urllib.parse.urlsplit(url)
     sqlite_path: str | None = None
     if parsed.scheme == "sqlite":
         if not parsed.path or parsed.netloc:
             raise StoreError(f"an SQLite URL looks like sqlite:///path/to/ledger.db, not {url!r}")
-        env = _sqlite_env(parsed.path)
         sqlite_path = parsed.path
+        if not create and not sqlite_holds_ledger(sqlite_path):
+            raise NoLedger(url=redact(url))
+        env = _sqlite_env(sqlite_path, create=create)
     elif parsed.scheme in ("postgresql", "postgres"):
         env = _postgres_env(parsed)
     else:
         raise StoreError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
-    where, key_file = "given", None
-    if service_key is None:
-        key_file = service_key_path(sqlite_path)
-        service_key, where = load_service_key(key_file), str(key_file)
     try:
         factory = InfrastructureFactory.construct(Environment(name=APP_NAME, env=env))
         recorder = factory.application_recorder()
     except Exception as exc:  # the library raises many kinds; all mean "cannot open"
         raise StoreError(f"cannot open the store at {redact(url)}: {exc}") from exc
+    try:
+        _create_tables(recorder, url, create=create)
+        where, key_file = "given", None
+        if service_key is None:
+            key_file = service_key_path(sqlite_path)
+            service_key, where = load_service_key(key_file, create=create), str(key_file)
+    except BaseException:
+        factory.close()
+        raise
     store = Store(url, factory, recorder, service_key=service_key, service_key_file=key_file)
     try:
         expected = service_key_id(service_key)
@@ -413,6 +429,18 @@ def open_store(url: str, *, service_key: bytes | None = None) -> Store:
             f"(key id {expected}, ledger expects {stored}){hint}"
         )
     return store
+
+
+def _create_tables(recorder: Any, url: str, *, create: bool) -> None:
+    """Create the ledger's tables (idempotent); without ``create``, only if a ledger is there."""
+    try:
+        if not create and not recorder.holds_ledger():
+            raise NoLedger(url=redact(url))
+        recorder.create_table()
+    except (NoLedger, StoreError):
+        raise
+    except Exception as exc:  # the library and the drivers raise many kinds
+        raise StoreError(f"cannot open the store at {redact(url)}: {exc}") from exc
 
 
 def redact(url: str) -> str:

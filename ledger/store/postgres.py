@@ -15,7 +15,13 @@ from psycopg.sql import SQL, Identifier
 from ..errors import StoreError
 from ..vault import SERVICE_KEY_META
 
-__all__ = ["LedgerPostgresRecorder"]
+__all__ = ["SCHEMA_LOCK", "LedgerPostgresRecorder"]
+
+SCHEMA_LOCK = 0x7472_6B72_0001
+"""The advisory lock key (``pg_advisory_lock``) held while creating the ledger's and the
+read models' tables: ``CREATE TABLE IF NOT EXISTS`` is not safe against a concurrent
+``CREATE`` of the same table (both pass the check, one fails on the catalogue's unique
+key), so processes starting together on a fresh database create tables one at a time."""
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -96,6 +102,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             events=Identifier(self.events_table_name),
             id_type=Identifier(self.datastore.originator_id_type),
         )
+
+    def holds_ledger(self) -> bool:
+        """True if the ledger's events table exists in this database's schema."""
+        name = f"{self.datastore.schema}.{self.events_table_name}"
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (name,))
+            row = curs.fetchone()
+        return bool(row and row["found"])
+
+    def create_table(self) -> None:
+        """Create the tables if missing, holding :data:`SCHEMA_LOCK` so that processes
+        started together on a fresh database do not race each other's ``CREATE``."""
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

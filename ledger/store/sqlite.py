@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -12,7 +16,28 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from ..errors import StoreError
 from ..vault import SERVICE_KEY_META
 
-__all__ = ["LedgerSQLiteRecorder", "truncate_wal"]
+__all__ = ["LedgerSQLiteRecorder", "sqlite_holds_ledger", "truncate_wal"]
+
+_EVENTS_TABLE = "stored_events"  # the library's table name on SQLite (not prefixed)
+
+
+def sqlite_holds_ledger(path: str) -> bool:
+    """True if the SQLite database file at ``path`` exists and has the ledger's tables.
+
+    The file is opened read-only (``mode=ro``): a missing file stays missing and an
+    existing one is not changed (not even switched to WAL mode).
+    """
+    if path == ":memory:" or not Path(path).is_file():
+        return False
+    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            row = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_EVENTS_TABLE,)
+            ).fetchone()
+    except sqlite3.DatabaseError:  # not a database, or unreadable
+        return False
+    return row is not None
 
 
 def truncate_wal(cursor: Any, *, tries: int = 100, wait_s: float = 0.05) -> bool:
@@ -41,6 +66,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     trusted_table = "trusted_origins"
     imports_table = "imported_bundles"
     data_keys_table = "data_keys"
+
+    def holds_ledger(self) -> bool:
+        """True if the ledger's tables exist in this database."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                (self.events_table_name,),
+            )
+            return c.fetchone() is not None
 
     def construct_create_table_statements(self) -> list[str]:
         statements: list[str] = super().construct_create_table_statements()

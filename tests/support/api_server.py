@@ -107,7 +107,11 @@ def live_server(
     """Run the service for ``database_url`` on a free loopback port until the block ends.
 
     With ``operator`` (the operator's identity) the service signs checkpoints itself.
+    The service opens only an existing ledger: an empty one is created first (the tables
+    and the service key, as ``trackrecord init`` does before its genesis entry), and the
+    tests append the genesis through the API.
     """
+    open_store(database_url).close()
     settings = Settings(database_url=database_url, keys_dir=Path("/nonexistent"))
     app = create_app(settings, config, operator=operator)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

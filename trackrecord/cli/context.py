@@ -31,9 +31,19 @@ class CliContext:
 
     @property
     def ledger(self) -> Ledger:
-        """The opened ledger (store and service), opened now if need be."""
+        """The opened ledger (store and service), opened now if need be.
+
+        Raises :class:`ledger.errors.NoLedger` (and creates nothing) if there is no
+        ledger at ``--db``: only :meth:`create_ledger` makes one.
+        """
         if self._ledger is None:
             self._ledger = bootstrap(self.settings)
+        return self._ledger
+
+    def create_ledger(self) -> Ledger:
+        """The ledger at ``--db``, created (tables, service key) if there is none yet."""
+        if self._ledger is None:
+            self._ledger = bootstrap(self.settings, create=True)
         return self._ledger
 
     @property

@@ -82,7 +82,7 @@ def demo(
         passphrase=DEMO_PASSPHRASE,
         kdf=KdfLimits.named("fast"),
     )
-    with opened(settings) as ledger:
+    with opened(settings, create=True) as ledger:
         with _progress(cli) as progress:
             task = progress.add_task("generating", total=None)
             summary = populate(

@@ -11,7 +11,8 @@ code   meaning
 3      audit or integrity failure: stored data does not verify
        (``IntegrityViolation``, ``ProofError``, a failed ``audit``)
 4      key, keystore or passphrase error (``keys.KeyError_``, no passphrase)
-5      store unreachable or misconfigured (``StoreError``)
+5      store unreachable or misconfigured (``StoreError``), or no ledger at
+       ``--db`` (``NoLedger``: only ``init`` and ``demo`` create one)
 6      not found: no such person, stream or entry (``NotFound``)
 7      concurrency conflict: other writers kept appending first
        (``ConcurrencyConflict``); retrying usually succeeds

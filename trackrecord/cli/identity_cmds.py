@@ -69,6 +69,7 @@ def init(
         department=department,
         display_name=name,
     )
+    cli.create_ledger()
     size = cli.state().size
     if size:
         raise CliError(

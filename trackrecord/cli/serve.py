@@ -16,6 +16,7 @@ import typer
 from keys import Identity
 from ledger.store.base import redact
 
+from ..bootstrap import opened
 from ..settings import Settings
 from .context import cli_context
 from .keyfiles import load_identity
@@ -39,6 +40,7 @@ def serve(
 ) -> None:
     """Serve the ledger of ``settings`` on ``host:port`` until interrupted.
 
+    Raises :class:`ledger.errors.NoLedger` if there is no ledger at the database URL.
     Prints the address first. ``operator`` (the operator's identity) makes the
     service sign checkpoints as the log grows.
     """
@@ -46,6 +48,8 @@ def serve(
 
     from api.app import create_app
 
+    with opened(settings):  # a missing ledger is refused here (NoLedger), not in a worker
+        pass
     application = create_app(settings, config, operator=operator)
     if announce:
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
