@@ -47,7 +47,7 @@ ON_POSTGRES = {
 
 def _cases(empty: bool) -> list[object]:
     params: list[object] = []
-    for name in sorted(n for n, c in CASES.items() if c.empty == empty):
+    for name in sorted(n for n, c in CASES.items() if c.empty == empty and c.via_service):
         params.append(pytest.param("sqlite", name, id=f"sqlite-{name}"))
         if name in ON_POSTGRES:
             params.append(

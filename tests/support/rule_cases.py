@@ -9,12 +9,14 @@ service, and by ``tests/test_api_rules.py`` through the HTTP API.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ledger import commands
 from ledger.canonical import b64encode
+from ledger.entry import Entry, next_entry
 from ledger.statement import SignedStatement
 from tests.factories import (
     DEPT,
@@ -35,6 +37,7 @@ __all__ = [
     "Mutation",
     "case",
     "drop_at",
+    "restart_stream",
     "set_at",
 ]
 
@@ -46,19 +49,55 @@ class Case:
     code: str
     offend: Callable[[World], SignedStatement]
     empty: bool = False  # starts from an empty ledger (the genesis rules)
+    # Judged by apply_entry at log index ``state.size + at``, as part of a bundle
+    # (``partial``), as an entry other than the one the ledger would make (``present``
+    # rewrites it, as a tampered store or a bundle could), or on a state the offending
+    # function tampered with: what only a direct caller of apply_entry can do. Such a
+    # case is not sent through the service or the API, which judge the next entry of
+    # each stream at the next index of a consistent state.
+    at: int = 0
+    partial: bool = False
+    present: Callable[[Entry], Entry] | None = None
+    tampers: bool = False
+
+    @property
+    def via_service(self) -> bool:
+        """Whether the service (and the API) can be given this statement to judge."""
+        return not (self.at or self.partial or self.present or self.tampers)
+
+    def entry(self, ledger: MemoryLedger, signed: SignedStatement) -> tuple[Entry, int]:
+        """The entry to judge for ``signed`` on ``ledger``, and the log index to judge it at."""
+        entry = ledger.entry_for(signed)
+        if self.present is not None:
+            entry = self.present(entry)
+        return entry, ledger.state.size + self.at
 
 
 CASES: dict[str, Case] = {}
 
 
 def case(
-    name: str, code: str, *, empty: bool = False
+    name: str,
+    code: str,
+    *,
+    empty: bool = False,
+    at: int = 0,
+    partial: bool = False,
+    present: Callable[[Entry], Entry] | None = None,
+    tampers: bool = False,
 ) -> Callable[[Callable[[World], SignedStatement]], Callable[[World], SignedStatement]]:
     def register(fn: Callable[[World], SignedStatement]) -> Callable[[World], SignedStatement]:
-        CASES[name] = Case(code, fn, empty)
+        if name in CASES:
+            raise ValueError(f"two rule cases are named {name!r}")
+        CASES[name] = Case(code, fn, empty, at, partial, present, tampers)
         return fn
 
     return register
+
+
+def restart_stream(entry: Entry) -> Entry:
+    """``entry`` presented as the first of its stream (seq 1 after the genesis ``prev``)."""
+    return next_entry(None, entry.statement, entry.signature, entry.recorded_at)
 
 
 # Each receives the standard world (operator; alice, bob (manager), carol of minbzk/dgo;
@@ -453,6 +492,245 @@ def _assign_erased_person(w: World) -> SignedStatement:
 def _grant_to_erased_viewer(w: World) -> SignedStatement:
     w.do(w.erase(w["bob"]))
     return w.grant_access(w["alice"], w["bob"])
+
+
+# -- identity stream ----------------------------------------------------------------
+
+
+@case("register_twice", "already_registered")
+def _register_twice(w: World) -> SignedStatement:
+    return w.register("alice")
+
+
+@case("register_in_department_of_other_organisation", "bad_department")
+def _register_bad_department(w: World) -> SignedStatement:
+    return w.register("erin", department="minfin/hr")
+
+
+@case("register_with_someone_elses_key", "key_reused")
+def _register_reused_key(w: World) -> SignedStatement:
+    return commands.register_identity(
+        w.operator.identity,
+        person="erin",
+        public_key=w["alice"].identity.public_key.raw,
+        organisation=ORG,
+        department=DEPT,
+        display_name="Erin",
+        **w.opts(),
+    )
+
+
+@case("rotate_key_of_unknown_person", "unknown_person")
+def _rotate_unknown(w: World) -> SignedStatement:
+    return commands.rotate_key(
+        w.operator.identity,
+        person="nobody",
+        new_public_key=identity_for("nobody").public_key.raw,
+        **w.opts(),
+    )
+
+
+@case("rotation_signed_by_a_key_that_is_not_current", "not_current_key", tampers=True)
+def _rotate_not_current(w: World) -> SignedStatement:
+    # A valid key of a person is always their current one (rotation, revocation and
+    # erasure retire the old key at once), so the check is a backstop; shown on a state
+    # where alice's current key was set to nothing behind the rules' back.
+    alice = w.state.people["alice"]
+    w.state.people["alice"] = dataclasses.replace(alice, current_key=None)
+    return w.rotate(w["alice"], w.new_key("alice", 1))
+
+
+@case("revoke_key_of_someone_else", "unknown_key")
+def _revoke_other_key(w: World) -> SignedStatement:
+    return w.revoke_key(w["alice"], w["bob"].key_id)
+
+
+@case("revoke_key_twice", "already_revoked")
+def _revoke_key_twice(w: World) -> SignedStatement:
+    alice = w["alice"]
+    w.do(w.revoke_key(alice, alice.key_id, signer=w.operator.identity))
+    return w.revoke_key(alice, alice.key_id, signer=w.operator.identity)
+
+
+@case("manager_role_scoped_to_an_organisation", "bad_scope")
+def _manager_scope(w: World) -> SignedStatement:
+    return w.grant(w["carol"], "manager", ORG)
+
+
+@case("admin_role_scoped_to_a_department", "bad_scope")
+def _admin_scope(w: World) -> SignedStatement:
+    return w.grant(w["carol"], "admin", DEPT)
+
+
+@case("grant_role_twice", "role_already_granted")
+def _grant_role_twice(w: World) -> SignedStatement:
+    return w.grant(w["bob"], "manager", DEPT)
+
+
+@case("revoke_role_not_held", "role_not_held")
+def _revoke_role_not_held(w: World) -> SignedStatement:
+    return w.revoke_role(w["carol"], "manager", DEPT)
+
+
+@case("transfer_by_non_admin", "not_admin")
+def _transfer_by_non_admin(w: World) -> SignedStatement:
+    return w.transfer(w["alice"], ORG, OTHER_DEPT, signer=w["carol"])
+
+
+@case("transfer_to_where_they_work", "no_change")
+def _transfer_no_change(w: World) -> SignedStatement:
+    return w.transfer(w["alice"], ORG, DEPT)
+
+
+# -- record stream ------------------------------------------------------------------
+
+
+@case("endorse_contribution_of_someone_else", "unknown_contribution")
+def _endorse_other_contribution(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["bob"])).statement.id  # bob's, endorsed as alice's
+    return w.endorse(w["carol"], w["alice"], c)
+
+
+@case("revoke_unknown_endorsement", "unknown_endorsement")
+def _revoke_unknown_endorsement(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["bob"])).statement.id
+    e = w.do(w.endorse(w["carol"], w["bob"], c)).statement.id  # on bob's record
+    return w.revoke_endorsement(w["carol"], w["alice"], e)
+
+
+@case("revoke_endorsement_of_someone_else", "not_endorser")
+def _revoke_other_endorsement(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    e = w.do(w.endorse(w["carol"], w["alice"], c)).statement.id
+    return w.revoke_endorsement(w["dave"], w["alice"], e)
+
+
+@case("revoke_endorsement_twice", "already_revoked")
+def _revoke_endorsement_twice(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    e = w.do(w.endorse(w["carol"], w["alice"], c)).statement.id
+    w.do(w.revoke_endorsement(w["carol"], w["alice"], e))
+    return w.revoke_endorsement(w["carol"], w["alice"], e)
+
+
+# -- assignment stream --------------------------------------------------------------
+
+
+@case("post_assignment_id_twice", "already_posted")
+def _post_twice(w: World) -> SignedStatement:
+    first = w.do(w.post(w["bob"])).statement
+    return commands.post_assignment(
+        w["bob"].identity,
+        assignment=first.subject,
+        organisation=ORG,
+        department=DEPT,
+        title="The same assignment again",
+        skills=["python"],
+        hours_per_week=4,
+        **w.opts(),
+    )
+
+
+@case("post_in_department_of_other_organisation", "bad_department")
+def _post_bad_department(w: World) -> SignedStatement:
+    return commands.post_assignment(
+        w["bob"].identity,
+        assignment="6f1c2b1e-3d4a-4b5c-8d6e-7f8091a2b3c4",
+        organisation="minfin",
+        department=DEPT,
+        title="Misfiled",
+        skills=["python"],
+        hours_per_week=4,
+        **w.opts(),
+    )
+
+
+@case("apply_to_unknown_assignment", "unknown_assignment")
+def _apply_unknown(w: World) -> SignedStatement:
+    return w.apply(w["alice"], "6f1c2b1e-3d4a-4b5c-8d6e-7f8091a2b3c4")
+
+
+@case("apply_to_cancelled_assignment", "assignment_closed")
+def _apply_cancelled(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    w.do(w.cancel(w["bob"], a))
+    return w.apply(w["alice"], a)
+
+
+@case("apply_to_own_assignment", "self_application")
+def _apply_own(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    return w.apply(w["bob"], a)
+
+
+@case("apply_twice", "already_applied")
+def _apply_twice(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    w.do(w.apply(w["alice"], a))
+    return w.apply(w["alice"], a)
+
+
+@case("assign_unknown_person", "unknown_person")
+def _assign_unknown(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    return commands.assign(w["bob"].identity, assignment=a, assignee="nobody", **w.opts())
+
+
+@case("assign_to_owner", "self_assignment")
+def _assign_owner(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    return w.assign(w["bob"], a, w["bob"])
+
+
+@case("assign_twice", "already_assigned")
+def _assign_twice(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    w.do(w.assign(w["bob"], a, w["alice"]))
+    return w.assign(w["bob"], a, w["alice"])
+
+
+@case("complete_twice", "already_completed")
+def _complete_twice(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    w.do(w.assign(w["bob"], a, w["alice"]))
+    w.do(w.complete(w["bob"], a, w["alice"]))
+    return w.complete(w["bob"], a, w["alice"])
+
+
+@case("cancel_cancelled_assignment", "assignment_closed")
+def _cancel_twice(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    w.do(w.cancel(w["bob"], a))
+    return w.cancel(w["bob"], a)
+
+
+# -- what every entry must satisfy (only a direct caller of apply_entry can break it) -------
+
+
+@case("entry_judged_past_the_next_index", "bad_position", at=1)
+def _past_next_index(w: World) -> SignedStatement:
+    return w.claim(w["alice"])
+
+
+@case("bundle_entry_before_the_last_one", "bad_position", at=-1, partial=True)
+def _bundle_out_of_order(w: World) -> SignedStatement:
+    return w.claim(w["alice"])
+
+
+@case("entry_restarting_its_stream", "chain_broken", present=restart_stream)
+def _restart_stream(w: World) -> SignedStatement:
+    w.do(w.claim(w["alice"]))
+    return w.claim(w["alice"], title="Second")
+
+
+@case("key_of_no_person", "unknown_person", tampers=True)
+def _key_of_no_person(w: World) -> SignedStatement:
+    # Registration puts the key and the person in one step, so a key always has a
+    # person; the check is a backstop, shown on a state that lost alice behind the
+    # rules' back.
+    c = w.do(w.claim(w["carol"])).statement.id
+    del w.state.people["alice"]
+    return w.endorse(w["alice"], w["carol"], c)  # carol exists: only the author is missing
 
 
 Mutation = Callable[[dict[str, Any]], None]
