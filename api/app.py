@@ -76,7 +76,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = AppContext(bootstrap(settings), cfg, operator)
-        context.service.catch_up()
+        try:
+            context.service.catch_up()
+            # A store behind the last checkpoint the operator signed is not served
+            # (ledger.rollback); the error is kept for `trackrecord serve` to report.
+            context.service.verify_not_rolled_back()
+        except BaseException as exc:
+            app.state.startup_error = exc
+            context.close()
+            raise
         context.index.refresh()
         context.read_models.start()
         if context.checkpointer is not None:

@@ -19,12 +19,20 @@ from dataclasses import dataclass
 
 from keys import BadSignature
 
+from .checkpoint import NoteVerifier
 from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, next_entry
 from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
 from .imports import ImportRegistry
 from .merkle import leaf_hash, new_nodes_for_append
 from .privacy import content_owner
+from .rollback import (
+    CheckpointMemory,
+    RememberedCheckpoint,
+    RolledBack,
+    ledger_key,
+    verify_store_not_behind,
+)
 from .rules import apply_entry
 from .state import LedgerState
 from .statement import SignedStatement, utc_timestamp
@@ -81,10 +89,24 @@ def _verify_part(jobs: list[tuple[int, bytes, SignedStatement]]) -> set[int]:
 
 
 class LedgerService:
-    """Appends and reads entries of one ledger store. Thread-safe."""
+    """Appends and reads entries of one ledger store. Thread-safe.
 
-    def __init__(self, store: Store, *, clock: Callable[[], str] = utc_timestamp) -> None:
+    With ``memory`` (the operator's :class:`~ledger.rollback.CheckpointMemory`) every
+    checkpoint signed through this service is remembered there, and a store behind
+    the last one remembered is refused (:meth:`verify_not_rolled_back`).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], str] = utc_timestamp,
+        memory: CheckpointMemory | None = None,
+    ) -> None:
         self.store = store
+        self.memory = memory
+        # (state-file stamp, ledger key, remembered checkpoint, store size it was verified at)
+        self._signed: tuple[object, str, RememberedCheckpoint | None, int] | None = None
         self.state = LedgerState()
         self._position = 0
         self._clock = clock
@@ -148,6 +170,66 @@ class LedgerService:
             self.store.destroy_data_key(person)
         self.store.forget_data_key(person)
 
+    # -- rollbacks (ledger.rollback) ----------------------------------------------------------
+    def verify_not_rolled_back(self) -> None:
+        """Return None if the store holds every entry this service has read and the tree
+        of the last checkpoint remembered as signed; raise
+        :class:`~ledger.rollback.RolledBack` otherwise (a restored backup, a rolled-back
+        database), or :class:`~ledger.errors.StoreError` if the store is unreachable.
+
+        Cheap when nothing changed: one query for the store's highest position and a
+        ``stat`` of the state file; the remembered tree is compared (O(log n) nodes)
+        when the file changed or the service started.
+        """
+        with self._lock:
+            store_position = self.store.max_position()
+            if store_position < self._position:
+                self._node_cache.clear()
+                raise RolledBack(
+                    f"the store went back under this service: it ends at position "
+                    f"{store_position}, but entries up to {self._position} were already read "
+                    "(a backup restored, or the database rolled back, while the service ran). "
+                    "Nothing is appended on top of it; stop the service and see "
+                    "docs/operations.md",
+                    seen_position=self._position,
+                    store_position=store_position,
+                    store_size=None,
+                )
+            signed = self._remembered()
+            if signed is None:
+                return
+            if signed.size > self.state.size:
+                self.catch_up()  # another process may have appended and signed meanwhile
+            assert self._signed is not None
+            stamp, key, _, verified_at = self._signed
+            if verified_at == signed.size:
+                return  # this tree was compared before, and the store has not shrunk since
+            verify_store_not_behind(
+                signed, store_size=self.state.size, get_node=self.store.get_node
+            )
+            self._signed = (stamp, key, signed, signed.size)
+
+    def _remembered(self) -> RememberedCheckpoint | None:
+        """The last checkpoint remembered for this ledger (cached while the file is
+        unchanged), or None without a memory, an entry or a first entry."""
+        if self.memory is None or self.state.size == 0:
+            return None
+        stamp = self.memory.stamp()
+        if self._signed is not None and self._signed[0] == stamp:
+            return self._signed[2]
+        key = ledger_key(self.store.get_node(0, 0))
+        signed = None if stamp is None else self.memory.recall(key)
+        self._signed = (stamp, key, signed, -1)
+        return signed
+
+    def remember_signed(self, note: str, verifier: NoteVerifier) -> None:
+        """Remember a checkpoint just signed of this ledger in :attr:`memory` (if any).
+
+        Raises :class:`~ledger.errors.StoreError` if the state file cannot be written."""
+        if self.memory is None or self.state.size == 0:
+            return
+        self.memory.remember(ledger_key(self.store.get_node(0, 0)), note, verifier)
+
     def _get_node(self, level: int, index: int) -> bytes:
         key = (level, index)
         node = self._node_cache.get(key)
@@ -179,6 +261,7 @@ class LedgerService:
         with self._lock:
             for _ in range(_MAX_ATTEMPTS):
                 self.catch_up()
+                self.verify_not_rolled_back()
                 self.state.begin()
                 try:
                     try:

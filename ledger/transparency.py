@@ -166,9 +166,13 @@ class TransparencyLog:
         """Sign and store a checkpoint of the log as it is now, as the operator.
 
         Raises :class:`RuleViolation` (``not_operator``) if ``signer`` is not the
-        operator's current key.
+        operator's current key, and :class:`~ledger.rollback.RolledBack` if the store is
+        behind the last checkpoint remembered as signed (signing it would fork the log).
+        The checkpoint is remembered as signed (:meth:`LedgerService.remember_signed`)
+        before it is stored, so none is ever published without being remembered.
         """
         with self.service.reading():  # one consistent moment: no append in between
+            self.service.verify_not_rolled_back()
             if signer.public_key.raw != self.operator_key():
                 raise RuleViolation(
                     "not_operator", "only the operator's current key signs checkpoints"
@@ -186,6 +190,7 @@ class TransparencyLog:
                 ),
             )
             note = sign_checkpoint(checkpoint, name=self.origin, signer=signer)
+            self.service.remember_signed(note, self.verifier())
             stored = self.store.put_checkpoint(size, note)
         return SignedCheckpoint(verify_checkpoint(stored, verifiers=[self.verifier()]), stored)
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ledger.errors import StoreError
+from ledger.rollback import CheckpointMemory
 from ledger.service import LedgerService
 from ledger.store import Store, open_store
 from ledger.store.base import redact
@@ -54,7 +55,9 @@ def bootstrap(settings: Settings, *, create: bool = False) -> Ledger:
     missing ledger created; otherwise it raises :class:`ledger.errors.NoLedger` and
     creates nothing. The service is not caught up yet: callers that need the ledger
     state call ``service.catch_up()`` (appending does so itself), and the audit reads
-    the store without trusting any state. Raises :class:`ledger.errors.StoreError` if
+    the store without trusting any state. The service remembers the checkpoints it
+    signs in ``<keys dir>/signed-checkpoints.json`` and refuses to append to a store
+    behind them (:mod:`ledger.rollback`). Raises :class:`ledger.errors.StoreError` if
     the store cannot be opened.
     """
     try:
@@ -63,7 +66,8 @@ def bootstrap(settings: Settings, *, create: bool = False) -> Ledger:
         raise StoreError(
             f"cannot open the store at {redact(settings.database_url)}: {exc}"
         ) from exc
-    return Ledger(settings=settings, store=store, service=LedgerService(store))
+    memory = CheckpointMemory.in_keys_dir(settings.keys_dir)
+    return Ledger(settings=settings, store=store, service=LedgerService(store, memory=memory))
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import base64
 import contextlib
 import http.cookiejar
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.config import ApiConfig, Bucket
@@ -102,18 +104,29 @@ class Live:
 
 @contextlib.contextmanager
 def live_server(
-    database_url: str, config: ApiConfig = UNLIMITED, *, operator: Identity | None = None
+    database_url: str,
+    config: ApiConfig = UNLIMITED,
+    *,
+    operator: Identity | None = None,
+    keys_dir: Path | None = None,
 ) -> Iterator[Live]:
     """Run the service for ``database_url`` on a free loopback port until the block ends.
 
-    With ``operator`` (the operator's identity) the service signs checkpoints itself.
-    The service opens only an existing ledger: an empty one is created first (the tables
-    and the service key, as ``trackrecord init`` does before its genesis entry), and the
+    With ``operator`` (the operator's identity) the service signs checkpoints itself and
+    remembers them in ``keys_dir`` (by default a temporary directory of its own). The
+    service opens only an existing ledger: an empty one is created first (the tables and
+    the service key, as ``trackrecord init`` does before its genesis entry), and the
     tests append the genesis through the API.
     """
     open_store(database_url).close()
-    settings = Settings(database_url=database_url, keys_dir=Path("/nonexistent"))
-    app = create_app(settings, config, operator=operator)
+    with contextlib.ExitStack() as stack:
+        if keys_dir is None:
+            keys_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="keys-")))
+        settings = Settings(database_url=database_url, keys_dir=keys_dir)
+        yield from _serve(create_app(settings, config, operator=operator), database_url, config)
+
+
+def _serve(app: FastAPI, database_url: str, config: ApiConfig) -> Iterator[Live]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

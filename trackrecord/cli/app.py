@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from ..settings import Settings
 from . import (
+    backup_cmds,
     credentials,
     identity_cmds,
     projections,
@@ -138,6 +139,8 @@ def create_app() -> typer.Typer:
     app.add_typer(transparency.app)
     app.add_typer(projections.app, name="projections", rich_help_panel="Reading and auditing")
     app.add_typer(serve.app)
+    app.command("backup", rich_help_panel="Operating the ledger")(backup_cmds.backup)
+    app.command("restore", rich_help_panel="Operating the ledger")(backup_cmds.restore)
     app.add_typer(
         credentials.app, name="credentials", rich_help_panel="Transparency and portable records"
     )

@@ -42,7 +42,9 @@ def serve(
 
     Raises :class:`ledger.errors.NoLedger` if there is no ledger at the database URL.
     Prints the address first. ``operator`` (the operator's identity) makes the
-    service sign checkpoints as the log grows.
+    service sign checkpoints as the log grows. Re-raises what stopped the service
+    from starting (a store that cannot be opened or is behind the last signed
+    checkpoint), so the command exits with that error's code.
     """
     import uvicorn
 
@@ -57,7 +59,16 @@ def serve(
         typer.echo(f"  open http://{shown}:{port}/   (API: http://{shown}:{port}/docs)")
         if operator is not None:
             typer.echo(f"  signing checkpoints with the operator key {operator.key_id}")
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    server = uvicorn.Server(
+        uvicorn.Config(application, host=host, port=port, log_level="info", proxy_headers=False)
+    )
+    try:
+        server.run()
+    except SystemExit:  # uvicorn's "startup failed"
+        failure = getattr(application.state, "startup_error", None)
+        if isinstance(failure, Exception):
+            raise failure from None  # e.g. a store behind the last signed checkpoint
+        raise
 
 
 @app.command("serve")
