@@ -48,6 +48,8 @@ class Refreshable(Protocol):
     """A read model with a refresh step (derived values that are not incremental)."""
 
     name: str
+    refresh_tables: tuple[str, ...]
+    """The tables only the refresh step writes, the last one its record ``(position, at)``."""
 
     def refresh(self, engine: Engine, *, at: int) -> None:
         """Recompute derived values from the read model's rows, as of Unix time ``at``."""

@@ -59,6 +59,12 @@ class ReputationModel(ReadModel):
     name = "reputation"
     metadata = t.metadata
     params: ReputationParams = ReputationParams()
+    refresh_tables: ClassVar[tuple[str, ...]] = (
+        t.standing.name,
+        t.scores.name,
+        t.refresh_state.name,
+    )
+    """The tables only :meth:`refresh` writes; ``refresh_state`` (last) records its moment."""
     _handlers: ClassVar[dict[str, _Handler]]
 
     def handle(self, entry: LogEntry, batch: WriteBatch) -> None:

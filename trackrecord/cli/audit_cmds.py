@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -15,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ledger.audit import AuditReport, audit
+from ledger.audit import AuditReport, Failure, audit
 from ledger.store import Store
 
 from .context import CliContext, cli_context
@@ -82,6 +83,26 @@ def print_report(cli: CliContext, report: AuditReport) -> None:
         cli.console.print(line, style="red", soft_wrap=True)
 
 
+def _with_read_models(cli: CliContext, report: AuditReport) -> AuditReport:
+    """``report``, failed with ``read_model_mismatch`` if the read models differ from a
+    rebuild from the log (``trackrecord projections verify``)."""
+    from projections.verify import ReadModelMismatch
+
+    from .projections import verify_read_models_of
+
+    try:
+        verify_read_models_of(cli)
+    except ReadModelMismatch as exc:
+        first = exc.differences[0]
+        failure = Failure(
+            code=exc.code,
+            message=exc.message,
+            evidence={"read_model": first.read_model, "table": first.table, **exc.evidence()},
+        )
+        return dataclasses.replace(report, failure=failure)
+    return report
+
+
 def audit_command(
     ctx: typer.Context,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Threads verifying signatures.")] = 2,
@@ -94,6 +115,8 @@ def audit_command(
     """
     cli = cli_context(ctx)
     report = run_audit(cli, cli.ledger.store, workers=workers)
+    if report.ok:
+        report = _with_read_models(cli, report)
     if as_json:
         print_json(report.as_json())
     else:

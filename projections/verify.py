@@ -1,0 +1,235 @@
+"""Verify the read models against a rebuild from the log (``trackrecord projections verify``).
+
+A read model's rows are what every page and API answer shows, but nothing signs
+them: an edited row (a forged title in ``pf_contributions``) would be served as is.
+:func:`verify_read_models` therefore replays the log into scratch read models and
+compares every table, row by row, with the live ones:
+
+- the live rows and tracking positions are read in one snapshot (one read
+  transaction; ``REPEATABLE READ`` on PostgreSQL), so a projector or service
+  running meanwhile does not make it report a difference;
+- the scratch read models live in a temporary SQLite file (the live database
+  is only read, whichever the backend) and are fed the log up to exactly the
+  position each live read model has applied;
+- a read model with a refresh step (reputation) is refreshed in the rebuild at
+  the position and Unix time its live refresh last ran (``rep_refresh``), so its
+  derived scores are compared as of that same moment.
+
+The comparison is of values (SQLAlchemy's Python values for each column), so the
+two backends compare alike. Personal columns are compared as stored; they hold
+the same text after a rebuild, because a rebuild is how they were written.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, inspect, select
+
+from .base import ReadModel
+from .db import create_read_model_engine
+from .errors import ProjectionError
+from .log import LedgerLog, LogEntry
+from .registry import read_models
+from .runner import Projector, Refreshable
+
+__all__ = ["ReadModelMismatch", "RowDifference", "verify_read_models"]
+
+_SHOWN = 20  # differences carried in the error, at most
+
+
+@dataclass(frozen=True)
+class RowDifference:
+    """One row that differs: its table, its primary key, and what the two sides hold."""
+
+    read_model: str
+    table: str
+    key: dict[str, Any]
+    live: dict[str, Any] | None  # None: the row is missing from the live table
+    rebuilt: dict[str, Any] | None  # None: the live table holds a row the log does not make
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "read_model": self.read_model,
+            "table": self.table,
+            "key": self.key,
+            "live": self.live,
+            "rebuilt": self.rebuilt,
+        }
+
+    def describe(self) -> str:
+        where = ", ".join(f"{k}={v!r}" for k, v in self.key.items())
+        if self.live is None:
+            return f"{self.table} ({where}): missing (the log makes it)"
+        if self.rebuilt is None:
+            return f"{self.table} ({where}): a row the log does not make"
+        changed = sorted(c for c in self.live if self.live[c] != self.rebuilt.get(c))
+        return f"{self.table} ({where}): {', '.join(changed)} differ from the log"
+
+
+class ReadModelMismatch(ProjectionError):
+    """The live read models hold rows a rebuild from the log does not produce.
+
+    ``differences`` lists up to the first 20 (by read model, table and key) and
+    ``count`` says how many there are in all.
+    """
+
+    code = "read_model_mismatch"
+
+    def __init__(self, differences: Sequence[RowDifference], count: int) -> None:
+        first = differences[0]
+        super().__init__(
+            f"{count} read-model row(s) differ from a rebuild from the log; first: "
+            f"{first.describe()}"
+        )
+        self.differences = tuple(differences)
+        self.count = count
+
+    def evidence(self) -> dict[str, Any]:
+        return {"count": self.count, "rows": [d.as_json() for d in self.differences]}
+
+
+@dataclass
+class _Snapshot:
+    positions: dict[str, int]
+    refreshed: dict[str, tuple[int, int]]  # read model -> (position, Unix time) of its refresh
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+
+
+class _LogUpTo(LedgerLog):
+    """The ledger's log as if it ended at ``stop``."""
+
+    def __init__(self, log: LedgerLog, stop: int) -> None:
+        super().__init__(log.store)
+        self.stop = stop
+
+    def read(self, *, after: int, limit: int) -> list[LogEntry]:
+        if after >= self.stop:
+            return []
+        return [e for e in super().read(after=after, limit=limit) if e.position <= self.stop]
+
+    def max_position(self) -> int:
+        return min(super().max_position(), self.stop)
+
+
+def verify_read_models(log: LedgerLog, engine: Engine) -> None:
+    """Rebuild every read model from ``log`` and compare it with the live one in ``engine``.
+
+    Read models not set up in ``engine``'s database are skipped. Returns None when
+    every row matches; raises :class:`ReadModelMismatch` with the differing rows.
+    """
+    live = read_models(engine)
+    snapshot = _read_live(engine, live)
+    differences: list[RowDifference] = []
+    with _scratch_engine() as scratch:
+        for model in live:
+            if model.name not in snapshot.positions:
+                continue
+            rebuilt = _rebuild(log, scratch, model.name, snapshot)
+            for table in model.metadata.sorted_tables:
+                differences += _compare(
+                    model.name, table, snapshot.rows[table.name], rebuilt[table.name]
+                )
+    if differences:
+        differences.sort(key=lambda d: (d.read_model, d.table, repr(sorted(d.key.items()))))
+        raise ReadModelMismatch(differences[:_SHOWN], len(differences))
+
+
+def _read_live(engine: Engine, models: Sequence[ReadModel]) -> _Snapshot:
+    """Every live read model's position, refresh moment and rows, in one snapshot."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            present = set(inspect(conn).get_table_names())
+            snapshot = _Snapshot({}, {})
+            for model in models:
+                tables = model.metadata.sorted_tables
+                if not all(t.name in present for t in tables):
+                    continue
+                snapshot.positions[model.name] = model.view.position(conn)
+                snapshot.rows.update({t.name: _rows(conn, t) for t in tables})
+                refreshed = _refreshed(model, snapshot.rows)
+                if refreshed is not None:
+                    snapshot.refreshed[model.name] = refreshed
+            return snapshot
+
+
+def _refreshed(
+    model: ReadModel, rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]]
+) -> tuple[int, int] | None:
+    """Where and when the live refresh step of ``model`` last ran (None: never)."""
+    if not isinstance(model, Refreshable):
+        return None
+    for row in rows[model.refresh_tables[-1]].values():
+        return int(row["position"]), int(row["at"])
+    return None
+
+
+def _rebuild(
+    log: LedgerLog, scratch: Engine, name: str, snapshot: _Snapshot
+) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
+    """The rows of read model ``name`` rebuilt from ``log`` as the live one stands."""
+    stop = snapshot.positions[name]
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    refreshed = snapshot.refreshed.get(name)
+    steps = [stop] if refreshed is None else [min(refreshed[0], stop), stop]
+    model = next(m for m in read_models(scratch) if m.name == name)
+    for step, upto in enumerate(steps):
+        projector = Projector(_LogUpTo(log, upto), scratch, [model])
+        if step == 0:
+            projector.setup()
+        projector.catch_up()
+        if refreshed is not None and step == 0:
+            projector.refresh(at=refreshed[1])
+            # The refresh's own tables are as of its position: keep them from here.
+            with scratch.connect() as conn:
+                rows.update({t.name: _rows(conn, t) for t in _refresh_tables(model)})
+    with scratch.connect() as conn:
+        for table in model.metadata.sorted_tables:
+            rows.setdefault(table.name, _rows(conn, table))
+    return rows
+
+
+def _refresh_tables(model: ReadModel) -> list[Table]:
+    """The tables only the refresh step writes (derived, not fed entry by entry)."""
+    derived = model.refresh_tables if isinstance(model, Refreshable) else ()
+    return [t for t in model.metadata.sorted_tables if t.name in derived]
+
+
+def _rows(conn: Connection, table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
+    key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+    return {
+        tuple(row[k] for k in key): dict(row)
+        for row in (r._asdict() for r in conn.execute(select(table)))
+    }
+
+
+def _compare(
+    read_model: str,
+    table: Table,
+    live: dict[tuple[Any, ...], dict[str, Any]],
+    rebuilt: dict[tuple[Any, ...], dict[str, Any]],
+) -> list[RowDifference]:
+    key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+    out = []
+    for k in sorted(live.keys() | rebuilt.keys(), key=repr):
+        a, b = live.get(k), rebuilt.get(k)
+        if a != b:
+            out.append(RowDifference(read_model, table.name, dict(zip(key, k, strict=True)), a, b))
+    return out
+
+
+@contextmanager
+def _scratch_engine() -> Iterator[Engine]:
+    with tempfile.TemporaryDirectory(prefix="trackrecord-verify-") as tmp:
+        engine = create_read_model_engine(f"sqlite://{Path(tmp, 'rebuilt.db').as_posix()}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()

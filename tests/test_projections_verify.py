@@ -1,0 +1,138 @@
+"""The read models verified against a rebuild from the log (issue 15, item 6a).
+
+An edited read-model row (a forged title in ``pf_contributions``) used to be served as is
+while the audit passed and ``projections status`` showed nothing behind. ``trackrecord
+projections verify`` (and ``trackrecord audit``, which runs it) rebuilds every read model
+aside and names each row that differs, with its table and key; on both backends.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import select, update
+from typer.testing import CliRunner, Result
+
+from projections import LedgerLog
+from projections.portfolio import tables as pf
+from projections.reputation import tables as rep
+from projections.verify import ReadModelMismatch, verify_read_models
+from tests.factories import random_statements
+from tests.support.projections import AT, LedgerEnv, ledger_env
+from trackrecord.cli import create_app
+from trackrecord.cli import projections as projections_cli
+
+
+def _filled(env: LedgerEnv, *, upto: int | None = None) -> None:
+    _, statements = random_statements(random.Random(33), 40, seed="verify")
+    env.append(statements[:upto])
+    env.projector.catch_up()
+    env.projector.refresh(at=AT)
+
+
+def _app() -> typer.Typer:
+    app = create_app()
+    if not any(group.name == "projections" for group in app.registered_groups):
+        app.add_typer(projections_cli.app, name="projections")
+    return app
+
+
+def _run(url: str, tmp_path: Path, *args: str) -> Result:
+    env = {"TRACKRECORD_KEYS": str(tmp_path / "keys"), "COLUMNS": "200"}
+    return CliRunner().invoke(_app(), ["--db", url, *args], env=env)
+
+
+def _forge_a_title(env: LedgerEnv) -> str:
+    with env.engine.begin() as conn:
+        row = conn.execute(
+            select(pf.contributions.c.id, pf.contributions.c.personal).where(
+                pf.contributions.c.personal.is_not(None)
+            )
+        ).first()
+        assert row is not None
+        personal = json.loads(row.personal)
+        personal["title"] = "Forged: saved the ministry single-handedly"
+        conn.execute(
+            update(pf.contributions)
+            .where(pf.contributions.c.id == row.id)
+            .values(personal=json.dumps(personal))
+        )
+    return str(row.id)
+
+
+def test_honest_read_models_verify(database_url: str) -> None:
+    with ledger_env(database_url) as env:
+        _filled(env)
+        verify_read_models(LedgerLog(env.store), env.engine)
+
+
+def test_read_models_behind_the_log_and_refreshed_earlier_verify(database_url: str) -> None:
+    """Compared as the live read models stand: at their position, refreshed when they were."""
+    with ledger_env(database_url) as env:
+        _, statements = random_statements(random.Random(33), 40, seed="verify")
+        env.append(statements[:25])
+        env.projector.catch_up()
+        env.projector.refresh(at=AT)
+        env.projector.catch_up(["portfolio"])  # nothing new: the ledger has not moved
+        env.append(statements[25:])
+        env.projector.catch_up(["reputation"], max_entries=5)  # behind, refresh older
+        verify_read_models(LedgerLog(env.store), env.engine)
+
+
+def test_a_forged_title_is_named_with_its_table_and_row(database_url: str) -> None:
+    with ledger_env(database_url) as env:
+        _filled(env)
+        forged = _forge_a_title(env)
+        with pytest.raises(ReadModelMismatch) as info:
+            verify_read_models(LedgerLog(env.store), env.engine)
+    (difference,) = info.value.differences
+    assert (difference.read_model, difference.table) == ("portfolio", "pf_contributions")
+    assert difference.key["id"] == forged
+    assert "personal differ" in difference.describe()
+
+
+def test_a_deleted_and_an_added_row_are_named(sqlite_url: str) -> None:
+    with ledger_env(sqlite_url) as env:
+        _filled(env)
+        with env.engine.begin() as conn:
+            victim = conn.execute(select(rep.scores).limit(1)).one()._asdict()
+            conn.execute(
+                rep.scores.delete().where(
+                    rep.scores.c.person == victim["person"], rep.scores.c.skill == victim["skill"]
+                )
+            )
+            conn.execute(rep.scores.insert().values({**victim, "skill": "forged-skill"}))
+        with pytest.raises(ReadModelMismatch) as info:
+            verify_read_models(LedgerLog(env.store), env.engine)
+    found = {
+        (d.table, d.key["skill"], d.live is None, d.rebuilt is None) for d in info.value.differences
+    }
+    assert found == {
+        ("rep_scores", victim["skill"], True, False),
+        ("rep_scores", "forged-skill", False, True),
+    }
+
+
+def test_the_cli_verify_and_the_audit_report_the_forged_row(
+    database_url: str, tmp_path: Path
+) -> None:
+    with ledger_env(database_url) as env:
+        _filled(env)
+        assert _run(database_url, tmp_path, "projections", "verify").exit_code == 0
+        passed = _run(database_url, tmp_path, "audit", "--json")
+        assert passed.exit_code == 0, passed.output
+        forged = _forge_a_title(env)
+
+        verified = _run(database_url, tmp_path, "projections", "verify", "--json")
+        audited = _run(database_url, tmp_path, "audit", "--json")
+    assert verified.exit_code == 3, verified.output
+    assert json.loads(verified.stdout)["rows"][0]["key"]["id"] == forged
+    assert audited.exit_code == 3, audited.output
+    failure = json.loads(audited.stdout)["failure"]
+    assert failure["code"] == "read_model_mismatch"
+    assert failure["evidence"]["table"] == "pf_contributions"
+    assert failure["evidence"]["rows"][0]["key"]["id"] == forged
