@@ -3,7 +3,7 @@
 The ledger itself is configured by :class:`trackrecord.settings.Settings` (where
 the database is); :class:`ApiConfig` holds only what the HTTP adapter adds. The
 defaults are the production values; tests shorten the session lifetime or give a
-fake clock.
+fake clock or calendar.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from ledger.access import today_utc
 
 __all__ = ["ApiConfig", "Bucket"]
 
@@ -54,6 +56,9 @@ class ApiConfig:
     challenge_limit: Bucket = Bucket(capacity=30, per_second=1.0)
     #: the clock of sessions and rate limits (monotonic seconds)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    #: the calendar: today's date in UTC (``YYYY-MM-DD``), the day on which every read
+    #: judges whether an access grant's ``until`` has run out
+    today: Callable[[], str] = field(default=today_utc, compare=False)
     #: name shown on the pages and in the login challenge
     service_name: str = "trackrecord"
     #: with the operator's key: seconds between checkpoints while the log grows

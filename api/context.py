@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from keys import Identity
-from ledger.access import today_utc
 from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.state import LedgerState
@@ -128,13 +127,17 @@ class AppContext:
         the day (UTC), on which an access grant's ``until`` runs out, and the imported
         bundles (a portfolio shows them; :meth:`ImportRegistry.stamp`)."""
         size = self.state().size
-        return size, self.read_models.generation, today_utc(), ImportRegistry(self.store).stamp()
+        return size, self.read_models.generation, self.today(), ImportRegistry(self.store).stamp()
 
     def log_version(self) -> tuple[int, str]:
         """What answers computed from the ledger state alone depend on (a person's record):
         the log's size and the day (UTC), on which an access grant's ``until`` runs out.
         Unlike :meth:`version` it needs no look-up besides the state's catch-up."""
-        return self.state().size, today_utc()
+        return self.state().size, self.today()
+
+    def today(self) -> str:
+        """Today's date (UTC, ``YYYY-MM-DD``) by the service's calendar, ``config.today``."""
+        return self.config.today()
 
     def cached(
         self,

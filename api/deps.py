@@ -59,10 +59,10 @@ def bearer_token(request: Request) -> str | None:
 async def _optional_viewer(request: Request, ctx: Ctx) -> Viewer:
     token = bearer_token(request)
     if token is None:
-        return Viewer()
+        return Viewer(ctx.today())
     # A session look-up catches the ledger state up (a store read): off the event loop.
     session = await run_in_threadpool(lambda: ctx.sessions.get(token, ctx.state()))
-    return Viewer(session.person)
+    return Viewer(ctx.today(), session.person)
 
 
 def _required_session(request: Request, ctx: Ctx) -> Session:

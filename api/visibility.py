@@ -55,8 +55,10 @@ __all__ = ["EntryView", "Profile", "Profiles", "Viewer", "may_see_part", "view_e
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is reading: a person with a session, or nobody (``person is None``)."""
+    """Who is reading: a person with a session, or nobody (``person is None``), and on
+    which day (UTC, ``YYYY-MM-DD``): the day an access grant's ``until`` is judged on."""
 
+    today: str
     person: str | None = None
 
 
@@ -104,7 +106,7 @@ class Profiles:
 
 def may_see_part(viewer: Viewer, owner: str, part: Part, state: LedgerState) -> bool:
     """Whether ``viewer`` may see ``part`` of ``owner``'s portfolio (the access rule)."""
-    return may_read(state, owner, viewer.person, part)
+    return may_read(state, owner, viewer.person, part, today=viewer.today)
 
 
 @dataclass(frozen=True)

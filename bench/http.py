@@ -44,6 +44,7 @@ from typing import Any
 
 from keys import Identity
 from ledger import commands
+from ledger.access import today_utc
 from ledger.catalogue import Ring
 from ledger.service import LedgerService
 from ledger.statement import SignedStatement
@@ -222,7 +223,7 @@ def in_process(url: str, world: World, quick: bool) -> dict[str, float]:
         pid = people[i % len(people)]
         entries = service.read_stream(f"identity/{pid}") + service.read_stream(f"record/{pid}")
         state = service.state
-        return [view_entry(e, Viewer(), state, profiles) for e in entries]
+        return [view_entry(e, Viewer(today_utc()), state, profiles) for e in entries]
 
     def folio(i: int) -> object:
         with models.projector.engine.connect() as conn:

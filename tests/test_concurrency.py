@@ -23,7 +23,6 @@ acknowledged: nothing was written that a client was not told about.
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -55,20 +54,33 @@ def test_concurrent_clients_never_fork_duplicate_or_fail(database_url: str, tmp_
         assert indexes == list(range(indexes[0], indexes[0] + len(indexes)))
 
 
-class _SlowHandler(BaseHTTPRequestHandler):
-    """Answers every POST after 0.3 s, noting when each arrived."""
+class _RendezvousHandler(BaseHTTPRequestHandler):
+    """Answers a POST only while another POST is being handled at the same time.
 
-    arrivals: ClassVar[list[float]] = []
+    Each POST waits at a two-party barrier: it opens only when both requests are inside
+    the server together. Requests sent one after the other break it (at its timeout,
+    which only a failing run waits for) and are answered 500, so the check does not
+    depend on how fast a loaded machine schedules the two threads.
+    """
+
+    rendezvous: ClassVar[threading.Barrier]
 
     def do_GET(self) -> None:  # the stdlib's name
         self.send_response(200)
         self.end_headers()
 
     def do_POST(self) -> None:
-        self.arrivals.append(time.monotonic())
-        time.sleep(0.3)
-        body = b'{"statement_id": "x", "log_index": 0, "entry_hash": "", "stream": "", "seq": 1}'
-        self.send_response(201)
+        try:
+            self.rendezvous.wait()
+        except threading.BrokenBarrierError:
+            self._answer(500, b'{"code": "not_concurrent"}')
+            return
+        self._answer(
+            201, b'{"statement_id": "x", "log_index": 0, "entry_hash": "", "stream": "", "seq": 1}'
+        )
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
@@ -80,17 +92,17 @@ class _SlowHandler(BaseHTTPRequestHandler):
 
 def test_the_race_helper_really_sends_at_once() -> None:
     """Without this, the races above could pass by running one request after the other."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    _RendezvousHandler.rendezvous = threading.Barrier(2, timeout=30)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RendezvousHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        race = Race()
-        send_at_once([url, url], "/x", [{}, {}], Load(), race)
+        race, load = Race(), Load()
+        send_at_once([url, url], "/x", [{}, {}], load, race)
     finally:
         server.shutdown()
         server.server_close()
-    arrivals = _SlowHandler.arrivals
-    assert len(arrivals) == 2
-    assert max(arrivals) - min(arrivals) < 0.2
+    assert not _RendezvousHandler.rendezvous.broken
+    assert load.server_errors == []
     assert race.outcomes == [[(201, ""), (201, "")]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ledger.access import grant_is_active, today_utc
+from ledger.access import grant_is_active
 from ledger.errors import NotFound
 from ledger.state import LedgerState
 
@@ -43,7 +43,7 @@ def request_messages(ctx: AppContext, person: str, state: LedgerState) -> dict[s
 def get_access(person: PersonId, ctx: Ctx, session: CurrentSession) -> AccessOut:
     """Access requests made to a person and grants they gave: all of them for the person
     themself, the session's own for any other viewer."""
-    today = today_utc()
+    today = ctx.today()
     with ctx.locked_state() as state:
         if person not in state.people:
             raise NotFound(f"no person {person!r} is registered")

@@ -135,7 +135,9 @@ def _candidates(ctx: AppContext, assignment: str, viewer: Viewer, limit: int) ->
     spec = spec_of(found, ctx)
     exclude = {found.owner, *found.assignees}
     with ctx.read_models.connection() as conn:
-        matches = candidates(conn, spec, searcher=viewer.person, limit=limit, exclude=exclude)
+        matches = candidates(
+            conn, spec, searcher=viewer.person, limit=limit, exclude=exclude, today=viewer.today
+        )
     return [
         CandidateOut(
             person=m.person,

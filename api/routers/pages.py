@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ledger import merkle
-from ledger.access import grant_is_active, may_read, today_utc
+from ledger.access import grant_is_active, may_read
 from ledger.catalogue import Part
 from ledger.errors import LedgerError, NotFound
 from ledger.state import AccessGrant, LedgerState
@@ -99,7 +99,7 @@ def _grant_status(grant: AccessGrant, today: str) -> str:
 def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
     """The access requests made to me (open ones oldest first, answered ones newest first)
     and the grants I gave (active ones first, then newest first)."""
-    today = today_utc()
+    today = ctx.today()
     with ctx.locked_state() as state:
         mine = [r for r in state.access_requests.values() if r.owner == me]
         grants = [
@@ -136,7 +136,7 @@ def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
     """My access requests to others (newest first) and the grants I hold (active ones
     first); ``readable``: the grant lets me read the part today (its owner may have made
     the part private since, which suspends every grant to it)."""
-    today = today_utc()
+    today = ctx.today()
     with ctx.locked_state() as state:
         requests = [
             {"id": r.id, "owner": r.owner, "part": r.part, "answer": r.answer}
@@ -170,7 +170,7 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
     values: dict[str, Any] = {"viewer": me, "part_titles": PART_TITLES, "kinds": KINDS}
     if me is not None:
         with ctx.read_models.connection() as conn:
-            values["folio"] = portfolio(conn, me, viewer=me).as_json()
+            values["folio"] = portfolio(conn, me, viewer=me, today=ctx.today()).as_json()
             values["matches"] = [m.__dict__ for m in assignments_for(conn, me)]
         values["imported"] = imported_for(ctx, me, me)
         values["access"] = _access_given(ctx, me)
@@ -184,7 +184,7 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
     values: dict[str, Any] = {"viewer": me, "person": person, "part_titles": PART_TITLES}
     try:
         with ctx.read_models.connection() as conn:
-            values["folio"] = portfolio(conn, person, viewer=me).as_json()
+            values["folio"] = portfolio(conn, person, viewer=me, today=ctx.today()).as_json()
         values["imported"] = imported_for(ctx, person, me)
     except NotFound:
         values["folio"] = None
@@ -212,7 +212,7 @@ def _requests(ctx: AppContext, me: str, departments: set[str]) -> list[dict[str,
         title = None
         for stored in ctx.streams.entries(f"record/{c.owner}", state):
             if stored.entry.statement.id == c.id:
-                if view_entry(stored, Viewer(me), state, ctx.profiles).shown:
+                if view_entry(stored, Viewer(ctx.today(), me), state, ctx.profiles).shown:
                     title = stored.disclosed().get("title")
                 break
         out.append(
@@ -226,13 +226,15 @@ def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[s
     out = []
     with ctx.read_models.connection() as conn:
         for a in mine:
-            view = assignment_out(a, ctx, Viewer(me), state).model_dump()
+            view = assignment_out(a, ctx, Viewer(ctx.today(), me), state).model_dump()
             view["to_complete"] = sorted(a.assignees - a.completed)
             view["candidates"] = []
             if a.status in ("open", "assigned"):
                 spec = spec_of(a, ctx)
                 exclude = {a.owner, *a.assignees}
-                found = candidates(conn, spec, searcher=me, limit=5, exclude=exclude)
+                found = candidates(
+                    conn, spec, searcher=me, limit=5, exclude=exclude, today=ctx.today()
+                )
                 view["candidates"] = [
                     {"person": m.person, "score": m.score, "reasons": list(m.reasons)}
                     for m in found

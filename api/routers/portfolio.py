@@ -43,7 +43,7 @@ def get_portfolio(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Respons
 
     def compute() -> PortfolioOut:
         with ctx.read_models.connection() as conn:
-            found = portfolio(conn, person, viewer=viewer.person)
+            found = portfolio(conn, person, viewer=viewer.person, today=viewer.today)
         imported = imported_for(ctx, person, viewer.person)
         return PortfolioOut.model_validate(found.as_json() | {"imported": imported})
 
@@ -66,7 +66,9 @@ def get_reputation(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Respon
 
     def compute() -> list[BaseModel]:
         with ctx.read_models.connection() as conn:
-            if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer.person):
+            if not viewer_sees(
+                conn, person, Part.ANALYTICAL, viewer=viewer.person, today=viewer.today
+            ):
                 return []
             scores = snapshot_scores(conn, person)
         return [
