@@ -508,6 +508,12 @@ def audit(store: Store, *, workers: int = 2, progress: ProgressFn | None = None)
     started = time.perf_counter()
     auditor = _Auditor(store, workers)
     failure = auditor.run(progress)
+    if failure is None:
+        # What the store keeps beside the log (ledger.audit_rows, which imports Failure
+        # from here: hence imported here).
+        from .audit_rows import check_store_rows
+
+        failure = check_store_rows(store)
     st = auditor.state
     return AuditReport(
         entries=st.size,

@@ -6,8 +6,11 @@ format (:mod:`ledger.checkpoint`) with two extension lines::
 
     trackrecord-heads <base64 root of the stream-heads index>   (ledger.heads)
     trackrecord-time <RFC 3339 UTC time of issue>
+    trackrecord-previous <size of the latest checkpoint stored before it, 0 if none>
 
-Checkpoints are stored by size; the first one issued for a size is kept.
+Checkpoints are stored by size; the first one issued for a size is kept. The
+``trackrecord-previous`` line chains each checkpoint to the one before it, so the
+audit finds a checkpoint deleted between stored ones (``checkpoint_missing``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .statement import utc_timestamp
 
 __all__ = [
     "HEADS_LINE",
+    "PREVIOUS_LINE",
     "TIME_LINE",
     "SignedCheckpoint",
     "TransparencyLog",
@@ -37,6 +41,7 @@ __all__ = [
 ]
 
 TIME_LINE = "trackrecord-time "
+PREVIOUS_LINE = "trackrecord-previous "
 ORIGIN_KEY = "origin"
 
 
@@ -180,6 +185,7 @@ class TransparencyLog:
             state = self.service.state
             size = state.size
             heads = HeadsIndex(index_leaves(state))
+            previous = max((s for s in self.store.checkpoint_sizes() if s < size), default=0)
             checkpoint = Checkpoint(
                 origin=self.origin,
                 size=size,
@@ -187,6 +193,7 @@ class TransparencyLog:
                 extensions=(
                     HEADS_LINE + b64encode(heads.root()),
                     TIME_LINE + utc_timestamp(),
+                    PREVIOUS_LINE + str(previous),
                 ),
             )
             note = sign_checkpoint(checkpoint, name=self.origin, signer=signer)

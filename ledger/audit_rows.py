@@ -1,0 +1,65 @@
+"""The audit of what the store keeps beside the log: the chain of stored checkpoints.
+
+The log's audit (:mod:`ledger.audit`) checks each stored checkpoint against the
+entries. This module checks what the entries cannot vouch for:
+
+- **the checkpoints between stored ones**: every checkpoint names, in its signed
+  ``trackrecord-previous`` line, the size of the checkpoint stored before it (0 for
+  the first). A stored checkpoint whose previous one is no longer stored means that
+  checkpoint was deleted (``checkpoint_missing``). Checkpoints signed before the
+  line existed name nothing and are not chained; the latest checkpoint, or all of
+  them, deleted leave nothing to compare with: that is what a monitor that
+  remembers a checkpoint, and the service's own record of the last one it signed
+  (:mod:`ledger.rollback`), are for.
+
+Each check returns None or the first :class:`~ledger.audit.Failure` it finds.
+"""
+
+from __future__ import annotations
+
+from .audit import Failure
+from .checkpoint import parse_checkpoint_body
+from .errors import LedgerError
+from .store import Store
+from .transparency import PREVIOUS_LINE
+
+__all__ = ["check_checkpoint_chain", "check_store_rows"]
+
+
+def check_store_rows(store: Store) -> Failure | None:
+    """Every check of this module, in turn; the first failure."""
+    return check_checkpoint_chain(store)
+
+
+def check_checkpoint_chain(store: Store) -> Failure | None:
+    """A stored checkpoint whose signed ``trackrecord-previous`` is not stored: deleted."""
+    sizes = store.checkpoint_sizes()
+    stored = set(sizes)
+    for size in sizes:
+        found = store.get_checkpoint(size)
+        if found is None:
+            continue
+        previous = _previous_of(found[1])
+        if previous is None or previous == 0 or previous in stored:
+            continue
+        return Failure(
+            code="checkpoint_missing",
+            message=f"checkpoint {size} follows checkpoint {previous}, which is no longer "
+            f"stored: it was deleted",
+            log_index=previous - 1,
+            evidence={"checkpoint_size": size, "previous": previous},
+        )
+    return None
+
+
+def _previous_of(note: str) -> int | None:
+    """The size a note's ``trackrecord-previous`` line names (None: no such line, or a
+    note that does not parse; the log's audit reports a bad note itself)."""
+    text, sep, _ = note.rpartition("\n\n")
+    try:
+        checkpoint = parse_checkpoint_body(text + "\n" if sep else note)
+    except LedgerError:
+        return None
+    lines = [x for x in checkpoint.extensions if x.startswith(PREVIOUS_LINE)]
+    value = lines[0][len(PREVIOUS_LINE) :] if len(lines) == 1 else ""
+    return int(value) if value.isascii() and value.isdigit() else None
