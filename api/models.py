@@ -797,11 +797,15 @@ class CandidateOut(BaseModel):
 
     person: str
     ring: str
-    score: float
+    #: null when the viewer may not read every part the match is made of (``withheld``)
+    score: float | None
     skills: list[dict[str, Any]]
     missing: list[str]
     available_hours: int
     reasons: list[str]
+    #: the parts of the candidate's portfolio this viewer may not read: then only the
+    #: candidate's place in the ranking, ring and hours are shown
+    withheld: list[str] = []
 
 
 class AssignmentMatchOut(BaseModel):

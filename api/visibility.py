@@ -11,6 +11,13 @@ defaults of :data:`ledger.access.DEFAULT_VISIBILITY`. Being a manager of the
 owner's department gives no access of its own: the manager requests, the
 owner grants.
 
+Ranked candidates for an assignment (the API's and the manager page's) pass
+through :func:`view_candidates`: the ranking may use every part of a candidate's
+portfolio, but a viewer who may not read all the parts a match is made of
+(:data:`ledger.access.MATCHING_PARTS`) gets no score and only the evidence,
+reputation and ambitions they may read (:meth:`projections.matching.queries.Match.as_seen`,
+:func:`ledger.access.readable_evidence`) besides the candidate's place, ring and hours.
+
 Every entry the service returns (``/entries``, ``/streams``, a person's record)
 passes through :func:`view_entry`, which shows it whole or withholds it (then
 only its position and hash are given, so hash chains and proofs still check):
@@ -42,15 +49,30 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ledger.access import may_read, visibility_of
+from ledger.access import (
+    MATCHING_PARTS,
+    hidden_parts,
+    may_read,
+    readable_evidence,
+    visibility_of,
+)
 from ledger.bundle import ACCESS_TYPES, access_parties, record_part
 from ledger.catalogue import Part
 from ledger.service import StoredEntry
 from ledger.state import LedgerState
+from projections.matching.queries import Match
 
 from .streams import StreamCache
 
-__all__ = ["EntryView", "Profile", "Profiles", "Viewer", "may_see_part", "view_entry"]
+__all__ = [
+    "EntryView",
+    "Profile",
+    "Profiles",
+    "Viewer",
+    "may_see_part",
+    "view_candidates",
+    "view_entry",
+]
 
 
 @dataclass(frozen=True)
@@ -176,3 +198,16 @@ def view_entry(
         assignee = str(s.body["assignee"])
         return _part_view(stored, viewer, assignee, Part.ANALYTICAL, state)
     return EntryView(stored, True)
+
+
+def view_candidates(matches: Iterable[Match], viewer: Viewer, state: LedgerState) -> list[Match]:
+    """What ``viewer`` may see of each ranked candidate (see the module docstring)."""
+    matches = list(matches)
+    who, today = viewer.person, viewer.today
+    evidence = readable_evidence(state, {m.person for m in matches}, who, today=today)
+    return [
+        m.as_seen(
+            hidden_parts(state, m.person, who, MATCHING_PARTS, today=today), evidence[m.person]
+        )
+        for m in matches
+    ]

@@ -67,6 +67,7 @@ class Contribution:
     id: str
     owner: str
     skills: tuple[str, ...]
+    part: str  # the portfolio part it was claimed into
     withdrawn: bool = False
 
 

@@ -462,7 +462,14 @@ class World:
         return commands.erase_person(signer.identity, person=person.id, **self.opts())
 
     # -- assignment stream ------------------------------------------------------
-    def post(self, owner: Member, *, department: str | None = None, **opts: Any) -> SignedStatement:
+    def post(
+        self,
+        owner: Member,
+        *,
+        department: str | None = None,
+        skills: Sequence[str] = ("python", "sql"),
+        **opts: Any,
+    ) -> SignedStatement:
         """A new assignment owned by ``owner``; its id is ``signed.statement.subject``."""
         o = self.opts(**opts)
         assignment = str(uuid.UUID(bytes=hashlib.sha256(o["statement_id"].encode()).digest()[:16]))
@@ -473,7 +480,7 @@ class World:
             organisation=department.split("/")[0],
             department=department,
             title="Data analyst for the housing dashboard",
-            skills=["python", "sql"],
+            skills=list(skills),
             hours_per_week=8,
             **o,
         )

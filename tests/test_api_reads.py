@@ -204,12 +204,26 @@ def test_assignments_filters_and_candidates(live: Live) -> None:
     assert live.problem(bad)["code"] == "invalid_request"
 
     token = login(live, bob.identity)
-    candidates = live.client.get(
-        f"/assignments/{assignment}/candidates", headers={"Authorization": f"Bearer {token}"}
-    ).json()
+
+    def found_candidates() -> list[dict[str, Any]]:
+        path = f"/assignments/{assignment}/candidates"
+        found: list[dict[str, Any]] = live.client.get(
+            path, headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        return found
+
+    candidates = found_candidates()
     assert candidates[0]["person"] == alice.id
     assert candidates[0]["ring"] == "department"
-    assert any("python" in r for r in candidates[0]["reasons"])
+    # Her claim is in her dossier (on request): bob sees where she ranks, not why.
+    assert candidates[0]["score"] is None
+    assert candidates[0]["skills"] == []
+    assert candidates[0]["withheld"] == ["ambitions", "analytical", "dossier"]
+    w.do(w.visibility(alice, "dossier", "public"))
+    candidates = found_candidates()
+    assert candidates[0]["person"] == alice.id
+    assert candidates[0]["withheld"] == ["ambitions", "analytical"]
+    assert any("python (1× evidence" in r for r in candidates[0]["reasons"])
 
     w.do(w.assign(bob, assignment, alice))
     w.do(w.complete(bob, assignment, alice, grade=5))

@@ -9,16 +9,24 @@ them as ``VisibilityChanged`` statements), on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.catalogue import Part, Visibility
 from tests.factories import World
-from tests.support.api_server import Live, issue_checkpoint, login, make_cast
+from tests.support.api_server import (
+    Live,
+    issue_checkpoint,
+    login,
+    make_cast,
+    refresh_reputation,
+)
 
 PARTS = [p.value for p in Part]
 VISIBILITIES = [v.value for v in Visibility]
@@ -34,16 +42,18 @@ class Scene:
     ids: dict[str, str]  # viewer -> person id (not for the stranger)
     parts: dict[str, str | None]  # statement id -> portfolio part (None: always shown)
     open_assignment: str
+    claims: dict[str, str]  # alice's ContributionClaimed statement ids -> their part
 
 
 @pytest.fixture(scope="module")
 def scene(live: Live) -> Scene:
     w = make_cast(live, "vis")
     alice, bob, carol = w["alice"], w["bob"], w["carol"]
-    parts: dict[str, str | None] = {}
+    claims: dict[str, str] = {}
     for part in PARTS:
         claim = w.do(w.claim(alice, title=f"In {part}", skills=["python"], part=part))
-        parts[claim.statement.id] = part
+        claims[claim.statement.id] = part
+    parts: dict[str, str | None] = dict(claims)
     dossier = next(sid for sid, p in parts.items() if p == "dossier")
     parts[w.do(w.endorse(bob, alice, dossier, grade=5, role="manager")).statement.id] = "analytical"
     parts[w.do(w.endorse(carol, alice, dossier, grade=3, role="peer")).statement.id] = "analytical"
@@ -51,13 +61,15 @@ def scene(live: Live) -> Scene:
     done = w.do(w.post(bob)).statement.subject
     w.do(w.assign(bob, done, alice))
     w.do(w.complete(bob, done, alice, grade=4))
-    open_assignment = w.do(w.post(bob)).statement.subject
+    # Her ambition (leadership) is one of the skills this one needs.
+    open_assignment = w.do(w.post(bob, skills=["python", "sql", "leadership"])).statement.subject
     # bob asked; alice granted him her dossier, analytical and (made on request) free part
     w.do(w.visibility(alice, "free", "on_request"))
     for part in ("dossier", "analytical", "free"):
         asked = w.do(w.request_access(bob, alice, part)).statement.id
         w.do(w.grant_access(alice, bob, part, request=asked))
     issue_checkpoint(live)
+    refresh_reputation(live)
     tokens: dict[str, str | None] = {
         "stranger": None,
         "colleague": login(live, carol.identity),
@@ -66,7 +78,7 @@ def scene(live: Live) -> Scene:
         "owner": login(live, alice.identity),
     }
     ids = {"colleague": carol.id, "manager": bob.id, "elsewhere": w["dave"].id, "owner": alice.id}
-    return Scene(w, alice.id, tokens, ids, parts, open_assignment)
+    return Scene(w, alice.id, tokens, ids, parts, open_assignment, claims)
 
 
 GRANTED = frozenset({"dossier", "analytical", "free"})  # to bob, at set-up, with no end
@@ -142,11 +154,14 @@ def test_each_viewer_sees_exactly_what_the_settings_allow(
         score = _get(live, f"/people/{owner}/reputation/python", token)
         assert score.status_code == (200 if "analytical" in visible else 403), (viewer, chosen)
 
-        # Matching: the owner is a candidate only where her free part is visible.
-        if viewer not in ("owner", "stranger"):
+        # Matching: the owner is a candidate only where her free part is visible, and
+        # shows only what the viewer may read of her (the score only if all of it).
+        if viewer != "owner":
             found = _get(live, f"/assignments/{scene.open_assignment}/candidates", token).json()
-            listed = owner in {c["person"] for c in found}
-            assert listed == ("free" in visible), (viewer, chosen)
+            mine = [c for c in found if c["person"] == owner]
+            assert bool(mine) == ("free" in visible), (viewer, chosen)
+            if mine:
+                _check_candidate(mine[0], visible)
 
         # The bundle: exported by the owner only; for a viewer, it discloses what they see.
         export = _get(live, f"/people/{owner}/bundle", token)
@@ -161,3 +176,70 @@ def test_each_viewer_sees_exactly_what_the_settings_allow(
             part = scene.parts.get(item["entry"]["statement"]["id"])
             if item["entry"]["stream"] == f"record/{owner}" and part is not None:
                 assert bool(item["disclosures"]) == (part in visible), (viewer, part, chosen)
+
+
+def _check_candidate(candidate: dict[str, Any], visible: set[str]) -> None:
+    """Alice as a candidate for python, sql and leadership: a contribution with python
+    in each part, a completed assignment (python, sql: analytical), endorsements of python
+    (analytical: reputation) and the ambition to develop leadership (ambitions)."""
+    hidden = sorted(set(PARTS) - visible)
+    skills = {s["skill"]: s for s in candidate["skills"]}
+    analytical = "analytical" in visible
+    python = len(visible) + analytical  # a contribution per visible part, the completion
+    expected = {
+        "python": (python, False),
+        "sql": (int(analytical), False),
+        "leadership": (0, "ambitions" in visible),
+    }
+    expected = {k: v for k, v in expected.items() if v != (0, False)}
+    assert {k: (s["evidence"], s["ambition"]) for k, s in skills.items()} == expected, hidden
+    assert candidate["withheld"] == hidden
+    reasons = " ".join(candidate["reasons"])
+    if analytical:
+        assert skills["python"]["reputation"] is not None
+    if not hidden:
+        assert candidate["score"] is not None
+        return
+    assert candidate["score"] is None
+    assert candidate["missing"] == []
+    assert "withheld" in reasons
+    if not analytical:
+        assert all(s["reputation"] is None for s in skills.values())
+        assert re.search(r"reputation \d", reasons) is None
+    if "ambitions" not in visible:
+        assert "wants to develop" not in reasons
+
+
+def test_manager_page_shows_only_what_the_manager_may_read(live: Live, scene: Scene) -> None:
+    """The manager page applies the access rule too: the endorsement requests list only
+    contributions the manager may read (as ``/streams`` shows them), and the candidates
+    only the skills and ambitions the manager may read."""
+    w, owner = scene.w, scene.owner
+    chosen = {
+        "dossier": "on_request",
+        "analytical": "on_request",
+        "ambitions": "private",
+        "free": "on_request",
+    }
+    w.do_all([w.visibility(w["alice"], part, chosen[part]) for part in PARTS])
+    token = scene.tokens["manager"]
+    assert token is not None
+    with httpx.Client(base_url=live.url, cookies={"trackrecord_session": token}) as browser:
+        page = browser.get("/manager")
+    assert page.status_code == 200
+    listed = set(re.findall(r'data-contribution="([^"]+)"', page.text))
+    claims = scene.claims
+    streams = {
+        i["entry"]["statement"]["id"]
+        for i in _record(live, owner, token)
+        if i["entry"] is not None and i["entry"]["statement"]["type"] == "ContributionClaimed"
+    }
+    # bob endorsed the dossier claim already: it waits for nobody.
+    waiting = {sid for sid, part in claims.items() if part != "dossier"}
+    # bob holds grants for the dossier, analytical and free parts; ambitions is private.
+    assert listed == {sid for sid in waiting if claims[sid] in ("analytical", "free")}
+    assert listed == waiting & streams
+    assert "(title" not in page.text  # no contribution listed without its title
+    # Alice is a candidate (free part granted), her ambition (private) is not shown.
+    assert re.search(rf'class="candidate">{owner}\b', page.text)
+    assert "wants to develop" not in page.text

@@ -18,7 +18,7 @@ from ..context import AppContext
 from ..deps import Ctx, OptionalViewer, Paging
 from ..errors import problem_responses
 from ..models import AssignmentOut, CandidateOut, Page
-from ..visibility import Viewer, may_see_part
+from ..visibility import Viewer, may_see_part, view_candidates
 
 __all__ = ["assignment_out", "router", "spec_of"]
 
@@ -122,7 +122,9 @@ def get_candidates(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Response:
     """Ranked candidates for an assignment, ring by ring, each with its reasons; only
-    people who opted in towards the viewer (their free part is visible to them)."""
+    people who opted in towards the viewer (their free part is visible to them), and
+    of each only the rank, ring and hours unless the viewer may read every part of
+    their portfolio the match is made of (``withheld`` names the others)."""
     key = ("candidates", assignment, viewer.person, limit)
     return ctx.cached(key, lambda: _candidates(ctx, assignment, viewer, limit))
 
@@ -147,6 +149,7 @@ def _candidates(ctx: AppContext, assignment: str, viewer: Viewer, limit: int) ->
             missing=list(m.missing),
             available_hours=m.available_hours,
             reasons=list(m.reasons),
+            withheld=[p.value for p in m.withheld],
         )
-        for m in matches
+        for m in view_candidates(matches, viewer, state)
     ]

@@ -25,7 +25,7 @@ from projections.portfolio import portfolio
 from ..context import AppContext
 from ..deps import Ctx, bearer_token
 from ..errors import ApiError
-from ..visibility import Viewer, view_entry
+from ..visibility import Viewer, may_see_part, view_candidates
 from .access import request_messages
 from .assignments import assignment_out, spec_of
 from .checkpoints import checkpoint_out
@@ -194,8 +194,14 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
     return response
 
 
+_WAITING = 50  # endorsement requests listed at most
+
+
 def _requests(ctx: AppContext, me: str, departments: set[str]) -> list[dict[str, Any]]:
-    """Contributions in my departments that I have not endorsed yet (newest first)."""
+    """Contributions in my departments that I have not endorsed yet and may read (newest
+    first): one in a part its owner has not shown me is not listed at all, as ``/streams``
+    withholds it (the access rule, :func:`api.visibility.may_see_part`)."""
+    viewer = Viewer(ctx.today(), me)
     with ctx.locked_state() as state:
         waiting = [
             c
@@ -205,15 +211,15 @@ def _requests(ctx: AppContext, me: str, departments: set[str]) -> list[dict[str,
             and (p := state.people.get(c.owner)) is not None
             and p.department in departments
             and (me, c.id) not in state.active_endorsements
-        ][:50]
+            and may_see_part(viewer, c.owner, Part(c.part), state)
+        ][:_WAITING]
     state = ctx.state()
     out = []
     for c in waiting:
-        title = None
+        title = None  # erased
         for stored in ctx.streams.entries(f"record/{c.owner}", state):
             if stored.entry.statement.id == c.id:
-                if view_entry(stored, Viewer(ctx.today(), me), state, ctx.profiles).shown:
-                    title = stored.disclosed().get("title")
+                title = stored.disclosed().get("title")
                 break
         out.append(
             {"person": c.owner, "contribution": c.id, "skills": list(c.skills), "title": title}
@@ -237,7 +243,7 @@ def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[s
                 )
                 view["candidates"] = [
                     {"person": m.person, "score": m.score, "reasons": list(m.reasons)}
-                    for m in found
+                    for m in view_candidates(found, Viewer(ctx.today(), me), state)
                 ]
             out.append(view)
     return out

@@ -23,7 +23,7 @@ def contribution_claimed(ctx: Ctx) -> None:
     st.put(
         st.contributions,
         ctx.statement.id,
-        Contribution(ctx.statement.id, subject.id, tuple(ctx.body.skills)),
+        Contribution(ctx.statement.id, subject.id, tuple(ctx.body.skills), str(ctx.body.part)),
     )
 
 

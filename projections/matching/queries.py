@@ -26,7 +26,7 @@ found. Results are ordered by ring, then score.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ from sqlalchemy import (
     true,
 )
 
-from ledger.catalogue import Ring, Visibility
+from ledger.catalogue import Part, Ring, Visibility
 from ledger.errors import NotFound
 
 from ..access import grant_active, today_utc
@@ -96,15 +96,64 @@ class SkillMatch:
 
 @dataclass(frozen=True)
 class Match:
-    """One ranked candidate and why."""
+    """One ranked candidate and why.
+
+    ``withheld`` names the parts of the candidate's portfolio the viewer may not
+    read (:func:`ledger.access.hidden_parts`); :meth:`as_seen` has then dropped
+    what is drawn from them.
+    """
 
     person: str
     ring: Ring
-    score: float
+    score: float | None
     skills: tuple[SkillMatch, ...]
     missing: tuple[str, ...]
     available_hours: int
     reasons: tuple[str, ...] = field(default=())
+    withheld: tuple[Part, ...] = ()
+
+    def as_seen(self, hidden: Collection[Part], evidence: Mapping[str, int]) -> Match:
+        """This match for a viewer who may not read the ``hidden`` parts of the candidate's
+        portfolio and may read ``evidence`` (per skill, :func:`ledger.access.readable_evidence`).
+
+        The place in the ranking (the list's order), ring and hours stay; the score
+        (made of every part) goes, and each skill shows only the evidence, reputation
+        (``analytical``) and ambition (``ambitions``) the viewer may read — a skill the
+        viewer sees neither evidence nor ambition of is left out, and so are the
+        missing skills (they would tell that no hidden evidence exists).
+        """
+        withheld = tuple(sorted(hidden))
+        if not withheld:
+            return self
+        shown = []
+        for s in self.skills:
+            seen = SkillMatch(
+                s.skill,
+                evidence=evidence.get(s.skill, 0),
+                ambition=s.ambition and Part.AMBITIONS not in hidden,
+                reputation=None if Part.ANALYTICAL in hidden else s.reputation,
+            )
+            if seen.evidence or seen.ambition:
+                shown.append(seen)
+        parts = ", ".join(p.value for p in withheld)
+        reasons = [self.reasons[0]]  # _reasons puts the ring first and the hours last
+        if shown:
+            reasons.append(_skills_reason(shown, reputation_shown=Part.ANALYTICAL not in hidden))
+        reasons += [
+            self.reasons[-1],
+            f"score and other details withheld: the {parts} part(s) of {self.person} "
+            "are not visible",
+        ]
+        return Match(
+            person=self.person,
+            ring=self.ring,
+            score=None,
+            skills=tuple(shown),
+            missing=(),
+            available_hours=self.available_hours,
+            reasons=tuple(reasons),
+            withheld=withheld,
+        )
 
 
 @dataclass(frozen=True)
@@ -292,7 +341,7 @@ def _explain(
     return out
 
 
-def _reasons(
+def _reasons(  # the ring first, the hours last (Match.as_seen keeps those two)
     spec: AssignmentSpec,
     ring: Ring,
     have: tuple[SkillMatch, ...],
@@ -305,14 +354,7 @@ def _reasons(
         Ring.ORGANISATION: f"own organisation ({spec.organisation})",
         Ring.GOVERNMENT: "another organisation",
     }[ring]
-    skills = []
-    for m in have:
-        rep_text = "no reputation yet" if m.reputation is None else f"reputation {m.reputation:.2f}"
-        if m.evidence:
-            skills.append(f"{m.skill} ({m.evidence}× evidence, {rep_text})")
-        else:
-            skills.append(f"{m.skill} (wants to develop it, {rep_text})")
-    reasons = [f"ring: {where}", "skills: " + "; ".join(skills)]
+    reasons = [f"ring: {where}", _skills_reason(have, reputation_shown=True)]
     if missing:
         reasons.append("missing: " + ", ".join(missing))
     reasons.append(
@@ -320,6 +362,22 @@ def _reasons(
         f"{spec.hours_per_week} needed"
     )
     return tuple(reasons)
+
+
+def _skills_reason(have: Iterable[SkillMatch], *, reputation_shown: bool) -> str:
+    skills = []
+    for m in have:
+        if not reputation_shown:
+            rep_text = "reputation not visible"
+        elif m.reputation is None:
+            rep_text = "no reputation yet"
+        else:
+            rep_text = f"reputation {m.reputation:.2f}"
+        if m.evidence:
+            skills.append(f"{m.skill} ({m.evidence}× evidence, {rep_text})")
+        else:
+            skills.append(f"{m.skill} (wants to develop it, {rep_text})")
+    return "skills: " + "; ".join(skills)
 
 
 def assignments_for(

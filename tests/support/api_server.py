@@ -35,6 +35,7 @@ from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
+from projections import open_projector
 from tests import pgcluster
 from tests.factories import DEPT, ORG, OTHER_DEPT, Member, World, identity_for
 from trackrecord.settings import Settings
@@ -53,6 +54,7 @@ __all__ = [
     "login",
     "make_cast",
     "operator_member",
+    "refresh_reputation",
 ]
 
 #: rate limits high enough for tests that are not about rate limits
@@ -276,6 +278,21 @@ def issue_checkpoint(live: Live) -> int:
         log = TransparencyLog(LedgerService(store))
         log.set_origin("trackrecord.test/api")
         return log.issue_checkpoint(operator_member().identity).size
+    finally:
+        store.close()
+
+
+def refresh_reputation(live: Live) -> None:
+    """Catch the read models up and refresh the reputation snapshots now, as the service
+    does every ``refresh_every`` seconds while the log grows."""
+    store = open_store(live.database_url)
+    try:
+        projector = open_projector(store)
+        try:
+            projector.catch_up()
+            projector.refresh()
+        finally:
+            projector.engine.dispose()
     finally:
         store.close()
 
