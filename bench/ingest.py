@@ -392,12 +392,14 @@ def run(
 
 # What to time, as (module or class, attribute, step). The wrappers are installed only
 # for the duration of one profile run and time the real code paths of the service and
-# the audit, whatever they look like; an attribute that no longer exists is skipped.
+# the audit. A name that no longer exists, or a wrapped step the run never called (the
+# code moved on), stops the profile with an error: a profile of code that does not run
+# would show a step as costing nothing.
 _INGEST_STEPS = (
     (LedgerService, "catch_up", "catch-up read"),
     (LedgerService, "_preverify", "start signature checks on worker threads"),
     (ledger.service, "_failed_before", "wait for signature workers"),
-    (ledger.service, "make_entry", "canonicalise entry (make_entry)"),
+    (ledger.service, "next_entry", "canonicalise entry (next_entry)"),
     (ledger.service, "apply_entry", "rules (apply_entry; incl. signatures not pre-verified)"),
     (ledger.service, "leaf_hash", "Merkle leaves"),
     (ledger.service, "new_nodes_for_append", "Merkle nodes"),
@@ -419,13 +421,20 @@ _Steps = Sequence[tuple[Any, str, str]]
 
 @contextlib.contextmanager
 def _timed(steps: _Steps, totals: dict[str, float]) -> Iterator[None]:
-    """Wrap each ``owner.attribute`` so that its calls add their wall time to ``totals``."""
+    """Wrap each ``owner.attribute`` so that its calls add their wall time to ``totals``.
+
+    Raises :class:`ProfileError` if an attribute does not exist, or if the block ends
+    without a call to one of them.
+    """
+    missing = [f"{_name_of(owner)}.{name}" for owner, name, _ in steps if not hasattr(owner, name)]
+    if missing:
+        raise ProfileError(f"the profile wraps names that do not exist: {', '.join(missing)}")
     originals = []
+    calls: dict[str, int] = {}
     for owner, name, step in steps:
-        original = getattr(owner, name, None)
-        if original is None:
-            continue
+        original = getattr(owner, name)
         totals.setdefault(step, 0.0)
+        calls[step] = 0
 
         def wrapper(
             *args: Any, _fn: Callable[..., Any] = original, _step: str = step, **kw: Any
@@ -435,6 +444,7 @@ def _timed(steps: _Steps, totals: dict[str, float]) -> Iterator[None]:
                 return _fn(*args, **kw)
             finally:
                 totals[_step] += time.perf_counter() - started
+                calls[_step] += 1
 
         setattr(owner, name, wrapper)
         originals.append((owner, name, original))
@@ -443,6 +453,17 @@ def _timed(steps: _Steps, totals: dict[str, float]) -> Iterator[None]:
     finally:
         for owner, name, original in reversed(originals):
             setattr(owner, name, original)
+    never = [step for step, n in calls.items() if n == 0]
+    if never:
+        raise ProfileError(f"the profiled run never called: {'; '.join(never)}")
+
+
+class ProfileError(RuntimeError):
+    """A profile step names code that does not exist or does not run."""
+
+
+def _name_of(owner: Any) -> str:
+    return str(getattr(owner, "__name__", owner))
 
 
 def _per_entry(totals: dict[str, float], total: float, entries: int, what: str) -> dict[str, float]:

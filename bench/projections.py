@@ -14,6 +14,10 @@ repository root. It prints one table, each figure next to its goal:
     queries. Goal: p99 < 50 ms (at 10^5 people);
 (d) portfolio reads for random (person, viewer) pairs, p50 and p99 (own goal: p99 < 50 ms).
 
+A goal stated at a size ((a) at 10^6 entries, (c) at 10^5 people) is judged only on a
+run of at least that size; on a smaller one its figure is shown and the goal marked
+"not measured".
+
 The ledger is the demo generator's (``trackrecord.demo``): ``--people 10000`` (the
 default) makes about 1.8·10^5 entries, ``--people 5600`` about 10^5, ``--people 57300``
 about 10^6 (several minutes of signing), ``--quick`` 600 people (about 10^4 entries).
@@ -50,7 +54,9 @@ from projections.portfolio import portfolio
 from projections.portfolio import tables as pf
 from trackrecord.demo import DemoPlan
 
-GOAL_REBUILD_RATE = 1_000_000 / 60
+GOAL_REBUILD_ENTRIES = 1_000_000  # the rebuild goal is stated at this many entries
+GOAL_REBUILD_RATE = GOAL_REBUILD_ENTRIES / 60
+GOAL_MATCHING_PEOPLE = 100_000  # the matching goal is stated at this many people
 GOAL_QUERY_P99_MS = 50.0
 GOAL_LAG_P99_S = 1.0
 TAIL = 3000  # statements held back to measure the follower's lag
@@ -64,6 +70,14 @@ class Row:
     value: str
     goal: str
     ok: bool | None
+    # The goal is stated at a size this run did not reach: shown, not judged.
+    not_measured: bool = False
+
+
+def _at_size(ok: bool, size: int, stated: int) -> tuple[bool | None, bool]:
+    """``(ok, not_measured)`` for a goal stated at ``stated`` (entries or people), on a
+    run of ``size``: judged only at the stated size or beyond."""
+    return (ok, False) if size >= stated else (None, True)
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -122,8 +136,8 @@ def _rebuild(projector: Projector) -> list[Row]:
             f"rebuild, all read models ({result.applied:,} entries)",
             f"{rate:,.0f} entries/s ({total:.1f} s: replay {replay:.1f} s, "
             f"refresh {total - replay:.1f} s)",
-            f"≥ {GOAL_REBUILD_RATE:,.0f} entries/s (10^6 in < 60 s)",
-            rate >= GOAL_REBUILD_RATE,
+            f"≥ {GOAL_REBUILD_RATE:,.0f} entries/s (10^6 in < 60 s, at 10^6 entries)",
+            *_at_size(rate >= GOAL_REBUILD_RATE, result.applied, GOAL_REBUILD_ENTRIES),
         )
     ]
 
@@ -196,18 +210,19 @@ def _queries(projector: Projector, rng: random.Random, n: int) -> list[Row]:
                 Row(
                     f"matching: top-10 candidates among {len(people):,} people",
                     f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
-                    f"p99 < {GOAL_QUERY_P99_MS:.0f} ms",
-                    p99 < GOAL_QUERY_P99_MS,
+                    f"p99 < {GOAL_QUERY_P99_MS:.0f} ms at 10^5 people",
+                    *_at_size(p99 < GOAL_QUERY_P99_MS, len(people), GOAL_MATCHING_PEOPLE),
                 )
             )
         persons = [rng.choice(people) for _ in range(n)]
         p50, p99 = _time([lambda p=p: assignments_for(conn, p, limit=10) for p in persons])
         rows.append(
             Row(
-                f"matching: open assignments for an employee ({len(assignments):,} posted)",
+                f"matching: open assignments for an employee ({len(people):,} people, "
+                f"{len(assignments):,} posted)",
                 f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
-                f"p99 < {GOAL_QUERY_P99_MS:.0f} ms",
-                p99 < GOAL_QUERY_P99_MS,
+                f"p99 < {GOAL_QUERY_P99_MS:.0f} ms at 10^5 people",
+                *_at_size(p99 < GOAL_QUERY_P99_MS, len(people), GOAL_MATCHING_PEOPLE),
             )
         )
         pairs = [(rng.choice(people), rng.choice([None, *people])) for _ in range(n)]
@@ -253,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
         table.add_column(column)
     for row in rows:
         verdict = "" if row.ok is None else ("[green]ok[/green]" if row.ok else "[red]missed[/red]")
+        if row.not_measured:
+            verdict = "[yellow]not measured[/yellow]"
         table.add_row(row.measure, row.value, row.goal, verdict)
     Console(width=150).print(table)
 
