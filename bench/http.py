@@ -14,8 +14,9 @@ What it does, on one SQLite ledger (in a temporary directory):
 3. measures the in-process rate of each operation by calling the endpoint's own
    function (``api.routers``) on an :class:`api.context.AppContext` built as the
    service builds it: the same lookups, visibility checks, models and JSON encoding,
-   without HTTP. Each read is computed, not served from the answer cache (which is
-   emptied before each call), as every server read below is;
+   without HTTP, from as many threads as the HTTP run has connections. Each read is
+   computed, not served from the answer cache (which keeps nothing here), as every
+   server read below is;
 4. starts the service (``trackrecord.cli.serve.serve``, one uvicorn process, rate
    limits off) and runs ``wrk`` (2 threads) against each endpoint for ``--seconds``:
    record, portfolio, matching (reads, ``--connections`` at once, default 8) while a
@@ -41,6 +42,7 @@ rate, their ratio, and the goals (reads: >= 1,000 req/s with p99 < 50 ms; single
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -54,6 +56,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -69,45 +72,47 @@ __all__ = ["BATCH", "Row", "main"]
 
 BATCH = 50
 WRITES_PER_S = 20  # the background writer's pace during the read runs
+WRITE_CONNECTIONS, BATCH_CONNECTIONS = 4, 2  # of the single and batch write runs
 DEPARTMENTS = ["minbzk/dgo", "minbzk/cio", "minbzk/dso", "minbzk/hr"]
 SKILLS = ["python", "sql", "policy-advice", "procurement", "ux", "data-analysis", "legal"]
 READ_GOAL_RPS, READ_GOAL_P99_MS, WRITE_GOAL_RATIO = 1000.0, 50.0, 0.5
 
-_READ_LUA = """
+# Each wrk thread takes its own share of the lines of BENCH_FILE (every BENCH_THREADS-th).
+_SHARE_LUA = """
 local threads = 0
 function setup(thread) thread:set("tid", threads); threads = threads + 1 end
-local paths = {}
-local i = 0
-function init(args)
-  local k, every = 0, tonumber(os.getenv("BENCH_THREADS"))
-  for line in io.lines(os.getenv("BENCH_FILE")) do
-    if k % every == tid then paths[#paths + 1] = line end
-    k = k + 1
-  end
-end
-request = function()
-  i = i + 1
-  return wrk.format("GET", paths[(i % #paths) + 1])
-end
-"""
-_WRITE_LUA = """
-local threads = 0
-function setup(thread) thread:set("tid", threads); threads = threads + 1 end
-local bodies = {}
+local lines = {}
 local n = 0
 function init(args)
   local k, every = 0, tonumber(os.getenv("BENCH_THREADS"))
   for line in io.lines(os.getenv("BENCH_FILE")) do
-    if k % every == tid then bodies[#bodies + 1] = line end
+    if k % every == tid then lines[#lines + 1] = line end
     k = k + 1
   end
 end
+"""
+# Reads cycle through the thread's paths.
+_READ_LUA = (
+    _SHARE_LUA
+    + """
+request = function()
+  n = n + 1
+  return wrk.format("GET", lines[(n % #lines) + 1])
+end
+"""
+)
+# Writes send each body once; past the last one they repeat it, and the ledger refuses
+# the replay (409), which fails the row.
+_WRITE_LUA = (
+    _SHARE_LUA
+    + """
 request = function()
   n = n + 1
   return wrk.format("POST", os.getenv("BENCH_PATH"),
-                    {["Content-Type"] = "application/json"}, bodies[math.min(n, #bodies)])
+                    {["Content-Type"] = "application/json"}, lines[math.min(n, #lines)])
 end
 """
+)
 
 
 @dataclass
@@ -221,20 +226,29 @@ def presign(world: World, count: int, *, tag: str) -> list[SignedStatement]:
     ]  # fmt: skip
 
 
-def rate(fn: Callable[[int], object], count: int) -> float:
-    """Calls per second of ``fn(i)`` for i in range(count)."""
+def rate(fn: Callable[[int], object], count: int, callers: int = 1) -> float:
+    """Calls per second of ``fn(i)`` for i in range(count), from ``callers`` threads at
+    once (as many as the HTTP run has connections: the service's throughput depends on
+    how many requests it has in hand)."""
     started = time.perf_counter()
-    for i in range(count):
-        fn(i)
+    if callers == 1:
+        for i in range(count):
+            fn(i)
+    else:
+        with ThreadPoolExecutor(callers) as pool:
+            for _ in pool.map(fn, range(count)):
+                pass
     return count / (time.perf_counter() - started)
 
 
-def in_process(url: str, world: World, quick: bool) -> dict[str, float]:
+def in_process(url: str, world: World, quick: bool, connections: int) -> dict[str, float]:
     """The in-process rate of each operation: the endpoint's own function, on an
-    application context built as the service builds it, without HTTP (warm)."""
+    application context built as the service builds it, without HTTP (warm), called
+    from as many threads as the HTTP run has connections."""
     from fastapi import Response as FastApiResponse
     from starlette.requests import Request
 
+    from api.cache import ResponseCache
     from api.config import ApiConfig, Bucket
     from api.context import AppContext
     from api.deps import Pagination
@@ -262,12 +276,8 @@ def in_process(url: str, world: World, quick: bool) -> dict[str, float]:
     def anonymous() -> Viewer:
         return Viewer(ctx.today())  # what api.deps gives a request without a session
 
-    def uncached(fn: Callable[[int], FastApiResponse]) -> Callable[[int], object]:
-        def call(i: int) -> object:
-            ctx.answers.clear()  # each server read follows a write: its answer is computed
-            return fn(i).body
-
-        return call
+    def body_of(fn: Callable[[int], FastApiResponse]) -> Callable[[int], object]:
+        return lambda i: fn(i).body
 
     def record(i: int) -> FastApiResponse:
         return get_record(people[i % len(people)], ctx, anonymous(), page)
@@ -296,13 +306,16 @@ def in_process(url: str, world: World, quick: bool) -> dict[str, float]:
         record(i), folio(i)
     for i in range(len(world.assignments)):
         matching(i)
+    # Each server read follows a write, so it computes its answer: here the answer
+    # cache keeps nothing (it still encodes each answer, as on a miss).
+    ctx.answers = ResponseCache(size=0)
     try:
         return {
-            "record": rate(uncached(record), n),
-            "portfolio": rate(uncached(folio), n),
-            "matching": rate(uncached(matching), n),
-            "single write": rate(single, len(singles)),
-            "batch write": BATCH * rate(batch, len(batches)),
+            "record": rate(body_of(record), n, connections),
+            "portfolio": rate(body_of(folio), n, connections),
+            "matching": rate(body_of(matching), n, connections),
+            "single write": rate(single, len(singles), WRITE_CONNECTIONS),
+            "batch write": BATCH * rate(batch, len(batches), BATCH_CONNECTIONS),
         }
     finally:
         ctx.close()
@@ -324,10 +337,7 @@ class Writer(threading.Thread):
         self.failed: list[str] = []
 
     def run(self) -> None:
-        import http.client
-
-        host, port = self.base.removeprefix("http://").split(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn = _connect(self.base)
         due = time.monotonic()
         for body in self.bodies:
             if self.stop.is_set():
@@ -399,9 +409,12 @@ def wrk(
     sockets = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     )
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    errors += sum(int(g) for g in sockets.groups()) if sockets else 0
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+    failed = {"non-2xx": int(non_2xx.group(1)) if non_2xx else 0}
+    if sockets:
+        kinds = ("connect", "read", "write", "timeout")
+        failed.update(zip(kinds, (int(g) for g in sockets.groups()), strict=True))
+    detail = ", ".join(f"{n} {kind}" for kind, n in failed.items() if n)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": sum(failed.values()), "detail": detail}
 
 
 def _lines(path: Path, lines: list[str]) -> str:
@@ -420,7 +433,7 @@ def run(people: int, seconds: int, quick: bool, connections: int) -> list[Row]:
         world = build(LedgerService(store), people)
         store.close()
         print(f"ledger built: {len(world.people)} people", file=sys.stderr)
-        reference = in_process(url, world, quick)
+        reference = in_process(url, world, quick, connections)
         print(f"in process: {reference}", file=sys.stderr)
         # Enough distinct statements for the write runs at up to 2,000 requests/s.
         singles = presign(world, 2000 * seconds, tag="http single")
@@ -459,24 +472,24 @@ def run(people: int, seconds: int, quick: bool, connections: int) -> list[Row]:
                 )  # fmt: skip
             got = wrk(
                 base, _WRITE_LUA, {"BENCH_FILE": single_file, "BENCH_PATH": "/statements"},
-                seconds=seconds, connections=4,
+                seconds=seconds, connections=WRITE_CONNECTIONS,
             )  # fmt: skip
             ratio = got["rps"] / reference["single write"]
             rows.append(
                 Row("single write", got["rps"], got["p50"], got["p99"], got["errors"],
                     reference["single write"], f">= {WRITE_GOAL_RATIO:.0%} of in-process",
                     ratio >= WRITE_GOAL_RATIO and got["errors"] == 0,
-                    _failures(got["errors"]))
+                    _failures(got["errors"], got["detail"]))
             )  # fmt: skip
             got = wrk(
                 base, _WRITE_LUA, {"BENCH_FILE": batch_file, "BENCH_PATH": "/statements/batch"},
-                seconds=seconds, connections=2,
+                seconds=seconds, connections=BATCH_CONNECTIONS,
             )  # fmt: skip
             rows.append(
                 Row(f"batch write ({BATCH}/req, statements/s)", got["rps"] * BATCH, got["p50"],
                     got["p99"], got["errors"], reference["batch write"],
                     "every request accepted (rate for scale)",
-                    got["errors"] == 0, _failures(got["errors"]))
+                    got["errors"] == 0, _failures(got["errors"], got["detail"]))
             )  # fmt: skip
         finally:
             server.terminate()
@@ -518,7 +531,7 @@ def _read_row(
     met: bool | None = fast and errors == 0
     if errors:
         met = False
-        note = _failures(errors) + "; " + note
+        note = f"{_failures(errors, got['detail'])}; {note}"
     elif not uncached:
         met = None
         note = "not measured: too few writes between two reads of a path; " + note
@@ -527,10 +540,7 @@ def _read_row(
 
 def _warm(base: str, path_file: str) -> None:
     """Request every path once, untimed (as the in-process reference is warmed)."""
-    import http.client
-
-    host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn = _connect(base)
     for path in Path(path_file).read_text(encoding="utf-8").split():
         conn.request("GET", path)
         response = conn.getresponse()
@@ -540,8 +550,15 @@ def _warm(base: str, path_file: str) -> None:
     conn.close()
 
 
-def _failures(errors: int) -> str:
-    return f"{errors} requests failed (non-2xx or socket errors)" if errors else ""
+def _connect(base: str) -> http.client.HTTPConnection:
+    host, port = base.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=30)
+
+
+def _failures(errors: int, detail: str = "") -> str:
+    if not errors:
+        return ""
+    return f"{errors} requests failed" + (f" ({detail})" if detail else "")
 
 
 def _wait(base: str) -> None:
