@@ -26,7 +26,9 @@ from .config import ApiConfig
 from .context import AppContext
 from .errors import install_error_handlers
 from .limits import BodySizeLimit
+from .observability import Metrics, RequestObserver
 from .openapi import install_openapi
+from .readiness import ReadinessProbe, gauges_of
 from .routers import (
     access,
     assignments,
@@ -35,6 +37,7 @@ from .routers import (
     bundles,
     checkpoints,
     entries,
+    operations,
     pages,
     people,
     portfolio,
@@ -72,6 +75,7 @@ def create_app(
     other private key.
     """
     cfg = config or ApiConfig()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +94,9 @@ def create_app(
         if context.checkpointer is not None:
             context.checkpointer.start()
         app.state.context = context
+        context.audits.listeners.append(metrics.audited)
+        app.state.readiness = ReadinessProbe(context, timeout=cfg.ready_timeout)
+        metrics.watch(gauges_of(context, app.state.readiness))
         # What exists now (modules, the caught-up state) lives as long as the service:
         # out of the collector's sight, a full collection no longer walks it while a
         # request waits (it cost 60-90 ms on a 200-person ledger, bench.http).
@@ -98,6 +105,8 @@ def create_app(
             yield
         finally:
             gc.unfreeze()
+            metrics.unwatch()
+            app.state.readiness.close()
             context.close()
 
     app = FastAPI(
@@ -114,6 +123,9 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodySizeLimit, limit_for=cfg.body_limit)
+    # added last, so outermost: it sees (and logs) every answer, a 413 of the limit too
+    app.add_middleware(RequestObserver, metrics=metrics)
+    app.state.metrics = metrics
     routers = (
         statements,
         entries,
@@ -126,6 +138,7 @@ def create_app(
         audits,
         auth,
         pages,
+        operations,
     )
     for module in routers:
         app.include_router(module.router)

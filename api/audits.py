@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ class AuditJobs:
         self._jobs: dict[str, JobState] = {}
         self._ids = itertools.count(1)
         self._threads: list[threading.Thread] = []
+        #: called with the verdict (``passed``, ``failed``, ``error``) of each finished audit
+        self.listeners: list[Callable[[str], None]] = []
 
     def start(self) -> JobState:
         """Start an audit, or return the one already running."""
@@ -81,10 +84,16 @@ class AuditJobs:
             job.error = str(exc)
             job.report = {"ok": False, "failure": {"code": "audit_error", "message": str(exc)}}
             job.status = "failed"
+            self._tell("error")
             return
         job.report = report.as_json()
         job.checked = job.total = report.entries
         job.status = "done"
+        self._tell("passed" if report.ok else "failed")
+
+    def _tell(self, verdict: str) -> None:
+        for listener in self.listeners:
+            listener(verdict)
 
     def join(self, timeout: float = 10.0) -> None:
         """Wait for running audits (on shutdown)."""

@@ -65,6 +65,12 @@ class ApiConfig:
     checkpoint_interval: float = 10.0
     #: with the operator's key: the log's origin if it has none yet
     default_origin: str = "trackrecord.localhost/ledger"
+    #: the bearer token ``GET /metrics`` asks for; None (the default) switches it off
+    metrics_token: str | None = field(default=None, repr=False)
+    #: ``GET /readyz`` answers "not ready" while a read model is more positions behind
+    ready_max_lag: int = 1000
+    #: ``GET /readyz`` answers "not ready" when its checks take longer (seconds)
+    ready_timeout: float = 2.0
 
     def body_limit(self, path: str) -> int:
         """The largest request body accepted on ``path``."""

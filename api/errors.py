@@ -30,6 +30,7 @@ anything else (a bug or corrupt data)      500     the error's code or ``interna
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -182,12 +183,13 @@ def problem_for(exc: Exception, *, instance: str | None = None) -> JSONResponse:
         evidence = exc.evidence()
         code = str(evidence.pop("code", exc.code))
         detail = str(evidence.pop("message", exc.message))
-        if status >= 500:
-            _LOG.error("ledger error at %s: %s", instance, exc, exc_info=exc)
+        if status >= 500:  # not the path, nor an integrity error's message: they name people
+            said = exc.message if isinstance(exc, StoreError) else type(exc).__name__
+            _LOG.error("ledger error %s: %s", code, said)
         return problem(status, code, detail, instance=instance, **evidence)
     if isinstance(exc, KeyError_):
         return problem(status, exc.code, exc.message, instance=instance)
-    _LOG.error("unexpected error at %s", instance, exc_info=exc)
+    _LOG.error("unexpected error %s", type(exc).__name__, exc_info=exc)
     return problem(500, "internal_error", "the service failed; this is a bug", instance=instance)
 
 
@@ -206,23 +208,31 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
     return problem(422, "invalid_request", detail, instance=request.url.path, errors=invalid[:20])
 
 
+def _noted(request: Request, response: JSONResponse) -> JSONResponse:
+    """``response``, with its problem code noted on the request for the request log
+    and the refusal metrics (:mod:`api.observability`)."""
+    request.state.problem_code = json.loads(bytes(response.body))["code"]
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every exception into a problem document."""
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return _validation_problem(request, exc)
+        return _noted(request, _validation_problem(request, exc))
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
-        return problem(
-            exc.status_code, code, detail, instance=request.url.path, headers=exc.headers
+        return _noted(
+            request,
+            problem(exc.status_code, code, detail, instance=request.url.path, headers=exc.headers),
         )
 
     async def on_error(request: Request, exc: Exception) -> Response:
-        return problem_for(exc, instance=request.url.path)
+        return _noted(request, problem_for(exc, instance=request.url.path))
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

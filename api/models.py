@@ -907,3 +907,29 @@ class ImportOut(BaseModel):
         "record is of only; others read what the access rule lets them in the portfolio's "
         "`imported`"
     )
+
+
+class Health(BaseModel):
+    """``GET /healthz``: the process is alive."""
+
+    status: str = Field(examples=["alive"])
+
+
+class ReadinessOut(BaseModel):
+    """``GET /readyz``: every check ``ok``; a 503 problem document lists them otherwise."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "checks": {"store": "ok", "signed_checkpoint": "ok", "read_models": "ok"},
+                }
+            ]
+        }
+    )
+
+    status: str
+    checks: dict[str, str] = Field(
+        description="each check's outcome: ok, or why not (unreachable, rolled_back, behind)"
+    )

@@ -58,6 +58,8 @@ __all__ = [
     "find_bindir",
     "fresh_database",
     "open_shared_state",
+    "pause_cluster",
+    "resume_cluster",
     "shared_server_url",
     "start_cluster",
     "started_cluster",
@@ -216,33 +218,52 @@ def fresh_database(server_url: str) -> Iterator[str]:
             )
 
 
+def pause_cluster(cluster: Cluster) -> None:
+    """Stop ``cluster``'s server but keep its data (an outage; :func:`resume_cluster`)."""
+    pg_ctl = str(Path(cluster.bindir) / "pg_ctl")
+    _run(
+        [pg_ctl, "-D", f"{cluster.root}/data", "-m", "fast", "-w", "-s", "stop"],
+        root=Path(cluster.root),
+        as_postgres_user=cluster.as_postgres_user,
+    )
+
+
+def resume_cluster(cluster: Cluster) -> None:
+    """Start a paused ``cluster`` again on its own port; raise ClusterError."""
+    _pg_ctl_start(Path(cluster.bindir), Path(cluster.root), cluster.port, cluster.as_postgres_user)
+
+
+def _pg_ctl_start(bindir: Path, root: Path, port: int, as_postgres_user: bool) -> None:
+    # fsync, full_page_writes and synchronous_commit are off because these tests
+    # check logic, not durability: the cluster is thrown away after the session.
+    options = " ".join(
+        [
+            f"-p {port}",
+            f"-k {shlex.quote(str(root))}",
+            "-c listen_addresses=127.0.0.1",
+            "-c fsync=off",
+            "-c full_page_writes=off",
+            "-c synchronous_commit=off",
+            "-c max_connections=200",
+        ]
+    )
+    _run(
+        [
+            str(bindir / "pg_ctl"),
+            *("-D", str(root / "data"), "-l", str(root / "log"), "-o", options),
+            *("-w", "-t", str(_START_TIMEOUT_S), "-s", "start"),
+        ],
+        root=root,
+        as_postgres_user=as_postgres_user,
+    )
+
+
 def _start_on_free_port(bindir: Path, root: Path, as_postgres_user: bool) -> int:
     for _ in range(_PORT_ATTEMPTS):
         port = _free_port()
-        # fsync, full_page_writes and synchronous_commit are off because these tests
-        # check logic, not durability: the cluster is thrown away after the session.
-        options = " ".join(
-            [
-                f"-p {port}",
-                f"-k {shlex.quote(str(root))}",
-                "-c listen_addresses=127.0.0.1",
-                "-c fsync=off",
-                "-c full_page_writes=off",
-                "-c synchronous_commit=off",
-                "-c max_connections=200",
-            ]
-        )
         log = root / "log"
         try:
-            _run(
-                [
-                    str(bindir / "pg_ctl"),
-                    *("-D", str(root / "data"), "-l", str(log), "-o", options),
-                    *("-w", "-t", str(_START_TIMEOUT_S), "-s", "start"),
-                ],
-                root=root,
-                as_postgres_user=as_postgres_user,
-            )
+            _pg_ctl_start(bindir, root, port, as_postgres_user)
         except ClusterError as exc:
             text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
             if "could not bind" in text or "already in use" in text:

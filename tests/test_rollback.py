@@ -183,6 +183,7 @@ def test_a_backup_restored_under_the_running_service_stops_appends(
     w.do(w.claim(w["alice"], title="After the backup"))
     _wait_for_checkpoint(live)
     old_size = _entries(tmp_path / "old.db")
+    assert live.client.get("/readyz").status_code == 200
 
     # restored over the live database with SQLite's backup API, the service still running
     with sqlite3.connect(tmp_path / "old.db") as src, sqlite3.connect(db) as dst:
@@ -198,6 +199,9 @@ def test_a_backup_restored_under_the_running_service_stops_appends(
     with sqlite3.connect(db) as conn:
         (largest,) = conn.execute("SELECT MAX(size) FROM checkpoints").fetchone()
     assert largest <= old_size
+    ready = live.client.get("/readyz")  # the load balancer takes it out of service
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["signed_checkpoint"] == "rolled_back"
 
 
 # -- PostgreSQL: pg_dump and pg_restore ----------------------------------------------------

@@ -48,6 +48,7 @@ def submit_statement(
         ctx.writes.check(signed.statement.author)
         accepted = _accepted(ctx.service.append(signed))
     ctx.writes.charge(signed.statement.author)
+    request.state.appended = (1, accepted.log_index)  # for the append log (api.observability)
     response.headers["Location"] = f"/entries/{accepted.log_index}"
     return accepted
 
@@ -60,7 +61,8 @@ def submit_batch(batch: BatchSubmission, request: Request, ctx: Ctx) -> list[Acc
         authors = Counter(s.statement.author for s in signed)
         for author in authors:
             ctx.writes.check(author)
-        accepted = [_accepted(r) for r in ctx.service.append_batch(signed)]
+        results = ctx.service.append_batch(signed)
     for author in authors:  # a batch is one write per author
         ctx.writes.charge(author)
-    return accepted
+    request.state.appended = (len(results), results[0].log_index if results else None)
+    return [_accepted(r) for r in results]

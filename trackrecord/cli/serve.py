@@ -49,6 +49,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.observability import json_logging
 
     with opened(settings):  # a missing ledger is refused here (NoLedger), not in a worker
         pass
@@ -60,10 +61,20 @@ def serve(
         if operator is not None:
             typer.echo(f"  signing checkpoints with the operator key {operator.key_id}")
     server = uvicorn.Server(
-        uvicorn.Config(application, host=host, port=port, log_level="info", proxy_headers=False)
+        uvicorn.Config(
+            application,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=False,
+            # uvicorn's access log prints each raw path, which names people; the
+            # service's own request log names the route template instead
+            access_log=False,
+        )
     )
     try:
-        server.run()
+        with json_logging():  # one JSON line per request and per submission
+            server.run()
     except SystemExit:  # uvicorn's "startup failed"
         failure = getattr(application.state, "startup_error", None)
         if isinstance(failure, Exception):
@@ -83,6 +94,19 @@ def serve_command(
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark the session cookie Secure (behind HTTPS).")
     ] = False,
+    metrics_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_METRICS_TOKEN",
+            show_default=False,
+            help="Serve Prometheus metrics at /metrics to 'Authorization: Bearer TOKEN' "
+            "(off without a token).",
+        ),
+    ] = None,
+    ready_max_lag: Annotated[
+        int,
+        typer.Option(min=0, help="/readyz is not ready while a read model lags more positions."),
+    ] = 1000,
 ) -> None:
     """Serve the HTTP API and the web pages for the ledger at --db.
 
@@ -93,5 +117,10 @@ def serve_command(
     operator = load_identity(settings, settings.acting) if settings.acting else None
     from api.config import ApiConfig
 
-    config = ApiConfig(checkpoint_interval=checkpoint_every, secure_cookies=secure_cookies)
+    config = ApiConfig(
+        checkpoint_interval=checkpoint_every,
+        secure_cookies=secure_cookies,
+        metrics_token=metrics_token or None,
+        ready_max_lag=ready_max_lag,
+    )
     serve(settings, host, port, operator=operator, config=config)

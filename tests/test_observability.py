@@ -1,0 +1,254 @@
+"""Operating the service (issue 20): liveness, readiness, Prometheus metrics, request logs.
+
+Readiness flips when PostgreSQL stops (a private cluster, paused and resumed) and when
+the store is behind the last signed checkpoint (tests/test_rollback.py). The metrics
+are parsed with prometheus_client's own parser and their counters follow appends and
+refusals. A demo run's logs, from ``trackrecord serve`` itself, hold no name, no text
+and no person id of anyone in the demo.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from keys.keystore import load_keystore
+from ledger import commands
+from ledger.service import LedgerService
+from ledger.store import open_store
+from ledger.store.backup import sqlite_url
+from tests import pgcluster
+from tests.support.api_server import UNLIMITED, Live, live_server, make_cast, operator_member
+
+TOKEN = "metrics-token-for-tests"
+WITH_METRICS = replace(UNLIMITED, metrics_token=TOKEN, checkpoint_interval=0.2)
+
+
+def _scrape(live: Live) -> list[Sample]:
+    response = live.client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return [s for family in text_string_to_metric_families(response.text) for s in family.samples]
+
+
+def _value(samples: list[Sample], name: str, **labels: str) -> float:
+    found = [s.value for s in samples if s.name == name and labels.items() <= s.labels.items()]
+    return sum(found)
+
+
+@pytest.fixture
+def metered(tmp_path: Path) -> Iterator[Live]:
+    with live_server(
+        sqlite_url(tmp_path / "ledger.db"),
+        WITH_METRICS,
+        operator=operator_member().identity,
+        keys_dir=tmp_path / "keys",
+    ) as live:
+        yield live
+
+
+def test_health_and_readiness_answer_without_a_session(live: Live) -> None:
+    health = live.client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json() == {"status": "alive"}
+    ready = live.client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"store": "ok", "signed_checkpoint": "ok", "read_models": "ok"},
+    }
+    assert live.client.get("/metrics").status_code == 404  # off without a token
+
+
+def test_metrics_parse_and_move_with_appends_and_refusals(metered: Live) -> None:
+    live = metered
+    w = make_cast(live, "m")
+    assert live.client.get("/metrics").status_code == 401
+    wrong = live.client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    before = _scrape(live)
+
+    claim = w.claim(w["alice"], title="Counted")
+    assert live.client.post("/statements", json=claim.as_json()).status_code == 201
+    replay = live.client.post("/statements", json=claim.as_json())
+    assert replay.status_code == 409
+    assert live.client.get("/people/m-alice").status_code == 200
+    after = _scrape(live)
+
+    assert (
+        _value(after, "trackrecord_appends_total")
+        == _value(before, "trackrecord_appends_total") + 1
+    )
+    assert _value(after, "trackrecord_refusals_total", code="replayed_id") == (
+        _value(before, "trackrecord_refusals_total", code="replayed_id") + 1
+    )
+    latency = "trackrecord_http_request_duration_seconds_count"
+    assert _value(after, latency, route="/people/{person}", method="GET") >= 1
+    assert _value(after, latency, route="/statements", method="POST") >= 2
+    assert not any("m-alice" in v for s in after for v in s.labels.values())  # templates only
+    assert _value(after, "trackrecord_log_size_entries") == live.size()
+    assert _value(after, "trackrecord_ready") == 1
+    assert any(s.name == "trackrecord_read_model_lag_positions" for s in after)
+
+    deadline = time.monotonic() + 20
+    while _value(_scrape(live), "trackrecord_checkpoint_size_entries") != live.size():
+        assert time.monotonic() < deadline, "the service signed no checkpoint"
+        time.sleep(0.1)
+    assert 0 <= _value(_scrape(live), "trackrecord_checkpoint_age_seconds") < 60
+
+    started = live.client.post("/audits")
+    assert started.status_code == 202
+    while live.client.get(f"/audits/{started.json()['id']}").json()["status"] == "running":
+        time.sleep(0.05)
+    assert _value(_scrape(live), "trackrecord_audits_total", verdict="passed") == 1
+
+
+@pytest.mark.postgres
+def test_readiness_flips_while_postgresql_is_down(tmp_path: Path) -> None:
+    cluster = pgcluster.start_cluster()
+    try:
+        with (
+            pgcluster.fresh_database(cluster.url) as url,
+            live_server(url, UNLIMITED, keys_dir=tmp_path / "keys") as live,
+        ):
+            make_cast(live, "pg")
+            assert live.client.get("/readyz").status_code == 200
+            pgcluster.pause_cluster(cluster)
+            down = live.client.get("/readyz")
+            assert down.status_code == 503
+            problem = down.json()
+            assert problem["code"] == "not_ready"
+            assert problem["checks"]["store"] in {"unreachable", "timeout"}
+            assert live.client.get("/healthz").status_code == 200  # alive all the same
+            pgcluster.resume_cluster(cluster)
+            deadline = time.monotonic() + 30
+            while live.client.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "not ready again after PostgreSQL came back"
+                time.sleep(0.2)
+    finally:
+        pgcluster.stop_cluster(cluster)
+
+
+# -- no personal data in the logs --------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tour(directory: Path) -> dict[str, str]:
+    env = {}
+    for line in (directory / "tour.env").read_text().splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            env[key] = value
+    return env
+
+
+def _personal_strings(url: str) -> set[str]:
+    """Every person id and every disclosed value (names, titles, comments) of the ledger."""
+    store = open_store(url)
+    try:
+        service = LedgerService(store)
+        service.catch_up()
+        found = set(service.state.people)
+        for _, stored in service.read_log(limit=100_000):
+            found.update(d.value for d in stored.disclosures)
+    finally:
+        store.close()
+    return {s for s in found if len(s) >= 4}
+
+
+def test_a_demo_runs_logs_hold_no_name_text_or_person_id(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    cli = [sys.executable, "-m", "trackrecord"]
+    env = {**os.environ, "TRACKRECORD_KDF": "fast"}
+    subprocess.run([*cli, "demo", "--people", "30", "--dir", str(demo)], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    tour = _tour(demo)
+    env.update(tour)
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [*cli, "--as", tour["OPERATOR"], "serve", "--port", str(port)],
+            env={**env, "TRACKRECORD_METRICS_TOKEN": TOKEN},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            _exercise(client, tour, demo)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+
+    text = log.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line.get("logger") == "trackrecord.requests"]
+    appends = [line for line in lines if line.get("logger") == "trackrecord.appends"]
+    assert len(requests) >= 40
+    assert {"request_id", "route", "status", "duration_ms", "method"} <= requests[0].keys()
+    assert {a["message"] for a in appends} == {"append", "refused"}
+    assert any(a.get("code") == "replayed_id" for a in appends)
+    personal = _personal_strings(tour["TRACKRECORD_DATABASE_URL"])
+    personal.update({"Secret headline of the log test", "Confidential remark"})
+    assert len(personal) > 100
+    leaked = sorted(s for s in personal if s in text)
+    assert leaked == [], leaked
+
+
+def _exercise(client: httpx.Client, tour: dict[str, str], demo: Path) -> None:
+    """Requests an operator's log would see in a day: pages, records, writes, refusals."""
+    people = [tour[k] for k in ("EMPLOYEE", "MANAGER", "PEER", "CLIENT", "ADMIN")]
+    for path in ("/", "/employee", "/manager", "/auditor", "/log", "/checkpoints", "/readyz"):
+        client.get(path)
+    client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    for person in people:
+        for path in ("", "/record", "/reputation", "/portfolio", "/access", "/matches"):
+            client.get(f"/people/{person}{path}")
+        client.get(f"/portfolio/{person}")
+        client.get(f"/people/{person}", params={"q": "Secret headline of the log test"})
+    employee = tour["EMPLOYEE"]
+    identity = load_keystore(demo / "keys" / f"{employee}.key", "demo")
+    claim = commands.claim_contribution(
+        identity,
+        person=employee,
+        title="Secret headline of the log test",
+        description="Confidential remark",
+        skills=["policy-advice"],
+        start="2026-01-01",
+    )
+    assert client.post("/statements", json=claim.as_json()).status_code == 201
+    assert client.post("/statements", json=claim.as_json()).status_code == 409
+    forged = claim.as_json()
+    forged["signature"] = base64.b64encode(bytes(64)).decode()
+    client.post("/statements", json=forged)
+    client.post("/statements", json={"statement": {"title": "Confidential remark"}})
