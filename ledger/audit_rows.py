@@ -1,4 +1,4 @@
-"""The audit of what the store keeps beside the log: the chain of stored checkpoints.
+"""The audit of what the store keeps beside the log: checkpoints and imported bundles.
 
 The log's audit (:mod:`ledger.audit`) checks each stored checkpoint against the
 entries. This module checks what the entries cannot vouch for:
@@ -12,6 +12,11 @@ entries. This module checks what the entries cannot vouch for:
   remembers a checkpoint, and the service's own record of the last one it signed
   (:mod:`ledger.rollback`), are for.
 
+- **imported bundles** (:mod:`ledger.imports`): each stored import is verified
+  again — its row MAC under the service key's row key, its bundle against the key
+  it was imported under, its columns against the bundle; the first that fails is
+  ``import_tampered``, with its origin, person and checkpoint size.
+
 Each check returns None or the first :class:`~ledger.audit.Failure` it finds.
 """
 
@@ -20,15 +25,27 @@ from __future__ import annotations
 from .audit import Failure
 from .checkpoint import parse_checkpoint_body
 from .errors import LedgerError
+from .imports import ImportRegistry
 from .store import Store
 from .transparency import PREVIOUS_LINE
 
-__all__ = ["check_checkpoint_chain", "check_store_rows"]
+__all__ = ["check_checkpoint_chain", "check_imports", "check_store_rows"]
 
 
 def check_store_rows(store: Store) -> Failure | None:
     """Every check of this module, in turn; the first failure."""
-    return check_checkpoint_chain(store)
+    return check_checkpoint_chain(store) or check_imports(store)
+
+
+def check_imports(store: Store) -> Failure | None:
+    """The first stored import that no longer verifies (:meth:`ImportRegistry.problems`)."""
+    for origin, person, size, problem in ImportRegistry(store).problems():
+        return Failure(
+            code="import_tampered",
+            message=f"the imported bundle of {person} at checkpoint {size} of {origin}: {problem}",
+            evidence={"origin": origin, "person": person, "checkpoint_size": size},
+        )
+    return None
 
 
 def check_checkpoint_chain(store: Store) -> Failure | None:

@@ -6,26 +6,37 @@ its own database beside its entries (tables ``trusted_origins`` and
 ``imported_bundles``). An import verifies the bundle offline
 (:func:`ledger.bundle.verify_bundle`) against the trusted keys *only*: a bundle
 from an untrusted origin, or one that fails any check, is refused whole and
-nothing is stored. An accepted bundle is stored as is — its entries keep their
+nothing is stored. An accepted bundle is stored — its entries keep their
 original signatures, inclusion proofs and checkpoint — keyed by
 ``(origin, person, checkpoint size)``, so it can be re-verified or handed on at
 any time. Imported entries are *not* appended to the receiving ledger's own log:
 they stay anchored to their origin's checkpoint.
 
-Erasure (:meth:`ImportRegistry.erase`): after ``PersonErased``, every imported
-bundle is rewritten without the disclosures of the entries whose content owner
-(:func:`ledger.privacy.content_owner`) is the erased person — their own bundles
-and their content in other people's bundles (a display name, a posting's title).
-The bundles are rewritten rather than deleted: disclosures sit outside every hash,
-signature and proof, so the rewritten bundle still verifies and the imported facts
-(entries, grades, skills, periods) stay provable; it is verified again against the
-key it was imported under, and its stored report replaced by the new one. Person
-ids are taken to name the same person on the ledgers that import from each other.
+**At rest** (privacy.md §7) each entry's disclosures are sealed like those of the
+ledger's own entries (:func:`ledger.vault.seal`, bound to the entry's hash) under the
+data key of their content owner (the bundle's person when the owner cannot be told),
+written in place of the disclosure list as ``"TRS1:" + base64(sealed)``; the stored
+``report`` column holds no report (it names people and titles) but the row's MAC
+(:meth:`ledger.vault.Vault.row_mac` over every other column). Reading a bundle opens
+the disclosures again; every read **re-verifies** it against the key it was imported
+under and checks the MAC, so an edited row is not shown as verified:
+:meth:`ImportRegistry.imported_records` leaves it out and :meth:`ImportRegistry.problems`
+(run by the audit) names it.
+
+Erasure: after ``PersonErased`` the person's data key is destroyed, so the
+disclosures sealed under it — in their own bundles and their content in other
+people's bundles (a display name, a posting's title) — read as withheld. Disclosures
+sit outside every hash, signature and proof, so the bundle still verifies and the
+imported facts (entries, grades, skills, periods) stay provable. Person ids are taken
+to name the same person on the ledgers that import from each other.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -35,13 +46,14 @@ from typing import Any
 from keys import key_id_for
 
 from .bundle import BundleError, BundleReport, dump_bundle, load_bundle, verify_bundle
-from .canonical import b64decode
+from .canonical import b64decode, canonical_bytes
 from .checkpoint import NoteVerifier, parse_verifier_key
 from .errors import LedgerError, NotFound
 from .privacy import content_owner
 from .state import KeyRecord, LedgerState, Person
 from .statement import parse_statement, utc_timestamp
 from .store import Store
+from .vault import open_sealed, seal, sealed_owner
 
 __all__ = ["ImportRegistry", "ImportedRecord", "key_state", "withhold_content_of"]
 
@@ -99,41 +111,40 @@ class ImportRegistry:
         except UnicodeDecodeError as exc:
             raise BundleError("bad_format", f"a bundle is UTF-8 JSON: {exc}") from exc
         report = verify_bundle(text, trusted=self.trusted())
-        row = (
-            report.origin,
-            report.person,
-            report.checkpoint_size,
-            report.verifier_key,
-            report.entry_count,
-            utc_timestamp(),
-            json.dumps(report.as_json(), ensure_ascii=False),
-            text,
-        )
-        new = self.store.put_import(row)
-        if not new:
-            stored = self.bundle_text(report.origin, report.person, report.checkpoint_size)
-            if load_bundle(stored) != load_bundle(text):
-                raise BundleError(
-                    "already_imported",
-                    "a different bundle of this person at this checkpoint is already imported",
-                    origin=report.origin,
-                    person=report.person,
-                    checkpoint_size=report.checkpoint_size,
-                )
-        key = (report.origin, report.checkpoint_size)
-        stored_record = next(
-            r for r in self.imported_records(report.person) if (r.origin, r.checkpoint_size) == key
-        )
-        return dataclasses.replace(stored_record, new=new)
+        key = (report.origin, report.person, report.checkpoint_size)
+        columns = (*key, report.verifier_key, report.entry_count, utc_timestamp())
+        stored = self._seal(load_bundle(text), report.person)
+        mac = self.store.vault.row_mac(_ROW_KIND, _mac_fields(columns, stored))
+        new = self.store.put_import((*columns, json.dumps({_MAC: mac}), stored))
+        if not new and load_bundle(self.bundle_text(*key)) != load_bundle(text):
+            raise BundleError(
+                "already_imported",
+                "a different bundle of this person at this checkpoint is already imported",
+                origin=report.origin,
+                person=report.person,
+                checkpoint_size=report.checkpoint_size,
+            )
+        found = self._record(self._row(*key))
+        if isinstance(found, str):
+            raise BundleError("bad_import", found, origin=key[0], person=key[1])
+        return dataclasses.replace(found, new=new)
 
     def imported_records(self, person: str | None = None) -> list[ImportedRecord]:
-        """The imported bundles of ``person`` (of everyone if None), by person, origin, size."""
-        return [
-            ImportedRecord(
-                origin, who, size, key, count, when, BundleReport.from_json(json.loads(report))
-            )
-            for origin, who, size, key, count, when, report in self.store.imports(person)
-        ]
+        """The imported bundles of ``person`` (of everyone if None), by person, origin, size,
+        each verified again as it is read; a stored row that no longer verifies (edited in
+        the database) is left out (:meth:`problems` names it)."""
+        return [r for r in map(self._record, self._rows(person)) if not isinstance(r, str)]
+
+    def problems(self) -> list[tuple[str, str, int, str]]:
+        """``(origin, person, size, what is wrong)`` of every stored import that no longer
+        verifies (its MAC, its bundle against the key it was imported under, its columns
+        against the bundle); empty when all are sound."""
+        out = []
+        for row in self._rows(None):
+            found = self._record(row)
+            if isinstance(found, str):
+                out.append((row.origin, row.person, row.size, found))
+        return out
 
     def with_bundles(self, person: str) -> list[tuple[ImportedRecord, str]]:
         """``person``'s imported bundles with their stored text, by origin and size (what
@@ -149,38 +160,128 @@ class ImportRegistry:
         return self.store.imports_stamp()
 
     def bundle_text(self, origin: str, person: str, checkpoint_size: int) -> str:
-        """The stored text of an imported bundle, as it was imported; raise :class:`NotFound`."""
-        text = self.store.import_bundle_text(origin, person, checkpoint_size)
-        if text is None:
+        """The text of an imported bundle, its disclosures opened (those erased since
+        withheld); raise :class:`NotFound`."""
+        stored = self.store.import_bundle_text(origin, person, checkpoint_size)
+        if stored is None:
             raise NotFound(f"no bundle of {person} at checkpoint {checkpoint_size} of {origin}")
-        return text
+        return dump_bundle(self._open(stored))
 
     # -- erasure -------------------------------------------------------------------------------
     def erase(self, person: str) -> int:
-        """Withhold ``person``'s personal content in every imported bundle (see the module
-        docstring); return how many bundles changed. Idempotent.
+        """How many imported bundles hold content of ``person`` that can still be read
+        (sealed under their data key, which the erasure destroys next: nothing here is
+        rewritten); 0 once the key is gone. Idempotent."""
+        if not self.store.has_data_key(person):
+            return 0
+        count = 0
+        for row in self._rows(None):
+            stored = self.store.import_bundle_text(row.origin, row.person, row.size) or "{}"
+            sealed = [x for x in json.loads(stored).get("entries", []) if _is_sealed(x)]
+            if any(sealed_owner(_sealed_bytes(x)) == person for x in sealed):
+                count += 1
+        return count
 
-        The rows are overwritten so that the database files keep no copy: SQLite with
-        ``secure_delete`` and a truncating WAL checkpoint, PostgreSQL with ``VACUUM
-        FULL`` of the table (its WAL segments and backups keep the old rows until they
-        are recycled). Raises :class:`~ledger.bundle.BundleError` if a rewritten bundle
-        no longer verifies (nothing is written then).
-        """
-        rows: list[tuple[str, str, str, str, int]] = []
-        for record in self.imported_records():
-            text = self.bundle_text(record.origin, record.person, record.checkpoint_size)
-            doc = load_bundle(text)
-            if not withhold_content_of(doc, {person}):
+    # -- the stored form -------------------------------------------------------------------
+    def _seal(self, doc: dict[str, Any], person: str) -> str:
+        """``doc`` with each entry's disclosures sealed under its content owner's data key."""
+        state = key_state(doc["entries"])
+        for item in doc["entries"]:
+            if not item["disclosures"]:
                 continue
-            rewritten = dump_bundle(doc)
-            report = verify_bundle(rewritten, trusted=[parse_verifier_key(record.verifier_key)])
-            report_json = json.dumps(report.as_json(), ensure_ascii=False)
-            rows.append(
-                (report_json, rewritten, record.origin, record.person, record.checkpoint_size)
-            )
-        if rows:
-            self.store.replace_imports(rows)
-        return len(rows)
+            try:
+                owner = content_owner(parse_statement(item["entry"]["statement"]), state)
+            except LedgerError:
+                owner = person  # not attributable: the bundle's person's
+            digest = hashlib.sha256(canonical_bytes(item["entry"])).digest()
+            plain = canonical_bytes(item["disclosures"])
+            sealed = seal(self.store.vault.data_key(owner), owner, digest, plain)
+            item["disclosures"] = _SEALED + base64.b64encode(sealed).decode("ascii")
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+    def _open(self, stored: str) -> dict[str, Any]:
+        """The bundle document of a stored form, disclosures opened; erased or unreadable
+        ones are withheld (``[]``: the re-verification then reports what they were)."""
+        doc: dict[str, Any] = json.loads(stored)
+        sealed = [(item, _sealed_bytes(item)) for item in doc["entries"] if _is_sealed(item)]
+        owners = {o for _, tail in sealed if (o := sealed_owner(tail)) is not None}
+        keys = self.store.vault.keys_for(owners) if owners else {}
+        for item, tail in sealed:
+            owner = sealed_owner(tail)
+            digest = hashlib.sha256(canonical_bytes(item["entry"])).digest()
+            key = keys.get(owner) if owner is not None else None
+            opened = open_sealed(tail, data_key=key, entry_hash=digest)
+            item["disclosures"] = json.loads(opened.disclosures) if opened.sealing == "open" else []
+        return doc
+
+    def _rows(self, person: str | None) -> list[_Row]:
+        return [_Row(*r) for r in self.store.imports(person)]
+
+    def _row(self, origin: str, person: str, size: int) -> _Row:
+        found = [r for r in self._rows(person) if (r.origin, r.size) == (origin, size)]
+        if not found:
+            raise NotFound(f"no bundle of {person} at checkpoint {size} of {origin}")
+        return found[0]
+
+    def _record(self, row: _Row) -> ImportedRecord | str:
+        """The record of a stored row, verified again; or what is wrong with the row."""
+        stored = self.store.import_bundle_text(row.origin, row.person, row.size)
+        columns = (row.origin, row.person, row.size, row.verifier_key, row.count, row.at)
+        try:
+            mac = json.loads(row.report).get(_MAC) if stored is not None else None
+        except (ValueError, AttributeError):
+            mac = None
+        fields = _mac_fields(columns, stored or "")
+        expected = self.store.vault.row_mac(_ROW_KIND, fields, create=False)
+        if not isinstance(mac, str) or expected is None or not hmac.compare_digest(mac, expected):
+            return "the stored row does not match its MAC: it was changed in the database"
+        try:
+            text = dump_bundle(self._open(stored or "{}"))
+            report = verify_bundle(text, trusted=[parse_verifier_key(row.verifier_key)])
+        except (LedgerError, BundleError, ValueError, KeyError, TypeError) as exc:
+            return f"the stored bundle no longer verifies: {exc}"
+        if (report.origin, report.person, report.checkpoint_size, report.entry_count) != (
+            row.origin,
+            row.person,
+            row.size,
+            row.count,
+        ):
+            return "the stored row's columns differ from its bundle"
+        return ImportedRecord(
+            row.origin, row.person, row.size, row.verifier_key, row.count, row.at, report
+        )
+
+
+_ROW_KIND = "imported_bundle"
+_MAC = "row_mac"
+_SEALED = "TRS1:"
+
+
+@dataclass(frozen=True)
+class _Row:
+    origin: str
+    person: str
+    size: int
+    verifier_key: str
+    count: int
+    at: str
+    report: str
+
+
+def _mac_fields(columns: tuple[str, str, int, str, int, str], stored: str) -> list[str]:
+    return [*(str(c) for c in columns), stored]
+
+
+def _is_sealed(item: dict[str, Any]) -> bool:
+    value = item.get("disclosures")
+    return isinstance(value, str) and value.startswith(_SEALED)
+
+
+def _sealed_bytes(item: dict[str, Any]) -> bytes:
+    try:
+        return base64.b64decode(str(item["disclosures"])[len(_SEALED) :], validate=True)
+    except ValueError:
+        return b""
 
 
 def withhold_content_of(bundle: dict[str, Any], people: AbstractSet[str]) -> bool:

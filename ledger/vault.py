@@ -53,6 +53,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
+import hmac
+import json
 import os
 import secrets
 import tempfile
@@ -68,6 +70,7 @@ from .errors import StoreError
 
 __all__ = [
     "MAGIC",
+    "ROW_KEY_HOLDER",
     "SERVICE_KEY_ENV",
     "SERVICE_KEY_META",
     "DataKeyTable",
@@ -97,6 +100,12 @@ Sealing = Literal["open", "none", "erased", "corrupt"]
 """What became of an entry's stored disclosures when they were read back."""
 
 _UNWRAP_FAILED = b""  # a data key row that does not open under the service key
+
+ROW_KEY_HOLDER = "@rows"
+"""The ``data_keys`` row of the **row key**, which MACs rows the log cannot vouch for
+(:meth:`Vault.row_mac`). ``@`` is in no person id, so no person can hold it or erase it;
+it is wrapped under the service key like a data key and rotates with them."""
+_ROW_MAC_PREFIX = b"trackrecord:row-mac:v1\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +435,21 @@ class Vault:
         tail = tail or b"[]"
         sealed = seal(self.data_key(owner), owner, hashlib.sha256(head).digest(), tail)
         return head + b"\n" + sealed
+
+    def row_mac(self, kind: str, fields: Sequence[str], *, create: bool = True) -> str | None:
+        """HMAC-SHA256 (hex) of a stored row of ``kind`` with the values ``fields``, under
+        the row key (:data:`ROW_KEY_HOLDER`), which is created (and committed) on first
+        use if ``create``; None if there is no row key (or it does not unwrap) and not
+        ``create``. Binds rows the log cannot vouch for to the service key: without it
+        a row cannot be changed, or made up, so that its MAC still matches."""
+        if create:
+            key: bytes | None = self.data_key(ROW_KEY_HOLDER)
+        else:
+            key = self.keys_for([ROW_KEY_HOLDER]).get(ROW_KEY_HOLDER)
+        if not key:
+            return None
+        message = _ROW_MAC_PREFIX + json.dumps([kind, *fields], ensure_ascii=False).encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
 
     def rotate(self, new_key: bytes) -> int:
         """Wrap every data key under ``new_key`` instead and make it this vault's service key;

@@ -302,13 +302,6 @@ class Store:
         return True if it was stored."""
         return bool(self._recorder.insert_import(row))
 
-    def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
-        """Overwrite imported bundles ``(report, bundle, origin, person, size)`` in one
-        transaction, leaving no copy of the old rows in the database files (SQLite:
-        ``secure_delete`` and a truncating WAL checkpoint; PostgreSQL: ``VACUUM FULL``,
-        while its WAL segments and backups keep old rows until they are recycled)."""
-        self._recorder.replace_imports(rows)
-
     def imports(self, person: str | None = None) -> list[tuple[str, str, int, str, int, str, str]]:
         """Imported bundle rows without the bundle text, of ``person`` or of everyone."""
         return list(self._recorder.select_imports(person))

@@ -362,14 +362,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             conn.execute(SQL("VACUUM FULL {t}").format(t=table))
         return len(new)
 
-    def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
-        """Overwrite imported bundles ``(report, bundle, origin, person, size)`` so that the
-        table's files no longer hold the old rows (see :meth:`_scrubbing_write`)."""
-        update = SQL(
-            "UPDATE {t} SET report=%s, bundle=%s WHERE origin=%s AND person=%s AND size=%s"
-        )
-        self._scrubbing_write(self.imports_table, [(update, row) for row in rows])
-
     def _scrubbing_write(
         self, table: Identifier, statements: Sequence[tuple[SQL, Sequence[Any]]]
     ) -> list[int]:

@@ -289,15 +289,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
         return len(rows)
 
-    def replace_imports(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
-        """Overwrite imported bundles ``(report, bundle, origin, person, size)`` so that no
-        database file keeps the old rows (see :meth:`_scrubbing_write`)."""
-        update = (
-            f"UPDATE {self.imports_table} SET report=?, bundle=? "
-            "WHERE origin=? AND person=? AND size=?"
-        )
-        self._scrubbing_write([(update, row) for row in rows])
-
     def _scrubbing_write(
         self,
         statements: Sequence[tuple[str, Sequence[Any]]],
