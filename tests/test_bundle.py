@@ -483,6 +483,10 @@ def test_cli_export_verify_trust_import(sqlite_url: str, tmp_path: Path) -> None
     assert "bad_inclusion_proof" in failed.output
 
     second = f"sqlite://{(tmp_path / 'b.db').resolve().as_posix()}"
+    assert run("import", str(out), db=second).exit_code == 5  # no ledger there: nothing created
+    assert not (tmp_path / "b.db").exists()
+    made = run("init", "--operator", "op-b", "--department", "minfin/dgo", "--name", "B", db=second)
+    assert made.exit_code == 0, made.output
     assert run("import", str(out), db=second).exit_code == 3  # untrusted
     assert run("trust", str(sc.key), db=second).stdout.strip() == str(sc.key)
     imported = run("import", str(out), db=second)
