@@ -68,7 +68,7 @@ from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import open_store
 
-__all__ = ["BATCH", "Row", "main"]
+__all__ = ["BATCH", "Row", "judge_read", "main", "parse_wrk"]
 
 BATCH = 50
 WRITES_PER_S = 20  # the background writer's pace during the read runs
@@ -400,7 +400,12 @@ def wrk(
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     os.unlink(script.name)
-    out = result.stdout
+    return parse_wrk(result.stdout)
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests/s, p50 and p99 (ms), failed requests (non-2xx answers and socket errors)
+    and what they were, from the output of ``wrk --latency``."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     # Anchored: the "+/- Stdev" column (e.g. "90.50%") must not match.
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
@@ -520,22 +525,26 @@ def _read_row(
         writer.join(30)
     errors = got["errors"] + len(writer.failed)
     goal = f">= {READ_GOAL_RPS:.0f} req/s, p99 < {READ_GOAL_P99_MS:.0f} ms, uncached"
-    written = writer.accepted / seconds  # writes per second that landed during the run
-    uncached = written > 0 and paths / got["rps"] >= 2 / written
-    fast = got["rps"] >= READ_GOAL_RPS and got["p99"] < READ_GOAL_P99_MS
-    note = (
-        f"{writer.accepted} writes in {seconds} s; each path again after {paths / got['rps']:.2f} s"
-    )
-    if writer.failed:
-        note += f"; writer: {writer.failed[0]}"
-    met: bool | None = fast and errors == 0
-    if errors:
-        met = False
-        note = f"{_failures(errors, got['detail'])}; {note}"
-    elif not uncached:
-        met = None
-        note = "not measured: too few writes between two reads of a path; " + note
+    met, note = judge_read(got, paths, seconds, writer.accepted, writer.failed)
     return Row(name, got["rps"], got["p50"], got["p99"], errors, reference, goal, met, note)
+
+
+def judge_read(
+    got: dict[str, Any], paths: int, seconds: int, writes: int, writer_failed: list[str]
+) -> tuple[bool | None, str]:
+    """The verdict on a read run (``got`` from :func:`parse_wrk`) over ``paths`` distinct
+    paths while ``writes`` background writes landed in ``seconds``: failed if any request
+    failed, not measured (None) unless two writes fell between two reads of a path, else
+    whether the goal was met; and a note saying why."""
+    again = paths / got["rps"]  # seconds until a path is read again
+    note = f"{writes} writes in {seconds} s; each path again after {again:.2f} s"
+    if writer_failed:
+        note += f"; writer: {writer_failed[0]}"
+    if got["errors"] or writer_failed:
+        return False, f"{_failures(got['errors'] + len(writer_failed), got['detail'])}; {note}"
+    if writes == 0 or again < 2 * seconds / writes:
+        return None, f"not measured: too few writes between two reads of a path; {note}"
+    return got["rps"] >= READ_GOAL_RPS and got["p99"] < READ_GOAL_P99_MS, note
 
 
 def _warm(base: str, path_file: str) -> None:
