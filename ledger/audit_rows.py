@@ -12,6 +12,9 @@ entries. This module checks what the entries cannot vouch for:
   remembers a checkpoint, and the service's own record of the last one it signed
   (:mod:`ledger.rollback`), are for.
 
+- **trusted origins**: :meth:`~ledger.imports.ImportRegistry.trust` writes a MAC of
+  each row under the row key (in ``ledger_meta``); a row without a valid one was
+  added or edited in the database, is not trusted, and is ``trusted_origin_unbound``;
 - **imported bundles** (:mod:`ledger.imports`): each stored import is verified
   again — its row MAC under the service key's row key, its bundle against the key
   it was imported under, its columns against the bundle; the first that fails is
@@ -29,12 +32,31 @@ from .imports import ImportRegistry
 from .store import Store
 from .transparency import PREVIOUS_LINE
 
-__all__ = ["check_checkpoint_chain", "check_imports", "check_store_rows"]
+__all__ = [
+    "check_checkpoint_chain",
+    "check_imports",
+    "check_store_rows",
+    "check_trusted_origins",
+]
 
 
 def check_store_rows(store: Store) -> Failure | None:
     """Every check of this module, in turn; the first failure."""
-    return check_checkpoint_chain(store) or check_imports(store)
+    return check_checkpoint_chain(store) or check_trusted_origins(store) or check_imports(store)
+
+
+def check_trusted_origins(store: Store) -> Failure | None:
+    """The first trusted origin whose row has no valid MAC (:meth:`ImportRegistry.trust`
+    writes one): added or edited in the database, it is not trusted."""
+    for origin, key in ImportRegistry(store).unbound_trusted():
+        return Failure(
+            code="trusted_origin_unbound",
+            message=f"the trusted origin {origin} ({key}) was not recorded by 'trackrecord "
+            "trust' (its MAC is missing or wrong): it was added or edited in the database "
+            "and is not trusted",
+            evidence={"origin": origin, "verifier_key": key},
+        )
+    return None
 
 
 def check_imports(store: Store) -> Failure | None:

@@ -86,6 +86,9 @@ class ImportRegistry:
         raises :class:`~ledger.errors.MalformedInput` for a malformed key string.
         """
         key = parse_verifier_key(verifier_key.strip())
+        # The MAC first: a crash in between leaves a MAC without its row, which trusts nothing.
+        mac = self.store.vault.row_mac(_TRUST_KIND, [key.name, str(key)])
+        self.store.set_meta(_TRUST_MAC + str(key), mac or "")
         self.store.put_trusted_key(key.name, str(key))
         return key
 
@@ -94,8 +97,28 @@ class ImportRegistry:
         return self.store.remove_trusted_keys(origin_or_key.strip())
 
     def trusted(self) -> list[NoteVerifier]:
-        """The trusted note verifier keys, sorted by origin."""
-        return [parse_verifier_key(key) for _, key in self.store.trusted_keys()]
+        """The trusted note verifier keys, sorted by origin: those whose row carries a
+        valid MAC (a row added or edited in the database trusts nothing;
+        :meth:`unbound_trusted` names it)."""
+        bound, _ = self._trusted_rows()
+        return [parse_verifier_key(key) for key in bound]
+
+    def unbound_trusted(self) -> list[tuple[str, str]]:
+        """``(origin, verifier key)`` rows of ``trusted_origins`` without a valid MAC: not
+        written by :meth:`trust` (added or edited in the database), so not trusted."""
+        return self._trusted_rows()[1]
+
+    def _trusted_rows(self) -> tuple[list[str], list[tuple[str, str]]]:
+        bound: list[str] = []
+        unbound: list[tuple[str, str]] = []
+        for origin, key in self.store.trusted_keys():
+            stored = self.store.get_meta(_TRUST_MAC + key) or ""
+            expected = self.store.vault.row_mac(_TRUST_KIND, [origin, key], create=False)
+            if expected is not None and hmac.compare_digest(stored, expected):
+                bound.append(key)
+            else:
+                unbound.append((origin, key))
+        return bound, unbound
 
     # -- import ------------------------------------------------------------------------------
     def import_bundle(self, bundle: str | bytes) -> ImportedRecord:
@@ -253,6 +276,8 @@ class ImportRegistry:
 
 
 _ROW_KIND = "imported_bundle"
+_TRUST_KIND = "trusted_origin"
+_TRUST_MAC = "trusted-origin-mac "  # + the verifier key: the ledger_meta row of its MAC
 _MAC = "row_mac"
 _SEALED = "TRS1:"
 

@@ -15,13 +15,14 @@ from keys import Identity
 from ledger import commands
 from ledger.audit import audit
 from ledger.bundle import dump_bundle
-from ledger.checkpoint import verify_checkpoint
+from ledger.checkpoint import verifier_key, verify_checkpoint
 from ledger.export import export_bundle
 from ledger.imports import ImportedRecord, ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
 from ledger.transparency import PREVIOUS_LINE, TransparencyLog
 from projections import create_read_model_engine
+from tests.factories import identity_for
 from tests.support.bundles import build_scenario
 from tests.support.scan import every_value, holds
 
@@ -205,3 +206,35 @@ def test_an_edited_import_no_longer_shows_and_the_audit_names_it(
     assert found is not None
     assert found[0] == "import_tampered"
     assert found[2]["origin"] == json.loads(bundle)["origin"]
+
+
+# -- trusted origins (issue 15, item 6d) ----------------------------------------------------------
+
+
+def _trusted(url: str) -> list[str]:
+    store = open_store(url)
+    try:
+        return [str(k) for k in ImportRegistry(store).trusted()]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("edit", ["added", "edited"])
+def test_a_trusted_origin_written_in_the_database_trusts_nothing(
+    database_url: str, alice_bundle: tuple[str, str], edit: str
+) -> None:
+    bundle, key = alice_bundle
+    _imported(database_url, bundle, key)
+    assert _trusted(database_url) == [key]
+    assert _failure(database_url) is None
+    table = "trusted_origins" if database_url.startswith("sqlite") else "ledger_trusted_origins"
+    mallory = verifier_key("trackrecord.example/m", identity_for("mallory").public_key.raw)
+    if edit == "added":
+        _sql(database_url, f"INSERT INTO {table} VALUES ('trackrecord.example/m', '{mallory}')")
+        assert _trusted(database_url) == [key]
+    else:
+        _sql(database_url, f"UPDATE {table} SET verifier_key = '{mallory}'")
+        assert _trusted(database_url) == []
+    found = _failure(database_url)
+    assert found is not None
+    assert (found[0], found[2]["verifier_key"]) == ("trusted_origin_unbound", mallory)
