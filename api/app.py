@@ -24,7 +24,9 @@ from trackrecord.settings import Settings
 
 from .config import ApiConfig
 from .context import AppContext
+from .deps import COOKIE_NAME
 from .errors import install_error_handlers
+from .guards import SameOriginCookieWrites, UniqueJsonMembers
 from .limits import BodySizeLimit
 from .observability import Metrics, RequestObserver
 from .openapi import install_openapi
@@ -122,6 +124,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=here / "static"), name="static")
     install_error_handlers(app)
     install_openapi(app)
+    # Outermost last: the size limit first, then cross-site cookie writes, then JSON.
+    app.add_middleware(UniqueJsonMembers)
+    app.add_middleware(SameOriginCookieWrites, cookie=COOKIE_NAME)
     app.add_middleware(BodySizeLimit, limit_for=cfg.body_limit)
     # added last, so outermost: it sees (and logs) every answer, a 413 of the limit too
     app.add_middleware(RequestObserver, metrics=metrics)

@@ -13,6 +13,8 @@ of the service's own codes below; further members carry the error's evidence
 error                                      status  code
 =========================================  ======  =======================================
 malformed JSON in the request body         400     ``malformed_json``
+a JSON object naming a member twice        400     ``duplicate_member`` (:mod:`api.guards`)
+a cross-site write with the session cookie 403     ``cross_site`` (:mod:`api.guards`)
 request that fails the endpoint's schema   422     ``invalid_request``
 :class:`ledger.errors.MalformedInput`      422     its code (``unknown_field``, ...)
 :class:`ledger.bundle.BundleError`         422     its code (``untrusted_key``, ...)

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ApiError, problem
 
-__all__ = ["BodySizeLimit"]
+__all__ = ["BodySizeLimit", "replay_body"]
 
 
 def _too_large(limit: int) -> ApiError:
@@ -68,7 +68,7 @@ class BodySizeLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([], message, receive), send)
+                await self.app(scope, replay_body([], message, receive), send)
                 return
             body: bytes = message.get("body", b"")
             received += len(body)
@@ -79,10 +79,10 @@ class BodySizeLimit:
                 return
             chunks.append(body)
             more = bool(message.get("more_body", False))
-        await self.app(scope, _replay(chunks, None, receive), send)
+        await self.app(scope, replay_body(chunks, None, receive), send)
 
 
-def _replay(chunks: list[bytes], first: Message | None, receive: Receive) -> Receive:
+def replay_body(chunks: list[bytes], first: Message | None, receive: Receive) -> Receive:
     """A ``receive`` that yields the buffered body (or ``first``), then defers to ``receive``."""
     pending: list[Message] = (
         [first] if first is not None else [{"type": "http.request", "body": b"".join(chunks)}]

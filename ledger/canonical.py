@@ -17,11 +17,14 @@ import rfc8785
 from .errors import MalformedInput
 
 __all__ = [
+    "DuplicateMember",
     "b64decode",
     "b64encode",
     "canonical_bytes",
+    "loads_strict",
     "sha256",
     "sha256_hex",
+    "unique_members",
 ]
 
 
@@ -109,3 +112,32 @@ def b64decode(text: str, *, length: int | None = None, what: str = "value") -> b
     if length is not None and len(data) != length:
         raise MalformedInput(f"{what} must be {length} bytes, got {len(data)}")
     return data
+
+
+class DuplicateMember(ValueError):
+    """A JSON object names a member twice.
+
+    RFC 8259 §4 leaves such an object's meaning open and parsers differ on which
+    value wins, so a signature checked on one reading could be shown with another:
+    every JSON input (statements, batches, bundles, logins) is refused instead.
+    """
+
+
+def unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: an object, or :class:`DuplicateMember`.
+
+    The standard library's parser, not orjson: orjson keeps the last of two equal
+    names silently and has no hook that sees an object's members in order.
+    """
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateMember(f"an object names the member {key!r} twice")
+        out[key] = value
+    return out
+
+
+def loads_strict(data: str | bytes) -> Any:
+    """Parse JSON text refusing duplicate member names; raise :class:`DuplicateMember`,
+    or :class:`ValueError` (or :class:`RecursionError`, nested too deep) if it is not JSON."""
+    return json.loads(data, object_pairs_hook=unique_members)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..canonical import unique_members
 from ..errors import ProofError
 
 __all__ = [
@@ -40,15 +41,6 @@ class IncompleteBundle(BundleError):
 # --- reading and writing the JSON ---------------------------------------------------
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def _no_floats(text: str) -> Any:
     raise ValueError(f"non-integer number {text}")
 
@@ -62,7 +54,7 @@ def load_bundle(data: str | bytes) -> dict[str, Any]:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         doc = json.loads(
             text,
-            object_pairs_hook=_no_duplicates,
+            object_pairs_hook=unique_members,
             parse_float=_no_floats,
             parse_constant=_no_floats,
         )
