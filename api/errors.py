@@ -25,7 +25,9 @@ request that fails the endpoint's schema   422     ``invalid_request``
 missing / expired session                  401     ``unauthenticated`` / ``session_expired``
 request body over the limit                413     ``request_too_large``
 rate limit                                 429     ``rate_limited`` (with ``Retry-After``)
-:class:`ledger.errors.StoreError`          503     ``store_error``
+:class:`ledger.errors.StoreError`          503     ``store_error``; ``rolled_back`` for a store
+                                                   behind the last signed checkpoint
+not ready (``GET /readyz``)                 503     ``not_ready``
 anything else (a bug or corrupt data)      500     the error's code or ``internal_error``
 =========================================  ======  =======================================
 """

@@ -73,7 +73,7 @@ from api.config import ApiConfig, Bucket
 from keys import Identity
 from trackrecord.settings import Settings
 
-url, port_file, interval = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
+url, port_file, interval, keys = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 off = Bucket(0, 0)
 config = ApiConfig(
     write_limit=off,
@@ -83,7 +83,8 @@ config = ApiConfig(
     checkpoint_interval=interval,
 )
 operator = Identity(bytes.fromhex(os.environ.pop("TRACKRECORD_TEST_OPERATOR_SEED")))
-settings = Settings(database_url=url, keys_dir=Path("/nonexistent"))
+# the last checkpoint signed is remembered here across restarts (ledger.rollback)
+settings = Settings(database_url=url, keys_dir=Path(keys))
 app = create_app(settings, config, operator=operator)
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -115,7 +116,8 @@ class Service:
         env = dict(os.environ, **{SEED_ENV: self.operator.seed.hex()})
         log = (self.workdir / f"server-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SERVER, self.database_url, str(port_file), str(self.interval)],
+            [sys.executable, "-c", _SERVER, self.database_url, str(port_file), str(self.interval),
+             str(self.workdir / "keys")],
             cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()
