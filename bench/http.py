@@ -17,12 +17,13 @@ What it does, on one SQLite ledger (in a temporary directory):
    without HTTP, from as many threads as the HTTP run has connections. Each read is
    computed, not served from the answer cache (which keeps nothing here), as every
    server read below is;
-4. starts the service (``trackrecord.cli.serve.serve``, one uvicorn process, rate
-   limits off) and runs ``wrk`` (2 threads) against each endpoint for ``--seconds``:
-   record, portfolio, matching (reads, ``--connections`` at once, default 8) while a
-   writer thread appends :data:`WRITES_PER_S` claims per second through
-   ``POST /statements``, and then single and batch statement submissions (writes, 4
-   and 2 connections; every request a different signed statement).
+4. starts the service (``trackrecord.cli.serve.serve``, one uvicorn process as
+   deployed, its JSON request log going to a file; rate limits off) and runs ``wrk``
+   (2 threads) against each endpoint for ``--seconds``: record, portfolio, matching
+   (reads, ``--connections`` at once, default 8) while a writer thread appends
+   :data:`WRITES_PER_S` claims per second through ``POST /statements``; then single and
+   batch statement submissions (writes, 4 and 2 connections; every request a different
+   signed statement).
 
 **Reads are uncached.** The service answers a read from its answer cache until the log
 grows. Every wrk thread cycles through its own shuffled share of the paths (one per
@@ -364,17 +365,12 @@ def _free_port() -> int:
 
 
 def _serve(url: str, port: int) -> None:
-    """The service process (``--serve``): rate limits off, warnings only."""
-    import logging
-
+    """The service process (``--serve``) as ``trackrecord serve`` runs it (its JSON
+    request log included, written to a file by the caller), with rate limits off."""
     from api.config import ApiConfig, Bucket
     from trackrecord.cli.serve import serve
     from trackrecord.settings import Settings
 
-    # No access log: uvicorn's logging setup re-enables a disabled logger, so a filter
-    # (which it keeps) drops the records; a line per request is work the in-process
-    # reference does not do.
-    logging.getLogger("uvicorn.access").addFilter(lambda record: False)
     off = Bucket(0, 0)
     config = ApiConfig(write_limit=off, login_limit=off, challenge_limit=off, refusal_limit=off)
     settings = Settings(database_url=url, keys_dir=Path(tempfile.gettempdir()))
@@ -461,8 +457,11 @@ def run(people: int, seconds: int, quick: bool, connections: int) -> list[Row]:
             ],
         }
         port = _free_port()
+        server_log = (work / "server.log").open("w", encoding="utf-8")
         server = subprocess.Popen(
-            [sys.executable, "-m", "bench.http", "--serve", url, "--port", str(port)]
+            [sys.executable, "-m", "bench.http", "--serve", url, "--port", str(port)],
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -499,6 +498,10 @@ def run(people: int, seconds: int, quick: bool, connections: int) -> list[Row]:
         finally:
             server.terminate()
             server.wait(30)
+            server_log.close()
+            lines = (work / "server.log").read_text(encoding="utf-8").splitlines()
+            print(f"server log: {len(lines)} lines, ending with", *lines[-3:], sep="\n  ",
+                  file=sys.stderr)  # fmt: skip
     return rows
 
 
