@@ -237,3 +237,38 @@ def test_a_pg_restore_under_the_running_service_stops_appends(
         assert response.json()["code"] == "rolled_back"
         cli = Cli(url, tmp_path / "keys")
         assert cli.json("checkpoint")["size"] <= old_size
+
+
+@pytest.mark.postgres
+def test_a_pg_restore_is_checked_in_place_and_accepted_only_when_told(
+    postgres_server_url: str, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    with (
+        pgcluster.fresh_database(postgres_server_url) as url,
+        pgcluster.fresh_database(postgres_server_url) as restored_url,
+    ):
+        cli = Cli(url, keys)
+        organisation(cli)
+        claim(cli)
+        cli.ok("checkpoint", "--issue", who="op")
+        told = cli("backup", str(tmp_path / "x.db"))  # no pretending: the recipe
+        assert told.exit_code == 1
+        assert "pg_dump" in told.output
+        dump = tmp_path / "ledger.dump"
+        subprocess.run([_pg_tool("pg_dump"), "--format=custom", f"--file={dump}", url], check=True)
+        claim(cli, "After the dump")
+        cli.ok("checkpoint", "--issue", who="op")
+        subprocess.run([_pg_tool("pg_restore"), f"--dbname={restored_url}", str(dump)], check=True)
+        restored = Cli(restored_url, keys)
+        refused = restored("restore")
+        assert refused.exit_code == 5, refused.output
+        assert _error_code(refused.output) == "rolled_back"
+        appended = restored("claim", "--title", "On top", "--skill", "python",
+                            "--start", "2026-01-01", who="alice")  # fmt: skip
+        assert appended.exit_code == 5, appended.output
+        accepted = restored.json("restore", "--accept-rollback")
+        assert accepted["rolled_back"] is True
+        restored.ok("claim", "--title", "On top", "--skill", "python",
+                    "--start", "2026-01-01", who="alice")  # fmt: skip
+        restored.ok("audit")
