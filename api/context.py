@@ -123,7 +123,9 @@ class AppContext:
             self.answers.clear()
 
     def version(self) -> tuple[int, int, str, tuple[int, str]]:
-        """What read-model answers depend on: the log's size, the snapshot generation,
+        """What read-model answers depend on: the log's size (read from the store, so
+        another process's appends count), the read models' generation (it moves with
+        every reputation refresh, this process's or another's: :mod:`api.readmodels`),
         the day (UTC), on which an access grant's ``until`` runs out, and the imported
         bundles (a portfolio shows them; :meth:`ImportRegistry.stamp`)."""
         size = self.state().size

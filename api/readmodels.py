@@ -2,22 +2,30 @@
 
 Before a query, :meth:`ReadModels.connection` applies the entries appended since
 the last catch-up (so a client reads its own writes), under one lock, so two
-requests never race for the same tracking record. A background thread catches
+requests never race for the same tracking record; across service processes the
+projector's own lock (:data:`projections.db.CATCH_UP_LOCK`) lets one apply while
+the others wait and then find the entries applied. A background thread catches
 up while the service is idle and runs the reputation refresh (standing and
 score snapshots, used to rank matches) every ``refresh_every`` seconds.
+
+Cached answers (:meth:`api.context.AppContext.version`) are keyed on the log's size,
+read from the store, and on :attr:`ReadModels.generation`, which moves when this
+process refreshes, when the background thread finds that another process refreshed
+(the stored refresh mark changed: within ``interval`` seconds), and when a catch-up
+gave up waiting for another process.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
 
 from ledger.store import Store
-from projections import Projector, open_projector
+from projections import Projector, ProjectorBusy, open_projector
 
 __all__ = ["ReadModels"]
 
@@ -34,8 +42,12 @@ class ReadModels:
         log_size: Callable[[], int],
         interval: float = 1.0,
         refresh_every: float = 30.0,
+        lock_wait: float = 10.0,
     ) -> None:
         self.projector: Projector = open_projector(store)
+        # How long a request waits for another process's catch-up (a rebuild can hold it
+        # for minutes) before it reads the rows committed so far.
+        self.projector.lock_wait = lock_wait
         self._log_size = log_size
         self._lock = threading.Lock()
         self._applied_size = -1
@@ -44,17 +56,28 @@ class ReadModels:
         self._refresh_every = refresh_every
         self._thread: threading.Thread | None = None
         self._pending_refresh = True
+        self._refreshed: Hashable = None
         self.generation = 0
 
     def catch_up(self) -> None:
-        """Apply what the log gained since the last catch-up (cheap when nothing did)."""
+        """Apply what the log gained since the last catch-up (cheap when nothing did).
+
+        If another service process held the read models' catch-up lock for too long,
+        the rows it committed are read as they are, and :attr:`generation` moves so that
+        no answer computed from them is cached as the answer for this log size.
+        """
         size = self._log_size()
         if size == self._applied_size:
             return
         with self._lock:
             if size == self._applied_size:
                 return
-            result = self.projector.catch_up()
+            try:
+                result = self.projector.catch_up()
+            except ProjectorBusy:
+                _LOG.warning("another process held the read models' catch-up lock too long")
+                self.generation += 1
+                return
             self._applied_size = size
             self._pending_refresh = self._pending_refresh or result.applied > 0
 
@@ -63,7 +86,17 @@ class ReadModels:
         with self._lock:
             self.projector.refresh()
             self._pending_refresh = False
+            self._refreshed = self.projector.refreshed()
             self.generation += 1
+
+    def notice_refresh(self) -> None:
+        """Move :attr:`generation` if the stored refresh mark changed: another service
+        process refreshed the snapshots (checked by the background thread every interval)."""
+        mark = self.projector.refreshed()
+        with self._lock:
+            if mark != self._refreshed:
+                self._refreshed = mark
+                self.generation += 1
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -88,6 +121,8 @@ class ReadModels:
                 if self._pending_refresh and waited >= self._refresh_every:
                     self.refresh()
                     waited = 0.0
+                else:
+                    self.notice_refresh()
             except Exception:  # keep following; a request meets the same error and reports it
                 _LOG.exception("catching up the read models failed")
 

@@ -10,7 +10,7 @@ wires them to a store; :class:`Projector` catches up, rebuilds and follows.
 from .access import DEFAULT_VISIBILITY, OPT_IN_PART, can_see, visible_parts
 from .base import ReadModel
 from .db import create_read_model_engine, sqlalchemy_url, writing
-from .errors import ProjectionError, TrackingConflict, UnknownReadModel
+from .errors import ProjectionError, ProjectorBusy, TrackingConflict, UnknownReadModel
 from .log import LedgerLog, LogEntry
 from .registry import READ_MODEL_NAMES, open_projector, purge_erased, read_models
 from .runner import CatchUp, Projector, Refreshable
@@ -25,6 +25,7 @@ __all__ = [
     "LogEntry",
     "ProjectionError",
     "Projector",
+    "ProjectorBusy",
     "ReadModel",
     "Refreshable",
     "SqlTrackingRecorder",

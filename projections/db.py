@@ -22,11 +22,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 
-from .errors import ProjectionError
+from .errors import ProjectionError, ProjectorBusy
 
-__all__ = ["create_read_model_engine", "sqlalchemy_url", "writing"]
+__all__ = [
+    "CATCH_UP_LOCK",
+    "create_read_model_engine",
+    "exclusive",
+    "sqlalchemy_url",
+    "writing",
+    "xact_lock",
+]
+
+CATCH_UP_LOCK = 0x7472_6B72_0002
+"""PostgreSQL advisory lock held by the one process that applies entries to the read
+models (:func:`exclusive`); the other processes wait for it, then find the entries applied."""
 
 _SQLITE_TIMEOUT_S = 30
 _SQLITE_CACHE_KIB = 128 * 1024  # page cache per connection, allocated as used
@@ -71,6 +83,42 @@ def writing(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
         with conn.begin():
             yield conn
+
+
+def xact_lock(conn: Connection, key: int) -> None:
+    """Take the PostgreSQL advisory lock ``key`` until ``conn``'s transaction ends (waiting
+    for it if another session holds it). SQLite needs none: :func:`writing` transactions
+    take the database's single write lock up front."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+@contextmanager
+def exclusive(engine: Engine, key: int, *, timeout: float) -> Iterator[None]:
+    """Hold the PostgreSQL advisory lock ``key`` for the block, on a connection of its own
+    (so it spans the block's several transactions); wait at most ``timeout`` seconds for it.
+
+    Raises :class:`~projections.errors.ProjectorBusy` if another process held it all that
+    time. On SQLite this holds nothing: the block's write transactions serialise on the
+    database's write lock, and a lost race is a :class:`TrackingConflict`.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        try:
+            with conn.begin():  # lock_timeout bounds the wait (advisory locks obey it)
+                conn.execute(text(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'"))
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+                raise ProjectorBusy(timeout) from exc
+            raise
+        try:
+            yield
+        finally:
+            with conn.begin():  # a session lock outlives transactions: release it by hand
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
 def _explicit_sqlite_transactions(engine: Engine) -> None:

@@ -7,7 +7,7 @@ like every other "not found".
 
 from __future__ import annotations
 
-__all__ = ["ProjectionError", "TrackingConflict", "UnknownReadModel"]
+__all__ = ["ProjectionError", "ProjectorBusy", "TrackingConflict", "UnknownReadModel"]
 
 
 class ProjectionError(Exception):
@@ -43,3 +43,14 @@ class TrackingConflict(ProjectionError):
         self.read_model = read_model
         self.expected = expected
         self.found = found
+
+
+class ProjectorBusy(ProjectionError):
+    """Another process kept applying entries to the read models (it held their catch-up
+    lock) for longer than this process would wait; what it committed can be read."""
+
+    code = "projector_busy"
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(f"another process kept the read models' catch-up lock for {waited} s")
+        self.waited = waited

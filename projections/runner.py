@@ -4,8 +4,15 @@ Each batch is one database transaction that, for every read model behind the
 batch's end, compare-and-sets its tracking record from the position it had to
 the batch's last position and writes the rows the batch's entries cause. A
 crash loses at most the uncommitted batch, which the next run applies again
-from the recorded position; a second projector racing for the same read model
-finds the record moved and rolls back (:class:`~projections.errors.TrackingConflict`).
+from the recorded position.
+
+Several processes (service processes, ``trackrecord projections follow``) may follow
+one database. On PostgreSQL one of them at a time catches up: it holds the advisory
+lock :data:`~projections.db.CATCH_UP_LOCK`, and the others wait for it and then
+find the entries applied, instead of preparing the same batches and losing the
+race for the tracking records. On SQLite, and should the lock ever be bypassed, a
+second projector racing for the same read model finds the record moved and rolls
+back (:class:`~projections.errors.TrackingConflict`), then re-reads its positions.
 
 There is no subscription on SQLite (the library's SQLite recorder has no
 ``subscribe()``), so :meth:`Projector.follow` polls the log on both backends.
@@ -17,7 +24,7 @@ import datetime as _dt
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,11 +33,13 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from ledger.store.base import SCHEMA_LOCK
+
 from .base import ReadModel
 from .batch import WriteBatch
-from .db import writing
+from .db import CATCH_UP_LOCK, exclusive, writing, xact_lock
 from .erasure import PURGED, compact
-from .errors import TrackingConflict, UnknownReadModel
+from .errors import ProjectorBusy, TrackingConflict, UnknownReadModel
 from .log import LedgerLog, LogEntry
 from .tracking import SqlTrackingRecorder, tracking_metadata
 
@@ -53,6 +62,9 @@ class Refreshable(Protocol):
 
     def refresh(self, engine: Engine, *, at: int) -> None:
         """Recompute derived values from the read model's rows, as of Unix time ``at``."""
+
+    def refreshed(self, conn: Connection) -> Hashable:
+        """A mark of the last refresh as stored (it changes with every refresh)."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,10 @@ class Projector:
         *,
         batch_size: int = 2000,
         clock: Callable[[], int] | None = None,
+        lock_wait: float = 30.0,
     ) -> None:
         self.log = log
+        self.lock_wait = lock_wait
         self.engine = engine
         self.models = {m.name: m for m in models}
         self.batch_size = batch_size
@@ -91,6 +105,7 @@ class Projector:
     def setup(self) -> None:
         """Create the tracking table and every read model's tables and tracking record."""
         with writing(self.engine) as conn:
+            xact_lock(conn, SCHEMA_LOCK)  # processes starting together create tables in turn
             tracking_metadata.create_all(conn)
             for model in self.models.values():
                 model.create_tables(conn)
@@ -113,6 +128,15 @@ class Projector:
         with self.engine.connect() as conn:
             return {m.name: m.view.position(conn) for m in self.select(names)}
 
+    def refreshed(self) -> tuple[Hashable, ...]:
+        """The stored mark of every refresh step (:meth:`Refreshable.refreshed`): it differs
+        as soon as any process refreshed, so a service can tell that its cached answers
+        are out of date."""
+        with self.engine.connect() as conn:
+            return tuple(
+                m.refreshed(conn) for m in self.models.values() if isinstance(m, Refreshable)
+            )
+
     # -- applying ---------------------------------------------------------------------------
     def catch_up(
         self,
@@ -127,7 +151,22 @@ class Projector:
         prepares the next batch (pure Python) while this one is written (mostly
         inside the database driver, which releases the GIL). Returns how many
         entries were applied and the position reached.
+
+        On PostgreSQL one process at a time catches up (:data:`~projections.db.CATCH_UP_LOCK`):
+        the others wait for it, up to ``lock_wait`` seconds, and then find what it applied,
+        instead of preparing the same batches and losing the race for the tracking
+        records. Raises :class:`~projections.errors.ProjectorBusy` if the wait ran out.
         """
+        with exclusive(self.engine, CATCH_UP_LOCK, timeout=self.lock_wait):
+            return self._catch_up(names, max_entries=max_entries, progress=progress)
+
+    def _catch_up(
+        self,
+        names: Iterable[str] | None,
+        *,
+        max_entries: int | None = None,
+        progress: Progress | None = None,
+    ) -> CatchUp:
         models = self.select(names)
         started = time.perf_counter()
         applied = 0
@@ -231,10 +270,11 @@ class Projector:
         SQLite: they contend for its single write lock and each decodes the log.)
         """
         models = self.select(names)
-        with writing(self.engine) as conn:
-            for model in models:
-                self._reset(conn, model)
-        result = self.catch_up([m.name for m in models], progress=progress)
+        with exclusive(self.engine, CATCH_UP_LOCK, timeout=self.lock_wait):
+            with writing(self.engine) as conn:
+                for model in models:
+                    self._reset(conn, model)
+            result = self._catch_up([m.name for m in models], progress=progress)
         self.refresh([m.name for m in models])
         return result
 
@@ -275,6 +315,9 @@ class Projector:
         while not stop.is_set():
             try:
                 result = self.catch_up()
+            except ProjectorBusy:  # another process is applying: nothing to do meanwhile
+                stop.wait(interval)
+                continue
             except (OperationalError, TrackingConflict):
                 failures += 1
                 if failures >= _FOLLOW_RETRIES:

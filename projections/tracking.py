@@ -15,7 +15,9 @@ The table ``projection_tracking`` has one row per (read model, upstream
 application); the upstream is always the ledger (``"ledger"``). Moving a
 record is a compare-and-set (``UPDATE … WHERE position = expected``): if two
 projectors race, the row lock makes the second wait, find the position moved
-and roll back its batch (:class:`~projections.errors.TrackingConflict`).
+and roll back its batch (:class:`~projections.errors.TrackingConflict`). On
+PostgreSQL the projector avoids the race in the first place: one process at a
+time catches up (:data:`projections.db.CATCH_UP_LOCK`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, String,
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .db import writing
+from ledger.store.base import SCHEMA_LOCK
+
+from .db import writing, xact_lock
 
 __all__ = ["UPSTREAM", "SqlTrackingRecorder", "tracking_metadata", "tracking_table"]
 
@@ -54,8 +58,9 @@ class SqlTrackingRecorder(TrackingRecorder):
 
     def create_table(self) -> None:
         """Create the tracking table if needed and this read model's row at position 0."""
-        tracking_metadata.create_all(self.engine)
         with writing(self.engine) as conn:
+            xact_lock(conn, SCHEMA_LOCK)  # processes starting together create it in turn
+            tracking_metadata.create_all(conn)
             self.reset(conn, position=0, only_if_missing=True)
 
     def reset(

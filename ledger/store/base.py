@@ -51,12 +51,24 @@ from ..vault import (
 )
 from .sqlite import sqlite_holds_ledger
 
-__all__ = ["ENTRY_TOPIC", "STREAM_NAMESPACE", "Store", "StoredRecord", "open_store"]
+__all__ = [
+    "ENTRY_TOPIC",
+    "SCHEMA_LOCK",
+    "STREAM_NAMESPACE",
+    "Store",
+    "StoredRecord",
+    "open_store",
+]
 
 
 STREAM_NAMESPACE = uuid.UUID("5f0c6e1e-6a64-4b86-9f0e-7472616b7265")
 ENTRY_TOPIC = "ledger.entry:Entry"
 APP_NAME = "ledger"
+SCHEMA_LOCK = 0x7472_6B72_0001
+"""The PostgreSQL advisory lock key held while the ledger's or the read models' tables are
+created: ``CREATE TABLE IF NOT EXISTS`` is not safe against a concurrent ``CREATE`` of the
+same table (both pass the check, one fails on the catalogue's unique key), so processes
+starting together create tables one at a time."""
 
 
 def stream_originator_id(stream: str) -> uuid.UUID:

@@ -14,14 +14,9 @@ from psycopg.sql import SQL, Identifier
 
 from ..errors import StoreError
 from ..vault import SERVICE_KEY_META
+from .base import SCHEMA_LOCK
 
-__all__ = ["SCHEMA_LOCK", "LedgerPostgresRecorder"]
-
-SCHEMA_LOCK = 0x7472_6B72_0001
-"""The advisory lock key (``pg_advisory_lock``) held while creating the ledger's and the
-read models' tables: ``CREATE TABLE IF NOT EXISTS`` is not safe against a concurrent
-``CREATE`` of the same table (both pass the check, one fails on the catalogue's unique
-key), so processes starting together on a fresh database create tables one at a time."""
+__all__ = ["LedgerPostgresRecorder"]
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):

@@ -117,6 +117,11 @@ class ReputationModel(ReadModel):
         batch.add(Phase.DELETE, "revoke", _REVOKE, params)
 
     # -- refresh step -----------------------------------------------------------------------
+    def refreshed(self, conn: Connection) -> tuple[int, int] | None:
+        """The mark of the last refresh, as stored: ``(position, at)``, or None before one."""
+        row = conn.execute(select(t.refresh_state.c.position, t.refresh_state.c.at)).first()
+        return None if row is None else (int(row[0]), int(row[1]))
+
     def refresh(self, engine: Engine, *, at: int) -> None:
         """Recompute standing and every score as of Unix time ``at`` (one transaction).
 

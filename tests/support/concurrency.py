@@ -3,7 +3,8 @@
 :func:`concurrency_run` starts two :class:`tests.support.crash.Service` processes on the
 same database, runs writers, races (the same statement, or two endorsements of one
 contribution by one person, sent to both processes at the same instant) and batches
-against them, stops them and checks the database with
+against them (and, with ``readers``, reads portfolios and reputations from both),
+stops them and checks the database with
 :func:`tests.support.crash.check_ledger`. Used by ``tests/test_concurrency.py`` and the
 long runs of ``bench/reliability``.
 """
@@ -37,6 +38,7 @@ from tests.support.crash import (
 __all__ = [
     "ConcurrencyRun",
     "Race",
+    "Reads",
     "concurrency_run",
     "send_at_once",
 ]
@@ -109,6 +111,34 @@ def _batches(setup: Setup, url: str, count: int, load: Load, batches: list[list[
 
 
 @dataclass
+class Reads:
+    """What the readers saw: ``(status, path)`` of every read, and how long they read."""
+
+    answers: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def failed(self) -> list[tuple[int, str]]:
+        """Every read that did not answer 200."""
+        return [(s, p) for s, p in self.answers if s != 200]
+
+
+def _read(setup: Setup, urls: list[str], k: int, stop: threading.Event, reads: Reads) -> None:
+    """Read portfolios and reputations while the writers write, alternating the processes:
+    alice's (her record is the shared stream the writers endorse on) and the writers' own."""
+    people = ["alice", *setup.writers]
+    n = 0
+    with httpx.Client(timeout=60) as client:
+        while not stop.is_set():
+            person = people[(k + n) % len(people)]
+            path = f"/people/{person}/{('portfolio', 'reputation')[n % 2]}"
+            status = client.get(f"{urls[(k + n) % len(urls)]}{path}").status_code
+            with reads.lock:
+                reads.answers.append((status, path))
+            n += 1
+
+
+@dataclass
 class ConcurrencyRun:
     """What :func:`concurrency_run` saw and found."""
 
@@ -119,6 +149,7 @@ class ConcurrencyRun:
     findings: Findings
     seconds: float
     server_logs: str  # both processes' output: tracebacks of any 5xx
+    reads: Reads = field(default_factory=Reads)
 
 
 def concurrency_run(
@@ -129,8 +160,10 @@ def concurrency_run(
     per_writer: int = 30,
     races: int = 10,
     batches: int = 5,
+    readers: int = 0,
 ) -> ConcurrencyRun:
-    """Run the concurrent load described in the module doc against two processes."""
+    """Run the concurrent load described in the module doc against two processes, with
+    ``readers`` clients reading portfolios and reputations from both while it runs."""
     began = time.monotonic()
     setup = setup_ledger(database_url, writers=writers, endorsements=writers * per_writer)
     store = open_store(database_url)
@@ -141,7 +174,7 @@ def concurrency_run(
     services = [Service(database_url, setup.operator, workdir / f"s{i}") for i in range(2)]
     for s in services:
         s.workdir.mkdir(parents=True, exist_ok=True)
-    load, race = Load(), Race()
+    load, race, reads = Load(), Race(), Reads()
     landed: list[list[int]] = []
     stop = threading.Event()
     try:
@@ -157,10 +190,20 @@ def concurrency_run(
             threading.Thread(target=_batches, args=(setup, urls[0], batches, load, landed))
         )
         threads.append(threading.Thread(target=_races, args=(setup, urls, races, load, race)))
-        for t in threads:
+        readers_done = threading.Event()
+        reading = [
+            threading.Thread(target=_read, args=(setup, urls, k, readers_done, reads))
+            for k in range(readers)
+        ]
+        started = time.monotonic()
+        for t in [*threads, *reading]:
             t.start()
         for t in threads:
             t.join(300)
+        readers_done.set()
+        for t in reading:
+            t.join(120)
+        reads.seconds = time.monotonic() - started
     finally:
         stop.set()
         for s in services:
@@ -171,7 +214,7 @@ def concurrency_run(
     findings = check_ledger(database_url, acked, monitor, setup.operator, read_models=True)
     logs = "".join(p.read_text(errors="replace") for p in sorted(workdir.glob("s*/server-*.log")))
     return ConcurrencyRun(
-        load, race, landed, setup_entries, findings, time.monotonic() - began, logs
+        load, race, landed, setup_entries, findings, time.monotonic() - began, logs, reads
     )
 
 
