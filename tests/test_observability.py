@@ -10,6 +10,7 @@ and no person id of anyone in the demo.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -33,8 +34,10 @@ from ledger.store import open_store
 from ledger.store.backup import sqlite_url
 from tests import pgcluster
 from tests.support.api_server import UNLIMITED, Live, live_server, make_cast, operator_member
+from tests.support.cli import Cli, organisation
 
 TOKEN = "metrics-token-for-tests"
+METRICS_ENV = "TRACKRECORD_METRICS_TOKEN"
 WITH_METRICS = replace(UNLIMITED, metrics_token=TOKEN, checkpoint_interval=0.2)
 
 
@@ -152,6 +155,63 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def _serving(args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """``trackrecord ARGS --port P`` in a process of its own, until the block ends; yields
+    its base URL. Its standard output and error go to ``log``."""
+    port = _free_port()
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "trackrecord", *args, "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+
+
+def test_two_workers_serve_the_sum_of_their_counters_in_multiprocess_mode(
+    tmp_path: Path,
+) -> None:
+    cli = Cli(sqlite_url(tmp_path / "ledger.db"), tmp_path / "keys")
+    organisation(cli)
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = {
+        **os.environ,
+        "TRACKRECORD_DATABASE_URL": cli.url,
+        "TRACKRECORD_KEYS": str(cli.keys),
+        "PROMETHEUS_MULTIPROC_DIR": str(shared),
+        METRICS_ENV: TOKEN,
+    }
+    with (
+        _serving(["serve"], env, tmp_path / "a.log") as a,
+        _serving(["serve"], env, tmp_path / "b.log") as b,
+    ):
+        for base, times in ((a, 3), (b, 2)):
+            for _ in range(times):
+                assert httpx.get(f"{base}/people/alice").status_code == 200
+        scraped = httpx.get(f"{a}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        size = httpx.get(f"{b}/log").json()["size"]
+    assert scraped.status_code == 200
+    samples = [s for f in text_string_to_metric_families(scraped.text) for s in f.samples]
+    assert _value(samples, "trackrecord_http_requests_total", route="/people/{person}") == 5
+    assert _value(samples, "trackrecord_log_size_entries") == size  # its own gauge, once
+
+
 def _tour(directory: Path) -> dict[str, str]:
     env = {}
     for line in (directory / "tour.env").read_text().splitlines():
@@ -177,38 +237,18 @@ def _personal_strings(url: str) -> set[str]:
 
 def test_a_demo_runs_logs_hold_no_name_text_or_person_id(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
-    cli = [sys.executable, "-m", "trackrecord"]
     env = {**os.environ, "TRACKRECORD_KDF": "fast"}
-    subprocess.run([*cli, "demo", "--people", "30", "--dir", str(demo)], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "trackrecord", "demo", "--people", "30", "--dir",
+                    str(demo)], env=env, check=True, capture_output=True)  # fmt: skip
     tour = _tour(demo)
     env.update(tour)
-    port = _free_port()
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [*cli, "--as", tour["OPERATOR"], "serve", "--port", str(port)],
-            env={**env, "TRACKRECORD_METRICS_TOKEN": TOKEN},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            _exercise(client, tour, demo)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(30)
+    serve = ["--as", tour["OPERATOR"], "serve"]
+    with (
+        _serving(serve, {**env, METRICS_ENV: TOKEN}, log) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        _exercise(client, tour, demo)
 
     text = log.read_text(encoding="utf-8")
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
