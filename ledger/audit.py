@@ -4,7 +4,9 @@ For every stored entry, in log order: the record is canonical and well formed,
 its row belongs to its stream and seq, it extends its stream's hash chain, its
 signature verifies under a key that was valid at that log position, it keeps
 every rule of DESIGN.md §6, and its Merkle leaf (and every node above it) is the
-one stored. At the end, the store holds no Merkle leaf without an entry.
+one stored. At the end, the store holds no Merkle leaf without an entry, and the rule state the
+store keeps (:mod:`ledger.store.rule_state`) is exactly the state re-derived here
+(:mod:`ledger.rule_state_audit`).
 
 Its sealed disclosures (:mod:`ledger.vault`) open under the data key of the person
 they belong to and are bound to that entry (else ``sealed_disclosures``). Disclosures
@@ -37,6 +39,7 @@ from .errors import IntegrityViolation, LedgerError, MalformedInput, RuleViolati
 from .heads import HeadsIndex, heads_root_of, index_leaves
 from .merkle import leaf_hash, new_nodes_for_append, root
 from .privacy import content_owner
+from .rule_state_audit import check_rule_state
 from .rules import apply_entry
 from .state import LedgerState
 from .store import Store, StoredRecord, stream_originator_id
@@ -380,6 +383,7 @@ class _Auditor:
                 or self._check_no_extra_leaves()
                 or self._check_erasures()
                 or self._check_missing_content()
+                or check_rule_state(self.store, self.state)
             )
         finally:
             self.pool.shutdown(wait=True)

@@ -1,11 +1,11 @@
 """The ledger application service: append signed statements, read entries.
 
 The CLI and (later) the HTTP API are thin adapters over :class:`LedgerService`.
-It keeps a :class:`~ledger.state.LedgerState` caught up with the store, checks
-each statement against the rules (:func:`ledger.rules.apply_entry`) and appends
-accepted entries together with their Merkle nodes in one transaction. When
-another writer got there first, it catches up and tries again; a rejected
-statement leaves no trace.
+It checks each statement against the rules (:func:`ledger.rules.apply_entry`)
+over the rule state kept in the store, and appends accepted entries together
+with their Merkle nodes and the rule-state rows they change in one transaction.
+When another writer got there first, it decides again; a rejected statement
+leaves no trace.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -37,6 +37,7 @@ from .rules import apply_entry
 from .state import LedgerState
 from .statement import SignedStatement, utc_timestamp
 from .store import Store, stream_originator_id
+from .store.rule_state import StoredState, position_row
 
 __all__ = ["MAX_BATCH", "AppendResult", "LedgerService", "StoredEntry"]
 
@@ -91,6 +92,11 @@ def _verify_part(jobs: list[tuple[int, bytes, SignedStatement]]) -> set[int]:
 class LedgerService:
     """Appends and reads entries of one ledger store. Thread-safe.
 
+    The rule state lives in the store (:class:`~ledger.store.rule_state.StoredState`):
+    opening a service reads nothing, and every look-up is an indexed read. ``state`` is
+    the readers' view (no batch is ever open on it, so it never shows a change that is
+    not committed); appends decide on a second one of their own, under the lock.
+
     With ``memory`` (the operator's :class:`~ledger.rollback.CheckpointMemory`) every
     checkpoint signed through this service is remembered there, and a store behind
     the last one remembered is refused (:meth:`verify_not_rolled_back`).
@@ -107,56 +113,101 @@ class LedgerService:
         self.memory = memory
         # (state-file stamp, ledger key, remembered checkpoint, store size it was verified at)
         self._signed: tuple[object, str, RememberedCheckpoint | None, int] | None = None
-        self.state = LedgerState()
-        self._position = 0
+        self.state: LedgerState = StoredState(store)
+        self._batch = StoredState(store)
+        self._position = 0  # the highest notification position this service has seen
         self._clock = clock
         self._lock = threading.RLock()
         self._node_cache: dict[tuple[int, int], bytes] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._erasures_checked = False
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[LedgerState]:
-        """Hold the service still and yield its state, caught up with the store.
+        """Hold the service still and yield its state, caught up with the log.
 
-        No append runs (in this process) while the block runs, so a reader never
-        sees a batch that is later rolled back or a dict that changes under it.
+        No append runs (in this process) while the block runs.
         """
         with self._lock:
             self.catch_up()
             yield self.state
 
-    # -- reading the log into the state ---------------------------------------
-    def catch_up(self) -> int:
-        """Fold entries other writers appended since we last looked; return how many."""
+    # -- bringing the stored rule state up to the log -----------------------------------
+    def behind(self) -> bool:
+        """True if the log holds entries the stored rule state does not follow yet (a
+        ledger written before the state was kept in the store): one indexed read."""
+        size, position = self._batch.follows()
+        self._position = max(self._position, position)
+        try:
+            self.store.get_node(0, size)
+        except KeyError:
+            return False
+        return self.state.size == size  # else an append just wrote both: not behind
+
+    def catch_up(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Fold into the stored rule state the entries it does not follow yet; return how
+        many. Normally none (appends write the state with their entries): then this costs
+        two indexed reads. ``progress`` is called with the number folded so far."""
         with self._lock:
+            if not self._erasures_checked:
+                self._erasures_checked = True
+                self._finish_erasures()
             n = 0
-            while True:
-                records = self.store.read(after=self._position, limit=_READ_CHUNK)
-                if not records:
-                    return n
-                for rec in records:
-                    index = self.state.size
-                    entry, _ = decode_record(rec.blob, log_index=index)
-                    if rec.originator_id != stream_originator_id(entry.stream):
-                        raise IntegrityViolation(
-                            "row_mismatch",
-                            "stored row does not belong to the entry's stream",
-                            log_index=index,
-                        )
-                    try:
-                        apply_entry(self.state, entry, log_index=index, verify_signature=False)
-                    except RuleViolation as exc:
-                        raise IntegrityViolation(
-                            "invalid_stored_entry",
-                            f"a stored entry breaks rule {exc.code}: {exc.message}; run the audit",
-                            stream=entry.stream,
-                            seq=entry.seq,
-                            log_index=index,
-                        ) from exc
-                    self._position = rec.position
-                    n += 1
-                    if entry.statement.type == "PersonErased":
-                        self._complete_erasure(entry.statement.subject)
+            while self.behind():
+                try:
+                    n += self._fold_chunk()
+                except ConcurrencyConflict:
+                    continue  # another process folded the same entries first
+                if progress is not None:
+                    progress(n)
+            return n
+
+    def _fold_chunk(self) -> int:
+        """Fold the next stored entries into the stored state, in one transaction."""
+        state = self._batch
+        state.begin()
+        erased: list[str] = []
+        try:
+            size, position = state.follows()
+            records = self.store.read(after=position, limit=_READ_CHUNK)
+            for rec in records:
+                index = state.size
+                entry, _ = decode_record(rec.blob, log_index=index)
+                if rec.originator_id != stream_originator_id(entry.stream):
+                    raise IntegrityViolation(
+                        "row_mismatch",
+                        "stored row does not belong to the entry's stream",
+                        log_index=index,
+                    )
+                try:
+                    apply_entry(state, entry, log_index=index, verify_signature=False)
+                except RuleViolation as exc:
+                    if self.state.size != size:  # an append wrote the state meanwhile
+                        raise ConcurrencyConflict("the rule state moved while folding") from exc
+                    raise IntegrityViolation(
+                        "invalid_stored_entry",
+                        f"a stored entry breaks rule {exc.code}: {exc.message}; run the audit",
+                        stream=entry.stream,
+                        seq=entry.seq,
+                        log_index=index,
+                    ) from exc
+                if entry.statement.type == "PersonErased":
+                    erased.append(entry.statement.subject)
+            if records:
+                rows = [*state.changes(), position_row(records[-1].position, state.size - 1)]
+                self.store.write_state(rows, expect_size=size)
+                self._position = max(self._position, records[-1].position)
+        finally:
+            state.rollback()
+        for person in erased:
+            self._complete_erasure(person)
+        return len(records)
+
+    def _finish_erasures(self) -> None:
+        """Finish the erasures a process stopped half-way (a data key left behind)."""
+        for person in list(self.state.erased):
+            if self.store.has_data_key(person):
+                self._complete_erasure(person)
 
     def _complete_erasure(self, person: str, *, appended: bool = False) -> None:
         """Carry out the erasure a ``PersonErased`` entry orders (docs/privacy.md §3).
@@ -259,30 +310,45 @@ class LedgerService:
                 f"a batch holds at most {MAX_BATCH} statements, got {len(batch)}", code="oversized"
             )
         with self._lock:
+            state = self._batch
             for _ in range(_MAX_ATTEMPTS):
                 self.catch_up()
                 self.verify_not_rolled_back()
-                self.state.begin()
+                state.begin()
                 try:
                     try:
                         results = self._try_append(batch)
                     except _RecheckInline:
                         # A signature failed on a worker: redo the batch checking
                         # every signature in order, so the error is the first one.
-                        self.state.rollback()
-                        self.state.begin()
+                        state.rollback()
+                        state.begin()
                         results = self._try_append(batch, parallel=False)
                 except ConcurrencyConflict:
-                    self.state.rollback()
+                    state.rollback()
                     continue
                 except BaseException:
-                    self.state.rollback()
+                    state.rollback()
                     raise
-                self.state.commit()
+                state.commit()
                 return results
         raise ConcurrencyConflict(
             f"gave up after {_MAX_ATTEMPTS} attempts: other writers kept appending first"
         )
+
+    def _prefetch(self, batch: Sequence[SignedStatement]) -> None:
+        """Read, in two queries, the state rows the rules consult for most statements."""
+        state = self._batch
+        wanted: list[tuple[str, Hashable]] = [("meta", "size"), ("meta", "operator")]
+        for signed in batch:
+            s = signed.statement
+            wanted += [
+                ("keys", s.author), ("heads", s.stream), ("statement_ids", s.id),
+                ("people", s.subject), ("erased", s.subject), ("assignments", s.subject),
+            ]  # fmt: skip
+        state.prefetch(wanted)
+        persons = {k.person for k in map(state.keys.get, {s.statement.author for s in batch}) if k}
+        state.prefetch([*(("people", p) for p in persons), *(("erased", p) for p in persons)])
 
     def _preverify(
         self, batch: Sequence[SignedStatement]
@@ -297,7 +363,7 @@ class LedgerService:
         """
         jobs = []
         for offset, signed in enumerate(batch):
-            key = self.state.keys.get(signed.statement.author)
+            key = self._batch.keys.get(signed.statement.author)
             if key is not None:
                 jobs.append((offset, key.public_key, signed))
         if len(jobs) < _PARALLEL_MIN:
@@ -311,18 +377,20 @@ class LedgerService:
     def _try_append(
         self, batch: Sequence[SignedStatement], *, parallel: bool = True
     ) -> list[AppendResult]:
-        first = self.state.size
+        state = self._batch
+        self._prefetch(batch)
+        first = state.size
         recorded_at = self._clock()
         checking, futures = self._preverify(batch) if parallel else (set(), [])
         entries: list[Entry] = []
         owners: list[str | None] = []
         for offset, signed in enumerate(batch):
             s = signed.statement
-            entry = next_entry(self.state.heads.get(s.stream), s, signed.signature, recorded_at)
+            entry = next_entry(state.heads.get(s.stream), s, signed.signature, recorded_at)
             try:
                 s.check_disclosures(signed.disclosures)
                 apply_entry(
-                    self.state,
+                    state,
                     entry,
                     log_index=first + offset,
                     verify_signature=offset not in checking,
@@ -335,7 +403,7 @@ class LedgerService:
                     exc.args = (exc.message,)
                 raise
             entries.append(entry)
-            owners.append(content_owner(s, self.state) if s.commitments else None)
+            owners.append(content_owner(s, state) if s.commitments else None)
         if futures and _failed_before(len(batch), checking, futures):
             raise _RecheckInline()
         nodes = new_nodes_for_append(
@@ -345,8 +413,8 @@ class LedgerService:
             (e.stream, e.seq, encode_record(e, signed.disclosures), owner)
             for e, signed, owner in zip(entries, batch, owners, strict=True)
         ]
-        positions = self.store.append(rows, nodes)
-        self._position = max(positions) if positions else self._position
+        positions = self.store.append(rows, nodes, state.changes())
+        self._position = max([self._position, *positions])
         for e in entries:
             if e.statement.type == "PersonErased":
                 self._complete_erasure(e.statement.subject, appended=True)

@@ -7,7 +7,7 @@ a rejected batch is rolled back exactly (nothing partly applied).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,28 +122,35 @@ class AccessGrant:
 
 
 class LedgerState:
-    """Everything the §6 rules consult, as of ``size`` entries of the log."""
+    """Everything the §6 rules consult, as of ``size`` entries of the log, held in memory.
+
+    The rules read and change it through its tables (mappings: ``get``, ``[]``,
+    ``in``) and :meth:`put`. :class:`ledger.store.rule_state.StoredState` is the
+    same interface over the store's ``rule_state`` table (what a service appends
+    against); this in-memory one serves bundle verification, tests and the audit's
+    independent re-derivation.
+    """
 
     def __init__(self) -> None:
-        self.meta: dict[str, Any] = {"size": 0, "operator": None}
-        self.heads: dict[str, Head] = {}
-        self.people: dict[str, Person] = {}
-        self.keys: dict[str, KeyRecord] = {}
-        self.statement_ids: dict[str, int] = {}
-        self.contributions: dict[str, Contribution] = {}
-        self.endorsements: dict[str, Endorsement] = {}
-        self.active_endorsements: dict[tuple[str, str], str] = {}
-        self.assignments: dict[str, Assignment] = {}
+        self.meta: MutableMapping[str, Any] = {"size": 0, "operator": None}
+        self.heads: MutableMapping[str, Head] = {}
+        self.people: MutableMapping[str, Person] = {}
+        self.keys: MutableMapping[str, KeyRecord] = {}
+        self.statement_ids: MutableMapping[str, int] = {}
+        self.contributions: MutableMapping[str, Contribution] = {}
+        self.endorsements: MutableMapping[str, Endorsement] = {}
+        self.active_endorsements: MutableMapping[tuple[str, str], str] = {}
+        self.assignments: MutableMapping[str, Assignment] = {}
         # person -> log index of the PersonErased entry
-        self.erased: dict[str, int] = {}
+        self.erased: MutableMapping[str, int] = {}
         # (person, part) -> visibility, for the parts a VisibilityChanged has set
-        self.visibility: dict[tuple[str, str], str] = {}
-        self.access_requests: dict[str, AccessRequest] = {}
-        self.access_grants: dict[str, AccessGrant] = {}
+        self.visibility: MutableMapping[tuple[str, str], str] = {}
+        self.access_requests: MutableMapping[str, AccessRequest] = {}
+        self.access_grants: MutableMapping[str, AccessGrant] = {}
         # (owner, viewer, part) -> the open request's / the active grant's statement id
-        self.open_requests: dict[tuple[str, str, str], str] = {}
-        self.active_grants: dict[tuple[str, str, str], str] = {}
-        self._journal: list[tuple[dict[Any, Any], Hashable, Any]] | None = None
+        self.open_requests: MutableMapping[tuple[str, str, str], str] = {}
+        self.active_grants: MutableMapping[tuple[str, str, str], str] = {}
+        self._journal: list[tuple[MutableMapping[Any, Any], Hashable, Any]] | None = None
 
     @property
     def size(self) -> int:
@@ -157,7 +164,7 @@ class LedgerState:
         return None if op is None else str(op)
 
     # -- journaled mutation --------------------------------------------------
-    def put(self, table: dict[Any, Any], key: Hashable, value: Any) -> None:
+    def put(self, table: MutableMapping[Any, Any], key: Hashable, value: Any) -> None:
         """Set ``table[key] = value``, journaling the old value inside a batch."""
         if self._journal is not None:
             self._journal.append((table, key, table.get(key, _MISSING)))

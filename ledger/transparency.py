@@ -166,6 +166,17 @@ class TransparencyLog:
             position = records[-1].position
         return index_leaves(state)
 
+    def _heads_now(self) -> tuple[int, HeadsIndex]:
+        """The log's size and its heads index, read at one moment: the state is read row by
+        row from the store, where another process may append meanwhile, so the reading is
+        repeated until the size did not change while it ran."""
+        state = self.service.state
+        while True:
+            size = state.size
+            heads = HeadsIndex(index_leaves(state))
+            if state.size == size:
+                return size, heads
+
     # -- checkpoints --------------------------------------------------------------------
     def issue_checkpoint(self, signer: Identity) -> SignedCheckpoint:
         """Sign and store a checkpoint of the log as it is now, as the operator.
@@ -182,9 +193,7 @@ class TransparencyLog:
                 raise RuleViolation(
                     "not_operator", "only the operator's current key signs checkpoints"
                 )
-            state = self.service.state
-            size = state.size
-            heads = HeadsIndex(index_leaves(state))
+            size, heads = self._heads_now()
             previous = max((s for s in self.store.checkpoint_sizes() if s < size), default=0)
             checkpoint = Checkpoint(
                 origin=self.origin,

@@ -44,6 +44,7 @@ __all__ = [
     "World",
     "forge",
     "identity_for",
+    "in_memory",
     "random_statements",
     "standard_cast",
     "standard_world",
@@ -135,6 +136,14 @@ class MemoryLedger:
         self.state.commit()
         self.entries.extend((e, s.disclosures) for e, s in zip(out, batch, strict=True))
         return out
+
+
+def in_memory(state: LedgerState) -> LedgerState:
+    """An in-memory copy of ``state`` (such as the store's), for a test to change."""
+    copy = LedgerState()
+    for name in _STATE_TABLES:
+        getattr(copy, name).update(getattr(state, name))
+    return copy
 
 
 def state_snapshot(state: LedgerState) -> dict[str, dict[Any, Any]]:

@@ -47,7 +47,7 @@ from ledger.statement import SignedStatement
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from tests import pgcluster
-from tests.factories import identity_for
+from tests.factories import identity_for, in_memory
 from tests.support.bundles import (
     ORIGIN,
     Scenario,
@@ -533,7 +533,7 @@ def test_leaving_out_a_whole_assignment_stream_is_refused(honest: Honest) -> Non
 def _viewer_bundle(honest: Honest, viewer: str, *, today: str | None = None, **grant: str) -> Any:
     """alice's bundle as disclosed to ``viewer``; ``grant``: a grant of alice's to add first
     (``part``, ``until``), put into a copy of the ledger state as the rules would."""
-    state = copy.deepcopy(honest.scenario.log.service.state)
+    state = in_memory(honest.scenario.log.service.state)
     if grant:
         g = AccessGrant("g-1", "alice", viewer, grant["part"], grant.get("until"))
         state.access_grants[g.id] = g

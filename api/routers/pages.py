@@ -110,7 +110,7 @@ def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
                 "until": g.until,
                 "status": _grant_status(g, today),
             }
-            for g in reversed(state.access_grants.values())
+            for g in reversed(list(state.access_grants.values()))
             if g.owner == me
         ]
     messages = request_messages(ctx, me, ctx.state()) if mine else {}
@@ -140,7 +140,7 @@ def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
     with ctx.locked_state() as state:
         requests = [
             {"id": r.id, "owner": r.owner, "part": r.part, "answer": r.answer}
-            for r in reversed(state.access_requests.values())
+            for r in reversed(list(state.access_requests.values()))
             if r.viewer == me
         ][:HISTORY]
         grants = [
@@ -153,7 +153,7 @@ def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
                 "readable": status == "active"
                 and may_read(state, g.owner, me, Part(g.part), today=today),
             }
-            for g in reversed(state.access_grants.values())
+            for g in reversed(list(state.access_grants.values()))
             if g.viewer == me
         ]
     active = [g for g in grants if g["status"] == "active"]
@@ -205,7 +205,7 @@ def _requests(ctx: AppContext, me: str, departments: set[str]) -> list[dict[str,
     with ctx.locked_state() as state:
         waiting = [
             c
-            for c in reversed(state.contributions.values())
+            for c in reversed(list(state.contributions.values()))
             if not c.withdrawn
             and c.owner != me
             and (p := state.people.get(c.owner)) is not None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -36,7 +36,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from ..errors import ConcurrencyConflict, NoLedger, StoreError
+from ..errors import ConcurrencyConflict, LedgerError, NoLedger, StoreError
 from ..vault import (
     SERVICE_KEY_META,
     DataKeyTable,
@@ -49,6 +49,7 @@ from ..vault import (
     service_key_path,
     write_pending_service_key,
 )
+from .rule_state import StateRow
 from .sqlite import sqlite_holds_ledger
 
 __all__ = [
@@ -147,8 +148,11 @@ class Store:
         self,
         records: Sequence[tuple[str, int, bytes, str | None]],
         nodes: Sequence[tuple[int, int, bytes]],
+        rule_state: Sequence[StateRow] | None = None,
     ) -> list[int]:
-        """Atomically store ``(stream, seq, record, owner)`` rows and Merkle ``nodes``.
+        """Atomically store ``(stream, seq, record, owner)`` rows, Merkle ``nodes`` and the
+        ``rule_state`` rows the entries change (:mod:`ledger.store.rule_state`; with them
+        the state's position becomes the last entry's).
 
         ``record`` is :func:`ledger.entry.encode_record` output; its disclosures are
         stored sealed under the data key of ``owner``, the person they belong to (a
@@ -168,14 +172,42 @@ class Store:
                 )
                 for stream, seq, blob, owner in records
             ]
-            ids = self._recorder.insert_events(events, merkle_nodes=list(nodes))
-        except IntegrityError as exc:
-            raise ConcurrencyConflict(f"another writer appended first: {exc}") from exc
-        except OperationalError as exc:
-            if "locked" in str(exc) or "lock timeout" in str(exc):
-                raise ConcurrencyConflict(f"the store is busy: {exc}") from exc
-            raise StoreError(f"the store failed: {exc}") from exc
+            ids = self._recorder.insert_events(
+                events, merkle_nodes=list(nodes), rule_state=rule_state
+            )
+        except (IntegrityError, OperationalError) as exc:
+            raise _write_error(exc) from exc
         return list(ids or [])
+
+    # -- rule state (ledger.store.rule_state) ----------------------------------------------
+    def state_values(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored rule-state values of ``(table, key)`` pairs (absent ones left out)."""
+        return dict(self._recorder.select_state(list(keys)))
+
+    def state_scan(self, table: str, *, chunk: int = 1000) -> Iterator[tuple[str, str]]:
+        """Every ``(key, value)`` row of a rule-state table in the order the rows were first
+        written, ``chunk`` at a time."""
+        after = (-1, "")
+        while True:
+            rows = self._recorder.select_state_range(table, after, chunk)
+            for _, key, value in rows:
+                yield key, value
+            if len(rows) < chunk:
+                return
+            after = rows[-1][:2]
+
+    def state_count(self, table: str) -> int:
+        """How many rows a rule-state table holds."""
+        return int(self._recorder.count_state(table))
+
+    def write_state(self, rows: Sequence[StateRow], *, expect_size: int) -> None:
+        """Store rule-state ``rows`` (value None: delete) in one transaction, if the stored
+        state still follows ``expect_size`` entries; raise :class:`ConcurrencyConflict` if
+        another process moved it first (nothing is written then)."""
+        try:
+            self._recorder.write_state(rows, expect_size)
+        except (IntegrityError, OperationalError) as exc:
+            raise _write_error(exc) from exc
 
     def read(self, *, after: int = 0, limit: int = 1000) -> list[StoredRecord]:
         """Return up to ``limit`` stored entries with position > ``after``, in log order."""
@@ -330,6 +362,15 @@ class Store:
 
     def close(self) -> None:
         self._factory.close()
+
+
+def _write_error(exc: Exception) -> LedgerError:
+    """The ledger's error for a failed write: a conflict with another writer, or a failure."""
+    if isinstance(exc, IntegrityError):
+        return ConcurrencyConflict(f"another writer appended first: {exc}")
+    if "locked" in str(exc) or "lock timeout" in str(exc):
+        return ConcurrencyConflict(f"the store is busy: {exc}")
+    return StoreError(f"the store failed: {exc}")
 
 
 def _sqlite_env(path: str, *, create: bool) -> dict[str, str]:

@@ -12,9 +12,10 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL, Identifier
 
-from ..errors import StoreError
+from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
 from .base import SCHEMA_LOCK
+from .rule_state import StateRow, position_row
 
 __all__ = ["LedgerPostgresRecorder"]
 
@@ -74,6 +75,30 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "person text PRIMARY KEY, wrapped bytea NOT NULL, created_at text NOT NULL)"
             ).format(schema=self.schema, table=self.data_keys_table)
         )
+        self.state_table = Identifier(f"{base}_rule_state")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                'tbl text NOT NULL, key text COLLATE "C" NOT NULL, value text NOT NULL, '
+                "at bigint NOT NULL, PRIMARY KEY (tbl, key))"
+            ).format(schema=self.schema, table=self.state_table)
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (tbl, at, key)").format(
+                index=Identifier(f"{base}_rule_state_order"),
+                schema=self.schema,
+                table=self.state_table,
+            )
+        )
+        self._upsert_state = SQL(
+            "INSERT INTO {schema}.{table} (tbl, key, value, at) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
+            "ON CONFLICT (tbl, key) DO UPDATE SET value = EXCLUDED.value"
+        ).format(schema=self.schema, table=self.state_table)
+        self._delete_state = SQL(
+            "DELETE FROM {schema}.{table} WHERE (tbl, key) IN "
+            "(SELECT * FROM unnest(%s::text[], %s::text[]))"
+        ).format(schema=self.schema, table=self.state_table)
         # The lock and the notification in one round trip (several statements, no
         # parameters: psycopg sends them with the simple query protocol), then the nodes
         # and the entries in one statement: unnest of one array per column, sent in
@@ -142,7 +167,75 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(self._lock_and_notify)
             curs.execute(self._insert_append, params)
-            return [row["notification_id"] for row in curs.fetchall()]
+            ids = [row["notification_id"] for row in curs.fetchall()]
+            rows = kwargs.get("rule_state")
+            if rows is not None:
+                at = max((r[3] for r in rows), default=0)
+                self._write_state(curs, [*rows, position_row(max(ids or [0]), at)])
+            return ids
+
+    # -- rule state (ledger.store.rule_state) ----------------------------------------------
+    def _write_state(self, curs: Any, rows: Sequence[StateRow]) -> None:
+        put = [r for r in rows if r[2] is not None]
+        gone = [r for r in rows if r[2] is None]
+        if gone:
+            curs.execute(self._delete_state, ([r[0] for r in gone], [r[1] for r in gone]))
+        if put:
+            curs.execute(
+                self._upsert_state, tuple(list(column) for column in zip(*put, strict=True))
+            )
+
+    def write_state(self, rows: Sequence[StateRow], expect_size: int) -> None:
+        """Write rule-state ``rows`` if the stored state still follows ``expect_size``
+        entries (else raise :class:`ConcurrencyConflict`), in one transaction holding the
+        appends' table lock."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(SQL("; ").join(self.lock_table_statements))
+            curs.execute(
+                SQL("SELECT value FROM {schema}.{table} WHERE tbl='meta' AND key='size'").format(
+                    schema=self.schema, table=self.state_table
+                )
+            )
+            found = curs.fetchone()
+            if (0 if found is None else int(found["value"])) != expect_size:
+                raise ConcurrencyConflict("another process changed the rule state first")
+            self._write_state(curs, rows)
+
+    def select_state(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        if not keys:
+            return {}
+        rows = self._query(
+            SQL(
+                "SELECT tbl, key, value FROM {schema}.{table} WHERE (tbl, key) IN "
+                "(SELECT * FROM unnest(%s::text[], %s::text[]))"
+            ),
+            ([k[0] for k in keys], [k[1] for k in keys]),
+            self.state_table,
+        )
+        return {(str(r["tbl"]), str(r["key"])): str(r["value"]) for r in rows}
+
+    def select_state_range(
+        self, table: str, after: tuple[int, str], limit: int
+    ) -> list[tuple[int, str, str]]:
+        """Up to ``limit`` rows ``(at, key, value)`` of ``table`` after ``after`` in
+        ``(at, key)`` order."""
+        rows = self._query(
+            SQL(
+                "SELECT at, key, value FROM {schema}.{table} WHERE tbl=%s AND (at, key) > (%s, %s) "
+                "ORDER BY at, key LIMIT %s"
+            ),
+            (table, *after, limit),
+            self.state_table,
+        )
+        return [(int(r["at"]), str(r["key"]), str(r["value"])) for r in rows]
+
+    def count_state(self, table: str) -> int:
+        rows = self._query(
+            SQL("SELECT count(*) AS n FROM {schema}.{table} WHERE tbl=%s"),
+            (table,),
+            self.state_table,
+        )
+        return int(rows[0]["n"])
 
     def _query(
         self, sql: SQL, params: tuple[Any, ...], table: Identifier | None = None

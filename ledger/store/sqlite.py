@@ -13,8 +13,9 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from ..errors import StoreError
+from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
+from .rule_state import StateRow, position_row
 
 __all__ = ["LedgerSQLiteRecorder", "sqlite_holds_ledger", "truncate_wal"]
 
@@ -66,6 +67,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     trusted_table = "trusted_origins"
     imports_table = "imported_bundles"
     data_keys_table = "data_keys"
+    state_table = "rule_state"
 
     def holds_ledger(self) -> bool:
         """True if the ledger's tables exist in this database."""
@@ -106,6 +108,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "person TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at TEXT NOT NULL) "
             "WITHOUT ROWID"
         )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.state_table} ("
+            "tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, at INTEGER NOT NULL, "
+            "PRIMARY KEY (tbl, key)) WITHOUT ROWID"
+        )
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {self.state_table}_order ON {self.state_table} "
+            "(tbl, at, key)"
+        )
         return statements
 
     def _insert_events(
@@ -115,7 +126,64 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         nodes = kwargs.get("merkle_nodes") or ()
         if nodes:
             c.executemany(f"INSERT INTO {self.nodes_table} VALUES (?,?,?)", nodes)
+        rows = kwargs.get("rule_state")
+        if rows is not None:
+            at = max((r[3] for r in rows), default=0)
+            self._write_state(c, [*rows, position_row(max(ids or [0]), at)])
         return ids
+
+    # -- rule state (ledger.store.rule_state) ----------------------------------------------
+    def _write_state(self, c: Any, rows: Sequence[StateRow]) -> None:
+        c.executemany(
+            f"DELETE FROM {self.state_table} WHERE tbl=? AND key=?",
+            [(r[0], r[1]) for r in rows if r[2] is None],
+        )
+        c.executemany(
+            f"INSERT INTO {self.state_table} VALUES (?,?,?,?) "
+            "ON CONFLICT (tbl, key) DO UPDATE SET value=excluded.value",
+            [r for r in rows if r[2] is not None],
+        )
+
+    def write_state(self, rows: Sequence[StateRow], expect_size: int) -> None:
+        """Write rule-state ``rows`` if the stored state still follows ``expect_size``
+        entries (else raise :class:`ConcurrencyConflict`), in one transaction."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT value FROM {self.state_table} WHERE tbl='meta' AND key='size'")
+            found = c.fetchone()
+            if (0 if found is None else int(found[0])) != expect_size:
+                raise ConcurrencyConflict("another process changed the rule state first")
+            self._write_state(c, rows)
+
+    def select_state(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(keys), 400):
+                part = keys[i : i + 400]
+                c.execute(
+                    f"SELECT tbl, key, value FROM {self.state_table} WHERE (tbl, key) IN "
+                    f"(VALUES {','.join(['(?,?)'] * len(part))})",
+                    [x for pair in part for x in pair],
+                )
+                found.update(((str(r[0]), str(r[1])), str(r[2])) for r in c.fetchall())
+        return found
+
+    def select_state_range(
+        self, table: str, after: tuple[int, str], limit: int
+    ) -> list[tuple[int, str, str]]:
+        """Up to ``limit`` rows ``(at, key, value)`` of ``table`` after ``after`` in
+        ``(at, key)`` order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT at, key, value FROM {self.state_table} WHERE tbl=? AND (at, key) > (?, ?) "
+                "ORDER BY at, key LIMIT ?",
+                (table, *after, limit),
+            )
+            return [(int(r[0]), str(r[1]), str(r[2])) for r in c.fetchall()]
+
+    def count_state(self, table: str) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT count(*) FROM {self.state_table} WHERE tbl=?", (table,))
+            return int(c.fetchone()[0])
 
     def select_node(self, level: int, idx: int) -> bytes | None:
         with self.datastore.transaction(commit=False) as c:

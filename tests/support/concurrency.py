@@ -168,7 +168,7 @@ def concurrency_run(
     setup = setup_ledger(database_url, writers=writers, endorsements=writers * per_writer)
     store = open_store(database_url)
     try:
-        setup_entries = LedgerService(store).catch_up()
+        setup_entries = LedgerService(store).state.size
     finally:
         store.close()
     services = [Service(database_url, setup.operator, workdir / f"s{i}") for i in range(2)]

@@ -168,7 +168,8 @@ class PostgresRows:
     def reset(self) -> None:
         self.db.execute(
             "DO $$ BEGIN IF to_regclass('ledger_events') IS NOT NULL THEN "
-            "TRUNCATE ledger_events, ledger_merkle_nodes RESTART IDENTITY; END IF; END $$"
+            "TRUNCATE ledger_events, ledger_merkle_nodes, ledger_rule_state RESTART IDENTITY; "
+            "END IF; END $$"
         )
 
     def close(self) -> None:

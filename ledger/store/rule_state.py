@@ -1,0 +1,232 @@
+"""The rule state kept in the store: :class:`StoredState`, the store-backed twin of
+:class:`~ledger.state.LedgerState`.
+
+Each table of the state is one range of the store's ``rule_state`` table
+(``table, key, value``, primary key ``(table, key)``; rows in the form of
+:mod:`ledger.state_rows`). A look-up is one indexed read, so checking a
+statement costs O(log n) in the ledger's size and opening a ledger reads
+nothing.
+
+While a batch is open (:meth:`StoredState.begin`), changes stay in the
+tables' pending overlay and what was read is cached; :meth:`StoredState.changes`
+gives the rows the store writes in the same transaction as the batch's entries,
+and :meth:`StoredState.rollback` forgets them, so a refused batch leaves no trace.
+Nothing is cached outside a batch: a decision never rests on what another
+process may since have changed, and a batch decided on rows another writer
+changed meanwhile fails on the log's next leaf (the store's unique key) and is
+decided again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, ItemsView, Iterable, Iterator, ValuesView
+from collections.abc import MutableMapping as _MutableMapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ..state import LedgerState
+from ..state_rows import STATE_TABLES, decode_key, decode_value, encode_key, encode_value
+
+if TYPE_CHECKING:
+    from .base import Store
+
+__all__ = ["POSITION_KEY", "StateRow", "StoredState", "StoredTable", "position_row"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+# The row (table, key) holding the notification position of the last entry the state
+# follows from: in no table of the state (not a rule fact; the audit does not compare it).
+POSITION_KEY = ("position", "")
+
+
+# A row as written: (table, key, value or None to delete it, log index of the entry that
+# wrote it). ``at`` orders a table's scan as the in-memory state's dicts are ordered: a
+# row keeps the ``at`` of its first write.
+StateRow = tuple[str, str, str | None, int]
+
+
+def position_row(position: int, at: int) -> StateRow:
+    """The meta row recording ``position`` as the last notification the state follows."""
+    return *POSITION_KEY, encode_value(position), at
+
+
+class _Absent:
+    """Marks a key known not to be in a table (cached misses, pending deletions)."""
+
+
+_ABSENT = _Absent()
+
+
+class _ScanItems(ItemsView[K, V]):
+    def __init__(self, table: StoredTable[K, V]) -> None:
+        super().__init__(table)
+        self._table = table
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        return self._table.scan()
+
+
+class _ScanValues(ValuesView[V]):
+    def __init__(self, table: StoredTable[Any, V]) -> None:
+        super().__init__(table)
+        self._table = table
+
+    def __iter__(self) -> Iterator[V]:
+        return (value for _, value in self._table.scan())
+
+
+class StoredTable(_MutableMapping[K, V], Generic[K, V]):
+    """One table of a :class:`StoredState`: a mapping read from the store by key."""
+
+    def __init__(self, owner: StoredState, name: str, defaults: dict[K, V] | None = None):
+        self._owner = owner
+        self.name = name
+        self._defaults: dict[K, V] = defaults or {}
+        self._pending: dict[K, tuple[V | _Absent, int]] = {}
+        self._cache: dict[K, V | _Absent] = {}
+
+    # -- reading ---------------------------------------------------------------------------
+    def _load(self, key: K) -> V | _Absent:
+        if key in self._pending:
+            return self._pending[key][0]
+        if key in self._cache:
+            return self._cache[key]
+        found = self._owner.fetch([(self.name, key)])
+        return found.get((self.name, key), _ABSENT)  # type: ignore[no-any-return]
+
+    def _found(self, key: K, text: str | None) -> V | _Absent:
+        """The value stored as ``text`` (None: no row), remembered while a batch is open."""
+        value: V | _Absent = (
+            self._defaults.get(key, _ABSENT) if text is None else decode_value(self.name, text)
+        )
+        if self._owner.caching:
+            self._cache[key] = value
+        return value
+
+    def __getitem__(self, key: K) -> V:
+        value = self._load(key)
+        if isinstance(value, _Absent):
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return not isinstance(self._load(key), _Absent)  # type: ignore[arg-type]
+
+    def scan(self) -> Iterator[tuple[K, V]]:
+        """Every ``(key, value)`` of the table in the order the keys were first written
+        (as a dict's insertion order), the pending changes applied: a range read."""
+        seen: set[K] = set()
+        for key_text, text in self._owner.store.state_scan(self.name):
+            key: Any = decode_key(self.name, key_text)
+            seen.add(key)
+            pending = self._pending.get(key)
+            value = decode_value(self.name, text) if pending is None else pending[0]
+            if not isinstance(value, _Absent):
+                yield key, value
+        for key, (value, _) in list(self._pending.items()):
+            if key not in seen and not isinstance(value, _Absent):
+                yield key, value
+
+    def __iter__(self) -> Iterator[K]:
+        return (key for key, _ in self.scan())
+
+    def items(self) -> ItemsView[K, V]:
+        return _ScanItems(self)
+
+    def values(self) -> ValuesView[V]:
+        return _ScanValues(self)
+
+    def __len__(self) -> int:
+        if not self._pending:
+            return self._owner.store.state_count(self.name)
+        return sum(1 for _ in self.scan())
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    # -- changing (pending until the batch's rows are written) ------------------------------
+    def __setitem__(self, key: K, value: V) -> None:
+        self._pending[key] = (value, self._owner.size)
+
+    def __delitem__(self, key: K) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._pending[key] = (_ABSENT, self._owner.size)
+
+    def changes(self) -> Iterator[StateRow]:
+        """The pending changes as rows (value None: delete)."""
+        for key, (value, at) in self._pending.items():
+            text = None if isinstance(value, _Absent) else encode_value(value)
+            yield self.name, encode_key(self.name, key), text, at
+
+    def reset(self) -> None:
+        self._pending.clear()
+        self._cache.clear()
+
+
+class StoredState(LedgerState):
+    """The rule state read from (and, batch by batch, written to) a store's ``rule_state``."""
+
+    def __init__(self, store: Store) -> None:  # no super().__init__: no in-memory tables
+        self.store = store
+        self.caching = False
+        self._journal = None
+        self._tables: dict[str, StoredTable[Any, Any]] = {}
+        for name in STATE_TABLES:
+            defaults = {"size": 0, "operator": None} if name == "meta" else None
+            table: StoredTable[Any, Any] = StoredTable(self, name, defaults)
+            self._tables[name] = table
+            setattr(self, name, table)
+
+    def fetch(self, wanted: Iterable[tuple[str, Hashable]]) -> dict[tuple[str, Hashable], Any]:
+        """Read the values of ``(table, key)`` pairs in one query; absent ones are left out."""
+        pairs = list(dict.fromkeys(wanted))
+        texts = self.store.state_values([(t, encode_key(t, k)) for t, k in pairs])
+        out: dict[tuple[str, Hashable], Any] = {}
+        for table, key in pairs:
+            value = self._tables[table]._found(key, texts.get((table, encode_key(table, key))))
+            if not isinstance(value, _Absent):
+                out[(table, key)] = value
+        return out
+
+    def prefetch(self, wanted: Iterable[tuple[str, Hashable]]) -> None:
+        """Cache, in one query, the rows a batch is about to consult (only inside a batch)."""
+        if self.caching:
+            todo = [
+                (t, k)
+                for t, k in wanted
+                if k not in self._tables[t]._cache and k not in self._tables[t]._pending
+            ]  # fmt: skip
+            if todo:
+                self.fetch(todo)
+
+    def follows(self) -> tuple[int, int]:
+        """How many entries the stored state follows from, and the notification position
+        of the last of them, read together (one query: one moment)."""
+        size_key = ("meta", "size")
+        texts = self.store.state_values([size_key, POSITION_KEY])
+        size = self._tables["meta"]._found("size", texts.get(size_key))
+        position = texts.get(POSITION_KEY)
+        return int(size), 0 if position is None else int(position)  # type: ignore[arg-type]
+
+    # -- batches ------------------------------------------------------------------------------
+    def begin(self) -> None:
+        if self.caching:
+            raise RuntimeError("a batch is already open")
+        self._reset()
+        self.caching = True
+
+    def changes(self) -> list[StateRow]:
+        """The rows the open batch changed (value None: delete)."""
+        return [row for table in self._tables.values() for row in table.changes()]
+
+    def commit(self) -> None:
+        self._reset()
+
+    def rollback(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.caching = False
+        for table in self._tables.values():
+            table.reset()

@@ -1,0 +1,255 @@
+"""The rule state kept in the store (ledger.store.rule_state), on every backend.
+
+- it gives the verdicts and the state the in-memory state gives, on random ledgers;
+- a refused batch leaves neither entries nor state rows;
+- the audit catches a tampered state row, located like a tampered entry;
+- a ledger written before the state was kept in the store is upgraded from its log.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.audit import audit
+from ledger.errors import RuleViolation
+from ledger.rules import apply_entry
+from ledger.service import LedgerService
+from ledger.state import LedgerState
+from ledger.state_rows import STATE_TABLES
+from ledger.store import Store, open_store
+from tests import pgcluster
+from tests.factories import (
+    MemoryLedger,
+    random_statements,
+    standard_world,
+    state_snapshot,
+)
+from tests.support.tamper import audit_url
+
+BEFORE = Path(__file__).parent / "data" / "ledger_before_rule_state"
+
+
+def _rows(store: Store) -> dict[str, list[tuple[str, str]]]:
+    """Every stored rule-state row, table by table."""
+    return {t: list(store.state_scan(t)) for t in STATE_TABLES}
+
+
+def _comparable(state: LedgerState) -> dict[str, dict[Any, Any]]:
+    """``state``'s tables, stream heads by seq only: an entry's hash covers the time the
+    ledger recorded it, which differs between ledgers fed the same statements."""
+    snapshot = state_snapshot(state)
+    snapshot["heads"] = {stream: head.seq for stream, head in snapshot["heads"].items()}
+    return snapshot
+
+
+def _folded(store: Store) -> LedgerState:
+    """The state the store's log produces, folded in memory."""
+    state = LedgerState()
+    service = LedgerService(store)
+    for _, stored in service.read_log(after=0, limit=10**6):
+        apply_entry(state, stored.entry, log_index=state.size, verify_signature=False)
+    return state
+
+
+def _execute(store: Store, sql: str, params: tuple[object, ...] = ()) -> None:
+    """Run one statement on the store's database, as someone with the file would."""
+    if store.backend == "sqlite":
+        conn = sqlite3.connect(store.url.removeprefix("sqlite://"))
+        with conn:
+            conn.execute(sql, params)
+        conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        conn.execute(sql.replace("?", "%s").replace("rule_state", "ledger_rule_state"), params)
+
+
+# -- the same verdicts and state as in memory ------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], AbstractContextManager[str]]:
+    """Hands out an empty database per hypothesis example, on one backend."""
+    if request.param == "sqlite":
+        count = itertools.count()
+
+        @contextmanager
+        def sqlite_url() -> Iterator[str]:
+            yield f"sqlite://{tmp_path / f'ledger-{next(count)}.db'}"
+
+        return sqlite_url
+    server_url: str = request.getfixturevalue("postgres_server_url")
+    return lambda: pgcluster.fresh_database(server_url)
+
+
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_random_ledgers_same_verdicts_and_state_as_in_memory(
+    seed: int, fresh_url: Callable[[], AbstractContextManager[str]]
+) -> None:
+    rng = random.Random(seed)
+    world, statements = random_statements(rng, 40, seed=f"s{seed}")
+    with fresh_url() as url:
+        store = open_store(url)
+        try:
+            service = LedgerService(store)
+            memory = MemoryLedger()
+            done = 0
+            while done < len(statements):
+                batch = statements[done : done + rng.randint(1, 12)]
+                service.append_batch(batch)
+                memory.append_batch(batch)
+                done += len(batch)
+                again = statements[rng.randrange(done)]  # a replay: refused by both alike
+                with pytest.raises(RuleViolation) as stored_verdict:
+                    service.append(again)
+                with pytest.raises(RuleViolation) as memory_verdict:
+                    memory.append(again)
+                assert stored_verdict.value.code == memory_verdict.value.code
+            expected = _comparable(world.ledger.state)
+            assert _comparable(memory.state) == expected
+            assert _comparable(service.state) == expected
+        finally:
+            store.close()
+
+
+# -- a refused batch leaves no trace -----------------------------------------------------------
+
+
+def test_batch_refused_at_its_last_statement_leaves_no_rows(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service)
+        alice, carol = w["alice"], w["carol"]
+        claim = w.claim(alice)
+        batch = [
+            claim,
+            w.claim(carol),
+            w.endorse(carol, alice, claim.statement.id),
+            w.endorse(alice, alice, claim.statement.id),  # self-endorsement: refused
+        ]
+        position, rows = store.max_position(), _rows(store)
+        with pytest.raises(RuleViolation) as info:
+            service.append_batch(batch)
+        assert info.value.code == "self_endorsement"
+        assert "statement 3 of the batch" in info.value.message
+        assert store.max_position() == position
+        assert _rows(store) == rows
+        accepted = service.append_batch(batch[:3])
+        assert [r.log_index for r in accepted] == [6, 7, 8]
+        assert state_snapshot(service.state) == state_snapshot(_folded(store))
+    finally:
+        store.close()
+
+
+# -- a tampered state row is caught ------------------------------------------------------------
+
+
+def test_audit_catches_a_tampered_state_row(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        w = standard_world(LedgerService(store))
+        alice = w["alice"]
+        LedgerService(store).append(w.claim(alice))
+        assert audit_url(database_url).ok
+        registered = LedgerService(store).state.people["alice"].registered_at
+        # alice made a manager behind the log's back: the rules would now trust her
+        _execute(
+            store,
+            "UPDATE rule_state SET value = replace(value, '[]', '[[\"manager\",\"minbzk/dgo\"]]') "
+            "WHERE tbl = 'people' AND key = 'alice'",
+        )
+    finally:
+        store.close()
+    report = audit_url(database_url)
+    assert report.failure is not None
+    failure = report.failure
+    assert failure.code == "rule_state_mismatch"
+    assert (failure.stream, failure.log_index) == ("identity/alice", registered)
+    assert failure.evidence["table"] == "people"
+    assert "manager" in failure.evidence["stored"]
+
+
+def test_audit_catches_a_removed_state_row(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service)
+        claimed = service.append(w.claim(w["alice"]))
+        _execute(
+            store,
+            "DELETE FROM rule_state WHERE tbl = 'statement_ids' AND key = ?",
+            (claimed.entry.statement.id,),
+        )  # the claim could now be replayed
+    finally:
+        store.close()
+    failure = audit_url(database_url).failure
+    assert failure is not None
+    assert failure.code == "rule_state_mismatch"
+    assert failure.log_index == claimed.log_index
+    assert failure.evidence["stored"] is None
+
+
+# -- upgrading a ledger written before the state was kept in the store -------------------------
+
+
+def test_ledger_of_the_previous_version_is_upgraded_and_audits_clean(tmp_path: Path) -> None:
+    """tests/data/ledger_before_rule_state: ``trackrecord demo --people 5`` run by the
+    version before this one (no rule_state table)."""
+    for name in ("trackrecord.db", "trackrecord.db.service-key"):
+        shutil.copy(BEFORE / name, tmp_path / name)
+    url = f"sqlite://{tmp_path / 'trackrecord.db'}"
+    key = (tmp_path / "trackrecord.db.service-key").read_bytes()
+    store = open_store(url, service_key=key)
+    try:
+        service = LedgerService(store)
+        assert service.behind()
+        folded: list[int] = []
+        entries = service.catch_up(progress=folded.append)
+        assert entries == store.count_nodes(0) > 0
+        assert folded[-1] == entries
+        assert not service.behind()
+        assert state_snapshot(service.state) == state_snapshot(_folded(store))
+        report = audit(store)
+        assert report.ok, report.as_json()
+    finally:
+        store.close()
+
+
+def test_state_dropped_from_a_ledger_is_built_again_from_its_log(database_url: str) -> None:
+    """The schema of the previous version, on every backend: the same ledger without
+    its rule_state rows."""
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service)
+        service.append_batch([w.claim(w["alice"]), w.claim(w["carol"])])
+        before = state_snapshot(service.state)
+        _execute(store, "DELETE FROM rule_state")
+        assert service.state.size == 0
+        assert audit_url(database_url).ok  # nothing stored to compare yet
+        assert service.catch_up() == 8
+        assert state_snapshot(service.state) == before
+        accepted = service.append(w.claim(w["dave"]))
+        assert accepted.log_index == 8
+    finally:
+        store.close()
+    report = audit_url(database_url)
+    assert report.ok, report.as_json()
