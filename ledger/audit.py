@@ -39,7 +39,7 @@ from .errors import IntegrityViolation, LedgerError, MalformedInput, RuleViolati
 from .heads import HeadsIndex, heads_root_of, index_leaves
 from .merkle import leaf_hash, new_nodes_for_append, root
 from .privacy import content_owner
-from .rule_state_audit import check_rule_state
+from .rule_state_audit import verify_rule_state
 from .rules import apply_entry
 from .state import LedgerState
 from .store import Store, StoredRecord, stream_originator_id
@@ -383,10 +383,18 @@ class _Auditor:
                 or self._check_no_extra_leaves()
                 or self._check_erasures()
                 or self._check_missing_content()
-                or check_rule_state(self.store, self.state)
+                or self._check_rule_state()
             )
         finally:
             self.pool.shutdown(wait=True)
+
+    def _check_rule_state(self) -> Failure | None:
+        """The rule state the store keeps is the one re-derived from the log."""
+        try:
+            verify_rule_state(self.store, self.state)
+        except IntegrityViolation as exc:
+            return _failure_from(exc, self.state.size, None)
+        return None
 
     def _check_checkpoint(self, size: int) -> Failure | None:
         """The stored checkpoint of ``size`` (the state is at ``size`` now): signed by the

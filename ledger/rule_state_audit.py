@@ -8,21 +8,21 @@ the stream, seq or log index the row follows from, where the row names one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .errors import IntegrityViolation
 from .state import LedgerState
 from .state_rows import STATE_TABLES, decode_key, encode_key, encode_value
+from .store.rule_state import StateReader
 
-if TYPE_CHECKING:
-    from .audit import Failure
-    from .store import Store
-
-__all__ = ["check_rule_state"]
+__all__ = ["verify_rule_state"]
 
 
-def check_rule_state(store: Store, derived: LedgerState) -> Failure | None:
+def verify_rule_state(store: StateReader, derived: LedgerState) -> None:
     """Compare ``store``'s rule state with ``derived`` (the audit's own, of the whole log);
-    return the first difference as a :class:`~ledger.audit.Failure`, or None.
+    return None if they are equal, else raise :class:`~ledger.errors.IntegrityViolation`
+    (``rule_state_mismatch``) for the first difference, the stored row as ``actual`` and
+    its re-derivation as ``expected`` (None: no such row).
 
     A store whose rule state was never built (a ledger from before it was kept, not yet
     opened by this version) holds no rows: there is nothing to compare, and opening the
@@ -31,11 +31,11 @@ def check_rule_state(store: Store, derived: LedgerState) -> Failure | None:
     """
     stored_size = store.state_values([("meta", "size")]).get(("meta", "size"))
     if stored_size is None and not any(store.state_count(t) for t in STATE_TABLES):
-        return None
+        return
     if stored_size is not None and int(stored_size) > derived.size:
         try:
             store.get_node(0, derived.size)
-            return None  # appended to since the audit read the log
+            return  # appended to since the audit read the log
         except KeyError:
             pass
     for table in STATE_TABLES:
@@ -46,30 +46,27 @@ def check_rule_state(store: Store, derived: LedgerState) -> Failure | None:
             seen.add(key)
             expected = encode_value(mine[key]) if key in mine else None
             if text != expected:
-                return _mismatch(derived, table, key, text, expected)
+                raise _mismatch(derived, table, key, text, expected)
         for key, value in mine.items():
             if key not in seen:
-                return _mismatch(derived, table, key, None, encode_value(value))
-    return None
+                raise _mismatch(derived, table, key, None, encode_value(value))
 
 
 def _mismatch(
     derived: LedgerState, table: str, key: Any, stored: str | None, expected: str | None
-) -> Failure:
-    from .audit import Failure  # the audit imports this module
-
+) -> IntegrityViolation:
     where = _location(derived, table, key)
-    what = "is missing" if stored is None else "should not exist" if expected is None else "differs"
-    return Failure(
-        code="rule_state_mismatch",
-        message=f"the stored rule state row {table}[{encode_key(table, key)}] {what} "
-        f"from the state the log produces",
-        log_index=where.get("log_index"),
+    what = "is missing" if stored is None else "is extra" if expected is None else "differs"
+    return IntegrityViolation(
+        "rule_state_mismatch",
+        f"the stored rule state row {table}[{encode_key(table, key)}] {what}: the log "
+        f"does not produce it",
         stream=where.get("stream"),
         seq=where.get("seq"),
-        evidence={"table": table, "key": encode_key(table, key), "stored": stored,
-                  "expected": expected},
-    )  # fmt: skip
+        log_index=where.get("log_index"),
+        expected=expected,
+        actual=stored,
+    )
 
 
 def _location(derived: LedgerState, table: str, key: Any) -> dict[str, Any]:

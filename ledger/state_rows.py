@@ -9,6 +9,7 @@ audit compares a stored row with the row of its own re-derivation byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
@@ -71,92 +72,68 @@ def decode_key(table: str, text: str) -> Hashable:
     return text
 
 
-def _roles(roles: frozenset[tuple[str, str]]) -> list[list[str]]:
-    return [list(r) for r in sorted(roles)]
-
-
-_Fields = Callable[[Any], list[Any]]
-_Build = Callable[[list[Any]], Any]
-
-_ENCODERS: dict[type, _Fields] = {
-    Head: lambda h: [h.seq, h.hash],
-    Person: lambda p: [
-        p.id,
-        p.organisation,
-        p.department,
-        p.current_key,
-        p.next_key_digest,
-        _roles(p.roles),
-        p.registered_at,
-    ],
-    KeyRecord: lambda k: [
-        k.key_id,
-        k.person,
-        b64encode(k.public_key),
-        k.valid_from,
-        k.retired_at,
-        k.revoked,
-    ],
-    Contribution: lambda c: [c.id, c.owner, list(c.skills), c.withdrawn],
-    Endorsement: lambda e: [
-        e.id,
-        e.endorser,
-        e.subject,
-        e.contribution,
-        e.grade,
-        e.role,
-        e.revoked,
-    ],
-    Assignment: lambda a: [
-        a.id,
-        a.owner,
-        a.organisation,
-        a.department,
-        list(a.skills),
-        a.status,
-        sorted(a.applicants),
-        sorted(a.assignees),
-        sorted(a.completed),
-    ],
-    AccessRequest: lambda r: [r.id, r.owner, r.viewer, r.part, r.answer],
-    AccessGrant: lambda g: [g.id, g.owner, g.viewer, g.part, g.until, g.revoked],
+# Each record type's fields in declaration order, and how a JSON value becomes the
+# field's type again (None: as loaded). Written from the dataclasses' own fields, so a
+# field added to a record is stored without a change here.
+_RECORDS: dict[str, type] = {
+    "heads": Head,
+    "people": Person,
+    "keys": KeyRecord,
+    "contributions": Contribution,
+    "endorsements": Endorsement,
+    "assignments": Assignment,
+    "access_requests": AccessRequest,
+    "access_grants": AccessGrant,
 }
 
-_DECODERS: dict[str, _Build] = {
-    "heads": lambda v: Head(*v),
-    "people": lambda v: Person(
-        v[0], v[1], v[2], v[3], v[4], frozenset((r[0], r[1]) for r in v[5]), v[6]
-    ),
-    "keys": lambda v: KeyRecord(v[0], v[1], b64decode(v[2], length=32, what="public_key"), *v[3:]),
-    "contributions": lambda v: Contribution(v[0], v[1], tuple(v[2]), v[3]),
-    "endorsements": lambda v: Endorsement(*v),
-    "assignments": lambda v: Assignment(
-        v[0],
-        v[1],
-        v[2],
-        v[3],
-        tuple(v[4]),
-        v[5],
-        frozenset(v[6]),
-        frozenset(v[7]),
-        frozenset(v[8]),
-    ),
-    "access_requests": lambda v: AccessRequest(*v),
-    "access_grants": lambda v: AccessGrant(*v),
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return b64encode(value)
+    if isinstance(value, frozenset):
+        return sorted(_to_json(v) for v in value)
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(hint: str) -> Callable[[Any], Any] | None:
+    if hint == "bytes":
+        return lambda v: b64decode(v, length=32, what="public_key")
+    if hint.startswith("frozenset[tuple"):
+        return lambda v: frozenset(tuple(x) for x in v)
+    if hint.startswith("frozenset"):
+        return frozenset
+    if hint.startswith("tuple"):
+        return tuple
+    return None
+
+
+_FIELDS: dict[type, list[str]] = {
+    cls: [f.name for f in dataclasses.fields(cls)] for cls in _RECORDS.values()
+}
+_DECODERS: dict[str, list[Callable[[Any], Any] | None]] = {
+    table: [_from_json(str(f.type)) for f in dataclasses.fields(cls)]
+    for table, cls in _RECORDS.items()
 }
 
 
 def encode_value(value: Any) -> str:
     """A table value (a state record, or a plain str/int/None) as compact JSON text."""
-    encoder = _ENCODERS.get(type(value))
-    return orjson.dumps(value if encoder is None else encoder(value)).decode()
+    names = _FIELDS.get(type(value))
+    if names is None:
+        return orjson.dumps(value).decode()
+    return orjson.dumps([_to_json(getattr(value, name)) for name in names]).decode()
 
 
 def decode_value(table: str, text: str) -> Any:
     """The value of ``table`` that :func:`encode_value` wrote as ``text``."""
     loaded = orjson.loads(text)
-    decoder = _DECODERS.get(table)
-    return loaded if decoder is None else decoder(loaded)
+    cls = _RECORDS.get(table)
+    if cls is None:
+        return loaded
+    fields = [v if f is None else f(v) for f, v in zip(_DECODERS[table], loaded, strict=True)]
+    return cls(*fields)
 
 
 def state_rows(state: LedgerState) -> Iterator[tuple[str, str, str]]:

@@ -183,8 +183,9 @@ def test_audit_catches_a_tampered_state_row(database_url: str) -> None:
     failure = report.failure
     assert failure.code == "rule_state_mismatch"
     assert (failure.stream, failure.log_index) == ("identity/alice", registered)
-    assert failure.evidence["table"] == "people"
-    assert "manager" in failure.evidence["stored"]
+    assert "people" in failure.message
+    assert "manager" in failure.evidence["actual"]
+    assert "manager" not in failure.evidence["expected"]
 
 
 def test_audit_catches_a_removed_state_row(database_url: str) -> None:
@@ -204,7 +205,8 @@ def test_audit_catches_a_removed_state_row(database_url: str) -> None:
     assert failure is not None
     assert failure.code == "rule_state_mismatch"
     assert failure.log_index == claimed.log_index
-    assert failure.evidence["stored"] is None
+    assert "actual" not in failure.evidence  # no such row
+    assert failure.evidence["expected"] == str(claimed.log_index)
 
 
 # -- upgrading a ledger written before the state was kept in the store -------------------------

@@ -19,17 +19,21 @@ decided again.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, ItemsView, Iterable, Iterator, ValuesView
+from collections.abc import Hashable, ItemsView, Iterable, Iterator, Sequence, ValuesView
 from collections.abc import MutableMapping as _MutableMapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..state import LedgerState
 from ..state_rows import STATE_TABLES, decode_key, decode_value, encode_key, encode_value
 
-if TYPE_CHECKING:
-    from .base import Store
-
-__all__ = ["POSITION_KEY", "StateRow", "StoredState", "StoredTable", "position_row"]
+__all__ = [
+    "POSITION_KEY",
+    "StateReader",
+    "StateRow",
+    "StoredState",
+    "StoredTable",
+    "position_row",
+]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -48,6 +52,18 @@ StateRow = tuple[str, str, str | None, int]
 def position_row(position: int, at: int) -> StateRow:
     """The meta row recording ``position`` as the last notification the state follows."""
     return *POSITION_KEY, encode_value(position), at
+
+
+class StateReader(Protocol):
+    """What reading the rule state needs of a store (:class:`ledger.store.Store` has it)."""
+
+    def state_values(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
+
+    def state_scan(self, table: str, *, chunk: int = ...) -> Iterator[tuple[str, str]]: ...
+
+    def state_count(self, table: str) -> int: ...
+
+    def get_node(self, level: int, index: int) -> bytes: ...
 
 
 class _Absent:
@@ -167,7 +183,7 @@ class StoredTable(_MutableMapping[K, V], Generic[K, V]):
 class StoredState(LedgerState):
     """The rule state read from (and, batch by batch, written to) a store's ``rule_state``."""
 
-    def __init__(self, store: Store) -> None:  # no super().__init__: no in-memory tables
+    def __init__(self, store: StateReader) -> None:  # no super().__init__: no in-memory tables
         self.store = store
         self.caching = False
         self._journal = None
