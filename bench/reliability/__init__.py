@@ -12,7 +12,9 @@ audit                    random single tamperings of a stored ledger through rea
                          (SQLite and PostgreSQL), each audited from scratch
                          (:mod:`.tamper`; tests/test_tamper.py)
 checkpoints              checkpoint rows edited, logs rolled back or forked; a monitor
-                         must notice (:mod:`.tamper`; tests/test_monitor.py)
+                         must notice (:mod:`.tamper`; tests/test_monitor.py); and the
+                         operator's own service must refuse to append to a store rolled
+                         back behind its last signed checkpoint (tests/test_rollback.py)
 bundles                  single changes to exported bundles, verified offline
                          (:mod:`.bundles`; tests/test_bundle.py)
 fuzz                     hostile input to every parser (:mod:`.fuzz`;

@@ -73,7 +73,7 @@ def run(sizes: Sizes, suites: Sequence[str], backends: Sequence[str], seed: int)
     from .bundles import run_bundle_tampering
     from .fuzz import fuzzers, run_fuzz
     from .service import run_concurrency, run_crash
-    from .tamper import run_audit_tampering, run_checkpoint_tampering
+    from .tamper import run_audit_tampering, run_checkpoint_tampering, run_rollback_refusal
 
     rows: list[Tally] = []
     with contextlib.ExitStack() as stack:
@@ -106,6 +106,7 @@ def run(sizes: Sizes, suites: Sequence[str], backends: Sequence[str], seed: int)
             if "checkpoints" in suites:
                 count = getattr(sizes, f"checkpoints_{name}")
                 rows.append(run_checkpoint_tampering(make(), count, seed=seed, say=_say))
+                rows.append(run_rollback_refusal(make(), count // 3, seed=seed, say=_say))
         if "bundles" in suites:
             rows.append(run_bundle_tampering(sizes.bundles, seed=seed, say=_say))
         if "fuzz" in suites:

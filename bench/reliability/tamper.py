@@ -44,6 +44,7 @@ from ledger.canonical import canonical_bytes
 from ledger.checkpoint import NoteVerifier, sign_checkpoint, verify_checkpoint
 from ledger.errors import LedgerError
 from ledger.monitor import Monitor
+from ledger.rollback import CheckpointMemory, RolledBack
 from ledger.service import LedgerService
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
@@ -315,12 +316,15 @@ class _Checkpointed:
     notes: list[str]  # oldest first
 
 
-def _checkpointed_ledger(db: Rows, rng: random.Random, seed: str) -> _Checkpointed:
-    """A random ledger with two checkpoints: at its end, and three entries later."""
+def _checkpointed_ledger(
+    db: Rows, rng: random.Random, seed: str, *, memory: CheckpointMemory | None = None
+) -> _Checkpointed:
+    """A random ledger with two checkpoints: at its end, and three entries later
+    (remembered in ``memory`` as the operator's service does)."""
     w, signed = random_statements(rng, rng.randint(8, 30), seed=seed)
     store = open_store(db.url)
     try:
-        service = LedgerService(store, clock=TickClock())
+        service = LedgerService(store, clock=TickClock(), memory=memory)
         log = TransparencyLog(service)
         service.append_batch(signed)
         operator = w.operator.identity
@@ -437,6 +441,67 @@ def run_checkpoint_tampering(backend: Backend, total: int, *, seed: int, say: Sa
             ledger += 1
             say(f"checkpoint tampering on {backend.name}: {tally.tried:,} / {total:,}")
     return tally
+
+
+def run_rollback_refusal(backend: Backend, total: int, *, seed: int, say: Say) -> Tally:
+    """Take the store back behind the operator's last signed checkpoint ``total`` times
+    (as a restored backup does; every second time also extended by other entries, as
+    if writers carried on from there) and count how often the operator's own service
+    (the checkpoint remembered outside the database, ledger.rollback) refuses to
+    append, with ``rolled_back`` and nothing written."""
+    tally = Tally("Service refuses a rolled-back store", backend.name, "refused / tried")
+    rng = random.Random(seed)
+    per_ledger = 10
+    with timed(tally), tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
+        ledger = 0
+        while tally.tried < total:
+            db = fresh(backend)
+            try:
+                memory = CheckpointMemory(Path(tmp, f"signed-{ledger}.json"))
+                c = _checkpointed_ledger(db, rng, f"bench-rb-{seed}-{ledger}", memory=memory)
+                snap = snapshot(db)
+                for i in range(min(per_ledger, total - tally.tried)):
+                    restore(db, snap)
+                    latest = verify_checkpoint(c.notes[-1], verifiers=[c.verifier])
+                    k = rng.randint(1, 3)
+                    _truncate(db, latest.size - k)
+                    fork = k + 1 if i % 2 else 0
+                    if fork:  # writers without the memory carried on from the old state
+                        _append_unguarded(c.url, _ambitions(c.operator, "fork", fork))
+                    _judge_refusal(tally, c, memory, f"{k} entries rolled back, {fork} added")
+            finally:
+                db.close()
+            ledger += 1
+            say(f"rollbacks on {backend.name}: {tally.tried:,} / {total:,}")
+    return tally
+
+
+def _append_unguarded(url: str, batch: list[Any]) -> None:
+    store = open_store(url)
+    try:
+        LedgerService(store, clock=TickClock()).append_batch(batch)
+    finally:
+        store.close()
+
+
+def _judge_refusal(tally: Tally, c: _Checkpointed, memory: CheckpointMemory, what: str) -> None:
+    """The operator's service on the store: its append must be refused as rolled back."""
+    store = open_store(c.url)
+    try:
+        before = store.max_position()
+        try:
+            LedgerService(store, memory=memory).append_batch(_ambitions(c.operator, "late", 1))
+        except RolledBack:
+            if store.max_position() == before:
+                tally.ok()
+            else:
+                tally.fail("written", f"{what}: refused, but something was written")
+        except Exception as exc:
+            tally.fail("crash", f"{what}: {type(exc).__name__}: {str(exc)[:120]}")
+        else:
+            tally.fail("undetected", f"{what}: appended on top of the rolled-back log")
+    finally:
+        store.close()
 
 
 def _judge(tally: Tally, description: str, check: Callable[[], None]) -> None:
