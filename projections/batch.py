@@ -35,10 +35,12 @@ from typing import Any
 from sqlalchemy import ClauseElement, Connection, Executable, Table, tuple_
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from .sealed import SealedText, seal_text
+
 __all__ = ["NetSet", "Phase", "WriteBatch", "executemany"]
 
 _INSERTS: dict[Table, Executable] = {}
-_COMPILED: dict[tuple[int, str], tuple[Executable, SQLCompiler]] = {}
+_COMPILED: dict[tuple[int, str], tuple[Executable, SQLCompiler, frozenset[str]]] = {}
 
 
 def executemany(
@@ -59,11 +61,19 @@ def executemany(
         assert isinstance(statement, ClauseElement)
         compiled_now = statement.compile(dialect=conn.dialect)
         assert isinstance(compiled_now, SQLCompiler)
-        cached = _COMPILED[key] = (statement, compiled_now)
-    compiled = cached[1]
+        sealed = frozenset(
+            n for n, b in compiled_now.binds.items() if isinstance(b.type, SealedText)
+        )
+        cached = _COMPILED[key] = (statement, compiled_now, sealed)
+    compiled, sealed = cached[1], cached[2]
     defaults = compiled.params
     if any(name not in params[0] for name in defaults):
         params = [{**defaults, **p} for p in params]
+    if sealed:  # the one bind processing kept: personal columns are sealed (.sealed)
+        params = [
+            {**p, **{n: seal_text(conn.dialect, p[n]) for n in sealed if p.get(n) is not None}}
+            for p in params
+        ]
     names = compiled.positiontup
     if names is None:
         conn.exec_driver_sql(str(compiled), list(params))

@@ -14,6 +14,7 @@ from .matching import MatchingModel
 from .portfolio import PortfolioModel
 from .reputation import ReputationModel
 from .runner import Projector
+from .sealed import bind_read_model_key, read_model_key
 from .tracking import SqlTrackingRecorder
 
 __all__ = ["READ_MODEL_NAMES", "open_projector", "purge_erased", "read_models"]
@@ -35,9 +36,11 @@ def open_projector(
 ) -> Projector:
     """A :class:`Projector` for every read model over ``store``'s database, tables created.
 
-    ``engine`` defaults to a new engine on the store's own database.
+    ``engine`` defaults to a new engine on the store's own database; either way it gets
+    the read-model key, to seal and open the personal columns (:mod:`.sealed`).
     """
     engine = engine or create_read_model_engine(store.url)
+    bind_read_model_key(engine, read_model_key(store))
     projector = Projector(LedgerLog(store), engine, read_models(engine), batch_size=batch_size)
     projector.setup()
     return projector

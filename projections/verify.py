@@ -16,12 +16,13 @@ compares every table, row by row, with the live ones:
   derived scores are compared as of that same moment.
 
 The comparison is of values (SQLAlchemy's Python values for each column), so the
-two backends compare alike. Personal columns are compared as stored; they hold
-the same text after a rebuild, because a rebuild is how they were written.
+two backends compare alike; sealed personal columns (:mod:`.sealed`) are compared
+opened, as every reader sees them (a value that does not open is a difference too).
 """
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, inspect, select
+from sqlalchemy import Connection, Engine, Table, Text, inspect, select, type_coerce
 
 from .base import ReadModel
 from .db import create_read_model_engine
@@ -37,10 +38,12 @@ from .errors import ProjectionError
 from .log import LedgerLog, LogEntry
 from .registry import read_models
 from .runner import Projector, Refreshable
+from .sealed import ReadModelKeyMissing, SealedText, bind_read_model_key, open_text
 
 __all__ = ["ReadModelMismatch", "RowDifference", "verify_read_models"]
 
 _SHOWN = 20  # differences carried in the error, at most
+_UNOPENED = "(a sealed value that does not open)"
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ class _LogUpTo(LedgerLog):
 
 
 def verify_read_models(log: LedgerLog, engine: Engine) -> None:
-    """Rebuild every read model from ``log`` and compare it with the live one in ``engine``.
+    """Rebuild every read model from ``log`` and compare it with the live one in ``engine``
+    (which needs the read-model key, :func:`~projections.sealed.bind_read_model_key`).
 
     Read models not set up in ``engine``'s database are skipped. Returns None when
     every row matches; raises :class:`ReadModelMismatch` with the differing rows.
@@ -203,11 +207,24 @@ def _refresh_tables(model: ReadModel) -> list[Table]:
 
 
 def _rows(conn: Connection, table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The rows of ``table`` by primary key, sealed columns opened (one that does not
+    open reads as :data:`_UNOPENED`, so it differs from the rebuild)."""
     key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
-    return {
-        tuple(row[k] for k in key): dict(row)
-        for row in (r._asdict() for r in conn.execute(select(table)))
-    }
+    sealed = [c.name for c in table.columns if isinstance(c.type, SealedText)]
+    columns = [type_coerce(c, Text).label(c.name) if c.name in sealed else c for c in table.columns]
+    out = {}
+    for found in conn.execute(select(*columns)):
+        row = found._asdict()
+        for name in sealed:
+            if row[name] is not None:
+                try:
+                    row[name] = open_text(conn.dialect, row[name])
+                except ReadModelKeyMissing:
+                    raise
+                except ProjectionError:
+                    row[name] = _UNOPENED
+        out[tuple(row[k] for k in key)] = row
+    return out
 
 
 def _compare(
@@ -229,6 +246,7 @@ def _compare(
 def _scratch_engine() -> Iterator[Engine]:
     with tempfile.TemporaryDirectory(prefix="trackrecord-verify-") as tmp:
         engine = create_read_model_engine(f"sqlite://{Path(tmp, 'rebuilt.db').as_posix()}")
+        bind_read_model_key(engine, secrets.token_bytes(32))  # values compare opened
         try:
             yield engine
         finally:

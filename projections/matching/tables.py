@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
+from ..sealed import SealedText
+
 __all__ = [
     "assignees",
     "assignments",
@@ -83,7 +85,7 @@ assignments = Table(
     Column("hours_per_week", Integer, nullable=False),
     Column("ring", String(16), nullable=False),
     Column("open", Boolean, nullable=False),
-    Column("personal", Text, nullable=False),
+    Column("personal", SealedText, nullable=False),
     Column("position", BigInteger, nullable=False),
 )
 

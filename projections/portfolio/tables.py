@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text
 
+from ..sealed import SealedText
+
 __all__ = [
     "ambitions",
     "assignment_people",
@@ -39,7 +41,7 @@ people = Table(
     Column("person", String(64), primary_key=True),
     Column("organisation", String(64), nullable=False),
     Column("department", String(129), nullable=False),
-    Column("personal", Text, nullable=False),
+    Column("personal", SealedText, nullable=False),
     Column("vis_dossier", String(16), nullable=False),
     Column("vis_analytical", String(16), nullable=False),
     Column("vis_ambitions", String(16), nullable=False),
@@ -77,7 +79,7 @@ contributions = Table(
     Column("period_start", String(10), nullable=False),
     Column("period_end", String(10)),
     Column("evidence_sha256", String(64)),
-    Column("personal", Text, nullable=False),
+    Column("personal", SealedText, nullable=False),
     Column("issued_at", String(32), nullable=False),
     Column("position", BigInteger, nullable=False),
 )
@@ -91,7 +93,7 @@ endorsements = Table(
     Column("endorser_key", String(48), nullable=False),
     Column("role", String(16), nullable=False),
     Column("grade", Integer, nullable=False),
-    Column("personal", Text, nullable=False),
+    Column("personal", SealedText, nullable=False),
     Column("issued_at", String(32), nullable=False),
     Column("position", BigInteger, nullable=False),
 )
@@ -102,7 +104,7 @@ ambitions = Table(
     Column("person", String(64), primary_key=True),
     Column("id", String(36), primary_key=True),
     Column("skills", Text, nullable=False),
-    Column("personal", Text, nullable=False),
+    Column("personal", SealedText, nullable=False),
     Column("issued_at", String(32), nullable=False),
     Column("position", BigInteger, nullable=False),
 )
@@ -116,7 +118,7 @@ assignments = Table(
     Column("department", String(129), nullable=False),
     Column("skills", Text, nullable=False),
     Column("hours_per_week", Integer, nullable=False),
-    Column("personal", Text, nullable=False),
+    Column("personal", SealedText, nullable=False),
     Column("cancelled", Boolean, nullable=False),
     Column("position", BigInteger, nullable=False),
 )
@@ -129,6 +131,6 @@ assignment_people = Table(
     Column("status", String(16), nullable=False),
     Column("outcome", String(32)),
     Column("grade", Integer),
-    Column("personal", Text, nullable=False),
+    Column("personal", SealedText, nullable=False),
     Column("position", BigInteger, nullable=False),
 )

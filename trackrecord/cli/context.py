@@ -11,6 +11,7 @@ from keys import Identity
 from ledger.service import LedgerService
 from ledger.state import LedgerState
 from projections import create_read_model_engine, purge_erased
+from projections.sealed import bind_read_model_key, read_model_key
 
 from ..bootstrap import Ledger, bootstrap
 from ..settings import Settings
@@ -79,6 +80,7 @@ class CliContext:
         until then, also when nobody runs the projector.
         """
         engine = create_read_model_engine(self.settings.database_url)
+        bind_read_model_key(engine, read_model_key(self.ledger.store))
         try:
             return purge_erased(engine, person)
         finally:

@@ -181,6 +181,7 @@ def verify_read_models_of(cli: CliContext) -> None:
     (:func:`projections.verify.verify_read_models`); raise its ``ReadModelMismatch``."""
     from projections import LedgerLog, ProjectionError
     from projections.db import create_read_model_engine
+    from projections.sealed import bind_read_model_key, read_model_key
     from projections.verify import ReadModelMismatch, verify_read_models
 
     try:
@@ -188,6 +189,7 @@ def verify_read_models_of(cli: CliContext) -> None:
     except ProjectionError as exc:
         raise CliError(exc.code, exc.message) from exc
     try:
+        bind_read_model_key(engine, read_model_key(cli.ledger.store))
         verify_read_models(LedgerLog(cli.ledger.store), engine)
     except ReadModelMismatch:
         raise
