@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import shutil
 import sqlite3
@@ -28,6 +29,7 @@ from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.state_rows import STATE_TABLES
 from ledger.store import Store, open_store
+from ledger.vault import SERVICE_KEY_ENV
 from tests import pgcluster
 from tests.factories import (
     MemoryLedger,
@@ -35,6 +37,7 @@ from tests.factories import (
     standard_world,
     state_snapshot,
 )
+from tests.support.cli import Cli
 from tests.support.tamper import audit_url
 
 BEFORE = Path(__file__).parent / "data" / "ledger_before_rule_state"
@@ -255,3 +258,18 @@ def test_state_dropped_from_a_ledger_is_built_again_from_its_log(database_url: s
         store.close()
     report = audit_url(database_url)
     assert report.ok, report.as_json()
+
+
+def test_migrate_command_builds_the_state_once(tmp_path: Path) -> None:
+    for name in ("trackrecord.db", "trackrecord.db.service-key"):
+        shutil.copy(BEFORE / name, tmp_path / name)
+    cli = Cli(f"sqlite://{tmp_path / 'trackrecord.db'}", tmp_path / "keys")
+    key_beside_db = {SERVICE_KEY_ENV: str(tmp_path / "trackrecord.db.service-key")}
+    first = cli("migrate", "--json", env=key_beside_db)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["folded"] == json.loads(first.stdout)["entries"] == 78
+    again = cli("migrate", env=key_beside_db)
+    assert again.exit_code == 0, again.output
+    assert "already follows all 78 entries" in again.stdout
+    audited = cli("audit", env=key_beside_db)
+    assert audited.exit_code == 0, audited.output

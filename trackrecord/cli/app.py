@@ -28,6 +28,7 @@ from .context import CliContext
 from .demo_cmds import demo
 from .errors import EXIT_CODES_HELP, ExitCode, report
 from .keys_cmds import keys_app
+from .migrate_cmds import migrate
 from .service_key_cmds import service_key_app
 
 __all__ = ["create_app"]
@@ -141,6 +142,7 @@ def create_app() -> typer.Typer:
     app.add_typer(serve.app)
     app.command("backup", rich_help_panel="Operating the ledger")(backup_cmds.backup)
     app.command("restore", rich_help_panel="Operating the ledger")(backup_cmds.restore)
+    app.command("migrate", rich_help_panel="Operating the ledger")(migrate)
     app.add_typer(
         credentials.app, name="credentials", rich_help_panel="Transparency and portable records"
     )
