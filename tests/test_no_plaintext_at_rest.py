@@ -13,19 +13,23 @@ written during the test.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from ledger import commands
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
 from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
 from projections import create_read_model_engine, open_projector
+from tests.factories import DEPT, ORG, TickClock, World
 from tests.support.bundles import build_scenario
 from tests.support.scan import every_value, holds
 from trackrecord.demo import populate
@@ -112,3 +116,69 @@ def test_a_copy_without_the_service_key_reveals_no_content(
         found = [v for v in (sample if shared_wal else values) if v.encode() in raw]
         assert found == [], (path.name, found[:3])
     assert scanned >= (1 if database_url.startswith("sqlite") else 2)
+
+
+def test_after_an_erasure_no_file_holds_the_persons_texts(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, item 8a: the erasure's own writes (the read models' purge, the data key's
+    deletion) copy no plaintext into the WAL any more, because none is stored; what the
+    WAL segments and backups from before the erasure still hold is ciphertext, and on
+    PostgreSQL the person's wrapped data key: privacy.md §3 says what an operator does."""
+    started = time.time() - 2
+    monkeypatch.setenv("TRACKRECORD_SERVICE_KEY", str(tmp_path / "service.key"))
+    tag = uuid.uuid4().hex[:10]
+    texts = [f"Erin's {what} {tag}" for what in ("name", "title", "text", "comment", "goal")]
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store, clock=TickClock())
+        w = World(service, seed=f"wal-{tag}")
+        w.do_all([w.genesis(), w.register("bob")])
+        erin = w.member("erin")
+        w.do(
+            commands.register_identity(
+                w.operator.identity, person="erin", public_key=erin.identity.public_key.raw,
+                organisation=ORG, department=DEPT, display_name=texts[0], **w.opts(),
+            )
+        )  # fmt: skip
+        claim = w.do(w.claim(erin, title=texts[1], description=texts[2]))
+        w.do(
+            commands.endorse(
+                w["bob"].identity, person="erin", contribution=claim.statement.id, grade=4,
+                role="peer", comment=texts[3], **w.opts(),
+            )
+        )  # fmt: skip
+        w.do(w.ambition(erin, goal=texts[4]))
+        projector = open_projector(store)
+        projector.catch_up()
+        wrapped = _wrapped_key(database_url, "erin")
+        w.do(w.erase(erin))
+        projector.catch_up()  # purges and compacts the read models
+        projector.engine.dispose()
+    finally:
+        store.close()
+    shared_wal = []
+    for path, in_wal in _files(database_url, started):
+        raw = path.read_bytes()
+        assert [t for t in texts if t.encode() in raw] == [], path.name
+        if in_wal:
+            shared_wal.append(wrapped in raw)
+    if database_url.startswith("sqlite"):
+        assert shared_wal == []  # the WAL was truncated; the database file scrubbed
+    else:
+        # The remaining exposure (privacy.md §3): the erased person's wrapped data key in
+        # WAL segments written before the erasure, until they are recycled and the
+        # service key that wraps it is rotated away.
+        assert any(shared_wal)
+
+
+def _wrapped_key(url: str, person: str) -> bytes:
+    if url.startswith("sqlite://"):
+        with sqlite3.connect(url.removeprefix("sqlite://")) as db:
+            [(wrapped,)] = db.execute("SELECT wrapped FROM data_keys WHERE person=?", (person,))
+            return bytes(wrapped)
+    with psycopg.connect(url) as db:
+        [(wrapped,)] = db.execute(
+            "SELECT wrapped FROM ledger_data_keys WHERE person=%s", (person,)
+        ).fetchall()
+        return bytes(wrapped)
