@@ -1,4 +1,5 @@
-"""Request and response bodies of the HTTP API, with the examples shown in ``/docs``.
+"""Request and response bodies of the HTTP API; the examples shown in ``/docs`` are in
+:mod:`api.examples`.
 
 Submissions are parsed by the ledger (:func:`ledger.statement.parse_signed_statement`),
 not by these models: they only describe the shape for OpenAPI and accept any
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from . import examples
 
 __all__ = [
     "Accepted",
@@ -49,32 +52,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-EXAMPLE_SUBMISSION: dict[str, Any] = {
-    "statement": {
-        "type": "ContributionClaimed",
-        "id": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
-        "subject": "alice",
-        "author": "ed25519:7775fe624eb76eea535a7ca5b439033c",
-        "issued_at": "2026-11-23T14:00:00.000000Z",
-        "body": {
-            "part": "dossier",
-            "kind": "work",
-            "skills": ["data-analysis"],
-            "period": {"start": "2026-09-01"},
-            "evidence_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-            "commitments": {
-                "title": "ed4dd79539cebc6cb22422480d40651a13c4f5e91f93e3c59974d2732069d929"
-            },
-        },
-    },
-    "signature": (
-        "LJ2exx67MBdxMH0K66BqOPUTiefj/R/uDcK21pb+0y//8800uy/PodffojVhHQ1Xosb1hMn41biwUA3k4KGdAw=="
-    ),
-    "disclosures": [["000102030405060708090a0b0c0d0e0f", "title", "Fraud-risk dashboard"]],
-}
-_HASH = "3b6f4f0d9a1c2e5b8d7a6c4e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a"
-_B64 = "O29PDZocLluNemxOLxoLnI1+b1pLPC0eD5qLfG1eTzo="
-
 
 class Submission(BaseModel):
     """A signed statement as a client submits it: ``{statement, signature, disclosures}``.
@@ -85,7 +62,7 @@ class Submission(BaseModel):
     (docs/entry.md).
     """
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [EXAMPLE_SUBMISSION]})
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": examples.SUBMISSION})
 
     statement: dict[str, Any]
     signature: str
@@ -95,9 +72,7 @@ class Submission(BaseModel):
 class BatchSubmission(BaseModel):
     """Statements appended atomically, in order: all are accepted or none."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"statements": [EXAMPLE_SUBMISSION]}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.BATCH_SUBMISSION})
 
     statements: list[Submission] = Field(min_length=1, max_length=1000)
 
@@ -105,20 +80,7 @@ class BatchSubmission(BaseModel):
 class Accepted(BaseModel):
     """Where an accepted statement landed in the log."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "log_index": 42,
-                    "stream": "record/alice",
-                    "seq": 3,
-                    "entry_hash": _HASH,
-                    "statement_id": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
-                    "recorded_at": "2026-11-23T14:00:01.123456Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.ACCEPTED})
 
     log_index: int
     stream: str
@@ -138,29 +100,7 @@ class EntryOut(BaseModel):
     ``withheld_fields`` names the committed fields not disclosed to them.
     """
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "log_index": 42,
-                    "stream": "record/alice",
-                    "seq": 3,
-                    "entry_hash": _HASH,
-                    "entry": {
-                        "stream": "record/alice",
-                        "seq": 3,
-                        "prev": _HASH,
-                        "statement": EXAMPLE_SUBMISSION["statement"],
-                        "signature": EXAMPLE_SUBMISSION["signature"],
-                        "recorded_at": "2026-11-23T14:00:01.123456Z",
-                    },
-                    "disclosures": EXAMPLE_SUBMISSION["disclosures"],
-                    "withheld_fields": [],
-                    "withheld": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.ENTRY})
 
     log_index: int | None
     stream: str
@@ -199,30 +139,7 @@ class KeyOut(BaseModel):
 class PersonOut(BaseModel):
     """A registered person: where they work, their roles and key history."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "alice",
-                    "display_name": "Alice de Vries",
-                    "organisation": "minbzk",
-                    "department": "minbzk/dgo",
-                    "roles": [{"role": "manager", "scope": "minbzk/dgo"}],
-                    "current_key": "ed25519:7775fe624eb76eea535a7ca5b439033c",
-                    "keys": [
-                        {
-                            "key_id": "ed25519:7775fe624eb76eea535a7ca5b439033c",
-                            "public_key": _B64,
-                            "valid_from": 1,
-                            "retired_at": None,
-                            "revoked": False,
-                        }
-                    ],
-                    "registered_at": 1,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.PERSON})
 
     id: str
     display_name: str | None
@@ -265,39 +182,7 @@ class AccessOut(BaseModel):
     """Access on request to one person's portfolio: the requests made to them and the
     grants they gave — all of them for the person, a viewer's own for anyone else."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "person": "alice",
-                    "viewer": "bob",
-                    "requests": [
-                        {
-                            "id": "0b5a4c1e-3f1d-4a38-9a49-3e0e7c0f5a11",
-                            "owner": "alice",
-                            "viewer": "bob",
-                            "part": "dossier",
-                            "answer": "granted",
-                            "message": "For the staffing of the housing dashboard.",
-                            "log_index": 41,
-                        }
-                    ],
-                    "grants": [
-                        {
-                            "id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f",
-                            "owner": "alice",
-                            "viewer": "bob",
-                            "part": "dossier",
-                            "until": "2026-12-31",
-                            "revoked": False,
-                            "active": True,
-                            "log_index": 42,
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.ACCESS})
 
     person: str
     viewer: str
@@ -308,19 +193,7 @@ class AccessOut(BaseModel):
 class CheckpointOut(BaseModel):
     """A signed checkpoint of the log, parsed; ``note`` is the C2SP signed note text."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "origin": "trackrecord.example/demo",
-                    "size": 1200,
-                    "root_hash": _B64,
-                    "time": "2026-11-23T14:00:00.000000Z",
-                    "note": "trackrecord.example/demo\n1200\n" + _B64 + "\n...",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.CHECKPOINT})
 
     origin: str
     size: int
@@ -332,13 +205,7 @@ class CheckpointOut(BaseModel):
 class LogInfo(BaseModel):
     """The log now: its size, origin and latest signed checkpoint size."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"origin": "trackrecord.example/demo", "size": 1234, "latest_checkpoint": 1200}
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.LOG_INFO})
 
     origin: str | None
     size: int
@@ -348,13 +215,7 @@ class LogInfo(BaseModel):
 class InclusionProof(BaseModel):
     """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` (base64 hashes)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"index": 3, "size": 8, "leaf_hash": _B64, "root_hash": _B64, "hashes": [_B64]}
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.INCLUSION_PROOF})
 
     index: int
     size: int
@@ -366,19 +227,7 @@ class InclusionProof(BaseModel):
 class ConsistencyProof(BaseModel):
     """RFC 9162 consistency proof between tree sizes ``first <= second`` (base64 hashes)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "first": 4,
-                    "second": 8,
-                    "first_root": _B64,
-                    "second_root": _B64,
-                    "hashes": [_B64],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.CONSISTENCY_PROOF})
 
     first: int
     second: int
@@ -390,13 +239,7 @@ class ConsistencyProof(BaseModel):
 class AuditJob(BaseModel):
     """A full audit of the ledger, running or finished; ``report`` once finished."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"id": "3", "status": "running", "checked": 500, "total": 1200, "report": None}
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.AUDIT_JOB})
 
     id: str
     status: str
@@ -408,27 +251,7 @@ class AuditJob(BaseModel):
 class AssignmentOut(BaseModel):
     """An assignment on the marketplace."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "0b0f6d6e-2c43-4b8e-9a39-6a3e2f0d9c11",
-                    "title": "Data quality sprint",
-                    "owner": "bob",
-                    "organisation": "minbzk",
-                    "department": "minbzk/dgo",
-                    "skills": ["data-analysis"],
-                    "hours_per_week": 8,
-                    "ring": "government",
-                    "status": "open",
-                    "assignees": [],
-                    "completed": [],
-                    "applicants": 2,
-                    "posted_at": 17,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.ASSIGNMENT})
 
     id: str
     title: str | None
@@ -448,17 +271,7 @@ class AssignmentOut(BaseModel):
 class ChallengeOut(BaseModel):
     """A login challenge: sign the UTF-8 bytes of ``challenge`` for purpose ``challenge``."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "nonce": "q3V9nL0Zy2l1T8rC4a5xWm7bJkE6uH0sP1dF2gR3tYw",
-                    "challenge": "trackrecord:login:q3V9nL0Zy2l1T8rC4a5xWm7bJkE6uH0sP1dF2gR3tYw",
-                    "expires_in": 120,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.CHALLENGE})
 
     nonce: str
     challenge: str
@@ -470,15 +283,7 @@ class SessionIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "key_id": "ed25519:7775fe624eb76eea535a7ca5b439033c",
-                    "nonce": "q3V9nL0Zy2l1T8rC4a5xWm7bJkE6uH0sP1dF2gR3tYw",
-                    "signature": EXAMPLE_SUBMISSION["signature"],
-                }
-            ]
-        },
+        json_schema_extra={"examples": examples.SESSION_IN},
     )
 
     key_id: str = Field(max_length=100)
@@ -489,18 +294,7 @@ class SessionIn(BaseModel):
 class SessionOut(BaseModel):
     """An open session: send ``Authorization: Bearer <token>`` (pages use the cookie)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "token": "Zk9yQ2hhbGxlbmdlLXRva2VuLWV4YW1wbGUtMTIzNDU2",
-                    "person": "alice",
-                    "key_id": "ed25519:7775fe624eb76eea535a7ca5b439033c",
-                    "expires_in": 900,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.SESSION})
 
     token: str | None = Field(description="the bearer token; only in the login response")
     person: str
@@ -518,19 +312,7 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "urn:trackrecord:problem:self_endorsement",
-                    "title": "Refused",
-                    "status": 422,
-                    "detail": "alice cannot endorse their own work",
-                    "code": "self_endorsement",
-                    "instance": "/statements",
-                    "statement_id": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
-                }
-            ]
-        },
+        json_schema_extra={"examples": examples.PROBLEM},
     )
 
     type: str
@@ -583,54 +365,6 @@ class ImportedPartOut(BaseModel):
     assignments_completed: list[ImportedCompletionOut]
 
 
-_IMPORTED_EXAMPLE: dict[str, Any] = {
-    "origin": "other.example/ledger",
-    "person": "alice",
-    "checkpoint_size": 120,
-    "imported_at": "2026-11-23T14:00:00.000000Z",
-    "verifier_key": "other.example/ledger+a1b2c3d4+AW9v...",
-    "parts": {
-        "dossier": {
-            "contributions": [
-                {
-                    "id": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
-                    "title": "Fraud-risk dashboard",
-                    "kind": "work",
-                    "skills": ["data-analysis"],
-                    "period_start": "2026-09-01",
-                    "period_end": None,
-                    "withdrawn": False,
-                }
-            ],
-            "endorsements": [],
-            "assignments_completed": [],
-        },
-        "analytical": {
-            "contributions": [],
-            "endorsements": [
-                {
-                    "id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f",
-                    "contribution": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
-                    "endorser": "bob",
-                    "endorser_name": "Bob Jansen",
-                    "role": "manager",
-                    "grade": 4,
-                    "comment": "Clear and on time.",
-                }
-            ],
-            "assignments_completed": [
-                {
-                    "assignment": "0b0f6d6e-2c43-4b8e-9a39-6a3e2f0d9c11",
-                    "title": "Data migration",
-                    "outcome": "delivered",
-                    "grade": 4,
-                }
-            ],
-        },
-    },
-}
-
-
 class ImportedRecordOut(BaseModel):
     """A record the person brought from another ledger, as the viewer may read it: the
     bundle verified at ``checkpoint_size`` of ``origin`` under ``verifier_key`` (the
@@ -638,7 +372,7 @@ class ImportedRecordOut(BaseModel):
     read *here* (the owner's visibility settings and grants on this ledger decide) that
     have something in them; the others are left out."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_IMPORTED_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": examples.IMPORTED_RECORD})
 
     origin: str = Field(description="the origin ledger's name (its checkpoints' origin line)")
     person: str = Field(description="whose record it is")
@@ -655,44 +389,7 @@ class PortfolioOut(BaseModel):
     (with visibility) of the hidden ones, and the records brought from other ledgers
     (``imported``: the newest import of each origin, its parts under the same rule)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "person": "alice",
-                    "display_name": {
-                        "disclosed": {"display_name": "Alice de Vries"},
-                        "withheld": [],
-                    },
-                    "organisation": "minbzk",
-                    "department": "minbzk/dgo",
-                    "viewer": None,
-                    "parts": {
-                        "dossier": {
-                            "part": "dossier",
-                            "visibility": "public",
-                            "contributions": [],
-                            "endorsed": [],
-                            "completions": [],
-                            "ambitions": [],
-                            "assignments": [],
-                        }
-                    },
-                    "hidden": {
-                        "analytical": "on_request",
-                        "ambitions": "private",
-                        "free": "private",
-                    },
-                    "imported": [
-                        {
-                            **_IMPORTED_EXAMPLE,
-                            "parts": {"dossier": _IMPORTED_EXAMPLE["parts"]["dossier"]},
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.PORTFOLIO})
 
     person: str
     display_name: dict[str, Any]
@@ -709,11 +406,7 @@ class PortfolioOut(BaseModel):
 class SkillScore(BaseModel):
     """A person's refreshed reputation in one skill."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"skill": "python", "score": 3.8, "weight": 2.1, "ratings": 4}]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.SKILL_SCORE})
 
     skill: str
     score: float
@@ -724,43 +417,7 @@ class SkillScore(BaseModel):
 class ReputationOut(BaseModel):
     """An explained reputation score: every rating with each factor of its weight."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "person": "alice",
-                    "skill": "python",
-                    "score": 3.62,
-                    "weight": 1.4,
-                    "confidence": 0.32,
-                    "at": 1795000000,
-                    "prior_mean": 3.0,
-                    "prior_weight": 3.0,
-                    "standing_position": 120,
-                    "ratings": [
-                        {
-                            "rating": {
-                                "id": "2f1c9a0e-5b7d-4c1e-9a3f-0d6e8b7c4a21",
-                                "kind": "endorsement",
-                                "rater": "bob",
-                                "role": "manager",
-                                "grade": 4,
-                                "at": 1794000000,
-                                "position": 17,
-                                "reciprocal": False,
-                            },
-                            "role": 1.0,
-                            "standing": 1.0,
-                            "decay": 0.99,
-                            "repeat": 1.0,
-                            "reciprocity": 1.0,
-                            "weight": 0.99,
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.REPUTATION})
 
     person: str
     skill: str
@@ -777,23 +434,7 @@ class ReputationOut(BaseModel):
 class CandidateOut(BaseModel):
     """A ranked candidate for an assignment, with the reasons."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "person": "alice",
-                    "ring": "department",
-                    "score": 0.8,
-                    "skills": [
-                        {"skill": "python", "evidence": 2, "ambition": False, "reputation": 3.9}
-                    ],
-                    "missing": [],
-                    "available_hours": 28,
-                    "reasons": ["ring: own department (minbzk/dgo)"],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.CANDIDATE})
 
     person: str
     ring: str
@@ -811,24 +452,7 @@ class CandidateOut(BaseModel):
 class AssignmentMatchOut(BaseModel):
     """An open assignment that fits a person, with the reasons."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "assignment": "0b0f6d6e-2c43-4b8e-9a39-6a3e2f0d9c11",
-                    "title": "Data quality sprint",
-                    "organisation": "minbzk",
-                    "department": "minbzk/dgo",
-                    "ring": "department",
-                    "hours_per_week": 8,
-                    "matched": ["python"],
-                    "missing": [],
-                    "fit": 1.0,
-                    "reasons": ["skills: python of 1 needed"],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.ASSIGNMENT_MATCH})
 
     assignment: str
     title: str | None
@@ -848,26 +472,7 @@ class BundleVerification(BaseModel):
     the report of what a valid bundle establishes, and each entry's status
     (``ok``, ``failed``, ``unchecked``)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "ok": True,
-                    "failure": None,
-                    "report": {"person": "alice", "checkpoint_size": 120, "entry_count": 14},
-                    "entries": [
-                        {
-                            "log_index": 1,
-                            "stream": "identity/alice",
-                            "seq": 1,
-                            "type": "IdentityRegistered",
-                            "status": "ok",
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.BUNDLE_VERIFICATION})
 
     ok: bool
     failure: dict[str, Any] | None
@@ -878,22 +483,7 @@ class BundleVerification(BaseModel):
 class ImportOut(BaseModel):
     """An imported bundle: whose record, from which ledger, at which checkpoint."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "origin": "other.example/ledger",
-                    "person": "alice",
-                    "checkpoint_size": 120,
-                    "verifier_key": "other.example/ledger+a1b2c3d4+AW9v...",
-                    "entry_count": 14,
-                    "imported_at": "2026-11-23T14:00:00.000000Z",
-                    "new": True,
-                    "report": {"person": "alice"},
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": examples.IMPORT})
 
     origin: str
     person: str

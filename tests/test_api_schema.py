@@ -88,3 +88,22 @@ def test_no_server_errors_with_a_session(fuzzed: tuple[Live, str]) -> None:
     live, token = fuzzed
     failures = _fuzz(live, {"Authorization": f"Bearer {token}"})
     assert not failures, "\n\n".join(failures)
+
+
+def test_every_example_shown_in_docs_validates_against_its_model() -> None:
+    """The examples of ``/docs`` (api/examples.py) are bodies the models accept."""
+    import inspect
+
+    from pydantic import BaseModel
+
+    from api import models
+
+    checked = 0
+    for _, model in inspect.getmembers(models, inspect.isclass):
+        if not issubclass(model, BaseModel) or model.__module__ != models.__name__:
+            continue
+        extra = model.model_config.get("json_schema_extra")
+        for example in extra.get("examples", []) if isinstance(extra, dict) else []:
+            model.model_validate(example)
+            checked += 1
+    assert checked >= 24
