@@ -1,6 +1,6 @@
 """The FastAPI application: :func:`create_app` wires routers, limits and error handling.
 
-Nothing happens at import time. ``create_app(settings)`` only builds the
+Nothing happens at import time. ``create_app(database_url)`` only builds the
 application; the ledger is opened when the server starts it (the lifespan) and
 closed when it stops. Endpoints that touch the ledger are plain ``def``
 functions: the ledger and its store are synchronous, so they run on the
@@ -19,8 +19,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from keys import Identity
-from trackrecord.bootstrap import bootstrap
-from trackrecord.settings import Settings
+from ledger.app import Ledger
+from ledger.rollback import CheckpointMemory
 
 from .config import ApiConfig
 from .context import AppContext
@@ -66,22 +66,27 @@ hash-chained ledger of signed contributions, endorsements and assignments.
 
 
 def create_app(
-    settings: Settings, config: ApiConfig | None = None, *, operator: Identity | None = None
+    database_url: str,
+    config: ApiConfig | None = None,
+    *,
+    operator: Identity | None = None,
+    memory: CheckpointMemory | None = None,
 ) -> FastAPI:
-    """Build the application for the ledger at ``settings.database_url``.
+    """Build the application for the ledger at ``database_url``.
 
     The ledger is opened when the application starts serving (and its store
     closed when it stops); ``config`` holds the HTTP layer's limits. With the
     ``operator``'s identity (the operator runs the service), the service signs a
     checkpoint whenever the log has grown (:mod:`api.checkpointer`); it holds no
-    other private key.
+    other private key. ``memory``: where the checkpoints it signs are remembered
+    outside the database, and checked against at start (:mod:`ledger.rollback`).
     """
     cfg = config or ApiConfig()
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context = AppContext(bootstrap(settings), cfg, operator)
+        context = AppContext(Ledger.open(database_url, memory=memory), cfg, operator)
         try:
             context.service.catch_up()
             # A store behind the last checkpoint the operator signed is not served

@@ -3,7 +3,7 @@
 :class:`~ledger.state.Assignment` holds owner, department, skills and status;
 ring, hours and title are in the ``AssignmentPosted`` entry (seq 1 of the
 assignment's stream), which never changes, so it is read once and kept — its
-title only while its poster is not erased (:mod:`api.erasure`).
+title only while its poster is not erased (:mod:`ledger.erasure`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from ledger.erasure import withhold_erased
 from ledger.service import LedgerService
 
-from .erasure import withhold_erased
 from .logindex import LogIndex
 
 __all__ = ["AssignmentBoard", "Posting"]

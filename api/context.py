@@ -14,19 +14,18 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from keys import Identity
-from ledger.imports import ImportRegistry
+from ledger.app import Ledger
+from ledger.erasure import ErasureWatch
 from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.store import Store
 from ledger.transparency import TransparencyLog
-from trackrecord.bootstrap import Ledger
 
 from .audits import AuditJobs
 from .board import AssignmentBoard
 from .cache import ResponseCache
 from .checkpointer import Checkpointer
 from .config import ApiConfig
-from .erasure import ErasureWatch
 from .logindex import LogIndex
 from .ratelimit import RateLimiter
 from .readmodels import ReadModels
@@ -45,7 +44,6 @@ class AppContext:
     config: ApiConfig
     operator: Identity | None = None
     checkpointer: Checkpointer | None = field(init=False, default=None)
-    log: TransparencyLog = field(init=False)
     index: LogIndex = field(init=False)
     streams: StreamCache = field(init=False)
     answers: ResponseCache = field(init=False)
@@ -63,7 +61,6 @@ class AppContext:
     def __post_init__(self) -> None:
         cfg = self.config
         self.erasures = ErasureWatch()
-        self.log = TransparencyLog(self.ledger.service)
         self.index = LogIndex(self.ledger.store)
         self.streams = StreamCache(self.ledger.service, self.index)
         self.answers = ResponseCache()
@@ -72,7 +69,7 @@ class AppContext:
         self.read_models = ReadModels(self.ledger.store, log_size=lambda: self.state().size)
         if self.operator is not None:
             self.checkpointer = Checkpointer(
-                self.log,
+                self.ledger.log,
                 self.operator,
                 origin=cfg.default_origin,
                 interval=cfg.checkpoint_interval,
@@ -97,6 +94,10 @@ class AppContext:
     def store(self) -> Store:
         return self.ledger.store
 
+    @property
+    def log(self) -> TransparencyLog:
+        return self.ledger.log
+
     def state(self) -> LedgerState:
         """The ledger state, caught up with entries other writers appended.
 
@@ -116,7 +117,7 @@ class AppContext:
 
     def _forget_erased(self, state: LedgerState) -> None:
         """Drop every cache that may hold personal content once someone more is erased
-        (:mod:`api.erasure`): it is read again, without theirs, on demand."""
+        (:mod:`ledger.erasure`): it is read again, without theirs, on demand."""
         if self.erasures.grew(state):
             self.streams.clear()
             self.board.clear()
@@ -127,9 +128,9 @@ class AppContext:
         another process's appends count), the read models' generation (it moves with
         every reputation refresh, this process's or another's: :mod:`api.readmodels`),
         the day (UTC), on which an access grant's ``until`` runs out, and the imported
-        bundles (a portfolio shows them; :meth:`ImportRegistry.stamp`)."""
+        bundles (a portfolio shows them; :meth:`ledger.imports.ImportRegistry.stamp`)."""
         size = self.state().size
-        return size, self.read_models.generation, self.today(), ImportRegistry(self.store).stamp()
+        return size, self.read_models.generation, self.today(), self.ledger.imports.stamp()
 
     def log_version(self) -> tuple[int, str]:
         """What answers computed from the ledger state alone depend on (a person's record):

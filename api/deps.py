@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
+
+from ledger.catalogue import SLUG_RE
 
 from .context import AppContext
 from .errors import ApiError
@@ -20,11 +22,13 @@ __all__ = [
     "OptionalViewer",
     "Pagination",
     "Paging",
+    "PersonId",
     "bearer_token",
     "client_address",
 ]
 
 COOKIE_NAME = "trackrecord_session"
+PersonId = Annotated[str, Path(pattern=SLUG_RE, description="a person id (slug)")]
 MAX_LIMIT = 500
 
 

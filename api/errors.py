@@ -18,8 +18,9 @@ a cross-site write with the session cookie 403     ``cross_site`` (:mod:`api.gua
 request that fails the endpoint's schema   422     ``invalid_request``
 :class:`ledger.errors.MalformedInput`      422     its code (``unknown_field``, ...)
 :class:`ledger.bundle.BundleError`         422     its code (``untrusted_key``, ...)
-:class:`ledger.errors.RuleViolation`       422     its code; 409 for :data:`CONFLICT_CODES`
+:class:`ledger.errors.RuleViolation`       422     its code; 409 if its ``conflict``
 :class:`ledger.errors.NotFound`            404     ``not_found``
+:class:`ledger.errors.NotPermitted`        403     its code (``not_yours``)
 :class:`ledger.errors.ConcurrencyConflict` 409     ``conflict``
 :class:`keys.BadSignature` (login)         401     ``bad_signature``
 missing / expired session                  401     ``unauthenticated`` / ``session_expired``
@@ -51,6 +52,7 @@ from ledger.errors import (
     LedgerError,
     MalformedInput,
     NotFound,
+    NotPermitted,
     RuleViolation,
     StoreError,
 )
@@ -58,7 +60,6 @@ from ledger.errors import (
 from .models import Problem
 
 __all__ = [
-    "CONFLICT_CODES",
     "PROBLEM_MEDIA_TYPE",
     "ApiError",
     "install_error_handlers",
@@ -69,22 +70,6 @@ __all__ = [
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:trackrecord:problem:"
-
-#: rule codes that mean "conflicts with what the ledger already holds" (409, not 422)
-CONFLICT_CODES = frozenset(
-    {
-        "replayed_id",
-        "already_registered",
-        "already_posted",
-        "already_applied",
-        "already_assigned",
-        "already_completed",
-        "already_revoked",
-        "duplicate_endorsement",
-        "role_already_granted",
-        "key_reused",
-    }
-)
 
 _TITLES = {
     400: "Bad request",
@@ -161,12 +146,14 @@ def _status_of(exc: Exception) -> int:
         return exc.status
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, NotPermitted):
+        return 403
     if isinstance(exc, ConcurrencyConflict):
         return 409
     if isinstance(exc, MalformedInput | BundleError):
         return 422
     if isinstance(exc, RuleViolation):
-        return 409 if exc.code in CONFLICT_CODES else 422
+        return 409 if exc.conflict else 422
     if isinstance(exc, StoreError):
         return 503
     if isinstance(exc, BadSignature):

@@ -6,7 +6,7 @@ valid until its head moves. :class:`StreamCache` keeps the decoded entries (and
 each one's log index) of recently read streams, keyed by their head in the
 caught-up ledger state, and reads a stream again only when it has grown — or
 when someone was erased since it was read: an erased person's content is then
-withheld (:func:`api.erasure.withhold_erased`) and dropped from the cache.
+withheld (:func:`ledger.erasure.withhold_erased`) and dropped from the cache.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from ledger.erasure import withhold_erased
 from ledger.errors import NotFound
 from ledger.service import LedgerService, StoredEntry
 from ledger.state import LedgerState
 
-from .erasure import withhold_erased
 from .logindex import LogIndex
 
 __all__ = ["StreamCache"]

@@ -1,20 +1,42 @@
-"""Turning ledger values into response bodies, through the visibility rules."""
+"""Turning ledger values into response bodies, through the visibility rules.
+
+Shared by the routers (the API's and the pages'), which import no other router."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from ledger.canonical import b64encode
+from ledger.catalogue import Part, Ring
 from ledger.entry import decode_record
+from ledger.erasure import withhold_erased
 from ledger.service import StoredEntry
-from ledger.state import LedgerState, Person
+from ledger.state import Assignment, LedgerState, Person
+from ledger.transparency import TIME_LINE, SignedCheckpoint
+from projections.matching.queries import AssignmentSpec
 
 from .context import AppContext
-from .erasure import withhold_erased
-from .models import EntryOut, KeyOut, Page, PersonOut, RoleOut
-from .visibility import Viewer, view_entry
+from .models import (
+    AssignmentOut,
+    CheckpointOut,
+    EntryOut,
+    KeyOut,
+    Page,
+    PersonOut,
+    RoleOut,
+)
+from .visibility import Viewer, may_see_part, view_entry
 
-__all__ = ["entry_out", "log_page", "person_out", "stream_page"]
+__all__ = [
+    "assignment_out",
+    "checkpoint_out",
+    "entry_out",
+    "log_page",
+    "person_out",
+    "request_messages",
+    "spec_of",
+    "stream_page",
+]
 
 
 def entry_out(
@@ -88,4 +110,71 @@ def person_out(person: Person, state: LedgerState, display_name: str | None) -> 
             for k in keys
         ],
         registered_at=person.registered_at,
+    )
+
+
+def request_messages(ctx: AppContext, person: str, state: LedgerState) -> dict[str, str]:
+    """The ``message`` of every access request on ``person``'s record, by request id."""
+    if f"record/{person}" not in state.heads:
+        return {}
+    out = {}
+    for stored in ctx.streams.entries(f"record/{person}", state):
+        s = stored.entry.statement
+        if s.type == "AccessRequested":
+            message = stored.disclosed().get("message")
+            if message is not None:
+                out[s.id] = message
+    return out
+
+
+def assignment_out(
+    a: Assignment, ctx: AppContext, viewer: Viewer, state: LedgerState
+) -> AssignmentOut:
+    """An assignment as ``viewer`` may see it: applicants are counted, not named; an
+    assignee is named only to the owner, the assignee, and those who may see the
+    assignee's free part (the assignments they worked on)."""
+    posting = ctx.board.posting(a.id)
+
+    def named(person: str) -> bool:
+        return viewer.person == a.owner or may_see_part(viewer, person, Part.FREE, state)
+
+    return AssignmentOut(
+        id=a.id,
+        title=posting.title,
+        owner=a.owner,
+        organisation=a.organisation,
+        department=a.department,
+        skills=list(a.skills),
+        hours_per_week=posting.hours_per_week,
+        ring=posting.ring,
+        status=a.status,
+        assignees=sorted(p for p in a.assignees if named(p)),
+        completed=sorted(p for p in a.completed if named(p)),
+        applicants=len(a.applicants),
+        posted_at=posting.posted_at,
+    )
+
+
+def spec_of(a: Assignment, ctx: AppContext) -> AssignmentSpec:
+    """What ``a`` asks for, as the matching read model takes it."""
+    posting = ctx.board.posting(a.id)
+    return AssignmentSpec(
+        skills=a.skills,
+        hours_per_week=posting.hours_per_week,
+        organisation=a.organisation,
+        department=a.department,
+        ring=Ring(posting.ring),
+    )
+
+
+def checkpoint_out(signed: SignedCheckpoint) -> CheckpointOut:
+    """The parsed form of a signed checkpoint."""
+    cp = signed.checkpoint
+    times = [x[len(TIME_LINE) :] for x in cp.extensions if x.startswith(TIME_LINE)]
+    return CheckpointOut(
+        origin=cp.origin,
+        size=cp.size,
+        root_hash=b64encode(cp.root_hash),
+        time=times[0] if times else None,
+        note=signed.note,
     )

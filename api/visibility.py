@@ -23,7 +23,7 @@ passes through :func:`view_entry`, which shows it whole or withholds it (then
 only its position and hash are given, so hash chains and proofs still check):
 
 * **record streams** — each entry belongs to a part as
-  :func:`ledger.bundle.record_part` classifies it (a claimed contribution to
+  :func:`ledger.access.record_part` classifies it (a claimed contribution to
   its ``part``, its withdrawal to the same part, endorsements and their
   revocations to ``analytical``, ambitions to ``ambitions``);
   ``VisibilityChanged`` entries are public (they say who may see what, nothing
@@ -50,13 +50,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ledger.access import (
+    ACCESS_TYPES,
     MATCHING_PARTS,
+    access_parties,
     hidden_parts,
     may_read,
     readable_evidence,
+    record_part,
     visibility_of,
 )
-from ledger.bundle import ACCESS_TYPES, access_parties, record_part
 from ledger.catalogue import Part
 from ledger.service import StoredEntry
 from ledger.state import LedgerState

@@ -248,6 +248,7 @@ def in_process(url: str, world: World, quick: bool, connections: int) -> dict[st
     from as many threads as the HTTP run has connections."""
     from fastapi import Response as FastApiResponse
     from starlette.requests import Request
+    from trackrecord.bootstrap import bootstrap
 
     from api.cache import ResponseCache
     from api.config import ApiConfig, Bucket
@@ -259,7 +260,6 @@ def in_process(url: str, world: World, quick: bool, connections: int) -> dict[st
     from api.routers.portfolio import get_portfolio
     from api.routers.statements import submit_batch, submit_statement
     from api.visibility import Viewer
-    from trackrecord.bootstrap import bootstrap
     from trackrecord.settings import Settings
 
     off = Bucket(0, 0)

@@ -52,12 +52,12 @@ import ledger.audit
 import ledger.service
 from keys import Identity, Purpose
 from keys.signing import signing_message
+from ledger.app import tune_gc
 from ledger.audit import audit
 from ledger.catalogue import StreamKind
 from ledger.service import MAX_BATCH, LedgerService
 from ledger.statement import SignedStatement, parse_signed_statement
 from ledger.store import Store, open_store
-from trackrecord.bootstrap import tune_gc
 
 __all__ = ["Config", "Measurement", "main", "run"]
 

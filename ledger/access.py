@@ -17,6 +17,14 @@ shown to an indefinite number of people until the person decides so.
   it ``on_request`` again lets the grants that are still active count again;
 - ``private``: the owner only.
 
+**Which part an entry belongs to** (:func:`record_part`): an entry of
+``record/<person>`` belongs to a portfolio part — a claimed contribution to its
+``part``, its withdrawal to the same part, endorsements and their revocations to
+``analytical``, ambitions to ``ambitions`` — or to none (``VisibilityChanged``
+says who may see what and nothing more). The access statements
+(:data:`ACCESS_TYPES`) concern two people only, the owner and the viewer
+(:func:`access_parties`).
+
 The ledger's rules (:mod:`ledger.rules`) keep the grants in
 :class:`~ledger.state.LedgerState`; the API, the bundle exporter and the read
 models all decide with :func:`may_read` or the same rule over their own rows.
@@ -37,18 +45,23 @@ import datetime as _dt
 from collections import Counter
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
+from typing import Any
 
 from .catalogue import Part, Visibility
 from .state import AccessGrant, LedgerState
 
 __all__ = [
+    "ACCESS_TYPES",
     "DEFAULT_VISIBILITY",
     "MATCHING_PARTS",
+    "access_parties",
     "active_grant",
     "grant_is_active",
     "hidden_parts",
     "may_read",
+    "permits",
     "readable_evidence",
+    "record_part",
     "today_utc",
     "visibility_of",
 ]
@@ -95,6 +108,20 @@ def active_grant(
     return grant if grant_is_active(grant, today=today or today_utc()) else None
 
 
+def permits(visibility: Visibility, *, is_owner: bool, granted: bool) -> bool:
+    """The access rule for one part with ``visibility``: may a viewer read it who is its
+    owner (``is_owner``) or not, and holds an active grant for it (``granted``) or not.
+
+    Every reader decides with it: :func:`may_read` over the ledger state, the read
+    models (:mod:`projections.access`) over their own rows.
+    """
+    if is_owner or visibility is Visibility.PUBLIC:
+        return True
+    if visibility is Visibility.ON_REQUEST:
+        return granted
+    return False
+
+
 def may_read(
     state: LedgerState, owner: str, viewer: str | None, part: Part, *, today: str | None = None
 ) -> bool:
@@ -102,11 +129,12 @@ def may_read(
     if viewer == owner:
         return True
     visibility = visibility_of(state, owner, part)
-    if visibility is Visibility.PUBLIC:
-        return True
-    if visibility is Visibility.ON_REQUEST and viewer is not None:
-        return active_grant(state, owner, viewer, part, today=today) is not None
-    return False
+    granted = (
+        visibility is Visibility.ON_REQUEST
+        and viewer is not None
+        and active_grant(state, owner, viewer, part, today=today) is not None
+    )
+    return permits(visibility, is_owner=False, granted=granted)
 
 
 def hidden_parts(
@@ -143,3 +171,52 @@ def readable_evidence(
             if owner in found and Part.ANALYTICAL.value in readable[owner]:
                 found[owner].update(a.skills)
     return found
+
+
+ACCESS_TYPES = frozenset({"AccessRequested", "AccessGranted", "AccessRefused", "AccessRevoked"})
+"""Record-stream statements about access: seen by the owner and the viewer concerned only."""
+
+
+def record_part(
+    statement_type: str, body: Mapping[str, Any], contribution_parts: Mapping[str, Part]
+) -> Part | None:
+    """The part a record-stream statement belongs to, or None if it belongs to none.
+
+    ``contribution_parts`` maps the contributions claimed earlier on the same
+    record to their part (a withdrawal belongs to the part of what it withdraws).
+    """
+    if statement_type == "ContributionClaimed":
+        return Part(body["part"])
+    if statement_type == "ContributionWithdrawn":
+        return contribution_parts.get(str(body["contribution"]), Part.DOSSIER)
+    if statement_type in ("EndorsementGiven", "EndorsementRevoked"):
+        return Part.ANALYTICAL
+    if statement_type == "AmbitionStated":
+        return Part.AMBITIONS
+    return None
+
+
+def access_parties(
+    state: LedgerState, statement_type: str, subject: str, author: str, body: Mapping[str, Any]
+) -> frozenset[str]:
+    """The owner and the viewer an access statement concerns (empty for other types).
+
+    The viewer of an ``AccessRequested`` is its signer; of a grant, its
+    ``body.viewer``; of a refusal or revocation, the viewer of the request or
+    grant it answers (looked up in ``state``).
+    """
+    viewer: str | None = None
+    if statement_type == "AccessRequested":
+        key = state.keys.get(author)
+        viewer = None if key is None else key.person
+    elif statement_type == "AccessGranted":
+        viewer = str(body["viewer"])
+    elif statement_type == "AccessRefused":
+        request = state.access_requests.get(str(body["request"]))
+        viewer = None if request is None else request.viewer
+    elif statement_type == "AccessRevoked":
+        grant = state.access_grants.get(str(body["grant"]))
+        viewer = None if grant is None else grant.viewer
+    else:
+        return frozenset()
+    return frozenset({subject} if viewer is None else {subject, viewer})

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "CONFLICT_CODES",
     "ConcurrencyConflict",
     "ConsistencyError",
     "InclusionError",
@@ -20,6 +21,7 @@ __all__ = [
     "MalformedInput",
     "NoLedger",
     "NotFound",
+    "NotPermitted",
     "ProofError",
     "RuleViolation",
     "StoreError",
@@ -49,6 +51,25 @@ class Location:
     log_index: int | None = None
 
 
+CONFLICT_CODES = frozenset(
+    {
+        "replayed_id",
+        "already_registered",
+        "already_posted",
+        "already_applied",
+        "already_assigned",
+        "already_completed",
+        "already_revoked",
+        "duplicate_endorsement",
+        "role_already_granted",
+        "key_reused",
+    }
+)
+"""The rule codes that say a statement *conflicts with what the ledger already holds*
+(it repeats or races an earlier one) rather than being wrong in itself: the API
+answers them 409, not 422 (:attr:`RuleViolation.conflict`)."""
+
+
 class RuleViolation(LedgerError):
     """A statement breaks a rule of DESIGN.md §6; ``code`` names the rule."""
 
@@ -68,6 +89,12 @@ class RuleViolation(LedgerError):
         self.seq = seq
         self.log_index = log_index
         self.statement_id = statement_id
+
+    @property
+    def conflict(self) -> bool:
+        """True if the code says the statement conflicts with what the ledger holds
+        (:data:`CONFLICT_CODES`)."""
+        return self.code in CONFLICT_CODES
 
     def evidence(self) -> dict[str, Any]:
         ev = super().evidence()
@@ -138,6 +165,15 @@ class NotFound(LedgerError):
     """A stream, entry, person or checkpoint that does not exist."""
 
     code = "not_found"
+
+
+class NotPermitted(LedgerError):
+    """The requester may not do this: a policy of the application (who may export or
+    import a record, :class:`ledger.app.Ledger`), not a rule of the log."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class StoreError(LedgerError):

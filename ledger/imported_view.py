@@ -9,14 +9,14 @@ govern what they brought along; those they had at the origin do not travel.
 Parts the viewer may not read are left out entirely, as local ones are.
 
 Each entry of the person's record stream in the bundle belongs to the part
-:func:`ledger.bundle.record_part` names (a contribution to the part it was
+:func:`ledger.access.record_part` names (a contribution to the part it was
 claimed into, an endorsement to ``analytical``); a completed assignment, with
 its grade, belongs to ``analytical`` (as in :func:`ledger.bundle.disclose_for_viewer`).
 Personal fields (titles, comments, display names) show only as the stored bundle
 discloses them, so what the origin withheld stays withheld.
 
-Erased people: :meth:`ledger.imports.ImportRegistry.erase` rewrites the stored
-bundles when a ``PersonErased`` is applied; the view also withholds the content
+Erased people (:mod:`ledger.erasure`): their content in the stored bundles is sealed
+under their data key, which the erasure destroys; the view also withholds the content
 of everyone erased in the state it is given, so no answer computed around an
 erasure shows theirs. Their facts (grades, skills, periods, counts) remain.
 
@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .access import may_read
-from .bundle import load_bundle, record_part
+from .access import may_read, record_part
+from .bundle import load_bundle
 from .catalogue import Part
 from .imports import ImportedRecord, key_state, withhold_content_of
 from .state import LedgerState

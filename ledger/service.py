@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,7 +23,6 @@ from .checkpoint import NoteVerifier
 from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, next_entry
 from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
-from .imports import ImportRegistry
 from .merkle import leaf_hash, new_nodes_for_append
 from .privacy import content_owner
 from .rollback import (
@@ -108,11 +107,16 @@ class LedgerService:
         *,
         clock: Callable[[], str] = utc_timestamp,
         memory: CheckpointMemory | None = None,
+        on_erasure: Collection[Callable[[str], object]] = (),
     ) -> None:
+        """``on_erasure``: the erasure subscribers (:mod:`ledger.erasure`), called with the
+        erased person before their data key is destroyed. :class:`ledger.app.Ledger`
+        gives the ones a ledger needs; a service built without them only destroys keys."""
         self.store = store
         self.memory = memory
         # (state-file stamp, ledger key, remembered checkpoint, store size it was verified at)
         self._signed: tuple[object, str, RememberedCheckpoint | None, int] | None = None
+        self._on_erasure = tuple(on_erasure)
         self.state: LedgerState = StoredState(store)
         self._batch = StoredState(store)
         self._position = 0  # the highest notification position this service has seen
@@ -210,14 +214,15 @@ class LedgerService:
                 self._complete_erasure(person)
 
     def _complete_erasure(self, person: str, *, appended: bool = False) -> None:
-        """Carry out the erasure a ``PersonErased`` entry orders (docs/privacy.md §3).
+        """Carry out the erasure a ``PersonErased`` entry orders (:mod:`ledger.erasure`).
 
-        The imported bundles of ``person`` lose their disclosures first, then the data
-        key is destroyed: a data key still present thus marks an erasure that a process
-        stopped half-way, and any later catch-up finishes it. Idempotent.
+        The erasure subscribers run first, then the data key is destroyed: a data key
+        still present thus marks an erasure that a process stopped half-way, and any
+        later catch-up finishes it. Idempotent.
         """
         if appended or self.store.has_data_key(person):
-            ImportRegistry(self.store).erase(person)
+            for subscriber in self._on_erasure:
+                subscriber(person)
             self.store.destroy_data_key(person)
         self.store.forget_data_key(person)
 

@@ -22,9 +22,9 @@ from keys import Identity
 from .canonical import b64encode
 from .checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verify_checkpoint
 from .entry import decode_record
-from .errors import MalformedInput, NotFound, RuleViolation
+from .errors import LedgerError, MalformedInput, NotFound, RuleViolation
 from .heads import HEADS_LINE, HeadsIndex, heads_root_of, index_leaves
-from .merkle import consistency_proof, inclusion_proof, root
+from .merkle import consistency_proof, inclusion_proof, root, verify_consistency
 from .rules import apply_entry
 from .service import LedgerService
 from .state import Head, LedgerState
@@ -34,6 +34,7 @@ __all__ = [
     "HEADS_LINE",
     "PREVIOUS_LINE",
     "TIME_LINE",
+    "CheckpointLink",
     "SignedCheckpoint",
     "TransparencyLog",
     "check_origin",
@@ -65,6 +66,24 @@ class SignedCheckpoint:
     @property
     def size(self) -> int:
         return self.checkpoint.size
+
+
+@dataclass(frozen=True)
+class CheckpointLink:
+    """A stored checkpoint and whether it extends the one stored before it.
+
+    ``previous`` is that earlier checkpoint's size (None for the first one looked at);
+    ``problem`` says why the consistency proof between the two failed (None if it held).
+    """
+
+    checkpoint: SignedCheckpoint
+    previous: int | None
+    problem: str | None = None
+
+    @property
+    def consistent(self) -> bool | None:
+        """True if it extends ``previous``, False if not, None if there is no previous."""
+        return None if self.previous is None else self.problem is None
 
 
 class TransparencyLog:
@@ -224,3 +243,28 @@ class TransparencyLog:
 
     def checkpoint_sizes(self) -> list[int]:
         return self.store.checkpoint_sizes()
+
+    def history(self, limit: int = 50) -> list[CheckpointLink]:
+        """The latest ``limit`` stored checkpoints, newest first, each checked against the one
+        before it with an RFC 9162 consistency proof from this log (a monitor's view)."""
+        links: list[CheckpointLink] = []
+        previous: Checkpoint | None = None
+        for size in self.checkpoint_sizes()[-limit:]:
+            signed = self.checkpoint(size)
+            problem = None
+            if previous is not None:
+                try:
+                    verify_consistency(
+                        size1=previous.size,
+                        size2=signed.size,
+                        root1=previous.root_hash,
+                        root2=signed.checkpoint.root_hash,
+                        proof=self.consistency_proof(previous.size, signed.size),
+                    )
+                except LedgerError as exc:
+                    problem = exc.message
+            links.append(
+                CheckpointLink(signed, None if previous is None else previous.size, problem)
+            )
+            previous = signed.checkpoint
+        return links[::-1]

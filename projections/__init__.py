@@ -7,7 +7,7 @@ applied exactly once across crashes and restarts. :func:`open_projector`
 wires them to a store; :class:`Projector` catches up, rebuilds and follows.
 """
 
-from .access import DEFAULT_VISIBILITY, OPT_IN_PART, can_see, visible_parts
+from .access import DEFAULT_VISIBILITY, OPT_IN_PART, visible_parts
 from .base import ReadModel
 from .db import create_read_model_engine, sqlalchemy_url, writing
 from .errors import ProjectionError, ProjectorBusy, TrackingConflict, UnknownReadModel
@@ -31,7 +31,6 @@ __all__ = [
     "SqlTrackingRecorder",
     "TrackingConflict",
     "UnknownReadModel",
-    "can_see",
     "create_read_model_engine",
     "open_projector",
     "purge_erased",

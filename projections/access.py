@@ -7,9 +7,11 @@ an active grant of the owner for that part (an ``AccessGranted`` not revoked and
 not past its ``until`` day, UTC); ``private`` parts the owner only. The read
 models keep the grants in a table of their own (``pf_grants``, ``mt_grants``:
 a row per grant, inserted by ``AccessGranted``, deleted by ``AccessRevoked``),
-so a query decides with :func:`can_see` and the grants found for the viewer,
-without the ledger state; :func:`grant_active` is the same day comparison as
-:func:`ledger.access.grant_is_active`.
+so a query decides with the ledger's rule (:func:`ledger.access.permits`) and the
+grants found for the viewer, without the ledger state; :func:`grant_active` is the
+same day comparison as :func:`ledger.access.grant_is_active`, in SQL.
+tests/test_projections_portfolio.py checks every combination of part, visibility,
+viewer and grant against :func:`ledger.access.may_read`.
 
 **Opt-in to matching** is the free part's visibility: a person is a candidate
 for a searcher only if their free part (assignments worked on, interests,
@@ -26,29 +28,18 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
-from ledger.access import DEFAULT_VISIBILITY, today_utc
+from ledger.access import DEFAULT_VISIBILITY, permits, today_utc
 from ledger.catalogue import Part, Visibility
 
 __all__ = [
     "DEFAULT_VISIBILITY",
     "OPT_IN_PART",
-    "can_see",
     "grant_active",
     "today_utc",
     "visible_parts",
 ]
 
 OPT_IN_PART = Part.FREE
-
-
-def can_see(visibility: Visibility, *, is_owner: bool, granted: bool) -> bool:
-    """Whether a viewer may see a part with ``visibility``; ``granted``: they hold an
-    active grant for it (see :func:`ledger.access.may_read`)."""
-    if is_owner or visibility is Visibility.PUBLIC:
-        return True
-    if visibility is Visibility.ON_REQUEST:
-        return granted
-    return False
 
 
 def visible_parts(
@@ -58,7 +49,7 @@ def visible_parts(
     return frozenset(
         part
         for part, visibility in settings.items()
-        if can_see(visibility, is_owner=is_owner, granted=part in granted)
+        if permits(visibility, is_owner=is_owner, granted=part in granted)
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from api.errors import CONFLICT_CODES
+from ledger.errors import CONFLICT_CODES
 from tests.factories import World, standard_world
 from tests.support.api_server import (
     UNLIMITED,

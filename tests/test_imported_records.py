@@ -21,12 +21,12 @@ import pytest
 
 from api.models import PortfolioOut
 from keys import Identity
+from ledger.app import Ledger
 from ledger.bundle import dump_bundle, verify_bundle
 from ledger.catalogue import Part
 from ledger.export import export_bundle
 from ledger.imported_view import ImportedRecordView, imported_view, imported_views
 from ledger.imports import ImportedRecord, ImportRegistry
-from ledger.service import LedgerService
 from ledger.store import open_store
 from tests.factories import MemoryLedger, World, standard_world
 from tests.support.api_server import Live, live_server, login
@@ -207,7 +207,7 @@ class Receiving:
 def receiving(database_url: str, tmp_path: Path) -> Iterator[Receiving]:
     store = open_store(database_url)
     try:
-        w = receiving_world(LedgerService(store))
+        w = receiving_world(Ledger(store).service)
         with live_server(database_url) as live:
             yield Receiving(w, live, Cli(database_url, tmp_path / "keys"))
     finally:

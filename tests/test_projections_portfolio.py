@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import commands
-from ledger.access import may_read, today_utc, visibility_of
+from ledger.access import may_read, permits, today_utc, visibility_of
 from ledger.catalogue import Part, Visibility
 from ledger.errors import NotFound
 from ledger.statement import SignedStatement
-from projections import DEFAULT_VISIBILITY, can_see
+from projections import DEFAULT_VISIBILITY
 from projections.portfolio import Portfolio, portfolio
 from tests.factories import DEPT, World, standard_cast
 from tests.support.projections import LedgerEnv, ledger_env
@@ -249,7 +249,7 @@ def test_unknown_person_is_not_found(cast: Cast) -> None:
 
 @given(visibility=st.sampled_from(list(Visibility)), is_owner=st.booleans(), granted=st.booleans())
 def test_the_access_rule(visibility: Visibility, is_owner: bool, granted: bool) -> None:
-    seen = can_see(visibility, is_owner=is_owner, granted=granted)
+    seen = permits(visibility, is_owner=is_owner, granted=granted)
     if is_owner:
         assert seen
     elif visibility is Visibility.PRIVATE:
@@ -273,3 +273,48 @@ def test_a_grant_opens_one_part_to_one_viewer_until_revoked(cast: Cast) -> None:
     env.projector.catch_up()
     with env.engine.connect() as conn:
         assert portfolio(conn, "alice", viewer="bob").parts == {}
+
+
+def test_the_read_models_decide_every_combination_as_the_ledger_does(cast: Cast) -> None:
+    """Every part × visibility × viewer relation (owner, anonymous, no grant, an active
+    grant, a revoked one, one that ran out, a grant of another part only): the parts the
+    read model's SQL shows are exactly those ``ledger.access.may_read`` allows."""
+    w, today = cast.w, today_utc()
+    tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
+    visibilities = list(Visibility)
+    relation: dict[tuple[str, str | None, Part], str] = {}
+    for i, owner in enumerate(OWNERS):
+        others = [o for o in OWNERS if o != owner]
+        ends_today, one_part = others
+        for part in Part:
+            cast.set_visibility(owner, part, Visibility.ON_REQUEST)  # grants need it
+            w.do(w.grant_access(w[owner], w["bob"], part.value))
+            revoked = w.do(w.grant_access(w[owner], w.operator, part.value)).statement.id
+            w.do(w.revoke_access(w[owner], revoked))
+            w.do(w.grant_access(w[owner], w[ends_today], part.value, until=today))
+            relation |= {
+                (owner, owner, part): "owner",
+                (owner, None, part): "anonymous",
+                (owner, "stranger", part): "no grant",
+                (owner, "bob", part): "active grant",
+                (owner, "operator", part): "revoked grant",
+                (owner, ends_today, part): "grant that runs out today",
+                (owner, one_part, part): "grant of another part",
+            }
+        w.do(w.grant_access(w[owner], w[one_part], Part.DOSSIER.value))
+        relation[(owner, one_part, Part.DOSSIER)] = "active grant"
+        for j, part in enumerate(Part):  # every part takes every visibility at some owner
+            cast.set_visibility(owner, part, visibilities[(i + j) % len(visibilities)])
+    cast.env.projector.catch_up()
+    state, seen = w.state, set()
+    with cast.env.engine.connect() as conn:
+        for day in (today, tomorrow):
+            for (owner, viewer, part), how in relation.items():
+                allowed = may_read(state, owner, viewer, part, today=day)
+                shown = part in portfolio(conn, owner, viewer=viewer, today=day).parts
+                assert shown == allowed, (owner, viewer, part, how, day)
+                if how == "grant that runs out today" and day == tomorrow:
+                    how = "grant that ran out"
+                seen.add((visibility_of(state, owner, part), how))
+    relations = set(relation.values()) | {"grant that ran out"}
+    assert seen == {(v, how) for v in Visibility for how in relations}

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nacl.pwhash
 
 from keys.keystore import PASSPHRASE_ENV
+from ledger.app import Ledger
 from ledger.catalogue import SLUG_RE
+from ledger.erasure import ErasureSubscriber
+from ledger.rollback import CheckpointMemory
 
 __all__ = [
     "ACTING_ENV",
@@ -140,6 +143,28 @@ class Settings:
     def keystore_path(self, person: str) -> Path:
         """The keystore file of ``person``: ``<keys_dir>/<person>.key``."""
         return self.keys_dir / f"{check_person(person)}.key"
+
+    def checkpoint_memory(self) -> CheckpointMemory:
+        """Where the checkpoints signed here are remembered: ``<keys_dir>/signed-checkpoints.json``
+        (:mod:`ledger.rollback`)."""
+        return CheckpointMemory.in_keys_dir(self.keys_dir)
+
+    def open_ledger(
+        self, *, create: bool = False, on_erasure: Collection[ErasureSubscriber] = ()
+    ) -> Ledger:
+        """The ledger at :attr:`database_url` (:meth:`ledger.app.Ledger.open`), remembering
+        its signed checkpoints in :meth:`checkpoint_memory`.
+
+        Only with ``create`` (``init``, ``demo``) is a missing ledger created; otherwise
+        it raises :class:`ledger.errors.NoLedger` and creates nothing. ``on_erasure``: the
+        erasure subscribers (:mod:`ledger.erasure`).
+        """
+        return Ledger.open(
+            self.database_url,
+            create=create,
+            memory=self.checkpoint_memory(),
+            on_erasure=on_erasure,
+        )
 
 
 def _default_database_url(cwd: Path) -> str:

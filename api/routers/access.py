@@ -12,31 +12,15 @@ from fastapi import APIRouter
 
 from ledger.access import grant_is_active
 from ledger.errors import NotFound
-from ledger.state import LedgerState
 
-from ..context import AppContext
-from ..deps import Ctx, CurrentSession
+from ..deps import Ctx, CurrentSession, PersonId
 from ..errors import problem_responses
 from ..models import AccessGrantOut, AccessOut, AccessRequestOut
-from .people import PersonId
+from ..views import request_messages
 
-__all__ = ["request_messages", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/people", tags=["access"], responses=problem_responses(400, 401, 404))
-
-
-def request_messages(ctx: AppContext, person: str, state: LedgerState) -> dict[str, str]:
-    """The ``message`` of every access request on ``person``'s record, by request id."""
-    if f"record/{person}" not in state.heads:
-        return {}
-    out = {}
-    for stored in ctx.streams.entries(f"record/{person}", state):
-        s = stored.entry.statement
-        if s.type == "AccessRequested":
-            message = stored.disclosed().get("message")
-            if message is not None:
-                out[s.id] = message
-    return out
 
 
 @router.get("/{person}/access")

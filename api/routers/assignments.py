@@ -9,18 +9,18 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ledger.catalogue import UUID_RE, Part, Ring
+from ledger.catalogue import UUID_RE
 from ledger.errors import NotFound
-from ledger.state import Assignment, LedgerState
-from projections.matching.queries import AssignmentSpec, candidates
+from projections.matching.queries import candidates
 
 from ..context import AppContext
 from ..deps import Ctx, OptionalViewer, Paging
 from ..errors import problem_responses
 from ..models import AssignmentOut, CandidateOut, Page
-from ..visibility import Viewer, may_see_part, view_candidates
+from ..views import assignment_out, spec_of
+from ..visibility import Viewer, view_candidates
 
-__all__ = ["assignment_out", "router", "spec_of"]
+__all__ = ["router"]
 
 router = APIRouter(
     prefix="/assignments", tags=["assignments"], responses=problem_responses(400, 404, 422)
@@ -28,46 +28,6 @@ router = APIRouter(
 AssignmentId = Annotated[str, Path(pattern=UUID_RE, description="an assignment id (UUID)")]
 Status = Literal["open", "assigned", "completed", "cancelled"]
 RingName = Literal["department", "organisation", "government"]
-
-
-def assignment_out(
-    a: Assignment, ctx: AppContext, viewer: Viewer, state: LedgerState
-) -> AssignmentOut:
-    """An assignment as ``viewer`` may see it: applicants are counted, not named; an
-    assignee is named only to the owner, the assignee, and those who may see the
-    assignee's free part (the assignments they worked on)."""
-    posting = ctx.board.posting(a.id)
-
-    def named(person: str) -> bool:
-        return viewer.person == a.owner or may_see_part(viewer, person, Part.FREE, state)
-
-    return AssignmentOut(
-        id=a.id,
-        title=posting.title,
-        owner=a.owner,
-        organisation=a.organisation,
-        department=a.department,
-        skills=list(a.skills),
-        hours_per_week=posting.hours_per_week,
-        ring=posting.ring,
-        status=a.status,
-        assignees=sorted(p for p in a.assignees if named(p)),
-        completed=sorted(p for p in a.completed if named(p)),
-        applicants=len(a.applicants),
-        posted_at=posting.posted_at,
-    )
-
-
-def spec_of(a: Assignment, ctx: AppContext) -> AssignmentSpec:
-    """What ``a`` asks for, as the matching read model takes it."""
-    posting = ctx.board.posting(a.id)
-    return AssignmentSpec(
-        skills=a.skills,
-        hours_per_week=posting.hours_per_week,
-        organisation=a.organisation,
-        department=a.department,
-        ring=Ring(posting.ring),
-    )
 
 
 @router.get("")

@@ -10,7 +10,8 @@ both give the bundle as disclosed to that viewer (selective disclosure,
 only of the parts the viewer may read (public parts and ``on_request`` parts
 granted to them). Verifying needs nothing of this ledger but its
 operator key; importing stores a bundle from another ledger whose operator key
-this ledger trusts.
+this ledger trusts. The use cases and their policies (who may export or import
+which record) are :class:`ledger.app.Ledger`'s; this module translates HTTP.
 """
 
 from __future__ import annotations
@@ -20,25 +21,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from ledger.bundle import (
-    BundleError,
-    disclose_for_viewer,
-    dump_bundle,
-    load_bundle,
-    verify_bundle,
-    withhold_parts,
-)
+from ledger.bundle import BundleError, dump_bundle, load_bundle
 from ledger.catalogue import SLUG_RE, Part
-from ledger.checkpoint import NoteVerifier
-from ledger.errors import NotFound
-from ledger.export import export_bundle
-from ledger.imports import ImportedRecord, ImportRegistry
+from ledger.imports import ImportedRecord
 
 from ..context import AppContext
-from ..deps import Ctx, CurrentSession, Paging
+from ..deps import Ctx, CurrentSession, Paging, PersonId
 from ..errors import ApiError, problem_responses
 from ..models import BundleVerification, ImportOut, Page
-from .people import PersonId
 
 __all__ = ["router"]
 
@@ -92,39 +82,20 @@ def export_record(
     facts (skills, grades, who endorsed) so that it proves itself complete; only the
     personal fields can be withheld. Handing that out is the owner's decision.
     """
-    if session.person != person:
-        raise ApiError(
-            403,
-            "not_yours",
-            "a record is exported by its owner only (who may export it for a viewer: ?for=)",
-        )
     viewer = for_viewer or None
-    if viewer is not None and viewer not in ctx.state().people:
-        raise NotFound(f"no person {viewer!r} is registered")
-    if size is None and ctx.checkpointer is not None:
+    if size is None and ctx.checkpointer is not None and session.person == person:
         ctx.checkpointer.ensure_fresh()  # the bundle then holds everything up to now
-    bundle = export_bundle(ctx.log, person, size=size)
-    if withhold:
-        withhold_parts(bundle, person, set(withhold))
+    bundle = ctx.ledger.export(
+        person, by=session.person, size=size, withhold=withhold or (), viewer=viewer
+    )
     name = f"{person}-record"
     if viewer is not None and viewer != person:
-        disclose_for_viewer(bundle, ctx.state(), viewer)
         name += f"-for-{viewer}"
     return Response(
         dump_bundle(bundle),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
     )
-
-
-def _trusted_for(ctx: AppContext, origin: Any) -> list[NoteVerifier] | None:
-    keys = [k for k in ImportRegistry(ctx.store).trusted() if k.name == origin]
-    try:
-        if ctx.log.origin == origin:
-            keys.append(ctx.log.verifier())
-    except NotFound:
-        pass
-    return keys or None
 
 
 def _verify(ctx: AppContext, body: bytes) -> BundleVerification:
@@ -135,7 +106,7 @@ def _verify(ctx: AppContext, body: bytes) -> BundleVerification:
     items = doc.get("entries")
     rows = [_row(i) for i in items] if isinstance(items, list) else []
     try:
-        report = verify_bundle(doc, trusted=_trusted_for(ctx, doc.get("origin")))
+        report = ctx.ledger.verify(doc)
     except BundleError as exc:
         evidence = exc.evidence()
         failed_at = evidence.get("entry_index")
@@ -195,19 +166,10 @@ def import_bundle(ctx: Ctx, session: CurrentSession, body: RawBody) -> ImportOut
     """Import a bundle from another ledger whose operator key this ledger trusts: one's own
     record, or (as an admin) a newcomer's."""
     try:
-        person = load_bundle(body).get("person")
+        load_bundle(body)
     except BundleError as exc:
         raise ApiError(400, exc.code, exc.message) from exc
-    state = ctx.state()
-    me = state.people.get(session.person)
-    admin = me is not None and (
-        state.is_operator(me) or any(role == "admin" for role, _ in me.roles)
-    )
-    if person != session.person and not admin:
-        raise ApiError(
-            403, "not_yours", "a record is imported by the person it is of, or by an admin"
-        )
-    return _import_out(ImportRegistry(ctx.store).import_bundle(body), session.person)
+    return _import_out(ctx.ledger.import_bundle(body, by=session.person), session.person)
 
 
 @router.get("/imports")
@@ -218,7 +180,7 @@ def list_imports(
     person: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[ImportOut]:
     """Imported bundles, by person, origin and checkpoint (cursor: an offset)."""
-    records = ImportRegistry(ctx.store).imported_records(person)
+    records = ctx.ledger.imports.imported_records(person)
     offset = page.offset()
     more = offset + page.limit < len(records)
     return Page[ImportOut](

@@ -16,11 +16,12 @@ from fastapi.responses import PlainTextResponse
 
 from ledger.canonical import b64encode
 from ledger.errors import NotFound
-from ledger.transparency import TIME_LINE, SignedCheckpoint
+from ledger.transparency import SignedCheckpoint
 
 from ..deps import Ctx, Paging
 from ..errors import problem_responses
 from ..models import CheckpointOut, ConsistencyProof, InclusionProof, LogInfo, Page
+from ..views import checkpoint_out
 
 __all__ = ["CHECKPOINT_MEDIA_TYPE", "router"]
 
@@ -34,19 +35,6 @@ _NOTE: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(tags=["transparency log"], responses=problem_responses(400, 404, 422))
 Size = Annotated[int, Path(ge=0, le=2**53, description="tree size")]
-
-
-def checkpoint_out(signed: SignedCheckpoint) -> CheckpointOut:
-    """The parsed form of a signed checkpoint."""
-    cp = signed.checkpoint
-    times = [x[len(TIME_LINE) :] for x in cp.extensions if x.startswith(TIME_LINE)]
-    return CheckpointOut(
-        origin=cp.origin,
-        size=cp.size,
-        root_hash=b64encode(cp.root_hash),
-        time=times[0] if times else None,
-        note=signed.note,
-    )
 
 
 def _note(signed: SignedCheckpoint) -> PlainTextResponse:

@@ -14,23 +14,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from ledger import merkle
 from ledger.access import grant_is_active, may_read
 from ledger.catalogue import Part
-from ledger.errors import LedgerError, NotFound
+from ledger.errors import NotFound
 from ledger.state import AccessGrant, LedgerState
 from projections.matching.queries import assignments_for, candidates
 from projections.portfolio import portfolio
 
 from ..context import AppContext
-from ..deps import Ctx, bearer_token
+from ..deps import Ctx, PersonId, bearer_token
 from ..errors import ApiError
-from ..visibility import Viewer, may_see_part, view_candidates
-from .access import request_messages
-from .assignments import assignment_out, spec_of
-from .checkpoints import checkpoint_out
-from .people import PersonId
-from .portfolio import imported_for
+from ..views import assignment_out, checkpoint_out, request_messages, spec_of
+from ..visibility import Viewer, view_candidates
 
 __all__ = ["router"]
 
@@ -172,7 +167,8 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         with ctx.read_models.connection() as conn:
             values["folio"] = portfolio(conn, me, viewer=me, today=ctx.today()).as_json()
             values["matches"] = [m.__dict__ for m in assignments_for(conn, me)]
-        values["imported"] = imported_for(ctx, me, me)
+        views = ctx.ledger.imported_views(me, me, today=ctx.today())
+        values["imported"] = [v.as_json() for v in views]
         values["access"] = _access_given(ctx, me)
     return _render(request, "employee.html", "Employee", "employee", **values)
 
@@ -185,7 +181,8 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
     try:
         with ctx.read_models.connection() as conn:
             values["folio"] = portfolio(conn, person, viewer=me, today=ctx.today()).as_json()
-        values["imported"] = imported_for(ctx, person, me)
+        views = ctx.ledger.imported_views(person, me, today=ctx.today())
+        values["imported"] = [v.as_json() for v in views]
     except NotFound:
         values["folio"] = None
     response = _render(request, "portfolio.html", f"Portfolio of {person}", "portfolio", **values)
@@ -197,22 +194,11 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
 _WAITING = 50  # endorsement requests listed at most
 
 
-def _requests(ctx: AppContext, me: str, departments: set[str]) -> list[dict[str, Any]]:
+def _requests(ctx: AppContext, me: str) -> list[dict[str, Any]]:
     """Contributions in my departments that I have not endorsed yet and may read (newest
-    first): one in a part its owner has not shown me is not listed at all, as ``/streams``
-    withholds it (the access rule, :func:`api.visibility.may_see_part`)."""
-    viewer = Viewer(ctx.today(), me)
-    with ctx.locked_state() as state:
-        waiting = [
-            c
-            for c in reversed(list(state.contributions.values()))
-            if not c.withdrawn
-            and c.owner != me
-            and (p := state.people.get(c.owner)) is not None
-            and p.department in departments
-            and (me, c.id) not in state.active_endorsements
-            and may_see_part(viewer, c.owner, Part(c.part), state)
-        ][:_WAITING]
+    first), with their titles: one in a part its owner has not shown me is not listed at
+    all, as ``/streams`` withholds it (:meth:`ledger.app.Ledger.awaiting_endorsement`)."""
+    waiting = ctx.ledger.awaiting_endorsement(me, limit=_WAITING, today=ctx.today())
     state = ctx.state()
     out = []
     for c in waiting:
@@ -261,35 +247,25 @@ def manager(request: Request, ctx: Ctx) -> HTMLResponse:
         values["departments"] = departments
         values["access"] = _access_held(ctx, me)
         if departments:
-            values["requests"] = _requests(ctx, me, set(departments))
+            values["requests"] = _requests(ctx, me)
             values["assignments"] = _my_assignments(ctx, me, state)
     return _render(request, "manager.html", "Manager", "manager", **values)
 
 
 def _history(ctx: AppContext) -> list[dict[str, Any]]:
-    sizes = ctx.log.checkpoint_sizes()[-50:]
+    """The latest 50 checkpoints, newest first, each checked against the one before it."""
     rows: list[dict[str, Any]] = []
-    previous = None
-    for size in sizes:
-        cp = ctx.log.checkpoint(size)
-        row = checkpoint_out(cp).model_dump()
-        row["consistent"] = None
-        row["consistency"] = "first shown"
-        if previous is not None:
-            try:
-                merkle.verify_consistency(
-                    size1=previous.size,
-                    size2=cp.size,
-                    root1=previous.root_hash,
-                    root2=cp.checkpoint.root_hash,
-                    proof=ctx.log.consistency_proof(previous.size, cp.size),
-                )
-                row["consistent"], row["consistency"] = True, f"✓ extends size {previous.size}"
-            except LedgerError as exc:
-                row["consistent"], row["consistency"] = False, f"✗ {exc.message}"
-        previous = cp.checkpoint
+    for link in ctx.log.history(50):
+        row = checkpoint_out(link.checkpoint).model_dump()
+        row["consistent"] = link.consistent
+        if link.previous is None:
+            row["consistency"] = "first shown"
+        elif link.problem is None:
+            row["consistency"] = f"✓ extends size {link.previous}"
+        else:
+            row["consistency"] = f"✗ {link.problem}"
         rows.append(row)
-    return rows[::-1]
+    return rows
 
 
 @router.get("/auditor", response_class=HTMLResponse)

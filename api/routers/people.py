@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from ledger.catalogue import SLUG_RE
 from ledger.errors import NotFound
 
 from ..context import AppContext
-from ..deps import Ctx, OptionalViewer, Paging
+from ..deps import Ctx, OptionalViewer, Paging, PersonId
 from ..errors import problem_responses
 from ..models import EntryOut, Page, PersonOut
 from ..views import person_out, stream_page
 
-__all__ = ["PersonId", "display_name", "router"]
+__all__ = ["display_name", "router"]
 
 router = APIRouter(prefix="/people", tags=["people"], responses=problem_responses(400, 401, 404))
-
-PersonId = Annotated[str, Path(pattern=SLUG_RE, description="a person id (slug)")]
 
 
 def display_name(ctx: AppContext, person: str) -> str | None:

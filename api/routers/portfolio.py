@@ -8,26 +8,23 @@ person brought from other ledgers too (:mod:`ledger.imported_view`).
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from ledger.catalogue import SKILL_RE, Part
-from ledger.imported_view import imported_views
-from ledger.imports import ImportRegistry
 from projections.matching.queries import assignments_for
 from projections.portfolio import portfolio, viewer_sees
 from projections.reputation.queries import reputation, snapshot_scores
 
 from ..context import AppContext
-from ..deps import Ctx, CurrentSession, OptionalViewer
+from ..deps import Ctx, CurrentSession, OptionalViewer, PersonId
 from ..errors import ApiError, problem_responses
 from ..models import AssignmentMatchOut, PortfolioOut, ReputationOut, SkillScore
-from .people import PersonId
 
-__all__ = ["imported_for", "router"]
+__all__ = ["router"]
 
 router = APIRouter(
     prefix="/people", tags=["portfolio"], responses=problem_responses(400, 401, 403, 404, 422)
@@ -44,19 +41,11 @@ def get_portfolio(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Respons
     def compute() -> PortfolioOut:
         with ctx.read_models.connection() as conn:
             found = portfolio(conn, person, viewer=viewer.person, today=viewer.today)
-        imported = imported_for(ctx, person, viewer.person)
+        views = ctx.ledger.imported_views(person, viewer.person, today=viewer.today)
+        imported = [v.as_json() for v in views]
         return PortfolioOut.model_validate(found.as_json() | {"imported": imported})
 
     return ctx.cached(("portfolio", person, viewer.person), compute)
-
-
-def imported_for(ctx: AppContext, person: str, viewer: str | None) -> list[dict[str, Any]]:
-    """``person``'s records from other ledgers as ``viewer`` may read them, as JSON."""
-    stored = ImportRegistry(ctx.store).with_bundles(person)
-    if not stored:
-        return []
-    with ctx.locked_state() as state:
-        return [view.as_json() for view in imported_views(stored, state, viewer)]
 
 
 @router.get("/{person}/reputation", response_model=list[SkillScore])

@@ -32,19 +32,12 @@ from __future__ import annotations
 
 from ..heads import heads_root_of as heads_root
 from .absence import AbsenceProof, verify_absence
-from .disclose import (
-    ACCESS_TYPES,
-    access_parties,
-    disclose_for_viewer,
-    record_part,
-    withhold_parts,
-)
+from .disclose import disclose_for_viewer, withhold_parts
 from .document import FORMAT, BundleError, IncompleteBundle, dump_bundle, load_bundle
 from .report import AssignmentSummary, BundleReport, ContributionSummary, EndorsementSummary
 from .verify import verify_bundle
 
 __all__ = [
-    "ACCESS_TYPES",
     "FORMAT",
     "AbsenceProof",
     "AssignmentSummary",
@@ -53,12 +46,10 @@ __all__ = [
     "ContributionSummary",
     "EndorsementSummary",
     "IncompleteBundle",
-    "access_parties",
     "disclose_for_viewer",
     "dump_bundle",
     "heads_root",
     "load_bundle",
-    "record_part",
     "verify_absence",
     "verify_bundle",
     "withhold_parts",

@@ -31,6 +31,7 @@ from api.app import create_app
 from api.config import ApiConfig, Bucket
 from keys import Identity, Purpose
 from ledger import commands
+from ledger.rollback import CheckpointMemory
 from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import open_store
@@ -38,7 +39,6 @@ from ledger.transparency import TransparencyLog
 from projections import open_projector
 from tests import pgcluster
 from tests.factories import DEPT, ORG, OTHER_DEPT, Member, World, identity_for
-from trackrecord.settings import Settings
 
 __all__ = [
     "UNLIMITED",
@@ -124,8 +124,12 @@ def live_server(
     with contextlib.ExitStack() as stack:
         if keys_dir is None:
             keys_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="keys-")))
-        settings = Settings(database_url=database_url, keys_dir=keys_dir)
-        yield from _serve(create_app(settings, config, operator=operator), database_url, config)
+        memory = CheckpointMemory.in_keys_dir(keys_dir)
+        yield from _serve(
+            create_app(database_url, config, operator=operator, memory=memory),
+            database_url,
+            config,
+        )
 
 
 def _serve(app: FastAPI, database_url: str, config: ApiConfig) -> Iterator[Live]:

@@ -71,7 +71,7 @@ import uvicorn
 from api.app import create_app
 from api.config import ApiConfig, Bucket
 from keys import Identity
-from trackrecord.settings import Settings
+from ledger.rollback import CheckpointMemory
 
 url, port_file, interval, keys = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 off = Bucket(0, 0)
@@ -84,8 +84,8 @@ config = ApiConfig(
 )
 operator = Identity(bytes.fromhex(os.environ.pop("TRACKRECORD_TEST_OPERATOR_SEED")))
 # the last checkpoint signed is remembered here across restarts (ledger.rollback)
-settings = Settings(database_url=url, keys_dir=Path(keys))
-app = create_app(settings, config, operator=operator)
+memory = CheckpointMemory.in_keys_dir(Path(keys))
+app = create_app(url, config, operator=operator, memory=memory)
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 sock.bind(("127.0.0.1", 0))

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, select
 
-from ledger.service import LedgerService
+from ledger.app import Ledger
 from ledger.state import LedgerState
 from ledger.statement import SignedStatement
 from ledger.store import open_store
@@ -51,7 +51,8 @@ class LedgerEnv:
     def __init__(self, url: str, *, batch_size: int = 3) -> None:
         self.url = url
         self.store = open_store(url)
-        self.service = LedgerService(self.store, clock=TickClock())
+        self.ledger = Ledger(self.store, clock=TickClock())
+        self.service = self.ledger.service
         self.engine = create_read_model_engine(url)
         self.projector = self.new_projector(batch_size=batch_size)
 

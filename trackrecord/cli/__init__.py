@@ -6,7 +6,8 @@ documented in :mod:`trackrecord.cli.errors`; settings in :mod:`trackrecord.setti
 
 from __future__ import annotations
 
-from ..bootstrap import tune_gc
+from ledger.app import tune_gc
+
 from .app import create_app
 from .errors import ExitCode
 

@@ -19,12 +19,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from ledger.app import Ledger
 from ledger.rollback import CheckpointMemory, RestoreCheck, RolledBack, check_restore
-from ledger.service import LedgerService
 from ledger.store import open_store
 from ledger.store.backup import copy_sqlite, sqlite_path
 from ledger.store.base import redact
-from ledger.transparency import TransparencyLog
 from ledger.vault import service_key_path
 
 from .context import cli_context
@@ -217,11 +216,8 @@ def _remove_database(url: str) -> None:
 def _verifier_at(url: str, check: RestoreCheck) -> Any:
     """The note verifier of the restored store's own latest checkpoint."""
     assert check.latest is not None
-    store = open_store(url)
-    try:
-        return TransparencyLog(LedgerService(store)).verifier_at(check.latest[0])
-    finally:
-        store.close()
+    with Ledger(open_store(url)) as restored:
+        return restored.log.verifier_at(check.latest[0])
 
 
 def _refusal(check: RestoreCheck, *, accepted: bool = False) -> str:

@@ -8,12 +8,12 @@ import typer
 from rich.console import Console
 
 from keys import Identity
+from ledger.app import Ledger
 from ledger.service import LedgerService
 from ledger.state import LedgerState
 from projections import create_read_model_engine, purge_erased
 from projections.sealed import bind_read_model_key, read_model_key
 
-from ..bootstrap import Ledger, bootstrap
 from ..settings import Settings
 from .errors import CliError
 from .keyfiles import load_identity
@@ -32,19 +32,22 @@ class CliContext:
 
     @property
     def ledger(self) -> Ledger:
-        """The opened ledger (store and service), opened now if need be.
+        """The opened ledger (:class:`ledger.app.Ledger`), opened now if need be.
 
         Raises :class:`ledger.errors.NoLedger` (and creates nothing) if there is no
-        ledger at ``--db``: only :meth:`create_ledger` makes one.
+        ledger at ``--db``: only :meth:`create_ledger` makes one. An erasure appended or
+        caught up with through it purges the read models (:meth:`purge_read_models`).
         """
         if self._ledger is None:
-            self._ledger = bootstrap(self.settings)
+            self._ledger = self.settings.open_ledger(on_erasure=(self.purge_read_models,))
         return self._ledger
 
     def create_ledger(self) -> Ledger:
         """The ledger at ``--db``, created (tables, service key) if there is none yet."""
         if self._ledger is None:
-            self._ledger = bootstrap(self.settings, create=True)
+            self._ledger = self.settings.open_ledger(
+                create=True, on_erasure=(self.purge_read_models,)
+            )
         return self._ledger
 
     @property
@@ -71,9 +74,9 @@ class CliContext:
         person = self.acting(default)
         return person, load_identity(self.settings, person)
 
-    def after_erasure(self, person: str) -> set[str]:
-        """Purge ``person``'s content from the read models now (the data key and the
-        imported bundles were handled by the append); return the tables changed.
+    def purge_read_models(self, person: str) -> set[str]:
+        """Purge erased ``person``'s content from the read models now; return the tables
+        changed. An erasure subscriber (:mod:`ledger.erasure`) of :attr:`ledger`.
 
         A projector following the log would purge the same rows when it reaches the
         ``PersonErased`` entry; doing it here means no read model keeps the content

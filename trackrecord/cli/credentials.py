@@ -16,8 +16,6 @@ import typer
 from rich.markup import escape
 
 from ledger.credentials import did_key_for, issue_credentials
-from ledger.export import export_bundle
-from ledger.transparency import TransparencyLog
 
 from .context import cli_context
 from .errors import CliError, ExitCode
@@ -47,7 +45,7 @@ def export(
             exit_code=ExitCode.RULE,
         )
     _, operator = cli.signer()
-    bundle = export_bundle(TransparencyLog(cli.service), person)
+    bundle = cli.ledger.export(person)
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
     issued = issue_credentials(bundle, operator=operator, created=created)
     try:

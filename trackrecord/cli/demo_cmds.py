@@ -12,13 +12,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ledger.app import Ledger
 from ledger.bundle import dump_bundle, load_bundle, verify_bundle
-from ledger.export import export_bundle
-from ledger.service import LedgerService
 from ledger.state import LedgerState
-from ledger.transparency import TransparencyLog
 
-from ..bootstrap import opened
 from ..demo import MIN_PEOPLE, DemoSummary, populate
 from ..settings import KdfLimits, Settings
 from .audit_cmds import print_report, run_audit
@@ -82,7 +79,7 @@ def demo(
         passphrase=DEMO_PASSPHRASE,
         kdf=KdfLimits.named("fast"),
     )
-    with opened(settings, create=True) as ledger:
+    with settings.open_ledger(create=True) as ledger:
         with _progress(cli) as progress:
             task = progress.add_task("generating", total=None)
             summary = populate(
@@ -97,17 +94,17 @@ def demo(
         report = run_audit(cli, ledger.store, workers=2)
         print_report(cli, report)
         if report.ok:
-            _checkpoint_and_export(cli, ledger.service, summary, directory.resolve())
+            _checkpoint_and_export(cli, ledger, summary, directory.resolve())
     if not report.ok:
         raise typer.Exit(ExitCode.INTEGRITY)
 
 
 def _checkpoint_and_export(
-    cli: CliContext, service: LedgerService, summary: DemoSummary, directory: Path
+    cli: CliContext, ledger: Ledger, summary: DemoSummary, directory: Path
 ) -> None:
     """Sign a checkpoint as the operator, export the featured employee's record and
     verify it the way a stranger would: from the file alone."""
-    log = TransparencyLog(service)
+    log = ledger.log
     log.set_origin(DEMO_ORIGIN)
     operator = summary.identities[summary.featured["operator"]]
     signed = log.issue_checkpoint(operator)
@@ -118,7 +115,7 @@ def _checkpoint_and_export(
     if employee is None:
         return
     path = directory / f"{employee}.bundle.json"
-    path.write_text(dump_bundle(export_bundle(log, employee)), encoding="utf-8")
+    path.write_text(dump_bundle(ledger.export(employee)), encoding="utf-8")
     verified = verify_bundle(load_bundle(path.read_bytes()), trusted=[log.verifier()])
     cli.console.print(f"Exported and verified offline: {escape(str(path))}")
     cli.console.print(escape(verified.summary()), soft_wrap=True)

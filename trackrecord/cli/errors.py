@@ -7,7 +7,8 @@ code   meaning
 1      usage or input error: bad arguments, malformed input (``MalformedInput``,
        a bad setting, an unknown option)
 2      rule violation: the ledger refused the statement (``RuleViolation``;
-       the rule code is printed), or the ledger already exists (``init``)
+       the rule code is printed) or the request (``NotPermitted``), or the
+       ledger already exists (``init``)
 3      audit or integrity failure: stored data does not verify
        (``IntegrityViolation``, ``ProofError``, a failed ``audit``)
 4      key, keystore or passphrase error (``keys.KeyError_``, no passphrase)
@@ -40,6 +41,7 @@ from ledger.errors import (
     LedgerError,
     MalformedInput,
     NotFound,
+    NotPermitted,
     ProofError,
     RuleViolation,
     StoreError,
@@ -87,6 +89,7 @@ class CliError(Exception):
 _LEDGER_EXIT_CODES: tuple[tuple[type[LedgerError], ExitCode], ...] = (
     (MalformedInput, ExitCode.USAGE),
     (RuleViolation, ExitCode.RULE),
+    (NotPermitted, ExitCode.RULE),
     (IntegrityViolation, ExitCode.INTEGRITY),
     (ProofError, ExitCode.INTEGRITY),
     (StoreError, ExitCode.STORE),

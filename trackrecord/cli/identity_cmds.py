@@ -12,7 +12,7 @@ from ledger import commands
 from ledger.canonical import b64decode
 from ledger.catalogue import ErasureBasis, Role
 from ledger.store.base import redact
-from ledger.transparency import TransparencyLog, check_origin
+from ledger.transparency import check_origin
 
 from ..settings import check_person
 from .context import cli_context
@@ -83,7 +83,7 @@ def init(
     log_name = check_origin(
         origin or f"{organisation_of(department, organisation)}.trackrecord/ledger"
     )
-    log = TransparencyLog(cli.service)
+    log = cli.ledger.log
     write_keystore(cli.settings, identity, path, label=operator)
     try:
         result = cli.service.append(genesis)
@@ -231,8 +231,7 @@ def erase(
     )
     _, signer = cli.signer()
     signed = commands.erase_person(signer, person=person, basis=basis.value)
-    result = cli.service.append(signed)
-    cli.after_erasure(person)
+    result = cli.service.append(signed)  # and purges the read models (cli.purge_read_models)
     print_appended(cli, result, as_json=as_json)
 
 

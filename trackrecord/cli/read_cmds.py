@@ -9,8 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ledger.errors import NotFound
-from ledger.imported_view import ImportedRecordView, imported_views
-from ledger.imports import ImportRegistry
+from ledger.imported_view import ImportedRecordView
 from ledger.service import StoredEntry
 
 from .context import cli_context
@@ -34,8 +33,7 @@ def show(
         record: list[StoredEntry] = cli.service.read_stream(f"record/{person}")
     except NotFound:
         record = []
-    stored = ImportRegistry(cli.ledger.store).with_bundles(person)
-    imported = imported_views(stored, state, person)  # the whole record, as its owner reads it
+    imported = cli.ledger.imported_views(person, person)  # the whole record, as its owner reads it
     if as_json:
         print_json(
             {

@@ -16,7 +16,6 @@ import typer
 from keys import Identity
 from ledger.store.base import redact
 
-from ..bootstrap import opened
 from ..settings import Settings
 from .context import cli_context
 from .keyfiles import load_identity
@@ -51,9 +50,10 @@ def serve(
     from api.app import create_app
     from api.observability import json_logging
 
-    with opened(settings):  # a missing ledger is refused here (NoLedger), not in a worker
+    with settings.open_ledger():  # a missing ledger is refused here (NoLedger), not in a worker
         pass
-    application = create_app(settings, config, operator=operator)
+    memory = settings.checkpoint_memory()
+    application = create_app(settings.database_url, config, operator=operator, memory=memory)
     if announce:
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
         typer.echo(f"trackrecord is serving {redact(settings.database_url)}")

@@ -15,19 +15,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ledger.bundle import (
-    BundleReport,
-    disclose_for_viewer,
-    dump_bundle,
-    verify_bundle,
-    withhold_parts,
-)
+from ledger.bundle import BundleReport, dump_bundle, verify_bundle
 from ledger.canonical import b64encode
 from ledger.catalogue import Part
 from ledger.checkpoint import NoteVerifier, parse_verifier_key
 from ledger.errors import NotFound
-from ledger.export import export_bundle
-from ledger.imports import ImportRegistry
 from ledger.merkle import leaf_hash
 from ledger.monitor import Monitor
 from ledger.transparency import SignedCheckpoint, TransparencyLog
@@ -62,7 +54,7 @@ BundleFile = Annotated[
 
 
 def _log(cli: CliContext) -> TransparencyLog:
-    return TransparencyLog(cli.service)
+    return cli.ledger.log
 
 
 def _read(path: Path) -> str:
@@ -208,14 +200,7 @@ def export(
     what VIEWER may read with --for, minus the parts named with --withhold.
     """
     cli = cli_context(ctx)
-    bundle = export_bundle(_log(cli), person, size=size)
-    if for_viewer is not None and for_viewer != person:
-        state = cli.state()
-        if for_viewer not in state.people:
-            raise NotFound(f"no person {for_viewer!r} is registered")
-        disclose_for_viewer(bundle, state, for_viewer)
-    if withhold:
-        withhold_parts(bundle, person, set(withhold))
+    bundle = cli.ledger.export(person, size=size, withhold=withhold or (), viewer=for_viewer)
     text = dump_bundle(bundle)
     if out is None:
         typer.echo(text, nl=False)
@@ -253,7 +238,7 @@ def verify(
 def import_(ctx: typer.Context, bundle: BundleFile, as_json: JsonFlag = False) -> None:
     """Import a bundle from a trusted origin into this ledger; refuse it whole otherwise."""
     cli = cli_context(ctx)
-    record = ImportRegistry(cli.ledger.store).import_bundle(_read(bundle))
+    record = cli.ledger.import_bundle(_read(bundle))
     verb = "imported" if record.new else "already imported"
     _print_report(cli, record.report, as_json=as_json, verb=f"{verb} from {record.origin}")
 
@@ -272,7 +257,7 @@ def trust(
 ) -> None:
     """Trust another ledger's operator key for imports; list the trusted keys."""
     cli = cli_context(ctx)
-    registry = ImportRegistry(cli.ledger.store)
+    registry = cli.ledger.imports
     if verifier_key is not None:
         key = registry.trust(verifier_key)
         cli.err.print(f"[green]✓[/green] trusting {escape(key.name)}", soft_wrap=True)
@@ -290,7 +275,7 @@ def imported(
 ) -> None:
     """List the imported records (of PERSON), each with its origin and checkpoint."""
     cli = cli_context(ctx)
-    records = ImportRegistry(cli.ledger.store).imported_records(person)
+    records = cli.ledger.imports.imported_records(person)
     if as_json:
         print_json(
             [
