@@ -26,12 +26,13 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from keys import BadSignature, verify_signature
 from keys.signing import Purpose
 
+from .audit_rows import Failure, check_store_rows
 from .checkpoint import NoteVerifier, verify_checkpoint
 from .disclosures import Disclosure
 from .entry import Entry, decode_record_parts
@@ -48,28 +49,6 @@ __all__ = ["AuditReport", "Failure", "audit"]
 
 _CHUNK = 2000
 ProgressFn = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """The first thing found wrong: what, where, and the evidence."""
-
-    code: str
-    message: str
-    log_index: int | None = None
-    stream: str | None = None
-    seq: int | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "log_index": self.log_index,
-            "stream": self.stream,
-            "seq": self.seq,
-            "evidence": self.evidence,
-        }
 
 
 @dataclass(frozen=True)
@@ -521,11 +500,7 @@ def audit(store: Store, *, workers: int = 2, progress: ProgressFn | None = None)
     auditor = _Auditor(store, workers)
     failure = auditor.run(progress)
     if failure is None:
-        # What the store keeps beside the log (ledger.audit_rows, which imports Failure
-        # from here: hence imported here).
-        from .audit_rows import check_store_rows
-
-        failure = check_store_rows(store)
+        failure = check_store_rows(store)  # what the store keeps beside the log
     st = auditor.state
     return AuditReport(
         entries=st.size,

@@ -20,12 +20,15 @@ entries. This module checks what the entries cannot vouch for:
   it was imported under, its columns against the bundle; the first that fails is
   ``import_tampered``, with its origin, person and checkpoint size.
 
-Each check returns None or the first :class:`~ledger.audit.Failure` it finds.
+Each check returns None or the first :class:`Failure` it finds (the audit's failures are
+of this type too: :func:`ledger.audit.audit` runs these checks last).
 """
 
 from __future__ import annotations
 
-from .audit import Failure
+from dataclasses import dataclass, field
+from typing import Any
+
 from .checkpoint import parse_checkpoint_body
 from .errors import LedgerError
 from .imports import ImportRegistry
@@ -33,11 +36,34 @@ from .store import Store
 from .transparency import PREVIOUS_LINE
 
 __all__ = [
+    "Failure",
     "check_checkpoint_chain",
     "check_imports",
     "check_store_rows",
     "check_trusted_origins",
 ]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The first thing found wrong: what, where, and the evidence."""
+
+    code: str
+    message: str
+    log_index: int | None = None
+    stream: str | None = None
+    seq: int | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "log_index": self.log_index,
+            "stream": self.stream,
+            "seq": self.seq,
+            "evidence": self.evidence,
+        }
 
 
 def check_store_rows(store: Store) -> Failure | None:
