@@ -53,6 +53,7 @@ from ledger.access import (
     ACCESS_TYPES,
     MATCHING_PARTS,
     access_parties,
+    assignment_part,
     hidden_parts,
     may_read,
     readable_evidence,
@@ -194,11 +195,9 @@ def view_entry(
         return EntryView(stored, True)
     if s.type == "AssignmentApplied":
         return EntryView(stored, False, "an application is seen by its applicant and owner")
-    if s.type == "AssignmentAssigned":
-        return _part_view(stored, viewer, str(s.body["assignee"]), Part.FREE, state)
-    if s.type == "AssignmentCompleted":
-        assignee = str(s.body["assignee"])
-        return _part_view(stored, viewer, assignee, Part.ANALYTICAL, state)
+    part = assignment_part(s.type)
+    if part is not None:
+        return _part_view(stored, viewer, str(s.body["assignee"]), part, state)
     return EntryView(stored, True)
 
 

@@ -21,9 +21,10 @@ shown to an indefinite number of people until the person decides so.
 ``record/<person>`` belongs to a portfolio part — a claimed contribution to its
 ``part``, its withdrawal to the same part, endorsements and their revocations to
 ``analytical``, ambitions to ``ambitions`` — or to none (``VisibilityChanged``
-says who may see what and nothing more). The access statements
-(:data:`ACCESS_TYPES`) concern two people only, the owner and the viewer
-(:func:`access_parties`).
+says who may see what and nothing more); on an assignment stream, an assignment or
+its completion belongs to a part of the assignee's (:func:`assignment_part`). The
+access statements (:data:`ACCESS_TYPES`) concern two people only, the owner and the
+viewer (:func:`access_parties`).
 
 The ledger's rules (:mod:`ledger.rules`) keep the grants in
 :class:`~ledger.state.LedgerState`; the API, the bundle exporter and the read
@@ -56,6 +57,7 @@ __all__ = [
     "MATCHING_PARTS",
     "access_parties",
     "active_grant",
+    "assignment_part",
     "grant_is_active",
     "hidden_parts",
     "may_read",
@@ -193,6 +195,17 @@ def record_part(
         return Part.ANALYTICAL
     if statement_type == "AmbitionStated":
         return Part.AMBITIONS
+    return None
+
+
+def assignment_part(statement_type: str) -> Part | None:
+    """The part of the *assignee's* portfolio an assignment-stream statement belongs to:
+    an assignment to their ``free`` part (the assignments they worked on), a completion
+    (with its grade) to their ``analytical`` part; None for the other statements."""
+    if statement_type == "AssignmentAssigned":
+        return Part.FREE
+    if statement_type == "AssignmentCompleted":
+        return Part.ANALYTICAL
     return None
 
 

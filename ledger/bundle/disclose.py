@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ..access import ACCESS_TYPES, access_parties, may_read, record_part
+from ..access import ACCESS_TYPES, access_parties, assignment_part, may_read, record_part
 from ..catalogue import Part
 from ..state import LedgerState
 
@@ -68,5 +68,5 @@ def disclose_for_viewer(
             continue
         if s["type"] == "AssignmentApplied":
             item["disclosures"] = []  # an application is seen by its applicant and owner
-        elif s["type"] == "AssignmentCompleted" and Part.ANALYTICAL not in readable:
-            item["disclosures"] = []
+        elif (part := assignment_part(s["type"])) is not None and part not in readable:
+            item["disclosures"] = []  # a completion's note: the assignee's analytical part
