@@ -513,7 +513,12 @@ class ReadinessOut(BaseModel):
             "examples": [
                 {
                     "status": "ready",
-                    "checks": {"store": "ok", "signed_checkpoint": "ok", "read_models": "ok"},
+                    "checks": {
+                        "store": "ok",
+                        "schema": "ok",
+                        "signed_checkpoint": "ok",
+                        "read_models": "ok",
+                    },
                 }
             ]
         }
@@ -521,5 +526,6 @@ class ReadinessOut(BaseModel):
 
     status: str
     checks: dict[str, str] = Field(
-        description="each check's outcome: ok, or why not (unreachable, rolled_back, behind)"
+        description="each check's outcome: ok, or why not (unreachable, timeout, "
+        "migration_pending, rolled_back, behind)"
     )

@@ -1,11 +1,13 @@
 """Liveness and readiness of the service, for load balancers and orchestrators.
 
 Alive means the process answers (``GET /healthz``). Ready (``GET /readyz``) means it
-can serve: the store answers, the store is not behind the last checkpoint the
-operator signed nor behind what this process already read (:mod:`ledger.rollback`),
-and every read model is at most :attr:`api.config.ApiConfig.ready_max_lag` log
-positions behind the ledger. A check's outcome is ``ok`` or a short code, never an
-error message: the answer is public and shows no personal data.
+can serve: the store answers, its stored rule state follows the log (the schema
+``trackrecord migrate`` brings up to date), the store is not behind the last
+checkpoint the operator signed nor behind what this process already read
+(:mod:`ledger.rollback`), and every read model is at most
+:attr:`api.config.ApiConfig.ready_max_lag` log positions behind the ledger. A check's
+outcome is ``ok`` or a short code, never an error message: the answer is public and
+shows no personal data.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger("api.readiness")
-CHECKS = ("store", "signed_checkpoint", "read_models")
+CHECKS = ("store", "schema", "signed_checkpoint", "read_models")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,11 @@ def check_readiness(ctx: AppContext) -> Readiness:
         checks["store"] = "unreachable"
         return Readiness(checks)
     checks["store"] = "ok"
+    try:  # the stored rule state follows the log (trackrecord migrate; built at start)
+        checks["schema"] = "migration_pending" if ctx.service.behind() else "ok"
+    except Exception as exc:
+        _LOG.warning("readiness: the schema check failed (%s)", type(exc).__name__)
+        checks["schema"] = "unreachable"
     try:
         ctx.service.verify_not_rolled_back()
         checks["signed_checkpoint"] = "ok"

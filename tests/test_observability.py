@@ -72,7 +72,7 @@ def test_health_and_readiness_answer_without_a_session(live: Live) -> None:
     assert ready.status_code == 200, ready.text
     assert ready.json() == {
         "status": "ready",
-        "checks": {"store": "ok", "signed_checkpoint": "ok", "read_models": "ok"},
+        "checks": {"store": "ok", "schema": "ok", "signed_checkpoint": "ok", "read_models": "ok"},
     }
     assert live.client.get("/metrics").status_code == 404  # off without a token
 
