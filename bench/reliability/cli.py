@@ -19,7 +19,7 @@ from .report import Tally, render
 __all__ = ["FULL", "QUICK", "Sizes", "main"]
 
 POSTGRES_URL_ENV = "TRACKRECORD_BENCH_POSTGRES_URL"
-SUITES = ("crash", "concurrency", "audit", "checkpoints", "bundles", "fuzz")
+SUITES = ("crash", "concurrency", "audit", "checkpoints", "rows", "bundles", "fuzz")
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -38,10 +38,11 @@ class Sizes:
     per_writer: int
     races: int
     batches: int
+    rows: int = 36  # edits beside the log, per backend (a fresh ledger each)
 
 
 FULL = Sizes(10_000, 1_000, 300, 120, 2_000, 2_000, 20, 8, 150, 40, 20)
-QUICK = Sizes(500, 100, 60, 30, 300, 200, 3, 6, 30, 10, 5)
+QUICK = Sizes(500, 100, 60, 30, 300, 200, 3, 6, 30, 10, 5, 18)
 
 
 def _say(message: str) -> None:
@@ -72,6 +73,7 @@ def run(sizes: Sizes, suites: Sequence[str], backends: Sequence[str], seed: int)
 
     from .bundles import run_bundle_tampering
     from .fuzz import fuzzers, run_fuzz
+    from .rows import run_row_tampering
     from .service import run_concurrency, run_crash
     from .tamper import run_audit_tampering, run_checkpoint_tampering, run_rollback_refusal
 
@@ -107,6 +109,9 @@ def run(sizes: Sizes, suites: Sequence[str], backends: Sequence[str], seed: int)
                 count = getattr(sizes, f"checkpoints_{name}")
                 rows.append(run_checkpoint_tampering(make(), count, seed=seed, say=_say))
                 rows.append(run_rollback_refusal(make(), count // 3, seed=seed, say=_say))
+        if "rows" in suites:
+            for name in backends:
+                rows.append(run_row_tampering(name, server, sizes.rows, seed=seed, say=_say))
         if "bundles" in suites:
             rows.append(run_bundle_tampering(sizes.bundles, seed=seed, say=_say))
         if "fuzz" in suites:
