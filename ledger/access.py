@@ -59,6 +59,7 @@ __all__ = [
     "active_grant",
     "assignment_part",
     "grant_is_active",
+    "grant_status",
     "hidden_parts",
     "may_read",
     "permits",
@@ -97,6 +98,14 @@ def visibility_of(state: LedgerState, owner: str, part: Part) -> Visibility:
 def grant_is_active(grant: AccessGrant, *, today: str) -> bool:
     """Whether ``grant`` gives access on ``today`` (``YYYY-MM-DD``)."""
     return not grant.revoked and (grant.until is None or today <= grant.until)
+
+
+def grant_status(grant: AccessGrant, *, today: str) -> str:
+    """``active`` (it gives access on ``today``), ``revoked``, or ``expired`` (past its
+    ``until`` day, UTC)."""
+    if grant_is_active(grant, today=today):
+        return "active"
+    return "revoked" if grant.revoked else "expired"
 
 
 def active_grant(

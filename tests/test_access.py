@@ -9,15 +9,17 @@ refusals) is tested in ``tests/test_rules.py``; the read models' side in
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger import commands
-from ledger.access import may_read, today_utc
+from ledger.access import grant_status, may_read, today_utc
 from ledger.bundle import verify_bundle
 from ledger.catalogue import Part
+from ledger.state import AccessGrant
 from ledger.statement import SignedStatement
 from tests.factories import MemoryLedger, World, standard_world
 from tests.support.api_server import Live, Refused, issue_checkpoint, login, make_cast
@@ -220,3 +222,13 @@ def test_revoking_a_grant_that_ran_out_leaves_its_successor_active() -> None:
     w.do(w.revoke_access(alice, old))
     assert w.state.active_grants[("alice", "bob", "dossier")] == new
     assert may_read(w.state, "alice", "bob", Part.DOSSIER, today="2026-03-05")
+
+
+def test_a_grant_is_active_until_its_last_day_then_expired_unless_revoked() -> None:
+    grant = AccessGrant("g", "alice", "bob", "dossier", until="2026-12-06")
+    assert grant_status(grant, today="2026-12-06") == "active"  # its last day still counts
+    assert grant_status(grant, today="2026-12-07") == "expired"
+    revoked = dataclasses.replace(grant, revoked=True)
+    assert grant_status(revoked, today="2026-12-06") == "revoked"
+    assert grant_status(revoked, today="2026-12-07") == "revoked"
+    assert grant_status(AccessGrant("h", "alice", "bob", "free"), today="9999-12-31") == "active"

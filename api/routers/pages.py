@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from ledger.access import grant_is_active, may_read
+from ledger.access import grant_status, may_read
 from ledger.catalogue import Part
 from ledger.errors import NotFound
-from ledger.state import AccessGrant, LedgerState
+from ledger.state import LedgerState
 from projections.matching.queries import assignments_for, candidates
 from projections.portfolio import portfolio
 
@@ -84,13 +84,6 @@ def landing(request: Request, ctx: Ctx) -> HTMLResponse:
 HISTORY = 50  # answered requests and grants shown, newest first
 
 
-def _grant_status(grant: AccessGrant, today: str) -> str:
-    """``active``, ``revoked`` or ``expired`` (past its ``until`` day, UTC)."""
-    if grant_is_active(grant, today=today):
-        return "active"
-    return "revoked" if grant.revoked else "expired"
-
-
 def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
     """The access requests made to me (open ones oldest first, answered ones newest first)
     and the grants I gave (active ones first, then newest first)."""
@@ -103,7 +96,7 @@ def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
                 "viewer": g.viewer,
                 "part": g.part,
                 "until": g.until,
-                "status": _grant_status(g, today),
+                "status": grant_status(g, today=today),
             }
             for g in reversed(list(state.access_grants.values()))
             if g.owner == me
@@ -144,7 +137,7 @@ def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
                 "owner": g.owner,
                 "part": g.part,
                 "until": g.until,
-                "status": (status := _grant_status(g, today)),
+                "status": (status := grant_status(g, today=today)),
                 "readable": status == "active"
                 and may_read(state, g.owner, me, Part(g.part), today=today),
             }
