@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import commands
-from ledger.access import may_read
+from ledger.access import may_read, today_utc
 from ledger.catalogue import Part, Ring, Visibility
 from ledger.errors import NotFound
 from projections.matching import (
@@ -238,3 +239,54 @@ def test_matching_honours_opt_in_rings_and_order(
         assert m.ring is ring
     keys = [(order.index(m.ring), -m.score) for m in found]
     assert keys == sorted(keys)
+
+
+def test_the_opt_in_sql_decides_every_combination_as_the_ledger_does(market: Market) -> None:
+    """Who may find a candidate is who may read their free part (``ledger.access.may_read``):
+    every visibility × searcher relation (anonymous, no grant, an active grant, a revoked
+    one, one that ran out, a grant of another part only), checked on the matching SQL."""
+    w, today = market.w, today_utc()
+    tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
+    chosen = {
+        "alice": Visibility.PUBLIC,
+        "carol": Visibility.ON_REQUEST,
+        "dave": Visibility.PRIVATE,
+    }
+    relation = {
+        None: "anonymous",
+        "stranger": "no grant",
+        "bob": "active grant",
+        "operator": "revoked grant",
+        "gina": "grant that runs out today",
+        "erin": "grant of another part",
+    }
+    for person, visibility in chosen.items():
+        market.opt_in(person, Visibility.ON_REQUEST)  # grants need it
+        owner = w[person]
+        w.do(w.grant_access(owner, w["bob"], "free"))
+        revoked = w.do(w.grant_access(owner, w.operator, "free")).statement.id
+        w.do(w.revoke_access(owner, revoked))
+        w.do(w.grant_access(owner, w["gina"], "free", until=today))
+        w.do(w.grant_access(owner, w["erin"], "dossier"))
+        market.opt_in(person, visibility)
+    market.env.projector.catch_up()
+    spec = AssignmentSpec(
+        skills=("python", "sql"),
+        hours_per_week=8,
+        organisation="minbzk",
+        department=DEPT,
+        ring=Ring.GOVERNMENT,
+    )
+    state, seen = w.state, set()
+    with market.env.engine.connect() as conn:
+        for day in (today, tomorrow):
+            for searcher, how in relation.items():
+                found = candidates(conn, spec, searcher=searcher, limit=50, today=day)
+                names = {m.person for m in found}
+                for person, visibility in chosen.items():
+                    allowed = may_read(state, person, searcher, Part.FREE, today=day)
+                    assert (person in names) == allowed, (person, searcher, how, day)
+                    ran_out = how == "grant that runs out today" and day == tomorrow
+                    seen.add((visibility, "grant that ran out" if ran_out else how))
+    hows = set(relation.values()) | {"grant that ran out"}
+    assert seen == {(v, how) for v in Visibility for how in hows}
