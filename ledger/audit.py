@@ -421,16 +421,20 @@ class _Auditor:
             )
         return None
 
+    def _first_not_erased(
+        self, first: dict[str, tuple[int, Entry]]
+    ) -> tuple[int, Entry, str] | None:
+        """Of ``first`` (person -> their first (log index, entry) found so), the earliest
+        whose person the log does not erase."""
+        left = [(i, e, p) for p, (i, e) in first.items() if p not in self.state.erased]
+        return min(left, key=lambda u: u[0]) if left else None
+
     def _check_erasures(self) -> Failure | None:
         """Disclosures without a data key are fine only for people the log erases."""
-        unexplained = [
-            (index, entry, person)
-            for person, (index, entry) in self.erased_first.items()
-            if person not in self.state.erased
-        ]
-        if not unexplained:
+        found = self._first_not_erased(self.erased_first)
+        if found is None:
             return None
-        index, entry, person = min(unexplained, key=lambda u: u[0])
+        index, entry, person = found
         return Failure(
             code="data_key_missing",
             message=f"the data key of {person} is gone, so the disclosures of "
@@ -445,14 +449,10 @@ class _Auditor:
         """An entry that commits to personal fields is stored with a sealed tail (a sealed
         ``[]`` if all were withheld): no tail at all is content removed from the store,
         unless the log erases its owner."""
-        missing = [
-            (index, entry, person)
-            for person, (index, entry) in self.missing_first.items()
-            if person not in self.state.erased
-        ]
-        if not missing:
+        found = self._first_not_erased(self.missing_first)
+        if found is None:
             return None
-        index, entry, person = min(missing, key=lambda u: u[0])
+        index, entry, person = found
         return Failure(
             code="content_missing",
             message=f"the personal content of {entry.stream}#{entry.seq} is missing: it "

@@ -14,32 +14,36 @@ import pytest
 from keys import Identity
 from ledger import commands
 from ledger.audit import audit
-from ledger.bundle import dump_bundle
 from ledger.checkpoint import verifier_key, verify_checkpoint
-from ledger.export import export_bundle
 from ledger.imports import ImportedRecord, ImportRegistry
 from ledger.service import LedgerService
-from ledger.store import open_store
+from ledger.store import Store, open_store
 from ledger.transparency import PREVIOUS_LINE, TransparencyLog
 from projections import create_read_model_engine
 from tests.factories import identity_for
-from tests.support.bundles import build_scenario
+from tests.support.bundles import origin_bundle
 from tests.support.scan import every_value, holds
 
 OP = Identity(bytes([3]) * 32)
+
+
+def _genesis(store: Store) -> LedgerService:
+    """A service on ``store`` with its operator ``op`` registered."""
+    service = LedgerService(store)
+    service.append(
+        commands.register_identity(
+            OP, person="op", public_key=OP.public_key.raw, organisation="o",
+            department="o/d", display_name="Op",
+        )
+    )  # fmt: skip
+    return service
 
 
 def _checkpointed(url: str, count: int) -> list[int]:
     """A ledger with ``count`` checkpoints, two ambitions apart; their sizes."""
     store = open_store(url)
     try:
-        service = LedgerService(store)
-        service.append(
-            commands.register_identity(
-                OP, person="op", public_key=OP.public_key.raw, organisation="o",
-                department="o/d", display_name="Op",
-            )
-        )  # fmt: skip
+        service = _genesis(store)
         log = TransparencyLog(service)
         log.set_origin("trackrecord.example/test")
         sizes = []
@@ -116,24 +120,13 @@ def test_the_latest_checkpoint_deleted_is_the_monitors_to_find(sqlite_url: str) 
 @pytest.fixture(scope="module")
 def alice_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """alice's bundle from an origin ledger (tests.support.bundles) and its verifier key."""
-    path = tmp_path_factory.mktemp("origin") / "origin.db"
-    sc = build_scenario(f"sqlite://{path.resolve().as_posix()}")
-    try:
-        return dump_bundle(export_bundle(sc.log, "alice")), str(sc.key)
-    finally:
-        sc.log.service.store.close()
+    return origin_bundle(tmp_path_factory.mktemp("origin"))
 
 
 def _imported(url: str, bundle: str, key: str) -> None:
     store = open_store(url)
     try:
-        service = LedgerService(store)
-        service.append(
-            commands.register_identity(
-                OP, person="op", public_key=OP.public_key.raw, organisation="o",
-                department="o/d", display_name="Op",
-            )
-        )  # fmt: skip
+        _genesis(store)
         registry = ImportRegistry(store)
         registry.trust(key)
         registry.import_bundle(bundle)

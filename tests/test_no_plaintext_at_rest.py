@@ -23,14 +23,12 @@ import psycopg
 import pytest
 
 from ledger import commands
-from ledger.bundle import dump_bundle
-from ledger.export import export_bundle
 from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
 from projections import create_read_model_engine, open_projector
 from tests.factories import DEPT, ORG, TickClock, World
-from tests.support.bundles import build_scenario
+from tests.support.bundles import origin_bundle
 from tests.support.scan import every_value, holds
 from trackrecord.demo import populate
 
@@ -59,22 +57,13 @@ def _files(url: str, since: float) -> Iterator[tuple[Path, bool]]:
             yield f, True
 
 
-def _imported(tmp_path: Path) -> tuple[str, str]:
-    """A bundle from another ledger (tests.support.bundles) and its verifier key."""
-    sc = build_scenario(f"sqlite://{(tmp_path / 'origin.db').resolve().as_posix()}")
-    try:
-        return dump_bundle(export_bundle(sc.log, "alice")), str(sc.key)
-    finally:
-        sc.log.service.store.close()
-
-
 def test_a_copy_without_the_service_key_reveals_no_content(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = time.time() - 2
     key_file = tmp_path / "keys" / "service.key"
     monkeypatch.setenv("TRACKRECORD_SERVICE_KEY", str(key_file))
-    bundle, origin_key = _imported(tmp_path)
+    bundle, origin_key = origin_bundle(tmp_path)
     store = open_store(database_url)
     try:
         service = LedgerService(store)

@@ -5,27 +5,18 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from projections.portfolio import tables as pf
 from tests.factories import random_statements
+from tests.support.cli import app_with_projections
 from tests.support.projections import LedgerEnv, ledger_env
-from trackrecord.cli import create_app
-from trackrecord.cli import projections as projections_cli
-
-
-def _app() -> typer.Typer:
-    app = create_app()
-    if not any(group.name == "projections" for group in app.registered_groups):
-        app.add_typer(projections_cli.app, name="projections")
-    return app
 
 
 def _run(url: str, tmp_path: Path, *args: str) -> Result:
     env = {"TRACKRECORD_KEYS": str(tmp_path / "keys"), "COLUMNS": "200"}
-    return CliRunner().invoke(_app(), ["--db", url, "projections", *args], env=env)
+    return CliRunner().invoke(app_with_projections(), ["--db", url, "projections", *args], env=env)
 
 
 def _filled(env: LedgerEnv) -> int:

@@ -13,7 +13,6 @@ import random
 from pathlib import Path
 
 import pytest
-import typer
 from sqlalchemy import select, update
 from typer.testing import CliRunner, Result
 
@@ -22,9 +21,8 @@ from projections.portfolio import tables as pf
 from projections.reputation import tables as rep
 from projections.verify import ReadModelMismatch, verify_read_models
 from tests.factories import random_statements
+from tests.support.cli import app_with_projections
 from tests.support.projections import AT, LedgerEnv, ledger_env
-from trackrecord.cli import create_app
-from trackrecord.cli import projections as projections_cli
 
 
 def _filled(env: LedgerEnv, *, upto: int | None = None) -> None:
@@ -34,16 +32,9 @@ def _filled(env: LedgerEnv, *, upto: int | None = None) -> None:
     env.projector.refresh(at=AT)
 
 
-def _app() -> typer.Typer:
-    app = create_app()
-    if not any(group.name == "projections" for group in app.registered_groups):
-        app.add_typer(projections_cli.app, name="projections")
-    return app
-
-
 def _run(url: str, tmp_path: Path, *args: str) -> Result:
     env = {"TRACKRECORD_KEYS": str(tmp_path / "keys"), "COLUMNS": "200"}
-    return CliRunner().invoke(_app(), ["--db", url, *args], env=env)
+    return CliRunner().invoke(app_with_projections(), ["--db", url, *args], env=env)
 
 
 def _forge_a_title(env: LedgerEnv) -> str:

@@ -31,8 +31,6 @@ from typing import Any
 import psycopg
 
 from ledger.audit import audit
-from ledger.bundle import dump_bundle
-from ledger.export import export_bundle
 from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
@@ -42,7 +40,7 @@ from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
 from tests import pgcluster
 from tests.factories import TickClock, identity_for, random_statements
-from tests.support.bundles import build_scenario
+from tests.support.bundles import origin_bundle
 
 from .report import Tally, timed
 
@@ -70,7 +68,7 @@ def run_row_tampering(
     tally = Tally("Audit finds edits beside the log", backend, "detected / tried")
     rng = random.Random(seed)
     with timed(tally), tempfile.TemporaryDirectory(prefix="bench-rows-") as tmp:
-        bundle, key = _origin_bundle(Path(tmp))
+        bundle, key = origin_bundle(Path(tmp))
         for i in range(total + total // len(ROW_KINDS)):
             kind = ROW_KINDS[i % len(ROW_KINDS)] if i < total else "created_at"
             with _database(backend, server, Path(tmp), i) as url:
@@ -100,14 +98,6 @@ def _database(backend: str, server: str | None, tmp: Path, i: int) -> Iterator[s
     assert server is not None
     with pgcluster.fresh_database(server) as url:
         yield url
-
-
-def _origin_bundle(tmp: Path) -> tuple[str, str]:
-    sc = build_scenario(f"sqlite://{(tmp / 'origin.db').resolve().as_posix()}")
-    try:
-        return dump_bundle(export_bundle(sc.log, "alice")), str(sc.key)
-    finally:
-        sc.log.service.store.close()
 
 
 def _build(url: str, rng: random.Random, bundle: str, key: str, *, seed: str) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from keys import Identity, key_id_for
@@ -21,6 +22,7 @@ from ledger import commands
 from ledger.bundle import (
     FORMAT,
     AbsenceProof,
+    dump_bundle,
 )
 from ledger.canonical import b64encode
 from ledger.checkpoint import (
@@ -31,6 +33,7 @@ from ledger.checkpoint import (
 )
 from ledger.disclosures import Disclosure
 from ledger.entry import Entry, next_entry
+from ledger.export import export_bundle
 from ledger.heads import HeadsIndex
 from ledger.merkle import MemoryNodes, inclusion_proof, leaf_hash, root
 from ledger.service import LedgerService
@@ -47,6 +50,7 @@ __all__ = [
     "build_scenario",
     "forged",
     "log_entries",
+    "origin_bundle",
     "reference_bundle",
 ]
 
@@ -152,6 +156,16 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
         )
     )
     return Scenario(log, ids, a, contribution, checkpoint)
+
+
+def origin_bundle(directory: Path) -> tuple[str, str]:
+    """alice's bundle from a scenario ledger built in ``directory`` (:func:`build_scenario`),
+    and that ledger's verifier key."""
+    sc = build_scenario(f"sqlite://{(directory / 'origin.db').resolve().as_posix()}")
+    try:
+        return dump_bundle(export_bundle(sc.log, "alice")), str(sc.key)
+    finally:
+        sc.log.service.store.close()
 
 
 def log_entries(scenario: Scenario) -> LogEntries:

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import typer
 from typer.testing import CliRunner, Result
 
 from trackrecord.cli import create_app
+from trackrecord.cli import projections as projections_cli
 
-__all__ = ["BASE_ENV", "PASSPHRASE", "Cli", "claim", "organisation"]
+__all__ = ["BASE_ENV", "PASSPHRASE", "Cli", "app_with_projections", "claim", "organisation"]
 
 PASSPHRASE = "correct horse"
 BASE_ENV: dict[str, str | None] = {
@@ -28,6 +30,14 @@ BASE_ENV: dict[str, str | None] = {
     "TRACKRECORD_AS": None,
     "COLUMNS": "200",
 }
+
+
+def app_with_projections() -> typer.Typer:
+    """The CLI app, with the ``projections`` commands registered (once)."""
+    app = create_app()
+    if not any(group.name == "projections" for group in app.registered_groups):
+        app.add_typer(projections_cli.app, name="projections")
+    return app
 
 
 @dataclass
