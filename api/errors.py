@@ -29,6 +29,7 @@ rate limit                                 429     ``rate_limited`` (with ``Retr
 :class:`ledger.errors.StoreError`          503     ``store_error``; ``rolled_back`` for a store
                                                    behind the last signed checkpoint
 not ready (``GET /readyz``)                 503     ``not_ready``
+the database unreachable or gone (outage)  503     ``store_unavailable`` (with ``Retry-After``)
 anything else (a bug or corrupt data)      500     the error's code or ``internal_error``
 =========================================  ======  =======================================
 """
@@ -42,6 +43,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -55,7 +57,9 @@ from ledger.errors import (
     NotPermitted,
     RuleViolation,
     StoreError,
+    StoreUnavailable,
 )
+from ledger.store import DRIVER_ERRORS, as_outage
 
 from .models import Problem
 
@@ -165,7 +169,13 @@ def _status_of(exc: Exception) -> int:
 
 def problem_for(exc: Exception, *, instance: str | None = None) -> JSONResponse:
     """The problem document for any exception (the one mapping of errors to HTTP)."""
+    if not isinstance(exc, ApiError | LedgerError):
+        exc = as_outage(exc) or exc  # the database went away: 503, not a bug
     status = _status_of(exc)
+    if isinstance(exc, StoreUnavailable):
+        return problem(
+            status, exc.code, exc.message, instance=instance, headers={"Retry-After": "5"}
+        )
     if isinstance(exc, ApiError):
         return problem(
             status, exc.code, exc.message, instance=instance, headers=exc.headers, **exc.evidence
@@ -230,4 +240,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_error)
     app.add_exception_handler(LedgerError, on_error)
     app.add_exception_handler(KeyError_, on_error)
+    # The drivers' errors get handlers of their own, as the ledger's do: an outage is
+    # answered 503 (problem_for) like any handled error, not through the last-resort
+    # handler of Exception, which re-raises after answering and drops the connection.
+    for driver_error in (*DRIVER_ERRORS, SQLAlchemyError):
+        app.add_exception_handler(driver_error, on_error)
     app.add_exception_handler(Exception, on_error)

@@ -25,6 +25,7 @@ __all__ = [
     "ProofError",
     "RuleViolation",
     "StoreError",
+    "StoreUnavailable",
 ]
 
 
@@ -180,6 +181,13 @@ class StoreError(LedgerError):
     """The storage backend failed or is misconfigured."""
 
     code = "store_error"
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or dropped the connection (an outage): nothing was
+    written, and the same request may succeed once it is back."""
+
+    code = "store_unavailable"
 
 
 class NoLedger(StoreError):

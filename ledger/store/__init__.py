@@ -6,5 +6,13 @@ URL: ``sqlite:///path/to/ledger.db`` (the default, zero set-up) and
 """
 
 from .base import Store, StoredRecord, open_store, stream_originator_id
+from .outage import DRIVER_ERRORS, as_outage
 
-__all__ = ["Store", "StoredRecord", "open_store", "stream_originator_id"]
+__all__ = [
+    "DRIVER_ERRORS",
+    "Store",
+    "StoredRecord",
+    "as_outage",
+    "open_store",
+    "stream_originator_id",
+]

@@ -390,6 +390,11 @@ def _sqlite_env(path: str, *, create: bool) -> dict[str, str]:
     }
 
 
+def _query_value(parsed: urllib.parse.SplitResult, name: str) -> str | None:
+    values = urllib.parse.parse_qs(parsed.query).get(name)
+    return values[-1] if values else None
+
+
 def _postgres_env(parsed: urllib.parse.SplitResult) -> dict[str, str]:
     dbname = parsed.path.lstrip("/")
     if not dbname or not parsed.hostname:
@@ -403,7 +408,9 @@ def _postgres_env(parsed: urllib.parse.SplitResult) -> dict[str, str]:
         "POSTGRES_PASSWORD": urllib.parse.unquote(parsed.password or ""),
         "CREATE_TABLE": "no",  # open_store creates the tables itself, or refuses
         "POSTGRES_LOCK_TIMEOUT": "10",
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # libpq's connect_timeout in the URL's query (?connect_timeout=5), else 10 s: how
+        # long a request waits for a connection while the server is unreachable.
+        "POSTGRES_CONNECT_TIMEOUT": _query_value(parsed, "connect_timeout") or "10",
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "8",
         "APPLICATION_RECORDER_TOPIC": "ledger.store.postgres:LedgerPostgresRecorder",
