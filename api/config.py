@@ -54,8 +54,12 @@ class ApiConfig:
     refusal_limit: Bucket = Bucket(capacity=30, per_second=1.0)
     #: login challenges per client address
     challenge_limit: Bucket = Bucket(capacity=30, per_second=1.0)
-    #: the clock of sessions and rate limits (monotonic seconds)
+    #: the clock of rate limits (monotonic seconds)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    #: the clock of login challenges and sessions (seconds since the epoch): their expiry
+    #: times are stored in the database and compared by every service process, on any
+    #: host and after restarts, so it is the wall clock, not a monotonic one
+    session_clock: Callable[[], float] = field(default=time.time, compare=False)
     #: the calendar: today's date in UTC (``YYYY-MM-DD``), the day on which every read
     #: judges whether an access grant's ``until`` has run out
     today: Callable[[], str] = field(default=today_utc, compare=False)

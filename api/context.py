@@ -75,10 +75,11 @@ class AppContext:
                 interval=cfg.checkpoint_interval,
             )
         self.sessions = SessionStore(
+            self.read_models.projector.engine,
             service=cfg.service_name,
             challenge_ttl=cfg.challenge_ttl,
             session_ttl=cfg.session_ttl,
-            clock=cfg.clock,
+            clock=cfg.session_clock,
         )
         self.audits = AuditJobs(self.ledger.store)
         self.writes = RateLimiter("writes", cfg.write_limit, cfg.clock)

@@ -32,6 +32,7 @@ def clocked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, Fa
     config = dataclasses.replace(
         UNLIMITED,
         clock=clock,
+        session_clock=clock,
         session_ttl=60,
         challenge_ttl=30,
         login_limit=Bucket(3, 0.1),

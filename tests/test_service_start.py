@@ -27,6 +27,7 @@ import pytest
 from ledger.store import Store, open_store
 from projections import open_projector
 from tests import pgcluster
+from tests.support.api_server import UNLIMITED, Live, login, make_cast
 
 pytestmark = pytest.mark.postgres
 
@@ -40,11 +41,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, log: Path, *options: str) -> subprocess.Popen[bytes]:
     script = Path(sys.executable).parent / "trackrecord"
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(script), "--db", url, "serve", "--port", str(port)],
+            [str(script), "--db", url, "serve", "--port", str(port), *options],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             env=dict(os.environ), start_new_session=True,
         )  # fmt: skip
@@ -129,3 +130,47 @@ def test_read_models_set_up_at_once_on_a_fresh_ledger_all_set_up(
 
 def _set_up_read_models(store: Store) -> None:
     open_projector(store).engine.dispose()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_with_workers_runs_them_over_one_database(
+    postgres_server_url: str, tmp_path: Path
+) -> None:
+    """``trackrecord serve --workers 2`` on a ledger without read models yet: both workers
+    set up together, and a login made at any worker holds at every other one."""
+    with pgcluster.fresh_database(postgres_server_url) as url:
+        open_store(url).close()
+        port, log = _free_port(), tmp_path / "workers.log"
+        process = _serve(url, port, log, "--workers", "2")
+        try:
+            _wait_up(process, port, log, time.monotonic() + 90)
+            deadline = time.monotonic() + 30
+            while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            # uvicorn's supervisor, and under it the two workers (and nothing restarted)
+            assert len(_children(process.pid)) >= 2, log.read_text(errors="replace")
+            # a new connection for every request: the kernel hands them to either worker
+            fresh = httpx.Limits(max_keepalive_connections=0)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", limits=fresh) as client:
+                live = Live(f"http://127.0.0.1:{port}", url, client, UNLIMITED)
+                alice = make_cast(live, "workers")["alice"].identity
+                bearer = {"Authorization": f"Bearer {login(live, alice)}"}
+                for _ in range(10):
+                    assert client.get("/auth/session", headers=bearer).status_code == 200
+                    assert client.get("/people/workers-alice/portfolio").status_code == 200
+            assert "Traceback" not in log.read_text(errors="replace")
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)

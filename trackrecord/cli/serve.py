@@ -5,25 +5,42 @@ commands). With ``--as OPERATOR`` the service signs a checkpoint whenever the
 log has grown (the operator's key, opened from its keystore, is the only private
 key the service ever holds); without it, checkpoints come from ``trackrecord
 checkpoint`` and the service serves the stored ones.
+
+With ``--workers N`` uvicorn runs N worker processes over the one database, each
+built by :func:`worker_app` from the environment the command sets up for them: the
+settings (``TRACKRECORD_DATABASE_URL``, ``TRACKRECORD_KEYS``, ``TRACKRECORD_AS``, and
+the operator keystore's passphrase in ``TRACKRECORD_PASSPHRASE``) and the options
+of ``serve`` (:data:`WORKER_OPTIONS_ENV`). Nothing a worker decides rests on its own
+memory: appends serialise in the database, sessions are stored there, the read
+models are caught up by one process at a time (docs: README, "Many processes").
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import dataclasses
+import json
+import os
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from keys import Identity
 from ledger.store.base import redact
 
-from ..settings import Settings
+from ..settings import ACTING_ENV, DATABASE_URL_ENV, KEYS_ENV, PASSPHRASE_ENV, Settings
 from .context import cli_context
-from .keyfiles import load_identity
+from .keyfiles import get_passphrase, load_identity
 
 if TYPE_CHECKING:  # the web stack is imported when ``serve`` runs, not for every command
+    from fastapi import FastAPI
+
     from api.config import ApiConfig
 
-__all__ = ["app", "serve"]
+__all__ = ["WORKER_OPTIONS_ENV", "app", "serve", "worker_app"]
+
+WORKER_OPTIONS_ENV = "TRACKRECORD_SERVE_OPTIONS"
+"""Set by ``serve --workers N`` for its workers: the options of ``serve`` as JSON."""
+_WORKER_OPTIONS = ("checkpoint_interval", "secure_cookies", "metrics_token", "ready_max_lag")
 
 app = typer.Typer(help="The HTTP service and web pages.")
 
@@ -36,6 +53,7 @@ def serve(
     operator: Identity | None = None,
     config: ApiConfig | None = None,
     announce: bool = True,
+    workers: int = 1,
 ) -> None:
     """Serve the ledger of ``settings`` on ``host:port`` until interrupted.
 
@@ -52,14 +70,13 @@ def serve(
 
     with settings.open_ledger():  # a missing ledger is refused here (NoLedger), not in a worker
         pass
+    if workers > 1:
+        _serve_workers(settings, host, port, workers=workers, operator=operator, config=config)
+        return
     memory = settings.checkpoint_memory()
     application = create_app(settings.database_url, config, operator=operator, memory=memory)
     if announce:
-        shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
-        typer.echo(f"trackrecord is serving {redact(settings.database_url)}")
-        typer.echo(f"  open http://{shown}:{port}/   (API: http://{shown}:{port}/docs)")
-        if operator is not None:
-            typer.echo(f"  signing checkpoints with the operator key {operator.key_id}")
+        _announce(settings, host, port, operator)
     server = uvicorn.Server(
         uvicorn.Config(
             application,
@@ -80,6 +97,72 @@ def serve(
         if isinstance(failure, Exception):
             raise failure from None  # e.g. a store behind the last signed checkpoint
         raise
+
+
+def _announce(settings: Settings, host: str, port: int, operator: Identity | None) -> None:
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    typer.echo(f"trackrecord is serving {redact(settings.database_url)}")
+    typer.echo(f"  open http://{shown}:{port}/   (API: http://{shown}:{port}/docs)")
+    if operator is not None:
+        typer.echo(f"  signing checkpoints with the operator key {operator.key_id}")
+
+
+def _serve_workers(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    workers: int,
+    operator: Identity | None,
+    config: ApiConfig | None,
+) -> None:
+    """Run ``workers`` uvicorn worker processes, each built by :func:`worker_app`."""
+    import uvicorn
+
+    from api.config import ApiConfig
+
+    chosen = dataclasses.asdict(config or ApiConfig())
+    os.environ[WORKER_OPTIONS_ENV] = json.dumps({k: chosen[k] for k in _WORKER_OPTIONS})
+    os.environ[DATABASE_URL_ENV] = settings.database_url
+    os.environ[KEYS_ENV] = str(settings.keys_dir)
+    if operator is not None and settings.acting is not None:
+        os.environ[ACTING_ENV] = settings.acting
+        path = settings.keystore_path(settings.acting)
+        os.environ[PASSPHRASE_ENV] = get_passphrase(settings, path=path, new=False)
+    else:
+        os.environ.pop(ACTING_ENV, None)
+    _announce(settings, host, port, operator)
+    typer.echo(f"  in {workers} worker processes")
+    uvicorn.run(
+        "trackrecord.cli.serve:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        access_log=False,  # as in serve(): the service's own request log names no person
+    )
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process of ``serve --workers N`` (a uvicorn factory:
+    ``uvicorn --factory trackrecord.cli.serve:worker_app``), configured from the
+    environment that ``serve`` set up; the operator's keystore is opened with
+    ``TRACKRECORD_PASSPHRASE``. Raises :class:`KeyError` if :data:`WORKER_OPTIONS_ENV`
+    is not set (the factory is not meant to be started by hand without it)."""
+    from api.app import create_app
+    from api.config import ApiConfig
+    from api.observability import json_logging
+
+    settings = Settings.load()
+    options: dict[str, Any] = json.loads(os.environ[WORKER_OPTIONS_ENV])
+    operator = None
+    if settings.acting is not None:
+        operator = load_identity(settings, settings.acting, passphrase=settings.passphrase)
+    json_logging().__enter__()  # for the worker's lifetime: it logs until it exits
+    memory = settings.checkpoint_memory()
+    return create_app(settings.database_url, ApiConfig(**options), operator=operator, memory=memory)
 
 
 @app.command("serve")
@@ -107,6 +190,15 @@ def serve_command(
         int,
         typer.Option(min=0, help="/readyz is not ready while a read model lags more positions."),
     ] = 1000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (uvicorn workers) over the one database: up to about "
+            "one per core.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and the web pages for the ledger at --db.
 
@@ -114,7 +206,13 @@ def serve_command(
     """
     cli = cli_context(ctx)
     settings = cli.settings
-    operator = load_identity(settings, settings.acting) if settings.acting else None
+    operator = None
+    if settings.acting:
+        # asked once (workers open the keystore again with it: TRACKRECORD_PASSPHRASE)
+        path = settings.keystore_path(settings.acting)
+        secret = get_passphrase(settings, path=path, new=False) if path.exists() else None
+        operator = load_identity(settings, settings.acting, passphrase=secret)
+        settings = dataclasses.replace(settings, passphrase=secret)
     from api.config import ApiConfig
 
     config = ApiConfig(
@@ -123,4 +221,4 @@ def serve_command(
         metrics_token=metrics_token or None,
         ready_max_lag=ready_max_lag,
     )
-    serve(settings, host, port, operator=operator, config=config)
+    serve(settings, host, port, operator=operator, config=config, workers=workers)
