@@ -248,7 +248,6 @@ def in_process(url: str, world: World, quick: bool, connections: int) -> dict[st
     from as many threads as the HTTP run has connections."""
     from fastapi import Response as FastApiResponse
     from starlette.requests import Request
-    from trackrecord.bootstrap import bootstrap
 
     from api.cache import ResponseCache
     from api.config import ApiConfig, Bucket
@@ -265,7 +264,7 @@ def in_process(url: str, world: World, quick: bool, connections: int) -> dict[st
     off = Bucket(0, 0)
     config = ApiConfig(write_limit=off, login_limit=off, challenge_limit=off, refusal_limit=off)
     settings = Settings(database_url=url, keys_dir=Path(tempfile.mkdtemp(prefix="bench-http-")))
-    ctx = AppContext(bootstrap(settings), config, None)  # as api.app's lifespan does
+    ctx = AppContext(settings.open_ledger(), config, None)  # as api.app's lifespan does
     ctx.service.catch_up()
     ctx.index.refresh()
     ctx.read_models.start()
