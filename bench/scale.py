@@ -1,0 +1,474 @@
+"""Scale: what one operation costs as the ledger grows (issue 13). One command, one table.
+
+    python -m bench.scale [--quick] [--sizes 10000,100000] [--backends sqlite,postgresql]
+
+For each size a ledger is built once with ``trackrecord demo`` (a realistic, signed,
+auditable ledger; about 18 entries per person) and kept in ``--cache`` (default
+``.bench-cache/``); PostgreSQL gets the same signed statements appended through the
+service into a fresh database. Every figure is measured on a copy, as a user would
+see it, in separate processes:
+
+(a) one CLI append (``trackrecord ambition``), process start to exit, median of 3;
+(b) ``trackrecord serve``: process start to the first answer of ``GET /healthz``;
+(c) the service's RSS after start, and after ``--reads`` record reads of distinct people;
+(f) exporting one person's bundle (``trackrecord export``), process start to exit;
+(g) ``trackrecord audit``: entries/s and its peak RSS.
+
+The reference is the code just before the rule state moved into the store
+(``--reference-rev``, default ``89d08cb^``), run in the same process setup on a copy
+of the same ledger, for (a), (b) and (c). Rows (d) (uncached reads under load) and (e)
+(signed HTTP writes) of the issue's table are not measured here: they say so. Sizes
+not run say "not measured"; nothing is extrapolated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEOPLE_PER_ENTRY = 1 / 18.3  # trackrecord demo writes about 18.3 entries per person
+PASSPHRASE = "demo"  # the demo's keystores
+
+
+@dataclass
+class Row:
+    """One figure. For times, ``value`` is CPU seconds and ``wall`` the wall-clock ones."""
+
+    figure: str
+    size: int
+    backend: str
+    value: float | None  # None: not measured
+    unit: str
+    reference: float | None = None
+    wall: float | None = None
+    reference_wall: float | None = None
+    goal: str = ""
+    met: str = ""
+
+
+def _say(message: str) -> None:
+    print(f"scale {time.strftime('%H:%M:%S')} {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Code:
+    """Which trackrecord runs: this checkout, or an archive of another revision."""
+
+    name: str
+    pythonpath: Path
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-c", "from trackrecord.cli import main; main()", *args]
+
+    def env(self, ledger: Ledger) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PYTHONPATH": str(self.pythonpath),
+            "TRACKRECORD_DATABASE_URL": ledger.url,
+            "TRACKRECORD_KEYS": str(ledger.keys),
+            "TRACKRECORD_PASSPHRASE": PASSPHRASE,
+            "TRACKRECORD_SERVICE_KEY": str(ledger.service_key),
+        }
+
+    def run(self, ledger: Ledger, *args: str) -> tuple[Timing, str]:
+        """Run the CLI; its wall time and CPU time (user + system), and its output."""
+        cpu0 = _children_cpu()
+        began = time.perf_counter()
+        done = subprocess.run(
+            self.argv(*args), env=self.env(ledger), capture_output=True, text=True, check=False
+        )
+        timing = Timing(time.perf_counter() - began, _children_cpu() - cpu0)
+        if done.returncode != 0:
+            raise RuntimeError(f"{self.name}: {' '.join(args)} failed: {done.stderr[-2000:]}")
+        return timing, done.stdout
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock and CPU seconds of a process: on a shared, loaded machine the CPU time
+    is the figure that says what the work costs."""
+
+    wall: float
+    cpu: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    url: str
+    keys: Path
+    service_key: Path
+    employee: str
+    people: list[str]
+    entries: int
+
+
+def _build_sqlite(cache: Path, size: int) -> Path:
+    """The demo ledger of about ``size`` entries, built once into ``cache``."""
+    directory = cache / f"sqlite-{size}"
+    if (directory / "tour.env").is_file():
+        return directory
+    shutil.rmtree(directory, ignore_errors=True)
+    people = max(5, round(size * PEOPLE_PER_ENTRY))
+    _say(f"building a demo ledger of {people} people (about {size} entries) in {directory}")
+    here = Code("this code", ROOT)
+    subprocess.run(
+        here.argv("demo", "--people", str(people), "--dir", str(directory)),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+    )
+    return directory
+
+
+def _tour(directory: Path) -> dict[str, str]:
+    out = {}
+    for line in (directory / "tour.env").read_text().splitlines():
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            out[name] = value
+    return out
+
+
+def _copy_sqlite(directory: Path, into: Path) -> Ledger:
+    into.mkdir(parents=True)
+    shutil.copy(directory / "trackrecord.db", into / "trackrecord.db")
+    shutil.copy(directory / "trackrecord.db.service-key", into / "service.key")
+    shutil.copytree(directory / "keys", into / "keys")
+    return _ledger(f"sqlite://{into / 'trackrecord.db'}", into, directory)
+
+
+def _ledger(url: str, into: Path, directory: Path) -> Ledger:
+    import sqlite3
+
+    tour = _tour(directory)
+    with sqlite3.connect(directory / "trackrecord.db") as conn:
+        entries = int(conn.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+        people = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT key FROM rule_state WHERE tbl='people' AND key NOT IN "
+                "(SELECT key FROM rule_state WHERE tbl='erased') ORDER BY at LIMIT 20000"
+            )
+        ]
+    return Ledger(url, into / "keys", into / "service.key", tour["EMPLOYEE"], people, entries)
+
+
+def _copy_postgres(directory: Path, server_url: str, into: Path, name: str) -> Ledger:
+    """The SQLite ledger's signed statements appended through the service into a fresh
+    PostgreSQL database (the entries get new ``recorded_at`` times: a valid ledger)."""
+    import psycopg
+
+    from ledger.service import MAX_BATCH, LedgerService
+    from ledger.statement import SignedStatement
+    from ledger.store import open_store
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = server_url.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    into.mkdir(parents=True)
+    shutil.copytree(directory / "keys", into / "keys")
+    shutil.copy(directory / "trackrecord.db.service-key", into / "service.key")
+    key = (into / "service.key").read_bytes()
+    source = open_store(f"sqlite://{directory / 'trackrecord.db'}", service_key=key)
+    target = open_store(url, service_key=key)
+    try:
+        reader, writer = LedgerService(source), LedgerService(target)
+        after = 0
+        while True:
+            chunk = reader.read_log(after=after, limit=MAX_BATCH)
+            if not chunk:
+                break
+            batch = [
+                SignedStatement(s.entry.statement, s.entry.signature, s.disclosures)
+                for _, s in chunk
+            ]
+            writer.append_batch(batch)
+            after = chunk[-1][0]
+    finally:
+        source.close()
+        target.close()
+    return _ledger(url, into, directory)
+
+
+# -- the figures ---------------------------------------------------------------------------
+
+
+def cli_append(code: Code, ledger: Ledger, runs: int = 3) -> Timing:
+    times = [
+        code.run(ledger, "--as", ledger.employee, "ambition", "--goal", f"Scale run {i}")[0]
+        for i in range(runs)
+    ]
+    return Timing(statistics.median(t.wall for t in times), statistics.median(t.cpu for t in times))
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@contextmanager
+def _serving(
+    code: Code, ledger: Ledger, port: int
+) -> Iterator[tuple[Timing, subprocess.Popen[bytes]]]:
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        code.argv("serve", "--port", str(port)),
+        env=code.env(ledger),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{code.name}: serve exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.02)
+        yield Timing(time.perf_counter() - began, _process_cpu(proc.pid)), proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def service(code: Code, ledger: Ledger, port: int, reads: int) -> tuple[Timing, float, float]:
+    """(time to the first answer, RSS MiB after start, RSS MiB after ``reads`` reads)."""
+    with _serving(code, ledger, port) as (ready, proc):
+        after_start = _rss_kib(proc.pid) / 1024
+        people = ledger.people
+        for i in range(reads):
+            person = people[i % len(people)]
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/people/{person}/record", timeout=30
+                ) as r:
+                    r.read()
+            except urllib.error.HTTPError:
+                pass  # a 404/403 is an answer too: the work was done
+        return ready, after_start, _rss_kib(proc.pid) / 1024
+
+
+def export_bundle(code: Code, ledger: Ledger, into: Path) -> Timing:
+    return code.run(ledger, "export", ledger.employee, "-o", str(into / "bundle.json"))[0]
+
+
+def audit_figures(code: Code, ledger: Ledger) -> tuple[float, float]:
+    """(entries/s, peak RSS MiB) of ``trackrecord audit --json``."""
+    argv = ["/usr/bin/time", "-f", "%M", *code.argv("audit", "--json")]
+    done = subprocess.run(argv, env=code.env(ledger), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"audit failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
+    report = json.loads(done.stdout)
+    peak_kib = int(done.stderr.strip().splitlines()[-1])
+    return float(report["entries_per_second"]), peak_kib / 1024
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def _reference_code(rev: str, into: Path) -> Code:
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True
+    ).stdout
+    into.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return Code(f"reference {rev}", into)
+
+
+def _maker(
+    backend: str, directory: Path, server_url: str | None, size: int
+) -> Callable[[Path], Ledger]:
+    """(work dir) -> a fresh copy of the cached ledger of ``size`` on ``backend``."""
+    if backend == "sqlite":
+        return lambda into: _copy_sqlite(directory, into)
+    assert server_url is not None
+    return lambda into: _copy_postgres(directory, server_url, into, f"scale_{size}_{into.name}")
+
+
+def measure(
+    size: int,
+    backend: str,
+    make: Callable[[Path], Ledger],
+    here: Code,
+    ref: Code | None,
+    args: argparse.Namespace,
+    work: Path,
+) -> list[Row]:
+    rows: list[Row] = []
+    mine: Ledger = make(work / "mine")
+    theirs: Ledger | None = make(work / "ref") if ref is not None else None
+    _say(f"{backend} {size}: {mine.entries} entries; (a) CLI append")
+    a = cli_append(here, mine)
+    a_ref = cli_append(ref, theirs) if ref is not None and theirs is not None else None
+    rows.append(_timed("(a) CLI append, start to exit", mine.entries, backend, a, a_ref))
+    _say(f"{backend} {size}: (b)(c) service start, RSS, {args.reads} reads")
+    ready, rss0, rss1 = service(here, mine, args.port, args.reads)
+    ref_b = service(ref, theirs, args.port + 1, args.reads) if ref and theirs else None
+    rows.append(_timed("(b) service start to first answer", mine.entries, backend, ready,
+                       ref_b[0] if ref_b else None))  # fmt: skip
+    rows.append(Row("(c) service RSS after start", mine.entries, backend, rss0, "MiB",
+                    ref_b[1] if ref_b else None))  # fmt: skip
+    rows.append(Row(f"(c) service RSS after {args.reads} reads", mine.entries, backend, rss1,
+                    "MiB", ref_b[2] if ref_b else None))  # fmt: skip
+    rows.append(Row("(d) uncached record/portfolio reads p50/p99", mine.entries, backend, None, ""))
+    rows.append(Row("(e) signed HTTP write p50/p99", mine.entries, backend, None, ""))
+    _say(f"{backend} {size}: (f) export, (g) audit")
+    rows.append(_timed("(f) export one bundle, start to exit", mine.entries, backend,
+                       export_bundle(here, mine, work), None))  # fmt: skip
+    rate, peak = audit_figures(here, mine)
+    rows.append(Row("(g) audit entries/s", mine.entries, backend, rate, "/s"))
+    rows.append(Row("(g) audit peak RSS", mine.entries, backend, peak, "MiB"))
+    return rows
+
+
+def _timed(figure: str, size: int, backend: str, mine: Timing, ref: Timing | None) -> Row:
+    return Row(
+        figure, size, backend, mine.cpu, "s",
+        None if ref is None else ref.cpu, mine.wall, None if ref is None else ref.wall,
+    )  # fmt: skip
+
+
+_GOALS_AT_MILLION = {
+    "(a) CLI append, start to exit": ("< 1 s at 10^6", 1.0),
+    "(b) service start to first answer": ("< 3 s at 10^6", 3.0),
+    "(c) service RSS after start": ("< 300 MiB at 10^6", 300.0),
+    "(g) audit peak RSS": ("< 1 GiB at 10^6", 1024.0),
+}
+
+
+def judge(rows: list[Row], sizes: Sequence[int]) -> None:
+    """Goals: at 10^6 the absolute ones; from the smallest to the largest size measured,
+    (a)-(f) grow at most 2x (the issue asks it from 10^4 to 10^6)."""
+    for row in rows:
+        if row.value is None:
+            row.met = "not measured"
+            continue
+        absolute = _GOALS_AT_MILLION.get(row.figure)
+        same = [r for r in rows if r.figure == row.figure and r.backend == row.backend
+                and r.value is not None]  # fmt: skip
+        smallest = min(same, key=lambda r: r.size)
+        growth = row.value / smallest.value if smallest.value else 0.0
+        parts = []
+        if row.figure[:3] in ("(a)", "(b)", "(c)", "(f)") and row is not smallest:
+            parts.append(
+                f"{growth:.2f}x of {smallest.size}: " + ("met" if growth <= 2 else "not met")
+            )
+        if absolute is not None:
+            row.goal = absolute[0]
+            if row.size >= 900_000:
+                parts.append("met" if row.value < absolute[1] else "not met")
+            else:
+                parts.append("10^6 not measured")
+        row.met = "; ".join(parts) or "-"
+        if not row.goal:
+            row.goal = (
+                "≤ 2x from 10^4 to 10^6" if row.figure[:3] in ("(a)", "(b)", "(c)", "(f)") else "-"
+            )
+
+
+def render(rows: list[Row], caption: str) -> str:
+    def fmt(v: float | None, unit: str) -> str:
+        if v is None:
+            return "not measured"
+        return f"{v:,.0f} {unit}" if unit == "/s" else f"{v:.3g} {unit}"
+
+    def with_wall(v: float | None, wall: float | None, unit: str) -> str:
+        shown = fmt(v, unit)
+        return shown if wall is None or v is None else f"{shown} CPU ({wall:.3g} s wall)"
+
+    lines = [
+        caption,
+        "",
+        "| figure | entries | backend | this code | reference (same run) | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ref = "-" if r.reference is None else with_wall(r.reference, r.reference_wall, r.unit)
+        mine = with_wall(r.value, r.wall, r.unit)
+        lines.append(
+            f"| {r.figure} | {r.size:,} | {r.backend} | {mine} | {ref} | {r.goal} | {r.met} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10^3 and 10^4 entries, SQLite")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".bench-cache")
+    parser.add_argument("--reference-rev", default="89d08cb^")
+    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--reads", type=int, default=10_000)
+    parser.add_argument("--port", type=int, default=18730)
+    args = parser.parse_args(argv)
+    sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    if args.quick:
+        args.reads = min(args.reads, 1000)
+    backends = args.backends.split(",")
+    here = Code("this code", ROOT)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="trackrecord-scale-") as tmp:
+        work = Path(tmp)
+        ref = None if args.no_reference else _reference_code(args.reference_rev, work / "code")
+        server, server_url = None, None
+        if "postgresql" in backends:
+            from bench.ingest import _postgres_server
+
+            server = _postgres_server()
+            server_url, _ = server.__enter__()
+        try:
+            for size in sizes:
+                directory = _build_sqlite(args.cache, size)
+                for backend in backends:
+                    at = work / f"{backend}-{size}"
+                    rows += measure(size, backend, _maker(backend, directory, server_url, size),
+                                    here, ref, args, at)  # fmt: skip
+        finally:
+            if server is not None:
+                server.__exit__(None, None, None)
+    judge(rows, sizes)
+    caption = (
+        f"bench/scale.py on {os.cpu_count()} cores; reference: {args.reference_rev} (the "
+        f"code before the rule state moved into the store); (c) after {args.reads} reads of "
+        f"distinct people's records; times are CPU seconds (user + system) of the process, "
+        f"wall-clock in brackets: on a shared machine the wall clock measures the load; goals "
+        f"are judged on CPU time. Sizes not listed were not measured (nothing is "
+        f"extrapolated)."
+    )
+    print(render(rows, caption))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
