@@ -75,6 +75,10 @@ def test_health_and_readiness_answer_without_a_session(live: Live) -> None:
         "checks": {"store": "ok", "schema": "ok", "signed_checkpoint": "ok", "read_models": "ok"},
     }
     assert live.client.get("/metrics").status_code == 404  # off without a token
+    echoed = live.client.get("/healthz", headers={"X-Request-ID": "lb-42.a_b"})
+    assert echoed.headers["x-request-id"] == "lb-42.a_b"
+    replaced = live.client.get("/healthz", headers={"X-Request-ID": "no spaces <here>"})
+    assert len(replaced.headers["x-request-id"]) == 32  # a new one: only plain tokens pass
 
 
 def test_metrics_parse_and_move_with_appends_and_refusals(metered: Live) -> None:
