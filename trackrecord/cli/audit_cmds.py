@@ -6,81 +6,15 @@ import dataclasses
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from ledger.audit import AuditReport, Failure, audit
-from ledger.store import Store
+from ledger.audit import AuditReport, Failure
 
 from .context import CliContext, cli_context
 from .errors import ExitCode
 from .options import JsonFlag
-from .output import print_json
+from .output import print_json, print_report, run_audit
 
-__all__ = ["audit_command", "print_report", "run_audit"]
-
-
-def run_audit(cli: CliContext, store: Store, *, workers: int) -> AuditReport:
-    """Audit ``store`` with a progress bar on standard error; return the report."""
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=cli.err,
-    ) as progress:
-        task = progress.add_task("auditing", total=None)
-
-        def advance(position: int, total: int) -> None:
-            progress.update(task, completed=position, total=total)
-
-        report = audit(store, workers=workers, progress=advance)
-        progress.update(task, completed=report.entries, total=report.entries)
-    return report
-
-
-def print_report(cli: CliContext, report: AuditReport) -> None:
-    """Print an audit report: the summary, and the first bad entry in red if any."""
-    summary = Table(title="audit", title_justify="left", show_header=False)
-    summary.add_column("what")
-    summary.add_column("value", justify="right")
-    for what, value in (
-        ("entries", f"{report.entries:,}"),
-        ("streams", f"{report.streams:,}"),
-        ("identities", f"{report.identities:,}"),
-        ("keys", f"{report.keys:,}"),
-        ("erased entries", f"{report.erased:,}"),
-        ("time", f"{report.seconds:.2f} s"),
-        ("entries/s", f"{report.entries_per_second:,.0f}"),
-    ):
-        summary.add_row(what, value)
-    cli.console.print(summary)
-    failure = report.failure
-    if failure is None:
-        cli.console.print(
-            "[bold green]✓ audit passed[/bold green]: every entry is well formed, chained, "
-            "signed by a key valid at its log position, keeps every rule, "
-            "and matches the Merkle log"
-        )
-        return
-    lines = [
-        "[bold red]✗ audit FAILED[/bold red] at the first bad entry:",
-        f"  stream:       {escape(str(failure.stream))}",
-        f"  seq:          {failure.seq}",
-        f"  log position: {failure.log_index}",
-        f"  code:         {escape(failure.code)}",
-        f"  reason:       {escape(failure.message)}",
-    ]
-    lines += [f"  {escape(k)}: {escape(str(v))}" for k, v in failure.evidence.items()]
-    for line in lines:
-        cli.console.print(line, style="red", soft_wrap=True)
+__all__ = ["audit_command"]
 
 
 def _with_read_models(cli: CliContext, report: AuditReport) -> AuditReport:
@@ -88,10 +22,8 @@ def _with_read_models(cli: CliContext, report: AuditReport) -> AuditReport:
     rebuild from the log (``trackrecord projections verify``)."""
     from projections.verify import ReadModelMismatch
 
-    from .projections import verify_read_models_of
-
     try:
-        verify_read_models_of(cli)
+        cli.verify_read_models()
     except ReadModelMismatch as exc:
         first = exc.differences[0]
         failure = Failure(

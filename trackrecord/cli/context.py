@@ -11,8 +11,9 @@ from keys import Identity
 from ledger.app import Ledger
 from ledger.service import LedgerService
 from ledger.state import LedgerState
-from projections import create_read_model_engine, purge_erased
+from projections import LedgerLog, ProjectionError, create_read_model_engine, purge_erased
 from projections.sealed import bind_read_model_key, read_model_key
+from projections.verify import ReadModelMismatch, verify_read_models
 
 from ..settings import Settings
 from .errors import CliError
@@ -86,6 +87,23 @@ class CliContext:
         bind_read_model_key(engine, read_model_key(self.ledger.store))
         try:
             return purge_erased(engine, person)
+        finally:
+            engine.dispose()
+
+    def verify_read_models(self) -> None:
+        """Verify the read models in the ledger's database against a rebuild from its log
+        (:func:`projections.verify.verify_read_models`); raise its ``ReadModelMismatch``."""
+        try:
+            engine = create_read_model_engine(self.settings.database_url)
+        except ProjectionError as exc:
+            raise CliError(exc.code, exc.message) from exc
+        try:
+            bind_read_model_key(engine, read_model_key(self.ledger.store))
+            verify_read_models(LedgerLog(self.ledger.store), engine)
+        except ReadModelMismatch:
+            raise
+        except ProjectionError as exc:
+            raise CliError(exc.code, exc.message) from exc
         finally:
             engine.dispose()
 

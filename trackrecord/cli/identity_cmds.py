@@ -9,7 +9,6 @@ import typer
 
 from keys import Identity, KeystoreError
 from ledger import commands
-from ledger.canonical import b64decode
 from ledger.catalogue import ErasureBasis, Role
 from ledger.store.base import redact
 from ledger.transparency import check_origin
@@ -17,11 +16,11 @@ from ledger.transparency import check_origin
 from ..settings import check_person
 from .context import cli_context
 from .errors import CliError, ExitCode
-from .keyfiles import read_public_key, write_keystore
+from .keyfiles import public_key_from, write_keystore
 from .options import JsonFlag, confirm, organisation_of
 from .output import print_appended
 
-__all__ = ["public_key_from", "register_commands"]
+__all__ = ["register_commands"]
 
 Department = Annotated[
     str, typer.Option("--department", metavar="ORG/DEPT", help="Department, e.g. minbzk/dgo.")
@@ -102,15 +101,6 @@ def init(
             "origin": log.origin,
         },
     )
-
-
-def public_key_from(public_key: str | None, keystore: Path | None) -> bytes:
-    """The raw public key from exactly one of ``--public-key`` and ``--keystore``."""
-    if public_key is not None and keystore is None:
-        return b64decode(public_key, length=32, what="--public-key")
-    if keystore is not None and public_key is None:
-        return read_public_key(keystore)
-    raise CliError("bad_arguments", "give exactly one of --public-key B64 and --keystore FILE")
 
 
 def register(

@@ -17,6 +17,7 @@ import typer
 
 from keys import Identity, KeystoreError, key_id_for, load_keystore, save_keystore
 from keys.keystore import FORMAT, PASSPHRASE_ENV
+from ledger.canonical import b64decode
 
 from ..settings import Settings
 from .errors import CliError, ExitCode
@@ -25,6 +26,7 @@ __all__ = [
     "file_sha256",
     "get_passphrase",
     "load_identity",
+    "public_key_from",
     "read_public_key",
     "write_keystore",
 ]
@@ -124,3 +126,12 @@ def file_sha256(path: Path) -> str:
     except OSError as exc:
         raise CliError("unreadable_file", f"cannot read {path}: {exc}") from exc
     return digest.hexdigest()
+
+
+def public_key_from(public_key: str | None, keystore: Path | None) -> bytes:
+    """The raw public key from exactly one of ``--public-key`` and ``--keystore``."""
+    if public_key is not None and keystore is None:
+        return b64decode(public_key, length=32, what="--public-key")
+    if keystore is not None and public_key is None:
+        return read_public_key(keystore)
+    raise CliError("bad_arguments", "give exactly one of --public-key B64 and --keystore FILE")

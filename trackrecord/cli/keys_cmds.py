@@ -19,8 +19,13 @@ from ledger.errors import NotFound
 from ..settings import check_person
 from .context import CliContext, cli_context
 from .errors import CliError
-from .identity_cmds import public_key_from
-from .keyfiles import get_passphrase, load_identity, read_public_key, write_keystore
+from .keyfiles import (
+    get_passphrase,
+    load_identity,
+    public_key_from,
+    read_public_key,
+    write_keystore,
+)
 from .options import JsonFlag, resolve_id
 from .output import print_appended, print_json
 

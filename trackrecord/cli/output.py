@@ -9,12 +9,15 @@ from typing import Any
 import typer
 from rich import box
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from keys import key_id_for
+from ledger.audit import AuditReport, audit
 from ledger.canonical import b64decode
 from ledger.service import AppendResult, StoredEntry
 from ledger.state import LedgerState
+from ledger.store import Store
 
 from .context import CliContext
 
@@ -27,6 +30,8 @@ __all__ = [
     "entry_json",
     "print_appended",
     "print_json",
+    "print_report",
+    "run_audit",
     "titles_of",
 ]
 
@@ -196,3 +201,59 @@ def print_appended(
     )
     for name, value in extra.items():
         cli.console.print(f"  {escape(name)}: [bold]{escape(value)}[/bold]", soft_wrap=True)
+
+
+def run_audit(cli: CliContext, store: Store, *, workers: int) -> AuditReport:
+    """Audit ``store`` with a progress bar on standard error; return the report."""
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=cli.err,
+    ) as progress:
+        task = progress.add_task("auditing", total=None)
+
+        def advance(position: int, total: int) -> None:
+            progress.update(task, completed=position, total=total)
+
+        report = audit(store, workers=workers, progress=advance)
+        progress.update(task, completed=report.entries, total=report.entries)
+    return report
+
+
+def print_report(cli: CliContext, report: AuditReport) -> None:
+    """Print an audit report: the summary, and the first bad entry in red if any."""
+    summary = Table(title="audit", title_justify="left", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    for what, value in (
+        ("entries", f"{report.entries:,}"),
+        ("streams", f"{report.streams:,}"),
+        ("identities", f"{report.identities:,}"),
+        ("keys", f"{report.keys:,}"),
+        ("erased entries", f"{report.erased:,}"),
+        ("time", f"{report.seconds:.2f} s"),
+        ("entries/s", f"{report.entries_per_second:,.0f}"),
+    ):
+        summary.add_row(what, value)
+    cli.console.print(summary)
+    failure = report.failure
+    if failure is None:
+        cli.console.print(
+            "[bold green]✓ audit passed[/bold green]: every entry is well formed, chained, "
+            "signed by a key valid at its log position, keeps every rule, "
+            "and matches the Merkle log"
+        )
+        return
+    lines = [
+        "[bold red]✗ audit FAILED[/bold red] at the first bad entry:",
+        f"  stream:       {escape(str(failure.stream))}",
+        f"  seq:          {failure.seq}",
+        f"  log position: {failure.log_index}",
+        f"  code:         {escape(failure.code)}",
+        f"  reason:       {escape(failure.message)}",
+    ]
+    lines += [f"  {escape(k)}: {escape(str(v))}" for k, v in failure.evidence.items()]
+    for line in lines:
+        cli.console.print(line, style="red", soft_wrap=True)

@@ -22,7 +22,7 @@ from .output import print_json
 if TYPE_CHECKING:  # imported when a command runs: every other command starts faster
     from projections import CatchUp, Projector
 
-__all__ = ["app", "verify_read_models_of"]
+__all__ = ["app"]
 
 app = typer.Typer(
     name="projections",
@@ -159,7 +159,7 @@ def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     cli = cli_context(ctx)
     try:
-        verify_read_models_of(cli)
+        cli.verify_read_models()
     except ReadModelMismatch as exc:
         if as_json:
             print_json({"ok": False, "code": exc.code, "message": exc.message, **exc.evidence()})
@@ -174,29 +174,6 @@ def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         print_json({"ok": True})
     else:
         cli.console.print("[bold green]✓ the read models match a rebuild from the log[/bold green]")
-
-
-def verify_read_models_of(cli: CliContext) -> None:
-    """Verify the read models in the ledger's database against a rebuild from its log
-    (:func:`projections.verify.verify_read_models`); raise its ``ReadModelMismatch``."""
-    from projections import LedgerLog, ProjectionError
-    from projections.db import create_read_model_engine
-    from projections.sealed import bind_read_model_key, read_model_key
-    from projections.verify import ReadModelMismatch, verify_read_models
-
-    try:
-        engine = create_read_model_engine(cli.settings.database_url)
-    except ProjectionError as exc:
-        raise CliError(exc.code, exc.message) from exc
-    try:
-        bind_read_model_key(engine, read_model_key(cli.ledger.store))
-        verify_read_models(LedgerLog(cli.ledger.store), engine)
-    except ReadModelMismatch:
-        raise
-    except ProjectionError as exc:
-        raise CliError(exc.code, exc.message) from exc
-    finally:
-        engine.dispose()
 
 
 @app.command()
