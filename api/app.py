@@ -44,6 +44,7 @@ from .routers import (
     people,
     portfolio,
     statements,
+    witness,
 )
 
 __all__ = ["create_app"]
@@ -149,6 +150,7 @@ def create_app(
         auth,
         pages,
         operations,
+        witness,
     )
     for module in routers:
         app.include_router(module.router)

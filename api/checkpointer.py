@@ -1,5 +1,8 @@
 """The operator's checkpointer: signs a checkpoint whenever the log has grown.
 
+With witnesses configured (``ApiConfig.witnesses``) each new checkpoint is
+cosigned by those that answer (:mod:`ledger.witnessing`) before it is stored.
+
 Only when the service is started with the operator's key (``trackrecord --as
 OPERATOR serve``): the operator runs the service and signs the log's
 checkpoints (DESIGN.md §2), so the operator's own key may sign them here. No
@@ -16,6 +19,7 @@ import threading
 from keys import Identity
 from ledger.errors import NotFound
 from ledger.transparency import SignedCheckpoint, TransparencyLog
+from ledger.witnessing import Cosigners
 
 __all__ = ["Checkpointer"]
 
@@ -26,9 +30,16 @@ class Checkpointer:
     """Issues a checkpoint of ``log`` with ``operator`` when it is behind the log."""
 
     def __init__(
-        self, log: TransparencyLog, operator: Identity, *, origin: str, interval: float
+        self,
+        log: TransparencyLog,
+        operator: Identity,
+        *,
+        origin: str,
+        interval: float,
+        cosigners: Cosigners | None = None,
     ) -> None:
         self.log = log
+        self.cosigners = cosigners
         self.operator = operator
         self.origin = origin
         self.interval = interval
@@ -52,7 +63,7 @@ class Checkpointer:
                 self.log.origin  # noqa: B018 - raises NotFound when no origin is set
             except NotFound:
                 self.log.set_origin(self.origin)
-            return self.log.issue_checkpoint(self.operator)
+            return self.log.issue_checkpoint(self.operator, cosign=self.cosigners)
 
     def start(self) -> None:
         """Sign now if behind, then every ``interval`` seconds on a background thread."""

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.access import today_utc
+from ledger.witness import Witness
+from ledger.witnessing import WitnessEndpoint
 
 __all__ = ["ApiConfig", "Bucket"]
 
@@ -75,6 +77,12 @@ class ApiConfig:
     ready_max_lag: int = 1000
     #: ``GET /readyz`` answers "not ready" when its checks take longer (seconds)
     ready_timeout: float = 2.0
+    #: this service acting as a witness of other logs (``POST /add-checkpoint``); None: not
+    witness: Witness | None = field(default=None, compare=False)
+    #: with the operator's key: the witnesses asked to cosign each new checkpoint
+    witnesses: tuple[WitnessEndpoint, ...] = ()
+    #: seconds to wait for a witness's answer
+    witness_timeout: float = 5.0
 
     def body_limit(self, path: str) -> int:
         """The largest request body accepted on ``path``."""

@@ -20,6 +20,7 @@ from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.store import Store
 from ledger.transparency import TransparencyLog
+from ledger.witnessing import Cosigners, httpx_post
 
 from .audits import AuditJobs
 from .board import AssignmentBoard
@@ -73,6 +74,11 @@ class AppContext:
                 self.operator,
                 origin=cfg.default_origin,
                 interval=cfg.checkpoint_interval,
+                cosigners=Cosigners(
+                    cfg.witnesses, self.log.consistency_proof, httpx_post(cfg.witness_timeout)
+                )
+                if cfg.witnesses
+                else None,
             )
         self.sessions = SessionStore(
             self.read_models.projector.engine,

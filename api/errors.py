@@ -30,6 +30,13 @@ rate limit                                 429     ``rate_limited`` (with ``Retr
                                                    behind the last signed checkpoint
 not ready (``GET /readyz``)                 503     ``not_ready``
 the database unreachable or gone (outage)  503     ``store_unavailable`` (with ``Retry-After``)
+witness (``POST /add-checkpoint``,         400     ``bad_witness_request``
+c2sp.org/tlog-witness)                     403     ``untrusted_checkpoint``
+                                           404     ``unknown_log``
+                                           409     ``old_size_mismatch``: the body is the
+                                                   witness's latest size and a newline,
+                                                   media type ``text/x.tlog.size``
+                                           422     ``inconsistent_checkpoint``
 anything else (a bug or corrupt data)      500     the error's code or ``internal_error``
 =========================================  ======  =======================================
 """
@@ -45,7 +52,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from keys import BadSignature, KeyError_, KeystoreError
 from ledger.bundle import BundleError
@@ -60,6 +67,14 @@ from ledger.errors import (
     StoreUnavailable,
 )
 from ledger.store import DRIVER_ERRORS, as_outage
+from ledger.witness import (
+    SIZE_MEDIA_TYPE,
+    BadWitnessRequest,
+    InconsistentCheckpoint,
+    OldSizeMismatch,
+    UnknownLog,
+    UntrustedCheckpoint,
+)
 
 from .models import Problem
 
@@ -145,9 +160,22 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+#: the witness's refusals, with the statuses c2sp.org/tlog-witness gives them
+_WITNESS_STATUSES: tuple[tuple[type[LedgerError], int], ...] = (
+    (BadWitnessRequest, 400),
+    (UntrustedCheckpoint, 403),
+    (UnknownLog, 404),
+    (OldSizeMismatch, 409),
+    (InconsistentCheckpoint, 422),
+)
+
+
 def _status_of(exc: Exception) -> int:
     if isinstance(exc, ApiError):
         return exc.status
+    for kind, status in _WITNESS_STATUSES:
+        if isinstance(exc, kind):
+            return status
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, NotPermitted):
@@ -233,6 +261,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, OldSizeMismatch):  # the body tlog-witness prescribes, not a problem
+            request.state.problem_code = exc.code
+            return PlainTextResponse(
+                f"{exc.latest_size}\n", status_code=409, media_type=SIZE_MEDIA_TYPE
+            )
         return _noted(request, problem_for(exc, instance=request.url.path))
 
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -47,8 +47,10 @@ __all__ = [
     "SIGNATURE_TYPE_ED25519",
     "Checkpoint",
     "CheckpointError",
+    "NoteSignature",
     "NoteVerifier",
     "note_key_hash",
+    "note_signatures",
     "open_note",
     "parse_checkpoint_body",
     "parse_signer_key",
@@ -279,25 +281,25 @@ def sign_note(text: str, *, name: str, signer: Identity) -> str:
 
 
 @dataclass(frozen=True)
-class _SignatureLine:
+class NoteSignature:
+    """One signature line of a note: key ``name``, 4-byte ``key_hash``, ``signature`` bytes."""
+
     name: str
     key_hash: bytes
     signature: bytes
 
     @property
     def key_id(self) -> str:
+        """Return ``name+hex(key_hash)``."""
         return f"{self.name}+{self.key_hash.hex()}"
 
 
-def open_note(note: str | bytes, *, verifiers: Iterable[NoteVerifier]) -> tuple[str, list[str]]:
-    """Verify a signed note and return ``(text, names of the known keys that signed)``.
+def note_signatures(note: str | bytes) -> tuple[str, list[NoteSignature]]:
+    """Split a signed note into ``(text, signature lines)`` without verifying any signature.
 
     The text is everything up to and including the newline before the last blank
-    line. Signatures by keys not in ``verifiers`` (by name and key hash) are
-    ignored. Raises :class:`CheckpointError` if the note is malformed, has more
-    than :data:`MAX_SIGNATURES` signature lines, uses a (name, key hash) shared
-    by two different verifiers, has a signature by a known key that does not
-    verify, or has no signature by a known key.
+    line. Raises :class:`CheckpointError` if the note is malformed or has more than
+    :data:`MAX_SIGNATURES` signature lines.
     """
     note = _as_note_str(note, what="note")
     split = note.rfind("\n\n")
@@ -311,7 +313,20 @@ def open_note(note: str | bytes, *, verifiers: Iterable[NoteVerifier]) -> tuple[
         raise CheckpointError(
             f"note has {len(raw_lines)} signature lines, at most {MAX_SIGNATURES} allowed"
         )
-    signatures = [_parse_signature_line(line, number) for number, line in enumerate(raw_lines, 1)]
+    return text, [_parse_signature_line(line, number) for number, line in enumerate(raw_lines, 1)]
+
+
+def open_note(note: str | bytes, *, verifiers: Iterable[NoteVerifier]) -> tuple[str, list[str]]:
+    """Verify a signed note and return ``(text, names of the known keys that signed)``.
+
+    The text is everything up to and including the newline before the last blank
+    line. Signatures by keys not in ``verifiers`` (by name and key hash) are
+    ignored. Raises :class:`CheckpointError` if the note is malformed, has more
+    than :data:`MAX_SIGNATURES` signature lines, uses a (name, key hash) shared
+    by two different verifiers, has a signature by a known key that does not
+    verify, or has no signature by a known key.
+    """
+    text, signatures = note_signatures(note)
     known, ambiguous = _index_verifiers(verifiers)
     message = text.encode("utf-8")
     signed_by: list[str] = []
@@ -434,7 +449,7 @@ def _split_key(text: str, *, field: str) -> tuple[str, str, bytes]:
     return name, hash_hex, key_data[1:]
 
 
-def _parse_signature_line(line: str, number: int) -> _SignatureLine:
+def _parse_signature_line(line: str, number: int) -> NoteSignature:
     if not line.startswith(_SIG_PREFIX):
         raise CheckpointError("signature line must start with an em dash and space", line=number)
     name, _, encoded = line[len(_SIG_PREFIX) :].partition(" ")
@@ -443,7 +458,7 @@ def _parse_signature_line(line: str, number: int) -> _SignatureLine:
     raw = _b64decode_canonical(encoded)
     if raw is None or len(raw) <= _KEY_HASH_SIZE:
         raise CheckpointError("signature is not canonical base64 of 5+ bytes", line=number)
-    return _SignatureLine(name, raw[:_KEY_HASH_SIZE], raw[_KEY_HASH_SIZE:])
+    return NoteSignature(name, raw[:_KEY_HASH_SIZE], raw[_KEY_HASH_SIZE:])
 
 
 def _index_verifiers(

@@ -15,6 +15,7 @@ audit finds a checkpoint deleted between stored ones (``checkpoint_missing``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from keys import Identity
@@ -197,7 +198,9 @@ class TransparencyLog:
                 return size, heads
 
     # -- checkpoints --------------------------------------------------------------------
-    def issue_checkpoint(self, signer: Identity) -> SignedCheckpoint:
+    def issue_checkpoint(
+        self, signer: Identity, *, cosign: Callable[[str, int], str] | None = None
+    ) -> SignedCheckpoint:
         """Sign and store a checkpoint of the log as it is now, as the operator.
 
         Raises :class:`RuleViolation` (``not_operator``) if ``signer`` is not the
@@ -205,6 +208,9 @@ class TransparencyLog:
         behind the last checkpoint remembered as signed (signing it would fork the log).
         The checkpoint is remembered as signed (:meth:`LedgerService.remember_signed`)
         before it is stored, so none is ever published without being remembered.
+        ``cosign(note, previous size)``, if given, returns the note with witnesses'
+        cosignatures added (:mod:`ledger.witnessing`); it runs outside the log's
+        lock, and the cosigned note is the one stored.
         """
         with self.service.reading():  # one consistent moment: no append in between
             self.service.verify_not_rolled_back()
@@ -226,7 +232,10 @@ class TransparencyLog:
             )
             note = sign_checkpoint(checkpoint, name=self.origin, signer=signer)
             self.service.remember_signed(note, self.verifier())
-            stored = self.store.put_checkpoint(size, note)
+            if cosign is None:
+                stored = self.store.put_checkpoint(size, note)
+        if cosign is not None:
+            stored = self.store.put_checkpoint(size, cosign(note, previous))
         return SignedCheckpoint(verify_checkpoint(stored, verifiers=[self.verifier()]), stored)
 
     def checkpoint(self, size: int | None = None) -> SignedCheckpoint:

@@ -52,6 +52,7 @@ __all__ = [
     "live",
     "live_server",
     "login",
+    "loopback_socket",
     "make_cast",
     "operator_member",
     "refresh_reputation",
@@ -111,6 +112,7 @@ def live_server(
     *,
     operator: Identity | None = None,
     keys_dir: Path | None = None,
+    sock: socket.socket | None = None,
 ) -> Iterator[Live]:
     """Run the service for ``database_url`` on a free loopback port until the block ends.
 
@@ -129,13 +131,21 @@ def live_server(
             create_app(database_url, config, operator=operator, memory=memory),
             database_url,
             config,
+            sock or loopback_socket(),
         )
 
 
-def _serve(app: FastAPI, database_url: str, config: ApiConfig) -> Iterator[Live]:
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free loopback port: a server whose URL is known before it starts."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _serve(
+    app: FastAPI, database_url: str, config: ApiConfig, sock: socket.socket
+) -> Iterator[Live]:
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)

@@ -20,6 +20,7 @@ from . import (
     record_cmds,
     serve,
     transparency,
+    witness_cmds,
 )
 from .access_cmds import access_app
 from .assignment_cmds import assignment_app
@@ -140,6 +141,7 @@ def create_app() -> typer.Typer:
     app.add_typer(transparency.app)
     app.add_typer(projections.app, name="projections", rich_help_panel="Reading and auditing")
     app.add_typer(serve.app)
+    app.add_typer(witness_cmds.app)
     app.command("backup", rich_help_panel="Operating the ledger")(backup_cmds.backup)
     app.command("restore", rich_help_panel="Operating the ledger")(backup_cmds.restore)
     app.command("migrate", rich_help_panel="Operating the ledger")(migrate)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -29,7 +30,9 @@ from ledger.store.base import redact
 
 from ..settings import ACTING_ENV, DATABASE_URL_ENV, KEYS_ENV, PASSPHRASE_ENV, Settings
 from .context import cli_context
+from .errors import CliError
 from .keyfiles import get_passphrase, load_identity
+from .witness_cmds import WitnessEndpoints, endpoints, open_witness
 
 if TYPE_CHECKING:  # the web stack is imported when ``serve`` runs, not for every command
     from fastapi import FastAPI
@@ -121,8 +124,14 @@ def _serve_workers(
 
     from api.config import ApiConfig
 
-    chosen = dataclasses.asdict(config or ApiConfig())
-    os.environ[WORKER_OPTIONS_ENV] = json.dumps({k: chosen[k] for k in _WORKER_OPTIONS})
+    cfg = config or ApiConfig()
+    if cfg.witness is not None:
+        raise CliError(
+            "usage", "a witness (--witness-key) runs in one process: leave out --workers"
+        )
+    chosen: dict[str, Any] = {k: getattr(cfg, k) for k in _WORKER_OPTIONS}
+    chosen["witnesses"] = [str(endpoint) for endpoint in cfg.witnesses]
+    os.environ[WORKER_OPTIONS_ENV] = json.dumps(chosen)
     os.environ[DATABASE_URL_ENV] = settings.database_url
     os.environ[KEYS_ENV] = str(settings.keys_dir)
     if operator is not None and settings.acting is not None:
@@ -162,6 +171,7 @@ def worker_app() -> FastAPI:
         operator = load_identity(settings, settings.acting, passphrase=settings.passphrase)
     json_logging().__enter__()  # for the worker's lifetime: it logs until it exits
     memory = settings.checkpoint_memory()
+    options["witnesses"] = endpoints(options.get("witnesses", []))
     return create_app(settings.database_url, ApiConfig(**options), operator=operator, memory=memory)
 
 
@@ -199,10 +209,38 @@ def serve_command(
             "one per core.",
         ),
     ] = 1,
+    witness: WitnessEndpoints = None,
+    witness_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness-key",
+            dir_okay=False,
+            help="Act as a witness (POST /add-checkpoint) with this secret key file "
+            "(from 'trackrecord witness-key').",
+        ),
+    ] = None,
+    witness_log: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-log",
+            metavar="VERIFIER_KEY",
+            help="With --witness-key: a log to witness, by its checkpoint key; repeatable.",
+        ),
+    ] = None,
+    witness_state: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness-state",
+            dir_okay=False,
+            help="With --witness-key: the witness's memory (default: the key file + .state).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API and the web pages for the ledger at --db.
 
-    With --as OPERATOR (the operator's keystore), checkpoints are signed as the log grows.
+    With --as OPERATOR (the operator's keystore), checkpoints are signed as the log grows,
+    and cosigned by the witnesses given with --witness. With --witness-key the service is
+    also a witness (c2sp.org/tlog-witness) of the logs given with --witness-log.
     """
     cli = cli_context(ctx)
     settings = cli.settings
@@ -220,5 +258,7 @@ def serve_command(
         secure_cookies=secure_cookies,
         metrics_token=metrics_token or None,
         ready_max_lag=ready_max_lag,
+        witness=open_witness(witness_key, witness_log or [], witness_state),
+        witnesses=endpoints(witness),
     )
     serve(settings, host, port, operator=operator, config=config, workers=workers)

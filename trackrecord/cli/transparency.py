@@ -9,25 +9,31 @@ rewritten history, exits with 3.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.markup import escape
 
-from ledger.bundle import BundleReport, dump_bundle, verify_bundle
+from ledger.bundle import BundleReport, dump_bundle, load_bundle, verify_bundle
 from ledger.canonical import b64encode
 from ledger.catalogue import Part
 from ledger.checkpoint import NoteVerifier, parse_verifier_key
+from ledger.cosignature import verify_cosignatures
 from ledger.errors import NotFound
 from ledger.merkle import leaf_hash
-from ledger.monitor import Monitor
+from ledger.monitor import Monitor, Observation
+from ledger.remote_monitor import watch
 from ledger.transparency import SignedCheckpoint, TransparencyLog
+from ledger.witnessing import Cosigners, WitnessEndpoint, httpx_post
 
 from .context import CliContext, cli_context
 from .errors import CliError
 from .options import JsonFlag
 from .output import print_json
+from .witness_cmds import WitnessEndpoints, WitnessKeys, cosigner_keys, endpoints
 
 __all__ = ["app"]
 
@@ -85,16 +91,30 @@ def checkpoint(
         typer.Option("--origin", help="Name the log (first checkpoint only), e.g. example.org/x."),
     ] = None,
     size: Size = None,
+    witness: WitnessEndpoints = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the latest (or --size) signed checkpoint, or issue one with --issue."""
+    """Show the latest (or --size) signed checkpoint, or issue one with --issue.
+
+    With --witness VKEY@URL (repeatable) the issued checkpoint is cosigned by those
+    witnesses that answer (c2sp.org/tlog-witness); those that do not are named.
+    """
     cli = cli_context(ctx)
     log = _log(cli)
     if issue:
         if origin is not None:
             log.set_origin(origin)
         _, operator = cli.signer()
-        sc = log.issue_checkpoint(operator)
+        cosigners = (
+            Cosigners(endpoints(witness), log.consistency_proof, httpx_post(10.0))
+            if witness
+            else None
+        )
+        sc = log.issue_checkpoint(operator, cosign=cosigners)
+        for failure in cosigners.failures if cosigners else []:
+            cli.err.print(f"[yellow]warning[/yellow]: {escape(failure)}", soft_wrap=True)
+    elif witness:
+        raise CliError("usage", "--witness goes with --issue")
     else:
         sc = log.checkpoint(size)
     if as_json:
@@ -219,19 +239,56 @@ def _print_report(cli: CliContext, report: BundleReport, *, as_json: bool, verb:
 
 @app.command("verify", rich_help_panel=_PANEL)
 def verify(
-    ctx: typer.Context, bundle: BundleFile, key: Keys = None, as_json: JsonFlag = False
+    ctx: typer.Context,
+    bundle: BundleFile,
+    key: Keys = None,
+    witness: WitnessKeys = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(
+            "--quorum",
+            min=1,
+            help="How many of the --witness keys must have cosigned the checkpoint "
+            "(default: all of them).",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Verify a bundle offline (no database, no network); exit 3 naming the first fault.
 
     With --key the checkpoint must be signed by one of those operator keys;
-    without, the bundle's own key is used and the summary warns about it.
+    without, the bundle's own key is used and the summary warns about it. With
+    --witness (repeatable) the checkpoint must carry valid cosignatures
+    (c2sp.org/tlog-cosignature) by --quorum of those witnesses.
     """
     cli = cli_context(ctx)
     trusted: list[NoteVerifier] | None = None
     if key:
         trusted = [parse_verifier_key(k) for k in key]
-    report = verify_bundle(_read(bundle), trusted=trusted)
-    _print_report(cli, report, as_json=as_json, verb="bundle verified")
+    witnesses = cosigner_keys(witness)
+    if quorum is not None and quorum > len(witnesses):
+        raise CliError("usage", f"--quorum {quorum} needs at least {quorum} --witness keys")
+    text = _read(bundle)
+    report = verify_bundle(text, trusted=trusted)
+    cosigned = []
+    if witnesses:
+        note = str(load_bundle(text)["checkpoint"])
+        need = len(witnesses) if quorum is None else quorum
+        cosigned = verify_cosignatures(note, witnesses=witnesses, quorum=need)
+    if as_json:
+        print_json(
+            {
+                **report.as_json(),
+                "cosigned_by": [
+                    {"witness": str(c.key), "timestamp": c.timestamp} for c in cosigned
+                ],
+            }
+        )
+        return
+    _print_report(cli, report, as_json=False, verb="bundle verified")
+    for c in cosigned:
+        when = datetime.fromtimestamp(c.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        cli.console.print(f"cosigned by witness {escape(c.key.name)} at {when}", soft_wrap=True)
 
 
 @app.command("import", rich_help_panel=_PANEL)
@@ -306,18 +363,41 @@ def monitor(
     state: Annotated[
         Path, typer.Option("--state", dir_okay=False, help="The monitor's memory (JSON file).")
     ],
+    url: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[URL]",
+            help="Watch the ledger served at URL over HTTP alone (no database).",
+        ),
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option("--key", metavar="VERIFIER_KEY", help="The operator key to hold it to."),
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            metavar="VKEY@URL",
+            help="With URL: a witness to compare with, by its key and monitoring prefix "
+            "(a trackrecord witness: https://host/witness); repeatable.",
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check the ledger's latest checkpoint extends the one seen last time; exit 3 if not.
 
     The operator key is --key, else the one remembered from the first run, else
-    (first run only) the ledger's own, with a warning.
+    (first run only, database form) the ledger's own, with a warning. With URL the
+    ledger is read over HTTP and compared with each --witness's cosigned checkpoint:
+    a split view exits 3 with both signed checkpoints.
     """
     cli = cli_context(ctx)
+    if url is not None:
+        _monitor_url(cli, url, Monitor(state), key, endpoints(witness), as_json=as_json)
+        return
+    if witness:
+        raise CliError("usage", "--witness goes with a URL")
     log = _log(cli)
     mon = Monitor(state)
     latest = log.checkpoint()
@@ -339,7 +419,12 @@ def monitor(
         if old_size is None or old_size > latest.size
         else log.consistency_proof(old_size, latest.size)
     )
-    obs = mon.observe(latest.note, proof, verifier)
+    _print_observation(cli, mon.observe(latest.note, proof, verifier), [], as_json=as_json)
+
+
+def _print_observation(
+    cli: CliContext, obs: Observation, witnesses: list[str], *, as_json: bool
+) -> None:
     if as_json:
         print_json(
             {
@@ -348,6 +433,7 @@ def monitor(
                 "size": obs.size,
                 "previous_size": obs.previous_size,
                 "root": b64encode(obs.root),
+                "witnesses_agree": witnesses,
             }
         )
         return
@@ -356,3 +442,35 @@ def monitor(
         + ("" if obs.previous_size is None else f" (was {obs.previous_size})"),
         soft_wrap=True,
     )
+    for name in witnesses:
+        cli.console.print(f"  consistent with witness {escape(name)}", soft_wrap=True)
+
+
+def _http_get(url: str) -> tuple[int, str]:
+    try:
+        answer = httpx.get(url, timeout=10.0)
+    except httpx.HTTPError:
+        return 0, ""
+    return answer.status_code, answer.text
+
+
+def _monitor_url(
+    cli: CliContext,
+    url: str,
+    mon: Monitor,
+    key: str | None,
+    witnesses: tuple[WitnessEndpoint, ...],
+    *,
+    as_json: bool,
+) -> None:
+    """``monitor URL``: the ledger over HTTP, compared with its witnesses (no database)."""
+    if key is not None:
+        verifier = parse_verifier_key(key)
+    else:
+        status, note = _http_get(url.rstrip("/") + "/checkpoints/latest")
+        seen = mon.last(note.split("\n", 1)[0]) if status == 200 else None
+        if seen is None:
+            raise CliError("usage", "the first watch of a ledger over HTTP needs --key")
+        verifier = seen[2]
+    watched = watch(url, monitor=mon, verifier=verifier, witnesses=witnesses, get=_http_get)
+    _print_observation(cli, watched.observation, watched.witnesses, as_json=as_json)
