@@ -18,8 +18,6 @@ signatures prove the fork to anyone.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from .checkpoint import (
 )
 from .errors import ConsistencyError, MalformedInput
 from .merkle import verify_consistency
+from .statefile import write_atomically
 
 __all__ = ["MONITOR_FORMAT", "HistoryRewritten", "Monitor", "Observation"]
 
@@ -92,14 +91,7 @@ class Monitor:
     def _save(self, logs: dict[str, dict[str, str]]) -> None:
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"format": MONITOR_FORMAT, "logs": logs}, indent=1, ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(dir=self.state_path.parent, prefix=".monitor-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text + "\n")
-            os.replace(tmp, self.state_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.state_path, text + "\n", prefix=".monitor-")
 
     def last(self, origin: str) -> tuple[Checkpoint, str, NoteVerifier] | None:
         """The remembered checkpoint of ``origin``: ``(checkpoint, note, key)``, or None.

@@ -28,10 +28,8 @@ checkpoint it gives up in ``rollbacks``, as the operator's record of what was lo
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +39,7 @@ from .checkpoint import Checkpoint, CheckpointError, NoteVerifier, parse_verifie
 from .checkpoint import verify_checkpoint as _verify_note
 from .errors import IntegrityViolation, MalformedInput, StoreError
 from .merkle import root
+from .statefile import exclusive_lock, write_atomically
 from .statement import utc_timestamp
 from .store import Store
 
@@ -166,25 +165,12 @@ class CheckpointMemory:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, dict[str, Any]]]:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.path.with_name(self.path.name + ".lock"), "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield self._load()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with exclusive_lock(self.path):
+            yield self._load()
 
     def _save(self, ledgers: dict[str, dict[str, Any]]) -> None:
         text = json.dumps({"format": MEMORY_FORMAT, "ledgers": ledgers}, indent=1)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".signed-checkpoints-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, text + "\n", prefix=".signed-checkpoints-")
 
     def _unwritable(self, exc: OSError) -> StoreError:
         return StoreError(f"cannot write the signed-checkpoint state {self.path}: {exc}")

@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fcntl
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +46,7 @@ from .checkpoint import (
 from .cosignature import CosignerKey, cosign
 from .errors import ConsistencyError, MalformedInput, ProofError
 from .merkle import empty_root, verify_consistency
+from .statefile import exclusive_lock, write_atomically
 
 __all__ = [
     "MAX_PROOF_LINES",
@@ -210,12 +208,8 @@ class WitnessState:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{self.path}.lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with exclusive_lock(self.path):
+            yield
 
     def _load(self) -> dict[str, WitnessRecord]:
         if not self.path.exists():
@@ -245,21 +239,7 @@ class WitnessState:
             for origin, rec in records.items()
         }
         text = json.dumps({"format": WITNESS_STATE_FORMAT, "logs": logs}, indent=1)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".witness-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        write_atomically(self.path, text + "\n", prefix=".witness-")
 
 
 class Witness:
