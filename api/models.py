@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import examples
 
 __all__ = [
+    "CHECKPOINT_MEDIA_TYPE",
     "Accepted",
     "AccessGrantOut",
     "AccessOut",
@@ -49,6 +50,10 @@ __all__ = [
     "SkillScore",
     "Submission",
 ]
+
+CHECKPOINT_MEDIA_TYPE = "text/x.c2sp-checkpoint; charset=utf-8"
+"""Media type of a signed checkpoint note (an unregistered ``x.`` type, RFC 6838 §3.4:
+C2SP names none); served by the log's and the witness's checkpoint endpoints."""
 
 T = TypeVar("T")
 

@@ -20,12 +20,18 @@ from ledger.transparency import SignedCheckpoint
 
 from ..deps import Ctx, Paging
 from ..errors import problem_responses
-from ..models import CheckpointOut, ConsistencyProof, InclusionProof, LogInfo, Page
+from ..models import (
+    CHECKPOINT_MEDIA_TYPE,
+    CheckpointOut,
+    ConsistencyProof,
+    InclusionProof,
+    LogInfo,
+    Page,
+)
 from ..views import checkpoint_out
 
-__all__ = ["CHECKPOINT_MEDIA_TYPE", "router"]
+__all__ = ["router"]
 
-CHECKPOINT_MEDIA_TYPE = "text/x.c2sp-checkpoint; charset=utf-8"
 _NOTE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {CHECKPOINT_MEDIA_TYPE: {"schema": {"type": "string"}}},

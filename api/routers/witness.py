@@ -21,7 +21,7 @@ from ledger.witness import UnknownLog, Witness
 
 from ..deps import Ctx
 from ..errors import problem_responses
-from .checkpoints import CHECKPOINT_MEDIA_TYPE
+from ..models import CHECKPOINT_MEDIA_TYPE
 
 __all__ = ["router"]
 
