@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,11 +34,6 @@ class Team:
     members: tuple[int, ...]  # the first one manages the team
 
 
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text.replace("ı", "i"))
-    return ascii_text.encode("ascii", "ignore").decode().lower().replace(" ", "-")
-
-
 def _apportion(total: int, weights: Sequence[float], minimum: int) -> list[int]:
     """Split ``total`` by ``weights`` (largest remainders), each share at least ``minimum``."""
     rest = total - minimum * len(weights)
@@ -61,7 +54,12 @@ class Roster:
 
     def __init__(self, size: int, rng: random.Random) -> None:
         self._rng = rng
-        self._taken: Counter[str] = Counter()
+        # Person ids are opaque HR numbers: a name is personal content, sealed in the
+        # disclosures and erasable, while an id stays in every entry for good (privacy.md
+        # §3). They come from their own generator, seeded from this one without drawing
+        # from it, so the rest of the demo is as before.
+        self._ids = random.Random(repr(rng.getstate()))
+        self._taken: set[str] = set()
         self.orgs = ORGS[: max(2, min(len(ORGS), size // 10))]
         self.people = [self._person(ORGS[0].departments[-1][1])]  # the operator
         self.teams: list[Team] = []
@@ -92,9 +90,10 @@ class Roster:
     def _person(self, core: tuple[str, ...]) -> Person:
         rng = self._rng
         first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-        base = f"{_slug(first)}.{_slug(last)}"
-        self._taken[base] += 1
-        pid = base if self._taken[base] == 1 else f"{base}-{self._taken[base]}"
+        pid = f"hr-{self._ids.randrange(100_000, 1_000_000)}"
+        while pid in self._taken:
+            pid = f"hr-{self._ids.randrange(100_000, 1_000_000)}"
+        self._taken.add(pid)
         wanted = rng.choices(SKILL_COUNTS, weights=SKILL_COUNT_WEIGHTS)[0]
         skills = rng.sample(core, min(len(core), rng.randint(1, 3)))
         while len(skills) < wanted:
