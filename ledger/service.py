@@ -242,9 +242,10 @@ class LedgerService:
             if store_position < self._position:
                 self._node_cache.clear()
                 raise RolledBack(
-                    f"the store went back under this service: it ends at position "
-                    f"{store_position}, but entries up to {self._position} were already read "
-                    "(a backup restored, or the database rolled back, while the service ran). "
+                    f"the store went back: its log ends at position {store_position}, but "
+                    f"entries up to {self._position} were already seen (by this service, or "
+                    "by the store's own rule state): a backup restored under the service, or "
+                    "the database rolled back. "
                     "Nothing is appended on top of it; stop the service and see "
                     "docs/operations.md",
                     seen_position=self._position,

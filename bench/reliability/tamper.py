@@ -102,13 +102,14 @@ Say = Callable[[str], None]
 class _Tables:
     nodes: str
     checkpoints: str
+    rule_state: str
     mark: str  # the driver's parameter placeholder
 
 
 def _tables(db: Rows) -> _Tables:
     if isinstance(db, PostgresRows):
-        return _Tables("ledger_merkle_nodes", "ledger_checkpoints", "%s")
-    return _Tables("merkle_nodes", "checkpoints", "?")
+        return _Tables("ledger_merkle_nodes", "ledger_checkpoints", "ledger_rule_state", "%s")
+    return _Tables("merkle_nodes", "checkpoints", "rule_state", "?")
 
 
 def _sql(db: Rows, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -345,7 +346,10 @@ def _ambitions(operator: Identity, tag: str, count: int) -> list[Any]:
 
 
 def _truncate(db: Rows, keep: int) -> None:
-    """Remove the entries after the first ``keep``, with their nodes and later checkpoints."""
+    """Remove the entries after the first ``keep``, with their nodes and later checkpoints:
+    a consistent rollback, as a restored backup is. The stored rule state goes too (the
+    next service builds it again from the log, as for a ledger of an earlier version):
+    left as it was, it would still follow the removed entries."""
     t = _tables(db)
     rows = db.rows()
     with _transaction(db):
@@ -355,6 +359,7 @@ def _truncate(db: Rows, keep: int) -> None:
             if (int(index) + 1) << int(level) > keep:
                 _sql(db, f"DELETE FROM {t.nodes} WHERE level=? AND idx=?", (level, index))
         _sql(db, f"DELETE FROM {t.checkpoints} WHERE size > ?", (keep,))
+        _sql(db, f"DELETE FROM {t.rule_state}")
 
 
 def _resign(url: str, operator: Identity, fork: int) -> None:
@@ -413,33 +418,52 @@ def _client_check(c: _Checkpointed, monitor: Monitor) -> None:
         store.close()
 
 
+def _rounds(
+    backend: Backend,
+    tally: Tally,
+    total: int,
+    per_ledger: int,
+    setup: Callable[[Rows, int], _Checkpointed],
+    say: Say,
+) -> Iterator[tuple[Rows, _Checkpointed, int, int]]:
+    """Until ``tally`` has ``total`` cases: a fresh database per ledger, made by
+    ``setup(db, ledger number)``, and ``per_ledger`` cases on it, each from the same
+    snapshot. Yields ``(db, made, ledger number, case number)``."""
+    ledger = 0
+    while tally.tried < total:
+        db = fresh(backend)
+        try:
+            made = setup(db, ledger)
+            snap = snapshot(db)
+            for i in range(min(per_ledger, total - tally.tried)):
+                restore(db, snap)
+                yield db, made, ledger, i
+        finally:
+            db.close()
+        ledger += 1
+        say(f"{tally.suite.lower()} on {backend.name}: {tally.tried:,} / {total:,}")
+
+
 def run_checkpoint_tampering(backend: Backend, total: int, *, seed: int, say: Say) -> Tally:
     """Run ``total`` checkpoint tamperings and rollbacks; count what the monitor detects."""
     tally = Tally("Monitor finds checkpoint tampering", backend.name, "detected / tried")
     rng = random.Random(seed)
     per_ledger = 20
+
+    def setup(db: Rows, ledger: int) -> _Checkpointed:
+        return _checkpointed_ledger(db, rng, f"bench-cp-{seed}-{ledger}")
+
     with timed(tally), tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
-        ledger = 0
-        while tally.tried < total:
-            db = fresh(backend)
-            try:
-                c = _checkpointed_ledger(db, rng, f"bench-cp-{seed}-{ledger}")
-                snap = snapshot(db)
-                for i in range(min(per_ledger, total - tally.tried)):
-                    restore(db, snap)
-                    monitor = Monitor(Path(tmp, f"monitor-{ledger}-{i}.json"))
-                    monitor.observe(c.notes[-1], [], c.verifier)
-                    kind = CHECKPOINT_KINDS[(ledger * per_ledger + i) % len(CHECKPOINT_KINDS)]
-                    done = _tamper_checkpoint(kind, rng, db, c)
-                    if _audit_failure(c.url) is not None:
-                        tally.note("also reported by the audit")
-                    elif kind in ("rollback", "fork"):
-                        tally.note("rollbacks and forks the audit alone passes")
-                    _judge(tally, done, functools.partial(_client_check, c, monitor))
-            finally:
-                db.close()
-            ledger += 1
-            say(f"checkpoint tampering on {backend.name}: {tally.tried:,} / {total:,}")
+        for db, c, ledger, i in _rounds(backend, tally, total, per_ledger, setup, say):
+            monitor = Monitor(Path(tmp, f"monitor-{ledger}-{i}.json"))
+            monitor.observe(c.notes[-1], [], c.verifier)
+            kind = CHECKPOINT_KINDS[(ledger * per_ledger + i) % len(CHECKPOINT_KINDS)]
+            done = _tamper_checkpoint(kind, rng, db, c)
+            if _audit_failure(c.url) is not None:
+                tally.note("also reported by the audit")
+            elif kind in ("rollback", "fork"):
+                tally.note("rollbacks and forks the audit alone passes")
+            _judge(tally, done, functools.partial(_client_check, c, monitor))
     return tally
 
 
@@ -451,28 +475,23 @@ def run_rollback_refusal(backend: Backend, total: int, *, seed: int, say: Say) -
     append, with ``rolled_back`` and nothing written."""
     tally = Tally("Service refuses a rolled-back store", backend.name, "refused / tried")
     rng = random.Random(seed)
-    per_ledger = 10
     with timed(tally), tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
-        ledger = 0
-        while tally.tried < total:
-            db = fresh(backend)
-            try:
-                memory = CheckpointMemory(Path(tmp, f"signed-{ledger}.json"))
-                c = _checkpointed_ledger(db, rng, f"bench-rb-{seed}-{ledger}", memory=memory)
-                snap = snapshot(db)
-                for i in range(min(per_ledger, total - tally.tried)):
-                    restore(db, snap)
-                    latest = verify_checkpoint(c.notes[-1], verifiers=[c.verifier])
-                    k = rng.randint(1, 3)
-                    _truncate(db, latest.size - k)
-                    fork = k + 1 if i % 2 else 0
-                    if fork:  # writers without the memory carried on from the old state
-                        _append_unguarded(c.url, _ambitions(c.operator, "fork", fork))
-                    _judge_refusal(tally, c, memory, f"{k} entries rolled back, {fork} added")
-            finally:
-                db.close()
-            ledger += 1
-            say(f"rollbacks on {backend.name}: {tally.tried:,} / {total:,}")
+        memories: dict[int, CheckpointMemory] = {}
+
+        def setup(db: Rows, ledger: int) -> _Checkpointed:
+            memories[ledger] = CheckpointMemory(Path(tmp, f"signed-{ledger}.json"))
+            seed_text = f"bench-rb-{seed}-{ledger}"
+            return _checkpointed_ledger(db, rng, seed_text, memory=memories[ledger])
+
+        for db, c, ledger, i in _rounds(backend, tally, total, 10, setup, say):
+            latest = verify_checkpoint(c.notes[-1], verifiers=[c.verifier])
+            k = rng.randint(1, 3)
+            _truncate(db, latest.size - k)
+            fork = k + 1 if i % 2 else 0
+            if fork:  # writers without the memory carried on from the old state
+                _append_unguarded(c.url, _ambitions(c.operator, "fork", fork))
+            what = f"{k} entries rolled back, {fork} added"
+            _judge_refusal(tally, c, memories[ledger], what)
     return tally
 
 
