@@ -6,7 +6,8 @@ requests never race for the same tracking record; across service processes the
 projector's own lock (:data:`projections.db.CATCH_UP_LOCK`) lets one apply while
 the others wait and then find the entries applied. A background thread catches
 up while the service is idle and runs the reputation refresh (standing and
-score snapshots, used to rank matches) every ``refresh_every`` seconds.
+score snapshots, used to rank matches) when it is due: after new entries, once the
+last refresh by any process is ``refresh_every`` seconds old.
 
 Cached answers (:meth:`api.context.AppContext.version`) are keyed on the log's size,
 read from the store, and on :attr:`ReadModels.generation`, which moves when this
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
@@ -55,8 +56,7 @@ class ReadModels:
         self._interval = interval
         self._refresh_every = refresh_every
         self._thread: threading.Thread | None = None
-        self._pending_refresh = True
-        self._refreshed: Hashable = None
+        self._refreshed: dict[str, tuple[int, int] | None] | None = None
         self.generation = 0
 
     def catch_up(self) -> None:
@@ -73,19 +73,17 @@ class ReadModels:
             if size == self._applied_size:
                 return
             try:
-                result = self.projector.catch_up()
+                self.projector.catch_up()
             except ProjectorBusy:
                 _LOG.warning("another process held the read models' catch-up lock too long")
                 self.generation += 1
                 return
             self._applied_size = size
-            self._pending_refresh = self._pending_refresh or result.applied > 0
 
     def refresh(self) -> None:
         """Recompute reputation standing and score snapshots."""
         with self._lock:
             self.projector.refresh()
-            self._pending_refresh = False
             self._refreshed = self.projector.refreshed()
             self.generation += 1
 
@@ -106,21 +104,22 @@ class ReadModels:
             yield conn
 
     def start(self) -> None:
-        """Catch up and refresh now, then keep doing so on a background thread."""
+        """Catch up now, refresh if due (:meth:`projections.Projector.refresh_due`: not when
+        the stored snapshots are current), then keep doing both on a background thread."""
         self.catch_up()
-        self.refresh()
+        if self.projector.refresh_due(every=self._refresh_every):
+            self.refresh()
+        else:
+            self.notice_refresh()
         self._thread = threading.Thread(target=self._follow, name="read-models", daemon=True)
         self._thread.start()
 
     def _follow(self) -> None:
-        waited = 0.0
         while not self._stop.wait(self._interval):
-            waited += self._interval
             try:
                 self.catch_up()
-                if self._pending_refresh and waited >= self._refresh_every:
+                if self.projector.refresh_due(every=self._refresh_every):
                     self.refresh()
-                    waited = 0.0
                 else:
                     self.notice_refresh()
             except Exception:  # keep following; a request meets the same error and reports it

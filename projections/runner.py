@@ -24,7 +24,7 @@ import datetime as _dt
 import gc
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,8 +63,9 @@ class Refreshable(Protocol):
     def refresh(self, engine: Engine, *, at: int) -> None:
         """Recompute derived values from the read model's rows, as of Unix time ``at``."""
 
-    def refreshed(self, conn: Connection) -> Hashable:
-        """A mark of the last refresh as stored (it changes with every refresh)."""
+    def refreshed(self, conn: Connection) -> tuple[int, int] | None:
+        """The last refresh as stored: ``(position, at)``, the log position and the Unix
+        time it reflects; None before the first."""
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,27 @@ class Projector:
         with self.engine.connect() as conn:
             return {m.name: m.view.position(conn) for m in self.select(names)}
 
-    def refreshed(self) -> tuple[Hashable, ...]:
-        """The stored mark of every refresh step (:meth:`Refreshable.refreshed`): it differs
-        as soon as any process refreshed, so a service can tell that its cached answers
-        are out of date."""
+    def refreshed(self) -> dict[str, tuple[int, int] | None]:
+        """The stored mark of every refresh step (:meth:`Refreshable.refreshed`), by read
+        model: it differs as soon as any process refreshed, so a service can tell that
+        its cached answers are out of date."""
         with self.engine.connect() as conn:
-            return tuple(
-                m.refreshed(conn) for m in self.models.values() if isinstance(m, Refreshable)
-            )
+            refreshable = [m for m in self.models.values() if isinstance(m, Refreshable)]
+            return {m.name: m.refreshed(conn) for m in refreshable}
+
+    def refresh_due(self, *, every: float, at: int | None = None) -> bool:
+        """True if some refresh step should run now (as of Unix time ``at``): it never ran,
+        or its read model has applied entries since and the last refresh, by whichever
+        process, is ``every`` seconds old. So the processes over one database refresh
+        about once per ``every`` seconds between them, and not at all while no entry
+        comes in; a service that starts does not recompute what is already stored."""
+        now = self._clock() if at is None else at
+        marks = self.refreshed()
+        positions = self.positions(marks)
+        return any(
+            mark is None or (mark[0] < positions[name] and now - mark[1] >= every)
+            for name, mark in marks.items()
+        )
 
     # -- applying ---------------------------------------------------------------------------
     def catch_up(

@@ -18,11 +18,14 @@ from sqlalchemy import select
 
 from ledger.statement import SignedStatement
 from projections import (
+    READ_MODEL_NAMES,
     Projector,
+    ProjectorBusy,
     TrackingConflict,
     UnknownReadModel,
     writing,
 )
+from projections.db import CATCH_UP_LOCK, exclusive
 from projections.matching import tables as mt
 from projections.portfolio import tables as pf
 from projections.reputation import tables as rep
@@ -260,3 +263,50 @@ def test_read_models_never_store_what_the_log_does_not_say(sqlite_url: str) -> N
         stored = json.loads(row.personal)
         assert stored["title"] is None
         assert stored["description"] == claim.disclosed()["description"]
+
+
+def test_refresh_is_due_only_after_new_entries_and_once_per_interval(database_url: str) -> None:
+    """What every service process asks before it recomputes the reputation snapshots: the
+    stored mark is shared, so one process's refresh spares the others theirs (issue 13)."""
+    _, statements = random_statements(random.Random(8), 40, seed="due")
+    with ledger_env(database_url) as env:
+        env.append(statements[:20])
+        env.projector.catch_up()
+        assert env.projector.refresh_due(every=30, at=AT)  # never refreshed
+        env.projector.refresh(at=AT)
+        other = env.new_projector()  # another process over the same database
+        assert not other.refresh_due(every=30, at=AT + 3600)  # nothing new since
+        env.append(statements[20:])
+        other.catch_up()
+        assert not other.refresh_due(every=30, at=AT + 29)  # refreshed 29 s ago
+        assert other.refresh_due(every=30, at=AT + 30)
+        other.refresh(at=AT + 30)
+        assert not env.projector.refresh_due(every=30, at=AT + 3600)
+        assert env.projector.refreshed() == other.refreshed()
+
+
+@pytest.mark.postgres
+def test_one_process_at_a_time_catches_up_on_postgres(postgres_server_url: str) -> None:
+    """A second projector waits for the catch-up lock, then finds the entries applied; one
+    that waits too long is told so (ProjectorBusy) and applies nothing."""
+    from tests import pgcluster
+
+    _, statements = random_statements(random.Random(9), 20, seed="lock")
+    with pgcluster.fresh_database(postgres_server_url) as url, ledger_env(url) as env:
+        env.append(statements)
+        first, second = env.projector, env.new_projector()
+        with exclusive(env.engine, CATCH_UP_LOCK, timeout=5):  # another process catching up
+            second.lock_wait = 0.2
+            with pytest.raises(ProjectorBusy):
+                second.catch_up()
+            assert second.positions() == dict.fromkeys(READ_MODEL_NAMES, 0)
+            results: list[Any] = []
+            second.lock_wait = 30
+            waiting = threading.Thread(target=lambda: results.append(second.catch_up()))
+            waiting.start()
+            first.lock_wait = 0.2
+            with pytest.raises(ProjectorBusy):
+                first.catch_up()
+        waiting.join(30)
+        assert [r.applied for r in results] == [len(statements)]
+        assert first.catch_up().applied == 0
