@@ -103,6 +103,8 @@ def create_app(
             context.checkpointer.start()
         app.state.context = context
         context.audits.listeners.append(metrics.audited)
+        if context.checkpointer is not None and context.checkpointer.cosigners is not None:
+            context.checkpointer.cosigners.listeners.append(metrics.cosigned)
         app.state.readiness = ReadinessProbe(context, timeout=cfg.ready_timeout)
         metrics.watch(gauges_of(context, app.state.readiness))
         # What exists now (modules, the caught-up state) lives as long as the service:

@@ -14,7 +14,8 @@ for every name and text).
 :class:`Metrics` holds the Prometheus metrics of one application, served at
 ``GET /metrics`` in the text exposition format by the official
 ``prometheus-client``: requests by route, method and status, their latency by
-route, appends and refusals by rule code, audit runs by verdict, and gauges read
+route, appends and refusals by rule code, audit runs by verdict, cosignatures per
+witness, and gauges read
 at scrape time (log size, latest checkpoint size and age, read-model lag,
 readiness). With several worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (the
 library's multiprocess mode) so counters and histograms are summed over the
@@ -201,6 +202,12 @@ class Metrics:
         self.audits = Counter(
             "trackrecord_audits", "Audit runs finished, by verdict.", ["verdict"], registry=r
         )
+        self.cosignatures = Counter(
+            "trackrecord_cosignatures",
+            "Checkpoints sent to a witness, by its key name and outcome (cosigned, failed).",
+            ["witness", "outcome"],
+            registry=r,
+        )
 
     def watch(self, gauges: Gauges) -> None:
         """Read ``gauges`` at every scrape (until :meth:`unwatch`)."""
@@ -217,6 +224,10 @@ class Metrics:
     def audited(self, verdict: str) -> None:
         """Count one finished audit: ``passed``, ``failed`` or ``error``."""
         self.audits.labels(verdict).inc()
+
+    def cosigned(self, witness: str, ok: bool) -> None:
+        """Count one checkpoint a witness cosigned (``ok``) or did not."""
+        self.cosignatures.labels(witness, "cosigned" if ok else "failed").inc()
 
 
 class _Delegate(Collector):

@@ -76,6 +76,8 @@ class Cosigners:
     consistency_proof: Callable[[int, int], list[bytes]]
     post: HttpPost
     failures: list[str] = field(default_factory=list)
+    #: called with each witness's key name and whether it cosigned (the service's metrics)
+    listeners: list[Callable[[str, bool], None]] = field(default_factory=list)
 
     def __call__(self, note: str, previous: int) -> str:
         """Return ``note`` with the cosignatures the witnesses gave; record the failures."""
@@ -89,7 +91,14 @@ class Cosigners:
                 said = exc.message if isinstance(exc, LedgerError) else str(exc)
                 self.failures.append(f"{endpoint.key.name}: {said}")
                 _LOG.warning("witness %s did not cosign: %s", endpoint.url, said)
+                self._tell(endpoint.key.name, False)
+            else:
+                self._tell(endpoint.key.name, True)
         return note
+
+    def _tell(self, witness: str, cosigned: bool) -> None:
+        for listener in self.listeners:
+            listener(witness, cosigned)
 
     def _request(self, endpoint: WitnessEndpoint, note: str, size: int, old: int) -> str:
         url = endpoint.url + "/add-checkpoint"

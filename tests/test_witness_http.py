@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner, Result
 
 from api.config import ApiConfig
@@ -40,6 +41,7 @@ from tests.support.tinylog import LOG_VERIFIER, Log
 from trackrecord.cli import create_app
 
 OPERATOR = operator_member().identity
+METRICS_TOKEN = "witness-metrics"
 
 
 def _verifier(origin: str) -> NoteVerifier:
@@ -85,6 +87,7 @@ def _pair(tmp: Path) -> Iterator[tuple[Live, Live]]:
             UNLIMITED,
             default_origin=f"{me}.test/ledger",
             checkpoint_interval=0.1,
+            metrics_token=METRICS_TOKEN,
             witness=_witness(
                 f"{me}.test/witness", tmp / f"{me}-witness.json", _verifier(f"{other}.test/ledger")
             ),
@@ -95,6 +98,19 @@ def _pair(tmp: Path) -> Iterator[tuple[Live, Live]]:
         live_server(_db(tmp, "b"), configs["b"], operator=OPERATOR, sock=socks["b"]) as b,
     ):
         yield a, b
+
+
+def _cosigned(live: Live, witness: str) -> float:
+    """``trackrecord_cosignatures_total`` of ``witness`` (cosigned) in ``live``'s metrics."""
+    scraped = live.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert scraped.status_code == 200, scraped.text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+        if sample.name == "trackrecord_cosignatures_total"
+        and sample.labels == {"witness": witness, "outcome": "cosigned"}
+    )
 
 
 def _db(tmp: Path, name: str) -> str:
@@ -111,6 +127,7 @@ def test_two_services_witness_each_other_and_the_bundle_verifies_with_a_quorum(
         note_b = _wait_for_checkpoint(b, lines=2)
         assert "\u2014 b.test/witness " in note_a
         assert "\u2014 a.test/witness " in note_b
+        assert _cosigned(a, "b.test/witness") >= 1  # counted per witness (issue 20)
         # the witness serves what it cosigned at its monitoring prefix
         served = b.client.get(f"/witness/{origin_hash('a.test/ledger')}/checkpoint")
         assert served.status_code == 200
