@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -43,11 +44,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "APPEND_ROUTES",
+    "MULTIPROC_ENV",
     "REQUEST_ID_HEADER",
     "Gauges",
     "Metrics",
     "RequestObserver",
     "json_logging",
+    "prepare_multiprocess_dir",
     "problem_code_of",
 ]
 
@@ -90,6 +93,23 @@ def json_logging(stream: Any = None) -> Iterator[None]:
 
 
 # -- metrics ---------------------------------------------------------------------------------
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess_dir() -> Path | None:
+    """Before worker processes start: make ``$PROMETHEUS_MULTIPROC_DIR`` and empty it of
+    the metric files of earlier runs (prometheus-client would add their counts to the
+    new ones). Returns the directory, or None when the variable is not set."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if not given:
+        return None
+    directory = Path(given)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return directory
+
+
 @dataclass(frozen=True)
 class Gauges:
     """Values read at scrape time (each may raise; a failed read is left out)."""
@@ -167,7 +187,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if os.environ.get(MULTIPROC_ENV):
             from prometheus_client import multiprocess
 
             # counters and histograms are summed over the workers' files; the

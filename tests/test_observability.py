@@ -216,6 +216,30 @@ def test_two_workers_serve_the_sum_of_their_counters_in_multiprocess_mode(
     assert _value(samples, "trackrecord_log_size_entries") == size  # its own gauge, once
 
 
+def test_serve_with_workers_sums_their_counters_from_a_fresh_directory(tmp_path: Path) -> None:
+    cli = Cli(sqlite_url(tmp_path / "ledger.db"), tmp_path / "keys")
+    organisation(cli)
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    (shared / "counter_999999.db").write_bytes(b"left by an earlier run")  # emptied at start
+    env = {
+        **os.environ,
+        "TRACKRECORD_DATABASE_URL": cli.url,
+        "TRACKRECORD_KEYS": str(cli.keys),
+        "PROMETHEUS_MULTIPROC_DIR": str(shared),
+        METRICS_ENV: TOKEN,
+    }
+    with _serving(["serve", "--workers", "2"], env, tmp_path / "serve.log") as base:
+        for _ in range(6):  # each to whichever worker accepts it
+            with httpx.Client(base_url=base) as client:
+                assert client.get("/people/alice").status_code == 200
+        scraped = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert scraped.status_code == 200, scraped.text
+    samples = [s for f in text_string_to_metric_families(scraped.text) for s in f.samples]
+    assert _value(samples, "trackrecord_http_requests_total", route="/people/{person}") == 6
+    assert not (shared / "counter_999999.db").exists()
+
+
 def _tour(directory: Path) -> dict[str, str]:
     env = {}
     for line in (directory / "tour.env").read_text().splitlines():

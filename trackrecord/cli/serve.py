@@ -123,6 +123,7 @@ def _serve_workers(
     import uvicorn
 
     from api.config import ApiConfig
+    from api.observability import MULTIPROC_ENV, prepare_multiprocess_dir
 
     cfg = config or ApiConfig()
     if cfg.witness is not None:
@@ -142,6 +143,14 @@ def _serve_workers(
         os.environ.pop(ACTING_ENV, None)
     _announce(settings, host, port, operator)
     typer.echo(f"  in {workers} worker processes")
+    shared = prepare_multiprocess_dir()
+    if shared is not None:
+        typer.echo(f"  metrics summed over the workers in {shared}")
+    elif cfg.metrics_token is not None:
+        typer.echo(
+            f"  metrics: a scrape sees one worker's counters; set {MULTIPROC_ENV} to sum them",
+            err=True,
+        )
     uvicorn.run(
         "trackrecord.cli.serve:worker_app",
         factory=True,
