@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from keys import Identity
 from ledger.checkpoint import Checkpoint, CheckpointError, sign_checkpoint
 from ledger.cosignature import (
     QuorumNotMet,
@@ -29,6 +30,7 @@ from ledger.witness import (
     UnknownLog,
     UntrustedCheckpoint,
     Witness,
+    WitnessRecord,
     WitnessState,
     add_checkpoint_request,
     parse_add_checkpoint,
@@ -152,3 +154,50 @@ def test_unknown_log_and_untrusted_signature(tmp_path: Path) -> None:
     with pytest.raises(UntrustedCheckpoint):
         witness.add_checkpoint(add_checkpoint_request(0, [], impostor), now=1)
     assert not (tmp_path / "w.json").exists()  # nothing remembered from refusals
+
+
+def test_the_worked_example_of_docs_witness_md(tmp_path: Path) -> None:
+    import re
+
+    from ledger.checkpoint import parse_verifier_key
+    from tests.support.witness_example import TIMESTAMP, example_blocks
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "witness.md").read_text("utf-8")
+    shown = dict(re.findall(r"<!-- example: ([a-z-]+) -->\n```\n(.*?)```\n", doc, re.DOTALL))
+    blocks = example_blocks()
+    assert shown == blocks
+    # the witness, having cosigned size 3, answers the request with exactly that line
+    request = parse_add_checkpoint(blocks["request"].encode())
+    log_key = parse_verifier_key(blocks["log-key"].strip())
+    witness_key = parse_cosigner_key(blocks["witness-key"].strip())
+    state = WitnessState(tmp_path / "w.json")
+    root3 = _root_of_three(request.proof)
+    old_note = "example.org/ledger\n3\n" + base64.b64encode(root3).decode() + "\n"
+    state.advance("example.org/ledger", lambda _: WitnessRecord(3, root3, old_note))
+    witness = Witness(
+        name=witness_key.name,
+        signer=_example_witness_identity(),
+        logs={log_key.name: [log_key]},
+        state=state,
+    )
+    assert witness.add_checkpoint(blocks["request"].encode(), now=TIMESTAMP) == blocks["response"]
+    found = verify_cosignatures(blocks["cosigned"], witnesses=[witness_key], quorum=1)
+    assert found[0].timestamp == TIMESTAMP
+
+
+def _example_witness_identity() -> Identity:
+    import hashlib
+
+    return Identity(hashlib.sha256(b"docs/witness.md witness").digest())
+
+
+def _root_of_three(proof: tuple[bytes, ...]) -> bytes:
+    """The root of the example's first 3 entries, recomputed from its leaves."""
+    import hashlib
+
+    from ledger.merkle import leaf_hash
+
+    leaves = [leaf_hash(f"entry {i}".encode()) for i in range(3)]
+    left = hashlib.sha256(b"\x01" + leaves[0] + leaves[1]).digest()
+    assert proof  # the request carries a proof from size 3
+    return hashlib.sha256(b"\x01" + left + leaves[2]).digest()
