@@ -3,8 +3,10 @@
 Every operation is fuzzed with inputs generated from its schema — valid ones, and
 ones that violate it — against a real uvicorn server holding a small ledger, once
 anonymously and once with a session. Bounded: :data:`EXAMPLES` examples per operation
-and generation mode, no deadline per example. The checks: no response is a 5xx, every
-response has a documented content type, and its body matches the documented schema.
+and generation mode, no deadline per example (the run marked ``slow``, on demand:
+:data:`EXAMPLES_FULL`). The checks: no response is a 5xx, every response has a
+documented status, content type and headers, and its body matches the documented
+schema.
 
 (Schemathesis' own pytest plugin does not run on pytest 9 yet, so each operation's
 Hypothesis strategy is driven directly.)
@@ -23,7 +25,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from tests.support.api_server import (
@@ -36,10 +40,14 @@ from tests.support.api_server import (
 )
 
 EXAMPLES = 15
-CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
-BOUNDED = settings(
-    max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
-)
+EXAMPLES_FULL = 300
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +63,15 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, str
         yield live, login(live, w["alice"].identity)
 
 
-def _fuzz(live: Live, headers: dict[str, str]) -> list[str]:
-    """Fuzz every operation; return the failures (operation and error)."""
+def _fuzz(live: Live, headers: dict[str, str], examples: int = EXAMPLES) -> list[str]:
+    """Fuzz every operation with ``examples`` examples per generation mode; return the
+    failures (operation and error)."""
+    bounded = settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     api = schemathesis.openapi.from_url(live.url + "/openapi.json")
     failures: list[str] = []
     operations = [result.ok() for result in api.get_all_operations()]
@@ -64,7 +79,7 @@ def _fuzz(live: Live, headers: dict[str, str]) -> list[str]:
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @BOUNDED
+            @bounded
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case: Any) -> None:
                 case.call_and_validate(base_url=live.url, headers=headers, checks=CHECKS)
@@ -107,3 +122,12 @@ def test_every_example_shown_in_docs_validates_against_its_model() -> None:
             model.model_validate(example)
             checked += 1
     assert checked >= 24
+
+
+@pytest.mark.slow
+def test_no_schema_mismatches_full_run(fuzzed: tuple[Live, str]) -> None:
+    """The long run, on demand: :data:`EXAMPLES_FULL` examples per operation and mode."""
+    live, token = fuzzed
+    failures = _fuzz(live, {}, EXAMPLES_FULL)
+    failures += _fuzz(live, {"Authorization": f"Bearer {token}"}, EXAMPLES_FULL)
+    assert not failures, "\n\n".join(failures)

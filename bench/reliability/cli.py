@@ -19,7 +19,7 @@ from .report import Tally, render
 __all__ = ["FULL", "QUICK", "Sizes", "main"]
 
 POSTGRES_URL_ENV = "TRACKRECORD_BENCH_POSTGRES_URL"
-SUITES = ("crash", "concurrency", "audit", "checkpoints", "rows", "bundles", "fuzz")
+SUITES = ("crash", "concurrency", "audit", "checkpoints", "rows", "bundles", "fuzz", "attacks")
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -39,10 +39,12 @@ class Sizes:
     races: int
     batches: int
     rows: int = 36  # edits beside the log, per backend (a fresh ledger each)
+    lockout_rounds: int = 20  # attacks: junk floods naming a victim's key
+    leak_rounds: int = 60  # attacks: random visibility settings, five reads each
 
 
 FULL = Sizes(10_000, 1_000, 300, 120, 2_000, 2_000, 20, 8, 150, 40, 20)
-QUICK = Sizes(500, 100, 60, 30, 300, 200, 3, 6, 30, 10, 5, 18)
+QUICK = Sizes(500, 100, 60, 30, 300, 200, 3, 6, 30, 10, 5, 18, lockout_rounds=3, leak_rounds=10)
 
 
 def _say(message: str) -> None:
@@ -71,6 +73,7 @@ def run(sizes: Sizes, suites: Sequence[str], backends: Sequence[str], seed: int)
     from tests import pgcluster
     from tests.support.tamper import Backend
 
+    from .attacks import run_leaks, run_lockout
     from .bundles import run_bundle_tampering
     from .fuzz import fuzzers, run_fuzz
     from .rows import run_row_tampering
@@ -116,6 +119,11 @@ def run(sizes: Sizes, suites: Sequence[str], backends: Sequence[str], seed: int)
             rows.append(run_bundle_tampering(sizes.bundles, seed=seed, say=_say))
         if "fuzz" in suites:
             rows.extend(run_fuzz(f, sizes.fuzz, say=_say) for f in fuzzers())
+        if "attacks" in suites:
+            rows.append(run_lockout(sizes.lockout_rounds, say=_say))
+            for name in backends:
+                url = server if name == "postgresql" else None
+                rows.append(run_leaks(url, name, sizes.leak_rounds, seed=seed, say=_say))
     return rows
 
 
