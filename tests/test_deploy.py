@@ -4,12 +4,15 @@ the ``trackrecord`` CLI accepts, with the worker processes the README describes.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
 
+from tests.support.api_server import live_server
 from trackrecord.cli import create_app
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
@@ -39,3 +42,19 @@ def test_compose_runs_postgres_and_the_service_in_worker_processes() -> None:
     assert ctx.params["host"] == "0.0.0.0"
     scaled = [_interpolate(str(a), {"TRACKRECORD_WORKERS": "4"}) for a in service["command"]]
     assert serve.make_context("serve", scaled[1:]).params["workers"] == 4
+
+
+def test_compose_health_check_asks_readiness_of_a_real_service(tmp_path: Path) -> None:
+    """The container's health check, run as is against a live service: it passes while
+    ``/readyz`` is ready and fails otherwise (issue 20)."""
+    service = _compose()["services"]["trackrecord"]
+    assert service["environment"]["PROMETHEUS_MULTIPROC_DIR"]  # the workers' metrics summed
+    kind, *argv = service["healthcheck"]["test"]
+    assert kind == "CMD"
+    assert "http://127.0.0.1:8000/readyz" in argv[-1]
+    with live_server(f"sqlite://{tmp_path / 'ledger.db'}", keys_dir=tmp_path / "keys") as live:
+        check = [sys.executable, *argv[1:-1], argv[-1].replace("http://127.0.0.1:8000", live.url)]
+        assert argv[0] == "python"
+        assert subprocess.run(check, check=False, capture_output=True).returncode == 0
+    down = subprocess.run(check, check=False, capture_output=True)  # the service is gone
+    assert down.returncode != 0
