@@ -203,12 +203,9 @@ def view_entry(
 
 def view_candidates(matches: Iterable[Match], viewer: Viewer, state: LedgerState) -> list[Match]:
     """What ``viewer`` may see of each ranked candidate (see the module docstring)."""
-    matches = list(matches)
     who, today = viewer.person, viewer.today
-    evidence = readable_evidence(state, {m.person for m in matches}, who, today=today)
-    return [
-        m.as_seen(
-            hidden_parts(state, m.person, who, MATCHING_PARTS, today=today), evidence[m.person]
-        )
-        for m in matches
-    ]
+    hidden = [(m, hidden_parts(state, m.person, who, MATCHING_PARTS, today=today)) for m in matches]
+    # The evidence a viewer may read is counted only for candidates with hidden parts.
+    partly = {m.person for m, parts in hidden if parts}
+    evidence = readable_evidence(state, partly, who, today=today) if partly else {}
+    return [m.as_seen(parts, evidence.get(m.person, {})) for m, parts in hidden]
