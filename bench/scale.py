@@ -89,7 +89,12 @@ class Code:
         cpu0 = _children_cpu()
         began = time.perf_counter()
         done = subprocess.run(
-            self.argv(*args), env=self.env(ledger), capture_output=True, text=True, check=False
+            self.argv(*args),
+            env=self.env(ledger),
+            cwd=self.pythonpath,  # python -c puts the working directory first on sys.path
+            capture_output=True,
+            text=True,
+            check=False,
         )
         timing = Timing(time.perf_counter() - began, _children_cpu() - cpu0)
         if done.returncode != 0:
@@ -242,6 +247,7 @@ def _serving(
     proc = subprocess.Popen(
         code.argv("serve", "--port", str(port)),
         env=code.env(ledger),
+        cwd=code.pythonpath,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -285,7 +291,9 @@ def export_bundle(code: Code, ledger: Ledger, into: Path) -> Timing:
 def audit_figures(code: Code, ledger: Ledger) -> tuple[float, float]:
     """(entries/s, peak RSS MiB) of ``trackrecord audit --json``."""
     argv = ["/usr/bin/time", "-f", "%M", *code.argv("audit", "--json")]
-    done = subprocess.run(argv, env=code.env(ledger), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        argv, env=code.env(ledger), cwd=code.pythonpath, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"audit failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
     report = json.loads(done.stdout)
