@@ -46,6 +46,7 @@ EXAMPLE_SUBMISSION: dict[str, Any] = {
         "subject": "alice",
         "author": "ed25519:7775fe624eb76eea535a7ca5b439033c",
         "issued_at": "2026-11-23T14:00:00.000000Z",
+        "ledger": "trackrecord.example/demo",
         "body": {
             "part": "dossier",
             "kind": "work",

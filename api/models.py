@@ -64,7 +64,9 @@ class Submission(BaseModel):
     ``signature`` is standard base64 of the Ed25519 signature over
     ``"trackrecord:v1:statement" || 0x00 || JCS(statement)``; ``disclosures`` are the
     ``[salt, field, value]`` arrays whose digests the statement commits to
-    (docs/entry.md).
+    (docs/entry.md). The statement names the ledger it is for (``ledger``, this
+    ledger's origin, ``GET /log``); one addressed elsewhere is refused
+    (``wrong_ledger``).
     """
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": examples.SUBMISSION})

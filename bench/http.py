@@ -66,7 +66,7 @@ from keys import Identity
 from ledger import commands
 from ledger.catalogue import Ring
 from ledger.service import LedgerService
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 
 __all__ = ["BATCH", "Row", "judge_read", "main", "parse_wrk"]
@@ -74,6 +74,7 @@ __all__ = ["BATCH", "Row", "judge_read", "main", "parse_wrk"]
 BATCH = 50
 WRITES_PER_S = 20  # the background writer's pace during the read runs
 WRITE_CONNECTIONS, BATCH_CONNECTIONS = 4, 2  # of the single and batch write runs
+ORIGIN = "bench.trackrecord.example/http"  # the bench ledger, named by every statement
 DEPARTMENTS = ["minbzk/dgo", "minbzk/cio", "minbzk/dso", "minbzk/hr"]
 SKILLS = ["python", "sql", "policy-advice", "procurement", "ux", "data-analysis", "legal"]
 READ_GOAL_RPS, READ_GOAL_P99_MS, WRITE_GOAL_RATIO = 1000.0, 50.0, 0.5
@@ -152,10 +153,14 @@ def build(service: LedgerService, people: int) -> World:
     op = _seed("operator")
     batch: list[SignedStatement] = [
         commands.register_identity(
-            op, person="operator", public_key=op.public_key.raw, organisation="minbzk",
-            department="minbzk/cio", display_name="Operator",
+            Signer(op, ORIGIN),
+            person="operator",
+            public_key=op.public_key.raw,
+            organisation="minbzk",
+            department="minbzk/cio",
+            display_name="Operator",
         )
-    ]  # fmt: skip
+    ]
     keys: dict[str, Identity] = {}
     managers: dict[str, str] = {}
     for n in range(people):
@@ -163,35 +168,48 @@ def build(service: LedgerService, people: int) -> World:
         keys[pid] = _seed(pid)
         batch.append(
             commands.register_identity(
-                op, person=pid, public_key=keys[pid].public_key.raw, organisation="minbzk",
-                department=dept, display_name=f"Person {n}",
+                Signer(op, ORIGIN),
+                person=pid,
+                public_key=keys[pid].public_key.raw,
+                organisation="minbzk",
+                department=dept,
+                display_name=f"Person {n}",
             )
-        )  # fmt: skip
+        )
         if dept not in managers:
             managers[dept] = pid
-            batch.append(commands.grant_role(op, person=pid, role="manager", scope=dept))
+            batch.append(
+                commands.grant_role(Signer(op, ORIGIN), person=pid, role="manager", scope=dept)
+            )
     _append_all(service, batch)
     batch = []
     for n, (pid, key) in enumerate(keys.items()):
         batch += [
-            commands.change_visibility(key, person=pid, part=p, visibility="public")
+            commands.change_visibility(Signer(key, ORIGIN), person=pid, part=p, visibility="public")
             for p in ("dossier", "analytical", "ambitions", "free")
         ]
         for k in range(3):
             skills = [SKILLS[(n + k) % len(SKILLS)], SKILLS[(n + 2 * k + 1) % len(SKILLS)]]
             claim = commands.claim_contribution(
-                key, person=pid, title=f"Work {k} of {pid}", skills=sorted(set(skills)),
+                Signer(key, ORIGIN),
+                person=pid,
+                title=f"Work {k} of {pid}",
+                skills=sorted(set(skills)),
                 start="2026-01-01",
-            )  # fmt: skip
+            )
             batch.append(claim)
             manager = managers[DEPARTMENTS[n % len(DEPARTMENTS)]]
             if manager != pid:
                 batch.append(
                     commands.endorse(
-                        keys[manager], person=pid, contribution=claim.statement.id,
-                        grade=3 + (n + k) % 3, role="manager", comment="Good work.",
+                        Signer(keys[manager], ORIGIN),
+                        person=pid,
+                        contribution=claim.statement.id,
+                        grade=3 + (n + k) % 3,
+                        role="manager",
+                        comment="Good work.",
                     )
-                )  # fmt: skip
+                )
     assignments = []
     departments = list(managers.items())
     for n in range(max(1, people // 2)):  # many distinct matching paths
@@ -201,11 +219,16 @@ def build(service: LedgerService, people: int) -> World:
         skills = sorted({SKILLS[n % len(SKILLS)], SKILLS[(n + 3) % len(SKILLS)]})
         batch.append(
             commands.post_assignment(
-                keys[manager], assignment=aid, organisation="minbzk", department=dept,
-                title=f"Assignment {n}", skills=skills, hours_per_week=8,
+                Signer(keys[manager], ORIGIN),
+                assignment=aid,
+                organisation="minbzk",
+                department=dept,
+                title=f"Assignment {n}",
+                skills=skills,
+                hours_per_week=8,
                 ring=Ring.GOVERNMENT.value,
             )
-        )  # fmt: skip
+        )
     _append_all(service, batch)
     return World(op, keys, managers, assignments)
 
@@ -220,11 +243,14 @@ def presign(world: World, count: int, *, tag: str) -> list[SignedStatement]:
     people = list(world.people.items())
     return [
         commands.claim_contribution(
-            people[n % len(people)][1], person=people[n % len(people)][0],
-            title=f"{tag} {n}", skills=["python"], start="2026-02-01",
+            Signer(people[n % len(people)][1], ORIGIN),
+            person=people[n % len(people)][0],
+            title=f"{tag} {n}",
+            skills=["python"],
+            start="2026-02-01",
         )
         for n in range(count)
-    ]  # fmt: skip
+    ]
 
 
 def rate(fn: Callable[[int], object], count: int, callers: int = 1) -> float:

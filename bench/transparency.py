@@ -79,7 +79,7 @@ from ledger.merkle import (
     verify_inclusion,
 )
 from ledger.service import MAX_BATCH, LedgerService
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 
@@ -394,7 +394,7 @@ def _statements(people: dict[str, Identity], entries: int, others: int) -> list[
     op = people["operator"]
     out = [
         commands.register_identity(
-            op,
+            Signer(op, ORIGIN),
             person=name,
             public_key=ident.public_key.raw,
             organisation="minbzk",
@@ -403,11 +403,13 @@ def _statements(people: dict[str, Identity], entries: int, others: int) -> list[
         )
         for name, ident in people.items()
     ]
-    out.append(commands.grant_role(op, person="bob", role="manager", scope="minbzk/dgo"))
+    out.append(
+        commands.grant_role(Signer(op, ORIGIN), person="bob", role="manager", scope="minbzk/dgo")
+    )
     record = entries - 6
     claims = [
         commands.claim_contribution(
-            people["alice"],
+            Signer(people["alice"], ORIGIN),
             person="alice",
             title=f"Contribution {i}",
             skills=["policy-advice", "python"],
@@ -421,7 +423,7 @@ def _statements(people: dict[str, Identity], entries: int, others: int) -> list[
         name, role = endorsers[k % 3]
         out.append(
             commands.endorse(
-                people[name],
+                Signer(people[name], ORIGIN),
                 person="alice",
                 contribution=claims[k // 3].statement.id,
                 grade=1 + k % 5,
@@ -431,7 +433,11 @@ def _statements(people: dict[str, Identity], entries: int, others: int) -> list[
         )
     out += [
         commands.claim_contribution(
-            people["eve"], person="eve", title=f"Other {i}", skills=["law"], start="2026-01-01"
+            Signer(people["eve"], ORIGIN),
+            person="eve",
+            title=f"Other {i}",
+            skills=["law"],
+            start="2026-01-01",
         )
         for i in range(others)
     ]

@@ -42,6 +42,7 @@ from .merkle import leaf_hash, new_nodes_for_append, root
 from .privacy import content_owner
 from .rule_state_audit import verify_rule_state
 from .rules import apply_entry
+from .service import ORIGIN_KEY
 from .state import LedgerState
 from .store import Store, StoredRecord, stream_originator_id
 
@@ -167,7 +168,7 @@ def _verify_chunk(jobs: list[_Job]) -> tuple[int, Entry] | None:
 class _Auditor:
     def __init__(self, store: Store, workers: int) -> None:
         self.store = store
-        self.state = LedgerState()
+        self.state = LedgerState(origin=store.get_meta(ORIGIN_KEY))
         self.nodes: dict[tuple[int, int], bytes] = {}
         self.workers = max(1, workers)
         self.pool = ThreadPoolExecutor(max_workers=self.workers)
@@ -380,7 +381,7 @@ class _Auditor:
         operator key current at that size, and its tree root and stream-heads commitment
         are those recomputed from the entries."""
         found = self.store.get_checkpoint(size)
-        origin = self.store.get_meta("origin")
+        origin = self.state.origin  # the store's, or the one the genesis named
         operator = self.state.people.get(self.state.operator or "")
         key = None if operator is None else self.state.keys.get(operator.current_key or "")
         if found is None or origin is None or key is None:

@@ -3,7 +3,8 @@
 One function per action, named in the imperative (``claim_contribution``);
 each returns a :class:`~ledger.statement.SignedStatement` ready to append. They
 run where the signer's private key is (the CLI's keystore, a test, the demo
-generator); the ledger only ever sees the signed result.
+generator); the ledger only ever sees the signed result. The :class:`Signer`
+holds the key and the ledger the statement is addressed to.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from keys import Identity
-
 from .canonical import b64encode
 from .rules import next_key_digest
-from .statement import SignedStatement, sign_statement
+from .statement import SignedStatement, Signer, sign_statement
 
 __all__ = [
     "apply_to_assignment",
@@ -46,7 +45,7 @@ Salt = Callable[[int], bytes] | None
 
 
 def _sign(
-    signer: Identity,
+    signer: Signer,
     type_: str,
     subject: str,
     body: dict[str, Any],
@@ -59,7 +58,7 @@ def _sign(
 
 
 def register_identity(
-    signer: Identity,
+    signer: Signer,
     *,
     person: str,
     public_key: bytes,
@@ -86,7 +85,7 @@ def register_identity(
 
 
 def rotate_key(
-    signer: Identity,
+    signer: Signer,
     *,
     person: str,
     new_public_key: bytes,
@@ -107,7 +106,7 @@ def rotate_key(
 
 
 def revoke_key(
-    signer: Identity, *, person: str, key_id: str, reason: str = "compromised",
+    signer: Signer, *, person: str, key_id: str, reason: str = "compromised",
     note: str | None = None, **opts: Any,
 ) -> SignedStatement:  # fmt: skip
     """Revoke one of ``person``'s keys: it signs nothing after this entry."""
@@ -117,21 +116,21 @@ def revoke_key(
 
 
 def grant_role(
-    signer: Identity, *, person: str, role: str, scope: str, **opts: Any
+    signer: Signer, *, person: str, role: str, scope: str, **opts: Any
 ) -> SignedStatement:
     """Grant ``role`` (manager of a department, admin of an organisation) to ``person``."""
     return _sign(signer, "RoleGranted", person, {"role": role, "scope": scope}, **opts)
 
 
 def revoke_role(
-    signer: Identity, *, person: str, role: str, scope: str, **opts: Any
+    signer: Signer, *, person: str, role: str, scope: str, **opts: Any
 ) -> SignedStatement:
     """Take ``role`` away from ``person``."""
     return _sign(signer, "RoleRevoked", person, {"role": role, "scope": scope}, **opts)
 
 
 def transfer_employee(
-    signer: Identity, *, person: str, organisation: str, department: str, **opts: Any
+    signer: Signer, *, person: str, organisation: str, department: str, **opts: Any
 ) -> SignedStatement:
     """Record that ``person`` moves to ``department``; their record goes with them."""
     return _sign(
@@ -144,7 +143,7 @@ def transfer_employee(
 
 
 def claim_contribution(
-    signer: Identity,
+    signer: Signer,
     *,
     person: str,
     title: str,
@@ -176,7 +175,7 @@ def claim_contribution(
 
 
 def withdraw_contribution(
-    signer: Identity, *, person: str, contribution: str, reason: str | None = None, **opts: Any
+    signer: Signer, *, person: str, contribution: str, reason: str | None = None, **opts: Any
 ) -> SignedStatement:
     """Withdraw one's own contribution (it stays in the ledger, hidden from views)."""
     return _sign(
@@ -190,7 +189,7 @@ def withdraw_contribution(
 
 
 def endorse(
-    signer: Identity,
+    signer: Signer,
     *,
     person: str,
     contribution: str,
@@ -211,7 +210,7 @@ def endorse(
 
 
 def revoke_endorsement(
-    signer: Identity, *, person: str, endorsement: str, reason: str | None = None, **opts: Any
+    signer: Signer, *, person: str, endorsement: str, reason: str | None = None, **opts: Any
 ) -> SignedStatement:
     """Revoke one's own endorsement of ``person``'s work."""
     return _sign(
@@ -225,7 +224,7 @@ def revoke_endorsement(
 
 
 def state_ambition(
-    signer: Identity,
+    signer: Signer,
     *,
     person: str,
     goal: str,
@@ -245,7 +244,7 @@ def state_ambition(
 
 
 def change_visibility(
-    signer: Identity, *, person: str, part: str, visibility: str, **opts: Any
+    signer: Signer, *, person: str, part: str, visibility: str, **opts: Any
 ) -> SignedStatement:
     """Set who may see one part of one's portfolio."""
     return _sign(
@@ -254,14 +253,14 @@ def change_visibility(
 
 
 def request_access(
-    signer: Identity, *, owner: str, part: str, message: str | None = None, **opts: Any
+    signer: Signer, *, owner: str, part: str, message: str | None = None, **opts: Any
 ) -> SignedStatement:
     """Ask ``owner`` for read access to their ``on_request`` ``part`` (signed by the viewer)."""
     return _sign(signer, "AccessRequested", owner, {"part": part}, {"message": message}, **opts)
 
 
 def grant_access(
-    signer: Identity,
+    signer: Signer,
     *,
     person: str,
     viewer: str,
@@ -276,28 +275,28 @@ def grant_access(
 
 
 def refuse_access(
-    signer: Identity, *, person: str, request: str, reason: str | None = None, **opts: Any
+    signer: Signer, *, person: str, request: str, reason: str | None = None, **opts: Any
 ) -> SignedStatement:
     """Refuse a viewer's access request on one's own record."""
     return _sign(signer, "AccessRefused", person, {"request": request}, {"reason": reason}, **opts)
 
 
 def revoke_access(
-    signer: Identity, *, person: str, grant: str, reason: str | None = None, **opts: Any
+    signer: Signer, *, person: str, grant: str, reason: str | None = None, **opts: Any
 ) -> SignedStatement:
     """Withdraw an access grant one gave."""
     return _sign(signer, "AccessRevoked", person, {"grant": grant}, {"reason": reason}, **opts)
 
 
 def erase_person(
-    signer: Identity, *, person: str, basis: str = "request", **opts: Any
+    signer: Signer, *, person: str, basis: str = "request", **opts: Any
 ) -> SignedStatement:
     """Record that ``person``'s personal content is erased (signed by an admin)."""
     return _sign(signer, "PersonErased", person, {"basis": basis}, **opts)
 
 
 def post_assignment(
-    signer: Identity,
+    signer: Signer,
     *,
     assignment: str,
     organisation: str,
@@ -331,7 +330,7 @@ def post_assignment(
 
 
 def apply_to_assignment(
-    signer: Identity, *, assignment: str, hours_per_week: int, motivation: str | None = None,
+    signer: Signer, *, assignment: str, hours_per_week: int, motivation: str | None = None,
     **opts: Any,
 ) -> SignedStatement:  # fmt: skip
     """Apply to an open assignment."""
@@ -345,13 +344,13 @@ def apply_to_assignment(
     )
 
 
-def assign(signer: Identity, *, assignment: str, assignee: str, **opts: Any) -> SignedStatement:
+def assign(signer: Signer, *, assignment: str, assignee: str, **opts: Any) -> SignedStatement:
     """Assign a person to one's own assignment."""
     return _sign(signer, "AssignmentAssigned", assignment, {"assignee": assignee}, **opts)
 
 
 def complete_assignment(
-    signer: Identity,
+    signer: Signer,
     *,
     assignment: str,
     assignee: str,
@@ -372,7 +371,7 @@ def complete_assignment(
 
 
 def cancel_assignment(
-    signer: Identity, *, assignment: str, reason: str | None = None, **opts: Any
+    signer: Signer, *, assignment: str, reason: str | None = None, **opts: Any
 ) -> SignedStatement:
     """Cancel one's own open or assigned assignment."""
     return _sign(signer, "AssignmentCancelled", assignment, {}, {"reason": reason}, **opts)

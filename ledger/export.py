@@ -40,7 +40,7 @@ class _Scan:
 
 
 def _scan(log: TransparencyLog, size: int) -> _Scan:
-    scan = _Scan(LedgerState(), {}, {}, {}, {})
+    scan = _Scan(LedgerState(origin=log.origin), {}, {}, {}, {})
     seen, position = 0, 0
     while seen < size:
         records = log.store.read(after=position, limit=min(2000, size - seen))

@@ -34,11 +34,14 @@ from .rollback import (
 )
 from .rules import apply_entry
 from .state import LedgerState
-from .statement import SignedStatement, utc_timestamp
+from .statement import SignedStatement, check_origin, utc_timestamp
 from .store import Store, stream_originator_id
 from .store.rule_state import StoredState, position_row
 
-__all__ = ["MAX_BATCH", "AppendResult", "LedgerService", "StoredEntry"]
+__all__ = ["MAX_BATCH", "ORIGIN_KEY", "AppendResult", "LedgerService", "StoredEntry"]
+
+#: the store setting that names the ledger: its checkpoint origin
+ORIGIN_KEY = "origin"
 
 MAX_BATCH = 1000
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -119,6 +122,7 @@ class LedgerService:
         self._on_erasure = tuple(on_erasure)
         self.state: LedgerState = StoredState(store)
         self._batch = StoredState(store)
+        self._named_by_store()
         self._position = 0  # the highest notification position this service has seen
         self._clock = clock
         self._lock = threading.RLock()
@@ -166,8 +170,15 @@ class LedgerService:
                     progress(n)
             return n
 
+    def _named_by_store(self) -> None:
+        """Give both states the ledger's name from the store's settings (a ledger whose
+        genesis names none is named there: 'trackrecord init', :meth:`name_ledger`)."""
+        if self.state.named is None:
+            self.state.named = self._batch.named = self.store.get_meta(ORIGIN_KEY)
+
     def _fold_chunk(self) -> int:
         """Fold the next stored entries into the stored state, in one transaction."""
+        self._named_by_store()
         state = self._batch
         state.begin()
         erased: list[str] = []
@@ -297,6 +308,32 @@ class LedgerService:
             self._node_cache[key] = node
         return node
 
+    # -- the ledger's name --------------------------------------------------------
+    @property
+    def origin(self) -> str | None:
+        """The ledger's name, its checkpoint origin: what statements for it must name.
+
+        None while it has none (an empty ledger; see :meth:`name_ledger`).
+        """
+        with self._lock:
+            self.catch_up()
+            return self.state.origin
+
+    def name_ledger(self, origin: str) -> str:
+        """Name the ledger ``origin`` unless it has a name already; return its name.
+
+        A ledger whose genesis statement names it (format version 2) has that
+        name; an empty one, or one whose genesis is older, takes the first name
+        given here (and a genesis appended later must name it).
+        Raises :class:`MalformedInput` for a name that cannot be an origin.
+        """
+        check_origin(origin)
+        with self._lock:
+            self.catch_up()
+            stored = self.store.set_meta(ORIGIN_KEY, self.state.origin or origin)
+            self.state.named = self._batch.named = stored
+            return stored
+
     # -- appending -------------------------------------------------------------
     def append(self, signed: SignedStatement) -> AppendResult:
         """Append one signed statement; raise :class:`RuleViolation` if it is refused."""
@@ -317,6 +354,9 @@ class LedgerService:
             )
         with self._lock:
             state = self._batch
+            if state.origin is None:
+                self.state.named = None
+                self._named_by_store()  # named by another process since we looked?
             for _ in range(_MAX_ATTEMPTS):
                 self.catch_up()
                 self.verify_not_rolled_back()
@@ -400,6 +440,7 @@ class LedgerService:
                     entry,
                     log_index=first + offset,
                     verify_signature=offset not in checking,
+                    submitted=True,
                 )
             except RuleViolation as exc:
                 if futures and _failed_before(offset, checking, futures):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "META_DEFAULTS",
     "AccessGrant",
     "AccessRequest",
     "Assignment",
@@ -121,6 +122,10 @@ class AccessGrant:
     revoked: bool = False
 
 
+#: the meta table's rows before any entry
+META_DEFAULTS: dict[str, Any] = {"size": 0, "operator": None, "origin": None, "bound_from": None}
+
+
 class LedgerState:
     """Everything the §6 rules consult, as of ``size`` entries of the log, held in memory.
 
@@ -131,8 +136,13 @@ class LedgerState:
     independent re-derivation.
     """
 
-    def __init__(self) -> None:
-        self.meta: MutableMapping[str, Any] = {"size": 0, "operator": None}
+    def __init__(self, *, origin: str | None = None) -> None:
+        # meta "origin": the ledger's name as a version 2 genesis gave it (or as the
+        # first version 2 entry confirmed it); "bound_from": the log index of the first
+        # version 2 entry (no version 1 entry may follow it)
+        self.meta: MutableMapping[str, Any] = dict(META_DEFAULTS)
+        #: the ledger's name given from outside: the store's setting, a bundle's checkpoint
+        self.named = origin
         self.heads: MutableMapping[str, Head] = {}
         self.people: MutableMapping[str, Person] = {}
         self.keys: MutableMapping[str, KeyRecord] = {}
@@ -162,6 +172,13 @@ class LedgerState:
         """The person registered by the genesis entry: the ledger operator."""
         op = self.meta["operator"]
         return None if op is None else str(op)
+
+    @property
+    def origin(self) -> str | None:
+        """The ledger's name, its checkpoint origin: what a statement must name to be
+        accepted here (None while unknown: an empty ledger that was not given one)."""
+        origin = self.meta["origin"] or self.named
+        return None if origin is None else str(origin)
 
     # -- journaled mutation --------------------------------------------------
     def put(self, table: MutableMapping[Any, Any], key: Hashable, value: Any) -> None:

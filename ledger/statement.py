@@ -1,9 +1,14 @@
-"""Statements: what a person asserts, signed with their Ed25519 key.
+"""Statements: what a person asserts, signed with their Ed25519 key, for one ledger.
 
-A statement is the JSON object ``{type, id, subject, author, issued_at, body}``
-(DESIGN.md §4, byte-level rules in docs/entry.md). Its signature covers
-``signing_message(Purpose.STATEMENT, JCS(statement))``. A submission (what a
-client sends) is ``{statement, signature, disclosures}``.
+A statement is the JSON object ``{type, id, subject, author, issued_at, ledger,
+body}`` (DESIGN.md §4, byte-level rules in docs/entry.md): ``ledger`` is the
+origin of the ledger it is addressed to, so a signature is good for that ledger
+only. That is format version 2; version 1, the same object without ``ledger``,
+is what ledgers recorded before statements were bound to their ledger, and still
+parses and verifies (a ledger accepts no new one: :mod:`ledger.rules`,
+``wrong_ledger``). The signature covers ``signing_message(Purpose.STATEMENT,
+JCS(statement))``. A submission (what a client sends) is ``{statement,
+signature, disclosures}``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from .errors import MalformedInput, RuleViolation
 __all__ = [
     "MAX_STATEMENT_BYTES",
     "SignedStatement",
+    "Signer",
     "Statement",
+    "check_origin",
     "parse_signed_statement",
     "parse_statement",
     "sign_statement",
@@ -33,7 +40,9 @@ __all__ = [
 ]
 
 MAX_STATEMENT_BYTES = 16 * 1024
-STATEMENT_FIELDS = frozenset({"type", "id", "subject", "author", "issued_at", "body"})
+MAX_ORIGIN_LENGTH = 255
+STATEMENT_FIELDS_V1 = frozenset({"type", "id", "subject", "author", "issued_at", "body"})
+STATEMENT_FIELDS = STATEMENT_FIELDS_V1 | {"ledger"}
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _KEY_ID_RE = re.compile(r"^ed25519:[0-9a-f]{32}$")
@@ -74,6 +83,14 @@ class Statement:
     canonical: bytes = field(repr=False)
     stype: StatementType = field(repr=False)
     model: Any = field(repr=False, compare=False)
+    #: the origin of the ledger the statement is addressed to; None for a version 1
+    #: statement, written before statements named their ledger
+    ledger: str | None = None
+
+    @property
+    def version(self) -> int:
+        """The statement format: 2 when it names its ledger, 1 (the old form) when not."""
+        return 1 if self.ledger is None else 2
 
     @property
     def stream(self) -> str:
@@ -87,7 +104,7 @@ class Statement:
         return found
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        raw = {
             "type": self.type,
             "id": self.id,
             "subject": self.subject,
@@ -95,6 +112,9 @@ class Statement:
             "issued_at": self.issued_at,
             "body": dict(self.body),
         }
+        if self.ledger is not None:
+            raw["ledger"] = self.ledger
+        return raw
 
     def check_disclosures(self, disclosures: Iterable[Disclosure]) -> None:
         """Check ``disclosures`` against this statement's commitments and field limits.
@@ -121,8 +141,9 @@ class Statement:
 def parse_statement(raw: Any) -> Statement:
     """Parse and validate a statement JSON object; raise :class:`MalformedInput`.
 
-    Checks the exact field set, the catalogue type, the subject form, the
-    author key id form, the timestamp, the typed body and the size limit.
+    Checks the exact field set (``ledger`` may be absent: a version 1
+    statement), the catalogue type, the subject form, the author key id form,
+    the ledger origin form, the timestamp, the typed body and the size limit.
     """
     if not isinstance(raw, dict):
         raise MalformedInput("a statement must be a JSON object", field="statement")
@@ -133,7 +154,7 @@ def parse_statement(raw: Any) -> Statement:
             code="unknown_field",
             field=sorted(map(str, unknown))[0],
         )
-    missing = STATEMENT_FIELDS - set(raw)
+    missing = STATEMENT_FIELDS_V1 - set(raw)
     if missing:
         raise MalformedInput(
             f"statement lacks field(s): {', '.join(sorted(missing))}",
@@ -149,6 +170,9 @@ def parse_statement(raw: Any) -> Statement:
     if not isinstance(author, str) or not _KEY_ID_RE.fullmatch(author):
         raise MalformedInput("author must be a key id 'ed25519:<32 hex digits>'", field="author")
     issued_at = check_timestamp(raw["issued_at"], "issued_at")
+    ledger = raw.get("ledger")
+    if "ledger" in raw:
+        ledger = check_origin(raw["ledger"], field_name="ledger")
     model = validate_body(stype, raw["body"])
     canonical = canonical_bytes(raw)
     if len(canonical) > MAX_STATEMENT_BYTES:
@@ -167,7 +191,29 @@ def parse_statement(raw: Any) -> Statement:
         canonical=canonical,
         stype=stype,
         model=model,
+        ledger=ledger,
     )
+
+
+def check_origin(value: Any, *, field_name: str = "origin") -> str:
+    """Return ``value`` if it can name a ledger (its checkpoint origin); raise
+    :class:`MalformedInput`.
+
+    An origin is the first line of a checkpoint note: non-empty, printable, no
+    white space and no ``+`` (docs/checkpoint.md), at most 255 characters.
+    """
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_ORIGIN_LENGTH
+        or any(c.isspace() or c == "+" or not c.isprintable() for c in value)
+    ):
+        raise MalformedInput(
+            f"{field_name} {value!r} must name a ledger by its checkpoint origin: non-empty, "
+            f"printable, without spaces or '+', at most {MAX_ORIGIN_LENGTH} characters",
+            field=field_name,
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -220,8 +266,27 @@ def parse_signed_statement(raw: Any) -> SignedStatement:
     return SignedStatement(statement, signature, tuple(disclosures))
 
 
+@dataclass(frozen=True)
+class Signer:
+    """A person's key signing statements addressed to one ledger (its checkpoint origin).
+
+    Every statement a :class:`Signer` signs names ``ledger`` inside its signed
+    bytes, so no other ledger accepts it (rule ``wrong_ledger``).
+    """
+
+    identity: Identity
+    ledger: str
+
+    def __post_init__(self) -> None:
+        check_origin(self.ledger, field_name="ledger")
+
+    @property
+    def key_id(self) -> str:
+        return self.identity.key_id
+
+
 def sign_statement(
-    identity: Identity,
+    signer: Signer,
     *,
     type: str,
     subject: str,
@@ -231,7 +296,8 @@ def sign_statement(
     issued_at: str | None = None,
     salt_source: Callable[[int], bytes] | None = None,
 ) -> SignedStatement:
-    """Build, commit and sign a statement as ``identity``; the client side of an append.
+    """Build, commit and sign a statement as ``signer``, addressed to ``signer.ledger``;
+    the client side of an append.
 
     Personal fields are turned into disclosures and their digests put into
     ``body.commitments``. Raises :class:`MalformedInput` if the result is not a
@@ -246,13 +312,14 @@ def sign_statement(
         "type": type,
         "id": statement_id or str(uuid.uuid4()),
         "subject": subject,
-        "author": identity.key_id,
+        "author": signer.key_id,
         "issued_at": issued_at or utc_timestamp(),
+        "ledger": signer.ledger,
         "body": clear,
     }
     statement = parse_statement(raw)
     statement.check_disclosures(disclosures)
-    signature = identity.sign(Purpose.STATEMENT, statement.canonical)
+    signature = signer.identity.sign(Purpose.STATEMENT, statement.canonical)
     return SignedStatement(statement, signature, tuple(disclosures))
 
 

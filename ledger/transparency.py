@@ -38,23 +38,11 @@ __all__ = [
     "CheckpointLink",
     "SignedCheckpoint",
     "TransparencyLog",
-    "check_origin",
     "heads_root_of",
 ]
 
 TIME_LINE = "trackrecord-time "
 PREVIOUS_LINE = "trackrecord-previous "
-ORIGIN_KEY = "origin"
-
-
-def check_origin(origin: str) -> str:
-    """Return ``origin`` if it can name a log; raise :class:`MalformedInput`."""
-    if not origin or any(c.isspace() or c == "+" or not c.isprintable() for c in origin):
-        raise MalformedInput(
-            f"origin {origin!r} must be non-empty, printable, without spaces or '+'",
-            field="origin",
-        )
-    return origin
 
 
 @dataclass(frozen=True)
@@ -97,15 +85,17 @@ class TransparencyLog:
     # -- identity of the log ------------------------------------------------------
     @property
     def origin(self) -> str:
-        """The log's name (first line of every checkpoint); set once by :meth:`set_origin`."""
-        origin = self.store.get_meta(ORIGIN_KEY)
+        """The log's name (first line of every checkpoint, named by every statement for
+        it); raise :class:`NotFound` while it has none."""
+        origin = self.service.origin
         if origin is None:
             raise NotFound("this ledger has no origin yet: it is set by 'trackrecord init'")
         return origin
 
     def set_origin(self, origin: str) -> str:
-        """Name the log (only the first call has an effect); return the stored origin."""
-        return self.store.set_meta(ORIGIN_KEY, check_origin(origin))
+        """Name the log unless it has a name already; return its name
+        (:meth:`LedgerService.name_ledger`)."""
+        return self.service.name_ledger(origin)
 
     def operator_key(self) -> bytes:
         """The operator's current public key (the key that signs checkpoints)."""
@@ -174,7 +164,7 @@ class TransparencyLog:
         """The leaves of the heads index after the first ``size`` entries (read from the
         store): the head of every stream and every ``involved/<person>`` leaf."""
         self._check_size(size)
-        state = LedgerState()
+        state = LedgerState(origin=self.service.origin)
         position = 0
         while state.size < size:
             records = self.store.read(after=position, limit=min(2000, size - state.size))

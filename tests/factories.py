@@ -30,12 +30,13 @@ from ledger.disclosures import Disclosure
 from ledger.entry import Entry, next_entry
 from ledger.rules import apply_entry
 from ledger.state import LedgerState
-from ledger.statement import SignedStatement, parse_statement, utc_timestamp
+from ledger.statement import SignedStatement, Signer, parse_statement, utc_timestamp
 
 __all__ = [
     "DEPT",
     "ORG",
     "OTHER_DEPT",
+    "TEST_ORIGIN",
     "Ledger",
     "Member",
     "MemoryLedger",
@@ -54,6 +55,8 @@ __all__ = [
 ORG = "minbzk"
 DEPT = "minbzk/dgo"
 OTHER_DEPT = "minbzk/cio"
+#: the ledger the tests' statements are addressed to, unless a test names another
+TEST_ORIGIN = "trackrecord.test/ledger"
 START = "2026-01-01"
 _EPOCH = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 _STATE_TABLES = (
@@ -128,7 +131,7 @@ class MemoryLedger:
         try:
             for signed in batch:
                 entry = self.entry_for(signed)
-                apply_entry(self.state, entry, log_index=self.state.size)
+                apply_entry(self.state, entry, log_index=self.state.size, submitted=True)
                 out.append(entry)
         except BaseException:
             self.state.rollback()
@@ -152,14 +155,21 @@ def state_snapshot(state: LedgerState) -> dict[str, dict[Any, Any]]:
 
 
 def forge(
-    signed: SignedStatement, *, signer: Identity, author: str | None = None
+    signed: SignedStatement,
+    *,
+    signer: Identity,
+    author: str | None = None,
+    version_1: bool = False,
 ) -> SignedStatement:
     """``signed``'s statement with ``author`` (default: the signer's key id), signed by ``signer``.
 
-    Nothing else changes: id, subject, body and disclosures stay as they were.
+    ``version_1`` drops ``ledger``: the statement as it was signed before statements named
+    their ledger. Nothing else changes: id, subject, body and disclosures stay as they were.
     """
     raw = signed.statement.as_json()
     raw["author"] = author or signer.key_id
+    if version_1:
+        raw.pop("ledger", None)
     statement = parse_statement(raw)
     signature = signer.sign(Purpose.STATEMENT, statement.canonical)
     return SignedStatement(statement, signature, signed.disclosures)
@@ -178,6 +188,11 @@ class Member:
     def key_id(self) -> str:
         return self.identity.key_id
 
+    @property
+    def signer(self) -> Signer:
+        """The member's current key, signing for :data:`TEST_ORIGIN`."""
+        return Signer(self.identity, TEST_ORIGIN)
+
 
 class World:
     """Signs statements for a cast of people and appends them to ``ledger``."""
@@ -188,8 +203,10 @@ class World:
         *,
         seed: str | None = None,
         people: dict[str, Member] | None = None,
+        origin: str = TEST_ORIGIN,
     ) -> None:
         self.ledger = ledger
+        self.origin = origin  # the ledger every statement of this world is addressed to
         self.people: dict[str, Member] = people if people is not None else {}
         self.identities: dict[str, Identity] = {}
         for member in self.people.values():
@@ -208,6 +225,10 @@ class World:
     @property
     def operator(self) -> Member:
         return self.people["operator"]
+
+    def signer_for(self, identity: Identity) -> Signer:
+        """``identity`` signing for this world's ledger."""
+        return Signer(identity, self.origin)
 
     def new_key(self, name: str, generation: int) -> Identity:
         """``name``'s key number ``generation``, remembered by key id."""
@@ -247,7 +268,7 @@ class World:
         """The operator's self-signed registration: the first entry of a ledger."""
         member = self.member(name, ORG, department)
         return commands.register_identity(
-            member.identity,
+            self.signer_for(member.identity),
             person=name,
             public_key=member.identity.public_key.raw,
             organisation=ORG,
@@ -269,7 +290,7 @@ class World:
         """``name``'s registration by ``signer`` (default: the operator)."""
         member = self.member(name, organisation, department)
         return commands.register_identity(
-            (signer or self.operator).identity,
+            self.signer_for((signer or self.operator).identity),
             person=name,
             public_key=member.identity.public_key.raw,
             organisation=organisation,
@@ -291,7 +312,7 @@ class World:
         self, person: Member, role: str, scope: str, *, signer: Member | None = None, **opts: Any
     ) -> SignedStatement:
         return commands.grant_role(
-            (signer or self.operator).identity,
+            self.signer_for((signer or self.operator).identity),
             person=person.id,
             role=role,
             scope=scope,
@@ -302,7 +323,7 @@ class World:
         self, person: Member, role: str, scope: str, *, signer: Member | None = None
     ) -> SignedStatement:
         return commands.revoke_role(
-            (signer or self.operator).identity,
+            self.signer_for((signer or self.operator).identity),
             person=person.id,
             role=role,
             scope=scope,
@@ -324,7 +345,7 @@ class World:
         """
         self.identities[new_key.key_id] = new_key
         return commands.rotate_key(
-            signer or person.identity,
+            self.signer_for(signer or person.identity),
             person=person.id,
             new_public_key=new_key.public_key.raw,
             next_key=next_key,
@@ -336,7 +357,7 @@ class World:
     ) -> SignedStatement:
         """Revocation of ``person``'s key ``key_id``, signed by ``person`` by default."""
         return commands.revoke_key(
-            signer or person.identity,
+            self.signer_for(signer or person.identity),
             person=person.id,
             key_id=key_id,
             note="laptop stolen",
@@ -347,7 +368,7 @@ class World:
         self, person: Member, organisation: str, department: str, *, signer: Member | None = None
     ) -> SignedStatement:
         return commands.transfer_employee(
-            (signer or self.operator).identity,
+            self.signer_for((signer or self.operator).identity),
             person=person.id,
             organisation=organisation,
             department=department,
@@ -368,7 +389,7 @@ class World:
     ) -> SignedStatement:
         """A contribution claimed by ``author`` on ``person``'s record (default: their own)."""
         return commands.claim_contribution(
-            signer or author.identity,
+            self.signer_for(signer or author.identity),
             person=person or author.id,
             title=title,
             skills=skills,
@@ -379,7 +400,7 @@ class World:
 
     def withdraw(self, person: Member, contribution: str) -> SignedStatement:
         return commands.withdraw_contribution(
-            person.identity,
+            self.signer_for(person.identity),
             person=person.id,
             contribution=contribution,
             reason="duplicate",
@@ -397,7 +418,7 @@ class World:
         **opts: Any,
     ) -> SignedStatement:
         return commands.endorse(
-            endorser.identity,
+            self.signer_for(endorser.identity),
             person=subject.id,
             contribution=contribution,
             grade=grade,
@@ -410,7 +431,7 @@ class World:
         self, endorser: Member, subject: Member, endorsement: str
     ) -> SignedStatement:
         return commands.revoke_endorsement(
-            endorser.identity,
+            self.signer_for(endorser.identity),
             person=subject.id,
             endorsement=endorsement,
             reason="wrong contribution",
@@ -419,12 +440,20 @@ class World:
 
     def ambition(self, person: Member, *, goal: str = "Lead a data team") -> SignedStatement:
         return commands.state_ambition(
-            person.identity, person=person.id, goal=goal, skills=["leadership"], **self.opts()
+            self.signer_for(person.identity),
+            person=person.id,
+            goal=goal,
+            skills=["leadership"],
+            **self.opts(),
         )
 
     def visibility(self, person: Member, part: str, visibility: str) -> SignedStatement:
         return commands.change_visibility(
-            person.identity, person=person.id, part=part, visibility=visibility, **self.opts()
+            self.signer_for(person.identity),
+            person=person.id,
+            part=part,
+            visibility=visibility,
+            **self.opts(),
         )
 
     # -- access on request and erasure --------------------------------------------
@@ -432,7 +461,7 @@ class World:
         self, viewer: Member, owner: Member, part: str = "dossier", **opts: Any
     ) -> SignedStatement:
         return commands.request_access(
-            viewer.identity,
+            self.signer_for(viewer.identity),
             owner=owner.id,
             part=part,
             message="For the staffing of the housing dashboard.",
@@ -449,7 +478,7 @@ class World:
         until: str | None = None,
     ) -> SignedStatement:
         return commands.grant_access(
-            owner.identity,
+            self.signer_for(owner.identity),
             person=owner.id,
             viewer=viewer.id,
             part=part,
@@ -460,15 +489,23 @@ class World:
 
     def refuse_access(self, owner: Member, request: str) -> SignedStatement:
         return commands.refuse_access(
-            owner.identity, person=owner.id, request=request, reason="Not now.", **self.opts()
+            self.signer_for(owner.identity),
+            person=owner.id,
+            request=request,
+            reason="Not now.",
+            **self.opts(),
         )
 
     def revoke_access(self, owner: Member, grant: str) -> SignedStatement:
-        return commands.revoke_access(owner.identity, person=owner.id, grant=grant, **self.opts())
+        return commands.revoke_access(
+            self.signer_for(owner.identity), person=owner.id, grant=grant, **self.opts()
+        )
 
     def erase(self, person: Member, *, admin: Member | None = None) -> SignedStatement:
         signer = admin or self.operator
-        return commands.erase_person(signer.identity, person=person.id, **self.opts())
+        return commands.erase_person(
+            self.signer_for(signer.identity), person=person.id, **self.opts()
+        )
 
     # -- assignment stream ------------------------------------------------------
     def post(
@@ -484,7 +521,7 @@ class World:
         assignment = str(uuid.UUID(bytes=hashlib.sha256(o["statement_id"].encode()).digest()[:16]))
         department = department or owner.department
         return commands.post_assignment(
-            owner.identity,
+            self.signer_for(owner.identity),
             assignment=assignment,
             organisation=department.split("/")[0],
             department=department,
@@ -496,7 +533,7 @@ class World:
 
     def apply(self, applicant: Member, assignment: str) -> SignedStatement:
         return commands.apply_to_assignment(
-            applicant.identity,
+            self.signer_for(applicant.identity),
             assignment=assignment,
             hours_per_week=8,
             motivation="I built the previous one.",
@@ -505,14 +542,17 @@ class World:
 
     def assign(self, owner: Member, assignment: str, assignee: Member) -> SignedStatement:
         return commands.assign(
-            owner.identity, assignment=assignment, assignee=assignee.id, **self.opts()
+            self.signer_for(owner.identity),
+            assignment=assignment,
+            assignee=assignee.id,
+            **self.opts(),
         )
 
     def complete(
         self, owner: Member, assignment: str, assignee: Member, *, grade: int = 4
     ) -> SignedStatement:
         return commands.complete_assignment(
-            owner.identity,
+            self.signer_for(owner.identity),
             assignment=assignment,
             assignee=assignee.id,
             grade=grade,
@@ -522,7 +562,10 @@ class World:
 
     def cancel(self, owner: Member, assignment: str) -> SignedStatement:
         return commands.cancel_assignment(
-            owner.identity, assignment=assignment, reason="budget cut", **self.opts()
+            self.signer_for(owner.identity),
+            assignment=assignment,
+            reason="budget cut",
+            **self.opts(),
         )
 
 

@@ -20,8 +20,8 @@ from ledger.access import grant_status, may_read, today_utc
 from ledger.bundle import verify_bundle
 from ledger.catalogue import Part
 from ledger.state import AccessGrant
-from ledger.statement import SignedStatement
-from tests.factories import MemoryLedger, World, standard_world
+from ledger.statement import SignedStatement, Signer
+from tests.factories import TEST_ORIGIN, MemoryLedger, World, standard_world
 from tests.support.api_server import Live, Refused, issue_checkpoint, login, make_cast
 from tests.support.cli import Cli, claim, organisation
 
@@ -146,7 +146,11 @@ def test_only_the_owner_grants_and_only_an_on_request_part(live: Live) -> None:
         w.do(w.request_access(bob, alice, "ambitions"))  # private by default
     assert refused.value.problem["code"] == "not_on_request"
     forged = commands.grant_access(  # bob signs a grant to himself on alice's record
-        bob.identity, person=alice.id, viewer=bob.id, part="dossier", **w.opts()
+        Signer(bob.identity, TEST_ORIGIN),
+        person=alice.id,
+        viewer=bob.id,
+        part="dossier",
+        **w.opts(),
     )
     with pytest.raises(Refused) as not_owner:
         w.do(forged)

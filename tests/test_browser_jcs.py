@@ -112,6 +112,7 @@ def test_statement_signed_in_the_browser_verifies_in_python(page: Page) -> None:
             const key = { privateKey: pair.privateKey, keyId: await tr.keyIdOf(raw) };
             const submission = await tr.signStatement(
                 key,
+                "ledger.example/één",
                 "ContributionClaimed",
                 "zoe.de-vries",
                 { part: "dossier", kind: "work", skills: ["data-analysis"],
@@ -126,6 +127,7 @@ def test_statement_signed_in_the_browser_verifies_in_python(page: Page) -> None:
     parsed = parse_signed_statement(signed["submission"])  # checks every disclosure digest
     parsed.statement.verify_signature(public_key=public_key, signature=parsed.signature)
     assert parsed.statement.author == key_id_for(public_key)
+    assert parsed.statement.ledger == "ledger.example/één"
     assert parsed.disclosed()["title"] == "Analyse van fraude\u00adrisico’s — Zoë 🎉"
     assert parsed.statement.canonical == canonical_bytes(signed["submission"]["statement"])
 

@@ -76,7 +76,7 @@ def _create_key_and_register(
     op = ensure_genesis(live)
     batch = [
         commands.register_identity(
-            op.identity,
+            op.signer,
             person=person,
             public_key=b64decode(public_key, length=32),
             organisation=ORG,
@@ -85,7 +85,7 @@ def _create_key_and_register(
         )
     ]
     if manager_of is not None:
-        batch.append(commands.grant_role(op.identity, person=person, role="manager", scope=DEPT))
+        batch.append(commands.grant_role(op.signer, person=person, role="manager", scope=DEPT))
     HttpLedger(live).append_batch(batch)
     page.click("#login")
     expect(page.locator("#viewer")).to_have_text(person)

@@ -43,7 +43,7 @@ from ledger.export import export_bundle
 from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.state import AccessGrant
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from tests import pgcluster
@@ -408,13 +408,30 @@ def test_rules_are_rechecked_against_a_dishonest_operator(honest: Honest) -> Non
     ids, c = sc.ids, sc.contribution
     cases = {
         "self_endorsement": commands.endorse(
-            ids["alice2"], person="alice", contribution=c, grade=5, role="peer"
+            Signer(ids["alice2"], ORIGIN), person="alice", contribution=c, grade=5, role="peer"
         ),
         "key_superseded": commands.claim_contribution(
-            ids["alice"], person="alice", title="Old key", skills=["x"], start="2026-01-01"
+            Signer(ids["alice"], ORIGIN),
+            person="alice",
+            title="Old key",
+            skills=["x"],
+            start="2026-01-01",
+        ),
+        # a genuine statement of alice's current key, but signed for another ledger: the
+        # checkpoint's origin names the ledger every entry must be addressed to
+        "wrong_ledger": commands.claim_contribution(
+            Signer(ids["alice2"], "other.example/ledger"),
+            person="alice",
+            title="Elsewhere",
+            skills=["x"],
+            start="2026-01-01",
         ),
         "manager_role_required": commands.endorse(
-            ids["admin"], person="alice", contribution=c, grade=1, role="manager"
+            Signer(ids["admin"], ORIGIN),
+            person="alice",
+            contribution=c,
+            grade=1,
+            role="manager",
         ),
     }
     for rule, signed in cases.items():

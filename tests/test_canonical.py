@@ -9,6 +9,7 @@ with hashlib and PyNaCl directly, not only through the code under test).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -20,12 +21,12 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keys import Identity
+from keys import BadSignature, Identity
 from ledger.canonical import b64decode, b64encode, canonical_bytes
 from ledger.entry import GENESIS_PREV, decode_record, encode_record, make_entry
 from ledger.errors import MalformedInput
 from ledger.merkle import leaf_hash
-from ledger.statement import parse_signed_statement, sign_statement
+from ledger.statement import Signer, parse_signed_statement, parse_statement, sign_statement
 
 SAFE = 2**53 - 1
 # Characters JSON encoders get wrong: controls, quotes, DEL, line separators, the edges
@@ -121,7 +122,7 @@ SEED = bytes(range(32))
 KEY_ID = "ed25519:b730c748fb94ff2a75b1c29821763063"
 TITLE = "Zoë's Woo guide 🚀"
 DESCRIPTION = 'Drafted "with" legal\n'
-GOLDEN_STATEMENT = (
+GOLDEN_STATEMENT_V1 = (
     b'{"author":"ed25519:b730c748fb94ff2a75b1c29821763063","body":{"commitments":{'
     b'"description":"bb80d778aa0e4890fa278a956c8370c8c247c63737e3d0039657b85e8ea48931",'
     b'"title":"45b09c872368ec80cbc994fcadf3a74d8d9749c2954fd3363047301d5ca51192"},'
@@ -129,9 +130,16 @@ GOLDEN_STATEMENT = (
     b'"skills":["policy-advice","python"]},"id":"0f8fad5b-d9cb-469f-a165-70867728950e",'
     b'"issued_at":"2026-03-01T09:00:00.000000Z","subject":"alice","type":"ContributionClaimed"}'
 )
+GOLDEN_SIGNATURE_V1 = (
+    "N0gxGb0yrRG8YcrDzhc9sK3WxrmLg0TTuKCUO61XmDEaLmHmfM8QfWbJF0k2EalYoG9/zKCbBYH8GeQYzFfCBg=="
+)
+LEDGER = "trackrecord.example/golden"
+GOLDEN_STATEMENT = GOLDEN_STATEMENT_V1.replace(
+    b'"subject":', b'"ledger":"trackrecord.example/golden","subject":'
+)
 GOLDEN_TITLE_DISCLOSURE = '["00000000000000000000000000000000","title","Zoë\'s Woo guide 🚀"]'
 GOLDEN_SIGNATURE = (
-    "N0gxGb0yrRG8YcrDzhc9sK3WxrmLg0TTuKCUO61XmDEaLmHmfM8QfWbJF0k2EalYoG9/zKCbBYH8GeQYzFfCBg=="
+    "ofMsOcoKH6KRlaHQMXLe3CTO566WZOC1+vkoTR+uPgtj5VyGs/RogHEoQPiOpIaFGutl7iW0lKi+BU5SbdYKDw=="
 )
 GOLDEN_ENTRY = (
     b'{"prev":"0000000000000000000000000000000000000000000000000000000000000000",'
@@ -141,14 +149,14 @@ GOLDEN_ENTRY = (
     + GOLDEN_STATEMENT
     + b',"stream":"record/alice"}'
 )
-GOLDEN_ENTRY_HASH = "469ec90fd30a3604ee38aea0172ca89ec49b37bf6554d216611a2d651dcaf817"
-GOLDEN_LEAF_HASH = "027f95de1c79d0e1e3c76a581b2871a070ae4e36ee21796c57a975a040b42196"
+GOLDEN_ENTRY_HASH = "df8f1b55e39d13aaa8f0d983bbd6f09329de5540b946f94788d4c4d1754594eb"
+GOLDEN_LEAF_HASH = "88731ed2d19f96e4d8b55011070dba6f97cc02f304b7a2193be7a6d7d42519a1"
 
 
 def _golden_signed() -> Any:
     salts = iter(range(100))
     return sign_statement(
-        Identity(SEED),
+        Signer(Identity(SEED), LEDGER),
         type="ContributionClaimed",
         subject="alice",
         body={
@@ -184,6 +192,26 @@ def test_golden_statement_bytes_digest_and_signature() -> None:
     assert b64encode(signed.signature) == GOLDEN_SIGNATURE
     message = b"trackrecord:v1:statement\x00" + GOLDEN_STATEMENT
     nacl.signing.VerifyKey(public).verify(message, signed.signature)
+    assert (signed.statement.version, signed.statement.ledger) == (2, LEDGER)
+
+
+def test_golden_version_1_statement_still_parses_and_verifies() -> None:
+    """A statement signed before statements named their ledger (format version 1: the same
+    object without ``ledger``) keeps its bytes and its signature."""
+    statement = parse_statement(json.loads(GOLDEN_STATEMENT_V1))
+    assert statement.canonical == GOLDEN_STATEMENT_V1
+    assert (statement.version, statement.ledger) == (1, None)
+    assert "ledger" not in statement.as_json()
+    statement.verify_signature(
+        public_key=Identity(SEED).public_key.raw, signature=base64.b64decode(GOLDEN_SIGNATURE_V1)
+    )
+    # the v1 signature says nothing about any ledger: it does not verify a v2 statement
+    bound = parse_statement({**json.loads(GOLDEN_STATEMENT_V1), "ledger": LEDGER})
+    with pytest.raises(BadSignature):
+        bound.verify_signature(
+            public_key=Identity(SEED).public_key.raw,
+            signature=base64.b64decode(GOLDEN_SIGNATURE_V1),
+        )
 
 
 def test_golden_entry_hash_and_record() -> None:
@@ -221,9 +249,15 @@ def test_composed_entry_bytes_equal_rfc8785(seq: int, prev: bytes, title: str, m
     from keys import Identity
     from ledger import commands
     from ledger.entry import make_entry
+    from ledger.statement import Signer
+    from tests.factories import TEST_ORIGIN
 
     signed = commands.claim_contribution(
-        Identity(bytes(32)), person="alice", title=title, skills=["python"], start="2026-01-01"
+        Signer(Identity(bytes(32)), TEST_ORIGIN),
+        person="alice",
+        title=title,
+        skills=["python"],
+        start="2026-01-01",
     )
     entry = make_entry(
         stream=signed.statement.stream,

@@ -17,10 +17,12 @@ from keys import Identity
 from ledger import commands
 from ledger.audit import audit
 from ledger.service import LedgerService
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
+from tests.factories import TEST_ORIGIN
 
 OP, ALICE = Identity(bytes([3]) * 32), Identity(bytes([4]) * 32)
+OP_SIGNS, ALICE_SIGNS = Signer(OP, TEST_ORIGIN), Signer(ALICE, TEST_ORIGIN)
 
 
 def _ledger(url: str) -> LedgerService:
@@ -28,10 +30,14 @@ def _ledger(url: str) -> LedgerService:
     for person, identity in (("op", OP), ("alice", ALICE)):
         service.append(
             commands.register_identity(
-                OP, person=person, public_key=identity.public_key.raw, organisation="o",
-                department="o/d", display_name=person.title(),
+                OP_SIGNS,
+                person=person,
+                public_key=identity.public_key.raw,
+                organisation="o",
+                department="o/d",
+                display_name=person.title(),
             )
-        )  # fmt: skip
+        )
     return service
 
 
@@ -66,10 +72,14 @@ def test_a_cut_sealed_tail_is_reported_as_missing_content(database_url: str) -> 
     service = _ledger(database_url)
     claimed = service.append(
         commands.claim_contribution(
-            ALICE, person="alice", title="Real title", skills=["x"], start="2026-01-01"
+            ALICE_SIGNS,
+            person="alice",
+            title="Real title",
+            skills=["x"],
+            start="2026-01-01",
         )
     )
-    service.append(commands.state_ambition(ALICE, person="alice", goal="Lead a team"))
+    service.append(commands.state_ambition(ALICE_SIGNS, person="alice", goal="Lead a team"))
     service.store.close()
     assert _audit(database_url)["ok"]
 
@@ -90,7 +100,11 @@ def test_a_cut_sealed_tail_is_reported_as_missing_content(database_url: str) -> 
 def test_content_withheld_at_append_is_sealed_and_passes(database_url: str) -> None:
     service = _ledger(database_url)
     signed = commands.claim_contribution(
-        ALICE, person="alice", title="Withheld", skills=["x"], start="2026-01-01"
+        ALICE_SIGNS,
+        person="alice",
+        title="Withheld",
+        skills=["x"],
+        start="2026-01-01",
     )
     withheld = service.append(SignedStatement(signed.statement, signed.signature, ()))
     (stored,) = service.store.read(after=service.store.max_position() - 1)
@@ -106,7 +120,7 @@ def test_content_withheld_at_append_is_sealed_and_passes(database_url: str) -> N
 
 def test_an_entry_without_personal_fields_has_no_tail(sqlite_url: str) -> None:
     service = _ledger(sqlite_url)
-    service.append(commands.grant_role(OP, person="alice", role="manager", scope="o/d"))
+    service.append(commands.grant_role(OP_SIGNS, person="alice", role="manager", scope="o/d"))
     (stored,) = service.store.read(after=service.store.max_position() - 1)
     assert stored.sealing == "none"
     assert _audit(sqlite_url)["ok"]
@@ -118,10 +132,14 @@ def test_an_erased_persons_cut_tail_is_not_missing_content(sqlite_url: str) -> N
     service = _ledger(sqlite_url)
     claimed = service.append(
         commands.claim_contribution(
-            ALICE, person="alice", title="Real title", skills=["x"], start="2026-01-01"
+            ALICE_SIGNS,
+            person="alice",
+            title="Real title",
+            skills=["x"],
+            start="2026-01-01",
         )
     )
-    service.append(commands.erase_person(OP, person="alice", basis="request"))
+    service.append(commands.erase_person(OP_SIGNS, person="alice", basis="request"))
     (first,) = [r for r in service.store.read_stream("record/alice") if r.version == 1]
     assert first.sealing == "erased"
     _cut_tail(sqlite_url, claimed.log_index)

@@ -14,8 +14,9 @@ from ledger.audit import audit
 from ledger.disclosures import Disclosure
 from ledger.errors import MalformedInput
 from ledger.service import LedgerService
-from ledger.statement import SignedStatement, parse_statement
+from ledger.statement import SignedStatement, Signer, parse_statement
 from ledger.store import open_store
+from tests.factories import TEST_ORIGIN
 
 
 def _ledger(url: str) -> tuple[LedgerService, Identity]:
@@ -23,23 +24,35 @@ def _ledger(url: str) -> tuple[LedgerService, Identity]:
     op, alice = Identity(bytes([3]) * 32), Identity(bytes([4]) * 32)
     service.append(
         commands.register_identity(
-            op, person="op", public_key=op.public_key.raw, organisation="o", department="o/d",
+            Signer(op, TEST_ORIGIN),
+            person="op",
+            public_key=op.public_key.raw,
+            organisation="o",
+            department="o/d",
             display_name="Op",
         )
-    )  # fmt: skip
+    )
     service.append(
         commands.register_identity(
-            op, person="alice", public_key=alice.public_key.raw, organisation="o",
-            department="o/d", display_name="Alice",
+            Signer(op, TEST_ORIGIN),
+            person="alice",
+            public_key=alice.public_key.raw,
+            organisation="o",
+            department="o/d",
+            display_name="Alice",
         )
-    )  # fmt: skip
+    )
     return service, alice
 
 
 def test_append_refuses_disclosures_that_do_not_match(sqlite_url: str) -> None:
     service, alice = _ledger(sqlite_url)
     signed = commands.claim_contribution(
-        alice, person="alice", title="Real title", skills=["x"], start="2026-01-01"
+        Signer(alice, TEST_ORIGIN),
+        person="alice",
+        title="Real title",
+        skills=["x"],
+        start="2026-01-01",
     )
     (title,) = signed.disclosures
     forged = SignedStatement(
@@ -57,7 +70,11 @@ def test_audit_names_a_stored_disclosure_that_was_changed(sqlite_url: str) -> No
     service, alice = _ledger(sqlite_url)
     result = service.append(
         commands.claim_contribution(
-            alice, person="alice", title="Real title", skills=["x"], start="2026-01-01"
+            Signer(alice, TEST_ORIGIN),
+            person="alice",
+            title="Real title",
+            skills=["x"],
+            start="2026-01-01",
         )
     )
     assert audit(open_store(sqlite_url)).ok
@@ -85,7 +102,11 @@ def test_audit_names_a_stored_disclosure_that_was_changed(sqlite_url: str) -> No
 def test_a_trailing_newline_is_not_a_valid_value(field: str) -> None:
     """``$`` in a Python regex also matches before a final newline; the ledger matches whole."""
     signed = commands.claim_contribution(
-        Identity(bytes(32)), person="alice", title="x", skills=["x"], start="2026-01-01"
+        Signer(Identity(bytes(32)), TEST_ORIGIN),
+        person="alice",
+        title="x",
+        skills=["x"],
+        start="2026-01-01",
     )
     raw = signed.statement.as_json()
     raw[field] = raw[field] + "\n"

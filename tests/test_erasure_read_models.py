@@ -36,6 +36,7 @@ from tests import pgcluster
 from tests.factories import (
     _OPS,
     DEPT,
+    TEST_ORIGIN,
     RecordingLedger,
     TickClock,
     World,
@@ -45,7 +46,7 @@ from tests.support.api_server import live_server, login, make_cast, operator_mem
 from tests.support.projections import AT, check_against_reference, ledger_env, snapshot
 from tests.support.scan import every_value, holds
 
-ORIGIN = "trackrecord.test/origin"
+ORIGIN = TEST_ORIGIN  # the ledger the world signs for
 
 
 # -- random ledgers with erasures ---------------------------------------------------------------
@@ -214,7 +215,7 @@ def _erin_on_this_ledger(w: World, marked: Marked) -> list[SignedStatement]:
     erin = w.member("erin")
     out = [
         commands.register_identity(
-            w.operator.identity,
+            w.operator.signer,
             person="erin",
             public_key=erin.identity.public_key.raw,
             organisation="minbzk",
@@ -228,7 +229,7 @@ def _erin_on_this_ledger(w: World, marked: Marked) -> list[SignedStatement]:
     out += [
         claim,
         commands.endorse(
-            bob.identity,
+            bob.signer,
             person="erin",
             contribution=claim.statement.id,
             grade=5,
@@ -237,13 +238,13 @@ def _erin_on_this_ledger(w: World, marked: Marked) -> list[SignedStatement]:
             **w.opts(),
         ),
         commands.state_ambition(
-            erin.identity, person="erin", goal=marked("goal"), courses=marked("courses"), **w.opts()
+            erin.signer, person="erin", goal=marked("goal"), courses=marked("courses"), **w.opts()
         ),
     ]
     # an assignment erin posts (its title is hers) and one she completes (the note is hers)
     mine = str(uuid.UUID(int=random.Random(marked.tag).getrandbits(128)))
     posted = commands.post_assignment(
-        erin.identity,
+        erin.signer,
         assignment=mine,
         organisation="minbzk",
         department=DEPT,
@@ -260,7 +261,7 @@ def _erin_on_this_ledger(w: World, marked: Marked) -> list[SignedStatement]:
         theirs,
         w.assign(bob, bobs, erin),
         commands.complete_assignment(
-            bob.identity,
+            bob.signer,
             assignment=bobs,
             assignee="erin",
             grade=4,
@@ -367,7 +368,7 @@ def test_the_api_stops_serving_content_erased_by_another_process(
         w.do(w.grant(alice, "manager", DEPT))
         posting = w.do(
             commands.post_assignment(
-                alice.identity,
+                alice.signer,
                 assignment=str(uuid.uuid4()),
                 organisation="minbzk",
                 department=DEPT,
@@ -399,7 +400,7 @@ def test_the_api_stops_serving_content_erased_by_another_process(
             cli = LedgerService(store)
             cli.catch_up()
             cli.append(
-                commands.erase_person(operator_member().identity, person=alice.id, basis="request")
+                commands.erase_person(operator_member().signer, person=alice.id, basis="request")
             )
         finally:
             store.close()

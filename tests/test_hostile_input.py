@@ -52,10 +52,10 @@ from ledger.merkle import (
     verify_inclusion,
 )
 from ledger.service import LedgerService
-from ledger.statement import parse_signed_statement
+from ledger.statement import Signer, parse_signed_statement
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
-from tests.factories import DEPT, ORG, identity_for, standard_world
+from tests.factories import DEPT, ORG, TEST_ORIGIN, identity_for, standard_world
 from tests.support.api_server import live_server
 from tests.support.hostile import (
     DEEP,
@@ -261,7 +261,7 @@ def test_lookalike_person_ids_are_refused(name: str) -> None:
     stranger = identity_for("stranger")
     with pytest.raises(MalformedInput) as refused:
         commands.register_identity(
-            operator,
+            Signer(operator, TEST_ORIGIN),
             person=name,
             public_key=stranger.public_key.raw,
             organisation=ORG,
@@ -319,7 +319,11 @@ def test_lone_surrogates_are_refused_everywhere() -> None:
     alice = g.world["alice"].identity
     with pytest.raises(MalformedInput):  # no canonical form: nothing can be committed to
         commands.claim_contribution(
-            alice, person="alice", title="bad \ud800", skills=["python"], start="2026-01-01"
+            Signer(alice, TEST_ORIGIN),
+            person="alice",
+            title="bad \ud800",
+            skills=["python"],
+            start="2026-01-01",
         )
     raw = g.pending[0].as_json()
     raw["disclosures"][0][2] = "bad \udfff"

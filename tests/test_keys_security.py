@@ -35,10 +35,10 @@ from ledger.service import LedgerService
 from ledger.statement import SignedStatement
 from ledger.store import Store, open_store
 from ledger.transparency import TransparencyLog
-from tests.factories import DEPT, TickClock, World, forge, identity_for, standard_world
+from tests.factories import DEPT, TEST_ORIGIN, TickClock, World, forge, identity_for, standard_world
 from tests.support.bundles import forged, reference_bundle
 
-ORIGIN = "trackrecord.example/keys"
+ORIGIN = TEST_ORIGIN  # the ledger the world signs for
 
 
 @dataclass
@@ -318,7 +318,7 @@ def _precommitted_before_rotation(w: World) -> SignedStatement:
 def _other_persons_contribution(w: World) -> SignedStatement:
     c = w.do(w.claim(w["alice"])).statement.id
     return commands.withdraw_contribution(
-        w["bob"].identity, person="alice", contribution=c, **w.opts()
+        w["bob"].signer, person="alice", contribution=c, **w.opts()
     )
 
 
@@ -330,7 +330,7 @@ def _manager_impersonated(w: World) -> SignedStatement:
 
 def _stolen_key_registered_for_mallory(w: World) -> SignedStatement:
     return commands.register_identity(
-        w.operator.identity,
+        w.operator.signer,
         person="mallory",
         public_key=w["alice"].identity.public_key.raw,
         organisation="minbzk",

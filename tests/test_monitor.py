@@ -22,6 +22,7 @@ from ledger.checkpoint import CheckpointError, NoteVerifier
 from ledger.errors import MalformedInput
 from ledger.monitor import HistoryRewritten, Monitor
 from ledger.service import LedgerService
+from ledger.statement import Signer
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from tests import pgcluster
@@ -44,7 +45,7 @@ def grow(log: TransparencyLog, people: list[str]) -> None:
     for person in people:
         log.service.append(
             commands.register_identity(
-                OPERATOR,
+                Signer(OPERATOR, ORIGIN),
                 person=person,
                 public_key=identity_for(person).public_key.raw,
                 organisation="minbzk",

@@ -59,7 +59,7 @@ class Market:
         carol = w["carol"]
         w.do(
             commands.state_ambition(
-                carol.identity, person="carol", goal="SQL", skills=["sql"], **w.opts()
+                carol.signer, person="carol", goal="SQL", skills=["sql"], **w.opts()
             )
         )
         for person in ("alice", "carol", "dave", "erin", "gina"):
@@ -80,7 +80,7 @@ class Market:
         w = self.w
         signed = w.post(w["bob"], department=department)
         raw = commands.post_assignment(
-            w["bob"].identity,
+            w["bob"].signer,
             assignment=signed.statement.subject,
             organisation=department.split("/")[0],
             department=department,

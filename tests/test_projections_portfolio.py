@@ -58,26 +58,26 @@ class Cast:
         claims = {}
         for part in Part:
             signed = commands.claim_contribution(
-                m.identity, person=owner, title=f"T:{owner}:{part.value}", skills=["python"],
+                m.signer, person=owner, title=f"T:{owner}:{part.value}", skills=["python"],
                 start="2026-01-01", part=part.value, description=f"D:{owner}:{part.value}",
                 **w.opts(),
             )  # fmt: skip
             claims[part] = w.do(signed).statement.id
         endorser = w["bob"] if owner != "dave" else w["carol"]
         w.do(commands.endorse(
-            endorser.identity, person=owner, contribution=claims[Part.DOSSIER], grade=4,
+            endorser.signer, person=owner, contribution=claims[Part.DOSSIER], grade=4,
             role="peer", comment=f"C:{owner}", **w.opts(),
         ))  # fmt: skip
-        w.do(commands.state_ambition(m.identity, person=owner, goal=f"G:{owner}", **w.opts()))
+        w.do(commands.state_ambition(m.signer, person=owner, goal=f"G:{owner}", **w.opts()))
         bob = w["bob"]
         done = w.do(w.post(bob, department=DEPT)).statement.subject
         w.do(w.assign(bob, done, m))
         w.do(commands.complete_assignment(
-            bob.identity, assignment=done, assignee=owner, grade=5, note=f"N:{owner}", **w.opts(),
+            bob.signer, assignment=done, assignee=owner, grade=5, note=f"N:{owner}", **w.opts(),
         ))  # fmt: skip
         working = w.do(
             commands.post_assignment(
-                bob.identity,
+                bob.signer,
                 assignment=f"00000000-0000-4000-8000-{len(self.assignment_of):012d}",
                 organisation="minbzk",
                 department=DEPT,
@@ -94,7 +94,7 @@ class Cast:
         m = self.w[owner]
         self.w.do(
             commands.change_visibility(
-                m.identity,
+                m.signer,
                 person=owner,
                 part=part.value,
                 visibility=visibility.value,

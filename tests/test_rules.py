@@ -28,12 +28,14 @@ from ledger.errors import MalformedInput, RuleViolation
 from ledger.rules import apply_entry
 from ledger.service import MAX_BATCH, LedgerService
 from ledger.statement import (
+    Signer,
     parse_signed_statement,
     parse_statement,
     sign_statement,
 )
 from ledger.store import open_store
 from tests.factories import (
+    TEST_ORIGIN,
     MemoryLedger,
     World,
     identity_for,
@@ -197,16 +199,22 @@ def test_malformed_input_is_refused(
 def test_personal_field_value_too_long() -> None:
     alice = identity_for("alice")
     kwargs: dict[str, Any] = {"person": "alice", "skills": ["python"], "start": "2026-01-01"}
-    commands.claim_contribution(alice, title="t" * 200, **kwargs)  # at the limit: fine
+    commands.claim_contribution(
+        Signer(alice, TEST_ORIGIN), title="t" * 200, **kwargs
+    )  # at the limit: fine
     with pytest.raises(MalformedInput) as signing:
-        commands.claim_contribution(alice, title="t" * 201, **kwargs)
+        commands.claim_contribution(Signer(alice, TEST_ORIGIN), title="t" * 201, **kwargs)
     assert (signing.value.code, signing.value.field) == ("too_long", "title")
 
     # A client that commits to and signs an over-long value anyway is refused on parsing.
     long_title = Disclosure("ab" * 16, "title", "t" * 201)
-    honest = commands.claim_contribution(alice, title="t", **kwargs).statement.as_json()
+    honest = commands.claim_contribution(
+        Signer(alice, TEST_ORIGIN), title="t", **kwargs
+    ).statement.as_json()
     body = {**honest["body"], "commitments": {"title": long_title.digest}}
-    signed = sign_statement(alice, type="ContributionClaimed", subject="alice", body=body)
+    signed = sign_statement(
+        Signer(alice, TEST_ORIGIN), type="ContributionClaimed", subject="alice", body=body
+    )
     raw = {**signed.as_json(), "disclosures": [long_title.as_json()]}
     with pytest.raises(MalformedInput) as parsing:
         parse_signed_statement(raw)

@@ -9,8 +9,11 @@ from ledger import commands, merkle
 from ledger.errors import MalformedInput, NotFound, RuleViolation
 from ledger.heads import HeadsIndex, heads_root_of, verify_head_proof
 from ledger.service import LedgerService
+from ledger.statement import Signer
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
+
+_ORIGIN = "test.trackrecord/ledger"
 
 
 def _ledger(url: str) -> tuple[LedgerService, TransparencyLog, Identity, Identity]:
@@ -18,18 +21,26 @@ def _ledger(url: str) -> tuple[LedgerService, TransparencyLog, Identity, Identit
     op, alice = Identity(bytes([7]) * 32), Identity(bytes([8]) * 32)
     service.append(
         commands.register_identity(
-            op, person="op", public_key=op.public_key.raw, organisation="o",
-            department="o/ops", display_name="Operator",
+            Signer(op, _ORIGIN),
+            person="op",
+            public_key=op.public_key.raw,
+            organisation="o",
+            department="o/ops",
+            display_name="Operator",
         )
-    )  # fmt: skip
+    )
     service.append(
         commands.register_identity(
-            op, person="alice", public_key=alice.public_key.raw, organisation="o",
-            department="o/ops", display_name="Alice",
+            Signer(op, _ORIGIN),
+            person="alice",
+            public_key=alice.public_key.raw,
+            organisation="o",
+            department="o/ops",
+            display_name="Alice",
         )
-    )  # fmt: skip
+    )
     log = TransparencyLog(service)
-    log.set_origin("test.trackrecord/ledger")
+    log.set_origin(_ORIGIN)
     return service, log, op, alice
 
 
@@ -37,9 +48,14 @@ def test_checkpoints_proofs_and_heads(database_url: str) -> None:
     service, log, op, alice = _ledger(database_url)
     for i in range(5):
         service.append(
-            commands.claim_contribution(alice, person="alice", title=f"t{i}", skills=["x"],
-                                        start="2026-01-01")
-        )  # fmt: skip
+            commands.claim_contribution(
+                Signer(alice, _ORIGIN),
+                person="alice",
+                title=f"t{i}",
+                skills=["x"],
+                start="2026-01-01",
+            )
+        )
     first = log.issue_checkpoint(op)
     assert first.size == 7
     assert log.checkpoint().note == first.note
@@ -51,9 +67,10 @@ def test_checkpoints_proofs_and_heads(database_url: str) -> None:
             root=first.checkpoint.root_hash,
         )  # fmt: skip
     service.append(
-        commands.claim_contribution(alice, person="alice", title="t5", skills=["x"],
-                                    start="2026-01-01")
-    )  # fmt: skip
+        commands.claim_contribution(
+            Signer(alice, _ORIGIN), person="alice", title="t5", skills=["x"], start="2026-01-01"
+        )
+    )
     second = log.issue_checkpoint(op)
     merkle.verify_consistency(
         size1=7, size2=8, root1=first.checkpoint.root_hash, root2=second.checkpoint.root_hash,
@@ -82,7 +99,9 @@ def test_only_the_operator_signs_and_old_checkpoints_survive_rotation(database_u
     assert info.value.code == "not_operator"
     before = log.issue_checkpoint(op)
     new_op = Identity(bytes([9]) * 32)
-    service.append(commands.rotate_key(op, person="op", new_public_key=new_op.public_key.raw))
+    service.append(
+        commands.rotate_key(Signer(op, _ORIGIN), person="op", new_public_key=new_op.public_key.raw)
+    )
     with pytest.raises(RuleViolation):
         log.issue_checkpoint(op)  # the old key no longer signs checkpoints
     after = log.issue_checkpoint(new_op)
@@ -131,9 +150,14 @@ def test_audit_checks_every_stored_checkpoint(sqlite_url: str) -> None:
     first = log.issue_checkpoint(op)
     for i in range(3):
         service.append(
-            commands.claim_contribution(alice, person="alice", title=f"t{i}", skills=["x"],
-                                        start="2026-01-01")
-        )  # fmt: skip
+            commands.claim_contribution(
+                Signer(alice, _ORIGIN),
+                person="alice",
+                title=f"t{i}",
+                skills=["x"],
+                start="2026-01-01",
+            )
+        )
     second = log.issue_checkpoint(op)
     assert audit(open_store(sqlite_url)).ok
     path = sqlite_url.removeprefix("sqlite://")

@@ -236,7 +236,7 @@ def test_an_erasure_destroys_the_key_and_the_audit_accepts_it(
     w.do(w.claim(w["alice"], title=CANARY))
     w.do(w.claim(w["alice"], title="Second"))
     assert store.has_data_key("alice")
-    w.do(commands.erase_person(w.operator.identity, person="alice", **w.opts()))
+    w.do(commands.erase_person(w.operator.signer, person="alice", **w.opts()))
     assert not store.has_data_key("alice")
     assert all(r.sealing in ("erased", "none") for r in store.read_stream("record/alice"))
     report = audit(store)
@@ -255,7 +255,7 @@ def test_catching_up_completes_an_interrupted_erasure(database_url: str) -> None
         w.do(w.claim(w["alice"], title=CANARY))
         destroy = store.destroy_data_key
         store.destroy_data_key = lambda person: False  # type: ignore[method-assign]
-        w.do(commands.erase_person(w.operator.identity, person="alice", **w.opts()))
+        w.do(commands.erase_person(w.operator.signer, person="alice", **w.opts()))
         store.destroy_data_key = destroy  # type: ignore[method-assign]
         assert store.has_data_key("alice")
     finally:

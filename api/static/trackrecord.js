@@ -98,8 +98,9 @@ export function timestamp(date = new Date()) {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-// Build, commit and sign a statement; returns the submission {statement, signature, disclosures}.
-export async function signStatement(key, type, subject, body, personal = {}) {
+// Build, commit and sign a statement addressed to the ledger named `ledger` (its checkpoint
+// origin; docs/entry.md §3); returns the submission {statement, signature, disclosures}.
+export async function signStatement(key, ledger, type, subject, body, personal = {}) {
   const clear = { ...body };
   const disclosures = [];
   const commitments = {};
@@ -116,6 +117,7 @@ export async function signStatement(key, type, subject, body, personal = {}) {
     subject,
     author: key.keyId,
     issued_at: timestamp(),
+    ledger,
     body: clear,
   };
   const signature = await signFor("statement", canonicalBytes(statement), key);
@@ -141,8 +143,20 @@ export async function api(method, path, body) {
   return data;
 }
 
+// The name of the ledger this page talks to (GET /log), which every statement names.
+let origin = null;
+export async function ledgerOrigin() {
+  if (origin === null) {
+    const log = await api("GET", "/log");
+    if (!log.origin) throw new Error("no_origin: this ledger has no name yet; nothing can be signed for it");
+    origin = log.origin;
+  }
+  return origin;
+}
+
 export async function submit(key, type, subject, body, personal) {
-  return api("POST", "/statements", await signStatement(key, type, subject, body, personal));
+  const ledger = await ledgerOrigin();
+  return api("POST", "/statements", await signStatement(key, ledger, type, subject, body, personal));
 }
 
 export async function login(key) {

@@ -46,10 +46,11 @@ from ledger.errors import LedgerError
 from ledger.monitor import Monitor
 from ledger.rollback import CheckpointMemory, RolledBack
 from ledger.service import LedgerService
+from ledger.statement import Signer
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from ledger.vault import Opened
-from tests.factories import TickClock, World, identity_for, random_statements
+from tests.factories import TEST_ORIGIN, TickClock, World, identity_for, random_statements
 from tests.support.hostile import nested_text
 from tests.support.tamper import (
     KINDS,
@@ -90,7 +91,7 @@ CHECKPOINT_KINDS = (
     "rollback",
     "fork",
 )
-ORIGIN = "trackrecord.example/bench"
+ORIGIN = TEST_ORIGIN  # what random_statements sign for
 _PER_LEDGER = 250
 Say = Callable[[str], None]
 
@@ -340,7 +341,7 @@ def _checkpointed_ledger(
 
 def _ambitions(operator: Identity, tag: str, count: int) -> list[Any]:
     return [
-        commands.state_ambition(operator, person="operator", goal=f"{tag} {i}")
+        commands.state_ambition(Signer(operator, ORIGIN), person="operator", goal=f"{tag} {i}")
         for i in range(count)
     ]
 

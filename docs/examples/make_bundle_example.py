@@ -17,6 +17,7 @@ from ledger import commands
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
 from ledger.service import LedgerService
+from ledger.statement import Signer
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from tests.factories import identity_for
@@ -26,18 +27,19 @@ ORIGIN = "trackrecord.example/ledger"
 
 
 def main() -> None:
-    operator, alice = identity_for("operator"), identity_for("alice")
+    operator = Signer(identity_for("operator"), ORIGIN)
+    alice = Signer(identity_for("alice"), ORIGIN)
     with tempfile.TemporaryDirectory() as tmp:
         service = LedgerService(open_store(f"sqlite://{tmp}/ledger.db"))
         service.append(
             commands.register_identity(
-                operator, person="operator", public_key=operator.public_key.raw,
+                operator, person="operator", public_key=operator.identity.public_key.raw,
                 organisation="ops", department="ops/ledger", display_name="Operator",
             )
         )  # fmt: skip
         service.append(
             commands.register_identity(
-                operator, person="alice", public_key=alice.public_key.raw,
+                operator, person="alice", public_key=alice.identity.public_key.raw,
                 organisation="minbzk", department="minbzk/dgo", display_name="Alice de Vries",
             )
         )  # fmt: skip
@@ -49,7 +51,7 @@ def main() -> None:
         )  # fmt: skip
         log = TransparencyLog(service)
         log.set_origin(ORIGIN)
-        log.issue_checkpoint(operator)
+        log.issue_checkpoint(operator.identity)
         bundle = dump_bundle(export_bundle(log, "alice"))
         key = str(log.verifier())
     doc = DOC.read_text(encoding="utf-8")

@@ -1,12 +1,15 @@
 """Make the worked example of docs/entry.md, computed twice and compared.
 
 The example is the genesis entry of a ledger: the operator registers itself with a
-key from a fixed seed and pre-commits to its next key. Every value is computed
+key from a fixed seed and pre-commits to its next key, in the statement format of
+today (version 2, naming its ledger) and, shorter, the same genesis in version 1 (as
+ledgers recorded it before statements named their ledger). Every value is computed
 
 1. from the byte rules of docs/entry.md alone (``hashlib``, ``nacl.bindings``, the
    reference RFC 8785 encoder ``rfc8785``), and
 2. through the library (``ledger.commands``, ``LedgerService`` on a throwaway SQLite
-   store, ``audit``),
+   store, ``audit``; for version 1, which no ledger accepts any more, the library's
+   parser, signature check, entry builder and the rules of a recorded entry),
 
 and the script stops with an error unless both agree byte for byte. Ed25519 signatures
 are deterministic (RFC 8032), so the output never changes.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import sys
 import tempfile
 import uuid
@@ -39,7 +43,11 @@ from _docblock import run
 from keys import Identity
 from ledger import commands
 from ledger.audit import audit
+from ledger.entry import GENESIS_PREV, make_entry
+from ledger.rules import apply_entry
 from ledger.service import LedgerService
+from ledger.state import LedgerState
+from ledger.statement import Signer, parse_statement
 from ledger.store import open_store
 
 __all__ = ["Example", "compute_by_hand", "compute_with_library", "main", "render"]
@@ -55,6 +63,7 @@ ISSUED_AT = "2026-01-05T09:30:00.000000Z"
 RECORDED_AT = "2026-01-05T09:30:00.250000Z"
 PERSON, ORGANISATION, DEPARTMENT = "operator", "minbzk", "minbzk/cio"
 DISPLAY_NAME = "Ledger Operator"
+LEDGER = "minbzk.trackrecord/ledger"  # the ledger's origin, as `trackrecord init` names it
 STREAM_NAMESPACE = uuid.UUID("5f0c6e1e-6a64-4b86-9f0e-7472616b7265")
 
 Example = dict[str, Any]
@@ -68,7 +77,7 @@ def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def compute_by_hand() -> Example:
+def compute_by_hand(version: int = 2) -> Example:
     """Every value of the example from the rules of docs/entry.md, without the library."""
     public_key, _ = nacl.bindings.crypto_sign_seed_keypair(OPERATOR_SEED)
     next_public_key, _ = nacl.bindings.crypto_sign_seed_keypair(NEXT_SEED)
@@ -91,6 +100,8 @@ def compute_by_hand() -> Example:
             "commitments": {"display_name": disclosure_digest},
         },
     }
+    if version == 2:
+        statement["ledger"] = LEDGER
     statement_bytes = rfc8785.dumps(statement)
     message = b"trackrecord:v1:" + b"statement" + b"\x00" + statement_bytes
     signature = nacl.bindings.crypto_sign(message, secret_key)[:64]
@@ -135,7 +146,7 @@ def compute_with_library(workdir: Path) -> Example:
     operator = Identity(OPERATOR_SEED)
     nxt = Identity(NEXT_SEED)
     signed = commands.register_identity(
-        operator,
+        Signer(operator, LEDGER),
         person=PERSON,
         public_key=operator.public_key.raw,
         organisation=ORGANISATION,
@@ -174,11 +185,34 @@ def compute_with_library(workdir: Path) -> Example:
     }
 
 
+def check_version_1(by_hand: Example) -> Example:
+    """The version 1 values through the library: the statement parses to the same bytes,
+    its signature verifies, the entry has the same bytes and hash, and the rules accept
+    it as a recorded genesis."""
+    statement = parse_statement(json.loads(by_hand["statement_bytes"]))
+    signature = base64.b64decode(by_hand["signature_b64"])
+    statement.verify_signature(public_key=Identity(OPERATOR_SEED).public_key.raw,
+                               signature=signature)  # fmt: skip
+    entry = make_entry(
+        stream=statement.stream, seq=1, prev=GENESIS_PREV, statement=statement,
+        signature=signature, recorded_at=RECORDED_AT,
+    )  # fmt: skip
+    state = LedgerState()
+    apply_entry(state, entry, log_index=0)
+    if statement.version != 1 or state.origin is not None:
+        raise SystemExit("the version 1 statement was not read as version 1")
+    return {
+        "statement_bytes": statement.canonical,
+        "entry_bytes": entry.canonical,
+        "entry_hash": entry.hash,
+    }
+
+
 def _block(text: str) -> list[str]:
     return ["```", text, "```"]
 
 
-def render(ex: Example) -> str:
+def render(ex: Example, v1: Example) -> str:
     """The Markdown block that docs/entry.md embeds between the markers."""
     head = ex["message_head"].decode("ascii").replace("\x00", "\\x00")
     lines = [
@@ -191,6 +225,7 @@ def render(ex: Example) -> str:
         f"- next-key seed (hex): `{ex['next_seed']}`",
         f"- disclosure salt (hex): `{SALT.hex()}`",
         f"- statement id `{STATEMENT_ID}`, issued_at `{ISSUED_AT}`, recorded_at `{RECORDED_AT}`",
+        f"- ledger (the origin the statement is addressed to) `{LEDGER}`",
         f"- person `{PERSON}`, organisation `{ORGANISATION}`, department `{DEPARTMENT}`, "
         f"display_name `{DISPLAY_NAME}`",
         "",
@@ -235,6 +270,17 @@ def render(ex: Example) -> str:
         f"`{_sha256_hex(ex['record'])}`, {len(ex['record'])} bytes):",
         "",
         *_block(ex["disclosure_bytes"].decode("utf-8")),
+        "",
+        "**The same genesis in format version 1** (no `ledger` member; as recorded before "
+        "statements named their ledger): statement, canonical bytes "
+        f"({len(v1['statement_bytes'])} bytes):",
+        "",
+        *_block(v1["statement_bytes"].decode("utf-8")),
+        "",
+        f"- signature (base64): `{v1['signature_b64']}`",
+        f"- entry, canonical bytes ({len(v1['entry_bytes'])} bytes), hash `{v1['entry_hash']}`:",
+        "",
+        *_block(v1["entry_bytes"].decode("utf-8")),
         END,
     ]
     return "\n".join(lines)
@@ -253,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         by_hand = compute_by_hand()
         with tempfile.TemporaryDirectory(prefix="entry-example-") as tmp:
             _compare(by_hand, compute_with_library(Path(tmp)))
-        return render(by_hand)
+        v1 = compute_by_hand(version=1)
+        _compare(v1, check_version_1(v1))
+        return render(by_hand, v1)
 
     return run(
         argv,

@@ -201,7 +201,9 @@ def _preverify(items: list[Item]) -> set[int]:
 
 
 def _fold(items: list[Item], key: NoteVerifier) -> LedgerState:
-    state = LedgerState()
+    # every statement in the bundle must be addressed to the ledger whose checkpoint
+    # carries it (or be a version 1 statement from before statements named theirs)
+    state = LedgerState(origin=key.name)
     verified = _preverify(items)
     for position, item in enumerate(items):
         try:

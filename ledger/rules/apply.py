@@ -16,6 +16,7 @@ from ..errors import RuleViolation
 from ..state import Head, KeyRecord, LedgerState
 from ..statement import Statement, check_statement_signature
 from .access import access_granted, access_refused, access_requested, access_revoked
+from .addressed import check_addressed, fold_addressed
 from .assignments import (
     assignment_applied,
     assignment_assigned,
@@ -148,6 +149,7 @@ def apply_entry(
     log_index: int,
     verify_signature: bool = True,
     partial: bool = False,
+    submitted: bool = False,
 ) -> KeyRecord:
     """Check ``entry`` at ``log_index`` against ``state`` and fold it in.
 
@@ -160,6 +162,11 @@ def apply_entry(
     order, with gaps between log indexes); the rules then see only what the
     subset holds, which is why a bundle carries the identity streams of every
     author it needs.
+
+    ``submitted`` marks a statement offered for appending now (not an entry
+    re-checked): it must name this ledger (statement format version 2), while a
+    recorded version 1 entry, from before statements named their ledger, is
+    still accepted when no version 2 entry precedes it (:mod:`.addressed`).
     """
     s = entry.statement
     where: dict[str, Any] = {"stream": entry.stream, "seq": entry.seq, "log_index": log_index}
@@ -190,6 +197,7 @@ def apply_entry(
             statement_id=s.id,
             **where,
         )
+    origin = check_addressed(state, s, log_index, where, submitted=submitted)
     key = _author_key(state, s, log_index, where)
     if verify_signature:
         check_statement_signature(s, entry.signature, key.public_key, **where)
@@ -201,4 +209,5 @@ def apply_entry(
     state.put(state.statement_ids, s.id, log_index)
     state.put(state.heads, entry.stream, Head(entry.seq, entry.hash))
     state.put(state.meta, "size", log_index + 1)
+    fold_addressed(state, s, log_index, origin)
     return key

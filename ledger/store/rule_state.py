@@ -23,7 +23,7 @@ from collections.abc import Hashable, ItemsView, Iterable, Iterator, Sequence, V
 from collections.abc import MutableMapping as _MutableMapping
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..state import LedgerState
+from ..state import META_DEFAULTS, LedgerState
 from ..state_rows import STATE_TABLES, decode_key, decode_value, encode_key, encode_value
 
 __all__ = [
@@ -187,9 +187,10 @@ class StoredState(LedgerState):
         self.store = store
         self.caching = False
         self._journal = None
+        self.named: str | None = None  # the ledger's name from the store's settings
         self._tables: dict[str, StoredTable[Any, Any]] = {}
         for name in STATE_TABLES:
-            defaults = {"size": 0, "operator": None} if name == "meta" else None
+            defaults = dict(META_DEFAULTS) if name == "meta" else None
             table: StoredTable[Any, Any] = StoredTable(self, name, defaults)
             self._tables[name] = table
             setattr(self, name, table)

@@ -38,7 +38,7 @@ from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from projections import open_projector
 from tests import pgcluster
-from tests.factories import DEPT, ORG, OTHER_DEPT, Member, World, identity_for
+from tests.factories import DEPT, ORG, OTHER_DEPT, TEST_ORIGIN, Member, World, identity_for
 
 __all__ = [
     "UNLIMITED",
@@ -245,7 +245,7 @@ def ensure_genesis(live: Live) -> Member:
     if live.size() == 0:
         HttpLedger(live).append(
             commands.register_identity(
-                op.identity,
+                op.signer,
                 person="operator",
                 public_key=op.identity.public_key.raw,
                 organisation=ORG,
@@ -269,7 +269,7 @@ def make_cast(live: Live, prefix: str) -> World:
         return w  # registered by an earlier test
     batch = [
         commands.register_identity(
-            op.identity,
+            op.signer,
             person=m.id,
             public_key=m.identity.public_key.raw,
             organisation=ORG,
@@ -290,7 +290,7 @@ def issue_checkpoint(live: Live) -> int:
     store = open_store(live.database_url)
     try:
         log = TransparencyLog(LedgerService(store))
-        log.set_origin("trackrecord.test/api")
+        log.set_origin(TEST_ORIGIN)
         return log.issue_checkpoint(operator_member().identity).size
     finally:
         store.close()

@@ -38,7 +38,7 @@ from ledger.heads import HeadsIndex
 from ledger.merkle import MemoryNodes, inclusion_proof, leaf_hash, root
 from ledger.service import LedgerService
 from ledger.state import Head
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 from ledger.transparency import HEADS_LINE, SignedCheckpoint, TransparencyLog
 from tests.factories import identity_for
@@ -79,10 +79,11 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
     service = LedgerService(open_store(url))
     names = ["operator", "admin", "alice", "bob", "carol", "dave"]
     ids = {n: identity_for(n) for n in names} | {"alice2": identity_for("alice", 1)}
-    op, admin, alice, alice2 = ids["operator"], ids["admin"], ids["alice"], ids["alice2"]
-    bob, carol, dave = ids["bob"], ids["carol"], ids["dave"]
+    signers = {n: Signer(i, origin) for n, i in ids.items()}
+    op, admin, alice = signers["operator"], signers["admin"], signers["alice"]
+    alice2, bob, carol, dave = signers["alice2"], signers["bob"], signers["carol"], signers["dave"]
 
-    def register(signer: Identity, who: str, dept: str, **kw: Any) -> None:
+    def register(signer: Signer, who: str, dept: str, **kw: Any) -> None:
         service.append(
             commands.register_identity(
                 signer,
@@ -98,7 +99,7 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
     register(op, "operator", "ops/ledger")
     register(op, "admin", "minbzk/hr")
     service.append(commands.grant_role(op, person="admin", role="admin", scope="minbzk"))
-    register(admin, "alice", "minbzk/dgo", next_key=alice2.public_key.raw)
+    register(admin, "alice", "minbzk/dgo", next_key=ids["alice2"].public_key.raw)
     register(admin, "bob", "minbzk/dgo")
     service.append(commands.grant_role(admin, person="bob", role="manager", scope="minbzk/dgo"))
     register(admin, "carol", "minbzk/cio")
@@ -136,7 +137,9 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
             admin, person="alice", organisation="minbzk", department="minbzk/cio"
         )
     )
-    service.append(commands.rotate_key(alice, person="alice", new_public_key=alice2.public_key.raw))
+    service.append(
+        commands.rotate_key(alice, person="alice", new_public_key=ids["alice2"].public_key.raw)
+    )
     service.append(
         commands.claim_contribution(
             alice2, person="alice", title="Second", skills=["python"], start="2026-02-01"
@@ -149,7 +152,7 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
     )
     log = TransparencyLog(service)
     log.set_origin(origin)
-    checkpoint = log.issue_checkpoint(op)
+    checkpoint = log.issue_checkpoint(op.identity)
     service.append(
         commands.claim_contribution(
             alice2, person="alice", title="Late", skills=["go"], start="2026-03-01"

@@ -17,11 +17,12 @@ from typing import Any
 from ledger import commands
 from ledger.canonical import b64encode
 from ledger.entry import Entry, next_entry
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from tests.factories import (
     DEPT,
     ORG,
     OTHER_DEPT,
+    TEST_ORIGIN,
     MemoryLedger,
     World,
     forge,
@@ -124,6 +125,20 @@ def _endorsement_signed_by_other_key(w: World) -> SignedStatement:
     return forge(bob_says, signer=w["carol"].identity, author=w["bob"].key_id)
 
 
+@case("statement_for_another_ledger", "wrong_ledger")
+def _for_another_ledger(w: World) -> SignedStatement:
+    # alice's own claim, validly signed by her current key, but addressed to another ledger
+    other = World(w.ledger, seed=f"{w.seed}:elsewhere", people=w.people, origin="other.test/ledger")
+    return other.claim(w["alice"])
+
+
+@case("statement_naming_no_ledger", "wrong_ledger")
+def _naming_no_ledger(w: World) -> SignedStatement:
+    # the same claim in the version 1 form (no ``ledger``), as signed before statements named
+    # their ledger: a ledger accepts no new one
+    return forge(w.claim(w["alice"]), signer=w["alice"].identity, version_1=True)
+
+
 @case("claim_on_someone_elses_record", "not_subject")
 def _claim_for_other(w: World) -> SignedStatement:
     return w.claim(w["bob"], person="alice")
@@ -133,7 +148,7 @@ def _claim_for_other(w: World) -> SignedStatement:
 def _withdraw_for_other(w: World) -> SignedStatement:
     c = w.do(w.claim(w["alice"])).statement.id
     return commands.withdraw_contribution(
-        w["bob"].identity, person="alice", contribution=c, **w.opts()
+        w["bob"].signer, person="alice", contribution=c, **w.opts()
     )
 
 
@@ -311,7 +326,7 @@ def _unregistered_key(w: World) -> SignedStatement:
 def _genesis_other_key(w: World) -> SignedStatement:
     operator, other = identity_for("operator"), identity_for("mallory")
     return commands.register_identity(
-        other,
+        Signer(other, TEST_ORIGIN),
         person="operator",
         public_key=operator.public_key.raw,
         organisation=ORG,
@@ -378,7 +393,7 @@ def _grant_to_self(w: World) -> SignedStatement:
 @case("grant_to_unknown_viewer", "unknown_person")
 def _grant_to_unknown(w: World) -> SignedStatement:
     return commands.grant_access(
-        w["alice"].identity, person="alice", viewer="nobody", part="dossier", **w.opts()
+        w["alice"].signer, person="alice", viewer="nobody", part="dossier", **w.opts()
     )
 
 
@@ -510,7 +525,7 @@ def _register_bad_department(w: World) -> SignedStatement:
 @case("register_with_someone_elses_key", "key_reused")
 def _register_reused_key(w: World) -> SignedStatement:
     return commands.register_identity(
-        w.operator.identity,
+        w.operator.signer,
         person="erin",
         public_key=w["alice"].identity.public_key.raw,
         organisation=ORG,
@@ -523,7 +538,7 @@ def _register_reused_key(w: World) -> SignedStatement:
 @case("rotate_key_of_unknown_person", "unknown_person")
 def _rotate_unknown(w: World) -> SignedStatement:
     return commands.rotate_key(
-        w.operator.identity,
+        w.operator.signer,
         person="nobody",
         new_public_key=identity_for("nobody").public_key.raw,
         **w.opts(),
@@ -620,7 +635,7 @@ def _revoke_endorsement_twice(w: World) -> SignedStatement:
 def _post_twice(w: World) -> SignedStatement:
     first = w.do(w.post(w["bob"])).statement
     return commands.post_assignment(
-        w["bob"].identity,
+        w["bob"].signer,
         assignment=first.subject,
         organisation=ORG,
         department=DEPT,
@@ -634,7 +649,7 @@ def _post_twice(w: World) -> SignedStatement:
 @case("post_in_department_of_other_organisation", "bad_department")
 def _post_bad_department(w: World) -> SignedStatement:
     return commands.post_assignment(
-        w["bob"].identity,
+        w["bob"].signer,
         assignment="6f1c2b1e-3d4a-4b5c-8d6e-7f8091a2b3c4",
         organisation="minfin",
         department=DEPT,
@@ -673,7 +688,7 @@ def _apply_twice(w: World) -> SignedStatement:
 @case("assign_unknown_person", "unknown_person")
 def _assign_unknown(w: World) -> SignedStatement:
     a = w.do(w.post(w["bob"])).statement.subject
-    return commands.assign(w["bob"].identity, assignment=a, assignee="nobody", **w.opts())
+    return commands.assign(w["bob"].signer, assignment=a, assignee="nobody", **w.opts())
 
 
 @case("assign_to_owner", "self_assignment")

@@ -29,11 +29,11 @@ from ledger.entry import Entry, decode_record, encode_record, next_entry
 from ledger.rules import apply_entry
 from ledger.service import LedgerService
 from ledger.state import LedgerState
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store, stream_originator_id
 from ledger.store.base import ENTRY_TOPIC
 from ledger.vault import sealed_owner
-from tests.factories import ORG, OTHER_DEPT, TickClock, World, identity_for
+from tests.factories import ORG, OTHER_DEPT, TEST_ORIGIN, TickClock, World, identity_for
 
 __all__ = [
     "IN_PLACE",
@@ -361,17 +361,25 @@ def _forged_entry(
         "display_name": "Mallory",
     }
     if p == 0:  # a rival genesis
-        choices: list[SignedStatement] = [commands.register_identity(mallory, **register)]
+        choices: list[SignedStatement] = [
+            commands.register_identity(Signer(mallory, TEST_ORIGIN), **register)
+        ]
     else:
         assert state.operator is not None
         operator_key = state.people[state.operator].current_key
         assert operator_key is not None
-        choices = [commands.register_identity(w.identities[operator_key], **register)]
+        choices = [
+            commands.register_identity(Signer(w.identities[operator_key], TEST_ORIGIN), **register)
+        ]
         later_streams = {e.stream for e in entries[p:]}
         for person in sorted(state.people.values(), key=lambda x: x.id):
             if person.current_key and f"record/{person.id}" not in later_streams:
                 signer = w.identities[person.current_key]
-                choices.append(commands.state_ambition(signer, person=person.id, goal="Forged"))
+                choices.append(
+                    commands.state_ambition(
+                        Signer(signer, TEST_ORIGIN), person=person.id, goal="Forged"
+                    )
+                )
     signed = data.draw(st.sampled_from(choices), label="forged")
     s = signed.statement
     recorded_at = entries[max(p - 1, 0)].recorded_at

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import typer
 from rich.console import Console
 
-from keys import Identity
 from ledger.app import Ledger
 from ledger.service import LedgerService
 from ledger.state import LedgerState
+from ledger.statement import Signer
 from projections import LedgerLog, ProjectionError, create_read_model_engine, purge_erased
 from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
@@ -70,10 +70,20 @@ class CliContext:
             )
         return person
 
-    def signer(self, default: str | None = None) -> tuple[str, Identity]:
-        """The acting person and their identity, opened from their keystore."""
+    def signer(self, default: str | None = None) -> tuple[str, Signer]:
+        """The acting person and their key, opened from their keystore, signing for this
+        ledger (its origin); raise :class:`CliError` if the ledger has no origin yet."""
         person = self.acting(default)
-        return person, load_identity(self.settings, person)
+        return person, Signer(load_identity(self.settings, person), self.origin())
+
+    def origin(self) -> str:
+        """This ledger's name (its checkpoint origin), which every statement for it names."""
+        origin = self.service.origin
+        if origin is None:
+            raise CliError(
+                "no_origin", "this ledger has no origin yet: create it with 'trackrecord init'"
+            )
+        return origin
 
     def purge_read_models(self, person: str) -> set[str]:
         """Purge erased ``person``'s content from the read models now; return the tables

@@ -19,6 +19,7 @@ from ledger.credentials import did_key_for, issue_credentials
 
 from .context import cli_context
 from .errors import CliError, ExitCode
+from .keyfiles import load_identity
 
 __all__ = ["app"]
 
@@ -44,7 +45,7 @@ def export(
             f"about an erased person",
             exit_code=ExitCode.RULE,
         )
-    _, operator = cli.signer()
+    operator = load_identity(cli.settings, cli.acting())
     bundle = cli.ledger.export(person)
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
     issued = issue_credentials(bundle, operator=operator, created=created)

@@ -16,7 +16,7 @@ from ledger.app import Ledger
 from ledger.bundle import dump_bundle, load_bundle, verify_bundle
 from ledger.state import LedgerState
 
-from ..demo import MIN_PEOPLE, DemoSummary, populate
+from ..demo import DEMO_ORIGIN, MIN_PEOPLE, DemoSummary, populate
 from ..settings import KdfLimits, Settings
 from .context import CliContext, cli_context
 from .errors import CliError, ExitCode
@@ -26,7 +26,6 @@ from .output import print_report, run_audit
 __all__ = ["DEMO_PASSPHRASE", "demo"]
 
 DEMO_PASSPHRASE = "demo"
-DEMO_ORIGIN = "demo.trackrecord/ledger"
 DEMO_MARKER = ".trackrecord-demo"
 
 

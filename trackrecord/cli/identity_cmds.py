@@ -10,8 +10,8 @@ import typer
 from keys import Identity, KeystoreError
 from ledger import commands
 from ledger.catalogue import ErasureBasis, Role
+from ledger.statement import Signer, check_origin
 from ledger.store.base import redact
-from ledger.transparency import check_origin
 
 from ..settings import check_person
 from .context import cli_context
@@ -60,8 +60,11 @@ def init(
     cli = cli_context(ctx)
     path = cli.settings.keystore_path(check_person(operator))
     identity = Identity.generate()
+    log_name = check_origin(
+        origin or f"{organisation_of(department, organisation)}.trackrecord/ledger"
+    )
     genesis = commands.register_identity(
-        identity,
+        Signer(identity, log_name),
         person=operator,
         public_key=identity.public_key.raw,
         organisation=organisation_of(department, organisation),
@@ -79,9 +82,6 @@ def init(
         )
     if path.exists():
         raise KeystoreError(f"a keystore for {operator} already exists at {path}")
-    log_name = check_origin(
-        origin or f"{organisation_of(department, organisation)}.trackrecord/ledger"
-    )
     log = cli.ledger.log
     write_keystore(cli.settings, identity, path, label=operator)
     try:

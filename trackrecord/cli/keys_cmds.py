@@ -15,6 +15,7 @@ from ledger import commands
 from ledger.canonical import b64encode
 from ledger.catalogue import RevocationReason
 from ledger.errors import NotFound
+from ledger.statement import Signer
 
 from ..settings import check_person
 from .context import CliContext, cli_context
@@ -101,7 +102,7 @@ def rotate(
 def _rotate_own_key(cli: CliContext, person: str, *, as_json: bool) -> None:
     path = cli.settings.keystore_path(person)
     passphrase = get_passphrase(cli.settings, path=path, new=False)
-    signer = load_identity(cli.settings, person, passphrase=passphrase)
+    signer = Signer(load_identity(cli.settings, person, passphrase=passphrase), cli.origin())
     new = Identity.generate()
     pending = path.with_name(path.name + ".new")
     if pending.exists():

@@ -1,7 +1,9 @@
-"""Commands on one's record: claim, withdraw, endorse, endorsement revoke, ambition, visibility."""
+"""Commands on one's record: claim, withdraw, endorse, endorsement revoke, ambition, visibility;
+and submit, which appends a statement signed elsewhere."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +11,8 @@ import typer
 
 from ledger import commands
 from ledger.catalogue import ContributionKind, EndorserRole, Part, Visibility
+from ledger.errors import MalformedInput
+from ledger.statement import parse_signed_statement
 
 from .context import cli_context
 from .keyfiles import file_sha256
@@ -152,6 +156,30 @@ def visibility(
     print_appended(cli, cli.service.append(signed), as_json=as_json)
 
 
+def submit(
+    ctx: typer.Context,
+    file: Annotated[
+        typer.FileText,
+        typer.Argument(
+            metavar="FILE",
+            help="A submission {statement, signature, disclosures} as JSON ('-': stdin).",
+        ),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Append a statement someone signed elsewhere (offline, in another tool), as it is.
+
+    The ledger checks it like any other: signed by a key valid now, addressed to this
+    ledger (wrong_ledger otherwise), never seen before.
+    """
+    cli = cli_context(ctx)
+    try:
+        raw = json.loads(file.read())
+    except ValueError as exc:
+        raise MalformedInput(f"{file.name} is not JSON: {exc}") from exc
+    print_appended(cli, cli.service.append(parse_signed_statement(raw)), as_json=as_json)
+
+
 def endorsement_app() -> typer.Typer:
     """The ``endorsement`` command group."""
     app = typer.Typer(help="Manage endorsements you gave.", no_args_is_help=True)
@@ -161,6 +189,6 @@ def endorsement_app() -> typer.Typer:
 
 def register_commands(app: typer.Typer, *, panel: str) -> None:
     """Add the record commands to ``app``, listed under ``panel`` in the help."""
-    for command in (claim, withdraw, endorse, ambition, visibility):
+    for command in (claim, withdraw, endorse, ambition, visibility, submit):
         app.command(rich_help_panel=panel)(command)
     app.add_typer(endorsement_app(), name="endorsement", rich_help_panel=panel)

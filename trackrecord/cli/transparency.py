@@ -110,7 +110,7 @@ def checkpoint(
             if witness
             else None
         )
-        sc = log.issue_checkpoint(operator, cosign=cosigners)
+        sc = log.issue_checkpoint(operator.identity, cosign=cosigners)
         for failure in cosigners.failures if cosigners else []:
             cli.err.print(f"[yellow]warning[/yellow]: {escape(failure)}", soft_wrap=True)
     elif witness:

@@ -30,10 +30,20 @@ appended, in order, to an empty ledger.
 from __future__ import annotations
 
 from .behaviour import ROUNDS
-from .plan import DEFAULT_BATCH, MIN_PEOPLE, DemoPlan, DemoRun, DemoSummary, generate, populate
+from .plan import (
+    DEFAULT_BATCH,
+    DEMO_ORIGIN,
+    MIN_PEOPLE,
+    DemoPlan,
+    DemoRun,
+    DemoSummary,
+    generate,
+    populate,
+)
 
 __all__ = [
     "DEFAULT_BATCH",
+    "DEMO_ORIGIN",
     "MIN_PEOPLE",
     "ROUNDS",
     "DemoPlan",

@@ -17,6 +17,7 @@ from .sink import Sink
 
 __all__ = [
     "DEFAULT_BATCH",
+    "DEMO_ORIGIN",
     "MIN_PEOPLE",
     "DemoPlan",
     "DemoRun",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 DEFAULT_BATCH = 200
+DEMO_ORIGIN = "demo.trackrecord/ledger"  # the demo ledger's name, in every statement
 MIN_PEOPLE = 5
 
 Progress = Callable[[int, int], None]
@@ -57,15 +59,15 @@ class DemoPlan:
     Raises :class:`ValueError` if ``people`` is below :data:`MIN_PEOPLE`.
     """
 
-    def __init__(self, *, people: int = 60, seed: int = 7) -> None:
+    def __init__(self, *, people: int = 60, seed: int = 7, origin: str = DEMO_ORIGIN) -> None:
         if people < MIN_PEOPLE:
             raise ValueError(f"a demo needs at least {MIN_PEOPLE} people, got {people}")
-        self.people, self.seed = people, seed
+        self.people, self.seed, self.origin = people, seed, origin
         master = random.Random(seed)
         self._roster = Roster(people, random.Random(master.getrandbits(64)))
         self._decision_seed = master.getrandbits(64)
         self._material_seed = master.getrandbits(64)
-        dry = Sink(self._roster, None, ())
+        dry = Sink(self._roster, None, (), origin=origin)
         for _ in self._simulation(dry).run():
             pass
         self._rounds = tuple(dry.round_counts)
@@ -94,7 +96,9 @@ class DemoPlan:
         """Start signing: a :class:`DemoRun` over batches of at most ``batch_size``."""
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
-        sink = Sink(self._roster, random.Random(self._material_seed), self._rounds)
+        sink = Sink(
+            self._roster, random.Random(self._material_seed), self._rounds, origin=self.origin
+        )
         return DemoRun(self, sink, self._simulation(sink), batch_size)
 
 
@@ -147,15 +151,16 @@ class DemoRun:
 
 
 def generate(
-    *, people: int = 60, seed: int = 7, batch_size: int = DEFAULT_BATCH
+    *, people: int = 60, seed: int = 7, batch_size: int = DEFAULT_BATCH, origin: str = DEMO_ORIGIN
 ) -> Iterator[list[SignedStatement]]:
-    """Yield the demo's signed statements in batches, in a valid append order.
+    """Yield the demo's signed statements, addressed to ledger ``origin``, in batches, in a
+    valid append order.
 
-    The same ``people`` and ``seed`` yield byte-identical statements. Raises
+    The same ``people``, ``seed`` and ``origin`` yield byte-identical statements. Raises
     :class:`ValueError` for fewer than :data:`MIN_PEOPLE` people or a bad
     ``batch_size``.
     """
-    yield from DemoPlan(people=people, seed=seed).run(batch_size=batch_size)
+    yield from DemoPlan(people=people, seed=seed, origin=origin).run(batch_size=batch_size)
 
 
 def populate(
@@ -168,6 +173,9 @@ def populate(
 ) -> DemoSummary:
     """Append the demo to the empty ledger of ``service`` and return its summary.
 
+    The statements are addressed to the ledger's origin (:data:`DEMO_ORIGIN` when it
+    has none yet: its genesis then names it).
+
     ``progress(done, total)`` is called after each batch (and once at the
     start) with the exact total. Raises :class:`ValueError` if the ledger is not
     empty or the arguments are out of range, and whatever
@@ -177,7 +185,7 @@ def populate(
     service.catch_up()
     if service.state.size:
         raise ValueError(f"the demo needs an empty ledger; this one holds {service.state.size}")
-    plan = DemoPlan(people=people, seed=seed)
+    plan = DemoPlan(people=people, seed=seed, origin=service.origin or DEMO_ORIGIN)
     run = plan.run(batch_size=batch_size)
     done = 0
     if progress is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from keys import Identity
 from ledger import commands
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 
 from ..skills import SKILLS_BY_SLUG
 from .behaviour import ROUNDS
@@ -109,8 +109,11 @@ class Sink:
     assignment ids; empty strings when dry) that the simulation passes back.
     """
 
-    def __init__(self, roster: Roster, rng: random.Random | None, rounds: Sequence[int]) -> None:
+    def __init__(
+        self, roster: Roster, rng: random.Random | None, rounds: Sequence[int], *, origin: str
+    ) -> None:
         self.dry = rng is None
+        self.origin = origin  # the ledger every statement is addressed to
         self._rng = rng or random.Random(0)
         self._roster = roster
         self._rounds = rounds
@@ -140,6 +143,9 @@ class Sink:
         self.buffer.append(signed)
         return signed
 
+    def _signer(self, person: int) -> Signer:
+        return Signer(self.keys[person], self.origin)
+
     def _salt(self, n: int) -> bytes:
         return self._rng.randbytes(n)
 
@@ -153,23 +159,23 @@ class Sink:
     def register(self, signer: int, person: int, org: str, department: str) -> None:
         p = self._roster.people[person]
         self._emit("IdentityRegistered", lambda o: commands.register_identity(
-            self.keys[signer], person=p.pid, public_key=self.keys[person].public_key.raw,
+            self._signer(signer), person=p.pid, public_key=self.keys[person].public_key.raw,
             organisation=org, department=department, display_name=p.name, **o,
         ))  # fmt: skip
 
     def grant_role(self, signer: int, person: int, role: str, scope: str) -> None:
         self._emit("RoleGranted", lambda o: commands.grant_role(
-            self.keys[signer], person=self._pid(person), role=role, scope=scope, **o
+            self._signer(signer), person=self._pid(person), role=role, scope=scope, **o
         ))  # fmt: skip
 
     def revoke_role(self, signer: int, person: int, role: str, scope: str) -> None:
         self._emit("RoleRevoked", lambda o: commands.revoke_role(
-            self.keys[signer], person=self._pid(person), role=role, scope=scope, **o
+            self._signer(signer), person=self._pid(person), role=role, scope=scope, **o
         ))  # fmt: skip
 
     def transfer(self, signer: int, person: int, org: str, department: str) -> None:
         self._emit("EmployeeTransferred", lambda o: commands.transfer_employee(
-            self.keys[signer], person=self._pid(person), organisation=org,
+            self._signer(signer), person=self._pid(person), organisation=org,
             department=department, **o,
         ))  # fmt: skip
 
@@ -179,7 +185,10 @@ class Sink:
         def build(o: dict[str, Any]) -> SignedStatement:
             new = Identity(self._rng.randbytes(32))
             signed = commands.rotate_key(
-                self.keys[signer], person=self._pid(person), new_public_key=new.public_key.raw, **o
+                self._signer(signer),
+                person=self._pid(person),
+                new_public_key=new.public_key.raw,
+                **o,
             )
             self.keys[person] = new
             return signed
@@ -189,7 +198,7 @@ class Sink:
     def revoke_key(self, signer: int, person: int) -> None:
         """Revoke ``person``'s current key as compromised (it was stolen)."""
         self._emit("KeyRevoked", lambda o: commands.revoke_key(
-            self.keys[signer], person=self._pid(person), key_id=self.keys[person].key_id,
+            self._signer(signer), person=self._pid(person), key_id=self.keys[person].key_id,
             reason="compromised", note=STOLEN_NOTE, **o,
         ))  # fmt: skip
 
@@ -197,7 +206,7 @@ class Sink:
         """Erase ``person`` (signed by an admin); their key signs nothing afterwards."""
         self.erased.add(person)
         self._emit("PersonErased", lambda o: commands.erase_person(
-            self.keys[signer], person=self._pid(person), basis=basis, **o
+            self._signer(signer), person=self._pid(person), basis=basis, **o
         ))  # fmt: skip
 
     # record statements
@@ -215,7 +224,7 @@ class Sink:
         start, end = _period(rng, kind, today)
         proof = rng.random() < (0.8 if kind in ("diploma", "certificate") else 0.3)
         return commands.claim_contribution(
-            self.keys[person], person=self._pid(person), title=title, skills=list(skills),
+            self._signer(person), person=self._pid(person), title=title, skills=list(skills),
             start=start, end=end, part=part, kind=kind, description=description,
             evidence_sha256=rng.randbytes(32).hex() if proof else None, **opts,
         )  # fmt: skip
@@ -241,13 +250,13 @@ class Sink:
 
     def withdraw(self, person: int, contribution: str) -> None:
         self._emit("ContributionWithdrawn", lambda o: commands.withdraw_contribution(
-            self.keys[person], person=self._pid(person), contribution=contribution,
+            self._signer(person), person=self._pid(person), contribution=contribution,
             reason=self._choice(WITHDRAW_REASONS), **o,
         ))  # fmt: skip
 
     def endorse(self, signer: int, person: int, contribution: str, grade: int, role: str) -> str:
         signed = self._emit("EndorsementGiven", lambda o: commands.endorse(
-            self.keys[signer], person=self._pid(person), contribution=contribution, grade=grade,
+            self._signer(signer), person=self._pid(person), contribution=contribution, grade=grade,
             role=role, comment=self._choice(COMMENTS[grade]) if self._rng.random() < 0.7 else None,
             **o,
         ))  # fmt: skip
@@ -255,7 +264,7 @@ class Sink:
 
     def revoke_endorsement(self, signer: int, person: int, endorsement: str) -> None:
         self._emit("EndorsementRevoked", lambda o: commands.revoke_endorsement(
-            self.keys[signer], person=self._pid(person), endorsement=endorsement,
+            self._signer(signer), person=self._pid(person), endorsement=endorsement,
             reason=self._choice(UNENDORSE_REASONS), **o,
         ))  # fmt: skip
 
@@ -276,18 +285,18 @@ class Sink:
             f"Leergang {wanted.label_nl} (Rijksacademie)" if self._rng.random() < 0.5 else None
         )
         return commands.state_ambition(
-            self.keys[person], person=self._pid(person), goal=goal, skills=list(skills),
+            self._signer(person), person=self._pid(person), goal=goal, skills=list(skills),
             courses=courses, **opts,
         )  # fmt: skip
 
     def change_visibility(self, person: int, part: str, visibility: str) -> None:
         self._emit("VisibilityChanged", lambda o: commands.change_visibility(
-            self.keys[person], person=self._pid(person), part=part, visibility=visibility, **o
+            self._signer(person), person=self._pid(person), part=part, visibility=visibility, **o
         ))  # fmt: skip
 
     def request_access(self, viewer: int, owner: int, part: str) -> str:
         signed = self._emit("AccessRequested", lambda o: commands.request_access(
-            self.keys[viewer], owner=self._pid(owner), part=part,
+            self._signer(viewer), owner=self._pid(owner), part=part,
             message=self._choice(ACCESS_MESSAGES[part]).format(topic=self._choice(TOPICS))
             if self._rng.random() < 0.85 else None,
             **o,
@@ -301,7 +310,7 @@ class Sink:
             rng = self._rng
             until = f"{rng.choice(_UNTIL_YEARS)}-12-31" if rng.random() < 0.35 else None
             return commands.grant_access(
-                self.keys[owner], person=self._pid(owner), viewer=self._pid(viewer), part=part,
+                self._signer(owner), person=self._pid(owner), viewer=self._pid(viewer), part=part,
                 request=request, until=until, **o,
             )  # fmt: skip
 
@@ -310,13 +319,13 @@ class Sink:
 
     def refuse_access(self, owner: int, request: str) -> None:
         self._emit("AccessRefused", lambda o: commands.refuse_access(
-            self.keys[owner], person=self._pid(owner), request=request,
+            self._signer(owner), person=self._pid(owner), request=request,
             reason=self._choice(REFUSE_REASONS) if self._rng.random() < 0.6 else None, **o,
         ))  # fmt: skip
 
     def revoke_access(self, owner: int, grant: str) -> None:
         self._emit("AccessRevoked", lambda o: commands.revoke_access(
-            self.keys[owner], person=self._pid(owner), grant=grant,
+            self._signer(owner), person=self._pid(owner), grant=grant,
             reason=self._choice(REVOKE_ACCESS_REASONS), **o,
         ))  # fmt: skip
 
@@ -342,7 +351,7 @@ class Sink:
             title = f"Assignment: {wanted.label_en} for {topic}"
             text = f"We are looking for {hours} hours a week of {wanted.label_en} support."
         return commands.post_assignment(
-            self.keys[owner], assignment=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            self._signer(owner), assignment=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             organisation=org, department=department, title=title, skills=list(skills),
             hours_per_week=hours, ring=ring, description=text, starts=starts.isoformat(),
             ends=(starts + _dt.timedelta(days=rng.randint(28, 120))).isoformat(), **opts,
@@ -350,13 +359,13 @@ class Sink:
 
     def apply(self, person: int, assignment: str, hours: int) -> None:
         self._emit("AssignmentApplied", lambda o: commands.apply_to_assignment(
-            self.keys[person], assignment=assignment, hours_per_week=hours,
+            self._signer(person), assignment=assignment, hours_per_week=hours,
             motivation=self._choice(MOTIVATIONS), **o,
         ))  # fmt: skip
 
     def assign(self, owner: int, assignment: str, assignee: int) -> None:
         self._emit("AssignmentAssigned", lambda o: commands.assign(
-            self.keys[owner], assignment=assignment, assignee=self._pid(assignee), **o
+            self._signer(owner), assignment=assignment, assignee=self._pid(assignee), **o
         ))  # fmt: skip
 
     def complete(self, owner: int, assignment: str, assignee: int, grade: int) -> None:
@@ -364,13 +373,14 @@ class Sink:
             "delivered" if grade >= 3 else "partly_delivered" if grade == 2 else "not_delivered"
         )
         self._emit("AssignmentCompleted", lambda o: commands.complete_assignment(
-            self.keys[owner], assignment=assignment, assignee=self._pid(assignee), grade=grade,
+            self._signer(owner), assignment=assignment, assignee=self._pid(assignee), grade=grade,
             outcome=outcome, note=self._choice(OUTCOME_NOTES[outcome]), **o,
         ))  # fmt: skip
 
     def cancel(self, owner: int, assignment: str, why: str) -> None:
         self._emit("AssignmentCancelled", lambda o: commands.cancel_assignment(
-            self.keys[owner], assignment=assignment, reason=self._choice(CANCEL_REASONS[why]), **o
+            self._signer(owner), assignment=assignment,
+            reason=self._choice(CANCEL_REASONS[why]), **o,
         ))  # fmt: skip
 
 
