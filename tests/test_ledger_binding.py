@@ -17,9 +17,10 @@ import pytest
 
 from keys import Identity
 from ledger.audit import audit
-from ledger.bundle import dump_bundle, export_bundle, load_bundle, verify_bundle
+from ledger.bundle import dump_bundle, load_bundle, verify_bundle
 from ledger.entry import Entry, encode_record, next_entry
 from ledger.errors import RuleViolation
+from ledger.export import export_bundle
 from ledger.merkle import leaf_hash, new_nodes_for_append
 from ledger.privacy import content_owner
 from ledger.rules import apply_entry

@@ -27,6 +27,13 @@ def _require_on_request(ctx: Ctx, owner: Person, part: str) -> None:
 
 def _require_live_viewer(ctx: Ctx, viewer: str) -> None:
     if viewer not in ctx.state.people:
+        if ctx.partial:
+            # A bundle carries the identity streams of the people whose keys signed its
+            # entries (docs/bundle.md §5). A viewer granted access without asking signed
+            # nothing there, and their identity is theirs, not the owner's to export: the
+            # bundle check cannot see them and does not ask (docs/bundle.md §6). The
+            # ledger checked it on append, and its audit re-checks it.
+            return
         raise ctx.fail("unknown_person", f"no person {viewer!r} is registered")
     if viewer in ctx.state.erased:
         raise ctx.fail("erased", f"{viewer} was erased at log index {ctx.state.erased[viewer]}")

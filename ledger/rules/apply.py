@@ -205,7 +205,7 @@ def apply_entry(
     if log_index != 0 and author is None:
         raise RuleViolation("unknown_person", f"key {s.author} belongs to no person", **where)
     _refuse_erased(state, entry, where)
-    HANDLERS[s.type](Ctx(state, s, author, log_index, where, entry.recorded_at[:10]))
+    HANDLERS[s.type](Ctx(state, s, author, log_index, where, entry.recorded_at[:10], partial))
     state.put(state.statement_ids, s.id, log_index)
     state.put(state.heads, entry.stream, Head(entry.seq, entry.hash))
     state.put(state.meta, "size", log_index + 1)
