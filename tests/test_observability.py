@@ -30,11 +30,13 @@ from prometheus_client.samples import Sample
 from keys.keystore import load_keystore
 from ledger import commands
 from ledger.service import LedgerService
+from ledger.statement import Signer
 from ledger.store import open_store
 from ledger.store.backup import sqlite_url
 from tests import pgcluster
 from tests.support.api_server import UNLIMITED, Live, live_server, make_cast, operator_member
 from tests.support.cli import Cli, organisation
+from trackrecord.demo import DEMO_ORIGIN
 
 TOKEN = "metrics-token-for-tests"
 METRICS_ENV = "TRACKRECORD_METRICS_TOKEN"
@@ -307,7 +309,7 @@ def _exercise(client: httpx.Client, tour: dict[str, str], demo: Path) -> None:
     employee = tour["EMPLOYEE"]
     identity = load_keystore(demo / "keys" / f"{employee}.key", "demo")
     claim = commands.claim_contribution(
-        identity,
+        Signer(identity, DEMO_ORIGIN),
         person=employee,
         title="Secret headline of the log test",
         description="Confidential remark",
