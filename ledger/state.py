@@ -123,7 +123,7 @@ class AccessGrant:
 
 
 #: the meta table's rows before any entry
-META_DEFAULTS: dict[str, Any] = {"size": 0, "operator": None, "origin": None, "bound_from": None}
+META_DEFAULTS: dict[str, Any] = {"size": 0, "operator": None}
 
 
 class LedgerState:
@@ -137,9 +137,9 @@ class LedgerState:
     """
 
     def __init__(self, *, origin: str | None = None) -> None:
-        # meta "origin": the ledger's name as a version 2 genesis gave it (or as the
-        # first version 2 entry confirmed it); "bound_from": the log index of the first
-        # version 2 entry (no version 1 entry may follow it)
+        # meta also gets, once written, "origin": the ledger's name as its version 2
+        # genesis gave it; "bound_from": the log index of the first version 2 entry (no
+        # version 1 entry may follow it)
         self.meta: MutableMapping[str, Any] = dict(META_DEFAULTS)
         #: the ledger's name given from outside: the store's setting, a bundle's checkpoint
         self.named = origin
@@ -177,7 +177,7 @@ class LedgerState:
     def origin(self) -> str | None:
         """The ledger's name, its checkpoint origin: what a statement must name to be
         accepted here (None while unknown: an empty ledger that was not given one)."""
-        origin = self.meta["origin"] or self.named
+        origin = self.meta.get("origin") or self.named
         return None if origin is None else str(origin)
 
     # -- journaled mutation --------------------------------------------------

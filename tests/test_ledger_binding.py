@@ -181,8 +181,8 @@ def test_entries_from_before_the_change_still_verify_everywhere(sqlite_url: str)
     assert "names no ledger" in refused.value.message
     log.issue_checkpoint(w.operator.identity)
     assert audit(store).ok
-    fresh = LedgerService(open_store(sqlite_url))  # a new process catches up on both forms
-    assert fresh.catch_up() == len(legacy) + 1
+    fresh = LedgerService(open_store(sqlite_url))  # a new process: the stored state, named
+    assert (fresh.state.size, fresh.origin) == (len(legacy) + 1, A)
     fresh.store.close()
     bundle = load_bundle(dump_bundle(export_bundle(log, "alice")))
     report = verify_bundle(bundle, trusted=[log.verifier()])

@@ -29,7 +29,7 @@ def check_addressed(
     """
     origin = state.origin
     if s.ledger is None:
-        bound_from = state.meta["bound_from"]
+        bound_from = state.meta.get("bound_from")
         if submitted or bound_from is not None:
             since = "" if bound_from is None else f" (they do since log index {bound_from})"
             raise RuleViolation(
@@ -60,5 +60,5 @@ def fold_addressed(state: LedgerState, s: Statement, log_index: int, origin: str
         return
     if state.origin is None:
         state.put(state.meta, "origin", origin)
-    if state.meta["bound_from"] is None:
+    if state.meta.get("bound_from") is None:
         state.put(state.meta, "bound_from", log_index)
