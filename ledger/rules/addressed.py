@@ -20,10 +20,9 @@ __all__ = ["check_addressed", "fold_addressed"]
 
 def check_addressed(
     state: LedgerState, s: Statement, log_index: int, where: dict[str, Any], *, submitted: bool
-) -> str | None:
+) -> None:
     """Raise ``RuleViolation(wrong_ledger)`` unless ``s`` may stand at ``log_index`` of this
-    ledger; return the ledger's origin as it will be after the entry (a version 2 genesis
-    names a ledger that was given no name).
+    ledger (a version 2 genesis may name a ledger that was given no name).
 
     ``submitted``: ``s`` is offered for appending now, so it must name this ledger.
     """
@@ -40,9 +39,9 @@ def check_addressed(
                 statement_id=s.id,
                 **where,
             )
-        return origin
+        return
     if origin is None and log_index == 0 == state.size:
-        return s.ledger
+        return
     if s.ledger != origin:
         raise RuleViolation(
             "wrong_ledger",
@@ -50,15 +49,15 @@ def check_addressed(
             statement_id=s.id,
             **where,
         )
-    return origin
 
 
-def fold_addressed(state: LedgerState, s: Statement, log_index: int, origin: str | None) -> None:
-    """Remember, once ``s`` is accepted at ``log_index``, the ledger's name and where its
-    statements started naming it."""
+def fold_addressed(state: LedgerState, s: Statement, log_index: int) -> None:
+    """Remember, once ``s`` is accepted at ``log_index``, the ledger's name as the first
+    version 2 entry names it (from the log alone, so the audit derives the same rows) and
+    where its statements started naming it."""
     if s.ledger is None:
         return
-    if state.origin is None:
-        state.put(state.meta, "origin", origin)
+    if state.meta.get("origin") is None:
+        state.put(state.meta, "origin", s.ledger)
     if state.meta.get("bound_from") is None:
         state.put(state.meta, "bound_from", log_index)

@@ -197,7 +197,7 @@ def apply_entry(
             statement_id=s.id,
             **where,
         )
-    origin = check_addressed(state, s, log_index, where, submitted=submitted)
+    check_addressed(state, s, log_index, where, submitted=submitted)
     key = _author_key(state, s, log_index, where)
     if verify_signature:
         check_statement_signature(s, entry.signature, key.public_key, **where)
@@ -209,5 +209,5 @@ def apply_entry(
     state.put(state.statement_ids, s.id, log_index)
     state.put(state.heads, entry.stream, Head(entry.seq, entry.hash))
     state.put(state.meta, "size", log_index + 1)
-    fold_addressed(state, s, log_index, origin)
+    fold_addressed(state, s, log_index)
     return key
