@@ -13,7 +13,8 @@ from ledger.app import Ledger
 from ledger.bundle import dump_bundle
 from ledger.catalogue import Part
 from ledger.errors import NoLedger, NotFound, NotPermitted
-from tests.support.bundles import Scenario, build_scenario
+from ledger.statement import Signer
+from tests.support.bundles import ORIGIN, Scenario, build_scenario
 
 
 @pytest.fixture
@@ -75,11 +76,15 @@ def test_a_manager_awaits_only_what_they_may_read(scenario: tuple[Ledger, Scenar
     ids = sc.ids
     assert ledger.awaiting_endorsement("bob") == []  # alice moved to cio; bob manages dgo
     ledger.service.append(
-        commands.grant_role(ids["admin"], person="bob", role="manager", scope="minbzk/cio")
+        commands.grant_role(
+            Signer(ids["admin"], ORIGIN), person="bob", role="manager", scope="minbzk/cio"
+        )
     )
     assert ledger.awaiting_endorsement("bob") == []  # cio's dossiers are on request
     ledger.service.append(
-        commands.grant_access(ids["carol"], person="carol", viewer="bob", part="dossier")
+        commands.grant_access(
+            Signer(ids["carol"], ORIGIN), person="carol", viewer="bob", part="dossier"
+        )
     )
     [waiting] = ledger.awaiting_endorsement("bob")
     assert waiting.owner == "carol"

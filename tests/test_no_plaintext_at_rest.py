@@ -126,17 +126,27 @@ def test_after_an_erasure_no_file_holds_the_persons_texts(
         erin = w.member("erin")
         w.do(
             commands.register_identity(
-                w.operator.identity, person="erin", public_key=erin.identity.public_key.raw,
-                organisation=ORG, department=DEPT, display_name=texts[0], **w.opts(),
+                w.signer_for(w.operator.identity),
+                person="erin",
+                public_key=erin.identity.public_key.raw,
+                organisation=ORG,
+                department=DEPT,
+                display_name=texts[0],
+                **w.opts(),
             )
-        )  # fmt: skip
+        )
         claim = w.do(w.claim(erin, title=texts[1], description=texts[2]))
         w.do(
             commands.endorse(
-                w["bob"].identity, person="erin", contribution=claim.statement.id, grade=4,
-                role="peer", comment=texts[3], **w.opts(),
+                w.signer_for(w["bob"].identity),
+                person="erin",
+                contribution=claim.statement.id,
+                grade=4,
+                role="peer",
+                comment=texts[3],
+                **w.opts(),
             )
-        )  # fmt: skip
+        )
         w.do(w.ambition(erin, goal=texts[4]))
         projector = open_projector(store)
         projector.catch_up()
