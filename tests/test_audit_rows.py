@@ -17,6 +17,7 @@ from ledger.audit import audit
 from ledger.checkpoint import verifier_key, verify_checkpoint
 from ledger.imports import ImportedRecord, ImportRegistry
 from ledger.service import LedgerService
+from ledger.statement import Signer
 from ledger.store import Store, open_store
 from ledger.transparency import PREVIOUS_LINE, TransparencyLog
 from projections import create_read_model_engine
@@ -25,6 +26,8 @@ from tests.support.bundles import origin_bundle
 from tests.support.scan import every_value, holds
 
 OP = Identity(bytes([3]) * 32)
+ORIGIN = "trackrecord.example/test"
+OP_SIGNS = Signer(OP, ORIGIN)
 
 
 def _genesis(store: Store) -> LedgerService:
@@ -32,7 +35,7 @@ def _genesis(store: Store) -> LedgerService:
     service = LedgerService(store)
     service.append(
         commands.register_identity(
-            OP, person="op", public_key=OP.public_key.raw, organisation="o",
+            OP_SIGNS, person="op", public_key=OP.public_key.raw, organisation="o",
             department="o/d", display_name="Op",
         )
     )  # fmt: skip
@@ -45,11 +48,11 @@ def _checkpointed(url: str, count: int) -> list[int]:
     try:
         service = _genesis(store)
         log = TransparencyLog(service)
-        log.set_origin("trackrecord.example/test")
+        log.set_origin(ORIGIN)
         sizes = []
         for i in range(count):
             for j in range(2):
-                service.append(commands.state_ambition(OP, person="op", goal=f"goal {i}.{j}"))
+                service.append(commands.state_ambition(OP_SIGNS, person="op", goal=f"goal {i}.{j}"))
             sizes.append(log.issue_checkpoint(OP).size)
         return sizes
     finally:
