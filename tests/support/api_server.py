@@ -33,7 +33,7 @@ from keys import Identity, Purpose
 from ledger import commands
 from ledger.rollback import CheckpointMemory
 from ledger.service import LedgerService
-from ledger.statement import SignedStatement
+from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from projections import open_projector
@@ -64,6 +64,7 @@ UNLIMITED = ApiConfig(
     login_limit=Bucket(0, 0),
     challenge_limit=Bucket(0, 0),
     refusal_limit=Bucket(0, 0),
+    default_origin=TEST_ORIGIN,  # the name the tests' statements are signed for
 )
 
 
@@ -245,7 +246,7 @@ def ensure_genesis(live: Live) -> Member:
     if live.size() == 0:
         HttpLedger(live).append(
             commands.register_identity(
-                op.signer,
+                Signer(op.identity, live.config.default_origin),  # the genesis names the ledger
                 person="operator",
                 public_key=op.identity.public_key.raw,
                 organisation=ORG,
@@ -264,12 +265,17 @@ def make_cast(live: Live, prefix: str) -> World:
     for name, dept in (("alice", DEPT), ("bob", DEPT), ("carol", DEPT), ("dave", OTHER_DEPT)):
         pid = f"{prefix}-{name}"
         people[name] = Member(pid, identity_for(pid), ORG, dept)
-    w = World(HttpLedger(live), seed=f"{prefix}-{uuid.uuid4()}", people=people)
+    w = World(
+        HttpLedger(live),
+        seed=f"{prefix}-{uuid.uuid4()}",
+        people=people,
+        origin=live.client.get("/log").json()["origin"],
+    )
     if live.client.get(f"/people/{prefix}-alice").status_code == 200:
         return w  # registered by an earlier test
     batch = [
         commands.register_identity(
-            op.signer,
+            w.signer_for(op.identity),
             person=m.id,
             public_key=m.identity.public_key.raw,
             organisation=ORG,
