@@ -128,6 +128,10 @@ def test_two_services_witness_each_other_and_the_bundle_verifies_with_a_quorum(
         assert "\u2014 b.test/witness " in note_a
         assert "\u2014 a.test/witness " in note_b
         assert _cosigned(a, "b.test/witness") >= 1  # counted per witness (issue 20)
+        # the auditor page names who cosigned each checkpoint, checked with the witness keys
+        auditor = a.client.get("/auditor")
+        assert auditor.status_code == 200
+        assert "b.test/witness (" in auditor.text
         # the witness serves what it cosigned at its monitoring prefix
         served = b.client.get(f"/witness/{origin_hash('a.test/ledger')}/checkpoint")
         assert served.status_code == 200

@@ -8,6 +8,7 @@ and submitted to ``POST /statements``.
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,8 @@ from fastapi.templating import Jinja2Templates
 
 from ledger.access import grant_status, may_read
 from ledger.catalogue import Part
+from ledger.checkpoint import CheckpointError
+from ledger.cosignature import verify_cosignatures
 from ledger.errors import NotFound
 from ledger.state import LedgerState
 from projections.matching.queries import assignments_for, candidates
@@ -257,8 +260,22 @@ def _history(ctx: AppContext) -> list[dict[str, Any]]:
             row["consistency"] = f"✓ extends size {link.previous}"
         else:
             row["consistency"] = f"✗ {link.problem}"
+        row["cosigned_by"], row["cosignature_problem"] = _cosigners(ctx, link.checkpoint.note)
         rows.append(row)
     return rows
+
+
+def _cosigners(ctx: AppContext, note: str) -> tuple[list[str], str | None]:
+    """Who of the configured witnesses cosigned ``note`` (name and UTC time), or the problem."""
+    keys = [endpoint.key for endpoint in ctx.config.witnesses]
+    try:
+        found = verify_cosignatures(note, witnesses=keys, quorum=0)
+    except CheckpointError as exc:
+        return [], f"✗ {exc.message}"
+    return [
+        f"{c.key.name} ({datetime.fromtimestamp(c.timestamp, UTC):%Y-%m-%d %H:%M:%SZ})"
+        for c in found
+    ], None
 
 
 @router.get("/auditor", response_class=HTMLResponse)
