@@ -15,9 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ledger.errors import NotFound
 from ledger.rollback import RolledBack
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger("api.readiness")
+T = TypeVar("T")
 CHECKS = ("store", "schema", "signed_checkpoint", "read_models")
 
 
@@ -74,6 +77,18 @@ class ReadinessProbe:
         except Late:
             _LOG.warning("readiness: no answer within %.1f s", self.timeout)
             return Readiness(dict.fromkeys(CHECKS, "timeout"))
+
+    def bounded(self, read: Callable[[], T]) -> T:
+        """``read()`` on the probe's thread, waited for at most ``timeout`` seconds (the
+        metrics' gauges: a scrape during an outage answers in time, without them).
+        Raises what ``read`` raises, or :class:`TimeoutError` (then it never runs, if it
+        had not started)."""
+        future = self._pool.submit(read)
+        try:
+            return future.result(timeout=self.timeout)
+        except Late:
+            future.cancel()
+            raise
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -137,8 +152,8 @@ def checkpoint_age(ctx: AppContext) -> tuple[int, float] | None:
 def gauges_of(ctx: AppContext, probe: ReadinessProbe) -> Gauges:
     """The values the metrics read from ``ctx`` at every scrape."""
     return Gauges(
-        log_size=lambda: ctx.state().size,
-        checkpoint=lambda: checkpoint_age(ctx),
-        read_model_lag=lambda: read_model_lag(ctx),
+        log_size=lambda: probe.bounded(lambda: ctx.state().size),
+        checkpoint=lambda: probe.bounded(lambda: checkpoint_age(ctx)),
+        read_model_lag=lambda: probe.bounded(lambda: read_model_lag(ctx)),
         ready=lambda: probe.check().ready,
     )

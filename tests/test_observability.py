@@ -132,7 +132,7 @@ def test_readiness_flips_while_postgresql_is_down(tmp_path: Path) -> None:
     try:
         with (
             pgcluster.fresh_database(cluster.url) as url,
-            live_server(url, UNLIMITED, keys_dir=tmp_path / "keys") as live,
+            live_server(url, WITH_METRICS, keys_dir=tmp_path / "keys") as live,
         ):
             make_cast(live, "pg")
             assert live.client.get("/readyz").status_code == 200
@@ -143,6 +143,11 @@ def test_readiness_flips_while_postgresql_is_down(tmp_path: Path) -> None:
             assert problem["code"] == "not_ready"
             assert problem["checks"]["store"] in {"unreachable", "timeout"}
             assert live.client.get("/healthz").status_code == 200  # alive all the same
+            began = time.monotonic()
+            during = _scrape(live)  # answers in time, without the gauges it cannot read
+            assert time.monotonic() - began < 15
+            assert _value(during, "trackrecord_ready") == 0
+            assert not any(s.name == "trackrecord_log_size_entries" for s in during)
             pgcluster.resume_cluster(cluster)
             deadline = time.monotonic() + 30
             while live.client.get("/readyz").status_code != 200:
