@@ -254,3 +254,45 @@ def test_remote_monitor_reports_a_split_view_with_both_checkpoints(tmp_path: Pat
         rewritten = _cli("monitor", two.url, "--state", str(state))
         assert rewritten.exit_code == 3, rewritten.output
         assert "history_rewritten" in rewritten.output
+
+
+def test_cli_witness_key_and_checkpoint_issue_with_a_witness(tmp_path: Path) -> None:
+    from ledger.checkpoint import parse_verifier_key
+    from ledger.cosignature import parse_cosigner_signer_key
+    from tests.support.cli import Cli, claim, organisation
+
+    made = _cli("witness-key", "w.test/cli", "--out", str(tmp_path / "w.key"))
+    assert made.exit_code == 0, made.output
+    vkey = made.stdout.strip()
+    assert (tmp_path / "w.key").stat().st_mode & 0o777 == 0o600
+    name, signer = parse_cosigner_signer_key((tmp_path / "w.key").read_text().strip())
+    assert cosigner_key(name, signer.public_key.raw) == vkey
+    again = _cli("witness-key", "w.test/cli", "--out", str(tmp_path / "w.key"))
+    assert again.exit_code != 0  # never overwrites a secret key
+
+    cli = Cli(_db(tmp_path, "ledger"), tmp_path / "keys")
+    organisation(cli)
+    first = cli.json("checkpoint", "--issue", "--origin", "cli.test/ledger", who="op")
+    log_key = parse_verifier_key(first["verifier_key"])
+    sock = loopback_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = dataclasses.replace(
+        UNLIMITED,
+        witness=Witness.for_log_keys(
+            name=name, signer=signer, log_keys=[log_key], state=WitnessState(tmp_path / "w.json")
+        ),
+    )
+    with live_server(_db(tmp_path, "witness"), config, sock=sock):
+        claim(cli)
+        second = cli.json("checkpoint", "--issue", "--witness", f"{vkey}@{url}", who="op")
+        claim(cli, "Another brief")  # the witness cosigned the previous size: old = its size
+        third = cli.json("checkpoint", "--issue", "--witness", f"{vkey}@{url}", who="op")
+    assert f"\u2014 {name} " in second["note"]
+    assert f"\u2014 {name} " in third["note"]
+    assert cli.ok("checkpoint").stdout == third["note"]  # stored cosigned
+    # a witness that is not there: the checkpoint is issued, the witness named in a warning
+    claim(cli, "A third brief")
+    alone = cli("checkpoint", "--issue", "--witness", f"{vkey}@{url}", who="op")
+    assert alone.exit_code == 0, alone.output
+    assert "warning" in alone.output
+    assert "w.test/cli" in alone.output
