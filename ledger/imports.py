@@ -260,7 +260,7 @@ class ImportRegistry:
             return "the stored row does not match its MAC: it was changed in the database"
         try:
             text = dump_bundle(self._open(stored or "{}"))
-            report = verify_bundle(text, trusted=[parse_verifier_key(row.verifier_key)])
+            report = _verified(text, row.verifier_key)
         except (LedgerError, BundleError, ValueError, KeyError, TypeError) as exc:
             return f"the stored bundle no longer verifies: {exc}"
         if (report.origin, report.person, report.checkpoint_size, report.entry_count) != (
@@ -275,6 +275,23 @@ class ImportRegistry:
         )
 
 
+def _verified(text: str, verifier_key: str) -> BundleReport:
+    """:func:`verify_bundle` of ``text`` against ``verifier_key``, remembered for the
+    same text and key (an import list re-verifies every bundle on every read: ~50 ms for
+    20 entries). The text is the opened bundle, so an edit or an erasure misses the
+    cache; raises what :func:`verify_bundle` raises."""
+    digest = hashlib.sha256(f"{verifier_key}\n{text}".encode()).digest()
+    found = _VERIFIED.get(digest)
+    if found is None:
+        found = verify_bundle(text, trusted=[parse_verifier_key(verifier_key)])
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[digest] = found
+    return found
+
+
+_VERIFIED: dict[bytes, BundleReport] = {}
+_VERIFIED_MAX = 1024
 _ROW_KIND = "imported_bundle"
 _TRUST_KIND = "trusted_origin"
 _TRUST_MAC = "trusted-origin-mac "  # + the verifier key: the ledger_meta row of its MAC
