@@ -16,7 +16,7 @@ import psycopg
 from keys import Identity
 from ledger import commands
 from ledger.audit import audit
-from ledger.service import LedgerService
+from ledger.service import AppendResult, LedgerService
 from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 from tests.factories import TEST_ORIGIN
@@ -39,6 +39,15 @@ def _ledger(url: str) -> LedgerService:
             )
         )
     return service
+
+
+def _claim(service: LedgerService) -> AppendResult:
+    """alice claims a contribution with a title (a personal field)."""
+    return service.append(
+        commands.claim_contribution(
+            ALICE_SIGNS, person="alice", title="Real title", skills=["x"], start="2026-01-01"
+        )
+    )
 
 
 def _cut_tail(url: str, log_index: int) -> None:
@@ -70,15 +79,7 @@ def _audit(url: str) -> dict[str, object]:
 
 def test_a_cut_sealed_tail_is_reported_as_missing_content(database_url: str) -> None:
     service = _ledger(database_url)
-    claimed = service.append(
-        commands.claim_contribution(
-            ALICE_SIGNS,
-            person="alice",
-            title="Real title",
-            skills=["x"],
-            start="2026-01-01",
-        )
-    )
+    claimed = _claim(service)
     service.append(commands.state_ambition(ALICE_SIGNS, person="alice", goal="Lead a team"))
     service.store.close()
     assert _audit(database_url)["ok"]
@@ -130,15 +131,7 @@ def test_an_erased_persons_cut_tail_is_not_missing_content(sqlite_url: str) -> N
     """After an erasure the content is gone by the log's order: a cut tail changes nothing
     anyone could read, so it is not reported (the erasure itself leaves the tail)."""
     service = _ledger(sqlite_url)
-    claimed = service.append(
-        commands.claim_contribution(
-            ALICE_SIGNS,
-            person="alice",
-            title="Real title",
-            skills=["x"],
-            start="2026-01-01",
-        )
-    )
+    claimed = _claim(service)
     service.append(commands.erase_person(OP_SIGNS, person="alice", basis="request"))
     (first,) = [r for r in service.store.read_stream("record/alice") if r.version == 1]
     assert first.sealing == "erased"
