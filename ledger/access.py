@@ -44,17 +44,25 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import islice
 from types import MappingProxyType
 from typing import Any
 
 from .catalogue import Part, Visibility
-from .state import AccessGrant, LedgerState
+from .state import AccessGrant, AccessRequest, LedgerState
 
 __all__ = [
     "ACCESS_TYPES",
     "DEFAULT_VISIBILITY",
+    "HISTORY",
     "MATCHING_PARTS",
+    "AccessGiven",
+    "AccessHeld",
+    "GrantLine",
+    "access_given",
+    "access_held",
     "access_parties",
     "active_grant",
     "assignment_part",
@@ -242,3 +250,80 @@ def access_parties(
     else:
         return frozenset()
     return frozenset({subject} if viewer is None else {subject, viewer})
+
+
+HISTORY = 50
+"""Answered requests and ended grants listed at most by :func:`access_given` and
+:func:`access_held` (open requests and active grants are always listed in full)."""
+
+
+@dataclass(frozen=True)
+class GrantLine:
+    """A grant with its ``status`` on a day (:func:`grant_status`) and whether it lets its
+    viewer read the part that day (``readable``: it is active and the part is still
+    ``on_request``; making the part ``private`` suspends every grant to it)."""
+
+    grant: AccessGrant
+    status: str
+    readable: bool
+
+
+@dataclass(frozen=True)
+class AccessGiven:
+    """What an owner is asked and has given: the access requests made to them that are
+    ``open`` (oldest first) and ``answered`` (newest first), and the grants they gave
+    (active ones first, then the ended ones newest first)."""
+
+    open: tuple[AccessRequest, ...]
+    answered: tuple[AccessRequest, ...]
+    grants: tuple[GrantLine, ...]
+
+
+@dataclass(frozen=True)
+class AccessHeld:
+    """What a viewer asked for and holds: their access requests to others (newest first)
+    and the grants they hold (active ones first, then the ended ones newest first)."""
+
+    requests: tuple[AccessRequest, ...]
+    grants: tuple[GrantLine, ...]
+
+
+def _grant_lines(
+    state: LedgerState, grants: Iterable[AccessGrant], *, today: str, history: int
+) -> tuple[GrantLine, ...]:
+    """``grants`` (given newest first) as lines: the active ones, then at most ``history``
+    ended ones."""
+    lines = []
+    for g in grants:
+        status = grant_status(g, today=today)
+        readable = status == "active" and may_read(
+            state, g.owner, g.viewer, Part(g.part), today=today
+        )
+        lines.append(GrantLine(g, status, readable))
+    active = [line for line in lines if line.status == "active"]
+    return (*active, *[line for line in lines if line.status != "active"][:history])
+
+
+def access_given(
+    state: LedgerState, owner: str, *, today: str, history: int = HISTORY
+) -> AccessGiven:
+    """The access requests made to ``owner`` and the grants they gave, on ``today``."""
+    asked = [r for r in state.access_requests.values() if r.owner == owner]
+    given = (g for g in reversed(list(state.access_grants.values())) if g.owner == owner)
+    return AccessGiven(
+        open=tuple(r for r in asked if r.answer is None),
+        answered=tuple(r for r in reversed(asked) if r.answer is not None)[:history],
+        grants=_grant_lines(state, given, today=today, history=history),
+    )
+
+
+def access_held(
+    state: LedgerState, viewer: str, *, today: str, history: int = HISTORY
+) -> AccessHeld:
+    """``viewer``'s access requests to others and the grants they hold, on ``today``."""
+    asked = (r for r in reversed(list(state.access_requests.values())) if r.viewer == viewer)
+    held = (g for g in reversed(list(state.access_grants.values())) if g.viewer == viewer)
+    return AccessHeld(
+        requests=tuple(islice(asked, history)),
+        grants=_grant_lines(state, held, today=today, history=history),
+    )

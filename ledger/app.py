@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any
 
-from .access import may_read
+from .access import AccessGiven, AccessHeld, access_given, access_held, may_read, today_utc
 from .bundle import BundleReport, disclose_for_viewer, load_bundle, verify_bundle, withhold_parts
 from .catalogue import Part
 from .checkpoint import NoteVerifier
@@ -204,6 +204,19 @@ class Ledger:
             return []
         with self.service.reading() as state:
             return imported_views(stored, state, viewer, today=today)
+
+    # -- who may read whose parts ---------------------------------------------------------------
+    def access_given(self, owner: str, *, today: str | None = None) -> AccessGiven:
+        """The access requests made to ``owner`` and the grants they gave, on ``today``
+        (:func:`ledger.access.access_given`)."""
+        with self.service.reading() as state:
+            return access_given(state, owner, today=today or today_utc())
+
+    def access_held(self, viewer: str, *, today: str | None = None) -> AccessHeld:
+        """``viewer``'s access requests and the grants they hold, on ``today``
+        (:func:`ledger.access.access_held`)."""
+        with self.service.reading() as state:
+            return access_held(state, viewer, today=today or today_utc())
 
     # -- what a manager is asked ----------------------------------------------------------------
     def awaiting_endorsement(

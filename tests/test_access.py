@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ledger import commands
-from ledger.access import grant_status, may_read, today_utc
+from ledger.access import access_given, access_held, grant_status, may_read, today_utc
 from ledger.bundle import verify_bundle
 from ledger.catalogue import Part
 from ledger.state import AccessGrant
@@ -236,3 +236,56 @@ def test_a_grant_is_active_until_its_last_day_then_expired_unless_revoked() -> N
     assert grant_status(revoked, today="2026-12-06") == "revoked"
     assert grant_status(revoked, today="2026-12-07") == "revoked"
     assert grant_status(AccessGrant("h", "alice", "bob", "free"), today="9999-12-31") == "active"
+
+
+def test_access_given_and_held_list_requests_and_grants_active_first() -> None:
+    """The lists the employee and manager pages show (:func:`ledger.access.access_given`,
+    :func:`ledger.access.access_held`): open requests oldest first, answered ones and ended
+    grants newest first and cut at ``history``, active grants always first; a grant to a
+    part its owner made private is active but not readable."""
+    w = standard_world(MemoryLedger(clock=lambda: "2026-03-01T09:00:00Z"))
+    alice, bob, carol = w["alice"], w["bob"], w["carol"]
+    first = w.do(w.request_access(bob, alice, "dossier")).statement.id
+    second = w.do(w.request_access(carol, alice, "analytical")).statement.id
+    third = w.do(w.request_access(bob, alice, "analytical")).statement.id
+    w.do(w.refuse_access(alice, first))
+    w.do(w.refuse_access(alice, third))
+    ended = w.do(w.grant_access(alice, bob, "dossier", until="2026-03-01")).statement.id
+    revoked = w.do(w.grant_access(alice, carol, "dossier")).statement.id
+    w.do(w.revoke_access(alice, revoked))
+    waiting = w.do(w.request_access(carol, alice, "dossier")).statement.id
+    active = w.do(w.grant_access(alice, carol, "analytical", request=second)).statement.id
+    w.do(w.visibility(alice, "analytical", "private"))
+    day = "2026-03-02"  # the grant ``until`` 2026-03-01 ran out
+
+    given = access_given(w.state, alice.id, today=day)
+    assert [r.id for r in given.open] == [waiting]
+    assert [(r.id, r.answer) for r in given.answered] == [
+        (third, "refused"),
+        (second, "granted"),
+        (first, "refused"),
+    ]
+    assert [(line.grant.id, line.status) for line in given.grants] == [
+        (active, "active"),
+        (revoked, "revoked"),
+        (ended, "expired"),
+    ]
+    assert not given.grants[0].readable  # alice made the analytical part private since
+    cut = access_given(w.state, alice.id, today=day, history=1)
+    assert [r.id for r in cut.answered] == [third]
+    assert [line.grant.id for line in cut.grants] == [active, revoked]
+
+    held = access_held(w.state, bob.id, today=day)
+    assert [(r.id, r.owner, r.answer) for r in held.requests] == [
+        (third, alice.id, "refused"),
+        (first, alice.id, "refused"),
+    ]
+    assert [(line.grant.id, line.status, line.readable) for line in held.grants] == [
+        (ended, "expired", False)
+    ]
+    assert access_held(w.state, bob.id, today="2026-03-01").grants[0].readable
+    assert access_given(w.state, bob.id, today=day) == access_given(w.state, "nobody", today=day)
+
+    w.do(w.visibility(alice, "analytical", "on_request"))  # the grant counts again
+    [line] = access_held(w.state, carol.id, today=day, history=0).grants
+    assert (line.grant.id, line.status, line.readable) == (active, "active", True)

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from ledger.access import grant_status, may_read
+from ledger.access import GrantLine
 from ledger.catalogue import Part
 from ledger.checkpoint import CheckpointError
 from ledger.cosignature import verify_cosignatures
 from ledger.errors import NotFound
-from ledger.state import LedgerState
+from ledger.state import AccessRequest, LedgerState
 from projections.matching.queries import assignments_for, candidates
 from projections.portfolio import portfolio
 
@@ -84,73 +84,38 @@ def landing(request: Request, ctx: Ctx) -> HTMLResponse:
     )
 
 
-HISTORY = 50  # answered requests and grants shown, newest first
+def _grant(line: GrantLine) -> dict[str, Any]:
+    g = line.grant
+    return {"id": g.id, "owner": g.owner, "viewer": g.viewer, "part": g.part, "until": g.until,
+            "status": line.status, "readable": line.readable}
 
 
 def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
-    """The access requests made to me (open ones oldest first, answered ones newest first)
-    and the grants I gave (active ones first, then newest first)."""
-    today = ctx.today()
-    with ctx.locked_state() as state:
-        mine = [r for r in state.access_requests.values() if r.owner == me]
-        grants = [
-            {
-                "id": g.id,
-                "viewer": g.viewer,
-                "part": g.part,
-                "until": g.until,
-                "status": grant_status(g, today=today),
-            }
-            for g in reversed(list(state.access_grants.values()))
-            if g.owner == me
-        ]
-    messages = request_messages(ctx, me, ctx.state()) if mine else {}
-    rows = [
-        {
-            "id": r.id,
-            "viewer": r.viewer,
-            "part": r.part,
-            "answer": r.answer,
-            "message": messages.get(r.id),
-        }
-        for r in mine
-    ]
-    active = [g for g in grants if g["status"] == "active"]
+    """The access requests made to me and the grants I gave (:meth:`ledger.app.Ledger.access_given`),
+    each request with its message."""
+    given = ctx.ledger.access_given(me, today=ctx.today())
+    messages = request_messages(ctx, me, ctx.state()) if given.open or given.answered else {}
+
+    def request(r: AccessRequest) -> dict[str, Any]:
+        return {"id": r.id, "viewer": r.viewer, "part": r.part, "answer": r.answer,
+                "message": messages.get(r.id)}
+
     return {
-        "open": [r for r in rows if r["answer"] is None],
-        "answered": [r for r in reversed(rows) if r["answer"] is not None][:HISTORY],
-        "grants": active + [g for g in grants if g["status"] != "active"][:HISTORY],
+        "open": [request(r) for r in given.open],
+        "answered": [request(r) for r in given.answered],
+        "grants": [_grant(line) for line in given.grants],
     }
 
 
 def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
-    """My access requests to others (newest first) and the grants I hold (active ones
-    first); ``readable``: the grant lets me read the part today (its owner may have made
-    the part private since, which suspends every grant to it)."""
-    today = ctx.today()
-    with ctx.locked_state() as state:
-        requests = [
-            {"id": r.id, "owner": r.owner, "part": r.part, "answer": r.answer}
-            for r in reversed(list(state.access_requests.values()))
-            if r.viewer == me
-        ][:HISTORY]
-        grants = [
-            {
-                "id": g.id,
-                "owner": g.owner,
-                "part": g.part,
-                "until": g.until,
-                "status": (status := grant_status(g, today=today)),
-                "readable": status == "active"
-                and may_read(state, g.owner, me, Part(g.part), today=today),
-            }
-            for g in reversed(list(state.access_grants.values()))
-            if g.viewer == me
-        ]
-    active = [g for g in grants if g["status"] == "active"]
+    """My access requests to others and the grants I hold (:meth:`ledger.app.Ledger.access_held`)."""
+    held = ctx.ledger.access_held(me, today=ctx.today())
     return {
-        "requests": requests,
-        "grants": active + [g for g in grants if g["status"] != "active"][:HISTORY],
+        "requests": [
+            {"id": r.id, "owner": r.owner, "part": r.part, "answer": r.answer}
+            for r in held.requests
+        ],
+        "grants": [_grant(line) for line in held.grants],
     }
 
 
