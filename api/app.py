@@ -97,7 +97,7 @@ def create_app(
             app.state.startup_error = exc
             context.close()
             raise
-        context.index.refresh()
+        context.positions.refresh()
         context.read_models.start()
         if context.checkpointer is not None:
             context.checkpointer.start()

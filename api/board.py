@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ledger.erasure import withhold_erased
 from ledger.service import LedgerService
 
-from .logindex import LogIndex
+from .positions import EntryPositions
 
 __all__ = ["AssignmentBoard", "Posting"]
 
@@ -32,9 +32,9 @@ class Posting:
 class AssignmentBoard:
     """Postings by assignment id, read on first use. Thread-safe."""
 
-    def __init__(self, service: LedgerService, index: LogIndex) -> None:
+    def __init__(self, service: LedgerService, positions: EntryPositions) -> None:
         self._service = service
-        self._index = index
+        self._positions = positions
         self._lock = threading.Lock()
         self._postings: dict[str, Posting] = {}
 
@@ -51,7 +51,7 @@ class AssignmentBoard:
             ring=str(body["ring"]),
             hours_per_week=int(body["hours_per_week"]),
             title=first.disclosed().get("title"),
-            posted_at=self._index.index_of(stream, 1),
+            posted_at=self._positions.index_of(stream, 1),
         )
         with self._lock:
             self._postings[assignment] = posting

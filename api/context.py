@@ -27,7 +27,7 @@ from .board import AssignmentBoard
 from .cache import ResponseCache
 from .checkpointer import Checkpointer
 from .config import ApiConfig
-from .logindex import LogIndex
+from .positions import EntryPositions
 from .ratelimit import RateLimiter
 from .readmodels import ReadModels
 from .sessions import SessionStore
@@ -45,7 +45,7 @@ class AppContext:
     config: ApiConfig
     operator: Identity | None = None
     checkpointer: Checkpointer | None = field(init=False, default=None)
-    index: LogIndex = field(init=False)
+    positions: EntryPositions = field(init=False)
     streams: StreamCache = field(init=False)
     answers: ResponseCache = field(init=False)
     profiles: Profiles = field(init=False)
@@ -62,11 +62,11 @@ class AppContext:
     def __post_init__(self) -> None:
         cfg = self.config
         self.erasures = ErasureWatch()
-        self.index = LogIndex(self.ledger.store)
-        self.streams = StreamCache(self.ledger.service, self.index)
+        self.positions = EntryPositions(self.ledger.store)
+        self.streams = StreamCache(self.ledger.service, self.positions)
         self.answers = ResponseCache()
         self.profiles = Profiles(self.streams)
-        self.board = AssignmentBoard(self.ledger.service, self.index)
+        self.board = AssignmentBoard(self.ledger.service, self.positions)
         self.read_models = ReadModels(self.ledger.store, log_size=lambda: self.state().size)
         if self.operator is not None:
             self.checkpointer = Checkpointer(

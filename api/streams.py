@@ -19,7 +19,7 @@ from ledger.errors import NotFound
 from ledger.service import LedgerService, StoredEntry
 from ledger.state import LedgerState
 
-from .logindex import LogIndex
+from .positions import EntryPositions
 
 __all__ = ["StreamCache"]
 
@@ -29,9 +29,11 @@ Indexed = tuple[tuple[StoredEntry, int | None], ...]
 class StreamCache:
     """The entries of recently read streams, as of their head. Thread-safe."""
 
-    def __init__(self, service: LedgerService, index: LogIndex, *, size: int = 20_000) -> None:
+    def __init__(
+        self, service: LedgerService, positions: EntryPositions, *, size: int = 20_000
+    ) -> None:
         self._service = service
-        self._index = index
+        self._positions = positions
         self._size = size
         self._lock = threading.Lock()
         # stream -> (head seq, number of erasures, entries) as of the state it was read at
@@ -53,7 +55,8 @@ class StreamCache:
                 return cached[2]
         entries = self._service.read_stream(stream)[: head.seq]
         indexed = tuple(
-            (withhold_erased(e, state), self._index.index_of(stream, e.entry.seq)) for e in entries
+            (withhold_erased(e, state), self._positions.index_of(stream, e.entry.seq))
+            for e in entries
         )
         with self._lock:
             self._streams[stream] = (*version, indexed)

@@ -60,7 +60,7 @@ def entry_out(
 
 def log_page(ctx: AppContext, start: int, limit: int, viewer: Viewer) -> Page[EntryOut]:
     """Entries of the log from log index ``start`` on."""
-    rows = ctx.index.read(start, limit)
+    rows = ctx.positions.read(start, limit)
     state = ctx.state()
     items = []
     for log_index, rec in rows:
@@ -68,7 +68,7 @@ def log_page(ctx: AppContext, start: int, limit: int, viewer: Viewer) -> Page[En
         items.append(
             entry_out(ctx, StoredEntry(entry, tuple(disclosures)), log_index, viewer, state)
         )
-    more = len(rows) == limit and ctx.index.position_of(start + limit) is not None
+    more = len(rows) == limit and ctx.positions.position_of(start + limit) is not None
     return Page[EntryOut](items=items, next_cursor=str(start + limit) if more else None)
 
 

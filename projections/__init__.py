@@ -10,8 +10,8 @@ wires them to a store; :class:`Projector` catches up, rebuilds and follows.
 from .access import DEFAULT_VISIBILITY, OPT_IN_PART, visible_parts
 from .base import ReadModel
 from .db import create_read_model_engine, sqlalchemy_url, writing
+from .entries import AcceptedEntry, EntryReader
 from .errors import ProjectionError, ProjectorBusy, TrackingConflict, UnknownReadModel
-from .log import LedgerLog, LogEntry
 from .registry import READ_MODEL_NAMES, open_projector, purge_erased, read_models
 from .runner import CatchUp, Projector, Refreshable
 from .tracking import SqlTrackingRecorder
@@ -20,9 +20,9 @@ __all__ = [
     "DEFAULT_VISIBILITY",
     "OPT_IN_PART",
     "READ_MODEL_NAMES",
+    "AcceptedEntry",
     "CatchUp",
-    "LedgerLog",
-    "LogEntry",
+    "EntryReader",
     "ProjectionError",
     "Projector",
     "ProjectorBusy",

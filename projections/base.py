@@ -27,9 +27,9 @@ from sqlalchemy import Connection, MetaData
 
 from .batch import WriteBatch
 from .db import writing
+from .entries import AcceptedEntry
 from .erasure import ERASED, PURGED, PersonalColumn, compact, purge_rows
 from .errors import TrackingConflict
-from .log import LogEntry
 from .tracking import SqlTrackingRecorder
 
 __all__ = ["ReadModel"]
@@ -44,7 +44,7 @@ class ReadModel(Projection[SqlTrackingRecorder]):
     """The tables' ``personal`` columns, purged when a person is erased (:mod:`.erasure`)."""
 
     @abstractmethod
-    def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
+    def handle(self, entry: AcceptedEntry, batch: WriteBatch) -> None:
         """Record in ``batch`` the writes that ``entry`` causes (no reads, no I/O)."""
 
     def finish(self, conn: Connection, batch: WriteBatch) -> None:
@@ -55,7 +55,7 @@ class ReadModel(Projection[SqlTrackingRecorder]):
         """An empty batch for :meth:`handle` to record into."""
         return WriteBatch()
 
-    def prepare(self, entries: Sequence[LogEntry]) -> WriteBatch:
+    def prepare(self, entries: Sequence[AcceptedEntry]) -> WriteBatch:
         """The writes that ``entries`` (in log order) cause, not yet executed."""
         batch = self.new_batch()
         for entry in entries:
@@ -79,7 +79,7 @@ class ReadModel(Projection[SqlTrackingRecorder]):
         if erased:
             batch.touch(PURGED, purge_rows(conn, self.personal_columns, erased))
 
-    def apply_batch(self, conn: Connection, entries: Sequence[LogEntry]) -> None:
+    def apply_batch(self, conn: Connection, entries: Sequence[AcceptedEntry]) -> None:
         """Apply ``entries`` (in log order) inside ``conn``'s transaction."""
         self.write(conn, self.prepare(entries))
 
@@ -94,11 +94,11 @@ class ReadModel(Projection[SqlTrackingRecorder]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Apply one entry and move the tracking record, in one transaction.
 
-        ``domain_event`` is a :class:`~projections.log.LogEntry`. An entry at or
+        ``domain_event`` is a :class:`~projections.entries.AcceptedEntry`. An entry at or
         before the recorded position was applied already and is skipped; raises
         :class:`TrackingConflict` if another process moves the record meanwhile.
         """
-        entry: LogEntry = domain_event
+        entry: AcceptedEntry = domain_event
         with writing(self.view.engine) as conn:
             current = self.view.position(conn, tracking.application_name, lock=True)
             if tracking.notification_id <= current:

@@ -45,7 +45,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.store.sqlite import truncate_wal
 
 from .db import writing
-from .log import personal_json
+from .entries import personal_json
 
 __all__ = [
     "ERASED",

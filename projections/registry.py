@@ -8,8 +8,8 @@ from ledger.store import Store
 
 from .base import ReadModel
 from .db import create_read_model_engine
+from .entries import EntryReader
 from .erasure import erase
-from .log import LedgerLog
 from .matching import MatchingModel
 from .portfolio import PortfolioModel
 from .reputation import ReputationModel
@@ -41,7 +41,7 @@ def open_projector(
     """
     engine = engine or create_read_model_engine(store.url)
     bind_read_model_key(engine, read_model_key(store))
-    projector = Projector(LedgerLog(store), engine, read_models(engine), batch_size=batch_size)
+    projector = Projector(EntryReader(store), engine, read_models(engine), batch_size=batch_size)
     projector.setup()
     return projector
 

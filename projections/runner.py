@@ -38,9 +38,9 @@ from ledger.store.base import SCHEMA_LOCK
 from .base import ReadModel
 from .batch import WriteBatch
 from .db import CATCH_UP_LOCK, exclusive, writing, xact_lock
+from .entries import AcceptedEntry, EntryReader
 from .erasure import PURGED, compact
 from .errors import ProjectorBusy, TrackingConflict, UnknownReadModel
-from .log import LedgerLog, LogEntry
 from .tracking import SqlTrackingRecorder, tracking_metadata
 
 __all__ = ["CatchUp", "Progress", "Projector", "Refreshable"]
@@ -87,7 +87,7 @@ class Projector:
 
     def __init__(
         self,
-        log: LedgerLog,
+        log: EntryReader,
         engine: Engine,
         models: Sequence[ReadModel],
         *,
@@ -226,7 +226,7 @@ class Projector:
 
     def _read_and_prepare(
         self, models: list[ReadModel], positions: dict[str, int], limit: int
-    ) -> tuple[list[LogEntry], list[tuple[ReadModel, int, WriteBatch]]]:
+    ) -> tuple[list[AcceptedEntry], list[tuple[ReadModel, int, WriteBatch]]]:
         """Read the entries after the lowest position and prepare each model's writes."""
         entries = self.log.read(after=min(positions.values(), default=0), limit=limit)
         work = []
@@ -260,7 +260,7 @@ class Projector:
             compact(self.engine, purged)
 
     def _apply(
-        self, models: list[ReadModel], positions: dict[str, int], entries: list[LogEntry]
+        self, models: list[ReadModel], positions: dict[str, int], entries: list[AcceptedEntry]
     ) -> None:
         """Prepare and write ``entries`` in one go (no helper thread)."""
         work = []

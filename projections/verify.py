@@ -34,8 +34,8 @@ from sqlalchemy import Connection, Engine, Table, Text, inspect, select, type_co
 
 from .base import ReadModel
 from .db import create_read_model_engine
+from .entries import AcceptedEntry, EntryReader
 from .errors import ProjectionError
-from .log import LedgerLog, LogEntry
 from .registry import read_models
 from .runner import Projector, Refreshable
 from .sealed import ReadModelKeyMissing, SealedText, bind_read_model_key, open_text
@@ -104,14 +104,14 @@ class _Snapshot:
     rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
 
 
-class _LogUpTo(LedgerLog):
+class _EntriesUpTo(EntryReader):
     """The ledger's log as if it ended at ``stop``."""
 
-    def __init__(self, log: LedgerLog, stop: int) -> None:
+    def __init__(self, log: EntryReader, stop: int) -> None:
         super().__init__(log.store)
         self.stop = stop
 
-    def read(self, *, after: int, limit: int) -> list[LogEntry]:
+    def read(self, *, after: int, limit: int) -> list[AcceptedEntry]:
         if after >= self.stop:
             return []
         return [e for e in super().read(after=after, limit=limit) if e.position <= self.stop]
@@ -120,7 +120,7 @@ class _LogUpTo(LedgerLog):
         return min(super().max_position(), self.stop)
 
 
-def verify_read_models(log: LedgerLog, engine: Engine) -> None:
+def verify_read_models(log: EntryReader, engine: Engine) -> None:
     """Rebuild every read model from ``log`` and compare it with the live one in ``engine``
     (which needs the read-model key, :func:`~projections.sealed.bind_read_model_key`).
 
@@ -176,7 +176,7 @@ def _refreshed(
 
 
 def _rebuild(
-    log: LedgerLog, scratch: Engine, name: str, snapshot: _Snapshot
+    log: EntryReader, scratch: Engine, name: str, snapshot: _Snapshot
 ) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
     """The rows of read model ``name`` rebuilt from ``log`` as the live one stands."""
     stop = snapshot.positions[name]
@@ -185,7 +185,7 @@ def _rebuild(
     steps = [stop] if refreshed is None else [min(refreshed[0], stop), stop]
     model = next(m for m in read_models(scratch) if m.name == name)
     for step, upto in enumerate(steps):
-        projector = Projector(_LogUpTo(log, upto), scratch, [model])
+        projector = Projector(_EntriesUpTo(log, upto), scratch, [model])
         if step == 0:
             projector.setup()
         projector.catch_up()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner, Result
 
-from projections import LedgerLog
+from projections import EntryReader
 from projections.portfolio import tables as pf
 from projections.reputation import tables as rep
 from projections.verify import ReadModelMismatch, verify_read_models
@@ -58,7 +58,7 @@ def _forge_a_title(env: LedgerEnv) -> str:
 def test_honest_read_models_verify(database_url: str) -> None:
     with ledger_env(database_url) as env:
         _filled(env)
-        verify_read_models(LedgerLog(env.store), env.engine)
+        verify_read_models(EntryReader(env.store), env.engine)
 
 
 def test_read_models_behind_the_log_and_refreshed_earlier_verify(database_url: str) -> None:
@@ -71,7 +71,7 @@ def test_read_models_behind_the_log_and_refreshed_earlier_verify(database_url: s
         env.projector.catch_up(["portfolio"])  # nothing new: the ledger has not moved
         env.append(statements[25:])
         env.projector.catch_up(["reputation"], max_entries=5)  # behind, refresh older
-        verify_read_models(LedgerLog(env.store), env.engine)
+        verify_read_models(EntryReader(env.store), env.engine)
 
 
 def test_a_forged_title_is_named_with_its_table_and_row(database_url: str) -> None:
@@ -79,7 +79,7 @@ def test_a_forged_title_is_named_with_its_table_and_row(database_url: str) -> No
         _filled(env)
         forged = _forge_a_title(env)
         with pytest.raises(ReadModelMismatch) as info:
-            verify_read_models(LedgerLog(env.store), env.engine)
+            verify_read_models(EntryReader(env.store), env.engine)
     (difference,) = info.value.differences
     assert (difference.read_model, difference.table) == ("portfolio", "pf_contributions")
     assert difference.key["id"] == forged
@@ -98,7 +98,7 @@ def test_a_deleted_and_an_added_row_are_named(sqlite_url: str) -> None:
             )
             conn.execute(rep.scores.insert().values({**victim, "skill": "forged-skill"}))
         with pytest.raises(ReadModelMismatch) as info:
-            verify_read_models(LedgerLog(env.store), env.engine)
+            verify_read_models(EntryReader(env.store), env.engine)
     found = {
         (d.table, d.key["skill"], d.live is None, d.rebuilt is None) for d in info.value.differences
     }

@@ -33,7 +33,7 @@ def get_entry(
     log_index: Annotated[int, Path(ge=0, le=2**53)], ctx: Ctx, viewer: OptionalViewer
 ) -> EntryOut:
     """The entry at ``log_index`` of the log."""
-    rows = ctx.index.read(log_index, 1)
+    rows = ctx.positions.read(log_index, 1)
     if not rows:
         raise NotFound(f"the log has no entry at index {log_index}")
     _, rec = rows[0]

@@ -86,19 +86,31 @@ def landing(request: Request, ctx: Ctx) -> HTMLResponse:
 
 def _grant(line: GrantLine) -> dict[str, Any]:
     g = line.grant
-    return {"id": g.id, "owner": g.owner, "viewer": g.viewer, "part": g.part, "until": g.until,
-            "status": line.status, "readable": line.readable}
+    return {
+        "id": g.id,
+        "owner": g.owner,
+        "viewer": g.viewer,
+        "part": g.part,
+        "until": g.until,
+        "status": line.status,
+        "readable": line.readable,
+    }
 
 
 def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
-    """The access requests made to me and the grants I gave (:meth:`ledger.app.Ledger.access_given`),
-    each request with its message."""
+    """The access requests made to me, each with its message, and the grants I gave
+    (:meth:`ledger.app.Ledger.access_given`)."""
     given = ctx.ledger.access_given(me, today=ctx.today())
     messages = request_messages(ctx, me, ctx.state()) if given.open or given.answered else {}
 
     def request(r: AccessRequest) -> dict[str, Any]:
-        return {"id": r.id, "viewer": r.viewer, "part": r.part, "answer": r.answer,
-                "message": messages.get(r.id)}
+        return {
+            "id": r.id,
+            "viewer": r.viewer,
+            "part": r.part,
+            "answer": r.answer,
+            "message": messages.get(r.id),
+        }
 
     return {
         "open": [request(r) for r in given.open],
@@ -108,7 +120,8 @@ def _access_given(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
-    """My access requests to others and the grants I hold (:meth:`ledger.app.Ledger.access_held`)."""
+    """My access requests to others and the grants I hold
+    (:meth:`ledger.app.Ledger.access_held`)."""
     held = ctx.ledger.access_held(me, today=ctx.today())
     return {
         "requests": [

@@ -35,7 +35,7 @@ from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
-from projections import LedgerLog, create_read_model_engine, open_projector
+from projections import EntryReader, create_read_model_engine, open_projector
 from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
 from tests import pgcluster
@@ -134,7 +134,7 @@ def _audit(url: str) -> str | None:
             return failure.code
         bind_read_model_key(engine, read_model_key(store))
         try:
-            verify_read_models(LedgerLog(store), engine)
+            verify_read_models(EntryReader(store), engine)
         except ReadModelMismatch as exc:
             return exc.code
         return None

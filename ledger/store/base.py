@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.persistence import (
-    ApplicationRecorder,
     InfrastructureFactory,
     IntegrityError,
     OperationalError,
@@ -56,6 +55,7 @@ __all__ = [
     "ENTRY_TOPIC",
     "SCHEMA_LOCK",
     "STREAM_NAMESPACE",
+    "RawRecord",
     "Store",
     "StoredRecord",
     "open_store",
@@ -117,6 +117,17 @@ class StoredRecord:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One stored entry as the read models read it (:meth:`Store.read_records`): its
+    notification ``position``, ``head`` (``JCS(entry)``) and opened ``disclosures``
+    (``JCS(disclosures)``, ``[]`` if withheld, erased or unreadable)."""
+
+    position: int
+    head: bytes
+    disclosures: bytes
+
+
 class Store:
     """A ledger's storage: the event store plus the Merkle node table."""
 
@@ -138,11 +149,6 @@ class Store:
     @property
     def backend(self) -> str:
         return "postgresql" if self.url.startswith("postgresql") else "sqlite"
-
-    @property
-    def recorder(self) -> ApplicationRecorder:
-        """The ``eventsourcing`` application recorder (for projections and tests)."""
-        return self._recorder  # type: ignore[no-any-return]
 
     def append(
         self,
@@ -218,6 +224,20 @@ class Store:
         return [
             StoredRecord.opened(n.id, n.originator_id, n.originator_version, head, o)
             for n, (head, o) in zip(notes, opened, strict=True)
+        ]
+
+    def read_records(self, *, after: int, limit: int) -> list[RawRecord]:
+        """Up to ``limit`` stored entries with position > ``after``, in log order, as
+        :class:`RawRecord` values: the read models' fast path, without the row keys and
+        sealing outcome of :meth:`read`. Data keys are looked up afresh (one query, no
+        cache), so an erasure made by another process shows at once; erased or unreadable
+        disclosures read as ``[]``."""
+        notes = self._recorder.select_notifications(
+            start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
+        )
+        opened = self.vault.open_tails([n.state for n in notes], use_cache=False)
+        return [
+            RawRecord(n.id, head, o.disclosures) for n, (head, o) in zip(notes, opened, strict=True)
         ]
 
     def read_stream(self, stream: str) -> list[StoredRecord]:

@@ -38,13 +38,13 @@ from ledger.catalogue import Part
 from ..access import DEFAULT_VISIBILITY, OPT_IN_PART
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
+from ..entries import AcceptedEntry, json_list
 from ..erasure import PersonalColumn, by_author_key
-from ..log import LogEntry, json_list
 from . import tables as t
 
 __all__ = ["MatchingModel"]
 
-_Handler = Callable[["MatchingModel", LogEntry, "_Batch"], None]
+_Handler = Callable[["MatchingModel", AcceptedEntry, "_Batch"], None]
 _CHUNK = 500
 
 _TRANSFER = (
@@ -133,14 +133,14 @@ class MatchingModel(ReadModel):
     def new_batch(self) -> WriteBatch:
         return _Batch()
 
-    def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
+    def handle(self, entry: AcceptedEntry, batch: WriteBatch) -> None:
         handler = self._handlers.get(entry.type)
         if handler is not None:
             assert isinstance(batch, _Batch)
             handler(self, entry, batch)
 
     # -- handlers -------------------------------------------------------------------------
-    def _registered(self, e: LogEntry, batch: _Batch) -> None:
+    def _registered(self, e: AcceptedEntry, batch: _Batch) -> None:
         row = {
             "person": e.subject,
             "organisation": e.body["organisation"],
@@ -151,10 +151,10 @@ class MatchingModel(ReadModel):
         batch.insert(t.people, row)
         self._key(e, batch)
 
-    def _key(self, e: LogEntry, batch: _Batch) -> None:
+    def _key(self, e: AcceptedEntry, batch: _Batch) -> None:
         batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
 
-    def _access_granted(self, e: LogEntry, batch: _Batch) -> None:
+    def _access_granted(self, e: AcceptedEntry, batch: _Batch) -> None:
         body = e.body
         if body["part"] != Part(OPT_IN_PART).value:
             return
@@ -163,12 +163,12 @@ class MatchingModel(ReadModel):
             t.grants, {"person": e.subject, "id": e.id, "viewer": body["viewer"], "until": until}
         )
 
-    def _access_revoked(self, e: LogEntry, batch: _Batch) -> None:
+    def _access_revoked(self, e: AcceptedEntry, batch: _Batch) -> None:
         # A grant of another part has no row here: deleting nothing is harmless.
         params = {"b_person": e.subject, "b_id": e.body["grant"]}
         batch.add(Phase.DELETE, "revoke_grant", _REVOKE_GRANT, params)
 
-    def _transferred(self, e: LogEntry, batch: _Batch) -> None:
+    def _transferred(self, e: AcceptedEntry, batch: _Batch) -> None:
         params = {
             "b_person": e.subject,
             "b_organisation": e.body["organisation"],
@@ -177,28 +177,28 @@ class MatchingModel(ReadModel):
         batch.add(Phase.DERIVE, "transfer", _TRANSFER, params)
         batch.changed.add(e.subject)
 
-    def _visibility(self, e: LogEntry, batch: _Batch) -> None:
+    def _visibility(self, e: AcceptedEntry, batch: _Batch) -> None:
         if e.body["part"] != Part(OPT_IN_PART).value:
             return
         params = {"b_person": e.subject, "b_visibility": e.body["visibility"]}
         batch.add(Phase.DERIVE, "opt_in", _OPT_IN, params)
         batch.changed.add(e.subject)
 
-    def _claimed(self, e: LogEntry, batch: _Batch) -> None:
+    def _claimed(self, e: AcceptedEntry, batch: _Batch) -> None:
         skills = list(dict.fromkeys(e.body["skills"]))
         batch.insert(
             t.contributions, {"person": e.subject, "id": e.id, "skills": json_list(skills)}
         )
         batch.add_evidence(e.subject, skills, 1)
 
-    def _ambition(self, e: LogEntry, batch: _Batch) -> None:
+    def _ambition(self, e: AcceptedEntry, batch: _Batch) -> None:
         for skill in e.body["skills"]:
             batch.ambitions.add((e.subject, skill))
 
-    def _withdrawn(self, e: LogEntry, batch: _Batch) -> None:
+    def _withdrawn(self, e: AcceptedEntry, batch: _Batch) -> None:
         batch.withdrawn.append((e.subject, e.body["contribution"]))
 
-    def _posted(self, e: LogEntry, batch: _Batch) -> None:
+    def _posted(self, e: AcceptedEntry, batch: _Batch) -> None:
         body = e.body
         skills = list(dict.fromkeys(body["skills"]))
         row = {
@@ -218,21 +218,21 @@ class MatchingModel(ReadModel):
         for skill in skills:
             batch.insert(t.open_skills, {"assignment": e.subject, "skill": skill})
 
-    def _assigned(self, e: LogEntry, batch: _Batch) -> None:
+    def _assigned(self, e: AcceptedEntry, batch: _Batch) -> None:
         person = e.body["assignee"]
         batch.insert(t.assignees, {"assignment": e.subject, "person": person, "active": True})
         batch.add(Phase.DERIVE, "close", _CLOSE, {"b_id": e.subject})
         batch.add(Phase.DELETE, "unlist", _UNLIST, {"b_id": e.subject})
         batch.hours.add(person)
 
-    def _completed(self, e: LogEntry, batch: _Batch) -> None:
+    def _completed(self, e: AcceptedEntry, batch: _Batch) -> None:
         person = e.body["assignee"]
         params = {"b_assignment": e.subject, "b_person": person}
         batch.add(Phase.DERIVE, "finish_one", _FINISH_ONE, params)
         batch.completed.append((person, e.subject))
         batch.hours.add(person)
 
-    def _cancelled(self, e: LogEntry, batch: _Batch) -> None:
+    def _cancelled(self, e: AcceptedEntry, batch: _Batch) -> None:
         batch.add(Phase.DERIVE, "close", _CLOSE, {"b_id": e.subject})
         batch.add(Phase.DELETE, "unlist", _UNLIST, {"b_id": e.subject})
         batch.add(Phase.DERIVE, "finish_all", _FINISH_ALL, {"b_assignment": e.subject})

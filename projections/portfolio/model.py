@@ -12,13 +12,13 @@ from ledger.catalogue import Part
 from ..access import DEFAULT_VISIBILITY
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch
+from ..entries import AcceptedEntry, json_list
 from ..erasure import PersonalColumn, by_author_key, by_person
-from ..log import LogEntry, json_list
 from . import tables as t
 
 __all__ = ["PortfolioModel"]
 
-_Handler = Callable[["PortfolioModel", LogEntry, WriteBatch], None]
+_Handler = Callable[["PortfolioModel", AcceptedEntry, WriteBatch], None]
 
 _TRANSFER = (
     update(t.people)
@@ -80,12 +80,12 @@ class PortfolioModel(ReadModel):
     )
     _handlers: ClassVar[dict[str, _Handler]]
 
-    def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
+    def handle(self, entry: AcceptedEntry, batch: WriteBatch) -> None:
         handler = self._handlers.get(entry.type)
         if handler is not None:
             handler(self, entry, batch)
 
-    def _registered(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _registered(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         body = e.body
         row = {
             "person": e.subject,
@@ -98,10 +98,10 @@ class PortfolioModel(ReadModel):
         batch.insert(t.people, row)
         batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
 
-    def _rotated(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _rotated(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
 
-    def _transferred(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _transferred(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         params = {
             "b_person": e.subject,
             "b_organisation": e.body["organisation"],
@@ -109,12 +109,12 @@ class PortfolioModel(ReadModel):
         }
         batch.add(Phase.DERIVE, "transfer", _TRANSFER, params)
 
-    def _visibility(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _visibility(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         part = e.body["part"]
         params = {"b_person": e.subject, "b_visibility": e.body["visibility"]}
         batch.add(Phase.DERIVE, ("visibility", part), _VISIBILITY[part], params)
 
-    def _claimed(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _claimed(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         body = e.body
         row = {
             "id": e.id,
@@ -131,12 +131,12 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.contributions, row)
 
-    def _withdrawn(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _withdrawn(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         params = {"b_person": e.subject, "b_id": e.body["contribution"]}
         batch.add(Phase.DELETE, "withdraw", _WITHDRAW, params)
         batch.add(Phase.DELETE, "withdraw_endorsements", _WITHDRAW_ENDORSEMENTS, params)
 
-    def _endorsed(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _endorsed(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         body = e.body
         row = {
             "id": e.id,
@@ -151,11 +151,11 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.endorsements, row)
 
-    def _endorsement_revoked(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _endorsement_revoked(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         params = {"b_person": e.subject, "b_id": e.body["endorsement"]}
         batch.add(Phase.DELETE, "revoke", _REVOKE, params)
 
-    def _ambition(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _ambition(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         row = {
             "id": e.id,
             "person": e.subject,
@@ -166,7 +166,7 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.ambitions, row)
 
-    def _access_granted(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _access_granted(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         body = e.body
         row = {
             "person": e.subject,
@@ -177,11 +177,11 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.grants, row)
 
-    def _access_revoked(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _access_revoked(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         params = {"b_person": e.subject, "b_id": e.body["grant"]}
         batch.add(Phase.DELETE, "revoke_grant", _REVOKE_GRANT, params)
 
-    def _posted(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _posted(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         body = e.body
         row = {
             "id": e.subject,
@@ -196,7 +196,7 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.assignments, row)
 
-    def _assigned(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _assigned(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         row = {
             "assignment": e.subject,
             "person": e.body["assignee"],
@@ -208,7 +208,7 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.assignment_people, row)
 
-    def _completed(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _completed(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         params = {
             "b_assignment": e.subject,
             "b_person": e.body["assignee"],
@@ -218,7 +218,7 @@ class PortfolioModel(ReadModel):
         }
         batch.add(Phase.DERIVE, "complete", _COMPLETE, params)
 
-    def _cancelled(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _cancelled(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         batch.add(Phase.DERIVE, "cancel", _CANCEL, {"b_id": e.subject})
 
 

@@ -29,14 +29,14 @@ from sqlalchemy import Connection, Engine, Executable, Table, bindparam, delete,
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
 from ..db import writing
-from ..log import LogEntry, json_list
+from ..entries import AcceptedEntry, json_list
 from . import tables as t
 from .formula import Rating, ReputationParams, quick_score
 from .standing import compute_standing
 
 __all__ = ["RatingRow", "ReputationModel", "group_ratings", "reciprocal_pairs"]
 
-_Handler = Callable[["ReputationModel", LogEntry, WriteBatch], None]
+_Handler = Callable[["ReputationModel", AcceptedEntry, WriteBatch], None]
 RatingRow = tuple[str, str, str, str, str, str, int, int, int]
 """A ``rep_ratings`` row with the rater resolved to a person:
 (subject, id, kind, target, rater, role, grade, at, position)."""
@@ -67,37 +67,37 @@ class ReputationModel(ReadModel):
     """The tables only :meth:`refresh` writes; ``refresh_state`` (last) records its moment."""
     _handlers: ClassVar[dict[str, _Handler]]
 
-    def handle(self, entry: LogEntry, batch: WriteBatch) -> None:
+    def handle(self, entry: AcceptedEntry, batch: WriteBatch) -> None:
         handler = self._handlers.get(entry.type)
         if handler is not None:
             handler(self, entry, batch)
 
     # -- handlers -------------------------------------------------------------------------
-    def _key(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _key(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
 
-    def _claimed(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _claimed(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         skills = list(dict.fromkeys(e.body["skills"]))
         batch.insert(t.targets, {"target": e.id, "skills": json_list(skills)})
 
-    def _posted(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _posted(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         skills = list(dict.fromkeys(e.body["skills"]))
         batch.insert(t.targets, {"target": e.subject, "skills": json_list(skills)})
 
-    def _withdrawn(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _withdrawn(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         contribution = e.body["contribution"]
         batch.add(Phase.DELETE, "withdraw_target", _WITHDRAW_TARGET, {"b_id": contribution})
         params = {"b_person": e.subject, "b_id": contribution}
         batch.add(Phase.DELETE, "withdraw_ratings", _WITHDRAW_RATINGS, params)
 
-    def _endorsed(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _endorsed(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         self._rating(e, batch, "endorsement", e.subject, e.body["contribution"], e.body["role"])
 
-    def _completed(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _completed(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         self._rating(e, batch, "completion", e.body["assignee"], e.subject, "owner")
 
     def _rating(
-        self, e: LogEntry, batch: WriteBatch, kind: str, subject: str, target: str, role: str
+        self, e: AcceptedEntry, batch: WriteBatch, kind: str, subject: str, target: str, role: str
     ) -> None:
         row = {
             "subject": subject,
@@ -112,7 +112,7 @@ class ReputationModel(ReadModel):
         }
         batch.insert(t.ratings, row)
 
-    def _revoked(self, e: LogEntry, batch: WriteBatch) -> None:
+    def _revoked(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         params = {"b_person": e.subject, "b_id": e.body["endorsement"]}
         batch.add(Phase.DELETE, "revoke", _REVOKE, params)
 

@@ -11,7 +11,7 @@ from ledger.app import Ledger
 from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.statement import Signer
-from projections import LedgerLog, ProjectionError, create_read_model_engine, purge_erased
+from projections import EntryReader, ProjectionError, create_read_model_engine, purge_erased
 from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
 
@@ -109,7 +109,7 @@ class CliContext:
             raise CliError(exc.code, exc.message) from exc
         try:
             bind_read_model_key(engine, read_model_key(self.ledger.store))
-            verify_read_models(LedgerLog(self.ledger.store), engine)
+            verify_read_models(EntryReader(self.ledger.store), engine)
         except ReadModelMismatch:
             raise
         except ProjectionError as exc:

@@ -1,4 +1,4 @@
-"""Where each entry sits in the log: log index <-> store position, (stream, seq) -> log index.
+"""Where each entry sits: log index <-> store position, (stream, seq) -> log index.
 
 The store numbers its rows by notification position, which may have gaps
 (PostgreSQL sequences skip numbers of rolled-back transactions); the log index
@@ -15,7 +15,7 @@ import uuid
 
 from ledger.store import Store, StoredRecord, stream_originator_id
 
-__all__ = ["LogIndex"]
+__all__ = ["EntryPositions"]
 
 _CHUNK = 5000
 
@@ -24,8 +24,9 @@ def _row_key(originator_id: uuid.UUID, version: int) -> int:
     return (originator_id.int << 32) | version
 
 
-class LogIndex:
-    """The positions of the log's entries, followed incrementally. Thread-safe."""
+class EntryPositions:
+    """The store positions of the log's entries by log index, followed incrementally.
+    Thread-safe."""
 
     def __init__(self, store: Store) -> None:
         self._store = store

@@ -1,4 +1,4 @@
-"""The ledger's notification log as the read models see it: accepted entries, in order.
+"""The accepted entries as the read models read them, in log order (:class:`EntryReader`).
 
 Read models only ever read entries the ledger accepted; they never decide
 validity. So they decode a stored record with plain JSON parsing instead of
@@ -21,15 +21,14 @@ import orjson
 
 from keys import key_id_for
 from ledger.store import Store
-from ledger.store.base import ENTRY_TOPIC
 
-__all__ = ["LedgerLog", "LogEntry", "epoch_seconds", "json_list", "personal_json"]
+__all__ = ["AcceptedEntry", "EntryReader", "epoch_seconds", "json_list", "personal_json"]
 
 KEY_TYPES = frozenset({"IdentityRegistered", "KeyRotated"})
 
 
 @dataclass(frozen=True, slots=True)
-class LogEntry:
+class AcceptedEntry:
     """One accepted entry at notification ``position`` of the ledger's log.
 
     ``personal`` maps every personal field the statement commits to onto its
@@ -84,13 +83,13 @@ def json_list(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
-def _decode(position: int, head: bytes, disclosures: bytes) -> LogEntry:
+def _decode(position: int, head: bytes, disclosures: bytes) -> AcceptedEntry:
     entry = orjson.loads(head)
     statement = entry["statement"]
     body = statement["body"]
     disclosed = {field: value for _, field, value in orjson.loads(disclosures)}
     commitments = body.get("commitments", {})
-    return LogEntry(
+    return AcceptedEntry(
         position=position,
         stream=entry["stream"],
         seq=entry["seq"],
@@ -105,27 +104,24 @@ def _decode(position: int, head: bytes, disclosures: bytes) -> LogEntry:
     )
 
 
-class LedgerLog:
-    """Reads the ledger store's notification log (``Store.read``) as :class:`LogEntry` values."""
+class EntryReader:
+    """Reads the store's accepted entries (``Store.read_records``) as :class:`AcceptedEntry`
+    values."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def read(self, *, after: int, limit: int) -> list[LogEntry]:
+    def read(self, *, after: int, limit: int) -> list[AcceptedEntry]:
         """Up to ``limit`` entries with a position greater than ``after``, in log order.
 
-        Reads the store's notification log (the library's ``select_notifications``,
-        as :meth:`ledger.store.Store.read` does, without its intermediate objects) and
-        opens the sealed disclosures with one data-key lookup per read (not cached
-        across reads: this process may not see the ``PersonErased`` entry before it
-        reads); erased or unreadable disclosures read as withheld.
+        Reads :meth:`ledger.store.Store.read_records`, which opens the sealed
+        disclosures with one data-key lookup per read (not cached across reads: this
+        process may not see the ``PersonErased`` entry before it reads); erased or
+        unreadable disclosures read as withheld.
         """
-        notes = self.store.recorder.select_notifications(
-            start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
-        )
-        opened = self.store.open_records([n.state for n in notes], use_cache=False)
         return [
-            _decode(n.id, head, o.disclosures) for n, (head, o) in zip(notes, opened, strict=True)
+            _decode(r.position, r.head, r.disclosures)
+            for r in self.store.read_records(after=after, limit=limit)
         ]
 
     def max_position(self) -> int:
