@@ -38,7 +38,6 @@ from eventsourcing.utils import Environment
 from ..errors import ConcurrencyConflict, LedgerError, NoLedger, StoreError
 from ..vault import (
     SERVICE_KEY_META,
-    DataKeyTable,
     Opened,
     Sealing,
     Vault,
@@ -48,6 +47,7 @@ from ..vault import (
     service_key_path,
     write_pending_service_key,
 )
+from .recorder import ImportRow, LedgerRecorder
 from .rule_state import StateRow
 from .sqlite import sqlite_holds_ledger
 
@@ -135,15 +135,15 @@ class Store:
         self,
         url: str,
         factory: Any,
-        recorder: Any,
+        recorder: LedgerRecorder,
         *,
         service_key: bytes,
         service_key_file: Path | None = None,
     ) -> None:
         self.url = url
         self._factory = factory
-        self._recorder: Any = recorder
-        self.vault = Vault(service_key, cast(DataKeyTable, recorder))
+        self._recorder = recorder
+        self.vault = Vault(service_key, recorder)
         self.service_key_file = service_key_file  # None: the key was given, not read
 
     @property
@@ -360,7 +360,7 @@ class Store:
         """All trusted ``(origin, verifier key)`` pairs, sorted."""
         return list(self._recorder.select_trusted_keys())
 
-    def put_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
+    def put_import(self, row: ImportRow) -> bool:
         """Store an imported bundle row ``(origin, person, size, verifier_key, entry_count,
         imported_at, report, bundle)`` unless one with its (origin, person, size) exists;
         return True if it was stored."""
@@ -465,7 +465,9 @@ def open_store(url: str, *, service_key: bytes | None = None, create: bool = Tru
         raise StoreError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
     try:
         factory = InfrastructureFactory.construct(Environment(name=APP_NAME, env=env))
-        recorder = factory.application_recorder()
+        # the environment names the ledger's recorder class of the backend, and each
+        # backend module checks that its class is a LedgerRecorder
+        recorder = cast(LedgerRecorder, factory.application_recorder())
     except Exception as exc:  # the library raises many kinds; all mean "cannot open"
         raise StoreError(f"cannot open the store at {redact(url)}: {exc}") from exc
     try:
@@ -504,7 +506,7 @@ def open_store(url: str, *, service_key: bytes | None = None, create: bool = Tru
     return store
 
 
-def _create_tables(recorder: Any, url: str, *, create: bool) -> None:
+def _create_tables(recorder: LedgerRecorder, url: str, *, create: bool) -> None:
     """Create the ledger's tables (idempotent); without ``create``, only if a ledger is there."""
     try:
         if not create and not recorder.holds_ledger():

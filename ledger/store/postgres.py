@@ -15,6 +15,7 @@ from psycopg.sql import SQL, Identifier
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
 from .base import SCHEMA_LOCK
+from .recorder import LedgerRecorder
 from .rule_state import StateRow, position_row
 
 __all__ = ["LedgerPostgresRecorder"]
@@ -469,3 +470,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             if any(changes):
                 conn.execute(SQL("VACUUM FULL {t}").format(t=name))
         return changes
+
+
+_IS_A_LEDGER_RECORDER: type[LedgerRecorder] = LedgerPostgresRecorder  # checked by mypy

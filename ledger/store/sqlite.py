@@ -15,6 +15,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
+from .recorder import LedgerRecorder
 from .rule_state import StateRow, position_row
 
 __all__ = ["LedgerSQLiteRecorder", "sqlite_holds_ledger", "truncate_wal"]
@@ -397,3 +398,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             finally:
                 cursor.execute(f"PRAGMA secure_delete={before}")
         return changes
+
+
+_IS_A_LEDGER_RECORDER: type[LedgerRecorder] = LedgerSQLiteRecorder  # checked by mypy

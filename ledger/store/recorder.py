@@ -1,0 +1,106 @@
+"""What :class:`~ledger.store.Store` needs of a backend's recorder, typed.
+
+Each backend is the ``eventsourcing`` library's application recorder extended with the
+ledger's own tables: :class:`~ledger.store.sqlite.LedgerSQLiteRecorder` and
+:class:`~ledger.store.postgres.LedgerPostgresRecorder`. :class:`LedgerRecorder` lists
+every method the store calls on them, by concern; each backend module checks that its
+class has them all with these signatures (``mypy`` fails otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+
+from ..vault import DataKeyTable
+from .rule_state import StateRow
+
+__all__ = ["ImportRow", "LedgerRecorder"]
+
+ImportRow = tuple[str, str, int, str, int, str, str, str]
+"""An imported bundle's row ``(origin, person, size, verifier_key, entry_count, imported_at,
+report, bundle)``."""
+
+
+class LedgerRecorder(DataKeyTable, Protocol):
+    """A backend's recorder: entries and Merkle nodes, rule state, checkpoints and
+    metadata, trusted keys and imports, and (from :class:`~ledger.vault.DataKeyTable`)
+    the data keys."""
+
+    # -- tables -----------------------------------------------------------------------------
+    def holds_ledger(self) -> bool: ...
+
+    def create_table(self) -> None: ...
+
+    # -- entries (the library's events) and Merkle nodes, written together ------------------
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None: ...
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]: ...
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]: ...
+
+    def max_notification_id(self) -> int | None: ...
+
+    def select_node(self, level: int, idx: int) -> bytes | None: ...
+
+    def select_nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]: ...
+
+    def count_nodes(self, level: int) -> int: ...
+
+    # -- rule state (ledger.store.rule_state) -----------------------------------------------
+    def write_state(self, rows: Sequence[StateRow], expect_size: int) -> None: ...
+
+    def select_state(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
+
+    def select_state_range(
+        self, table: str, after: tuple[int, str], limit: int
+    ) -> list[tuple[int, str, str]]: ...
+
+    def count_state(self, table: str) -> int: ...
+
+    # -- checkpoints and metadata -----------------------------------------------------------
+    def insert_checkpoint(self, size: int, note: str) -> str: ...
+
+    def select_checkpoint(self, size: int | None) -> tuple[int, str] | None: ...
+
+    def select_checkpoint_sizes(self) -> list[int]: ...
+
+    def set_meta(self, key: str, value: str) -> str: ...
+
+    # -- trusted keys and imported bundles --------------------------------------------------
+    def insert_trusted_key(self, origin: str, verifier_key: str) -> None: ...
+
+    def delete_trusted_keys(self, origin_or_key: str) -> int: ...
+
+    def select_trusted_keys(self) -> list[tuple[str, str]]: ...
+
+    def insert_import(self, row: ImportRow) -> bool: ...
+
+    def select_imports(
+        self, person: str | None
+    ) -> list[tuple[str, str, int, str, int, str, str]]: ...
+
+    def select_imports_stamp(self) -> tuple[int, str]: ...
+
+    def select_import_bundle(self, origin: str, person: str, size: int) -> str | None: ...
