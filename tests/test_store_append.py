@@ -51,3 +51,34 @@ def test_an_empty_append_writes_nothing(store: Store) -> None:
     assert store.append([], []) == []
     assert store.max_position() == before
     assert store.count_nodes(0) == 0
+
+
+def test_read_records_gives_what_read_gives_and_forgets_an_erased_key_at_once(
+    store: Store,
+) -> None:
+    """``Store.read_records``, the read models' raw read, gives each entry's position, head
+    and opened disclosures as :meth:`Store.read` does; once the owner's data key is
+    destroyed (by any process), the next read gives their disclosures as ``[]``."""
+    rows = [
+        ("record/a", i + 1, f'{{"i":{i}}}\n["s","f","{i}"]'.encode(), "alice" if i % 2 else "bob")
+        for i in range(6)
+    ]
+    before = store.max_position()
+    store.append(rows, [(0, i, bytes([i]) * 32) for i in range(6)])
+
+    full = store.read(after=before, limit=10)
+    raw = store.read_records(after=before, limit=10)
+    assert [(r.position, r.head, r.disclosures) for r in raw] == [
+        (r.position, r.head, r.disclosures) for r in full
+    ]
+    assert [r.disclosures for r in raw] == [f'["s","f","{i}"]'.encode() for i in range(6)]
+    assert [r.position for r in store.read_records(after=raw[3].position, limit=1)] == [
+        raw[4].position
+    ]
+
+    assert store.destroy_data_key("alice")
+    after = store.read_records(after=before, limit=10)
+    assert [r.disclosures for r in after] == [
+        b"[]" if i % 2 else f'["s","f","{i}"]'.encode() for i in range(6)
+    ]
+    assert [r.head for r in after] == [r.head for r in raw]
