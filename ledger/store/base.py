@@ -1,5 +1,9 @@
 """The store contract and its construction from a database URL.
 
+:class:`Store` is made of one part per concern, each in its own module (entries and
+Merkle nodes, rule state, checkpoints, trust and imports, data keys), over one typed
+recorder (:class:`~ledger.store.recorder.LedgerRecorder`).
+
 Each entry is one stored event of the ``eventsourcing`` library: the
 originator id is ``uuid5(STREAM_NAMESPACE, stream)``, the originator version is
 the entry's ``seq`` and the state is the record bytes of
@@ -19,37 +23,38 @@ plaintext record form, with the outcome in :attr:`StoredRecord.sealing`.
 
 from __future__ import annotations
 
-import os
 import urllib.parse
-import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.persistence import (
     InfrastructureFactory,
-    IntegrityError,
-    OperationalError,
-    StoredEvent,
 )
 from eventsourcing.utils import Environment
 
-from ..errors import ConcurrencyConflict, LedgerError, NoLedger, StoreError
+from ..errors import NoLedger, StoreError
 from ..vault import (
     SERVICE_KEY_META,
-    Opened,
-    Sealing,
     Vault,
     load_service_key,
     pending_key_path,
     service_key_id,
     service_key_path,
-    write_pending_service_key,
 )
-from .recorder import ImportRow, LedgerRecorder
-from .rule_state import StateRow
+from .checkpoint_tables import CheckpointTables
+from .data_keys import DataKeys
+from .entry_tables import (
+    ENTRY_TOPIC,
+    STREAM_NAMESPACE,
+    EntryTables,
+    RawRecord,
+    StoredRecord,
+    stream_originator_id,
+)
+from .recorder import LedgerRecorder
 from .sqlite import sqlite_holds_ledger
+from .state_tables import RuleStateTables
+from .trust_tables import TrustTables
 
 __all__ = [
     "ENTRY_TOPIC",
@@ -59,11 +64,10 @@ __all__ = [
     "Store",
     "StoredRecord",
     "open_store",
+    "stream_originator_id",
 ]
 
 
-STREAM_NAMESPACE = uuid.UUID("5f0c6e1e-6a64-4b86-9f0e-7472616b7265")
-ENTRY_TOPIC = "ledger.entry:Entry"
 APP_NAME = "ledger"
 SCHEMA_LOCK = 0x7472_6B72_0001
 """The PostgreSQL advisory lock key held while the ledger's or the read models' tables are
@@ -72,64 +76,14 @@ same table (both pass the check, one fails on the catalogue's unique key), so pr
 starting together create tables one at a time."""
 
 
-def stream_originator_id(stream: str) -> uuid.UUID:
-    """The event store's originator id of a stream."""
-    return uuid.uuid5(STREAM_NAMESPACE, stream)
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    """One stored entry as read back: notification position, row keys and record bytes.
-
-    ``head`` is ``JCS(entry)`` as stored (the bytes before the first line feed) and
-    ``disclosures`` the opened ``JCS(disclosures)``, ``[]`` unless ``sealing`` is
-    ``open``; ``sealed_for`` is the person the sealed disclosures name and
-    ``sealing_problem`` why they are ``corrupt``.
-    """
-
-    position: int
-    originator_id: uuid.UUID
-    version: int
-    head: bytes
-    disclosures: bytes = b"[]"
-    sealing: Sealing = "none"
-    sealed_for: str | None = None
-    sealing_problem: str = ""
-
-    @property
-    def blob(self) -> bytes:
-        """The plaintext record form ``JCS(entry) ‖ 0x0A ‖ JCS(disclosures)``."""
-        return self.head + b"\n" + self.disclosures
-
-    @classmethod
-    def opened(
-        cls, position: int, originator_id: Any, version: int, head: bytes, opened: Opened
-    ) -> StoredRecord:
-        return cls(
-            position,
-            originator_id if type(originator_id) is uuid.UUID else uuid.UUID(str(originator_id)),
-            version,
-            head,
-            opened.disclosures,
-            opened.sealing,
-            opened.owner,
-            opened.problem,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One stored entry as the read models read it (:meth:`Store.read_records`): its
-    notification ``position``, ``head`` (``JCS(entry)``) and opened ``disclosures``
-    (``JCS(disclosures)``, ``[]`` if withheld, erased or unreadable)."""
-
-    position: int
-    head: bytes
-    disclosures: bytes
-
-
-class Store:
-    """A ledger's storage: the event store plus the Merkle node table."""
+class Store(EntryTables, RuleStateTables, CheckpointTables, TrustTables, DataKeys):
+    """A ledger's storage on one backend, by concern: entries and Merkle nodes
+    (:class:`~ledger.store.entry_tables.EntryTables`), the rule state
+    (:class:`~ledger.store.state_tables.RuleStateTables`), checkpoints and metadata
+    (:class:`~ledger.store.checkpoint_tables.CheckpointTables`), trusted origins and
+    imported bundles (:class:`~ledger.store.trust_tables.TrustTables`), data keys
+    (:class:`~ledger.store.data_keys.DataKeys`); all over one typed recorder
+    (:class:`~ledger.store.recorder.LedgerRecorder`)."""
 
     def __init__(
         self,
@@ -150,247 +104,8 @@ class Store:
     def backend(self) -> str:
         return "postgresql" if self.url.startswith("postgresql") else "sqlite"
 
-    def append(
-        self,
-        records: Sequence[tuple[str, int, bytes, str | None]],
-        nodes: Sequence[tuple[int, int, bytes]],
-        rule_state: Sequence[StateRow] | None = None,
-    ) -> list[int]:
-        """Atomically store ``(stream, seq, record, owner)`` rows, Merkle ``nodes`` and the
-        ``rule_state`` rows the entries change (:mod:`ledger.store.rule_state`; with them
-        the state's position becomes the last entry's).
-
-        ``record`` is :func:`ledger.entry.encode_record` output; its disclosures are
-        stored sealed under the data key of ``owner``, the person they belong to (a
-        new data key is committed before the entries); ``owner`` is None for an entry
-        that commits to no personal field (:meth:`ledger.vault.Vault.seal_record`).
-        Returns the notification positions. Raises :class:`ConcurrencyConflict` if
-        another writer took one of the stream positions or log indexes first (nothing
-        is written then).
-        """
-        try:
-            events = [
-                StoredEvent(
-                    originator_id=stream_originator_id(stream),
-                    originator_version=seq,
-                    topic=ENTRY_TOPIC,
-                    state=self.vault.seal_record(blob, owner),
-                )
-                for stream, seq, blob, owner in records
-            ]
-            ids = self._recorder.insert_events(
-                events, merkle_nodes=list(nodes), rule_state=rule_state
-            )
-        except (IntegrityError, OperationalError) as exc:
-            raise _write_error(exc) from exc
-        return list(ids or [])
-
-    # -- rule state (ledger.store.rule_state) ----------------------------------------------
-    def state_values(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """The stored rule-state values of ``(table, key)`` pairs (absent ones left out)."""
-        return dict(self._recorder.select_state(list(keys)))
-
-    def state_scan(self, table: str, *, chunk: int = 1000) -> Iterator[tuple[str, str]]:
-        """Every ``(key, value)`` row of a rule-state table in the order the rows were first
-        written, ``chunk`` at a time."""
-        after = (-1, "")
-        while True:
-            rows = self._recorder.select_state_range(table, after, chunk)
-            for _, key, value in rows:
-                yield key, value
-            if len(rows) < chunk:
-                return
-            after = rows[-1][:2]
-
-    def state_count(self, table: str) -> int:
-        """How many rows a rule-state table holds."""
-        return int(self._recorder.count_state(table))
-
-    def write_state(self, rows: Sequence[StateRow], *, expect_size: int) -> None:
-        """Store rule-state ``rows`` (value None: delete) in one transaction, if the stored
-        state still follows ``expect_size`` entries; raise :class:`ConcurrencyConflict` if
-        another process moved it first (nothing is written then)."""
-        try:
-            self._recorder.write_state(rows, expect_size)
-        except (IntegrityError, OperationalError) as exc:
-            raise _write_error(exc) from exc
-
-    def read(self, *, after: int = 0, limit: int = 1000) -> list[StoredRecord]:
-        """Return up to ``limit`` stored entries with position > ``after``, in log order."""
-        notes = self._recorder.select_notifications(
-            start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
-        )
-        opened = self.vault.open_tails([n.state for n in notes])
-        return [
-            StoredRecord.opened(n.id, n.originator_id, n.originator_version, head, o)
-            for n, (head, o) in zip(notes, opened, strict=True)
-        ]
-
-    def read_records(self, *, after: int, limit: int) -> list[RawRecord]:
-        """Up to ``limit`` stored entries with position > ``after``, in log order, as
-        :class:`RawRecord` values: the read models' fast path, without the row keys and
-        sealing outcome of :meth:`read`. Data keys are looked up afresh (one query, no
-        cache), so an erasure made by another process shows at once; erased or unreadable
-        disclosures read as ``[]``."""
-        notes = self._recorder.select_notifications(
-            start=after, limit=limit, topics=(ENTRY_TOPIC,), inclusive_of_start=False
-        )
-        opened = self.vault.open_tails([n.state for n in notes], use_cache=False)
-        return [
-            RawRecord(n.id, head, o.disclosures) for n, (head, o) in zip(notes, opened, strict=True)
-        ]
-
-    def read_stream(self, stream: str) -> list[StoredRecord]:
-        """Return the stored entries of ``stream`` in seq order (position is 0: unknown here)."""
-        events = self._recorder.select_events(stream_originator_id(stream))
-        opened = self.vault.open_tails([e.state for e in events])
-        return [
-            StoredRecord.opened(0, e.originator_id, e.originator_version, head, o)
-            for e, (head, o) in zip(events, opened, strict=True)
-        ]
-
-    def open_records(
-        self, records: Sequence[bytes], *, use_cache: bool = True
-    ) -> list[tuple[bytes, Opened]]:
-        """Split raw stored records into ``(JCS(entry), opened disclosures)`` (for readers
-        that select rows themselves, such as the read models' log). With ``use_cache``
-        false, data keys are looked up afresh (one query), so an erasure made by another
-        process shows at once."""
-        return self.vault.open_tails(records, use_cache=use_cache)
-
-    # -- data keys (ledger.vault) -----------------------------------------------------------
-    def has_data_key(self, person: str) -> bool:
-        """True if ``person`` has a data key (content of theirs can still be opened)."""
-        return self.vault.has_key(person)
-
-    def destroy_data_key(self, person: str) -> bool:
-        """Destroy ``person``'s data key beyond recovery from the database files, so
-        their sealed disclosures never open again; True if there was one (idempotent).
-
-        SQLite: deleted with ``secure_delete`` on, then the WAL is checkpointed and
-        truncated. PostgreSQL: deleted, then ``VACUUM FULL`` rewrites the table; WAL
-        segments, replicas and backups keep the old row until they are recycled.
-        """
-        return self.vault.destroy(person)
-
-    def rotate_service_key(self) -> int:
-        """Wrap every data key under a new service key and replace the key file with it;
-        return how many data keys were rewrapped.
-
-        The new key is written to ``<key file>.new`` first; the data keys are rewrapped
-        and the ledger's key id changed in one transaction (the old wrappings scrubbed
-        from the database files as an erasure's are); then the new file replaces the
-        old one. A backup taken before holds data keys wrapped under the old key, which
-        is gone: such a backup no longer opens anyone's content. Other processes using
-        the ledger must be restarted (they refuse to add a data key under the old key).
-        """
-        path = self.service_key_file
-        if path is None:
-            raise StoreError("this store was opened with a service key given in code, not a file")
-        pending = pending_key_path(path)
-        new_key = write_pending_service_key(path)
-        try:
-            count = self.vault.rotate(new_key)
-        except BaseException:
-            pending.unlink(missing_ok=True)
-            raise
-        os.replace(pending, path)
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        return count
-
-    def forget_data_key(self, person: str) -> None:
-        """Drop ``person``'s data key from this process's cache."""
-        self.vault.forget(person)
-
-    def max_position(self) -> int:
-        """The highest notification position, 0 for an empty store."""
-        return int(self._recorder.max_notification_id() or 0)
-
-    def get_node(self, level: int, index: int) -> bytes:
-        """Return the stored Merkle node ``(level, index)``; raise ``KeyError`` if absent."""
-        node: bytes | None = self._recorder.select_node(level, index)
-        if node is None:
-            raise KeyError((level, index))
-        return node
-
-    def nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
-        """Return stored nodes ``(index, hash)`` of ``level`` with start <= index < stop."""
-        return list(self._recorder.select_nodes(level, start, stop))
-
-    def count_nodes(self, level: int) -> int:
-        """Number of stored nodes at ``level`` (level 0: the number of leaves)."""
-        return int(self._recorder.count_nodes(level))
-
-    def put_checkpoint(self, size: int, note: str) -> str:
-        """Store a signed checkpoint note for ``size`` (first one wins); return the stored note."""
-        return str(self._recorder.insert_checkpoint(size, note))
-
-    def get_checkpoint(self, size: int | None = None) -> tuple[int, str] | None:
-        """Return ``(size, note)`` of the checkpoint of ``size``, or of the latest one."""
-        found: tuple[int, str] | None = self._recorder.select_checkpoint(size)
-        return found
-
-    def checkpoint_sizes(self) -> list[int]:
-        """The sizes of all stored checkpoints, ascending."""
-        return list(self._recorder.select_checkpoint_sizes())
-
-    def set_meta(self, key: str, value: str) -> str:
-        """Record a ledger setting once (e.g. the log's origin); return the stored value."""
-        return str(self._recorder.set_meta(key, value))
-
-    def get_meta(self, key: str) -> str | None:
-        """Return a ledger setting, or None."""
-        value: str | None = self._recorder.get_meta(key)
-        return value
-
-    # -- trusted origins and imported bundles (ledger.imports) ---------------------------
-    def put_trusted_key(self, origin: str, verifier_key: str) -> None:
-        """Record ``verifier_key`` as trusted for checkpoints of ``origin`` (idempotent)."""
-        self._recorder.insert_trusted_key(origin, verifier_key)
-
-    def remove_trusted_keys(self, origin_or_key: str) -> int:
-        """Forget every trusted key of an origin, or one key string; return how many."""
-        return int(self._recorder.delete_trusted_keys(origin_or_key))
-
-    def trusted_keys(self) -> list[tuple[str, str]]:
-        """All trusted ``(origin, verifier key)`` pairs, sorted."""
-        return list(self._recorder.select_trusted_keys())
-
-    def put_import(self, row: ImportRow) -> bool:
-        """Store an imported bundle row ``(origin, person, size, verifier_key, entry_count,
-        imported_at, report, bundle)`` unless one with its (origin, person, size) exists;
-        return True if it was stored."""
-        return bool(self._recorder.insert_import(row))
-
-    def imports(self, person: str | None = None) -> list[tuple[str, str, int, str, int, str, str]]:
-        """Imported bundle rows without the bundle text, of ``person`` or of everyone."""
-        return list(self._recorder.select_imports(person))
-
-    def imports_stamp(self) -> tuple[int, str]:
-        """How many bundles are imported, and the latest ``imported_at`` ('' if none)."""
-        count, latest = self._recorder.select_imports_stamp()
-        return int(count), str(latest)
-
-    def import_bundle_text(self, origin: str, person: str, size: int) -> str | None:
-        """The stored text of one imported bundle, or None."""
-        found: str | None = self._recorder.select_import_bundle(origin, person, size)
-        return found
-
     def close(self) -> None:
         self._factory.close()
-
-
-def _write_error(exc: Exception) -> LedgerError:
-    """The ledger's error for a failed write: a conflict with another writer, or a failure."""
-    if isinstance(exc, IntegrityError):
-        return ConcurrencyConflict(f"another writer appended first: {exc}")
-    if "locked" in str(exc) or "lock timeout" in str(exc):
-        return ConcurrencyConflict(f"the store is busy: {exc}")
-    return StoreError(f"the store failed: {exc}")
 
 
 def _sqlite_env(path: str, *, create: bool) -> dict[str, str]:

@@ -1,0 +1,48 @@
+"""The rule state's rows in a store (:mod:`ledger.store.rule_state`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from .entry_tables import write_error
+from .recorder import LedgerRecorder
+from .rule_state import StateRow
+
+__all__ = ["RuleStateTables"]
+
+
+class RuleStateTables:
+    """The rule state's rows (a part of :class:`~ledger.store.Store`)."""
+
+    _recorder: LedgerRecorder
+
+    def state_values(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored rule-state values of ``(table, key)`` pairs (absent ones left out)."""
+        return dict(self._recorder.select_state(list(keys)))
+
+    def state_scan(self, table: str, *, chunk: int = 1000) -> Iterator[tuple[str, str]]:
+        """Every ``(key, value)`` row of a rule-state table in the order the rows were first
+        written, ``chunk`` at a time."""
+        after = (-1, "")
+        while True:
+            rows = self._recorder.select_state_range(table, after, chunk)
+            for _, key, value in rows:
+                yield key, value
+            if len(rows) < chunk:
+                return
+            after = rows[-1][:2]
+
+    def state_count(self, table: str) -> int:
+        """How many rows a rule-state table holds."""
+        return int(self._recorder.count_state(table))
+
+    def write_state(self, rows: Sequence[StateRow], *, expect_size: int) -> None:
+        """Store rule-state ``rows`` (value None: delete) in one transaction, if the stored
+        state still follows ``expect_size`` entries; raise :class:`ConcurrencyConflict` if
+        another process moved it first (nothing is written then)."""
+        try:
+            self._recorder.write_state(rows, expect_size)
+        except (IntegrityError, OperationalError) as exc:
+            raise write_error(exc) from exc
