@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..state import Assignment
-from .context import Ctx, require_department_in
+from .context import Ctx, require_department_in, require_period
 
 __all__ = [
     "assignment_applied",
@@ -37,6 +37,7 @@ def assignment_posted(ctx: Ctx) -> None:
     if sid in st.assignments:
         raise ctx.fail("already_posted", f"assignment {sid} already exists")
     require_department_in(ctx, body.department, body.organisation)
+    require_period(ctx, body.starts, body.ends, "the assignment")
     if not st.is_manager(ctx.me, body.department):
         raise ctx.fail(
             "manager_role_required",

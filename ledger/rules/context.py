@@ -26,6 +26,7 @@ __all__ = [
     "next_key_digest",
     "org_of",
     "require_department_in",
+    "require_period",
 ]
 
 NEXT_KEY_PREFIX = b"trackrecord:next-key:v1\x00"
@@ -101,6 +102,12 @@ def require_department_in(ctx: Ctx, department: str, organisation: str) -> None:
             "bad_department",
             f"department {department!r} is not part of organisation {organisation!r}",
         )
+
+
+def require_period(ctx: Ctx, start: str | None, end: str | None, what: str) -> None:
+    """An end, when given with a start, is not before it (ISO dates compare as text)."""
+    if start is not None and end is not None and end < start:
+        raise ctx.fail("bad_period", f"{what} ends on {end}, before it starts on {start}")
 
 
 def new_key(ctx: Ctx, public_key_b64: str, person: str) -> KeyRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..state import Contribution, Endorsement
-from .context import Ctx
+from .context import Ctx, require_period
 
 __all__ = [
     "ambition_stated",
@@ -19,6 +19,8 @@ __all__ = [
 
 def contribution_claimed(ctx: Ctx) -> None:
     subject = ctx.require_self("claim a contribution")
+    period = ctx.body.period
+    require_period(ctx, period.start, period.end, "the contribution")
     st = ctx.state
     st.put(
         st.contributions,

@@ -646,6 +646,16 @@ def _post_twice(w: World) -> SignedStatement:
     )
 
 
+@case("post_assignment_ending_before_it_starts", "bad_period")
+def _post_bad_period(w: World) -> SignedStatement:
+    return w.post(w["bob"], starts="2026-10-01", ends="2026-09-30")
+
+
+@case("claim_ending_before_it_starts", "bad_period")
+def _claim_bad_period(w: World) -> SignedStatement:
+    return w.claim(w["alice"], end="2000-01-01")  # START is later
+
+
 @case("post_in_department_of_other_organisation", "bad_department")
 def _post_bad_department(w: World) -> SignedStatement:
     return commands.post_assignment(
