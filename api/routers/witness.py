@@ -10,14 +10,14 @@ statuses the spec gives them in :mod:`api.errors`.
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from ledger.errors import NotFound
-from ledger.witness import UnknownLog, Witness
+from ledger.witness import SIZE_MEDIA_TYPE, UnknownLog, Witness
 
 from ..deps import Ctx
 from ..errors import problem_responses
@@ -25,7 +25,17 @@ from ..models import CHECKPOINT_MEDIA_TYPE
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["witness"], responses=problem_responses(400, 403, 404, 409, 422))
+router = APIRouter(tags=["witness"], responses=problem_responses(400, 403, 404, 422))
+_COSIGNED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+        "description": "the witness's cosignature line(s) (c2sp.org/tlog-cosignature)",
+    },
+    409: {
+        "content": {SIZE_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        "description": "old is not the size the witness last cosigned: that size and a newline",
+    },
+}
 OriginHash = Annotated[
     str, Path(pattern="^[0-9a-f]{64}$", description="lowercase hex SHA-256 of the log's origin")
 ]
@@ -37,7 +47,7 @@ def _witness(ctx: Ctx) -> Witness:
     return ctx.config.witness
 
 
-@router.post("/add-checkpoint", response_class=PlainTextResponse)
+@router.post("/add-checkpoint", response_class=PlainTextResponse, responses=_COSIGNED)
 async def add_checkpoint(request: Request, ctx: Ctx) -> PlainTextResponse:
     """Cosign a log's checkpoint given a consistency proof from the size cosigned before."""
     witness = _witness(ctx)
