@@ -38,6 +38,7 @@ from .routers import (
     auth,
     bundles,
     checkpoints,
+    contexts,
     entries,
     operations,
     pages,
@@ -153,6 +154,7 @@ def create_app(
         pages,
         operations,
         witness,
+        contexts,
     )
     for module in routers:
         app.include_router(module.router)

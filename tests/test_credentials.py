@@ -5,7 +5,9 @@ credential exported from the bundle scenario of tests/support/bundles.py validat
 against the shipped W3C VC 2.0 and 1EdTech OB 3.0 JSON schemas, and its proof is
 checked by a verifier written here independently of the exporter (own base58,
 rfc8785 for JCS, PyNaCl); tampering with a claim, the proof value or the
-verification method is refused by both.
+verification method is refused by both. Every credential is expanded as JSON-LD
+by pyld with the W3C VC v2, 1EdTech OB 3.0 and trackrecord contexts (the last one
+fetched from a running service), and no member may be left undefined.
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ import nacl.exceptions
 import nacl.signing
 import pytest
 import rfc8785
+from pyld import jsonld
 from typer.testing import CliRunner
 
 from keys import Identity, save_keystore
 from ledger.bundle import BundleError
 from ledger.credentials import (
+    OB_V3_CONTEXT,
+    TRACKRECORD_CONTEXT,
+    TRACKRECORD_CONTEXT_PATH,
+    VC_V2_CONTEXT,
     CredentialError,
     IssuedCredential,
     base58btc_decode,
@@ -39,6 +46,7 @@ from ledger.credentials import (
 )
 from ledger.export import export_bundle
 from tests.factories import identity_for
+from tests.support.api_server import Live
 from tests.support.bundles import Scenario, build_scenario
 
 DATA = Path(__file__).parent / "data" / "credentials"
@@ -283,6 +291,86 @@ def test_only_the_operator_can_issue(bundle: dict[str, Any]) -> None:
     with pytest.raises(BundleError) as err:
         issue_credentials(bundle, operator=identity_for("alice"), created=CREATED)
     assert err.value.code == "untrusted_key"
+
+
+# -- JSON-LD: every term is defined ---------------------------------------------------------
+# Local copies of the published contexts (tests/data/credentials/README.md): no network.
+_CONTEXT_FILES = {
+    VC_V2_CONTEXT: "contexts/credentials-v2.jsonld",
+    OB_V3_CONTEXT: "contexts/ob-context-3.0.3.json",
+}
+# pyld has no "safe mode" (JSON-LD 1.1 drops undefined terms silently), so each credential
+# is expanded with this @vocab appended last: any member or type no context defines
+# expands to an IRI under it, and is found. The W3C undefined-terms/v2 context works alike.
+_UNDEFINED = "urn:test:undefined#"
+
+
+@pytest.fixture(scope="module")
+def served_context(live: Live) -> dict[str, Any]:
+    response = live.client.get(TRACKRECORD_CONTEXT_PATH)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/ld+json"
+    served: dict[str, Any] = response.json()
+    return served
+
+
+def _expand(doc: dict[str, Any], trackrecord: dict[str, Any]) -> list[Any]:
+    def load(url: str, options: Any = None) -> dict[str, Any]:
+        # a KeyError for any other URL: nothing is fetched from the network
+        document = trackrecord if url == TRACKRECORD_CONTEXT else _load(_CONTEXT_FILES[url])
+        return {"contextUrl": None, "documentUrl": url, "document": document}
+
+    checked = dict(doc, **{"@context": [*doc["@context"], {"@vocab": _UNDEFINED}]})
+    expanded: list[Any] = jsonld.expand(checked, {"documentLoader": load})
+    return expanded
+
+
+def _undefined(expanded: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(expanded, list):
+        for item in expanded:
+            found |= _undefined(item)
+    elif isinstance(expanded, dict):
+        for key, value in expanded.items():
+            if key.startswith(_UNDEFINED):
+                found.add(key.removeprefix(_UNDEFINED))
+            if key == "@type":
+                types = value if isinstance(value, list) else [value]
+                found |= {t.removeprefix(_UNDEFINED) for t in types if t.startswith(_UNDEFINED)}
+            found |= _undefined(value)
+    return found
+
+
+def test_every_credential_expands_with_every_term_defined(
+    issued: list[IssuedCredential], served_context: dict[str, Any]
+) -> None:
+    for c in issued:
+        doc = json.loads(c.dumps())
+        assert doc["@context"] == [VC_V2_CONTEXT, OB_V3_CONTEXT, TRACKRECORD_CONTEXT]
+        expanded = _expand(doc, served_context)
+        assert _undefined(expanded) == set(), c.filename
+        # the members trackrecord adds expand to its vocabulary
+        flat = json.dumps(expanded)
+        for term in ("statementId", "entryHash", "checkpointRoot", "logIndex"):
+            assert f"https://trackrecord.dev/contexts/trackrecord/v1#{term}" in flat
+
+
+def test_the_served_context_is_the_shipped_one_and_the_check_finds_undefined_terms(
+    issued: list[IssuedCredential], served_context: dict[str, Any]
+) -> None:
+    from ledger.credentials import trackrecord_context
+
+    assert served_context == trackrecord_context()
+    doc = json.loads(issued[0].dumps())
+    doc["evidence"][0]["madeUp"] = 1
+    doc["credentialSubject"]["type"].append("MadeUpSubject")
+    assert _undefined(_expand(doc, served_context)) == {"madeUp", "MadeUpSubject"}
+    # without the trackrecord context, its 14 terms (and issuanceDate) are undefined
+    doc = json.loads(issued[-1].dumps())
+    doc["@context"] = doc["@context"][:2]
+    assert {"statementId", "logIndex", "issuanceDate", "outcome"} <= _undefined(
+        _expand(doc, served_context)
+    )
 
 
 # -- the command -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from keys import Identity
 from ..bundle import BundleReport, load_bundle, verify_bundle
 from ..canonical import canonical_bytes, sha256_hex
 from ..checkpoint import NoteVerifier
+from .contexts import TRACKRECORD_CONTEXT
 from .data_integrity import CredentialError
 from .vc import CredentialIssuer, credential, credential_id
 
@@ -144,7 +145,7 @@ def _endorsements(
             f": {comment}" if comment else ""
         )
         doc = credential(
-            contexts=[OB_V3_CONTEXT],
+            contexts=[OB_V3_CONTEXT, TRACKRECORD_CONTEXT],
             types=["EndorsementCredential"],
             id=credential_id(origin, "endorsement", e.id),
             name=f"Endorsement of {title!r} by {by}",
@@ -197,7 +198,7 @@ def _contributions(
             "endorsement": [x.document for x in endorsements],
         }
         doc = credential(
-            contexts=[OB_V3_CONTEXT],
+            contexts=[OB_V3_CONTEXT, TRACKRECORD_CONTEXT],
             types=["AchievementCredential"],
             id=credential_id(origin, "contribution", c.id),
             name=title,
@@ -242,7 +243,7 @@ def _assignments(record: _Record, issuer: CredentialIssuer, created: str) -> lis
         if note:
             subject["narrative"] = note
         doc = credential(
-            contexts=[OB_V3_CONTEXT],
+            contexts=[OB_V3_CONTEXT, TRACKRECORD_CONTEXT],
             types=["AchievementCredential"],
             id=credential_id(origin, "assignment", done.statement["id"]),
             name=title,
