@@ -28,6 +28,7 @@ class Purpose(enum.Enum):
     STATEMENT = "statement"
     REQUEST = "request"
     CHALLENGE = "challenge"
+    LINK = "link"  # a countersignature binding a record on another ledger (ledger.link)
 
 
 def signing_message(purpose: Purpose, payload: bytes) -> bytes:

@@ -192,7 +192,8 @@ class Ledger:
                 raise NotPermitted(
                     "not_yours", "a record is imported by the person it is of, or by an admin"
                 )
-        return self.imports.import_bundle(bundle)
+        with self.service.reading() as state:
+            return self.imports.import_bundle(bundle, state=state)
 
     def imported_views(
         self, person: str, viewer: str | None, *, today: str | None = None

@@ -29,6 +29,7 @@ __all__ = [
     "DEPARTMENT_RE",
     "GRADE_MAX",
     "GRADE_MIN",
+    "MAX_ORIGIN_LENGTH",
     "SLUG_RE",
     "EndorserRole",
     "ErasureBasis",
@@ -39,6 +40,7 @@ __all__ = [
     "StatementType",
     "StreamKind",
     "Visibility",
+    "origin_problem",
     "statement_type",
     "validate_body",
 ]
@@ -51,6 +53,20 @@ HEX64_RE = r"^[0-9a-f]{64}$"
 B64_32_RE = r"^[A-Za-z0-9+/]{43}=$"
 KEY_ID_RE = r"^ed25519:[0-9a-f]{32}$"
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+B64_64_RE = r"^[A-Za-z0-9+/]{86}==$"
+MAX_ORIGIN_LENGTH = 255
+
+
+def origin_problem(value: object) -> str | None:
+    """Why ``value`` cannot name a ledger (a checkpoint origin: non-empty, printable, no
+    white space, no ``+``, at most 255 characters), or None if it can."""
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    if len(value) > MAX_ORIGIN_LENGTH:
+        return f"must be at most {MAX_ORIGIN_LENGTH} characters"
+    if any(c.isspace() or c == "+" or not c.isprintable() for c in value):
+        return "must be printable, without spaces or '+'"
+    return None
 
 
 class StreamKind(enum.StrEnum):
@@ -146,6 +162,17 @@ IsoDate = Annotated[
     str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_iso_date)
 ]
 Hours = Annotated[StrictInt, Field(ge=1, le=40)]
+SignatureB64 = Annotated[str, StringConstraints(pattern=B64_64_RE)]
+
+
+def _origin(value: str) -> str:
+    problem = origin_problem(value)
+    if problem is not None:
+        raise ValueError(f"an origin {problem}")
+    return value
+
+
+Origin = Annotated[str, AfterValidator(_origin)]
 Commitments = dict[str, Hex64]
 
 
@@ -176,6 +203,13 @@ class KeyRevokedBody(_Body):
 class RoleBody(_Body):
     role: Role
     scope: Annotated[str, StringConstraints(max_length=129)]
+
+
+class IdentityLinkedBody(_Body):
+    origin: Origin
+    public_key: PublicKeyB64
+    countersigner: KeyId
+    countersignature: SignatureB64
 
 
 class EmployeeTransferredBody(_Body):
@@ -316,6 +350,7 @@ CATALOGUE: dict[str, StatementType] = {
         StatementType("RoleGranted", _I, RoleBody),
         StatementType("RoleRevoked", _I, RoleBody),
         StatementType("EmployeeTransferred", _I, EmployeeTransferredBody),
+        StatementType("IdentityLinked", _I, IdentityLinkedBody),
         StatementType("PersonErased", _I, PersonErasedBody),
         StatementType(
             "ContributionClaimed",

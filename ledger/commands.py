@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from keys import Identity
+
 from .canonical import b64encode
+from .link import countersign_link
 from .rules import next_key_digest
 from .statement import SignedStatement, Signer, sign_statement
 
@@ -27,6 +30,7 @@ __all__ = [
     "erase_person",
     "grant_access",
     "grant_role",
+    "link_identity",
     "post_assignment",
     "refuse_access",
     "register_identity",
@@ -112,6 +116,36 @@ def revoke_key(
     """Revoke one of ``person``'s keys: it signs nothing after this entry."""
     return _sign(
         signer, "KeyRevoked", person, {"key_id": key_id, "reason": reason}, {"reason": note}, **opts
+    )
+
+
+def link_identity(
+    signer: Signer,
+    *,
+    person: str,
+    origin: str,
+    public_key: bytes,
+    countersigner: Identity,
+    **opts: Any,
+) -> SignedStatement:
+    """Bind ``person``'s record on ledger ``origin`` (where their last key is ``public_key``)
+    to ``person`` here, signed by their key here (``signer``) and countersigned by
+    ``countersigner``: the key ``public_key`` itself, or an admin's key here when it is
+    lost (ledger.link)."""
+    countersignature = countersign_link(
+        countersigner, ledger=signer.ledger, origin=origin, person=person, public_key=public_key
+    )
+    return _sign(
+        signer,
+        "IdentityLinked",
+        person,
+        {
+            "origin": origin,
+            "public_key": b64encode(public_key),
+            "countersigner": countersigner.key_id,
+            "countersignature": b64encode(countersignature),
+        },
+        **opts,
     )
 
 

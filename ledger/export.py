@@ -20,6 +20,7 @@ from .disclosures import Disclosure
 from .entry import Entry, decode_record
 from .errors import IntegrityViolation, NotFound
 from .heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves
+from .link import countersigning_admin_key
 from .merkle import inclusion_proof, root
 from .rules import apply_entry
 from .state import LedgerState
@@ -52,6 +53,9 @@ def _scan(log: TransparencyLog, size: int) -> _Scan:
             s = entry.statement
             scan.indexes.setdefault(entry.stream, []).append(seen)
             scan.authors.setdefault(entry.stream, set()).add(s.author)
+            admin = countersigning_admin_key(s)
+            if admin is not None:  # an admin's countersignature: their keys are needed too
+                scan.authors[entry.stream].add(admin)
             if s.stype.stream_kind == "assignment":
                 people = {key.person} if s.type == "AssignmentPosted" else set()
                 if s.type in ("AssignmentAssigned", "AssignmentCompleted"):

@@ -49,6 +49,7 @@ from .bundle import BundleError, BundleReport, dump_bundle, load_bundle, verify_
 from .canonical import b64decode, canonical_bytes
 from .checkpoint import NoteVerifier, parse_verifier_key
 from .errors import LedgerError, NotFound
+from .link import require_link
 from .privacy import content_owner
 from .state import KeyRecord, LedgerState, Person
 from .statement import parse_statement, utc_timestamp
@@ -121,19 +122,24 @@ class ImportRegistry:
         return bound, unbound
 
     # -- import ------------------------------------------------------------------------------
-    def import_bundle(self, bundle: str | bytes) -> ImportedRecord:
-        """Verify ``bundle`` against the trusted keys and store it; return the record.
+    def import_bundle(self, bundle: str | bytes, *, state: LedgerState) -> ImportedRecord:
+        """Verify ``bundle`` against the trusted keys, check that it is bound to a person of
+        this ledger (``state``, caught up), and store it; return the record.
 
         Importing the same (origin, person, checkpoint size) again stores nothing
         and returns the record with ``new=False``. Raises
         :class:`~ledger.bundle.BundleError` (``untrusted_key`` for an untrusted
-        origin, or whatever check failed) and stores nothing then.
+        origin, or whatever check failed) and
+        :class:`~ledger.errors.RuleViolation` (``identity_unproven``) when no
+        ``IdentityLinked`` here binds the bundle's person to a person of this ledger
+        (:func:`ledger.link.require_link`); it stores nothing then.
         """
         try:
             text = bundle.decode("utf-8") if isinstance(bundle, bytes) else bundle
         except UnicodeDecodeError as exc:
             raise BundleError("bad_format", f"a bundle is UTF-8 JSON: {exc}") from exc
         report = verify_bundle(text, trusted=self.trusted())
+        require_link(state, load_bundle(text), origin=report.origin)
         key = (report.origin, report.person, report.checkpoint_size)
         columns = (*key, report.verifier_key, report.entry_count, utc_timestamp())
         stored = self._seal(load_bundle(text), report.person)

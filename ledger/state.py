@@ -21,6 +21,7 @@ __all__ = [
     "Head",
     "KeyRecord",
     "LedgerState",
+    "Link",
     "Person",
 ]
 
@@ -126,6 +127,22 @@ class AccessGrant:
 META_DEFAULTS: dict[str, Any] = {"size": 0, "operator": None}
 
 
+@dataclass(frozen=True)
+class Link:
+    """A person's record on another ledger bound to them here (``IdentityLinked``).
+
+    ``public_key`` is the key the person held last on the ``origin`` ledger;
+    ``countersigned_by`` is ``"key"`` when that key countersigned the link, else the
+    id of the admin of this ledger who countersigned it because the key was lost.
+    """
+
+    id: str
+    person: str
+    origin: str
+    public_key: bytes
+    countersigned_by: str
+
+
 class LedgerState:
     """Everything the §6 rules consult, as of ``size`` entries of the log, held in memory.
 
@@ -160,6 +177,8 @@ class LedgerState:
         # (owner, viewer, part) -> the open request's / the active grant's statement id
         self.open_requests: MutableMapping[tuple[str, str, str], str] = {}
         self.active_grants: MutableMapping[tuple[str, str, str], str] = {}
+        # (person, origin) -> their record on the ledger of that origin, bound to them here
+        self.links: MutableMapping[tuple[str, str], Link] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Hashable, Any]] | None = None
 
     @property

@@ -25,6 +25,7 @@ from .state import (
     Head,
     KeyRecord,
     LedgerState,
+    Link,
     Person,
 )
 
@@ -54,6 +55,7 @@ STATE_TABLES: dict[str, bool] = {
     "access_grants": False,
     "open_requests": True,
     "active_grants": True,
+    "links": True,
 }
 
 
@@ -84,6 +86,7 @@ _RECORDS: dict[str, type] = {
     "assignments": Assignment,
     "access_requests": AccessRequest,
     "access_grants": AccessGrant,
+    "links": Link,
 }
 
 

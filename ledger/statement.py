@@ -23,7 +23,13 @@ from typing import Any
 from keys import BadSignature, Identity, Purpose, verify_signature
 
 from .canonical import b64decode, b64encode, canonical_bytes
-from .catalogue import StatementType, check_subject, statement_type, validate_body
+from .catalogue import (
+    StatementType,
+    check_subject,
+    origin_problem,
+    statement_type,
+    validate_body,
+)
 from .disclosures import Disclosure, disclose, parse_disclosures, verify_disclosures
 from .errors import MalformedInput, RuleViolation
 
@@ -40,7 +46,6 @@ __all__ = [
 ]
 
 MAX_STATEMENT_BYTES = 16 * 1024
-MAX_ORIGIN_LENGTH = 255
 STATEMENT_FIELDS_V1 = frozenset({"type", "id", "subject", "author", "issued_at", "body"})
 STATEMENT_FIELDS = STATEMENT_FIELDS_V1 | {"ledger"}
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
@@ -197,23 +202,14 @@ def parse_statement(raw: Any) -> Statement:
 
 def check_origin(value: Any, *, field_name: str = "origin") -> str:
     """Return ``value`` if it can name a ledger (its checkpoint origin); raise
-    :class:`MalformedInput`.
-
-    An origin is the first line of a checkpoint note: non-empty, printable, no
-    white space and no ``+`` (docs/checkpoint.md), at most 255 characters.
-    """
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value) > MAX_ORIGIN_LENGTH
-        or any(c.isspace() or c == "+" or not c.isprintable() for c in value)
-    ):
+    :class:`MalformedInput` (:func:`ledger.catalogue.origin_problem` says why not)."""
+    problem = origin_problem(value)
+    if problem is not None:
         raise MalformedInput(
-            f"{field_name} {value!r} must name a ledger by its checkpoint origin: non-empty, "
-            f"printable, without spaces or '+', at most {MAX_ORIGIN_LENGTH} characters",
+            f"{field_name} {value!r} names a ledger by its checkpoint origin and {problem}",
             field=field_name,
         )
-    return value
+    return str(value)
 
 
 @dataclass(frozen=True)

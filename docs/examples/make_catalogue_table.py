@@ -40,6 +40,11 @@ NAMED_PATTERNS: dict[str, tuple[str, str]] = {
         "32 bytes in standard base64 with padding; must also be the *canonical* encoding "
         "(re-encoding the decoded bytes gives the same string), checked by the rules",
     ),
+    catalogue.B64_64_RE: (
+        "signature",
+        "64 bytes in standard base64 with padding (an Ed25519 signature); canonical, "
+        "checked by the rules",
+    ),
     catalogue.KEY_ID_RE: ("key-id", "a key id (see Key ids)"),
     catalogue.UUID_RE: ("uuid", "a statement id or assignment id, lowercase"),
     r"^\d{4}-\d{2}-\d{2}$": (

@@ -53,6 +53,23 @@ class AssignmentSummary:
     grade: int
 
 
+@dataclass(frozen=True)
+class LinkSummary:
+    """The person's record on another ledger, bound to them (``IdentityLinked``): by their
+    last key there (``countersigned_by`` ``"key"``) or by the admin named, the key lost."""
+
+    origin: str
+    countersigned_by: str
+
+    def describe(self, person: str) -> str:
+        how = (
+            f"proven by {person}'s last key there"
+            if self.countersigned_by == "key"
+            else f"countersigned by admin {self.countersigned_by}: the key there was lost"
+        )
+        return f"linked to {person}'s record on {self.origin} ({how})"
+
+
 def _json_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in pairs}
 
@@ -61,6 +78,7 @@ _PARTS: dict[str, type[Any]] = {
     "contributions": ContributionSummary,
     "endorsements": EndorsementSummary,
     "assignments_completed": AssignmentSummary,
+    "links": LinkSummary,
 }
 
 
@@ -86,6 +104,8 @@ class BundleReport:
     warnings: tuple[str, ...]
     withheld: tuple[str, ...] = ()
     """Each withheld personal field as ``<stream>#<seq> <field>``, in log order."""
+    links: tuple[LinkSummary, ...] = ()
+    """The person's records on other ledgers bound to them here, by origin."""
 
     def endorsements_by_role(self) -> dict[str, dict[int, int]]:
         """Return ``{role: {grade: count}}`` over the endorsements."""
@@ -110,7 +130,7 @@ class BundleReport:
         for name, part in _PARTS.items():
             values[name] = tuple(
                 part(**{k: tuple(v) if isinstance(v, list) else v for k, v in x.items()})
-                for x in values[name]
+                for x in values.get(name, ())
             )
         for name in ("streams", "warnings", "withheld"):
             values[name] = tuple(values.get(name, ()))
@@ -151,6 +171,7 @@ class BundleReport:
         for a in self.assignments_completed:
             title = a.title or "(title withheld)"
             lines.append(f"    - {title}, owner {a.owner}: {a.outcome}, grade {a.grade}")
+        lines.extend(f"  {link.describe(self.person)}" for link in self.links)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -226,6 +247,11 @@ def build_report(
         ),
         warnings=() if pinned else (_UNPINNED,),
         withheld=tuple(withheld),
+        links=tuple(
+            LinkSummary(link.origin, link.countersigned_by)
+            for (who, _), link in sorted(state.links.items())
+            if who == person
+        ),
     )
 
 

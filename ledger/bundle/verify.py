@@ -23,6 +23,7 @@ from ..heads import (
     involvement_digest,
     verify_head_proof,
 )
+from ..link import countersigning_admin_key
 from ..rules import apply_entry
 from ..state import LedgerState
 from .absence import AbsenceProof, verify_absence
@@ -149,6 +150,9 @@ def _check_closure(person: str, by_stream: Mapping[str, list[Item]]) -> set[str]
         for item in by_stream[stream]:
             s = item.entry.statement
             needed = {owners.get(s.author)}
+            admin = countersigning_admin_key(s)
+            if admin is not None:  # an admin countersigned a link: their identity is needed
+                needed.add(owners.get(admin))
             if s.type in ("AssignmentAssigned", "AssignmentCompleted"):
                 needed.add(s.body["assignee"])
             for p in needed:

@@ -27,6 +27,7 @@ from .assignments import (
 from .context import Ctx, Handler
 from .identity import (
     employee_transferred,
+    identity_linked,
     identity_registered,
     key_revoked,
     key_rotated,
@@ -52,6 +53,7 @@ HANDLERS: dict[str, Handler] = {
     "RoleGranted": role_granted,
     "RoleRevoked": role_revoked,
     "EmployeeTransferred": employee_transferred,
+    "IdentityLinked": identity_linked,
     "ContributionClaimed": contribution_claimed,
     "ContributionWithdrawn": contribution_withdrawn,
     "EndorsementGiven": endorsement_given,

@@ -5,12 +5,17 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from keys import BadSignature, key_id_for
+
+from ..canonical import b64decode
 from ..catalogue import DEPARTMENT_RE, SLUG_RE, Role
-from ..state import Person
+from ..link import COUNTERSIGNED_BY_KEY, verify_countersignature
+from ..state import Link, Person
 from .context import Ctx, new_key, next_key_digest, org_of, require_department_in
 
 __all__ = [
     "employee_transferred",
+    "identity_linked",
     "identity_registered",
     "key_revoked",
     "key_rotated",
@@ -147,3 +152,42 @@ def person_erased(ctx: Ctx) -> None:
         key = st.keys[person.current_key]
         st.put(st.keys, key.key_id, dataclasses.replace(key, retired_at=ctx.log_index))
         st.put(st.people, person.id, dataclasses.replace(person, current_key=None))
+
+
+def identity_linked(ctx: Ctx) -> None:
+    """The person binds their record on another ledger to themselves here (ledger.link):
+    signed by them, countersigned by their last key there or by an admin here."""
+    st, body = ctx.state, ctx.body
+    person = ctx.require_self("link a record from another ledger")
+    public_key = b64decode(body.public_key, length=32, what="public_key")
+    if body.countersigner == key_id_for(public_key):
+        by, countersigner_key = COUNTERSIGNED_BY_KEY, public_key
+    else:
+        key = st.keys.get(body.countersigner)
+        admin = None if key is None else st.people.get(key.person)
+        if key is None or admin is None or key.retired_at is not None:
+            raise ctx.fail(
+                "not_admin",
+                f"the link is countersigned by {body.countersigner}: neither the key it links "
+                f"nor a current key of an admin here",
+            )
+        if not st.is_admin(admin, person.organisation):
+            raise ctx.fail(
+                "not_admin", f"{admin.id} is not an admin of organisation {person.organisation!r}"
+            )
+        by, countersigner_key = admin.id, key.public_key
+    try:
+        verify_countersignature(
+            countersigner_key=countersigner_key,
+            signature=b64decode(body.countersignature, length=64, what="countersignature"),
+            ledger=ctx.state.origin or "", origin=body.origin, person=person.id,
+            public_key=public_key,
+        )  # fmt: skip
+    except BadSignature as exc:
+        raise ctx.fail(
+            "bad_countersignature",
+            f"the countersignature by {body.countersigner} does not verify for linking "
+            f"{person.id}'s record on {body.origin}",
+        ) from exc
+    link = Link(ctx.statement.id, person.id, body.origin, public_key, by)
+    st.put(st.links, (person.id, body.origin), link)

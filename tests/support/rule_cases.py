@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from keys import Identity
 from ledger import commands
 from ledger.canonical import b64encode
 from ledger.entry import Entry, next_entry
-from ledger.statement import SignedStatement, Signer
+from ledger.link import countersign_link
+from ledger.statement import SignedStatement, Signer, sign_statement
 from tests.factories import (
     DEPT,
     ORG,
@@ -137,6 +139,42 @@ def _naming_no_ledger(w: World) -> SignedStatement:
     # the same claim in the version 1 form (no ``ledger``), as signed before statements named
     # their ledger: a ledger accepts no new one
     return forge(w.claim(w["alice"]), signer=w["alice"].identity, version_1=True)
+
+
+_ELSEWHERE = "elsewhere.example/ledger"
+
+
+def _link(w: World, countersigner: Identity, **claim: str) -> SignedStatement:
+    """alice links her record on another ledger (last key there: alice-elsewhere's),
+    countersigned by ``countersigner`` over a claim with ``claim`` changed."""
+    linked = identity_for("alice-elsewhere").public_key.raw
+    fields = {"ledger": w.origin, "origin": _ELSEWHERE, "person": "alice", **claim}
+    signature = countersign_link(countersigner, public_key=linked, **fields)
+    body = {
+        "origin": _ELSEWHERE,
+        "public_key": b64encode(linked),
+        "countersigner": countersigner.key_id,
+        "countersignature": b64encode(signature),
+    }
+    return sign_statement(
+        w.signer_for(w["alice"].identity), type="IdentityLinked", subject="alice", body=body,
+        **w.opts(),
+    )  # fmt: skip
+
+
+@case("link_countersigned_by_an_unknown_key", "not_admin")
+def _link_unknown_countersigner(w: World) -> SignedStatement:
+    return _link(w, identity_for("stranger"))
+
+
+@case("link_countersigned_by_a_non_admin", "not_admin")
+def _link_non_admin(w: World) -> SignedStatement:
+    return _link(w, w["bob"].identity)
+
+
+@case("link_countersigned_for_another_person", "bad_countersignature")
+def _link_other_claim(w: World) -> SignedStatement:
+    return _link(w, identity_for("alice-elsewhere"), person="bob")
 
 
 @case("claim_on_someone_elses_record", "not_subject")

@@ -1,4 +1,4 @@
-"""Commands on identities: init, register, role grant|revoke, transfer, erase."""
+"""Commands on identities: init, register, role grant|revoke, transfer, erase, link."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ from typing import Annotated
 
 import typer
 
-from keys import Identity, KeystoreError
+from keys import Identity, KeystoreError, load_keystore
 from ledger import commands
+from ledger.bundle import BundleError, load_bundle
 from ledger.catalogue import ErasureBasis, Role
+from ledger.link import last_key_in_bundle
 from ledger.statement import Signer, check_origin
 from ledger.store.base import redact
 
 from ..settings import check_person
 from .context import cli_context
 from .errors import CliError, ExitCode
-from .keyfiles import public_key_from, write_keystore
+from .keyfiles import get_passphrase, load_identity, public_key_from, write_keystore
 from .options import JsonFlag, confirm, organisation_of
 from .output import print_appended
 
@@ -225,12 +227,75 @@ def erase(
     print_appended(cli, result, as_json=as_json)
 
 
+def link(
+    ctx: typer.Context,
+    bundle: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, metavar="BUNDLE", help="Your record from another ledger."
+        ),
+    ],
+    old_keystore: Annotated[
+        Path | None,
+        typer.Option(
+            "--old-keystore",
+            exists=True,
+            dir_okay=False,
+            help="The keystore of your last key on that ledger (it countersigns).",
+        ),
+    ] = None,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            "--countersigned-by",
+            metavar="ADMIN",
+            help="When that key is lost: an admin here countersigns with their keystore.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Bind your record on another ledger (BUNDLE) to you here, before importing it.
+
+    Signed by your key here and countersigned by your last key on the other ledger
+    (--old-keystore), or, when that key is lost, by an admin of your organisation here
+    (--countersigned-by ADMIN; the link then shows as countersigned by them).
+    """
+    cli = cli_context(ctx)
+    person, signer = cli.signer()
+    try:
+        doc = load_bundle(bundle.read_bytes())
+    except BundleError as exc:
+        raise CliError("bad_bundle", f"{bundle} is not a bundle: {exc.message}") from exc
+    if doc.get("person") != person:
+        raise CliError(
+            "bad_arguments", f"{bundle} is the record of {doc.get('person')!r}, not of {person}"
+        )
+    last = last_key_in_bundle(doc, person)
+    if last is None:
+        raise CliError("bad_bundle", f"{bundle} holds no key of {person}")
+    if (old_keystore is None) == (admin is None):
+        raise CliError(
+            "bad_arguments", "give exactly one of --old-keystore FILE and --countersigned-by ADMIN"
+        )
+    if old_keystore is not None:
+        secret = get_passphrase(cli.settings, path=old_keystore, new=False)
+        countersigner = load_keystore(old_keystore, secret)
+    else:
+        countersigner = load_identity(cli.settings, check_person(admin or ""))
+    signed = commands.link_identity(
+        signer, person=person, origin=str(doc["origin"]), public_key=last,
+        countersigner=countersigner,
+    )  # fmt: skip
+    print_appended(cli, cli.service.append(signed), as_json=as_json)
+
+
 def register_commands(app: typer.Typer, *, panel: str) -> None:
     """Add the identity commands to ``app``, listed under ``panel`` in the help."""
     app.command(rich_help_panel=panel)(init)
     app.command(rich_help_panel=panel)(register)
     app.command(rich_help_panel=panel)(transfer)
     app.command(rich_help_panel=panel)(erase)
+    app.command(rich_help_panel=panel)(link)
     roles = typer.Typer(help="Grant or revoke roles (as an admin).", no_args_is_help=True)
     roles.command("grant")(role_grant)
     roles.command("revoke")(role_revoke)

@@ -157,12 +157,19 @@ class Simulation:
         for o, admin in enumerate(roster.admins):
             sink.register(0, admin, roster.orgs[o].slug, self.dept_of(admin))
             sink.grant_role(0, admin, "admin", roster.orgs[o].slug)
+        linked = False
         for team in roster.teams:
             admin, org = roster.admins[team.org], roster.orgs[team.org].slug
             for m in team.members:
                 if m != admin:
                     sink.register(admin, m, org, team.department)
             sink.grant_role(admin, team.members[0], "manager", team.department)
+            newcomer = next((m for m in team.members[1:] if m != admin), None)
+            if not linked and newcomer is not None:
+                # a newcomer brings a record from a former employer's ledger; their key
+                # there is lost, so the admin countersigns the link (docs/bundle.md §10)
+                sink.link(admin, newcomer)
+                linked = True
             yield
 
     def _profiles(self) -> Iterator[None]:

@@ -43,6 +43,7 @@ from .vocabulary import (
 
 __all__ = ["Sink"]
 
+FORMER_LEDGER = "vorige-werkgever.trackrecord/ledger"  # where the demo's newcomer came from
 _Build = Callable[[dict[str, Any]], SignedStatement]
 
 # The ledger refuses a grant whose ``until`` day lies before the day it is *recorded*, and
@@ -177,6 +178,15 @@ class Sink:
         self._emit("EmployeeTransferred", lambda o: commands.transfer_employee(
             self._signer(signer), person=self._pid(person), organisation=org,
             department=department, **o,
+        ))  # fmt: skip
+
+    def link(self, admin: int, person: int) -> None:
+        """``person`` links their record on a former employer's ledger, countersigned by
+        ``admin`` (their key there was lost)."""
+        lost_key = self._rng.randbytes(32) if not self.dry else bytes(32)
+        self._emit("IdentityLinked", lambda o: commands.link_identity(
+            self._signer(person), person=self._pid(person), origin=FORMER_LEDGER,
+            public_key=lost_key, countersigner=self.keys[admin], **o,
         ))  # fmt: skip
 
     def rotate_key(self, signer: int, person: int) -> None:
