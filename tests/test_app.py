@@ -15,6 +15,7 @@ from ledger.catalogue import Part
 from ledger.errors import NoLedger, NotFound, NotPermitted
 from ledger.statement import Signer
 from tests.support.bundles import ORIGIN, Scenario, build_scenario
+from tests.support.links import link_record
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_only_the_owner_exports_a_record(scenario: tuple[Ledger, Scenario]) -> N
 def test_a_record_is_imported_by_its_person_or_an_admin(
     scenario: tuple[Ledger, Scenario], tmp_path: Path
 ) -> None:
-    ledger, _ = scenario
+    ledger, sc = scenario
     other = build_scenario(f"sqlite://{(tmp_path / 'other.db').as_posix()}", origin="other/b")
     try:
         bundle = dump_bundle(export := Ledger(other.log.store).export("alice"))
@@ -66,6 +67,8 @@ def test_a_record_is_imported_by_its_person_or_an_admin(
         with pytest.raises(NotPermitted):
             ledger.import_bundle(bundle, by=outsider)
     assert ledger.imports.imported_records() == []  # a refusal stores nothing
+    alice = sc.ids["alice2"]  # her key here, and her last key on other/b
+    link_record(ledger.service, bundle, here=alice, there=other.ids["alice2"])
     assert ledger.import_bundle(bundle, by="alice").new
     assert not ledger.import_bundle(bundle, by="admin").new  # an admin may; already there
     assert not ledger.import_bundle(bundle, by="operator").new

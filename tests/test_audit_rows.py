@@ -22,7 +22,8 @@ from ledger.store import Store, open_store
 from ledger.transparency import PREVIOUS_LINE, TransparencyLog
 from projections import create_read_model_engine
 from tests.factories import identity_for
-from tests.support.bundles import origin_bundle
+from tests.support.bundles import ALICE_LAST_KEY, origin_bundle
+from tests.support.links import link_record
 from tests.support.scan import every_value, holds
 
 OP = Identity(bytes([3]) * 32)
@@ -129,10 +130,15 @@ def alice_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 def _imported(url: str, bundle: str, key: str) -> None:
     store = open_store(url)
     try:
-        _genesis(store)
+        service = _genesis(store)
+        # alice joins this ledger and links her record on the origin ledger to her here
+        link_record(
+            service, bundle, here=identity_for("alice-here"), there=ALICE_LAST_KEY, registrar=OP
+        )
         registry = ImportRegistry(store)
         registry.trust(key)
-        registry.import_bundle(bundle)
+        with service.reading() as state:
+            registry.import_bundle(bundle, state=state)
     finally:
         store.close()
 

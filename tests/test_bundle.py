@@ -40,11 +40,9 @@ from ledger.checkpoint import (
 )
 from ledger.disclosures import Disclosure
 from ledger.export import export_bundle
-from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.state import AccessGrant
 from ledger.statement import SignedStatement, Signer
-from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from tests import pgcluster
 from tests.factories import identity_for, in_memory
@@ -56,6 +54,7 @@ from tests.support.bundles import (
     log_entries,
     reference_bundle,
 )
+from tests.support.links import link_record, receiving_ledger
 from trackrecord.cli import create_app
 
 
@@ -145,17 +144,24 @@ def test_export_verifies_offline_and_imports_into_a_second_ledger(
     assert "Policy brief" in summary
     assert "Bob (manager, 4)" in summary
 
-    # the receiving ledger: untrusted first, then trusted
-    registry = ImportRegistry(open_store(second_url))
+    # the receiving ledger, where alice linked her record: untrusted first, then trusted
+    receiving = receiving_ledger(second_url, identity_for("operator-b"))
+    last_on_a = sc.ids["alice2"]
+    link_record(
+        receiving.service, text, here=identity_for("alice-on-b"), there=last_on_a,
+        registrar=identity_for("operator-b"),
+    )  # fmt: skip
+    registry = receiving.imports
+    log_size = TransparencyLog(receiving.service).size()
     with pytest.raises(BundleError) as refused:
-        registry.import_bundle(text)
+        receiving.import_bundle(text)
     assert refused.value.code == "untrusted_key"
     registry.trust(verifier_key("trackrecord.example/a", identity_for("mallory").public_key.raw))
     with pytest.raises(BundleError):
-        registry.import_bundle(text)
+        receiving.import_bundle(text)
     assert registry.imported_records() == []
     registry.trust(str(sc.key))
-    record = registry.import_bundle(text)
+    record = receiving.import_bundle(text)
     assert record.new
     assert (record.origin, record.person, record.checkpoint_size) == (ORIGIN, "alice", size)
     assert record.entry_count == len(bundle["entries"])
@@ -163,20 +169,25 @@ def test_export_verifies_offline_and_imports_into_a_second_ledger(
     assert registry.imported_records("alice") == [record]
     assert registry.imported_records("bob") == []
     assert registry.bundle_text(ORIGIN, "alice", size) == text  # kept as is: proofs intact
-    assert not registry.import_bundle(text).new
-    receiving = TransparencyLog(LedgerService(registry.store))
-    assert receiving.size() == 0  # imported entries stay anchored to their origin
+    assert not receiving.import_bundle(text).new
+    # imported entries stay anchored to their origin
+    assert TransparencyLog(LedgerService(registry.store)).size() == log_size
 
 
 def test_a_failing_bundle_is_refused_whole_and_nothing_is_stored(
     honest: Honest, sqlite_url: str
 ) -> None:
-    registry = ImportRegistry(open_store(sqlite_url))
+    receiving = receiving_ledger(sqlite_url, identity_for("operator-b"))
+    link_record(
+        receiving.service, honest.alice, here=identity_for("alice-on-b"),
+        there=honest.scenario.ids["alice2"], registrar=identity_for("operator-b"),
+    )  # fmt: skip
+    registry = receiving.imports
     registry.trust(str(honest.scenario.key))
     doc = json.loads(honest.alice)
     doc["entries"][3]["disclosures"][0][2] += "!"
     with pytest.raises(BundleError) as refused:
-        registry.import_bundle(json.dumps(doc))
+        receiving.import_bundle(json.dumps(doc))
     assert refused.value.code == "bad_disclosure"
     assert registry.imported_records() == []
     assert registry.untrust(ORIGIN) == 1
@@ -506,6 +517,19 @@ def test_cli_export_verify_trust_import(sqlite_url: str, tmp_path: Path) -> None
     assert made.exit_code == 0, made.output
     assert run("import", str(out), db=second).exit_code == 3  # untrusted
     assert run("trust", str(sc.key), db=second).stdout.strip() == str(sc.key)
+    unlinked = run("import", str(out), db=second)
+    assert unlinked.exit_code == 2, unlinked.output  # alice here has not linked it
+    assert "identity_unproven" in unlinked.output
+    alice_here = json.loads(run("keys", "create", "alice", "--json", db=second).stdout)
+    registered = run(
+        "--as", "op-b", "register", "alice", "--department", "minfin/dgo", "--name", "Alice",
+        "--public-key", alice_here["public_key"], db=second,
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    old_key = tmp_path / "alice-on-a.key"
+    save_keystore(old_key, sc.ids["alice2"], "pw", opslimit=1, memlimit=8192)
+    linked = run("--as", "alice", "link", str(out), "--old-keystore", str(old_key), db=second)
+    assert linked.exit_code == 0, linked.output
     imported = run("import", str(out), db=second)
     assert imported.exit_code == 0, imported.output
     listed = json.loads(run("imported", "alice", "--json", db=second).stdout)

@@ -26,12 +26,13 @@ from ledger.bundle import dump_bundle, verify_bundle
 from ledger.catalogue import Part
 from ledger.export import export_bundle
 from ledger.imported_view import ImportedRecordView, imported_view, imported_views
-from ledger.imports import ImportedRecord, ImportRegistry
+from ledger.imports import ImportedRecord
 from ledger.store import open_store
-from tests.factories import MemoryLedger, World, standard_world
+from tests.factories import MemoryLedger, World, identity_for, standard_world
 from tests.support.api_server import Live, live_server, login
 from tests.support.bundles import ORIGIN, build_scenario
 from tests.support.cli import Cli
+from tests.support.links import link_record, link_signed, receiving_ledger
 
 IMPORTED_AT = "2026-11-23T14:00:00.000000Z"
 COMMENTS = {"comment by manager", "comment by peer", "comment by client"}
@@ -44,6 +45,7 @@ class Origin:
     key: str
     first: str
     later: str
+    last_key: Identity  # alice's key at the end of her identity stream in both bundles
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Origin:
     later = dump_bundle(export_bundle(sc.log, "alice"))
     key = str(sc.key)
     sc.log.service.store.close()
-    return Origin(key, first, later)
+    return Origin(key, first, later, sc.ids["alice2"])
 
 
 def stored(text: str, key: str) -> tuple[ImportedRecord, str]:
@@ -204,10 +206,14 @@ class Receiving:
 
 
 @pytest.fixture
-def receiving(database_url: str, tmp_path: Path) -> Iterator[Receiving]:
+def receiving(database_url: str, tmp_path: Path, origin: Origin) -> Iterator[Receiving]:
     store = open_store(database_url)
     try:
         w = receiving_world(Ledger(store).service)
+        # alice here linked her record on the origin ledger: the import is bound to her
+        w.do(
+            link_signed(origin.first, here=w.signer_for(w["alice"].identity), there=origin.last_key)
+        )
         with live_server(database_url) as live:
             yield Receiving(w, live, Cli(database_url, tmp_path / "keys"))
     finally:
@@ -290,16 +296,22 @@ def test_an_import_shows_in_the_portfolio_pages_and_cli(
 
 
 def test_imports_stamp_counts_the_imports(database_url: str, origin: Origin) -> None:
-    store = open_store(database_url)
+    operator = identity_for("operator-b")
+    ledger = receiving_ledger(database_url, operator)
+    store = ledger.store
     try:
-        registry = ImportRegistry(store)
+        link_record(
+            ledger.service, origin.first, here=identity_for("alice-on-b"), there=origin.last_key,
+            registrar=operator,
+        )  # fmt: skip
+        registry = ledger.imports
         assert registry.stamp() == (0, "")
         registry.trust(origin.key)
-        first = registry.import_bundle(origin.first)
+        first = ledger.import_bundle(origin.first)
         assert registry.stamp() == (1, first.imported_at)
-        later = registry.import_bundle(origin.later)
+        later = ledger.import_bundle(origin.later)
         assert registry.stamp() == (2, max(first.imported_at, later.imported_at))
-        registry.import_bundle(origin.later)  # already there: nothing changes
+        ledger.import_bundle(origin.later)  # already there: nothing changes
         assert registry.stamp()[0] == 2
         assert [r.checkpoint_size for r, _ in registry.with_bundles("alice")] == [
             first.checkpoint_size, later.checkpoint_size,

@@ -27,8 +27,9 @@ from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
 from projections import create_read_model_engine, open_projector
-from tests.factories import DEPT, ORG, TickClock, World
-from tests.support.bundles import origin_bundle
+from tests.factories import DEPT, ORG, TickClock, World, identity_for
+from tests.support.bundles import ALICE_LAST_KEY, origin_bundle
+from tests.support.links import link_record
 from tests.support.scan import every_value, holds
 from trackrecord.demo import populate
 
@@ -67,10 +68,16 @@ def test_a_copy_without_the_service_key_reveals_no_content(
     store = open_store(database_url)
     try:
         service = LedgerService(store)
-        populate(service, people=PEOPLE, seed=SEED)
+        demo = populate(service, people=PEOPLE, seed=SEED)
+        operator = demo.identities[demo.featured["operator"]]
+        link_record(  # alice joins this ledger and links her record there to her
+            service, bundle, here=identity_for("alice-here"), there=ALICE_LAST_KEY,
+            registrar=operator,
+        )  # fmt: skip
         registry = ImportRegistry(store)
         registry.trust(origin_key)
-        registry.import_bundle(bundle)
+        with service.reading() as state:
+            registry.import_bundle(bundle, state=state)
         projector = open_projector(store)
         projector.catch_up()
         projector.refresh()

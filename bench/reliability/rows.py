@@ -40,7 +40,8 @@ from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
 from tests import pgcluster
 from tests.factories import TickClock, identity_for, random_statements
-from tests.support.bundles import origin_bundle
+from tests.support.bundles import ALICE_LAST_KEY, origin_bundle
+from tests.support.links import link_record
 
 from .report import Tally, timed
 
@@ -113,9 +114,13 @@ def _build(url: str, rng: random.Random, bundle: str, key: str, *, seed: str) ->
                 log.set_origin(ORIGIN)
             operator = service.state.people[service.state.operator or ""].current_key
             log.issue_checkpoint(w.identities[operator or ""])  # its key may have rotated
+        # alice of this ledger (the standard cast) links her record on the origin ledger
+        alice = service.state.people["alice"].current_key
+        link_record(service, bundle, here=w.identities[alice or ""], there=ALICE_LAST_KEY)
         registry = ImportRegistry(store)
         registry.trust(key)
-        registry.import_bundle(bundle)
+        with service.reading() as state:
+            registry.import_bundle(bundle, state=state)
         projector = open_projector(store)
         projector.catch_up()
         projector.refresh()

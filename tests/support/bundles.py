@@ -44,6 +44,7 @@ from ledger.transparency import HEADS_LINE, SignedCheckpoint, TransparencyLog
 from tests.factories import identity_for
 
 __all__ = [
+    "ALICE_LAST_KEY",
     "ORIGIN",
     "LogEntries",
     "Scenario",
@@ -55,6 +56,9 @@ __all__ = [
 ]
 
 ORIGIN = "trackrecord.example/a"
+#: alice's key at the end of her identity stream on the scenario ledger (she rotated to it):
+#: the key that countersigns her link on a receiving ledger (tests.support.links)
+ALICE_LAST_KEY = identity_for("alice", 1)
 LogEntries = list[tuple[Entry, tuple[Disclosure, ...]]]
 
 
@@ -78,7 +82,7 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
     """The scenario ledger with a checkpoint, and one entry appended after it."""
     service = LedgerService(open_store(url))
     names = ["operator", "admin", "alice", "bob", "carol", "dave"]
-    ids = {n: identity_for(n) for n in names} | {"alice2": identity_for("alice", 1)}
+    ids = {n: identity_for(n) for n in names} | {"alice2": ALICE_LAST_KEY}
     signers = {n: Signer(i, origin) for n, i in ids.items()}
     op, admin, alice = signers["operator"], signers["admin"], signers["alice"]
     alice2, bob, carol, dave = signers["alice2"], signers["bob"], signers["carol"], signers["dave"]
@@ -163,7 +167,7 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
 
 def origin_bundle(directory: Path) -> tuple[str, str]:
     """alice's bundle from a scenario ledger built in ``directory`` (:func:`build_scenario`),
-    and that ledger's verifier key."""
+    and that ledger's verifier key. Her last key there is :data:`ALICE_LAST_KEY`."""
     sc = build_scenario(f"sqlite://{(directory / 'origin.db').resolve().as_posix()}")
     try:
         return dump_bundle(export_bundle(sc.log, "alice")), str(sc.key)
