@@ -12,12 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keys import BadSignature, Purpose
+from ledger import commands
 from ledger.canonical import b64encode
 from ledger.catalogue import CATALOGUE
 from ledger.disclosures import Disclosure
 from ledger.errors import MalformedInput, RuleViolation
 from ledger.statement import SignedStatement, parse_signed_statement
-from tests.factories import DEPT, OTHER_DEPT, MemoryLedger, World, standard_world
+from tests.factories import DEPT, OTHER_DEPT, MemoryLedger, World, identity_for, standard_world
 
 
 def one_of_each_type(w: World) -> list[SignedStatement]:
@@ -32,6 +33,14 @@ def one_of_each_type(w: World) -> list[SignedStatement]:
     return [
         w.register("erin", next_key=w.new_key("erin", 1).public_key.raw),
         w.rotate(alice, w.new_key("alice", 1)),
+        commands.link_identity(
+            w.signer_for(alice.identity),
+            person="alice",
+            origin="trackrecord.example/a",
+            public_key=(there := identity_for("alice-there")).public_key.raw,
+            countersigner=there,
+            **w.opts(),
+        ),
         w.revoke_key(alice, alice.key_id),
         w.grant(carol, "manager", DEPT),
         w.revoke_role(bob, "manager", DEPT),
