@@ -15,6 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -65,6 +67,28 @@ hash-chained ledger of signed contributions, endorsements and assignments.
 * **Errors** are RFC 9457 problem documents (`application/problem+json`) whose
   `code` names the rule that refused the request.
 """
+
+
+_SWAGGER = "/static/vendor/swagger-ui-5.36.0"
+FAVICON = "/static/favicon.svg"
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI, from the copy in api/static/vendor/) and the favicon."""
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="trackrecord API",
+            swagger_js_url=f"{_SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{_SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=FAVICON,
+        )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse(FAVICON, status_code=301)
 
 
 def create_app(
@@ -125,12 +149,13 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from a local copy: no CDN, so it works offline
         redoc_url=None,
     )
     here = Path(__file__).parent
     app.state.templates = Jinja2Templates(directory=here / "templates")
     app.mount("/static", StaticFiles(directory=here / "static"), name="static")
+    install_api_docs(app)
     install_error_handlers(app)
     install_openapi(app)
     # Outermost last: the size limit first, then cross-site cookie writes, then JSON.

@@ -21,25 +21,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from ledger import commands
 from ledger.bundle import verify_bundle
 from ledger.canonical import b64decode
 from ledger.checkpoint import NoteVerifier
-from tests.factories import DEPT, ORG
+from tests.factories import DEPT
 from tests.support.api_server import (
     UNLIMITED,
-    HttpLedger,
     Live,
     ensure_genesis,
     live_server,
     operator_member,
 )
-from tests.support.browser import ARTIFACTS
+from tests.support.browser import ARTIFACTS, TIMEOUT_MS, create_key_and_register, new_context
 
 pytestmark = pytest.mark.browser
-TIMEOUT_MS = 15_000
+
 expect.set_options(timeout=TIMEOUT_MS)
 
 
@@ -58,46 +56,13 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def _context(chromium: Browser) -> BrowserContext:
-    context = chromium.new_context(accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    return context
-
-
-def _create_key_and_register(
-    live: Live, page: Page, person: str, *, manager_of: str | None = None
-) -> None:
-    """In the page: create a key. At the admin's command line (here: the API): register it."""
-    page.goto(live.url + ("/manager" if manager_of else "/employee"))
-    page.fill("#new-person", person)
-    page.click("#create-key button")
-    expect(page.locator("#key-present")).to_be_visible()
-    public_key = page.locator("#key-public").inner_text().strip()
-    op = ensure_genesis(live)
-    batch = [
-        commands.register_identity(
-            op.signer,
-            person=person,
-            public_key=b64decode(public_key, length=32),
-            organisation=ORG,
-            department=DEPT,
-            display_name=person.title(),
-        )
-    ]
-    if manager_of is not None:
-        batch.append(commands.grant_role(op.signer, person=person, role="manager", scope=DEPT))
-    HttpLedger(live).append_batch(batch)
-    page.click("#login")
-    expect(page.locator("#viewer")).to_have_text(person)
-
-
 def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_path: Path) -> None:
     live = server
-    employee_ctx, manager_ctx, auditor_ctx = (_context(chromium) for _ in range(3))
+    employee_ctx, manager_ctx, auditor_ctx = (new_context(chromium) for _ in range(3))
     try:
         # -- employee: key, login, opt in to matching, claim with evidence ------------------
         eva = employee_ctx.new_page()
-        _create_key_and_register(live, eva, "eva")
+        create_key_and_register(live, eva, "eva")
         _shot(eva, "01-employee-logged-in")
         eva.select_option("#vis-free", "on_request")
         with eva.expect_navigation():  # the page reloads once the statement is accepted
@@ -121,7 +86,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
 
         # -- manager: endorse, post, assign from ranked candidates, complete ----------------
         max_ = manager_ctx.new_page()
-        _create_key_and_register(live, max_, "max", manager_of=DEPT)
+        create_key_and_register(live, max_, "max", manager_of=DEPT)
         # Her dossier and free part are on request: max asks, eva grants (managing her
         # department gives no access of its own).
         for part in ("dossier", "free"):

@@ -26,21 +26,43 @@ document.getElementById("bundle-form")?.addEventListener(
       cell(row, { ok: "✓ verified", failed: "✗ failed", unchecked: "not checked" }[e.status], e.status);
     }
     table.hidden = false;
-    if (result.ok) {
-      const r = result.report;
-      verdict.textContent =
-        `Verified: the record of ${r.person} (${r.display_name || "name withheld"}) at checkpoint ` +
+    const r = result.report;
+    const facts = r
+      ? `the record of ${r.person} (${r.display_name || "name withheld"}) at checkpoint ` +
         `${r.checkpoint_size} of ${r.origin} — ${r.entry_count} entries, ` +
-        `${r.contributions.length} contributions, ${r.endorsements.length} endorsements` +
-        (r.key_pinned ? "; operator key pinned." : "; operator key NOT pinned (taken from the bundle).");
+        `${r.contributions.length} contributions, ${r.endorsements.length} endorsements`
+      : "";
+    if (result.ok && r.key_pinned) {
+      verdict.textContent = `Verified: ${facts}; signed with operator key ${r.verifier_key}, pinned by this ledger.`;
       verdict.className = "verdict ok";
+      say("Bundle verified.");
+    } else if (result.ok) {
+      // Consistent in itself, but signed by a key this ledger does not know: anyone can set
+      // up a ledger under any name and sign such a bundle, so it proves nothing yet.
+      verdict.textContent =
+        `Not trusted: ${facts} is consistent in itself, but its operator key ${r.verifier_key} is ` +
+        "NOT pinned: it was taken from the bundle, not from this ledger or an origin it trusts. " +
+        "Compare the key with the one its operator publishes before relying on it.";
+      verdict.className = "verdict warn";
+      say("The bundle is consistent but not trusted: its operator key is not pinned.", true);
     } else {
       verdict.textContent = `Not valid: ${result.failure.code} — ${result.failure.message}`;
       verdict.className = "verdict error";
+      say("The bundle does not verify.", true);
     }
-    say(result.ok ? "Bundle verified." : "The bundle does not verify.", !result.ok);
   }),
 );
+
+// A new file: the verdict and table of the previous one no longer apply.
+document.getElementById("bundle")?.addEventListener("change", () => {
+  const verdict = document.getElementById("bundle-verdict");
+  verdict.textContent = "";
+  verdict.className = "verdict";
+  const table = document.getElementById("bundle-entries");
+  table.tBodies[0].replaceChildren();
+  table.hidden = true;
+  say("");
+});
 
 document.getElementById("run-audit")?.addEventListener(
   "click",

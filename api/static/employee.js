@@ -1,7 +1,7 @@
 // The employee page: visibility switches, answering access requests, revoking grants,
 // claiming a contribution (the evidence file is hashed here, never uploaded), applying to assignments.
 
-import { guard, hex, say, sha256, submit } from "./trackrecord.js";
+import { fieldError, guard, hex, say, sha256, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
 
 setupKeyPanel();
@@ -35,11 +35,20 @@ document.getElementById("claim-form")?.addEventListener(
     };
     const digest = await evidenceDigest(form.evidence);
     if (digest) body.evidence_sha256 = digest;
-    const done = await submit(key, "ContributionClaimed", me, body, {
-      title: form.title.value,
-      description: form.description.value,
-      evidence_link: form.link.value,
-    });
+    fieldError(form.end, "");
+    let done;
+    try {
+      done = await submit(key, "ContributionClaimed", me, body, {
+        title: form.title.value,
+        description: form.description.value,
+        evidence_link: form.link.value,
+      });
+    } catch (error) {
+      if (error.problem?.code !== "bad_period") throw error;
+      fieldError(form.end, `The end date is before the start date (${form.start.value}).`);
+      say("Not claimed: check the end date.", true);
+      return;
+    }
     say(`Claimed: entry ${done.log_index} of the log.`);
     location.reload();
   }),
@@ -115,3 +124,34 @@ for (const form of document.querySelectorAll("form.revoke-access")) {
     }),
   );
 }
+
+// Download a chosen bundle: fetched here so that a refusal (an unknown person, say) shows
+// next to the field instead of replacing the page with the API's problem document.
+document.getElementById("export-chosen")?.addEventListener(
+  "submit",
+  guard(async (event) => {
+    const form = event.target;
+    const params = new URLSearchParams(new FormData(form));
+    if (!params.get("for")) params.delete("for");
+    fieldError(form.elements.for, "");
+    const response = await fetch(`${form.getAttribute("action")}?${params}`, { credentials: "same-origin" });
+    if (!response.ok) {
+      const type = response.headers.get("content-type") || "";
+      const problem = type.includes("json") ? await response.json() : { detail: await response.text() };
+      fieldError(form.elements.for, `No bundle: ${problem.detail}`);
+      say("The bundle was not made.", true);
+      return;
+    }
+    const disposition = response.headers.get("content-disposition") || "";
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] || `${me}-record.json`;
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    say(`Downloaded ${name}.`);
+  }),
+);

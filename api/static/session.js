@@ -72,7 +72,8 @@ export function setupKeyPanel() {
       }),
     );
   }
-  render();
+  // The panel is only on the logged-out pages; the header's "Log out" is on every page.
+  if (document.getElementById("key-present")) render();
 }
 
 // The key of the logged-in person, or an error telling what to do.

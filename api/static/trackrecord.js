@@ -181,6 +181,29 @@ export function say(text, isError = false) {
   box.className = isError ? "status error" : "status ok";
 }
 
+// Show ``message`` next to ``input`` (created after it once), mark the input invalid and
+// move focus there; an empty message clears it.
+export function fieldError(input, message) {
+  const id = `${input.id || input.name}-error`;
+  let note = document.getElementById(id);
+  if (!message) {
+    note?.remove();
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+    return;
+  }
+  if (!note) {
+    note = document.createElement("p");
+    note.id = id;
+    note.className = "field-error error";
+    (input.closest("label") || input).after(note);
+  }
+  note.textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", id);
+  input.focus();
+}
+
 export function guard(fn) {
   return async (event) => {
     if (event) event.preventDefault();

@@ -11,9 +11,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-__all__ = ["ARTIFACTS", "CHROMIUM", "LAUNCH_ARGS", "chromium"]
+from ledger import commands
+from ledger.canonical import b64decode
+from tests.factories import DEPT, ORG
+from tests.support.api_server import HttpLedger, Live, ensure_genesis
+
+__all__ = [
+    "ARTIFACTS",
+    "CHROMIUM",
+    "LAUNCH_ARGS",
+    "TIMEOUT_MS",
+    "chromium",
+    "create_key_and_register",
+    "new_context",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -24,6 +37,7 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+TIMEOUT_MS = 15_000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
@@ -36,3 +50,37 @@ def chromium() -> Iterator[Browser]:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         yield browser
         browser.close()
+
+
+def new_context(chromium: Browser) -> BrowserContext:
+    """A fresh browser profile (its own key storage and session cookie)."""
+    context = chromium.new_context(accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def create_key_and_register(
+    live: Live, page: Page, person: str, *, manager_of: str | None = None
+) -> None:
+    """In the page: create a key. At the admin's command line (here: the API): register it."""
+    page.goto(live.url + ("/manager" if manager_of else "/employee"))
+    page.fill("#new-person", person)
+    page.click("#create-key button")
+    expect(page.locator("#key-present")).to_be_visible()
+    public_key = page.locator("#key-public").inner_text().strip()
+    op = ensure_genesis(live)
+    batch = [
+        commands.register_identity(
+            op.signer,
+            person=person,
+            public_key=b64decode(public_key, length=32),
+            organisation=ORG,
+            department=DEPT,
+            display_name=person.title(),
+        )
+    ]
+    if manager_of is not None:
+        batch.append(commands.grant_role(op.signer, person=person, role="manager", scope=DEPT))
+    HttpLedger(live).append_batch(batch)
+    page.click("#login")
+    expect(page.locator("#viewer")).to_have_text(person)

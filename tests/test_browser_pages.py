@@ -1,0 +1,210 @@
+"""Defects of the pages found by trying them in Chromium (issue 17), each reproduced here.
+
+No script error on any page, logged in or out; an end date before the start refused next
+to its field; the export's "for" field validated by the browser and a refusal shown on
+the page; the auditor's verdict never green for an unpinned operator key and cleared when
+another file is chosen; ``/docs`` served without any other host; a favicon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+
+from ledger.bundle import dump_bundle
+from ledger.export import export_bundle
+from tests.support.api_server import UNLIMITED, Live, ensure_genesis, live_server, operator_member
+from tests.support.browser import TIMEOUT_MS, create_key_and_register, new_context
+from tests.support.bundles import build_scenario
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=TIMEOUT_MS)
+
+PAGES = ("/", "/employee", "/manager", "/auditor", "/portfolio/eva", "/docs")
+
+
+@dataclass
+class Site:
+    live: Live
+    eva: BrowserContext  # a browser holding eva's key, logged in
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, chromium: Browser) -> Iterator[Site]:
+    path = tmp_path_factory.mktemp("pages") / "ledger.db"
+    operator = operator_member().identity
+    with live_server(f"sqlite://{path.resolve().as_posix()}", UNLIMITED, operator=operator) as live:
+        ensure_genesis(live)
+        eva = new_context(chromium)
+        create_key_and_register(live, eva.new_page(), "eva")
+        yield Site(live, eva)
+        eva.close()
+
+
+def _watch(page: Page) -> list[str]:
+    """Every console error, uncaught exception and request to another host of ``page``."""
+    problems: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console error: {message.text} ({message.location})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    return problems
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["logged-out", "logged-in"])
+def test_no_script_error_and_no_other_host_on_any_page(
+    site: Site, chromium: Browser, logged_in: bool
+) -> None:
+    context = site.eva if logged_in else new_context(chromium)
+    page = context.new_page()
+    problems = _watch(page)
+    here = urlsplit(site.live.url).netloc
+    page.on(
+        "request",
+        lambda r: (
+            problems.append(f"other host: {r.url}")
+            if urlsplit(r.url).netloc not in (here, "")
+            else None
+        ),
+    )
+    try:
+        for path in PAGES:
+            page.goto(site.live.url + path, wait_until="networkidle")
+            if path != "/docs":
+                expect(page.locator("#viewer")).to_have_count(1 if logged_in else 0)
+        assert problems == []
+    finally:
+        page.close()
+        if not logged_in:
+            context.close()
+
+
+def test_docs_render_from_local_assets_and_the_favicon_is_served(
+    site: Site, chromium: Browser
+) -> None:
+    context = new_context(chromium)
+    page = context.new_page()
+    # Offline: every request to another host fails, as it would without a network.
+    here = urlsplit(site.live.url).netloc
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if urlsplit(route.request.url).netloc == here else route.abort()
+        ),
+    )
+    try:
+        page.goto(site.live.url + "/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("trackrecord")
+        expect(page.locator(".opblock").first).to_be_visible()
+        page.goto(site.live.url + "/")
+        icon = page.locator("link[rel=icon]").get_attribute("href")
+        assert icon == "/static/favicon.svg"
+        served = page.request.get(site.live.url + icon)
+        assert served.ok
+        assert served.headers["content-type"].startswith("image/svg+xml")
+        assert page.request.get(site.live.url + "/favicon.ico").url.endswith(icon)
+    finally:
+        context.close()
+
+
+def test_an_end_before_the_start_is_refused_next_to_the_end_field(site: Site) -> None:
+    page = site.eva.new_page()
+    try:
+        page.goto(site.live.url + "/employee")
+        page.fill("#title", "Backwards in time")
+        page.fill("#skills", "python")
+        page.fill("#start", "2026-09-10")
+        page.fill("#end", "2026-09-01")
+        page.click("#claim-form button[type=submit]")
+        error = page.locator("#end-error")
+        expect(error).to_contain_text("The end date is before the start date (2026-09-10)")
+        expect(page.locator("#end")).to_be_focused()
+        expect(page.locator("#end")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#end")).to_have_attribute("aria-describedby", "end-error")
+        page.reload()
+        expect(page.locator("#part-dossier tr.contribution", has_text="Backwards")).to_have_count(0)
+    finally:
+        page.close()
+
+
+def test_the_export_for_field_is_validated_and_a_refusal_shows_on_the_page(site: Site) -> None:
+    page = site.eva.new_page()
+    try:
+        page.goto(site.live.url + "/employee")
+        field = page.locator("#export-for")
+        field.fill("Not An Id")
+        # Chromium compiles the pattern with the v flag; an invalid pattern is ignored.
+        assert field.evaluate("el => el.checkValidity()") is False
+        page.click("#export-chosen button[type=submit]")
+        assert page.url == site.live.url + "/employee"
+        field.fill("nobody-here")  # well-formed, but no such person
+        page.click("#export-chosen button[type=submit]")
+        expect(page.locator("#export-for-error")).to_contain_text("no person 'nobody-here'")
+        expect(field).to_be_focused()
+        assert page.url == site.live.url + "/employee"
+        field.fill("")
+        with page.expect_download() as download:
+            page.click("#export-chosen button[type=submit]")
+        assert download.value.suggested_filename == "eva-record.json"
+        expect(page.locator("#export-for-error")).to_have_count(0)
+    finally:
+        page.close()
+
+
+def test_the_auditor_never_shows_an_unpinned_bundle_as_verified(
+    site: Site, chromium: Browser, tmp_path: Path
+) -> None:
+    # A separately set-up ledger under another name: its own operator key, which this
+    # ledger has never pinned.
+    scenario = build_scenario(f"sqlite://{(tmp_path / 'other.db').resolve().as_posix()}")
+    foreign = tmp_path / "alice-record.json"
+    foreign.write_text(dump_bundle(export_bundle(scenario.log, "alice")), "utf-8")
+    context = new_context(chromium)
+    page = context.new_page()
+    try:
+        page.goto(site.live.url + "/auditor")
+        page.set_input_files("#bundle", str(foreign))
+        page.click("#bundle-form button[type=submit]")
+        verdict = page.locator("#bundle-verdict")
+        expect(verdict).to_contain_text("Not trusted")
+        expect(verdict).to_contain_text(str(scenario.key))
+        expect(verdict).to_contain_text("NOT pinned")
+        expect(verdict).not_to_contain_text("Verified")
+        expect(verdict).not_to_have_class("verdict ok")
+        expect(verdict).to_have_class("verdict warn")
+        green = "rgb(26, 127, 55)"  # --ok in style.css
+        assert verdict.evaluate("el => getComputedStyle(el).color") != green
+    finally:
+        context.close()
+
+
+def test_choosing_another_file_clears_the_auditor_verdict(site: Site, tmp_path: Path) -> None:
+    page = site.eva.new_page()
+    try:
+        good = tmp_path / "eva-record.json"
+        good.write_bytes(page.request.get(site.live.url + "/people/eva/bundle").body())
+        page.goto(site.live.url + "/auditor")
+        page.set_input_files("#bundle", str(good))
+        page.click("#bundle-form button[type=submit]")
+        verdict = page.locator("#bundle-verdict")
+        expect(verdict).to_contain_text("Verified: the record of eva")
+        expect(verdict).to_have_class("verdict ok")
+        expect(page.locator("#bundle-entries")).to_be_visible()
+
+        other = tmp_path / "notes.txt"
+        other.write_text("not a bundle", "utf-8")
+        page.set_input_files("#bundle", str(other))
+        expect(verdict).to_have_text("")
+        expect(verdict).to_have_class("verdict")
+        expect(page.locator("#bundle-entries")).to_be_hidden()
+        expect(page.locator("#bundle-entries tbody tr")).to_have_count(0)
+    finally:
+        page.close()
