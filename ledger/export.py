@@ -17,12 +17,12 @@ from .canonical import b64encode
 from .checkpoint import NoteVerifier
 from .checkpoint import verify_checkpoint as _verify_note
 from .disclosures import Disclosure
-from .entry import Entry, decode_record
+from .entry import Entry
 from .errors import IntegrityViolation, NotFound
 from .heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves
 from .link import countersigning_admin_key
 from .merkle import inclusion_proof, root
-from .rules import apply_entry
+from .replay import replay
 from .state import LedgerState
 from .transparency import TransparencyLog
 
@@ -42,29 +42,21 @@ class _Scan:
 
 def _scan(log: TransparencyLog, size: int) -> _Scan:
     scan = _Scan(LedgerState(origin=log.origin), {}, {}, {}, {})
-    seen, position = 0, 0
-    while seen < size:
-        records = log.store.read(after=position, limit=min(2000, size - seen))
-        if not records:
-            raise IntegrityViolation("missing_entry", "the log is shorter than the checkpoint")
-        for rec in records:
-            entry, _ = decode_record(rec.blob, log_index=seen)
-            key = apply_entry(scan.state, entry, log_index=seen, verify_signature=False)
-            s = entry.statement
-            scan.indexes.setdefault(entry.stream, []).append(seen)
-            scan.authors.setdefault(entry.stream, set()).add(s.author)
-            admin = countersigning_admin_key(s)
-            if admin is not None:  # an admin's countersignature: their keys are needed too
-                scan.authors[entry.stream].add(admin)
-            if s.stype.stream_kind == "assignment":
-                people = {key.person} if s.type == "AssignmentPosted" else set()
-                if s.type in ("AssignmentAssigned", "AssignmentCompleted"):
-                    scan.assignees.setdefault(entry.stream, set()).add(s.body["assignee"])
-                    people.add(s.body["assignee"])
-                for p in people:
-                    scan.involved.setdefault(p, set()).add(entry.stream)
-            seen += 1
-        position = records[-1].position
+    for step in replay(log.store, scan.state, size=size):
+        entry, key, seen = step.entry, step.key, step.log_index
+        s = entry.statement
+        scan.indexes.setdefault(entry.stream, []).append(seen)
+        scan.authors.setdefault(entry.stream, set()).add(s.author)
+        admin = countersigning_admin_key(s)
+        if admin is not None:  # an admin's countersignature: their keys are needed too
+            scan.authors[entry.stream].add(admin)
+        if s.stype.stream_kind == "assignment":
+            people = {key.person} if s.type == "AssignmentPosted" else set()
+            if s.type in ("AssignmentAssigned", "AssignmentCompleted"):
+                scan.assignees.setdefault(entry.stream, set()).add(s.body["assignee"])
+                people.add(s.body["assignee"])
+            for p in people:
+                scan.involved.setdefault(p, set()).add(entry.stream)
     return scan
 
 

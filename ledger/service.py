@@ -25,6 +25,7 @@ from .entry import Entry, decode_record, encode_record, next_entry
 from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
 from .merkle import leaf_hash, new_nodes_for_append
 from .privacy import content_owner
+from .replay import apply_stored
 from .rollback import (
     CheckpointMemory,
     RememberedCheckpoint,
@@ -35,7 +36,7 @@ from .rollback import (
 from .rules import apply_entry
 from .state import LedgerState
 from .statement import SignedStatement, check_origin, utc_timestamp
-from .store import Store, stream_originator_id
+from .store import Store
 from .store.rule_state import StoredState, position_row
 
 __all__ = ["MAX_BATCH", "ORIGIN_KEY", "AppendResult", "LedgerService", "StoredEntry"]
@@ -186,26 +187,13 @@ class LedgerService:
             size, position = state.follows()
             records = self.store.read(after=position, limit=_READ_CHUNK)
             for rec in records:
-                index = state.size
-                entry, _ = decode_record(rec.blob, log_index=index)
-                if rec.originator_id != stream_originator_id(entry.stream):
-                    raise IntegrityViolation(
-                        "row_mismatch",
-                        "stored row does not belong to the entry's stream",
-                        log_index=index,
-                    )
                 try:
-                    apply_entry(state, entry, log_index=index, verify_signature=False)
-                except RuleViolation as exc:
-                    if self.state.size != size:  # an append wrote the state meanwhile
+                    entry = apply_stored(state, rec).entry
+                except IntegrityViolation as exc:
+                    moved = self.state.size != size  # an append wrote the state meanwhile
+                    if moved and isinstance(exc.__cause__, RuleViolation):
                         raise ConcurrencyConflict("the rule state moved while folding") from exc
-                    raise IntegrityViolation(
-                        "invalid_stored_entry",
-                        f"a stored entry breaks rule {exc.code}: {exc.message}; run the audit",
-                        stream=entry.stream,
-                        seq=entry.seq,
-                        log_index=index,
-                    ) from exc
+                    raise
                 if entry.statement.type == "PersonErased":
                     erased.append(entry.statement.subject)
             if records:

@@ -22,11 +22,10 @@ from keys import Identity
 
 from .canonical import b64encode
 from .checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verify_checkpoint
-from .entry import decode_record
 from .errors import LedgerError, MalformedInput, NotFound, RuleViolation
 from .heads import HEADS_LINE, HeadsIndex, heads_root_of, index_leaves
 from .merkle import consistency_proof, inclusion_proof, root, verify_consistency
-from .rules import apply_entry
+from .replay import replay
 from .service import LedgerService
 from .state import Head, LedgerState
 from .statement import utc_timestamp
@@ -165,15 +164,8 @@ class TransparencyLog:
         store): the head of every stream and every ``involved/<person>`` leaf."""
         self._check_size(size)
         state = LedgerState(origin=self.service.origin)
-        position = 0
-        while state.size < size:
-            records = self.store.read(after=position, limit=min(2000, size - state.size))
-            if not records:
-                break
-            for rec in records:
-                entry, _ = decode_record(rec.blob, log_index=state.size)
-                apply_entry(state, entry, log_index=state.size, verify_signature=False)
-            position = records[-1].position
+        for _ in replay(self.store, state, size=size):
+            pass
         return index_leaves(state)
 
     def _heads_now(self) -> tuple[int, HeadsIndex]:
