@@ -29,9 +29,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from keys import BadSignature, verify_signature
-from keys.signing import Purpose
-
 from .audit_rows import Failure, check_store_rows
 from .checkpoint import NoteVerifier, verify_checkpoint
 from .disclosures import Disclosure
@@ -44,6 +41,7 @@ from .rule_state_audit import verify_rule_state
 from .rules import apply_entry
 from .service import ORIGIN_KEY
 from .state import LedgerState
+from .statement import signatures_that_verify
 from .store import Store, StoredRecord, stream_originator_id
 
 __all__ = ["AuditReport", "Failure", "audit"]
@@ -152,17 +150,8 @@ def _content_missing(rec: StoredRecord, entry: Entry) -> bool:
 
 def _verify_chunk(jobs: list[_Job]) -> tuple[int, Entry] | None:
     """Verify signatures; return the first (log index, entry) whose signature fails."""
-    for index, entry, public_key in jobs:
-        try:
-            verify_signature(
-                public_key=public_key,
-                purpose=Purpose.STATEMENT,
-                payload=entry.statement.canonical,
-                signature=entry.signature,
-            )
-        except BadSignature:
-            return index, entry
-    return None
+    good = signatures_that_verify((i, e.statement, pk, e.signature) for i, e, pk in jobs)
+    return next(((i, e) for i, e, _ in jobs if i not in good), None)
 
 
 class _Auditor:

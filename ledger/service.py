@@ -17,8 +17,6 @@ from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from keys import BadSignature
-
 from .checkpoint import NoteVerifier
 from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, next_entry
@@ -35,7 +33,7 @@ from .rollback import (
 )
 from .rules import apply_entry
 from .state import LedgerState
-from .statement import SignedStatement, check_origin, utc_timestamp
+from .statement import SignedStatement, check_origin, signatures_that_verify, utc_timestamp
 from .store import Store
 from .store.rule_state import StoredState, position_row
 
@@ -82,14 +80,7 @@ class _RecheckInline(Exception):
 
 
 def _verify_part(jobs: list[tuple[int, bytes, SignedStatement]]) -> set[int]:
-    ok = set()
-    for offset, public_key, signed in jobs:
-        try:
-            signed.statement.verify_signature(public_key=public_key, signature=signed.signature)
-        except BadSignature:
-            continue
-        ok.add(offset)
-    return ok
+    return signatures_that_verify((o, s.statement, pk, s.signature) for o, pk, s in jobs)
 
 
 class LedgerService:

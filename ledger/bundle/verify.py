@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from keys import BadSignature, key_id_for
+from keys import key_id_for
 
 from ..canonical import b64decode
 from ..checkpoint import Checkpoint, CheckpointError, NoteVerifier, parse_verifier_key
@@ -26,6 +26,7 @@ from ..heads import (
 from ..link import countersigning_admin_key
 from ..rules import apply_entry
 from ..state import LedgerState
+from ..statement import signatures_that_verify
 from .absence import AbsenceProof, verify_absence
 from .document import BundleError, IncompleteBundle, check_shape, load_bundle
 from .items import Item, check_item, check_streams
@@ -174,16 +175,9 @@ def _check_closure(person: str, by_stream: Mapping[str, list[Item]]) -> set[str]
 
 
 def _verify_part(jobs: list[tuple[int, bytes, Item]]) -> set[int]:
-    ok = set()
-    for position, public_key, item in jobs:
-        try:
-            item.entry.statement.verify_signature(
-                public_key=public_key, signature=item.entry.signature
-            )
-        except BadSignature:
-            continue
-        ok.add(position)
-    return ok
+    return signatures_that_verify(
+        (position, item.entry.statement, pk, item.entry.signature) for position, pk, item in jobs
+    )
 
 
 def _preverify(items: list[Item]) -> set[int]:
