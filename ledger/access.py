@@ -63,6 +63,7 @@ __all__ = [
     "GrantLine",
     "access_given",
     "access_held",
+    "access_listed",
     "access_parties",
     "active_grant",
     "assignment_part",
@@ -327,3 +328,25 @@ def access_held(
         requests=tuple(islice(asked, history)),
         grants=_grant_lines(state, held, today=today, history=history),
     )
+
+
+def access_listed(
+    state: LedgerState, person: str, *, seen_by: str | None = None
+) -> tuple[list[AccessRequest], list[AccessGrant]]:
+    """The access requests and grants of ``person``, in log order, as one may list them.
+
+    With ``seen_by`` (the API's ``GET /people/{person}/access``): those made to
+    ``person`` as owner — all of them when ``seen_by`` is ``person``, otherwise only the
+    ones ``seen_by`` is the viewer of. Without it (the CLI, whose user holds the
+    person's key or the database): every request and grant ``person`` is owner or viewer
+    of.
+    """
+
+    def listed(owner: str, viewer: str) -> bool:
+        if seen_by is None:
+            return person in (owner, viewer)
+        return owner == person and seen_by in (person, viewer)
+
+    requests = [r for r in state.access_requests.values() if listed(r.owner, r.viewer)]
+    grants = [g for g in state.access_grants.values() if listed(g.owner, g.viewer)]
+    return requests, grants

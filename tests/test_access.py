@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from ledger import commands
-from ledger.access import access_given, access_held, grant_status, may_read, today_utc
+from ledger.access import (
+    access_given,
+    access_held,
+    access_listed,
+    grant_status,
+    may_read,
+    today_utc,
+)
 from ledger.bundle import verify_bundle
 from ledger.catalogue import Part
 from ledger.state import AccessGrant
@@ -289,3 +296,27 @@ def test_access_given_and_held_list_requests_and_grants_active_first() -> None:
     w.do(w.visibility(alice, "analytical", "on_request"))  # the grant counts again
     [line] = access_held(w.state, carol.id, today=day, history=0).grants
     assert (line.grant.id, line.status, line.readable) == (active, "active", True)
+
+
+def test_access_listed_by_owner_viewer_and_anyone_involved() -> None:
+    """:func:`ledger.access.access_listed`, the API's and the CLI's listing: the owner sees
+    every request made to them and grant they gave, another viewer only their own, and
+    without a viewer everything the person is owner or viewer of."""
+    w = standard_world(MemoryLedger(clock=lambda: "2026-03-01T09:00:00Z"))
+    alice, bob, carol = w["alice"], w["bob"], w["carol"]
+    to_alice = w.do(w.request_access(bob, alice, "dossier")).statement.id
+    carols = w.do(w.request_access(carol, alice, "analytical")).statement.id
+    to_bob = w.do(w.request_access(alice, bob, "dossier")).statement.id
+    grant = w.do(w.grant_access(alice, carol, "analytical", request=carols)).statement.id
+
+    def ids(listing: tuple[list[Any], list[Any]]) -> tuple[list[str], list[str]]:
+        return [r.id for r in listing[0]], [g.id for g in listing[1]]
+
+    assert ids(access_listed(w.state, alice.id, seen_by=alice.id)) == (
+        [to_alice, carols],
+        [grant],
+    )
+    assert ids(access_listed(w.state, alice.id, seen_by=bob.id)) == ([to_alice], [])
+    assert ids(access_listed(w.state, alice.id, seen_by=carol.id)) == ([carols], [grant])
+    assert ids(access_listed(w.state, alice.id)) == ([to_alice, carols, to_bob], [grant])
+    assert ids(access_listed(w.state, bob.id)) == ([to_alice, to_bob], [])

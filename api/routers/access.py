@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ledger.access import grant_is_active
+from ledger.access import access_listed, grant_is_active
 from ledger.errors import NotFound
 
 from ..deps import Ctx, CurrentSession, PersonId
@@ -32,12 +32,7 @@ def get_access(person: PersonId, ctx: Ctx, session: CurrentSession) -> AccessOut
         if person not in state.people:
             raise NotFound(f"no person {person!r} is registered")
         me = session.person
-
-        def concerns(owner: str, viewer: str) -> bool:
-            return owner == person and me in (person, viewer)
-
-        requests = [r for r in state.access_requests.values() if concerns(r.owner, r.viewer)]
-        grants = [g for g in state.access_grants.values() if concerns(g.owner, g.viewer)]
+        requests, grants = access_listed(state, person, seen_by=me)
         ids = [r.id for r in requests] + [g.id for g in grants]
         index = {i: state.statement_ids.get(i) for i in ids}
     messages = request_messages(ctx, person, ctx.state()) if requests else {}

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ledger import commands
-from ledger.access import grant_is_active, today_utc
+from ledger.access import access_listed, grant_is_active, today_utc
 from ledger.catalogue import Part
 from ledger.state import LedgerState
 
@@ -111,10 +111,7 @@ def revoke(
 
 def _listing(state: LedgerState, person: str, today: str) -> dict[str, Any]:
     """The requests and grants ``person`` is owner or viewer of."""
-
-    def concerns(owner: str, viewer: str) -> bool:
-        return person in (owner, viewer)
-
+    requests, grants = access_listed(state, person)
     return {
         "person": person,
         "requests": [
@@ -125,8 +122,7 @@ def _listing(state: LedgerState, person: str, today: str) -> dict[str, Any]:
                 "part": r.part,
                 "answer": r.answer,
             }
-            for r in state.access_requests.values()
-            if concerns(r.owner, r.viewer)
+            for r in requests
         ],
         "grants": [
             {
@@ -138,8 +134,7 @@ def _listing(state: LedgerState, person: str, today: str) -> dict[str, Any]:
                 "revoked": g.revoked,
                 "active": grant_is_active(g, today=today),
             }
-            for g in state.access_grants.values()
-            if concerns(g.owner, g.viewer)
+            for g in grants
         ],
     }
 
