@@ -23,12 +23,11 @@ import psycopg
 import pytest
 
 from ledger import commands
-from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
 from projections import create_read_model_engine, open_projector
 from tests.factories import DEPT, ORG, TickClock, World, identity_for
-from tests.support.bundles import ALICE_LAST_KEY, origin_bundle
+from tests.support.bundles import ALICE_LAST_KEY, import_and_project, origin_bundle
 from tests.support.links import link_record
 from tests.support.scan import every_value, holds
 from trackrecord.demo import populate
@@ -74,14 +73,7 @@ def test_a_copy_without_the_service_key_reveals_no_content(
             service, bundle, here=identity_for("alice-here"), there=ALICE_LAST_KEY,
             registrar=operator,
         )  # fmt: skip
-        registry = ImportRegistry(store)
-        registry.trust(origin_key)
-        with service.reading() as state:
-            registry.import_bundle(bundle, state=state)
-        projector = open_projector(store)
-        projector.catch_up()
-        projector.refresh()
-        projector.engine.dispose()
+        registry = import_and_project(service, bundle, origin_key)
         disclosed = {d.value for _, e in service.read_log(limit=100_000) for d in e.disclosures}
         [record] = registry.imported_records()
         text = registry.bundle_text(record.origin, record.person, record.checkpoint_size)

@@ -31,16 +31,15 @@ from typing import Any
 import psycopg
 
 from ledger.audit import audit
-from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
-from projections import EntryReader, create_read_model_engine, open_projector
+from projections import EntryReader, create_read_model_engine
 from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
 from tests import pgcluster
 from tests.factories import TickClock, identity_for, random_statements
-from tests.support.bundles import ALICE_LAST_KEY, origin_bundle
+from tests.support.bundles import ALICE_LAST_KEY, import_and_project, origin_bundle
 from tests.support.links import link_record
 
 from .report import Tally, timed
@@ -117,14 +116,7 @@ def _build(url: str, rng: random.Random, bundle: str, key: str, *, seed: str) ->
         # alice of this ledger (the standard cast) links her record on the origin ledger
         alice = service.state.people["alice"].current_key
         link_record(service, bundle, here=w.identities[alice or ""], there=ALICE_LAST_KEY)
-        registry = ImportRegistry(store)
-        registry.trust(key)
-        with service.reading() as state:
-            registry.import_bundle(bundle, state=state)
-        projector = open_projector(store)
-        projector.catch_up()
-        projector.refresh()
-        projector.engine.dispose()
+        import_and_project(service, bundle, key)
     finally:
         store.close()
 

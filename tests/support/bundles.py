@@ -35,12 +35,14 @@ from ledger.disclosures import Disclosure
 from ledger.entry import Entry, next_entry
 from ledger.export import export_bundle
 from ledger.heads import HeadsIndex
+from ledger.imports import ImportRegistry
 from ledger.merkle import MemoryNodes, inclusion_proof, leaf_hash, root
 from ledger.service import LedgerService
 from ledger.state import Head
 from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 from ledger.transparency import HEADS_LINE, SignedCheckpoint, TransparencyLog
+from projections import open_projector
 from tests.factories import identity_for
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "Scenario",
     "build_scenario",
     "forged",
+    "import_and_project",
     "log_entries",
     "origin_bundle",
     "reference_bundle",
@@ -251,3 +254,18 @@ def forged(entries: LogEntries, signed: SignedStatement) -> LogEntries:
     s = signed.statement
     entry = next_entry(heads.get(s.stream), s, signed.signature, "2026-06-01T00:00:00.000000Z")
     return [*entries, (entry, signed.disclosures)]
+
+
+def import_and_project(service: LedgerService, bundle: str | bytes, key: str) -> ImportRegistry:
+    """Trust ``key`` in ``service``'s ledger, import ``bundle`` (its holder linked first),
+    then build and refresh the read models: the receiving ledger a scan or an edit starts
+    from. Returns the ledger's import registry."""
+    registry = ImportRegistry(service.store)
+    registry.trust(key)
+    with service.reading() as state:
+        registry.import_bundle(bundle, state=state)
+    projector = open_projector(service.store)
+    projector.catch_up()
+    projector.refresh()
+    projector.engine.dispose()
+    return registry
