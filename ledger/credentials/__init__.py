@@ -4,7 +4,12 @@
 - :mod:`.data_integrity`: the ``eddsa-jcs-2022`` cryptosuite (sign, verify);
 - :mod:`.vc`: the VC Data Model 2.0 envelope, the issuer, :func:`verify_credential`;
 - :mod:`.contexts`: the trackrecord JSON-LD context (every term the credentials add);
-- :mod:`.badges`: :func:`issue_credentials` from a bundle (docs/credentials.md).
+- :mod:`.badges`: :func:`issue_credentials` from a bundle (docs/credentials.md);
+- :mod:`.record`: a bundle verified with the operator's key, the source of both formats;
+- :mod:`.sd_jwt_vc`: SD-JWT VC credentials for wallets, and their type metadata;
+- :mod:`.holder_proof`: the wallet's OpenID4VCI proof of possession of its key;
+- :mod:`.presentation`: :func:`verify_presentation` of an SD-JWT VC with key binding
+  (docs/wallet.md).
 """
 
 from __future__ import annotations
@@ -25,30 +30,80 @@ from .did_key import (
     public_key_from_verification_method,
     verification_method_for,
 )
+from .holder_proof import PROOF_ALGS, PROOF_TYP, HolderProof, IssuanceError, verify_proof_jwt
+from .presentation import (
+    KB_JWT_TYP,
+    KeyBoundSdJwt,
+    PresentationError,
+    VerifiedPresentation,
+    verify_inclusion_evidence,
+    verify_presentation,
+    verify_sd_jwt,
+)
+from .record import RecordEntry, VerifiedRecord, verified_record
+from .sd_jwt_vc import (
+    CREDENTIAL_KINDS,
+    ISSUER_ALG,
+    SD_JWT_VC_TYP,
+    VCT_BASE,
+    SdJwtVc,
+    credential_identifiers,
+    holder_jwk_of,
+    issue_sd_jwt_vc,
+    issuer_jwk,
+    type_metadata,
+    vct_of,
+)
 from .vc import VC_V2_CONTEXT, CredentialIssuer, credential, credential_id, verify_credential
 
 __all__ = [
+    "CREDENTIAL_KINDS",
     "CRYPTOSUITE",
+    "ISSUER_ALG",
+    "KB_JWT_TYP",
     "OB_V3_CONTEXT",
+    "PROOF_ALGS",
+    "PROOF_TYP",
+    "SD_JWT_VC_TYP",
     "TRACKRECORD_CONTEXT",
     "TRACKRECORD_CONTEXT_PATH",
+    "VCT_BASE",
     "VC_V2_CONTEXT",
     "CredentialError",
     "CredentialIssuer",
     "DidKeyError",
+    "HolderProof",
+    "IssuanceError",
     "IssuedCredential",
+    "KeyBoundSdJwt",
+    "PresentationError",
+    "RecordEntry",
+    "SdJwtVc",
+    "VerifiedPresentation",
+    "VerifiedRecord",
     "base58btc_decode",
     "base58btc_encode",
     "credential",
     "credential_id",
+    "credential_identifiers",
     "did_key_for",
     "hash_data",
+    "holder_jwk_of",
     "issue_credentials",
+    "issue_sd_jwt_vc",
+    "issuer_jwk",
     "public_key_from_verification_method",
     "sign_document",
     "trackrecord_context",
     "trackrecord_context_bytes",
+    "type_metadata",
+    "vct_of",
     "verification_method_for",
+    "verified_record",
     "verify_credential",
+    "verify_inclusion_evidence",
+    "verify_presentation",
     "verify_proof",
+    "verify_proof_jwt",
+    "verify_sd_jwt",
 ]

@@ -24,11 +24,9 @@ from typing import Any
 
 from keys import Identity
 
-from ..bundle import BundleReport, load_bundle, verify_bundle
-from ..canonical import canonical_bytes, sha256_hex
-from ..checkpoint import NoteVerifier
+from ..bundle import BundleReport
 from .contexts import TRACKRECORD_CONTEXT
-from .data_integrity import CredentialError
+from .record import VerifiedRecord, verified_record
 from .vc import CredentialIssuer, credential, credential_id
 
 __all__ = ["OB_V3_CONTEXT", "IssuedCredential", "issue_credentials"]
@@ -48,65 +46,25 @@ class IssuedCredential:
         return json.dumps(self.document, indent=1, ensure_ascii=False) + "\n"
 
 
-@dataclass(frozen=True)
-class _Entry:
-    log_index: int
-    entry: dict[str, Any]
-    disclosed: dict[str, str]
-
-    @property
-    def statement(self) -> dict[str, Any]:
-        return dict(self.entry["statement"])
-
-
-class _Record:
-    """A verified bundle: its report and its entries by statement id."""
-
-    def __init__(self, bundle: Mapping[str, Any], report: BundleReport) -> None:
-        self.report = report
-        self.entries: dict[str, _Entry] = {}
-        for item in bundle["entries"]:
-            disclosed = {field: value for _, field, value in item["disclosures"]}
-            e = _Entry(item["log_index"], item["entry"], disclosed)
-            self.entries[e.statement["id"]] = e
-
-    def evidence(self, statement_id: str, what: str) -> dict[str, Any]:
-        e = self.entries[statement_id]
-        s, r = e.statement, self.report
-        return {
-            "type": ["Evidence"],
-            "name": f"{s['type']} entry {e.entry['stream']}#{e.entry['seq']}",
-            "narrative": f"{what}: the signed {s['type']} statement {s['id']}, entry "
-            f"{e.entry['seq']} of stream {e.entry['stream']} at log index {e.log_index}, "
-            f"included in checkpoint {r.checkpoint_size} of {r.origin}.",
-            "statementId": s["id"],
-            "statementType": s["type"],
-            "stream": e.entry["stream"],
-            "seq": e.entry["seq"],
-            "logIndex": e.log_index,
-            "entryHash": sha256_hex(canonical_bytes(e.entry)),
-            "checkpointOrigin": r.origin,
-            "checkpointSize": r.checkpoint_size,
-            "checkpointRoot": r.checkpoint_root,
-        }
-
-    def completion(self, assignment: str) -> _Entry:
-        for e in self.entries.values():
-            s = e.statement
-            if (
-                s["type"] == "AssignmentCompleted"
-                and s["subject"] == assignment
-                and s["body"]["assignee"] == self.report.person
-            ):
-                return e
-        raise CredentialError("bad_format", f"no completion of assignment {assignment}")
-
-    def posted(self, assignment: str) -> _Entry:
-        return next(
-            e
-            for e in self.entries.values()
-            if e.statement["type"] == "AssignmentPosted" and e.statement["subject"] == assignment
-        )
+def _evidence(record: VerifiedRecord, statement_id: str, what: str) -> dict[str, Any]:
+    e = record.entries[statement_id]
+    s, r = e.statement, record.report
+    return {
+        "type": ["Evidence"],
+        "name": f"{s['type']} entry {e.entry['stream']}#{e.entry['seq']}",
+        "narrative": f"{what}: the signed {s['type']} statement {s['id']}, entry "
+        f"{e.entry['seq']} of stream {e.entry['stream']} at log index {e.log_index}, "
+        f"included in checkpoint {r.checkpoint_size} of {r.origin}.",
+        "statementId": s["id"],
+        "statementType": s["type"],
+        "stream": e.entry["stream"],
+        "seq": e.entry["seq"],
+        "logIndex": e.log_index,
+        "entryHash": e.entry_hash(),
+        "checkpointOrigin": r.origin,
+        "checkpointSize": r.checkpoint_size,
+        "checkpointRoot": r.checkpoint_root,
+    }
 
 
 def _subject(report: BundleReport, achievement: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +89,7 @@ def _subject(report: BundleReport, achievement: dict[str, Any]) -> dict[str, Any
 
 
 def _endorsements(
-    record: _Record, issuer: CredentialIssuer, contribution: str, title: str, created: str
+    record: VerifiedRecord, issuer: CredentialIssuer, contribution: str, title: str, created: str
 ) -> list[IssuedCredential]:
     out = []
     origin = record.report.origin
@@ -161,7 +119,7 @@ def _endorsements(
                 "endorserRole": e.role,
                 "grade": e.grade,
             },
-            evidence=[record.evidence(e.id, "the endorsement")],
+            evidence=[_evidence(record, e.id, "the endorsement")],
             issuanceDate=created,
             awardedDate=given.statement["issued_at"],
         )
@@ -172,7 +130,7 @@ def _endorsements(
 
 
 def _contributions(
-    record: _Record, issuer: CredentialIssuer, created: str
+    record: VerifiedRecord, issuer: CredentialIssuer, created: str
 ) -> list[IssuedCredential]:
     out: list[IssuedCredential] = []
     report, origin = record.report, record.report.origin
@@ -206,9 +164,9 @@ def _contributions(
             issuer=issuer,
             valid_from=created,
             subject=_subject(report, achievement),
-            evidence=[record.evidence(c.id, "the claim")]
+            evidence=[_evidence(record, c.id, "the claim")]
             + [
-                record.evidence(e.id, "an endorsement")
+                _evidence(record, e.id, "an endorsement")
                 for e in report.endorsements
                 if e.contribution == c.id
             ],
@@ -222,7 +180,9 @@ def _contributions(
     return out
 
 
-def _assignments(record: _Record, issuer: CredentialIssuer, created: str) -> list[IssuedCredential]:
+def _assignments(
+    record: VerifiedRecord, issuer: CredentialIssuer, created: str
+) -> list[IssuedCredential]:
     out = []
     report, origin = record.report, record.report.origin
     for a in report.assignments_completed:
@@ -252,8 +212,8 @@ def _assignments(record: _Record, issuer: CredentialIssuer, created: str) -> lis
             valid_from=created,
             subject=subject,
             evidence=[
-                record.evidence(posted.statement["id"], "the assignment"),
-                record.evidence(done.statement["id"], "the completion"),
+                _evidence(record, posted.statement["id"], "the assignment"),
+                _evidence(record, done.statement["id"], "the completion"),
             ],
             issuanceDate=created,
             awardedDate=done.statement["issued_at"],
@@ -272,12 +232,6 @@ def issue_credentials(
     ``created`` (an XML Schema dateTime with ``Z``) is the issuance time.
     Raises :class:`~ledger.bundle.BundleError` if the bundle does not verify.
     """
-    doc = load_bundle(bundle) if isinstance(bundle, str | bytes) else dict(bundle)
-    origin = doc.get("origin")
-    if not isinstance(origin, str):
-        raise CredentialError("bad_format", "the bundle has no origin")
-    key = NoteVerifier.for_key(origin, operator.public_key.raw)
-    report = verify_bundle(doc, trusted=[key])
-    record = _Record(doc, report)
-    issuer = CredentialIssuer.from_identity(operator, origin)
+    record = verified_record(bundle, operator=operator)
+    issuer = CredentialIssuer.from_identity(operator, record.report.origin)
     return _contributions(record, issuer, created) + _assignments(record, issuer, created)

@@ -1,0 +1,253 @@
+"""SD-JWT VC issuance and presentation verification (ledger.credentials, docs/wallet.md).
+
+The RFC 9901 examples (tests/data/wallet/rfc9901-examples.json, source noted there) are
+conformance vectors for the generic SD-JWT+KB layer. The credentials of the bundle
+scenario (tests/support/bundles.py) are presented by the SD-JWT reference holder
+(``sd_jwt.holder``) and checked by :func:`verify_presentation`; each refusal the issue
+names is one case. The independent wallet (node, @sd-jwt/*) is tests/test_wallet_flow.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jwcrypto.jwk import JWK
+from sd_jwt.holder import SDJWTHolder
+
+from ledger.credentials import (
+    PresentationError,
+    SdJwtVc,
+    VerifiedRecord,
+    credential_identifiers,
+    issue_sd_jwt_vc,
+    issuer_jwk,
+    type_metadata,
+    verified_record,
+    verify_inclusion_evidence,
+    verify_presentation,
+    verify_sd_jwt,
+)
+from ledger.errors import InclusionError
+from ledger.export import export_bundle
+from tests.factories import identity_for
+from tests.support.bundles import Scenario, build_scenario
+
+VECTORS = json.loads(
+    (Path(__file__).parent / "data" / "wallet" / "rfc9901-examples.json").read_text("utf-8")
+)
+ISSUER = "https://ledger.example"
+VERIFIER = "https://employer.example"
+OPERATOR = identity_for("operator")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _json_part(segment: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+# -- RFC 9901 conformance vectors --------------------------------------------------------------
+def test_rfc9901_disclosure_and_digest_vectors() -> None:
+    d = VECTORS["disclosure"]
+    assert _json_part(d["disclosure"]) == d["array"]
+    assert _b64(hashlib.sha256(d["disclosure"].encode("ascii")).digest()) == d["digest"]
+    a = VECTORS["array_disclosure"]
+    assert _json_part(a["disclosure"]) == a["array"]
+
+
+def _spec_verify(presentation: str, **changes: Any) -> Any:
+    kb = VECTORS["kb_jwt_payload"]
+    args: dict[str, Any] = {
+        "issuer_key": JWK(**VECTORS["issuer_key"]),
+        "typ": "example+sd-jwt",
+        "audience": kb["aud"],
+        "nonce": kb["nonce"],
+        "now": kb["iat"],
+    }
+    args.update(changes)
+    return verify_sd_jwt(presentation, **args)
+
+
+def test_rfc9901_section5_presentation_verifies_to_the_processed_payload() -> None:
+    verified = _spec_verify(VECTORS["presentation"])
+    assert verified.claims == VECTORS["processed_payload"]
+    assert verified.disclosures == 4
+    issuance = VECTORS["issuance"]
+    assert issuance.startswith(VECTORS["issuer_signed_jwt"] + "~")
+    assert issuance.count("~") == 11  # ten disclosures
+
+
+def test_rfc9901_section5_presentation_refusals() -> None:
+    spec = VECTORS["presentation"]
+    with pytest.raises(PresentationError) as e:
+        _spec_verify(spec, nonce="0987654321")
+    assert e.value.code == "wrong_nonce"
+    with pytest.raises(PresentationError) as e:
+        _spec_verify(spec, audience="https://other.example")
+    assert e.value.code == "wrong_audience"
+    with pytest.raises(PresentationError) as e:
+        _spec_verify(spec, now=VECTORS["kb_jwt_payload"]["iat"] + 3600)
+    assert e.value.code == "stale_presentation"
+    jwt, *disclosures, kb = spec.split("~")
+    forged = _b64(json.dumps(["lklxF5jMYlGTPUovMNIvCA", "DE"]).encode())
+    with pytest.raises(PresentationError) as e:
+        _spec_verify("~".join([jwt, *disclosures[:-1], forged, kb]))
+    assert e.value.code == "bad_disclosure"
+    other = JWK.generate(kty="EC", crv="P-256")
+    with pytest.raises(PresentationError) as e:
+        _spec_verify(spec, issuer_key=other)
+    assert e.value.code == "bad_signature"
+
+
+# -- trackrecord's credentials -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    url = f"sqlite://{(tmp_path_factory.mktemp('sdjwt') / 'a.db').resolve().as_posix()}"
+    return build_scenario(url)
+
+
+@pytest.fixture(scope="module")
+def record(scenario: Scenario) -> VerifiedRecord:
+    return verified_record(export_bundle(scenario.log, "alice"), operator=OPERATOR)
+
+
+@pytest.fixture(scope="module")
+def holder() -> JWK:
+    return JWK.generate(kty="EC", crv="P-256")
+
+
+def _issue(record: VerifiedRecord, identifier: str, holder: JWK, **kw: Any) -> SdJwtVc:
+    args: dict[str, Any] = {
+        "operator": OPERATOR,
+        "issuer": ISSUER,
+        "holder_key": holder.export_public(as_dict=True),
+        "issued_at": int(time.time()),
+        "valid_for": 3600,
+    }
+    args.update(kw)
+    return issue_sd_jwt_vc(record, identifier, **args)
+
+
+def _present(vc: SdJwtVc, holder: JWK, disclose: dict[str, Any], nonce: str = "n-1") -> str:
+    h = SDJWTHolder(vc.issuance)
+    h.create_presentation(disclose, nonce, VERIFIER, holder, "ES256")
+    return str(h.sd_jwt_presentation)
+
+
+def _verify(presentation: str, **changes: Any) -> Any:
+    args: dict[str, Any] = {
+        "issuer_key": OPERATOR.public_key.raw,
+        "audience": VERIFIER,
+        "nonce": "n-1",
+        "now": int(time.time()),
+    }
+    args.update(changes)
+    return verify_presentation(presentation, **args)
+
+
+def test_the_record_supports_one_credential_per_endorsed_contribution_and_assignment(
+    record: VerifiedRecord,
+) -> None:
+    ids = credential_identifiers(record)
+    assert len(ids["contribution"]) == 1
+    assert len(ids["assignment"]) == 1
+    assert ids["summary"] == [f"summary:{record.report.checkpoint_size}"]
+
+
+def test_no_personal_field_is_in_the_clear(record: VerifiedRecord, holder: JWK) -> None:
+    secrets = {"alice", "Alice", "Policy brief", "Data migration", "comment by manager", "bob"}
+    for identifiers in credential_identifiers(record).values():
+        for identifier in identifiers:
+            vc = _issue(record, identifier, holder)
+            jwt = vc.issuance.split("~")[0]
+            header, payload = _json_part(jwt.split(".")[0]), _json_part(jwt.split(".")[1])
+            assert header["typ"] == "dc+sd-jwt"
+            assert header["alg"] == "EdDSA"
+            assert header["kid"] == issuer_jwk(OPERATOR.public_key.raw)["kid"]
+            text = json.dumps(payload)
+            assert not [s for s in secrets if f'"{s}"' in text], (identifier, text)
+            assert payload["checkpoint"]["size"] == record.report.checkpoint_size
+            assert payload["cnf"]["jwk"] == holder.export_public(as_dict=True)
+
+
+def test_just_the_grades_of_one_skill(record: VerifiedRecord, holder: JWK) -> None:
+    vc = _issue(record, credential_identifiers(record)["summary"][0], holder)
+    verified = _verify(_present(vc, holder, {"skills": {"policy-advice": True}}))
+    assert verified.kind == "summary"
+    assert verified.claims["skills"] == {"policy-advice": {"contributions": 1, "grades": [3, 4, 5]}}
+    assert "person" not in verified.claims
+    assert "name" not in verified.claims
+    assert verified.claims["counts"] == {}
+    assert verified.claims["grades_by_role"] == {}
+    assert verified.disclosed == 1
+
+
+def test_a_contribution_with_its_evidence_checks_against_the_log(
+    record: VerifiedRecord, holder: JWK, scenario: Scenario
+) -> None:
+    vc = _issue(record, credential_identifiers(record)["contribution"][0], holder)
+    disclose = {"contribution": {"title": True}, "evidence": [True, True], "person": True}
+    verified = _verify(_present(vc, holder, disclose))
+    assert verified.claims["contribution"]["title"] == "Policy brief"
+    assert verified.claims["person"] == "alice"
+    assert len(verified.evidence()) == 2
+    checked = verify_inclusion_evidence(
+        verified, root_at=scenario.log.root, inclusion_proof=scenario.log.inclusion_proof
+    )
+    assert checked == 2
+    # the same evidence against a log whose root differs is refused
+    with pytest.raises(PresentationError) as e:
+        verify_inclusion_evidence(
+            verified, root_at=lambda size: bytes(32), inclusion_proof=scenario.log.inclusion_proof
+        )
+    assert e.value.code == "checkpoint_mismatch"
+
+    def zeros(index: int, size: int) -> list[bytes]:
+        return [bytes(32)] * len(scenario.log.inclusion_proof(index, size))
+
+    with pytest.raises(InclusionError):
+        verify_inclusion_evidence(verified, root_at=scenario.log.root, inclusion_proof=zeros)
+
+
+def _refused(presentation: str, code: str, **changes: Any) -> None:
+    with pytest.raises(PresentationError) as e:
+        _verify(presentation, **changes)
+    assert e.value.code == code, e.value.message
+
+
+def test_refusals(record: VerifiedRecord, holder: JWK) -> None:
+    vc = _issue(record, credential_identifiers(record)["summary"][0], holder)
+    good = _present(vc, holder, {"skills": {"policy-advice": True}})
+    _verify(good)
+    _refused(good, "wrong_nonce", nonce="n-2")
+    _refused(good, "wrong_audience", audience="https://elsewhere.example")
+    _refused(good, "stale_presentation", now=int(time.time()) + 600)
+    jwt, disclosure, kb = good.split("~")
+    salt, key, value = _json_part(disclosure)
+    value["grades"] = [5, 5, 5]
+    tampered = _b64(json.dumps([salt, key, value]).encode())
+    _refused(f"{jwt}~{tampered}~{kb}", "bad_disclosure")
+    _refused(f"{jwt}~{disclosure}~", "no_key_binding")
+    other = _present(vc, JWK.generate(kty="EC", crv="P-256"), {"skills": {"policy-advice": True}})
+    _refused(other, "bad_key_binding")
+    foreign = _issue(record, vc.identifier, holder, operator=identity_for("another-ledger"))
+    _refused(_present(foreign, holder, {}), "untrusted_issuer")
+    expired = _issue(record, vc.identifier, holder, issued_at=int(time.time()) - 7200)
+    _refused(_present(expired, holder, {}), "expired_credential")
+
+
+def test_type_metadata_names_every_claim_of_its_credentials() -> None:
+    for kind in ("contribution", "assignment", "summary"):
+        meta = type_metadata(kind)
+        assert meta["vct"] == f"https://trackrecord.dev/vct/{kind}/v1"
+        paths = [c["path"] for c in meta["claims"]]
+        assert ["person"] in paths
+        assert ["checkpoint"] in paths
