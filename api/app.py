@@ -31,10 +31,12 @@ from .errors import install_error_handlers
 from .guards import SameOriginCookieWrites, UniqueJsonMembers
 from .limits import BodySizeLimit
 from .observability import Metrics, RequestObserver
+from .onboarding import ONBOARDING_COOKIE
 from .openapi import install_openapi
 from .readiness import ReadinessProbe, gauges_of
 from .routers import (
     access,
+    admin_pages,
     assignments,
     audits,
     auth,
@@ -42,6 +44,7 @@ from .routers import (
     checkpoints,
     contexts,
     entries,
+    onboarding,
     operations,
     pages,
     people,
@@ -160,7 +163,7 @@ def create_app(
     install_openapi(app)
     # Outermost last: the size limit first, then cross-site cookie writes, then JSON.
     app.add_middleware(UniqueJsonMembers)
-    app.add_middleware(SameOriginCookieWrites, cookie=COOKIE_NAME)
+    app.add_middleware(SameOriginCookieWrites, cookies=(COOKIE_NAME, ONBOARDING_COOKIE))
     app.add_middleware(BodySizeLimit, limit_for=cfg.body_limit)
     # added last, so outermost: it sees (and logs) every answer, a 413 of the limit too
     app.add_middleware(RequestObserver, metrics=metrics)
@@ -176,7 +179,9 @@ def create_app(
         assignments,
         audits,
         auth,
+        onboarding,
         pages,
+        admin_pages,
         operations,
         witness,
         contexts,

@@ -16,6 +16,8 @@ from ledger.access import today_utc
 from ledger.witness import Witness
 from ledger.witnessing import WitnessEndpoint
 
+from .oidc import OidcProvider
+
 __all__ = ["ApiConfig", "Bucket"]
 
 MiB = 1024 * 1024
@@ -83,6 +85,11 @@ class ApiConfig:
     witnesses: tuple[WitnessEndpoint, ...] = ()
     #: seconds to wait for a witness's answer
     witness_timeout: float = 5.0
+    #: the organisation's OpenID Connect provider newcomers sign in with (api.oidc);
+    #: None: no sign-in button, only invitation links
+    oidc: OidcProvider | None = field(default=None, compare=False)
+    #: how long an invitation link an admin creates stays valid (seconds)
+    invitation_ttl: float = 7 * 24 * 3600.0
 
     def body_limit(self, path: str) -> int:
         """The largest request body accepted on ``path``."""

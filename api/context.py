@@ -27,6 +27,8 @@ from .board import AssignmentBoard
 from .cache import ResponseCache
 from .checkpointer import Checkpointer
 from .config import ApiConfig
+from .oidc import OidcClient
+from .onboarding import OnboardingStore
 from .positions import EntryPositions
 from .ratelimit import RateLimiter
 from .readmodels import ReadModels
@@ -87,6 +89,10 @@ class AppContext:
             session_ttl=cfg.session_ttl,
             clock=cfg.session_clock,
         )
+        self.onboarding = OnboardingStore(
+            self.read_models.projector.engine, clock=cfg.session_clock
+        )
+        self.oidc = None if cfg.oidc is None else OidcClient(cfg.oidc)
         self.audits = AuditJobs(self.ledger.store)
         self.writes = RateLimiter("writes", cfg.write_limit, cfg.clock)
         self.logins = RateLimiter("logins", cfg.login_limit, cfg.clock)

@@ -19,6 +19,8 @@ request that fails the endpoint's schema   422     ``invalid_request``
 :class:`ledger.errors.MalformedInput`      422     its code (``unknown_field``, ...)
 :class:`ledger.bundle.BundleError`         422     its code (``untrusted_key``, ...)
 :class:`ledger.errors.RuleViolation`       422     its code; 409 if its ``conflict``
+:class:`ledger.onboarding.                 422     its code (``bad_signature``, ...); 409 for
+RegistrationRefused`                               ``already_registered``, ``key_in_use``
 :class:`ledger.errors.NotFound`            404     ``not_found``
 :class:`ledger.errors.NotPermitted`        403     its code (``not_yours``)
 :class:`ledger.errors.ConcurrencyConflict` 409     ``conflict``
@@ -66,6 +68,7 @@ from ledger.errors import (
     StoreError,
     StoreUnavailable,
 )
+from ledger.onboarding import RegistrationRefused
 from ledger.store import DRIVER_ERRORS, as_outage
 from ledger.witness import (
     SIZE_MEDIA_TYPE,
@@ -184,7 +187,7 @@ def _status_of(exc: Exception) -> int:
         return 409
     if isinstance(exc, MalformedInput | BundleError):
         return 422
-    if isinstance(exc, RuleViolation):
+    if isinstance(exc, RuleViolation | RegistrationRefused):
         return 409 if exc.conflict else 422
     if isinstance(exc, StoreError):
         return 503

@@ -5,8 +5,9 @@ service's own pages, and JSON bodies name each member of an object once.
 browser also attaches to a request another site makes (a form posted cross-site as
 ``text/plain`` needs no CORS preflight); ``SameSite=Strict`` is one defence, this is the
 second. A state-changing request (anything but GET, HEAD, OPTIONS) that carries the
-session cookie and no ``Authorization`` header is refused with ``403 cross_site`` when
-the browser says it comes from elsewhere: ``Sec-Fetch-Site`` other than
+session cookie (or the onboarding cookie, :mod:`api.onboarding`) and no
+``Authorization`` header is refused with ``403 cross_site`` when the browser says it
+comes from elsewhere: ``Sec-Fetch-Site`` other than
 ``same-origin`` or ``none`` (typed by the user), or else an ``Origin`` whose host is not
 the request's ``Host``. A request with neither header (not a browser: curl, scripts)
 passes, and so does everything with a bearer token, which no other site can add.
@@ -58,17 +59,18 @@ def _cross_site(headers: Headers) -> str | None:
 
 class SameOriginCookieWrites:
     """ASGI middleware: refuse cross-site state-changing requests that a cookie
-    authenticates (``cookie``: the session cookie's name)."""
+    authenticates (``cookies``: the names of the cookies that authenticate)."""
 
-    def __init__(self, app: ASGIApp, *, cookie: str) -> None:
+    def __init__(self, app: ASGIApp, *, cookies: tuple[str, ...]) -> None:
         self.app = app
-        self.cookie = cookie
+        self.cookies = cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in _SAFE_METHODS:
             headers = Headers(scope=scope)
             cookies = headers.get("cookie", "")
-            if f"{self.cookie}=" in cookies and "authorization" not in headers:
+            sent = any(f"{name}=" in cookies for name in self.cookies)
+            if sent and "authorization" not in headers:
                 why = _cross_site(headers)
                 if why is not None:
                     response = problem(

@@ -29,6 +29,7 @@ class Purpose(enum.Enum):
     REQUEST = "request"
     CHALLENGE = "challenge"
     LINK = "link"  # a countersignature binding a record on another ledger (ledger.link)
+    REGISTRATION = "registration"  # a newcomer's request to register their key (ledger.onboarding)
 
 
 def signing_message(purpose: Purpose, payload: bytes) -> bytes:

@@ -29,6 +29,7 @@ from ..deps import Ctx, PersonId, bearer_token
 from ..errors import ApiError
 from ..views import assignment_out, checkpoint_out, request_messages, spec_of
 from ..visibility import Viewer, view_candidates
+from .onboarding import newcomer_values
 
 __all__ = ["router"]
 
@@ -144,6 +145,8 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         views = ctx.ledger.imported_views(me, me, today=ctx.today())
         values["imported"] = [v.as_json() for v in views]
         values["access"] = _access_given(ctx, me)
+    else:
+        values.update(newcomer_values(request, ctx))
     return _render(request, "employee.html", "Employee", "employee", **values)
 
 

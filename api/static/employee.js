@@ -2,9 +2,11 @@
 // claiming a contribution (the evidence file is hashed here, never uploaded), applying to assignments.
 
 import { fieldError, guard, hex, say, sha256, submit } from "./trackrecord.js";
+import { setupNewcomer } from "./onboarding.js";
 import { myKey, setupKeyPanel } from "./session.js";
 
 setupKeyPanel();
+setupNewcomer();
 const me = document.body.dataset.person;
 
 async function evidenceDigest(input) {

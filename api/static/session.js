@@ -16,9 +16,6 @@ async function render() {
     document.getElementById("key-person").textContent = key.person;
     document.getElementById("key-id").textContent = key.keyId;
     document.getElementById("key-public").textContent = key.publicKey;
-    document.getElementById("key-command").textContent =
-      `trackrecord --as ADMIN register ${key.person} --organisation ORG ` +
-      `--department ORG/DEPT --name "Your Name" --public-key ${key.publicKey}`;
   }
 }
 
@@ -34,7 +31,7 @@ export function setupKeyPanel() {
         }
         await createKey(person);
         await render();
-        say("Key created in this browser. Ask an admin to register its public key, then log in.");
+        say("Key created in this browser. Once an admin has registered it, log in.");
       }),
     );
   }

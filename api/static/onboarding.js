@@ -1,0 +1,42 @@
+// A newcomer's first steps without a shell: after signing in at the organisation's
+// identity provider (or with an invitation link), create a key in this browser and file
+// a registration request signed with it (purpose "registration" over the JCS form of
+// {display_name, ledger, person, public_key}; ledger/onboarding.py). The private key
+// stays in this browser; an admin approves the request on the admin page.
+
+import { canonicalBytes } from "./jcs.js";
+import { api, b64, createKey, guard, ledgerOrigin, loadKey, say, signFor } from "./trackrecord.js";
+
+const SLUG = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+export async function requestRegistration(person, displayName, invitation) {
+  let key = await loadKey();
+  if (!key || key.person !== person) key = await createKey(person);
+  const ledger = await ledgerOrigin();
+  const payload = { display_name: displayName, ledger, person, public_key: key.publicKey };
+  const signature = await signFor("registration", canonicalBytes(payload), key);
+  const body = { person, display_name: displayName, public_key: key.publicKey, signature: b64(signature) };
+  if (invitation) body.invitation = invitation;
+  return api("POST", "/registrations", body);
+}
+
+export function setupNewcomer() {
+  document.getElementById("request-registration")?.addEventListener(
+    "submit",
+    guard(async (event) => {
+      const form = event.target;
+      const person = form.person.value.trim();
+      if (!SLUG.test(person)) throw new Error("a person id is lowercase letters, digits, '.', '_' or '-'");
+      const filed = await requestRegistration(person, form.display_name.value.trim(), form.dataset.invitation);
+      say(`Your key is in this browser and your request as ${filed.person} waits for an admin.`);
+      location.reload();
+    }),
+  );
+  document.getElementById("leave-signin")?.addEventListener(
+    "click",
+    guard(async () => {
+      await api("DELETE", "/auth/onboarding");
+      location.reload();
+    }),
+  );
+}
