@@ -125,7 +125,6 @@ def create_app(
             app.state.startup_error = exc
             context.close()
             raise
-        context.positions.refresh()
         context.read_models.start()
         if context.checkpointer is not None:
             context.checkpointer.start()

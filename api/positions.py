@@ -2,75 +2,41 @@
 
 The store numbers its rows by notification position, which may have gaps
 (PostgreSQL sequences skip numbers of rolled-back transactions); the log index
-is the entry's place in the Merkle tree, counted without gaps. This index is
-built by reading the store's row keys in order (no entry is parsed) and is
-extended on demand as the log grows.
+is the entry's place in the Merkle tree, counted without gaps. The store keeps
+both for every entry (:mod:`ledger.store.position_tables`), written with the
+entry: each look-up here is one indexed read, and nothing is read at start or
+held in memory, however long the log.
 """
 
 from __future__ import annotations
 
-import bisect
-import threading
-import uuid
-
-from ledger.store import Store, StoredRecord, stream_originator_id
+from ledger.store import Store, StoredRecord
 
 __all__ = ["EntryPositions"]
 
-_CHUNK = 5000
-
-
-def _row_key(originator_id: uuid.UUID, version: int) -> int:
-    return (originator_id.int << 32) | version
-
 
 class EntryPositions:
-    """The store positions of the log's entries by log index, followed incrementally.
-    Thread-safe."""
+    """The log indexes and store positions of the log's entries, looked up in the store.
+    Thread-safe (it holds nothing)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._lock = threading.Lock()
-        self._positions: list[int] = []
-        self._rows: dict[int, int] = {}
-
-    @property
-    def size(self) -> int:
-        """How many entries the index knows (call :meth:`refresh` to catch up)."""
-        return len(self._positions)
-
-    def refresh(self) -> int:
-        """Read the rows appended since the last refresh; return the new size."""
-        with self._lock:
-            while True:
-                after = self._positions[-1] if self._positions else 0
-                records = self._store.read(after=after, limit=_CHUNK)
-                if not records:
-                    return len(self._positions)
-                for rec in records:
-                    self._rows[_row_key(rec.originator_id, rec.version)] = len(self._positions)
-                    self._positions.append(rec.position)
 
     def position_of(self, log_index: int) -> int | None:
         """The store position of the entry at ``log_index``, or None if beyond the log."""
-        if log_index >= len(self._positions):
-            self.refresh()
-        if 0 <= log_index < len(self._positions):
-            return self._positions[log_index]
-        return None
+        return None if log_index < 0 else self._store.position_of(log_index)
 
-    def index_of_position(self, position: int) -> int:
-        """The log index of the entry stored at ``position`` (which must exist)."""
-        return bisect.bisect_left(self._positions, position)
+    def index_of_position(self, position: int) -> int | None:
+        """The log index of the entry stored at ``position``, or None if none is there."""
+        return self._store.log_index_of(position)
+
+    def indexes_of(self, stream: str) -> dict[int, int]:
+        """The log index of each entry of ``stream``, by seq (one read)."""
+        return self._store.stream_log_indexes(stream)
 
     def index_of(self, stream: str, seq: int) -> int | None:
         """The log index of entry ``seq`` of ``stream``, or None if unknown."""
-        key = _row_key(stream_originator_id(stream), seq)
-        found = self._rows.get(key)
-        if found is None:
-            self.refresh()
-            found = self._rows.get(key)
-        return found
+        return self.indexes_of(stream).get(seq)
 
     def read(self, log_index: int, limit: int) -> list[tuple[int, StoredRecord]]:
         """Up to ``limit`` stored rows from ``log_index`` on, as ``(log index, row)``."""

@@ -54,10 +54,8 @@ class StreamCache:
                 self._streams.move_to_end(stream)
                 return cached[2]
         entries = self._service.read_stream(stream)[: head.seq]
-        indexed = tuple(
-            (withhold_erased(e, state), self._positions.index_of(stream, e.entry.seq))
-            for e in entries
-        )
+        indexes = self._positions.indexes_of(stream)
+        indexed = tuple((withhold_erased(e, state), indexes.get(e.entry.seq)) for e in entries)
         with self._lock:
             self._streams[stream] = (*version, indexed)
             self._streams.move_to_end(stream)

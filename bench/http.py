@@ -292,7 +292,6 @@ def in_process(url: str, world: World, quick: bool, connections: int) -> dict[st
     settings = Settings(database_url=url, keys_dir=Path(tempfile.mkdtemp(prefix="bench-http-")))
     ctx = AppContext(settings.open_ledger(), config, None)  # as api.app's lifespan does
     ctx.service.catch_up()
-    ctx.positions.refresh()
     ctx.read_models.start()
     request = Request({"type": "http", "client": ("127.0.0.1", 0), "headers": []})
     people = list(world.people)

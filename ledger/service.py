@@ -47,6 +47,7 @@ _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_MIN = 16  # below this, thread hand-off costs more than it saves
 _MAX_ATTEMPTS = 25
 _READ_CHUNK = 2000
+_INDEX_CHUNK = 20_000  # entries whose positions one transaction indexes (only row keys read)
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,12 @@ class LedgerService:
 
     # -- bringing the stored rule state up to the log -----------------------------------
     def behind(self) -> bool:
-        """True if the log holds entries the stored rule state does not follow yet (a
-        ledger written before the state was kept in the store): one indexed read."""
+        """True if the log holds entries the stored rule state or the positions index
+        (:mod:`ledger.store.position_tables`) does not follow yet (a ledger written before
+        they were kept in the store): three indexed reads."""
+        return self._state_behind() or self._positions_behind()
+
+    def _state_behind(self) -> bool:
         size, position = self._batch.follows()
         self._position = max(self._position, position)
         try:
@@ -144,20 +149,48 @@ class LedgerService:
             return False
         return self.state.size == size  # else an append just wrote both: not behind
 
+    def _positions_behind(self) -> bool:
+        try:
+            self.store.get_node(0, self.store.indexed_size())
+        except KeyError:
+            return False
+        return True
+
     def catch_up(self, *, progress: Callable[[int], None] | None = None) -> int:
-        """Fold into the stored rule state the entries it does not follow yet; return how
-        many. Normally none (appends write the state with their entries): then this costs
-        two indexed reads. ``progress`` is called with the number folded so far."""
+        """Index the positions of (:meth:`index_positions`), and fold into the stored rule
+        state, the entries they do not follow yet; return how many were folded. Normally
+        none (appends write both with their entries): then this costs three indexed
+        reads. ``progress`` is called with the number folded so far."""
         with self._lock:
             if not self._erasures_checked:
                 self._erasures_checked = True
                 self._finish_erasures()
+            self.index_positions()
             n = 0
-            while self.behind():
+            while self._state_behind():
                 try:
                     n += self._fold_chunk()
                 except ConcurrencyConflict:
                     continue  # another process folded the same entries first
+                if progress is not None:
+                    progress(n)
+            return n
+
+    def index_positions(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Index the positions of the entries written before the store kept them
+        (:mod:`ledger.store.position_tables`), in chunks of their own transactions (an
+        interrupted run resumes); return how many. ``progress``: called with the number
+        indexed so far."""
+        with self._lock:
+            n, conflicts = 0, 0
+            while self._positions_behind():
+                try:
+                    n += self.store.index_positions(limit=_INDEX_CHUNK)
+                except ConcurrencyConflict:
+                    conflicts += 1  # another process indexed or appended first: again
+                    if conflicts >= _MAX_ATTEMPTS:
+                        raise
+                    continue
                 if progress is not None:
                     progress(n)
             return n

@@ -12,7 +12,6 @@ import itertools
 import json
 import random
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -38,6 +37,7 @@ from tests.factories import (
     state_snapshot,
 )
 from tests.support.cli import Cli
+from tests.support.sql import execute_sql
 from tests.support.tamper import audit_url
 
 BEFORE = Path(__file__).parent / "data" / "ledger_before_rule_state"
@@ -63,20 +63,6 @@ def _folded(store: Store) -> LedgerState:
     for _, stored in service.read_log(after=0, limit=10**6):
         apply_entry(state, stored.entry, log_index=state.size, verify_signature=False)
     return state
-
-
-def _execute(store: Store, sql: str, params: tuple[object, ...] = ()) -> None:
-    """Run one statement on the store's database, as someone with the file would."""
-    if store.backend == "sqlite":
-        conn = sqlite3.connect(store.url.removeprefix("sqlite://"))
-        with conn:
-            conn.execute(sql, params)
-        conn.close()
-        return
-    import psycopg
-
-    with psycopg.connect(store.url, autocommit=True) as conn:
-        conn.execute(sql.replace("?", "%s").replace("rule_state", "ledger_rule_state"), params)
 
 
 # -- the same verdicts and state as in memory ------------------------------------------------
@@ -174,7 +160,7 @@ def test_audit_catches_a_tampered_state_row(database_url: str) -> None:
         assert audit_url(database_url).ok
         registered = LedgerService(store).state.people["alice"].registered_at
         # alice made a manager behind the log's back: the rules would now trust her
-        _execute(
+        execute_sql(
             store,
             "UPDATE rule_state SET value = replace(value, '[]', '[[\"manager\",\"minbzk/dgo\"]]') "
             "WHERE tbl = 'people' AND key = 'alice'",
@@ -197,7 +183,7 @@ def test_audit_catches_a_removed_state_row(database_url: str) -> None:
         service = LedgerService(store)
         w = standard_world(service)
         claimed = service.append(w.claim(w["alice"]))
-        _execute(
+        execute_sql(
             store,
             "DELETE FROM rule_state WHERE tbl = 'statement_ids' AND key = ?",
             (claimed.entry.statement.id,),
@@ -230,6 +216,7 @@ def test_ledger_of_the_previous_version_is_upgraded_and_audits_clean(tmp_path: P
         entries = service.catch_up(progress=folded.append)
         assert entries == store.count_nodes(0) > 0
         assert folded[-1] == entries
+        assert store.indexed_size() == entries  # the entries' positions too
         assert not service.behind()
         assert state_snapshot(service.state) == state_snapshot(_folded(store))
         report = audit(store)
@@ -247,7 +234,7 @@ def test_state_dropped_from_a_ledger_is_built_again_from_its_log(database_url: s
         w = standard_world(service)
         service.append_batch([w.claim(w["alice"]), w.claim(w["carol"])])
         before = state_snapshot(service.state)
-        _execute(store, "DELETE FROM rule_state")
+        execute_sql(store, "DELETE FROM rule_state")
         assert service.state.size == 0
         assert audit_url(database_url).ok  # nothing stored to compare yet
         assert service.catch_up() == 8
@@ -267,7 +254,8 @@ def test_migrate_command_builds_the_state_once(tmp_path: Path) -> None:
     key_beside_db = {SERVICE_KEY_ENV: str(tmp_path / "trackrecord.db.service-key")}
     first = cli("migrate", "--json", env=key_beside_db)
     assert first.exit_code == 0, first.output
-    assert json.loads(first.stdout)["folded"] == json.loads(first.stdout)["entries"] == 78
+    migrated = json.loads(first.stdout)
+    assert migrated["folded"] == migrated["indexed"] == migrated["entries"] == 78
     again = cli("migrate", env=key_beside_db)
     assert again.exit_code == 0, again.output
     assert "already follows all 78 entries" in again.stdout

@@ -403,6 +403,7 @@ def test_store_append_is_one_transaction(conflict: str, stores: Callable[[], Sto
     assert store.max_position() == position
     assert store.read_stream("record/zed") == []
     assert store.count_nodes(0) == size
+    assert store.indexed_size() == size
     report = audit_of(stores)
     assert report.ok, report.as_json()
     assert report.entries == size

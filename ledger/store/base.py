@@ -51,6 +51,7 @@ from .entry_tables import (
     StoredRecord,
     stream_originator_id,
 )
+from .position_tables import EntryPositionTables
 from .recorder import LedgerRecorder
 from .sqlite import sqlite_holds_ledger
 from .state_tables import RuleStateTables
@@ -76,9 +77,12 @@ same table (both pass the check, one fails on the catalogue's unique key), so pr
 starting together create tables one at a time."""
 
 
-class Store(EntryTables, RuleStateTables, CheckpointTables, TrustTables, DataKeys):
+class Store(
+    EntryTables, EntryPositionTables, RuleStateTables, CheckpointTables, TrustTables, DataKeys
+):
     """A ledger's storage on one backend, by concern: entries and Merkle nodes
-    (:class:`~ledger.store.entry_tables.EntryTables`), the rule state
+    (:class:`~ledger.store.entry_tables.EntryTables`), their log indexes and positions
+    (:class:`~ledger.store.position_tables.EntryPositionTables`), the rule state
     (:class:`~ledger.store.state_tables.RuleStateTables`), checkpoints and metadata
     (:class:`~ledger.store.checkpoint_tables.CheckpointTables`), trusted origins and
     imported bundles (:class:`~ledger.store.trust_tables.TrustTables`), data keys

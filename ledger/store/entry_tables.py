@@ -119,10 +119,17 @@ class EntryTables:
         stored sealed under the data key of ``owner``, the person they belong to (a
         new data key is committed before the entries); ``owner`` is None for an entry
         that commits to no personal field (:meth:`ledger.vault.Vault.seal_record`).
+        Each entry's log index is the index of its Merkle leaf (the level-0 ``nodes``, one
+        per entry, in the order of ``records``), recorded beside its notification
+        position (:mod:`ledger.store.position_tables`).
         Returns the notification positions. Raises :class:`ConcurrencyConflict` if
         another writer took one of the stream positions or log indexes first (nothing
         is written then).
         """
+        # The entries' log indexes are their Merkle leaves' indexes, in the same order.
+        leaves = [idx for level, idx, _ in nodes if level == 0]
+        if len(leaves) != len(records):
+            raise ValueError(f"an append needs one Merkle leaf per entry, got {len(leaves)}")
         try:
             events = [
                 StoredEvent(
@@ -134,7 +141,7 @@ class EntryTables:
                 for stream, seq, blob, owner in records
             ]
             ids = self._recorder.insert_events(
-                events, merkle_nodes=list(nodes), rule_state=rule_state
+                events, merkle_nodes=list(nodes), log_indexes=leaves, rule_state=rule_state
             )
         except (IntegrityError, OperationalError) as exc:
             raise write_error(exc) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
@@ -91,6 +92,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 table=self.state_table,
             )
         )
+        self.positions_table = Identifier(f"{base}_entry_positions")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "log_index bigint PRIMARY KEY, position bigint NOT NULL UNIQUE)"
+            ).format(schema=self.schema, table=self.positions_table)
+        )
+        self._insert_positions = SQL(
+            "INSERT INTO {schema}.{table} (log_index, position) "
+            "SELECT * FROM unnest(%b::bigint[], %b::bigint[])"
+        ).format(schema=self.schema, table=self.positions_table)
         self._upsert_state = SQL(
             "INSERT INTO {schema}.{table} (tbl, key, value, at) "
             "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
@@ -169,6 +181,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(self._lock_and_notify)
             curs.execute(self._insert_append, params)
             ids = [row["notification_id"] for row in curs.fetchall()]
+            indexes: Sequence[int] = kwargs.get("log_indexes") or ()
+            if indexes:
+                if len(indexes) != len(ids):
+                    raise ValueError("one log index per entry")
+                curs.execute(self._insert_positions, (list(indexes), ids))
             rows = kwargs.get("rule_state")
             if rows is not None:
                 at = max((r[3] for r in rows), default=0)
@@ -244,6 +261,78 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(sql.format(schema=self.schema, table=table or self.nodes_table), params)
             return list(curs.fetchall()) if curs.description else []
+
+    # -- entry positions (ledger.store.position_tables) ------------------------------------
+    def select_position(self, log_index: int) -> int | None:
+        rows = self._query(
+            SQL("SELECT position FROM {schema}.{table} WHERE log_index=%s"),
+            (log_index,),
+            self.positions_table,
+        )
+        return int(rows[0]["position"]) if rows else None
+
+    def select_log_index(self, position: int) -> int | None:
+        rows = self._query(
+            SQL("SELECT log_index FROM {schema}.{table} WHERE position=%s"),
+            (position,),
+            self.positions_table,
+        )
+        return int(rows[0]["log_index"]) if rows else None
+
+    def select_stream_log_indexes(self, originator_id: UUID) -> list[tuple[int, int]]:
+        """``(seq, log index)`` of every indexed entry of a stream, in seq order."""
+        sql = SQL(
+            "SELECT e.originator_version AS seq, p.log_index FROM {schema}.{events} e "
+            "JOIN {schema}.{table} p ON p.position = e.notification_id "
+            "WHERE e.originator_id=%s ORDER BY e.originator_version"
+        ).format(
+            schema=self.schema,
+            events=Identifier(self.events_table_name),
+            table=self.positions_table,
+        )
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(sql, (originator_id,))
+            return [(int(r["seq"]), int(r["log_index"])) for r in curs.fetchall()]
+
+    def select_last_indexed(self) -> tuple[int, int] | None:
+        """The highest indexed ``(log index, position)``, None if none."""
+        rows = self._query(
+            SQL("SELECT log_index, position FROM {schema}.{table} ORDER BY log_index DESC LIMIT 1"),
+            (),
+            self.positions_table,
+        )
+        return (int(rows[0]["log_index"]), int(rows[0]["position"])) if rows else None
+
+    def index_positions(self, limit: int) -> int:
+        """Index the next ``limit`` entries the positions table does not hold yet (a
+        ledger written before it existed), in one transaction holding the appends'
+        table lock; return how many."""
+        table = SQL("{schema}.{table}").format(schema=self.schema, table=self.positions_table)
+        events = SQL("{schema}.{table}").format(
+            schema=self.schema, table=Identifier(self.events_table_name)
+        )
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(SQL("; ").join(self.lock_table_statements))
+            curs.execute(
+                SQL("SELECT log_index, position FROM {t} ORDER BY log_index DESC LIMIT 1").format(
+                    t=table
+                )
+            )
+            row = curs.fetchone()
+            first, after = (
+                (0, 0) if row is None else (int(row["log_index"]) + 1, int(row["position"]))
+            )
+            curs.execute(
+                SQL(
+                    "SELECT notification_id FROM {e} WHERE notification_id>%s "
+                    "ORDER BY notification_id LIMIT %s"
+                ).format(e=events),
+                (after, limit),
+            )
+            ids = [int(r["notification_id"]) for r in curs.fetchall()]
+            if ids:
+                curs.execute(self._insert_positions, (list(range(first, first + len(ids))), ids))
+            return len(ids)
 
     def select_node(self, level: int, idx: int) -> bytes | None:
         rows = self._query(

@@ -6,6 +6,7 @@ import contextlib
 import sqlite3
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     imports_table = "imported_bundles"
     data_keys_table = "data_keys"
     state_table = "rule_state"
+    positions_table = "entry_positions"
 
     def holds_ledger(self) -> bool:
         """True if the ledger's tables exist in this database."""
@@ -118,6 +120,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"CREATE INDEX IF NOT EXISTS {self.state_table}_order ON {self.state_table} "
             "(tbl, at, key)"
         )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.positions_table} ("
+            "log_index INTEGER PRIMARY KEY, position INTEGER NOT NULL UNIQUE)"
+        )
         return statements
 
     def _insert_events(
@@ -127,6 +133,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         nodes = kwargs.get("merkle_nodes") or ()
         if nodes:
             c.executemany(f"INSERT INTO {self.nodes_table} VALUES (?,?,?)", nodes)
+        indexes = kwargs.get("log_indexes") or ()
+        if indexes:
+            c.executemany(
+                f"INSERT INTO {self.positions_table} VALUES (?,?)",
+                zip(indexes, ids or (), strict=True),
+            )
         rows = kwargs.get("rule_state")
         if rows is not None:
             at = max((r[3] for r in rows), default=0)
@@ -185,6 +197,60 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT count(*) FROM {self.state_table} WHERE tbl=?", (table,))
             return int(c.fetchone()[0])
+
+    # -- entry positions (ledger.store.position_tables) ------------------------------------
+    def select_position(self, log_index: int) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT position FROM {self.positions_table} WHERE log_index=?", (log_index,)
+            )
+            row = c.fetchone()
+            return None if row is None else int(row[0])
+
+    def select_log_index(self, position: int) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT log_index FROM {self.positions_table} WHERE position=?", (position,))
+            row = c.fetchone()
+            return None if row is None else int(row[0])
+
+    def select_stream_log_indexes(self, originator_id: uuid.UUID) -> list[tuple[int, int]]:
+        """``(seq, log index)`` of every indexed entry of a stream, in seq order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT e.originator_version, p.log_index FROM {self.events_table_name} e "
+                f"JOIN {self.positions_table} p ON p.position = e.rowid "
+                "WHERE e.originator_id=? ORDER BY e.originator_version",
+                (originator_id.hex,),
+            )
+            return [(int(r[0]), int(r[1])) for r in c.fetchall()]
+
+    def select_last_indexed(self) -> tuple[int, int] | None:
+        """The highest indexed ``(log index, position)``, None if none."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT log_index, position FROM {self.positions_table} "
+                "ORDER BY log_index DESC LIMIT 1"
+            )
+            row = c.fetchone()
+            return None if row is None else (int(row[0]), int(row[1]))
+
+    def index_positions(self, limit: int) -> int:
+        """Index the next ``limit`` entries the positions table does not hold yet (a
+        ledger written before it existed), in one transaction; return how many."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"SELECT log_index, position FROM {self.positions_table} "
+                "ORDER BY log_index DESC LIMIT 1"
+            )
+            row = c.fetchone()
+            first, after = (0, 0) if row is None else (int(row[0]) + 1, int(row[1]))
+            c.execute(
+                f"SELECT rowid FROM {self.events_table_name} WHERE rowid>? ORDER BY rowid LIMIT ?",
+                (after, limit),
+            )
+            rows = [(first + i, int(r[0])) for i, r in enumerate(c.fetchall())]
+            c.executemany(f"INSERT INTO {self.positions_table} VALUES (?,?)", rows)
+            return len(rows)
 
     def select_node(self, level: int, idx: int) -> bytes | None:
         with self.datastore.transaction(commit=False) as c:

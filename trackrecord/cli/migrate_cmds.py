@@ -1,9 +1,10 @@
 """``trackrecord migrate``: bring a ledger written by an earlier version up to this one.
 
 Since issue 13 the rule state (what the rules consult: people, keys, stream heads, ...)
-is kept in the store's ``rule_state`` table, written with the entries. A ledger written
-before holds no such rows: this command builds them once from the log, in chunks (each
-its own transaction, so an interrupted run resumes where it stopped). Any command that
+is kept in the store's ``rule_state`` table, and each entry's log index beside its store
+position in ``entry_positions``, both written with the entries. A ledger written before
+holds no such rows: this command builds them once from the log, in chunks (each its own
+transaction, so an interrupted run resumes where it stopped). Any command that
 appends, and ``trackrecord serve`` at start, does the same on its own; this command does
 it ahead of time, with progress, and says when there is nothing to do.
 """
@@ -22,22 +23,29 @@ __all__ = ["migrate"]
 
 
 def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Build the rule state of a ledger written by an earlier version from its log (once)."""
+    """Build the rule state and the entries' positions of a ledger written by an earlier
+    version from its log (once)."""
     cli = cli_context(ctx)
     service = cli.service
     started = time.perf_counter()
-    if not service.behind():
-        folded = 0
-    else:
+    indexed = folded = 0
+    if service.behind():
         if not as_json:
-            cli.err.print("building the rule state from the log, once…")
+            cli.err.print("building the rule state and the entries' positions from the log, once…")
+        indexed = service.index_positions(
+            progress=None if as_json else lambda n: cli.err.print(f"  {n} positions indexed")
+        )
         folded = service.catch_up(
             progress=None if as_json else lambda n: cli.err.print(f"  {n} entries folded")
         )
     seconds = round(time.perf_counter() - started, 3)
+    entries = service.state.size
     if as_json:
-        print_json({"folded": folded, "entries": service.state.size, "seconds": seconds})
-    elif folded:
-        cli.console.print(f"✓ rule state built from {folded} entries in {seconds} s")
+        print_json({"folded": folded, "indexed": indexed, "entries": entries, "seconds": seconds})
+    elif folded or indexed:
+        cli.console.print(
+            f"✓ rule state built from {folded} entries, positions of {indexed} entries "
+            f"indexed, in {seconds} s"
+        )
     else:
-        cli.console.print(f"✓ the rule state already follows all {service.state.size} entries")
+        cli.console.print(f"✓ the rule state already follows all {entries} entries")

@@ -1,0 +1,106 @@
+"""The entries' log indexes and store positions kept in the store
+(ledger.store.position_tables), on every backend:
+
+- every append writes each entry's (log index, position) row with the entry, and every
+  look-up (by log index, by position, by stream) answers from the table;
+- an append that fails writes none;
+- a ledger written before the table existed is indexed by ``trackrecord migrate``
+  (or the catch-up of the first command that appends) and then audits clean.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ledger.service import LedgerService
+from ledger.store import Store, open_store
+from tests.factories import standard_world
+from tests.support.cli import Cli
+from tests.support.sql import execute_sql
+from tests.support.tamper import audit_url
+
+
+def _expected(store: Store) -> tuple[list[int], dict[str, dict[int, int]]]:
+    """Each entry's position by log index, and each stream's log indexes by seq, read
+    from the log itself."""
+    positions: list[int] = []
+    streams: dict[str, dict[int, int]] = {}
+    for i, rec in enumerate(store.read(after=0, limit=10**6)):
+        positions.append(rec.position)
+        head = json.loads(rec.head)
+        streams.setdefault(head["stream"], {})[head["seq"]] = i
+    return positions, streams
+
+
+def _assert_indexed(store: Store) -> None:
+    positions, streams = _expected(store)
+    assert store.indexed_size() == len(positions) > 0
+    for i, position in enumerate(positions):
+        assert store.position_of(i) == position
+        assert store.log_index_of(position) == i
+    assert store.position_of(len(positions)) is None
+    assert store.log_index_of(positions[-1] + 1) is None
+    for stream, indexes in streams.items():
+        assert store.stream_log_indexes(stream) == indexes
+    assert store.stream_log_indexes("record/nobody") == {}
+
+
+def test_each_append_writes_its_entries_positions(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service)
+        accepted = service.append_batch([w.claim(w["alice"]), w.claim(w["carol"])])
+        assert [store.position_of(a.log_index) for a in accepted] == [a.position for a in accepted]
+        _assert_indexed(store)
+    finally:
+        store.close()
+
+
+def test_a_ledger_written_before_the_positions_were_kept_is_indexed_by_migrate(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The previous version's schema on every backend: the same ledger without the
+    positions table (and without rule-state rows, as before that)."""
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service)
+        service.append_batch([w.claim(w["alice"]), w.claim(w["carol"])])
+        size = service.state.size
+        execute_sql(store, "DROP TABLE entry_positions")
+        execute_sql(store, "DELETE FROM rule_state")
+    finally:
+        store.close()
+    store = open_store(database_url)  # creates the missing table, empty
+    try:
+        assert store.indexed_size() == 0
+        assert LedgerService(store).behind()
+    finally:
+        store.close()
+
+    cli = Cli(database_url, tmp_path / "keys")
+    first = cli("migrate", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) | {"seconds": 0} == {
+        "folded": size,
+        "indexed": size,
+        "entries": size,
+        "seconds": 0,
+    }
+    again = cli("migrate")
+    assert again.exit_code == 0, again.output
+    assert f"already follows all {size} entries" in again.stdout
+    report = audit_url(database_url)
+    assert report.ok, report.as_json()
+
+    store = open_store(database_url)
+    try:
+        _assert_indexed(store)
+        accepted = LedgerService(store).append(w.claim(w["dave"]))
+        assert accepted.log_index == size
+        assert store.position_of(size) == accepted.position
+        _assert_indexed(store)
+    finally:
+        store.close()
