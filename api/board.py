@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from cachetools import LRUCache
+
 from ledger.erasure import withhold_erased
 from ledger.service import LedgerService
 
@@ -32,11 +34,14 @@ class Posting:
 class AssignmentBoard:
     """Postings by assignment id, read on first use. Thread-safe."""
 
-    def __init__(self, service: LedgerService, positions: EntryPositions) -> None:
+    def __init__(
+        self, service: LedgerService, positions: EntryPositions, *, size: int = 2_000
+    ) -> None:
         self._service = service
         self._positions = positions
         self._lock = threading.Lock()
-        self._postings: dict[str, Posting] = {}
+        # least recently used dropped first (read again from the store on demand)
+        self._postings: LRUCache[str, Posting] = LRUCache(maxsize=max(size, 1))
 
     def posting(self, assignment: str) -> Posting:
         """The posting of ``assignment``; raise :class:`ledger.errors.NotFound`."""

@@ -22,7 +22,7 @@ __all__ = ["ResponseCache"]
 class ResponseCache:
     """JSON answers by (question, version), least recently used dropped first. Thread-safe."""
 
-    def __init__(self, size: int = 10_000) -> None:
+    def __init__(self, size: int = 5_000) -> None:
         self._size = size
         self._lock = threading.Lock()
         self._answers: OrderedDict[Hashable, tuple[Hashable, bytes]] = OrderedDict()
@@ -43,6 +43,10 @@ class ResponseCache:
             while len(self._answers) > self._size:
                 self._answers.popitem(last=False)
         return body
+
+    def __len__(self) -> int:
+        """How many answers are kept (at most the size given)."""
+        return len(self._answers)
 
     def clear(self) -> None:
         """Forget every answer (after an erasure: none may stay in memory)."""

@@ -85,6 +85,12 @@ class ApiConfig:
     witnesses: tuple[WitnessEndpoint, ...] = ()
     #: seconds to wait for a witness's answer
     witness_timeout: float = 5.0
+    #: streams kept decoded in memory, least recently read dropped first (also the bound
+    #: of the profiles and assignment postings kept); docs/operations.md, "Memory"
+    stream_cache_size: int = 2_000
+    #: read-model answers (portfolio, reputation, candidates) kept as JSON, least
+    #: recently used dropped first; docs/operations.md, "Memory"
+    answer_cache_size: int = 5_000
     #: the organisation's OpenID Connect provider newcomers sign in with (api.oidc);
     #: None: no sign-in button, only invitation links
     oidc: OidcProvider | None = field(default=None, compare=False)

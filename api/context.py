@@ -65,10 +65,11 @@ class AppContext:
         cfg = self.config
         self.erasures = ErasureWatch()
         self.positions = EntryPositions(self.ledger.store)
-        self.streams = StreamCache(self.ledger.service, self.positions)
-        self.answers = ResponseCache()
-        self.profiles = Profiles(self.streams)
-        self.board = AssignmentBoard(self.ledger.service, self.positions)
+        kept = cfg.stream_cache_size
+        self.streams = StreamCache(self.ledger.service, self.positions, size=kept)
+        self.answers = ResponseCache(size=cfg.answer_cache_size)
+        self.profiles = Profiles(self.streams, size=kept)
+        self.board = AssignmentBoard(self.ledger.service, self.positions, size=kept)
         self.read_models = ReadModels(self.ledger.store, log_size=lambda: self.state().size)
         if self.operator is not None:
             self.checkpointer = Checkpointer(

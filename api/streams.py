@@ -30,7 +30,7 @@ class StreamCache:
     """The entries of recently read streams, as of their head. Thread-safe."""
 
     def __init__(
-        self, service: LedgerService, positions: EntryPositions, *, size: int = 20_000
+        self, service: LedgerService, positions: EntryPositions, *, size: int = 2_000
     ) -> None:
         self._service = service
         self._positions = positions
@@ -66,6 +66,10 @@ class StreamCache:
     def entries(self, stream: str, state: LedgerState) -> list[StoredEntry]:
         """``stream``'s entries up to its head in ``state`` (see :meth:`read`)."""
         return [e for e, _ in self.read(stream, state)]
+
+    def __len__(self) -> int:
+        """How many streams are kept (at most the size given)."""
+        return len(self._streams)
 
     def clear(self) -> None:
         """Forget every stream read so far."""

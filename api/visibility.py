@@ -49,6 +49,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from cachetools import LRUCache
+
 from ledger.access import (
     ACCESS_TYPES,
     MATCHING_PARTS,
@@ -107,10 +109,11 @@ class Profile:
 class Profiles:
     """Profiles by person, folded again when the person's record stream grows. Thread-safe."""
 
-    def __init__(self, streams: StreamCache) -> None:
+    def __init__(self, streams: StreamCache, *, size: int = 2_000) -> None:
         self._streams = streams
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[int, Profile]] = {}
+        # person -> (record head seq, profile), least recently used dropped first
+        self._cache: LRUCache[str, tuple[int, Profile]] = LRUCache(maxsize=max(size, 1))
 
     def of(self, person: str, state: LedgerState) -> Profile:
         """``person``'s profile as of ``state``."""
@@ -123,8 +126,6 @@ class Profiles:
             return cached[1]
         profile = Profile.fold(self._streams.entries(f"record/{person}", state))
         with self._lock:
-            if len(self._cache) > 50_000:
-                self._cache.clear()
             self._cache[person] = (head.seq, profile)
         return profile
 

@@ -92,6 +92,7 @@ SERVICE_KEY_META = "service_key_id"  # the ledger_meta row holding the service k
 SERVICE_KEY_ENV = "TRACKRECORD_SERVICE_KEY"
 SERVICE_KEY_ID_PREFIX = b"trackrecord:service-key-id:v1\x00"
 KEY_SIZE = nacl.secret.SecretBox.KEY_SIZE  # 32
+DATA_KEY_CACHE = 50_000  # unwrapped data keys a Vault keeps (about 8 MiB); see Vault.__init__
 NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE  # 24
 _HASH_SIZE = 32
 _MIN_BOX = nacl.secret.SecretBox.MACBYTES + _HASH_SIZE + 2  # MAC, entry hash, b"[]"
@@ -328,6 +329,8 @@ class Vault:
         self._box = nacl.secret.SecretBox(service_key)
         self.key_id = service_key_id(service_key)
         self._table = table
+        # unwrapped data keys by person: at most DATA_KEY_CACHE of them (then emptied and
+        # filled again on demand), so a process's memory does not grow with the people
         self._keys: dict[str, bytes] = {}
 
     def data_key(self, person: str) -> bytes:
@@ -355,7 +358,7 @@ class Vault:
         if key == _UNWRAP_FAILED:
             self._check_not_rotated()
             raise StoreError(f"the stored data key of {person} does not open under the service key")
-        self._keys[person] = key
+        self._remember(person, key)
         return key
 
     def keys_for(
@@ -382,9 +385,14 @@ class Vault:
                 if key == _UNWRAP_FAILED:
                     self._check_not_rotated()
                 elif key:
-                    self._keys[person] = key
+                    self._remember(person, key)
                 found[person] = key
         return found
+
+    def _remember(self, person: str, key: bytes) -> None:
+        if len(self._keys) >= DATA_KEY_CACHE:
+            self._keys.clear()
+        self._keys[person] = key
 
     def _check_not_rotated(self) -> None:
         """Raise :class:`StoreError` if the ledger's service key is no longer this vault's

@@ -43,7 +43,14 @@ __all__ = ["WORKER_OPTIONS_ENV", "app", "serve", "worker_app"]
 
 WORKER_OPTIONS_ENV = "TRACKRECORD_SERVE_OPTIONS"
 """Set by ``serve --workers N`` for its workers: the options of ``serve`` as JSON."""
-_WORKER_OPTIONS = ("checkpoint_interval", "secure_cookies", "metrics_token", "ready_max_lag")
+_WORKER_OPTIONS = (
+    "checkpoint_interval",
+    "secure_cookies",
+    "metrics_token",
+    "ready_max_lag",
+    "stream_cache_size",
+    "answer_cache_size",
+)
 
 app = typer.Typer(help="The HTTP service and web pages.")
 
@@ -218,6 +225,20 @@ def serve_command(
             "one per core.",
         ),
     ] = 1,
+    stream_cache: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Streams each service process keeps decoded in memory (and as many "
+            "profiles and assignment postings).",
+        ),
+    ] = 2_000,
+    answer_cache: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Read-model answers each service process keeps (portfolios, ...)."
+        ),
+    ] = 5_000,
     witness: WitnessEndpoints = None,
     witness_key: Annotated[
         Path | None,
@@ -267,6 +288,8 @@ def serve_command(
         secure_cookies=secure_cookies,
         metrics_token=metrics_token or None,
         ready_max_lag=ready_max_lag,
+        stream_cache_size=stream_cache,
+        answer_cache_size=answer_cache,
         witness=open_witness(witness_key, witness_log or [], witness_state),
         witnesses=endpoints(witness),
     )
