@@ -12,7 +12,8 @@ browser by a short-lived cookie and a ``nonce`` bound to the ID token:
    secret, at the token endpoint (Authlib) and verifies the ID token with the
    provider's published keys (joserfc, the JOSE library Authlib builds on): its
    signature, ``iss`` equal to the configured issuer, ``aud`` naming this client, the
-   ``nonce`` of step 1, and ``exp``/``iat``.
+   ``nonce`` of step 1, and ``exp``/``iat``. A provider that keeps e-mail and name out
+   of the ID token gives them at its userinfo endpoint, asked with the access token.
 
 What comes out is an :class:`OidcIdentity` (issuer, ``sub``, e-mail, name): proof of
 who the newcomer is, which :mod:`api.onboarding` binds their registration request to.
@@ -171,6 +172,8 @@ class OidcClient:
         if not isinstance(id_token, str):
             raise _refused("the provider returned no ID token")
         claims = self._verified_claims(id_token, nonce)
+        if "email" not in claims and isinstance(token.get("access_token"), str):
+            claims = {**self._userinfo(token["access_token"], claims["sub"]), **claims}
         email = claims.get("email")
         name = claims.get("name")
         username = claims.get("preferred_username")
@@ -182,6 +185,24 @@ class OidcClient:
             name=name if isinstance(name, str) else None,
             username=username if isinstance(username, str) else None,
         )
+
+    def _userinfo(self, access_token: str, subject: object) -> dict[str, Any]:
+        """The userinfo claims (OpenID Connect Core §5.3), for a provider that puts only
+        ``sub`` in the ID token; ignored unless they are about the same ``sub`` (§5.3.2)."""
+        url = self.metadata().get("userinfo_endpoint")
+        if not isinstance(url, str):
+            return {}
+        try:
+            response = httpx.get(
+                url, headers={"Authorization": f"Bearer {access_token}"}, timeout=_TIMEOUT
+            )
+            response.raise_for_status()
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise _refused("the userinfo endpoint did not answer") from exc
+        if not isinstance(data, dict) or data.get("sub") != subject:
+            raise _refused("the userinfo answer is about someone else")
+        return data
 
     def _verified_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
         try:

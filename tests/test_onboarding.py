@@ -259,6 +259,13 @@ def _grant_admin(live: Live, w: World, name: str, organisation: str) -> None:
     assert response.status_code in (201, 409), response.text  # 409: granted by an earlier run
 
 
+def test_without_an_identity_provider_there_is_no_sign_in(server: Live) -> None:
+    assert server.problem(server.client.get("/auth/oidc/login"))["code"] == "no_identity_provider"
+    page = server.client.get("/employee")
+    assert "oidc-signin" not in page.text
+    assert "invitation link" in page.text
+
+
 def test_the_domain_rule_names_each_refusal() -> None:
     w = World(MemoryLedger())
     w.do(w.genesis())

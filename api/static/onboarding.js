@@ -28,8 +28,14 @@ export function setupNewcomer() {
       const person = form.person.value.trim();
       if (!SLUG.test(person)) throw new Error("a person id is lowercase letters, digits, '.', '_' or '-'");
       const filed = await requestRegistration(person, form.display_name.value.trim(), form.dataset.invitation);
-      say(`Your key is in this browser and your request as ${filed.person} waits for an admin.`);
-      location.reload();
+      if (!form.dataset.invitation) {
+        location.reload(); // the page shows the request filed under the sign-in
+        return;
+      }
+      // An invitation works once: stay on this page rather than reload a spent link.
+      form.hidden = true;
+      say(`Your key is in this browser and your request as ${filed.person} waits for an admin. ` +
+        "Once approved, log in with it on the employee page.");
     }),
   );
   document.getElementById("leave-signin")?.addEventListener(
