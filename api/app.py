@@ -29,6 +29,7 @@ from .context import AppContext
 from .deps import COOKIE_NAME
 from .errors import install_error_handlers
 from .guards import SameOriginCookieWrites, UniqueJsonMembers
+from .i18n import template_environment
 from .limits import BodySizeLimit
 from .observability import Metrics, RequestObserver
 from .onboarding import ONBOARDING_COOKIE
@@ -52,6 +53,7 @@ from .routers import (
     statements,
     witness,
 )
+from .wording import TERMS
 
 __all__ = ["create_app"]
 
@@ -155,7 +157,7 @@ def create_app(
         redoc_url=None,
     )
     here = Path(__file__).parent
-    app.state.templates = Jinja2Templates(directory=here / "templates")
+    app.state.templates = Jinja2Templates(env=template_environment(here / "templates", TERMS))
     app.mount("/static", StaticFiles(directory=here / "static"), name="static")
     install_api_docs(app)
     install_error_handlers(app)

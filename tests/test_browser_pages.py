@@ -125,7 +125,7 @@ def test_an_end_before_the_start_is_refused_next_to_the_end_field(site: Site) ->
         page.fill("#end", "2026-09-01")
         page.click("#claim-form button[type=submit]")
         error = page.locator("#end-error")
-        expect(error).to_contain_text("The end date is before the start date (2026-09-10)")
+        expect(error).to_contain_text("The end date is before the start date (Sep 10, 2026)")
         expect(page.locator("#end")).to_be_focused()
         expect(page.locator("#end")).to_have_attribute("aria-invalid", "true")
         expect(page.locator("#end")).to_have_attribute("aria-describedby", "end-error")

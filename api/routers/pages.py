@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ledger.access import GrantLine
-from ledger.catalogue import Part
+from ledger.catalogue import ContributionKind, Part
 from ledger.checkpoint import CheckpointError
 from ledger.cosignature import verify_cosignatures
 from ledger.errors import NotFound
@@ -27,28 +27,17 @@ from projections.portfolio import portfolio
 from ..context import AppContext
 from ..deps import Ctx, PersonId, bearer_token
 from ..errors import ApiError
+from ..i18n import N_, language, language_of, remember
 from ..views import assignment_out, checkpoint_out, request_messages, spec_of
 from ..visibility import Viewer, view_candidates
+from ..wording import GRADES, PART_TITLES
 from .onboarding import newcomer_values
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-PART_TITLES = {
-    Part.DOSSIER.value: "Dossier: CV, diplomas, certificates, courses",
-    Part.ANALYTICAL.value: "Analytical: 360° reviews on the uniform five-grade scale",
-    Part.AMBITIONS.value: "Ambitions: goals, skills to develop, courses to take",
-    Part.FREE.value: "Free part: assignments, interests, publications, links",
-}
-KINDS = ["work", "project", "diploma", "certificate", "course", "publication", "other"]
-GRADES = [
-    (1, "below expectations"),
-    (2, "partly meets expectations"),
-    (3, "meets expectations"),
-    (4, "exceeds expectations"),
-    (5, "excellent"),
-]
+KINDS = [k.value for k in ContributionKind]
 
 
 def _viewer(request: Request, ctx: AppContext) -> str | None:
@@ -61,9 +50,16 @@ def _viewer(request: Request, ctx: AppContext) -> str | None:
 
 
 def _render(request: Request, name: str, title: str, page: str, **values: Any) -> HTMLResponse:
+    """Page ``name`` in the language the request asks for (:func:`api.i18n.language_of`);
+    ``title``: English, marked with ``N_``, translated by the template."""
     templates: Jinja2Templates = request.app.state.templates
-    values.update(title=title, page=page)
-    return templates.TemplateResponse(request, name, values)
+    lang = language_of(request)
+    values.update(title=title, page=page, lang=lang, script_messages=dict(language(lang).scripts))
+    response = templates.TemplateResponse(request, name, values)
+    remember(request, response)
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -76,7 +72,7 @@ def landing(request: Request, ctx: Ctx) -> HTMLResponse:
     return _render(
         request,
         "landing.html",
-        "A verifiable track record",
+        N_("A verifiable track record"),
         "home",
         viewer=_viewer(request, ctx),
         size=ctx.state().size,
@@ -147,7 +143,7 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         values["access"] = _access_given(ctx, me)
     else:
         values.update(newcomer_values(request, ctx))
-    return _render(request, "employee.html", "Employee", "employee", **values)
+    return _render(request, "employee.html", N_("Employee"), "employee", **values)
 
 
 @router.get("/portfolio/{person}", response_class=HTMLResponse)
@@ -162,7 +158,7 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
         values["imported"] = [v.as_json() for v in views]
     except NotFound:
         values["folio"] = None
-    response = _render(request, "portfolio.html", f"Portfolio of {person}", "portfolio", **values)
+    response = _render(request, "portfolio.html", N_("Portfolio"), "portfolio", **values)
     if values["folio"] is None:
         response.status_code = 404
     return response
@@ -226,7 +222,7 @@ def manager(request: Request, ctx: Ctx) -> HTMLResponse:
         if departments:
             values["requests"] = _requests(ctx, me)
             values["assignments"] = _my_assignments(ctx, me, state)
-    return _render(request, "manager.html", "Manager", "manager", **values)
+    return _render(request, "manager.html", N_("Manager"), "manager", **values)
 
 
 def _history(ctx: AppContext) -> list[dict[str, Any]]:
@@ -235,27 +231,22 @@ def _history(ctx: AppContext) -> list[dict[str, Any]]:
     for link in ctx.log.history(50):
         row = checkpoint_out(link.checkpoint).model_dump()
         row["consistent"] = link.consistent
-        if link.previous is None:
-            row["consistency"] = "first shown"
-        elif link.problem is None:
-            row["consistency"] = f"✓ extends size {link.previous}"
-        else:
-            row["consistency"] = f"✗ {link.problem}"
+        row["previous"] = link.previous
+        row["problem"] = link.problem
         row["cosigned_by"], row["cosignature_problem"] = _cosigners(ctx, link.checkpoint.note)
         rows.append(row)
     return rows
 
 
-def _cosigners(ctx: AppContext, note: str) -> tuple[list[str], str | None]:
+def _cosigners(ctx: AppContext, note: str) -> tuple[list[dict[str, Any]], str | None]:
     """Who of the configured witnesses cosigned ``note`` (name and UTC time), or the problem."""
     keys = [endpoint.key for endpoint in ctx.config.witnesses]
     try:
         found = verify_cosignatures(note, witnesses=keys, quorum=0)
     except CheckpointError as exc:
-        return [], f"✗ {exc.message}"
+        return [], exc.message
     return [
-        f"{c.key.name} ({datetime.fromtimestamp(c.timestamp, UTC):%Y-%m-%d %H:%M:%SZ})"
-        for c in found
+        {"name": c.key.name, "time": datetime.fromtimestamp(c.timestamp, UTC)} for c in found
     ], None
 
 
@@ -265,7 +256,7 @@ def auditor(request: Request, ctx: Ctx) -> HTMLResponse:
     return _render(
         request,
         "auditor.html",
-        "Auditor",
+        N_("Auditor"),
         "auditor",
         viewer=_viewer(request, ctx),
         checkpoints=_history(ctx),

@@ -1,6 +1,7 @@
 // The auditor page: verify an uploaded bundle entry by entry; run a full audit.
 
 import { api, guard, say } from "./trackrecord.js";
+import { _, formatNumber } from "./i18n.js";
 
 function cell(row, text, className) {
   const td = row.insertCell();
@@ -12,7 +13,7 @@ document.getElementById("bundle-form")?.addEventListener(
   "submit",
   guard(async (event) => {
     const file = event.target.bundle.files[0];
-    if (!file) throw new Error("choose a bundle file first");
+    if (!file) throw new Error(_("Choose a bundle file first."));
     const result = await api("POST", "/bundles/verify", await file.text());
     const verdict = document.getElementById("bundle-verdict");
     const table = document.getElementById("bundle-entries");
@@ -23,32 +24,45 @@ document.getElementById("bundle-form")?.addEventListener(
       cell(row, e.stream);
       cell(row, e.seq);
       cell(row, e.type);
-      cell(row, { ok: "✓ verified", failed: "✗ failed", unchecked: "not checked" }[e.status], e.status);
+      cell(row, { ok: _("✓ verified"), failed: _("✗ failed"), unchecked: _("not checked") }[e.status], e.status);
     }
     table.hidden = false;
     const r = result.report;
+    const name = r?.display_name || _("name withheld");
     const facts = r
-      ? `the record of ${r.person} (${r.display_name || "name withheld"}) at checkpoint ` +
-        `${r.checkpoint_size} of ${r.origin} — ${r.entry_count} entries, ` +
-        `${r.contributions.length} contributions, ${r.endorsements.length} endorsements`
+      ? _(
+          "the record of %(person)s (%(name)s) at checkpoint %(size)s of %(origin)s — " +
+            "%(entries)s entries, %(contributions)s contributions, %(endorsements)s endorsements",
+          {
+            person: r.person,
+            name,
+            size: formatNumber(r.checkpoint_size),
+            origin: r.origin,
+            entries: formatNumber(r.entry_count),
+            contributions: formatNumber(r.contributions.length),
+            endorsements: formatNumber(r.endorsements.length),
+          },
+        )
       : "";
     if (result.ok && r.key_pinned) {
-      verdict.textContent = `Verified: ${facts}; signed with operator key ${r.verifier_key}, pinned by this ledger.`;
+      verdict.textContent = _("Verified: %(facts)s; signed with operator key %(key)s, pinned by this ledger.", { facts, key: r.verifier_key });
       verdict.className = "verdict ok";
-      say("Bundle verified.");
+      say(_("Bundle verified."));
     } else if (result.ok) {
       // Consistent in itself, but signed by a key this ledger does not know: anyone can set
       // up a ledger under any name and sign such a bundle, so it proves nothing yet.
-      verdict.textContent =
-        `Not trusted: ${facts} is consistent in itself, but its operator key ${r.verifier_key} is ` +
-        "NOT pinned: it was taken from the bundle, not from this ledger or an origin it trusts. " +
-        "Compare the key with the one its operator publishes before relying on it.";
+      verdict.textContent = _(
+        "Not trusted: %(facts)s is consistent in itself, but its operator key %(key)s is " +
+          "NOT pinned: it was taken from the bundle, not from this ledger or an origin it trusts. " +
+          "Compare the key with the one its operator publishes before relying on it.",
+        { facts, key: r.verifier_key },
+      );
       verdict.className = "verdict warn";
-      say("The bundle is consistent but not trusted: its operator key is not pinned.", true);
+      say(_("The bundle is consistent but not trusted: its operator key is not pinned."), true);
     } else {
-      verdict.textContent = `Not valid: ${result.failure.code} — ${result.failure.message}`;
+      verdict.textContent = _("Not valid: %(code)s — %(message)s", { code: result.failure.code, message: result.failure.message });
       verdict.className = "verdict error";
-      say("The bundle does not verify.", true);
+      say(_("The bundle does not verify."), true);
     }
   }),
 );
@@ -81,9 +95,17 @@ document.getElementById("run-audit")?.addEventListener(
     bar.value = 1;
     const report = job.report;
     out.textContent = report.ok
-      ? `Audit passed: ${report.entries} entries, ${report.streams} streams, ${report.keys} keys ` +
-        `re-verified in ${report.seconds} s.`
-      : `Audit FAILED: ${report.failure.code} at log index ${report.failure.log_index}: ${report.failure.message}`;
+      ? _("Audit passed: %(entries)s entries, %(streams)s streams, %(keys)s keys re-verified in %(seconds)s s.", {
+          entries: formatNumber(report.entries),
+          streams: formatNumber(report.streams),
+          keys: formatNumber(report.keys),
+          seconds: formatNumber(report.seconds),
+        })
+      : _("Audit FAILED: %(code)s at log index %(index)s: %(message)s", {
+          code: report.failure.code,
+          index: report.failure.log_index,
+          message: report.failure.message,
+        });
     out.className = report.ok ? "verdict ok" : "verdict error";
   }),
 );

@@ -4,6 +4,7 @@
 import { fieldError, guard, hex, say, sha256, submit } from "./trackrecord.js";
 import { setupNewcomer } from "./onboarding.js";
 import { myKey, setupKeyPanel } from "./session.js";
+import { _, formatDate } from "./i18n.js";
 
 setupKeyPanel();
 setupNewcomer();
@@ -47,11 +48,11 @@ document.getElementById("claim-form")?.addEventListener(
       });
     } catch (error) {
       if (error.problem?.code !== "bad_period") throw error;
-      fieldError(form.end, `The end date is before the start date (${form.start.value}).`);
-      say("Not claimed: check the end date.", true);
+      fieldError(form.end, _("The end date is before the start date (%(start)s).", { start: formatDate(form.start.value) }));
+      say(_("Not claimed: check the end date."), true);
       return;
     }
-    say(`Claimed: entry ${done.log_index} of the log.`);
+    say(_("Claimed: entry %(entry)s of the log.", { entry: done.log_index }));
     location.reload();
   }),
 );
@@ -65,7 +66,11 @@ for (const form of document.querySelectorAll("form.visibility")) {
         part: form.dataset.part,
         visibility: form.visibility.value,
       });
-      say(`The ${form.dataset.part} part is now ${form.visibility.value} (entry ${done.log_index}).`);
+      say(_("The %(part)s part is now %(visibility)s (entry %(entry)s).", {
+        part: form.dataset.partName,
+        visibility: form.visibility.selectedOptions[0].textContent,
+        entry: done.log_index,
+      }));
       location.reload();
     }),
   );
@@ -79,7 +84,7 @@ for (const form of document.querySelectorAll("form.apply")) {
       const done = await submit(key, "AssignmentApplied", form.dataset.assignment, {
         hours_per_week: Number(form.hours.value),
       }, { motivation: form.motivation.value });
-      say(`Applied (entry ${done.log_index}).`);
+      say(_("Applied (entry %(entry)s).", { entry: done.log_index }));
       location.reload();
     }),
   );
@@ -93,7 +98,7 @@ for (const form of document.querySelectorAll("form.grant-access")) {
       const body = { viewer: form.dataset.viewer, part: form.dataset.part, request: form.dataset.request };
       if (form.until.value) body.until = form.until.value;
       const done = await submit(key, "AccessGranted", me, body);
-      say(`${form.dataset.viewer} may read your ${form.dataset.part} part (entry ${done.log_index}).`);
+      say(_("%(viewer)s may read your %(part)s part (entry %(entry)s).", { viewer: form.dataset.viewer, part: form.dataset.partName, entry: done.log_index }));
       location.reload();
     }),
   );
@@ -107,7 +112,7 @@ for (const form of document.querySelectorAll("form.refuse-access")) {
       const done = await submit(key, "AccessRefused", me, { request: form.dataset.request }, {
         reason: form.reason.value,
       });
-      say(`Refused (entry ${done.log_index}).`);
+      say(_("Refused (entry %(entry)s).", { entry: done.log_index }));
       location.reload();
     }),
   );
@@ -121,7 +126,7 @@ for (const form of document.querySelectorAll("form.revoke-access")) {
       const done = await submit(key, "AccessRevoked", me, { grant: form.dataset.grant }, {
         reason: form.reason.value,
       });
-      say(`${form.dataset.viewer} may no longer read your ${form.dataset.part} part (entry ${done.log_index}).`);
+      say(_("%(viewer)s may no longer read your %(part)s part (entry %(entry)s).", { viewer: form.dataset.viewer, part: form.dataset.partName, entry: done.log_index }));
       location.reload();
     }),
   );
@@ -140,8 +145,8 @@ document.getElementById("export-chosen")?.addEventListener(
     if (!response.ok) {
       const type = response.headers.get("content-type") || "";
       const problem = type.includes("json") ? await response.json() : { detail: await response.text() };
-      fieldError(form.elements.for, `No bundle: ${problem.detail}`);
-      say("The bundle was not made.", true);
+      fieldError(form.elements.for, _("No bundle: %(reason)s", { reason: problem.detail }));
+      say(_("The bundle was not made."), true);
       return;
     }
     const disposition = response.headers.get("content-disposition") || "";
@@ -154,6 +159,6 @@ document.getElementById("export-chosen")?.addEventListener(
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    say(`Downloaded ${name}.`);
+    say(_("Downloaded %(name)s.", { name }));
   }),
 );

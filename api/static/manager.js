@@ -4,6 +4,7 @@
 
 import { guard, say, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
+import { _ } from "./i18n.js";
 
 setupKeyPanel();
 const me = document.body.dataset.person;
@@ -20,17 +21,17 @@ onSubmit("form.endorse", async (form, key) => {
     grade: Number(form.grade.value),
     role: "manager",
   }, { comment: form.comment.value });
-  say(`Endorsed (entry ${done.log_index}).`);
+  say(_("Endorsed (entry %(entry)s).", { entry: done.log_index }));
   location.reload();
 });
 
 // A new request joins "My requests" without a reload (which would clear the status line).
-function showRequest(owner, part) {
+function showRequest(owner, part, partName) {
   const row = document.createElement("tr");
   row.className = "my-request";
   row.dataset.owner = owner;
   row.dataset.part = part;
-  for (const text of [owner, part, "waiting"]) row.insertCell().textContent = text;
+  for (const text of [owner, partName, _("waiting")]) row.insertCell().textContent = text;
   row.cells[2].className = "answer";
   document.querySelector("#my-requests tbody")?.prepend(row);
   const none = document.getElementById("no-requests");
@@ -41,8 +42,9 @@ onSubmit("#access-form", async (form, key) => {
   const done = await submit(key, "AccessRequested", form.owner.value.trim(), {
     part: form.part.value,
   }, { message: form.message.value });
-  say(`Asked ${form.owner.value} for their ${form.part.value} part (entry ${done.log_index}).`);
-  showRequest(form.owner.value.trim(), form.part.value);
+  const partName = form.part.selectedOptions[0].textContent;
+  say(_("Asked %(owner)s for their %(part)s part (entry %(entry)s).", { owner: form.owner.value, part: partName, entry: done.log_index }));
+  showRequest(form.owner.value.trim(), form.part.value, partName);
   form.reset();
 });
 
@@ -55,7 +57,7 @@ onSubmit("#post-form", async (form, key) => {
     hours_per_week: Number(form.hours.value),
     ring: form.ring.value,
   }, { title: form.title.value, description: form.description.value });
-  say(`Posted (entry ${done.log_index}).`);
+  say(_("Posted (entry %(entry)s).", { entry: done.log_index }));
   location.reload();
 });
 
@@ -63,7 +65,7 @@ onSubmit("form.assign", async (form, key) => {
   const done = await submit(key, "AssignmentAssigned", form.dataset.assignment, {
     assignee: form.dataset.person,
   });
-  say(`Assigned (entry ${done.log_index}).`);
+  say(_("Assigned (entry %(entry)s).", { entry: done.log_index }));
   location.reload();
 });
 
@@ -73,6 +75,6 @@ onSubmit("form.complete", async (form, key) => {
     outcome: form.outcome.value,
     grade: Number(form.grade.value),
   }, { outcome_note: form.note.value });
-  say(`Completion confirmed (entry ${done.log_index}).`);
+  say(_("Completion confirmed (entry %(entry)s).", { entry: done.log_index }));
   location.reload();
 });

@@ -2,6 +2,7 @@
 // browser, log in with it (a signed challenge), log out, forget the key.
 
 import { createKey, forgetKey, guard, loadKey, login, logout, say } from "./trackrecord.js";
+import { _ } from "./i18n.js";
 
 function show(id, visible) {
   const el = document.getElementById(id);
@@ -27,11 +28,11 @@ export function setupKeyPanel() {
       guard(async () => {
         const person = document.getElementById("new-person").value.trim();
         if (!/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/.test(person)) {
-          throw new Error("a person id is lowercase letters, digits, '.', '_' or '-'");
+          throw new Error(_("A person id is lowercase letters, digits, '.', '_' or '-'."));
         }
         await createKey(person);
         await render();
-        say("Key created in this browser. Once an admin has registered it, log in.");
+        say(_("Key created in this browser. Once an admin has registered it, log in."));
       }),
     );
   }
@@ -42,7 +43,7 @@ export function setupKeyPanel() {
       guard(async () => {
         const key = await loadKey();
         const session = await login(key);
-        say(`Logged in as ${session.person}.`);
+        say(_("Logged in as %(person)s.", { person: session.person }));
         location.reload();
       }),
     );
@@ -52,7 +53,7 @@ export function setupKeyPanel() {
     forget.addEventListener(
       "click",
       guard(async () => {
-        if (!confirm("Forget the key in this browser? Without it you cannot sign here again.")) return;
+        if (!confirm(_("Forget the key in this browser? Without it you cannot sign here again."))) return;
         await forgetKey();
         await logout();
         location.reload();
@@ -77,7 +78,7 @@ export function setupKeyPanel() {
 export async function myKey(person) {
   const key = await loadKey();
   if (!key || key.person !== person) {
-    throw new Error(`this browser holds no key of ${person}: create or use the key you logged in with`);
+    throw new Error(_("This browser holds no key of %(person)s: create or use the key you logged in with.", { person }));
   }
   return key;
 }

@@ -6,6 +6,7 @@
 // docs/entry.md: key ids, domain-separated signatures, salted disclosures.
 
 import { canonicalBytes } from "./jcs.js";
+import { _ } from "./i18n.js";
 
 const enc = new TextEncoder();
 const DB = "trackrecord";
@@ -148,7 +149,7 @@ let origin = null;
 export async function ledgerOrigin() {
   if (origin === null) {
     const log = await api("GET", "/log");
-    if (!log.origin) throw new Error("no_origin: this ledger has no name yet; nothing can be signed for it");
+    if (!log.origin) throw new Error(_("This ledger has no name yet: nothing can be signed for it."));
     origin = log.origin;
   }
   return origin;

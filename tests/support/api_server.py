@@ -163,7 +163,10 @@ def _serve(
         # The shared client keeps no cookies: each request says who it is (or nobody).
         policy = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
         no_cookies = http.cookiejar.CookieJar(policy)
-        with httpx.Client(base_url=url, timeout=30, cookies=no_cookies) as client:
+        # The pages answer in Dutch unless asked otherwise (api/i18n.py); the tests read
+        # their texts in English, the catalogue's source (tests/test_i18n.py reads Dutch).
+        english = {"Accept-Language": "en"}
+        with httpx.Client(base_url=url, timeout=30, cookies=no_cookies, headers=english) as client:
             yield Live(url, database_url, client, config)
     finally:
         server.should_exit = True

@@ -52,9 +52,10 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def new_context(chromium: Browser) -> BrowserContext:
-    """A fresh browser profile (its own key storage and session cookie)."""
-    context = chromium.new_context(accept_downloads=True)
+def new_context(chromium: Browser, locale: str = "en-US") -> BrowserContext:
+    """A fresh browser profile (its own key storage and session cookie) whose browser asks
+    for ``locale``'s language (the pages answer in it: Dutch for ``nl-NL``)."""
+    context = chromium.new_context(accept_downloads=True, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
     return context
 
