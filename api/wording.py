@@ -75,5 +75,12 @@ TERMS: Mapping[str, str] = MappingProxyType(
         "expired": N_("expired"),
         "granted": N_("granted"),
         "refused": N_("refused"),
+        # erasure bases (ErasureBasis)
+        "request": N_("at the person's request (GDPR art. 17)"),
+        "retention": N_("the retention period ended (Archives Act)"),
+        # a full audit's job (api.audits.AuditJob.status)
+        "running": N_("running"),
+        "done": N_("done"),
+        "failed": N_("failed"),
     }
 )

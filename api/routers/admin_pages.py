@@ -23,6 +23,7 @@ from ledger.state import LedgerState, Person
 from ..context import AppContext
 from ..deps import Ctx
 from ..errors import ApiError
+from ..i18n import N_
 from .onboarding import invitation_out, registration_out
 from .pages import _render, _viewer
 
@@ -44,7 +45,7 @@ def join(
         values["invitation_token"] = token
     except ApiError as exc:
         values["problem"] = exc.message
-    response = _render(request, "join.html", "Join", "join", **values)
+    response = _render(request, "join.html", N_("Join"), "join", **values)
     if "problem" in values:
         response.status_code = 410 if "used" in values["problem"] else 404
     return response
@@ -102,7 +103,7 @@ def admin(
                 bases=[b.value for b in ErasureBasis],
                 status=_status(context, state),
             )
-    response = _render(request, "admin.html", "Admin", "admin", **values)
+    response = _render(request, "admin.html", N_("Admin"), "admin", **values)
     if me is not None and not values.get("is_admin"):
         response.status_code = 403
     return response

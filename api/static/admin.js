@@ -5,6 +5,7 @@
 
 import { api, guard, ledgerOrigin, say, signStatement, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
+import { _ } from "./i18n.js";
 
 setupKeyPanel();
 const me = document.body.dataset.person;
@@ -20,7 +21,7 @@ document.getElementById("approve-form")?.addEventListener(
     const rows = [...document.querySelectorAll("#registrations tr.registration")].filter(
       (row) => row.querySelector(".pick").checked,
     );
-    if (!rows.length) throw new Error("select the requests to approve first");
+    if (!rows.length) throw new Error(_("Select the requests to approve first."));
     const key = await myKey(me);
     const ledger = await ledgerOrigin();
     const statements = [];
@@ -30,7 +31,7 @@ document.getElementById("approve-form")?.addEventListener(
       const organisation = row.dataset.organisation;
       if (!DEPARTMENT.test(department) || department.split("/")[0] !== organisation) {
         input.focus();
-        throw new Error(`${row.dataset.person}: give a department of ${organisation}, e.g. ${organisation}/hr`);
+        throw new Error(_("%(person)s: give a department of %(organisation)s, e.g. %(organisation)s/hr.", { person: row.dataset.person, organisation }));
       }
       const body = { public_key: row.dataset.publicKey, organisation, department };
       statements.push(
@@ -41,7 +42,7 @@ document.getElementById("approve-form")?.addEventListener(
     }
     // One batch: all of them are registered, or (one refused) none is.
     await api("POST", "/statements/batch", { statements });
-    say(`Approved ${statements.length}: ${rows.map((r) => r.dataset.person).join(", ")}.`);
+    say(_("Approved %(count)s: %(people)s.", { count: statements.length, people: rows.map((r) => r.dataset.person).join(", ") }));
     location.reload();
   }),
 );
@@ -51,7 +52,7 @@ for (const button of document.querySelectorAll("#registrations .refuse")) {
     "click",
     guard(async (event) => {
       const row = event.target.closest("tr");
-      if (!confirm(`Refuse the registration request of ${row.dataset.person}?`)) return;
+      if (!confirm(_("Refuse the registration request of %(person)s?", { person: row.dataset.person }))) return;
       await api("DELETE", `/registrations/${row.dataset.id}`);
       location.reload();
     }),
@@ -67,7 +68,7 @@ document.getElementById("invite-form")?.addEventListener(
     if (form.display_name.value.trim()) body.display_name = form.display_name.value.trim();
     const invitation = await api("POST", "/invitations", body);
     document.getElementById("invitation-link").textContent = invitation.link;
-    say(`Invitation created, valid until ${invitation.expires_at}: hand the link to the newcomer.`);
+    say(_("Invitation created, valid until %(until)s: hand the link to the newcomer.", { until: invitation.expires_at }));
   }),
 );
 
@@ -79,7 +80,8 @@ document.getElementById("role-form")?.addEventListener(
     const key = await myKey(me);
     const person = form.person.value.trim();
     await submit(key, action, person, { role: form.role.value, scope: form.scope.value.trim() });
-    say(`${action === "RoleGranted" ? "Granted" : "Revoked"} ${form.role.value} of ${form.scope.value} for ${person}.`);
+    const done = { role: form.role.selectedOptions[0].textContent, scope: form.scope.value, person };
+    say(action === "RoleGranted" ? _("Granted %(role)s of %(scope)s to %(person)s.", done) : _("Revoked %(role)s of %(scope)s from %(person)s.", done));
     location.reload();
   }),
 );
@@ -94,7 +96,7 @@ document.getElementById("transfer-form")?.addEventListener(
       organisation: form.organisation.value.trim(),
       department: form.department.value.trim(),
     });
-    say(`${person} now works in ${form.department.value}.`);
+    say(_("%(person)s now works in %(department)s.", { person, department: form.department.value }));
     location.reload();
   }),
 );
@@ -104,11 +106,11 @@ document.getElementById("erase-form")?.addEventListener(
   guard(async (event) => {
     const form = event.target;
     const person = form.person.value.trim();
-    if (form.confirm.value.trim() !== person) throw new Error("type the same person id twice to confirm");
-    if (!confirm(`Erase the personal content of ${person} for good (${form.basis.value})?`)) return;
+    if (form.confirm.value.trim() !== person) throw new Error(_("Type the same person id twice to confirm."));
+    if (!confirm(_("Erase the personal content of %(person)s for good (%(basis)s)?", { person, basis: form.basis.selectedOptions[0].textContent }))) return;
     const key = await myKey(me);
     await submit(key, "PersonErased", person, { basis: form.basis.value });
-    say(`The personal content of ${person} is erased.`);
+    say(_("The personal content of %(person)s is erased.", { person }));
     location.reload();
   }),
 );

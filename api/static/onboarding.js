@@ -6,6 +6,7 @@
 
 import { canonicalBytes } from "./jcs.js";
 import { api, b64, createKey, guard, ledgerOrigin, loadKey, say, signFor } from "./trackrecord.js";
+import { _ } from "./i18n.js";
 
 const SLUG = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
 
@@ -26,7 +27,7 @@ export function setupNewcomer() {
     guard(async (event) => {
       const form = event.target;
       const person = form.person.value.trim();
-      if (!SLUG.test(person)) throw new Error("a person id is lowercase letters, digits, '.', '_' or '-'");
+      if (!SLUG.test(person)) throw new Error(_("A person id is lowercase letters, digits, '.', '_' or '-'."));
       const filed = await requestRegistration(person, form.display_name.value.trim(), form.dataset.invitation);
       if (!form.dataset.invitation) {
         location.reload(); // the page shows the request filed under the sign-in
@@ -34,8 +35,8 @@ export function setupNewcomer() {
       }
       // An invitation works once: stay on this page rather than reload a spent link.
       form.hidden = true;
-      say(`Your key is in this browser and your request as ${filed.person} waits for an admin. ` +
-        "Once approved, log in with it on the employee page.");
+      say(_("Your key is in this browser and your request as %(person)s waits for an admin. " +
+        "Once approved, log in with it on the employee page.", { person: filed.person }));
     }),
   );
   document.getElementById("leave-signin")?.addEventListener(
