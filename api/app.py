@@ -45,12 +45,14 @@ from .routers import (
     checkpoints,
     contexts,
     entries,
+    issuer,
     onboarding,
     operations,
     pages,
     people,
     portfolio,
     statements,
+    verifier,
     witness,
 )
 from .wording import TERMS
@@ -186,6 +188,8 @@ def create_app(
         operations,
         witness,
         contexts,
+        issuer,
+        verifier,
     )
     for module in routers:
         app.include_router(module.router)

@@ -35,6 +35,7 @@ from .readmodels import ReadModels
 from .sessions import SessionStore
 from .streams import StreamCache
 from .visibility import Profiles
+from .wallet import WalletGrants
 
 __all__ = ["AppContext"]
 
@@ -60,6 +61,7 @@ class AppContext:
     challenges: RateLimiter = field(init=False)
     refusals: RateLimiter = field(init=False)
     erasures: ErasureWatch = field(init=False)
+    wallet: WalletGrants = field(init=False)
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -94,6 +96,7 @@ class AppContext:
             self.read_models.projector.engine, clock=cfg.session_clock
         )
         self.oidc = None if cfg.oidc is None else OidcClient(cfg.oidc)
+        self.wallet = WalletGrants(self.read_models.projector.engine, clock=cfg.session_clock)
         self.audits = AuditJobs(self.ledger.store)
         self.writes = RateLimiter("writes", cfg.write_limit, cfg.clock)
         self.logins = RateLimiter("logins", cfg.login_limit, cfg.clock)

@@ -39,6 +39,13 @@ c2sp.org/tlog-witness)                     403     ``untrusted_checkpoint``
                                                    witness's latest size and a newline,
                                                    media type ``text/x.tlog.size``
                                            422     ``inconsistent_checkpoint``
+wallet issuance (:mod:`api.routers.issuer`) 400     :class:`ledger.credentials.IssuanceError`:
+                                           401     its OAuth code (``invalid_grant``,
+                                                   ``invalid_proof``, ...; 401
+                                                   ``invalid_token``), also as ``error``
+a credential or presentation that does not 422     :class:`ledger.credentials.CredentialError`
+verify, a disclosed entry not in the log           (``PresentationError``: ``wrong_nonce``,
+                                                   ...), :class:`ledger.errors.InclusionError`
 anything else (a bug or corrupt data)      500     the error's code or ``internal_error``
 =========================================  ======  =======================================
 """
@@ -58,8 +65,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from keys import BadSignature, KeyError_, KeystoreError
 from ledger.bundle import BundleError
+from ledger.credentials import CredentialError, IssuanceError
 from ledger.errors import (
     ConcurrencyConflict,
+    InclusionError,
     LedgerError,
     MalformedInput,
     NotFound,
@@ -174,7 +183,7 @@ _WITNESS_STATUSES: tuple[tuple[type[LedgerError], int], ...] = (
 
 
 def _status_of(exc: Exception) -> int:
-    if isinstance(exc, ApiError):
+    if isinstance(exc, ApiError | IssuanceError):
         return exc.status
     for kind, status in _WITNESS_STATUSES:
         if isinstance(exc, kind):
@@ -185,7 +194,7 @@ def _status_of(exc: Exception) -> int:
         return 403
     if isinstance(exc, ConcurrencyConflict):
         return 409
-    if isinstance(exc, MalformedInput | BundleError):
+    if isinstance(exc, MalformedInput | BundleError | CredentialError | InclusionError):
         return 422
     if isinstance(exc, RuleViolation | RegistrationRefused):
         return 409 if exc.conflict else 422
@@ -210,6 +219,16 @@ def problem_for(exc: Exception, *, instance: str | None = None) -> JSONResponse:
     if isinstance(exc, ApiError):
         return problem(
             status, exc.code, exc.message, instance=instance, headers=exc.headers, **exc.evidence
+        )
+    if isinstance(exc, IssuanceError):  # OpenID4VCI's clients read the OAuth members
+        return problem(
+            status,
+            exc.code,
+            exc.message,
+            instance=instance,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None,
+            error=exc.code,
+            error_description=exc.message,
         )
     if isinstance(exc, LedgerError):
         evidence = exc.evidence()

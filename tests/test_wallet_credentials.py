@@ -251,3 +251,25 @@ def test_type_metadata_names_every_claim_of_its_credentials() -> None:
         paths = [c["path"] for c in meta["claims"]]
         assert ["person"] in paths
         assert ["checkpoint"] in paths
+
+
+def test_cli_present_verify(tmp_path: Path, holder: JWK) -> None:
+    from typer.testing import CliRunner
+
+    from trackrecord.cli import create_app
+
+    url = f"sqlite://{(tmp_path / 'c.db').resolve().as_posix()}"
+    scenario = build_scenario(url)
+    record = verified_record(export_bundle(scenario.log, "alice"), operator=OPERATOR)
+    vc = _issue(record, credential_identifiers(record)["contribution"][0], holder)
+    path = tmp_path / "presentation.txt"
+    path.write_text(_present(vc, holder, {"evidence": [True, False]}), encoding="utf-8")
+    args = ["--db", url, "present", "verify", str(path), "--audience", VERIFIER]
+    result = CliRunner().invoke(create_app(), [*args, "--nonce", "n-1", "--inclusion"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["kind"] == "contribution"
+    assert out["inclusion_checked"] == 1
+    refused = CliRunner().invoke(create_app(), [*args, "--nonce", "n-2"])
+    assert refused.exit_code == 3
+    assert "[wrong_nonce]" in refused.stderr

@@ -8,18 +8,21 @@ and submitted to ``POST /statements``.
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import segno
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from ledger.access import GrantLine
 from ledger.catalogue import ContributionKind, Part
 from ledger.checkpoint import CheckpointError
 from ledger.cosignature import verify_cosignatures
-from ledger.errors import NotFound
+from ledger.errors import LedgerError, NotFound
 from ledger.state import AccessRequest, LedgerState
 from projections.matching.queries import assignments_for, candidates
 from projections.portfolio import portfolio
@@ -31,6 +34,7 @@ from ..i18n import N_, language, language_of, remember
 from ..views import assignment_out, checkpoint_out, request_messages, spec_of
 from ..visibility import Viewer, view_candidates
 from ..wording import GRADES, PART_TITLES
+from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
 from .onboarding import newcomer_values
 
 __all__ = ["router"]
@@ -261,3 +265,47 @@ def auditor(request: Request, ctx: Ctx) -> HTMLResponse:
         viewer=_viewer(request, ctx),
         checkpoints=_history(ctx),
     )
+
+
+@router.post("/wallet/offer", response_class=HTMLResponse)
+def wallet_offer(request: Request, ctx: Ctx) -> HTMLResponse:
+    """A credential offer of my record for my wallet: a QR code and a deep link."""
+    me = _viewer(request, ctx)
+    values: dict[str, Any] = {"viewer": me}
+    if me is not None:
+        offer = make_offer(ctx, issuer_url(request), me)
+        qr = segno.make(offer.deep_link, error="m")
+        values.update(
+            deep_link=offer.deep_link,
+            expires_in=offer.expires_in,
+            qr_svg=Markup(qr.svg_inline(scale=4, title="Credential offer", dark="#000")),
+        )
+    return _render(request, "wallet_offer.html", "Add to my wallet", "employee", **values)
+
+
+async def _verifier_form(request: Request) -> dict[str, str]:
+    return await form_fields(request) if request.method == "POST" else {}
+
+
+@router.api_route("/verifier", methods=["GET", "POST"], response_class=HTMLResponse)
+def verifier(
+    request: Request, ctx: Ctx, form: Annotated[dict[str, str], Depends(_verifier_form)]
+) -> HTMLResponse:
+    """A new employer checks a presentation of this ledger's credentials."""
+    values: dict[str, Any] = {"viewer": _viewer(request, ctx), "audience": issuer_url(request)}
+    if form:
+        try:
+            verified, checked = verify_presented(
+                ctx,
+                form.get("presentation", ""),
+                nonce=form.get("nonce", ""),
+                audience=issuer_url(request),
+                inclusion=form.get("inclusion") == "on",
+            )
+            values["result"] = verified.as_json()
+            values["claims_json"] = json.dumps(verified.claims, indent=2, ensure_ascii=False)
+            values["inclusion_checked"] = checked
+        except (LedgerError, ApiError) as exc:
+            values["refusal"] = {"code": exc.code, "message": exc.message}
+    values["nonce"] = ctx.wallet.issue("vp_nonce").secret
+    return _render(request, "verifier.html", "Verify a presentation", "verifier", **values)

@@ -15,6 +15,7 @@ from . import (
     backup_cmds,
     credentials,
     identity_cmds,
+    present_cmds,
     projections,
     read_cmds,
     record_cmds,
@@ -147,5 +148,8 @@ def create_app() -> typer.Typer:
     app.command("migrate", rich_help_panel="Operating the ledger")(migrate)
     app.add_typer(
         credentials.app, name="credentials", rich_help_panel="Transparency and portable records"
+    )
+    app.add_typer(
+        present_cmds.app, name="present", rich_help_panel="Transparency and portable records"
     )
     return app

@@ -10,7 +10,8 @@ code   meaning
        the rule code is printed) or the request (``NotPermitted``), or the
        ledger already exists (``init``)
 3      audit or integrity failure: stored data does not verify
-       (``IntegrityViolation``, ``ProofError``, a failed ``audit``)
+       (``IntegrityViolation``, ``ProofError`` such as a presentation that does not
+       verify, a failed ``audit``)
 4      key, keystore or passphrase error (``keys.KeyError_``, no passphrase)
 5      store unreachable or misconfigured (``StoreError``), or no ledger at
        ``--db`` (``NoLedger``: only ``init`` and ``demo`` create one)

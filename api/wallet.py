@@ -1,0 +1,112 @@
+"""The short-lived secrets of credential issuance (OpenID4VCI) and presentation requests.
+
+Four kinds, each a random value of which only a SHA-256 hash is stored, in the table
+``api_wallet_grants`` of the ledger's database (so every service process honours them,
+as :mod:`api.sessions` does for sessions):
+
+- ``code``: a pre-authorized code, bound to the employee whose session asked for the
+  credential offer; single use (deleted as it is redeemed), ``code_ttl`` seconds;
+- ``token``: the access token the code was exchanged for, ``token_ttl`` seconds;
+- ``c_nonce``: a nonce for the wallet's proof of possession; single use;
+- ``vp_nonce``: a nonce a relying party asks a holder to sign into a presentation;
+  single use.
+
+Expiry times are on the wall clock (``ApiConfig.session_clock``), like sessions'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert, select
+
+from ledger.credentials import IssuanceError
+from ledger.store.base import SCHEMA_LOCK
+from projections.db import writing, xact_lock
+
+__all__ = ["Grant", "WalletGrants"]
+
+_metadata = MetaData()
+_grants = Table(
+    "api_wallet_grants",
+    _metadata,
+    Column("secret_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("person", String(200), nullable=False),
+    Column("expires", Float, nullable=False),
+)
+
+
+def _hash(kind: str, secret: str) -> str:
+    return hashlib.sha256(f"{kind}:{secret}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A secret handed out: its value, the person it is bound to, and its lifetime."""
+
+    secret: str
+    person: str
+    expires_in: int
+
+
+class WalletGrants:
+    """Pre-authorized codes, access tokens and nonces of every service process. Thread-safe."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], float],
+        code_ttl: int = 300,
+        token_ttl: int = 300,
+        nonce_ttl: int = 300,
+    ) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._ttl = {"code": code_ttl, "token": token_ttl, "c_nonce": nonce_ttl}
+        self._ttl["vp_nonce"] = nonce_ttl
+        with writing(engine) as conn:
+            xact_lock(conn, SCHEMA_LOCK)
+            _metadata.create_all(conn)
+
+    def issue(self, kind: str, person: str = "") -> Grant:
+        """Hand out a fresh secret of ``kind`` bound to ``person``."""
+        now, ttl = self._clock(), self._ttl[kind]
+        secret = secrets.token_urlsafe(32)
+        with writing(self.engine) as conn:
+            conn.execute(delete(_grants).where(_grants.c.expires <= now))
+            conn.execute(
+                insert(_grants).values(
+                    secret_hash=_hash(kind, secret), kind=kind, person=person, expires=now + ttl
+                )
+            )
+        return Grant(secret, person, ttl)
+
+    def use(self, kind: str, secret: str, *, refusal: IssuanceError) -> str:
+        """Use up a single-use secret of ``kind``; return its person. Raise ``refusal`` if
+        it is unknown, used or expired."""
+        with writing(self.engine) as conn:
+            row = conn.execute(
+                delete(_grants)
+                .where(_grants.c.secret_hash == _hash(kind, secret))
+                .returning(_grants.c.person, _grants.c.expires)
+            ).first()
+        if row is None or float(row[1]) <= self._clock():
+            raise refusal
+        return str(row[0])
+
+    def holder(self, kind: str, secret: str, *, refusal: IssuanceError) -> str:
+        """The person a live secret of ``kind`` is bound to (not used up); raise ``refusal``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_grants.c.person, _grants.c.expires).where(
+                    _grants.c.secret_hash == _hash(kind, secret)
+                )
+            ).first()
+        if row is None or float(row[1]) <= self._clock():
+            raise refusal
+        return str(row[0])

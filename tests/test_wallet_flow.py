@@ -1,0 +1,237 @@
+"""The employee's record in an independent wallet, over real HTTP (docs/wallet.md).
+
+A real uvicorn service (tests/support/api_server.py) runs with the operator's key over the
+bundle scenario's ledger (tests/support/bundles.py). The wallet is node with OpenWallet's
+@sd-jwt libraries (tests/support/wallet.mjs): it runs the OpenID4VCI pre-authorized code
+flow from the offer the logged-in employee got, checks the credentials with its own
+library, presents the grades of one skill with key binding, and makes the presentations
+the verifier must refuse. The HTTP refusals of the issuer and the pages are checked here too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jwcrypto.jwk import JWK
+from jwcrypto.jws import JWS
+
+from tests.factories import identity_for
+from tests.support.api_server import Live, live_server, login
+from tests.support.bundles import Scenario, build_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+WALLET = ROOT / "tests" / "support" / "wallet.mjs"
+SKILL = "policy-advice"
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "tests/node/node_modules/@sd-jwt").is_dir(),
+    reason="node and tests/node's packages (scripts/test installs them)",
+)
+
+
+@pytest.fixture(scope="module")
+def scenario_url(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Scenario]:
+    url = f"sqlite://{(tmp_path_factory.mktemp('wallet') / 'a.db').resolve().as_posix()}"
+    return url, build_scenario(url)
+
+
+@pytest.fixture(scope="module")
+def served(scenario_url: tuple[str, Scenario]) -> Iterator[Live]:
+    with live_server(scenario_url[0], operator=identity_for("operator")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def alice(served: Live, scenario_url: tuple[str, Scenario]) -> str:
+    return login(served, scenario_url[1].ids["alice2"])  # her key after the rotation
+
+
+def _offer(served: Live, token: str) -> dict[str, Any]:
+    response = served.client.post(
+        "/credential-offers", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["cache-control"] == "no-store"
+    offer: dict[str, Any] = response.json()
+    return offer
+
+
+@pytest.fixture(scope="module")
+def wallet_report(served: Live, alice: str) -> dict[str, Any]:
+    if shutil.which("node") is None or not (ROOT / "tests/node/node_modules/@sd-jwt").is_dir():
+        pytest.skip("node and tests/node's packages (scripts/test installs them)")
+    link = _offer(served, alice)["deep_link"]
+    assert link.startswith("openid-credential-offer://?credential_offer=")
+    done = subprocess.run(
+        ["node", str(WALLET), link, SKILL],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+@needs_node
+def test_the_wallet_receives_every_credential_and_its_library_accepts_them(
+    wallet_report: dict[str, Any],
+) -> None:
+    kinds = sorted(i.split(":")[0] for i in wallet_report["credentials"])
+    assert kinds == ["assignment", "contribution", "summary"]
+    assert wallet_report["library_verified"] == 3
+    assert wallet_report["configurations"] == ["assignment", "contribution", "summary"]
+    summary = next(v for k, v in wallet_report["claims"].items() if k.startswith("summary:"))
+    assert summary["vct"] == "https://trackrecord.dev/vct/summary/v1"
+    assert summary["person"] == "alice"
+    assert summary["skills"][SKILL]["grades"] == [3, 4, 5]
+
+
+@needs_node
+def test_the_new_employer_sees_just_the_grades_of_one_skill(
+    wallet_report: dict[str, Any],
+) -> None:
+    answer = wallet_report["presentation"]
+    assert answer["status"] == 200, answer
+    result = answer["result"]
+    assert result["ok"] is True
+    assert result["kind"] == "summary"
+    assert result["disclosed"] == 1
+    claims = result["claims"]
+    assert claims["skills"] == {SKILL: {"contributions": 1, "grades": [3, 4, 5]}}
+    assert "person" not in claims
+    assert "name" not in claims
+    assert claims["counts"] == {}
+    assert claims["grades_by_role"] == {}
+
+
+@needs_node
+def test_the_disclosed_evidence_is_in_the_log(wallet_report: dict[str, Any]) -> None:
+    answer = wallet_report["evidence"]
+    assert answer["status"] == 200, answer
+    assert answer["result"]["inclusion_checked"] == 2
+    assert answer["result"]["claims"]["contribution"]["skills"] == [SKILL]
+
+
+@needs_node
+def test_the_verifier_and_the_issuer_refuse(wallet_report: dict[str, Any]) -> None:
+    assert wallet_report["refusals"] == {
+        "replayed_code": "invalid_grant",
+        "replayed_c_nonce": "invalid_nonce",
+        "replayed_nonce": "invalid_nonce",
+        "tampered_disclosure": "bad_disclosure",
+        "wrong_nonce": "wrong_nonce",
+        "wrong_audience": "wrong_audience",
+        "expired_presentation": "stale_presentation",
+        "foreign_issuer": "untrusted_issuer",
+    }
+
+
+# -- the issuer's HTTP surface -----------------------------------------------------------------
+def test_metadata(served: Live) -> None:
+    meta = served.client.get("/.well-known/openid-credential-issuer").json()
+    assert meta["credential_issuer"] == served.url
+    assert meta["credential_endpoint"] == f"{served.url}/credential"
+    assert meta["nonce_endpoint"] == f"{served.url}/nonce"
+    summary = meta["credential_configurations_supported"]["summary"]
+    assert summary["format"] == "dc+sd-jwt"
+    assert summary["vct"] == "https://trackrecord.dev/vct/summary/v1"
+    server = served.client.get("/.well-known/oauth-authorization-server").json()
+    assert server["token_endpoint"] == f"{served.url}/token"
+    keys = served.client.get("/.well-known/jwt-vc-issuer").json()["jwks"]["keys"]
+    assert keys[0]["kty"] == "OKP"
+    assert keys[0]["crv"] == "Ed25519"
+    vct = served.client.get("/vct/summary/v1")
+    assert vct.status_code == 200
+    assert vct.json()["vct"] == "https://trackrecord.dev/vct/summary/v1"
+    assert served.client.get("/vct/nothing/v1").status_code == 404
+
+
+def test_an_offer_needs_the_employees_session(served: Live) -> None:
+    assert served.client.post("/credential-offers").status_code == 401
+
+
+def _token(served: Live, code: str) -> Any:
+    return served.client.post(
+        "/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+            "pre-authorized_code": code,
+        },
+    )
+
+
+def _proof(key: JWK, *, aud: str, nonce: str, iat: int | None = None) -> str:
+    jws = JWS(json.dumps({"aud": aud, "iat": iat or int(time.time()), "nonce": nonce}))
+    header = {"alg": "ES256", "typ": "openid4vci-proof+jwt", "jwk": key.export_public(True)}
+    jws.add_signature(key, alg="ES256", protected=json.dumps(header))
+    return str(jws.serialize(compact=True))
+
+
+def test_issuer_refusals(served: Live, alice: str) -> None:
+    code = _offer(served, alice)["credential_offer"]["grants"][
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+    ]["pre-authorized_code"]
+    bad = served.client.post("/token", data={"grant_type": "password"})
+    assert bad.json()["error"] == "unsupported_grant_type"
+    assert _token(served, "not-a-code").json()["error"] == "invalid_grant"
+    answer = _token(served, code)
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["access_token"]
+    details = {d["credential_configuration_id"]: d for d in answer.json()["authorization_details"]}
+    summary_id = details["summary"]["credential_identifiers"][0]
+    key = JWK.generate(kty="EC", crv="P-256")
+
+    def ask(body: dict[str, Any], bearer: str | None = token) -> Any:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return served.client.post("/credential", json=body, headers=headers)
+
+    def nonce() -> str:
+        value: str = served.client.post("/nonce").json()["c_nonce"]
+        return value
+
+    no_token = ask({"credential_identifier": summary_id}, bearer=None)
+    assert no_token.status_code == 401
+    assert no_token.json()["error"] == "invalid_token"
+    proof = _proof(key, aud=served.url, nonce=nonce())
+    unknown = ask({"credential_identifier": "summary:1", "proofs": {"jwt": [proof]}})
+    assert unknown.json()["error"] == "unknown_credential_identifier"
+    wrong_aud = _proof(key, aud="https://elsewhere.example", nonce=nonce())
+    answer = ask({"credential_identifier": summary_id, "proofs": {"jwt": [wrong_aud]}})
+    assert answer.json()["error"] == "invalid_proof"
+    made_up = _proof(key, aud=served.url, nonce="made-up")
+    answer = ask({"credential_identifier": summary_id, "proofs": {"jwt": [made_up]}})
+    assert answer.json()["error"] == "invalid_nonce"
+    good = ask({"credential_configuration_id": "summary", "proofs": {"jwt": [proof]}})
+    assert good.status_code == 200, good.text
+    assert good.json()["credentials"][0]["credential"].count("~") > 3
+
+
+def test_the_employee_page_offers_a_qr_code(served: Live, alice: str) -> None:
+    cookie = {"Cookie": f"trackrecord_session={alice}"}
+    page = served.client.get("/employee", headers=cookie)
+    assert 'action="/wallet/offer"' in page.text
+    offer = served.client.post("/wallet/offer", headers={**cookie, "Origin": served.url})
+    assert offer.status_code == 200, offer.text
+    assert "<svg" in offer.text
+    assert "openid-credential-offer://?credential_offer=" in offer.text
+
+
+def test_the_verifier_page_refuses_a_made_up_presentation(served: Live) -> None:
+    page = served.client.get("/verifier")
+    assert page.status_code == 200
+    assert 'id="nonce"' in page.text
+    answer = served.client.post(
+        "/verifier", data={"presentation": "a.b.c~x~y.z.w", "nonce": "made-up"}
+    )
+    assert answer.status_code == 200
+    assert 'data-ok="false"' in answer.text
+    assert "invalid_nonce" in answer.text
