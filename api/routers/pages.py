@@ -33,8 +33,8 @@ from ..errors import ApiError
 from ..i18n import N_, language, language_of, remember
 from ..views import assignment_out, checkpoint_out, request_messages, spec_of
 from ..visibility import Viewer, view_candidates
-from ..wording import GRADES, PART_TITLES
 from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
+from ..wording import GRADES, PART_TITLES
 from .onboarding import newcomer_values
 
 __all__ = ["router"]
@@ -280,7 +280,9 @@ def wallet_offer(request: Request, ctx: Ctx) -> HTMLResponse:
             expires_in=offer.expires_in,
             qr_svg=Markup(qr.svg_inline(scale=4, title="Credential offer", dark="#000")),
         )
-    return _render(request, "wallet_offer.html", "Add to my wallet", "employee", **values)
+    return _render(
+        request, "wallet_offer.html", N_("Add my record to my wallet"), "employee", **values
+    )
 
 
 async def _verifier_form(request: Request) -> dict[str, str]:
@@ -308,4 +310,4 @@ def verifier(
         except (LedgerError, ApiError) as exc:
             values["refusal"] = {"code": exc.code, "message": exc.message}
     values["nonce"] = ctx.wallet.issue("vp_nonce").secret
-    return _render(request, "verifier.html", "Verify a presentation", "verifier", **values)
+    return _render(request, "verifier.html", N_("Verify a presentation"), "verifier", **values)
