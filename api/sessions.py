@@ -27,7 +27,19 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Index,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
 
 from keys import BadSignature, Purpose, verify_signature
 from ledger.canonical import b64decode
@@ -48,6 +60,7 @@ _challenges = Table(
     _metadata,
     Column("nonce", String(64), primary_key=True),
     Column("expires", Float, nullable=False),
+    Index("ix_api_login_challenges_expires", "expires"),  # schema revision 0002
 )
 _sessions = Table(
     "api_sessions",
@@ -56,6 +69,7 @@ _sessions = Table(
     Column("person", String(200), nullable=False),
     Column("key_id", String(200), nullable=False),
     Column("expires", Float, nullable=False),
+    Index("ix_api_sessions_expires", "expires"),  # schema revision 0002
 )
 
 

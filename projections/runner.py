@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -41,7 +42,11 @@ from .db import CATCH_UP_LOCK, exclusive, writing, xact_lock
 from .entries import AcceptedEntry, EntryReader
 from .erasure import PURGED, compact
 from .errors import ProjectorBusy, TrackingConflict, UnknownReadModel
+from .schema import SchemaChange
+from .schema import upgrade as upgrade_schema
 from .tracking import SqlTrackingRecorder, tracking_metadata
+
+_LOG = logging.getLogger("projections")
 
 __all__ = ["CatchUp", "Progress", "Projector", "Refreshable"]
 
@@ -101,16 +106,28 @@ class Projector:
         self.models = {m.name: m for m in models}
         self.batch_size = batch_size
         self._clock = clock or (lambda: int(_dt.datetime.now(_dt.UTC).timestamp()))
+        #: what :meth:`setup` did to the schema revision (None before it ran)
+        self.schema_change: SchemaChange | None = None
 
     # -- set-up ---------------------------------------------------------------------------
-    def setup(self) -> None:
-        """Create the tracking table and every read model's tables and tracking record."""
+    def setup(self) -> SchemaChange:
+        """Bring the SQLAlchemy-managed tables to this version's schema revision
+        (:func:`projections.schema.upgrade`), then create the tracking table and every read
+        model's tables and tracking record; return what the upgrade did."""
         with writing(self.engine) as conn:
             xact_lock(conn, SCHEMA_LOCK)  # processes starting together create tables in turn
+            change = self.schema_change = upgrade_schema(conn)
+            if change.changed and not change.fresh:
+                _LOG.warning(
+                    "upgraded the read models' schema from revision %s to %s",
+                    change.before,
+                    change.after,
+                )
             tracking_metadata.create_all(conn)
             for model in self.models.values():
                 model.create_tables(conn)
                 model.view.reset(conn, position=0, only_if_missing=True)
+        return change
 
     def select(self, names: Iterable[str] | None) -> list[ReadModel]:
         """The read models called ``names`` (all if None); raise :class:`UnknownReadModel`."""

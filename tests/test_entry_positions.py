@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ledger.service import LedgerService
 from ledger.store import Store, open_store
+from projections.schema import head_revision
 from tests.factories import standard_world
 from tests.support.cli import Cli
 from tests.support.sql import execute_sql
@@ -87,6 +88,8 @@ def test_a_ledger_written_before_the_positions_were_kept_is_indexed_by_migrate(
         "folded": size,
         "indexed": size,
         "entries": size,
+        "schema_before": None,  # no read model tables yet: created at the newest revision
+        "schema": head_revision(),
         "seconds": 0,
     }
     again = cli("migrate")

@@ -4,7 +4,9 @@ Since issue 13 the rule state (what the rules consult: people, keys, stream head
 is kept in the store's ``rule_state`` table, and each entry's log index beside its store
 position in ``entry_positions``, both written with the entries. A ledger written before
 holds no such rows: this command builds them once from the log, in chunks (each its own
-transaction, so an interrupted run resumes where it stopped). Any command that
+transaction, so an interrupted run resumes where it stopped). It also brings the
+SQLAlchemy-managed tables (read models, sessions) to this version's Alembic revision
+(:mod:`projections.schema`). Any command that
 appends, and ``trackrecord serve`` at start, does the same on its own; this command does
 it ahead of time, with progress, and says when there is nothing to do.
 """
@@ -12,12 +14,16 @@ it ahead of time, with progress, and says when there is nothing to do.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
-from .context import cli_context
+from .context import CliContext, cli_context
 from .options import JsonFlag
 from .output import print_json
+
+if TYPE_CHECKING:
+    from projections.schema import SchemaChange
 
 __all__ = ["migrate"]
 
@@ -38,14 +44,45 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         folded = service.catch_up(
             progress=None if as_json else lambda n: cli.err.print(f"  {n} entries folded")
         )
+    schema = _upgrade_schema(cli)
     seconds = round(time.perf_counter() - started, 3)
     entries = service.state.size
     if as_json:
-        print_json({"folded": folded, "indexed": indexed, "entries": entries, "seconds": seconds})
-    elif folded or indexed:
+        print_json(
+            {
+                "folded": folded,
+                "indexed": indexed,
+                "entries": entries,
+                "schema_before": schema.before,
+                "schema": schema.after,
+                "seconds": seconds,
+            }
+        )
+        return
+    if folded or indexed:
         cli.console.print(
             f"✓ rule state built from {folded} entries, positions of {indexed} entries "
             f"indexed, in {seconds} s"
         )
     else:
         cli.console.print(f"✓ the rule state already follows all {entries} entries")
+    if schema.changed and not schema.fresh:
+        cli.console.print(
+            f"✓ tables upgraded from schema revision {schema.before} to {schema.after}"
+        )
+    else:
+        cli.console.print(f"✓ the tables are at schema revision {schema.after}")
+
+
+def _upgrade_schema(cli: CliContext) -> SchemaChange:
+    """Open the read models, which upgrades the SQLAlchemy-managed tables; what it did."""
+    from projections import open_projector
+    from projections.db import create_read_model_engine
+
+    engine = create_read_model_engine(cli.settings.database_url)
+    try:
+        change = open_projector(cli.ledger.store, engine=engine).schema_change
+    finally:
+        engine.dispose()
+    assert change is not None  # open_projector ran its set-up
+    return change

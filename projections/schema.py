@@ -1,0 +1,85 @@
+"""The schema versions of the SQLAlchemy-managed tables, by Alembic.
+
+The read models' tables and their tracking table (:mod:`projections`) and the
+service's own tables (login challenges, sessions, onboarding: :mod:`api`) are
+SQLAlchemy tables in the ledger's database. Their schema version is Alembic's
+``alembic_version`` table; the revisions are ``projections/migrations/versions/``
+(shipped in the package). The ledger's own tables (entries, Merkle nodes, rule
+state, entry positions: :mod:`ledger.store`) are the event store's, not versioned here.
+
+:func:`upgrade` runs when the read models are opened
+(:meth:`projections.runner.Projector.setup`, in its transaction, holding the schema
+lock, so processes starting together upgrade once) and from ``trackrecord migrate``:
+
+- a fresh database (no tracking table yet) gets the current tables from the models'
+  definitions and is stamped with the newest revision;
+- a database at an older revision (or without ``alembic_version``: written before
+  Alembic, revision 0001 by definition) is upgraded to the newest one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+
+from .tracking import tracking_table
+
+__all__ = ["SchemaChange", "head_revision", "schema_revision", "upgrade"]
+
+_SCRIPTS = Path(__file__).parent / "migrations"
+
+
+def _config(conn: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    if conn is not None:
+        config.attributes["connection"] = conn
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this version knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None  # the package ships its revisions
+    return head
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The revision the database's tables are at (None: no ``alembic_version`` yet)."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """What :func:`upgrade` did: the revision before (None: none recorded) and after, and
+    whether the database was fresh (its tables created at the newest revision)."""
+
+    before: str | None
+    after: str
+    fresh: bool
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def upgrade(conn: Connection, *, fresh: bool | None = None) -> SchemaChange:
+    """Bring the SQLAlchemy-managed tables to the newest revision, in ``conn``'s
+    transaction (the caller holds the schema lock). ``fresh``: whether the caller is about
+    to create the tables from their current definitions (by default: the tracking table
+    does not exist yet), so that only the revision is recorded."""
+    before = schema_revision(conn)
+    head = head_revision()
+    if fresh is None:
+        fresh = before is None and not inspect(conn).has_table(tracking_table.name)
+    if fresh:
+        command.stamp(_config(conn), head)
+    elif before != head:
+        command.upgrade(_config(conn), head)
+    return SchemaChange(before, head, fresh)

@@ -1,0 +1,77 @@
+"""The SQLAlchemy-managed tables' schema versions, by Alembic (projections/schema.py), on
+every backend: a fresh database is stamped with the newest revision; one written before
+Alembic (no ``alembic_version``, the indexes of revision 0002 missing) is upgraded when
+the read models are opened, and says so."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from api.sessions import SessionStore
+from ledger.store import open_store
+from projections import open_projector
+from projections.db import create_read_model_engine
+from projections.schema import head_revision, schema_revision
+
+_INDEXES = {
+    "api_login_challenges": "ix_api_login_challenges_expires",
+    "api_sessions": "ix_api_sessions_expires",
+}
+
+
+def _indexes(engine: sa.Engine) -> dict[str, set[str]]:
+    inspector = sa.inspect(engine)
+    return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in _INDEXES}
+
+
+def _open(url: str) -> sa.Engine:
+    """Open the read models and the service's session tables, as ``serve`` does."""
+    store = open_store(url)
+    try:
+        engine = create_read_model_engine(url)
+        open_projector(store, engine=engine)
+        SessionStore(engine, service="t", challenge_ttl=60, session_ttl=60, clock=lambda: 0.0)
+        return engine
+    finally:
+        store.close()
+
+
+def test_a_fresh_database_is_at_the_newest_revision(database_url: str) -> None:
+    engine = _open(database_url)
+    try:
+        with engine.connect() as conn:
+            assert schema_revision(conn) == head_revision()
+        for table, index in _INDEXES.items():
+            assert index in _indexes(engine)[table]
+    finally:
+        engine.dispose()
+
+
+def test_tables_written_before_alembic_are_upgraded_on_open(database_url: str) -> None:
+    engine = _open(database_url)
+    try:
+        with engine.begin() as conn:  # the previous version's schema
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+            for index in _INDEXES.values():
+                conn.execute(sa.text(f"DROP INDEX {index}"))
+        assert all(index not in _indexes(engine)[t] for t, index in _INDEXES.items())
+        store = open_store(database_url)
+        try:
+            change = open_projector(store, engine=engine).schema_change
+        finally:
+            store.close()
+        assert change is not None
+        assert (change.before, change.after, change.fresh) == (None, head_revision(), False)
+        with engine.connect() as conn:
+            assert schema_revision(conn) == head_revision()
+        for table, index in _INDEXES.items():
+            assert index in _indexes(engine)[table]
+        store = open_store(database_url)
+        try:  # once upgraded, opening again changes nothing
+            again = open_projector(store, engine=engine).schema_change
+        finally:
+            store.close()
+        assert again is not None
+        assert not again.changed
+    finally:
+        engine.dispose()
