@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .audit_rows import Failure, check_store_rows
+from .audit_spill import SpillFile, spill
 from .checkpoint import NoteVerifier, verify_checkpoint
 from .disclosures import Disclosure
 from .entry import Entry, decode_record_parts
@@ -43,10 +44,14 @@ from .service import ORIGIN_KEY
 from .state import LedgerState
 from .statement import signatures_that_verify
 from .store import Store, StoredRecord, stream_originator_id
+from .store.rule_state import StoredState
 
-__all__ = ["AuditReport", "Failure", "audit"]
+__all__ = ["SPILL_AT", "AuditReport", "Failure", "audit"]
 
 _CHUNK = 2000
+#: entries after which the audit's re-derived rule state moves to a temporary file
+#: (ledger.audit_spill): about 4.6 KiB each in memory (docs/audit.md §6), so some 450 MiB
+SPILL_AT = 100_000
 ProgressFn = Callable[[int, int], None]
 
 
@@ -155,9 +160,12 @@ def _verify_chunk(jobs: list[_Job]) -> tuple[int, Entry] | None:
 
 
 class _Auditor:
-    def __init__(self, store: Store, workers: int) -> None:
+    def __init__(self, store: Store, workers: int, spill_at: int | None = SPILL_AT) -> None:
         self.store = store
-        self.state = LedgerState(origin=store.get_meta(ORIGIN_KEY))
+        self.state: LedgerState = LedgerState(origin=store.get_meta(ORIGIN_KEY))
+        # past spill_at entries the derived state moves to a temporary file (audit_spill)
+        self.spill_at = spill_at
+        self.spilled: SpillFile | None = None
         self.nodes: dict[tuple[int, int], bytes] = {}
         self.workers = max(1, workers)
         self.pool = ThreadPoolExecutor(max_workers=self.workers)
@@ -322,7 +330,7 @@ class _Auditor:
                 records = self.store.read(after=position, limit=min(_CHUNK, upto))
                 if not records:
                     break
-                failure = self._check_chunk(records)
+                failure = self._check_chunk_state(records)
                 if failure is not None:
                     return _earliest(self._collect(), failure)
                 if pending and self.state.size == pending[0]:
@@ -356,6 +364,27 @@ class _Auditor:
             )
         finally:
             self.pool.shutdown(wait=True)
+
+    def _check_chunk_state(self, records: list[Any]) -> Failure | None:
+        """:meth:`_check_chunk`, on the spilled state as one batch written at its end; then
+        spill the state if it has grown past ``spill_at`` entries."""
+        if not isinstance(self.state, StoredState) or self.spilled is None:
+            failure = self._check_chunk(records)
+            if self.spill_at is not None and self.state.size >= self.spill_at:
+                self.state, self.spilled = spill(self.state)
+            return failure
+        self.state.begin()
+        try:
+            failure = self._check_chunk(records)
+            self.spilled.write(self.state.changes())
+        finally:
+            self.state.commit()
+        return failure
+
+    def close(self) -> None:
+        """Delete the spilled state's file, if any."""
+        if self.spilled is not None:
+            self.spilled.close()
 
     def _check_rule_state(self) -> Failure | None:
         """The rule state the store keeps is the one re-derived from the log."""
@@ -480,24 +509,35 @@ def _earliest(a: Failure | None, b: Failure) -> Failure:
     return b
 
 
-def audit(store: Store, *, workers: int = 2, progress: ProgressFn | None = None) -> AuditReport:
+def audit(
+    store: Store,
+    *,
+    workers: int = 2,
+    progress: ProgressFn | None = None,
+    spill_at: int | None = SPILL_AT,
+) -> AuditReport:
     """Verify the whole store from scratch; return an :class:`AuditReport`.
 
     Never raises for bad data: every problem found becomes the report's
     ``failure`` (the first one in log order), with its code and location.
+    ``spill_at``: past this many entries the re-derived rule state moves from memory
+    to a temporary file (:mod:`ledger.audit_spill`; None: never).
     """
     started = time.perf_counter()
-    auditor = _Auditor(store, workers)
-    failure = auditor.run(progress)
-    if failure is None:
-        failure = check_store_rows(store)  # what the store keeps beside the log
-    st = auditor.state
-    return AuditReport(
-        entries=st.size,
-        streams=len(st.heads),
-        identities=len(st.people),
-        keys=len(st.keys),
-        seconds=time.perf_counter() - started,
-        failure=failure,
-        erased=auditor.erased_entries,
-    )
+    auditor = _Auditor(store, workers, spill_at)
+    try:
+        failure = auditor.run(progress)
+        if failure is None:
+            failure = check_store_rows(store)  # what the store keeps beside the log
+        st = auditor.state
+        return AuditReport(
+            entries=st.size,
+            streams=len(st.heads),
+            identities=len(st.people),
+            keys=len(st.keys),
+            seconds=time.perf_counter() - started,
+            failure=failure,
+            erased=auditor.erased_entries,
+        )
+    finally:
+        auditor.close()
