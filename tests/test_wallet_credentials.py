@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -273,3 +274,28 @@ def test_cli_present_verify(tmp_path: Path, holder: JWK) -> None:
     refused = CliRunner().invoke(create_app(), [*args, "--nonce", "n-2"])
     assert refused.exit_code == 3
     assert "[wrong_nonce]" in refused.stderr
+
+
+def test_docs_wallet_md_bytes_are_true(record: VerifiedRecord, holder: JWK) -> None:
+    """docs/wallet.md §2's header, disclosure and digest are what the code makes."""
+    doc = (Path(__file__).parent.parent / "docs" / "wallet.md").read_text("utf-8")
+    disclosure = re.search(r"^ +disclosure: (\S+)$", doc, re.M)
+    decoded = re.search(r"^ +decoded: +(.+)$", doc, re.M)
+    digest = re.search(r"^ +digest: +(\S+)$", doc, re.M)
+    assert disclosure
+    assert decoded
+    assert digest
+    assert _json_part(disclosure[1]) == json.loads(decoded[1])
+    assert base64.urlsafe_b64decode(disclosure[1] + "==").decode() == decoded[1]
+    assert _b64(hashlib.sha256(disclosure[1].encode("ascii")).digest()) == digest[1]
+    header = re.search(r'^ +(\{"alg": "EdDSA".*\})$', doc, re.M)
+    vc = _issue(record, credential_identifiers(record)["summary"][0], holder)
+    jwt, *disclosures, _ = vc.issuance.split("~")
+    assert header
+    assert _json_part(jwt.split(".")[0]) == json.loads(header[1])
+    # the reference implementation encodes a disclosure as the doc says: json.dumps defaults
+    for d in disclosures:
+        assert base64.urlsafe_b64decode(d + "==").decode() == json.dumps(_json_part(d))
+    # every refusal code of the verifier is in the doc's table
+    for code in set(re.findall(r"``(\w+)``", PresentationError.__doc__ or "")) - {"code"}:
+        assert f"`{code}`" in doc, code
