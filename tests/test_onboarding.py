@@ -27,6 +27,8 @@ from ledger.onboarding import (
 )
 from tests.factories import DEPT, ORG, TEST_ORIGIN, MemoryLedger, World, identity_for
 from tests.support.api_server import UNLIMITED, FakeClock, Live, live_server, login, make_cast
+from tests.support.cli import Cli
+from trackrecord.cli.errors import ExitCode
 
 CLOCK = FakeClock()
 CLOCK.now = 1_800_000_000.0  # the wall clock of sessions, invitations and requests
@@ -290,3 +292,18 @@ def test_the_domain_rule_names_each_refusal() -> None:
         with pytest.raises(RegistrationRefused) as caught:
             check(*args, **kwargs)
         assert caught.value.code == code
+
+
+def test_serve_needs_the_whole_identity_provider_configuration(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite://{(tmp_path / 'l.db').as_posix()}", tmp_path / "keys")
+    cli.ok("init", "--operator", "op", "--department", "minbzk/cio", "--name", "Operator")
+    result = cli("serve", "--oidc-issuer", "https://idp.example", "--oidc-client-id", "tr")
+    assert result.exit_code == ExitCode.USAGE
+    assert "--oidc-client-secret" in result.output
+    assert "--oidc-organisation" in result.output
+    result = cli(
+        "serve", "--oidc-issuer", "https://idp.example", "--oidc-client-id", "tr",
+        "--oidc-organisation", "Not An Org", env={"TRACKRECORD_OIDC_CLIENT_SECRET": "s"},
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE
+    assert "is not an organisation id" in result.output

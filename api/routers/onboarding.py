@@ -180,14 +180,21 @@ def _oidc(ctx: AppContext) -> OidcClient:
     return ctx.oidc
 
 
-def _callback_url(request: Request) -> str:
-    return str(request.url_for("oidc_callback"))
+def public_url(request: Request, ctx: AppContext, name: str, **params: str) -> str:
+    """The absolute URL of route ``name`` as the browser reaches it: by the ``Host`` the
+    proxy passes, over HTTPS when the service is behind it (``secure_cookies``)."""
+    url = request.url_for(name, **params)
+    return str(url.replace(scheme="https") if ctx.config.secure_cookies else url)
+
+
+def _callback_url(request: Request, ctx: AppContext) -> str:
+    return public_url(request, ctx, "oidc_callback")
 
 
 @router.get("/auth/oidc/login", status_code=303, responses=problem_responses(404, 503))
 def oidc_login(request: Request, ctx: Ctx) -> RedirectResponse:
     """Start signing in at the organisation's identity provider (code flow with PKCE)."""
-    start = _oidc(ctx).start(_callback_url(request))
+    start = _oidc(ctx).start(_callback_url(request, ctx))
     ctx.onboarding.begin_login(start)
     response = RedirectResponse(start.url, status_code=303)
     response.set_cookie(
@@ -220,7 +227,7 @@ def oidc_callback(
         raise ApiError(401, "oidc_failed", "this sign-in was not started in this browser")
     nonce, verifier = ctx.onboarding.take_login(state)
     identity = client.finish(
-        code=code, redirect_uri=_callback_url(request), code_verifier=verifier, nonce=nonce
+        code=code, redirect_uri=_callback_url(request, ctx), code_verifier=verifier, nonce=nonce
     )
     token = ctx.onboarding.open_onboarding(identity)
     response = RedirectResponse("/employee", status_code=303)
@@ -339,7 +346,7 @@ def invite(
         created_by=session.person,
         ttl=ctx.config.invitation_ttl,
     )
-    link = str(request.url_for("join", token=token))
+    link = public_url(request, ctx, "join", token=token)
     return invitation_out(invitation, link)
 
 

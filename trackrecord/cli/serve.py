@@ -20,12 +20,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from keys import Identity
+from ledger.catalogue import SLUG_RE
 from ledger.store.base import redact
 
 from ..settings import ACTING_ENV, DATABASE_URL_ENV, KEYS_ENV, PASSPHRASE_ENV, Settings
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # the web stack is imported when ``serve`` runs, not for ever
     from fastapi import FastAPI
 
     from api.config import ApiConfig
+    from api.oidc import OidcProvider
 
 __all__ = ["WORKER_OPTIONS_ENV", "app", "serve", "worker_app"]
 
@@ -139,6 +142,7 @@ def _serve_workers(
         )
     chosen: dict[str, Any] = {k: getattr(cfg, k) for k in _WORKER_OPTIONS}
     chosen["witnesses"] = [str(endpoint) for endpoint in cfg.witnesses]
+    chosen["oidc"] = None if cfg.oidc is None else dataclasses.asdict(cfg.oidc)
     os.environ[WORKER_OPTIONS_ENV] = json.dumps(chosen)
     os.environ[DATABASE_URL_ENV] = settings.database_url
     os.environ[KEYS_ENV] = str(settings.keys_dir)
@@ -179,6 +183,7 @@ def worker_app() -> FastAPI:
     from api.app import create_app
     from api.config import ApiConfig
     from api.observability import json_logging
+    from api.oidc import OidcProvider
 
     settings = Settings.load()
     options: dict[str, Any] = json.loads(os.environ[WORKER_OPTIONS_ENV])
@@ -188,6 +193,8 @@ def worker_app() -> FastAPI:
     json_logging().__enter__()  # for the worker's lifetime: it logs until it exits
     memory = settings.checkpoint_memory()
     options["witnesses"] = endpoints(options.get("witnesses", []))
+    oidc = options.get("oidc")
+    options["oidc"] = None if oidc is None else OidcProvider(**oidc)
     return create_app(settings.database_url, ApiConfig(**options), operator=operator, memory=memory)
 
 
@@ -265,6 +272,47 @@ def serve_command(
             help="With --witness-key: the witness's memory (default: the key file + .state).",
         ),
     ] = None,
+    oidc_issuer: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_OIDC_ISSUER",
+            show_default=False,
+            help="Newcomers sign in at this OpenID Connect provider (its issuer URL).",
+        ),
+    ] = None,
+    oidc_client_id: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_OIDC_CLIENT_ID",
+            show_default=False,
+            help="With --oidc-issuer: this service's client id there.",
+        ),
+    ] = None,
+    oidc_client_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_OIDC_CLIENT_SECRET",
+            show_default=False,
+            help="With --oidc-issuer: the client secret (better given in the "
+            "environment variable than on the command line).",
+        ),
+    ] = None,
+    oidc_organisation: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_OIDC_ORGANISATION",
+            show_default=False,
+            help="With --oidc-issuer: the organisation whose admins approve the "
+            "people who sign in there.",
+        ),
+    ] = None,
+    oidc_label: Annotated[
+        str,
+        typer.Option(
+            envvar="TRACKRECORD_OIDC_LABEL",
+            help="With --oidc-issuer: the name on the sign-in button.",
+        ),
+    ] = "your organisation's account",
 ) -> None:
     """Serve the HTTP API and the web pages for the ledger at --db.
 
@@ -292,5 +340,37 @@ def serve_command(
         answer_cache_size=answer_cache,
         witness=open_witness(witness_key, witness_log or [], witness_state),
         witnesses=endpoints(witness),
+        oidc=oidc_provider(
+            oidc_issuer, oidc_client_id, oidc_client_secret, oidc_organisation, oidc_label
+        ),
     )
     serve(settings, host, port, operator=operator, config=config, workers=workers)
+
+
+def oidc_provider(
+    issuer: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    organisation: str | None,
+    label: str,
+) -> OidcProvider | None:
+    """The identity provider ``serve`` is given, or None without ``--oidc-issuer``; a
+    usage error when the issuer comes without its client id, secret or organisation."""
+    from api.oidc import OidcProvider
+
+    if issuer is None:
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("--oidc-client-id", client_id),
+            ("--oidc-client-secret (or TRACKRECORD_OIDC_CLIENT_SECRET)", client_secret),
+            ("--oidc-organisation", organisation),
+        )
+        if not value
+    ]
+    if missing or client_id is None or client_secret is None or organisation is None:
+        raise CliError("usage", f"--oidc-issuer also needs {', '.join(missing)}")
+    if not re.fullmatch(SLUG_RE, organisation):
+        raise CliError("usage", f"--oidc-organisation {organisation!r} is not an organisation id")
+    return OidcProvider(issuer, client_id, client_secret, organisation, label)
