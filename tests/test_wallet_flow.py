@@ -23,7 +23,7 @@ from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
 from tests.factories import identity_for
-from tests.support.api_server import Live, live_server, login
+from tests.support.api_server import BACKENDS, Backend, Live, live_server, login
 from tests.support.bundles import Scenario, build_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +36,12 @@ needs_node = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def scenario_url(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Scenario]:
-    url = f"sqlite://{(tmp_path_factory.mktemp('wallet') / 'a.db').resolve().as_posix()}"
-    return url, build_scenario(url)
+@pytest.fixture(scope="module", params=BACKENDS)
+def scenario_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Scenario]]:
+    with Backend.fresh(request, tmp_path_factory.mktemp("wallet")) as url:
+        yield url, build_scenario(url)
 
 
 @pytest.fixture(scope="module")
