@@ -29,8 +29,8 @@ from fastapi.responses import JSONResponse
 
 from ledger.credentials import (
     CREDENTIAL_KINDS,
+    HOLDER_KEY_ALGS,
     ISSUER_ALG,
-    PROOF_ALGS,
     SD_JWT_VC_TYP,
     IssuanceError,
     VerifiedRecord,
@@ -103,7 +103,7 @@ def create_offer(request: Request, ctx: Ctx, session: CurrentSession) -> JSONRes
 def issuer_metadata(request: Request) -> dict[str, Any]:
     """The credential issuer metadata (OpenID4VCI 1.0 §12.2)."""
     base = issuer_url(request)
-    proofs = {"jwt": {"proof_signing_alg_values_supported": sorted(PROOF_ALGS)}}
+    proofs = {"jwt": {"proof_signing_alg_values_supported": sorted(HOLDER_KEY_ALGS)}}
     return {
         "credential_issuer": base,
         "credential_endpoint": f"{base}/credential",

@@ -30,7 +30,7 @@ from .did_key import (
     public_key_from_verification_method,
     verification_method_for,
 )
-from .holder_proof import PROOF_ALGS, PROOF_TYP, HolderProof, IssuanceError, verify_proof_jwt
+from .holder_proof import PROOF_TYP, HolderProof, IssuanceError, verify_proof_jwt
 from .presentation import (
     KB_JWT_TYP,
     KeyBoundSdJwt,
@@ -43,6 +43,7 @@ from .presentation import (
 from .record import RecordEntry, VerifiedRecord, verified_record
 from .sd_jwt_vc import (
     CREDENTIAL_KINDS,
+    HOLDER_KEY_ALGS,
     ISSUER_ALG,
     SD_JWT_VC_TYP,
     VCT_BASE,
@@ -59,10 +60,10 @@ from .vc import VC_V2_CONTEXT, CredentialIssuer, credential, credential_id, veri
 __all__ = [
     "CREDENTIAL_KINDS",
     "CRYPTOSUITE",
+    "HOLDER_KEY_ALGS",
     "ISSUER_ALG",
     "KB_JWT_TYP",
     "OB_V3_CONTEXT",
-    "PROOF_ALGS",
     "PROOF_TYP",
     "SD_JWT_VC_TYP",
     "TRACKRECORD_CONTEXT",

@@ -20,12 +20,11 @@ from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
 from ..errors import LedgerError
-from .sd_jwt_vc import holder_jwk_of
+from .sd_jwt_vc import HOLDER_KEY_ALGS, holder_jwk_of
 
-__all__ = ["PROOF_ALGS", "PROOF_TYP", "HolderProof", "IssuanceError", "verify_proof_jwt"]
+__all__ = ["PROOF_TYP", "HolderProof", "IssuanceError", "verify_proof_jwt"]
 
 PROOF_TYP = "openid4vci-proof+jwt"
-PROOF_ALGS = {"ES256": "EC", "EdDSA": "OKP"}
 
 
 class IssuanceError(LedgerError):
@@ -72,7 +71,11 @@ def verify_proof_jwt(proof: str, *, audience: str, now: int, max_age: int = 300)
     if header.get("typ") != PROOF_TYP:
         raise IssuanceError("invalid_proof", f"the proof's typ is not {PROOF_TYP}")
     alg, jwk = header.get("alg"), header.get("jwk")
-    if alg not in PROOF_ALGS or not isinstance(jwk, dict) or jwk.get("kty") != PROOF_ALGS[alg]:
+    if (
+        alg not in HOLDER_KEY_ALGS
+        or not isinstance(jwk, dict)
+        or jwk.get("kty") != HOLDER_KEY_ALGS[alg]
+    ):
         raise IssuanceError("invalid_proof", "the proof needs alg ES256 or EdDSA and its jwk")
     try:
         key: JWK = holder_jwk_of(jwk)

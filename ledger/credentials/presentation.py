@@ -41,7 +41,14 @@ from sd_jwt.verifier import SDJWTVerifier
 
 from ..merkle import verify_inclusion
 from .data_integrity import CredentialError
-from .sd_jwt_vc import CREDENTIAL_KINDS, ISSUER_ALG, SD_JWT_VC_TYP, issuer_jwk, vct_of
+from .sd_jwt_vc import (
+    CREDENTIAL_KINDS,
+    HOLDER_KEY_ALGS,
+    ISSUER_ALG,
+    SD_JWT_VC_TYP,
+    issuer_jwk,
+    vct_of,
+)
 
 __all__ = [
     "KB_JWT_TYP",
@@ -54,7 +61,6 @@ __all__ = [
 ]
 
 KB_JWT_TYP = "kb+jwt"
-_KB_ALGS = {"ES256": "EC", "EdDSA": "OKP"}  # HAIP's ES256, and RFC 8037's EdDSA
 _KINDS = {vct_of(kind): kind for kind in CREDENTIAL_KINDS}
 
 
@@ -215,7 +221,7 @@ def _check_key_binding(
     alg = header.get("alg") if isinstance(header, dict) else None
     if not isinstance(header, dict) or header.get("typ") != KB_JWT_TYP:
         raise PresentationError("bad_key_binding", f"the KB-JWT's typ is not {KB_JWT_TYP}")
-    if alg not in _KB_ALGS or holder.get("kty") != _KB_ALGS[alg]:
+    if alg not in HOLDER_KEY_ALGS or holder.get("kty") != HOLDER_KEY_ALGS[alg]:
         raise PresentationError("bad_key_binding", f"the KB-JWT's alg {alg!r} does not fit cnf")
     try:
         jws = JWS()

@@ -43,6 +43,7 @@ from .record import RecordEntry, VerifiedRecord
 
 __all__ = [
     "CREDENTIAL_KINDS",
+    "HOLDER_KEY_ALGS",
     "ISSUER_ALG",
     "SD_JWT_VC_TYP",
     "VCT_BASE",
@@ -57,6 +58,9 @@ __all__ = [
 
 SD_JWT_VC_TYP = "dc+sd-jwt"
 ISSUER_ALG = "EdDSA"
+#: the holder keys a credential is bound to, by JWS ``alg`` and the JWK ``kty`` it needs:
+#: ES256 (what HAIP asks of wallets) and EdDSA (RFC 8037)
+HOLDER_KEY_ALGS = {"ES256": "EC", "EdDSA": "OKP"}
 VCT_BASE = "https://trackrecord.dev/vct/"
 CREDENTIAL_KINDS = ("contribution", "assignment", "summary")
 
