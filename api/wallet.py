@@ -11,7 +11,10 @@ as :mod:`api.sessions` does for sessions):
 - ``vp_nonce``: a nonce a relying party asks a holder to sign into a presentation;
   single use.
 
-Expiry times are on the wall clock (``ApiConfig.session_clock``), like sessions'.
+Expiry times are on the wall clock (``ApiConfig.session_clock``), like sessions'. The
+table is new in this version: a database without it gets it (and its index on
+``expires``) when the service starts, so it needs no schema revision
+(projections/schema.py).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ _grants = Table(
     Column("secret_hash", String(64), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("person", String(200), nullable=False),
-    Column("expires", Float, nullable=False),
+    # every secret handed out deletes the expired ones: by this index, not a table scan
+    Column("expires", Float, nullable=False, index=True),
 )
 
 
