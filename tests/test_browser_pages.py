@@ -25,7 +25,7 @@ from tests.support.bundles import build_scenario
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=TIMEOUT_MS)
 
-PAGES = ("/", "/employee", "/manager", "/auditor", "/portfolio/eva", "/docs")
+PAGES = ("/", "/employee", "/manager", "/auditor", "/portfolio/eva", "/verifier", "/docs")
 
 
 @dataclass

@@ -10,15 +10,19 @@ the verifier must refuse. The HTTP refusals of the issuer and the pages are chec
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import segno
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
@@ -65,11 +69,26 @@ def _offer(served: Live, token: str) -> dict[str, Any]:
     return offer
 
 
+def _page_offer(served: Live, token: str) -> str:
+    """The deep link the employee page's QR code shows (checked: the QR code encodes it)."""
+    cookie = {"Cookie": f"trackrecord_session={token}"}
+    page = served.client.post("/wallet/offer", headers={**cookie, "Origin": served.url})
+    assert page.status_code == 200, page.text
+    found = re.search(r'<a id="offer-link" href="([^"]+)"', page.text)
+    svg = re.search(r"<svg.*?</svg>", page.text, re.S)
+    assert found is not None
+    assert svg is not None
+    link = html.unescape(found[1])
+    qr = segno.make(link, error="m").svg_inline(scale=4, title="Credential offer", dark="#000")
+    assert svg[0] == qr
+    return link
+
+
 @pytest.fixture(scope="module")
 def wallet_report(served: Live, alice: str) -> dict[str, Any]:
     if shutil.which("node") is None or not (ROOT / "tests/node/node_modules/@sd-jwt").is_dir():
         pytest.skip("node and tests/node's packages (scripts/test installs them)")
-    link = _offer(served, alice)["deep_link"]
+    link = _page_offer(served, alice)  # what the wallet scans on the employee's page
     assert link.startswith("openid-credential-offer://?credential_offer=")
     done = subprocess.run(
         ["node", str(WALLET), link, SKILL],
@@ -221,10 +240,15 @@ def test_the_employee_page_offers_a_qr_code(served: Live, alice: str) -> None:
     cookie = {"Cookie": f"trackrecord_session={alice}"}
     page = served.client.get("/employee", headers=cookie)
     assert 'action="/wallet/offer"' in page.text
-    offer = served.client.post("/wallet/offer", headers={**cookie, "Origin": served.url})
-    assert offer.status_code == 200, offer.text
-    assert "<svg" in offer.text
-    assert "openid-credential-offer://?credential_offer=" in offer.text
+    link = _page_offer(served, alice)
+    offer = json.loads(
+        urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["credential_offer"][0]
+    )
+    assert offer["credential_issuer"] == served.url
+    # without a session the page offers nothing, only the way to log in
+    anonymous = served.client.post("/wallet/offer", headers={"Origin": served.url})
+    assert anonymous.status_code == 200
+    assert "offer-link" not in anonymous.text
 
 
 def test_the_verifier_page_refuses_a_made_up_presentation(served: Live) -> None:
