@@ -64,7 +64,12 @@ def test_the_employee_gets_a_qr_code_of_a_credential_offer(live: Live, chromium:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
         offer = json.loads(query["credential_offer"][0])
         assert offer["credential_issuer"] == live.url
-        assert offer["credential_configuration_ids"] == ["contribution", "assignment", "summary"]
+        assert offer["credential_configuration_ids"] == [
+            "contribution",
+            "endorsement",
+            "assignment",
+            "summary",
+        ]
     finally:
         context.close()
 

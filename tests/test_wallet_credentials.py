@@ -159,6 +159,7 @@ def test_the_record_supports_one_credential_per_endorsed_contribution_and_assign
 ) -> None:
     ids = credential_identifiers(record)
     assert len(ids["contribution"]) == 1
+    assert len(ids["endorsement"]) == 3
     assert len(ids["assignment"]) == 1
     assert ids["summary"] == [f"summary:{record.report.checkpoint_size}"]
 
@@ -224,6 +225,22 @@ def _refused(presentation: str, code: str, **changes: Any) -> None:
     assert e.value.code == code, e.value.message
 
 
+def test_one_endorsement_on_its_own(record: VerifiedRecord, holder: JWK) -> None:
+    ids = credential_identifiers(record)["endorsement"]
+    grades = []
+    for identifier in ids:
+        vc = _issue(record, identifier, holder)
+        disclose = {"endorsement": {"role": True, "grade": True}, "contribution": {"title": True}}
+        verified = _verify(_present(vc, holder, disclose))
+        assert verified.kind == "endorsement"
+        assert verified.claims["contribution"]["title"] == "Policy brief"
+        assert set(verified.claims["endorsement"]) == {"role", "grade"}
+        grades.append(
+            (verified.claims["endorsement"]["role"], verified.claims["endorsement"]["grade"])
+        )
+    assert sorted(grades) == [("client", 3), ("manager", 4), ("peer", 5)]
+
+
 def test_refusals(record: VerifiedRecord, holder: JWK) -> None:
     vc = _issue(record, credential_identifiers(record)["summary"][0], holder)
     good = _present(vc, holder, {"skills": {"policy-advice": True}})
@@ -246,7 +263,7 @@ def test_refusals(record: VerifiedRecord, holder: JWK) -> None:
 
 
 def test_type_metadata_names_every_claim_of_its_credentials() -> None:
-    for kind in ("contribution", "assignment", "summary"):
+    for kind in ("contribution", "endorsement", "assignment", "summary"):
         meta = type_metadata(kind)
         assert meta["vct"] == f"https://trackrecord.dev/vct/{kind}/v1"
         paths = [c["path"] for c in meta["claims"]]

@@ -107,9 +107,14 @@ def test_the_wallet_receives_every_credential_and_its_library_accepts_them(
     wallet_report: dict[str, Any],
 ) -> None:
     kinds = sorted(i.split(":")[0] for i in wallet_report["credentials"])
-    assert kinds == ["assignment", "contribution", "summary"]
-    assert wallet_report["library_verified"] == 3
-    assert wallet_report["configurations"] == ["assignment", "contribution", "summary"]
+    assert kinds == ["assignment", "contribution", *["endorsement"] * 3, "summary"]
+    assert wallet_report["library_verified"] == 6
+    assert wallet_report["configurations"] == [
+        "assignment",
+        "contribution",
+        "endorsement",
+        "summary",
+    ]
     summary = next(v for k, v in wallet_report["claims"].items() if k.startswith("summary:"))
     assert summary["vct"] == "https://trackrecord.dev/vct/summary/v1"
     assert summary["person"] == "alice"

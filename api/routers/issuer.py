@@ -64,6 +64,7 @@ _MAX_PROOFS = 10
 CREDENTIAL_LIFETIME = 365 * 24 * 3600
 _NAMES = {
     "contribution": "Endorsed contribution",
+    "endorsement": "Endorsement",
     "assignment": "Completed assignment",
     "summary": "Track record",
 }

@@ -5,6 +5,7 @@ Three credential types (docs/wallet.md §1), each with its ``vct`` and type meta
 
 - ``contribution``: an endorsed contribution that is not withdrawn, with the
   endorsements that were not revoked;
+- ``endorsement``: one of those endorsements on its own, with its contribution;
 - ``assignment``: an assignment the person completed, with the owner's grade;
 - ``summary``: the track record at checkpoint N: counts, grades per role, grades
   per skill.
@@ -38,6 +39,7 @@ from sd_jwt.issuer import SDJWTIssuer
 
 from keys import Identity
 
+from ..bundle import EndorsementSummary
 from .data_integrity import CredentialError
 from .record import RecordEntry, VerifiedRecord
 
@@ -62,7 +64,7 @@ ISSUER_ALG = "EdDSA"
 #: ES256 (what HAIP asks of wallets) and EdDSA (RFC 8037)
 HOLDER_KEY_ALGS = {"ES256": "EC", "EdDSA": "OKP"}
 VCT_BASE = "https://trackrecord.dev/vct/"
-CREDENTIAL_KINDS = ("contribution", "assignment", "summary")
+CREDENTIAL_KINDS = ("contribution", "endorsement", "assignment", "summary")
 
 
 def vct_of(kind: str) -> str:
@@ -111,7 +113,7 @@ def holder_jwk_of(jwk: Mapping[str, Any]) -> JWK:
 
 def credential_identifiers(record: VerifiedRecord) -> dict[str, list[str]]:
     """The credentials the record supports, by kind: ``contribution:<id>``,
-    ``assignment:<id>`` and ``summary:<checkpoint size>``."""
+    ``endorsement:<id>``, ``assignment:<id>`` and ``summary:<checkpoint size>``."""
     report = record.report
     endorsed = {e.contribution for e in report.endorsements}
     return {
@@ -119,6 +121,11 @@ def credential_identifiers(record: VerifiedRecord) -> dict[str, list[str]]:
             f"contribution:{c.id}"
             for c in report.contributions
             if not c.withdrawn and c.id in endorsed
+        ],
+        "endorsement": [
+            f"endorsement:{e.id}"
+            for e in report.endorsements
+            if any(c.id == e.contribution and not c.withdrawn for c in report.contributions)
         ],
         "assignment": [f"assignment:{a.id}" for a in report.assignments_completed],
         "summary": [f"summary:{report.checkpoint_size}"],
@@ -145,37 +152,56 @@ def _person(record: VerifiedRecord) -> dict[Any, Any]:
     return claims
 
 
-def _contribution(record: VerifiedRecord, ref: str) -> dict[Any, Any]:
-    report = record.report
-    found = [c for c in report.contributions if c.id == ref and not c.withdrawn]
-    endorsements = [e for e in report.endorsements if e.contribution == ref]
-    if not found or not endorsements:
+def _endorsed(record: VerifiedRecord, ref: str) -> dict[Any, Any]:
+    """The ``contribution`` claim of an endorsed contribution not withdrawn."""
+    found = [c for c in record.report.contributions if c.id == ref and not c.withdrawn]
+    if not found or not any(e.contribution == ref for e in record.report.endorsements):
         raise CredentialError("unknown_credential", f"no endorsed contribution {ref}")
-    c, claim = found[0], record.entries[ref]
+    c = found[0]
     contribution: dict[Any, Any] = {
         SDObj("id"): c.id,
-        SDObj("kind"): claim.statement["body"]["kind"],
+        SDObj("kind"): record.entries[ref].statement["body"]["kind"],
         "skills": [SDObj(s) for s in c.skills],
     }
     if c.title:
         contribution[SDObj("title")] = c.title
-    given = []
-    for e in endorsements:
-        item: dict[Any, Any] = {
-            SDObj("role"): e.role,
-            SDObj("grade"): e.grade,
-            SDObj("endorser"): e.endorser,
-        }
-        if e.endorser_name:
-            item[SDObj("endorser_name")] = e.endorser_name
-        comment = record.entries[e.id].disclosed.get("comment")
-        if comment:
-            item[SDObj("comment")] = comment
-        given.append(SDObj(item))
+    return contribution
+
+
+def _endorsement_claim(record: VerifiedRecord, e: EndorsementSummary) -> dict[Any, Any]:
+    item: dict[Any, Any] = {
+        SDObj("role"): e.role,
+        SDObj("grade"): e.grade,
+        SDObj("endorser"): e.endorser,
+    }
+    if e.endorser_name:
+        item[SDObj("endorser_name")] = e.endorser_name
+    comment = record.entries[e.id].disclosed.get("comment")
+    if comment:
+        item[SDObj("comment")] = comment
+    return item
+
+
+def _contribution(record: VerifiedRecord, ref: str) -> dict[Any, Any]:
+    contribution = _endorsed(record, ref)
+    endorsements = [e for e in record.report.endorsements if e.contribution == ref]
     return {
         "contribution": contribution,
-        "endorsements": given,
-        "evidence": [_evidence(claim)] + [_evidence(record.entries[e.id]) for e in endorsements],
+        "endorsements": [SDObj(_endorsement_claim(record, e)) for e in endorsements],
+        "evidence": [_evidence(record.entries[ref])]
+        + [_evidence(record.entries[e.id]) for e in endorsements],
+    }
+
+
+def _endorsement(record: VerifiedRecord, ref: str) -> dict[Any, Any]:
+    found = [e for e in record.report.endorsements if e.id == ref]
+    if not found:
+        raise CredentialError("unknown_credential", f"no endorsement {ref} that stands")
+    e = found[0]
+    return {
+        "contribution": _endorsed(record, e.contribution),
+        "endorsement": _endorsement_claim(record, e),
+        "evidence": [_evidence(record.entries[e.contribution]), _evidence(record.entries[e.id])],
     }
 
 
@@ -229,7 +255,12 @@ def _summary(record: VerifiedRecord, ref: str) -> dict[Any, Any]:
     }
 
 
-_BUILDERS = {"contribution": _contribution, "assignment": _assignment, "summary": _summary}
+_BUILDERS = {
+    "contribution": _contribution,
+    "endorsement": _endorsement,
+    "assignment": _assignment,
+    "summary": _summary,
+}
 
 
 def issue_sd_jwt_vc(
@@ -288,6 +319,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "contribution": ("Contribution", "Bijdrage"),
     "assignment": ("Assignment", "Klus"),
     "endorsements": ("Endorsements", "Aanbevelingen"),
+    "endorsement": ("Endorsement", "Aanbeveling"),
     "evidence": ("Ledger entries", "Ledger-items"),
     "checkpoint": ("Checkpoint", "Checkpoint"),
     "counts": ("Counts", "Aantallen"),
@@ -299,6 +331,11 @@ _NAMES: dict[str, tuple[str, str, str]] = {
         "Endorsed contribution",
         "Aanbevolen bijdrage",
         "A work contribution, endorsed by others, from the employee's verified ledger record.",
+    ),
+    "endorsement": (
+        "Endorsement",
+        "Aanbeveling",
+        "One endorsement of the employee's contribution: role, grade, endorser, comment.",
     ),
     "assignment": (
         "Completed assignment",
@@ -326,6 +363,19 @@ _CLAIMS: dict[str, tuple[tuple[tuple[str | None, ...], str], ...]] = {
         (("contribution", "skills", None), _ALWAYS),
         (("endorsements",), _NEVER),
         (("endorsements", None), _ALWAYS),
+        *_EVIDENCE,
+        (("checkpoint",), _NEVER),
+    ),
+    "endorsement": (
+        *_PERSON,
+        (("contribution",), _NEVER),
+        *((("contribution", m), _ALWAYS) for m in ("id", "kind", "title")),
+        (("contribution", "skills", None), _ALWAYS),
+        (("endorsement",), _NEVER),
+        *(
+            (("endorsement", m), _ALWAYS)
+            for m in ("role", "grade", "endorser", "endorser_name", "comment")
+        ),
         *_EVIDENCE,
         (("checkpoint",), _NEVER),
     ),
