@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -55,7 +55,7 @@ from .routers import (
     verifier,
     witness,
 )
-from .wording import TERMS
+from .wording import TERMS, skill_label
 
 __all__ = ["create_app"]
 
@@ -77,11 +77,13 @@ hash-chained ledger of signed contributions, endorsements and assignments.
 
 
 _SWAGGER = "/static/vendor/swagger-ui-5.36.0"
+_REDOC = "/static/vendor/redoc-2.5.4"
 FAVICON = "/static/favicon.svg"
 
 
 def install_api_docs(app: FastAPI) -> None:
-    """``/docs`` (Swagger UI, from the copy in api/static/vendor/) and the favicon."""
+    """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), from the copies in api/static/vendor/,
+    and the favicon."""
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
@@ -91,6 +93,16 @@ def install_api_docs(app: FastAPI) -> None:
             swagger_js_url=f"{_SWAGGER}/swagger-ui-bundle.js",
             swagger_css_url=f"{_SWAGGER}/swagger-ui.css",
             swagger_favicon_url=FAVICON,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="trackrecord API",
+            redoc_js_url=f"{_REDOC}/redoc.standalone.js",
+            redoc_favicon_url=FAVICON,
+            with_google_fonts=False,  # no other host
         )
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -159,7 +171,9 @@ def create_app(
         redoc_url=None,
     )
     here = Path(__file__).parent
-    app.state.templates = Jinja2Templates(env=template_environment(here / "templates", TERMS))
+    app.state.templates = Jinja2Templates(
+        env=template_environment(here / "templates", TERMS, skill_label)
+    )
     app.mount("/static", StaticFiles(directory=here / "static"), name="static")
     install_api_docs(app)
     install_error_handlers(app)

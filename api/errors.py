@@ -88,7 +88,10 @@ from ledger.witness import (
     UntrustedCheckpoint,
 )
 
+from .i18n import N_, language, language_of
 from .models import Problem
+from .rendering import render
+from .wording import RULES
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -259,11 +262,45 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
     return problem(422, "invalid_request", detail, instance=request.url.path, errors=invalid[:20])
 
 
-def _noted(request: Request, response: JSONResponse) -> JSONResponse:
+def _noted(request: Request, response: JSONResponse) -> Response:
     """``response``, with its problem code noted on the request for the request log
-    and the refusal metrics (:mod:`api.observability`)."""
-    request.state.problem_code = json.loads(bytes(response.body))["code"]
-    return response
+    and the refusal metrics (:mod:`api.observability`); for a browser asking for a page,
+    the same refusal as a page (:func:`_as_page`)."""
+    body = json.loads(bytes(response.body))
+    request.state.problem_code = body["code"]
+    return _as_page(request, response, body) if _wants_page(request) else response
+
+
+def _wants_page(request: Request) -> bool:
+    """Whether a browser navigates here (and would show a problem document as raw JSON):
+    a GET for a document, or one that accepts HTML. Programs get the problem document."""
+    if request.method != "GET":
+        return False
+    dest = request.headers.get("sec-fetch-dest")
+    return dest == "document" if dest else "text/html" in request.headers.get("accept", "")
+
+
+def _as_page(request: Request, response: JSONResponse, body: Mapping[str, Any]) -> Response:
+    """The refusal ``body`` as a page of the pages, in the user's words and language, with
+    the same status and headers (issue 17: no raw JSON page reaches a browser user)."""
+    code = str(body["code"])
+    said = language(language_of(request))
+    sentence = said.gettext(RULES[code]) if code in RULES else str(body.get("detail", ""))
+    page = render(
+        request,
+        "error.html",
+        N_("This did not work"),
+        "error",
+        http_status=response.status_code,
+        viewer=None,
+        sentence=sentence,
+        code=code,
+        status_code=response.status_code,
+    )
+    for name in ("retry-after", "www-authenticate"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return page
 
 
 def install_error_handlers(app: FastAPI) -> None:

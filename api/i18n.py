@@ -205,11 +205,18 @@ def _number_filter(context: Context, value: float | int | None, decimals: int | 
     return format_decimal(value, format=pattern, locale=_lang(context).code)
 
 
-def template_environment(directory: Path, terms: Mapping[str, str]) -> Environment:
+def template_environment(
+    directory: Path, terms: Mapping[str, str], skill_label: Callable[[str, str], str]
+) -> Environment:
     """The pages' Jinja2 environment: autoescaped, with the i18n extension whose gettext
     reads the ``lang`` each page is rendered with, the ``date``, ``datetime`` and
-    ``number`` filters that format the way that language does, and ``term``: a ledger
-    value (``on_request``) in words (``terms``, English, translated: "op aanvraag")."""
+    ``number`` filters that format the way that language does, ``term``: a ledger value
+    (``on_request``) in words (``terms``, English, translated: "op aanvraag"), and
+    ``skill``: a skill's slug by its label in that language (``skill_label(slug, lang)``)."""
+
+    @pass_context
+    def skill(context: Context, slug: str) -> str:
+        return skill_label(slug, _lang(context).code)
 
     @pass_context
     def term(context: Context, value: object) -> str:
@@ -225,7 +232,11 @@ def template_environment(directory: Path, terms: Mapping[str, str]) -> Environme
     install: Callable[..., None] = env.install_gettext_callables  # type: ignore[attr-defined]
     install(_gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext)
     env.filters.update(
-        date=_date_filter, datetime=_datetime_filter, number=_number_filter, term=term
+        date=_date_filter,
+        datetime=_datetime_filter,
+        number=_number_filter,
+        term=term,
+        skill=skill,
     )
     return env
 

@@ -1,4 +1,4 @@
-"""The pages' words for the ledger's values, in one place (issue 17).
+"""The pages' words for the ledger's values and refusals, in one place (issue 17).
 
 The ledger's values (a part, a visibility, a grant's status, an outcome, ...) are
 English identifiers; the pages show them through the ``term`` filter of their
@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from ledger.skills import SKILLS, SKILLS_BY_SLUG
+
 from .i18n import N_
 
-__all__ = ["GRADES", "PART_TITLES", "TERMS"]
+__all__ = ["GRADES", "PART_TITLES", "RULES", "TERMS", "skill_choices", "skill_label"]
 
 PART_TITLES: Mapping[str, str] = MappingProxyType(
     {
@@ -84,3 +86,92 @@ TERMS: Mapping[str, str] = MappingProxyType(
         "failed": N_("failed"),
     }
 )
+
+
+RULES: Mapping[str, str] = MappingProxyType(
+    {
+        # the ledger's rules (docs/rules.md)
+        "already_answered": N_("This request has already been answered."),
+        "already_applied": N_("You have already applied to this assignment."),
+        "already_assigned": N_("This person is already assigned to this assignment."),
+        "already_completed": N_("The completion for this person has already been confirmed."),
+        "already_erased": N_("This person's personal content has already been erased."),
+        "already_granted": N_("Access to this part has already been given."),
+        "already_posted": N_("This assignment has already been posted."),
+        "already_registered": N_("This person id is already registered."),
+        "already_requested": N_("You have already asked for this part; wait for the answer."),
+        "already_revoked": N_("This has already been revoked."),
+        "assignment_closed": N_("This assignment no longer allows that: it is closed."),
+        "bad_department": N_("This department is not part of the organisation."),
+        "bad_grade": N_("Choose a grade from 1 to 5."),
+        "bad_period": N_("The end date is before the start date."),
+        "bad_scope": N_(
+            "A manager role is for a department (org/dept), an admin role for an organisation."
+        ),
+        "bad_signature": N_("The signature does not match the key: sign with your own key."),
+        "contribution_withdrawn": N_("This contribution has been withdrawn."),
+        "duplicate_endorsement": N_("You have already endorsed this contribution."),
+        "erased": N_("This person's personal content has been erased: nothing more is recorded."),
+        "grant_expired": N_("The end date of the access must be after today."),
+        "key_revoked": N_("Your key has been revoked: it can no longer sign."),
+        "key_reused": N_("This key is already registered: create a new key."),
+        "bad_countersignature": N_("The other ledger's key did not sign this link."),
+        "key_superseded": N_("Your key has been replaced by a newer one: sign with that one."),
+        "manager_role_required": N_("This needs a manager role for that department."),
+        "no_change": N_("The person already works there."),
+        "not_admin": N_("Only an admin of the organisation may do this."),
+        "not_assigned": N_("This person is not assigned to this assignment."),
+        "not_endorser": N_("Only whoever gave an endorsement can revoke it."),
+        "not_on_request": N_("This part is not 'on request', so it cannot be asked for."),
+        "not_owner": N_("Only the owner of the assignment may do this."),
+        "not_subject": N_("Only the person themselves may record this."),
+        "operator_not_erasable": N_("The operator of the ledger cannot be erased."),
+        "replayed_id": N_("This was already sent once."),
+        "request_mismatch": N_("The grant does not match the request."),
+        "role_already_granted": N_("This person already has this role."),
+        "role_not_held": N_("This person does not have this role."),
+        "self_application": N_("You cannot apply to your own assignment."),
+        "self_assignment": N_("You cannot assign yourself."),
+        "self_endorsement": N_("You cannot endorse your own work."),
+        "self_grant": N_("You cannot grant access to yourself."),
+        "self_request": N_("You cannot ask for access to your own portfolio."),
+        "unknown_assignment": N_("There is no such assignment."),
+        "unknown_contribution": N_("There is no such contribution."),
+        "unknown_endorsement": N_("There is no such endorsement."),
+        "unknown_grant": N_("There is no such grant."),
+        "unknown_key": N_("This key is not registered (yet): ask an admin to register it."),
+        "unknown_person": N_("There is no person with this id."),
+        "unknown_request": N_("There is no such request."),
+        "wrong_ledger": N_("This was signed for another ledger."),
+        "too_long": N_("A text is too long."),
+        "malformed": N_("Something in the form is not in the expected form."),
+        "bad_subject": N_("That is not a valid person id."),
+        # the service's own (api/errors.py)
+        "unauthenticated": N_("You are not logged in (any more): log in again."),
+        "session_expired": N_("Your session has ended: log in again."),
+        "not_yours": N_("Only the person themselves may do this."),
+        "not_found": N_("Not found."),
+        "rate_limited": N_("Too many attempts at once: wait a moment and try again."),
+        "request_too_large": N_("The file or text is too large."),
+        "store_unavailable": N_("The service cannot reach its database right now: try again soon."),
+        "busy": N_("The service is busy: try again in a moment."),
+        "invalid_request": N_("Something in the form is not in the expected form."),
+        "cross_site": N_("Refused: the request came from another site."),
+        "conflict": N_("Someone else changed this at the same moment: try again."),
+        "internal_error": N_("Something went wrong in the service. Please report the code below."),
+        # the pages' own checks
+        "unknown_skill": N_("“%(skill)s” is not a skill name: use letters or digits."),
+    }
+)
+"""What each rule code means to the person who met it (English; translated where shown)."""
+
+
+def skill_label(slug: str, language: str) -> str:
+    """The taxonomy's label of ``slug`` in ``language`` (the slug itself if it has none)."""
+    skill = SKILLS_BY_SLUG.get(slug)
+    return slug if skill is None else skill.label(language)
+
+
+def skill_choices(language: str) -> list[tuple[str, str]]:
+    """Every skill of the taxonomy as (label in ``language``, slug), by label."""
+    return sorted(((s.label(language), s.slug) for s in SKILLS), key=lambda c: c[0].casefold())

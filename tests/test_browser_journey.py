@@ -124,7 +124,11 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         max_.fill("#ask-owner", "eva")
         max_.select_option("#ask-part", "dossier")
         max_.click("#access-form button[type=submit]")
-        expect(max_.locator("#status.error")).to_contain_text("already_granted")
+        # ... in his words, next to the form, with the rule code in small print
+        refused = max_.locator("#access-form .form-error")
+        expect(refused).to_contain_text("Access to this part has already been given.")
+        expect(refused.locator(".rule-code")).to_have_text("code: already_granted")
+        expect(refused).to_be_focused()
         request = max_.locator("tr.request", has_text="Fraud-risk dashboard")
         expect(request).to_be_visible()
         _shot(max_, "03-manager-requests")
@@ -164,7 +168,9 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         expect(eva.locator("tr.access-grant.active[data-part=free]")).to_have_count(1)
         _shot(eva, "05b-employee-revoked")
         stale.locator("tr.access-grant[data-part=dossier] form.revoke-access button").click()
-        expect(stale.locator("#status.error")).to_contain_text("already_revoked")
+        refused = stale.locator("tr.access-grant[data-part=dossier] .form-error")
+        expect(refused).to_contain_text("This has already been revoked.")
+        expect(refused.locator(".rule-code")).to_have_text("code: already_revoked")
         stale.close()
 
         max_.goto(live.url + "/manager")

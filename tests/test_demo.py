@@ -17,11 +17,11 @@ from ledger.catalogue import CATALOGUE
 from ledger.entry import Entry, next_entry
 from ledger.rules import apply_entry
 from ledger.service import LedgerService, StoredEntry
+from ledger.skills import SKILLS, SKILLS_BY_SLUG
 from ledger.state import LedgerState
 from ledger.statement import SignedStatement
 from ledger.store import open_store
 from trackrecord.demo import MIN_PEOPLE, DemoPlan, DemoSummary, generate, populate
-from trackrecord.skills import SKILLS, SKILLS_BY_SLUG
 
 PEOPLE, SEED = 30, 11
 

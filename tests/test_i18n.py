@@ -25,7 +25,7 @@ from api.i18n import (
     missing,
     template_environment,
 )
-from api.wording import TERMS
+from api.wording import TERMS, skill_label
 from tests.support.api_server import UNLIMITED, Live, ensure_genesis, live_server
 
 PAGES = ("/", "/employee", "/manager", "/auditor")
@@ -79,9 +79,10 @@ def test_accept_language_picks_the_preferred_one_we_have(header: str, chosen: st
 def test_dates_and_numbers_the_dutch_way(tmp_path: Path) -> None:
     (tmp_path / "t.html").write_text(
         "{{ day | date }}|{{ 1234567.5 | number }}|{{ 0.756 | number(2) }}|"
-        "{{ moment | datetime }}|{{ 'on_request' | term }}|{{ _('Employee') }}"
+        "{{ moment | datetime }}|{{ 'on_request' | term }}|{{ _('Employee') }}|"
+        "{{ 'data-analysis' | skill }}|{{ 'no-such-skill' | skill }}"
     )
-    env = template_environment(tmp_path, TERMS)
+    env = template_environment(tmp_path, TERMS, skill_label)
     values = {"day": "2026-12-06", "moment": "2026-12-06T09:05:00Z"}
     nl = env.get_template("t.html").render(lang="nl", **values).split("|")
     en = env.get_template("t.html").render(lang="en", **values).split("|")
@@ -89,8 +90,8 @@ def test_dates_and_numbers_the_dutch_way(tmp_path: Path) -> None:
     assert en[:3] == ["Dec 6, 2026", "1,234,567.5", "0.76"]
     assert nl[3].startswith("6 dec 2026")
     assert nl[3].endswith("09:05:00 UTC")
-    assert nl[4:] == ["op aanvraag", "Medewerker"]
-    assert en[4:] == ["on request", "Employee"]
+    assert nl[4:] == ["op aanvraag", "Medewerker", "data-analyse", "no-such-skill"]
+    assert en[4:] == ["on request", "Employee", "data analysis", "no-such-skill"]
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +155,47 @@ def test_the_scripts_texts_come_from_the_catalogue(live: Live) -> None:
         msgid for msgid, files in extracted().items() if any(f.endswith(".js") for f in files)
     }
     assert set(table) == scripts
-    assert table["Not claimed: check the end date."] == "Niet vastgelegd: controleer de einddatum."
+    assert table["Applied (entry %(entry)s)."] == "Gesolliciteerd (registratie %(entry)s)."
     assert table == dict(language("nl").scripts)
     english = _get(live, "/employee", **{"accept-language": "en"})
     assert '<script type="application/json" id="i18n-messages">{}</script>' in english.text
+
+
+# Refusals a person cannot meet in the pages: the log's own integrity (a chain, a position,
+# the genesis) and key rotation with a pre-committed key, which only the CLI does.
+INTERNAL_CODES = {
+    "bad_position",
+    "chain_broken",
+    "genesis_not_self_signed",
+    "genesis_required",
+    "not_current_key",
+    "precommit_mismatch",
+}
+
+
+def test_every_rule_a_person_can_meet_has_words() -> None:
+    """A new rule code fails this until api/wording.py RULES says it in the user's words."""
+    from api.wording import RULES
+    from tests.test_rule_codes import _codes_in_code
+
+    raised = _codes_in_code()
+    assert raised - INTERNAL_CODES - set(RULES) == set()
+    assert raised >= INTERNAL_CODES  # no stale exception
+
+
+def test_a_refusal_a_browser_navigates_to_is_a_page_in_its_words(live: Live) -> None:
+    """A browser opening an address the API refuses gets a page, never raw JSON; a program
+    still gets the problem document."""
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        browser = client.get(
+            "/people/nobody/bundle",
+            headers={"accept": "text/html,application/xhtml+xml", "sec-fetch-dest": "document"},
+        )
+        program = client.get("/people/nobody/bundle")
+    assert browser.status_code == program.status_code == 401
+    assert browser.headers["content-type"].startswith("text/html")
+    assert _lang(browser) == "nl"
+    assert "Je bent niet (meer) ingelogd: log opnieuw in." in browser.text
+    assert "code unauthenticated" in browser.text
+    assert program.headers["content-type"] == "application/problem+json"
+    assert program.json()["code"] == "unauthenticated"

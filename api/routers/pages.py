@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from ledger.access import GrantLine
@@ -30,7 +29,8 @@ from projections.portfolio import portfolio
 from ..context import AppContext
 from ..deps import Ctx, PersonId, bearer_token
 from ..errors import ApiError
-from ..i18n import N_, language, language_of, remember
+from ..i18n import N_
+from ..rendering import render
 from ..views import assignment_out, checkpoint_out, request_messages, spec_of
 from ..visibility import Viewer, view_candidates
 from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
@@ -54,16 +54,8 @@ def _viewer(request: Request, ctx: AppContext) -> str | None:
 
 
 def _render(request: Request, name: str, title: str, page: str, **values: Any) -> HTMLResponse:
-    """Page ``name`` in the language the request asks for (:func:`api.i18n.language_of`);
-    ``title``: English, marked with ``N_``, translated by the template."""
-    templates: Jinja2Templates = request.app.state.templates
-    lang = language_of(request)
-    values.update(title=title, page=page, lang=lang, script_messages=dict(language(lang).scripts))
-    response = templates.TemplateResponse(request, name, values)
-    remember(request, response)
-    response.headers["Content-Language"] = lang
-    response.headers["Vary"] = "Accept-Language, Cookie"
-    return response
+    """Page ``name`` in the language the request asks for (:func:`api.rendering.render`)."""
+    return render(request, name, title, page, **values)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -3,7 +3,7 @@
 // and erase a person's personal content. Every change to the record is a statement signed
 // with the admin's key in this browser; the service checks the admin role again.
 
-import { api, guard, ledgerOrigin, say, signStatement, submit } from "./trackrecord.js";
+import { api, guard, ledgerOrigin, reloadWith, say, signStatement, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
 import { _ } from "./i18n.js";
 
@@ -42,8 +42,8 @@ document.getElementById("approve-form")?.addEventListener(
     }
     // One batch: all of them are registered, or (one refused) none is.
     await api("POST", "/statements/batch", { statements });
-    say(_("Approved %(count)s: %(people)s.", { count: statements.length, people: rows.map((r) => r.dataset.person).join(", ") }));
-    location.reload();
+    const people = rows.map((r) => r.dataset.person).join(", ");
+    reloadWith(document.getElementById("approve-form"), _("Approved %(count)s: %(people)s.", { count: statements.length, people }));
   }),
 );
 
@@ -54,7 +54,7 @@ for (const button of document.querySelectorAll("#registrations .refuse")) {
       const row = event.target.closest("tr");
       if (!confirm(_("Refuse the registration request of %(person)s?", { person: row.dataset.person }))) return;
       await api("DELETE", `/registrations/${row.dataset.id}`);
-      location.reload();
+      reloadWith(row, _("Refused the registration request of %(person)s.", { person: row.dataset.person }));
     }),
   );
 }
@@ -81,8 +81,12 @@ document.getElementById("role-form")?.addEventListener(
     const person = form.person.value.trim();
     await submit(key, action, person, { role: form.role.value, scope: form.scope.value.trim() });
     const done = { role: form.role.selectedOptions[0].textContent, scope: form.scope.value, person };
-    say(action === "RoleGranted" ? _("Granted %(role)s of %(scope)s to %(person)s.", done) : _("Revoked %(role)s of %(scope)s from %(person)s.", done));
-    location.reload();
+    reloadWith(
+      form,
+      action === "RoleGranted"
+        ? _("Granted %(role)s of %(scope)s to %(person)s.", done)
+        : _("Revoked %(role)s of %(scope)s from %(person)s.", done),
+    );
   }),
 );
 
@@ -96,8 +100,7 @@ document.getElementById("transfer-form")?.addEventListener(
       organisation: form.organisation.value.trim(),
       department: form.department.value.trim(),
     });
-    say(_("%(person)s now works in %(department)s.", { person, department: form.department.value }));
-    location.reload();
+    reloadWith(form, _("%(person)s now works in %(department)s.", { person, department: form.department.value }));
   }),
 );
 
@@ -110,7 +113,6 @@ document.getElementById("erase-form")?.addEventListener(
     if (!confirm(_("Erase the personal content of %(person)s for good (%(basis)s)?", { person, basis: form.basis.selectedOptions[0].textContent }))) return;
     const key = await myKey(me);
     await submit(key, "PersonErased", person, { basis: form.basis.value });
-    say(_("The personal content of %(person)s is erased.", { person }));
-    location.reload();
+    reloadWith(form, _("The personal content of %(person)s is erased.", { person }));
   }),
 );

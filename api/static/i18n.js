@@ -11,7 +11,11 @@ export const lang = (typeof document !== "undefined" && document.documentElement
 
 // `message` in the page's language, each %(name)s replaced by values[name].
 export function _(message, values = {}) {
-  const text = table[message] || message;
+  return format(table[message] || message, values);
+}
+
+// `text` with each %(name)s replaced by values[name] (and %% by %).
+export function format(text, values = {}) {
   return text.replace(/%\((\w+)\)s|%%/g, (match, name) =>
     name === undefined ? "%" : name in values ? String(values[name]) : match,
   );

@@ -2,16 +2,17 @@
 // access asked for and held is listed under "My access"), post an assignment, assign a
 // ranked candidate, confirm completion. Every statement is signed here.
 
-import { guard, say, submit } from "./trackrecord.js";
+import { guard, reloadWith, say, skillField, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
 import { _ } from "./i18n.js";
 
 setupKeyPanel();
 const me = document.body.dataset.person;
 
-function onSubmit(selector, handler) {
+// ``fields``: which field a refusal's rule code belongs to (trackrecord.js guard).
+function onSubmit(selector, handler, fields = {}) {
   for (const form of document.querySelectorAll(selector)) {
-    form.addEventListener("submit", guard(async () => handler(form, await myKey(me))));
+    form.addEventListener("submit", guard(async () => handler(form, await myKey(me)), fields));
   }
 }
 
@@ -21,8 +22,7 @@ onSubmit("form.endorse", async (form, key) => {
     grade: Number(form.grade.value),
     role: "manager",
   }, { comment: form.comment.value });
-  say(_("Endorsed (entry %(entry)s).", { entry: done.log_index }));
-  location.reload();
+  reloadWith(form, _("Endorsed (entry %(entry)s).", { entry: done.log_index }));
 });
 
 // A new request joins "My requests" without a reload (which would clear the status line).
@@ -48,25 +48,25 @@ onSubmit("#access-form", async (form, key) => {
   form.reset();
 });
 
+const postedSkills = document.getElementById("a-skills") ? skillField(document.getElementById("a-skills")) : null;
+
 onSubmit("#post-form", async (form, key) => {
   const department = form.department.value;
   const done = await submit(key, "AssignmentPosted", crypto.randomUUID(), {
     organisation: department.split("/")[0],
     department,
-    skills: form.skills.value.split(",").map((s) => s.trim()).filter(Boolean),
+    skills: postedSkills(),
     hours_per_week: Number(form.hours.value),
     ring: form.ring.value,
   }, { title: form.title.value, description: form.description.value });
-  say(_("Posted (entry %(entry)s).", { entry: done.log_index }));
-  location.reload();
+  reloadWith(form, _("Posted (entry %(entry)s).", { entry: done.log_index }));
 });
 
 onSubmit("form.assign", async (form, key) => {
   const done = await submit(key, "AssignmentAssigned", form.dataset.assignment, {
     assignee: form.dataset.person,
   });
-  say(_("Assigned (entry %(entry)s).", { entry: done.log_index }));
-  location.reload();
+  reloadWith(form, _("Assigned (entry %(entry)s).", { entry: done.log_index }));
 });
 
 onSubmit("form.complete", async (form, key) => {
@@ -75,6 +75,5 @@ onSubmit("form.complete", async (form, key) => {
     outcome: form.outcome.value,
     grade: Number(form.grade.value),
   }, { outcome_note: form.note.value });
-  say(_("Completion confirmed (entry %(entry)s).", { entry: done.log_index }));
-  location.reload();
+  reloadWith(form, _("Completion confirmed (entry %(entry)s).", { entry: done.log_index }));
 });

@@ -5,7 +5,7 @@
 // stays in this browser; an admin approves the request on the admin page.
 
 import { canonicalBytes } from "./jcs.js";
-import { api, b64, createKey, guard, ledgerOrigin, loadKey, say, signFor } from "./trackrecord.js";
+import { FieldError, api, b64, createKey, guard, ledgerOrigin, loadKey, say, signFor } from "./trackrecord.js";
 import { _ } from "./i18n.js";
 
 const SLUG = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
@@ -24,10 +24,13 @@ export async function requestRegistration(person, displayName, invitation) {
 export function setupNewcomer() {
   document.getElementById("request-registration")?.addEventListener(
     "submit",
-    guard(async (event) => {
+    guard(
+      async (event) => {
       const form = event.target;
       const person = form.person.value.trim();
-      if (!SLUG.test(person)) throw new Error(_("A person id is lowercase letters, digits, '.', '_' or '-'."));
+      if (!SLUG.test(person)) {
+        throw new FieldError(form.person, _("A person id is lowercase letters, digits, '.', '_' or '-'."));
+      }
       const filed = await requestRegistration(person, form.display_name.value.trim(), form.dataset.invitation);
       if (!form.dataset.invitation) {
         location.reload(); // the page shows the request filed under the sign-in
@@ -37,7 +40,9 @@ export function setupNewcomer() {
       form.hidden = true;
       say(_("Your key is in this browser and your request as %(person)s waits for an admin. " +
         "Once approved, log in with it on the employee page.", { person: filed.person }));
-    }),
+      },
+      { already_registered: "person", bad_subject: "person", key_in_use: "person" },
+    ),
   );
   document.getElementById("leave-signin")?.addEventListener(
     "click",

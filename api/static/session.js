@@ -1,7 +1,7 @@
 // The key panel shared by the employee and manager pages: create a key in this
 // browser, log in with it (a signed challenge), log out, forget the key.
 
-import { createKey, forgetKey, guard, loadKey, login, logout, say } from "./trackrecord.js";
+import { FieldError, createKey, forgetKey, guard, loadKey, login, logout, reloadWith, say } from "./trackrecord.js";
 import { _ } from "./i18n.js";
 
 function show(id, visible) {
@@ -28,7 +28,10 @@ export function setupKeyPanel() {
       guard(async () => {
         const person = document.getElementById("new-person").value.trim();
         if (!/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/.test(person)) {
-          throw new Error(_("A person id is lowercase letters, digits, '.', '_' or '-'."));
+          throw new FieldError(
+            document.getElementById("new-person"),
+            _("A person id is lowercase letters, digits, '.', '_' or '-'."),
+          );
         }
         await createKey(person);
         await render();
@@ -43,8 +46,7 @@ export function setupKeyPanel() {
       guard(async () => {
         const key = await loadKey();
         const session = await login(key);
-        say(_("Logged in as %(person)s.", { person: session.person }));
-        location.reload();
+        reloadWith(null, _("Logged in as %(person)s.", { person: session.person }));
       }),
     );
   }

@@ -7,7 +7,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..skills import SKILLS
+from ledger.skills import SKILLS
+
 from .behaviour import DEPARTMENT_SIZE, SKILL_COUNT_WEIGHTS, SKILL_COUNTS, TEAM_SIZE
 from .vocabulary import FIRST_NAMES, OPERATOR_DEPARTMENT, ORGS, SURNAMES, Org
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ledger.access import DEFAULT_VISIBILITY
+from ledger.skills import SKILLS
 
-from ..skills import SKILLS
 from .behaviour import (
     ERASED_PER,
     GRADE_CUM,

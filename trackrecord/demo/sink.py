@@ -15,9 +15,9 @@ from typing import Any
 
 from keys import Identity
 from ledger import commands
+from ledger.skills import SKILLS_BY_SLUG
 from ledger.statement import SignedStatement, Signer
 
-from ..skills import SKILLS_BY_SLUG
 from .behaviour import ROUNDS
 from .roster import Roster
 from .vocabulary import (

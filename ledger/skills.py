@@ -24,6 +24,10 @@ class Skill:
     label_en: str
     category: str
 
+    def label(self, language: str) -> str:
+        """The label in ``language``: Dutch for ``"nl"``, English otherwise."""
+        return self.label_nl if language == "nl" else self.label_en
+
 
 CATEGORIES = (
     "policy",
