@@ -3,6 +3,7 @@ the same report as in memory, chunk by chunk on the file, and the same failures.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from pathlib import Path
@@ -18,6 +19,7 @@ from ledger.state import LedgerState
 from ledger.state_rows import STATE_TABLES
 from ledger.store import open_store
 from tests.factories import random_statements, standard_world, state_snapshot
+from tests.support.cli import Cli
 from tests.support.sql import execute_sql
 
 
@@ -123,3 +125,20 @@ def test_a_spill_file_keeps_a_rows_first_at() -> None:
         assert file.state_count("heads") == 2
     finally:
         file.close()
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_the_audit_command_spills_when_asked(sqlite_url: str, tmp_path: Path) -> None:
+    store = open_store(sqlite_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service)
+        service.append_batch([w.claim(w[p]) for p in ("alice", "carol", "dave")])
+        size = service.state.size
+    finally:
+        store.close()
+    cli = Cli(sqlite_url, tmp_path / "keys")
+    for spill_at in ("1", "100000"):
+        result = cli("audit", "--json", "--spill-at", spill_at)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["entries"] == size

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.audit import AuditReport, Failure
+from ledger.audit import SPILL_AT, AuditReport, Failure
 
 from .context import CliContext, cli_context
 from .errors import ExitCode
@@ -38,6 +38,14 @@ def _with_read_models(cli: CliContext, report: AuditReport) -> AuditReport:
 def audit_command(
     ctx: typer.Context,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Threads verifying signatures.")] = 2,
+    spill_at: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Past this many entries, keep the re-derived rule state in a temporary "
+            "file instead of memory (docs/audit.md §8).",
+        ),
+    ] = SPILL_AT,
     as_json: JsonFlag = False,
 ) -> None:
     """Verify the whole ledger from the store, trusting nothing cached; exit 3 on failure.
@@ -46,7 +54,7 @@ def audit_command(
     key valid at that log position, every rule, and the Merkle log.
     """
     cli = cli_context(ctx)
-    report = run_audit(cli, cli.ledger.store, workers=workers)
+    report = run_audit(cli, cli.ledger.store, workers=workers, spill_at=spill_at)
     if report.ok:
         report = _with_read_models(cli, report)
     if as_json:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from keys import key_id_for
-from ledger.audit import AuditReport, audit
+from ledger.audit import SPILL_AT, AuditReport, audit
 from ledger.canonical import b64decode
 from ledger.service import AppendResult, StoredEntry
 from ledger.state import LedgerState
@@ -203,8 +203,11 @@ def print_appended(
         cli.console.print(f"  {escape(name)}: [bold]{escape(value)}[/bold]", soft_wrap=True)
 
 
-def run_audit(cli: CliContext, store: Store, *, workers: int) -> AuditReport:
-    """Audit ``store`` with a progress bar on standard error; return the report."""
+def run_audit(
+    cli: CliContext, store: Store, *, workers: int, spill_at: int | None = SPILL_AT
+) -> AuditReport:
+    """Audit ``store`` with a progress bar on standard error; return the report.
+    ``spill_at``: see :func:`ledger.audit.audit`."""
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -217,7 +220,7 @@ def run_audit(cli: CliContext, store: Store, *, workers: int) -> AuditReport:
         def advance(position: int, total: int) -> None:
             progress.update(task, completed=position, total=total)
 
-        report = audit(store, workers=workers, progress=advance)
+        report = audit(store, workers=workers, progress=advance, spill_at=spill_at)
         progress.update(task, completed=report.entries, total=report.entries)
     return report
 
