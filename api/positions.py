@@ -26,10 +26,6 @@ class EntryPositions:
         """The store position of the entry at ``log_index``, or None if beyond the log."""
         return None if log_index < 0 else self._store.position_of(log_index)
 
-    def index_of_position(self, position: int) -> int | None:
-        """The log index of the entry stored at ``position``, or None if none is there."""
-        return self._store.log_index_of(position)
-
     def indexes_of(self, stream: str) -> dict[int, int]:
         """The log index of each entry of ``stream``, by seq (one read)."""
         return self._store.stream_log_indexes(stream)
