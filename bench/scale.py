@@ -4,19 +4,23 @@
 
 For each size a ledger is built once with ``trackrecord demo`` (a realistic, signed,
 auditable ledger; about 18 entries per person) and kept in ``--cache`` (default
-``.bench-cache/``); PostgreSQL gets the same signed statements appended through the
-service into a fresh database. Every figure is measured on a copy, as a user would
+``.bench-cache/``); PostgreSQL gets a copy of it, entry for entry, in a fresh
+database (``_copy_postgres``). Every figure is measured on a copy, as a user would
 see it, in separate processes:
 
 (a) one CLI append (``trackrecord ambition``), process start to exit, median of 3;
 (b) ``trackrecord serve``: process start to the first answer of ``GET /healthz``;
 (c) the service's RSS after start, and after ``--reads`` record reads of distinct people;
 (f) exporting one person's bundle (``trackrecord export``), process start to exit;
-(g) ``trackrecord audit``: entries/s and its peak RSS.
+(g) ``trackrecord audit``: entries/s and its peak RSS; again with ``trackrecord audit
+--spill-at N`` (the bench's ``--spill-at``, default 5,000: past N entries the audit's
+re-derived state is kept in a temporary file).
 
 The reference is the code just before the rule state moved into the store
 (``--reference-rev``, default ``89d08cb^``), run in the same process setup on a copy
-of the same ledger, for (a), (b) and (c). Rows (d) (uncached reads under load) and (e)
+of the same ledger, for (a), (b) and (c); ``--reference-label`` names it in the caption.
+A cached ledger written by an earlier version is upgraded once by this code first
+(``trackrecord migrate``, row (0)). Rows (d) (uncached reads under load) and (e)
 (signed HTTP writes) of the issue's table are not measured here: they say so. Sizes
 not run say "not measured"; nothing is extrapolated.
 """
@@ -34,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,12 +188,17 @@ def _ledger(url: str, into: Path, directory: Path) -> Ledger:
 
 
 def _copy_postgres(directory: Path, server_url: str, into: Path, name: str) -> Ledger:
-    """The SQLite ledger's signed statements appended through the service into a fresh
-    PostgreSQL database (the entries get new ``recorded_at`` times: a valid ledger)."""
+    """The SQLite ledger copied entry for entry into a fresh PostgreSQL database: the
+    stored entries (their disclosures sealed again under the same people's data keys),
+    the Merkle nodes computed again, the ledger's name and its signed checkpoints (the
+    same log has the same notes); then the rule state and the
+    entries' positions built from the log, as ``trackrecord migrate`` does. (Appending
+    the statements anew through the service would refuse the version 1 statements an
+    older demo ledger holds: a new submission must name its ledger.)"""
     import psycopg
 
-    from ledger.service import MAX_BATCH, LedgerService
-    from ledger.statement import SignedStatement
+    from ledger.merkle import leaf_hash, new_nodes_for_append
+    from ledger.service import MAX_BATCH, ORIGIN_KEY, LedgerService
     from ledger.store import open_store
 
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -203,18 +213,33 @@ def _copy_postgres(directory: Path, server_url: str, into: Path, name: str) -> L
     source = open_store(f"sqlite://{directory / 'trackrecord.db'}", service_key=key)
     target = open_store(url, service_key=key)
     try:
-        reader, writer = LedgerService(source), LedgerService(target)
-        after = 0
+        origin = source.get_meta(ORIGIN_KEY)
+        if origin is not None:
+            target.set_meta(ORIGIN_KEY, origin)
+        after, size = 0, 0
+        streams: dict[uuid.UUID, str] = {}
         while True:
-            chunk = reader.read_log(after=after, limit=MAX_BATCH)
+            chunk = source.read(after=after, limit=MAX_BATCH)
             if not chunk:
                 break
-            batch = [
-                SignedStatement(s.entry.statement, s.entry.signature, s.disclosures)
-                for _, s in chunk
-            ]
-            writer.append_batch(batch)
-            after = chunk[-1][0]
+            rows = []
+            for rec in chunk:
+                stream = streams.get(rec.originator_id)
+                if stream is None:
+                    stream = json.loads(rec.head)["stream"]
+                    streams[rec.originator_id] = stream
+                rows.append((stream, rec.version, rec.blob, rec.sealed_for))
+            nodes = new_nodes_for_append(
+                size, [leaf_hash(rec.head) for rec in chunk], target.get_node
+            )
+            target.append(rows, nodes)
+            size += len(chunk)
+            after = chunk[-1].position
+        LedgerService(target).catch_up()
+        for checkpoint_size in source.checkpoint_sizes():  # the same log: the same notes
+            found = source.get_checkpoint(checkpoint_size)
+            if found is not None:
+                target.put_checkpoint(*found)
     finally:
         source.close()
         target.close()
@@ -288,9 +313,9 @@ def export_bundle(code: Code, ledger: Ledger, into: Path) -> Timing:
     return code.run(ledger, "export", ledger.employee, "-o", str(into / "bundle.json"))[0]
 
 
-def audit_figures(code: Code, ledger: Ledger) -> tuple[float, float]:
-    """(entries/s, peak RSS MiB) of ``trackrecord audit --json``."""
-    argv = ["/usr/bin/time", "-f", "%M", *code.argv("audit", "--json")]
+def audit_figures(code: Code, ledger: Ledger, *options: str) -> tuple[float, float]:
+    """(entries/s, peak RSS MiB) of ``trackrecord audit --json [options]``."""
+    argv = ["/usr/bin/time", "-f", "%M", *code.argv("audit", "--json", *options)]
     done = subprocess.run(
         argv, env=code.env(ledger), cwd=code.pythonpath, capture_output=True, text=True, check=False
     )
@@ -361,6 +386,10 @@ def measure(
     rate, peak = audit_figures(here, mine)
     rows.append(Row("(g) audit entries/s", mine.entries, backend, rate, "/s"))
     rows.append(Row("(g) audit peak RSS", mine.entries, backend, peak, "MiB"))
+    spilling = f"(g) audit --spill-at {args.spill_at}"
+    rate, peak = audit_figures(here, mine, "--spill-at", str(args.spill_at))
+    rows.append(Row(f"{spilling} entries/s", mine.entries, backend, rate, "/s"))
+    rows.append(Row(f"{spilling} peak RSS", mine.entries, backend, peak, "MiB"))
     return rows
 
 
@@ -448,6 +477,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--reads", type=int, default=10_000)
+    parser.add_argument(
+        "--spill-at",
+        type=int,
+        default=5_000,
+        help="(g) is measured again with 'trackrecord audit --spill-at' this many entries",
+    )
     parser.add_argument("--port", type=int, default=18730)
     args = parser.parse_args(argv)
     sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
