@@ -35,7 +35,7 @@ from .readmodels import ReadModels
 from .sessions import SessionStore
 from .streams import StreamCache
 from .visibility import Profiles
-from .wallet import WalletGrants
+from .wallet import VerifiedRecords, WalletGrants
 
 __all__ = ["AppContext"]
 
@@ -62,6 +62,7 @@ class AppContext:
     refusals: RateLimiter = field(init=False)
     erasures: ErasureWatch = field(init=False)
     wallet: WalletGrants = field(init=False)
+    wallet_records: VerifiedRecords = field(init=False)
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -97,6 +98,7 @@ class AppContext:
         )
         self.oidc = None if cfg.oidc is None else OidcClient(cfg.oidc)
         self.wallet = WalletGrants(self.read_models.projector.engine, clock=cfg.session_clock)
+        self.wallet_records = VerifiedRecords()
         self.audits = AuditJobs(self.ledger.store)
         self.writes = RateLimiter("writes", cfg.write_limit, cfg.clock)
         self.logins = RateLimiter("logins", cfg.login_limit, cfg.clock)
@@ -139,6 +141,7 @@ class AppContext:
             self.streams.clear()
             self.board.clear()
             self.answers.clear()
+            self.wallet_records.clear()
 
     def version(self) -> tuple[int, int, str, tuple[int, str]]:
         """What read-model answers depend on: the log's size (read from the store, so

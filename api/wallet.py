@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert, select
 
-from ledger.credentials import IssuanceError
+from ledger.credentials import IssuanceError, VerifiedRecord
 from ledger.store.base import SCHEMA_LOCK
 from projections.db import writing, xact_lock
 
-__all__ = ["Grant", "WalletGrants"]
+__all__ = ["Grant", "VerifiedRecords", "WalletGrants"]
 
 _metadata = MetaData()
 _grants = Table(
@@ -114,3 +116,34 @@ class WalletGrants:
         if row is None or float(row[1]) <= self._clock():
             raise refusal
         return str(row[0])
+
+
+class VerifiedRecords:
+    """The verified records credentials are issued from, by person and checkpoint size, so
+    that a wallet's token and credential requests export and verify a bundle once (a
+    thousand entries take a second). Bounded (least recently used out); thread-safe;
+    :meth:`clear` drops them all (the context does when someone is erased)."""
+
+    def __init__(self, limit: int = 32) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, int], VerifiedRecord] = OrderedDict()
+
+    def get(self, person: str, size: int, compute: Callable[[], VerifiedRecord]) -> VerifiedRecord:
+        """The record of ``person`` at checkpoint ``size``, computed if not held."""
+        key = (person, size)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        record = compute()  # outside the lock: another person's request need not wait
+        with self._lock:
+            self._items[key] = record
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+        return record
+
+    def clear(self) -> None:
+        """Forget every record."""
+        with self._lock:
+            self._items.clear()

@@ -266,3 +266,25 @@ def test_the_verifier_page_refuses_a_made_up_presentation(served: Live) -> None:
     assert answer.status_code == 200
     assert 'data-ok="false"' in answer.text
     assert "invalid_nonce" in answer.text
+
+
+def test_the_verified_records_are_computed_once_per_person_and_checkpoint() -> None:
+    from api.wallet import VerifiedRecords
+
+    computed: list[tuple[str, int]] = []
+
+    def compute(person: str, size: int) -> Any:
+        computed.append((person, size))
+        return object()
+
+    records = VerifiedRecords(limit=2)
+    first = records.get("alice", 10, lambda: compute("alice", 10))
+    assert records.get("alice", 10, lambda: compute("alice", 10)) is first
+    records.get("bob", 10, lambda: compute("bob", 10))
+    records.get("alice", 11, lambda: compute("alice", 11))  # a new checkpoint: again
+    records.get("alice", 10, lambda: compute("alice", 10))  # the least recently used left
+    assert computed == [("alice", 10), ("bob", 10), ("alice", 11), ("alice", 10)]
+    records.clear()
+    records.get("alice", 11, lambda: compute("alice", 11))
+    assert computed[-1] == ("alice", 11)
+    assert len(computed) == 5

@@ -81,7 +81,13 @@ def _record(ctx: AppContext, person: str) -> VerifiedRecord:
         raise NotPermitted("erased", f"{person} was erased: no credentials are issued about them")
     if ctx.checkpointer is not None:
         ctx.checkpointer.ensure_fresh()
-    return verified_record(ctx.ledger.export(person, by=person), operator=operator)
+    latest = ctx.store.get_checkpoint()
+    size = 0 if latest is None else latest[0]
+    return ctx.wallet_records.get(
+        person,
+        size,
+        lambda: verified_record(ctx.ledger.export(person, by=person, size=size), operator=operator),
+    )
 
 
 @router.post("/credential-offers", status_code=201)
