@@ -15,6 +15,7 @@ from . import (
     backup_cmds,
     credentials,
     identity_cmds,
+    people_cmds,
     present_cmds,
     projections,
     read_cmds,
@@ -131,6 +132,7 @@ def create_app() -> typer.Typer:
     identity_cmds.register_commands(app, panel="Identities and roles")
     app.add_typer(keys_app(), name="keys", rich_help_panel="Identities and roles")
     app.add_typer(service_key_app(), name="service-key", rich_help_panel="Identities and roles")
+    app.add_typer(people_cmds.app, name="people", rich_help_panel="Identities and roles")
     record_cmds.register_commands(app, panel="Your record")
     app.add_typer(access_app(), name="access", rich_help_panel="Your record")
     app.add_typer(assignment_app(), name="assignment", rich_help_panel="Assignments")

@@ -1,0 +1,320 @@
+"""HR import: a CSV of the organisation's people, turned into what the ledger must record.
+
+The file is what Dutch HR systems export: UTF-8 (a byte order mark is accepted),
+semicolon-separated (a comma-separated file is recognised by its header), one person a
+row, a header naming the columns (any order, case and surrounding spaces ignored):
+
+=================  ========  =============================================================
+column             required  what
+=================  ========  =============================================================
+``person_id``      yes       the person id (a slug, e.g. the HR number ``hr-104233``)
+``name``           yes       the display name (a personal field of the registration)
+``organisation``   yes       the organisation id
+``department``     yes       ``organisation/department``
+``email``          no        the work e-mail address (checked for shape; not recorded)
+``manages``        no        departments the person manages, separated by ``,`` or spaces
+``public_key``     no        the person's Ed25519 public key (base64), to register them
+=================  ========  =============================================================
+
+:func:`parse_people_csv` reads the file and names what is wrong with each row;
+:func:`plan_people_import` compares each row with the ledger state and says what it will
+do — ``register`` (not registered yet, with a public key), ``transfer`` (another
+department), ``grant`` (manager roles they do not hold yet), ``unchanged``,
+``awaits_key`` (not registered and no public key: they register in the browser, see
+docs/onboarding.md) or ``refused`` with the reason. It is pure: running the same file
+again against the state it produced plans nothing but ``unchanged`` rows.
+:func:`statements_for` signs the statements of a plan's row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from keys import key_id_for
+
+from . import commands
+from .canonical import b64decode
+from .catalogue import DEPARTMENT_RE, SLUG_RE
+from .errors import LedgerError, MalformedInput
+from .onboarding import MAX_DISPLAY_NAME
+from .state import LedgerState, Person
+from .statement import SignedStatement, Signer
+
+__all__ = [
+    "COLUMNS",
+    "PeopleFileError",
+    "PersonRow",
+    "RowPlan",
+    "parse_people_csv",
+    "plan_people_import",
+    "statement_batches",
+    "statements_for",
+]
+
+COLUMNS = ("person_id", "name", "organisation", "department", "email", "manages", "public_key")
+_REQUIRED = ("person_id", "name", "organisation", "department")
+_SLUG = re.compile(SLUG_RE)
+_DEPARTMENT = re.compile(DEPARTMENT_RE)
+_EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
+Action = Literal["register", "transfer", "grant", "unchanged", "awaits_key", "refused"]
+
+
+class PeopleFileError(MalformedInput):
+    """The file as a whole cannot be read (not UTF-8, no header, a required column missing)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="bad_people_file")
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One row of the file, as read; ``problem`` says what is wrong with it, if anything."""
+
+    line: int
+    person: str
+    name: str = ""
+    organisation: str = ""
+    department: str = ""
+    email: str | None = None
+    manages: tuple[str, ...] = ()
+    public_key: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """What importing a row does: its ``actions`` (``register``, ``transfer``, ``grant``;
+    or one of ``unchanged``, ``awaits_key``, ``refused``) and the details, in words."""
+
+    row: PersonRow
+    actions: tuple[Action, ...]
+    details: tuple[str, ...] = ()
+    grants: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def refused(self) -> bool:
+        return self.actions == ("refused",)
+
+    @property
+    def changes(self) -> bool:
+        return any(a in ("register", "transfer", "grant") for a in self.actions)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "line": self.row.line,
+            "person": self.row.person,
+            "actions": list(self.actions),
+            "details": list(self.details),
+        }
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PeopleFileError(
+            f"the file is not UTF-8 (byte {exc.start}): export it as UTF-8 (CSV UTF-8)"
+        ) from exc
+
+
+def _header(line: str) -> tuple[str, list[str]]:
+    delimiter = ";" if ";" in line or "," not in line else ","
+    names = [n.strip().lower() for n in next(csv.reader([line], delimiter=delimiter))]
+    missing = [c for c in _REQUIRED if c not in names]
+    if missing:
+        raise PeopleFileError(
+            f"the header names no column {', '.join(missing)} (it has: {', '.join(names)}); "
+            f"the columns are {', '.join(COLUMNS)}"
+        )
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        raise PeopleFileError(
+            f"unknown column {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}"
+        )
+    return delimiter, names
+
+
+def parse_people_csv(data: bytes) -> list[PersonRow]:
+    """The rows of an HR file, each with its ``problem`` if it has one; raise
+    :class:`PeopleFileError` if the file as a whole cannot be read."""
+    text = _decode(data)
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise PeopleFileError("the file is empty: it needs a header line and a row per person")
+    delimiter, names = _header(lines[0])
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    next(reader)
+    rows: list[PersonRow] = []
+    seen: dict[str, int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue  # a blank line
+        row = _row(line, names, values)
+        if row.problem is None and row.person in seen:
+            row = PersonRow(
+                line, row.person, problem=f"{row.person} is on line {seen[row.person]} too"
+            )
+        seen.setdefault(row.person, line)
+        rows.append(row)
+    return rows
+
+
+def _row(line: int, names: list[str], values: list[str]) -> PersonRow:
+    if len(values) != len(names):
+        return PersonRow(
+            line, values[0].strip() if values else "",
+            problem=f"{len(values)} fields where the header has {len(names)}",
+        )  # fmt: skip
+    v = {name: value.strip() for name, value in zip(names, values, strict=True)}
+    person = v["person_id"]
+    manages = tuple(d for d in re.split(r"[,\s]+", v.get("manages", "")) if d)
+    row = PersonRow(
+        line, person, v["name"], v["organisation"], v["department"], v.get("email") or None,
+        manages, v.get("public_key") or None,
+    )  # fmt: skip
+    problem = _problem(row)
+    return row if problem is None else PersonRow(line, person, problem=problem)
+
+
+def _problem(row: PersonRow) -> str | None:
+    if not _SLUG.fullmatch(row.person):
+        return f"person_id {row.person[:64]!r} is no person id (lowercase letters, digits, . _ -)"
+    if not row.name or len(row.name) > MAX_DISPLAY_NAME:
+        return f"name must have 1 to {MAX_DISPLAY_NAME} characters"
+    if not _SLUG.fullmatch(row.organisation):
+        return f"organisation {row.organisation[:64]!r} is no organisation id"
+    if not _DEPARTMENT.fullmatch(row.department) or not row.department.startswith(
+        row.organisation + "/"
+    ):
+        return f"department {row.department[:129]!r} is not a department of {row.organisation}"
+    if row.email is not None and not _EMAIL.fullmatch(row.email):
+        return f"email {row.email[:100]!r} is no e-mail address"
+    for department in row.manages:
+        if not _DEPARTMENT.fullmatch(department):
+            return f"manages {department[:129]!r}: not a department (organisation/department)"
+    if row.public_key is not None:
+        try:
+            b64decode(row.public_key, length=32, what="public_key")
+        except LedgerError:
+            return "public_key is not an Ed25519 public key (32 bytes, base64)"
+    return None
+
+
+def plan_people_import(
+    state: LedgerState, rows: Iterable[PersonRow], *, admin: Person
+) -> list[RowPlan]:
+    """What importing ``rows`` as ``admin`` does to ``state``, row by row (nothing is
+    written). A row is refused for a problem of its own, or when ``admin`` may not act
+    for it (``not_admin``), or its person was erased, or its key is someone else's."""
+    plans: list[RowPlan] = []
+    keys_in_file: dict[str, str] = {}
+    for row in rows:
+        plans.append(_plan_row(state, row, admin, keys_in_file))
+    return plans
+
+
+def _refused(row: PersonRow, reason: str) -> RowPlan:
+    return RowPlan(row, ("refused",), (reason,))
+
+
+def _plan_row(
+    state: LedgerState, row: PersonRow, admin: Person, keys_in_file: dict[str, str]
+) -> RowPlan:
+    if row.problem is not None:
+        return _refused(row, row.problem)
+    for department in row.manages:
+        if not state.is_admin(admin, department.split("/")[0]):
+            return _refused(row, f"not_admin: {admin.id} may not grant roles in {department}")
+    if row.person in state.erased:
+        return _refused(row, f"{row.person} was erased: a new person id is needed")
+    person = state.people.get(row.person)
+    if person is None:
+        return _plan_new(state, row, admin, keys_in_file)
+    actions: list[Action] = []
+    details: list[str] = []
+    if (person.organisation, person.department) != (row.organisation, row.department):
+        if not (
+            state.is_admin(admin, person.organisation) or state.is_admin(admin, row.organisation)
+        ):
+            return _refused(row, f"not_admin: {admin.id} administers neither organisation")
+        actions.append("transfer")
+        details.append(f"{person.department} → {row.department}")
+    elif not state.is_admin(admin, person.organisation):
+        return _refused(row, f"not_admin: {admin.id} is no admin of {person.organisation}")
+    grants = tuple(d for d in row.manages if ("manager", d) not in person.roles)
+    if grants:
+        actions.append("grant")
+        details.append("manager of " + ", ".join(grants))
+    return RowPlan(row, tuple(actions) or ("unchanged",), tuple(details), grants)
+
+
+def _plan_new(
+    state: LedgerState, row: PersonRow, admin: Person, keys_in_file: dict[str, str]
+) -> RowPlan:
+    if not state.is_admin(admin, row.organisation):
+        return _refused(row, f"not_admin: {admin.id} is no admin of {row.organisation}")
+    if row.public_key is None:
+        return RowPlan(
+            row, ("awaits_key",), ("not registered: signs in and asks to be registered",)
+        )
+    key_id = key_id_for(b64decode(row.public_key, length=32, what="public_key"))
+    if key_id in state.keys or keys_in_file.setdefault(key_id, row.person) != row.person:
+        return _refused(row, "key_in_use: this public key belongs to someone else")
+    actions: tuple[Action, ...] = ("register", "grant") if row.manages else ("register",)
+    details = [f"in {row.department}"]
+    if row.manages:
+        details.append("manager of " + ", ".join(row.manages))
+    return RowPlan(row, actions, tuple(details), row.manages)
+
+
+def statements_for(plan: RowPlan, signer: Signer) -> list[SignedStatement]:
+    """The statements, signed by ``signer`` (the admin), that carry out ``plan``'s row."""
+    row, out = plan.row, []
+    if "register" in plan.actions:
+        assert row.public_key is not None  # a register plan has a key
+        out.append(
+            commands.register_identity(
+                signer,
+                person=row.person,
+                public_key=b64decode(row.public_key, length=32),
+                organisation=row.organisation,
+                department=row.department,
+                display_name=row.name,
+            )
+        )
+    if "transfer" in plan.actions:
+        out.append(
+            commands.transfer_employee(
+                signer, person=row.person, organisation=row.organisation, department=row.department
+            )
+        )
+    out.extend(
+        commands.grant_role(signer, person=row.person, role="manager", scope=d) for d in plan.grants
+    )
+    return out
+
+
+def statement_batches(
+    plans: Sequence[RowPlan], signer: Signer, *, max_statements: int
+) -> Iterator[tuple[int, list[SignedStatement]]]:
+    """The statements of the changing rows of ``plans``, signed by ``signer``, in batches of
+    at most ``max_statements`` (a row's statements never split): ``(rows, statements)``
+    for each, each batch to be appended atomically."""
+    rows, statements = 0, list[SignedStatement]()
+    for plan in plans:
+        if not plan.changes:
+            continue
+        signed = statements_for(plan, signer)
+        if statements and len(statements) + len(signed) > max_statements:
+            yield rows, statements
+            rows, statements = 0, list[SignedStatement]()
+        rows += 1
+        statements.extend(signed)
+    if statements:
+        yield rows, statements

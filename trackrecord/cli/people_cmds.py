@@ -1,0 +1,127 @@
+"""``trackrecord people import FILE.csv``: the organisation's people from an HR export.
+
+The domain is :mod:`ledger.people_import` (reading the file, the plan row by row); this
+command shows the plan, and applies it as the acting admin (``--as ADMIN``) in atomic
+batches with a progress bar. A file with any refused row is applied not at all (exit
+status 2): every row's error is listed and nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ledger.people_import import (
+    RowPlan,
+    parse_people_csv,
+    plan_people_import,
+    statement_batches,
+)
+
+from .context import CliContext, cli_context
+from .errors import CliError, ExitCode
+from .options import JsonFlag
+from .output import print_json
+
+__all__ = ["app"]
+
+app = typer.Typer(help="The organisation's people, in bulk (as an admin).", no_args_is_help=True)
+
+#: statements per atomic batch (the service's own limit for one batch is 1000)
+BATCH_STATEMENTS = 500
+_SHOWN = 200  # rows listed in the text output; --json lists all
+
+
+def _counts(plans: list[RowPlan]) -> dict[str, int]:
+    counts = dict.fromkeys(
+        ("register", "transfer", "grant", "unchanged", "awaits_key", "refused"), 0
+    )
+    for plan in plans:
+        for action in plan.actions:
+            counts[action] += 1
+    return counts
+
+
+def _print_plan(cli: CliContext, plans: list[RowPlan], *, applied: bool) -> None:
+    listed = [p for p in plans if p.actions != ("unchanged",)]
+    table = Table("line", "person", "what", "details", title="Rows that change or are refused")
+    for plan in listed[:_SHOWN]:
+        style = "red" if plan.refused else None
+        table.add_row(
+            str(plan.row.line), plan.row.person, " + ".join(plan.actions),
+            "; ".join(plan.details), style=style,
+        )  # fmt: skip
+    if listed:
+        cli.console.print(table)
+    if len(listed) > _SHOWN:
+        cli.console.print(f"… and {len(listed) - _SHOWN} more rows (--json lists all)")
+    counts = ", ".join(f"{n} {k}" for k, n in _counts(plans).items() if n)
+    verb = "Imported" if applied else "Would import"
+    cli.console.print(f"{verb} {len(plans)} rows: {counts}.")
+
+
+def _apply(cli: CliContext, plans: list[RowPlan]) -> int:
+    """Append the statements of the changing rows in atomic batches; return how many."""
+    _, signer = cli.signer()
+    appended = 0
+    columns = (
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=cli.console, transient=True) as progress:
+        task = progress.add_task("importing", total=sum(1 for p in plans if p.changes))
+        for rows, statements in statement_batches(plans, signer, max_statements=BATCH_STATEMENTS):
+            cli.service.append_batch(statements)
+            appended += len(statements)
+            progress.advance(task, rows)
+    return appended
+
+
+@app.command("import")
+def import_people(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="The HR export (CSV, UTF-8).")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register, transfer and make managers the people of an HR export (docs/people-import.md).
+
+    Columns (header line; ';' or ','): person_id;name;organisation;department;email;
+    manages;public_key. Running the same file twice changes nothing. A refused row stops
+    the whole import (exit status 2) with every row's reason; nothing is written.
+    """
+    cli = cli_context(ctx)
+    rows = parse_people_csv(file.read_bytes())
+    state = cli.state()
+    admin_id = cli.acting()
+    admin = state.people.get(admin_id)
+    if admin is None:
+        raise CliError("not_admin", f"{admin_id} is not registered here", exit_code=ExitCode.RULE)
+    plans = plan_people_import(state, rows, admin=admin)
+    refused = [p for p in plans if p.refused]
+    appended = 0
+    if not dry_run and not refused:
+        appended = _apply(cli, plans)
+    if as_json:
+        print_json(
+            {
+                "dry_run": dry_run,
+                "applied": not dry_run and not refused,
+                "statements": appended,
+                "counts": _counts(plans),
+                "rows": [p.as_json() for p in plans],
+            }
+        )
+    else:
+        _print_plan(cli, plans, applied=not dry_run and not refused)
+        if refused and not dry_run:
+            cli.console.print(f"Nothing imported: {len(refused)} rows are refused (above).")
+    if refused:
+        raise typer.Exit(ExitCode.RULE)
