@@ -31,7 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -212,11 +212,44 @@ def plan_people_import(
     """What importing ``rows`` as ``admin`` does to ``state``, row by row (nothing is
     written). A row is refused for a problem of its own, or when ``admin`` may not act
     for it (``not_admin``), or its person was erased, or its key is someone else's."""
-    plans: list[RowPlan] = []
+    rows = list(rows)
+    key_ids = {r.line: _key_id(r) for r in rows}
+    # One read of what the rows consult (a state kept in the store: one query, not three
+    # a row), then the plan from what was read.
+    found = state.fetch(
+        [
+            *((table, r.person) for r in rows for table in ("people", "erased")),
+            *(("keys", k) for k in key_ids.values() if k is not None),
+        ]
+    )
+    known = _Known(
+        {p: v for (t, p), v in found.items() if t == "people"},
+        {p for (t, p) in found if t == "erased"},
+        {k for (t, k) in found if t == "keys"},
+        None if state.is_operator(admin) else {s for r, s in admin.roles if r == "admin"},
+    )
     keys_in_file: dict[str, str] = {}
-    for row in rows:
-        plans.append(_plan_row(state, row, admin, keys_in_file))
-    return plans
+    return [_plan_row(row, admin, known, key_ids[row.line], keys_in_file) for row in rows]
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the plan consults, read once: the rows' people, erasures and keys, and the
+    organisations the admin administers (None: every one, the operator)."""
+
+    people: dict[Hashable, Person]
+    erased: set[Hashable]
+    keys: set[Hashable]
+    administers: set[str] | None
+
+    def is_admin(self, organisation: str) -> bool:
+        return self.administers is None or organisation in self.administers
+
+
+def _key_id(row: PersonRow) -> str | None:
+    if row.problem is not None or row.public_key is None:
+        return None
+    return key_id_for(b64decode(row.public_key, length=32, what="public_key"))
 
 
 def _refused(row: PersonRow, reason: str) -> RowPlan:
@@ -224,28 +257,30 @@ def _refused(row: PersonRow, reason: str) -> RowPlan:
 
 
 def _plan_row(
-    state: LedgerState, row: PersonRow, admin: Person, keys_in_file: dict[str, str]
+    row: PersonRow,
+    admin: Person,
+    known: _Known,
+    key_id: str | None,
+    keys_in_file: dict[str, str],
 ) -> RowPlan:
     if row.problem is not None:
         return _refused(row, row.problem)
     for department in row.manages:
-        if not state.is_admin(admin, department.split("/")[0]):
+        if not known.is_admin(department.split("/")[0]):
             return _refused(row, f"not_admin: {admin.id} may not grant roles in {department}")
-    if row.person in state.erased:
+    if row.person in known.erased:
         return _refused(row, f"{row.person} was erased: a new person id is needed")
-    person = state.people.get(row.person)
+    person = known.people.get(row.person)
     if person is None:
-        return _plan_new(state, row, admin, keys_in_file)
+        return _plan_new(row, admin, known, key_id, keys_in_file)
     actions: list[Action] = []
     details: list[str] = []
     if (person.organisation, person.department) != (row.organisation, row.department):
-        if not (
-            state.is_admin(admin, person.organisation) or state.is_admin(admin, row.organisation)
-        ):
+        if not (known.is_admin(person.organisation) or known.is_admin(row.organisation)):
             return _refused(row, f"not_admin: {admin.id} administers neither organisation")
         actions.append("transfer")
         details.append(f"{person.department} → {row.department}")
-    elif not state.is_admin(admin, person.organisation):
+    elif not known.is_admin(person.organisation):
         return _refused(row, f"not_admin: {admin.id} is no admin of {person.organisation}")
     grants = tuple(d for d in row.manages if ("manager", d) not in person.roles)
     if grants:
@@ -255,16 +290,19 @@ def _plan_row(
 
 
 def _plan_new(
-    state: LedgerState, row: PersonRow, admin: Person, keys_in_file: dict[str, str]
+    row: PersonRow,
+    admin: Person,
+    known: _Known,
+    key_id: str | None,
+    keys_in_file: dict[str, str],
 ) -> RowPlan:
-    if not state.is_admin(admin, row.organisation):
+    if not known.is_admin(row.organisation):
         return _refused(row, f"not_admin: {admin.id} is no admin of {row.organisation}")
-    if row.public_key is None:
+    if key_id is None:
         return RowPlan(
             row, ("awaits_key",), ("not registered: signs in and asks to be registered",)
         )
-    key_id = key_id_for(b64decode(row.public_key, length=32, what="public_key"))
-    if key_id in state.keys or keys_in_file.setdefault(key_id, row.person) != row.person:
+    if key_id in known.keys or keys_in_file.setdefault(key_id, row.person) != row.person:
         return _refused(row, "key_in_use: this public key belongs to someone else")
     actions: tuple[Action, ...] = ("register", "grant") if row.manages else ("register",)
     details = [f"in {row.department}"]

@@ -13,10 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+from keys import key_id_for
+
+from .canonical import b64decode
 from .checkpoint import NoteVerifier
 from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, next_entry
@@ -404,6 +408,10 @@ class LedgerService:
                 ("keys", s.author), ("heads", s.stream), ("statement_ids", s.id),
                 ("people", s.subject), ("erased", s.subject), ("assignments", s.subject),
             ]  # fmt: skip
+        for signed in batch:  # the key a registration or rotation brings (rule key_reused)
+            new_key = _new_key_id(signed.statement.body)
+            if new_key is not None:
+                wanted.append(("keys", new_key))
         state.prefetch(wanted)
         persons = {k.person for k in map(state.keys.get, {s.statement.author for s in batch}) if k}
         state.prefetch([*(("people", p) for p in persons), *(("erased", p) for p in persons)])
@@ -501,3 +509,14 @@ class LedgerService:
             entry, disclosures = decode_record(rec.blob)
             out.append((rec.position, StoredEntry(entry, tuple(disclosures))))
         return out
+
+
+def _new_key_id(body: Mapping[str, Any]) -> str | None:
+    """The key id of the public key a statement body brings, if it brings a valid one."""
+    public_key = body.get("public_key")
+    if not isinstance(public_key, str):
+        return None
+    try:
+        return key_id_for(b64decode(public_key, length=32, what="public_key"))
+    except MalformedInput:
+        return None  # the rules refuse it with its reason

@@ -7,7 +7,7 @@ a rejected batch is rolled back exactly (nothing partly applied).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, MutableMapping
+from collections.abc import Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,6 +226,16 @@ class LedgerState:
                 table[key] = old
 
     # -- queries -------------------------------------------------------------
+    def fetch(self, wanted: Iterable[tuple[str, Hashable]]) -> dict[tuple[str, Hashable], Any]:
+        """The values of ``(table, key)`` pairs, absent ones left out (a state kept in the
+        store, :class:`ledger.store.rule_state.StoredState`, reads them in one query)."""
+        out: dict[tuple[str, Hashable], Any] = {}
+        for table, key in wanted:
+            rows: MutableMapping[Any, Any] = getattr(self, table)
+            if key in rows:
+                out[(table, key)] = rows[key]
+        return out
+
     def person_of_key(self, key_id: str) -> Person | None:
         record = self.keys.get(key_id)
         return None if record is None else self.people.get(record.person)

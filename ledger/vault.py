@@ -291,9 +291,12 @@ def open_sealed(tail: bytes, *, data_key: bytes | None, entry_hash: bytes) -> Op
 class DataKeyTable(Protocol):
     """The ``data_keys`` table of a store backend."""
 
-    def insert_data_key(self, person: str, wrapped: bytes, created_at: str, key_id: str) -> None:
-        """Insert unless a row for ``person`` exists or the ledger's service key is no longer
-        the one with id ``key_id`` (committed at once)."""
+    def insert_data_keys(
+        self, keys: Sequence[tuple[str, bytes]], created_at: str, key_id: str
+    ) -> None:
+        """Insert the ``(person, wrapped)`` rows, each unless a row for its person exists, and
+        none if the ledger's service key is no longer the one with id ``key_id`` (committed
+        at once, in one transaction)."""
 
     def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
         """The wrapped keys of those of ``persons`` that have one."""
@@ -344,10 +347,7 @@ class Vault:
             return key
         wrapped = self._table.select_data_keys([person]).get(person)
         if wrapped is None:
-            now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self._table.insert_data_key(
-                person, bytes(self._box.encrypt(secrets.token_bytes(KEY_SIZE))), now, self.key_id
-            )
+            self._insert_new([person])
             wrapped = self._table.select_data_keys([person]).get(person)
             if wrapped is None:
                 raise StoreError(
@@ -360,6 +360,23 @@ class Vault:
             raise StoreError(f"the stored data key of {person} does not open under the service key")
         self._remember(person, key)
         return key
+
+    def _insert_new(self, persons: Sequence[str]) -> None:
+        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        keys = [(p, bytes(self._box.encrypt(secrets.token_bytes(KEY_SIZE)))) for p in persons]
+        self._table.insert_data_keys(keys, now, self.key_id)
+
+    def create_data_keys(self, persons: Iterable[str]) -> None:
+        """Create (and commit, in one transaction) the data keys of those of ``persons``
+        who have none yet: a batch registering many people commits once, not once per
+        person (:meth:`data_key` then finds them)."""
+        wanted = sorted({p for p in persons if p not in self._keys})
+        if not wanted:
+            return
+        have = self._table.select_data_keys(wanted)
+        missing = [p for p in wanted if p not in have]
+        if missing:
+            self._insert_new(missing)
 
     def keys_for(
         self, persons: Iterable[str], *, use_cache: bool = True

@@ -130,6 +130,7 @@ class EntryTables:
         leaves = [idx for level, idx, _ in nodes if level == 0]
         if len(leaves) != len(records):
             raise ValueError(f"an append needs one Merkle leaf per entry, got {len(leaves)}")
+        self.vault.create_data_keys(owner for _, _, _, owner in records if owner is not None)
         try:
             events = [
                 StoredEvent(

@@ -485,7 +485,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return str(rows[0]["bundle"]) if rows else None
 
     # -- data keys (ledger.vault) -----------------------------------------------------------
-    def insert_data_key(self, person: str, wrapped: bytes, created_at: str, key_id: str) -> None:
+    def insert_data_keys(
+        self, keys: Sequence[tuple[str, bytes]], created_at: str, key_id: str
+    ) -> None:
         # Only while the ledger's service key is still ``key_id``: a process started before
         # a rotation must not add a key wrapped under the old service key (the rotation
         # holds an EXCLUSIVE lock on the table, so this waits for it and then sees it).
@@ -493,8 +495,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {schema}.{table} SELECT %s, %s, %s WHERE EXISTS "
             "(SELECT 1 FROM {schema}.{meta} WHERE key=%s AND value=%s) ON CONFLICT DO NOTHING"
         ).format(schema=self.schema, table=self.data_keys_table, meta=self.meta_table)
+        rows = [(person, wrapped, created_at, SERVICE_KEY_META, key_id) for person, wrapped in keys]
         with self.datastore.get_connection() as conn, conn.transaction():
-            conn.execute(insert, (person, wrapped, created_at, SERVICE_KEY_META, key_id))
+            conn.cursor().executemany(insert, rows)
 
     def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
         rows = self._query(

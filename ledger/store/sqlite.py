@@ -367,15 +367,20 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             return None if row is None else str(row[0])
 
     # -- data keys (ledger.vault) -----------------------------------------------------------
-    def insert_data_key(self, person: str, wrapped: bytes, created_at: str, key_id: str) -> None:
+    def insert_data_keys(
+        self, keys: Sequence[tuple[str, bytes]], created_at: str, key_id: str
+    ) -> None:
         with self.datastore.transaction(commit=True) as c:
             # Only while the ledger's service key is still ``key_id``: a process started
             # before a rotation must not add a key wrapped under the old service key.
-            c.execute(
+            c.executemany(
                 f"INSERT INTO {self.data_keys_table} SELECT ?, ?, ? WHERE EXISTS "
                 f"(SELECT 1 FROM {self.meta_table} WHERE key=? AND value=?) "
                 "ON CONFLICT (person) DO NOTHING",
-                (person, wrapped, created_at, SERVICE_KEY_META, key_id),
+                [
+                    (person, wrapped, created_at, SERVICE_KEY_META, key_id)
+                    for person, wrapped in keys
+                ],
             )
 
     def select_data_keys(self, persons: Sequence[str]) -> dict[str, bytes]:
