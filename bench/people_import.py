@@ -97,7 +97,7 @@ def _bare_ingest(tmp: Path, rows: list[tuple[str, str, str, bytes]]) -> float:
                 organisation="minbzk",
                 department=department,
                 display_name=f"Persoon {person}",
-            )  # fmt: skip
+            )
         )
         if manages:
             statements.append(
@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     goal = GOAL_SECONDS * people / 10_000
     table = Table(
         "figure", "seconds", "people / s", "reference", "goal", "met",
-        title=f"trackrecord people import, {people:,} people, SQLite (load {os.getloadavg()[0]:.1f})",
+        title=f"trackrecord people import, {people:,} people, SQLite "
+        f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
     )  # fmt: skip
     table.add_row(
         "import", f"{imported:.1f}", f"{people / imported:,.0f}", f"{imported / bare:.1f}x bare",
