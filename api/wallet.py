@@ -26,13 +26,30 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
 
 from ledger.credentials import IssuanceError, VerifiedRecord
 from ledger.store.base import SCHEMA_LOCK
 from projections.db import writing, xact_lock
 
-__all__ = ["Grant", "VerifiedRecords", "WalletGrants"]
+from .errors import ApiError
+
+__all__ = ["MAX_PENDING", "Grant", "VerifiedRecords", "WalletGrants"]
+
+#: live secrets of one kind at most: anyone may ask for nonces, so a flood of them is
+#: answered 503 ``busy`` instead of filling the table (as login challenges are)
+MAX_PENDING = 10_000
 
 _metadata = MetaData()
 _grants = Table(
@@ -80,11 +97,17 @@ class WalletGrants:
             _metadata.create_all(conn)
 
     def issue(self, kind: str, person: str = "") -> Grant:
-        """Hand out a fresh secret of ``kind`` bound to ``person``."""
+        """Hand out a fresh secret of ``kind`` bound to ``person``; raise a 503
+        :class:`ApiError` (``busy``) while :data:`MAX_PENDING` of its kind are live."""
         now, ttl = self._clock(), self._ttl[kind]
         secret = secrets.token_urlsafe(32)
         with writing(self.engine) as conn:
             conn.execute(delete(_grants).where(_grants.c.expires <= now))
+            pending = conn.execute(
+                select(func.count()).select_from(_grants).where(_grants.c.kind == kind)
+            ).scalar_one()
+            if pending >= MAX_PENDING:
+                raise ApiError(503, "busy", "too many requests in progress; try again soon")
             conn.execute(
                 insert(_grants).values(
                     secret_hash=_hash(kind, secret), kind=kind, person=person, expires=now + ttl

@@ -288,3 +288,35 @@ def test_the_verified_records_are_computed_once_per_person_and_checkpoint() -> N
     records.get("alice", 11, lambda: compute("alice", 11))
     assert computed[-1] == ("alice", 11)
     assert len(computed) == 5
+
+
+def test_the_grants_are_single_use_expire_and_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.wallet
+    from api.errors import ApiError
+    from api.wallet import WalletGrants
+    from ledger.credentials import IssuanceError
+    from projections.db import create_read_model_engine
+
+    now = [1000.0]
+    engine = create_read_model_engine(f"sqlite://{(tmp_path / 'g.db').resolve().as_posix()}")
+    grants = WalletGrants(engine, clock=lambda: now[0], code_ttl=60)
+    refused = IssuanceError("invalid_grant", "no")
+    code = grants.issue("code", "alice")
+    assert grants.use("code", code.secret, refusal=refused) == "alice"
+    with pytest.raises(IssuanceError):
+        grants.use("code", code.secret, refusal=refused)  # used up
+    late = grants.issue("code", "alice")
+    now[0] += 61
+    with pytest.raises(IssuanceError):
+        grants.use("code", late.secret, refusal=refused)  # expired
+    with pytest.raises(IssuanceError):
+        grants.use("token", grants.issue("code", "alice").secret, refusal=refused)  # other kind
+    monkeypatch.setattr(api.wallet, "MAX_PENDING", 2)
+    grants.issue("c_nonce")
+    grants.issue("c_nonce")
+    with pytest.raises(ApiError) as e:
+        grants.issue("c_nonce")
+    assert (e.value.status, e.value.code) == (503, "busy")
+    engine.dispose()
