@@ -12,12 +12,14 @@ from sqlalchemy import select
 
 from ledger.catalogue import Part
 from projections.reputation import (
+    Raters,
     Rating,
     ReputationParams,
     combine,
     compute_standing,
     explain,
     reputation,
+    score_all,
     score_ratings,
     weigh,
 )
@@ -52,11 +54,11 @@ def ratings(draw: st.DrawFn, *, max_size: int = 12, raters: list[str] = RATERS) 
     return out
 
 
-standings = st.dictionaries(st.sampled_from(RATERS), st.floats(0.5, 1.0), max_size=len(RATERS))
+standings = st.dictionaries(st.sampled_from(RATERS), st.floats(0.0, 1.0), max_size=len(RATERS))
 
 
 def score(rs: list[Rating], standing: dict[str, float], at: int = AT) -> float:
-    return score_ratings("p", "s", rs, standing, at=at).score
+    return score_ratings("p", "s", rs, Raters(standing), at=at).score
 
 
 @given(rs=ratings(), standing=standings)
@@ -74,8 +76,8 @@ def test_a_new_good_grade_never_lowers_a_score(
     assume(extra.grade >= before)
     after = score([*rs, extra], standing)
     assert after >= before - 1e-12
-    if extra.grade == 5 and before < 5:
-        assert after > before
+    if extra.grade == 5 and before < 5 and weigh([extra], Raters(standing), at=AT)[0].weight > 0:
+        assert after > before  # a rater without standing adds nothing
 
 
 @given(rs=ratings(), standing=standings, later=st.integers(0, 10 * YEAR))
@@ -110,43 +112,50 @@ def test_one_five_does_not_beat_twenty_fours() -> None:
             Rating(f"id{i}", "endorsement", f"r{i}", "manager", g, AT, i + 1)
             for i, g in enumerate(grades)
         ]
-        return score(rs, {})
+        return score(rs, {f"r{i}": 1.0 for i in range(len(grades))})
 
     assert rated([5]) < rated([4] * 20)
-    assert rated([5]) == pytest.approx((3 * 3 + 0.5 * 5) / (3 + 0.5))  # standing floor 0.5
+    assert rated([5]) == pytest.approx((3 * 3 + 1 * 5) / (3 + 1))
+    assert score([Rating("x", "endorsement", "nobody", "manager", 5, AT, 1)], {}) == 3.0
 
 
 @given(rs=ratings(max_size=20), standing=standings)
 def test_the_refresh_path_scores_bit_for_bit_like_the_explanation(
     rs: list[Rating], standing: dict[str, float]
 ) -> None:
-    explained = combine(weigh(rs, standing, at=AT))
-    assert quick_score(rs, standing, at=AT) == explained
+    explained = combine(weigh(rs, Raters(standing), at=AT))
+    assert quick_score(rs, Raters(standing), at=AT) == explained
 
 
-@given(k=st.integers(2, 7), grade=st.integers(4, 5), others=st.integers(0, 5))
+def _rows(edges: list[tuple[str, str, int, str]]) -> tuple[list, dict[str, list[str]]]:
+    """Rating rows (one contribution per rating, skill ``s``) for ``score_all``."""
+    rows = []
+    for i, (rater, subject, grade, role) in enumerate(edges):
+        kind = "completion" if role == "owner" else "endorsement"
+        rows.append((subject, f"id{i}", kind, f"t{i}", rater, role, grade, AT, i + 1))
+    return rows, {f"t{i}": ["s"] for i in range(len(edges))}
+
+
+@given(k=st.integers(2, 12), grade=st.integers(4, 5), others=st.integers(0, 5))
 def test_a_ring_of_mutual_fives_gains_less_than_independent_managers(
     k: int, grade: int, others: int
 ) -> None:
-    """Ring members endorse each other; managers endorse an outsider with the same grades."""
+    """Ring members (each rated once by their manager) endorse each other; managers
+    endorse an outsider with the same grades."""
     ring = [f"ring{i}" for i in range(k)]
     managers = [f"mgr{i}" for i in range(k - 1)]
     edges = [(a, b, grade, "peer") for a in ring for b in ring if a != b]
+    edges += [(managers[0], member, 3, "manager") for member in ring]
     edges += [(m, "outsider", grade, "manager") for m in managers]
     edges += [(managers[0], f"colleague{i}", 4, "manager") for i in range(others)]
-    standing = compute_standing(edges).weights
-    ring_ratings = [
-        Rating(f"e{i}", "endorsement", rater, "peer", grade, AT, i + 1, reciprocal=True)
-        for i, rater in enumerate(ring[1:])
-    ]
-    manager_ratings = [
-        Rating(f"m{i}", "endorsement", rater, "manager", grade, AT, i + 1)
-        for i, rater in enumerate(managers)
-    ]
-    in_ring = score(ring_ratings, standing)
-    from_managers = score(manager_ratings, standing)
+    rows, targets = _rows(edges)
+    scores = score_all(rows, targets, managers, at=AT).scores
+    in_ring = scores[("ring0", "s")][0]
+    from_managers = scores[("outsider", "s")][0]
     assert in_ring < from_managers
-    assert in_ring - P.prior_mean < (from_managers - P.prior_mean) / 2
+    # the whole ring counts about as one rater, however large: below one manager's 5
+    one_five = (P.prior_weight * P.prior_mean + 5) / (P.prior_weight + 1)
+    assert in_ring < one_five
 
 
 @given(
@@ -155,29 +164,52 @@ def test_a_ring_of_mutual_fives_gains_less_than_independent_managers(
             st.sampled_from(RATERS),
             st.sampled_from(RATERS),
             st.integers(1, 5),
-            st.sampled_from(["manager", "peer", "client", "owner"]),
+            st.sampled_from(["endorsement", "completion"]),
         ),
         max_size=40,
-    )
+    ),
+    roots=st.sets(st.sampled_from(RATERS), max_size=3),
 )
-def test_standing_is_a_bounded_distribution(edges: list[tuple[str, str, int, str]]) -> None:
+def test_standing_is_a_bounded_distribution(
+    edges: list[tuple[str, str, int, str]], roots: set[str]
+) -> None:
     edges = [e for e in edges if e[0] != e[1]]
-    result = compute_standing(edges)
-    if not edges:
-        assert result.trust == {}
+    result = compute_standing(edges, roots)
+    if not roots:
+        assert all(w == 0.0 for w in result.weights.values())  # no roots, no trust
         return
     assert math.isclose(sum(result.trust.values()), 1.0, rel_tol=1e-9)
-    assert all(P.standing_floor <= w <= 1.0 for w in result.weights.values())
+    assert all(0.0 <= w <= 1.0 for w in result.weights.values())
+    assert all(0.0 < d <= 1.0 for d in result.discrimination.values())
+    assert all(0.0 < c < 1.0 for c in result.clique.values())
     assert 1 <= result.rounds <= P.max_rounds
-    assert compute_standing(list(reversed(edges))).weights == result.weights
+    assert compute_standing(list(reversed(edges)), roots).weights == result.weights
 
 
 def test_a_closed_ring_gets_no_trust_from_outside() -> None:
-    edges = [("a", "b", 5, "peer"), ("b", "a", 5, "peer"), ("m", "c", 5, "manager")]
-    result = compute_standing(edges)
-    assert result.trust["a"] == pytest.approx(0.0, abs=1e-6)
-    assert result.weights["a"] == pytest.approx(P.standing_floor, abs=1e-5)
-    assert result.weights["c"] == 1.0
+    edges = [("a", "b", 5, "endorsement"), ("b", "a", 5, "endorsement")]
+    edges += [("m", "c", 5, "endorsement")]
+    result = compute_standing(edges, {"m"})
+    assert result.trust["a"] == 0.0
+    assert result.weights["a"] == 0.0
+    assert result.weights["m"] == 1.0
+    assert result.weights["c"] > 0.9  # rated by the root
+
+
+def test_an_endorser_who_gives_everyone_a_five_counts_less() -> None:
+    inflating = [("x", f"p{i}", 5, "endorsement") for i in range(10)]
+    judging = [("y", f"p{i}", 2 + i % 4, "endorsement") for i in range(10)]
+    d = compute_standing([*inflating, *judging], {"x", "y"}).discrimination
+    assert d["y"] == 1.0
+    assert d["x"] == pytest.approx(P.discrimination_prior / (P.discrimination_prior + 10))
+
+
+def test_a_dense_clique_counts_as_about_one_rater() -> None:
+    for k in (3, 6, 20):
+        members = [f"m{i}" for i in range(k)]
+        edges = [(a, b, 5, "endorsement") for a in members for b in members if a != b]
+        clique = compute_standing(edges, {"m0"}).clique
+        assert sum(clique[(r, "m0")] for r in members[1:]) == pytest.approx(1.0)
 
 
 # -- the read model end to end -------------------------------------------------------------------
@@ -237,12 +269,15 @@ def test_revoked_and_withdrawn_stop_counting_and_time_decays(
     revoked = w.do(w.endorse(carol, alice, kept, grade=1)).statement.id
     w.do(w.endorse(bob, alice, kept, grade=5, role="manager"))
     w.do(w.endorse(carol, alice, gone, grade=1))
+    w.do(w.endorse(bob, carol, w.do(w.claim(carol, skills=["sql"])).statement.id, role="manager"))
     env.projector.catch_up()
+    env.projector.refresh(at=AT)
     with env.engine.connect() as conn:
         before = explain(conn, "alice", "python", at=AT)
     w.do(w.revoke_endorsement(carol, alice, revoked))
     w.do(w.withdraw(alice, gone))
     env.projector.catch_up()
+    env.projector.refresh(at=AT)
     with env.engine.connect() as conn:
         after = explain(conn, "alice", "python", at=AT)
         later = explain(conn, "alice", "python", at=AT + 4 * YEAR)

@@ -17,7 +17,14 @@ from pydantic import BaseModel
 from ledger.catalogue import SKILL_RE, Part
 from projections.matching.queries import assignments_for
 from projections.portfolio import portfolio, viewer_sees
-from projections.reputation.queries import reputation, snapshot_scores
+from projections.reputation.formula import Score
+from projections.reputation.queries import (
+    as_of,
+    explain,
+    rated_skills,
+    reputation,
+    snapshot_scores,
+)
 
 from ..context import AppContext
 from ..deps import Ctx, CurrentSession, OptionalViewer, PersonId
@@ -29,9 +36,29 @@ __all__ = ["router"]
 router = APIRouter(
     prefix="/people", tags=["portfolio"], responses=problem_responses(400, 401, 403, 404, 422)
 )
-_RATING_FIELDS = ("id", "kind", "rater", "role", "grade", "at", "position", "reciprocal")
-_FACTORS = ("role", "standing", "decay", "repeat", "reciprocity")
+_RATING_FIELDS = (
+    "id", "kind", "rater", "role", "grade", "at", "position", "reciprocal", "clique", "origin",
+)  # fmt: skip
+_FACTORS = ("role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity")
 Skill = Annotated[str, Path(pattern=SKILL_RE, description="a skill slug")]
+AsOf = Annotated[
+    str | None,
+    Query(
+        description="the score as of this day (YYYY-MM-DD, its end in UTC) or instant "
+        "(RFC 3339 with an offset); default now",
+        examples=["2026-06-30"],
+    ),
+]
+
+
+def _as_of(at: str | None) -> int:
+    """The Unix time ``?at=`` names (now if absent); 400 ``bad_date`` if it names none."""
+    if at is None:
+        return int(time.time())
+    try:
+        return as_of(at)
+    except ValueError as exc:
+        raise ApiError(400, "bad_date", f"at: {exc}") from exc
 
 
 @router.get("/{person}/portfolio", response_model=PortfolioOut)
@@ -49,9 +76,16 @@ def get_portfolio(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Respons
 
 
 @router.get("/{person}/reputation", response_model=list[SkillScore])
-def get_reputation(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Response:
-    """A person's refreshed reputation per skill (empty unless the viewer may see the
-    analytical part, which the scores are made of)."""
+def get_reputation(person: PersonId, ctx: Ctx, viewer: OptionalViewer, at: AsOf = None) -> Response:
+    """A person's reputation per skill: the last refresh's, or with ``at`` each skill's
+    score as of that date (empty unless the viewer may see the analytical part, which the
+    scores are made of)."""
+    if at is not None:
+        when = _as_of(at)
+        return ctx.cached(
+            ("reputation", person, viewer.person, when),
+            lambda: _dated(ctx, person, viewer.person, viewer.today, when),
+        )
 
     def compute() -> list[BaseModel]:
         with ctx.read_models.connection() as conn:
@@ -68,18 +102,39 @@ def get_reputation(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Respon
     return ctx.cached(("reputation", person, viewer.person), compute)
 
 
+def _dated(
+    ctx: AppContext, person: str, viewer: str | None, today: str | None, when: int
+) -> list[BaseModel]:
+    with ctx.read_models.connection() as conn:
+        if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer, today=today):
+            return []
+        scores = [explain(conn, person, skill, at=when) for skill in rated_skills(conn, person)]
+    return [
+        SkillScore(skill=s.skill, score=s.score, weight=s.weight, ratings=len(s.ratings))
+        for s in scores
+        if s.ratings
+    ]
+
+
 @router.get("/{person}/reputation/{skill}")
 def explain_reputation(
-    person: PersonId, skill: Skill, ctx: Ctx, viewer: OptionalViewer
+    person: PersonId, skill: Skill, ctx: Ctx, viewer: OptionalViewer, at: AsOf = None
 ) -> ReputationOut:
-    """A person's reputation in one skill, explained rating by rating (403 unless the
-    viewer may see the analytical part)."""
+    """A person's reputation in one skill as of now or ``at``, explained rating by rating:
+    every factor of every rating's weight (403 unless the viewer may see the analytical
+    part)."""
+    when = _as_of(at)
     with ctx.read_models.connection() as conn:
-        score = reputation(conn, person, skill, viewer=viewer.person, at=int(time.time()))
+        score = reputation(conn, person, skill, viewer=viewer.person, at=when)
     if score is None:
         raise ApiError(
             403, "not_visible", f"the analytical part of {person} is not visible to this viewer"
         )
+    return reputation_out(score)
+
+
+def reputation_out(score: Score) -> ReputationOut:
+    """The API's form of an explained score."""
     ratings = [
         {
             "rating": {name: getattr(w.rating, name) for name in _RATING_FIELDS},

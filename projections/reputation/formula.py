@@ -4,7 +4,8 @@ For one employee and one skill, each rating *i* (an endorsement of a
 contribution tagged with the skill, or an assignment completion whose
 assignment needs it) gets a weight
 
-    w_i = role(ρ_i) · standing(r_i) · decay(T − t_i) · repeat_i · reciprocity_i
+    w_i = role(ρ_i) · standing(r_i) · discrimination(r_i) · clique_i · decay(T − t_i)
+          · repeat_i · reciprocity_i
 
 and the score is the Bayesian (shrunk) mean
 
@@ -12,8 +13,12 @@ and the score is the Bayesian (shrunk) mean
 
 with prior mean μ0 = 3 (the middle of the uniform five-grade scale) and prior
 weight m = 3. The score is a convex combination of μ0 and grades in [1, 5],
-so it lies in [1, 5]; one rater's weight is at most Σ_j 0.5^j = 2, so a single
-rater moves a score at most 2·4/(m+2) = 1.6 away from what the others say.
+so it lies in [1, 5]; every factor is at most 1 and one rater's repeats add up
+to at most Σ_j 0.25^j = 4/3, so a single rater moves a score at most
+(4/3)·4/(m+4/3) ≈ 1.23 away from what the others say. Standing, discrimination and
+clique come from the whole graph (:mod:`.standing`); an imported rating (from
+another ledger) has the receiving ledger's declared trust in its origin as its
+standing, and discrimination and clique 1 (the graph there is not seen here).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import NamedTuple
 
 __all__ = [
     "SECONDS_PER_DAY",
+    "Raters",
     "Rating",
     "ReputationParams",
     "Score",
@@ -51,9 +57,11 @@ class ReputationParams:
             {"manager": 1.0, "owner": 1.0, "client": 0.8, "peer": 0.6}
         )
     )
-    repeat_factor: float = 0.5
-    reciprocal_factor: float = 0.5
-    standing_floor: float = 0.5
+    repeat_factor: float = 0.25
+    reciprocal_factor: float = 0.25
+    discrimination_prior: float = 2.0
+    discrimination_spread: float = 0.5
+    standing_power: float = 1.0
     damping: float = 0.15
     max_rounds: int = 40
     tolerance: float = 1e-9
@@ -70,7 +78,9 @@ class Rating(NamedTuple):
     ``kind`` is ``endorsement`` or ``completion``; ``role`` is the endorser's
     role (``manager``, ``peer``, ``client``) or ``owner`` for a completion;
     ``at`` is when it was given (Unix seconds); ``reciprocal`` says whether the
-    employee also endorsed this rater.
+    employee also endorsed this rater; ``clique`` is the dense-clique factor of the
+    pair (:func:`projections.reputation.standing.clique_factors`); ``origin`` is
+    the ledger an imported rating was given on ("" for this ledger).
     """
 
     id: str
@@ -81,6 +91,19 @@ class Rating(NamedTuple):
     at: int
     position: int
     reciprocal: bool = False
+    clique: float = 1.0
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Raters:
+    """What the last refresh knows of raters: ``standing`` and ``discrimination`` per
+    person of this ledger (absent: standing 0, discrimination 1), and ``origins``, the
+    declared trust in each origin ledger of imported ratings (absent: 0)."""
+
+    standing: Mapping[str, float] = field(default_factory=dict)
+    discrimination: Mapping[str, float] = field(default_factory=dict)
+    origins: Mapping[str, float] = field(default_factory=dict)
 
 
 class WeightedRating(NamedTuple):
@@ -89,6 +112,8 @@ class WeightedRating(NamedTuple):
     rating: Rating
     role: float
     standing: float
+    discrimination: float
+    clique: float
     decay: float
     repeat: float
     reciprocity: float
@@ -96,7 +121,15 @@ class WeightedRating(NamedTuple):
     @property
     def weight(self) -> float:
         """The product of the factors."""
-        return self.role * self.standing * self.decay * self.repeat * self.reciprocity
+        return (
+            self.role
+            * self.standing
+            * self.discrimination
+            * self.clique
+            * self.decay
+            * self.repeat
+            * self.reciprocity
+        )
 
 
 @dataclass(frozen=True)
@@ -105,7 +138,7 @@ class Score:
 
     ``weight`` is the total weight of the ratings; ``ratings`` lists them with
     their factors; ``standing_position`` is the log position of the standing
-    snapshot used (None: no refresh ran yet, every rater at the floor).
+    snapshot used (None: no refresh ran yet, so no rater has standing).
     """
 
     person: str
@@ -131,35 +164,42 @@ def decay(age_seconds: float, half_life_days: float) -> float:
 
 def weigh(
     ratings: Iterable[Rating],
-    standing: Mapping[str, float],
+    raters: Raters,
     *,
     at: int,
     params: ReputationParams = ReputationParams(),
 ) -> tuple[WeightedRating, ...]:
     """Weigh ``ratings`` of one employee in one skill; return them in log order.
 
-    ``standing`` maps a rater to their standing weight (see
-    :mod:`projections.reputation.standing`); raters missing from it get the
-    floor. Repeats: the n-th rating (0-based, log order) by the same rater
-    gets ``repeat_factor ** n``, so a new rating never lowers the weight of
-    earlier ones.
+    Repeats: the n-th rating (0-based, log order) by the same rater gets
+    ``repeat_factor ** n``, so a new rating never lowers the weight of earlier ones.
     """
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
     out = []
     for r in sorted(ratings, key=lambda x: (x.position, x.id)):
-        n = seen.get(r.rater, 0)
-        seen[r.rater] = n + 1
+        n = seen.get((r.origin, r.rater), 0)
+        seen[(r.origin, r.rater)] = n + 1
+        standing, discriminates = _rater_factors(r, raters)
         out.append(
             WeightedRating(
                 rating=r,
                 role=params.role_weights.get(r.role, 0.0),
-                standing=standing.get(r.rater, params.standing_floor),
+                standing=standing,
+                discrimination=discriminates,
+                clique=r.clique,
                 decay=decay(at - r.at, params.half_life_days),
                 repeat=params.repeat_factor**n,
                 reciprocity=params.reciprocal_factor if r.reciprocal else 1.0,
             )
         )
     return tuple(out)
+
+
+def _rater_factors(r: Rating, raters: Raters) -> tuple[float, float]:
+    """``(standing, discrimination)`` of the rater of ``r``."""
+    if r.origin:
+        return raters.origins.get(r.origin, 0.0), 1.0
+    return raters.standing.get(r.rater, 0.0), raters.discrimination.get(r.rater, 1.0)
 
 
 def combine(
@@ -178,7 +218,7 @@ def combine(
 
 def quick_score(
     ratings: Iterable[Rating],
-    standing: Mapping[str, float],
+    raters: Raters,
     *,
     at: int,
     params: ReputationParams = ReputationParams(),
@@ -188,18 +228,21 @@ def quick_score(
     ``ratings`` must already be in log order (``weigh`` sorts them). Used by the
     refresh step, which scores every (employee, skill) at once.
     """
-    seen: dict[str, int] = {}
-    roles, floor = params.role_weights, params.standing_floor
+    seen: dict[tuple[str, str], int] = {}
+    roles = params.role_weights
     repeat, reciprocal = params.repeat_factor, params.reciprocal_factor
     half_life = params.half_life_days
     total = 0.0
     weighted_sum = 0.0
     for r in ratings:
-        n = seen.get(r.rater, 0)
-        seen[r.rater] = n + 1
+        n = seen.get((r.origin, r.rater), 0)
+        seen[(r.origin, r.rater)] = n + 1
+        standing, discriminates = _rater_factors(r, raters)
         weight = (
             roles.get(r.role, 0.0)
-            * standing.get(r.rater, floor)
+            * standing
+            * discriminates
+            * r.clique
             * decay(at - r.at, half_life)
             * repeat**n
             * (reciprocal if r.reciprocal else 1.0)
@@ -214,14 +257,14 @@ def score_ratings(
     person: str,
     skill: str,
     ratings: Iterable[Rating],
-    standing: Mapping[str, float],
+    raters: Raters,
     *,
     at: int,
     params: ReputationParams = ReputationParams(),
     standing_position: int | None = None,
 ) -> Score:
     """The explained :class:`Score` of ``person`` in ``skill`` from ``ratings``."""
-    weighted = weigh(ratings, standing, at=at, params=params)
+    weighted = weigh(ratings, raters, at=at, params=params)
     score, total = combine(weighted, params)
     return Score(
         person=person,

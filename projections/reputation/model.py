@@ -6,13 +6,14 @@ What is incremental and what is not:
   facts — ``rep_ratings`` (one row per active endorsement or assignment
   completion) and the skills of contributions and assignments. A revoked
   endorsement or a withdrawn contribution deletes its facts.
-- **refresh step** (:meth:`ReputationModel.refresh`): endorser standing is an
-  eigenvector of the whole endorsement graph, and time decay depends on the
+- **refresh step** (:meth:`ReputationModel.refresh`): endorser standing is a
+  personalised PageRank of the whole rating graph, and time decay depends on the
   moment asked about, so neither can be updated entry by entry. The refresh
-  recomputes ``rep_standing`` and ``rep_scores`` (every employee × skill, as of
-  a reference time) from the facts in one transaction, and records the log
-  position and time it reflects in ``rep_refresh``. The follower runs it
-  periodically; ``rebuild`` runs it at the end.
+  runs :func:`score_all` over the facts and writes ``rep_raters``,
+  ``rep_cliques`` and ``rep_scores`` (every employee × skill, as of a reference
+  time) in one transaction, and records the log position and time it reflects
+  in ``rep_refresh``. The follower runs it periodically; ``rebuild`` runs it at
+  the end.
 - **on query** (:func:`projections.reputation.queries.explain`): one explained
   score, from the facts and the stored standing, for any reference time.
 """
@@ -20,8 +21,8 @@ What is incremental and what is not:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Engine, Executable, Table, bindparam, delete, insert, select
@@ -31,10 +32,18 @@ from ..batch import Phase, WriteBatch, executemany
 from ..db import writing
 from ..entries import AcceptedEntry, json_list
 from . import tables as t
-from .formula import Rating, ReputationParams, quick_score
-from .standing import compute_standing
+from .formula import Raters, Rating, ReputationParams, quick_score
+from .standing import Edge, Standing, compute_standing
 
-__all__ = ["RatingRow", "ReputationModel", "group_ratings", "reciprocal_pairs"]
+__all__ = [
+    "RatingRow",
+    "ReputationModel",
+    "Scored",
+    "group_ratings",
+    "reciprocal_pairs",
+    "roots_of",
+    "score_all",
+]
 
 _Handler = Callable[["ReputationModel", AcceptedEntry, WriteBatch], None]
 RatingRow = tuple[str, str, str, str, str, str, int, int, int]
@@ -60,7 +69,8 @@ class ReputationModel(ReadModel):
     metadata = t.metadata
     params: ReputationParams = ReputationParams()
     refresh_tables: ClassVar[tuple[str, ...]] = (
-        t.standing.name,
+        t.raters.name,
+        t.cliques.name,
         t.scores.name,
         t.refresh_state.name,
     )
@@ -75,6 +85,15 @@ class ReputationModel(ReadModel):
     # -- handlers -------------------------------------------------------------------------
     def _key(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         batch.insert(t.keys, {"key_id": e.new_key_id, "person": e.subject})
+
+    def _role(self, e: AcceptedEntry, batch: WriteBatch) -> None:
+        if e.body["role"] != "manager":
+            return
+        managers = batch.net_set(t.managers, "person", "scope")
+        if e.type == "RoleGranted":
+            managers.add(e.subject, e.body["scope"])
+        else:
+            managers.discard(e.subject, e.body["scope"])
 
     def _claimed(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         skills = list(dict.fromkeys(e.body["skills"]))
@@ -130,26 +149,28 @@ class ReputationModel(ReadModel):
         with writing(engine) as conn:
             position = self.view.position(conn, lock=True)
             rows = load_ratings(conn)  # in log order
-            edges = [(r[4], r[0], r[6], r[5]) for r in rows]
-            standing = compute_standing(edges, self.params)
-            scores: list[dict[str, Any]] = []
-            groups = group_ratings(rows, load_targets(conn), reciprocal_pairs(rows))
-            for (person, skill), ratings in sorted(groups.items()):
-                score, total = quick_score(ratings, standing.weights, at=at, params=self.params)
-                scores.append(
-                    {
-                        "person": person,
-                        "skill": skill,
-                        "score": score,
-                        "weight": total,
-                        "ratings": len(ratings),
-                    }
-                )
-            people = [
-                {"person": p, "trust": standing.trust[p], "weight": w}
-                for p, w in standing.weights.items()
+            managers = {p for (p,) in conn.execute(select(t.managers.c.person))}
+            scored = score_all(rows, load_targets(conn), managers, at=at, params=self.params)
+            standing = scored.standing
+            scores = [
+                {"person": p, "skill": k, "score": score, "weight": total, "ratings": n}
+                for (p, k), (score, total, n) in sorted(scored.scores.items())
             ]
-            for table, new_rows in ((t.standing, people), (t.scores, scores)):
+            people = [
+                {
+                    "person": p,
+                    "trust": trust,
+                    "standing": standing.weights[p],
+                    "discrimination": standing.discrimination.get(p, 1.0),
+                    "root": int(p in standing.roots),
+                }
+                for p, trust in standing.trust.items()
+            ]
+            pairs = [
+                {"rater": r, "subject": s, "factor": f}
+                for (r, s), f in sorted(standing.clique.items())
+            ]
+            for table, new_rows in ((t.raters, people), (t.cliques, pairs), (t.scores, scores)):
                 conn.execute(delete(table))
                 _insert_chunks(conn, table, new_rows)
             conn.execute(delete(t.refresh_state))
@@ -163,6 +184,43 @@ class ReputationModel(ReadModel):
                     people=len(standing.trust),
                 )
             )
+
+
+class Scored(NamedTuple):
+    """What :func:`score_all` finds: the graph's :class:`Standing` and, per (employee,
+    skill), ``(score, Σw, number of ratings)``."""
+
+    standing: Standing
+    scores: dict[tuple[str, str], tuple[float, float, int]]
+
+
+def roots_of(rows: Iterable[RatingRow], managers: Iterable[str]) -> set[str]:
+    """The pre-trusted people: ``managers`` (appointed by an admin, role not revoked) and
+    the owners of completed assignments among ``rows``."""
+    return {*managers, *(r[4] for r in rows if r[2] == "completion")}
+
+
+def score_all(
+    rows: Sequence[RatingRow],
+    targets: Mapping[str, Sequence[str]],
+    managers: Iterable[str],
+    *,
+    at: int,
+    params: ReputationParams = ReputationParams(),
+) -> Scored:
+    """Standing and every (employee, skill) score as of Unix time ``at``: the refresh step
+    as a pure function of the facts it reads (``rows`` in log order, the skills of each
+    target, the managers an admin appointed). Deterministic; O(R) for R ratings plus the
+    power iteration (:func:`~projections.reputation.standing.compute_standing`)."""
+    edges: list[Edge] = [(r[4], r[0], r[6], r[2]) for r in rows]
+    standing = compute_standing(edges, roots_of(rows, managers), params)
+    raters = Raters(standing.weights, standing.discrimination)
+    groups = group_ratings(rows, targets, reciprocal_pairs(rows), standing.clique)
+    scores = {}
+    for key, ratings in groups.items():
+        score, total = quick_score(ratings, raters, at=at, params=params)
+        scores[key] = (score, total, len(ratings))
+    return Scored(standing, scores)
 
 
 def load_ratings(conn: Connection, subjects: Iterable[str] | None = None) -> list[RatingRow]:
@@ -195,13 +253,19 @@ def reciprocal_pairs(rows: Iterable[RatingRow]) -> set[tuple[str, str]]:
 
 def group_ratings(
     rows: Iterable[RatingRow],
-    targets: Mapping[str, list[str]],
+    targets: Mapping[str, Sequence[str]],
     endorsed: set[tuple[str, str]],
+    clique: Mapping[tuple[str, str], float],
 ) -> dict[tuple[str, str], list[Rating]]:
-    """Ratings per (employee, skill): each rating counts in every skill of its target."""
+    """Ratings per (employee, skill): each rating counts in every skill of its target.
+
+    An endorsement is reciprocal when its subject endorses the rater too (``endorsed``
+    holds (rater, subject) pairs); ``clique`` gives the pair's dense-clique factor."""
     groups: dict[tuple[str, str], list[Rating]] = defaultdict(list)
     for subject, rid, kind, target, rater, role, grade, at, position in rows:
-        rating = Rating(rid, kind, rater, role, grade, at, position, (subject, rater) in endorsed)
+        mutual = (subject, rater) in endorsed
+        factor = clique.get((rater, subject), 1.0)
+        rating = Rating(rid, kind, rater, role, grade, at, position, mutual, factor)
         for skill in targets.get(target, ()):
             groups[(subject, skill)].append(rating)
     return groups
@@ -215,6 +279,8 @@ def _insert_chunks(conn: Connection, table: Table, rows: list[dict[str, Any]]) -
 
 ReputationModel._handlers = {
     "IdentityRegistered": ReputationModel._key,
+    "RoleGranted": ReputationModel._role,
+    "RoleRevoked": ReputationModel._role,
     "KeyRotated": ReputationModel._key,
     "ContributionClaimed": ReputationModel._claimed,
     "ContributionWithdrawn": ReputationModel._withdrawn,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from sqlalchemy import Connection, select
 
 from ledger.catalogue import Part
 
 from ..portfolio.queries import viewer_sees
 from . import tables as t
-from .formula import ReputationParams, Score, score_ratings
+from .formula import Raters, ReputationParams, Score, score_ratings
 from .model import group_ratings, load_ratings, load_targets, reciprocal_pairs
 
-__all__ = ["explain", "reputation", "snapshot_scores"]
+__all__ = ["as_of", "explain", "rated_skills", "reputation", "snapshot_scores"]
 
 
 def explain(
@@ -24,31 +26,36 @@ def explain(
 ) -> Score:
     """The explained score of ``person`` in ``skill`` as of Unix time ``at``.
 
-    Uses the endorsement facts as they are now and the standing of the last
-    refresh (``Score.standing_position``; raters it does not know count at
-    the floor). Ignores visibility: see :func:`reputation` for viewers.
+    Counts the ratings given at or before ``at`` that are active now (one revoked
+    since does not count), decayed to ``at``; and what the last refresh found about
+    the raters (``Score.standing_position``): their standing and discrimination, and
+    the dense-clique factor of each pair; a rater it does not know has no standing.
+    Ignores visibility: see :func:`reputation` for viewers.
     """
-    rows = load_ratings(conn, [person])
+    rows = [r for r in load_ratings(conn, [person]) if r[7] <= at]
     targets = load_targets(conn, {r[3] for r in rows})
     rows = [r for r in rows if skill in targets.get(r[3], ())]
-    raters = sorted({r[4] for r in rows})
-    weights: dict[str, float] = {}
+    names = sorted({r[4] for r in rows})
+    raters = Raters()
     endorsed: set[tuple[str, str]] = set()
-    if raters:
-        back = [r for r in load_ratings(conn, raters) if r[4] == person]
+    clique: dict[tuple[str, str], float] = {}
+    if names:
+        back = [r for r in load_ratings(conn, names) if r[4] == person]
         endorsed = reciprocal_pairs(back)
-        s = t.standing.c
-        weights = {
-            p: float(w)
-            for p, w in conn.execute(select(s.person, s.weight).where(s.person.in_(raters)))
-        }
+        s, c = t.raters.c, t.cliques.c
+        found = conn.execute(
+            select(s.person, s.standing, s.discrimination).where(s.person.in_(names))
+        ).all()
+        raters = Raters({p: float(w) for p, w, _ in found}, {p: float(d) for p, _, d in found})
+        pairs = select(c.rater, c.factor).where(c.subject == person, c.rater.in_(names))
+        clique = {(r, person): float(f) for r, f in conn.execute(pairs)}
     snapshot = conn.execute(select(t.refresh_state.c.position)).scalar_one_or_none()
-    ratings = group_ratings(rows, targets, endorsed).get((person, skill), [])
+    ratings = group_ratings(rows, targets, endorsed, clique).get((person, skill), [])
     return score_ratings(
         person,
         skill,
         ratings,
-        weights,
+        raters,
         at=at,
         params=params,
         standing_position=None if snapshot is None else int(snapshot),
@@ -74,6 +81,28 @@ def reputation(
     if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer, today=today):
         return None
     return explain(conn, person, skill, at=at, params=params)
+
+
+def as_of(text: str) -> int:
+    """The Unix time a ``--at`` / ``?at=`` value names: a day ``YYYY-MM-DD`` means the end
+    of that day (UTC), so the ratings given that day count; an RFC 3339 time with an
+    offset names that instant. Raises :class:`ValueError` for anything else."""
+    text = text.strip()
+    if len(text) == 10:
+        day = _dt.date.fromisoformat(text)
+        end = _dt.datetime.combine(day, _dt.time(23, 59, 59), tzinfo=_dt.UTC)
+        return int(end.timestamp())
+    moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset: write e.g. {text}Z")
+    return int(moment.timestamp())
+
+
+def rated_skills(conn: Connection, person: str) -> list[str]:
+    """The skills in which ``person`` has at least one active rating, sorted."""
+    rows = load_ratings(conn, [person])
+    targets = load_targets(conn, {r[3] for r in rows})
+    return sorted({skill for r in rows for skill in targets.get(r[3], ())})
 
 
 def snapshot_scores(conn: Connection, person: str) -> dict[str, tuple[float, float, int]]:

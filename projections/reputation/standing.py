@@ -1,99 +1,168 @@
-"""Endorser standing: a damped EigenTrust over the graph of who rated whom (pure, no I/O).
+"""Rater standing: trust that flows from roots, per-rater discrimination, dense cliques.
 
-Local trust of rater *r* in person *s* is ``c_rs = Σ (g − 1) / 4`` over r's
-active ratings of s (a grade 1 conveys no trust), normalised per rater:
-``C_rs = c_rs / Σ_s' c_rs'``. The pre-trusted distribution *p* is uniform over
-the people who rated as manager or assignment owner — the ledger checked
-their manager role when they did — or over everyone if there is nobody such.
-Starting from ``t = p``, each round computes
+Everything a rating's weight needs from the whole graph of active ratings, in one pass
+(docs/reputation.md, "Standing"):
 
-    t' = (1 − a) · (Cᵀ t + d(t) · p) + a · p
+* **clique** of an endorsement r → s: ``1 / (1 + m)`` where ``m`` counts the people with
+  whom *both* r and s endorse each other (mutual endorsements). A ring of k people who all
+  endorse each other gives each member k − 1 ratings of clique ``1/(k − 1)``: the whole
+  ring counts as one rater, however large it grows.
+* **discrimination** of a rater: ``(k0 + n · min(1, spread / spread_ref)) / (k0 + n)`` for
+  n ratings whose grades lie ``spread`` (mean absolute deviation) from their own mean. One
+  who gives everyone a 5 counts less, the more ratings they give; a rater of one or two
+  people is not judged on so little.
+* **trust**: personalised PageRank seeded at the **roots** (managers an admin appointed,
+  owners of completed assignments). Each rater passes trust along their ratings in
+  proportion to ``(g − 1)/4 · clique · reciprocity`` (normalised per rater, so one who
+  rates everyone passes each a thin share). Trust never enters a group that no one
+  outside rates: a clique or a sybil cluster without an inbound rating from someone with
+  trust keeps none, however large it is.
+* **standing** of a rater: ``min(1, (N · t_r)^standing_power)`` (power 1 by default) with
+  N the people the trust reaches (``N · t`` is 1 for a person of average trust among
+  them, so fresh identities that nobody rates do not dilute it); zero trust, zero
+  weight.
 
-where ``d(t)`` is the trust held by people who rate nobody positively (it goes
-back to *p*) and ``a = 0.15`` is the damping. The iteration is a contraction
-with factor ``1 − a``; it stops when ``‖t' − t‖₁ < tolerance`` or after
-``max_rounds`` rounds (40: an L1 error below 0.85^40 ≈ 0.15 %).
-
-A closed ring that only rates itself receives no trust from outside: its
-members' trust tends to zero. The standing weight of a rater is
-``floor + (1 − floor) · min(1, N · t_r)`` (``N`` people in the graph, so
-``N · t_r`` is 1 for an average person): every rater counts at least
-``floor`` (0.5), and trust above the average counts no more than the average,
-so standing cannot make one rater dominate.
-
-Summation follows the sorted order of the people, so the result is the same
-for the same set of ratings, whatever order they were read in.
+Summation follows the sorted order of the people, so the result is the same for the same
+set of ratings, whatever order they were read in. Cost: O(R) to build the graph for R
+active ratings, O(R) per power-iteration round, at most ``max_rounds`` rounds.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from .formula import ReputationParams
 
-__all__ = ["PRETRUSTED_ROLES", "Standing", "compute_standing"]
+__all__ = ["Edge", "Standing", "compute_standing", "mutual_partners"]
 
-PRETRUSTED_ROLES = frozenset({"manager", "owner"})
 _Floats = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]
+
+Edge = tuple[str, str, int, str]
+"""One active rating as the graph sees it: ``(rater, subject, grade, kind)``."""
 
 
 @dataclass(frozen=True)
 class Standing:
-    """The result: trust per person (sums to 1), standing weight per person, rounds run."""
+    """What the graph says about raters.
+
+    ``trust`` per person (sums to 1 over the graph when there are roots, else empty);
+    ``weights`` the standing factor per person; ``discrimination`` per rater; ``clique``
+    the factor of each endorsement pair ``(rater, subject)`` below 1 (absent: 1);
+    ``roots`` the pre-trusted people in the graph; the power iteration's rounds and
+    last residual.
+    """
 
     trust: Mapping[str, float]
     weights: Mapping[str, float]
-    rounds: int
-    residual: float
+    discrimination: Mapping[str, float] = field(default_factory=dict)
+    clique: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    roots: frozenset[str] = frozenset()
+    rounds: int = 0
+    residual: float = 0.0
+
+
+def mutual_partners(edges: Iterable[Edge]) -> dict[str, set[str]]:
+    """Who endorses whom both ways: person -> the people they share a mutual endorsement with."""
+    endorsed = {(r, s) for r, s, _, kind in edges if kind == "endorsement" and r != s}
+    out: dict[str, set[str]] = defaultdict(set)
+    for r, s in endorsed:
+        if (s, r) in endorsed:
+            out[r].add(s)
+    return out
+
+
+def clique_factors(edges: Iterable[Edge]) -> dict[tuple[str, str], float]:
+    """``1 / (1 + m)`` per mutual pair (r, s), m = people both share a mutual endorsement
+    with; pairs with m = 0 are left out (factor 1)."""
+    mutual = mutual_partners(edges)
+    out: dict[tuple[str, str], float] = {}
+    for r, partners in mutual.items():
+        for s in partners:
+            m = len(partners & mutual[s])
+            if m:
+                out[(r, s)] = 1.0 / (1.0 + m)
+    return out
+
+
+def discrimination(
+    edges: Iterable[Edge], params: ReputationParams = ReputationParams()
+) -> dict[str, float]:
+    """The discrimination factor of every rater (see the module text)."""
+    grades: dict[str, list[int]] = defaultdict(list)
+    for rater, _, grade, _ in edges:
+        grades[rater].append(grade)
+    k0, ref = params.discrimination_prior, params.discrimination_spread
+    out = {}
+    for rater, given in grades.items():
+        n = len(given)
+        mean = sum(given) / n
+        spread = sum(abs(g - mean) for g in given) / n
+        out[rater] = (k0 + n * min(1.0, spread / ref)) / (k0 + n)
+    return out
 
 
 def compute_standing(
-    edges: Iterable[tuple[str, str, int, str]],
+    edges: Iterable[Edge],
+    roots: Iterable[str],
     params: ReputationParams = ReputationParams(),
 ) -> Standing:
-    """Standing from ``edges`` ``(rater, subject, grade, role)``, one per active rating.
+    """Standing from ``edges`` (one per active rating) and the pre-trusted ``roots``.
 
-    The iteration runs on NumPy arrays (``bincount`` is the sparse product
-    ``Cᵀ t``); it sums in a fixed order, so equal inputs give equal results.
+    Roots that rate nobody still count (they are in the graph as seeds). The iteration
+    runs on NumPy arrays (``bincount`` is the sparse product ``Cᵀ t``) and sums in a fixed
+    order, so equal inputs give equal results.
     """
-    raters: list[str] = []
-    subjects: list[str] = []
-    grades: list[int] = []
-    pretrusted: set[str] = set()
-    for rater, subject, grade, role in edges:
-        raters.append(rater)
-        subjects.append(subject)
-        grades.append(grade)
-        if role in PRETRUSTED_ROLES:
-            pretrusted.add(rater)
-    names = sorted({*raters, *subjects})
+    edges = [e for e in edges if e[0] != e[1]]
+    clique = clique_factors(edges)
+    endorsed = {(r, s) for r, s, _, kind in edges if kind == "endorsement"}
+    root_set = frozenset(roots)
+    names = sorted({*(e[0] for e in edges), *(e[1] for e in edges), *root_set})
     n = len(names)
-    if n == 0:
-        return Standing({}, {}, 0, 0.0)
+    seeds = sorted(root_set)
+    if n == 0 or not seeds:
+        zero = dict.fromkeys(names, 0.0)
+        return Standing(zero, dict(zero), discrimination(edges, params), clique, root_set)
     index = {name: i for i, name in enumerate(names)}
-    src = np.fromiter((index[r] for r in raters), dtype=np.int64, count=len(raters))
-    dst = np.fromiter((index[s] for s in subjects), dtype=np.int64, count=len(subjects))
-    trust_given = (np.asarray(grades, dtype=np.float64) - 1.0) / 4.0
+    src = np.fromiter((index[e[0]] for e in edges), dtype=np.int64, count=len(edges))
+    dst = np.fromiter((index[e[1]] for e in edges), dtype=np.int64, count=len(edges))
+    given = np.fromiter(
+        (
+            (g - 1)
+            / 4
+            * clique.get((r, s), 1.0)
+            * (params.reciprocal_factor if (s, r) in endorsed else 1.0)
+            for r, s, g, _ in edges
+        ),
+        dtype=np.float64,
+        count=len(edges),
+    )
     pair, local = np.unique(src * n + dst, return_inverse=True)
-    values = np.bincount(local, weights=trust_given, minlength=len(pair))
+    values = np.bincount(local, weights=given, minlength=len(pair))
     keep = values > 0.0
     pair, values = pair[keep], values[keep]
     src, dst = pair // n, pair % n
     out = np.bincount(src, weights=values, minlength=n)
     shares = values / out[src]
-    seeds = sorted(pretrusted) or names
     p = np.zeros(n)
     p[[index[name] for name in seeds]] = 1.0 / len(seeds)
     t, rounds, residual = _iterate(p, out == 0.0, src, dst, shares, params)
-    floor = params.standing_floor
-    weight = floor + (1.0 - floor) * np.minimum(1.0, n * t)
-    trust = dict(zip(names, t.tolist(), strict=True))
-    return Standing(trust, dict(zip(names, weight.tolist(), strict=True)), rounds, residual)
+    reached = int(np.count_nonzero(t > 0.0))
+    weight = np.minimum(1.0, (reached * t) ** params.standing_power)
+    return Standing(
+        trust=dict(zip(names, t.tolist(), strict=True)),
+        weights=dict(zip(names, weight.tolist(), strict=True)),
+        discrimination=discrimination(edges, params),
+        clique=clique,
+        roots=root_set,
+        rounds=rounds,
+        residual=residual,
+    )
 
 
 def _iterate(

@@ -2,9 +2,13 @@
 
 Incremental (kept by the projector, entry by entry): ``rep_keys``,
 ``rep_targets`` (the skills of each contribution and assignment, as a JSON
-list) and ``rep_ratings`` — the endorsement facts, one row per active
-endorsement or assignment completion. Derived (written by the refresh step from the facts):
-``rep_standing``, ``rep_scores`` and ``rep_refresh``.
+list), ``rep_managers`` (the manager roles an admin granted and nobody
+revoked: the roots of trust with the owners of completed assignments) and
+``rep_ratings`` — the endorsement facts, one row per active endorsement or
+assignment completion. Derived (written by the refresh step from the facts):
+``rep_raters`` (trust, standing and discrimination per person), ``rep_cliques``
+(the dense-clique factor of each endorsement pair below 1), ``rep_scores`` and
+``rep_refresh``.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 __all__ = [
+    "cliques",
     "keys",
+    "managers",
     "metadata",
+    "raters",
     "ratings",
     "refresh_state",
     "scores",
-    "standing",
     "targets",
 ]
 
@@ -55,12 +61,31 @@ ratings = Table(
     sqlite_with_rowid=False,
 )
 
-standing = Table(
-    "rep_standing",
+managers = Table(
+    "rep_managers",
+    metadata,
+    Column("person", String(64), primary_key=True),
+    Column("scope", String(128), primary_key=True),  # the department
+    sqlite_with_rowid=False,
+)
+
+raters = Table(
+    "rep_raters",
     metadata,
     Column("person", String(64), primary_key=True),
     Column("trust", Float, nullable=False),
-    Column("weight", Float, nullable=False),
+    Column("standing", Float, nullable=False),
+    Column("discrimination", Float, nullable=False),
+    Column("root", Integer, nullable=False),  # 1: pre-trusted
+    sqlite_with_rowid=False,
+)
+
+cliques = Table(
+    "rep_cliques",
+    metadata,
+    Column("rater", String(64), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("factor", Float, nullable=False),
     sqlite_with_rowid=False,
 )
 

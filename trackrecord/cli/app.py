@@ -32,6 +32,7 @@ from .demo_cmds import demo
 from .errors import EXIT_CODES_HELP, ExitCode, report
 from .keys_cmds import keys_app
 from .migrate_cmds import migrate
+from .reputation_cmds import reputation
 from .service_key_cmds import service_key_app
 
 __all__ = ["create_app"]
@@ -138,6 +139,7 @@ def create_app() -> typer.Typer:
     app.add_typer(assignment_app(), name="assignment", rich_help_panel="Assignments")
     read_cmds.register_commands(app, panel="Reading and auditing")
     app.command("audit", rich_help_panel="Reading and auditing")(audit_command)
+    app.command("reputation", rich_help_panel="Reading and auditing")(reputation)
     app.command(rich_help_panel="Reading and auditing")(demo)
     # No name: the transparency commands (checkpoint, export, verify, ...) join the root's;
     # they are listed under the help's "Commands" panel unless they name their own.

@@ -77,6 +77,15 @@ class DemoPlan:
     def _simulation(self, sink: Sink) -> Simulation:
         return Simulation(self._roster, sink, random.Random(self._decision_seed))
 
+    def simulation(self, sink: Sink) -> Simulation:
+        """A fresh run of this plan's year into ``sink`` (the same decisions every time)."""
+        return self._simulation(sink)
+
+    @property
+    def roster(self) -> Roster:
+        """Who is who at the start (people with their planted quality, teams)."""
+        return self._roster
+
     @property
     def featured(self) -> dict[str, str]:
         """Person ids good for a tour, by role."""

@@ -1,0 +1,88 @@
+"""Each attack of bench/reputation_attacks.py as a test of its goal on a small organisation.
+
+The organisation is a demo year of 300 people (:mod:`bench.reputation_sim`), scored by
+the read model's own refresh function; hypothesis draws the seed and the ring size.
+Attackers come from below the 40th percentile of the honest ranking.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.reputation_sim import (
+    World,
+    inflater,
+    rank_with,
+    reciprocal_pair,
+    ring,
+    run_attack,
+    servile,
+    sybils,
+    vindictive,
+    world,
+)
+from projections.reputation import ReputationParams
+
+P = ReputationParams()
+PEOPLE = 300
+seeds = st.sampled_from([3, 7, 11, 19, 23])
+quick = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@functools.cache
+def _world(seed: int) -> World:
+    return world(PEOPLE, seed, P)
+
+
+@quick
+@given(seed=seeds, size=st.integers(2, 50))
+def test_no_ring_lifts_its_members_above_the_honest_median(seed: int, size: int) -> None:
+    outcome = run_attack(_world(seed), ring(_world(seed), size), P)
+    assert outcome.after <= 50.0, outcome
+
+
+@quick
+@given(seed=seeds, k=st.integers(1, 40))
+def test_a_sybil_cluster_moves_its_target_less_than_5_percentiles(seed: int, k: int) -> None:
+    outcome = run_attack(_world(seed), sybils(_world(seed), k), P)
+    assert abs(outcome.after - outcome.before) < 5.0, outcome
+    assert outcome.displaced == 0
+
+
+@quick
+@given(seed=seeds)
+def test_a_reciprocal_pair_stays_below_the_honest_median(seed: int) -> None:
+    outcome = run_attack(_world(seed), reciprocal_pair(_world(seed)), P)
+    assert outcome.after <= 50.0, outcome
+
+
+@quick
+@given(seed=seeds)
+def test_an_inflater_lifts_their_colleagues_less_than_10_percentiles(seed: int) -> None:
+    outcome = run_attack(_world(seed), inflater(_world(seed)), P)
+    assert outcome.after - outcome.before < 10.0, outcome
+
+
+@quick
+@given(seed=seeds)
+def test_a_servile_subordinate_lifts_their_manager_less_than_10_percentiles(seed: int) -> None:
+    outcome = run_attack(_world(seed), servile(_world(seed)), P)
+    assert outcome.after - outcome.before < 10.0, outcome
+
+
+@quick
+@given(seed=seeds)
+def test_a_vindictive_rater_moves_their_rival_at_most_one_raters_bound(seed: int) -> None:
+    """Spite is bounded per rater, not contained: one rater's 1s move a score at most
+    max_rater_weight · 4 / (m + max_rater_weight) (docs/reputation.md). In percentiles
+    it can still cost a thinly rated rival much (the benchmark shows how much)."""
+    w = _world(seed)
+    attack = vindictive(w)
+    (rival,) = attack.aims
+    after = rank_with(w, attack)
+    bound = P.max_rater_weight * 4 / (P.prior_weight + P.max_rater_weight)
+    assert w.baseline.scores[rival] - after.scores[rival] <= bound + 1e-12
+    assert after.scores[rival] < w.baseline.scores[rival]  # it does count, within the bound

@@ -1,0 +1,134 @@
+"""``trackrecord reputation PERSON``: a person's reputation, explained, as of a date."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .context import cli_context
+from .errors import CliError, ExitCode
+from .options import JsonFlag
+from .output import print_json
+
+if TYPE_CHECKING:
+    from projections.reputation import Score
+
+__all__ = ["reputation"]
+
+_FACTORS = ("role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity")
+
+
+def reputation(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(metavar="PERSON", help="Whose reputation.")],
+    skill: Annotated[
+        str | None, typer.Option("--skill", help="One skill (default: every rated skill).")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="DATE",
+            help="As of this day (YYYY-MM-DD, its end in UTC) or RFC 3339 instant; default now.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show PERSON's reputation per skill as of DATE: the score and every factor of every
+    rating's weight (docs/reputation.md). Reads the read models; run `trackrecord
+    projections rebuild` (or `follow`) first to bring them up to date."""
+    from sqlalchemy import inspect
+
+    from projections import ProjectionError, create_read_model_engine
+    from projections.reputation import tables as rep
+    from projections.reputation.queries import as_of, explain, rated_skills
+    from projections.sealed import bind_read_model_key, read_model_key
+
+    cli = cli_context(ctx)
+    try:
+        when = int(_dt.datetime.now(_dt.UTC).timestamp()) if at is None else as_of(at)
+    except ValueError as exc:
+        raise CliError("bad_date", f"--at: {exc}", exit_code=ExitCode.USAGE) from exc
+    if person not in cli.state().people:
+        raise CliError(
+            "not_found", f"no person {person!r} on this ledger", exit_code=ExitCode.NOT_FOUND
+        )
+    try:
+        engine = create_read_model_engine(cli.settings.database_url)
+    except ProjectionError as exc:
+        raise CliError(exc.code, exc.message) from exc
+    try:
+        bind_read_model_key(engine, read_model_key(cli.ledger.store))
+        with engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            if not {t.name for t in rep.metadata.sorted_tables} <= present:
+                raise CliError(
+                    "no_read_models",
+                    "the reputation read model is not built: run `trackrecord projections "
+                    "rebuild reputation` first",
+                    exit_code=ExitCode.STORE,
+                )
+            skills = [skill] if skill else rated_skills(conn, person)
+            scores = [explain(conn, person, s, at=when) for s in skills]
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json([_score_json(s) for s in scores])
+        return
+    stamp = _dt.datetime.fromtimestamp(when, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if not scores:
+        cli.console.print(f"{escape(person)}: no ratings as of {stamp}")
+    for s in scores:
+        cli.console.print(_score_table(s, stamp))
+
+
+def _score_json(s: Score) -> dict[str, Any]:
+    return {
+        "person": s.person,
+        "skill": s.skill,
+        "score": s.score,
+        "weight": s.weight,
+        "confidence": s.confidence,
+        "at": s.at,
+        "prior_mean": s.prior_mean,
+        "prior_weight": s.prior_weight,
+        "standing_position": s.standing_position,
+        "ratings": [
+            {
+                "rating": w.rating._asdict(),
+                **{f: getattr(w, f) for f in _FACTORS},
+                "weight": w.weight,
+            }
+            for w in s.ratings
+        ],
+    }
+
+
+def _score_table(s: Score, stamp: str) -> Table:
+    title = (
+        f"{s.person} in {s.skill} as of {stamp}: {s.score:.3f} "
+        f"(Σw {s.weight:.3f}, confidence {s.confidence:.2f}; prior {s.prior_mean:g} "
+        f"with weight {s.prior_weight:g})"
+    )
+    table = Table(title=escape(title), title_justify="left")
+    for column in ("rating", "rater (role)", "origin", "grade", "date", *_FACTORS, "w"):
+        table.add_column(column)
+    for w in s.ratings:
+        r = w.rating
+        day = _dt.datetime.fromtimestamp(r.at, _dt.UTC).strftime("%Y-%m-%d")
+        table.add_row(
+            r.kind,
+            escape(f"{r.rater} ({r.role})"),
+            escape(r.origin or "this ledger"),
+            str(r.grade),
+            day,
+            *(f"{getattr(w, f):.3f}" for f in _FACTORS),
+            f"{w.weight:.4f}",
+        )
+    if not s.ratings:
+        table.add_row("(none)", "", "", "", "", *("" for _ in _FACTORS), "")
+    return table
