@@ -263,7 +263,18 @@ def test_portfolio_reputation_and_matches(live: Live) -> None:
     explained = live.client.get(f"/people/{alice.id}/reputation/python", headers=bearer).json()
     assert explained["skill"] == "python"
     assert {r["rating"]["rater"] for r in explained["ratings"]} == {bob.id, carol.id}
-    assert all(r["weight"] > 0 for r in explained["ratings"])
+    factors = {"role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity"}
+    assert all(factors <= set(r) for r in explained["ratings"])  # every factor, named
+    by = {r["rating"]["rater"]: r for r in explained["ratings"]}
+    assert by[carol.id]["standing"] == 0.0  # no one with trust has rated carol: no weight
+    assert by[carol.id]["weight"] == 0.0
+    long_ago = f"/people/{alice.id}/reputation/python?at=2020-01-01"
+    before = live.client.get(long_ago, headers=bearer).json()
+    assert (before["ratings"], before["score"]) == ([], 3.0)  # nothing given yet: the prior
+    bad = live.client.get(f"/people/{alice.id}/reputation/python?at=soon", headers=bearer)
+    assert live.problem(bad)["code"] == "bad_date"
+    dated = live.client.get(f"/people/{alice.id}/reputation?at=2020-01-01", headers=bearer)
+    assert dated.json() == []
     assert live.client.get(f"/people/{alice.id}/reputation", headers=bearer).status_code == 200
     hidden = live.client.get(f"/people/{alice.id}/reputation/python")
     assert live.problem(hidden)["code"] == "not_visible"
