@@ -150,9 +150,7 @@ def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float:
     return concordant / 2 / math.sqrt(untied_a * untied_b)
 
 
-def rank_with(
-    w: World, attack: Attack, params: ReputationParams = ReputationParams()
-) -> Ranking:
+def rank_with(w: World, attack: Attack, params: ReputationParams = ReputationParams()) -> Ranking:
     """The ranking of ``w`` with ``attack``'s facts added."""
     facts = dataclasses.replace(
         w.facts,
