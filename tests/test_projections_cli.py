@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from projections.portfolio import tables as pf
-from tests.factories import random_statements
+from tests.factories import World, random_statements, standard_cast
 from tests.support.cli import app_with_projections
 from tests.support.projections import LedgerEnv, ledger_env
 
@@ -59,3 +60,43 @@ def test_an_unknown_read_model_is_a_usage_error(sqlite_url: str, tmp_path: Path)
         result = _run(sqlite_url, tmp_path, "rebuild", "dossiers")
     assert result.exit_code == 1
     assert "unknown_read_model" in result.stderr
+
+
+def test_reputation_explains_every_factor_as_of_a_date(sqlite_url: str, tmp_path: Path) -> None:
+    """``trackrecord reputation PERSON --skill S --at DATE``: the explained score as of
+    DATE; a rating given later does not count; a bad date is a usage error."""
+    with ledger_env(sqlite_url) as env:
+        w = World(env.service, seed="rep-cli")
+        w.do_all(standard_cast(w))
+        alice, bob = w["alice"], w["bob"]
+        work = w.do(w.claim(alice, skills=["python"])).statement.id
+        w.do(w.endorse(bob, alice, work, grade=5, role="manager"))
+        env.projector.catch_up()
+        env.projector.refresh(at=2_000_000_000)
+
+        def run(*args: str) -> Result:
+            keys = {"TRACKRECORD_KEYS": str(tmp_path / "keys"), "COLUMNS": "200"}
+            return CliRunner().invoke(
+                app_with_projections(), ["--db", sqlite_url, "reputation", *args], env=keys
+            )
+
+        now = run("alice", "--skill", "python", "--json")
+        assert now.exit_code == 0, now.output
+        (score,) = json.loads(now.stdout)
+        (rating,) = score["ratings"]
+        factors = ("role", "standing", "discrimination", "clique", "decay", "repeat")
+        assert all(f in rating for f in (*factors, "reciprocity"))
+        assert rating["rating"]["rater"] == "bob"
+        assert rating["weight"] > 0
+        assert score["score"] > 3.0
+        then = run("alice", "--at", "2001-01-01", "--json")
+        assert then.exit_code == 0, then.output
+        assert json.loads(then.stdout) == []  # nothing rated yet then
+        table = run("alice")
+        assert "alice in python" in table.stdout
+        assert "bob (manager)" in table.stdout
+        bad = run("alice", "--at", "yesterday")
+        assert bad.exit_code == 1
+        assert "bad_date" in bad.stderr
+        nobody = run("nobody")
+        assert nobody.exit_code == 6

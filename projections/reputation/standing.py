@@ -20,7 +20,7 @@ Everything a rating's weight needs from the whole graph of active ratings, in on
 * **standing** of a rater: ``min(1, (N · t_r)^standing_power)`` (power 1 by default) with
   N the people the trust reaches (``N · t`` is 1 for a person of average trust among
   them, so fresh identities that nobody rates do not dilute it); zero trust, zero
-  weight.
+  weight; a root's standing is 1.
 
 Summation follows the sorted order of the people, so the result is the same for the same
 set of ratings, whatever order they were read in. Cost: O(R) to build the graph for R
@@ -154,6 +154,7 @@ def compute_standing(
     t, rounds, residual = _iterate(p, out == 0.0, src, dst, shares, params)
     reached = int(np.count_nonzero(t > 0.0))
     weight = np.minimum(1.0, (reached * t) ** params.standing_power)
+    weight[[index[name] for name in seeds]] = 1.0  # pre-trusted: their own ratings count fully
     return Standing(
         trust=dict(zip(names, t.tolist(), strict=True)),
         weights=dict(zip(names, weight.tolist(), strict=True)),

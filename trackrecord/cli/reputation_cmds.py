@@ -74,6 +74,7 @@ def reputation(
                 )
             skills = [skill] if skill else rated_skills(conn, person)
             scores = [explain(conn, person, s, at=when) for s in skills]
+            scores = [s for s in scores if skill or s.ratings]  # skills rated by DATE
     finally:
         engine.dispose()
     if as_json:
