@@ -75,3 +75,40 @@ def test_tables_written_before_alembic_are_upgraded_on_open(database_url: str) -
         assert not again.changed
     finally:
         engine.dispose()
+
+
+def test_the_reputation_read_model_of_revision_0002_is_replayed(database_url: str) -> None:
+    """Revision 0003 (issue 18): ``rep_standing`` gives way to ``rep_raters`` and
+    ``rep_cliques``, ``rep_managers`` is new, and the reputation read model is set back to
+    position 0 with its facts emptied, so the next catch-up replays the log into it."""
+    engine = _open(database_url)
+    try:
+        with engine.begin() as conn:  # as revision 0002 left it, applied up to 7
+            for table in ("rep_managers", "rep_raters", "rep_cliques"):
+                conn.execute(sa.text(f"DROP TABLE {table}"))
+            conn.execute(sa.text("CREATE TABLE rep_standing (person VARCHAR(64) PRIMARY KEY)"))
+            conn.execute(sa.text("INSERT INTO rep_keys VALUES ('k1', 'alice')"))
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+            conn.execute(
+                sa.text("UPDATE projection_tracking SET position = 7 WHERE read_model <> ''")
+            )
+        store = open_store(database_url)
+        try:
+            projector = open_projector(store, engine=engine)
+            assert projector.schema_change is not None
+            assert (projector.schema_change.before, projector.schema_change.after) == (
+                "0002",
+                head_revision(),
+            )
+            positions = projector.positions()
+        finally:
+            store.close()
+        tables = set(sa.inspect(engine).get_table_names())
+        assert {"rep_managers", "rep_raters", "rep_cliques"} <= tables
+        assert "rep_standing" not in tables
+        assert positions["reputation"] == 0
+        assert positions["portfolio"] == 7  # the other read models are untouched
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 0
+    finally:
+        engine.dispose()
