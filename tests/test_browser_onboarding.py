@@ -126,6 +126,12 @@ def test_a_newcomer_signs_in_is_approved_and_claims(server: Live, chromium: Brow
         jan.click("#claim-form button[type=submit]")
         expect(jan.locator("#part-dossier tr.contribution")).to_contain_text("Onboarding handbook")
         _shot(jan, "onboarding-04-claimed")
+        # Logging out offers to remove the key from this browser (a shared computer).
+        jan.once("dialog", lambda dialog: dialog.accept())
+        with jan.expect_navigation():
+            jan.click("#logout")
+        expect(jan.locator("#key-none")).to_be_visible()
+        expect(jan.locator("#key-present")).to_be_hidden()
         person = live.client.get("/people/jan.jansen").json()
         assert (person["department"], person["display_name"]) == (DEPT, "Jan Jansen")
         # Registered by the admin's browser key; the claim signed by Jan's own browser key.

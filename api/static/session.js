@@ -67,6 +67,11 @@ export function setupKeyPanel() {
     out.addEventListener(
       "click",
       guard(async () => {
+        // On a shared computer the key must not stay usable with one click: offer to remove it.
+        const key = await loadKey();
+        if (key && confirm(_("Also remove your key from this browser? Keep it only on a computer that is yours alone."))) {
+          await forgetKey();
+        }
         await logout();
         location.reload();
       }),
