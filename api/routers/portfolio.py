@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ledger.catalogue import SKILL_RE, Part
 from projections.matching.queries import assignments_for
 from projections.portfolio import portfolio, viewer_sees
-from projections.reputation.formula import Score
+from projections.reputation.formula import FACTORS, Score
 from projections.reputation.queries import (
     as_of,
     explain,
@@ -39,7 +39,6 @@ router = APIRouter(
 _RATING_FIELDS = (
     "id", "kind", "rater", "role", "grade", "at", "position", "reciprocal", "clique", "origin",
 )  # fmt: skip
-_FACTORS = ("role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity")
 Skill = Annotated[str, Path(pattern=SKILL_RE, description="a skill slug")]
 AsOf = Annotated[
     str | None,
@@ -138,7 +137,7 @@ def reputation_out(score: Score) -> ReputationOut:
     ratings = [
         {
             "rating": {name: getattr(w.rating, name) for name in _RATING_FIELDS},
-            **{name: getattr(w, name) for name in _FACTORS},
+            **{name: getattr(w, name) for name in FACTORS},
             "weight": w.weight,
         }
         for w in score.ratings

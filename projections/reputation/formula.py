@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 __all__ = [
+    "FACTORS",
     "SECONDS_PER_DAY",
     "Raters",
     "Rating",
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 SECONDS_PER_DAY = 86_400
+FACTORS = ("role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity")
+"""The factors of a rating's weight, as :class:`WeightedRating` names them."""
 
 
 @dataclass(frozen=True)

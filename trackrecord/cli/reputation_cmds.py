@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["reputation"]
 
-_FACTORS = ("role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity")
-
 
 def reputation(
     ctx: typer.Context,
@@ -88,6 +86,8 @@ def reputation(
 
 
 def _score_json(s: Score) -> dict[str, Any]:
+    from projections.reputation.formula import FACTORS
+
     return {
         "person": s.person,
         "skill": s.skill,
@@ -101,7 +101,7 @@ def _score_json(s: Score) -> dict[str, Any]:
         "ratings": [
             {
                 "rating": w.rating._asdict(),
-                **{f: getattr(w, f) for f in _FACTORS},
+                **{f: getattr(w, f) for f in FACTORS},
                 "weight": w.weight,
             }
             for w in s.ratings
@@ -110,13 +110,15 @@ def _score_json(s: Score) -> dict[str, Any]:
 
 
 def _score_table(s: Score, stamp: str) -> Table:
+    from projections.reputation.formula import FACTORS
+
     title = (
         f"{s.person} in {s.skill} as of {stamp}: {s.score:.3f} "
         f"(Σw {s.weight:.3f}, confidence {s.confidence:.2f}; prior {s.prior_mean:g} "
         f"with weight {s.prior_weight:g})"
     )
     table = Table(title=escape(title), title_justify="left")
-    for column in ("rating", "rater (role)", "origin", "grade", "date", *_FACTORS, "w"):
+    for column in ("rating", "rater (role)", "origin", "grade", "date", *FACTORS, "w"):
         table.add_column(column)
     for w in s.ratings:
         r = w.rating
@@ -127,9 +129,9 @@ def _score_table(s: Score, stamp: str) -> Table:
             escape(r.origin or "this ledger"),
             str(r.grade),
             day,
-            *(f"{getattr(w, f):.3f}" for f in _FACTORS),
+            *(f"{getattr(w, f):.3f}" for f in FACTORS),
             f"{w.weight:.4f}",
         )
     if not s.ratings:
-        table.add_row("(none)", "", "", "", "", *("" for _ in _FACTORS), "")
+        table.add_row("(none)", "", "", "", "", *("" for _ in FACTORS), "")
     return table
