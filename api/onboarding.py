@@ -15,7 +15,8 @@ the database sees them:
 ``api_registrations``
     a registration request waiting for an admin (:mod:`ledger.onboarding`): the person id,
     display name and public key the newcomer's browser signed, and who vouched for them
-    (issuer, subject and e-mail of the sign-in, or the invitation).
+    (issuer, subject and e-mail of the sign-in, or the invitation); ``kind`` ``rekey``
+    for someone registered who lost their key.
 
 None of them is part of the record: an approval is the admin's signed
 ``IdentityRegistered``, and whether a request is approved is read from the ledger
@@ -44,7 +45,7 @@ from sqlalchemy import (
     update,
 )
 
-from ledger.onboarding import RegistrationRequest
+from ledger.onboarding import Kind, RegistrationRequest
 from ledger.store.base import SCHEMA_LOCK
 from projections.db import writing, xact_lock
 
@@ -112,6 +113,7 @@ _registrations = Table(
     Column("email", String(320)),
     Column("invitation", String(36)),
     Column("filed_at", Float, nullable=False),
+    Column("kind", String(8), nullable=False, default="register"),
     UniqueConstraint("issuer", "subject", name="api_registrations_one_per_sign_in"),
 )
 
@@ -161,6 +163,7 @@ class PendingRegistration:
     email: str | None
     invitation: str | None
     filed_at: float
+    kind: Kind = "register"
 
 
 class OnboardingStore:
@@ -304,6 +307,7 @@ class OnboardingStore:
             request.key_id, voucher.organisation, voucher.department,
             identity.issuer if identity else None, identity.subject if identity else None,
             identity.email if identity else None, invitation.id if invitation else None, now,
+            request.kind,
         )  # fmt: skip
         r = _registrations.c
         with writing(self.engine) as conn:
@@ -387,6 +391,6 @@ _REGISTRATION_COLUMNS = [
     _registrations.c[name]
     for name in (
         "id", "person", "display_name", "public_key", "key_id", "organisation", "department",
-        "issuer", "subject", "email", "invitation", "filed_at",
+        "issuer", "subject", "email", "invitation", "filed_at", "kind",
     )
 ]  # fmt: skip

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from keys import BadSignature, Purpose, key_id_for, verify_signature
 
@@ -42,6 +42,7 @@ _SLUG = re.compile(SLUG_RE)
 _DEPARTMENT = re.compile(DEPARTMENT_RE)
 #: codes that say the request conflicts with what the ledger holds (HTTP 409)
 _CONFLICTS = frozenset({"already_registered", "key_in_use"})
+Kind = Literal["register", "rekey"]
 
 
 class RegistrationRefused(LedgerError):
@@ -72,6 +73,9 @@ class RegistrationRequest:
     display_name: str
     public_key: str  # base64 of the 32 raw bytes
     signature: str  # base64 of the 64-byte signature over :func:`request_payload`
+    #: ``register`` (a newcomer) or ``rekey`` (someone registered who lost their key: an
+    #: admin approves by signing a ``KeyRotated``, recorded as an admin re-key)
+    kind: Kind = "register"
 
     @property
     def key_id(self) -> str:
@@ -80,16 +84,18 @@ class RegistrationRequest:
 
 def request_payload(ledger: str, request: RegistrationRequest) -> bytes:
     """The bytes a registration request's signature covers (purpose ``registration``):
-    the JCS form of ``{display_name, ledger, person, public_key}``, so a request made
-    for one ledger is no request at another."""
-    return canonical_bytes(
-        {
-            "display_name": request.display_name,
-            "ledger": ledger,
-            "person": request.person,
-            "public_key": request.public_key,
-        }
-    )
+    the JCS form of ``{display_name, ledger, person, public_key}`` (with ``"kind":
+    "rekey"`` for a re-key), so a request made for one ledger, or of one kind, is no
+    request at another."""
+    signed: dict[str, str] = {
+        "display_name": request.display_name,
+        "ledger": ledger,
+        "person": request.person,
+        "public_key": request.public_key,
+    }
+    if request.kind == "rekey":
+        signed["kind"] = "rekey"
+    return canonical_bytes(signed)
 
 
 def verify_registration_request(
@@ -97,7 +103,8 @@ def verify_registration_request(
 ) -> None:
     """Return None if ``request`` may be filed at ``ledger`` with ``state``; else raise
     :class:`RegistrationRefused` (``bad_person``, ``bad_display_name``, ``bad_public_key``,
-    ``bad_signature``, ``already_registered``, ``key_in_use``)."""
+    ``bad_signature``, ``already_registered``, ``not_registered`` for a re-key,
+    ``key_in_use``)."""
     if not _SLUG.fullmatch(request.person):
         raise RegistrationRefused(
             "bad_person",
@@ -130,7 +137,14 @@ def verify_registration_request(
             "the request is not signed by the key it registers (for this ledger)",
             field="signature",
         ) from exc
-    if request.person in state.people or request.person in state.erased:
+    if request.kind == "rekey":
+        if request.person not in state.people or request.person in state.erased:
+            raise RegistrationRefused(
+                "not_registered",
+                f"{request.person} is not registered here: ask to be registered instead",
+                field="person",
+            )
+    elif request.person in state.people or request.person in state.erased:
         raise RegistrationRefused(
             "already_registered",
             f"{request.person} is already registered: log in with its key, or ask an admin "
@@ -143,16 +157,19 @@ def verify_registration_request(
         )
 
 
-def request_status(state: LedgerState, *, person: str, key_id: str) -> str:
-    """What became of a filed request: ``approved`` (the person is registered with this
-    key), ``superseded`` (registered with another key, or erased), else ``pending``."""
+def request_status(state: LedgerState, *, person: str, key_id: str, kind: Kind = "register") -> str:
+    """What became of a filed request: ``approved`` (the person holds this key: registered
+    with it, or re-keyed to it), ``superseded`` (registered with another key, or
+    erased), else ``pending``."""
     if person in state.erased:
         return "superseded"
     registered = state.people.get(person)
     if registered is None:
         return "pending"
     key = state.keys.get(key_id)
-    return "approved" if key is not None and key.person == person else "superseded"
+    if key is not None and key.person == person:
+        return "approved"
+    return "pending" if kind == "rekey" else "superseded"
 
 
 def admin_scope(state: LedgerState, person: str) -> frozenset[str] | None:

@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ledger import commands
+from ledger.audit import audit
 from ledger.statement import Signer
 from ledger.store import open_store
 from tests.factories import DEPT, ORG
@@ -126,12 +127,33 @@ def test_a_newcomer_signs_in_is_approved_and_claims(server: Live, chromium: Brow
         jan.click("#claim-form button[type=submit]")
         expect(jan.locator("#part-dossier tr.contribution")).to_contain_text("Onboarding handbook")
         _shot(jan, "onboarding-04-claimed")
+        first_key = live.client.get("/people/jan.jansen").json()["current_key"]
         # Logging out offers to remove the key from this browser (a shared computer).
         jan.once("dialog", lambda dialog: dialog.accept())
         with jan.expect_navigation():
             jan.click("#logout")
         expect(jan.locator("#key-none")).to_be_visible()
         expect(jan.locator("#key-present")).to_be_hidden()
+
+        # -- Jan lost his key (removed above): he asks for a new one, the admin re-keys ----
+        expect(jan.locator("#reg-person")).to_have_value("jan.jansen")
+        jan.check("#reg-rekey")
+        with jan.expect_navigation():
+            jan.click("#request-registration button[type=submit]")
+        expect(jan.locator("#registration-status")).to_have_attribute("data-status", "pending")
+        ann.goto(live.url + "/admin")
+        row = ann.locator("tr.registration[data-person='jan.jansen']")
+        expect(row.locator(".rekey")).to_be_visible()
+        row.locator(".pick").check()
+        with ann.expect_navigation():
+            ann.click("#approve-selected")
+        expect(ann.locator("#no-registrations")).to_be_visible()
+        jan.reload()
+        expect(jan.locator("#registration-status")).to_have_attribute("data-status", "approved")
+        with jan.expect_navigation():
+            jan.click("#login")
+        expect(jan.locator("#viewer")).to_have_text("jan.jansen")
+        expect(jan.locator("#part-dossier tr.contribution")).to_contain_text("Onboarding handbook")
         person = live.client.get("/people/jan.jansen").json()
         assert (person["department"], person["display_name"]) == (DEPT, "Jan Jansen")
         # Registered by the admin's browser key; the claim signed by Jan's own browser key.
@@ -142,10 +164,19 @@ def test_a_newcomer_signs_in_is_approved_and_claims(server: Live, chromium: Brow
             store.close()
         jans = [e["statement"] for e in entries if e["statement"]["subject"] == "jan.jansen"]
         admin_key = live.client.get("/people/admin-ann").json()["current_key"]
+        assert person["current_key"] != first_key
+        # The re-key is recorded as the admin's: a KeyRotated signed by her key.
         assert [(s["type"], s["author"]) for s in jans] == [
             ("IdentityRegistered", admin_key),
-            ("ContributionClaimed", person["current_key"]),
+            ("ContributionClaimed", first_key),
+            ("KeyRotated", admin_key),
         ]
+        # His older entries still verify: the whole ledger passes a full audit.
+        store = open_store(live.database_url)
+        try:
+            assert audit(store).ok
+        finally:
+            store.close()
     finally:
         admin_ctx.close()
         jan_ctx.close()

@@ -20,6 +20,7 @@ from keys import Identity, Purpose
 from ledger import commands
 from ledger.canonical import b64encode
 from ledger.onboarding import (
+    Kind,
     RegistrationRefused,
     RegistrationRequest,
     request_payload,
@@ -42,15 +43,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield live
 
 
-def _request(identity: Identity, person: str, name: str, origin: str) -> dict[str, Any]:
+def _request(
+    identity: Identity, person: str, name: str, origin: str, kind: Kind = "register"
+) -> dict[str, Any]:
     """What the newcomer's browser sends: the request signed with their new key."""
-    wanted = RegistrationRequest(person, name, b64encode(identity.public_key.raw), "")
+    wanted = RegistrationRequest(person, name, b64encode(identity.public_key.raw), "", kind)
     signature = identity.sign(Purpose.REGISTRATION, request_payload(origin, wanted))
     return {
         "person": person,
         "display_name": name,
         "public_key": wanted.public_key,
         "signature": base64.b64encode(signature).decode(),
+        "kind": kind,
     }
 
 
@@ -259,6 +263,45 @@ def _grant_admin(live: Live, w: World, name: str, organisation: str) -> None:
     )
     response = live.client.post("/statements", json=signed.as_json())
     assert response.status_code in (201, 409), response.text  # 409: granted by an earlier run
+
+
+def test_a_lost_key_is_replaced_by_an_admin_re_key(server: Live) -> None:
+    w = make_cast(server, "onbr")
+    admin_token = login(server, w.operator.identity)
+    carol, new_key = w["carol"], identity_for("onbr-carol", 1)
+    # A re-key request is for someone registered; a registration for someone who is not.
+    link = _invite(server, admin_token, person=carol.id)["link"]
+    unknown = _request(new_key, "onbr-nobody", "N", w.origin, "rekey")
+    unknown["invitation"] = _token_of(_invite(server, admin_token)["link"])
+    response = server.client.post("/registrations", json=unknown)
+    assert server.problem(response)["code"] == "not_registered"
+    # The signature covers the kind: a registration's signature is no re-key's.
+    forged = {**_request(new_key, carol.id, "Carol", w.origin), "kind": "rekey"}
+    response = server.client.post("/registrations", json={**forged, "invitation": _token_of(link)})
+    assert server.problem(response)["code"] == "bad_signature"
+    body = {
+        **_request(new_key, carol.id, "Carol", w.origin, "rekey"),
+        "invitation": _token_of(link),
+    }
+    filed = server.client.post("/registrations", json=body)
+    assert filed.status_code == 201, filed.text
+    assert (filed.json()["kind"], filed.json()["status"]) == ("rekey", "pending")
+    waiting = server.client.get("/registrations", headers=_bearer(admin_token)).json()
+    assert [r["kind"] for r in waiting if r["person"] == carol.id] == ["rekey"]
+    rekey = commands.rotate_key(
+        w.signer_for(w.operator.identity), person=carol.id, new_public_key=new_key.public_key.raw
+    )
+    assert server.client.post("/statements", json=rekey.as_json()).status_code == 201
+    login(server, new_key)  # the new key logs in
+    ch = server.client.post("/auth/challenge").json()
+    old = carol.identity.sign(Purpose.CHALLENGE, ch["challenge"].encode())
+    response = server.client.post(
+        "/auth/session",
+        json={"key_id": carol.key_id, "nonce": ch["nonce"], "signature": b64encode(old)},
+    )
+    assert server.problem(response)["code"] == "unknown_key"  # the lost one no longer does
+    left = server.client.get("/registrations", headers=_bearer(admin_token)).json()
+    assert carol.id not in {r["person"] for r in left}
 
 
 def test_without_an_identity_provider_there_is_no_sign_in(server: Live) -> None:

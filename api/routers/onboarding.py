@@ -8,6 +8,7 @@ a batch for many) in their browser and submits it to ``POST /statements`` or
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Annotated, Any, Literal
@@ -63,6 +64,8 @@ class RegistrationIn(_In):
     signature: str = Field(max_length=88)
     #: the token of an invitation link; without it, the sign-in (onboarding cookie) vouches
     invitation: str | None = Field(default=None, max_length=64)
+    #: ``rekey``: the person is registered and lost their key (an admin re-key)
+    kind: Literal["register", "rekey"] = "register"
 
 
 class RegistrationOut(BaseModel):
@@ -80,6 +83,8 @@ class RegistrationOut(BaseModel):
     email: str | None
     filed_at: str
     status: Literal["pending", "approved", "superseded"]
+    #: ``register`` (approved by an ``IdentityRegistered``) or ``rekey`` (by a ``KeyRotated``)
+    kind: Literal["register", "rekey"]
 
 
 class InvitationIn(_In):
@@ -129,7 +134,8 @@ def registration_out(p: PendingRegistration, state: LedgerState) -> Registration
         vouched_by="invited" if p.invitation else "signed_in",
         email=p.email,
         filed_at=_time(p.filed_at),
-        status=request_status(state, person=p.person, key_id=p.key_id),  # type: ignore[arg-type]
+        status=request_status(state, person=p.person, key_id=p.key_id, kind=p.kind),  # type: ignore[arg-type]
+        kind=p.kind,
     )
 
 
@@ -298,10 +304,15 @@ def file_registration(body: RegistrationIn, request: Request, ctx: Ctx) -> Regis
     with charged_on_refusal(ctx.refusals, client_address(request)):
         voucher = _voucher(request, ctx, body)
         wanted = RegistrationRequest(
-            body.person, body.display_name, body.public_key, body.signature
+            body.person, body.display_name, body.public_key, body.signature, body.kind
         )
         state = ctx.state()
         verify_registration_request(state=state, ledger=ctx.log.origin, request=wanted)
+        if wanted.kind == "rekey":  # for the admins of the organisation the person is in now
+            person = state.people[wanted.person]
+            voucher = dataclasses.replace(
+                voucher, organisation=person.organisation, department=person.department
+            )
         pending = ctx.onboarding.file(wanted, voucher)
     return registration_out(pending, state)
 

@@ -26,6 +26,14 @@ document.getElementById("approve-form")?.addEventListener(
     const ledger = await ledgerOrigin();
     const statements = [];
     for (const row of rows) {
+      if (row.dataset.kind === "rekey") {
+        // An admin re-key: the person's new key replaces the lost one (their older entries
+        // still verify under the keys they were signed with).
+        statements.push(
+          await signStatement(key, ledger, "KeyRotated", row.dataset.person, { public_key: row.dataset.publicKey }),
+        );
+        continue;
+      }
       const input = row.querySelector(".department");
       const department = input.value.trim();
       const organisation = row.dataset.organisation;

@@ -10,13 +10,16 @@ import { _ } from "./i18n.js";
 
 const SLUG = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
 
-export async function requestRegistration(person, displayName, invitation) {
+// kind "rekey": the person is registered and lost their key; an admin approves the new
+// one with a KeyRotated (an admin re-key).
+export async function requestRegistration(person, displayName, invitation, kind = "register") {
   let key = await loadKey();
-  if (!key || key.person !== person) key = await createKey(person);
+  if (!key || key.person !== person || kind === "rekey") key = await createKey(person);
   const ledger = await ledgerOrigin();
   const payload = { display_name: displayName, ledger, person, public_key: key.publicKey };
+  if (kind === "rekey") payload.kind = "rekey";
   const signature = await signFor("registration", canonicalBytes(payload), key);
-  const body = { person, display_name: displayName, public_key: key.publicKey, signature: b64(signature) };
+  const body = { person, display_name: displayName, public_key: key.publicKey, signature: b64(signature), kind };
   if (invitation) body.invitation = invitation;
   return api("POST", "/registrations", body);
 }
@@ -31,7 +34,8 @@ export function setupNewcomer() {
       if (!SLUG.test(person)) {
         throw new FieldError(form.person, _("A person id is lowercase letters, digits, '.', '_' or '-'."));
       }
-      const filed = await requestRegistration(person, form.display_name.value.trim(), form.dataset.invitation);
+      const kind = form.rekey?.checked ? "rekey" : "register";
+      const filed = await requestRegistration(person, form.display_name.value.trim(), form.dataset.invitation, kind);
       if (!form.dataset.invitation) {
         location.reload(); // the page shows the request filed under the sign-in
         return;
