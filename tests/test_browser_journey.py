@@ -71,6 +71,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
 
         evidence = tmp_path / "dashboard-report.pdf"
         evidence.write_bytes(b"%PDF-1.4 final report of the fraud-risk dashboard\n")
+        eva.click("#tab-claim")  # the employee page is split into tabs
         eva.fill("#title", "Fraud-risk dashboard — Zoë’s analyse")
         eva.fill("#description", "Built with the benefits team; 日本語 notes included.")
         eva.fill("#skills", "data-analysis, python")
@@ -89,6 +90,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         create_key_and_register(live, max_, "max", manager_of=DEPT)
         # Her dossier and free part are on request: max asks, eva grants (managing her
         # department gives no access of its own).
+        max_.click("#tab-ask")
         for part in ("dossier", "free"):
             max_.fill("#ask-owner", "eva")
             max_.select_option("#ask-part", part)
@@ -97,6 +99,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
             expect(max_.locator("#status")).to_contain_text(f"Asked eva for their {part} part")
         expect(max_.locator("tr.my-request .answer", has_text="waiting")).to_have_count(2)
         eva.reload()
+        eva.click("#tab-access")
         expect(eva.locator("tr.access-request")).to_have_count(2)
         _shot(eva, "03a-employee-access-requests")
         for part in ("dossier", "free"):
@@ -109,6 +112,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
 
         # He sees the grants under "My access" and follows one to read her dossier.
         max_.reload()
+        max_.click("#tab-my-access")
         held = max_.locator("tr.held-grant[data-part=dossier]")
         expect(held.locator(".grant-status")).to_contain_text("active")
         expect(max_.locator("tr.my-request .answer", has_text="granted")).to_have_count(2)
@@ -120,7 +124,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         )
         _shot(max_, "03c-manager-reads-dossier")
         # Asking again while holding a grant is refused; the page shows the problem.
-        max_.goto(live.url + "/manager")
+        max_.goto(live.url + "/manager#tab-ask")
         max_.fill("#ask-owner", "eva")
         max_.select_option("#ask-part", "dossier")
         max_.click("#access-form button[type=submit]")
@@ -129,6 +133,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         expect(refused).to_contain_text("Access to this part has already been given.")
         expect(refused.locator(".rule-code")).to_have_text("code: already_granted")
         expect(refused).to_be_focused()
+        max_.click("#tab-requests")
         request = max_.locator("tr.request", has_text="Fraud-risk dashboard")
         expect(request).to_be_visible()
         _shot(max_, "03-manager-requests")
@@ -137,10 +142,14 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         request.locator("button").click()
         expect(max_.locator("tr.request", has_text="Fraud-risk dashboard")).to_have_count(0)
 
+        max_.click("#tab-post")
         max_.fill("#a-title", "Data quality sprint")
         max_.fill("#a-skills", "data-analysis")
         max_.fill("#a-hours", "8")
         max_.click("#post-form button[type=submit]")
+        # said after the reload, in the section it was done in (the tab stays open)
+        expect(max_.locator("#post-heading + .success")).to_contain_text("Posted (entry")
+        max_.click("#tab-mine")
         candidate = max_.locator("li.candidate", has_text="eva")
         expect(candidate).to_contain_text("data-analysis")
         _shot(max_, "04-manager-candidates")
@@ -157,8 +166,8 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
 
         # -- employee revokes his access to her dossier; he no longer reads it ---------------
         stale = employee_ctx.new_page()  # a second tab, left open from before the revocation
-        stale.goto(live.url + "/employee")
-        eva.reload()
+        stale.goto(live.url + "/employee#tab-access")
+        eva.goto(live.url + "/employee#tab-access")
         given = eva.locator("tr.access-grant[data-part=dossier]")
         given.locator("input[name=reason]").fill("The review is done.")
         with eva.expect_navigation():
@@ -191,6 +200,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         expect(endorsement).to_contain_text("max (manager): grade 5/5")
         expect(endorsement).to_contain_text("Uitstekend")
         _shot(eva, "06-employee-endorsed")
+        eva.click("#tab-export")
         with eva.expect_download() as download_info:
             eva.click("#export")
         bundle_path = tmp_path / "eva-record.json"

@@ -121,6 +121,7 @@ def test_a_newcomer_signs_in_is_approved_and_claims(server: Live, chromium: Brow
         with jan.expect_navigation():
             jan.click("#login")
         expect(jan.locator("#viewer")).to_have_text("jan.jansen")
+        jan.click("#tab-claim")
         jan.fill("#title", "Onboarding handbook, first chapter")
         jan.fill("#skills", "writing")
         jan.fill("#start", "2026-11-02")

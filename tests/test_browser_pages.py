@@ -132,7 +132,7 @@ def test_docs_render_from_local_assets_and_the_favicon_is_served(
 def test_an_end_before_the_start_is_refused_next_to_the_end_field(site: Site) -> None:
     page = site.eva.new_page()
     try:
-        page.goto(site.live.url + "/employee")
+        page.goto(site.live.url + "/employee#tab-claim")
         page.fill("#title", "Backwards in time")
         page.fill("#skills", "python")
         page.fill("#start", "2026-09-10")
@@ -153,20 +153,20 @@ def test_an_end_before_the_start_is_refused_next_to_the_end_field(site: Site) ->
 def test_the_export_for_field_is_validated_and_a_refusal_shows_on_the_page(site: Site) -> None:
     page = site.eva.new_page()
     try:
-        page.goto(site.live.url + "/employee")
+        page.goto(site.live.url + "/employee#tab-export")
         field = page.locator("#export-for")
         field.fill("Not An Id")
         # Chromium compiles the pattern with the v flag; an invalid pattern is ignored.
         assert field.evaluate("el => el.checkValidity()") is False
         page.click("#export-chosen button[type=submit]")
-        assert page.url == site.live.url + "/employee"
+        assert page.url == site.live.url + "/employee#tab-export"
         field.fill("nobody-here")  # well-formed, but no such person
         page.click("#export-chosen button[type=submit]")
         expect(page.locator("#export-for-error")).to_contain_text(
             "There is no person with this id."
         )
         expect(field).to_be_focused()
-        assert page.url == site.live.url + "/employee"
+        assert page.url == site.live.url + "/employee#tab-export"
         field.fill("")
         with page.expect_download() as download:
             page.click("#export-chosen button[type=submit]")

@@ -5,10 +5,12 @@
 
 import { FieldError, explain, guard, hex, refusal, reloadWith, say, sha256, skillField, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
+import { setupTabs } from "./tabs.js";
 import { setupNewcomer } from "./onboarding.js";
 import { _ } from "./i18n.js";
 
 setupKeyPanel();
+setupTabs();
 setupNewcomer();
 const me = document.body.dataset.person;
 

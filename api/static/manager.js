@@ -4,9 +4,11 @@
 
 import { guard, reloadWith, say, skillField, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
+import { setupTabs } from "./tabs.js";
 import { _ } from "./i18n.js";
 
 setupKeyPanel();
+setupTabs();
 const me = document.body.dataset.person;
 
 // ``fields``: which field a refusal's rule code belongs to (trackrecord.js guard).

@@ -300,8 +300,12 @@ export function guard(fn, fields = {}) {
 const FLASH = "trackrecord-flash";
 
 export function reloadWith(form, message) {
-  const section = form?.closest("section[aria-labelledby]")?.getAttribute("aria-labelledby") || null;
-  sessionStorage.setItem(FLASH, JSON.stringify({ section, message }));
+  const section = form?.closest("section[aria-labelledby]");
+  const heading = section?.getAttribute("aria-labelledby") || null;
+  sessionStorage.setItem(FLASH, JSON.stringify({ section: heading, message }));
+  // In a page of tabs (tabs.js), come back to the tab the change was made in.
+  const tab = section?.hasAttribute("data-tab") ? section.getAttribute("aria-labelledby").replace(/-heading$/, "") : null;
+  if (tab) history.replaceState(null, "", `#tab-${tab}`);
   location.reload();
 }
 
@@ -313,8 +317,6 @@ function showFlash() {
   say(message);
   const heading = section ? document.getElementById(section) : null;
   if (!heading) return;
-  const panel = heading.closest("[role=tabpanel]");
-  if (panel) document.dispatchEvent(new CustomEvent("trackrecord:show", { detail: panel.id }));
   const note = document.createElement("p");
   note.className = "success ok";
   note.setAttribute("role", "status");
