@@ -37,22 +37,24 @@ from typing import Any, Literal
 
 from keys import key_id_for
 
-from . import commands
 from .canonical import b64decode
 from .catalogue import DEPARTMENT_RE, SLUG_RE
 from .errors import LedgerError, MalformedInput
 from .onboarding import MAX_DISPLAY_NAME
 from .state import LedgerState, Person
-from .statement import SignedStatement, Signer
+from .statement import SignedStatement, Signer, sign_statement
 
 __all__ = [
     "COLUMNS",
     "PeopleFileError",
     "PersonRow",
     "RowPlan",
+    "StatementSpec",
+    "count_actions",
     "parse_people_csv",
     "plan_people_import",
     "statement_batches",
+    "statement_specs",
     "statements_for",
 ]
 
@@ -311,31 +313,67 @@ def _plan_new(
     return RowPlan(row, actions, tuple(details), row.manages)
 
 
-def statements_for(plan: RowPlan, signer: Signer) -> list[SignedStatement]:
-    """The statements, signed by ``signer`` (the admin), that carry out ``plan``'s row."""
+@dataclass(frozen=True)
+class StatementSpec:
+    """A statement still to be signed: its type, subject, clear body and personal fields
+    (signed by the CLI with the admin's keystore, or by the admin's browser)."""
+
+    type: str
+    subject: str
+    body: dict[str, Any]
+    personal: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "subject": self.subject,
+            "body": self.body,
+            "personal": self.personal,
+        }
+
+
+def statement_specs(plan: RowPlan) -> list[StatementSpec]:
+    """The statements that carry out ``plan``'s row, to be signed by the acting admin."""
     row, out = plan.row, []
     if "register" in plan.actions:
         assert row.public_key is not None  # a register plan has a key
+        body = {
+            "public_key": row.public_key,
+            "organisation": row.organisation,
+            "department": row.department,
+        }
         out.append(
-            commands.register_identity(
-                signer,
-                person=row.person,
-                public_key=b64decode(row.public_key, length=32),
-                organisation=row.organisation,
-                department=row.department,
-                display_name=row.name,
-            )
+            StatementSpec("IdentityRegistered", row.person, body, {"display_name": row.name})
         )
     if "transfer" in plan.actions:
-        out.append(
-            commands.transfer_employee(
-                signer, person=row.person, organisation=row.organisation, department=row.department
-            )
-        )
+        body = {"organisation": row.organisation, "department": row.department}
+        out.append(StatementSpec("EmployeeTransferred", row.person, body))
     out.extend(
-        commands.grant_role(signer, person=row.person, role="manager", scope=d) for d in plan.grants
+        StatementSpec("RoleGranted", row.person, {"role": "manager", "scope": d})
+        for d in plan.grants
     )
     return out
+
+
+def statements_for(plan: RowPlan, signer: Signer) -> list[SignedStatement]:
+    """:func:`statement_specs` of ``plan``'s row, signed by ``signer`` (the admin)."""
+    return [
+        sign_statement(
+            signer, type=spec.type, subject=spec.subject, body=spec.body, personal=spec.personal
+        )
+        for spec in statement_specs(plan)
+    ]
+
+
+def count_actions(plans: Iterable[RowPlan]) -> dict[str, int]:
+    """How many rows plan each action (a row that transfers and grants counts for both)."""
+    counts = dict.fromkeys(
+        ("register", "transfer", "grant", "unchanged", "awaits_key", "refused"), 0
+    )
+    for plan in plans:
+        for action in plan.actions:
+            counts[action] += 1
+    return counts
 
 
 def statement_batches(

@@ -12,6 +12,7 @@ at once as one batch. Screenshots go to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from ledger import commands
 from ledger.audit import audit
 from ledger.statement import Signer
 from ledger.store import open_store
-from tests.factories import DEPT, ORG
+from tests.factories import DEPT, ORG, identity_for
 from tests.support.api_server import (
     UNLIMITED,
     HttpLedger,
@@ -235,6 +236,47 @@ def test_an_invited_newcomer_and_a_signed_in_one_approved_in_one_batch(
     finally:
         for context in (admin_ctx, els_ctx, piet_ctx):
             context.close()
+
+
+def test_an_hr_file_is_imported_on_the_admin_page(
+    server: Live, chromium: Browser, tmp_path: Path
+) -> None:
+    context = new_context(chromium)
+    try:
+        page = context.new_page()
+        _make_admin(server, page, "admin-cas")
+        keys = [base64.b64encode(identity_for(f"hr-{n}").public_key.raw).decode() for n in (1, 2)]
+        bad = tmp_path / "bad.csv"
+        bad.write_bytes(
+            "\ufeffperson_id;name;organisation;department;email;manages;public_key\r\n"
+            "hr-9;Fout;minbzk;elders/x;;;\r\n".encode()
+        )
+        page.goto(server.url + "/admin")
+        page.set_input_files("#import-file", str(bad))
+        page.click("#import-form button[type=submit]")
+        expect(page.locator("#import-rows tr.import-row.error")).to_have_count(1)
+        expect(page.locator("#import-apply")).to_be_hidden()
+        good = tmp_path / "hr.csv"
+        good.write_bytes(
+            (
+                "\ufeffperson_id;name;organisation;department;email;manages;public_key\r\n"
+                f"hr-1;Anna de Wit;minbzk;{DEPT};anna@minbzk.example;{DEPT};{keys[0]}\r\n"
+                f"hr-2;Bram Smit;minbzk;{DEPT};bram@minbzk.example;;{keys[1]}\r\n"
+            ).encode()
+        )
+        page.set_input_files("#import-file", str(good))
+        page.click("#import-form button[type=submit]")
+        expect(page.locator("#import-rows tr.import-row")).to_have_count(2)
+        size = server.size()
+        with page.expect_navigation():
+            page.click("#import-apply")
+        expect(page.locator("#status")).to_contain_text("Imported 2 rows")
+        assert server.size() == size + 3  # two registrations and one manager role
+        anna = server.client.get("/people/hr-1").json()
+        assert (anna["display_name"], anna["department"]) == ("Anna de Wit", DEPT)
+        assert {(r["role"], r["scope"]) for r in anna["roles"]} == {("manager", DEPT)}
+    finally:
+        context.close()
 
 
 def test_a_callback_not_started_in_this_browser_is_refused(server: Live) -> None:

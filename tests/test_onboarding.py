@@ -198,6 +198,14 @@ def test_every_admin_action_is_refused_for_someone_who_is_no_admin(server: Live)
         assert (problem["status"], problem["code"]) == (403, "not_admin"), (method, path)
         anonymous = server.client.request(method, path, json=json)
         assert server.problem(anonymous)["status"] == 401, (method, path)
+    csv = b"person_id;name;organisation;department\nonbn-x;X;minbzk;minbzk/dgo\n"
+    response = server.client.post(
+        "/people-import/plan", content=csv, headers={**_bearer(manager), "Content-Type": "text/csv"}
+    )
+    assert (server.problem(response)["status"], server.problem(response)["code"]) == (
+        403,
+        "not_admin",
+    )
     # The admin's statements are the ledger's to refuse (rule not_admin).
     bob = w.signer_for(w["bob"].identity)
     for signed in (
@@ -302,6 +310,31 @@ def test_a_lost_key_is_replaced_by_an_admin_re_key(server: Live) -> None:
     assert server.problem(response)["code"] == "unknown_key"  # the lost one no longer does
     left = server.client.get("/registrations", headers=_bearer(admin_token)).json()
     assert carol.id not in {r["person"] for r in left}
+
+
+def test_an_hr_file_is_planned_for_the_admins_browser_to_sign(server: Live) -> None:
+    w = make_cast(server, "onbi")
+    admin_token = login(server, w.operator.identity)
+    key = b64encode(identity_for("onbi-new").public_key.raw)
+    csv = (
+        "\ufeffperson_id;name;organisation;department;email;manages;public_key\r\n"
+        f"onbi-new;Nieuw;minbzk;minbzk/dgo;n@minbzk.example;minbzk/dgo;{key}\r\n"
+        f"{w['alice'].id};Alice;minbzk;minbzk/dgo;;;\r\n"
+        "onbi-bad;Fout;minbzk;elders/dgo;;;\r\n"
+    ).encode()
+    headers = {**_bearer(admin_token), "Content-Type": "text/csv"}
+    plan = server.client.post("/people-import/plan", content=csv, headers=headers).json()
+    assert plan["refused"] == 1
+    rows = {r["person"]: r for r in plan["rows"]}
+    assert set(rows) == {"onbi-new", "onbi-bad"}  # alice is unchanged, so not listed
+    assert [s["type"] for s in rows["onbi-new"]["statements"]] == [
+        "IdentityRegistered",
+        "RoleGranted",
+    ]
+    assert rows["onbi-new"]["statements"][0]["personal"] == {"display_name": "Nieuw"}
+    assert rows["onbi-bad"]["statements"] == []
+    unreadable = server.client.post("/people-import/plan", content=b"\xff\xfe", headers=headers)
+    assert server.problem(unreadable)["code"] == "bad_people_file"
 
 
 def test_without_an_identity_provider_there_is_no_sign_in(server: Live) -> None:

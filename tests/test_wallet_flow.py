@@ -35,7 +35,6 @@ WALLET = ROOT / "tests" / "support" / "wallet.mjs"
 SKILL = "policy-advice"
 
 
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def scenario_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

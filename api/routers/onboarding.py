@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from ledger.catalogue import DEPARTMENT_RE, SLUG_RE
 from ledger.onboarding import (
@@ -24,6 +25,11 @@ from ledger.onboarding import (
     check_department,
     request_status,
     verify_registration_request,
+)
+from ledger.people_import import (
+    parse_people_csv,
+    plan_people_import,
+    statement_specs,
 )
 from ledger.state import LedgerState
 
@@ -380,3 +386,52 @@ def newcomer_values(request: Request, ctx: AppContext) -> dict[str, Any]:
         if filed is not None:
             values["registration"] = registration_out(filed, ctx.state())
     return values
+
+
+class ImportRowOut(BaseModel):
+    line: int
+    person: str
+    actions: list[str]
+    details: list[str]
+    #: the statements to sign, as the admin's browser signs them (type, subject, body,
+    #: personal fields)
+    statements: list[dict[str, Any]]
+
+
+class ImportPlanOut(BaseModel):
+    """What importing an HR file does, row by row (docs/people-import.md); nothing is
+    written: the admin's browser signs the statements and appends them in batches."""
+
+    counts: dict[str, int]
+    refused: int
+    rows: list[ImportRowOut]
+
+
+@router.post(
+    "/people-import/plan",
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def plan_people_import_upload(
+    request: Request, session: CurrentSession, ctx: Ctx
+) -> ImportPlanOut:
+    """Plan the import of an HR export (CSV) as me (admins only); writes nothing."""
+    data = await request.body()
+    return await run_in_threadpool(_plan_upload, ctx, session.person, data)
+
+
+def _plan_upload(ctx: AppContext, me: str, data: bytes) -> ImportPlanOut:
+    admin_organisations(ctx, me)  # 403 not_admin for anyone who administers nothing
+    state = ctx.state()
+    plans = plan_people_import(state, parse_people_csv(data), admin=state.people[me])
+    counts = dict.fromkeys(
+        ("register", "transfer", "grant", "unchanged", "awaits_key", "refused"), 0
+    )
+    rows = []
+    for plan in plans:
+        for action in plan.actions:
+            counts[action] += 1
+        if plan.actions != ("unchanged",):
+            specs = [spec.as_json() for spec in statement_specs(plan)]
+            rows.append(ImportRowOut(**plan.as_json(), statements=specs))
+    return ImportPlanOut(counts=counts, refused=counts["refused"], rows=rows)

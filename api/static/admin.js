@@ -124,3 +124,71 @@ document.getElementById("erase-form")?.addEventListener(
     reloadWith(form, _("The personal content of %(person)s is erased.", { person }));
   }),
 );
+
+// -- HR import: the service plans, this browser signs and appends in atomic batches ----------
+let importPlan = null;
+
+document.getElementById("import-form")?.addEventListener(
+  "submit",
+  guard(async (event) => {
+    const file = event.target.file.files[0];
+    const response = await fetch("/people-import/plan", {
+      method: "POST",
+      headers: { "Content-Type": "text/csv" },
+      body: await file.arrayBuffer(),
+      credentials: "same-origin",
+    });
+    const data = await response.json();
+    if (!response.ok) throw new Error(`${data.code}: ${data.detail}`);
+    importPlan = data;
+    const body = document.querySelector("#import-rows tbody");
+    body.replaceChildren();
+    for (const row of data.rows) {
+      const tr = document.createElement("tr");
+      tr.className = row.actions.includes("refused") ? "import-row error" : "import-row";
+      for (const text of [row.line, row.person, row.actions.join(" + "), row.details.join("; ")]) {
+        const td = document.createElement("td");
+        td.textContent = String(text);
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    document.getElementById("import-rows").hidden = !data.rows.length;
+    const counts = Object.entries(data.counts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ");
+    document.getElementById("import-summary").textContent = counts;
+    const changes = data.rows.some((row) => row.statements.length);
+    document.getElementById("import-apply").hidden = data.refused > 0 || !changes;
+    if (data.refused > 0) say(_("Nothing can be imported while %(count)s rows are refused.", { count: data.refused }), true);
+  }),
+);
+
+document.getElementById("import-apply")?.addEventListener(
+  "click",
+  guard(async () => {
+    const key = await myKey(me);
+    const ledger = await ledgerOrigin();
+    const rows = importPlan.rows.filter((row) => row.statements.length);
+    const progress = document.getElementById("import-progress");
+    progress.hidden = false;
+    progress.max = rows.length;
+    let batch = [];
+    let done = 0;
+    let pending = 0;
+    const flush = async () => {
+      await api("POST", "/statements/batch", { statements: batch });
+      done += pending;
+      progress.value = done;
+      batch = [];
+      pending = 0;
+    };
+    for (const row of rows) {
+      if (batch.length && batch.length + row.statements.length > 500) await flush();
+      for (const s of row.statements) {
+        batch.push(await signStatement(key, ledger, s.type, s.subject, s.body, s.personal));
+      }
+      pending += 1;
+    }
+    if (batch.length) await flush();
+    reloadWith(document.getElementById("import-form"), _("Imported %(count)s rows.", { count: done }));
+  }),
+);

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ledger.people_import import (
     RowPlan,
+    count_actions,
     parse_people_csv,
     plan_people_import,
     statement_batches,
@@ -36,16 +37,6 @@ BATCH_STATEMENTS = 500
 _SHOWN = 200  # rows listed in the text output; --json lists all
 
 
-def _counts(plans: list[RowPlan]) -> dict[str, int]:
-    counts = dict.fromkeys(
-        ("register", "transfer", "grant", "unchanged", "awaits_key", "refused"), 0
-    )
-    for plan in plans:
-        for action in plan.actions:
-            counts[action] += 1
-    return counts
-
-
 def _print_plan(cli: CliContext, plans: list[RowPlan], *, applied: bool) -> None:
     listed = [p for p in plans if p.actions != ("unchanged",)]
     table = Table("line", "person", "what", "details", title="Rows that change or are refused")
@@ -59,7 +50,7 @@ def _print_plan(cli: CliContext, plans: list[RowPlan], *, applied: bool) -> None
         cli.console.print(table)
     if len(listed) > _SHOWN:
         cli.console.print(f"… and {len(listed) - _SHOWN} more rows (--json lists all)")
-    counts = ", ".join(f"{n} {k}" for k, n in _counts(plans).items() if n)
+    counts = ", ".join(f"{n} {k}" for k, n in count_actions(plans).items() if n)
     verb = "Imported" if applied else "Would import"
     cli.console.print(f"{verb} {len(plans)} rows: {counts}.")
 
@@ -115,7 +106,7 @@ def import_people(
                 "dry_run": dry_run,
                 "applied": not dry_run and not refused,
                 "statements": appended,
-                "counts": _counts(plans),
+                "counts": count_actions(plans),
                 "rows": [p.as_json() for p in plans],
             }
         )
