@@ -53,6 +53,7 @@ from .routers import (
     portfolio,
     statements,
     verifier,
+    status_lists,
     witness,
 )
 from .wording import TERMS, skill_label
@@ -204,6 +205,7 @@ def create_app(
         contexts,
         issuer,
         verifier,
+        status_lists,
     )
     for module in routers:
         app.include_router(module.router)

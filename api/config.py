@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.access import today_utc
+from ledger.credentials import DEFAULT_PUBLIC_URL
 from ledger.witness import Witness
 from ledger.witnessing import WitnessEndpoint
 
@@ -96,6 +97,9 @@ class ApiConfig:
     oidc: OidcProvider | None = field(default=None, compare=False)
     #: how long an invitation link an admin creates stays valid (seconds)
     invitation_ttl: float = 7 * 24 * 3600.0
+    #: where the service is reached from outside (``TRACKRECORD_PUBLIC_URL``): the URLs of
+    #: the credential status lists it serves, as the exported credentials name them
+    public_url: str = DEFAULT_PUBLIC_URL
 
     def body_limit(self, path: str) -> int:
         """The largest request body accepted on ``path``."""

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from keys import Identity
 from ledger.app import Ledger
+from ledger.credentials import revoked_log_indexes
 from ledger.erasure import ErasureWatch
 from ledger.service import LedgerService
 from ledger.state import LedgerState
@@ -63,6 +64,9 @@ class AppContext:
     erasures: ErasureWatch = field(init=False)
     wallet: WalletGrants = field(init=False)
     wallet_records: VerifiedRecords = field(init=False)
+    #: the revoked log indexes of credential status (:meth:`revoked`) and the log size
+    #: they were read at
+    _revoked: tuple[int, frozenset[int]] = field(init=False, default=(-1, frozenset()))
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -133,6 +137,15 @@ class AppContext:
         with self.service.reading() as state:
             self._forget_erased(state)
             yield state
+
+    def revoked(self) -> tuple[int, frozenset[int]]:
+        """The log size and the log indexes whose credential status bit is set at it
+        (:func:`ledger.credentials.revoked_log_indexes`), read again only when the log
+        has grown: it scans the state's contributions and endorsements."""
+        if self._revoked[0] != self.state().size:
+            with self.locked_state() as state:
+                self._revoked = (state.size, revoked_log_indexes(state))
+        return self._revoked
 
     def _forget_erased(self, state: LedgerState) -> None:
         """Drop every cache that may hold personal content once someone more is erased

@@ -20,11 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import nacl.exceptions
-import nacl.signing
 import pytest
 import rfc8785
-from pyld import jsonld
 from typer.testing import CliRunner
 
 from keys import Identity, save_keystore
@@ -48,60 +45,22 @@ from ledger.export import export_bundle
 from tests.factories import identity_for
 from tests.support.api_server import Live
 from tests.support.bundles import Scenario, build_scenario
+from tests.support.credentials import (
+    b58decode,
+    expand,
+    independent_verify,
+    load_data,
+    undefined_terms,
+)
 
-DATA = Path(__file__).parent / "data" / "credentials"
 CREATED = "2026-11-23T12:00:00Z"
-
-
-def _load(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-# -- an independent verifier: nothing from ledger.credentials ------------------------------
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def b58decode(text: str) -> bytes:
-    n = 0
-    for ch in text:
-        n = n * 58 + _B58.index(ch)
-    lead = len(text) - len(text.lstrip("1"))
-    return b"\x00" * lead + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
-
-
-def independent_verify(doc: dict[str, Any]) -> bool:
-    """eddsa-jcs-2022 verification per vc-di-eddsa §3.3.2-3.3.6, with did:key resolution."""
-    proof = dict(doc["proof"])
-    if proof.get("type") != "DataIntegrityProof" or proof.get("cryptosuite") != "eddsa-jcs-2022":
-        return False
-    method = proof["verificationMethod"]
-    did, _, frag = method.partition("#")
-    if not did.startswith("did:key:z") or did[8:] != frag:
-        return False
-    issuer = doc["issuer"]["id"] if isinstance(doc["issuer"], dict) else doc["issuer"]
-    if issuer != did:
-        return False
-    multikey = b58decode(frag[1:])
-    if multikey[:2] != b"\xed\x01" or len(multikey) != 34:
-        return False
-    signature = b58decode(proof.pop("proofValue")[1:])
-    unsecured = {k: v for k, v in doc.items() if k != "proof"}
-    if "@context" in proof and proof["@context"] != unsecured["@context"]:
-        return False
-    data = hashlib.sha256(rfc8785.dumps(proof)).digest()
-    data += hashlib.sha256(rfc8785.dumps(unsecured)).digest()
-    try:
-        nacl.signing.VerifyKey(multikey[2:]).verify(data, signature)
-    except (nacl.exceptions.BadSignatureError, ValueError):
-        return False
-    inner = doc["credentialSubject"].get("achievement", {}).get("endorsement", [])
-    return all(independent_verify(e) for e in inner)
+PUBLIC_URL = "https://ledger.example.org"
 
 
 # -- the spec's test vector ------------------------------------------------------------------
 def test_eddsa_jcs_2022_vector_is_reproduced_byte_for_byte() -> None:
-    keys = _load("eddsa-jcs-2022-keyPair.json")
-    signed = _load("eddsa-jcs-2022-signedJCS.json")
+    keys = load_data("eddsa-jcs-2022-keyPair.json")
+    signed = load_data("eddsa-jcs-2022-signedJCS.json")
     private = base58btc_decode(keys["privateKeyMultibase"][1:])
     public = base58btc_decode(keys["publicKeyMultibase"][1:])
     assert private[:2] == b"\x80\x26"
@@ -135,6 +94,15 @@ def test_base58btc_round_trips_leading_zeros() -> None:
 
 # -- the exported credentials ------------------------------------------------------------------
 @pytest.fixture(scope="module")
+def served_context(live: Live) -> dict[str, Any]:
+    response = live.client.get(TRACKRECORD_CONTEXT_PATH)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/ld+json"
+    served: dict[str, Any] = response.json()
+    return served
+
+
+@pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     url = f"sqlite://{(tmp_path_factory.mktemp('vc') / 'a.db').resolve().as_posix()}"
     return build_scenario(url)
@@ -147,12 +115,14 @@ def bundle(scenario: Scenario) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def issued(bundle: dict[str, Any]) -> list[IssuedCredential]:
-    return issue_credentials(bundle, operator=identity_for("operator"), created=CREATED)
+    return issue_credentials(
+        bundle, operator=identity_for("operator"), created=CREATED, public_url=PUBLIC_URL
+    )
 
 
 def _validators() -> Iterator[tuple[str, jsonschema.protocols.Validator]]:
-    vc = _load("vc-2.0-verifiable-credential-schema.json")
-    ob = _load("ob_v3p0_achievementcredential_schema.json")
+    vc = load_data("vc-2.0-verifiable-credential-schema.json")
+    ob = load_data("ob_v3p0_achievementcredential_schema.json")
     endorsement = {"$ref": "#/$defs/EndorsementCredential", "$defs": ob["$defs"]}
     fmt = jsonschema.FormatChecker()
     yield "vc", jsonschema.Draft202012Validator(vc, format_checker=fmt)
@@ -289,66 +259,21 @@ def test_a_proof_by_another_key_is_refused_even_when_it_verifies(
 
 def test_only_the_operator_can_issue(bundle: dict[str, Any]) -> None:
     with pytest.raises(BundleError) as err:
-        issue_credentials(bundle, operator=identity_for("alice"), created=CREATED)
+        issue_credentials(
+            bundle, operator=identity_for("alice"), created=CREATED, public_url=PUBLIC_URL
+        )
     assert err.value.code == "untrusted_key"
 
 
 # -- JSON-LD: every term is defined ---------------------------------------------------------
-# Local copies of the published contexts (tests/data/credentials/README.md): no network.
-_CONTEXT_FILES = {
-    VC_V2_CONTEXT: "contexts/credentials-v2.jsonld",
-    OB_V3_CONTEXT: "contexts/ob-context-3.0.3.json",
-}
-# pyld has no "safe mode" (JSON-LD 1.1 drops undefined terms silently), so each credential
-# is expanded with this @vocab appended last: any member or type no context defines
-# expands to an IRI under it, and is found. The W3C undefined-terms/v2 context works alike.
-_UNDEFINED = "urn:test:undefined#"
-
-
-@pytest.fixture(scope="module")
-def served_context(live: Live) -> dict[str, Any]:
-    response = live.client.get(TRACKRECORD_CONTEXT_PATH)
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/ld+json"
-    served: dict[str, Any] = response.json()
-    return served
-
-
-def _expand(doc: dict[str, Any], trackrecord: dict[str, Any]) -> list[Any]:
-    def load(url: str, options: Any = None) -> dict[str, Any]:
-        # a KeyError for any other URL: nothing is fetched from the network
-        document = trackrecord if url == TRACKRECORD_CONTEXT else _load(_CONTEXT_FILES[url])
-        return {"contextUrl": None, "documentUrl": url, "document": document}
-
-    checked = dict(doc, **{"@context": [*doc["@context"], {"@vocab": _UNDEFINED}]})
-    expanded: list[Any] = jsonld.expand(checked, {"documentLoader": load})
-    return expanded
-
-
-def _undefined(expanded: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(expanded, list):
-        for item in expanded:
-            found |= _undefined(item)
-    elif isinstance(expanded, dict):
-        for key, value in expanded.items():
-            if key.startswith(_UNDEFINED):
-                found.add(key.removeprefix(_UNDEFINED))
-            if key == "@type":
-                types = value if isinstance(value, list) else [value]
-                found |= {t.removeprefix(_UNDEFINED) for t in types if t.startswith(_UNDEFINED)}
-            found |= _undefined(value)
-    return found
-
-
 def test_every_credential_expands_with_every_term_defined(
     issued: list[IssuedCredential], served_context: dict[str, Any]
 ) -> None:
     for c in issued:
         doc = json.loads(c.dumps())
         assert doc["@context"] == [VC_V2_CONTEXT, OB_V3_CONTEXT, TRACKRECORD_CONTEXT]
-        expanded = _expand(doc, served_context)
-        assert _undefined(expanded) == set(), c.filename
+        expanded = expand(doc, served_context)
+        assert undefined_terms(expanded) == set(), c.filename
         # the members trackrecord adds expand to its vocabulary
         flat = json.dumps(expanded)
         for term in ("statementId", "entryHash", "checkpointRoot", "logIndex"):
@@ -364,12 +289,12 @@ def test_the_served_context_is_the_shipped_one_and_the_check_finds_undefined_ter
     doc = json.loads(issued[0].dumps())
     doc["evidence"][0]["madeUp"] = 1
     doc["credentialSubject"]["type"].append("MadeUpSubject")
-    assert _undefined(_expand(doc, served_context)) == {"madeUp", "MadeUpSubject"}
+    assert undefined_terms(expand(doc, served_context)) == {"madeUp", "MadeUpSubject"}
     # without the trackrecord context, its 14 terms (and issuanceDate) are undefined
     doc = json.loads(issued[-1].dumps())
     doc["@context"] = doc["@context"][:2]
-    assert {"statementId", "logIndex", "issuanceDate", "outcome"} <= _undefined(
-        _expand(doc, served_context)
+    assert {"statementId", "logIndex", "issuanceDate", "outcome"} <= undefined_terms(
+        expand(doc, served_context)
     )
 
 

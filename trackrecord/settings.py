@@ -12,6 +12,10 @@ is read at import time.
                                 ``<keys>/<person>.key`` signs
 (passphrase)                    ``TRACKRECORD_PASSPHRASE``; else an interactive prompt
 (key derivation)                ``TRACKRECORD_KDF``: ``interactive`` (default) or ``fast``
+(public URL)                    ``TRACKRECORD_PUBLIC_URL``: where the service is reached
+                                from outside, e.g. ``https://ledger.example.org``; the
+                                exported credentials' status lists are served there
+                                (docs/credentials.md §5); default ``http://127.0.0.1:8000``
 ==============================  =========================================================
 
 ``TRACKRECORD_KDF=fast`` writes new keystores with Argon2id's *minimum* limits
@@ -33,6 +37,7 @@ import nacl.pwhash
 from keys.keystore import PASSPHRASE_ENV
 from ledger.app import Ledger
 from ledger.catalogue import SLUG_RE
+from ledger.credentials.status import DEFAULT_PUBLIC_URL, checked_public_url
 from ledger.erasure import ErasureSubscriber
 from ledger.rollback import CheckpointMemory
 
@@ -42,6 +47,7 @@ __all__ = [
     "KDF_ENV",
     "KEYS_ENV",
     "PASSPHRASE_ENV",
+    "PUBLIC_URL_ENV",
     "KdfLimits",
     "Settings",
     "SettingsError",
@@ -52,6 +58,7 @@ DATABASE_URL_ENV = "TRACKRECORD_DATABASE_URL"
 KEYS_ENV = "TRACKRECORD_KEYS"
 ACTING_ENV = "TRACKRECORD_AS"
 KDF_ENV = "TRACKRECORD_KDF"
+PUBLIC_URL_ENV = "TRACKRECORD_PUBLIC_URL"
 _SLUG = re.compile(SLUG_RE)
 _ARGON = nacl.pwhash.argon2id
 
@@ -109,6 +116,8 @@ class Settings:
     acting: str | None = None
     passphrase: str | None = field(default=None, repr=False)
     kdf: KdfLimits = field(default_factory=lambda: KdfLimits.named("interactive"))
+    #: where the service is reached from outside (status lists of credentials)
+    public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
     def load(
@@ -124,7 +133,7 @@ class Settings:
         """Resolve the settings: explicit values win, then ``environ``, then defaults.
 
         ``environ``, ``cwd`` and ``home`` default to the process's own. Raises
-        :class:`SettingsError` for a malformed acting person or KDF name.
+        :class:`SettingsError` for a malformed acting person, KDF name or public URL.
         """
         env = os.environ if environ is None else environ
         here = Path.cwd() if cwd is None else cwd
@@ -138,6 +147,7 @@ class Settings:
             acting=None if person is None else check_person(person),
             passphrase=env.get(PASSPHRASE_ENV),
             kdf=KdfLimits.named(env.get(KDF_ENV) or "interactive"),
+            public_url=_public_url(env.get(PUBLIC_URL_ENV) or DEFAULT_PUBLIC_URL),
         )
 
     def keystore_path(self, person: str) -> Path:
@@ -165,6 +175,13 @@ class Settings:
             memory=self.checkpoint_memory(),
             on_erasure=on_erasure,
         )
+
+
+def _public_url(url: str) -> str:
+    try:
+        return checked_public_url(url)
+    except ValueError as exc:
+        raise SettingsError(f"{PUBLIC_URL_ENV}: {exc}") from exc
 
 
 def _default_database_url(cwd: Path) -> str:

@@ -10,6 +10,8 @@
 - :mod:`.holder_proof`: the wallet's OpenID4VCI proof of possession of its key;
 - :mod:`.presentation`: :func:`verify_presentation` of an SD-JWT VC with key binding
   (docs/wallet.md).
+- :mod:`.status`: credential status (W3C Bitstring Status List) from the ledger state;
+- :mod:`.status_check`: :func:`verify_status` against status list credentials.
 """
 
 from __future__ import annotations
@@ -55,23 +57,55 @@ from .sd_jwt_vc import (
     type_metadata,
     vct_of,
 )
-from .vc import VC_V2_CONTEXT, CredentialIssuer, credential, credential_id, verify_credential
+from .status import (
+    DEFAULT_PUBLIC_URL,
+    STATUS_LIST_BITS,
+    STATUS_LIST_PATH,
+    STATUS_PURPOSE,
+    StatusPosition,
+    bitstring,
+    checked_public_url,
+    decode_list,
+    encode_list,
+    list_positions,
+    revoked_log_indexes,
+    status_bit,
+    status_entry,
+    status_list_credential,
+    status_list_url,
+    xsd_datetime,
+)
+from .status_check import CredentialRevoked, status_list_urls, verify_status
+from .vc import (
+    VC_V2_CONTEXT,
+    CredentialIssuer,
+    credential,
+    credential_id,
+    each_credential,
+    issuer_id,
+    verify_credential,
+)
 
 __all__ = [
     "CREDENTIAL_KINDS",
     "CRYPTOSUITE",
+    "DEFAULT_PUBLIC_URL",
     "HOLDER_KEY_ALGS",
     "ISSUER_ALG",
     "KB_JWT_TYP",
     "OB_V3_CONTEXT",
     "PROOF_TYP",
     "SD_JWT_VC_TYP",
+    "STATUS_LIST_BITS",
+    "STATUS_LIST_PATH",
+    "STATUS_PURPOSE",
     "TRACKRECORD_CONTEXT",
     "TRACKRECORD_CONTEXT_PATH",
     "VCT_BASE",
     "VC_V2_CONTEXT",
     "CredentialError",
     "CredentialIssuer",
+    "CredentialRevoked",
     "DidKeyError",
     "HolderProof",
     "IssuanceError",
@@ -80,21 +114,35 @@ __all__ = [
     "PresentationError",
     "RecordEntry",
     "SdJwtVc",
+    "StatusPosition",
     "VerifiedPresentation",
     "VerifiedRecord",
     "base58btc_decode",
     "base58btc_encode",
+    "bitstring",
+    "checked_public_url",
     "credential",
     "credential_id",
     "credential_identifiers",
+    "decode_list",
     "did_key_for",
+    "each_credential",
+    "encode_list",
     "hash_data",
     "holder_jwk_of",
     "issue_credentials",
     "issue_sd_jwt_vc",
+    "issuer_id",
     "issuer_jwk",
+    "list_positions",
     "public_key_from_verification_method",
+    "revoked_log_indexes",
     "sign_document",
+    "status_bit",
+    "status_entry",
+    "status_list_credential",
+    "status_list_url",
+    "status_list_urls",
     "trackrecord_context",
     "trackrecord_context_bytes",
     "type_metadata",
@@ -107,4 +155,6 @@ __all__ = [
     "verify_proof",
     "verify_proof_jwt",
     "verify_sd_jwt",
+    "verify_status",
+    "xsd_datetime",
 ]

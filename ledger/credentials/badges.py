@@ -12,7 +12,9 @@ operator's key, :func:`issue_credentials` issues, signed by that same key:
 The issuer is the ledger: it vouches that these statements are in its verified
 log. Each credential's ``evidence`` names the original signed entries (entry
 hash, log index, stream, seq) and the checkpoint (origin, size, root) so a
-verifier can go back to the bundle and check them there.
+verifier can go back to the bundle and check them there; its
+``credentialStatus`` is the bit of the entry it rests on in the status lists the
+service at ``public_url`` serves (:mod:`.status`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from keys import Identity
 from ..bundle import BundleReport
 from .contexts import TRACKRECORD_CONTEXT
 from .record import VerifiedRecord, verified_record
+from .status import status_entry
 from .vc import CredentialIssuer, credential, credential_id
 
 __all__ = ["OB_V3_CONTEXT", "IssuedCredential", "issue_credentials"]
@@ -67,6 +70,11 @@ def _evidence(record: VerifiedRecord, statement_id: str, what: str) -> dict[str,
     }
 
 
+def _status(record: VerifiedRecord, public_url: str, statement_id: str) -> dict[str, Any]:
+    """The ``credentialStatus`` of a credential resting on this statement's entry."""
+    return status_entry(public_url, record.entries[statement_id].log_index)
+
+
 def _subject(report: BundleReport, achievement: dict[str, Any]) -> dict[str, Any]:
     identifier = [
         {
@@ -89,7 +97,12 @@ def _subject(report: BundleReport, achievement: dict[str, Any]) -> dict[str, Any
 
 
 def _endorsements(
-    record: VerifiedRecord, issuer: CredentialIssuer, contribution: str, title: str, created: str
+    record: VerifiedRecord,
+    issuer: CredentialIssuer,
+    contribution: str,
+    title: str,
+    created: str,
+    public_url: str,
 ) -> list[IssuedCredential]:
     out = []
     origin = record.report.origin
@@ -120,6 +133,7 @@ def _endorsements(
                 "grade": e.grade,
             },
             evidence=[_evidence(record, e.id, "the endorsement")],
+            credentialStatus=_status(record, public_url, e.id),
             issuanceDate=created,
             awardedDate=given.statement["issued_at"],
         )
@@ -130,7 +144,7 @@ def _endorsements(
 
 
 def _contributions(
-    record: VerifiedRecord, issuer: CredentialIssuer, created: str
+    record: VerifiedRecord, issuer: CredentialIssuer, created: str, public_url: str
 ) -> list[IssuedCredential]:
     out: list[IssuedCredential] = []
     report, origin = record.report, record.report.origin
@@ -139,7 +153,7 @@ def _contributions(
         if c.withdrawn or c.id not in endorsed:
             continue
         title = c.title or "Contribution (title withheld)"
-        endorsements = _endorsements(record, issuer, c.id, title, created)
+        endorsements = _endorsements(record, issuer, c.id, title, created, public_url)
         claim = record.entries[c.id]
         achievement = {
             "id": f"urn:uuid:{c.id}",
@@ -170,6 +184,7 @@ def _contributions(
                 for e in report.endorsements
                 if e.contribution == c.id
             ],
+            credentialStatus=_status(record, public_url, c.id),
             issuanceDate=created,
             awardedDate=claim.statement["issued_at"],
         )
@@ -181,7 +196,7 @@ def _contributions(
 
 
 def _assignments(
-    record: VerifiedRecord, issuer: CredentialIssuer, created: str
+    record: VerifiedRecord, issuer: CredentialIssuer, created: str, public_url: str
 ) -> list[IssuedCredential]:
     out = []
     report, origin = record.report, record.report.origin
@@ -215,6 +230,7 @@ def _assignments(
                 _evidence(record, posted.statement["id"], "the assignment"),
                 _evidence(record, done.statement["id"], "the completion"),
             ],
+            credentialStatus=_status(record, public_url, done.statement["id"]),
             issuanceDate=created,
             awardedDate=done.statement["issued_at"],
         )
@@ -223,15 +239,23 @@ def _assignments(
 
 
 def issue_credentials(
-    bundle: str | bytes | Mapping[str, Any], *, operator: Identity, created: str
+    bundle: str | bytes | Mapping[str, Any],
+    *,
+    operator: Identity,
+    created: str,
+    public_url: str,
 ) -> list[IssuedCredential]:
     """Return the signed credentials of a bundle's person, issued by the ledger's operator.
 
     The bundle is verified with ``operator``'s key as the only trusted key, so
     only the operator of the ledger that signed its checkpoint can issue them.
-    ``created`` (an XML Schema dateTime with ``Z``) is the issuance time.
+    ``created`` (an XML Schema dateTime with ``Z``) is the issuance time;
+    ``public_url`` is where the ledger's service is reached, which serves the
+    status lists the credentials point at.
     Raises :class:`~ledger.bundle.BundleError` if the bundle does not verify.
     """
     record = verified_record(bundle, operator=operator)
     issuer = CredentialIssuer.from_identity(operator, record.report.origin)
-    return _contributions(record, issuer, created) + _assignments(record, issuer, created)
+    return _contributions(record, issuer, created, public_url) + _assignments(
+        record, issuer, created, public_url
+    )

@@ -24,6 +24,8 @@ __all__ = [
     "CredentialIssuer",
     "credential",
     "credential_id",
+    "each_credential",
+    "issuer_id",
     "verify_credential",
 ]
 
@@ -105,12 +107,22 @@ def _embedded(document: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
                 yield inner
 
 
-def _issuer_id(document: Mapping[str, Any]) -> str:
+def each_credential(document: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """``document`` and every credential embedded in it, depth first (endorsements)."""
+    yield document
+    for inner in _embedded(document):
+        yield from each_credential(inner)
+
+
+def issuer_id(document: Mapping[str, Any]) -> str:
+    """The id of a credential's ``issuer`` (a string or an object's ``id``).
+
+    Raises :class:`CredentialError` ``bad_format`` if it has none."""
     issuer = document.get("issuer")
-    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-    if not isinstance(issuer_id, str):
+    found = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if not isinstance(found, str):
         raise CredentialError("bad_format", "the credential has no issuer id")
-    return issuer_id
+    return found
 
 
 def verify_credential(document: Mapping[str, Any], *, issuer: str | None = None) -> None:
@@ -121,7 +133,7 @@ def verify_credential(document: Mapping[str, Any], *, issuer: str | None = None)
     """
     if VC_V2_CONTEXT not in (document.get("@context") or [])[:1]:
         raise CredentialError("bad_format", "the first @context is not the VC 2.0 context")
-    found = _issuer_id(document)
+    found = issuer_id(document)
     if issuer is not None and found != issuer:
         raise CredentialError("wrong_issuer", "not issued by the expected issuer", issuer=found)
     verify_proof(document, controller=found)

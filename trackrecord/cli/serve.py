@@ -53,6 +53,7 @@ _WORKER_OPTIONS = (
     "ready_max_lag",
     "stream_cache_size",
     "answer_cache_size",
+    "public_url",
 )
 
 app = typer.Typer(help="The HTTP service and web pages.")
@@ -343,6 +344,7 @@ def serve_command(
         oidc=oidc_provider(
             oidc_issuer, oidc_client_id, oidc_client_secret, oidc_organisation, oidc_label
         ),
+        public_url=settings.public_url,
     )
     serve(settings, host, port, operator=operator, config=config, workers=workers)
 
