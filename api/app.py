@@ -52,8 +52,8 @@ from .routers import (
     people,
     portfolio,
     statements,
-    verifier,
     status_lists,
+    verifier,
     witness,
 )
 from .wording import TERMS, skill_label

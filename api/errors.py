@@ -31,6 +31,8 @@ rate limit                                 429     ``rate_limited`` (with ``Retr
 :class:`ledger.errors.StoreError`          503     ``store_error``; ``rolled_back`` for a store
                                                    behind the last signed checkpoint
 not ready (``GET /readyz``)                 503     ``not_ready``
+a status list of a service run without     404     ``no_operator_key``
+the operator's key, which signs them               (``GET /credentials/status/{n}``)
 the database unreachable or gone (outage)  503     ``store_unavailable`` (with ``Retry-After``)
 witness (``POST /add-checkpoint``,         400     ``bad_witness_request``
 c2sp.org/tlog-witness)                     403     ``untrusted_checkpoint``
