@@ -21,7 +21,13 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from tests.factories import DEPT
 from tests.support.api_server import UNLIMITED, Live, ensure_genesis, live_server, operator_member
-from tests.support.browser import ARTIFACTS, TIMEOUT_MS, create_key_and_register, new_context
+from tests.support.browser import (
+    ARTIFACTS,
+    TIMEOUT_MS,
+    create_key_and_register,
+    new_context,
+    script_problems,
+)
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=TIMEOUT_MS)
@@ -114,18 +120,10 @@ def _make_data(live: Live, eva: Page, max_: Page) -> None:
     expect(max_.locator("article.assignment")).to_have_count(1)
 
 
-def _watch(page: Page) -> list[str]:
-    problems: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        refused = message.location.get("url", "").split("?")[0].endswith(REFUSED)
-        if message.type == "error" and not (refused and "status of 401" in message.text):
-            # (Chromium notes the refused page's own 401 itself; that is no script error)
-            problems.append(f"console error: {message.text} ({message.location})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    return problems
+def _refused_page_status(message: ConsoleMessage) -> bool:
+    """Chromium's own note of the refused page's 401: no script error."""
+    url = message.location.get("url", "").split("?")[0]
+    return url.endswith(REFUSED) and "status of 401" in message.text
 
 
 _OVERFLOW = """() => {
@@ -171,7 +169,7 @@ def test_every_page_fits_passes_axe_and_logs_no_error(
 ) -> None:
     page = site.people[who].new_page()
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
-    problems = _watch(page)
+    problems = script_problems(page, ignore=_refused_page_status)
     axe = width == "phone"  # axe once per page and language: the narrow layout
     try:
         for path in PAGES[who]:

@@ -14,12 +14,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
 from tests.support.api_server import UNLIMITED, Live, ensure_genesis, live_server, operator_member
-from tests.support.browser import TIMEOUT_MS, create_key_and_register, new_context
+from tests.support.browser import (
+    TIMEOUT_MS,
+    create_key_and_register,
+    new_context,
+    script_problems,
+)
 from tests.support.bundles import build_scenario
 
 pytestmark = pytest.mark.browser
@@ -55,26 +60,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium: Browser) -> Iterato
         eva.close()
 
 
-def _watch(page: Page) -> list[str]:
-    """Every console error, uncaught exception and request to another host of ``page``."""
-    problems: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console error: {message.text} ({message.location})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    return problems
-
-
 @pytest.mark.parametrize("logged_in", [False, True], ids=["logged-out", "logged-in"])
 def test_no_script_error_and_no_other_host_on_any_page(
     site: Site, chromium: Browser, logged_in: bool
 ) -> None:
     context = site.eva if logged_in else new_context(chromium)
     page = context.new_page()
-    problems = _watch(page)
+    problems = script_problems(page)
     here = urlsplit(site.live.url).netloc
     page.on(
         "request",

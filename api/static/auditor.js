@@ -2,6 +2,7 @@
 
 import { api, guard, say } from "./trackrecord.js";
 import { _, formatNumber } from "./i18n.js";
+import { labelCells } from "./tables.js";
 
 function cell(row, text, className) {
   const td = row.insertCell();
@@ -26,6 +27,7 @@ document.getElementById("bundle-form")?.addEventListener(
       cell(row, e.type);
       cell(row, { ok: _("✓ verified"), failed: _("✗ failed"), unchecked: _("not checked") }[e.status], e.status);
     }
+    labelCells(table);
     table.hidden = false;
     const r = result.report;
     const name = r?.display_name || _("name withheld");

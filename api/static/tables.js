@@ -2,7 +2,8 @@
 // column's header): on a narrow screen style.css shows each row as a card, its header hidden,
 // and each cell starts with that label. Loaded by every page (base.html).
 
-for (const table of document.querySelectorAll("main table")) {
+// Label the cells of ``table`` (again, after a script filled it).
+export function labelCells(table) {
   const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
   for (const row of table.querySelectorAll("tbody tr")) {
     [...row.cells].forEach((cell, i) => {
@@ -10,3 +11,5 @@ for (const table of document.querySelectorAll("main table")) {
     });
   }
 }
+
+for (const table of document.querySelectorAll("main table")) labelCells(table);

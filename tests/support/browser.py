@@ -7,11 +7,18 @@ gives one browser per test module; screenshots of the journeys go to :data:`ARTI
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from ledger import commands
 from ledger.canonical import b64decode
@@ -26,6 +33,7 @@ __all__ = [
     "chromium",
     "create_key_and_register",
     "new_context",
+    "script_problems",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -85,3 +93,19 @@ def create_key_and_register(
     HttpLedger(live).append_batch(batch)
     page.click("#login")
     expect(page.locator("#viewer")).to_have_text(person)
+
+
+def script_problems(
+    page: Page, ignore: Callable[[ConsoleMessage], bool] = lambda message: False
+) -> list[str]:
+    """The list that every console error (but those ``ignore`` accepts) and uncaught
+    exception of ``page`` is added to from now on."""
+    problems: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not ignore(message):
+            problems.append(f"console error: {message.text} ({message.location})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    return problems
