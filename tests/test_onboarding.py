@@ -337,6 +337,42 @@ def test_an_hr_file_is_planned_for_the_admins_browser_to_sign(server: Live) -> N
     assert server.problem(unreadable)["code"] == "bad_people_file"
 
 
+def test_the_inbox_lists_what_waits_for_each_person(server: Live) -> None:
+    w = make_cast(server, "onbq")
+    alice, bob, carol = w["alice"], w["bob"], w["carol"]
+    request = w.do(w.request_access(bob, alice, "dossier"))
+    w.do(w.visibility(alice, "dossier", "public"))  # her claim is then visible to her manager
+    claim = w.do(w.claim(alice))
+    posted = w.do(w.post(bob))
+    w.do(w.apply(carol, posted.statement.subject))
+
+    def box(member_token: str) -> dict[str, Any]:
+        response = server.client.get("/me/inbox", headers=_bearer(member_token))
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    alices = box(login(server, alice.identity))
+    assert alices["access_requests"] == [
+        {"request": request.statement.id, "viewer": bob.id, "part": "dossier"}
+    ]
+    bobs = box(login(server, bob.identity))
+    assert {"person": alice.id, "contribution": claim.statement.id} in bobs["endorsement_requests"]
+    assert bobs["applications"] == [{"assignment": posted.statement.subject, "applicant": carol.id}]
+    assert bobs["registrations"] == []  # no admin
+    assert bobs["count"] == len(bobs["endorsement_requests"]) + 1
+    admin_token = login(server, w.operator.identity)
+    link = _invite(server, admin_token)["link"]
+    body = {**_request(identity_for("onbq-new"), "onbq-new", "N", w.origin)}
+    body["invitation"] = _token_of(link)
+    assert server.client.post("/registrations", json=body).status_code == 201
+    operators = box(admin_token)
+    assert {"person": "onbq-new", "kind": "register"} in operators["registrations"]
+    page = server.client.get("/inbox", headers=_bearer(admin_token))
+    assert "onbq-new" in page.text
+    assert server.problem(server.client.get("/me/inbox"))["status"] == 401
+
+
 def test_without_an_identity_provider_there_is_no_sign_in(server: Live) -> None:
     assert server.problem(server.client.get("/auth/oidc/login"))["code"] == "no_identity_provider"
     page = server.client.get("/employee")
