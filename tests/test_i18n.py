@@ -176,9 +176,9 @@ INTERNAL_CODES = {
 def test_every_rule_a_person_can_meet_has_words() -> None:
     """A new rule code fails this until api/wording.py RULES says it in the user's words."""
     from api.wording import RULES
-    from tests.test_rule_codes import _codes_in_code
+    from tests.support.refusals import rule_codes_raised
 
-    raised = _codes_in_code()
+    raised = rule_codes_raised()
     assert raised - INTERNAL_CODES - set(RULES) == set()
     assert raised >= INTERNAL_CODES  # no stale exception
 

@@ -12,15 +12,14 @@ import re
 from pathlib import Path
 
 import ledger.statement
-from tests.support.refusals import codes_in_source, refusal_sites
+from tests.support.refusals import codes_in_source, rule_codes_raised
 from tests.support.rule_cases import CASES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
 
 def _codes_in_code() -> set[str]:
-    rules = {code for site in refusal_sites() for code in site.codes}
-    return rules | codes_in_source(Path(ledger.statement.__file__))
+    return rule_codes_raised()
 
 
 def _codes_in_docs() -> list[str]:

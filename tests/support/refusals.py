@@ -39,6 +39,7 @@ __all__ = [
     "codes_in_source",
     "load_rules",
     "refusal_sites",
+    "rule_codes_raised",
 ]
 
 RULES_DIR = Path(ledger.rules.__file__).parent
@@ -191,3 +192,11 @@ def load_rules(site: RefusalSite | None = None) -> Iterator[Callable[..., Any]]:
             del sys.modules[module]
         if hasattr(ledger, short):
             delattr(ledger, short)
+
+
+def rule_codes_raised() -> set[str]:
+    """Every rule code the rules raise, and ``bad_signature`` from ``ledger/statement.py``."""
+    import ledger.statement
+
+    rules = {code for site in refusal_sites() for code in site.codes}
+    return rules | codes_in_source(Path(ledger.statement.__file__))
