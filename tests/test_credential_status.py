@@ -491,3 +491,38 @@ def test_the_docs_worked_example_is_the_codes_output() -> None:
     assert hex(zlib.crc32(bits)) == "0xa6aaa95c"
     verify_credential(doc, issuer=doc["issuer"])
     assert independent_verify(doc)
+
+
+def test_cli_verify_refuses_unreadable_input(tmp_path: Path) -> None:
+    from trackrecord.cli import create_app
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_credential(40)))
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps(_list([40], now=dt.datetime.now(dt.UTC))))
+    stale = tmp_path / "stale.json"  # valid for a day from NOW, long over
+    stale.write_text(json.dumps(_list([], now=NOW - STATUS_LIST_VALIDITY * 30)))
+    runner = CliRunner()
+    not_json = tmp_path / "x.json"
+    not_json.write_text("{not json")
+    for args in (
+        [str(not_json)],
+        [str(good), "--status-list", str(not_json)],
+        [str(tmp_path / "missing.json")],
+    ):
+        done = runner.invoke(create_app(), ["credentials", "verify", *args])
+        assert done.exit_code == 1, (args, done.output)
+    # the status list read from a file: revoked, with no database and no network
+    done = runner.invoke(
+        create_app(), ["credentials", "verify", str(good), "--status-list", str(listed)]
+    )
+    assert done.exit_code == 3, done.output
+    assert "[revoked]" in done.output
+    done = runner.invoke(
+        create_app(), ["credentials", "verify", str(good), "--status-list", str(stale)]
+    )
+    assert done.exit_code == 3, done.output
+    assert "[status_verification]" in done.output
+    done = runner.invoke(create_app(), ["credentials", "verify", str(good), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)[0]["status"] == "not_checked"
