@@ -10,6 +10,7 @@ server's thread pool.
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -77,6 +78,8 @@ hash-chained ledger of signed contributions, endorsements and assignments.
   `code` names the rule that refused the request.
 """
 
+_LOG = logging.getLogger("api.app")
+
 
 _SWAGGER = "/static/vendor/swagger-ui-5.36.0"
 _REDOC = "/static/vendor/redoc-2.5.4"
@@ -135,6 +138,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = AppContext(Ledger.open(database_url, memory=memory), cfg, operator)
         try:
+            if context.service.behind():
+                _LOG.warning(
+                    "this ledger was written by an earlier version: building its rule state "
+                    "and entry positions from the log, once, before serving ('trackrecord "
+                    "migrate' does it ahead of time, with progress)"
+                )
             context.service.catch_up()
             # A store behind the last checkpoint the operator signed is not served
             # (ledger.rollback); the error is kept for `trackrecord serve` to report.

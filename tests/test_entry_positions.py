@@ -11,15 +11,23 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from pathlib import Path
+
+import pytest
 
 from ledger.service import LedgerService
 from ledger.store import Store, open_store
+from ledger.vault import SERVICE_KEY_ENV
 from projections.schema import head_revision
 from tests.factories import standard_world
+from tests.support.api_server import live_server
 from tests.support.cli import Cli
 from tests.support.sql import execute_sql
 from tests.support.tamper import audit_url
+
+BEFORE = Path(__file__).parent / "data" / "ledger_before_rule_state"
 
 
 def _expected(store: Store) -> tuple[list[int], dict[str, dict[int, int]]]:
@@ -107,3 +115,21 @@ def test_a_ledger_written_before_the_positions_were_kept_is_indexed_by_migrate(
         _assert_indexed(store)
     finally:
         store.close()
+
+
+def test_serving_a_previous_versions_ledger_builds_what_it_lacks_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """tests/data/ledger_before_rule_state (78 entries, no rule state, no positions table)
+    served as it is: the service says it builds them, then answers by log index."""
+    for name in ("trackrecord.db", "trackrecord.db.service-key"):
+        shutil.copy(BEFORE / name, tmp_path / name)
+    monkeypatch.setenv(SERVICE_KEY_ENV, str(tmp_path / "trackrecord.db.service-key"))
+    url = f"sqlite://{tmp_path / 'trackrecord.db'}"
+    with caplog.at_level(logging.WARNING, logger="api.app"), live_server(url) as live:
+        last = live.client.get("/entries/77")
+        beyond = live.client.get("/entries/78")
+    assert "written by an earlier version" in caplog.text
+    assert last.status_code == 200, last.text
+    assert last.json()["log_index"] == 77
+    assert beyond.status_code == 404
