@@ -507,6 +507,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     at = work / f"{backend}-{size}"
                     rows += measure(size, backend, _maker(backend, directory, server_url, size),
                                     here, ref, args, at)  # fmt: skip
+                    # what is measured so far, on standard error: a run cut short keeps it
+                    judge(rows, sizes)
+                    print(render(rows, "so far"), file=sys.stderr, flush=True)
         finally:
             if server is not None:
                 server.__exit__(None, None, None)
