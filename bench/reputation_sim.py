@@ -16,6 +16,7 @@ by ``bench/reputation_attacks.py`` and ``tests/test_reputation_attacks.py``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -59,16 +60,25 @@ class Ranking:
 
     scores: dict[str, float]
     honest: tuple[str, ...]
+    _sorted: np.ndarray = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = sorted(self.scores.get(p, 3.0) for p in self.honest)
+        object.__setattr__(self, "_sorted", np.asarray(values, dtype=np.float64))
 
     def percentile(self, person: str) -> float:
-        """100 × (honest people scoring below + half those scoring the same) / honest."""
+        """100 × (honest people scoring below + half those scoring the same) / honest
+        (scores within 10⁻¹² count as the same; the person is not counted against
+        themself)."""
         mine = self.scores.get(person, 3.0)
-        values = np.fromiter((self.scores.get(p, 3.0) for p in self.honest), dtype=np.float64)
-        below = float(np.sum(values < mine - 1e-12))
-        same = float(np.sum(np.abs(values - mine) <= 1e-12))
-        if person in self.honest:
-            same -= 1
+        below = int(np.searchsorted(self._sorted, mine - 1e-12, side="left"))
+        upto = int(np.searchsorted(self._sorted, mine + 1e-12, side="right"))
+        same = upto - below - (1 if person in self._honest_set else 0)
         return 100.0 * (below + same / 2) / len(self.honest)
+
+    @functools.cached_property
+    def _honest_set(self) -> frozenset[str]:
+        return frozenset(self.honest)
 
     def top(self, k: int, among: Sequence[str]) -> list[str]:
         """The ``k`` best of ``among`` (ties by id, so the order is deterministic)."""
