@@ -21,21 +21,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from .tracking import tracking_table
 
-__all__ = ["SchemaChange", "head_revision", "schema_revision", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used, not here: importing it costs some 0.2 s, which
+# every CLI command would pay (the CLI imports the read models) for a check that only
+# opening the read models needs.
+
+__all__ = ["HEAD", "SchemaChange", "head_revision", "schema_revision", "upgrade"]
+
+#: the newest revision in migrations/versions, raised with each new one (the schema test
+#: checks it is Alembic's head): a database at it is recognised without importing Alembic
+HEAD = "0003"
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 
 
 def _config(conn: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     if conn is not None:
@@ -45,6 +55,8 @@ def _config(conn: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest schema revision this version knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None  # the package ships its revisions
     return head
@@ -52,6 +64,8 @@ def head_revision() -> str:
 
 def schema_revision(conn: Connection) -> str | None:
     """The revision the database's tables are at (None: no ``alembic_version`` yet)."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -74,6 +88,10 @@ def upgrade(conn: Connection, *, fresh: bool | None = None) -> SchemaChange:
     transaction (the caller holds the schema lock). ``fresh``: whether the caller is about
     to create the tables from their current definitions (by default: the tracking table
     does not exist yet), so that only the revision is recorded."""
+    if _at_head(conn):
+        return SchemaChange(HEAD, HEAD, fresh=False)
+    from alembic import command
+
     before = schema_revision(conn)
     head = head_revision()
     if fresh is None:
@@ -83,3 +101,11 @@ def upgrade(conn: Connection, *, fresh: bool | None = None) -> SchemaChange:
     elif before != head:
         command.upgrade(_config(conn), head)
     return SchemaChange(before, head, fresh)
+
+
+def _at_head(conn: Connection) -> bool:
+    """True if the database records revision :data:`HEAD` (one query, no Alembic)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return False
+    found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return found == [HEAD]
