@@ -17,14 +17,21 @@ shown to an indefinite number of people until the person decides so.
   it ``on_request`` again lets the grants that are still active count again;
 - ``private``: the owner only.
 
+**Review requests** open one contribution, not a part: the people a
+``ReviewRequested`` names read that contribution's text whatever its part's
+visibility, from the request on (:func:`may_read_contribution`), so they can judge
+what they are asked to grade. Withdrawing the contribution or changing the part's
+visibility does not take it back: the owner showed it to them on purpose. A review
+request opens nothing else (no part, so no match details or reputation).
+
 **Which part an entry belongs to** (:func:`record_part`): an entry of
 ``record/<person>`` belongs to a portfolio part — a claimed contribution to its
 ``part``, its withdrawal to the same part, endorsements and their revocations to
 ``analytical``, ambitions to ``ambitions`` — or to none (``VisibilityChanged``
 says who may see what and nothing more); on an assignment stream, an assignment or
 its completion belongs to a part of the assignee's (:func:`assignment_part`). The
-access statements (:data:`ACCESS_TYPES`) concern two people only, the owner and the
-viewer (:func:`access_parties`).
+access statements (:data:`ACCESS_TYPES`) concern the owner and the viewer (or, for a
+review request, the reviewers) only (:func:`access_parties`).
 
 The ledger's rules (:mod:`ledger.rules`) keep the grants in
 :class:`~ledger.state.LedgerState`; the API, the bundle exporter and the read
@@ -51,7 +58,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .catalogue import Part, Visibility
-from .state import AccessGrant, AccessRequest, LedgerState
+from .state import AccessGrant, AccessRequest, Contribution, LedgerState, ReviewRequest
 
 __all__ = [
     "ACCESS_TYPES",
@@ -71,9 +78,11 @@ __all__ = [
     "grant_status",
     "hidden_parts",
     "may_read",
+    "may_read_contribution",
     "permits",
     "readable_evidence",
     "record_part",
+    "review_inbox",
     "today_utc",
     "visibility_of",
 ]
@@ -157,6 +166,33 @@ def may_read(
     return permits(visibility, is_owner=False, granted=granted)
 
 
+def may_read_contribution(
+    state: LedgerState, contribution: Contribution, viewer: str | None, *, today: str | None = None
+) -> bool:
+    """Whether ``viewer`` may read ``contribution``'s text: they may read its part
+    (:func:`may_read`), or a review request of its owner names them for it."""
+    if may_read(state, contribution.owner, viewer, Part(contribution.part), today=today):
+        return True
+    return viewer is not None and (contribution.id, viewer) in state.reviewers
+
+
+def review_inbox(
+    state: LedgerState, reviewer: str, *, history: int = 50
+) -> tuple[tuple[ReviewRequest, str | None], ...]:
+    """The review requests naming ``reviewer``, newest first (at most ``history``), each
+    with the id of ``reviewer``'s active endorsement of the contribution (None: not answered
+    yet; a withdrawn contribution's requests are left out)."""
+    found: list[tuple[ReviewRequest, str | None]] = []
+    for r in reversed(list(state.review_requests.values())):
+        if len(found) == history:
+            break
+        c = state.contributions.get(r.contribution)
+        if r.role_of(reviewer) is None or c is None or c.withdrawn:
+            continue
+        found.append((r, state.active_endorsements.get((reviewer, r.contribution))))
+    return tuple(found)
+
+
 def hidden_parts(
     state: LedgerState,
     owner: str,
@@ -193,8 +229,11 @@ def readable_evidence(
     return found
 
 
-ACCESS_TYPES = frozenset({"AccessRequested", "AccessGranted", "AccessRefused", "AccessRevoked"})
-"""Record-stream statements about access: seen by the owner and the viewer concerned only."""
+ACCESS_TYPES = frozenset(
+    {"AccessRequested", "AccessGranted", "AccessRefused", "AccessRevoked", "ReviewRequested"}
+)
+"""Record-stream statements about access: seen by the owner and the viewer concerned only
+(the people a review request names, for a ``ReviewRequested``)."""
 
 
 def record_part(
@@ -234,9 +273,12 @@ def access_parties(
 
     The viewer of an ``AccessRequested`` is its signer; of a grant, its
     ``body.viewer``; of a refusal or revocation, the viewer of the request or
-    grant it answers (looked up in ``state``).
+    grant it answers (looked up in ``state``). A ``ReviewRequested`` concerns its
+    owner and every reviewer it names.
     """
     viewer: str | None = None
+    if statement_type == "ReviewRequested":
+        return frozenset({subject, *(str(r["person"]) for r in body["reviewers"])})
     if statement_type == "AccessRequested":
         key = state.keys.get(author)
         viewer = None if key is None else key.person

@@ -30,6 +30,7 @@ __all__ = [
     "GRADE_MAX",
     "GRADE_MIN",
     "MAX_ORIGIN_LENGTH",
+    "RULES_VERSION",
     "SLUG_RE",
     "EndorserRole",
     "ErasureBasis",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 GRADE_MIN, GRADE_MAX = 1, 5
+#: the rule set a ledger begun now keeps, named by its genesis (``IdentityRegistered.rules``):
+#: 2 — endorsements need evidence of their role and of reading the work (docs/rules.md §4.1)
+RULES_VERSION = 2
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 DEPARTMENT_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?/[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 SKILL_RE = r"^[a-z0-9][a-z0-9-]{0,47}$"
@@ -188,6 +192,8 @@ class IdentityRegisteredBody(_Body):
     organisation: Slug
     department: Department
     next_key_digest: Hex64 | None = None
+    # genesis only: the rule set the ledger keeps (docs/rules.md §4.1); absent: 1
+    rules: Annotated[StrictInt, Field(ge=1, le=RULES_VERSION)] | None = None
 
 
 class KeyRotatedBody(_Body):
@@ -241,10 +247,24 @@ class EndorsementGivenBody(_Body):
     contribution: StatementRef
     grade: StrictInt  # range checked by the rules with its own code (bad_grade)
     role: EndorserRole
+    request: StatementRef | None = None  # the ReviewRequested this endorsement answers
 
 
 class EndorsementRevokedBody(_Body):
     endorsement: StatementRef
+
+
+class Reviewer(BaseModel):
+    """One person a review request asks, and the role they are asked to review in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    person: Slug
+    role: EndorserRole
+
+
+class ReviewRequestedBody(_Body):
+    contribution: StatementRef
+    reviewers: Annotated[list[Reviewer], Field(min_length=1, max_length=20)]
 
 
 class AmbitionStatedBody(_Body):
@@ -363,6 +383,9 @@ CATALOGUE: dict[str, StatementType] = {
             "EndorsementGiven", _R, EndorsementGivenBody, (PersonalField("comment", 5000),)
         ),
         StatementType("EndorsementRevoked", _R, EndorsementRevokedBody, (_REASON,)),
+        StatementType(
+            "ReviewRequested", _R, ReviewRequestedBody, (PersonalField("message", 1000),)
+        ),
         StatementType(
             "AmbitionStated",
             _R,

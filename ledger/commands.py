@@ -15,6 +15,7 @@ from typing import Any
 from keys import Identity
 
 from .canonical import b64encode
+from .catalogue import RULES_VERSION
 from .link import countersign_link
 from .rules import next_key_digest
 from .statement import SignedStatement, Signer, sign_statement
@@ -35,6 +36,7 @@ __all__ = [
     "refuse_access",
     "register_identity",
     "request_access",
+    "request_review",
     "revoke_access",
     "revoke_endorsement",
     "revoke_key",
@@ -72,7 +74,9 @@ def register_identity(
     next_key: bytes | None = None,
     **opts: Any,
 ) -> SignedStatement:
-    """Admit ``person`` with ``public_key`` (signed by an admin, or self-signed at genesis)."""
+    """Admit ``person`` with ``public_key`` (signed by an admin, or self-signed at genesis:
+    a ledger begun now keeps the rule set :data:`~ledger.catalogue.RULES_VERSION`)."""
+    genesis = signer.identity.public_key.raw == public_key
     return _sign(
         signer,
         "IdentityRegistered",
@@ -82,6 +86,7 @@ def register_identity(
             "organisation": organisation,
             "department": department,
             "next_key_digest": next_key_digest(next_key) if next_key else None,
+            "rules": RULES_VERSION if genesis else None,
         },
         {"display_name": display_name},
         **opts,
@@ -230,15 +235,41 @@ def endorse(
     grade: int,
     role: str,
     comment: str | None = None,
+    request: str | None = None,
     **opts: Any,
 ) -> SignedStatement:
-    """Endorse ``person``'s contribution with a grade 1-5 as manager, peer or client."""
+    """Endorse ``person``'s contribution with a grade 1-5 as manager, peer or client,
+    answering their review request ``request`` if given."""
     return _sign(
         signer,
         "EndorsementGiven",
         person,
-        {"contribution": contribution, "grade": grade, "role": role},
+        {"contribution": contribution, "grade": grade, "role": role, "request": request},
         {"comment": comment},
+        **opts,
+    )
+
+
+def request_review(
+    signer: Signer,
+    *,
+    person: str,
+    contribution: str,
+    reviewers: Sequence[tuple[str, str]],
+    message: str | None = None,
+    **opts: Any,
+) -> SignedStatement:
+    """Ask ``reviewers`` (``(person, role)`` pairs, role ``manager``, ``peer`` or
+    ``client``) to review one's own contribution; it lets them read it."""
+    return _sign(
+        signer,
+        "ReviewRequested",
+        person,
+        {
+            "contribution": contribution,
+            "reviewers": [{"person": who, "role": role} for who, role in reviewers],
+        },
+        {"message": message},
         **opts,
     )
 

@@ -23,6 +23,7 @@ __all__ = [
     "LedgerState",
     "Link",
     "Person",
+    "ReviewRequest",
 ]
 
 _MISSING = object()
@@ -123,6 +124,22 @@ class AccessGrant:
     revoked: bool = False
 
 
+@dataclass(frozen=True)
+class ReviewRequest:
+    """An owner's request that named people review one of their contributions
+    (``ReviewRequested``): ``reviewers`` holds ``(person, role)`` pairs, the role one of
+    ``manager``, ``peer``, ``client``."""
+
+    id: str
+    owner: str
+    contribution: str
+    reviewers: frozenset[tuple[str, str]]
+
+    def role_of(self, person: str) -> str | None:
+        """The role ``person`` is asked to review in, or None if the request does not name them."""
+        return next((role for who, role in self.reviewers if who == person), None)
+
+
 #: the meta table's rows before any entry
 META_DEFAULTS: dict[str, Any] = {"size": 0, "operator": None}
 
@@ -179,6 +196,13 @@ class LedgerState:
         self.active_grants: MutableMapping[tuple[str, str, str], str] = {}
         # (person, origin) -> their record on the ledger of that origin, bound to them here
         self.links: MutableMapping[tuple[str, str], Link] = {}
+        self.review_requests: MutableMapping[str, ReviewRequest] = {}
+        # (contribution, person) -> the first review request naming them for it: they read it
+        self.reviewers: MutableMapping[tuple[str, str], str] = {}
+        # (person, person), in sorted order -> the first assignment both were assigned to
+        self.coworkers: MutableMapping[tuple[str, str], str] = {}
+        # (owner, person) -> the first assignment of that owner completed for that person
+        self.completed_for: MutableMapping[tuple[str, str], str] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Hashable, Any]] | None = None
 
     @property

@@ -27,6 +27,7 @@ from .state import (
     LedgerState,
     Link,
     Person,
+    ReviewRequest,
 )
 
 __all__ = [
@@ -56,6 +57,10 @@ STATE_TABLES: dict[str, bool] = {
     "open_requests": True,
     "active_grants": True,
     "links": True,
+    "review_requests": False,
+    "reviewers": True,
+    "coworkers": True,
+    "completed_for": True,
 }
 
 
@@ -87,6 +92,7 @@ _RECORDS: dict[str, type] = {
     "access_requests": AccessRequest,
     "access_grants": AccessGrant,
     "links": Link,
+    "review_requests": ReviewRequest,
 }
 
 

@@ -75,6 +75,10 @@ _STATE_TABLES = (
     "access_grants",
     "open_requests",
     "active_grants",
+    "review_requests",
+    "reviewers",
+    "coworkers",
+    "completed_for",
 )
 
 
@@ -415,8 +419,19 @@ class World:
         *,
         grade: int = 4,
         role: str = "peer",
+        request: str | None = None,
+        asked: bool = True,
         **opts: Any,
     ) -> SignedStatement:
+        """``endorser``'s endorsement of ``subject``'s ``contribution``.
+
+        With ``asked`` (the default), ``subject`` first asks ``endorser`` to review it in
+        ``role`` (appended now, as the pages' "ask for a review" does) unless a request
+        already names them, the contribution is not in the ledger yet or ``subject``
+        cannot sign: what lets them read it and, as a client, gives the evidence
+        (docs/rules.md §4.1). ``asked=False`` signs a blind endorsement."""
+        if asked:
+            self._ask_first(endorser, subject, contribution, role)
         return commands.endorse(
             self.signer_for(endorser.identity),
             person=subject.id,
@@ -424,8 +439,32 @@ class World:
             grade=grade,
             role=role,
             comment="Clear and on time.",
+            request=request,
             **self.opts(**opts),
         )
+
+    def ask_review(
+        self,
+        owner: Member,
+        contribution: str,
+        *reviewers: tuple[Member, str],
+        signer: Identity | None = None,
+        **opts: Any,
+    ) -> SignedStatement:
+        """``owner`` asks ``reviewers`` (``(member, role)`` pairs) to review ``contribution``."""
+        return commands.request_review(
+            self.signer_for(signer or owner.identity),
+            person=owner.id,
+            contribution=contribution,
+            reviewers=[(m.id, role) for m, role in reviewers],
+            message="Could you review this, please?",
+            **self.opts(**opts),
+        )
+
+    def asked(self, owner: Member, contribution: str, reviewer: Member, role: str = "peer") -> str:
+        """Append ``owner``'s request that ``reviewer`` review ``contribution`` as ``role``
+        (what lets them read and grade it); return the request's id."""
+        return self.do(self.ask_review(owner, contribution, (reviewer, role))).statement.id
 
     def revoke_endorsement(
         self, endorser: Member, subject: Member, endorsement: str
@@ -609,21 +648,36 @@ def _op_claim(w: World, rng: random.Random) -> SignedStatement | None:
 
 
 def _op_endorse(w: World, rng: random.Random) -> SignedStatement | None:
+    """An endorsement with the evidence its role needs: the owner first asks the endorser
+    for a review (which lets them read it and makes them a client) unless they already
+    did; a manager of the owner's department endorses as manager, a colleague as peer."""
     st = w.state
+    active = {m.id: m for m in _active(w)}
     options = [
         (e, c)
         for c in st.contributions.values()
-        if not c.withdrawn
-        for e in _active(w)
+        if not c.withdrawn and (c.owner in active or any(k[0] == c.id for k in st.reviewers))
+        for e in active.values()
         if e.id != c.owner and (e.id, c.id) not in st.active_endorsements
     ]
     if not options:
         return None
     endorser, c = rng.choice(options)
     subject = w.people[c.owner]
-    manager = st.is_manager(st.people[endorser.id], st.people[c.owner].department)
-    role = "manager" if manager else rng.choice(["peer", "client"])
-    return w.endorse(endorser, subject, c.id, grade=rng.randint(1, 5), role=role)
+    me, owner = st.people[endorser.id], st.people[c.owner]
+    if st.is_manager(me, owner.department):
+        role = "manager"
+    elif me.department == owner.department:
+        role = rng.choice(["peer", "client"])
+    else:
+        role = "client"
+    asked = st.reviewers.get((c.id, endorser.id))
+    if asked is None or st.review_requests[asked].role_of(endorser.id) != role:
+        if c.owner not in active:
+            return None
+        asked = w.do(w.ask_review(subject, c.id, (endorser, role))).statement.id
+    request = asked if rng.random() < 0.5 else None
+    return w.endorse(endorser, subject, c.id, grade=rng.randint(1, 5), role=role, request=request)
 
 
 def _op_withdraw(w: World, rng: random.Random) -> SignedStatement | None:
@@ -811,8 +865,8 @@ def random_statements(
     ops, weights = zip(*_OPS, strict=True)
     while ledger.state.size < size:
         op = rng.choices(ops, weights=weights)[0]
-        if ledger.state.size + 2 > size and op is _op_revoke_and_recover:
-            continue
+        if ledger.state.size + 2 > size and op in (_op_revoke_and_recover, _op_endorse):
+            continue  # two entries (the endorsement may first need a review request)
         signed = op(w, rng)
         if signed is not None:
             w.do(signed)

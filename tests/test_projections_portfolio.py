@@ -63,10 +63,13 @@ class Cast:
                 **w.opts(),
             )  # fmt: skip
             claims[part] = w.do(signed).statement.id
-        endorser = w["bob"] if owner != "dave" else w["carol"]
+        # a colleague asked to review (which lets them read it) as peer; dave's, from
+        # another department, as client
+        endorser, role = (w["bob"], "peer") if owner != "dave" else (w["carol"], "client")
+        w.do(w.ask_review(m, claims[Part.DOSSIER], (endorser, role)))
         w.do(commands.endorse(
             endorser.signer, person=owner, contribution=claims[Part.DOSSIER], grade=4,
-            role="peer", comment=f"C:{owner}", **w.opts(),
+            role=role, comment=f"C:{owner}", **w.opts(),
         ))  # fmt: skip
         w.do(commands.state_ambition(m.signer, person=owner, goal=f"G:{owner}", **w.opts()))
         bob = w["bob"]
@@ -207,6 +210,8 @@ def test_withdrawn_and_revoked_disappear_from_the_view_not_from_the_ledger(cast:
     alice, bob = w["alice"], w["bob"]
     kept = w.do(w.claim(alice, title="kept")).statement.id
     gone = w.do(w.claim(alice, title="gone")).statement.id
+    w.asked(alice, kept, bob)
+    w.asked(alice, gone, bob)
     endorsement = w.do(w.endorse(bob, alice, kept, grade=5)).statement.id
     w.do(w.endorse(bob, alice, gone, grade=3))
     w.do(w.withdraw(alice, gone))

@@ -130,7 +130,7 @@ def test_batch_refused_at_its_last_statement_leaves_no_rows(database_url: str) -
         claim = w.claim(alice)
         batch = [
             claim,
-            w.claim(carol),
+            w.ask_review(alice, claim.statement.id, (carol, "peer")),
             w.endorse(carol, alice, claim.statement.id),
             w.endorse(alice, alice, claim.statement.id),  # self-endorsement: refused
         ]

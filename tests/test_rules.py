@@ -22,7 +22,9 @@ import pytest
 
 import ledger.statement
 from ledger import commands
+from ledger.access import may_read, may_read_contribution, review_inbox
 from ledger.canonical import canonical_bytes
+from ledger.catalogue import Part
 from ledger.disclosures import Disclosure
 from ledger.errors import MalformedInput, RuleViolation
 from ledger.rules import apply_entry
@@ -156,6 +158,7 @@ def test_rotated_key_signs_and_precommitted_key_is_accepted() -> None:
 def test_endorsement_can_be_given_again_after_revoking_it() -> None:
     w = standard_world(MemoryLedger())
     c = w.do(w.claim(w["alice"])).statement.id
+    w.asked(w["alice"], c, w["carol"])
     first = w.do(w.endorse(w["carol"], w["alice"], c, grade=2)).statement.id
     w.do(w.revoke_endorsement(w["carol"], w["alice"], first))
     w.do(w.endorse(w["carol"], w["alice"], c, grade=4))
@@ -166,6 +169,7 @@ def test_endorsement_can_be_given_again_after_revoking_it() -> None:
 def test_grade_bounds_are_accepted(grade: int) -> None:
     w = standard_world(MemoryLedger())
     c = w.do(w.claim(w["alice"])).statement.id
+    w.asked(w["alice"], c, w["bob"], "manager")
     w.do(w.endorse(w["bob"], w["alice"], c, grade=grade, role="manager"))
     a = w.do(w.post(w["bob"])).statement.subject
     w.do(w.assign(w["bob"], a, w["alice"]))
@@ -318,6 +322,7 @@ def test_erasure_leaves_everyone_else_free_to_act() -> None:
     w = standard_world(MemoryLedger())
     alice, bob, carol = w["alice"], w["bob"], w["carol"]
     c = w.do(w.claim(alice)).statement.id
+    w.asked(alice, c, bob, "manager")
     w.do(w.endorse(bob, alice, c, role="manager"))
     a = w.do(w.post(bob)).statement.subject
     w.do(w.assign(bob, a, alice))
@@ -330,3 +335,50 @@ def test_erasure_leaves_everyone_else_free_to_act() -> None:
     w.do(w.claim(carol))
     w.do(w.assign(bob, a, carol))
     w.do(w.cancel(bob, a))
+
+
+def test_a_360_review_on_request_is_answered_by_each_reviewer_in_their_role() -> None:
+    """alice asks bob (manager), carol (peer) and dave (client, of another department) to
+    review a contribution none of them may read otherwise; each answers in their role, and
+    each could read it through the request alone."""
+    w = standard_world(MemoryLedger())
+    alice, bob, carol, dave = w["alice"], w["bob"], w["carol"], w["dave"]
+    c = w.do(w.claim(alice)).statement.id
+    asked = w.do(
+        w.ask_review(alice, c, (bob, "manager"), (carol, "peer"), (dave, "client"))
+    ).statement.id
+    contribution = w.state.contributions[c]
+    for reviewer in ("bob", "carol", "dave"):
+        assert not may_read(w.state, "alice", reviewer, Part.DOSSIER)
+        assert may_read_contribution(w.state, contribution, reviewer)
+    assert not may_read_contribution(w.state, contribution, "operator")
+    for member, role in ((bob, "manager"), (carol, "peer"), (dave, "client")):
+        w.do(w.endorse(member, alice, c, role=role, request=asked))
+    assert sorted(e.role for e in w.state.endorsements.values()) == ["client", "manager", "peer"]
+    assert [(r.id, e) for r, e in review_inbox(w.state, "dave")] == [
+        (asked, w.state.active_endorsements[("dave", c)])
+    ]
+    assert review_inbox(w.state, "operator") == ()
+
+
+def test_peers_by_a_shared_assignment_and_clients_by_a_completed_one() -> None:
+    """dave (another department) is alice's peer once both work on one assignment, and
+    bob is her client once an assignment he owns is completed for her."""
+    w = standard_world(MemoryLedger())
+    alice, bob, dave = w["alice"], w["bob"], w["dave"]
+    c = w.do(w.claim(alice)).statement.id
+    w.do(w.visibility(alice, "dossier", "public"))  # everyone may read it
+    with pytest.raises(RuleViolation) as refused:
+        w.do(w.endorse(dave, alice, c, role="peer"))
+    assert refused.value.code == "no_peer_relation"
+    with pytest.raises(RuleViolation) as refused:
+        w.do(w.endorse(bob, alice, c, role="client"))
+    assert refused.value.code == "no_client_relation"
+    a = w.do(w.post(bob)).statement.subject
+    w.do(w.assign(bob, a, alice))
+    w.do(w.assign(bob, a, dave))
+    w.do(w.endorse(dave, alice, c, role="peer"))
+    w.do(w.complete(bob, a, alice))
+    w.do(w.endorse(bob, alice, c, role="client"))
+    assert w.state.coworkers[("alice", "dave")] == a
+    assert w.state.completed_for[("bob", "alice")] == a

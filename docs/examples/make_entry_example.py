@@ -102,6 +102,7 @@ def compute_by_hand(version: int = 2) -> Example:
     }
     if version == 2:
         statement["ledger"] = LEDGER
+        statement["body"]["rules"] = 2  # the rule set a ledger begun now keeps (rules.md §4.1)
     statement_bytes = rfc8785.dumps(statement)
     message = b"trackrecord:v1:" + b"statement" + b"\x00" + statement_bytes
     signature = nacl.bindings.crypto_sign(message, secret_key)[:64]

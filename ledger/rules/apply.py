@@ -1,7 +1,8 @@
 """One entry judged and folded in: position, chain, replay, key, signature, then its handler.
 
 :data:`HANDLERS` maps each statement type to the function holding its rules (one module
-per stream: :mod:`.identity`, :mod:`.record`, :mod:`.access`, :mod:`.assignments`).
+per stream: :mod:`.identity`, :mod:`.record`, :mod:`.access`, :mod:`.assignments`;
+:mod:`.reviews` for review requests and the evidence an endorsement needs).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .record import (
     endorsement_revoked,
     visibility_changed,
 )
+from .reviews import review_requested
 
 __all__ = ["HANDLERS", "apply_entry"]
 
@@ -58,6 +60,7 @@ HANDLERS: dict[str, Handler] = {
     "ContributionWithdrawn": contribution_withdrawn,
     "EndorsementGiven": endorsement_given,
     "EndorsementRevoked": endorsement_revoked,
+    "ReviewRequested": review_requested,
     "AmbitionStated": ambition_stated,
     "VisibilityChanged": visibility_changed,
     "AssignmentPosted": assignment_posted,

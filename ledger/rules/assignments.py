@@ -6,6 +6,7 @@ import dataclasses
 
 from ..state import Assignment
 from .context import Ctx, require_department_in, require_period
+from .reviews import fold_coworkers
 
 __all__ = [
     "assignment_applied",
@@ -73,6 +74,7 @@ def assignment_assigned(ctx: Ctx) -> None:
         raise ctx.fail("already_assigned", f"{assignee} is already assigned to {a.id}")
     new = dataclasses.replace(a, assignees=a.assignees | {assignee}, status="assigned")
     ctx.state.put(ctx.state.assignments, a.id, new)
+    fold_coworkers(ctx, assignee, a.assignees)
 
 
 def assignment_completed(ctx: Ctx) -> None:
@@ -85,6 +87,8 @@ def assignment_completed(ctx: Ctx) -> None:
         raise ctx.fail("already_completed", f"{a.id} was already completed for {assignee}")
     completed = a.completed | {assignee}
     status = "completed" if completed == a.assignees else a.status
+    if (a.owner, assignee) not in ctx.state.completed_for:
+        ctx.state.put(ctx.state.completed_for, (a.owner, assignee), a.id)
     ctx.state.put(
         ctx.state.assignments, a.id, dataclasses.replace(a, completed=completed, status=status)
     )

@@ -15,7 +15,7 @@ from keys import key_id_for
 from ..canonical import b64decode, sha256_hex
 from ..catalogue import GRADE_MAX, GRADE_MIN
 from ..errors import RuleViolation
-from ..state import KeyRecord, LedgerState, Person
+from ..state import Contribution, KeyRecord, LedgerState, Person
 from ..statement import Statement
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "new_key",
     "next_key_digest",
     "org_of",
+    "own_contribution",
     "require_department_in",
     "require_period",
 ]
@@ -116,3 +117,15 @@ def new_key(ctx: Ctx, public_key_b64: str, person: str) -> KeyRecord:
     if key_id in ctx.state.keys:
         raise ctx.fail("key_reused", f"key {key_id} is already registered")
     return KeyRecord(key_id, person, raw, valid_from=ctx.log_index)
+
+
+def own_contribution(ctx: Ctx, contribution_id: str) -> Contribution:
+    c = ctx.state.contributions.get(contribution_id)
+    if c is None or c.owner != ctx.statement.subject:
+        raise ctx.fail(
+            "unknown_contribution",
+            f"{ctx.statement.subject} has no contribution {contribution_id}",
+        )
+    if c.withdrawn:
+        raise ctx.fail("contribution_withdrawn", f"contribution {contribution_id} was withdrawn")
+    return c

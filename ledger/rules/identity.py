@@ -27,12 +27,16 @@ __all__ = [
 
 def identity_registered(ctx: Ctx) -> None:
     s, body, st = ctx.statement, ctx.body, ctx.state
+    if ctx.author is not None and body.rules is not None:
+        raise ctx.fail("not_genesis", "only the genesis entry names the rules of the ledger")
     require_department_in(ctx, body.department, body.organisation)
     if s.subject in st.people:
         raise ctx.fail("already_registered", f"{s.subject} is already registered")
     key = new_key(ctx, body.public_key, s.subject)
     if ctx.author is None:  # genesis: checked by apply_entry
         st.put(st.meta, "operator", s.subject)
+        if body.rules is not None:
+            st.put(st.meta, "rules", body.rules)
     else:
         ctx.require_admin(body.organisation)
     st.put(st.keys, key.key_id, key)

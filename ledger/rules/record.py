@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from ..state import Contribution, Endorsement
-from .context import Ctx, require_period
+from .context import Ctx, own_contribution, require_period
+from .reviews import check_evidence
 
 __all__ = [
     "ambition_stated",
@@ -29,21 +30,9 @@ def contribution_claimed(ctx: Ctx) -> None:
     )
 
 
-def _own_contribution(ctx: Ctx, contribution_id: str) -> Contribution:
-    c = ctx.state.contributions.get(contribution_id)
-    if c is None or c.owner != ctx.statement.subject:
-        raise ctx.fail(
-            "unknown_contribution",
-            f"{ctx.statement.subject} has no contribution {contribution_id}",
-        )
-    if c.withdrawn:
-        raise ctx.fail("contribution_withdrawn", f"contribution {contribution_id} was withdrawn")
-    return c
-
-
 def contribution_withdrawn(ctx: Ctx) -> None:
     ctx.require_self("withdraw a contribution")
-    c = _own_contribution(ctx, ctx.body.contribution)
+    c = own_contribution(ctx, ctx.body.contribution)
     ctx.state.put(ctx.state.contributions, c.id, dataclasses.replace(c, withdrawn=True))
 
 
@@ -51,7 +40,7 @@ def endorsement_given(ctx: Ctx) -> None:
     st, body = ctx.state, ctx.body
     ctx.require_grade(body.grade)
     subject = ctx.subject_person()
-    c = _own_contribution(ctx, body.contribution)
+    c = own_contribution(ctx, body.contribution)
     if ctx.me.id == subject.id:
         raise ctx.fail("self_endorsement", f"{subject.id} cannot endorse their own work")
     if body.role == "manager" and not st.is_manager(ctx.me, subject.department):
@@ -60,6 +49,7 @@ def endorsement_given(ctx: Ctx) -> None:
             f"{ctx.me.id} holds no manager role for {subject.department}, "
             f"the department of {subject.id}",
         )
+    check_evidence(ctx, subject, c)
     pair = (ctx.me.id, c.id)
     if pair in st.active_endorsements:
         raise ctx.fail("duplicate_endorsement", f"{ctx.me.id} already endorsed contribution {c.id}")

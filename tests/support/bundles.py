@@ -1,8 +1,9 @@
 """The bundle scenario ledger, and a reference exporter built in memory.
 
 The scenario ledger (:func:`build_scenario`) has an operator, an admin, an employee
-(alice) who claims work, is endorsed by a manager, a peer and a client from another
-organisation, completes an assignment, is transferred and rotates her key.
+(alice) who claims work, asks a manager, a peer and a client from another organisation
+to review it and is endorsed by them, completes an assignment, is transferred and
+rotates her key.
 :func:`reference_bundle` builds a bundle from a list of entries independently of
 :mod:`ledger.bundle`; :func:`forged` appends a statement without checking any rule.
 """
@@ -115,12 +116,23 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
         alice, person="alice", title="Policy brief", skills=["policy-advice"], start="2026-01-01"
     )
     contribution = service.append(claim).entry.statement.id
-    for signer, grade, role in ((bob, 4, "manager"), (carol, 5, "peer"), (dave, 3, "client")):
-        endorse = commands.endorse(
-            signer, person="alice", contribution=contribution, grade=grade, role=role,
-            comment=f"comment by {role}",
+    reviewers = [("bob", "manager"), ("carol", "peer"), ("dave", "client")]
+    asked = service.append(
+        commands.request_review(
+            alice, person="alice", contribution=contribution, reviewers=reviewers,
+            message="Please review my brief",
+        )
+    ).entry.statement.id  # fmt: skip
+
+    def endorse(signer: Signer, grade: int, role: str) -> None:
+        service.append(
+            commands.endorse(
+                signer, person="alice", contribution=contribution, grade=grade, role=role,
+                comment=f"comment by {role}", request=asked,
+            )
         )  # fmt: skip
-        service.append(endorse)
+
+    endorse(bob, 4, "manager")
     a = str(uuid.uuid4())
     service.append(
         commands.post_assignment(
@@ -144,6 +156,9 @@ def build_scenario(url: str, *, origin: str = ORIGIN) -> Scenario:
             admin, person="alice", organisation="minbzk", department="minbzk/cio"
         )
     )
+    # carol, a peer now that alice works in her department too; dave, a client she asked
+    endorse(carol, 5, "peer")
+    endorse(dave, 3, "client")
     service.append(
         commands.rotate_key(alice, person="alice", new_public_key=ids["alice2"].public_key.raw)
     )

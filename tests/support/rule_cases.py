@@ -351,6 +351,7 @@ def _endorse_withdrawn(w: World) -> SignedStatement:
 @case("duplicate_endorsement", "duplicate_endorsement")
 def _duplicate_endorsement(w: World) -> SignedStatement:
     c = w.do(w.claim(w["alice"])).statement.id
+    w.asked(w["alice"], c, w["carol"])
     w.do(w.endorse(w["carol"], w["alice"], c, grade=3))
     return w.endorse(w["carol"], w["alice"], c, grade=5)
 
@@ -370,6 +371,22 @@ def _genesis_other_key(w: World) -> SignedStatement:
         organisation=ORG,
         department=OTHER_DEPT,
         display_name="Operator",
+        **w.opts(),
+    )
+
+
+@case("registration_naming_the_rules_after_genesis", "not_genesis")
+def _rules_after_genesis(w: World) -> SignedStatement:
+    # a registration of a key by its own holder names the rule set
+    # (commands.register_identity): here the operator's, which only genesis may
+    operator = w.operator.identity
+    return commands.register_identity(
+        Signer(operator, TEST_ORIGIN),
+        person="erin",
+        public_key=operator.public_key.raw,
+        organisation=ORG,
+        department=DEPT,
+        display_name="Erin",
         **w.opts(),
     )
 
@@ -647,6 +664,7 @@ def _endorse_other_contribution(w: World) -> SignedStatement:
 @case("revoke_unknown_endorsement", "unknown_endorsement")
 def _revoke_unknown_endorsement(w: World) -> SignedStatement:
     c = w.do(w.claim(w["bob"])).statement.id
+    w.asked(w["bob"], c, w["carol"])
     e = w.do(w.endorse(w["carol"], w["bob"], c)).statement.id  # on bob's record
     return w.revoke_endorsement(w["carol"], w["alice"], e)
 
@@ -654,6 +672,7 @@ def _revoke_unknown_endorsement(w: World) -> SignedStatement:
 @case("revoke_endorsement_of_someone_else", "not_endorser")
 def _revoke_other_endorsement(w: World) -> SignedStatement:
     c = w.do(w.claim(w["alice"])).statement.id
+    w.asked(w["alice"], c, w["carol"])
     e = w.do(w.endorse(w["carol"], w["alice"], c)).statement.id
     return w.revoke_endorsement(w["dave"], w["alice"], e)
 
@@ -661,9 +680,108 @@ def _revoke_other_endorsement(w: World) -> SignedStatement:
 @case("revoke_endorsement_twice", "already_revoked")
 def _revoke_endorsement_twice(w: World) -> SignedStatement:
     c = w.do(w.claim(w["alice"])).statement.id
+    w.asked(w["alice"], c, w["carol"])
     e = w.do(w.endorse(w["carol"], w["alice"], c)).statement.id
     w.do(w.revoke_endorsement(w["carol"], w["alice"], e))
     return w.revoke_endorsement(w["carol"], w["alice"], e)
+
+
+# -- review requests and the evidence of an endorsement --------------------------------
+
+
+@case("review_request_on_someone_elses_record", "not_subject")
+def _review_for_other(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    return w.ask_review(w["alice"], c, (w["bob"], "manager"), signer=w["carol"].identity)
+
+
+@case("review_request_of_someone_elses_contribution", "unknown_contribution")
+def _review_other_contribution(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["carol"])).statement.id
+    return w.ask_review(w["alice"], c, (w["bob"], "manager"))
+
+
+@case("review_request_of_withdrawn_contribution", "contribution_withdrawn")
+def _review_withdrawn(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.do(w.withdraw(w["alice"], c))
+    return w.ask_review(w["alice"], c, (w["bob"], "manager"))
+
+
+@case("review_request_to_oneself", "self_review")
+def _review_self(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    return w.ask_review(w["alice"], c, (w["carol"], "peer"), (w["alice"], "peer"))
+
+
+@case("review_request_naming_a_reviewer_twice", "duplicate_reviewer")
+def _review_twice(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    return w.ask_review(w["alice"], c, (w["carol"], "peer"), (w["carol"], "client"))
+
+
+@case("review_request_to_an_unregistered_person", "unknown_person")
+def _review_unknown(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    return w.ask_review(w["alice"], c, (w.member("mallory"), "client"))
+
+
+@case("review_request_to_an_erased_person", "erased")
+def _review_erased(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.do(w.erase(w["carol"]))
+    return w.ask_review(w["alice"], c, (w["carol"], "peer"))
+
+
+@case("endorsement_answering_a_request_for_another_contribution", "unknown_review_request")
+def _answer_other_request(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    other = w.do(w.claim(w["alice"], title="Another")).statement.id
+    asked = w.asked(w["alice"], other, w["carol"])
+    w.asked(w["alice"], c, w["carol"])
+    return w.endorse(w["carol"], w["alice"], c, request=asked)
+
+
+@case("endorsement_answering_a_request_not_addressed_to_the_signer", "not_addressed")
+def _answer_not_addressed(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    asked = w.asked(w["alice"], c, w["carol"])
+    w.do(w.grant_access(w["alice"], w["bob"], "dossier"))  # bob may read it, but was not asked
+    return w.endorse(w["bob"], w["alice"], c, role="manager", request=asked, asked=False)
+
+
+@case("endorsement_answering_a_request_in_another_role", "role_not_asked")
+def _answer_other_role(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    asked = w.asked(w["alice"], c, w["carol"], "client")
+    return w.endorse(w["carol"], w["alice"], c, role="peer", request=asked)
+
+
+@case("peer_endorsement_without_a_relation", "no_peer_relation")
+def _peer_without_relation(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.asked(w["alice"], c, w["dave"], "client")  # dave may read it; of another department
+    return w.endorse(w["dave"], w["alice"], c, role="peer")
+
+
+@case("client_endorsement_without_a_relation", "no_client_relation")
+def _client_without_relation(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.do(w.grant_access(w["alice"], w["carol"], "dossier"))  # carol may read it, unasked
+    return w.endorse(w["carol"], w["alice"], c, role="client", asked=False)
+
+
+@case("peer_grading_a_contribution_they_may_not_read", "contribution_unreadable")
+def _peer_blind(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id  # dossier: on request, nobody granted
+    return w.endorse(w["carol"], w["alice"], c, role="peer", asked=False)
+
+
+@case("manager_grading_a_contribution_they_may_not_read", "contribution_unreadable")
+def _manager_blind(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.do(w.grant_access(w["alice"], w["bob"], "analytical"))  # another part
+    return w.endorse(w["bob"], w["alice"], c, role="manager", asked=False)
 
 
 # -- assignment stream --------------------------------------------------------------

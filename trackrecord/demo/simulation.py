@@ -203,18 +203,23 @@ class Simulation:
         self.visibility[person, part] = visibility
 
     def _tour(self) -> None:
-        """The featured employee's work, endorsed by the featured manager, peer and client."""
+        """The featured employee's work, reviewed on request by the featured manager, peer
+        and client."""
         f, sink = self.roster.featured, self.sink
         e, m, peer, client = f["employee"], f["manager"], f["peer"], f["client"]
         skills = self.roster.people[e].skills[:2]
         work = sink.claim(e, "work", "dossier", skills)
+        asked: list[tuple[int, str]] = []
         if m != e and self.manages.get(m) == self.dept_of(e):
-            sink.endorse(m, e, work, self.grade(e), "manager")
+            asked.append((m, "manager"))
         if peer not in (e, m):
-            sink.endorse(peer, e, work, self.grade(e), "peer")
-        if self.org_of(client) == self.org_of(e) or client not in self.manages:
+            asked.append((peer, "peer"))
+        with_client = self.org_of(client) != self.org_of(e) and client in self.manages
+        if with_client:
+            asked.append((client, "client"))
+        self._reviewed(e, work, asked)
+        if not with_client:
             return
-        sink.endorse(client, e, work, self.grade(e), "client")
         org = self.roster.orgs[self.org_of(client)].slug
         job = sink.post(client, org, self.manages[client], skills, 8, "government")
         sink.apply(e, job, 8)
@@ -241,17 +246,33 @@ class Simulation:
             yield
 
     def _endorse(self, person: int, work: str) -> None:
-        r, sink, team = self.r, self.sink, self.team_of[person]
+        """``person`` asks their manager, some team mates and maybe a client to review
+        ``work``; each answers the request."""
+        r, team = self.r, self.team_of[person]
         boss = self.manager[team]
+        asked: list[tuple[int, str]] = []
         if boss != person and r.random() < 0.75:
-            sink.endorse(boss, person, work, self.grade(person), "manager")
+            asked.append((boss, "manager"))
         mates = [m for m in self.members[team] if m not in (person, boss)]
-        for q in r.sample(mates, min(len(mates), r.choice((0, 1, 1, 2)))):
-            endorsement = sink.endorse(q, person, work, self.grade(person), "peer")
-            if r.random() < 0.01:
-                self.unendorse.append((q, person, endorsement))
+        asked += [(q, "peer") for q in r.sample(mates, min(len(mates), r.choice((0, 1, 1, 2))))]
         if r.random() < 0.3 and (client := self._outsider(person)) is not None:
-            sink.endorse(client, person, work, self.grade(person), "client")
+            asked.append((client, "client"))
+        for q, role, endorsement in self._reviewed(person, work, asked):
+            if role == "peer" and r.random() < 0.01:
+                self.unendorse.append((q, person, endorsement))
+
+    def _reviewed(
+        self, person: int, work: str, asked: list[tuple[int, str]]
+    ) -> list[tuple[int, str, str]]:
+        """``person``'s review request of ``work`` to ``asked`` (reviewer, role), each
+        answered with an endorsement: ``(reviewer, role, endorsement)`` in order."""
+        if not asked:
+            return []
+        request = self.sink.request_review(person, work, asked)
+        return [
+            (q, role, self.sink.endorse(q, person, work, self.grade(person), role, request))
+            for q, role in asked
+        ]
 
     def _post_assignments(self) -> Iterator[None]:
         """Managers post assignments; people apply; the owners assign."""
@@ -327,8 +348,11 @@ class Simulation:
         if job.sure or self.r.random() < 0.6:  # the assignee records it; the owner endorses
             work = self.sink.claim(assignee, "project", "free", job.skills)
             as_manager = self.manages.get(job.owner) == self.dept_of(assignee)
+            request = self.sink.request_review(
+                assignee, work, [(job.owner, "manager" if as_manager else "client")]
+            )
             self.sink.endorse(
-                job.owner, assignee, work, grade, "manager" if as_manager else "client"
+                job.owner, assignee, work, grade, "manager" if as_manager else "client", request
             )
 
     def _events(self, rnd: int) -> None:

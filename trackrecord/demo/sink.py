@@ -30,6 +30,7 @@ from .vocabulary import (
     REFUSE_REASONS,
     RESULTS_EN,
     RESULTS_NL,
+    REVIEW_MESSAGES,
     REVOKE_ACCESS_REASONS,
     ROLES,
     SCHOOLS,
@@ -264,11 +265,29 @@ class Sink:
             reason=self._choice(WITHDRAW_REASONS), **o,
         ))  # fmt: skip
 
-    def endorse(self, signer: int, person: int, contribution: str, grade: int, role: str) -> str:
+    def request_review(
+        self, person: int, contribution: str, reviewers: Sequence[tuple[int, str]]
+    ) -> str:
+        signed = self._emit("ReviewRequested", lambda o: commands.request_review(
+            self._signer(person), person=self._pid(person), contribution=contribution,
+            reviewers=[(self._pid(q), role) for q, role in reviewers],
+            message=self._choice(REVIEW_MESSAGES) if self._rng.random() < 0.5 else None, **o,
+        ))  # fmt: skip
+        return signed.statement.id if signed else ""
+
+    def endorse(
+        self,
+        signer: int,
+        person: int,
+        contribution: str,
+        grade: int,
+        role: str,
+        request: str | None = None,
+    ) -> str:
         signed = self._emit("EndorsementGiven", lambda o: commands.endorse(
             self._signer(signer), person=self._pid(person), contribution=contribution, grade=grade,
             role=role, comment=self._choice(COMMENTS[grade]) if self._rng.random() < 0.7 else None,
-            **o,
+            request=request or None, **o,
         ))  # fmt: skip
         return signed.statement.id if signed else ""
 

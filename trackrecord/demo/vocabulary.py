@@ -21,6 +21,7 @@ __all__ = [
     "REFUSE_REASONS",
     "RESULTS_EN",
     "RESULTS_NL",
+    "REVIEW_MESSAGES",
     "REVOKE_ACCESS_REASONS",
     "ROLES",
     "SCHOOLS",
@@ -238,6 +239,11 @@ CANCEL_REASONS = {
 }
 WITHDRAW_REASONS = ("Dubbel ingevoerd.", "Entered by mistake.", "Verkeerde periode ingevoerd.")
 UNENDORSE_REASONS = ("Verkeerde bijdrage beoordeeld.", "Endorsed the wrong contribution.")
+REVIEW_MESSAGES = (
+    "Wil je deze bijdrage beoordelen? Je kende het werk van dichtbij.",
+    "Graag je oordeel over dit werk voor mijn 360°-feedback.",
+    "Could you review this piece of work for my 360° feedback?",
+)
 STOLEN_NOTE = "Laptop met sleutel gestolen; gemeld bij de servicedesk."
 ACCESS_MESSAGES = {  # by part; {topic} is the project the viewer is staffing
     "dossier": (
