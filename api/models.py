@@ -171,6 +171,33 @@ class AccessRequestOut(BaseModel):
     log_index: int | None
 
 
+class ReviewRequestOut(BaseModel):
+    """A review request addressed to the reviewer: whose contribution, in which role they
+    are asked, and the contribution's text, which the request lets them read (``null``
+    where erased or withheld). ``endorsement``: the reviewer's active endorsement of it
+    (``null`` until they answer)."""
+
+    id: str
+    owner: str
+    contribution: str
+    role: Literal["manager", "peer", "client"]
+    title: str | None
+    description: str | None
+    evidence_link: str | None
+    skills: list[str]
+    part: str
+    message: str | None
+    endorsement: str | None
+    log_index: int | None
+
+
+class ReviewRequestsOut(BaseModel):
+    """The review requests naming ``reviewer``, newest first (at most 50)."""
+
+    reviewer: str
+    requests: list[ReviewRequestOut]
+
+
 class AccessGrantOut(BaseModel):
     """An owner's grant of one part to one viewer; ``active``: it gives access today
     (not revoked, not past ``until``, the last day, UTC)."""

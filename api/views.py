@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ledger.access import review_inbox
 from ledger.canonical import b64encode
 from ledger.catalogue import Part, Ring
 from ledger.entry import decode_record
@@ -23,6 +24,8 @@ from .models import (
     KeyOut,
     Page,
     PersonOut,
+    ReviewRequestOut,
+    ReviewRequestsOut,
     RoleOut,
 )
 from .visibility import Viewer, may_see_part, view_entry
@@ -34,6 +37,7 @@ __all__ = [
     "log_page",
     "person_out",
     "request_messages",
+    "review_inbox_out",
     "spec_of",
     "stream_page",
 ]
@@ -125,6 +129,39 @@ def request_messages(ctx: AppContext, person: str, state: LedgerState) -> dict[s
             if message is not None:
                 out[s.id] = message
     return out
+
+
+def review_inbox_out(ctx: AppContext, reviewer: str, state: LedgerState) -> ReviewRequestsOut:
+    """The review requests naming ``reviewer`` (:func:`ledger.access.review_inbox`), each
+    with the texts of its contribution and message from the owner's record stream: the
+    request lets the reviewer read them (:func:`ledger.access.may_read_contribution`)."""
+    inbox = review_inbox(state, reviewer)
+    texts: dict[str, dict[str, str]] = {}  # statement id -> its disclosed fields
+    for owner in {r.owner for r, _ in inbox}:
+        wanted = {i for r, _ in inbox if r.owner == owner for i in (r.id, r.contribution)}
+        for stored in ctx.streams.entries(f"record/{owner}", state):
+            if stored.entry.statement.id in wanted:
+                texts[stored.entry.statement.id] = stored.disclosed()
+    out = []
+    for r, endorsement in inbox:
+        c, fields = state.contributions[r.contribution], texts.get(r.contribution, {})
+        out.append(
+            ReviewRequestOut(
+                id=r.id,
+                owner=r.owner,
+                contribution=r.contribution,
+                role=r.role_of(reviewer),  # type: ignore[arg-type]  # the request names them
+                title=fields.get("title"),
+                description=fields.get("description"),
+                evidence_link=fields.get("evidence_link"),
+                skills=list(c.skills),
+                part=c.part,
+                message=texts.get(r.id, {}).get("message"),
+                endorsement=endorsement,
+                log_index=state.statement_ids.get(r.id),
+            )
+        )
+    return ReviewRequestsOut(reviewer=reviewer, requests=out)
 
 
 def assignment_out(

@@ -25,12 +25,15 @@ only its position and hash are given, so hash chains and proofs still check):
 * **record streams** — each entry belongs to a part as
   :func:`ledger.access.record_part` classifies it (a claimed contribution to
   its ``part``, its withdrawal to the same part, endorsements and their
-  revocations to ``analytical``, ambitions to ``ambitions``);
+  revocations to ``analytical``, ambitions to ``ambitions``), and a claimed
+  contribution is also seen by the people a review request asks to review it
+  (:func:`ledger.access.may_read_contribution`);
   ``VisibilityChanged`` entries are public (they say who may see what, nothing
   more). The access statements concern two people: an ``AccessRequested`` is
   seen by its viewer (the signer) and the owner; an ``AccessGranted``,
   ``AccessRefused`` or ``AccessRevoked`` by the owner and the viewer it
-  concerns (the grant's viewer, the refused request's or the revoked grant's);
+  concerns (the grant's viewer, the refused request's or the revoked grant's),
+  a ``ReviewRequested`` by the owner and the reviewers it names;
   everyone else gets position and hash only — who asks whom for what is
   nobody else's business;
 * **identity streams** — public: keys, organisation, department, roles, the
@@ -186,6 +189,8 @@ def view_entry(
         part = record_part(s.type, s.body, contribution_parts)
         if part is None:
             return EntryView(stored, True)
+        if s.type == "ContributionClaimed" and (s.id, viewer.person) in state.reviewers:
+            return EntryView(stored, True)  # a review request asks them to review it
         return _part_view(stored, viewer, s.subject, part, state)
     assignment = state.assignments.get(s.subject)
     author = state.person_of_key(s.author)

@@ -461,6 +461,25 @@ class World:
             **self.opts(**opts),
         )
 
+    def _ask_first(self, endorser: Member, subject: Member, contribution: str, role: str) -> None:
+        st = self.state
+        c = st.contributions.get(contribution)
+        person = st.people.get(subject.id)
+        if (
+            c is None
+            or c.withdrawn
+            or c.owner != subject.id
+            or endorser.id == subject.id
+            or (contribution, endorser.id) in st.reviewers
+            or endorser.id not in st.people
+            or person is None
+            or person.current_key != subject.key_id
+            or st.is_erased(subject.id)
+            or st.is_erased(endorser.id)
+        ):
+            return
+        self.asked(subject, contribution, endorser, role)
+
     def asked(self, owner: Member, contribution: str, reviewer: Member, role: str = "peer") -> str:
         """Append ``owner``'s request that ``reviewer`` review ``contribution`` as ``role``
         (what lets them read and grade it); return the request's id."""

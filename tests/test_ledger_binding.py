@@ -182,7 +182,8 @@ def test_entries_from_before_the_change_still_verify_everywhere(sqlite_url: str)
     log.issue_checkpoint(w.operator.identity)
     assert audit(store).ok
     fresh = LedgerService(open_store(sqlite_url))  # a new process: the stored state, named
-    assert (fresh.state.size, fresh.origin) == (len(legacy) + 1, A)
+    # the old entries, alice's review request and bob's endorsement
+    assert (fresh.state.size, fresh.origin) == (len(legacy) + 2, A)
     fresh.store.close()
     bundle = load_bundle(dump_bundle(export_bundle(log, "alice")))
     report = verify_bundle(bundle, trusted=[log.verifier()])

@@ -120,7 +120,8 @@ def test_batch_with_one_bad_statement_writes_nothing(stores: Callable[[], Store]
     w = standard_world(service)
     alice, carol, dave = w["alice"], w["carol"], w["dave"]
     claim = w.claim(alice)
-    good = [claim, w.claim(carol), w.endorse(carol, alice, claim.statement.id)]
+    asked = w.ask_review(alice, claim.statement.id, (carol, "peer"))  # lets carol read it
+    good = [claim, asked, w.endorse(carol, alice, claim.statement.id)]
     bad = w.endorse(alice, alice, claim.statement.id)  # self-endorsement
     batch = [*good, bad, w.claim(dave)]
     position, size, before = store.max_position(), service.state.size, state_snapshot(service.state)

@@ -47,6 +47,7 @@ def one_of_each_type(w: World) -> list[SignedStatement]:
         w.transfer(carol, "minbzk", OTHER_DEPT),
         claim,
         w.withdraw(alice, claim.statement.id),
+        w.ask_review(alice, claim.statement.id, (bob, "manager"), (carol, "peer")),
         endorsement,
         w.revoke_endorsement(bob, alice, endorsement.statement.id),
         w.ambition(alice),

@@ -28,16 +28,34 @@ def _record_items(bundle: Mapping[str, Any], person: str) -> list[dict[str, Any]
     return [i for i in bundle["entries"] if i["entry"]["stream"] == record]
 
 
-def withhold_parts(bundle: Mapping[str, Any], person: str, parts: Collection[Part]) -> None:
-    """Drop, in place, the disclosures of ``person``'s record entries in ``parts``."""
+def withhold_parts(
+    bundle: Mapping[str, Any],
+    person: str,
+    parts: Collection[Part],
+    *,
+    keep: Collection[str] = (),
+) -> None:
+    """Drop, in place, the disclosures of ``person``'s record entries in ``parts``, but
+    those of the statements whose ids are in ``keep``."""
     contribution_parts: dict[str, Part] = {}
     for item in _record_items(bundle, person):
         s = item["entry"]["statement"]
         part = record_part(s["type"], s["body"], contribution_parts)
         if s["type"] == "ContributionClaimed" and part is not None:
             contribution_parts[s["id"]] = part
-        if part in parts:
+        if part in parts and s["id"] not in keep:
             item["disclosures"] = []
+
+
+def _reviewed_by(bundle: Mapping[str, Any], person: str, viewer: str) -> set[str]:
+    """The contributions of ``person`` a review request in the bundle asks ``viewer`` to
+    review: ``viewer`` may read them (:func:`ledger.access.may_read_contribution`)."""
+    return {
+        str(s["body"]["contribution"])
+        for item in _record_items(bundle, person)
+        if (s := item["entry"]["statement"])["type"] == "ReviewRequested"
+        and any(r["person"] == viewer for r in s["body"]["reviewers"])
+    }
 
 
 def disclose_for_viewer(
@@ -47,7 +65,8 @@ def disclose_for_viewer(
 
     Kept: the disclosures of the record entries in the parts ``viewer`` may read
     (:func:`ledger.access.may_read`: public parts and actively granted
-    ``on_request`` parts), of the access statements that concern ``viewer``, of
+    ``on_request`` parts) and of the contributions a review request asks ``viewer`` to
+    review, of the access statements that concern ``viewer``, of
     every identity stream (display names), of postings (titles) and of a
     completion of the owner's work if ``viewer`` may read the analytical part.
     Dropped: everything else of the owner's (their applications' motivations,
@@ -55,7 +74,8 @@ def disclose_for_viewer(
     """
     person = str(bundle["person"])
     readable = {p for p in Part if may_read(state, person, viewer, p, today=today)}
-    withhold_parts(bundle, person, set(Part) - readable)
+    keep = _reviewed_by(bundle, person, viewer)
+    withhold_parts(bundle, person, set(Part) - readable, keep=keep)
     for item in _record_items(bundle, person):
         s = item["entry"]["statement"]
         if s["type"] in ACCESS_TYPES and viewer not in access_parties(

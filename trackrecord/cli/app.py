@@ -33,6 +33,7 @@ from .errors import EXIT_CODES_HELP, ExitCode, report
 from .keys_cmds import keys_app
 from .migrate_cmds import migrate
 from .reputation_cmds import reputation
+from .review_cmds import review_app
 from .service_key_cmds import service_key_app
 
 __all__ = ["create_app"]
@@ -136,6 +137,7 @@ def create_app() -> typer.Typer:
     app.add_typer(people_cmds.app, name="people", rich_help_panel="Identities and roles")
     record_cmds.register_commands(app, panel="Your record")
     app.add_typer(access_app(), name="access", rich_help_panel="Your record")
+    app.add_typer(review_app(), name="review", rich_help_panel="Your record")
     app.add_typer(assignment_app(), name="assignment", rich_help_panel="Assignments")
     read_cmds.register_commands(app, panel="Reading and auditing")
     app.command("audit", rich_help_panel="Reading and auditing")(audit_command)

@@ -93,17 +93,26 @@ def endorse(
     grade: Grade,
     role: Annotated[EndorserRole, typer.Option(help="As whose manager, peer or client.")],
     comment: Annotated[str | None, typer.Option(help="A comment (a personal field).")] = None,
+    request: Annotated[
+        str | None,
+        typer.Option(metavar="REQUEST_ID", help="The review request of PERSON this answers."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Endorse PERSON's contribution with a grade 1-5 as manager, peer or client."""
+    """Endorse PERSON's contribution with a grade 1-5 as manager, peer or client,
+    answering their review request if given (trackrecord review list)."""
     cli = cli_context(ctx)
     state = cli.state()
     theirs = (c.id for c in state.contributions.values() if c.owner == person)
     full = resolve_id(contribution, theirs, "contribution")
+    if request is not None:
+        asked = (r.id for r in state.review_requests.values() if r.owner == person)
+        request = resolve_id(request, asked, "review request")
     _, signer = cli.signer()
     signed = commands.endorse(
-        signer, person=person, contribution=full, grade=grade, role=role.value, comment=comment
-    )
+        signer, person=person, contribution=full, grade=grade, role=role.value, comment=comment,
+        request=request,
+    )  # fmt: skip
     result = cli.service.append(signed)
     print_appended(cli, result, as_json=as_json, ids={"endorsement": signed.statement.id})
 
