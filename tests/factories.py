@@ -217,6 +217,11 @@ class World:
             self.identities[member.key_id] = member.identity
         self.seed = seed if seed is not None else uuid.uuid4().hex
         self._counter = itertools.count()
+        # what this world appended, for :meth:`endorse` on any ledger (an HTTP one has no
+        # local state): contribution id -> owner; (contribution, reviewer) asked
+        self._claimed: dict[str, str] = {}
+        self._reviewers: set[tuple[str, str]] = set()
+        self._erased: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------
     def __getitem__(self, name: str) -> Member:
@@ -260,12 +265,27 @@ class World:
     def do(self, signed: SignedStatement) -> SignedStatement:
         """Append ``signed``; return it (for its ``statement.id`` or ``.subject``)."""
         self.ledger.append(signed)
+        self._remember(signed)
         return signed
 
     def do_all(self, batch: Sequence[SignedStatement]) -> list[SignedStatement]:
         """Append ``batch`` as one atomic batch."""
         self.ledger.append_batch(batch)
+        for signed in batch:
+            self._remember(signed)
         return list(batch)
+
+    def _remember(self, signed: SignedStatement) -> None:
+        s = signed.statement
+        if s.type == "ContributionClaimed":
+            self._claimed[s.id] = s.subject
+        elif s.type == "ContributionWithdrawn":
+            self._claimed.pop(str(s.body["contribution"]), None)
+        elif s.type == "PersonErased":
+            self._erased.add(s.subject)
+        elif s.type == "ReviewRequested":
+            for r in s.body["reviewers"]:
+                self._reviewers.add((str(s.body["contribution"]), str(r["person"])))
 
     # -- identity stream --------------------------------------------------------
     def genesis(self, name: str = "operator", *, department: str = OTHER_DEPT) -> SignedStatement:
@@ -462,22 +482,27 @@ class World:
         )
 
     def _ask_first(self, endorser: Member, subject: Member, contribution: str, role: str) -> None:
-        st = self.state
-        c = st.contributions.get(contribution)
-        person = st.people.get(subject.id)
         if (
-            c is None
-            or c.withdrawn
-            or c.owner != subject.id
+            self._claimed.get(contribution) != subject.id
             or endorser.id == subject.id
-            or (contribution, endorser.id) in st.reviewers
-            or endorser.id not in st.people
-            or person is None
-            or person.current_key != subject.key_id
-            or st.is_erased(subject.id)
-            or st.is_erased(endorser.id)
+            or (contribution, endorser.id) in self._reviewers
+            or not self._erased.isdisjoint((subject.id, endorser.id))
         ):
             return
+        try:
+            st = self.state
+        except RuntimeError:  # a ledger read through its API: no local state to consult
+            st = None
+        if st is not None:
+            person = st.people.get(subject.id)
+            if (
+                person is None
+                or person.current_key != subject.key_id
+                or endorser.id not in st.people
+                or st.is_erased(subject.id)
+                or st.is_erased(endorser.id)
+            ):
+                return
         self.asked(subject, contribution, endorser, role)
 
     def asked(self, owner: Member, contribution: str, reviewer: Member, role: str = "peer") -> str:

@@ -141,10 +141,20 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
     contribution = claimed["contribution"]
     assert claimed["stream"] == "record/alice"
     assert claimed["seq"] == 1
+    asked = cli.json(
+        "review", "request", contribution[:8], "--manager", "bob",
+        "--message", "Please review my brief", who="alice",
+    )["request"]  # fmt: skip
+    inbox = cli.json("review", "list", who="bob")
+    assert [(r["id"], r["role"], r["endorsement"]) for r in inbox["requests"]] == [
+        (asked, "manager", None)
+    ]
     endorsed = cli.json(
         "endorse", "alice", contribution[:8], "--grade", "4", "--role", "manager",
-        "--comment", "Solid work", who="bob",
+        "--comment", "Solid work", "--request", asked[:8], who="bob",
     )  # fmt: skip
+    [answered] = cli.json("review", "list", who="bob")["requests"]
+    assert answered["endorsement"] == endorsed["endorsement"]
     posted = cli.json(
         "assignment", "post", "--title", "Data dashboard", "--skill", "python",
         "--hours", "8", "--department", "minbzk/dgo", "--ring", "organisation", who="bob",
@@ -160,19 +170,21 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
     record = shown["record"]
     assert [e["entry"]["statement"]["type"] for e in record] == [
         "ContributionClaimed",
+        "ReviewRequested",
         "EndorsementGiven",
     ]
     body = record[0]["entry"]["statement"]["body"]
     assert body["evidence_sha256"] == hashlib.sha256(evidence.read_bytes()).hexdigest()
     assert record[0]["disclosures"][0][1:] == ["title", "Policy brief"]
-    assert record[1]["author_person"] == "bob"
-    assert record[1]["entry"]["statement"]["id"] == endorsed["endorsement"]
-    assert record[1]["entry"]["statement"]["body"]["grade"] == 4
+    assert record[2]["author_person"] == "bob"
+    assert record[2]["entry"]["statement"]["id"] == endorsed["endorsement"]
+    assert record[2]["entry"]["statement"]["body"]["grade"] == 4
+    assert record[2]["entry"]["statement"]["body"]["request"] == asked
 
     table = cli.ok("show", "alice").stdout
     for text in ("record/alice", "ContributionClaimed", "Policy brief", "Solid work", "bob"):
         assert text in table
-    assert record[1]["entry_hash"][:12] in table
+    assert record[2]["entry_hash"][:12] in table
 
     details = cli.json("assignment", "show", assignment)
     assert details["status"] == "completed"
@@ -181,7 +193,7 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
 
     report = cli.json("audit")
     assert report["ok"] is True
-    assert report["entries"] == 10
+    assert report["entries"] == 11  # with the review request
     assert report["identities"] == 3
     text = cli.ok("audit").stdout
     assert "audit passed" in text
@@ -197,6 +209,20 @@ def test_self_endorsement_exits_2_with_the_rule_code(cli: Cli) -> None:
     assert "self_endorsement" in result.stderr
     assert "alice cannot endorse their own work" in result.stderr
     assert len(cli.json("show", "alice")["record"]) == 1  # nothing was written
+
+
+def test_a_review_request_names_someone_and_nobody_else_answers_it(cli: Cli) -> None:
+    organisation(cli)
+    contribution = claim(cli)
+    empty = cli("review", "request", contribution, who="alice")
+    assert empty.exit_code == ExitCode.USAGE
+    assert "--manager, --peer or --client" in empty.output
+    asked = cli.json("review", "request", contribution, "--peer", "bob", who="alice")["request"]
+    stranger = cli("endorse", "alice", contribution, "--grade", "4", "--role", "client",
+                   "--request", asked, who="op")  # fmt: skip
+    assert stranger.exit_code == ExitCode.RULE
+    assert "not_addressed" in stranger.stderr
+    assert cli.json("review", "list", who="op")["requests"] == []
 
 
 def test_manager_endorsement_without_the_role_exits_2(cli: Cli) -> None:
@@ -336,6 +362,7 @@ def test_audit_after_tampering_exits_3_and_names_the_entry(sqlite_cli: Cli) -> N
     cli = sqlite_cli
     organisation(cli)
     contribution = claim(cli)
+    cli.ok("review", "request", contribution, "--peer", "bob", who="alice")
     cli.ok("endorse", "alice", contribution, "--grade", "4", "--role", "peer", who="bob")
     claim(cli, "Later work")
     database = cli.url.removeprefix("sqlite://")
@@ -406,6 +433,7 @@ def test_record_commands(cli: Cli) -> None:
     organisation(cli)
     first = claim(cli)
     second = claim(cli, "Second")
+    cli.ok("review", "request", second[:8], "--peer", "bob", who="alice")
     endorsement = cli.json("endorse", "alice", second, "--grade", "3", "--role", "peer",
                            who="bob")["endorsement"]  # fmt: skip
     cli.ok("endorsement", "revoke", "alice", endorsement[:8], "--reason", "mistake", who="bob")
@@ -416,6 +444,7 @@ def test_record_commands(cli: Cli) -> None:
     assert types_ == [
         "ContributionClaimed",
         "ContributionClaimed",
+        "ReviewRequested",
         "EndorsementGiven",
         "EndorsementRevoked",
         "ContributionWithdrawn",
@@ -539,6 +568,7 @@ def test_console_script_whole_flow(sqlite_url: str, tmp_path: Path) -> None:
         "claim", "--title", "Policy brief", "--skill", "policy-advice", "--start", "2026-01-01",
         "--evidence", str(evidence), who="alice",
     )["contribution"]  # fmt: skip
+    run("review", "request", contribution, "--manager", "bob", who="alice")
     run("endorse", "alice", contribution, "--grade", "4", "--role", "manager",
         "--comment", "Solid", who="bob")  # fmt: skip
     assignment = run_json(
@@ -559,4 +589,4 @@ def test_console_script_whole_flow(sqlite_url: str, tmp_path: Path) -> None:
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert module_run.returncode == 0, module_run.stderr
-    assert json.loads(module_run.stdout)["entries"] == 10
+    assert json.loads(module_run.stdout)["entries"] == 11  # with the review request

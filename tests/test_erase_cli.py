@@ -46,6 +46,7 @@ def _ledger_with_alice(cli: Cli, tmp_path: Path) -> tuple[str, str]:
         "claim", "--title", TITLE, "--skill", "policy-advice", "--start", "2026-01-01",
         who="alice",
     )["contribution"]  # fmt: skip
+    cli.ok("review", "request", contribution, "--manager", "bob", who="alice")
     cli.ok("endorse", "alice", contribution, "--grade", "4", "--role", "manager",
            "--comment", COMMENT, who="bob")  # fmt: skip
     cli.ok("claim", "--title", BOB_TITLE, "--skill", "python", "--start", "2026-01-01", who="bob")

@@ -229,6 +229,14 @@ def _erin_on_this_ledger(w: World, marked: Marked) -> list[SignedStatement]:
     claim = w.claim(erin, title=marked("title"), description=marked("description"))
     out += [
         claim,
+        commands.request_review(
+            erin.signer,
+            person="erin",
+            contribution=claim.statement.id,
+            reviewers=[("bob", "manager")],
+            message=marked("message"),
+            **w.opts(),
+        ),
         commands.endorse(
             bob.signer,
             person="erin",

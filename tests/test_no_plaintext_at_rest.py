@@ -135,6 +135,7 @@ def test_after_an_erasure_no_file_holds_the_persons_texts(
             )
         )
         claim = w.do(w.claim(erin, title=texts[1], description=texts[2]))
+        w.asked(erin, claim.statement.id, w["bob"])
         w.do(
             commands.endorse(
                 w.signer_for(w["bob"].identity),
