@@ -108,8 +108,16 @@ class FactSink(Sink):
         self.facts.rows = [r for r in self.facts.rows if r[3] != contribution]
         self.facts.targets.pop(contribution, None)
 
-    def endorse(self, signer: int, person: int, contribution: str, grade: int, role: str) -> str:
-        super().endorse(signer, person, contribution, grade, role)
+    def endorse(
+        self,
+        signer: int,
+        person: int,
+        contribution: str,
+        grade: int,
+        role: str,
+        request: str | None = None,
+    ) -> str:
+        super().endorse(signer, person, contribution, grade, role, request)
         eid, at, position = self._next("e")
         row = (self._p(person), eid, "endorsement", contribution, self._p(signer), role, grade)
         self.facts.rows.append((*row, at, position))
