@@ -57,6 +57,8 @@ class Scene:
     parts: dict[str, str | None]  # statement id -> portfolio part (None: always shown)
     open_assignment: str
     claims: dict[str, str]  # alice's ContributionClaimed statement ids -> their part
+    # claim statement id -> the viewers a review request asks to review it (they read it)
+    reviewers: dict[str, frozenset[str]]
 
     @classmethod
     def build(cls, live: Live, prefix: str) -> Scene:
@@ -69,6 +71,8 @@ class Scene:
             claims[claim.statement.id] = part
         parts: dict[str, str | None] = dict(claims)
         dossier = next(sid for sid, p in parts.items() if p == "dossier")
+        # she asks bob and carol to review it: they may read that one claim from then on
+        w.do(w.ask_review(alice, dossier, (bob, "manager"), (carol, "peer")))
         endorsed = w.do(w.endorse(bob, alice, dossier, grade=5, role="manager"))
         parts[endorsed.statement.id] = "analytical"
         endorsed = w.do(w.endorse(carol, alice, dossier, grade=3, role="peer"))
@@ -98,7 +102,8 @@ class Scene:
             "elsewhere": w["dave"].id,
             "owner": alice.id,
         }
-        return cls(w, alice.id, tokens, ids, parts, open_assignment, claims)
+        reviewers = {dossier: frozenset({"manager", "colleague"})}
+        return cls(w, alice.id, tokens, ids, parts, open_assignment, claims, reviewers)
 
     def set_visibility(self, chosen: dict[str, str]) -> None:
         """alice signs ``chosen`` (part -> visibility) for every part."""
