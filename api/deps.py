@@ -25,6 +25,7 @@ __all__ = [
     "PersonId",
     "bearer_token",
     "client_address",
+    "viewer_of",
 ]
 
 COOKIE_NAME = "trackrecord_session"
@@ -107,3 +108,12 @@ async def _pagination(
 
 
 Paging = Annotated[Pagination, Depends(_pagination)]
+
+
+def viewer_of(request: Request, ctx: AppContext) -> str | None:
+    """The person whose session cookie (or token) the request carries; None if none is live."""
+    try:
+        token = bearer_token(request)
+        return None if token is None else ctx.sessions.get(token, ctx.state()).person
+    except ApiError:
+        return None

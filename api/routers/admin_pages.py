@@ -21,11 +21,11 @@ from ledger.onboarding import admin_scope
 from ledger.state import LedgerState, Person
 
 from ..context import AppContext
-from ..deps import Ctx
+from ..deps import Ctx, viewer_of
 from ..errors import ApiError
 from ..i18n import N_
-from .onboarding import invitation_out, registration_out
-from .pages import _render, _viewer
+from ..onboarding_views import invitation_out, registration_out
+from ..rendering import render
 
 __all__ = ["router"]
 
@@ -39,13 +39,13 @@ def join(
     token: Annotated[str, Path(max_length=64)], request: Request, context: Ctx
 ) -> HTMLResponse:
     """An invitation link: create a key and ask to be registered."""
-    values: dict[str, Any] = {"viewer": _viewer(request, context)}
+    values: dict[str, Any] = {"viewer": viewer_of(request, context)}
     try:
         values["invitation"] = context.onboarding.invitation(token)
         values["invitation_token"] = token
     except ApiError as exc:
         values["problem"] = exc.message
-    response = _render(request, "join.html", N_("Join"), "join", **values)
+    response = render(request, "join.html", N_("Join"), "join", **values)
     if "problem" in values:
         response.status_code = 410 if "used" in values["problem"] else 404
     return response
@@ -84,7 +84,7 @@ def admin(
     request: Request, context: Ctx, q: Annotated[str, Query(max_length=100)] = ""
 ) -> HTMLResponse:
     """Registration requests, invitations, people, roles, transfers and erasure."""
-    me = _viewer(request, context)
+    me = viewer_of(request, context)
     values: dict[str, Any] = {"viewer": me, "query": q}
     if me is not None:
         state = context.state()
@@ -103,7 +103,7 @@ def admin(
                 bases=[b.value for b in ErasureBasis],
                 status=_status(context, state),
             )
-    response = _render(request, "admin.html", N_("Admin"), "admin", **values)
+    response = render(request, "admin.html", N_("Admin"), "admin", **values)
     if me is not None and not values.get("is_admin"):
         response.status_code = 403
     return response

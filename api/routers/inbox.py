@@ -13,11 +13,11 @@ from ledger.inbox import inbox
 from ledger.onboarding import admin_scope
 
 from ..context import AppContext
-from ..deps import Ctx, CurrentSession
+from ..deps import Ctx, CurrentSession, viewer_of
 from ..errors import problem_responses
 from ..i18n import N_
-from .onboarding import registration_out
-from .pages import _render, _viewer
+from ..onboarding_views import registration_out
+from ..rendering import render
 
 __all__ = ["router"]
 
@@ -72,8 +72,8 @@ def get_inbox(session: CurrentSession, ctx: Ctx) -> InboxOut:
 @router.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
 def inbox_page(request: Request, ctx: Ctx) -> HTMLResponse:
     """The inbox as a page (log in first)."""
-    me = _viewer(request, ctx)
+    me = viewer_of(request, ctx)
     values: dict[str, Any] = {"viewer": me}
     if me is not None:
         values["inbox"] = _inbox(ctx, me)
-    return _render(request, "inbox.html", N_("Inbox"), "inbox", **values)
+    return render(request, "inbox.html", N_("Inbox"), "inbox", **values)

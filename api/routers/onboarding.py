@@ -9,8 +9,6 @@ a batch for many) in their browser and submits it to ``POST /statements`` or
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -23,7 +21,6 @@ from ledger.onboarding import (
     RegistrationRequest,
     admin_scope,
     check_department,
-    request_status,
     verify_registration_request,
 )
 from ledger.people_import import (
@@ -31,24 +28,23 @@ from ledger.people_import import (
     plan_people_import,
     statement_specs,
 )
-from ledger.state import LedgerState
 
 from ..context import AppContext
 from ..deps import Ctx, CurrentSession, client_address
 from ..errors import ApiError, problem_responses
-from ..oidc import OidcClient, OidcIdentity
-from ..onboarding import ONBOARDING_COOKIE, Invitation, PendingRegistration, Voucher
+from ..oidc import OidcClient
+from ..onboarding import ONBOARDING_COOKIE, Voucher
+from ..onboarding_views import (
+    InvitationOut,
+    RegistrationOut,
+    invitation_out,
+    registration_out,
+    signed_in,
+    suggested_person,
+)
 from ..ratelimit import charged_on_refusal
 
-__all__ = [
-    "admin_organisations",
-    "invitation_out",
-    "newcomer_values",
-    "registration_out",
-    "router",
-    "signed_in",
-    "suggested_person",
-]
+__all__ = ["admin_organisations", "router"]
 
 router = APIRouter(tags=["onboarding"])
 
@@ -74,43 +70,12 @@ class RegistrationIn(_In):
     kind: Literal["register", "rekey"] = "register"
 
 
-class RegistrationOut(BaseModel):
-    """A filed registration request and what became of it."""
-
-    id: str
-    person: str
-    display_name: str
-    public_key: str
-    key_id: str
-    organisation: str
-    department: str | None
-    #: ``signed_in`` (at the identity provider; ``email`` as it vouched) or ``invited``
-    vouched_by: Literal["signed_in", "invited"]
-    email: str | None
-    filed_at: str
-    status: Literal["pending", "approved", "superseded"]
-    #: ``register`` (approved by an ``IdentityRegistered``) or ``rekey`` (by a ``KeyRotated``)
-    kind: Literal["register", "rekey"]
-
-
 class InvitationIn(_In):
     organisation: str = Field(pattern=SLUG_RE)
     department: str = Field(pattern=DEPARTMENT_RE)
     #: fix the person id (e.g. the HR number); else the newcomer chooses it
     person: str | None = Field(default=None, pattern=SLUG_RE)
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-class InvitationOut(BaseModel):
-    id: str
-    organisation: str
-    department: str
-    person: str | None
-    display_name: str | None
-    created_by: str
-    expires_at: str
-    #: the one-time link to hand to the newcomer (only in the answer that created it)
-    link: str | None = None
 
 
 class OnboardingOut(BaseModel):
@@ -122,49 +87,6 @@ class OnboardingOut(BaseModel):
     suggested_person: str | None
     organisation: str
     registration: RegistrationOut | None
-
-
-def _time(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="seconds")
-
-
-def registration_out(p: PendingRegistration, state: LedgerState) -> RegistrationOut:
-    return RegistrationOut(
-        id=p.id,
-        person=p.person,
-        display_name=p.display_name,
-        public_key=p.public_key,
-        key_id=p.key_id,
-        organisation=p.organisation,
-        department=p.department,
-        vouched_by="invited" if p.invitation else "signed_in",
-        email=p.email,
-        filed_at=_time(p.filed_at),
-        status=request_status(state, person=p.person, key_id=p.key_id, kind=p.kind),  # type: ignore[arg-type]
-        kind=p.kind,
-    )
-
-
-def invitation_out(i: Invitation, link: str | None = None) -> InvitationOut:
-    return InvitationOut(
-        id=i.id,
-        organisation=i.organisation,
-        department=i.department,
-        person=i.person,
-        display_name=i.display_name,
-        created_by=i.created_by,
-        expires_at=_time(i.expires),
-        link=link,
-    )
-
-
-def suggested_person(identity: OidcIdentity) -> str | None:
-    """A person id to offer a newcomer: their user name or e-mail's local part, made a slug."""
-    for raw in (identity.username, (identity.email or "").split("@")[0]):
-        slug = re.sub(r"[^a-z0-9._-]+", "-", (raw or "").lower()).strip("._-")[:64]
-        if slug and re.fullmatch(SLUG_RE, slug):
-            return slug
-    return None
 
 
 def admin_organisations(ctx: AppContext, person: str) -> frozenset[str] | None:
@@ -250,11 +172,6 @@ def oidc_callback(
         secure=ctx.config.secure_cookies, path="/",
     )  # fmt: skip
     return response
-
-
-def signed_in(request: Request, ctx: AppContext) -> OidcIdentity | None:
-    """The identity the request's onboarding cookie stands for, if any."""
-    return ctx.onboarding.signed_in(request.cookies.get(ONBOARDING_COOKIE))
 
 
 @router.get("/auth/onboarding", responses=problem_responses(401, 404))
@@ -372,20 +289,6 @@ def open_invitations(session: CurrentSession, ctx: Ctx) -> list[InvitationOut]:
     """The unused, unexpired invitations of the organisations I administer (admins only)."""
     scope = admin_organisations(ctx, session.person)
     return [invitation_out(i) for i in ctx.onboarding.invitations(scope)]
-
-
-def newcomer_values(request: Request, ctx: AppContext) -> dict[str, Any]:
-    """What the "New here?" panel shows someone not logged in: the sign-in button, or who
-    signed in at the identity provider and their request."""
-    values: dict[str, Any] = {"oidc_label": ctx.oidc.provider.label if ctx.oidc else None}
-    identity = signed_in(request, ctx) if ctx.oidc else None
-    if identity is not None:
-        values["signin"] = identity
-        values["suggested_person"] = suggested_person(identity)
-        filed = ctx.onboarding.registration_of(identity)
-        if filed is not None:
-            values["registration"] = registration_out(filed, ctx.state())
-    return values
 
 
 class ImportRowOut(BaseModel):

@@ -27,35 +27,21 @@ from projections.matching.queries import assignments_for, candidates
 from projections.portfolio import portfolio
 
 from ..context import AppContext
-from ..deps import Ctx, PersonId, bearer_token
+from ..deps import Ctx, PersonId, viewer_of
 from ..errors import ApiError
 from ..i18n import N_
+from ..onboarding_views import newcomer_values
 from ..rendering import render
 from ..views import assignment_out, checkpoint_out, request_messages, spec_of
 from ..visibility import Viewer, view_candidates
 from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
 from ..wording import GRADES, PART_TITLES
-from .onboarding import newcomer_values
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 KINDS = [k.value for k in ContributionKind]
-
-
-def _viewer(request: Request, ctx: AppContext) -> str | None:
-    """The person whose session cookie (or token) the request carries; None if none is live."""
-    try:
-        token = bearer_token(request)
-        return None if token is None else ctx.sessions.get(token, ctx.state()).person
-    except ApiError:
-        return None
-
-
-def _render(request: Request, name: str, title: str, page: str, **values: Any) -> HTMLResponse:
-    """Page ``name`` in the language the request asks for (:func:`api.rendering.render`)."""
-    return render(request, name, title, page, **values)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -65,12 +51,12 @@ def landing(request: Request, ctx: Ctx) -> HTMLResponse:
     with contextlib.suppress(NotFound):
         origin = ctx.log.origin
     latest = ctx.store.get_checkpoint()
-    return _render(
+    return render(
         request,
         "landing.html",
         N_("A verifiable track record"),
         "home",
-        viewer=_viewer(request, ctx),
+        viewer=viewer_of(request, ctx),
         size=ctx.state().size,
         origin=origin,
         latest=latest[0] if latest else None,
@@ -128,7 +114,7 @@ def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
 @router.get("/employee", response_class=HTMLResponse)
 def employee(request: Request, ctx: Ctx) -> HTMLResponse:
     """My portfolio, access requests, claiming a contribution, assignments that fit me."""
-    me = _viewer(request, ctx)
+    me = viewer_of(request, ctx)
     values: dict[str, Any] = {"viewer": me, "part_titles": PART_TITLES, "kinds": KINDS}
     if me is not None:
         with ctx.read_models.connection() as conn:
@@ -139,13 +125,13 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         values["access"] = _access_given(ctx, me)
     else:
         values.update(newcomer_values(request, ctx))
-    return _render(request, "employee.html", N_("Employee"), "employee", **values)
+    return render(request, "employee.html", N_("Employee"), "employee", **values)
 
 
 @router.get("/portfolio/{person}", response_class=HTMLResponse)
 def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse:
     """Someone's portfolio as I may read it: the parts I may read, the others only named."""
-    me = _viewer(request, ctx)
+    me = viewer_of(request, ctx)
     values: dict[str, Any] = {"viewer": me, "person": person, "part_titles": PART_TITLES}
     try:
         with ctx.read_models.connection() as conn:
@@ -154,7 +140,7 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
         values["imported"] = [v.as_json() for v in views]
     except NotFound:
         values["folio"] = None
-    response = _render(request, "portfolio.html", N_("Portfolio"), "portfolio", **values)
+    response = render(request, "portfolio.html", N_("Portfolio"), "portfolio", **values)
     if values["folio"] is None:
         response.status_code = 404
     return response
@@ -207,7 +193,7 @@ def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[s
 @router.get("/manager", response_class=HTMLResponse)
 def manager(request: Request, ctx: Ctx) -> HTMLResponse:
     """Endorsement requests, posting assignments, ranked candidates, assign and complete."""
-    me = _viewer(request, ctx)
+    me = viewer_of(request, ctx)
     values: dict[str, Any] = {"viewer": me, "grades": GRADES, "parts": [p.value for p in Part]}
     if me is not None:
         state = ctx.state()
@@ -218,7 +204,7 @@ def manager(request: Request, ctx: Ctx) -> HTMLResponse:
         if departments:
             values["requests"] = _requests(ctx, me)
             values["assignments"] = _my_assignments(ctx, me, state)
-    return _render(request, "manager.html", N_("Manager"), "manager", **values)
+    return render(request, "manager.html", N_("Manager"), "manager", **values)
 
 
 def _history(ctx: AppContext) -> list[dict[str, Any]]:
@@ -249,12 +235,12 @@ def _cosigners(ctx: AppContext, note: str) -> tuple[list[dict[str, Any]], str | 
 @router.get("/auditor", response_class=HTMLResponse)
 def auditor(request: Request, ctx: Ctx) -> HTMLResponse:
     """Verify a bundle entry by entry, the checkpoint history, a full audit with progress."""
-    return _render(
+    return render(
         request,
         "auditor.html",
         N_("Auditor"),
         "auditor",
-        viewer=_viewer(request, ctx),
+        viewer=viewer_of(request, ctx),
         checkpoints=_history(ctx),
     )
 
@@ -262,7 +248,7 @@ def auditor(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/wallet/offer", response_class=HTMLResponse)
 def wallet_offer(request: Request, ctx: Ctx) -> HTMLResponse:
     """A credential offer of my record for my wallet: a QR code and a deep link."""
-    me = _viewer(request, ctx)
+    me = viewer_of(request, ctx)
     values: dict[str, Any] = {"viewer": me}
     if me is not None:
         offer = make_offer(ctx, issuer_url(request), me)
@@ -272,7 +258,7 @@ def wallet_offer(request: Request, ctx: Ctx) -> HTMLResponse:
             expires_in=offer.expires_in,
             qr_svg=Markup(qr.svg_inline(scale=4, title="Credential offer", dark="#000")),
         )
-    return _render(
+    return render(
         request, "wallet_offer.html", N_("Add my record to my wallet"), "employee", **values
     )
 
@@ -286,7 +272,7 @@ def verifier(
     request: Request, ctx: Ctx, form: Annotated[dict[str, str], Depends(_verifier_form)]
 ) -> HTMLResponse:
     """A new employer checks a presentation of this ledger's credentials."""
-    values: dict[str, Any] = {"viewer": _viewer(request, ctx), "audience": issuer_url(request)}
+    values: dict[str, Any] = {"viewer": viewer_of(request, ctx), "audience": issuer_url(request)}
     if form:
         try:
             verified, checked = verify_presented(
@@ -302,4 +288,4 @@ def verifier(
         except (LedgerError, ApiError) as exc:
             values["refusal"] = {"code": exc.code, "message": exc.message}
     values["nonce"] = ctx.wallet.issue("vp_nonce").secret
-    return _render(request, "verifier.html", N_("Verify a presentation"), "verifier", **values)
+    return render(request, "verifier.html", N_("Verify a presentation"), "verifier", **values)
