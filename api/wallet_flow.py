@@ -4,6 +4,7 @@ and verifying a presentation made to this service's verifier (docs/wallet.md).""
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -15,10 +16,13 @@ from keys import Identity
 from ledger.credentials import (
     CREDENTIAL_KINDS,
     IssuanceError,
+    PresentationError,
     VerifiedPresentation,
+    status_list_token,
     verify_inclusion_evidence,
     verify_presentation,
 )
+from ledger.credentials.status import revoked_log_indexes
 
 from .context import AppContext
 from .errors import ApiError
@@ -31,6 +35,7 @@ __all__ = [
     "issuer_url",
     "make_offer",
     "operator_of",
+    "status_token_at",
     "verify_presented",
 ]
 
@@ -75,6 +80,25 @@ def make_offer(ctx: AppContext, issuer: str, person: str) -> CredentialOffer:
     return CredentialOffer(offer, f"{OFFER_SCHEME}?{query}", grant.expires_in)
 
 
+_LIST_URI = re.compile(r"/status-lists/(\d{1,15})$")
+
+
+def status_token_at(ctx: AppContext, uri: str) -> str:
+    """The Status List Token this service serves at ``uri`` (``…/status-lists/<n>``), as of
+    now, signed by the operator. Raises :class:`PresentationError` (``bad_status``) for a
+    URI of no status list."""
+    found = _LIST_URI.search(uri)
+    if found is None:
+        raise PresentationError("bad_status", f"{uri} is not a status list of this ledger")
+    return status_list_token(
+        operator=operator_of(ctx),
+        uri=uri,
+        list_number=int(found[1]),
+        revoked=revoked_log_indexes(ctx.state()),
+        issued_at=int(time.time()),
+    )
+
+
 def verify_presented(
     ctx: AppContext, presentation: str, *, nonce: str, audience: str, inclusion: bool
 ) -> tuple[VerifiedPresentation, int | None]:
@@ -92,6 +116,7 @@ def verify_presented(
         audience=audience,
         nonce=nonce,
         now=int(time.time()),
+        status_token=None if ctx.operator is None else lambda uri: status_token_at(ctx, uri),
     )
     checked = None
     if inclusion:

@@ -26,8 +26,12 @@ from ledger.credentials import (
     SdJwtVc,
     VerifiedRecord,
     credential_identifiers,
+    decode_lst,
+    encode_lst,
     issue_sd_jwt_vc,
     issuer_jwk,
+    status_list_token,
+    token_status_bytes,
     type_metadata,
     verified_record,
     verify_inclusion_evidence,
@@ -316,3 +320,57 @@ def test_docs_wallet_md_bytes_are_true(record: VerifiedRecord, holder: JWK) -> N
     # every refusal code of the verifier is in the doc's table
     for code in set(re.findall(r"``(\w+)``", PresentationError.__doc__ or "")) - {"code"}:
         assert f"`{code}`" in doc, code
+
+
+# -- the IETF Token Status List ----------------------------------------------------------------
+def test_token_status_list_layout_is_the_drafts_example() -> None:
+    """draft-ietf-oauth-status-list §4.1: statuses 1,0,0,1,1,1,0,1, 1,1,0,0,0,1,0,1 with one
+    bit each are the bytes 0xB9 0xA3, whose ZLIB at level 9 is "eNrbuRgAAhcBXQ"."""
+    set_at = [0, 3, 4, 5, 7, 8, 9, 13, 15]
+    raw = token_status_bytes(set_at, bits=16)
+    assert raw == bytes([0xB9, 0xA3])
+    assert encode_lst(raw) == "eNrbuRgAAhcBXQ"
+    assert decode_lst("eNrbuRgAAhcBXQ") == raw
+    bomb = encode_lst(bytes(64 * 1024))
+    with pytest.raises(PresentationError) as e:
+        decode_lst(bomb, limit=1024)
+    assert e.value.code == "bad_status"
+
+
+def test_a_revoked_endorsements_credential_shows_as_revoked(
+    record: VerifiedRecord, holder: JWK
+) -> None:
+    identifier = credential_identifiers(record)["endorsement"][0]
+    vc = _issue(record, identifier, holder)
+    status = _json_part(vc.issuance.split("~")[0].split(".")[1])["status"]["status_list"]
+    endorsement = record.entries[identifier.split(":", 1)[1]]
+    assert status["idx"] == endorsement.log_index
+    assert status["uri"] == f"{ISSUER}/status-lists/0"
+
+    def lists(revoked: set[int]) -> Any:
+        def token(uri: str) -> str:
+            return status_list_token(
+                operator=OPERATOR,
+                uri=uri,
+                list_number=0,
+                revoked=revoked,
+                issued_at=int(time.time()),
+            )
+
+        return token
+
+    presented = _present(vc, holder, {"endorsement": {"grade": True}})
+    assert _verify(presented).status == "unchecked"
+    assert _verify(presented, status_token=lists(set())).status == "valid"
+    _refused(presented, "revoked", status_token=lists({endorsement.log_index}))
+
+    # a status list signed by another key, or of another list, is refused
+    def foreign(uri: str) -> str:
+        return status_list_token(
+            operator=identity_for("another-ledger"), uri=uri, list_number=0, revoked=(), issued_at=0
+        )
+
+    _refused(presented, "bad_status", status_token=foreign)
+    _refused(presented, "bad_status", status_token=lambda uri: lists(set())(uri + "x"))
+    summary = _issue(record, credential_identifiers(record)["summary"][0], holder)
+    assert _verify(_present(summary, holder, {}), status_token=lists(set())).status == "none"

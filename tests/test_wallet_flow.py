@@ -10,6 +10,7 @@ the verifier must refuse. The HTTP refusals of the issuer and the pages are chec
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import time
 import urllib.parse
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,11 @@ import segno
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
+from ledger import commands
+from ledger.statement import Signer
 from tests.factories import identity_for
-from tests.support.api_server import BACKENDS, Backend, Live, live_server, login
-from tests.support.bundles import Scenario, build_scenario
+from tests.support.api_server import BACKENDS, Backend, HttpLedger, Live, live_server, login
+from tests.support.bundles import ORIGIN, Scenario, build_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 WALLET = ROOT / "tests" / "support" / "wallet.mjs"
@@ -311,3 +315,50 @@ def test_the_grants_are_single_use_expire_and_are_bounded(
         grants.issue("c_nonce")
     assert (e.value.status, e.value.code) == (503, "busy")
     engine.dispose()
+
+
+def test_a_revoked_endorsement_shows_as_revoked_to_the_wallet_and_the_verifier(
+    served: Live, scenario_url: tuple[str, Scenario], wallet_report: dict[str, Any]
+) -> None:
+    scenario = scenario_url[1]
+    identifier, credential = next(
+        (k, v) for k, v in wallet_report["credentials"].items() if k.startswith("endorsement:")
+    )
+    endorsement = identifier.split(":", 1)[1]
+    endorser = wallet_report["claims"][identifier]["endorsement"]["endorser"]
+    holder = json.dumps(wallet_report["holder"])
+
+    def recheck() -> dict[str, Any]:
+        done = subprocess.run(
+            ["node", str(WALLET), "--recheck", served.url, credential, holder],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        out: dict[str, Any] = json.loads(done.stdout)
+        return out
+
+    before = recheck()
+    assert before["library"] == "valid"
+    assert before["verifier"]["status"] == 200, before
+    assert before["verifier"]["body"]["status"] == "valid"
+    revoke = commands.revoke_endorsement(
+        Signer(scenario.ids[endorser], ORIGIN), person="alice", endorsement=endorsement
+    )
+    HttpLedger(served).append(revoke)
+    after = recheck()
+    assert "Status is not valid" in after["library"]  # @sd-jwt read our list: bit set
+    assert after["verifier"]["status"] == 422
+    assert after["verifier"]["body"]["code"] == "revoked"
+    # the list itself, as any verifier fetches it
+    listed = served.client.get("/status-lists/0")
+    assert listed.headers["content-type"] == "application/statuslist+jwt"
+    claims = json.loads(base64.urlsafe_b64decode(listed.text.split(".")[1] + "=="))
+    raw = zlib.decompress(base64.urlsafe_b64decode(claims["status_list"]["lst"] + "=="))
+    idx = json.loads(base64.urlsafe_b64decode(credential.split("~")[0].split(".")[1] + "=="))[
+        "status"
+    ]["status_list"]["idx"]
+    assert (raw[idx // 8] >> (idx % 8)) & 1 == 1
+    assert served.client.get("/status-lists/1").status_code == 404

@@ -24,14 +24,15 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
 
 from ledger.credentials import (
     CREDENTIAL_KINDS,
     HOLDER_KEY_ALGS,
     ISSUER_ALG,
     SD_JWT_VC_TYP,
+    TOKEN_TTL,
     IssuanceError,
     VerifiedRecord,
     credential_identifiers,
@@ -42,6 +43,7 @@ from ledger.credentials import (
     verified_record,
     verify_proof_jwt,
 )
+from ledger.credentials.status import STATUS_LIST_BITS
 from ledger.errors import NotPermitted
 
 from ..context import AppContext
@@ -53,6 +55,7 @@ from ..wallet_flow import (
     issuer_url,
     make_offer,
     operator_of,
+    status_token_at,
 )
 
 __all__ = ["router"]
@@ -60,6 +63,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["wallet"], responses=problem_responses(400, 401, 403, 404, 422, 503))
 
 _MAX_PROOFS = 10
+STATUS_LIST_MEDIA_TYPE = "application/statuslist+jwt"
 #: how long an SD-JWT VC stays valid (seconds); the ledger's record may change later
 CREDENTIAL_LIFETIME = 365 * 24 * 3600
 _NAMES = {
@@ -151,6 +155,25 @@ def jwt_vc_issuer_metadata(request: Request, ctx: Ctx) -> dict[str, Any]:
         "issuer": issuer_url(request),
         "jwks": {"keys": [issuer_jwk(ctx.log.operator_key())]},
     }
+
+
+@router.get(
+    "/status-lists/{number}",
+    response_class=Response,
+    responses={200: {"content": {STATUS_LIST_MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+)
+def token_status_list(
+    request: Request, ctx: Ctx, number: Annotated[int, Path(ge=0, le=2**53 // STATUS_LIST_BITS)]
+) -> Response:
+    """The IETF Token Status List ``number`` of the SD-JWT VCs, signed by the operator."""
+    if number * STATUS_LIST_BITS >= max(ctx.state().size, 1):
+        raise ApiError(404, "not_found", f"status list {number} holds no entry yet")
+    token = status_token_at(ctx, f"{issuer_url(request)}/status-lists/{number}")
+    return Response(
+        token,
+        media_type=STATUS_LIST_MEDIA_TYPE,
+        headers={"Cache-Control": f"public, max-age={TOKEN_TTL}"},
+    )
 
 
 @router.get("/vct/{kind}/v1")

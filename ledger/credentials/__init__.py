@@ -8,6 +8,7 @@
 - :mod:`.record`: a bundle verified with the operator's key, the source of both formats;
 - :mod:`.sd_jwt_vc`: SD-JWT VC credentials for wallets, and their type metadata;
 - :mod:`.holder_proof`: the wallet's OpenID4VCI proof of possession of its key;
+- :mod:`.token_status`: the IETF Token Status List of the SD-JWT VCs;
 - :mod:`.presentation`: :func:`verify_presentation` of an SD-JWT VC with key binding
   (docs/wallet.md).
 - :mod:`.status`: credential status (W3C Bitstring Status List) from the ledger state;
@@ -48,12 +49,15 @@ from .sd_jwt_vc import (
     HOLDER_KEY_ALGS,
     ISSUER_ALG,
     SD_JWT_VC_TYP,
+    TOKEN_STATUS_PATH,
     VCT_BASE,
     SdJwtVc,
     credential_identifiers,
     holder_jwk_of,
     issue_sd_jwt_vc,
     issuer_jwk,
+    signing_jwk,
+    status_claim,
     type_metadata,
     vct_of,
 )
@@ -76,6 +80,15 @@ from .status import (
     xsd_datetime,
 )
 from .status_check import CredentialRevoked, status_list_urls, verify_status
+from .token_status import (
+    STATUS_LIST_TOKEN_TYP,
+    TOKEN_TTL,
+    decode_lst,
+    encode_lst,
+    status_list_token,
+    token_status_bytes,
+    verify_token_status,
+)
 from .vc import (
     VC_V2_CONTEXT,
     CredentialIssuer,
@@ -98,7 +111,10 @@ __all__ = [
     "SD_JWT_VC_TYP",
     "STATUS_LIST_BITS",
     "STATUS_LIST_PATH",
+    "STATUS_LIST_TOKEN_TYP",
     "STATUS_PURPOSE",
+    "TOKEN_STATUS_PATH",
+    "TOKEN_TTL",
     "TRACKRECORD_CONTEXT",
     "TRACKRECORD_CONTEXT_PATH",
     "VCT_BASE",
@@ -125,9 +141,11 @@ __all__ = [
     "credential_id",
     "credential_identifiers",
     "decode_list",
+    "decode_lst",
     "did_key_for",
     "each_credential",
     "encode_list",
+    "encode_lst",
     "hash_data",
     "holder_jwk_of",
     "issue_credentials",
@@ -138,11 +156,15 @@ __all__ = [
     "public_key_from_verification_method",
     "revoked_log_indexes",
     "sign_document",
+    "signing_jwk",
     "status_bit",
+    "status_claim",
     "status_entry",
     "status_list_credential",
+    "status_list_token",
     "status_list_url",
     "status_list_urls",
+    "token_status_bytes",
     "trackrecord_context",
     "trackrecord_context_bytes",
     "type_metadata",
@@ -156,5 +178,6 @@ __all__ = [
     "verify_proof_jwt",
     "verify_sd_jwt",
     "verify_status",
+    "verify_token_status",
     "xsd_datetime",
 ]

@@ -40,15 +40,16 @@ from jwcrypto.jws import JWS
 from sd_jwt.verifier import SDJWTVerifier
 
 from ..merkle import verify_inclusion
-from .data_integrity import CredentialError
 from .sd_jwt_vc import (
     CREDENTIAL_KINDS,
     HOLDER_KEY_ALGS,
     ISSUER_ALG,
     SD_JWT_VC_TYP,
+    PresentationError,
     issuer_jwk,
     vct_of,
 )
+from .token_status import verify_token_status
 
 __all__ = [
     "KB_JWT_TYP",
@@ -64,14 +65,6 @@ KB_JWT_TYP = "kb+jwt"
 _KINDS = {vct_of(kind): kind for kind in CREDENTIAL_KINDS}
 
 
-class PresentationError(CredentialError):
-    """A presentation that does not verify; ``code`` names what is wrong:
-    ``bad_format``, ``untrusted_issuer``, ``bad_signature``, ``unknown_vct``,
-    ``expired_credential``, ``bad_disclosure``, ``no_key_binding``,
-    ``bad_key_binding``, ``wrong_audience``, ``wrong_nonce``, ``stale_presentation``,
-    ``bad_sd_hash``."""
-
-
 @dataclass(frozen=True)
 class VerifiedPresentation:
     """What a verified presentation establishes: the credential kind, its issuer, the
@@ -85,6 +78,9 @@ class VerifiedPresentation:
     holder_key: dict[str, Any]
     claims: dict[str, Any]
     disclosed: int
+    #: ``valid`` (its status list says so), ``unchecked`` (no status list was fetched) or
+    #: ``none`` (the credential has no status: a summary)
+    status: str = "none"
 
     @property
     def checkpoint(self) -> dict[str, Any]:
@@ -104,6 +100,7 @@ class VerifiedPresentation:
             "issued_at": self.issued_at,
             "expires_at": self.expires_at,
             "disclosed": self.disclosed,
+            "status": self.status,
             "claims": self.claims,
         }
 
@@ -317,12 +314,15 @@ def verify_presentation(
     now: int,
     max_age: int = 300,
     skew: int = 60,
+    status_token: Callable[[str], str] | None = None,
 ) -> VerifiedPresentation:
     """Verify an SD-JWT VC presentation with key binding; return what it establishes.
 
     ``issuer_key``: this ledger's operator Ed25519 public key (32 bytes); ``audience``
     and ``nonce``: what the verifier asked the holder to sign; ``now``: seconds since
-    the epoch; ``max_age``: how old the KB-JWT may be; ``skew``: tolerated clock skew.
+    the epoch; ``max_age``: how old the KB-JWT may be; ``skew``: tolerated clock skew;
+    ``status_token``: the Status List Token at a URI (fetched, or made by this ledger),
+    to check the credential's ``status`` (:func:`~.token_status.verify_token_status`).
     Raises :class:`PresentationError` with a code on the first fault.
     """
     jwt = presentation.strip().split("~", 1)[0]
@@ -353,6 +353,7 @@ def verify_presentation(
         raise PresentationError("bad_format", "the credential names no checkpoint")
     for reserved in ("_sd_alg", "cnf"):
         claims.pop(reserved, None)
+    status = _checked_status(claims.get("status"), status_token, issuer_key, now)
     return VerifiedPresentation(
         kind=_KINDS[vct],
         vct=vct,
@@ -362,7 +363,25 @@ def verify_presentation(
         holder_key=verified.holder_key,
         claims=claims,
         disclosed=verified.disclosures,
+        status=status,
     )
+
+
+def _checked_status(
+    status: Any, status_token: Callable[[str], str] | None, issuer_key: bytes, now: int
+) -> str:
+    if status is None:
+        return "none"
+    if not isinstance(status, dict):
+        raise PresentationError("bad_status", "the status claim is not an object")
+    if status_token is None:
+        return "unchecked"
+    ref = status.get("status_list")
+    uri = ref.get("uri") if isinstance(ref, dict) else None
+    if not isinstance(uri, str):
+        raise PresentationError("bad_status", "the status claim has no status_list uri")
+    verify_token_status(status, token=status_token(uri), issuer_key=issuer_key, now=now)
+    return "valid"
 
 
 def verify_inclusion_evidence(

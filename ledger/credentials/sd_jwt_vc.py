@@ -42,29 +42,45 @@ from keys import Identity
 from ..bundle import EndorsementSummary
 from .data_integrity import CredentialError
 from .record import RecordEntry, VerifiedRecord
+from .status import StatusPosition
 
 __all__ = [
     "CREDENTIAL_KINDS",
     "HOLDER_KEY_ALGS",
     "ISSUER_ALG",
     "SD_JWT_VC_TYP",
+    "TOKEN_STATUS_PATH",
     "VCT_BASE",
+    "PresentationError",
     "SdJwtVc",
     "credential_identifiers",
     "holder_jwk_of",
     "issue_sd_jwt_vc",
     "issuer_jwk",
+    "signing_jwk",
+    "status_claim",
     "type_metadata",
     "vct_of",
 ]
 
 SD_JWT_VC_TYP = "dc+sd-jwt"
+#: where a trackrecord service serves Status List Token ``{list}``, under its issuer URL
+TOKEN_STATUS_PATH = "/status-lists/{list}"
 ISSUER_ALG = "EdDSA"
 #: the holder keys a credential is bound to, by JWS ``alg`` and the JWK ``kty`` it needs:
 #: ES256 (what HAIP asks of wallets) and EdDSA (RFC 8037)
 HOLDER_KEY_ALGS = {"ES256": "EC", "EdDSA": "OKP"}
 VCT_BASE = "https://trackrecord.dev/vct/"
 CREDENTIAL_KINDS = ("contribution", "endorsement", "assignment", "summary")
+
+
+class PresentationError(CredentialError):
+    """A presentation that does not verify; ``code`` names what is wrong:
+    ``bad_format``, ``untrusted_issuer``, ``bad_signature``, ``unknown_vct``,
+    ``expired_credential``, ``bad_disclosure``, ``no_key_binding``,
+    ``bad_key_binding``, ``wrong_audience``, ``wrong_nonce``, ``stale_presentation``,
+    ``bad_sd_hash``, ``checkpoint_mismatch``; with a status list, ``revoked`` and
+    ``bad_status``."""
 
 
 def vct_of(kind: str) -> str:
@@ -88,7 +104,8 @@ def issuer_jwk(public_key: bytes) -> dict[str, str]:
     return {**jwk, "kid": JWK(**jwk).thumbprint(), "alg": ISSUER_ALG, "use": "sig"}
 
 
-def _signing_jwk(operator: Identity) -> JWK:
+def signing_jwk(operator: Identity) -> JWK:
+    """The operator's Ed25519 key as a private JWK, to sign with (``jwcrypto``)."""
     return JWK(
         kty="OKP",
         crv="Ed25519",
@@ -255,6 +272,23 @@ def _summary(record: VerifiedRecord, ref: str) -> dict[Any, Any]:
     }
 
 
+def _status_entry(record: VerifiedRecord, kind: str, ref: str) -> RecordEntry | None:
+    """The entry whose log index is the credential's status index (None: no status)."""
+    if kind in ("contribution", "endorsement"):
+        return record.entries[ref]
+    if kind == "assignment":
+        return record.completion(ref)
+    return None
+
+
+def status_claim(issuer: str, log_index: int) -> dict[str, Any]:
+    """The ``status`` claim (IETF Token Status List) of a credential resting on entry
+    ``log_index``, whose status lists the credential issuer ``issuer`` serves."""
+    at = StatusPosition.of(log_index)
+    uri = issuer + TOKEN_STATUS_PATH.format(list=at.list)
+    return {"status_list": {"idx": at.index, "uri": uri}}
+
+
 _BUILDERS = {
     "contribution": _contribution,
     "endorsement": _endorsement,
@@ -299,9 +333,12 @@ def issue_sd_jwt_vc(
             "root": report.checkpoint_root,
         },
     }
+    status = _status_entry(record, kind, ref)
+    if status is not None:
+        claims["status"] = status_claim(issuer, status.log_index)
     sd = SDJWTIssuer(
         claims,
-        _signing_jwk(operator),
+        signing_jwk(operator),
         holder_key=holder_jwk_of(holder_key),
         sign_alg=ISSUER_ALG,
         add_decoy_claims=True,

@@ -2,12 +2,14 @@
 // libraries under node, never trackrecord's Python code.
 //
 //   node tests/support/wallet.mjs '<openid-credential-offer://...>' <skill>
+//   node tests/support/wallet.mjs --recheck <issuer> <credential> '<holder private JWK>'
 //
 // Runs the OpenID4VCI 1.0 pre-authorized code flow over HTTP against the issuer the offer
 // names, verifies every credential it receives with @sd-jwt/sd-jwt-vc (the issuer key from
 // /.well-known/jwt-vc-issuer), then presents the summary credential disclosing only the
 // grades of <skill>, with key binding, to the service's verifier; and makes the
-// presentations a verifier must refuse. Prints one JSON report on stdout.
+// presentations a verifier must refuse. Prints one JSON report on stdout. With --recheck,
+// verifies one stored credential again (its status list fetched anew) and presents it.
 import crypto from "node:crypto";
 import { createRequire } from "node:module";
 
@@ -15,7 +17,6 @@ const require = createRequire(new URL("../node/package.json", import.meta.url));
 const { SDJwtVcInstance } = require("@sd-jwt/sd-jwt-vc");
 const { ES256, digest, generateSalt } = require("@sd-jwt/crypto-nodejs");
 
-const [offerLink, skill] = process.argv.slice(2);
 const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
 const hasher = (data, alg) => digest(data, alg);
 
@@ -54,6 +55,39 @@ async function withKeyBinding(sdJwt, { aud, nonce, iat }, sign) {
   return sdJwt + kb;
 }
 
+const now = () => Math.floor(Date.now() / 1000);
+
+if (process.argv[2] === "--recheck") {
+  const [issuer, credential, holderJwk] = process.argv.slice(3);
+  const issuerKeys = (await http("GET", `${issuer}/.well-known/jwt-vc-issuer`)).body.jwks.keys;
+  const wallet = new SDJwtVcInstance({
+    hasher,
+    hashAlg: "sha-256",
+    saltGenerator: generateSalt,
+    verifier: ed25519Verifier(issuerKeys[0]),
+    kbSigner: await ES256.getSigner(JSON.parse(holderJwk)),
+    kbSignAlg: "ES256",
+  });
+  const out = {};
+  try {
+    await wallet.verify(credential);
+    out.library = "valid";
+  } catch (error) {
+    out.library = String(error.message || error);
+  }
+  const request = (await http("POST", `${issuer}/presentations/requests`)).body;
+  const presentation = await wallet.present(credential, {}, {
+    kb: { payload: { aud: request.audience, nonce: request.nonce, iat: now() } },
+  });
+  const answer = await http("POST", `${issuer}/presentations/verify`, {
+    json: { presentation, nonce: request.nonce },
+  });
+  out.verifier = { status: answer.status, body: answer.body };
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+}
+
+const [offerLink, skill] = process.argv.slice(2);
 const report = { credentials: {}, library_verified: 0, refusals: {} };
 const offer = JSON.parse(new URL(offerLink).searchParams.get("credential_offer"));
 const issuer = offer.credential_issuer;
@@ -77,6 +111,7 @@ report.refusals.replayed_code = (await http("POST", authServer.token_endpoint, {
 // 2. the holder key and one credential per identifier, each with a proof of possession
 const holder = await ES256.generateKeyPair();
 const holderSign = await ES256.getSigner(holder.privateKey);
+report.holder = holder.privateKey; // for --recheck: this wallet is a test's
 for (const detail of tokenResponse.body.authorization_details) {
   for (const identifier of detail.credential_identifiers) {
     const cNonce = (await http("POST", metadata.nonce_endpoint)).body.c_nonce;
@@ -126,7 +161,6 @@ const summary = report.credentials[summaryId];
 const ask = async () => (await http("POST", `${issuer}/presentations/requests`)).body;
 const verify = async (presentation, nonce, inclusion = false) =>
   http("POST", `${issuer}/presentations/verify`, { json: { presentation, nonce, inclusion } });
-const now = () => Math.floor(Date.now() / 1000);
 const frame = { skills: { [skill]: true } };
 
 let request = await ask();

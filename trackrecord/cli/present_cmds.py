@@ -2,8 +2,9 @@
 
 A thin adapter over :func:`ledger.credentials.verify_presentation` for a relying party
 with the ledger at hand: the issuer key is this ledger's operator key, the audience and
-nonce are what the verifier asked the holder to sign, and with ``--inclusion`` every
-disclosed ledger entry is checked against the log (RFC 9162 inclusion proofs). Prints
+nonce are what the verifier asked the holder to sign, with ``--inclusion`` every
+disclosed ledger entry is checked against the log (RFC 9162 inclusion proofs), and
+with ``--fetch-status`` the credential's status list is fetched from its URI. Prints
 the disclosed claims as JSON; a presentation that does not verify exits 3 with its code.
 """
 
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from ledger.credentials import verify_inclusion_evidence, verify_presentation
@@ -37,6 +39,16 @@ def _read(path: str) -> str:
     return text.strip()
 
 
+def _fetch(uri: str) -> str:
+    """The Status List Token at ``uri`` (an HTTP GET)."""
+    try:
+        answer = httpx.get(uri, timeout=10, headers={"Accept": "application/statuslist+jwt"})
+        answer.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise CliError("status_unavailable", f"cannot fetch the status list {uri}: {exc}") from exc
+    return answer.text.strip()
+
+
 @app.command("verify")
 def verify(
     ctx: typer.Context,
@@ -52,6 +64,10 @@ def verify(
     max_age: Annotated[
         int, typer.Option("--max-age", min=1, help="Seconds the key binding may be old.")
     ] = 300,
+    fetch_status: Annotated[
+        bool,
+        typer.Option("--fetch-status", help="Fetch the credential's status list from its uri."),
+    ] = False,
 ) -> None:
     """Verify a presentation: this ledger's issuer key, the disclosures, the key binding."""
     cli = cli_context(ctx)
@@ -63,6 +79,7 @@ def verify(
         nonce=nonce,
         now=int(time.time()),
         max_age=max_age,
+        status_token=_fetch if fetch_status else None,
     )
     out = verified.as_json()
     if inclusion:
