@@ -22,7 +22,6 @@ from ledger.credentials import (
     verify_inclusion_evidence,
     verify_presentation,
 )
-from ledger.credentials.status import revoked_log_indexes
 
 from .context import AppContext
 from .errors import ApiError
@@ -94,7 +93,7 @@ def status_token_at(ctx: AppContext, uri: str) -> str:
         operator=operator_of(ctx),
         uri=uri,
         list_number=int(found[1]),
-        revoked=revoked_log_indexes(ctx.state()),
+        revoked=ctx.revoked()[1],
         issued_at=int(time.time()),
     )
 

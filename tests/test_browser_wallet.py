@@ -58,6 +58,7 @@ def test_the_employee_gets_a_qr_code_of_a_credential_offer(live: Live, chromium:
         page = context.new_page()
         create_key_and_register(live, page, "wallet-eva")
         page.goto(live.url + "/employee")
+        page.click("#tab-wallet")  # the employee page is split into tabs
         page.click("#wallet-offer button")
         expect(page.locator("#offer-qr svg")).to_be_visible()
         link = page.locator("#offer-link").get_attribute("href") or ""

@@ -32,6 +32,7 @@ from ledger.credentials import (
     HOLDER_KEY_ALGS,
     ISSUER_ALG,
     SD_JWT_VC_TYP,
+    STATUS_LIST_BITS,
     TOKEN_TTL,
     IssuanceError,
     VerifiedRecord,
@@ -43,7 +44,6 @@ from ledger.credentials import (
     verified_record,
     verify_proof_jwt,
 )
-from ledger.credentials.status import STATUS_LIST_BITS
 from ledger.errors import NotPermitted
 
 from ..context import AppContext
