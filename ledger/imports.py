@@ -48,7 +48,7 @@ from keys import key_id_for
 from .bundle import BundleError, BundleReport, dump_bundle, load_bundle, verify_bundle
 from .canonical import b64decode, canonical_bytes
 from .checkpoint import NoteVerifier, parse_verifier_key
-from .errors import LedgerError, NotFound
+from .errors import LedgerError, MalformedInput, NotFound
 from .link import require_link
 from .privacy import content_owner
 from .state import KeyRecord, LedgerState, Person
@@ -56,7 +56,16 @@ from .statement import parse_statement, utc_timestamp
 from .store import Store
 from .vault import open_sealed, seal, sealed_owner
 
-__all__ = ["ImportRegistry", "ImportedRecord", "key_state", "withhold_content_of"]
+DEFAULT_TRUST_WEIGHT = 0.5
+"""The trust in a trusted origin whose weight was not declared (``trackrecord trust --weight``)."""
+
+__all__ = [
+    "DEFAULT_TRUST_WEIGHT",
+    "ImportRegistry",
+    "ImportedRecord",
+    "key_state",
+    "withhold_content_of",
+]
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,27 @@ class ImportRegistry:
             else:
                 unbound.append((origin, key))
         return bound, unbound
+
+    def set_weight(self, origin: str, weight: float) -> None:
+        """Declare how much ratings imported from ``origin`` count here: their standing in
+        reputation and matching (docs/reputation.md), in [0, 1]; replaces an earlier one.
+        Raises :class:`~ledger.errors.MalformedInput` for a weight outside [0, 1]."""
+        if not 0.0 <= weight <= 1.0:
+            raise MalformedInput(f"a trust weight is between 0 and 1, not {weight}")
+        text = repr(float(weight))
+        mac = self.store.vault.row_mac(_WEIGHT_KIND, [origin, text]) or ""
+        self.store.put_trust_weight(origin, text, mac)
+
+    def origin_weights(self) -> dict[str, float]:
+        """The declared trust in each trusted origin: its weight, or
+        :data:`DEFAULT_TRUST_WEIGHT` when none was declared (or its row lacks a valid MAC:
+        edited in the database). An origin no longer trusted is absent (weight 0)."""
+        declared: dict[str, float] = {}
+        for origin, text, mac in self.store.trust_weights():
+            expected = self.store.vault.row_mac(_WEIGHT_KIND, [origin, text], create=False)
+            if expected is not None and hmac.compare_digest(mac, expected):
+                declared[origin] = float(text)
+        return {k.name: declared.get(k.name, DEFAULT_TRUST_WEIGHT) for k in self.trusted()}
 
     # -- import ------------------------------------------------------------------------------
     def import_bundle(self, bundle: str | bytes, *, state: LedgerState) -> ImportedRecord:
@@ -300,6 +330,7 @@ _VERIFIED: dict[bytes, BundleReport] = {}
 _VERIFIED_MAX = 1024
 _ROW_KIND = "imported_bundle"
 _TRUST_KIND = "trusted_origin"
+_WEIGHT_KIND = "trust_weight"
 _TRUST_MAC = "trusted-origin-mac "  # + the verifier key: the ledger_meta row of its MAC
 _MAC = "row_mac"
 _SEALED = "TRS1:"

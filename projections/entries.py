@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 
 from keys import key_id_for
+from ledger.imported_ratings import ImportedRating, imported_ratings
+from ledger.imports import ImportRegistry
 from ledger.store import Store
 
 __all__ = ["AcceptedEntry", "EntryReader", "epoch_seconds", "json_list", "personal_json"]
@@ -123,6 +125,13 @@ class EntryReader:
             _decode(r.position, r.head, r.disclosures)
             for r in self.store.read_records(after=after, limit=limit)
         ]
+
+    def imported(self) -> tuple[list[ImportedRating], dict[str, float]]:
+        """The ratings in the store's imported records and the declared trust in each
+        trusted origin (:mod:`ledger.imported_ratings`): what the reputation refresh
+        counts besides the log, read the same way by a rebuild (projections.verify)."""
+        registry = ImportRegistry(self.store)
+        return imported_ratings(registry), registry.origin_weights()
 
     def max_position(self) -> int:
         """The position of the log's last entry (0 when it is empty)."""

@@ -65,8 +65,9 @@ class Refreshable(Protocol):
     refresh_tables: tuple[str, ...]
     """The tables only the refresh step writes, the last one its record ``(position, at)``."""
 
-    def refresh(self, engine: Engine, *, at: int) -> None:
-        """Recompute derived values from the read model's rows, as of Unix time ``at``."""
+    def refresh(self, engine: Engine, *, at: int, log: EntryReader) -> None:
+        """Recompute derived values from the read model's rows (and what ``log`` holds
+        besides entries: imported records), as of Unix time ``at``."""
 
     def refreshed(self, conn: Connection) -> tuple[int, int] | None:
         """The last refresh as stored: ``(position, at)``, the log position and the Unix
@@ -321,7 +322,7 @@ class Projector:
         with _gc_paused():
             for model in self.select(names):
                 if isinstance(model, Refreshable):
-                    model.refresh(self.engine, at=moment)
+                    model.refresh(self.engine, at=moment, log=self.log)
 
     # -- following ----------------------------------------------------------------------
     def follow(

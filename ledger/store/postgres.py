@@ -61,6 +61,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (origin, verifier_key))"
             ).format(schema=self.schema, table=self.trusted_table)
         )
+        self.trust_weights_table = Identifier(f"{base}_trust_weights")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "origin text PRIMARY KEY, weight text NOT NULL, mac text NOT NULL)"
+            ).format(schema=self.schema, table=self.trust_weights_table)
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
@@ -427,6 +434,25 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             self.trusted_table,
         )
         return [(str(r["origin"]), str(r["verifier_key"])) for r in rows]
+
+    def upsert_trust_weight(self, origin: str, weight: str, mac: str) -> None:
+        """Set the declared trust weight of ``origin`` (with its row MAC)."""
+        self._query(
+            SQL(
+                "INSERT INTO {schema}.{table} VALUES (%s, %s, %s) ON CONFLICT (origin) "
+                "DO UPDATE SET weight = EXCLUDED.weight, mac = EXCLUDED.mac RETURNING origin"
+            ),
+            (origin, weight, mac),
+            self.trust_weights_table,
+        )
+
+    def select_trust_weights(self) -> list[tuple[str, str, str]]:
+        rows = self._query(
+            SQL("SELECT origin, weight, mac FROM {schema}.{table} ORDER BY 1"),
+            (),
+            self.trust_weights_table,
+        )
+        return [(str(r["origin"]), str(r["weight"]), str(r["mac"])) for r in rows]
 
     def insert_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
         """Store an imported bundle unless one with its key exists; return True if stored."""

@@ -67,6 +67,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     checkpoints_table = "checkpoints"
     meta_table = "ledger_meta"
     trusted_table = "trusted_origins"
+    trust_weights_table = "trust_weights"
     imports_table = "imported_bundles"
     data_keys_table = "data_keys"
     state_table = "rule_state"
@@ -99,6 +100,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.trusted_table} ("
             "origin TEXT NOT NULL, verifier_key TEXT NOT NULL, PRIMARY KEY (origin, verifier_key))"
+        )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.trust_weights_table} ("
+            "origin TEXT PRIMARY KEY, weight TEXT NOT NULL, mac TEXT NOT NULL)"
         )
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.imports_table} ("
@@ -330,6 +335,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT origin, verifier_key FROM {self.trusted_table} ORDER BY 1, 2")
             return [(str(r[0]), str(r[1])) for r in c.fetchall()]
+
+    def upsert_trust_weight(self, origin: str, weight: str, mac: str) -> None:
+        """Set the declared trust weight of ``origin`` (with its row MAC)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT OR REPLACE INTO {self.trust_weights_table} VALUES (?, ?, ?)",
+                (origin, weight, mac),
+            )
+
+    def select_trust_weights(self) -> list[tuple[str, str, str]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT origin, weight, mac FROM {self.trust_weights_table} ORDER BY 1")
+            return [(str(r[0]), str(r[1]), str(r[2])) for r in c.fetchall()]
 
     def insert_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
         """Store an imported bundle unless one with its key exists; return True if stored."""

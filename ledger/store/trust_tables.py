@@ -24,6 +24,15 @@ class TrustTables:
         """All trusted ``(origin, verifier key)`` pairs, sorted."""
         return list(self._recorder.select_trusted_keys())
 
+    def put_trust_weight(self, origin: str, weight: str, mac: str) -> None:
+        """Record the declared trust weight of ``origin`` (a decimal string) and its MAC,
+        replacing an earlier one."""
+        self._recorder.upsert_trust_weight(origin, weight, mac)
+
+    def trust_weights(self) -> list[tuple[str, str, str]]:
+        """Every declared ``(origin, weight, MAC)``, by origin."""
+        return list(self._recorder.select_trust_weights())
+
     def put_import(self, row: ImportRow) -> bool:
         """Store an imported bundle row ``(origin, person, size, verifier_key, entry_count,
         imported_at, report, bundle)`` unless one with its (origin, person, size) exists;

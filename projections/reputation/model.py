@@ -27,10 +27,12 @@ from typing import Any, ClassVar, NamedTuple
 import orjson
 from sqlalchemy import Connection, Engine, Executable, Table, bindparam, delete, insert, select
 
+from ledger.imported_ratings import ImportedRating
+
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
 from ..db import writing
-from ..entries import AcceptedEntry, json_list
+from ..entries import AcceptedEntry, EntryReader, json_list
 from . import tables as t
 from .formula import Raters, Rating, ReputationParams, quick_score
 from .standing import Edge, Standing, compute_standing
@@ -39,7 +41,10 @@ __all__ = [
     "RatingRow",
     "ReputationModel",
     "Scored",
+    "group_imported",
     "group_ratings",
+    "load_imported",
+    "load_origins",
     "reciprocal_pairs",
     "roots_of",
     "score_all",
@@ -72,6 +77,8 @@ class ReputationModel(ReadModel):
         t.raters.name,
         t.cliques.name,
         t.scores.name,
+        t.imported.name,
+        t.origins.name,
         t.refresh_state.name,
     )
     """The tables only :meth:`refresh` writes; ``refresh_state`` (last) records its moment."""
@@ -141,16 +148,27 @@ class ReputationModel(ReadModel):
         row = conn.execute(select(t.refresh_state.c.position, t.refresh_state.c.at)).first()
         return None if row is None else (int(row[0]), int(row[1]))
 
-    def refresh(self, engine: Engine, *, at: int) -> None:
-        """Recompute standing and every score as of Unix time ``at`` (one transaction).
+    def refresh(self, engine: Engine, *, at: int, log: EntryReader) -> None:
+        """Recompute standing and every score as of Unix time ``at`` (one transaction),
+        counting the ratings of ``log``'s imported records at the declared trust in their
+        origin.
 
         Holds the tracking record's lock, so the facts cannot change meanwhile.
         """
+        imported, origins = log.imported()
         with writing(engine) as conn:
             position = self.view.position(conn, lock=True)
             rows = load_ratings(conn)  # in log order
             managers = {p for (p,) in conn.execute(select(t.managers.c.person))}
-            scored = score_all(rows, load_targets(conn), managers, at=at, params=self.params)
+            scored = score_all(
+                rows,
+                load_targets(conn),
+                managers,
+                at=at,
+                params=self.params,
+                imported=imported,
+                origins=origins,
+            )
             standing = scored.standing
             scores = [
                 {"person": p, "skill": k, "score": score, "weight": total, "ratings": n}
@@ -170,7 +188,29 @@ class ReputationModel(ReadModel):
                 {"rater": r, "subject": s, "factor": f}
                 for (r, s), f in sorted(standing.clique.items())
             ]
-            for table, new_rows in ((t.raters, people), (t.cliques, pairs), (t.scores, scores)):
+            facts = [
+                {
+                    "origin": r.origin,
+                    "id": r.id,
+                    "subject": r.subject,
+                    "kind": r.kind,
+                    "rater": r.rater,
+                    "role": r.role,
+                    "grade": r.grade,
+                    "at": r.at,
+                    "position": r.position,
+                    "skills": json_list(list(r.skills)),
+                }
+                for r in imported
+            ]
+            trust = [{"origin": o, "weight": w} for o, w in sorted(origins.items())]
+            for table, new_rows in (
+                (t.raters, people),
+                (t.cliques, pairs),
+                (t.scores, scores),
+                (t.imported, facts),
+                (t.origins, trust),
+            ):
                 conn.execute(delete(table))
                 _insert_chunks(conn, table, new_rows)
             conn.execute(delete(t.refresh_state))
@@ -207,15 +247,22 @@ def score_all(
     *,
     at: int,
     params: ReputationParams = ReputationParams(),
+    imported: Sequence[ImportedRating] = (),
+    origins: Mapping[str, float] | None = None,
 ) -> Scored:
     """Standing and every (employee, skill) score as of Unix time ``at``: the refresh step
     as a pure function of the facts it reads (``rows`` in log order, the skills of each
     target, the managers an admin appointed). Deterministic; O(R) for R ratings plus the
-    power iteration (:func:`~projections.reputation.standing.compute_standing`)."""
+    power iteration (:func:`~projections.reputation.standing.compute_standing`).
+
+    ``imported`` ratings (from other ledgers) count with the declared trust in their
+    origin (``origins``) as standing; they do not enter this ledger's graph."""
     edges: list[Edge] = [(r[4], r[0], r[6], r[2]) for r in rows]
     standing = compute_standing(edges, roots_of(rows, managers), params)
-    raters = Raters(standing.weights, standing.discrimination)
+    raters = Raters(standing.weights, standing.discrimination, dict(origins or {}))
     groups = group_ratings(rows, targets, reciprocal_pairs(rows), standing.clique)
+    for key, found in group_imported(imported).items():
+        groups[key] = sorted([*groups.get(key, []), *found], key=lambda x: (x.position, x.id))
     scores = {}
     for key, ratings in groups.items():
         score, total = quick_score(ratings, raters, at=at, params=params)
@@ -268,6 +315,44 @@ def group_ratings(
         rating = Rating(rid, kind, rater, role, grade, at, position, mutual, factor)
         for skill in targets.get(target, ()):
             groups[(subject, skill)].append(rating)
+    return groups
+
+
+def load_imported(conn: Connection, person: str) -> list[ImportedRating]:
+    """The imported ratings of ``person`` the last refresh wrote, by origin and position."""
+    c = t.imported.c
+    query = select(t.imported).where(c.subject == person).order_by(c.origin, c.position)
+    return [
+        ImportedRating(
+            r.origin,
+            r.subject,
+            r.id,
+            r.kind,
+            r.rater,
+            r.role,
+            r.grade,
+            r.at,
+            r.position,
+            tuple(orjson.loads(r.skills)),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def load_origins(conn: Connection) -> dict[str, float]:
+    """The declared trust in each origin as of the last refresh."""
+    c = t.origins.c
+    return {o: float(w) for o, w in conn.execute(select(c.origin, c.weight))}
+
+
+def group_imported(imported: Iterable[ImportedRating]) -> dict[tuple[str, str], list[Rating]]:
+    """Imported ratings per (employee, skill), each with its origin (never reciprocal,
+    clique 1: the origin's graph is not seen here)."""
+    groups: dict[tuple[str, str], list[Rating]] = defaultdict(list)
+    for r in imported:
+        rating = Rating(r.id, r.kind, r.rater, r.role, r.grade, r.at, r.position, origin=r.origin)
+        for skill in r.skills:
+            groups[(r.subject, skill)].append(rating)
     return groups
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 
 from sqlalchemy import Connection, select
@@ -11,7 +12,15 @@ from ledger.catalogue import Part
 from ..portfolio.queries import viewer_sees
 from . import tables as t
 from .formula import Raters, ReputationParams, Score, score_ratings
-from .model import group_ratings, load_ratings, load_targets, reciprocal_pairs
+from .model import (
+    group_imported,
+    group_ratings,
+    load_imported,
+    load_origins,
+    load_ratings,
+    load_targets,
+    reciprocal_pairs,
+)
 
 __all__ = ["as_of", "explain", "rated_skills", "reputation", "snapshot_scores"]
 
@@ -30,6 +39,8 @@ def explain(
     since does not count), decayed to ``at``; and what the last refresh found about
     the raters (``Score.standing_position``): their standing and discrimination, and
     the dense-clique factor of each pair; a rater it does not know has no standing.
+    The ratings of imported records the last refresh wrote count too, each with its
+    origin and the declared trust in it (as of that refresh) as its standing.
     Ignores visibility: see :func:`reputation` for viewers.
     """
     rows = [r for r in load_ratings(conn, [person]) if r[7] <= at]
@@ -51,6 +62,10 @@ def explain(
         clique = {(r, person): float(f) for r, f in conn.execute(pairs)}
     snapshot = conn.execute(select(t.refresh_state.c.position)).scalar_one_or_none()
     ratings = group_ratings(rows, targets, endorsed, clique).get((person, skill), [])
+    imported = [r for r in load_imported(conn, person) if r.at <= at]
+    if imported:
+        ratings = [*ratings, *group_imported(imported).get((person, skill), [])]
+        raters = dataclasses.replace(raters, origins=load_origins(conn))
     return score_ratings(
         person,
         skill,
@@ -99,10 +114,12 @@ def as_of(text: str) -> int:
 
 
 def rated_skills(conn: Connection, person: str) -> list[str]:
-    """The skills in which ``person`` has at least one active rating, sorted."""
+    """The skills in which ``person`` has at least one active rating (their own or an
+    imported one), sorted."""
     rows = load_ratings(conn, [person])
     targets = load_targets(conn, {r[3] for r in rows})
-    return sorted({skill for r in rows for skill in targets.get(r[3], ())})
+    imported = {skill for r in load_imported(conn, person) for skill in r.skills}
+    return sorted({skill for r in rows for skill in targets.get(r[3], ())} | imported)
 
 
 def snapshot_scores(conn: Connection, person: str) -> dict[str, tuple[float, float, int]]:

@@ -100,6 +100,30 @@ scores = Table(
     sqlite_with_rowid=False,
 )
 
+imported = Table(
+    "rep_imported",
+    metadata,
+    Column("origin", String(255), primary_key=True),  # the ledger the rating was given on
+    Column("id", String(64), primary_key=True),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("rater", String(64), nullable=False),  # a person of the origin ledger
+    Column("role", String(16), nullable=False),
+    Column("grade", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("position", BigInteger, nullable=False),  # its log index on the origin ledger
+    Column("skills", Text, nullable=False),  # JSON list
+    sqlite_with_rowid=False,
+)
+
+origins = Table(
+    "rep_origins",
+    metadata,
+    Column("origin", String(255), primary_key=True),
+    Column("weight", Float, nullable=False),  # the declared trust in it, as of the refresh
+    sqlite_with_rowid=False,
+)
+
 refresh_state = Table(
     "rep_refresh",
     metadata,

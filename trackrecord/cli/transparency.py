@@ -22,7 +22,8 @@ from ledger.canonical import b64encode
 from ledger.catalogue import Part
 from ledger.checkpoint import NoteVerifier, parse_verifier_key
 from ledger.cosignature import verify_cosignatures
-from ledger.errors import NotFound
+from ledger.errors import MalformedInput, NotFound
+from ledger.imports import DEFAULT_TRUST_WEIGHT
 from ledger.merkle import leaf_hash
 from ledger.monitor import Monitor, Observation
 from ledger.remote_monitor import watch
@@ -311,13 +312,29 @@ def trust(
         str | None,
         typer.Option("--remove", metavar="ORIGIN|KEY", help="Stop trusting an origin or key."),
     ] = None,
+    weight: Annotated[
+        float | None,
+        typer.Option(
+            "--weight",
+            metavar="W",
+            help="How much ratings imported from the key's origin count here, 0 to 1 "
+            f"(default {DEFAULT_TRUST_WEIGHT}; docs/reputation.md).",
+        ),
+    ] = None,
 ) -> None:
     """Trust another ledger's operator key for imports; list the trusted keys."""
     cli = cli_context(ctx)
     registry = cli.ledger.imports
+    if weight is not None and verifier_key is None:
+        raise MalformedInput("--weight needs the VERIFIER_KEY of the origin it is for")
     if verifier_key is not None:
+        if weight is not None:
+            registry.set_weight(parse_verifier_key(verifier_key.strip()).name, weight)
         key = registry.trust(verifier_key)
-        cli.err.print(f"[green]✓[/green] trusting {escape(key.name)}", soft_wrap=True)
+        found = registry.origin_weights().get(key.name, DEFAULT_TRUST_WEIGHT)
+        cli.err.print(
+            f"[green]✓[/green] trusting {escape(key.name)} (weight {found:g})", soft_wrap=True
+        )
     if remove is not None and registry.untrust(remove) == 0:
         raise NotFound(f"{remove!r} is not a trusted origin or key")
     for key in registry.trusted():

@@ -1,0 +1,167 @@
+"""Imported history counts (issue 14): ratings in a record imported from another ledger
+count in the receiving ledger's reputation, weighed by its declared trust in the origin.
+
+alice's record on ledger A (:func:`tests.support.bundles.build_scenario`: a
+``policy-advice`` contribution endorsed by a manager (4), a peer (5) and a client (3), and
+a ``python`` assignment completed with a 4) is imported into ledger B, where she is
+linked to her record and nobody rated her. B's scores and explanations then hold A's
+ratings, each naming its origin, at B's declared trust in A as standing; a lower trust
+weighs them less; and the read models rebuilt from B's store equal the live ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger.app import Ledger
+from ledger.errors import MalformedInput
+from ledger.imports import DEFAULT_TRUST_WEIGHT, ImportRegistry
+from projections import open_projector
+from projections.reputation.formula import Score
+from projections.reputation.queries import explain, rated_skills, snapshot_scores
+from projections.runner import Projector
+from projections.verify import verify_read_models
+from tests.factories import identity_for
+from tests.support.bundles import ALICE_LAST_KEY, ORIGIN, origin_bundle
+from tests.support.links import link_record, receiving_ledger
+
+AT = int(time.time()) + 86_400  # a day after the scenario's entries were recorded
+
+
+@dataclass(frozen=True)
+class Origin:
+    bundle: str
+    key: str
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Origin:
+    return Origin(*origin_bundle(tmp_path_factory.mktemp("origin")))
+
+
+@dataclass
+class Receiving:
+    ledger: Ledger
+    registry: ImportRegistry
+    projector: Projector
+
+    def import_(self, origin: Origin, *, weight: float | None = None) -> None:
+        """Trust A (at ``weight``, or the default), import alice's bundle, project, refresh."""
+        self.registry.trust(origin.key)
+        if weight is not None:
+            self.registry.set_weight(ORIGIN, weight)
+        with self.ledger.service.reading() as state:
+            self.registry.import_bundle(origin.bundle, state=state)
+        self.projector.catch_up()
+        self.projector.refresh(at=AT)
+
+    def explain(self, skill: str) -> Score:
+        with self.projector.engine.connect() as conn:
+            return explain(conn, "alice", skill, at=AT)
+
+
+@pytest.fixture
+def receiving(origin: Origin, tmp_path: Path) -> Iterator[Receiving]:
+    """Ledger B with alice linked to her record from A, nothing imported yet."""
+    operator = identity_for("operator-b")
+    ledger = receiving_ledger(f"sqlite://{(tmp_path / 'b.db').resolve().as_posix()}", operator)
+    link_record(
+        ledger.service, origin.bundle, here=identity_for("alice-b"), there=ALICE_LAST_KEY,
+        registrar=operator,
+    )  # fmt: skip
+    projector = open_projector(ledger.service.store)
+    try:
+        yield Receiving(ledger, ImportRegistry(ledger.service.store), projector)
+    finally:
+        projector.engine.dispose()
+        ledger.service.store.close()
+
+
+def test_imported_ratings_count_with_their_origin(receiving: Receiving, origin: Origin) -> None:
+    receiving.projector.catch_up()
+    receiving.projector.refresh(at=AT)
+    assert receiving.explain("policy-advice").ratings == ()  # nobody rated her on B
+
+    receiving.import_(origin)
+
+    score = receiving.explain("policy-advice")
+    assert {(w.rating.rater, w.rating.role, w.rating.grade) for w in score.ratings} == {
+        ("bob", "manager", 4),
+        ("carol", "peer", 5),
+        ("dave", "client", 3),
+    }
+    assert {w.rating.origin for w in score.ratings} == {ORIGIN}
+    assert {w.standing for w in score.ratings} == {DEFAULT_TRUST_WEIGHT}
+    assert {(w.discrimination, w.clique) for w in score.ratings} == {(1.0, 1.0)}
+    assert score.weight > 0
+    assert score.score > 3.0
+    [completion] = receiving.explain("python").ratings
+    assert completion.rating[1:4] == ("completion", "bob", "owner")
+    assert completion.rating.origin == ORIGIN
+    with receiving.projector.engine.connect() as conn:
+        assert rated_skills(conn, "alice") == ["policy-advice", "python"]
+        refreshed = snapshot_scores(conn, "alice")
+    # the refreshed score (what rankings use) is the explained one
+    assert refreshed["policy-advice"] == pytest.approx((score.score, score.weight, 3))
+
+
+def test_lower_trust_weighs_less(origin: Origin, tmp_path: Path) -> None:
+    found: dict[float, Score] = {}
+    for weight in (0.9, 0.2):
+        operator = identity_for("operator-b")
+        url = f"sqlite://{(tmp_path / f'b-{weight}.db').resolve().as_posix()}"
+        ledger = receiving_ledger(url, operator)
+        link_record(
+            ledger.service, origin.bundle, here=identity_for("alice-b"), there=ALICE_LAST_KEY,
+            registrar=operator,
+        )  # fmt: skip
+        projector = open_projector(ledger.service.store)
+        try:
+            b = Receiving(ledger, ImportRegistry(ledger.service.store), projector)
+            b.import_(origin, weight=weight)
+            found[weight] = b.explain("policy-advice")
+        finally:
+            projector.engine.dispose()
+            ledger.service.store.close()
+    high, low = found[0.9], found[0.2]
+    assert {w.standing for w in low.ratings} == {0.2}
+    assert low.weight == pytest.approx(high.weight * 0.2 / 0.9)
+    assert 3.0 < low.score < high.score  # pulled less far from the prior
+
+
+def test_untrusting_the_origin_stops_its_ratings(receiving: Receiving, origin: Origin) -> None:
+    receiving.import_(origin, weight=0.7)
+    assert receiving.explain("policy-advice").weight > 0
+    receiving.registry.untrust(ORIGIN)
+    receiving.projector.refresh(at=AT)
+    score = receiving.explain("policy-advice")
+    assert {w.standing for w in score.ratings} == {0.0}  # still shown, with their origin
+    assert score.weight == 0.0
+    assert score.score == 3.0
+
+
+def test_trust_weight_is_bounded_and_bound_to_its_row(receiving: Receiving, origin: Origin) -> None:
+    receiving.registry.trust(origin.key)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(MalformedInput):
+            receiving.registry.set_weight(ORIGIN, bad)
+    assert receiving.registry.origin_weights() == {ORIGIN: DEFAULT_TRUST_WEIGHT}
+    receiving.registry.set_weight(ORIGIN, 0.8)
+    receiving.registry.set_weight(ORIGIN, 0.3)  # a later declaration replaces the earlier
+    assert receiving.registry.origin_weights() == {ORIGIN: 0.3}
+    store = receiving.ledger.service.store
+    mac = store.trust_weights()[0][2]
+    store.put_trust_weight(ORIGIN, "1.0", mac)  # edited in the database: MAC no longer fits
+    assert receiving.registry.origin_weights() == {ORIGIN: DEFAULT_TRUST_WEIGHT}
+
+
+def test_rebuilt_read_models_equal_live_ones_with_imports(
+    receiving: Receiving, origin: Origin
+) -> None:
+    receiving.import_(origin, weight=0.6)
+    verify_read_models(receiving.projector.log, receiving.projector.engine)
