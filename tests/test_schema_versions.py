@@ -112,3 +112,32 @@ def test_the_reputation_read_model_of_revision_0002_is_replayed(database_url: st
             assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_revision_0004_adds_the_imported_ratings_tables(database_url: str) -> None:
+    """Revision 0004 (issue 14): the refresh step's ``rep_imported`` and ``rep_origins``
+    are created in a database at 0003; the read models' positions stay."""
+    engine = _open(database_url)
+    try:
+        with engine.begin() as conn:  # as revision 0003 left it, applied up to 7
+            for table in ("rep_imported", "rep_origins"):
+                conn.execute(sa.text(f"DROP TABLE {table}"))
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003'"))
+            conn.execute(
+                sa.text("UPDATE projection_tracking SET position = 7 WHERE read_model <> ''")
+            )
+        store = open_store(database_url)
+        try:
+            projector = open_projector(store, engine=engine)
+            assert projector.schema_change is not None
+            assert (projector.schema_change.before, projector.schema_change.after) == (
+                "0003",
+                "0004",
+            )
+            positions = projector.positions()
+        finally:
+            store.close()
+        assert {"rep_imported", "rep_origins"} <= set(sa.inspect(engine).get_table_names())
+        assert positions["reputation"] == 7
+    finally:
+        engine.dispose()
