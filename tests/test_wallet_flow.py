@@ -89,12 +89,13 @@ def wallet_report(served: Live, alice: str) -> dict[str, Any]:
         pytest.fail("node and tests/node's packages are missing: scripts/test installs them")
     link = _page_offer(served, alice)  # what the wallet scans on the employee's page
     assert link.startswith("openid-credential-offer://?credential_offer=")
+    return _wallet(link, SKILL)
+
+
+def _wallet(*args: str) -> dict[str, Any]:
+    """Run the node wallet (tests/support/wallet.mjs) with ``args``; return its report."""
     done = subprocess.run(
-        ["node", str(WALLET), link, SKILL],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        ["node", str(WALLET), *args], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout)
@@ -329,16 +330,7 @@ def test_a_revoked_endorsement_shows_as_revoked_to_the_wallet_and_the_verifier(
     holder = json.dumps(wallet_report["holder"])
 
     def recheck() -> dict[str, Any]:
-        done = subprocess.run(
-            ["node", str(WALLET), "--recheck", served.url, credential, holder],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        out: dict[str, Any] = json.loads(done.stdout)
-        return out
+        return _wallet("--recheck", served.url, credential, holder)
 
     before = recheck()
     assert before["library"] == "valid"
