@@ -18,17 +18,22 @@ from pathlib import Path
 
 import pytest
 
+from ledger import commands
 from ledger.app import Ledger
 from ledger.errors import MalformedInput
 from ledger.imports import DEFAULT_TRUST_WEIGHT, ImportRegistry
+from ledger.statement import Signer
+from ledger.store import open_store
 from projections import open_projector
+from projections.matching.queries import AssignmentSpec, Match, candidates
 from projections.reputation.formula import Score
 from projections.reputation.queries import explain, rated_skills, snapshot_scores
 from projections.runner import Projector
 from projections.verify import verify_read_models
 from tests.factories import identity_for
 from tests.support.bundles import ALICE_LAST_KEY, ORIGIN, origin_bundle
-from tests.support.links import link_record, receiving_ledger
+from tests.support.cli import Cli
+from tests.support.links import RECEIVING, link_record, receiving_ledger
 
 AT = int(time.time()) + 86_400  # a day after the scenario's entries were recorded
 
@@ -110,6 +115,45 @@ def test_imported_ratings_count_with_their_origin(receiving: Receiving, origin: 
     assert refreshed["policy-advice"] == pytest.approx((score.score, score.weight, 3))
 
 
+def test_matching_counts_imported_ratings_and_names_their_origin(
+    receiving: Receiving, origin: Origin
+) -> None:
+    """alice, findable on B with one claim of her own, ranks with the reputation her
+    imported ratings give her, and the reason names the ledger they came from."""
+    alice = Signer(identity_for("alice-b"), RECEIVING)
+    service = receiving.ledger.service
+    service.append(
+        commands.claim_contribution(
+            alice, person="alice", title="Brief on B", skills=["policy-advice"],
+            start="2026-04-01",
+        )
+    )  # fmt: skip
+    for part in ("free", "analytical"):
+        service.append(
+            commands.change_visibility(alice, person="alice", part=part, visibility="public")
+        )
+    spec = AssignmentSpec(("policy-advice",), 8, "minbzk", "minbzk/cio")
+
+    def alices_match() -> Match:
+        with receiving.projector.engine.connect() as conn:
+            [found] = [m for m in candidates(conn, spec, searcher=None) if m.person == "alice"]
+        return found
+
+    receiving.projector.catch_up()
+    receiving.projector.refresh(at=AT)
+    before = alices_match()
+    assert before.skills[0].origins == ()
+    receiving.import_(origin)
+    after = alices_match()
+    [skill] = after.skills
+    assert skill.origins == (ORIGIN,)
+    assert skill.reputation == pytest.approx(receiving.explain("policy-advice").score, abs=1e-3)
+    assert f"with ratings imported from {ORIGIN}" in after.reasons[1]
+    assert after.score is not None
+    assert before.score is not None
+    assert after.score > before.score  # her imported 4, 5 and 3 raise her above the prior
+
+
 def test_lower_trust_weighs_less(origin: Origin, tmp_path: Path) -> None:
     found: dict[float, Score] = {}
     for weight in (0.9, 0.2):
@@ -165,3 +209,24 @@ def test_rebuilt_read_models_equal_live_ones_with_imports(
 ) -> None:
     receiving.import_(origin, weight=0.6)
     verify_read_models(receiving.projector.log, receiving.projector.engine)
+
+
+def test_trust_weight_on_the_command_line(origin: Origin, tmp_path: Path) -> None:
+    cli = Cli(f"sqlite://{(tmp_path / 'cli.db').resolve().as_posix()}", tmp_path / "keys")
+    cli.ok("init", "--operator", "op", "--department", "minbzk/cio", "--name", "Operator")
+    set_ = cli.ok("trust", origin.key, "--weight", "0.8")
+    assert "weight 0.8" in set_.stderr
+    assert set_.stdout.strip() == origin.key
+    for bad in (("--weight", "1.5"), ("--weight", "-1")):
+        refused = cli("trust", origin.key, *bad)
+        assert refused.exit_code != 0
+        assert "between 0 and 1" in refused.output
+    assert "weight 0.8" in cli.ok("trust", origin.key).stderr  # unchanged by the refusals
+    alone = cli("trust", "--weight", "0.3")
+    assert alone.exit_code != 0
+    assert "VERIFIER_KEY" in alone.output
+    store = open_store(cli.url)
+    try:
+        assert ImportRegistry(store).origin_weights() == {ORIGIN: 0.8}
+    finally:
+        store.close()

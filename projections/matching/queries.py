@@ -11,7 +11,9 @@ assignment: ``weekly budget − hours of active assignments ≥ hours needed``.
 **Score.** For the n required skills, ``(1/n) Σ fit_k · (0.5 + 0.5 · (rep_k − 1)/4)``
 over the skills the person has: ``fit`` is 1 for evidence and 0.5 for an
 ambition only; ``rep`` is the refreshed reputation in that skill (the prior 3
-when there is none yet). So covering more required skills always counts more
+when there is none yet), which counts the ratings of imported records at the
+declared trust in their origin (docs/reputation.md, "Imported ratings"); the skill's
+reason names those origins. So covering more required skills always counts more
 than excellence in fewer; reputation orders people of equal coverage. Ties go
 to more available hours, then the person id.
 
@@ -86,12 +88,14 @@ class AssignmentSpec:
 
 @dataclass(frozen=True)
 class SkillMatch:
-    """A required skill the candidate has: evidence count, ambition, refreshed reputation."""
+    """A required skill the candidate has: evidence count, ambition, refreshed reputation,
+    and the other ledgers whose imported ratings count in that reputation (``origins``)."""
 
     skill: str
     evidence: int
     ambition: bool
     reputation: float | None
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,7 @@ class Match:
                 evidence=evidence.get(s.skill, 0),
                 ambition=s.ambition and Part.AMBITIONS not in hidden,
                 reputation=None if Part.ANALYTICAL in hidden else s.reputation,
+                origins=() if Part.ANALYTICAL in hidden else s.origins,
             )
             if seen.evidence or seen.ambition:
                 shown.append(seen)
@@ -313,13 +318,17 @@ def _explain(
     people = [row.person for row in rows]
     s, r = t.skills.c, rep.scores.c
     details: dict[str, dict[str, SkillMatch]] = {p: {} for p in people}
+    imported = _imported_origins(conn, people, required)
     for d in conn.execute(
         select(s.person, s.skill, s.evidence, s.ambition, r.score)
         .select_from(t.skills.outerjoin(rep.scores, and_(r.person == s.person, r.skill == s.skill)))
         .where(s.person.in_(people), s.skill.in_(required))
     ):
         score = None if d.score is None else round(float(d.score), 3)
-        details[d.person][d.skill] = SkillMatch(d.skill, int(d.evidence), bool(d.ambition), score)
+        origins = imported.get((d.person, d.skill), ())
+        details[d.person][d.skill] = SkillMatch(
+            d.skill, int(d.evidence), bool(d.ambition), score, origins
+        )
     out = []
     for row in rows:
         person = row.person
@@ -339,6 +348,21 @@ def _explain(
             )
         )
     return out
+
+
+def _imported_origins(
+    conn: Connection, people: Sequence[str], required: Collection[str]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Per (person, required skill): the origins of the imported ratings the last
+    reputation refresh counted (``rep_imported``), sorted."""
+    i = rep.imported.c
+    found: dict[tuple[str, str], set[str]] = {}
+    query = select(i.subject, i.origin, i.skills).where(i.subject.in_(people)).distinct()
+    for subject, origin, skills in conn.execute(query):
+        for skill in json.loads(skills):
+            if skill in required:
+                found.setdefault((subject, skill), set()).add(origin)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
 
 
 def _reasons(  # the ring first, the hours last (Match.as_seen keeps those two)
@@ -373,6 +397,8 @@ def _skills_reason(have: Iterable[SkillMatch], *, reputation_shown: bool) -> str
             rep_text = "no reputation yet"
         else:
             rep_text = f"reputation {m.reputation:.2f}"
+        if reputation_shown and m.origins:
+            rep_text += ", with ratings imported from " + ", ".join(m.origins)
         if m.evidence:
             skills.append(f"{m.skill} ({m.evidence}× evidence, {rep_text})")
         else:
