@@ -71,10 +71,11 @@ class Receiving:
 
 
 @pytest.fixture
-def receiving(origin: Origin, tmp_path: Path) -> Iterator[Receiving]:
-    """Ledger B with alice linked to her record from A, nothing imported yet."""
+def receiving(origin: Origin, database_url: str) -> Iterator[Receiving]:
+    """Ledger B (on each storage backend) with alice linked to her record from A, nothing
+    imported yet."""
     operator = identity_for("operator-b")
-    ledger = receiving_ledger(f"sqlite://{(tmp_path / 'b.db').resolve().as_posix()}", operator)
+    ledger = receiving_ledger(database_url, operator)
     link_record(
         ledger.service, origin.bundle, here=identity_for("alice-b"), there=ALICE_LAST_KEY,
         registrar=operator,
