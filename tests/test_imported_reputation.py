@@ -11,7 +11,7 @@ weighs them less; and the read models rebuilt from B's store equal the live ones
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,9 @@ from tests.support.bundles import ALICE_LAST_KEY, ORIGIN, origin_bundle
 from tests.support.cli import Cli
 from tests.support.links import RECEIVING, link_record, receiving_ledger
 
-AT = int(time.time()) + 86_400  # a day after the scenario's entries were recorded
+AT_DAY = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).date()
+AT = int(dt.datetime.combine(AT_DAY, dt.time(23, 59, 59), tzinfo=dt.UTC).timestamp())
+"""The end of tomorrow (UTC): after the scenario's entries; ``--at AT_DAY`` names it."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ def receiving(origin: Origin, database_url: str) -> Iterator[Receiving]:
         ledger.service.store.close()
 
 
-def test_imported_ratings_count_with_their_origin(receiving: Receiving, origin: Origin) -> None:
+def test_imported_ratings_count_with_their_origin(
+    receiving: Receiving, origin: Origin, database_url: str, tmp_path: Path
+) -> None:
     receiving.projector.catch_up()
     receiving.projector.refresh(at=AT)
     assert receiving.explain("policy-advice").ratings == ()  # nobody rated her on B
@@ -114,6 +118,13 @@ def test_imported_ratings_count_with_their_origin(receiving: Receiving, origin: 
         refreshed = snapshot_scores(conn, "alice")
     # the refreshed score (what rankings use) is the explained one
     assert refreshed["policy-advice"] == pytest.approx((score.score, score.weight, 3))
+    # the CLI's explanation names the origin of every imported rating
+    cli = Cli(database_url, tmp_path)
+    [shown] = cli.json("reputation", "alice", "--skill", "policy-advice", "--at", str(AT_DAY))
+    assert [r["rating"]["origin"] for r in shown["ratings"]] == [ORIGIN] * 3
+    assert shown["score"] == pytest.approx(score.score)
+    table = cli.ok("reputation", "alice", "--skill", "policy-advice", "--at", str(AT_DAY))
+    assert ORIGIN in table.stdout
 
 
 def test_matching_counts_imported_ratings_and_names_their_origin(
