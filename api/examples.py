@@ -165,6 +165,7 @@ PERSON: list[JsonValue] = [
             }
         ],
         "registered_at": 1,
+        "left_for": None,
     }
 ]
 

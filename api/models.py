@@ -156,6 +156,8 @@ class PersonOut(BaseModel):
     current_key: str | None
     keys: list[KeyOut]
     registered_at: int
+    #: the ledger (origin) the person left this one for (``EmployeeLeft``), or null
+    left_for: str | None = None
 
 
 class AccessRequestOut(BaseModel):

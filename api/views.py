@@ -96,6 +96,7 @@ def person_out(person: Person, state: LedgerState, display_name: str | None) -> 
     keys = sorted(
         (k for k in state.keys.values() if k.person == person.id), key=lambda k: k.valid_from
     )
+    departure = state.departures.get(person.id)
     return PersonOut(
         id=person.id,
         display_name=display_name,
@@ -114,6 +115,7 @@ def person_out(person: Person, state: LedgerState, display_name: str | None) -> 
             for k in keys
         ],
         registered_at=person.registered_at,
+        left_for=None if departure is None else departure.destination,
     )
 
 

@@ -223,6 +223,15 @@ class EmployeeTransferredBody(_Body):
     department: Department
 
 
+class TransferConsentedBody(_Body):
+    organisation: Slug
+    department: Department
+
+
+class EmployeeLeftBody(_Body):
+    destination: Origin
+
+
 class Period(BaseModel):
     # Lax mode so enum fields take their JSON string values; every int is a StrictInt
     # (no "5" -> 5, no True -> 1) and pydantic never turns a number into a str.
@@ -370,6 +379,8 @@ CATALOGUE: dict[str, StatementType] = {
         StatementType("RoleGranted", _I, RoleBody),
         StatementType("RoleRevoked", _I, RoleBody),
         StatementType("EmployeeTransferred", _I, EmployeeTransferredBody),
+        StatementType("TransferConsented", _I, TransferConsentedBody),
+        StatementType("EmployeeLeft", _I, EmployeeLeftBody),
         StatementType("IdentityLinked", _I, IdentityLinkedBody),
         StatementType("PersonErased", _I, PersonErasedBody),
         StatementType(

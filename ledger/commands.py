@@ -27,10 +27,12 @@ __all__ = [
     "change_visibility",
     "claim_contribution",
     "complete_assignment",
+    "consent_to_transfer",
     "endorse",
     "erase_person",
     "grant_access",
     "grant_role",
+    "leave_ledger",
     "link_identity",
     "post_assignment",
     "refuse_access",
@@ -179,6 +181,26 @@ def transfer_employee(
         {"organisation": organisation, "department": department},
         **opts,
     )
+
+
+def consent_to_transfer(
+    signer: Signer, *, person: str, organisation: str, department: str, **opts: Any
+) -> SignedStatement:
+    """``person`` agrees to move to ``department`` of another organisation (signed by them);
+    the admin's transfer there must name the same department."""
+    return _sign(
+        signer,
+        "TransferConsented",
+        person,
+        {"organisation": organisation, "department": department},
+        **opts,
+    )
+
+
+def leave_ledger(signer: Signer, *, person: str, destination: str, **opts: Any) -> SignedStatement:
+    """``person`` leaves this ledger for the ledger named ``destination`` (its origin): the
+    last word of their record here says where it went."""
+    return _sign(signer, "EmployeeLeft", person, {"destination": destination}, **opts)
 
 
 def claim_contribution(

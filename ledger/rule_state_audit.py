@@ -84,6 +84,11 @@ def _location(derived: LedgerState, table: str, key: Any) -> dict[str, Any]:
         return {"log_index": record and record.valid_from}
     if table == "assignments":
         return {"stream": f"assignment/{key}"}
+    if table == "consents":
+        return {"stream": f"identity/{key}"}
+    if table == "departures":
+        departure = derived.departures.get(key)
+        return {"stream": f"identity/{key}", "log_index": departure and departure.log_index}
     if table in ("contributions", "endorsements", "access_requests", "access_grants"):
         return {"log_index": derived.statement_ids.get(key)}
     return {"log_index": derived.size - 1 if table == "meta" else None}

@@ -407,6 +407,7 @@ class LedgerService:
             wanted += [
                 ("keys", s.author), ("heads", s.stream), ("statement_ids", s.id),
                 ("people", s.subject), ("erased", s.subject), ("assignments", s.subject),
+                ("departures", s.subject),
             ]  # fmt: skip
         for signed in batch:  # the key a registration or rotation brings (rule key_reused)
             new_key = _new_key_id(signed.statement.body)
@@ -414,7 +415,9 @@ class LedgerService:
                 wanted.append(("keys", new_key))
         state.prefetch(wanted)
         persons = {k.person for k in map(state.keys.get, {s.statement.author for s in batch}) if k}
-        state.prefetch([*(("people", p) for p in persons), *(("erased", p) for p in persons)])
+        state.prefetch(
+            [(table, p) for p in persons for table in ("people", "erased", "departures")]
+        )
 
     def _preverify(
         self, batch: Sequence[SignedStatement]

@@ -17,6 +17,7 @@ __all__ = [
     "AccessRequest",
     "Assignment",
     "Contribution",
+    "Departure",
     "Endorsement",
     "Head",
     "KeyRecord",
@@ -24,6 +25,7 @@ __all__ = [
     "Link",
     "Person",
     "ReviewRequest",
+    "TransferConsent",
 ]
 
 _MISSING = object()
@@ -160,6 +162,28 @@ class Link:
     countersigned_by: str
 
 
+@dataclass(frozen=True)
+class TransferConsent:
+    """A person's consent to be transferred to ``department`` of ``organisation``
+    (``TransferConsented``), open until a transfer there uses it."""
+
+    id: str
+    person: str
+    organisation: str
+    department: str
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A person's leaving this ledger for the ledger ``destination`` (``EmployeeLeft``),
+    at log index ``log_index``: the last word of their record here."""
+
+    id: str
+    person: str
+    destination: str
+    log_index: int
+
+
 class LedgerState:
     """Everything the §6 rules consult, as of ``size`` entries of the log, held in memory.
 
@@ -203,6 +227,10 @@ class LedgerState:
         self.coworkers: MutableMapping[tuple[str, str], str] = {}
         # (owner, person) -> the first assignment of that owner completed for that person
         self.completed_for: MutableMapping[tuple[str, str], str] = {}
+        # person -> their open consent to a transfer to another organisation
+        self.consents: MutableMapping[str, TransferConsent] = {}
+        # person -> where they went when they left this ledger
+        self.departures: MutableMapping[str, Departure] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Hashable, Any]] | None = None
 
     @property

@@ -21,6 +21,7 @@ from .state import (
     AccessRequest,
     Assignment,
     Contribution,
+    Departure,
     Endorsement,
     Head,
     KeyRecord,
@@ -28,6 +29,7 @@ from .state import (
     Link,
     Person,
     ReviewRequest,
+    TransferConsent,
 )
 
 __all__ = [
@@ -61,6 +63,8 @@ STATE_TABLES: dict[str, bool] = {
     "reviewers": True,
     "coworkers": True,
     "completed_for": True,
+    "consents": False,
+    "departures": False,
 }
 
 
@@ -93,6 +97,8 @@ _RECORDS: dict[str, type] = {
     "access_grants": AccessGrant,
     "links": Link,
     "review_requests": ReviewRequest,
+    "consents": TransferConsent,
+    "departures": Departure,
 }
 
 

@@ -399,6 +399,23 @@ class World:
             **self.opts(),
         )
 
+    def consent(self, person: Member, organisation: str, department: str) -> SignedStatement:
+        """``person``'s consent to a transfer to ``department`` of another organisation."""
+        return commands.consent_to_transfer(
+            self.signer_for(person.identity),
+            person=person.id,
+            organisation=organisation,
+            department=department,
+            **self.opts(),
+        )
+
+    def leave(self, person: Member, destination: str) -> SignedStatement:
+        """``person`` leaves this ledger for the ledger ``destination``."""
+        return commands.leave_ledger(
+            self.signer_for(person.identity), person=person.id, destination=destination,
+            **self.opts(),
+        )  # fmt: skip
+
     # -- record stream ----------------------------------------------------------
     def claim(
         self,
@@ -681,7 +698,9 @@ def _active(w: World) -> list[Member]:
     return [
         m
         for m in w.people.values()
-        if (p := w.state.people.get(m.id)) is not None and p.current_key == m.key_id
+        if (p := w.state.people.get(m.id)) is not None
+        and p.current_key == m.key_id
+        and m.id not in w.state.departures
     ]
 
 
@@ -701,6 +720,7 @@ def _op_endorse(w: World, rng: random.Random) -> SignedStatement | None:
         (e, c)
         for c in st.contributions.values()
         if not c.withdrawn and (c.owner in active or any(k[0] == c.id for k in st.reviewers))
+        if c.owner not in st.departures
         for e in active.values()
         if e.id != c.owner and (e.id, c.id) not in st.active_endorsements
     ]
@@ -817,7 +837,11 @@ def _op_assignment(w: World, rng: random.Random) -> SignedStatement | None:
     todo = sorted(a.assignees - a.completed)
     if todo and choice < 0.7:
         return w.complete(owner, a.id, w.people[rng.choice(todo)], grade=rng.randint(1, 5))
-    candidates = [p for p in sorted(st.people) if p != a.owner and p not in a.assignees]
+    candidates = [
+        p
+        for p in sorted(st.people)
+        if p != a.owner and p not in a.assignees and p not in st.departures
+    ]
     if candidates and choice < 0.95:
         return w.assign(owner, a.id, w.people[rng.choice(candidates)])
     return w.cancel(owner, a.id)
@@ -853,7 +877,11 @@ def _op_register(w: World, rng: random.Random) -> SignedStatement | None:
 
 def _op_grant(w: World, rng: random.Random) -> SignedStatement | None:
     st = w.state
-    options = [p for p in st.people.values() if ("manager", p.department) not in p.roles]
+    options = [
+        p
+        for p in st.people.values()
+        if ("manager", p.department) not in p.roles and p.id not in st.departures
+    ]
     if not options:
         return None
     person = rng.choice(options)
@@ -868,10 +896,39 @@ def _op_revoke_role(w: World, rng: random.Random) -> SignedStatement | None:
     return w.revoke_role(w.people[person.id], role, scope)
 
 
+#: the random ledgers' organisations and their departments
+_DEPARTMENTS = {ORG: (DEPT, OTHER_DEPT), "minfin": ("minfin/hr", "minfin/it")}
+
+
 def _op_transfer(w: World, rng: random.Random) -> SignedStatement | None:
-    person = rng.choice([m for m in w.people.values() if m.id != "operator"])
-    current = w.state.people[person.id].department
-    return w.transfer(person, ORG, OTHER_DEPT if current == DEPT else DEPT)
+    """A move to the other department of the person's organisation (no consent needed)."""
+    options = [m for m in w.people.values() if m.id not in ("operator", *w.state.departures)]
+    if not options:
+        return None
+    person = rng.choice(options)
+    now = w.state.people[person.id]
+    first, second = _DEPARTMENTS[now.organisation]
+    return w.transfer(person, now.organisation, second if now.department == first else first)
+
+
+def _op_move_away(w: World, rng: random.Random) -> SignedStatement | None:
+    """A move to another organisation: the person's consent, then the admin's transfer."""
+    people = [m for m in _active(w) if m.id != "operator"]
+    if not people:
+        return None
+    person = rng.choice(people)
+    consent = w.state.consents.get(person.id)
+    if consent is not None:
+        return w.transfer(person, consent.organisation, consent.department)
+    there = next(o for o in _DEPARTMENTS if o != w.state.people[person.id].organisation)
+    return w.consent(person, there, rng.choice(_DEPARTMENTS[there]))
+
+
+def _op_leave(w: World, rng: random.Random) -> SignedStatement | None:
+    people = [m for m in _active(w) if m.id != "operator"]
+    if len(people) < 4:  # keep people to act
+        return None
+    return w.leave(rng.choice(people), "trackrecord.test/elsewhere")
 
 
 _OPS: list[tuple[_Op, int]] = [
@@ -888,6 +945,8 @@ _OPS: list[tuple[_Op, int]] = [
     (_op_grant, 1),
     (_op_revoke_role, 1),
     (_op_transfer, 1),
+    (_op_move_away, 1),
+    (_op_leave, 1),
     (_op_access, 2),
 ]
 

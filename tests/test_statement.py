@@ -45,6 +45,8 @@ def one_of_each_type(w: World) -> list[SignedStatement]:
         w.grant(carol, "manager", DEPT),
         w.revoke_role(bob, "manager", DEPT),
         w.transfer(carol, "minbzk", OTHER_DEPT),
+        w.consent(carol, "minfin", "minfin/hr"),
+        w.leave(carol, "trackrecord.example/b"),
         claim,
         w.withdraw(alice, claim.statement.id),
         w.ask_review(alice, claim.statement.id, (bob, "manager"), (carol, "peer")),

@@ -106,6 +106,8 @@ class BundleReport:
     """Each withheld personal field as ``<stream>#<seq> <field>``, in log order."""
     links: tuple[LinkSummary, ...] = ()
     """The person's records on other ledgers bound to them here, by origin."""
+    left_for: str | None = None
+    """The ledger the person left this one for (``EmployeeLeft``: their record's last word)."""
 
     def endorsements_by_role(self) -> dict[str, dict[int, int]]:
         """Return ``{role: {grade: count}}`` over the endorsements."""
@@ -172,6 +174,8 @@ class BundleReport:
             title = a.title or "(title withheld)"
             lines.append(f"    - {title}, owner {a.owner}: {a.outcome}, grade {a.grade}")
         lines.extend(f"  {link.describe(self.person)}" for link in self.links)
+        if self.left_for is not None:
+            lines.append(f"  left {self.origin} for the ledger {self.left_for}")
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -210,6 +214,7 @@ def build_report(
         and i.entry.statement.body["assignee"] == person
     ]
     me = state.people[person]
+    departure = state.departures.get(person)
     return BundleReport(
         person=person,
         display_name=names.get(person),
@@ -252,6 +257,7 @@ def build_report(
             for (who, _), link in sorted(state.links.items())
             if who == person
         ),
+        left_for=None if departure is None else departure.destination,
     )
 
 

@@ -27,14 +27,17 @@ from .assignments import (
 )
 from .context import Ctx, Handler
 from .identity import (
+    employee_left,
     employee_transferred,
     identity_linked,
     identity_registered,
     key_revoked,
     key_rotated,
     person_erased,
+    refuse_departed,
     role_granted,
     role_revoked,
+    transfer_consented,
 )
 from .record import (
     ambition_stated,
@@ -55,6 +58,8 @@ HANDLERS: dict[str, Handler] = {
     "RoleGranted": role_granted,
     "RoleRevoked": role_revoked,
     "EmployeeTransferred": employee_transferred,
+    "TransferConsented": transfer_consented,
+    "EmployeeLeft": employee_left,
     "IdentityLinked": identity_linked,
     "ContributionClaimed": contribution_claimed,
     "ContributionWithdrawn": contribution_withdrawn,
@@ -210,7 +215,9 @@ def apply_entry(
     if log_index != 0 and author is None:
         raise RuleViolation("unknown_person", f"key {s.author} belongs to no person", **where)
     _refuse_erased(state, entry, where)
-    HANDLERS[s.type](Ctx(state, s, author, log_index, where, entry.recorded_at[:10], partial))
+    ctx = Ctx(state, s, author, log_index, where, entry.recorded_at[:10], partial)
+    refuse_departed(ctx)
+    HANDLERS[s.type](ctx)
     state.put(state.statement_ids, s.id, log_index)
     state.put(state.heads, entry.stream, Head(entry.seq, entry.hash))
     state.put(state.meta, "size", log_index + 1)

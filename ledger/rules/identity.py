@@ -10,18 +10,22 @@ from keys import BadSignature, key_id_for
 from ..canonical import b64decode
 from ..catalogue import DEPARTMENT_RE, SLUG_RE, Role
 from ..link import COUNTERSIGNED_BY_KEY, verify_countersignature
-from ..state import Link, Person
+from ..state import Departure, Link, Person, TransferConsent
 from .context import Ctx, new_key, next_key_digest, org_of, require_department_in
 
 __all__ = [
+    "AFTER_LEAVING",
+    "employee_left",
     "employee_transferred",
     "identity_linked",
     "identity_registered",
     "key_revoked",
     "key_rotated",
     "person_erased",
+    "refuse_departed",
     "role_granted",
     "role_revoked",
+    "transfer_consented",
 ]
 
 
@@ -121,6 +125,17 @@ def role_revoked(ctx: Ctx) -> None:
     st.put(st.people, person.id, dataclasses.replace(person, roles=person.roles - {role}))
 
 
+def _roles_kept(person: Person, organisation: str, department: str) -> frozenset[tuple[str, str]]:
+    """The roles ``person`` keeps on moving to ``department`` of ``organisation``: none in
+    the department they leave, and none in their old organisation if they leave it."""
+    if organisation != person.organisation:
+        return frozenset(
+            (role, scope) for role, scope in person.roles
+            if scope != person.organisation and org_of(scope) != person.organisation
+        )  # fmt: skip
+    return person.roles - {(Role.MANAGER.value, person.department)}
+
+
 def employee_transferred(ctx: Ctx) -> None:
     st, body = ctx.state, ctx.body
     person = ctx.subject_person()
@@ -132,11 +147,96 @@ def employee_transferred(ctx: Ctx) -> None:
         )
     if (person.organisation, person.department) == (body.organisation, body.department):
         raise ctx.fail("no_change", f"{person.id} already works in {body.department}")
+    if body.organisation != person.organisation:
+        consent = st.consents.get(person.id)
+        if consent is None or (consent.organisation, consent.department) != (
+            body.organisation,
+            body.department,
+        ):
+            consented = "nothing" if consent is None else consent.department
+            raise ctx.fail(
+                "consent_required",
+                f"{person.id} consented to a transfer to {consented}, not to "
+                f"{body.department}: a move to another organisation needs their "
+                f"TransferConsented",
+            )
+        st.put(st.consents, person.id, None)
+        del st.consents[person.id]
+    roles = _roles_kept(person, body.organisation, body.department)
     st.put(
         st.people,
         person.id,
-        dataclasses.replace(person, organisation=body.organisation, department=body.department),
+        dataclasses.replace(
+            person, organisation=body.organisation, department=body.department, roles=roles
+        ),
     )
+
+
+def transfer_consented(ctx: Ctx) -> None:
+    """The person agrees to move to ``department`` of another organisation; an admin's
+    ``EmployeeTransferred`` there uses the consent (only the latest one counts)."""
+    st, body = ctx.state, ctx.body
+    person = ctx.require_self("consent to a transfer")
+    require_department_in(ctx, body.department, body.organisation)
+    if body.organisation == person.organisation:
+        raise ctx.fail(
+            "no_change",
+            f"{person.id} already works for {body.organisation}: a move within it needs no consent",
+        )
+    consent = TransferConsent(ctx.statement.id, person.id, body.organisation, body.department)
+    st.put(st.consents, person.id, consent)
+
+
+def employee_left(ctx: Ctx) -> None:
+    """The person leaves this ledger for the ledger ``destination``: their roles end, an
+    open consent lapses, and the ledger records nothing more on their record but what
+    :data:`AFTER_LEAVING` allows (checked by :func:`refuse_departed`)."""
+    st, body = ctx.state, ctx.body
+    person = ctx.require_self("leave for another ledger")
+    if st.is_operator(person):
+        raise ctx.fail(
+            "operator_stays", "the ledger operator signs its checkpoints and does not leave it"
+        )
+    if body.destination == st.origin:
+        raise ctx.fail(
+            "same_ledger", f"{person.id} leaves for another ledger, not this one ({st.origin})"
+        )
+    if person.id in st.consents:
+        st.put(st.consents, person.id, None)
+        del st.consents[person.id]
+    st.put(st.people, person.id, dataclasses.replace(person, roles=frozenset()))
+    departure = Departure(ctx.statement.id, person.id, body.destination, ctx.log_index)
+    st.put(st.departures, person.id, departure)
+
+
+#: What the ledger still records about a person after they left (``EmployeeLeft``): taking
+#: back what was said (a key revoked when lost, a contribution withdrawn, an endorsement
+#: revoked by its endorser, an access grant revoked) and an erasure. Nothing new is added.
+AFTER_LEAVING = frozenset(
+    {"KeyRevoked", "ContributionWithdrawn", "EndorsementRevoked", "AccessRevoked", "PersonErased"}
+)
+
+
+def refuse_departed(ctx: Ctx) -> None:
+    """Refuse ``departed``: a statement by, on the record of, or assigning a person who
+    left this ledger, unless :data:`AFTER_LEAVING` allows its type."""
+    st, s = ctx.state, ctx.statement
+    if s.type in AFTER_LEAVING:
+        return
+    concerned = [] if ctx.author is None else [ctx.author.id]  # one look-up each (prefetched)
+    if s.stream.startswith(("identity/", "record/")):
+        concerned.append(s.subject)
+    elif s.type == "AssignmentAssigned":
+        concerned.append(str(s.body["assignee"]))
+    for gone in concerned:
+        departure = st.departures.get(gone)
+        if departure is None:
+            continue
+        raise ctx.fail(
+            "departed",
+            f"{gone} left this ledger for {departure.destination} at log index "
+            f"{departure.log_index}; nothing more is recorded by, on or about them here",
+        )
 
 
 def person_erased(ctx: Ctx) -> None:

@@ -652,6 +652,111 @@ def _transfer_no_change(w: World) -> SignedStatement:
     return w.transfer(w["alice"], ORG, DEPT)
 
 
+_AWAY = "minfin/hr"  # a department of another organisation than the standard cast's
+
+
+@case("transfer_to_another_organisation_without_consent", "consent_required")
+def _transfer_without_consent(w: World) -> SignedStatement:
+    return w.transfer(w["alice"], "minfin", _AWAY)
+
+
+@case("transfer_to_another_department_than_consented", "consent_required")
+def _transfer_elsewhere_than_consented(w: World) -> SignedStatement:
+    w.do(w.consent(w["alice"], "minfin", "minfin/it"))
+    return w.transfer(w["alice"], "minfin", _AWAY)
+
+
+@case("transfer_consent_used_twice", "consent_required")
+def _consent_used_twice(w: World) -> SignedStatement:
+    w.do(w.consent(w["alice"], "minfin", _AWAY))
+    w.do(w.transfer(w["alice"], "minfin", _AWAY))
+    w.do(w.consent(w["alice"], ORG, DEPT))
+    w.do(w.transfer(w["alice"], ORG, DEPT))  # back, with a new consent
+    return w.transfer(w["alice"], "minfin", _AWAY)  # the first consent was used up
+
+
+@case("consent_to_a_transfer_for_someone_else", "not_subject")
+def _consent_for_other(w: World) -> SignedStatement:
+    return commands.consent_to_transfer(
+        w["bob"].signer, person="alice", organisation="minfin", department=_AWAY, **w.opts()
+    )
+
+
+@case("consent_to_a_transfer_within_the_organisation", "no_change")
+def _consent_within(w: World) -> SignedStatement:
+    return w.consent(w["alice"], ORG, OTHER_DEPT)
+
+
+@case("consent_to_a_department_of_another_organisation", "bad_department")
+def _consent_bad_department(w: World) -> SignedStatement:
+    return w.consent(w["alice"], "minfin", OTHER_DEPT)
+
+
+@case("manager_endorsement_after_transfer_to_another_department", "manager_role_required")
+def _manager_moved(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.do(w.transfer(w["bob"], ORG, OTHER_DEPT))  # bob managed minbzk/dgo: that role ends
+    return w.endorse(w["bob"], w["alice"], c, role="manager")
+
+
+@case("admin_acts_after_transfer_to_another_organisation", "not_admin")
+def _admin_moved(w: World) -> SignedStatement:
+    w.do(w.grant(w["carol"], "admin", ORG))
+    w.do(w.consent(w["carol"], "minfin", _AWAY))
+    w.do(w.transfer(w["carol"], "minfin", _AWAY))  # the admin role of minbzk ends with it
+    return w.register("erin", signer=w["carol"])
+
+
+@case("leave_for_someone_else", "not_subject")
+def _leave_for_other(w: World) -> SignedStatement:
+    return commands.leave_ledger(
+        w["bob"].signer, person="alice", destination=_ELSEWHERE, **w.opts()
+    )
+
+
+@case("operator_leaves", "operator_stays")
+def _operator_leaves(w: World) -> SignedStatement:
+    return w.leave(w.operator, _ELSEWHERE)
+
+
+@case("leave_for_this_ledger", "same_ledger")
+def _leave_for_here(w: World) -> SignedStatement:
+    return w.leave(w["alice"], w.origin)
+
+
+@case("claim_after_leaving", "departed")
+def _claim_after_leaving(w: World) -> SignedStatement:
+    w.do(w.leave(w["alice"], _ELSEWHERE))
+    return w.claim(w["alice"])
+
+
+@case("endorse_after_leaving", "departed")
+def _endorse_after_leaving(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["carol"])).statement.id
+    w.do(w.leave(w["alice"], _ELSEWHERE))
+    return w.endorse(w["alice"], w["carol"], c, role="peer")
+
+
+@case("endorse_someone_who_left", "departed")
+def _endorse_departed(w: World) -> SignedStatement:
+    c = w.do(w.claim(w["alice"])).statement.id
+    w.do(w.leave(w["alice"], _ELSEWHERE))
+    return w.endorse(w["carol"], w["alice"], c, role="peer")
+
+
+@case("transfer_someone_who_left", "departed")
+def _transfer_departed(w: World) -> SignedStatement:
+    w.do(w.leave(w["alice"], _ELSEWHERE))
+    return w.transfer(w["alice"], ORG, OTHER_DEPT)
+
+
+@case("assign_someone_who_left", "departed")
+def _assign_departed(w: World) -> SignedStatement:
+    a = w.do(w.post(w["bob"])).statement.subject
+    w.do(w.leave(w["alice"], _ELSEWHERE))
+    return w.assign(w["bob"], a, w["alice"])
+
+
 # -- record stream ------------------------------------------------------------------
 
 

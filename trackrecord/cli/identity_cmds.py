@@ -1,4 +1,5 @@
-"""Commands on identities: init, register, role grant|revoke, transfer, erase, link."""
+"""Commands on identities: init, register, role grant|revoke, transfer, consent-transfer,
+leave, erase, link."""
 
 from __future__ import annotations
 
@@ -192,6 +193,61 @@ def transfer(
     print_appended(cli, cli.service.append(signed), as_json=as_json)
 
 
+def consent_transfer(
+    ctx: typer.Context,
+    department: Department,
+    organisation: Organisation = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Consent, as yourself, to moving to DEPARTMENT of another organisation.
+
+    An admin's transfer to another organisation needs it and must name the same
+    department; a later consent replaces this one.
+    """
+    cli = cli_context(ctx)
+    person, signer = cli.signer()
+    signed = commands.consent_to_transfer(
+        signer,
+        person=person,
+        organisation=organisation_of(department, organisation),
+        department=department,
+    )
+    print_appended(cli, cli.service.append(signed), as_json=as_json)
+
+
+def leave(
+    ctx: typer.Context,
+    destination: Annotated[
+        str,
+        typer.Argument(
+            metavar="LEDGER", help="The ledger your record goes to: its origin (checkpoint name)."
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask for confirmation (it cannot be undone).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Leave this ledger for LEDGER, as yourself: the last word of your record here.
+
+    Your roles here end, and the ledger records nothing more by you or on your
+    record but retractions (a key, contribution, endorsement or access grant
+    revoked) and an erasure (docs/rules.md §4). Export your record first and
+    link it on LEDGER (trackrecord link).
+    """
+    cli = cli_context(ctx)
+    destination = check_origin(destination, field_name="LEDGER")
+    confirm(
+        yes,
+        f"Leave this ledger for {destination}? Nothing more can be added to your record here.",
+        without_terminal="leaving cannot be undone: confirm it on a terminal or pass --yes",
+        cancelled="not left; nothing was written",
+    )
+    person, signer = cli.signer()
+    signed = commands.leave_ledger(signer, person=person, destination=destination)
+    print_appended(cli, cli.service.append(signed), as_json=as_json)
+
+
 def erase(
     ctx: typer.Context,
     person: Person,
@@ -294,6 +350,8 @@ def register_commands(app: typer.Typer, *, panel: str) -> None:
     app.command(rich_help_panel=panel)(init)
     app.command(rich_help_panel=panel)(register)
     app.command(rich_help_panel=panel)(transfer)
+    app.command(rich_help_panel=panel)(consent_transfer)
+    app.command(rich_help_panel=panel)(leave)
     app.command(rich_help_panel=panel)(erase)
     app.command(rich_help_panel=panel)(link)
     roles = typer.Typer(help="Grant or revoke roles (as an admin).", no_args_is_help=True)

@@ -92,6 +92,8 @@ def describe(stored: StoredEntry, titles: Mapping[str, str]) -> str:
         "RoleGranted": lambda: f"{b['role']} of {b['scope']}",
         "RoleRevoked": lambda: f"{b['role']} of {b['scope']}",
         "EmployeeTransferred": lambda: f"to {b['department']}",
+        "TransferConsented": lambda: f"consents to moving to {b['department']}",
+        "EmployeeLeft": lambda: f"left for the ledger {b['destination']}",
         "ContributionClaimed": lambda: f"{d.get('title', _WITHHELD)} [{skills()}]",
         "ContributionWithdrawn": lambda: f"withdraws {ref(b['contribution'])}",
         "EndorsementGiven": lambda: (

@@ -48,9 +48,11 @@ def show(
     name = identity[0].disclosed().get("display_name", person)
     where = f"{who.department}" if who else "unknown department"
     roles = ", ".join(f"{r} of {s}" for r, s in sorted(who.roles)) if who else ""
+    departure = state.departures.get(person)
     cli.console.print(
         f"[bold]{escape(name)}[/bold] ({escape(person)}), {escape(where)}"
-        + (f"; roles: {escape(roles)}" if roles else ""),
+        + (f"; roles: {escape(roles)}" if roles else "")
+        + ("" if departure is None else f"; left for {escape(departure.destination)}"),
         soft_wrap=True,
     )
     cli.console.print(entries_table(f"identity/{person}", identity, state))

@@ -385,6 +385,7 @@ class Simulation:
         if rnd == ROUNDS - 1:
             for _ in range(max(1, self.n // ERASED_PER)):
                 self._erase()
+            self._leave()
 
     def _transfer(self) -> None:
         """Someone moves to another department, often in another organisation."""
@@ -401,6 +402,8 @@ class Simulation:
             )
         team = r.choice(self.dept_teams[dept])
         dest = roster.teams[team].org
+        if dest != org:  # a move to another organisation needs the person's consent
+            self.sink.consent(p, roster.orgs[dest].slug, dept)
         self.sink.transfer(roster.admins[dest], p, roster.orgs[dest].slug, dept)
         self.members[self.team_of[p]].remove(p)
         self.members[team].append(p)
@@ -474,18 +477,38 @@ class Simulation:
                 self.sink.revoke_access(key[0], self.granted.pop(key))
 
     # -- erasure -------------------------------------------------------------------------------
-    def _erase(self) -> None:
-        """Someone who left is erased by an admin, on their request or after the retention
-        period; they own and hold no open assignment, and nothing more is signed by, on
-        or about them (the ledger would refuse it with ``erased``)."""
+    def _leave(self) -> None:
+        """Someone leaves for an employer on another ledger (``EmployeeLeft``): they own and
+        hold no open assignment, and nothing more is signed by or on them here (the ledger
+        would refuse it with ``departed``)."""
+        if (p := self._free_to_go()) is None:
+            return
+        self.sink.leave(p)
+        self._forget(p)
+
+    def _free_to_go(self) -> int | None:
+        """Someone neither featured, managing, gone nor busy with an assignment (None if
+        none is found quickly)."""
         busy = self.lingering.union(*({j.owner, *j.assignees} for j in self.posted))
         for _ in range(20):
             p = self.r.randrange(1, self.n)
             if p in self.protected or p in self.manages or p in self.gone or p in busy:
                 continue
-            admin = self.roster.admins[self.org_of(p)]
-            self.sink.erase(admin, p, self.r.choice(("request", "retention")))
-            self.gone.add(p)
-            self.members[self.team_of[p]].remove(p)
-            self.granted = {k: g for k, g in self.granted.items() if p not in (k[0], k[1])}
+            return p
+        return None
+
+    def _forget(self, p: int) -> None:
+        """``p`` takes part in nothing more (erased or left)."""
+        self.gone.add(p)
+        self.members[self.team_of[p]].remove(p)
+        self.granted = {k: g for k, g in self.granted.items() if p not in (k[0], k[1])}
+
+    def _erase(self) -> None:
+        """Someone who left is erased by an admin, on their request or after the retention
+        period; they own and hold no open assignment, and nothing more is signed by, on
+        or about them (the ledger would refuse it with ``erased``)."""
+        if (p := self._free_to_go()) is None:
             return
+        admin = self.roster.admins[self.org_of(p)]
+        self.sink.erase(admin, p, self.r.choice(("request", "retention")))
+        self._forget(p)

@@ -45,6 +45,7 @@ from .vocabulary import (
 __all__ = ["Sink"]
 
 FORMER_LEDGER = "vorige-werkgever.trackrecord/ledger"  # where the demo's newcomer came from
+NEXT_LEDGER = "volgende-werkgever.trackrecord/ledger"  # where the demo's leaver goes
 _Build = Callable[[dict[str, Any]], SignedStatement]
 
 # The ledger refuses a grant whose ``until`` day lies before the day it is *recorded*, and
@@ -181,6 +182,13 @@ class Sink:
             department=department, **o,
         ))  # fmt: skip
 
+    def consent(self, person: int, org: str, department: str) -> None:
+        """``person`` consents to move to ``department`` of another organisation."""
+        self._emit("TransferConsented", lambda o: commands.consent_to_transfer(
+            self._signer(person), person=self._pid(person), organisation=org,
+            department=department, **o,
+        ))  # fmt: skip
+
     def link(self, admin: int, person: int) -> None:
         """``person`` links their record on a former employer's ledger, countersigned by
         ``admin`` (their key there was lost)."""
@@ -211,6 +219,12 @@ class Sink:
         self._emit("KeyRevoked", lambda o: commands.revoke_key(
             self._signer(signer), person=self._pid(person), key_id=self.keys[person].key_id,
             reason="compromised", note=STOLEN_NOTE, **o,
+        ))  # fmt: skip
+
+    def leave(self, person: int) -> None:
+        """``person`` leaves for an employer on another ledger (signed by them)."""
+        self._emit("EmployeeLeft", lambda o: commands.leave_ledger(
+            self._signer(person), person=self._pid(person), destination=NEXT_LEDGER, **o
         ))  # fmt: skip
 
     def erase(self, signer: int, person: int, basis: str) -> None:

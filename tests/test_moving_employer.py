@@ -1,0 +1,132 @@
+"""Moving employer (issue 14, item 3): consent, roles that end with a move, and leaving.
+
+- a transfer to another organisation needs the employee's ``TransferConsented``;
+- a manager moved away no longer endorses as manager of the old department;
+- an employee leaves ledger A naming ledger B (``EmployeeLeft``): A then refuses what
+  would add to their record, still takes retractions, and their bundle's last word says
+  where it went; on B (a second real ledger) they link the record with their last key on
+  A and import it;
+- the CLI's ``consent-transfer`` and ``leave``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger import commands
+from ledger.bundle import dump_bundle, verify_bundle
+from ledger.errors import RuleViolation
+from ledger.export import export_bundle
+from ledger.imports import ImportRegistry
+from ledger.service import LedgerService
+from ledger.store import open_store
+from ledger.transparency import TransparencyLog
+from tests.factories import DEPT, ORG, World, identity_for, standard_cast
+from tests.support.cli import Cli
+
+A = "ministry-a.example/ledger"
+B = "agency-b.example/ledger"
+
+
+def _ledger(path: Path, origin: str, seed: str) -> World:
+    url = f"sqlite://{path.resolve().as_posix()}"
+    return World(LedgerService(open_store(url)), seed=seed, origin=origin)
+
+
+def _refused(w: World, signed: object) -> str:
+    with pytest.raises(RuleViolation) as refused:
+        w.do(signed)  # type: ignore[arg-type]
+    return refused.value.code
+
+
+def test_a_move_to_another_organisation_takes_consent_and_ends_old_roles(tmp_path: Path) -> None:
+    a = _ledger(tmp_path / "a.db", A, "a")
+    a.do_all(standard_cast(a))
+    alice, bob = a["alice"], a["bob"]
+    claim = a.do(a.claim(alice)).statement.id
+    assert _refused(a, a.transfer(bob, "minfin", "minfin/hr")) == "consent_required"
+    a.do(a.consent(bob, "minfin", "minfin/hr"))
+    assert _refused(a, a.transfer(bob, "minfin", "minfin/it")) == "consent_required"
+    a.do(a.transfer(bob, "minfin", "minfin/hr"))
+    moved = a.ledger.state.people["bob"]  # type: ignore[attr-defined]
+    assert (moved.organisation, moved.department, moved.roles) == ("minfin", "minfin/hr", set())
+    assert "bob" not in a.ledger.state.consents  # type: ignore[attr-defined]
+    endorse = a.endorse(bob, alice, claim, role="manager")
+    assert _refused(a, endorse) == "manager_role_required"
+    a.do(a.endorse(bob, alice, claim, role="peer"))  # as a former colleague he still may
+    a.do(a.transfer(alice, ORG, "minbzk/cio"))  # within her organisation: no consent asked
+
+
+def test_an_employee_leaves_a_for_b_and_arrives_there_with_link_and_import(
+    tmp_path: Path,
+) -> None:
+    a = _ledger(tmp_path / "a.db", A, "a")
+    a.do_all(standard_cast(a))
+    alice, bob, carol = a["alice"], a["bob"], a["carol"]
+    claim = a.do(a.claim(alice, title="Policy brief")).statement.id
+    a.do(a.endorse(bob, alice, claim, grade=4, role="manager"))
+    by_carol = a.do(a.endorse(carol, alice, claim, grade=5, role="peer")).statement.id
+    assert _refused(a, a.leave(alice, A)) == "same_ledger"
+    a.do(a.leave(alice, B))
+
+    # A adds nothing more to her record, by her or by others...
+    assert _refused(a, a.claim(alice, title="After leaving")) == "departed"
+    assert _refused(a, a.endorse(a["dave"], alice, claim, role="peer")) == "departed"
+    assert _refused(a, a.transfer(alice, ORG, "minbzk/cio")) == "departed"
+    # ...but what was said can still be taken back
+    a.do(a.revoke_endorsement(carol, alice, by_carol))
+
+    log = TransparencyLog(a.ledger)  # type: ignore[arg-type]
+    log.issue_checkpoint(a.operator.identity)
+    text = dump_bundle(export_bundle(log, "alice"))
+    report = verify_bundle(text, trusted=[log.verifier()])
+    assert report.left_for == B
+    assert f"left {A} for the ledger {B}" in report.summary()
+    last = a.ledger.read_stream("identity/alice")[-1].entry.statement  # type: ignore[attr-defined]
+    assert (last.type, last.body["destination"]) == ("EmployeeLeft", B)
+
+    b = _ledger(tmp_path / "b.db", B, "b")
+    b.do(b.genesis())
+    here = identity_for("alice-on-b")
+    member = b.member("alice", ORG, DEPT)
+    member.identity = here
+    b.identities[here.key_id] = here
+    b.do(b.register("alice"))
+    registry = ImportRegistry(b.ledger.store)  # type: ignore[attr-defined]
+    registry.trust(str(log.verifier()))
+    service: LedgerService = b.ledger  # type: ignore[assignment]
+    with pytest.raises(RuleViolation) as unproven, service.reading() as state:
+        registry.import_bundle(text, state=state)
+    assert unproven.value.code == "identity_unproven"
+    b.do(commands.link_identity(
+        b.signer_for(here), person="alice", origin=A,
+        public_key=alice.identity.public_key.raw, countersigner=alice.identity, **b.opts(),
+    ))  # fmt: skip
+    with service.reading() as state:
+        record = registry.import_bundle(text, state=state)
+    assert (record.person, record.origin, record.report.left_for) == ("alice", A, B)
+    assert [e.grade for e in record.report.endorsements] == [4]  # carol's was revoked
+
+
+def test_cli_consent_transfer_and_leave(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite://{(tmp_path / 'a.db').resolve().as_posix()}", tmp_path / "keys")
+    cli.ok("init", "--operator", "op", "--department", "minbzk/cio", "--name", "Op",
+           "--origin", A)  # fmt: skip
+    alice = cli.json("keys", "create", "alice")
+    cli.ok("register", "alice", "--department", "minbzk/dgo", "--name", "Alice",
+           "--public-key", alice["public_key"], who="op")  # fmt: skip
+    refused = cli("transfer", "alice", "--department", "minfin/hr", who="op")
+    assert refused.exit_code == 2, refused.output
+    assert "consent_required" in refused.output
+    cli.ok("consent-transfer", "--department", "minfin/hr", who="alice")
+    cli.ok("transfer", "alice", "--department", "minfin/hr", who="op")
+    not_confirmed = cli("leave", B, who="alice")
+    assert not_confirmed.exit_code != 0
+    cli.ok("leave", B, "--yes", who="alice")
+    shown = cli.ok("show", "alice")
+    assert f"left for {B}" in shown.output
+    again = cli("leave", "elsewhere.example/ledger", "--yes", who="alice")
+    assert again.exit_code == 2, again.output
+    assert "departed" in again.output
