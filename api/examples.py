@@ -166,6 +166,7 @@ PERSON: list[JsonValue] = [
         ],
         "registered_at": 1,
         "left_for": None,
+        "directory": "shown",
     }
 ]
 

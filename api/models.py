@@ -144,20 +144,24 @@ class KeyOut(BaseModel):
 
 
 class PersonOut(BaseModel):
-    """A registered person: where they work, their roles and key history."""
+    """A registered person: their key history and, when the caller may see their directory
+    entry (``directory``: ``shown``), their name, where they work and their roles; for a
+    caller without a session only if they made their dossier public (docs/privacy.md §9)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": examples.PERSON})
 
     id: str
     display_name: str | None
-    organisation: str
-    department: str
+    organisation: str | None
+    department: str | None
     roles: list[RoleOut]
     current_key: str | None
     keys: list[KeyOut]
     registered_at: int
     #: the ledger (origin) the person left this one for (``EmployeeLeft``), or null
     left_for: str | None = None
+    #: whether the directory entry is ``shown`` to this caller or ``withheld`` (null fields)
+    directory: Literal["shown", "withheld"] = "shown"
 
 
 class AccessRequestOut(BaseModel):
@@ -429,8 +433,11 @@ class PortfolioOut(BaseModel):
 
     person: str
     display_name: dict[str, Any]
-    organisation: str
-    department: str
+    organisation: str | None = Field(
+        description="null when withheld: a caller without a session sees who works where "
+        "only for people who made their dossier public (docs/privacy.md §9)"
+    )
+    department: str | None
     viewer: str | None
     parts: dict[str, dict[str, Any]]
     hidden: dict[str, str]

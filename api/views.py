@@ -119,6 +119,22 @@ def person_out(person: Person, state: LedgerState, display_name: str | None) -> 
     )
 
 
+def withheld_directory_entry(out: PersonOut) -> PersonOut:
+    """``out`` without its directory entry (name, organisation, department, roles, where
+    they went), for a caller who may not see it: the id and key history stay, as every
+    signature of the log needs them."""
+    return out.model_copy(
+        update={
+            "display_name": None,
+            "organisation": None,
+            "department": None,
+            "roles": [],
+            "left_for": None,
+            "directory": "withheld",
+        }
+    )
+
+
 def request_messages(ctx: AppContext, person: str, state: LedgerState) -> dict[str, str]:
     """The ``message`` of every access request on ``person``'s record, by request id."""
     if f"record/{person}" not in state.heads:

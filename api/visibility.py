@@ -12,8 +12,10 @@ owner's department gives no access of its own: the manager requests, the
 owner grants.
 
 Ranked candidates for an assignment (the API's and the manager page's) pass
-through :func:`view_candidates`: the ranking may use every part of a candidate's
-portfolio, but a viewer who may not read all the parts a match is made of
+through :func:`view_candidates`: without a session, only the candidates whose
+directory entry is public are listed (:func:`ledger.access.shows_directory_entry`);
+the ranking may use every part of a candidate's portfolio, but a viewer who may
+not read all the parts a match is made of
 (:data:`ledger.access.MATCHING_PARTS`) gets no score and only the evidence,
 reputation and ambitions they may read (:meth:`projections.matching.queries.Match.as_seen`,
 :func:`ledger.access.readable_evidence`) besides the candidate's place, ring and hours.
@@ -36,9 +38,12 @@ only its position and hash are given, so hash chains and proofs still check):
   a ``ReviewRequested`` by the owner and the reviewers it names;
   everyone else gets position and hash only — who asks whom for what is
   nobody else's business;
-* **identity streams** — public: keys, organisation, department, roles, the
-  registered display name and an erasure are what anyone needs to verify a
-  signature and to know whose it is;
+* **identity streams** — the person's directory entry (who they are, where
+  they work, their roles and moves): seen by every member of the ledger (a
+  session), and without a session only when the person made their dossier
+  ``public`` (:func:`ledger.access.shows_directory_entry`; the operator's
+  always). A person's keys stay public in ``/people/{person}``, as every
+  signature needs them;
 * **assignment streams** — postings and cancellations are public (it is a
   marketplace); an application is seen by its applicant and the assignment's
   owner; an assignment of a person is part of the assignee's ``free`` part, a
@@ -63,6 +68,7 @@ from ledger.access import (
     may_read,
     readable_evidence,
     record_part,
+    shows_directory_entry,
     visibility_of,
 )
 from ledger.catalogue import Part
@@ -178,7 +184,12 @@ def view_entry(
     s = entry.statement
     kind = entry.stream.split("/", 1)[0]
     if kind == "identity":
-        return EntryView(stored, True)
+        if shows_directory_entry(state, s.subject, viewer.person):
+            return EntryView(stored, True)
+        return EntryView(
+            stored, False, "who a person is and where they work is shown to members, or to "
+            "anyone once they make their dossier public",
+        )  # fmt: skip
     if kind == "record":
         if s.type in ACCESS_TYPES:
             parties = access_parties(state, s.type, s.subject, s.author, s.body)
@@ -210,6 +221,8 @@ def view_entry(
 def view_candidates(matches: Iterable[Match], viewer: Viewer, state: LedgerState) -> list[Match]:
     """What ``viewer`` may see of each ranked candidate (see the module docstring)."""
     who, today = viewer.person, viewer.today
+    if who is None:  # without a session, only people whose directory entry is public
+        matches = [m for m in matches if shows_directory_entry(state, m.person, None)]
     hidden = [(m, hidden_parts(state, m.person, who, MATCHING_PARTS, today=today)) for m in matches]
     # The evidence a viewer may read is counted only for candidates with hidden parts.
     partly = {m.person for m, parts in hidden if parts}

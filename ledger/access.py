@@ -45,6 +45,15 @@ as the opt-in and the hours. Ranking may use all of it, but a viewer is shown
 the details of a match (score, skills, evidence, reasons) only if they may read
 every part it is made of (:func:`hidden_parts`); otherwise only the candidate's
 place in the ranking, ring and available hours.
+
+**The directory** (who a person is and where they work: their display name,
+organisation, department, roles, and the ledger they left for) follows their
+``dossier`` part (:data:`DIRECTORY_PART`: the CV part, which says where one
+works): a member of the ledger (a viewer with a session) sees everyone's
+directory entry, as colleagues do in an employer's directory; a viewer without
+a session sees it only for people who made their dossier ``public``, and for the
+operator (:func:`shows_directory_entry`, :func:`directory_listing`). By default, then,
+nobody outside the ledger learns who works where from its lists (docs/privacy.md §9).
 """
 
 from __future__ import annotations
@@ -63,6 +72,7 @@ from .state import AccessGrant, AccessRequest, Contribution, LedgerState, Review
 __all__ = [
     "ACCESS_TYPES",
     "DEFAULT_VISIBILITY",
+    "DIRECTORY_PART",
     "HISTORY",
     "MATCHING_PARTS",
     "AccessGiven",
@@ -74,6 +84,8 @@ __all__ = [
     "access_parties",
     "active_grant",
     "assignment_part",
+    "directory_listing",
+    "directory_visible",
     "grant_is_active",
     "grant_status",
     "hidden_parts",
@@ -83,6 +95,7 @@ __all__ = [
     "readable_evidence",
     "record_part",
     "review_inbox",
+    "shows_directory_entry",
     "today_utc",
     "visibility_of",
 ]
@@ -111,6 +124,39 @@ def visibility_of(state: LedgerState, owner: str, part: Part) -> Visibility:
     """The visibility ``owner`` has set for ``part`` (or its default)."""
     value = state.visibility.get((owner, part.value))
     return DEFAULT_VISIBILITY[part] if value is None else Visibility(value)
+
+
+#: the part whose visibility decides who sees a person's directory entry (see above)
+DIRECTORY_PART = Part.DOSSIER
+
+
+def shows_directory_entry(state: LedgerState, person: str, viewer: str | None) -> bool:
+    """Whether ``viewer`` (a person id, or None without a session) sees ``person``'s
+    directory entry: display name, organisation, department, roles, where they went. The
+    operator's is public: they sign the checkpoints everyone verifies."""
+    dossier = visibility_of(state, person, DIRECTORY_PART)
+    return directory_visible(dossier, viewer=viewer, operator=person == state.operator)
+
+
+def directory_visible(dossier: Visibility, *, viewer: str | None, operator: bool = False) -> bool:
+    """The directory rule on its own: whether ``viewer`` sees the directory entry of a
+    person whose dossier part has visibility ``dossier`` (``operator``: of the operator)."""
+    return viewer is not None or operator or dossier is Visibility.PUBLIC
+
+
+def directory_listing(state: LedgerState, viewer: str | None) -> list[str]:
+    """The ids of the people whose directory entry ``viewer`` sees, in id order: everyone
+    for a member, only those whose dossier is ``public`` for a viewer without a session
+    (one pass over the visibility table, not a look-up per person)."""
+    people = sorted(state.people)
+    if viewer is not None:
+        return people
+    dossier = DIRECTORY_PART.value
+    chosen = {owner: v for (owner, part), v in state.visibility.items() if part == dossier}
+    default = DEFAULT_VISIBILITY[DIRECTORY_PART].value
+    public = Visibility.PUBLIC.value
+    operator = state.operator
+    return [p for p in people if p == operator or chosen.get(p, default) == public]
 
 
 def grant_is_active(grant: AccessGrant, *, today: str) -> bool:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from ledger.access import directory_listing, shows_directory_entry
 from ledger.errors import NotFound
 
 from ..context import AppContext
 from ..deps import Ctx, OptionalViewer, Paging, PersonId
 from ..errors import problem_responses
 from ..models import EntryOut, Page, PersonOut
-from ..views import person_out, stream_page
+from ..views import person_out, stream_page, withheld_directory_entry
 
 __all__ = ["display_name", "router"]
 
@@ -19,17 +20,19 @@ router = APIRouter(prefix="/people", tags=["people"], responses=problem_response
 
 
 def display_name(ctx: AppContext, person: str) -> str | None:
-    """``person``'s registered display name (public, like the whole identity stream)."""
+    """``person``'s registered display name, as their identity stream discloses it (the
+    caller decides who may see it: :func:`ledger.access.shows_directory_entry`)."""
     first, _ = ctx.streams.read(f"identity/{person}", ctx.state())[0]
     return first.disclosed().get("display_name")
 
 
 @router.get("")
-def list_people(ctx: Ctx, page: Paging) -> Page[PersonOut]:
-    """Registered people in id order (cursor: an offset)."""
+def list_people(ctx: Ctx, viewer: OptionalViewer, page: Paging) -> Page[PersonOut]:
+    """Registered people in id order (cursor: an offset): for a caller without a session,
+    only those who made their dossier public (docs/privacy.md §9)."""
     offset = page.offset()
     with ctx.locked_state() as state:
-        ids = sorted(state.people)
+        ids = directory_listing(state, viewer.person)
         chunk = [state.people[i] for i in ids[offset : offset + page.limit]]
         items = [person_out(p, state, None) for p in chunk]
     items = [item.model_copy(update={"display_name": display_name(ctx, item.id)}) for item in items]
@@ -38,13 +41,17 @@ def list_people(ctx: Ctx, page: Paging) -> Page[PersonOut]:
 
 
 @router.get("/{person}")
-def get_person(person: PersonId, ctx: Ctx) -> PersonOut:
-    """One person: organisation, department, roles and key history."""
+def get_person(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> PersonOut:
+    """One person: key history, and, if the caller may see their directory entry, their
+    name, organisation, department, roles and where they went (docs/privacy.md §9)."""
     with ctx.locked_state() as state:
         found = state.people.get(person)
         if found is None:
             raise NotFound(f"no person {person!r} is registered")
         out = person_out(found, state, None)
+        shown = shows_directory_entry(state, person, viewer.person)
+    if not shown:
+        return withheld_directory_entry(out)
     return out.model_copy(update={"display_name": display_name(ctx, person)})
 
 

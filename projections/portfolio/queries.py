@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection, Row, and_, select
 
+from ledger.access import DIRECTORY_PART, directory_visible
 from ledger.catalogue import Part, Visibility
 from ledger.errors import NotFound
 
@@ -120,6 +121,16 @@ def portfolio(
         elif part is Part.FREE:
             view = PartView(part, settings[part], own, assignments=_assignments(conn, person))
         parts[part] = view
+    if not directory_visible(settings[DIRECTORY_PART], viewer=viewer):
+        return Portfolio(  # who they are and where they work stays with members (privacy.md §9)
+            person=person,
+            display_name=Personal({}, ("display_name",)),
+            organisation=None,
+            department=None,
+            viewer=viewer,
+            parts=parts,
+            hidden={p: v for p, v in settings.items() if p not in visible},
+        )
     return Portfolio(
         person=person,
         display_name=Personal.from_stored(str(m["personal"])),

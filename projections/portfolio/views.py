@@ -152,8 +152,8 @@ class Portfolio:
 
     person: str
     display_name: Personal
-    organisation: str
-    department: str
+    organisation: str | None  # None: withheld from this viewer (ledger.access, the directory)
+    department: str | None
     viewer: str | None
     parts: Mapping[Part, PartView] = field(default_factory=dict)
     hidden: Mapping[Part, Visibility] = field(default_factory=dict)
