@@ -71,6 +71,7 @@ _IMPORTED_EXAMPLE: dict[str, Any] = {
     "checkpoint_size": 120,
     "imported_at": "2026-11-23T14:00:00.000000Z",
     "verifier_key": "other.example/ledger+a1b2c3d4+AW9v...",
+    "linked_by": "key",
     "parts": {
         "dossier": {
             "contributions": [

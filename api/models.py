@@ -419,6 +419,12 @@ class ImportedRecordOut(BaseModel):
     checkpoint_size: int = Field(description="the size of the origin checkpoint it verified at")
     imported_at: str = Field(description="when this ledger imported it (UTC)")
     verifier_key: str = Field(description="the origin's note verifier key it verified under")
+    linked_by: str | None = Field(
+        default=None,
+        description="how it is bound to the person here (IdentityLinked): 'key' (their last "
+        "key there countersigned), else the id of the admin who countersigned because that "
+        "key was lost",
+    )
     parts: dict[str, ImportedPartOut] = Field(
         description="by part name (dossier, analytical, ...): only parts the viewer may read"
     )

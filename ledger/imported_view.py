@@ -107,6 +107,9 @@ class ImportedRecordView:
     imported_at: str
     verifier_key: str
     parts: Mapping[Part, ImportedPart]
+    #: how the record is bound to the person here (``IdentityLinked``): ``"key"`` (their
+    #: last key there countersigned), an admin's id (the key was lost), None (no link)
+    linked_by: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples as arrays, parts keyed by their name)."""
@@ -116,6 +119,7 @@ class ImportedRecordView:
             "checkpoint_size": self.checkpoint_size,
             "imported_at": self.imported_at,
             "verifier_key": self.verifier_key,
+            "linked_by": self.linked_by,
             "parts": {
                 part.value: dataclasses.asdict(view, dict_factory=_json_dict)
                 for part, view in self.parts.items()
@@ -152,9 +156,11 @@ def imported_view(
     if not parts and viewer != person:
         return None
     r = record
+    link = state.links.get((person, r.origin))
     return ImportedRecordView(
-        r.origin, person, r.checkpoint_size, r.imported_at, r.verifier_key, parts
-    )
+        r.origin, person, r.checkpoint_size, r.imported_at, r.verifier_key, parts,
+        None if link is None else link.countersigned_by,
+    )  # fmt: skip
 
 
 def imported_views(

@@ -100,12 +100,14 @@ def test_each_viewer_sees_exactly_what_the_settings_allow(
         score = _get(live, f"/people/{owner}/reputation/python", token)
         assert score.status_code == (200 if "analytical" in visible else 403), (viewer, chosen)
 
-        # Matching: the owner is a candidate only where her free part is visible, and
+        # Matching: the owner is a candidate only where her free part is visible (and, to
+        # a caller without a session, her directory entry: her dossier; privacy.md §9), and
         # shows only what the viewer may read of her (the score only if all of it).
         if viewer != "owner":
             found = _get(live, f"/assignments/{scene.open_assignment}/candidates", token).json()
             mine = [c for c in found if c["person"] == owner]
-            assert bool(mine) == ("free" in visible), (viewer, chosen)
+            listed = "free" in visible and (token is not None or "dossier" in visible)
+            assert bool(mine) == listed, (viewer, chosen)
             if mine:
                 assert candidate_leaks(mine[0], visible) == [], (viewer, chosen)
 

@@ -19,6 +19,7 @@ from ledger import commands
 from ledger.bundle import dump_bundle, verify_bundle
 from ledger.errors import RuleViolation
 from ledger.export import export_bundle
+from ledger.imported_view import imported_views
 from ledger.imports import ImportRegistry
 from ledger.service import LedgerService
 from ledger.store import open_store
@@ -134,6 +135,12 @@ def test_an_admin_countersigns_when_the_old_key_is_lost(origin: Scenario, sqlite
     ))  # fmt: skip
     _import(w, _bundle(origin, "carol"))
     assert w.state.links[("carol", ORIGIN)].countersigned_by == "admin-b"
+    # shown as such wherever the imported record is shown (pages, API, CLI: the view)
+    stored = ImportRegistry(w.ledger.store).with_bundles("carol")  # type: ignore[attr-defined]
+    service: LedgerService = w.ledger  # type: ignore[assignment]
+    with service.reading() as state:
+        [view] = imported_views(stored, state, "carol")
+    assert (view.linked_by, view.as_json()["linked_by"]) == ("admin-b", "admin-b")
     log = TransparencyLog(w.ledger)  # type: ignore[arg-type]
     log.issue_checkpoint(w.operator.identity)
     report = verify_bundle(dump_bundle(export_bundle(log, "carol")), trusted=[log.verifier()])

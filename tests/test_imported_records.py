@@ -243,6 +243,7 @@ def test_an_import_shows_in_the_portfolio_pages_and_cli(
     mine = r.imported("alice")
     [record] = mine
     assert (record["origin"], record["verifier_key"]) == (ORIGIN, origin.key)
+    assert record["linked_by"] == "key"  # she linked it with her last key there
     assert list(record["parts"]) == ["dossier", "analytical"]
     assert personal(mine) == {"Policy brief", "Second"} | COMMENTS
     analytical = record["parts"]["analytical"]
@@ -264,6 +265,7 @@ def test_an_import_shows_in_the_portfolio_pages_and_cli(
     assert "Brought from other ledgers" in page
     assert f"Verified at checkpoint {record['checkpoint_size']} of {ORIGIN}" in page
     assert "Policy brief" in page
+    assert f"Bound to alice by their last key on {ORIGIN}." in page
     assert "comment by manager" not in page
     own_page = r.live.client.get("/employee", headers=r.bearer("alice")).text
     assert "Brought from other ledgers" in own_page
