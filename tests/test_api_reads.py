@@ -90,13 +90,14 @@ def test_stream_and_record_in_order(live: Live) -> None:
 
 def test_people(live: Live) -> None:
     w = make_cast(live, "people")
-    bob = live.client.get(f"/people/{w['bob'].id}").json()
+    member = {"Authorization": f"Bearer {login(live, w['carol'].identity)}"}  # privacy.md §9
+    bob = live.client.get(f"/people/{w['bob'].id}", headers=member).json()
     assert bob["department"] == "minbzk/dgo"
     assert {"role": "manager", "scope": "minbzk/dgo"} in bob["roles"]
     assert bob["current_key"] == w["bob"].key_id
     assert _b64(bob["keys"][0]["public_key"]) == w["bob"].identity.public_key.raw
     assert bob["display_name"] == "People-Bob van Dijk"
-    ids = [p["id"] for p in _all_pages(live, "/people", limit=5)]
+    ids = [p["id"] for p in _all_pages(live, "/people", limit=5, **member)]
     assert ids == sorted(ids)
     assert w["carol"].id in ids
     assert live.problem(live.client.get("/people/No%20Body"))["code"] == "invalid_request"

@@ -17,6 +17,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -32,6 +33,7 @@ from tests.support.api_server import (
     Live,
     ensure_genesis,
     live_server,
+    login,
     loopback_socket,
     operator_member,
 )
@@ -51,6 +53,13 @@ ACCOUNTS = {
     },
     "els": {"email": "els@minbzk.example", "email_verified": True, "name": "Els Bakker"},
 }
+
+
+def _as_member(live: Live, path: str) -> Any:
+    """``path`` read with a member's session: who works where is not shown to anonymous
+    callers (docs/privacy.md §9)."""
+    token = login(live, operator_member().identity)
+    return live.client.get(path, headers={"Authorization": f"Bearer {token}"}).json()
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +165,7 @@ def test_a_newcomer_signs_in_is_approved_and_claims(server: Live, chromium: Brow
             jan.click("#login")
         expect(jan.locator("#viewer")).to_have_text("jan.jansen")
         expect(jan.locator("#part-dossier tr.contribution")).to_contain_text("Onboarding handbook")
-        person = live.client.get("/people/jan.jansen").json()
+        person = _as_member(live, "/people/jan.jansen")
         assert (person["department"], person["display_name"]) == (DEPT, "Jan Jansen")
         # Registered by the admin's browser key; the claim signed by Jan's own browser key.
         store = open_store(live.database_url)
@@ -228,7 +237,7 @@ def test_an_invited_newcomer_and_a_signed_in_one_approved_in_one_batch(
         assert live.size() == size + 2
         # Both approvals went in as one batch (admin.js posts /statements/batch).
         for person in ("piet", "els"):
-            assert live.client.get(f"/people/{person}").json()["department"] == DEPT
+            assert _as_member(live, f"/people/{person}")["department"] == DEPT
         piet.goto(live.url + "/employee")
         with piet.expect_navigation():
             piet.click("#login")
