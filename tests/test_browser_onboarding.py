@@ -281,7 +281,7 @@ def test_an_hr_file_is_imported_on_the_admin_page(
             page.click("#import-apply")
         expect(page.locator("#status")).to_contain_text("Imported 2 rows")
         assert server.size() == size + 3  # two registrations and one manager role
-        anna = server.client.get("/people/hr-1").json()
+        anna = _as_member(server, "/people/hr-1")
         assert (anna["display_name"], anna["department"]) == ("Anna de Wit", DEPT)
         assert {(r["role"], r["scope"]) for r in anna["roles"]} == {("manager", DEPT)}
     finally:
