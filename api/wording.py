@@ -92,6 +92,12 @@ RULES: Mapping[str, str] = MappingProxyType(
     {
         # the ledger's rules (docs/rules.md)
         "already_answered": N_("This request has already been answered."),
+        "consent_required": N_(
+            "A move to another organisation needs the employee's consent to that department."
+        ),
+        "departed": N_("This person left this ledger: nothing more is recorded about them here."),
+        "operator_stays": N_("The operator of the ledger cannot leave it."),
+        "same_ledger": N_("You leave for another ledger, not this one."),
         "already_applied": N_("You have already applied to this assignment."),
         "already_assigned": N_("This person is already assigned to this assignment."),
         "already_completed": N_("The completion for this person has already been confirmed."),

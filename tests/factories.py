@@ -518,6 +518,7 @@ class World:
                 or endorser.id not in st.people
                 or st.is_erased(subject.id)
                 or st.is_erased(endorser.id)
+                or subject.id in st.departures  # left: they ask nothing here any more
             ):
                 return
         self.asked(subject, contribution, endorser, role)
