@@ -133,6 +133,12 @@ class EntryReader:
         registry = ImportRegistry(self.store)
         return imported_ratings(registry), registry.origin_weights()
 
+    def imports_stamp(self) -> tuple[object, ...]:
+        """What changes when the imported records or the declared trust weights do (cheap:
+        no bundle is read), so a refresh can be run when they changed."""
+        registry = ImportRegistry(self.store)
+        return (registry.stamp(), tuple(sorted(registry.origin_weights().items())))
+
     def max_position(self) -> int:
         """The position of the log's last entry (0 when it is empty)."""
         return self.store.max_position()

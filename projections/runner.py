@@ -107,6 +107,8 @@ class Projector:
         self.models = {m.name: m for m in models}
         self.batch_size = batch_size
         self._clock = clock or (lambda: int(_dt.datetime.now(_dt.UTC).timestamp()))
+        #: the imports and trust weights the last refresh here read (None: none ran here)
+        self._imports_seen: tuple[object, ...] | None = None
         #: what :meth:`setup` did to the schema revision (None before it ran)
         self.schema_change: SchemaChange | None = None
 
@@ -157,15 +159,21 @@ class Projector:
 
     def refresh_due(self, *, every: float, at: int | None = None) -> bool:
         """True if some refresh step should run now (as of Unix time ``at``): it never ran,
-        or its read model has applied entries since and the last refresh, by whichever
-        process, is ``every`` seconds old. So the processes over one database refresh
-        about once per ``every`` seconds between them, and not at all while no entry
-        comes in; a service that starts does not recompute what is already stored."""
+        or its read model has applied entries since (or the imported records or the
+        declared trust in their origins changed since this process last looked) and the
+        last refresh, by whichever process, is ``every`` seconds old. So the processes over
+        one database refresh about once per ``every`` seconds between them, and not at all
+        while no entry comes in; a service that starts does not recompute what is already
+        stored."""
         now = self._clock() if at is None else at
         marks = self.refreshed()
         positions = self.positions(marks)
+        imports = self.log.imports_stamp()
+        if self._imports_seen is None:  # what the stored refresh counted, as far as we know
+            self._imports_seen = imports
+        changed = imports != self._imports_seen
         return any(
-            mark is None or (mark[0] < positions[name] and now - mark[1] >= every)
+            mark is None or ((mark[0] < positions[name] or changed) and now - mark[1] >= every)
             for name, mark in marks.items()
         )
 
@@ -319,6 +327,7 @@ class Projector:
     def refresh(self, names: Iterable[str] | None = None, *, at: int | None = None) -> None:
         """Run the refresh step of the read models that have one, as of Unix time ``at``."""
         moment = self._clock() if at is None else at
+        self._imports_seen = self.log.imports_stamp()
         with _gc_paused():
             for model in self.select(names):
                 if isinstance(model, Refreshable):

@@ -242,3 +242,23 @@ def test_trust_weight_on_the_command_line(origin: Origin, tmp_path: Path) -> Non
         assert ImportRegistry(store).origin_weights() == {ORIGIN: 0.8}
     finally:
         store.close()
+
+
+def test_a_refresh_is_due_when_imports_or_trust_change(
+    receiving: Receiving, origin: Origin
+) -> None:
+    """An import appends nothing to the log, yet a service's next refresh must count it."""
+    projector, registry = receiving.projector, receiving.registry
+    projector.catch_up()
+    projector.refresh(at=AT)
+    assert not projector.refresh_due(every=0, at=AT)
+    registry.trust(origin.key)
+    with receiving.ledger.service.reading() as state:
+        registry.import_bundle(origin.bundle, state=state)
+    assert projector.refresh_due(every=0, at=AT)
+    assert not projector.refresh_due(every=60, at=AT)  # still no more often than `every`
+    projector.refresh(at=AT)
+    assert not projector.refresh_due(every=0, at=AT)
+    assert receiving.explain("policy-advice").weight > 0
+    registry.set_weight(ORIGIN, 0.1)
+    assert projector.refresh_due(every=0, at=AT)
