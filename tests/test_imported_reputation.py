@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +77,15 @@ class Receiving:
 def receiving(origin: Origin, database_url: str) -> Iterator[Receiving]:
     """Ledger B (on each storage backend) with alice linked to her record from A, nothing
     imported yet."""
+    with receiving_at(database_url, origin) as b:
+        yield b
+
+
+@contextmanager
+def receiving_at(url: str, origin: Origin) -> Iterator[Receiving]:
+    """Ledger B at ``url`` with alice linked to her record from A, nothing imported yet."""
     operator = identity_for("operator-b")
-    ledger = receiving_ledger(database_url, operator)
+    ledger = receiving_ledger(url, operator)
     link_record(
         ledger.service, origin.bundle, here=identity_for("alice-b"), there=ALICE_LAST_KEY,
         registrar=operator,
@@ -169,21 +177,10 @@ def test_matching_counts_imported_ratings_and_names_their_origin(
 def test_lower_trust_weighs_less(origin: Origin, tmp_path: Path) -> None:
     found: dict[float, Score] = {}
     for weight in (0.9, 0.2):
-        operator = identity_for("operator-b")
         url = f"sqlite://{(tmp_path / f'b-{weight}.db').resolve().as_posix()}"
-        ledger = receiving_ledger(url, operator)
-        link_record(
-            ledger.service, origin.bundle, here=identity_for("alice-b"), there=ALICE_LAST_KEY,
-            registrar=operator,
-        )  # fmt: skip
-        projector = open_projector(ledger.service.store)
-        try:
-            b = Receiving(ledger, ImportRegistry(ledger.service.store), projector)
+        with receiving_at(url, origin) as b:
             b.import_(origin, weight=weight)
             found[weight] = b.explain("policy-advice")
-        finally:
-            projector.engine.dispose()
-            ledger.service.store.close()
     high, low = found[0.9], found[0.2]
     assert {w.standing for w in low.ratings} == {0.2}
     assert low.weight == pytest.approx(high.weight * 0.2 / 0.9)
