@@ -462,7 +462,10 @@ def test_identity_commands(cli: Cli) -> None:
     organisation(cli)
     cli.ok("role", "grant", "alice", "admin", "minbzk", who="op")
     cli.ok("transfer", "bob", "--department", "minbzk/cio", who="alice")
-    cli.ok("role", "revoke", "bob", "manager", "minbzk/dgo", who="alice")
+    # the move ended his manager role of minbzk/dgo (docs/rules.md §4): nothing to revoke
+    gone = cli("role", "revoke", "bob", "manager", "minbzk/dgo", who="alice")
+    assert gone.exit_code == 2
+    assert "role_not_held" in gone.stderr
     bob = cli.json("keys", "show", "bob")
     assert (bob["department"], bob["roles"]) == ("minbzk/cio", [])
     not_admin = cli("role", "grant", "alice", "manager", "minbzk/dgo", who="bob")
