@@ -10,7 +10,7 @@ import dataclasses
 from ..access import active_grant, visibility_of
 from ..catalogue import Part, Visibility
 from ..state import AccessGrant, AccessRequest, Person
-from .context import Ctx
+from .context import Ctx, require_live_person
 
 __all__ = ["access_granted", "access_refused", "access_requested", "access_revoked"]
 
@@ -23,20 +23,6 @@ def _require_on_request(ctx: Ctx, owner: Person, part: str) -> None:
             f"the {part} part of {owner.id} is {current}; only an on_request part is "
             f"requested and granted",
         )
-
-
-def _require_live_viewer(ctx: Ctx, viewer: str) -> None:
-    if viewer not in ctx.state.people:
-        if ctx.partial:
-            # A bundle carries the identity streams of the people whose keys signed its
-            # entries (docs/bundle.md §5). A viewer granted access without asking signed
-            # nothing there, and their identity is theirs, not the owner's to export: the
-            # bundle check cannot see them and does not ask (docs/bundle.md §6). The
-            # ledger checked it on append, and its audit re-checks it.
-            return
-        raise ctx.fail("unknown_person", f"no person {viewer!r} is registered")
-    if viewer in ctx.state.erased:
-        raise ctx.fail("erased", f"{viewer} was erased at log index {ctx.state.erased[viewer]}")
 
 
 def access_requested(ctx: Ctx) -> None:
@@ -93,7 +79,7 @@ def access_granted(ctx: Ctx) -> None:
     viewer, part = body.viewer, body.part.value
     if viewer == owner.id:
         raise ctx.fail("self_grant", f"{owner.id} reads their own portfolio without a grant")
-    _require_live_viewer(ctx, viewer)
+    require_live_person(ctx, viewer)
     _require_on_request(ctx, owner, part)
     if body.request is not None:
         request = _open_request(ctx, body.request, owner)

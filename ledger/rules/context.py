@@ -27,6 +27,7 @@ __all__ = [
     "org_of",
     "own_contribution",
     "require_department_in",
+    "require_live_person",
     "require_period",
 ]
 
@@ -129,3 +130,22 @@ def own_contribution(ctx: Ctx, contribution_id: str) -> Contribution:
     if c.withdrawn:
         raise ctx.fail("contribution_withdrawn", f"contribution {contribution_id} was withdrawn")
     return c
+
+
+def require_live_person(ctx: Ctx, person: str) -> None:
+    """``person``, named in the body (an access grant's viewer, a review request's reviewer),
+    is registered and not erased.
+
+    In a bundle (``ctx.partial``) an unknown person is let pass: the bundle carries the
+    identity streams of the people whose keys signed its entries (docs/bundle.md §5); one
+    named without signing anything there (a viewer granted access unasked, a reviewer who
+    never answered) is theirs, not the owner's to export, so the bundle check cannot see
+    them and does not ask (docs/bundle.md §6.1). The ledger checked it on append, and its
+    audit re-checks it.
+    """
+    if person not in ctx.state.people:
+        if ctx.partial:
+            return
+        raise ctx.fail("unknown_person", f"no person {person!r} is registered")
+    if person in ctx.state.erased:
+        raise ctx.fail("erased", f"{person} was erased at log index {ctx.state.erased[person]}")

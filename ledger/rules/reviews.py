@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ..access import may_read_contribution
 from ..state import Contribution, Person, ReviewRequest
-from .context import Ctx, own_contribution
+from .context import Ctx, own_contribution, require_live_person
 
 __all__ = ["check_evidence", "fold_coworkers", "review_requested"]
 
@@ -38,26 +38,13 @@ def review_requested(ctx: Ctx) -> None:
         if person in named:
             raise ctx.fail("duplicate_reviewer", f"{person} is named twice in one review request")
         named.add(person)
-        _require_live_reviewer(ctx, person)
+        require_live_person(ctx, person)
     pairs = frozenset((r.person, r.role.value) for r in body.reviewers)
     request = ReviewRequest(ctx.statement.id, owner.id, c.id, pairs)
     st.put(st.review_requests, request.id, request)
     for person in sorted(named):
         if (c.id, person) not in st.reviewers:
             st.put(st.reviewers, (c.id, person), request.id)
-
-
-def _require_live_reviewer(ctx: Ctx, person: str) -> None:
-    if person not in ctx.state.people:
-        if ctx.partial:
-            # As for the viewer of an AccessGranted (docs/bundle.md §6.1): a reviewer who
-            # never answered signed nothing in the owner's bundle, whose closure therefore
-            # does not carry their identity. The ledger checked it on append; its audit
-            # re-checks it.
-            return
-        raise ctx.fail("unknown_person", f"no person {person!r} is registered")
-    if person in ctx.state.erased:
-        raise ctx.fail("erased", f"{person} was erased at log index {ctx.state.erased[person]}")
 
 
 def _answered_request(ctx: Ctx, request_id: str, c: Contribution) -> None:
