@@ -117,6 +117,18 @@ RULES: Mapping[str, str] = MappingProxyType(
         "bad_signature": N_("The signature does not match the key: sign with your own key."),
         "contribution_withdrawn": N_("This contribution has been withdrawn."),
         "duplicate_endorsement": N_("You have already endorsed this contribution."),
+        "not_addressed": N_("This review request was not addressed to you."),
+        "role_not_asked": N_("You were asked to review in another role."),
+        "contribution_unreadable": N_(
+            "You cannot grade work you may not read: ask its owner to ask you for a review."
+        ),
+        "no_peer_relation": N_("A peer works in the same department or on the same assignment."),
+        "no_client_relation": N_(
+            "A client owns an assignment the person completed, or was asked by them for a review."
+        ),
+        "self_review": N_("You cannot ask yourself for a review."),
+        "duplicate_reviewer": N_("Name each person once."),
+        "unknown_review_request": N_("That review request does not exist for this contribution."),
         "erased": N_("This person's personal content has been erased: nothing more is recorded."),
         "grant_expired": N_("The end date of the access must be after today."),
         "key_revoked": N_("Your key has been revoked: it can no longer sign."),

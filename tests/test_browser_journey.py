@@ -133,14 +133,25 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         expect(refused).to_contain_text("Access to this part has already been given.")
         expect(refused.locator(".rule-code")).to_have_text("code: already_granted")
         expect(refused).to_be_focused()
-        max_.click("#tab-requests")
-        request = max_.locator("tr.request", has_text="Fraud-risk dashboard")
+        # Nothing waits for him until eva asks him to review her work (360° on request).
+        max_.goto(live.url + "/manager#tab-requests")
+        expect(max_.locator("li.review-request")).to_have_count(0)
+        eva.goto(live.url + "/employee#tab-reviews")
+        eva.fill("#review-manager", "max")
+        eva.fill("#review-message", "Graag je oordeel over het dashboard.")
+        with eva.expect_navigation():
+            eva.click("#review-form button[type=submit]")
+        max_.reload()  # the same address: a goto would only move to the fragment
+        request = max_.locator("li.review-request", has_text="Fraud-risk dashboard")
         expect(request).to_be_visible()
+        expect(request).to_contain_text("Built with the benefits team")  # the text he grades
+        expect(request.locator("select[name=grade]")).to_have_value("")  # nothing chosen
         _shot(max_, "03-manager-requests")
         request.locator("select[name=grade]").select_option("5")
         request.locator("input[name=comment]").fill("Uitstekend: clear, reproducible, on time.")
-        request.locator("button").click()
-        expect(max_.locator("tr.request", has_text="Fraud-risk dashboard")).to_have_count(0)
+        with max_.expect_navigation():
+            request.locator("button").click()
+        expect(max_.locator("li.review-request .answered")).to_have_count(1)
 
         max_.click("#tab-post")
         max_.fill("#a-title", "Data quality sprint")

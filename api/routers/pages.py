@@ -32,7 +32,7 @@ from ..errors import ApiError
 from ..i18n import N_
 from ..onboarding_views import newcomer_values
 from ..rendering import render
-from ..views import assignment_out, checkpoint_out, request_messages, spec_of
+from ..views import assignment_out, checkpoint_out, request_messages, review_inbox_out, spec_of
 from ..visibility import Viewer, view_candidates
 from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
 from ..wording import GRADES, PART_TITLES
@@ -123,9 +123,18 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         views = ctx.ledger.imported_views(me, me, today=ctx.today())
         values["imported"] = [v.as_json() for v in views]
         values["access"] = _access_given(ctx, me)
+        values["reviews"] = _reviews(ctx, me)
+        values["grades"] = GRADES
     else:
         values.update(newcomer_values(request, ctx))
     return render(request, "employee.html", N_("Employee"), "employee", **values)
+
+
+def _reviews(ctx: AppContext, me: str, role: str | None = None) -> list[dict[str, Any]]:
+    """The review requests addressed to me (in ``role``, if given), each with the
+    contribution's text the request lets me read (:func:`api.views.review_inbox_out`)."""
+    inbox = review_inbox_out(ctx, me, ctx.state()).requests
+    return [r.model_dump() for r in inbox if role is None or r.role == role]
 
 
 @router.get("/portfolio/{person}", response_class=HTMLResponse)
@@ -144,28 +153,6 @@ def portfolio_page(person: PersonId, request: Request, ctx: Ctx) -> HTMLResponse
     if values["folio"] is None:
         response.status_code = 404
     return response
-
-
-_WAITING = 50  # endorsement requests listed at most
-
-
-def _requests(ctx: AppContext, me: str) -> list[dict[str, Any]]:
-    """Contributions in my departments that I have not endorsed yet and may read (newest
-    first), with their titles: one in a part its owner has not shown me is not listed at
-    all, as ``/streams`` withholds it (:meth:`ledger.app.Ledger.awaiting_endorsement`)."""
-    waiting = ctx.ledger.awaiting_endorsement(me, limit=_WAITING, today=ctx.today())
-    state = ctx.state()
-    out = []
-    for c in waiting:
-        title = None  # erased
-        for stored in ctx.streams.entries(f"record/{c.owner}", state):
-            if stored.entry.statement.id == c.id:
-                title = stored.disclosed().get("title")
-                break
-        out.append(
-            {"person": c.owner, "contribution": c.id, "skills": list(c.skills), "title": title}
-        )
-    return out
 
 
 def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[str, Any]]:
@@ -192,7 +179,8 @@ def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[s
 
 @router.get("/manager", response_class=HTMLResponse)
 def manager(request: Request, ctx: Ctx) -> HTMLResponse:
-    """Endorsement requests, posting assignments, ranked candidates, assign and complete."""
+    """Review requests addressed to me as manager, posting assignments, ranked candidates,
+    assign and complete."""
     me = viewer_of(request, ctx)
     values: dict[str, Any] = {"viewer": me, "grades": GRADES, "parts": [p.value for p in Part]}
     if me is not None:
@@ -202,7 +190,7 @@ def manager(request: Request, ctx: Ctx) -> HTMLResponse:
         values["departments"] = departments
         values["access"] = _access_held(ctx, me)
         if departments:
-            values["requests"] = _requests(ctx, me)
+            values["reviews"] = _reviews(ctx, me, "manager")
             values["assignments"] = _my_assignments(ctx, me, state)
     return render(request, "manager.html", N_("Manager"), "manager", **values)
 

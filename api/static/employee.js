@@ -8,11 +8,13 @@ import { myKey, setupKeyPanel } from "./session.js";
 import { setupTabs } from "./tabs.js";
 import { setupNewcomer } from "./onboarding.js";
 import { _ } from "./i18n.js";
+import { setupReviews } from "./reviews.js";
 
 setupKeyPanel();
 setupTabs();
 setupNewcomer();
 const me = document.body.dataset.person;
+setupReviews(me);
 
 async function evidenceDigest(input) {
   const file = input.files && input.files[0];

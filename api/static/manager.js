@@ -1,15 +1,17 @@
-// The manager page: endorse with a grade and comment, ask to read a portfolio part (the
-// access asked for and held is listed under "My access"), post an assignment, assign a
+// The manager page: answer the review requests addressed to me (reviews.js), ask to read
+// a portfolio part (the access asked for and held is listed under "My access"), post an assignment, assign a
 // ranked candidate, confirm completion. Every statement is signed here.
 
 import { guard, reloadWith, say, skillField, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
 import { setupTabs } from "./tabs.js";
 import { _ } from "./i18n.js";
+import { setupReviews } from "./reviews.js";
 
 setupKeyPanel();
 setupTabs();
 const me = document.body.dataset.person;
+setupReviews(me);
 
 // ``fields``: which field a refusal's rule code belongs to (trackrecord.js guard).
 function onSubmit(selector, handler, fields = {}) {
@@ -17,15 +19,6 @@ function onSubmit(selector, handler, fields = {}) {
     form.addEventListener("submit", guard(async () => handler(form, await myKey(me)), fields));
   }
 }
-
-onSubmit("form.endorse", async (form, key) => {
-  const done = await submit(key, "EndorsementGiven", form.dataset.person, {
-    contribution: form.dataset.contribution,
-    grade: Number(form.grade.value),
-    role: "manager",
-  }, { comment: form.comment.value });
-  reloadWith(form, _("Endorsed (entry %(entry)s).", { entry: done.log_index }));
-});
 
 // A new request joins "My requests" without a reload (which would clear the status line).
 function showRequest(owner, part, partName) {
