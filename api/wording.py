@@ -118,6 +118,7 @@ RULES: Mapping[str, str] = MappingProxyType(
         "contribution_withdrawn": N_("This contribution has been withdrawn."),
         "duplicate_endorsement": N_("You have already endorsed this contribution."),
         "not_addressed": N_("This review request was not addressed to you."),
+        "not_genesis": N_("Only the first entry of a ledger names its rules."),
         "role_not_asked": N_("You were asked to review in another role."),
         "contribution_unreadable": N_(
             "You cannot grade work you may not read: ask its owner to ask you for a review."

@@ -140,20 +140,25 @@ def test_manager_page_shows_only_what_the_manager_may_read(live: Live, scene: Sc
         "free": "on_request",
     }
     scene.set_visibility(chosen)
+    # alice asks bob to review her free claim (he answered the dossier one already); the
+    # analytical claim, readable to him, nobody asked him about
+    w = scene.w
+    free = next(sid for sid, part in scene.claims.items() if part == "free")
+    w.do(w.ask_review(w["alice"], free, (w["bob"], "manager")))
     token = scene.tokens["manager"]
     assert token is not None
     with httpx.Client(base_url=live.url, cookies={"trackrecord_session": token}) as browser:
         page = browser.get("/manager")
     assert page.status_code == 200
     listed = set(re.findall(r'data-contribution="([^"]+)"', page.text))
-    assert manager_page_leaks(scene, listed, visible_parts(chosen, "manager")) == []
+    assert manager_page_leaks(listed, {free}) == []
     streams = {
         i["entry"]["statement"]["id"]
         for i in _record(live, owner, token)
         if i["entry"] is not None and i["entry"]["statement"]["type"] == "ContributionClaimed"
     }
     assert listed <= streams  # what /streams shows the manager, no more
-    assert listed  # the analytical and free claims wait for his endorsement
+    assert 'class="answered"' in page.text  # the dossier claim's request, answered
     assert "(title" not in page.text  # no contribution listed without its title
     # Alice is a candidate (free part granted), her ambition (private) is not shown.
     assert re.search(rf'class="candidate">{owner}\b', page.text)

@@ -156,12 +156,11 @@ def candidate_leaks(candidate: dict[str, Any], visible: set[str]) -> list[str]:
     return problems
 
 
-def manager_page_leaks(scene: Scene, listed: set[str], visible: set[str]) -> list[str]:
-    """What the manager page (contribution ids ``listed`` as waiting for an endorsement)
-    shows bob that the ``visible`` parts do not: bob endorsed the dossier claim already,
-    so the others wait, each listed only if its part is readable."""
-    waiting = {sid for sid, part in scene.claims.items() if part != "dossier"}
-    readable = {sid for sid in waiting if scene.claims[sid] in visible}
-    if listed != readable:
-        return [f"listed {sorted(listed)}, readable {sorted(readable)}"]
+def manager_page_leaks(listed: set[str], asked: set[str]) -> list[str]:
+    """What the manager page (contribution ids ``listed`` waiting for bob's endorsement)
+    lists that nobody asked him to review as manager, or leaves out of what was asked and
+    not answered yet (``asked``): readable or not, a contribution waits for him only when
+    its owner asked him."""
+    if listed != asked:
+        return [f"listed {sorted(listed)}, asked {sorted(asked)}"]
     return []
