@@ -76,8 +76,10 @@ def test_a_new_good_grade_never_lowers_a_score(
     assume(extra.grade >= before)
     after = score([*rs, extra], standing)
     assert after >= before - 1e-12
-    if extra.grade == 5 and before < 5 and weigh([extra], Raters(standing), at=AT)[0].weight > 0:
-        assert after > before  # a rater without standing adds nothing
+    # A rater without standing adds nothing; one whose weight floating point can still add
+    # (not, say, a drawn standing of 1e-238) lifts the score.
+    if extra.grade == 5 and before < 5 and weigh([extra], Raters(standing), at=AT)[0].weight > 1e-9:
+        assert after > before
 
 
 @given(rs=ratings(), standing=standings, later=st.integers(0, 10 * YEAR))
