@@ -600,13 +600,15 @@ def test_a_bundle_for_a_viewer_verifies_and_its_report_lists_the_withheld_fields
     report = verify_bundle(doc, trusted=[honest.scenario.key])
     assert report.entry_count == whole.entry_count  # every entry stays
     assert report.display_name == "Alice"  # the identity stream stays disclosed
-    assert [c.title for c in report.contributions] == [None, None]
+    # alice asked bob to review her first contribution: he reads that one (privacy.md §4)
+    assert [c.title for c in report.contributions] == ["Policy brief", None]
     assert _disclosed_fields(doc, "record/alice", "EndorsementGiven") == [[], [], []]
     assert report.withheld_fields == len(report.withheld) > whole.withheld_fields
     claimed = [
         f"{i['entry']['stream']}#{i['entry']['seq']}"
         for i in doc["entries"]
         if i["entry"]["statement"]["type"] == "ContributionClaimed"
+        and i["entry"]["statement"]["id"] != honest.scenario.contribution
     ]
     assert {f"{where} title" for where in claimed} <= set(report.withheld)
     assert set(whole.withheld) < set(report.withheld)
@@ -618,9 +620,12 @@ def test_a_grant_discloses_its_part_to_its_viewer_until_its_last_day(honest: Hon
     assert [c.title for c in report.contributions] == ["Policy brief", "Second"]
     assert _disclosed_fields(granted, "record/alice", "EndorsementGiven") == [[], [], []]
     ended = _viewer_bundle(honest, "bob", today="2026-03-02", part="dossier", until="2026-03-01")
-    assert [c.title for c in verify_bundle(ended, trusted=None).contributions] == [None, None]
+    # the first stays readable to bob and carol: alice asked them to review it
+    ended_titles = [c.title for c in verify_bundle(ended, trusted=None).contributions]
+    assert ended_titles == ["Policy brief", None]
     other = _viewer_bundle(honest, "carol", today="2026-03-01")
-    assert [c.title for c in verify_bundle(other, trusted=None).contributions] == [None, None]
+    other_titles = [c.title for c in verify_bundle(other, trusted=None).contributions]
+    assert other_titles == ["Policy brief", None]
 
 
 def test_revealing_a_withheld_field_with_a_wrong_value_is_refused(honest: Honest) -> None:
@@ -630,7 +635,7 @@ def test_revealing_a_withheld_field_with_a_wrong_value_is_refused(honest: Honest
         for i in doc["entries"]
         if i["entry"]["statement"]["type"] == "ContributionClaimed"
         and i["entry"]["stream"] == "record/alice"
-        and i["entry"]["seq"] == 1
+        and i["entry"]["statement"]["id"] != honest.scenario.contribution  # not asked to review
     ]
     assert item["disclosures"] == []
     item["disclosures"] = [Disclosure("0" * 32, "title", "A forged title").as_json()]

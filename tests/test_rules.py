@@ -369,10 +369,10 @@ def test_peers_by_a_shared_assignment_and_clients_by_a_completed_one() -> None:
     c = w.do(w.claim(alice)).statement.id
     w.do(w.visibility(alice, "dossier", "public"))  # everyone may read it
     with pytest.raises(RuleViolation) as refused:
-        w.do(w.endorse(dave, alice, c, role="peer"))
+        w.do(w.endorse(dave, alice, c, role="peer", asked=False))
     assert refused.value.code == "no_peer_relation"
     with pytest.raises(RuleViolation) as refused:
-        w.do(w.endorse(bob, alice, c, role="client"))
+        w.do(w.endorse(bob, alice, c, role="client", asked=False))
     assert refused.value.code == "no_client_relation"
     a = w.do(w.post(bob)).statement.subject
     w.do(w.assign(bob, a, alice))
