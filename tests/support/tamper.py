@@ -166,9 +166,14 @@ class PostgresRows:
         )
 
     def reset(self) -> None:
+        # Every table of the database, so that a table a later version adds (say the entries'
+        # positions) cannot carry one example's rows into the next.
         self.db.execute(
-            "DO $$ BEGIN IF to_regclass('ledger_events') IS NOT NULL THEN "
-            "TRUNCATE ledger_events, ledger_merkle_nodes, ledger_rule_state RESTART IDENTITY; "
+            "DO $$ DECLARE tables text; BEGIN "
+            "SELECT string_agg(format('%I', tablename), ', ') INTO tables "
+            "FROM pg_tables WHERE schemaname = current_schema(); "
+            "IF tables IS NOT NULL THEN "
+            "EXECUTE 'TRUNCATE ' || tables || ' RESTART IDENTITY'; "
             "END IF; END $$"
         )
 
