@@ -308,6 +308,16 @@ class AssignmentOut(BaseModel):
     posted_at: int | None
 
 
+class ApplicantOut(BaseModel):
+    """One application to an assignment, as its owner reads it."""
+
+    person: str
+    hours_per_week: int
+    motivation: str | None
+    status: str  # ledger.access.application_status
+    applied_at: str
+
+
 class ChallengeOut(BaseModel):
     """A login challenge: sign the UTF-8 bytes of ``challenge`` for purpose ``challenge``."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.access import review_inbox
+from ledger.access import application_status, applied_for, review_inbox
 from ledger.canonical import b64encode
 from ledger.catalogue import Part, Ring
 from ledger.entry import decode_record
@@ -18,6 +18,7 @@ from projections.matching.queries import AssignmentSpec
 
 from .context import AppContext
 from .models import (
+    ApplicantOut,
     AssignmentOut,
     CheckpointOut,
     EntryOut,
@@ -233,3 +234,28 @@ def checkpoint_out(signed: SignedCheckpoint) -> CheckpointOut:
         time=times[0] if times else None,
         note=signed.note,
     )
+
+
+def applicants_out(
+    ctx: AppContext, assignment: str, viewer: str | None, state: LedgerState
+) -> list[ApplicantOut]:
+    """Who applied to ``assignment``, in the order they applied, each with their hours,
+    motivation and where their application stands; for its owner only
+    (:func:`ledger.access.applied_for` raises for anyone else)."""
+    a = applied_for(state, assignment, viewer)
+    out = []
+    for stored in ctx.streams.entries(f"assignment/{a.id}", state):
+        s = stored.entry.statement
+        key = state.keys.get(s.author)
+        if s.type != "AssignmentApplied" or key is None:
+            continue
+        out.append(
+            ApplicantOut(
+                person=key.person,
+                hours_per_week=int(s.body["hours_per_week"]),
+                motivation=stored.disclosed().get("motivation"),
+                status=application_status(a, key.person),
+                applied_at=s.issued_at,
+            )
+        )
+    return out

@@ -71,6 +71,9 @@ TERMS: Mapping[str, str] = MappingProxyType(
         "assigned": N_("assigned"),
         "completed": N_("completed"),
         "cancelled": N_("cancelled"),
+        # where an application stands (ledger.access.application_status)
+        "applied": N_("applied, waiting"),
+        "closed": N_("someone else was chosen"),
         # grant status (ledger.access.grant_status) and answers to access requests
         "active": N_("active"),
         "revoked": N_("revoked"),

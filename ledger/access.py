@@ -67,7 +67,15 @@ from types import MappingProxyType
 from typing import Any
 
 from .catalogue import Part, Visibility
-from .state import AccessGrant, AccessRequest, Contribution, LedgerState, ReviewRequest
+from .errors import NotFound, NotPermitted
+from .state import (
+    AccessGrant,
+    AccessRequest,
+    Assignment,
+    Contribution,
+    LedgerState,
+    ReviewRequest,
+)
 
 __all__ = [
     "ACCESS_TYPES",
@@ -83,6 +91,9 @@ __all__ = [
     "access_listed",
     "access_parties",
     "active_grant",
+    "application_status",
+    "applications_of",
+    "applied_for",
     "assignment_part",
     "directory_listing",
     "directory_visible",
@@ -438,3 +449,38 @@ def access_listed(
     requests = [r for r in state.access_requests.values() if listed(r.owner, r.viewer)]
     grants = [g for g in state.access_grants.values() if listed(g.owner, g.viewer)]
     return requests, grants
+
+
+def applied_for(state: LedgerState, assignment: str, viewer: str | None) -> Assignment:
+    """``assignment``, if ``viewer`` may read who applied to it and why: only its owner
+    may (applicants are only counted for everyone else). Raise
+    :class:`~ledger.errors.NotFound` for no such assignment and
+    :class:`~ledger.errors.NotPermitted` (``not_owner``) for anyone but its owner."""
+    found = state.assignments.get(assignment)
+    if found is None:
+        raise NotFound(f"no assignment {assignment}")
+    if viewer != found.owner:
+        raise NotPermitted(
+            "not_owner", f"only the owner {found.owner} reads the applications to {assignment}"
+        )
+    return found
+
+
+def application_status(a: Assignment, person: str) -> str:
+    """Where ``person``'s application to ``a`` stands: ``completed`` or ``assigned`` (they
+    were chosen), ``cancelled`` (the assignment was), ``closed`` (someone else was
+    chosen and it is no longer open) or ``applied`` (waiting)."""
+    if person in a.completed:
+        return "completed"
+    if person in a.assignees:
+        return "assigned"
+    if a.status == "cancelled":
+        return "cancelled"
+    return "applied" if a.status == "open" else "closed"
+
+
+def applications_of(state: LedgerState, person: str) -> list[tuple[Assignment, str]]:
+    """The assignments ``person`` applied to, newest first, each with the status of
+    their application (:func:`application_status`)."""
+    mine = [a for a in state.assignments.values() if person in a.applicants]
+    return [(a, application_status(a, person)) for a in reversed(mine)]

@@ -14,10 +14,10 @@ from ledger.errors import NotFound
 from projections.matching.queries import candidates
 
 from ..context import AppContext
-from ..deps import Ctx, OptionalViewer, Paging
+from ..deps import Ctx, CurrentSession, OptionalViewer, Paging
 from ..errors import problem_responses
-from ..models import AssignmentOut, CandidateOut, Page
-from ..views import assignment_out, spec_of
+from ..models import ApplicantOut, AssignmentOut, CandidateOut, Page
+from ..views import applicants_out, assignment_out, spec_of
 from ..visibility import Viewer, view_candidates
 
 __all__ = ["router"]
@@ -72,6 +72,16 @@ def get_assignment(assignment: AssignmentId, ctx: Ctx, viewer: OptionalViewer) -
     if found is None:
         raise NotFound(f"no assignment {assignment}")
     return assignment_out(found, ctx, viewer, state)
+
+
+@router.get("/{assignment}/applicants", responses=problem_responses(401, 403))
+def get_applicants(
+    assignment: AssignmentId, ctx: Ctx, session: CurrentSession
+) -> list[ApplicantOut]:
+    """Who applied to one's own assignment, in the order they applied, with their hours,
+    motivation and where each application stands; only its owner may read this
+    (``not_owner``, 403), everyone else sees only how many applied."""
+    return applicants_out(ctx, assignment, session.person, ctx.state())
 
 
 @router.get("/{assignment}/candidates", response_model=list[CandidateOut])

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from ledger.access import GrantLine
+from ledger.access import GrantLine, applications_of
 from ledger.catalogue import ContributionKind, Part
 from ledger.checkpoint import CheckpointError
 from ledger.cosignature import verify_cosignatures
@@ -32,7 +32,14 @@ from ..errors import ApiError
 from ..i18n import N_
 from ..onboarding_views import newcomer_values
 from ..rendering import render
-from ..views import assignment_out, checkpoint_out, request_messages, review_inbox_out, spec_of
+from ..views import (
+    applicants_out,
+    assignment_out,
+    checkpoint_out,
+    request_messages,
+    review_inbox_out,
+    spec_of,
+)
 from ..visibility import Viewer, view_candidates
 from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
 from ..wording import GRADES, PART_TITLES
@@ -111,6 +118,18 @@ def _access_held(ctx: AppContext, me: str) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def _applications(ctx: AppContext, me: str) -> list[dict[str, Any]]:
+    """The assignments I applied to and where each application stands
+    (:func:`ledger.access.applications_of`)."""
+    out = []
+    for a, status in applications_of(ctx.state(), me)[:50]:
+        title = ctx.board.posting(a.id).title
+        out.append(
+            {"assignment": a.id, "title": title, "department": a.department, "status": status}
+        )
+    return out
+
+
 @router.get("/employee", response_class=HTMLResponse)
 def employee(request: Request, ctx: Ctx) -> HTMLResponse:
     """My portfolio, access requests, claiming a contribution, assignments that fit me."""
@@ -125,6 +144,8 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         values["access"] = _access_given(ctx, me)
         values["reviews"] = _reviews(ctx, me)
         values["grades"] = GRADES
+        values["applications"] = _applications(ctx, me)
+        values["applied"] = {a["assignment"] for a in values["applications"]}
     else:
         values.update(newcomer_values(request, ctx))
     return render(request, "employee.html", N_("Employee"), "employee", **values)
@@ -173,8 +194,28 @@ def _my_assignments(ctx: AppContext, me: str, state: LedgerState) -> list[dict[s
                     {"person": m.person, "score": m.score, "reasons": list(m.reasons)}
                     for m in view_candidates(found, Viewer(ctx.today(), me), state)
                 ]
+            view["applications"] = [x.model_dump() for x in applicants_out(ctx, a.id, me, state)]
             out.append(view)
     return out
+
+
+def _endorsements_given(me: str, state: LedgerState) -> list[dict[str, Any]]:
+    """The endorsements I gave, newest first (at most 50), revoked ones marked."""
+    mine = [e for e in state.endorsements.values() if e.endorser == me][::-1][:50]
+    return [
+        {
+            "id": e.id,
+            "person": e.subject,
+            "contribution": e.contribution,
+            "skills": list(state.contributions[e.contribution].skills)
+            if e.contribution in state.contributions
+            else [],
+            "grade": e.grade,
+            "role": e.role,
+            "status": "revoked" if e.revoked else "active",
+        }
+        for e in mine
+    ]
 
 
 @router.get("/manager", response_class=HTMLResponse)
@@ -192,6 +233,7 @@ def manager(request: Request, ctx: Ctx) -> HTMLResponse:
         if departments:
             values["reviews"] = _reviews(ctx, me, "manager")
             values["assignments"] = _my_assignments(ctx, me, state)
+        values["given"] = _endorsements_given(me, state)
     return render(request, "manager.html", N_("Manager"), "manager", **values)
 
 

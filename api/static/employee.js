@@ -1,6 +1,6 @@
 // The employee page: visibility switches, answering access requests, revoking grants,
-// claiming a contribution (the evidence file is hashed here, never uploaded), applying to
-// assignments, exporting the record. Errors show next to their field (trackrecord.js guard);
+// claiming a contribution (the evidence file is hashed here, never uploaded), withdrawing
+// one, stating an ambition, applying to assignments, exporting the record. Errors show next to their field (trackrecord.js guard);
 // after a change the page reloads and says what was done in the section it was done in.
 
 import { FieldError, explain, guard, hex, refusal, reloadWith, say, sha256, skillField, submit } from "./trackrecord.js";
@@ -55,6 +55,38 @@ if (claimForm) {
         reloadWith(form, _("Claimed: entry %(entry)s of the log.", { entry: done.log_index }));
       },
       { bad_period: "end", too_long: "title" },
+    ),
+  );
+}
+
+for (const form of document.querySelectorAll("form.withdraw")) {
+  form.addEventListener(
+    "submit",
+    guard(async () => {
+      const key = await myKey(me);
+      const done = await submit(key, "ContributionWithdrawn", me, { contribution: form.dataset.contribution }, {
+        reason: form.reason.value,
+      });
+      reloadWith(form, _("Withdrawn: “%(title)s” (entry %(entry)s).", { title: form.dataset.title, entry: done.log_index }));
+    }),
+  );
+}
+
+const ambitionForm = document.getElementById("ambition-form");
+if (ambitionForm) {
+  const wantedSkills = skillField(ambitionForm.skills);
+  ambitionForm.addEventListener(
+    "submit",
+    guard(
+      async () => {
+        const key = await myKey(me);
+        const done = await submit(key, "AmbitionStated", me, { skills: wantedSkills() }, {
+          goal: ambitionForm.goal.value,
+          courses: ambitionForm.courses.value,
+        });
+        reloadWith(ambitionForm, _("Ambition stated (entry %(entry)s).", { entry: done.log_index }));
+      },
+      { too_long: "goal" },
     ),
   );
 }

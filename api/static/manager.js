@@ -1,6 +1,7 @@
 // The manager page: answer the review requests addressed to me (reviews.js), ask to read
-// a portfolio part (the access asked for and held is listed under "My access"), post an assignment, assign a
-// ranked candidate, confirm completion. Every statement is signed here.
+// a portfolio part (the access asked for and held is listed under "My access"), post an
+// assignment, assign a ranked candidate or an applicant, confirm completion, cancel an
+// assignment, revoke an endorsement one gave. Every statement is signed here.
 
 import { guard, reloadWith, say, skillField, submit } from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
@@ -71,4 +72,16 @@ onSubmit("form.complete", async (form, key) => {
     grade: Number(form.grade.value),
   }, { outcome_note: form.note.value });
   reloadWith(form, _("Completion confirmed (entry %(entry)s).", { entry: done.log_index }));
+});
+
+onSubmit("form.cancel", async (form, key) => {
+  const done = await submit(key, "AssignmentCancelled", form.dataset.assignment, {}, { reason: form.reason.value });
+  reloadWith(form, _("Cancelled (entry %(entry)s).", { entry: done.log_index }));
+});
+
+onSubmit("form.revoke-endorsement", async (form, key) => {
+  const done = await submit(key, "EndorsementRevoked", form.dataset.person, {
+    endorsement: form.dataset.endorsement,
+  }, { reason: form.reason.value });
+  reloadWith(form, _("Endorsement revoked (entry %(entry)s).", { entry: done.log_index }));
 });
