@@ -74,10 +74,12 @@ def register_identity(
     department: str,
     display_name: str,
     next_key: bytes | None = None,
+    rule_set: int | None = RULES_VERSION,
     **opts: Any,
 ) -> SignedStatement:
     """Admit ``person`` with ``public_key`` (signed by an admin, or self-signed at genesis:
-    a ledger begun now keeps the rule set :data:`~ledger.catalogue.RULES_VERSION`)."""
+    a ledger begun now keeps the rule set :data:`~ledger.catalogue.RULES_VERSION`;
+    ``rule_set=None`` writes a genesis as ledgers begun before rule set 2 have it)."""
     genesis = signer.identity.public_key.raw == public_key
     return _sign(
         signer,
@@ -88,7 +90,7 @@ def register_identity(
             "organisation": organisation,
             "department": department,
             "next_key_digest": next_key_digest(next_key) if next_key else None,
-            "rules": RULES_VERSION if genesis else None,
+            "rules": rule_set if genesis else None,
         },
         {"display_name": display_name},
         **opts,

@@ -129,3 +129,33 @@ def test_cli_consent_transfer_and_leave(tmp_path: Path) -> None:
     again = cli("leave", "elsewhere.example/ledger", "--yes", who="alice")
     assert again.exit_code == 2, again.output
     assert "departed" in again.output
+
+
+def test_a_ledger_begun_before_rule_set_2_keeps_its_moves(tmp_path: Path) -> None:
+    """A ledger whose genesis names no rule set (written before consent existed) still
+    takes a move to another organisation without consent, and the roles go along, as its
+    log was written: otherwise an existing ledger would fail its own audit."""
+    old = _ledger(tmp_path / "old.db", A, "old")
+    member = old.member("operator", ORG, "minbzk/cio")
+    genesis = commands.register_identity(
+        old.signer_for(member.identity),
+        person="operator",
+        public_key=member.identity.public_key.raw,
+        organisation=ORG,
+        department="minbzk/cio",
+        display_name="Operator",
+        rule_set=None,
+        **old.opts(),
+    )
+    old.do_all([genesis, *standard_cast(old)[1:]])
+    assert old.ledger.state.meta.get("rules") is None  # type: ignore[attr-defined]
+    alice, bob = old["alice"], old["bob"]
+    claim = old.do(old.claim(alice)).statement.id
+    old.do(old.transfer(bob, "minfin", "minfin/hr"))  # no consent asked
+    moved = old.ledger.state.people["bob"]  # type: ignore[attr-defined]
+    assert ("manager", DEPT) in moved.roles
+    old.do(old.endorse(bob, alice, claim, role="manager"))  # as rule set 1 allowed
+
+    new = _ledger(tmp_path / "new.db", B, "new")
+    new.do_all(standard_cast(new))
+    assert _refused(new, new.transfer(new["bob"], "minfin", "minfin/hr")) == "consent_required"

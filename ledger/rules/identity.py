@@ -147,7 +147,11 @@ def employee_transferred(ctx: Ctx) -> None:
         )
     if (person.organisation, person.department) == (body.organisation, body.department):
         raise ctx.fail("no_change", f"{person.id} already works in {body.department}")
-    if body.organisation != person.organisation:
+    # A ledger begun before rule set 2 (its genesis names none) recorded moves without
+    # consent and kept the roles across them; re-judging its log by rules it was not made
+    # under would make it fail its own audit (docs/rules.md §4, as §4.1 for endorsements).
+    rule_set = st.meta.get("rules", 1)
+    if body.organisation != person.organisation and rule_set >= 2:
         consent = st.consents.get(person.id)
         if consent is None or (consent.organisation, consent.department) != (
             body.organisation,
@@ -162,7 +166,9 @@ def employee_transferred(ctx: Ctx) -> None:
             )
         st.put(st.consents, person.id, None)
         del st.consents[person.id]
-    roles = _roles_kept(person, body.organisation, body.department)
+    roles = (
+        _roles_kept(person, body.organisation, body.department) if rule_set >= 2 else person.roles
+    )
     st.put(
         st.people,
         person.id,
