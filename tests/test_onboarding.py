@@ -123,8 +123,13 @@ def test_invited_newcomers_are_approved_in_one_batch_and_log_in(server: Live) ->
     left = server.client.get("/registrations", headers=_bearer(admin_token)).json()
     assert not {r["person"] for r in left} & set(newcomers)
     for person, identity in newcomers.items():
-        assert server.client.get(f"/people/{person}").json()["department"] == DEPT
-        login(server, identity)  # the key made in "the browser" now logs in
+        token = login(server, identity)  # the key made in "the browser" now logs in
+        # Registered where the invitation said; a member reads the directory entry, a
+        # caller without a session not while the dossier is on request (privacy.md §9)
+        mine = server.client.get(f"/people/{person}", headers=_bearer(token)).json()
+        assert mine["department"] == DEPT
+        anonymous = server.client.get(f"/people/{person}").json()
+        assert (anonymous["department"], anonymous["directory"]) == (None, "withheld")
 
 
 def test_requests_that_cannot_be_filed_are_refused_with_their_reason(server: Live) -> None:
