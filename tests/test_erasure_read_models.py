@@ -282,6 +282,15 @@ def _erin_on_this_ledger(w: World, marked: Marked) -> list[SignedStatement]:
     return out
 
 
+def _review_messages(service: LedgerService, person: str) -> list[str | None]:
+    """The message of each review request on ``person``'s record, as the log discloses it."""
+    return [
+        e.disclosed().get("message")
+        for e in service.read_stream(f"record/{person}")
+        if e.entry.statement.type == "ReviewRequested"
+    ]
+
+
 @pytest.fixture
 def origin_url(database_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Another empty database of the same backend as ``database_url``."""
@@ -318,7 +327,11 @@ def test_no_plaintext_of_an_erased_person_remains(database_url: str, origin_url:
         # Sealed at rest from the start (privacy.md §8): none of it is in the clear even
         # before the erasure, while the read models opened with their key hold it.
         assert [m for m in marked.values if any(holds(v, m) for *_, v in values)] == []
-        assert all(m in str(snapshot(env.engine)) for m in marked.values[2:])
+        # The review request's message is in no read model: the API reads it from erin's
+        # record stream (api.views.review_inbox_out), where the log discloses it.
+        [asked] = [m for m in marked.values if m.startswith("Erasable message ")]
+        assert _review_messages(env.service, "erin") == [asked]
+        assert all(m in str(snapshot(env.engine)) for m in marked.values[2:] if m != asked)
 
         w.do(w.erase(w["erin"]))
         env.projector.catch_up()  # purges the read models (and compacts)
@@ -330,6 +343,7 @@ def test_no_plaintext_of_an_erased_person_remains(database_url: str, origin_url:
         ]
         assert left == []
         assert [m for m in marked.values if m in str(snapshot(env.engine))] == []
+        assert _review_messages(env.service, "erin") == [None]  # withheld: her key is gone
         [record] = registry.imported_records("erin")
         assert record.report.display_name is None
         assert [c.title for c in record.report.contributions] == [None]
