@@ -174,6 +174,8 @@ def test_entries_from_before_the_change_still_verify_everywhere(sqlite_url: str)
     service = log.service
     w.ledger = service
     # new statements name the ledger; the old ones keep verifying beside them
+    # the claim was recorded past the World, which asks only for claims it appended
+    w.asked(w["alice"], claim.statement.id, w["bob"])
     w.do(w.endorse(w["bob"], w["alice"], claim.statement.id))
     with pytest.raises(RuleViolation) as refused:
         service.append(_v1(w, w.claim(w["alice"]), w["alice"].identity))

@@ -740,6 +740,7 @@ def _endorse_after_leaving(w: World) -> SignedStatement:
 @case("endorse_someone_who_left", "departed")
 def _endorse_departed(w: World) -> SignedStatement:
     c = w.do(w.claim(w["alice"])).statement.id
+    w.asked(w["alice"], c, w["carol"])  # asked before leaving: only the departure refuses it
     w.do(w.leave(w["alice"], _ELSEWHERE))
     return w.endorse(w["carol"], w["alice"], c, role="peer")
 
