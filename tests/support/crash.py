@@ -302,7 +302,8 @@ class Setup:
 
 
 def setup_ledger(database_url: str, *, writers: int, endorsements: int) -> Setup:
-    """Write the cast, ``writers`` people and ``endorsements`` claims of alice directly."""
+    """Write the cast, ``writers`` people, ``endorsements`` claims of alice and her requests
+    that the writers review them, directly."""
     store = open_store(database_url)
     try:
         w = standard_world(LedgerService(store, clock=TickClock()), seed=f"crash-{random.random()}")
@@ -311,6 +312,13 @@ def setup_ledger(database_url: str, *, writers: int, endorsements: int) -> Setup
         claims = [w.claim(w["alice"], title=f"Alice {k}") for k in range(endorsements)]
         for k in range(0, len(claims), 500):
             w.do_all(claims[k : k + 500])
+        # alice asks the writer who will endorse each contribution to review it (what lets
+        # them read and grade it, docs/rules.md §4.1), here while the store is open: the
+        # writers' World.endorse then finds the request and appends nothing itself
+        asks = [w.ask_review(w["alice"], c.statement.id, (w[names[k % writers]], "peer"))
+                for k, c in enumerate(claims)]  # fmt: skip
+        for k in range(0, len(asks), 500):
+            w.do_all(asks[k : k + 500])
         return Setup(w, names, [c.statement.id for c in claims])
     finally:
         store.close()
