@@ -33,6 +33,7 @@ from tests.support.crash import (
     Writer,
     check_ledger,
     setup_ledger,
+    submit,
 )
 
 __all__ = [
@@ -228,8 +229,16 @@ def _races(setup: Setup, urls: list[str], count: int, load: Load, race: Race) ->
     w = setup.world
     alice, racer = w["alice"], w["carol"]
     targets = setup.contributions[-count:]  # carol endorses each of them once (or tries twice)
+    asking = Endpoint()
+    asking.set(urls[0])
     for k in range(count):
         same = w.claim(racer, title=f"Raced {k}").as_json()
         send_at_once(urls, "/statements", [same, same], load, race)
-        twice = [w.endorse(racer, alice, targets[k], grade=g).as_json() for g in (3, 4)]
+        # alice asks carol to review it first, through the service (World.endorse would
+        # append the request itself, through setup_ledger's store, closed by now)
+        ask = w.ask_review(alice, targets[k], (racer, "peer")).as_json()
+        with httpx.Client() as client:
+            submit(client, asking, threading.Event(), load, ask)
+        twice = [w.endorse(racer, alice, targets[k], grade=g, asked=False).as_json()
+                 for g in (3, 4)]  # fmt: skip
         send_at_once(urls, "/statements", twice, load, race)
