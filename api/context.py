@@ -19,6 +19,7 @@ from ledger.credentials import revoked_log_indexes
 from ledger.erasure import ErasureWatch
 from ledger.service import LedgerService
 from ledger.state import LedgerState
+from ledger.statement import Statement
 from ledger.store import Store
 from ledger.transparency import TransparencyLog
 from ledger.witnessing import Cosigners, httpx_post
@@ -141,11 +142,15 @@ class AppContext:
     def revoked(self) -> tuple[int, frozenset[int]]:
         """The log size and the log indexes whose credential status bit is set at it
         (:func:`ledger.credentials.revoked_log_indexes`), read again only when the log
-        has grown: it scans the state's contributions and endorsements."""
+        has grown: it scans the state's contributions, endorsements and assignments."""
         if self._revoked[0] != self.state().size:
             with self.locked_state() as state:
-                self._revoked = (state.size, revoked_log_indexes(state))
+                self._revoked = (state.size, revoked_log_indexes(state, self._statements_of))
         return self._revoked
+
+    def _statements_of(self, stream: str) -> list[Statement]:
+        """The statements of ``stream`` in order (for :meth:`revoked`)."""
+        return [stored.entry.statement for stored in self.service.read_stream(stream)]
 
     def _forget_erased(self, state: LedgerState) -> None:
         """Drop every cache that may hold personal content once someone more is erased

@@ -19,7 +19,7 @@ import gzip
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from ledger.credentials import (
     verify_status,
 )
 from ledger.credentials.status import STATUS_LIST_VALIDITY
+from ledger.statement import Statement
 from tests.factories import MemoryLedger, World, identity_for, standard_world
 from tests.support.api_server import (
     BACKENDS,
@@ -180,13 +181,46 @@ def test_revoked_log_indexes_follow_withdrawals_and_revocations() -> None:
     by_bob = w.do(w.endorse(bob, alice, kept, role="manager")).statement.id
     by_carol = w.do(w.endorse(carol, alice, kept)).statement.id
     on_dropped = w.do(w.endorse(carol, alice, dropped)).statement.id
-    assert revoked_log_indexes(w.state) == frozenset()
+    assert revoked_log_indexes(w.state, _statements_of(w)) == frozenset()
     w.do(w.revoke_endorsement(carol, alice, by_carol))
     w.do(w.withdraw(alice, dropped))
     ids = w.state.statement_ids
     # the revoked endorsement, the withdrawn claim, and the endorsement of a withdrawn claim
-    assert revoked_log_indexes(w.state) == {ids[by_carol], ids[dropped], ids[on_dropped]}
-    assert ids[by_bob] not in revoked_log_indexes(w.state)
+    revoked = revoked_log_indexes(w.state, _statements_of(w))
+    assert revoked == {ids[by_carol], ids[dropped], ids[on_dropped]}
+    assert ids[by_bob] not in revoked
+
+
+def _statements_of(w: World) -> Callable[[str], list[Statement]]:
+    """A memory ledger's stream reader: stream name -> its statements in order."""
+    ledger = w.ledger
+    assert isinstance(ledger, MemoryLedger)
+    return lambda stream: [e.statement for e, _ in ledger.entries if e.stream == stream]
+
+
+def test_erasure_revokes_the_credentials_resting_on_the_erased_persons_content() -> None:
+    w = standard_world(MemoryLedger())
+    alice, bob, carol = w["alice"], w["bob"], w["carol"]
+    hers = w.do(w.claim(alice, title="Erased with her")).statement.id
+    on_hers = w.do(w.endorse(bob, alice, hers, role="manager")).statement.id
+    carols = w.do(w.claim(carol, title="Carol's own")).statement.id
+    by_alice = w.do(w.endorse(alice, carol, carols)).statement.id
+    posted = w.do(w.post(bob)).statement.subject
+    for person in (alice, carol):
+        w.do(w.apply(person, posted))
+    for person in (alice, carol):
+        w.do(w.assign(bob, posted, person))
+    her_completion = w.do(w.complete(bob, posted, alice)).statement.id
+    carols_completion = w.do(w.complete(bob, posted, carol)).statement.id
+    statements_of = _statements_of(w)
+    assert revoked_log_indexes(w.state, statements_of) == frozenset()
+    w.do(w.erase(alice))
+    ids = w.state.statement_ids
+    # her claim, the endorsement of it, her completion: the content the erasure took
+    revoked = revoked_log_indexes(w.state, statements_of)
+    assert revoked == {ids[hers], ids[on_hers], ids[her_completion]}
+    # what she gave carol, and carol's completion, are carol's record: still valid
+    assert not revoked & {ids[carols], ids[by_alice], ids[carols_completion]}
 
 
 # -- the status list credential ----------------------------------------------------------------
@@ -436,6 +470,32 @@ def test_a_revoked_endorsements_credential_verifies_as_revoked(
     done = _cli(live, keys, "credentials", "verify", str(carols))
     assert done.exit_code == 0, done.output
     assert "status NOT checked" in done.output
+
+
+def test_an_erased_persons_credential_verifies_as_revoked(served: Live, tmp_path: Path) -> None:
+    live = served
+    w: World = make_cast(live, "er")
+    alice, bob = w["alice"], w["bob"]
+    claim = w.do(w.claim(alice, title="Erased brief")).statement.id
+    w.do(w.endorse(bob, alice, claim, role="manager"))
+    issue_checkpoint(live)
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    save_keystore(keys / "operator.key", identity_for("operator"), "pw", opslimit=1, memlimit=8192)
+    out = tmp_path / "vc"
+    done = _cli(live, keys, "--as", "operator", "credentials", "export", "er-alice", "-o", str(out))
+    assert done.exit_code == 0, done.output
+    contribution = out / f"contribution-{claim}.json"
+    done = _cli(live, keys, "credentials", "verify", str(contribution), "--fetch-status")
+    assert done.exit_code == 0, done.output
+
+    w.do(w.erase(alice))
+
+    done = _cli(live, keys, "credentials", "verify", str(contribution), "--fetch-status")
+    assert done.exit_code == 3, done.output
+    assert "[revoked]" in done.output, done.output.replace("\n", " | ")
+    index = json.loads(contribution.read_text())["credentialStatus"]["statusListIndex"]
+    assert f"status_list_index: {index}" in done.output
 
 
 def test_status_list_http_refusals(served: Live) -> None:

@@ -15,7 +15,13 @@ spec's minimum):
 A bit is set (the credential is revoked) when a later statement took the entry
 back (:func:`revoked_log_indexes`): the contribution was withdrawn, the
 endorsement was revoked, or the contribution an endorsement is about was
-withdrawn. Nothing takes back a completed assignment, so its bit stays 0.
+withdrawn; or when the person whose content the entry holds was erased
+(``PersonErased``, :func:`ledger.privacy.content_owner`): their claims, the
+endorsements of their contributions and the completions of their assignments.
+Erasure is for good, so it revokes rather than suspends (docs/privacy.md §3):
+the ledger no longer stands behind what it can no longer show. An endorsement
+an erased person *gave* someone else stays valid: it is the other person's
+record. Nothing else takes back a completed assignment.
 
 The bitstring of list ``n`` has exactly ``L`` bits; bit ``i`` is bit ``7 - i % 8``
 of byte ``i // 8`` (index 0 is the left-most, most significant bit of the first
@@ -39,11 +45,12 @@ import datetime as dt
 import re
 import urllib.parse
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..state import LedgerState
+from ..statement import Statement
 from .data_integrity import CredentialError
 from .vc import CredentialIssuer, credential
 
@@ -110,18 +117,36 @@ class StatusPosition:
         return self.list * STATUS_LIST_BITS + self.index
 
 
-def revoked_log_indexes(state: LedgerState) -> frozenset[int]:
-    """The log indexes whose status bit is set: the claims of withdrawn contributions and
-    the endorsements that were revoked or whose contribution was withdrawn.
+def revoked_log_indexes(
+    state: LedgerState, statements_of: Callable[[str], Iterable[Statement]]
+) -> frozenset[int]:
+    """The log indexes whose status bit is set: the claims of withdrawn contributions,
+    the endorsements that were revoked or whose contribution was withdrawn, and every
+    credential entry whose content owner was erased (their claims, the endorsements of
+    their contributions, the completions of their assignments).
 
-    Reads only the state's tables (``contributions``, ``endorsements``,
-    ``statement_ids``): pure, the same in memory and over the store.
+    Reads the state's tables (``contributions``, ``endorsements``, ``assignments``,
+    ``erased``, ``statement_ids``), the same in memory and over the store; and, only for
+    an assignment completed for an erased person, its stream through ``statements_of``
+    (stream name -> its statements in order) to find the completion's statement.
     """
+    erased = state.erased
     withdrawn = {c.id for c in state.contributions.values() if c.withdrawn}
     taken_back = set(withdrawn)
     taken_back.update(
-        e.id for e in state.endorsements.values() if e.revoked or e.contribution in withdrawn
+        e.id
+        for e in state.endorsements.values()
+        if e.revoked or e.contribution in withdrawn or e.subject in erased
     )
+    if erased:
+        taken_back.update(c.id for c in state.contributions.values() if c.owner in erased)
+        for a in state.assignments.values():
+            if not a.completed.isdisjoint(erased.keys()):
+                taken_back.update(
+                    s.id
+                    for s in statements_of(f"assignment/{a.id}")
+                    if s.type == "AssignmentCompleted" and s.body["assignee"] in erased
+                )
     return frozenset(state.statement_ids[statement_id] for statement_id in taken_back)
 
 
