@@ -49,7 +49,7 @@ from .bundle import BundleError, BundleReport, dump_bundle, load_bundle, verify_
 from .canonical import b64decode, canonical_bytes
 from .checkpoint import NoteVerifier, parse_verifier_key
 from .errors import LedgerError, MalformedInput, NotFound
-from .link import require_link
+from .link import require_destination, require_link
 from .privacy import content_owner
 from .state import KeyRecord, LedgerState, Person
 from .statement import parse_statement, utc_timestamp
@@ -162,14 +162,19 @@ class ImportRegistry:
         origin, or whatever check failed) and
         :class:`~ledger.errors.RuleViolation` (``identity_unproven``) when no
         ``IdentityLinked`` here binds the bundle's person to a person of this ledger
-        (:func:`ledger.link.require_link`); it stores nothing then.
+        (:func:`ledger.link.require_link`), or (``wrong_destination``) when its person
+        left its ledger for another than this one (:func:`ledger.link.require_destination`);
+        it stores nothing then.
         """
         try:
             text = bundle.decode("utf-8") if isinstance(bundle, bytes) else bundle
         except UnicodeDecodeError as exc:
             raise BundleError("bad_format", f"a bundle is UTF-8 JSON: {exc}") from exc
         report = verify_bundle(text, trusted=self.trusted())
-        require_link(state, load_bundle(text), origin=report.origin)
+        doc = load_bundle(text)
+        require_link(state, doc, origin=report.origin)
+        arrived_from = {r.origin for r in self.imported_records(report.person)}
+        require_destination(state, doc, origin=report.origin, arrived_from=arrived_from)
         key = (report.origin, report.person, report.checkpoint_size)
         columns = (*key, report.verifier_key, report.entry_count, utc_timestamp())
         stored = self._seal(load_bundle(text), report.person)

@@ -17,11 +17,18 @@ made with ``Purpose.LINK`` (``"trackrecord:v1:link" || 0x00 || claim``) by eithe
 
 Person ids name the same holder on both ledgers: the link is for the person of the
 same id on A.
+
+A bundle whose person left A naming a destination ledger (``EmployeeLeft``, the last
+word of their identity stream there) is received only where it was sent
+(:func:`require_destination`): here, or a ledger this person's record has already
+arrived from here (the record travelled on, A -> B -> C). A bundle without
+``EmployeeLeft`` (exported before the person left, or from a ledger written before
+leaving was a statement) names no destination and needs only the link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from keys import Identity, Purpose, key_id_for, verify_signature
@@ -37,6 +44,7 @@ __all__ = [
     "countersigning_admin_key",
     "last_key_in_bundle",
     "link_claim",
+    "require_destination",
     "require_link",
     "verify_countersignature",
 ]
@@ -122,3 +130,44 @@ def require_link(state: LedgerState, bundle: Mapping[str, Any], *, origin: str) 
             f"their last key there{' ' + key_id_for(last) if last else ''} (or an admin){have}",
         )
     return link
+
+
+def require_destination(
+    state: LedgerState,
+    bundle: Mapping[str, Any],
+    *,
+    origin: str,
+    arrived_from: Collection[str] = (),
+) -> None:
+    """Refuse ``bundle`` (of ``bundle["person"]`` on ``origin``, verified) when its person
+    left ``origin`` for a ledger other than this one: raise
+    ``RuleViolation(wrong_destination)`` with the ``EmployeeLeft`` entry as evidence.
+
+    Accepted: a bundle with no ``EmployeeLeft`` of its person; one naming this ledger
+    (``state.origin``); one naming a ledger in ``arrived_from``, the origins this
+    person's records were already imported from here (the record travelled on: their
+    bundle from A names B, and B's names this ledger).
+    """
+    person = str(bundle["person"])
+    left = None
+    for item in bundle["entries"]:
+        entry = item["entry"]
+        if entry["stream"] == f"identity/{person}" and entry["statement"]["type"] == "EmployeeLeft":
+            left = item
+    if left is None:
+        return
+    entry = left["entry"]
+    destination = str(entry["statement"]["body"]["destination"])
+    here = state.origin
+    if destination == here or destination in arrived_from:
+        return
+    raise RuleViolation(
+        "wrong_destination",
+        f"{person} left {origin} for the ledger {destination}, not for this one "
+        f"({here or 'a ledger without an origin'}): a record is imported where its owner "
+        f"said it went, or onwards from there",
+        stream=str(entry["stream"]),
+        seq=int(entry["seq"]),
+        log_index=int(left["log_index"]),
+        statement_id=str(entry["statement"]["id"]),
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from keys import Identity
 from ledger import commands
 from ledger.bundle import dump_bundle, verify_bundle
 from ledger.errors import RuleViolation
@@ -28,6 +29,8 @@ from tests.support.cli import Cli
 
 A = "ministry-a.example/ledger"
 B = "agency-b.example/ledger"
+C = "inspectorate-c.example/ledger"
+D = "elsewhere-d.example/ledger"
 
 
 def _ledger(path: Path, origin: str, seed: str) -> World:
@@ -107,6 +110,92 @@ def test_an_employee_leaves_a_for_b_and_arrives_there_with_link_and_import(
         record = registry.import_bundle(text, state=state)
     assert (record.person, record.origin, record.report.left_for) == ("alice", A, B)
     assert [e.grade for e in record.report.endorsements] == [4]  # carol's was revoked
+
+
+def _arrival(w: World, key: str) -> Identity:
+    """Alice registered on ``w`` (genesis first) with the key ``key``; return that key."""
+    w.do(w.genesis())
+    here = identity_for(key)
+    member = w.member("alice", ORG, DEPT)
+    member.identity = here
+    w.identities[here.key_id] = here
+    w.do(w.register("alice"))
+    return here
+
+
+def _link(w: World, here: Identity, origin: str, there: Identity) -> None:
+    """Alice on ``w`` links her record on ``origin``, countersigned by her last key there."""
+    w.do(commands.link_identity(
+        w.signer_for(here), person="alice", origin=origin,
+        public_key=there.public_key.raw, countersigner=there, **w.opts(),
+    ))  # fmt: skip
+
+
+def _bundle(w: World) -> tuple[str, str]:
+    """Alice's bundle from ``w`` at a new checkpoint, and the verifier key to trust."""
+    log = TransparencyLog(w.ledger)  # type: ignore[arg-type]
+    log.issue_checkpoint(w.operator.identity)
+    return dump_bundle(export_bundle(log, "alice")), str(log.verifier())
+
+
+def _import(w: World, registry: ImportRegistry, text: str) -> str:
+    """Import ``text`` on ``w``: the origin imported, or the rule code that refused it."""
+    service: LedgerService = w.ledger  # type: ignore[assignment]
+    try:
+        with service.reading() as state:
+            return registry.import_bundle(text, state=state).origin
+    except RuleViolation as refused:
+        return refused.code
+
+
+def test_a_bundle_is_received_only_where_its_person_went(tmp_path: Path) -> None:
+    """Alice leaves A for B, then B for C. C refuses A's bundle (it names B) with
+    ``wrong_destination`` and the EmployeeLeft entry as evidence, even though she linked it;
+    once her bundle from B (naming C) has arrived, A's travels on. A ledger D she never
+    went to refuses both; a bundle from before she left (no destination) needs the link only."""
+    a = _ledger(tmp_path / "a.db", A, "a")
+    a.do_all(standard_cast(a))
+    alice_a = a["alice"].identity
+    a.do(a.claim(a["alice"], title="Policy brief"))
+    before_leaving, _ = _bundle(a)
+    left_a = a.do(a.leave(a["alice"], B))
+    from_a, key_a = _bundle(a)
+
+    b = _ledger(tmp_path / "b.db", B, "b")
+    alice_b = _arrival(b, "alice-on-b")
+    b.do(b.leave(b["alice"], C))
+    from_b, key_b = _bundle(b)
+
+    c = _ledger(tmp_path / "c.db", C, "c")
+    alice_c = _arrival(c, "alice-on-c")
+    _link(c, alice_c, A, alice_a)
+    _link(c, alice_c, B, alice_b)
+    registry = ImportRegistry(c.ledger.store)  # type: ignore[attr-defined]
+    registry.trust(key_a)
+    registry.trust(key_b)
+    service: LedgerService = c.ledger  # type: ignore[assignment]
+    with pytest.raises(RuleViolation) as refused, service.reading() as state:
+        registry.import_bundle(from_a, state=state)
+    assert refused.value.code == "wrong_destination"
+    assert (refused.value.stream, refused.value.statement_id) == (
+        "identity/alice",
+        left_a.statement.id,
+    )
+    assert f"left {A} for the ledger {B}" in str(refused.value)
+    assert registry.imported_records("alice") == []  # nothing stored
+    assert _import(c, registry, from_b) == B  # B's bundle names C
+    assert _import(c, registry, from_a) == A  # and A's travels on from B
+
+    d = _ledger(tmp_path / "d.db", D, "d")
+    alice_d = _arrival(d, "alice-on-d")
+    _link(d, alice_d, A, alice_a)
+    _link(d, alice_d, B, alice_b)
+    registry = ImportRegistry(d.ledger.store)  # type: ignore[attr-defined]
+    registry.trust(key_a)
+    registry.trust(key_b)
+    assert _import(d, registry, from_b) == "wrong_destination"
+    assert _import(d, registry, from_a) == "wrong_destination"
+    assert _import(d, registry, before_leaving) == A  # no EmployeeLeft: the link suffices
 
 
 def test_cli_consent_transfer_and_leave(tmp_path: Path) -> None:
