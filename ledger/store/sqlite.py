@@ -177,9 +177,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             for i in range(0, len(keys), 400):
                 part = keys[i : i + 400]
+                # A join, not "(tbl, key) IN (VALUES ...)": SQLite answers a row-value IN
+                # list by scanning the whole table, a join by one primary-key search a pair.
                 c.execute(
-                    f"SELECT tbl, key, value FROM {self.state_table} WHERE (tbl, key) IN "
-                    f"(VALUES {','.join(['(?,?)'] * len(part))})",
+                    f"SELECT r.tbl, r.key, r.value FROM (VALUES {','.join(['(?,?)'] * len(part))})"
+                    f" AS wanted JOIN {self.state_table} AS r "
+                    "ON r.tbl = wanted.column1 AND r.key = wanted.column2",
                     [x for pair in part for x in pair],
                 )
                 found.update(((str(r[0]), str(r[1])), str(r[2])) for r in c.fetchall())
