@@ -15,6 +15,8 @@ entries. This module checks what the entries cannot vouch for:
 - **trusted origins**: :meth:`~ledger.imports.ImportRegistry.trust` writes a MAC of
   each row under the row key (in ``ledger_meta``); a row without a valid one was
   added or edited in the database, is not trusted, and is ``trusted_origin_unbound``;
+  likewise each declared trust weight (:meth:`~ledger.imports.ImportRegistry.set_weight`):
+  one without a valid MAC is ``trust_weight_tampered``, with its origin and stored weight;
 - **imported bundles** (:mod:`ledger.imports`): each stored import is verified
   again — its row MAC under the service key's row key, its bundle against the key
   it was imported under, its columns against the bundle; the first that fails is
@@ -31,7 +33,7 @@ from typing import Any
 
 from .checkpoint import parse_checkpoint_body
 from .errors import LedgerError
-from .imports import ImportRegistry
+from .imports import ImportRegistry, TrustWeightTampered
 from .store import Store
 from .transparency import PREVIOUS_LINE
 
@@ -40,6 +42,7 @@ __all__ = [
     "check_checkpoint_chain",
     "check_imports",
     "check_store_rows",
+    "check_trust_weights",
     "check_trusted_origins",
 ]
 
@@ -68,7 +71,12 @@ class Failure:
 
 def check_store_rows(store: Store) -> Failure | None:
     """Every check of this module, in turn; the first failure."""
-    return check_checkpoint_chain(store) or check_trusted_origins(store) or check_imports(store)
+    return (
+        check_checkpoint_chain(store)
+        or check_trusted_origins(store)
+        or check_trust_weights(store)
+        or check_imports(store)
+    )
 
 
 def check_trusted_origins(store: Store) -> Failure | None:
@@ -81,6 +89,19 @@ def check_trusted_origins(store: Store) -> Failure | None:
             "trust' (its MAC is missing or wrong): it was added or edited in the database "
             "and is not trusted",
             evidence={"origin": origin, "verifier_key": key},
+        )
+    return None
+
+
+def check_trust_weights(store: Store) -> Failure | None:
+    """The first declared trust weight whose row has no valid MAC
+    (:meth:`ImportRegistry.set_weight` writes one): added or edited in the database."""
+    for origin, weight in ImportRegistry(store).unbound_weights():
+        error = TrustWeightTampered(origin, weight)
+        return Failure(
+            code=error.code,
+            message=error.message,
+            evidence={"table": "trust_weights", "origin": origin, "weight": weight},
         )
     return None
 

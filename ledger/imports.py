@@ -48,7 +48,7 @@ from keys import key_id_for
 from .bundle import BundleError, BundleReport, dump_bundle, load_bundle, verify_bundle
 from .canonical import b64decode, canonical_bytes
 from .checkpoint import NoteVerifier, parse_verifier_key
-from .errors import LedgerError, MalformedInput, NotFound
+from .errors import IntegrityViolation, LedgerError, MalformedInput, NotFound
 from .link import require_destination, require_link
 from .privacy import content_owner
 from .state import KeyRecord, LedgerState, Person
@@ -63,9 +63,33 @@ __all__ = [
     "DEFAULT_TRUST_WEIGHT",
     "ImportRegistry",
     "ImportedRecord",
+    "TrustWeightTampered",
     "key_state",
     "withhold_content_of",
 ]
+
+
+class TrustWeightTampered(IntegrityViolation):
+    """A declared trust weight whose ``trust_weights`` row has no valid MAC (added or
+    edited in the database): the weight of ``origin`` cannot be told, so nothing that
+    counts imported ratings is computed from it."""
+
+    def __init__(self, origin: str, weight: str) -> None:
+        super().__init__(
+            "trust_weight_tampered",
+            f"the trust weight {weight!r} of {origin} (table trust_weights) was not recorded "
+            f"by 'trackrecord trust --weight' (its MAC is missing or wrong): it was added or "
+            f"edited in the database; declare it again with 'trackrecord trust KEY --weight W'",
+        )
+        self.origin = origin
+        self.weight = weight
+
+    def evidence(self) -> dict[str, Any]:
+        return super().evidence() | {
+            "table": "trust_weights",
+            "origin": self.origin,
+            "weight": self.weight,
+        }
 
 
 @dataclass(frozen=True)
@@ -142,14 +166,31 @@ class ImportRegistry:
 
     def origin_weights(self) -> dict[str, float]:
         """The declared trust in each trusted origin: its weight, or
-        :data:`DEFAULT_TRUST_WEIGHT` when none was declared (or its row lacks a valid MAC:
-        edited in the database). An origin no longer trusted is absent (weight 0)."""
+        :data:`DEFAULT_TRUST_WEIGHT` when none was declared. An origin no longer trusted is
+        absent (weight 0).
+
+        Raises :class:`TrustWeightTampered` (naming the origin and the stored weight) when
+        a ``trust_weights`` row lacks a valid MAC: it was added or edited in the database,
+        and neither it nor the default stands in for what the operator declared."""
         declared: dict[str, float] = {}
         for origin, text, mac in self.store.trust_weights():
-            expected = self.store.vault.row_mac(_WEIGHT_KIND, [origin, text], create=False)
-            if expected is not None and hmac.compare_digest(mac, expected):
-                declared[origin] = float(text)
+            if not self._weight_bound(origin, text, mac):
+                raise TrustWeightTampered(origin, text)
+            declared[origin] = float(text)
         return {k.name: declared.get(k.name, DEFAULT_TRUST_WEIGHT) for k in self.trusted()}
+
+    def unbound_weights(self) -> list[tuple[str, str]]:
+        """``(origin, stored weight)`` rows of ``trust_weights`` without a valid MAC: not
+        written by :meth:`set_weight` (added or edited in the database)."""
+        return [
+            (origin, text)
+            for origin, text, mac in self.store.trust_weights()
+            if not self._weight_bound(origin, text, mac)
+        ]
+
+    def _weight_bound(self, origin: str, text: str, mac: str) -> bool:
+        expected = self.store.vault.row_mac(_WEIGHT_KIND, [origin, text], create=False)
+        return expected is not None and hmac.compare_digest(mac, expected)
 
     # -- import ------------------------------------------------------------------------------
     def import_bundle(self, bundle: str | bytes, *, state: LedgerState) -> ImportedRecord:

@@ -21,8 +21,9 @@ import pytest
 
 from ledger import commands
 from ledger.app import Ledger
+from ledger.audit import audit
 from ledger.errors import MalformedInput
-from ledger.imports import DEFAULT_TRUST_WEIGHT, ImportRegistry
+from ledger.imports import DEFAULT_TRUST_WEIGHT, ImportRegistry, TrustWeightTampered
 from ledger.statement import Signer
 from ledger.store import open_store
 from projections import open_projector
@@ -208,9 +209,39 @@ def test_trust_weight_is_bounded_and_bound_to_its_row(receiving: Receiving, orig
     receiving.registry.set_weight(ORIGIN, 0.3)  # a later declaration replaces the earlier
     assert receiving.registry.origin_weights() == {ORIGIN: 0.3}
     store = receiving.ledger.service.store
+    assert audit(store).failure is None
+
+
+@pytest.mark.parametrize("edit", ["edited", "added"])
+def test_a_tampered_trust_weight_is_reported_not_replaced(
+    receiving: Receiving, origin: Origin, edit: str
+) -> None:
+    """A trust weight edited (or added) in the database is reported, by the audit and on
+    the reading path, with its origin and stored weight; never read as the default."""
+    receiving.import_(origin, weight=0.3)
+    store = receiving.ledger.service.store
     mac = store.trust_weights()[0][2]
-    store.put_trust_weight(ORIGIN, "1.0", mac)  # edited in the database: MAC no longer fits
-    assert receiving.registry.origin_weights() == {ORIGIN: DEFAULT_TRUST_WEIGHT}
+    where = "elsewhere.example/ledger" if edit == "added" else ORIGIN
+    store.put_trust_weight(where, "1.0", mac)  # in the database: the MAC does not fit the row
+    with pytest.raises(TrustWeightTampered) as tampered:
+        receiving.registry.origin_weights()
+    evidence = tampered.value.evidence()
+    assert (evidence["table"], evidence["origin"], evidence["weight"]) == (
+        "trust_weights",
+        where,
+        "1.0",
+    )
+    with pytest.raises(TrustWeightTampered):
+        receiving.projector.refresh(at=AT)  # nothing is counted at a weight nobody declared
+    failure = audit(store).failure
+    assert failure is not None
+    assert (failure.code, failure.evidence) == (
+        "trust_weight_tampered",
+        {"table": "trust_weights", "origin": where, "weight": "1.0"},
+    )
+    receiving.registry.set_weight(where, 0.3)  # declared again by the operator
+    assert receiving.registry.origin_weights() == {ORIGIN: 0.3}
+    assert audit(store).failure is None
 
 
 def test_rebuilt_read_models_equal_live_ones_with_imports(
