@@ -31,6 +31,7 @@ from projections import Projector, ProjectorBusy, open_projector
 __all__ = ["ReadModels"]
 
 _LOG = logging.getLogger("api.readmodels")
+_FAR_BEHIND = 10_000  # log positions: a catch-up at start that is worth a warning
 
 
 class ReadModels:
@@ -105,7 +106,19 @@ class ReadModels:
 
     def start(self) -> None:
         """Catch up now, refresh if due (:meth:`projections.Projector.refresh_due`: not when
-        the stored snapshots are current), then keep doing both on a background thread."""
+        the stored snapshots are current), then keep doing both on a background thread.
+
+        Normally the read models follow the log and this reads a bounded amount; read
+        models far behind (a ledger migrated by a version that rebuilds one, or written by
+        ``trackrecord demo``) are caught up once, here, with a warning."""
+        end = self.projector.log.max_position()
+        behind = max((end - at for at in self.projector.positions().values()), default=0)
+        if behind > _FAR_BEHIND:
+            _LOG.warning(
+                "the read models are %d entries behind the log: catching them up before "
+                "serving, once ('trackrecord migrate' does it ahead of time, with progress)",
+                behind,
+            )
         self.catch_up()
         if self.projector.refresh_due(every=self._refresh_every):
             self.refresh()

@@ -256,8 +256,10 @@ def test_migrate_command_builds_the_state_once(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     migrated = json.loads(first.stdout)
     assert migrated["folded"] == migrated["indexed"] == migrated["entries"] == 78
+    assert migrated["read_models_applied"] == 78  # the next start reads a bounded amount
     again = cli("migrate", env=key_beside_db)
     assert again.exit_code == 0, again.output
     assert "already follows all 78 entries" in again.stdout
+    assert "the read models follow the log" in again.stdout
     audited = cli("audit", env=key_beside_db)
     assert audited.exit_code == 0, audited.output

@@ -6,9 +6,12 @@ position in ``entry_positions``, both written with the entries. A ledger written
 holds no such rows: this command builds them once from the log, in chunks (each its own
 transaction, so an interrupted run resumes where it stopped). It also brings the
 SQLAlchemy-managed tables (read models, sessions) to this version's Alembic revision
-(:mod:`projections.schema`). Any command that
-appends, and ``trackrecord serve`` at start, does the same on its own; this command does
-it ahead of time, with progress, and says when there is nothing to do.
+(:mod:`projections.schema`), and applies to the read models the entries they do not
+follow yet (a ledger written by ``trackrecord demo`` or a bulk import, or upgraded by a
+version that rebuilds a read model, holds read models far behind its log). Any command
+that appends, and ``trackrecord serve`` at start, does the same on its own; this command
+does it ahead of time, with progress, and says when there is nothing to do, so that the
+service's next start reads a bounded amount.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["migrate"]
 
+_PROGRESS_EVERY = 20_000  # entries applied to the read models between two progress lines
+
 
 def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Build the rule state and the entries' positions of a ledger written by an earlier
@@ -44,7 +49,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         folded = service.catch_up(
             progress=None if as_json else lambda n: cli.err.print(f"  {n} entries folded")
         )
-    schema = _upgrade_schema(cli)
+    schema, caught_up = _upgrade_read_models(cli, quiet=as_json)
     seconds = round(time.perf_counter() - started, 3)
     entries = service.state.size
     if as_json:
@@ -55,6 +60,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 "entries": entries,
                 "schema_before": schema.before,
                 "schema": schema.after,
+                "read_models_applied": caught_up,
                 "seconds": seconds,
             }
         )
@@ -72,17 +78,32 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         )
     else:
         cli.console.print(f"✓ the tables are at schema revision {schema.after}")
+    if caught_up:
+        cli.console.print(f"✓ the read models caught up with {caught_up} entries")
+    else:
+        cli.console.print("✓ the read models follow the log")
 
 
-def _upgrade_schema(cli: CliContext) -> SchemaChange:
-    """Open the read models, which upgrades the SQLAlchemy-managed tables; what it did."""
+def _upgrade_read_models(cli: CliContext, *, quiet: bool) -> tuple[SchemaChange, int]:
+    """Open the read models, which upgrades the SQLAlchemy-managed tables, and apply the
+    entries they do not follow yet; what the upgrade did and how many entries were
+    applied."""
     from projections import open_projector
     from projections.db import create_read_model_engine
 
     engine = create_read_model_engine(cli.settings.database_url)
     try:
-        change = open_projector(cli.ledger.store, engine=engine).schema_change
+        projector = open_projector(cli.ledger.store, engine=engine)
+        change = projector.schema_change
+        assert change is not None  # open_projector ran its set-up
+        shown = [0]
+
+        def progress(applied: int, position: int, last: int) -> None:
+            if applied - shown[0] >= _PROGRESS_EVERY or position >= last:
+                shown[0] = applied
+                cli.err.print(f"  read models: {applied} entries applied")
+
+        done = projector.catch_up(progress=None if quiet else progress)
     finally:
         engine.dispose()
-    assert change is not None  # open_projector ran its set-up
-    return change
+    return change, done.applied
