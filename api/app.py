@@ -56,6 +56,7 @@ from .routers import (
     reviews,
     statements,
     status_lists,
+    trust,
     verifier,
     witness,
 )
@@ -156,6 +157,8 @@ def create_app(
         context.read_models.start()
         if context.checkpointer is not None:
             context.checkpointer.start()
+        if context.notifier is not None:
+            context.notifier.start()
         app.state.context = context
         context.audits.listeners.append(metrics.audited)
         if context.checkpointer is not None and context.checkpointer.cosigners is not None:
@@ -219,6 +222,7 @@ def create_app(
         issuer,
         verifier,
         status_lists,
+        trust,
     )
     for module in routers:
         app.include_router(module.router)

@@ -17,6 +17,7 @@ from ledger.credentials import DEFAULT_PUBLIC_URL
 from ledger.witness import Witness
 from ledger.witnessing import WitnessEndpoint
 
+from .notify import SmtpServer
 from .oidc import OidcProvider
 
 __all__ = ["ApiConfig", "Bucket"]
@@ -100,6 +101,12 @@ class ApiConfig:
     #: where the service is reached from outside (``TRACKRECORD_PUBLIC_URL``): the URLs of
     #: the credential status lists it serves, as the exported credentials name them
     public_url: str = DEFAULT_PUBLIC_URL
+    #: where e-mail notifications are submitted (api.notify); None: no e-mail is sent
+    smtp: SmtpServer | None = field(default=None, compare=False)
+    #: seconds between the notifier's rounds (gathering notices, delivering them)
+    notify_interval: float = 2.0
+    #: seconds before a failed delivery is tried again (doubling with each failure)
+    notify_first_retry: float = 30.0
 
     def body_limit(self, path: str) -> int:
         """The largest request body accepted on ``path``."""

@@ -23,12 +23,14 @@ from ledger.statement import Statement
 from ledger.store import Store
 from ledger.transparency import TransparencyLog
 from ledger.witnessing import Cosigners, httpx_post
+from projections.notices import create_notice_tables
 
 from .audits import AuditJobs
 from .board import AssignmentBoard
 from .cache import ResponseCache
 from .checkpointer import Checkpointer
 from .config import ApiConfig
+from .notify import Notifier
 from .oidc import OidcClient
 from .onboarding import OnboardingStore
 from .positions import EntryPositions
@@ -102,6 +104,20 @@ class AppContext:
             self.read_models.projector.engine, clock=cfg.session_clock
         )
         self.oidc = None if cfg.oidc is None else OidcClient(cfg.oidc)
+        create_notice_tables(self.read_models.projector.engine)
+        self.notifier = (
+            None
+            if cfg.smtp is None
+            else Notifier(
+                self.ledger.service,
+                self.read_models.projector.engine,
+                cfg.smtp,
+                public_url=cfg.public_url,
+                clock=cfg.session_clock,
+                interval=cfg.notify_interval,
+                first_retry=cfg.notify_first_retry,
+            )
+        )
         self.wallet = WalletGrants(self.read_models.projector.engine, clock=cfg.session_clock)
         self.wallet_records = VerifiedRecords()
         self.audits = AuditJobs(self.ledger.store)
@@ -195,6 +211,8 @@ class AppContext:
         """Stop the background threads, wait for running audits and close the store."""
         if self.checkpointer is not None:
             self.checkpointer.close()
+        if self.notifier is not None:
+            self.notifier.close()
         self.read_models.close()
         self.audits.join()
         self.ledger.close()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -45,9 +45,11 @@ from sqlalchemy import (
     update,
 )
 
+from ledger.notifications import Notice
 from ledger.onboarding import Kind, RegistrationRequest
 from ledger.store.base import SCHEMA_LOCK
 from projections.db import writing, xact_lock
+from projections.notices import add_notices
 
 from .errors import ApiError
 from .oidc import OidcIdentity, OidcStart
@@ -297,9 +299,12 @@ class OnboardingStore:
         return [Invitation(*row) for row in rows]
 
     # -- registration requests -----------------------------------------------------------
-    def file(self, request: RegistrationRequest, voucher: Voucher) -> PendingRegistration:
+    def file(
+        self, request: RegistrationRequest, voucher: Voucher, *, notices: Sequence[Notice] = ()
+    ) -> PendingRegistration:
         """File ``request`` (already verified); a sign-in files one request at a time (a
-        new one replaces its earlier), an invitation is used up by it. Atomic."""
+        new one replaces its earlier), an invitation is used up by it. ``notices`` (to the
+        admins: :mod:`api.notify`) go to the outbox in the same transaction. Atomic."""
         now = self._clock()
         identity, invitation = voucher.identity, voucher.invitation
         pending = PendingRegistration(
@@ -337,6 +342,7 @@ class OnboardingStore:
                     "for an admin",
                 )
             conn.execute(insert(_registrations).values(**pending.__dict__))
+            add_notices(conn, notices, now=now)
         return pending
 
     def registrations(

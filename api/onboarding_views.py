@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from ledger.catalogue import SLUG_RE
+from ledger.imports import DEFAULT_TRUST_WEIGHT
 from ledger.onboarding import request_status
 from ledger.state import LedgerState
 
@@ -25,11 +26,13 @@ from .onboarding import ONBOARDING_COOKIE, Invitation, PendingRegistration
 __all__ = [
     "InvitationOut",
     "RegistrationOut",
+    "TrustedOriginOut",
     "invitation_out",
     "newcomer_values",
     "registration_out",
     "signed_in",
     "suggested_person",
+    "trusted_origins",
 ]
 
 
@@ -124,3 +127,24 @@ def newcomer_values(request: Request, ctx: AppContext) -> dict[str, Any]:
         if filed is not None:
             values["registration"] = registration_out(filed, ctx.state())
     return values
+
+
+class TrustedOriginOut(BaseModel):
+    """A trusted origin: its name, the operator key trusted for it, its weight here."""
+
+    origin: str
+    verifier_key: str
+    weight: float
+
+
+def trusted_origins(ctx: AppContext) -> list[TrustedOriginOut]:
+    registry = ctx.ledger.imports
+    weights = registry.origin_weights()
+    return [
+        TrustedOriginOut(
+            origin=key.name,
+            verifier_key=str(key),
+            weight=weights.get(key.name, DEFAULT_TRUST_WEIGHT),
+        )
+        for key in registry.trusted()
+    ]

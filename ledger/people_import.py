@@ -11,7 +11,8 @@ column             required  what
 ``name``           yes       the display name (a personal field of the registration)
 ``organisation``   yes       the organisation id
 ``department``     yes       ``organisation/department``
-``email``          no        the work e-mail address (checked for shape; not recorded)
+``email``          no        the work e-mail address (checked for shape; kept for e-mail
+                             notifications, not in the ledger: :func:`contact_addresses`)
 ``manages``        no        departments the person manages, separated by ``,`` or spaces
 ``public_key``     no        the person's Ed25519 public key (base64), to register them
 =================  ========  =============================================================
@@ -50,6 +51,7 @@ __all__ = [
     "PersonRow",
     "RowPlan",
     "StatementSpec",
+    "contact_addresses",
     "count_actions",
     "parse_people_csv",
     "plan_people_import",
@@ -394,3 +396,25 @@ def statement_batches(
         statements.extend(signed)
     if statements:
         yield rows, statements
+
+
+def contact_addresses(
+    state: LedgerState, rows: Iterable[PersonRow], *, scope: frozenset[str] | None
+) -> list[tuple[str, str]]:
+    """The ``(person, e-mail)`` pairs of an HR file to keep for e-mail notifications: the
+    rows without a problem that give an address, of people registered (and not erased) in
+    the organisation the row names, one that ``scope`` covers (the organisations of the
+    admin importing; None: every one). The address is no statement: nothing is signed."""
+    out = []
+    for row in rows:
+        person = state.people.get(row.person)
+        if (
+            row.problem is None
+            and row.email is not None
+            and person is not None
+            and not state.is_erased(person.id)
+            and person.organisation == row.organisation
+            and (scope is None or row.organisation in scope)
+        ):
+            out.append((row.person, row.email))
+    return out

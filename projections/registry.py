@@ -11,6 +11,7 @@ from .db import create_read_model_engine
 from .entries import EntryReader
 from .erasure import erase
 from .matching import MatchingModel
+from .notices import forget
 from .portfolio import PortfolioModel
 from .reputation import ReputationModel
 from .runner import Projector
@@ -55,4 +56,5 @@ def purge_erased(engine: Engine, person: str) -> set[str]:
     up in ``engine``'s database are skipped. Returns the tables whose rows changed.
     """
     models = (PortfolioModel, ReputationModel, MatchingModel)
+    forget(engine, person)  # their e-mail address and notices (projections.notices)
     return erase(engine, [person], [c for m in models for c in m.personal_columns])

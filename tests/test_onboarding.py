@@ -19,6 +19,7 @@ import pytest
 from keys import Identity, Purpose
 from ledger import commands
 from ledger.canonical import b64encode
+from ledger.checkpoint import verifier_key
 from ledger.onboarding import (
     Kind,
     RegistrationRefused,
@@ -197,6 +198,9 @@ def test_every_admin_action_is_refused_for_someone_who_is_no_admin(server: Live)
         ("DELETE", f"/registrations/{registration}", None),
         ("POST", "/invitations", {"organisation": ORG, "department": DEPT}),
         ("GET", "/invitations", None),
+        ("GET", "/trusted-origins", None),
+        ("POST", "/trusted-origins", {"verifier_key": _other_ledger_key(), "weight": 0.5}),
+        ("DELETE", "/trusted-origins/other.example", None),
     ):
         response = server.client.request(method, path, json=json, headers=_bearer(manager))
         problem = server.problem(response)
@@ -204,13 +208,14 @@ def test_every_admin_action_is_refused_for_someone_who_is_no_admin(server: Live)
         anonymous = server.client.request(method, path, json=json)
         assert server.problem(anonymous)["status"] == 401, (method, path)
     csv = b"person_id;name;organisation;department\nonbn-x;X;minbzk;minbzk/dgo\n"
-    response = server.client.post(
-        "/people-import/plan", content=csv, headers={**_bearer(manager), "Content-Type": "text/csv"}
-    )
-    assert (server.problem(response)["status"], server.problem(response)["code"]) == (
-        403,
-        "not_admin",
-    )
+    for path in ("/people-import/plan", "/people-import/addresses"):
+        response = server.client.post(
+            path, content=csv, headers={**_bearer(manager), "Content-Type": "text/csv"}
+        )
+        assert (server.problem(response)["status"], server.problem(response)["code"]) == (
+            403,
+            "not_admin",
+        ), path
     # The admin's statements are the ledger's to refuse (rule not_admin).
     bob = w.signer_for(w["bob"].identity)
     for signed in (
@@ -424,3 +429,36 @@ def test_serve_needs_the_whole_identity_provider_configuration(tmp_path: Path) -
     )  # fmt: skip
     assert result.exit_code == ExitCode.USAGE
     assert "is not an organisation id" in result.output
+
+
+def _other_ledger_key() -> str:
+    """The operator key (a note verifier key) of another ledger, ``other.example/ledger``."""
+    return verifier_key("other.example/ledger", identity_for("other-operator").public_key.raw)
+
+
+def test_an_admin_trusts_and_stops_trusting_an_origin(server: Live) -> None:
+    w = make_cast(server, "onbt")
+    admin = login(server, w.operator.identity)
+    key = _other_ledger_key()
+    response = server.client.post(
+        "/trusted-origins", json={"verifier_key": key, "weight": 0.8}, headers=_bearer(admin)
+    )
+    assert response.status_code == 201, response.text
+    assert response.json() == {"origin": "other.example/ledger", "verifier_key": key, "weight": 0.8}
+    listed = server.client.get("/trusted-origins", headers=_bearer(admin)).json()
+    assert {"origin": "other.example/ledger", "verifier_key": key, "weight": 0.8} in listed
+    page = server.client.get("/admin", headers=_bearer(admin))
+    assert 'data-origin="other.example/ledger"' in page.text
+    bad = server.client.post(
+        "/trusted-origins", json={"verifier_key": "not a key"}, headers=_bearer(admin)
+    )
+    assert server.problem(bad)["status"] == 422
+    too_much = server.client.post(
+        "/trusted-origins", json={"verifier_key": key, "weight": 2}, headers=_bearer(admin)
+    )
+    assert server.problem(too_much)["status"] == 422
+    gone = server.client.delete("/trusted-origins/other.example%2Fledger", headers=_bearer(admin))
+    assert gone.status_code == 204, gone.text
+    assert key not in str(server.client.get("/trusted-origins", headers=_bearer(admin)).json())
+    again = server.client.delete("/trusted-origins/other.example%2Fledger", headers=_bearer(admin))
+    assert server.problem(again)["code"] == "not_found"

@@ -84,6 +84,7 @@ def test_dry_run_apply_and_apply_again(cli: Cli, tmp_path: Path) -> None:
     applied = cli.json("people", "import", str(hr), who="op")
     assert applied["applied"] is True
     assert applied["statements"] == 5  # 2 registrations, 1 grant with one, 1 transfer, 1 grant
+    assert applied["addresses"] == 3  # hr-1001, hr-1002, alice: registered, with an address
     assert _size(cli) == before + 5
     people = _people(cli, "hr-1001", "hr-1002", "alice", "bob")
     assert people["hr-1001"].department == "minbzk/dgo"

@@ -24,7 +24,7 @@ from ..context import AppContext
 from ..deps import Ctx, viewer_of
 from ..errors import ApiError
 from ..i18n import N_
-from ..onboarding_views import invitation_out, registration_out
+from ..onboarding_views import invitation_out, registration_out, trusted_origins
 from ..rendering import render
 
 __all__ = ["router"]
@@ -102,6 +102,7 @@ def admin(
                 roles=[r.value for r in Role],
                 bases=[b.value for b in ErasureBasis],
                 status=_status(context, state),
+                trusted=trusted_origins(context),
             )
     response = render(request, "admin.html", N_("Admin"), "admin", **values)
     if me is not None and not values.get("is_admin"):
@@ -120,5 +121,4 @@ def _status(ctx: AppContext, state: LedgerState) -> dict[str, Any]:
         "checkpoint": latest[0] if latest else None,
         "signing": ctx.checkpointer is not None,
         "audit": audit,
-        "trusted": [v.name for v in ctx.ledger.imports.trusted()],
     }

@@ -11,11 +11,12 @@ from pydantic import BaseModel
 
 from ledger.inbox import inbox
 from ledger.onboarding import admin_scope
+from projections.notices import remember_language
 
 from ..context import AppContext
 from ..deps import Ctx, CurrentSession, viewer_of
 from ..errors import problem_responses
-from ..i18n import N_
+from ..i18n import N_, language_of
 from ..onboarding_views import registration_out
 from ..rendering import render
 
@@ -76,4 +77,6 @@ def inbox_page(request: Request, ctx: Ctx) -> HTMLResponse:
     values: dict[str, Any] = {"viewer": me}
     if me is not None:
         values["inbox"] = _inbox(ctx, me)
+        # the language e-mail notifications are written in (api.notify)
+        remember_language(ctx.read_models.projector.engine, me, language_of(request))
     return render(request, "inbox.html", N_("Inbox"), "inbox", **values)

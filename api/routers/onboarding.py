@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ledger.catalogue import DEPARTMENT_RE, SLUG_RE
+from ledger.notifications import registration_notices
 from ledger.onboarding import (
     RegistrationRequest,
     admin_scope,
@@ -24,10 +25,12 @@ from ledger.onboarding import (
     verify_registration_request,
 )
 from ledger.people_import import (
+    contact_addresses,
     parse_people_csv,
     plan_people_import,
     statement_specs,
 )
+from projections.notices import remember_addresses
 
 from ..context import AppContext
 from ..deps import Ctx, CurrentSession, client_address
@@ -236,7 +239,12 @@ def file_registration(body: RegistrationIn, request: Request, ctx: Ctx) -> Regis
             voucher = dataclasses.replace(
                 voucher, organisation=person.organisation, department=person.department
             )
-        pending = ctx.onboarding.file(wanted, voucher)
+        notices = (
+            registration_notices(state, voucher.organisation, wanted.person)
+            if ctx.notifier is not None
+            else []
+        )
+        pending = ctx.onboarding.file(wanted, voucher, notices=notices)
     return registration_out(pending, state)
 
 
@@ -245,8 +253,15 @@ def pending_registrations(session: CurrentSession, ctx: Ctx) -> list[Registratio
     """The requests waiting in the organisations I administer, oldest first (admins only)."""
     scope = admin_organisations(ctx, session.person)
     state = ctx.state()
-    out = [registration_out(p, state) for p in ctx.onboarding.registrations(scope)]
-    ctx.onboarding.withdraw([r.id for r in out if r.status != "pending"])  # settled: approved
+    filed = ctx.onboarding.registrations(scope)
+    out = [registration_out(p, state) for p in filed]
+    settled = {r.id for r in out if r.status != "pending"}  # approved
+    # the address the identity provider vouched for is kept for e-mail notifications
+    remember_addresses(
+        ctx.read_models.projector.engine,
+        [(p.person, p.email) for p in filed if p.id in settled and p.email and p.issuer],
+    )
+    ctx.onboarding.withdraw(settled)
     return [r for r in out if r.status == "pending"]
 
 
@@ -338,3 +353,30 @@ def _plan_upload(ctx: AppContext, me: str, data: bytes) -> ImportPlanOut:
             specs = [spec.as_json() for spec in statement_specs(plan)]
             rows.append(ImportRowOut(**plan.as_json(), statements=specs))
     return ImportPlanOut(counts=counts, refused=counts["refused"], rows=rows)
+
+
+class AddressesOut(BaseModel):
+    """How many e-mail addresses of an HR file were kept for notifications."""
+
+    kept: int
+
+
+@router.post(
+    "/people-import/addresses",
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def keep_people_import_addresses(
+    request: Request, session: CurrentSession, ctx: Ctx
+) -> AddressesOut:
+    """Keep the e-mail addresses of an HR export (CSV) for e-mail notifications, for the
+    people registered in the organisations I administer (admins only; after the import's
+    statements are appended). The addresses are not part of the ledger."""
+    data = await request.body()
+    return await run_in_threadpool(_keep_addresses, ctx, session.person, data)
+
+
+def _keep_addresses(ctx: AppContext, me: str, data: bytes) -> AddressesOut:
+    scope = admin_organisations(ctx, me)
+    pairs = contact_addresses(ctx.state(), parse_people_csv(data), scope=scope)
+    return AddressesOut(kept=remember_addresses(ctx.read_models.projector.engine, pairs))

@@ -125,17 +125,45 @@ document.getElementById("erase-form")?.addEventListener(
   }),
 );
 
+// -- trusted origins: the ledger's own setting (no statement), changed by its operator ---------
+document.getElementById("trust-form")?.addEventListener(
+  "submit",
+  guard(
+    async (event) => {
+      const form = event.target;
+      const weight = Number(form.weight.value);
+      const trusted = await api("POST", "/trusted-origins", { verifier_key: form.verifier_key.value.trim(), weight });
+      reloadWith(form, _("%(origin)s is trusted (weight %(weight)s).", { origin: trusted.origin, weight: String(trusted.weight) }));
+    },
+    { bad_verifier_key: "verifier_key" },
+  ),
+);
+
+for (const button of document.querySelectorAll("#trusted-origins .untrust")) {
+  button.addEventListener(
+    "click",
+    guard(async () => {
+      const origin = button.closest("tr").dataset.origin;
+      if (!confirm(_("Stop trusting %(origin)s? Records from it can no longer be imported.", { origin }))) return;
+      await api("DELETE", `/trusted-origins/${encodeURIComponent(origin)}`);
+      reloadWith(document.getElementById("trust-heading"), _("%(origin)s is no longer trusted.", { origin }));
+    }),
+  );
+}
+
 // -- HR import: the service plans, this browser signs and appends in atomic batches ----------
 let importPlan = null;
+let importFile = null;
 
 document.getElementById("import-form")?.addEventListener(
   "submit",
   guard(async (event) => {
     const file = event.target.file.files[0];
+    importFile = await file.arrayBuffer();
     const response = await fetch("/people-import/plan", {
       method: "POST",
       headers: { "Content-Type": "text/csv" },
-      body: await file.arrayBuffer(),
+      body: importFile,
       credentials: "same-origin",
     });
     const data = await response.json();
@@ -156,8 +184,8 @@ document.getElementById("import-form")?.addEventListener(
     document.getElementById("import-rows").hidden = !data.rows.length;
     const counts = Object.entries(data.counts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ");
     document.getElementById("import-summary").textContent = counts;
-    const changes = data.rows.some((row) => row.statements.length);
-    document.getElementById("import-apply").hidden = data.refused > 0 || !changes;
+    // applying also keeps the file's e-mail addresses for notifications, so an unchanged file applies too
+    document.getElementById("import-apply").hidden = data.refused > 0;
     if (data.refused > 0) say(_("Nothing can be imported while %(count)s rows are refused.", { count: data.refused }), true);
   }),
 );
@@ -189,6 +217,16 @@ document.getElementById("import-apply")?.addEventListener(
       pending += 1;
     }
     if (batch.length) await flush();
+    const kept = await fetch("/people-import/addresses", {
+      method: "POST",
+      headers: { "Content-Type": "text/csv" },
+      body: importFile,
+      credentials: "same-origin",
+    });
+    if (!kept.ok) {
+      const problem = await kept.json();
+      throw new Error(`${problem.code}: ${problem.detail}`);
+    }
     reloadWith(document.getElementById("import-form"), _("Imported %(count)s rows.", { count: done }));
   }),
 );

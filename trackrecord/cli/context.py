@@ -12,6 +12,7 @@ from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.statement import Signer
 from projections import EntryReader, ProjectionError, create_read_model_engine, purge_erased
+from projections.notices import remember_addresses
 from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
 
@@ -97,6 +98,18 @@ class CliContext:
         bind_read_model_key(engine, read_model_key(self.ledger.store))
         try:
             return purge_erased(engine, person)
+        finally:
+            engine.dispose()
+
+    def keep_addresses(self, pairs: list[tuple[str, str]]) -> int:
+        """Keep ``(person, e-mail)`` pairs for e-mail notifications
+        (:mod:`projections.notices`); return how many."""
+        if not pairs:
+            return 0
+        engine = create_read_model_engine(self.settings.database_url)
+        bind_read_model_key(engine, read_model_key(self.ledger.store))
+        try:
+            return remember_addresses(engine, pairs)
         finally:
             engine.dispose()
 

@@ -15,8 +15,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ledger.onboarding import admin_scope
 from ledger.people_import import (
     RowPlan,
+    contact_addresses,
     count_actions,
     parse_people_csv,
     plan_people_import,
@@ -97,21 +99,27 @@ def import_people(
         raise CliError("not_admin", f"{admin_id} is not registered here", exit_code=ExitCode.RULE)
     plans = plan_people_import(state, rows, admin=admin)
     refused = [p for p in plans if p.refused]
-    appended = 0
+    appended = kept = 0
     if not dry_run and not refused:
         appended = _apply(cli, plans)
+        # the e-mail addresses, for notifications (kept beside the ledger, not in it)
+        scope = admin_scope(cli.state(), admin_id)
+        kept = cli.keep_addresses(contact_addresses(cli.state(), rows, scope=scope))
     if as_json:
         print_json(
             {
                 "dry_run": dry_run,
                 "applied": not dry_run and not refused,
                 "statements": appended,
+                "addresses": kept,
                 "counts": count_actions(plans),
                 "rows": [p.as_json() for p in plans],
             }
         )
     else:
         _print_plan(cli, plans, applied=not dry_run and not refused)
+        if kept:
+            cli.console.print(f"Kept {kept} e-mail addresses for notifications.")
         if refused and not dry_run:
             cli.console.print(f"Nothing imported: {len(refused)} rows are refused (above).")
     if refused:

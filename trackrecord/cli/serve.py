@@ -22,7 +22,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import typer
 
@@ -40,10 +40,12 @@ if TYPE_CHECKING:  # the web stack is imported when ``serve`` runs, not for ever
     from fastapi import FastAPI
 
     from api.config import ApiConfig
+    from api.notify import SmtpServer
     from api.oidc import OidcProvider
 
 __all__ = ["WORKER_OPTIONS_ENV", "app", "serve", "worker_app"]
 
+Security = Literal["starttls", "tls", "none"]
 WORKER_OPTIONS_ENV = "TRACKRECORD_SERVE_OPTIONS"
 """Set by ``serve --workers N`` for its workers: the options of ``serve`` as JSON."""
 _WORKER_OPTIONS = (
@@ -144,6 +146,7 @@ def _serve_workers(
     chosen: dict[str, Any] = {k: getattr(cfg, k) for k in _WORKER_OPTIONS}
     chosen["witnesses"] = [str(endpoint) for endpoint in cfg.witnesses]
     chosen["oidc"] = None if cfg.oidc is None else dataclasses.asdict(cfg.oidc)
+    chosen["smtp"] = None if cfg.smtp is None else dataclasses.asdict(cfg.smtp)
     os.environ[WORKER_OPTIONS_ENV] = json.dumps(chosen)
     os.environ[DATABASE_URL_ENV] = settings.database_url
     os.environ[KEYS_ENV] = str(settings.keys_dir)
@@ -183,6 +186,7 @@ def worker_app() -> FastAPI:
     is not set (the factory is not meant to be started by hand without it)."""
     from api.app import create_app
     from api.config import ApiConfig
+    from api.notify import SmtpServer
     from api.observability import json_logging
     from api.oidc import OidcProvider
 
@@ -196,6 +200,8 @@ def worker_app() -> FastAPI:
     options["witnesses"] = endpoints(options.get("witnesses", []))
     oidc = options.get("oidc")
     options["oidc"] = None if oidc is None else OidcProvider(**oidc)
+    smtp = options.get("smtp")
+    options["smtp"] = None if smtp is None else SmtpServer(**smtp)
     return create_app(settings.database_url, ApiConfig(**options), operator=operator, memory=memory)
 
 
@@ -314,6 +320,52 @@ def serve_command(
             help="With --oidc-issuer: the name on the sign-in button.",
         ),
     ] = "your organisation's account",
+    smtp_host: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_SMTP_HOST",
+            show_default=False,
+            help="Send e-mail notifications through this SMTP server (the organisation's "
+            "relay); none are sent without it.",
+        ),
+    ] = None,
+    smtp_port: Annotated[
+        int,
+        typer.Option(envvar="TRACKRECORD_SMTP_PORT", min=1, max=65535, help="Its port."),
+    ] = 587,
+    smtp_from: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_SMTP_FROM",
+            show_default=False,
+            help="With --smtp-host: the From address of the notifications.",
+        ),
+    ] = None,
+    smtp_security: Annotated[
+        str,
+        typer.Option(
+            envvar="TRACKRECORD_SMTP_SECURITY",
+            help="With --smtp-host: starttls (port 587), tls (implicit TLS, port 465) or "
+            "none (a relay on this host only).",
+        ),
+    ] = "starttls",
+    smtp_user: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_SMTP_USER",
+            show_default=False,
+            help="With --smtp-host: the user name to log in with (no login without it).",
+        ),
+    ] = None,
+    smtp_password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACKRECORD_SMTP_PASSWORD",
+            show_default=False,
+            help="With --smtp-user: its password (better given in the environment "
+            "variable than on the command line).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API and the web pages for the ledger at --db.
 
@@ -345,6 +397,7 @@ def serve_command(
             oidc_issuer, oidc_client_id, oidc_client_secret, oidc_organisation, oidc_label
         ),
         public_url=settings.public_url,
+        smtp=smtp_server(smtp_host, smtp_port, smtp_from, smtp_security, smtp_user, smtp_password),
     )
     serve(settings, host, port, operator=operator, config=config, workers=workers)
 
@@ -376,3 +429,26 @@ def oidc_provider(
     if not re.fullmatch(SLUG_RE, organisation):
         raise CliError("usage", f"--oidc-organisation {organisation!r} is not an organisation id")
     return OidcProvider(issuer, client_id, client_secret, organisation, label)
+
+
+def smtp_server(
+    host: str | None,
+    port: int,
+    sender: str | None,
+    security: str,
+    user: str | None,
+    password: str | None,
+) -> SmtpServer | None:
+    """The SMTP server ``serve`` sends notifications through, or None without
+    ``--smtp-host``; a usage error for a From address missing or a security unknown."""
+    from api.notify import SmtpServer
+
+    if host is None:
+        return None
+    if not sender or "@" not in sender:
+        raise CliError("usage", "--smtp-host also needs --smtp-from, an e-mail address")
+    if security not in ("starttls", "tls", "none"):
+        raise CliError("usage", f"--smtp-security is starttls, tls or none, not {security!r}")
+    if user is not None and password is None:
+        raise CliError("usage", "--smtp-user also needs TRACKRECORD_SMTP_PASSWORD")
+    return SmtpServer(host, sender, port, cast(Security, security), user, password)
