@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ledger import commands
 from ledger.audit import audit
+from ledger.checkpoint import verifier_key
 from ledger.statement import Signer
 from ledger.store import open_store
 from tests.factories import DEPT, ORG, identity_for
@@ -284,6 +285,24 @@ def test_an_hr_file_is_imported_on_the_admin_page(
         anna = _as_member(server, "/people/hr-1")
         assert (anna["display_name"], anna["department"]) == ("Anna de Wit", DEPT)
         assert {(r["role"], r["scope"]) for r in anna["roles"]} == {("manager", DEPT)}
+
+        # -- trusted origins: trust another ledger's operator key with a weight, then stop -----
+        other = verifier_key("elders.example/ledger", identity_for("elders-op").public_key.raw)
+        page.fill("#trust-form [name=verifier_key]", "elders.example/ledger+0000+AAAA")
+        page.click("#trust-form button[type=submit]")
+        expect(page.locator("#trust-form .field-error")).to_be_visible()  # next to the key
+        page.fill("#trust-form [name=verifier_key]", other)
+        page.fill("#trust-form [name=weight]", "0.8")
+        with page.expect_navigation():
+            page.click("#trust-form button[type=submit]")
+        row = page.locator("tr.trusted-origin[data-origin='elders.example/ledger']")
+        expect(row).to_contain_text("0.80")
+        page.once("dialog", lambda dialog: dialog.accept())
+        with page.expect_navigation():
+            row.locator(".untrust").click()
+        expect(
+            page.locator("tr.trusted-origin[data-origin='elders.example/ledger']")
+        ).to_have_count(0)
     finally:
         context.close()
 

@@ -238,6 +238,7 @@ def test_every_admin_action_is_refused_for_someone_who_is_no_admin(server: Live)
     assert "approve-form" not in page.text
     assert "invite-form" not in page.text
     assert "erase-form" not in page.text
+    assert "trust-form" not in page.text
     # The request is still there for the admin, who may refuse it.
     refused = server.client.delete(f"/registrations/{registration}", headers=_bearer(admin_token))
     assert refused.status_code == 204

@@ -128,15 +128,13 @@ document.getElementById("erase-form")?.addEventListener(
 // -- trusted origins: the ledger's own setting (no statement), changed by its operator ---------
 document.getElementById("trust-form")?.addEventListener(
   "submit",
-  guard(
-    async (event) => {
-      const form = event.target;
-      const weight = Number(form.weight.value);
-      const trusted = await api("POST", "/trusted-origins", { verifier_key: form.verifier_key.value.trim(), weight });
-      reloadWith(form, _("%(origin)s is trusted (weight %(weight)s).", { origin: trusted.origin, weight: String(trusted.weight) }));
-    },
-    { bad_verifier_key: "verifier_key" },
-  ),
+  // a malformed key is refused with the problem's field "verifier_key": shown next to it
+  guard(async (event) => {
+    const form = event.target;
+    const weight = Number(form.weight.value);
+    const trusted = await api("POST", "/trusted-origins", { verifier_key: form.verifier_key.value.trim(), weight });
+    reloadWith(form, _("%(origin)s is trusted (weight %(weight)s).", { origin: trusted.origin, weight: String(trusted.weight) }));
+  }),
 );
 
 for (const button of document.querySelectorAll("#trusted-origins .untrust")) {
