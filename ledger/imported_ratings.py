@@ -13,7 +13,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,12 +88,15 @@ def _seconds(timestamp: str) -> int:
     return int(_dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
 
 
-def imported_ratings(registry: ImportRegistry) -> list[ImportedRating]:
+def imported_ratings(
+    registry: ImportRegistry, records: Sequence[ImportedRecord] | None = None
+) -> list[ImportedRating]:
     """The active ratings in every person's newest imported bundle of each origin
-    (:func:`bundle_ratings`), by person and origin; a later bundle of an origin holds
-    everything an earlier one does."""
+    (:func:`bundle_ratings`), by person and origin, among ``records`` (default: every
+    record in ``registry``); a later bundle of an origin holds everything an earlier
+    one does."""
     newest: dict[tuple[str, str], ImportedRecord] = {}
-    for r in registry.imported_records():
+    for r in registry.imported_records() if records is None else records:
         kept = newest.get((r.person, r.origin))
         if kept is None or kept.checkpoint_size < r.checkpoint_size:
             newest[(r.person, r.origin)] = r

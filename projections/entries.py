@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import hmac
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -24,7 +26,15 @@ from ledger.imported_ratings import ImportedRating, imported_ratings
 from ledger.imports import ImportRegistry
 from ledger.store import Store
 
-__all__ = ["AcceptedEntry", "EntryReader", "epoch_seconds", "json_list", "personal_json"]
+__all__ = [
+    "AcceptedEntry",
+    "EntryReader",
+    "ImportedInputs",
+    "ImportsCounted",
+    "epoch_seconds",
+    "json_list",
+    "personal_json",
+]
 
 KEY_TYPES = frozenset({"IdentityRegistered", "KeyRotated"})
 
@@ -106,6 +116,46 @@ def _decode(position: int, head: bytes, disclosures: bytes) -> AcceptedEntry:
     )
 
 
+_COUNTED_KIND = "reputation-refresh"  # the row MAC's kind (ledger.vault.Vault.row_mac)
+
+
+@dataclass(frozen=True)
+class ImportsCounted:
+    """What a reputation refresh counted besides the log: ``records`` imported records,
+    the newest imported at ``latest`` (``imported_at``; "" with none), at the declared
+    trust ``weights`` by origin. Imported records are only added, so the records a
+    refresh counted are those imported up to ``latest`` (projections.verify rebuilds a
+    refresh from them while a newer import or weight waits for the next refresh)."""
+
+    records: int
+    latest: str
+    weights: dict[str, float]
+
+    def as_json(self) -> str:
+        """The stored form (``rep_refresh.inputs``): JSON with sorted keys."""
+        doc = {"latest": self.latest, "records": self.records, "weights": self.weights}
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> ImportsCounted | None:
+        """The value stored as ``text``, or None if it is not one."""
+        try:
+            doc = json.loads(text)
+            weights = {str(k): float(v) for k, v in doc["weights"].items()}
+            return cls(int(doc["records"]), str(doc["latest"]), weights)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+
+class ImportedInputs(NamedTuple):
+    """The imported ratings a refresh counts, the declared trust in their origins, and
+    what that is (:class:`ImportsCounted`)."""
+
+    ratings: list[ImportedRating]
+    weights: dict[str, float]
+    counted: ImportsCounted
+
+
 class EntryReader:
     """Reads the store's accepted entries (``Store.read_records``) as :class:`AcceptedEntry`
     values."""
@@ -128,10 +178,49 @@ class EntryReader:
 
     def imported(self) -> tuple[list[ImportedRating], dict[str, float]]:
         """The ratings in the store's imported records and the declared trust in each
+        trusted origin (:mod:`ledger.imported_ratings`), as :meth:`imported_inputs`."""
+        inputs = self.imported_inputs()
+        return inputs.ratings, inputs.weights
+
+    def imported_inputs(self, *, as_of: ImportsCounted | None = None) -> ImportedInputs:
+        """The ratings in the store's imported records and the declared trust in each
         trusted origin (:mod:`ledger.imported_ratings`): what the reputation refresh
-        counts besides the log, read the same way by a rebuild (projections.verify)."""
+        counts besides the log, read the same way by a rebuild (projections.verify).
+
+        ``as_of``: what an earlier refresh counted; then the records imported up to its
+        ``latest`` at its weights, when they are still all there (else what is there now).
+        Raises :class:`~ledger.imports.TrustWeightTampered` for a forged weight row.
+        """
         registry = ImportRegistry(self.store)
-        return imported_ratings(registry), registry.origin_weights()
+        records = registry.imported_records()
+        if as_of is not None:
+            earlier = [r for r in records if r.imported_at <= as_of.latest]
+            if len(earlier) == as_of.records:
+                return ImportedInputs(
+                    imported_ratings(registry, earlier), dict(as_of.weights), as_of
+                )
+        weights = registry.origin_weights()
+        latest = max((r.imported_at for r in records), default="")
+        counted = ImportsCounted(len(records), latest, weights)
+        return ImportedInputs(imported_ratings(registry, records), weights, counted)
+
+    def row_key_ready(self) -> None:
+        """Create the ledger's row key if it has none yet (committed at once), so that a
+        refresh can bind what it counted (:meth:`counted_mac`); call it before holding a
+        write transaction on the read models (on SQLite the same database file)."""
+        self.store.vault.row_mac(_COUNTED_KIND, [])
+
+    def counted_mac(self, position: int, at: int, counted: ImportsCounted) -> str:
+        """The MAC (:meth:`ledger.vault.Vault.row_mac`, under the row key) binding what
+        the refresh at ``position`` as of ``at`` counted; "" while there is no row key
+        (:meth:`row_key_ready` makes one)."""
+        fields = [str(position), str(at), counted.as_json()]
+        return self.store.vault.row_mac(_COUNTED_KIND, fields, create=False) or ""
+
+    def counted_is_bound(self, position: int, at: int, counted: ImportsCounted, mac: str) -> bool:
+        """Whether ``mac`` is :meth:`counted_mac` of that refresh (not written elsewhere)."""
+        expected = self.counted_mac(position, at, counted)
+        return bool(expected) and hmac.compare_digest(expected, mac)
 
     def imports_stamp(self) -> tuple[object, ...]:
         """What changes when the imported records or the declared trust weights do (cheap:

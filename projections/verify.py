@@ -13,7 +13,13 @@ compares every table, row by row, with the live ones:
   position each live read model has applied;
 - a read model with a refresh step (reputation) is refreshed in the rebuild at
   the position and Unix time its live refresh last ran (``rep_refresh``), so its
-  derived scores are compared as of that same moment.
+  derived scores are compared as of that same moment; and with the imported
+  records and trust weights that refresh counted (``rep_refresh.inputs``,
+  :class:`~projections.entries.ImportsCounted`), so an import or a new weight
+  waiting for the next refresh is not a difference. Those inputs are believed
+  only under their MAC (the ledger's row key, which a copy of the database
+  lacks); without a valid one the rebuild counts what is imported now, and an
+  edited row differs.
 
 The comparison is of values (SQLAlchemy's Python values for each column), so the
 two backends compare alike; sealed personal columns (:mod:`.sealed`) are compared
@@ -34,7 +40,7 @@ from sqlalchemy import Connection, Engine, Table, Text, inspect, select, type_co
 
 from .base import ReadModel
 from .db import create_read_model_engine
-from .entries import AcceptedEntry, EntryReader
+from .entries import AcceptedEntry, EntryReader, ImportedInputs, ImportsCounted
 from .errors import ProjectionError
 from .registry import read_models
 from .runner import Projector, Refreshable
@@ -105,11 +111,19 @@ class _Snapshot:
 
 
 class _EntriesUpTo(EntryReader):
-    """The ledger's log as if it ended at ``stop``."""
+    """The ledger's log as if it ended at ``stop``; its imports as ``counted`` (what the
+    live refresh counted; None: as they are now)."""
 
-    def __init__(self, log: EntryReader, stop: int) -> None:
+    def __init__(self, log: EntryReader, stop: int, counted: ImportsCounted | None) -> None:
         super().__init__(log.store)
         self.stop = stop
+        self.counted = counted
+
+    def imported_inputs(self, *, as_of: ImportsCounted | None = None) -> ImportedInputs:
+        return super().imported_inputs(as_of=as_of or self.counted)
+
+    def row_key_ready(self) -> None:
+        """Nothing: verifying only reads (a live refresh made the row key)."""
 
     def read(self, *, after: int, limit: int) -> list[AcceptedEntry]:
         if after >= self.stop:
@@ -184,13 +198,16 @@ def _rebuild(
     refreshed = snapshot.refreshed.get(name)
     steps = [stop] if refreshed is None else [min(refreshed[0], stop), stop]
     model = next(m for m in read_models(scratch) if m.name == name)
+    counted = None if refreshed is None else _counted(log, model, snapshot.rows, refreshed)
     for step, upto in enumerate(steps):
-        projector = Projector(_EntriesUpTo(log, upto), scratch, [model])
+        projector = Projector(_EntriesUpTo(log, upto, counted), scratch, [model])
         if step == 0:
             projector.setup()
         projector.catch_up()
         if refreshed is not None and step == 0:
             projector.refresh(at=refreshed[1])
+            if _live_refresh(model, snapshot.rows).get("inputs") is None:
+                _as_before_inputs(scratch, model)
             # The refresh's own tables are as of its position: keep them from here.
             with scratch.connect() as conn:
                 rows.update({t.name: _rows(conn, t) for t in _refresh_tables(model)})
@@ -198,6 +215,42 @@ def _rebuild(
         for table in model.metadata.sorted_tables:
             rows.setdefault(table.name, _rows(conn, table))
     return rows
+
+
+def _live_refresh(
+    model: ReadModel, rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]]
+) -> dict[str, Any]:
+    """The live refresh step's own row (``rep_refresh``), or {} before any refresh."""
+    assert isinstance(model, Refreshable)
+    return next(iter(rows[model.refresh_tables[-1]].values()), {})
+
+
+def _counted(
+    log: EntryReader,
+    model: ReadModel,
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]],
+    refreshed: tuple[int, int],
+) -> ImportsCounted | None:
+    """What the live refresh counted besides the log, if its row says so under a valid MAC;
+    else None (the rebuild counts what is imported now)."""
+    row = _live_refresh(model, rows)
+    text, mac = row.get("inputs"), row.get("inputs_mac")
+    if not isinstance(text, str) or not isinstance(mac, str):
+        return None
+    counted = ImportsCounted.from_json(text)
+    if counted is None or not log.counted_is_bound(*refreshed, counted, mac):
+        return None
+    return counted
+
+
+def _as_before_inputs(scratch: Engine, model: ReadModel) -> None:
+    """A live refresh from before its inputs were recorded (schema revision 0005) has
+    none: the rebuilt one records none either, so the two compare alike."""
+    assert isinstance(model, Refreshable)
+    table = next(t for t in model.metadata.sorted_tables if t.name == model.refresh_tables[-1])
+    if "inputs" in table.c:
+        with scratch.begin() as conn:
+            conn.execute(table.update().values(inputs=None, inputs_mac=None))
 
 
 def _refresh_tables(model: ReadModel) -> list[Table]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ledger import commands
 from ledger.app import Ledger
@@ -292,19 +293,43 @@ def test_a_refresh_is_due_when_imports_or_trust_change(
     assert projector.refresh_due(every=0, at=AT)
 
 
-def test_verify_after_an_import_not_yet_refreshed_reports_the_stale_snapshot(
+def _edit(receiving: Receiving, sql: str) -> None:
+    with receiving.projector.engine.begin() as conn:
+        conn.execute(sa.text(sql))
+
+
+def _mismatched_tables(receiving: Receiving) -> set[str]:
+    with pytest.raises(ReadModelMismatch) as caught:
+        verify_read_models(receiving.projector.log, receiving.projector.engine)
+    return {d.table for d in caught.value.differences}
+
+
+def test_verify_between_an_import_and_the_next_refresh_compares_like_with_like(
     receiving: Receiving, origin: Origin
 ) -> None:
-    """The live refresh counted no imports; the rebuild reads the store, which now holds
-    one: the refreshed tables differ until the next refresh (a known limit, reported
-    with the differing rows, never silently)."""
+    """The live refresh records what it counted besides the log (rep_refresh.inputs, under
+    the row key's MAC); verify rebuilds it with that, so an import or a new weight waiting
+    for the next refresh is no difference, while an edited row still is."""
     receiving.projector.catch_up()
-    receiving.projector.refresh(at=AT)
+    receiving.projector.refresh(at=AT)  # before anything was imported
     receiving.registry.trust(origin.key)
     with receiving.ledger.service.reading() as state:
         receiving.registry.import_bundle(origin.bundle, state=state)
-    with pytest.raises(ReadModelMismatch) as caught:
-        verify_read_models(receiving.projector.log, receiving.projector.engine)
-    assert {d.table for d in caught.value.differences} >= {"rep_imported", "rep_origins"}
+    verify_read_models(receiving.projector.log, receiving.projector.engine)  # no false alarm
+    _edit(receiving, "INSERT INTO rep_origins VALUES ('forged.example/ledger', 1.0)")
+    assert _mismatched_tables(receiving) == {"rep_origins"}  # a tamper while the refresh waits
+
+    receiving.projector.refresh(at=AT)  # counts the import, at the default weight
+    assert receiving.explain("policy-advice").weight > 0
+    verify_read_models(receiving.projector.log, receiving.projector.engine)
+    receiving.registry.set_weight(ORIGIN, 0.2)  # a new weight waits for the next refresh
+    verify_read_models(receiving.projector.log, receiving.projector.engine)
+    _edit(receiving, "UPDATE rep_origins SET weight = 1.0")
+    assert _mismatched_tables(receiving) == {"rep_origins"}
     receiving.projector.refresh(at=AT)
     verify_read_models(receiving.projector.log, receiving.projector.engine)
+
+    # what the refresh counted, edited in the database: its MAC no longer fits, so the
+    # rebuild counts what is imported now, and the edited row differs
+    _edit(receiving, "UPDATE rep_refresh SET inputs = replace(inputs, '0.2', '1.0')")
+    assert "rep_refresh" in _mismatched_tables(receiving)

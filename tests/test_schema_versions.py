@@ -132,12 +132,50 @@ def test_revision_0004_adds_the_imported_ratings_tables(database_url: str) -> No
             assert projector.schema_change is not None
             assert (projector.schema_change.before, projector.schema_change.after) == (
                 "0003",
-                "0004",
+                head_revision(),
             )
             positions = projector.positions()
         finally:
             store.close()
         assert {"rep_imported", "rep_origins"} <= set(sa.inspect(engine).get_table_names())
+        assert positions["reputation"] == 7
+    finally:
+        engine.dispose()
+
+
+def test_revision_0005_records_what_a_refresh_counted(database_url: str) -> None:
+    """Revision 0005 (issue 14): ``rep_refresh`` gets ``inputs`` and ``inputs_mac`` in a
+    database at 0004; a refresh written before keeps them NULL; positions stay."""
+    engine = _open(database_url)
+    try:
+        with engine.begin() as conn:  # as revision 0004 left it, applied up to 7
+            conn.execute(sa.text("DROP TABLE rep_refresh"))
+            conn.execute(sa.text(
+                "CREATE TABLE rep_refresh (id INTEGER PRIMARY KEY, position BIGINT NOT NULL, "
+                "at BIGINT NOT NULL, rounds INTEGER NOT NULL, residual FLOAT NOT NULL, "
+                "people INTEGER NOT NULL)"
+            ))  # fmt: skip
+            conn.execute(sa.text("INSERT INTO rep_refresh VALUES (1, 7, 0, 1, 0.0, 0)"))
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0004'"))
+            conn.execute(
+                sa.text("UPDATE projection_tracking SET position = 7 WHERE read_model <> ''")
+            )
+        store = open_store(database_url)
+        try:
+            projector = open_projector(store, engine=engine)
+            assert projector.schema_change is not None
+            assert (projector.schema_change.before, projector.schema_change.after) == (
+                "0004",
+                "0005",
+            )
+            positions = projector.positions()
+        finally:
+            store.close()
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("rep_refresh")}
+        assert {"inputs", "inputs_mac"} <= columns
+        with engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT position, inputs FROM rep_refresh")).one()
+        assert tuple(row) == (7, None)
         assert positions["reputation"] == 7
     finally:
         engine.dispose()

@@ -155,7 +155,8 @@ class ReputationModel(ReadModel):
 
         Holds the tracking record's lock, so the facts cannot change meanwhile.
         """
-        imported, origins = log.imported()
+        inputs = log.imported_inputs()
+        log.row_key_ready()
         with writing(engine) as conn:
             position = self.view.position(conn, lock=True)
             rows = load_ratings(conn)  # in log order
@@ -166,8 +167,8 @@ class ReputationModel(ReadModel):
                 managers,
                 at=at,
                 params=self.params,
-                imported=imported,
-                origins=origins,
+                imported=inputs.ratings,
+                origins=inputs.weights,
             )
             standing = scored.standing
             scores = [
@@ -201,9 +202,9 @@ class ReputationModel(ReadModel):
                     "position": r.position,
                     "skills": json_list(list(r.skills)),
                 }
-                for r in imported
+                for r in inputs.ratings
             ]
-            trust = [{"origin": o, "weight": w} for o, w in sorted(origins.items())]
+            trust = [{"origin": o, "weight": w} for o, w in sorted(inputs.weights.items())]
             for table, new_rows in (
                 (t.raters, people),
                 (t.cliques, pairs),
@@ -222,6 +223,8 @@ class ReputationModel(ReadModel):
                     rounds=standing.rounds,
                     residual=standing.residual,
                     people=len(standing.trust),
+                    inputs=inputs.counted.as_json(),
+                    inputs_mac=log.counted_mac(position, at, inputs.counted),
                 )
             )
 

@@ -133,4 +133,8 @@ refresh_state = Table(
     Column("rounds", Integer, nullable=False),
     Column("residual", Float, nullable=False),
     Column("people", Integer, nullable=False),
+    # what the refresh counted besides the log (projections.entries.ImportsCounted JSON)
+    # and its MAC under the ledger's row key; NULL in a refresh from before revision 0005
+    Column("inputs", Text, nullable=True),
+    Column("inputs_mac", String(64), nullable=True),
 )
