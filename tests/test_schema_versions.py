@@ -36,6 +36,26 @@ def _open(url: str) -> sa.Engine:
         store.close()
 
 
+def _reopened_from(engine: sa.Engine, url: str, revision: str, *statements: str) -> dict[str, int]:
+    """Set the database back to how ``revision`` left it (``statements``, then that
+    revision, every read model applied up to 7), open the read models again, check the
+    upgrade says it went from ``revision`` to the newest; return the positions."""
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+        conn.execute(sa.text(f"UPDATE alembic_version SET version_num = '{revision}'"))
+        conn.execute(sa.text("UPDATE projection_tracking SET position = 7 WHERE read_model <> ''"))
+    store = open_store(url)
+    try:
+        projector = open_projector(store, engine=engine)
+        assert projector.schema_change is not None
+        change = projector.schema_change
+        assert (change.before, change.after) == (revision, head_revision())
+        return projector.positions()
+    finally:
+        store.close()
+
+
 def test_a_fresh_database_is_at_the_newest_revision(database_url: str) -> None:
     engine = _open(database_url)
     try:
@@ -83,26 +103,12 @@ def test_the_reputation_read_model_of_revision_0002_is_replayed(database_url: st
     position 0 with its facts emptied, so the next catch-up replays the log into it."""
     engine = _open(database_url)
     try:
-        with engine.begin() as conn:  # as revision 0002 left it, applied up to 7
-            for table in ("rep_managers", "rep_raters", "rep_cliques"):
-                conn.execute(sa.text(f"DROP TABLE {table}"))
-            conn.execute(sa.text("CREATE TABLE rep_standing (person VARCHAR(64) PRIMARY KEY)"))
-            conn.execute(sa.text("INSERT INTO rep_keys VALUES ('k1', 'alice')"))
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
-            conn.execute(
-                sa.text("UPDATE projection_tracking SET position = 7 WHERE read_model <> ''")
-            )
-        store = open_store(database_url)
-        try:
-            projector = open_projector(store, engine=engine)
-            assert projector.schema_change is not None
-            assert (projector.schema_change.before, projector.schema_change.after) == (
-                "0002",
-                head_revision(),
-            )
-            positions = projector.positions()
-        finally:
-            store.close()
+        positions = _reopened_from(
+            engine, database_url, "0002",
+            "DROP TABLE rep_managers", "DROP TABLE rep_raters", "DROP TABLE rep_cliques",
+            "CREATE TABLE rep_standing (person VARCHAR(64) PRIMARY KEY)",
+            "INSERT INTO rep_keys VALUES ('k1', 'alice')",
+        )  # fmt: skip
         tables = set(sa.inspect(engine).get_table_names())
         assert {"rep_managers", "rep_raters", "rep_cliques"} <= tables
         assert "rep_standing" not in tables
@@ -119,24 +125,9 @@ def test_revision_0004_adds_the_imported_ratings_tables(database_url: str) -> No
     are created in a database at 0003; the read models' positions stay."""
     engine = _open(database_url)
     try:
-        with engine.begin() as conn:  # as revision 0003 left it, applied up to 7
-            for table in ("rep_imported", "rep_origins"):
-                conn.execute(sa.text(f"DROP TABLE {table}"))
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003'"))
-            conn.execute(
-                sa.text("UPDATE projection_tracking SET position = 7 WHERE read_model <> ''")
-            )
-        store = open_store(database_url)
-        try:
-            projector = open_projector(store, engine=engine)
-            assert projector.schema_change is not None
-            assert (projector.schema_change.before, projector.schema_change.after) == (
-                "0003",
-                head_revision(),
-            )
-            positions = projector.positions()
-        finally:
-            store.close()
+        positions = _reopened_from(
+            engine, database_url, "0003", "DROP TABLE rep_imported", "DROP TABLE rep_origins"
+        )
         assert {"rep_imported", "rep_origins"} <= set(sa.inspect(engine).get_table_names())
         assert positions["reputation"] == 7
     finally:
@@ -148,29 +139,13 @@ def test_revision_0005_records_what_a_refresh_counted(database_url: str) -> None
     database at 0004; a refresh written before keeps them NULL; positions stay."""
     engine = _open(database_url)
     try:
-        with engine.begin() as conn:  # as revision 0004 left it, applied up to 7
-            conn.execute(sa.text("DROP TABLE rep_refresh"))
-            conn.execute(sa.text(
-                "CREATE TABLE rep_refresh (id INTEGER PRIMARY KEY, position BIGINT NOT NULL, "
-                "at BIGINT NOT NULL, rounds INTEGER NOT NULL, residual FLOAT NOT NULL, "
-                "people INTEGER NOT NULL)"
-            ))  # fmt: skip
-            conn.execute(sa.text("INSERT INTO rep_refresh VALUES (1, 7, 0, 1, 0.0, 0)"))
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0004'"))
-            conn.execute(
-                sa.text("UPDATE projection_tracking SET position = 7 WHERE read_model <> ''")
-            )
-        store = open_store(database_url)
-        try:
-            projector = open_projector(store, engine=engine)
-            assert projector.schema_change is not None
-            assert (projector.schema_change.before, projector.schema_change.after) == (
-                "0004",
-                "0005",
-            )
-            positions = projector.positions()
-        finally:
-            store.close()
+        positions = _reopened_from(
+            engine, database_url, "0004", "DROP TABLE rep_refresh",
+            "CREATE TABLE rep_refresh (id INTEGER PRIMARY KEY, position BIGINT NOT NULL, "
+            "at BIGINT NOT NULL, rounds INTEGER NOT NULL, residual FLOAT NOT NULL, "
+            "people INTEGER NOT NULL)",
+            "INSERT INTO rep_refresh VALUES (1, 7, 0, 1, 0.0, 0)",
+        )  # fmt: skip
         columns = {c["name"] for c in sa.inspect(engine).get_columns("rep_refresh")}
         assert {"inputs", "inputs_mac"} <= columns
         with engine.connect() as conn:
