@@ -69,7 +69,7 @@ from ledger.service import LedgerService
 from ledger.statement import SignedStatement, Signer
 from ledger.store import open_store
 
-__all__ = ["BATCH", "Row", "judge_read", "main", "parse_wrk"]
+__all__ = ["BATCH", "READ_LUA", "Row", "judge_read", "main", "parse_wrk", "wrk"]
 
 BATCH = 50
 WRITES_PER_S = 20  # the background writer's pace during the read runs
@@ -94,7 +94,7 @@ function init(args)
 end
 """
 # Reads cycle through the thread's paths.
-_READ_LUA = (
+READ_LUA = (
     _SHARE_LUA
     + """
 request = function()
@@ -545,7 +545,7 @@ def _read_row(
     writer = Writer(base, [json.dumps(s.as_json()) for s in background], WRITES_PER_S)
     writer.start()
     try:
-        got = wrk(base, _READ_LUA, {"BENCH_FILE": path_file}, seconds=seconds,
+        got = wrk(base, READ_LUA, {"BENCH_FILE": path_file}, seconds=seconds,
                   connections=connections)  # fmt: skip
     finally:
         writer.stop.set()

@@ -62,6 +62,7 @@ __all__ = [
     "resume_cluster",
     "shared_server_url",
     "start_cluster",
+    "start_kept_cluster",
     "started_cluster",
     "stop_cluster",
 ]
@@ -145,9 +146,45 @@ def start_cluster() -> Cluster:
     )
 
 
-def stop_cluster(cluster: Cluster) -> None:
-    """Stop ``cluster`` and remove its directory."""
+def stop_cluster(cluster: Cluster, *, keep: bool = False) -> None:
+    """Stop ``cluster`` and remove its directory (with ``keep``, only stop it)."""
+    if keep:
+        pause_cluster(cluster)
+        return
     _discard(Path(cluster.bindir), Path(cluster.root), cluster.as_postgres_user)
+
+
+def start_kept_cluster(root: Path) -> Cluster:
+    """Start the cluster kept in ``root`` on a free loopback port, creating it there
+    first if ``root`` holds none; raise ClusterError. Unlike :func:`start_cluster`'s,
+    it is durable (fsync on: benchmarks measure commits as deployed) and outlives the
+    process: ``stop_cluster(cluster, keep=True)`` stops it and keeps its data."""
+    bindir = find_bindir()
+    began = time.monotonic()
+    as_postgres_user = os.geteuid() == 0
+    root.mkdir(parents=True, exist_ok=True)
+    if as_postgres_user:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)
+    if not (root / "data" / "PG_VERSION").is_file():
+        shutil.rmtree(root / "data", ignore_errors=True)
+        _run(
+            [
+                str(bindir / "initdb"),
+                *("-D", str(root / "data"), "-A", "trust", "-U", "postgres"),
+                *("-E", "UTF8", "--no-locale", "--no-instructions"),
+            ],
+            root=root,
+            as_postgres_user=as_postgres_user,
+        )
+    port = _start_on_free_port(bindir, root, as_postgres_user, durable=True)
+    return Cluster(
+        root=str(root),
+        bindir=str(bindir),
+        port=port,
+        as_postgres_user=as_postgres_user,
+        start_seconds=round(time.monotonic() - began, 3),
+    )
 
 
 def open_shared_state() -> Path:
@@ -233,17 +270,18 @@ def resume_cluster(cluster: Cluster) -> None:
     _pg_ctl_start(Path(cluster.bindir), Path(cluster.root), cluster.port, cluster.as_postgres_user)
 
 
-def _pg_ctl_start(bindir: Path, root: Path, port: int, as_postgres_user: bool) -> None:
-    # fsync, full_page_writes and synchronous_commit are off because these tests
-    # check logic, not durability: the cluster is thrown away after the session.
+def _pg_ctl_start(
+    bindir: Path, root: Path, port: int, as_postgres_user: bool, *, durable: bool = False
+) -> None:
+    # Unless durable, fsync, full_page_writes and synchronous_commit are off because these
+    # tests check logic, not durability: the cluster is thrown away after the session.
+    fast = ["-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off"]
     options = " ".join(
         [
             f"-p {port}",
             f"-k {shlex.quote(str(root))}",
             "-c listen_addresses=127.0.0.1",
-            "-c fsync=off",
-            "-c full_page_writes=off",
-            "-c synchronous_commit=off",
+            *([] if durable else fast),
             "-c max_connections=200",
         ]
     )
@@ -258,12 +296,14 @@ def _pg_ctl_start(bindir: Path, root: Path, port: int, as_postgres_user: bool) -
     )
 
 
-def _start_on_free_port(bindir: Path, root: Path, as_postgres_user: bool) -> int:
+def _start_on_free_port(
+    bindir: Path, root: Path, as_postgres_user: bool, *, durable: bool = False
+) -> int:
     for _ in range(_PORT_ATTEMPTS):
         port = _free_port()
         log = root / "log"
         try:
-            _pg_ctl_start(bindir, root, port, as_postgres_user)
+            _pg_ctl_start(bindir, root, port, as_postgres_user, durable=durable)
         except ClusterError as exc:
             text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
             if "could not bind" in text or "already in use" in text:
