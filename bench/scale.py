@@ -1,28 +1,36 @@
 """Scale: what one operation costs as the ledger grows (issue 13). One command, one table.
 
     python -m bench.scale [--quick] [--sizes 10000,100000] [--backends sqlite,postgresql]
+                          [--cache DIR] [--build-only] [--processes 1,2,4]
 
-For each size a ledger is built once with ``trackrecord demo`` (a realistic, signed,
-auditable ledger; about 18 entries per person) and kept in ``--cache`` (default
-``.bench-cache/``); PostgreSQL gets a copy of it, entry for entry, in a fresh
-database (``_copy_postgres``). Every figure is measured on a copy, as a user would
-see it, in separate processes:
+For each size the demo ledger (:mod:`trackrecord.demo`: realistic, signed, every rule
+kept; about 21.9 entries per person) is built once by a bulk path
+(:func:`build_demo_ledger`: generated and signed in a second process, appended in
+batches of 1,000 through the ledger service) and kept in ``--cache`` (default
+``$TRACKRECORD_BENCH_CACHE`` or ``.bench-cache/``); a build cut short resumes where it
+stopped. PostgreSQL gets the same ledger (same seed: same people, keys and statements)
+built the same way, once, in a durable cluster kept in the cache (:class:`Postgres`).
+Every figure is measured on a fresh copy, as a user would see it, in separate processes:
 
 (a) one CLI append (``trackrecord ambition``), process start to exit, median of 3;
 (b) ``trackrecord serve``: process start to the first answer of ``GET /healthz``;
 (c) the service's RSS after start, and after ``--reads`` record reads of distinct people;
+(d) p50/p99 of record and of portfolio reads under load (wrk), over up to 20,000
+distinct people, on a service with its caches off (:func:`service_load`);
+(e) p50/p99 of one signed ``POST /statements`` at a time (:func:`signed_writes`);
 (f) exporting one person's bundle (``trackrecord export``), process start to exit;
-(g) ``trackrecord audit``: entries/s and its peak RSS; again with ``trackrecord audit
---spill-at N`` (the bench's ``--spill-at``, default 5,000: past N entries the audit's
-re-derived state is kept in a temporary file).
+(g) ``trackrecord audit``: entries/s and its peak RSS; up to 100,000 entries again with
+``trackrecord audit --spill-at N`` (past that the default audit spills already).
 
 The reference is the code just before the rule state moved into the store
 (``--reference-rev``, default ``89d08cb^``), run in the same process setup on a copy
-of the same ledger, for (a), (b) and (c); ``--reference-label`` names it in the caption.
-A cached ledger written by an earlier version is upgraded once by this code first
-(``trackrecord migrate``, row (0)). Rows (d) (uncached reads under load) and (e)
-(signed HTTP writes) of the issue's table are not measured here: they say so. Sizes
-not run say "not measured"; nothing is extrapolated.
+of the same ledger, for (a), (b) and (c) (up to ``--reference-max`` entries);
+``--reference-label`` names it in the caption. A cached ledger written by an earlier
+version is upgraded once by this code first (``trackrecord migrate``, row (0)).
+The second table (:func:`processes_run`): 1, 2 and 4 service processes over one
+PostgreSQL under ``--clients`` concurrent clients, then the audit and every
+acknowledged write looked up in the log. Sizes not run say "not measured"; the 10^7
+lines extrapolate linearly from the two largest sizes measured.
 """
 
 from __future__ import annotations
@@ -152,13 +160,12 @@ def _build_sqlite(cache: Path, size: int) -> Path:
     :data:`~ledger.service.MAX_BATCH` (one transaction each, every statement checked by
     the rules); what ``trackrecord demo`` does, without its audit, checkpoint and export
     at the end (the bench audits the ledger itself, figure (g)). It is built in
-    ``sqlite-SIZE.partial`` and renamed when complete: a build cut short is started
-    again, never reused."""
+    ``sqlite-SIZE.partial`` and renamed when complete: a build cut short is resumed
+    where its log ends (the generator is deterministic), never measured."""
     directory = cache / f"sqlite-{size}"
     if (directory / "tour.env").is_file():
         return directory
     partial = directory.with_name(directory.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
     people = max(5, round(size * PEOPLE_PER_ENTRY))
     _say(f"building a demo ledger of {people} people (about {size} entries) in {partial}")
     began = time.perf_counter()
@@ -168,31 +175,48 @@ def _build_sqlite(cache: Path, size: int) -> Path:
     return directory
 
 
-def build_demo_ledger(directory: Path, people: int, *, seed: int = 7) -> None:
+def build_demo_ledger(
+    directory: Path, people: int, *, seed: int = 7, database_url: str | None = None
+) -> None:
     """Write the demo ledger of ``people`` into ``directory`` as ``trackrecord demo
     --dir`` lays it out (``trackrecord.db``, its service key, ``keys/`` with the
-    featured people's keystores, passphrase ``demo``, and ``tour.env``)."""
+    featured people's keystores, passphrase ``demo``, and ``tour.env``).
+
+    With ``database_url`` (an empty PostgreSQL database), the same statements (the
+    same seed: the same people, keys and statements) are appended there instead, under
+    the service key ``directory`` holds, whose keystores serve both."""
     from multiprocessing import get_context
 
     from keys import Identity
+    from ledger.app import Ledger
     from ledger.service import MAX_BATCH
+    from ledger.store import open_store
     from trackrecord.cli.keyfiles import write_keystore
     from trackrecord.settings import KdfLimits, Settings
 
-    directory.mkdir(parents=True)
     settings = Settings(
-        database_url=f"sqlite://{directory / 'trackrecord.db'}",
+        database_url=database_url or f"sqlite://{directory / 'trackrecord.db'}",
         keys_dir=directory / "keys",
         passphrase=PASSPHRASE,
         kdf=KdfLimits.named("fast"),
     )
+    if database_url is None:
+        directory.mkdir(parents=True, exist_ok=True)
+        opened = settings.open_ledger(create=True)  # its service key beside the file
+    else:
+        key = (directory / "trackrecord.db.service-key").read_bytes()
+        opened = Ledger(open_store(database_url, service_key=key, create=True))
+    # a build cut short resumes: whole batches were appended, each in one transaction
+    done = opened.service.state.size
+    if done:
+        _say(f"{directory.name}: resuming after the {done:,} entries already appended")
     # The statements are generated and signed in a second process while this one
     # appends: on a loaded machine two processes get twice the CPU of one.
     spawn = get_context("spawn")
     batches = spawn.Queue(maxsize=16)
-    generator = spawn.Process(target=_signed_batches, args=(people, seed, MAX_BATCH, batches))
+    generator = spawn.Process(target=_signed_batches, args=(people, seed, MAX_BATCH, done, batches))
     generator.start()
-    began, last, done = time.perf_counter(), 0.0, 0
+    began, last, resumed = time.perf_counter(), 0.0, done
 
     def take() -> Any:
         while True:
@@ -204,13 +228,13 @@ def build_demo_ledger(directory: Path, people: int, *, seed: int = 7) -> None:
 
     try:
         total = take()
-        with settings.open_ledger(create=True) as ledger:
+        with opened as ledger:
             while isinstance(batch := take(), list):
                 ledger.service.append_batch(batch)
                 done += len(batch)
                 if time.perf_counter() - last >= 30 or done == total:
                     last = time.perf_counter()
-                    rate = done / (last - began)
+                    rate = (done - resumed) / (last - began)
                     _say(f"{directory.name}: {done:,} of {total:,} entries ({rate:,.0f}/s)")
         featured, seeds = batch
     finally:
@@ -219,6 +243,8 @@ def build_demo_ledger(directory: Path, people: int, *, seed: int = 7) -> None:
             generator.terminate()
     if done != total:
         raise RuntimeError(f"the generator stopped after {done} of {total} statements")
+    if database_url is not None:
+        return
     identities = {person: Identity(key) for person, key in seeds.items()}
     settings.keys_dir.mkdir()
     roles: dict[str, list[str]] = {}
@@ -232,15 +258,21 @@ def build_demo_ledger(directory: Path, people: int, *, seed: int = 7) -> None:
     (directory / "tour.env").write_text("\n".join(tour) + "\n", encoding="utf-8")
 
 
-def _signed_batches(people: int, seed: int, size: int, out: Any) -> None:
-    """In the generator process: put the total, then the demo's signed batches, then
-    (the featured people by role, their key seeds) on the queue ``out``."""
+def _signed_batches(people: int, seed: int, size: int, skip: int, out: Any) -> None:
+    """In the generator process: put the total, then the demo's signed batches but the
+    first ``skip`` statements (generated all the same: the keys and the generator's
+    state depend on them), then (the featured people by role, their key seeds) on the
+    queue ``out``."""
     from trackrecord.demo import DemoPlan
 
     plan = DemoPlan(people=people, seed=seed)
     out.put(plan.total)
     run = plan.run(batch_size=size)
     for batch in run:
+        if skip >= len(batch):
+            skip -= len(batch)
+            continue
+        assert skip == 0, "a build resumes only after whole batches"
         out.put(batch)
     summary = run.summary()
     featured = summary.featured
@@ -283,62 +315,6 @@ def _ledger(url: str, into: Path, directory: Path) -> Ledger:
     )
 
 
-def _copy_postgres(directory: Path, server_url: str, name: str) -> None:
-    """The SQLite ledger copied entry for entry into a fresh PostgreSQL database ``name``:
-    the stored entries (their disclosures sealed again under the same people's data
-    keys), the Merkle nodes computed again, the ledger's name and its signed checkpoints
-    (the same log has the same notes); then the rule state and the entries' positions
-    built from the log, as ``trackrecord migrate`` does. (Appending the statements anew
-    through the service would refuse the version 1 statements an older demo ledger
-    holds: a new submission must name its ledger.)"""
-    import psycopg
-
-    from ledger.merkle import leaf_hash, new_nodes_for_append
-    from ledger.service import MAX_BATCH, ORIGIN_KEY, LedgerService
-    from ledger.store import open_store
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    key = (directory / "trackrecord.db.service-key").read_bytes()
-    source = open_store(f"sqlite://{directory / 'trackrecord.db'}", service_key=key)
-    target = open_store(_database_url(server_url, name), service_key=key)
-    try:
-        origin = source.get_meta(ORIGIN_KEY)
-        if origin is not None:
-            target.set_meta(ORIGIN_KEY, origin)
-        after, size = 0, 0
-        streams: dict[uuid.UUID, str] = {}
-        while True:
-            chunk = source.read(after=after, limit=MAX_BATCH)
-            if not chunk:
-                break
-            rows = []
-            for rec in chunk:
-                stream = streams.get(rec.originator_id)
-                if stream is None:
-                    stream = json.loads(rec.head)["stream"]
-                    streams[rec.originator_id] = stream
-                rows.append((stream, rec.version, rec.blob, rec.sealed_for))
-            nodes = new_nodes_for_append(
-                size, [leaf_hash(rec.head) for rec in chunk], target.get_node
-            )
-            target.append(rows, nodes)
-            size += len(chunk)
-            after = chunk[-1].position
-            if size % 100_000 < MAX_BATCH:
-                _say(f"{name}: {size:,} entries copied")
-        _say(f"{name}: folding the rule state and positions from the log")
-        LedgerService(target).catch_up()
-        for checkpoint_size in source.checkpoint_sizes():  # the same log: the same notes
-            found = source.get_checkpoint(checkpoint_size)
-            if found is not None:
-                target.put_checkpoint(*found)
-    finally:
-        source.close()
-        target.close()
-
-
 def _database_url(server_url: str, name: str) -> str:
     return f"{server_url.rsplit('/', 1)[0]}/{name}"
 
@@ -346,7 +322,7 @@ def _database_url(server_url: str, name: str) -> str:
 class Postgres:
     """The benchmark's PostgreSQL: the server ``$TRACKRECORD_BENCH_POSTGRES_URL`` names,
     else a durable cluster kept in ``CACHE/postgresql`` (started for the run, stopped
-    after it, its data kept). Each size's ledger is copied there once, as database
+    after it, its data kept). Each size's ledger is built there once, as database
     ``ledger_SIZE``; every measurement runs on a clone of it (``CREATE DATABASE ...
     TEMPLATE``), dropped after the run."""
 
@@ -375,16 +351,21 @@ class Postgres:
         return rows
 
     def cached(self, directory: Path, size: int) -> str:
-        """The name of the database holding the copy of the SQLite ledger in
-        ``directory`` (built now in ``ledger_SIZE_partial``, renamed when complete)."""
+        """The name of the database holding the demo ledger of ``size`` whose SQLite
+        twin, keys and service key are in ``directory`` (built by the same bulk path,
+        :func:`build_demo_ledger`, in ``ledger_SIZE_partial``, renamed when complete)."""
         name = f"ledger_{size}"
         if self._run(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
             return name
-        _say(f"copying {directory} into PostgreSQL database {name} (once)")
+        partial = f"{name}_partial"
+        _say(f"building the demo ledger of {directory.name} in PostgreSQL database {partial}")
         began = time.perf_counter()
-        _copy_postgres(directory, self.url, f"{name}_partial")
-        self._run(f'ALTER DATABASE "{name}_partial" RENAME TO "{name}"')
-        _say(f"copied into {name} in {time.perf_counter() - began:.0f} s")
+        if not self._run(f"SELECT 1 FROM pg_database WHERE datname = '{partial}'"):
+            self._run(f'CREATE DATABASE "{partial}"')  # else a build cut short resumes
+        people = max(5, round(size * PEOPLE_PER_ENTRY))
+        build_demo_ledger(directory, people, database_url=_database_url(self.url, partial))
+        self._run(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+        _say(f"built {name} in {time.perf_counter() - began:.0f} s")
         return name
 
     def clone(self, directory: Path, template: str, into: Path) -> Ledger:

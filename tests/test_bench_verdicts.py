@@ -111,3 +111,35 @@ def test_a_profiled_step_is_timed_and_restored() -> None:
         assert owner.step() == 1
     assert totals["probe"] > 0
     assert owner.step is original
+
+
+def test_scale_growth_over_two_times_and_failed_requests_are_not_met() -> None:
+    from bench.scale import Row, judge
+
+    rows = [
+        Row("(a) CLI append, start to exit", 10_000, "sqlite", 0.5, "s"),
+        Row("(a) CLI append, start to exit", 1_000_000, "sqlite", 1.2, "s"),
+        Row("(d) uncached record read under load p99", 10_000, "sqlite", 10.0, "ms"),
+        Row("(d) uncached record read under load p99", 100_000, "sqlite", 12.0, "ms",
+            note="3 of 900 not 2xx (3 non-2xx)"),
+    ]  # fmt: skip
+    judge(rows, [10_000, 1_000_000])
+    assert rows[1].met == "2.40x of 10,000: not met; not met"  # growth, and over 1 s at 10^6
+    assert rows[0].met == "10^6 not measured"  # the absolute goal is judged at 10^6 only
+    assert rows[3].met.startswith("1.20x of 10,000: met; not met: 3 of 900 not 2xx")
+
+
+def test_scale_extrapolation_names_the_goal_that_breaks_at_ten_million() -> None:
+    from bench.scale import Row, extrapolate
+
+    rows = [
+        Row("(c) service RSS after start", 10_000, "postgresql", 100.0, "MiB"),
+        Row("(c) service RSS after start", 100_000, "postgresql", 110.0, "MiB"),
+        Row("(a) CLI append, start to exit", 10_000, "postgresql", 0.5, "s"),
+        Row("(a) CLI append, start to exit", 100_000, "postgresql", 0.5, "s"),
+    ]
+    rss, append = extrapolate(rows)
+    # 10 MiB more per 90,000 entries: about 1,210 MiB at 10^7, past 300 MiB and 2x
+    assert rss.startswith("(c) service RSS after start, postgresql: 1.21e+03 MiB")
+    assert "breaks (over its 10^6 goal (< 300 MiB at 10^6); 12.1x of 10,000)" in rss
+    assert append == "(a) CLI append, start to exit, postgresql: 0.5 s (+0 s per 10^6 entries)"
