@@ -37,6 +37,7 @@ from .entry import Entry, decode_record_parts
 from .errors import IntegrityViolation, LedgerError, MalformedInput, RuleViolation
 from .heads import HeadsIndex, heads_root_of, index_leaves
 from .merkle import leaf_hash, new_nodes_for_append, root
+from .positions_audit import PositionCheck
 from .privacy import content_owner
 from .rule_state_audit import verify_rule_state
 from .rules import apply_entry
@@ -176,6 +177,11 @@ class _Auditor:
         self.originator_ids: dict[str, uuid.UUID] = {}  # stream -> its event store id
         # person -> (log index, entry) of their first entry whose sealed tail is gone
         self.missing_first: dict[str, tuple[int, Entry]] = {}
+        self.positions = PositionCheck(store)  # the entry_positions rows (positions_audit)
+        # the first position row found wrong: reported after every check of the entries
+        # themselves (a tampered log moves every row after the tampering, and the entry is
+        # what must be named then)
+        self.position_failure: Failure | None = None
 
     def _originator_id(self, stream: str) -> uuid.UUID:
         found = self.originator_ids.get(stream)
@@ -254,6 +260,11 @@ class _Auditor:
             ):
                 failure = node_failure
             self._prune()
+        if self.position_failure is None:
+            try:
+                self.positions.check_chunk(first, records, entries)
+            except IntegrityViolation as exc:
+                self.position_failure = _failure_from(exc, first, None)
         if seal_failure is not None and (
             failure is None or (seal_failure.log_index or 0) < (failure.log_index or 0)
         ):
@@ -360,6 +371,7 @@ class _Auditor:
                 or self._check_no_extra_leaves()
                 or self._check_erasures()
                 or self._check_missing_content()
+                or self._check_positions()
                 or self._check_rule_state()
             )
         finally:
@@ -385,6 +397,17 @@ class _Auditor:
         """Delete the spilled state's file, if any."""
         if self.spilled is not None:
             self.spilled.close()
+
+    def _check_positions(self) -> Failure | None:
+        """Every stored position row points at its entry, none is missing below the last
+        one, none lies beyond the log."""
+        if self.position_failure is not None:
+            return self.position_failure
+        try:
+            self.positions.finish(self.state.size)
+        except IntegrityViolation as exc:
+            return _failure_from(exc, self.state.size, None)
+        return None
 
     def _check_rule_state(self) -> Failure | None:
         """The rule state the store keeps is the one re-derived from the log."""

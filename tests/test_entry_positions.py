@@ -5,7 +5,10 @@
   look-up (by log index, by position, by stream) answers from the table;
 - an append that fails writes none;
 - a ledger written before the table existed is indexed by ``trackrecord migrate``
-  (or the catch-up of the first command that appends) and then audits clean.
+  (or the catch-up of the first command that appends) and then audits clean;
+- a tampered row (pointing elsewhere, removed, or beyond the log) is caught by the audit
+  as ``position_mismatch``, located like a tampered entry (ledger/positions_audit.py),
+  also when the audit spills its state to a file.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.audit import audit
 from ledger.service import LedgerService
 from ledger.store import Store, open_store
 from ledger.vault import SERVICE_KEY_ENV
@@ -63,6 +67,98 @@ def test_each_append_writes_its_entries_positions(database_url: str) -> None:
         accepted = service.append_batch([w.claim(w["alice"]), w.claim(w["carol"])])
         assert [store.position_of(a.log_index) for a in accepted] == [a.position for a in accepted]
         _assert_indexed(store)
+    finally:
+        store.close()
+
+
+def _tampered_ledger(database_url: str) -> tuple[list[int], dict[str, dict[int, int]]]:
+    """The standard world plus two claims; each entry's position and each stream's log
+    indexes by seq, read from the log. Audits clean as written."""
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service)
+        service.append_batch([w.claim(w["alice"]), w.claim(w["carol"])])
+        expected = _expected(store)
+    finally:
+        store.close()
+    assert audit_url(database_url).ok
+    return expected
+
+
+def _where(streams: dict[str, dict[int, int]], index: int) -> tuple[str, int]:
+    return next(
+        (s, seq) for s, by_seq in streams.items() for seq, i in by_seq.items() if i == index
+    )
+
+
+@pytest.mark.parametrize("spill_at", [None, 3], ids=["in_memory", "spilled"])
+def test_a_position_row_pointing_elsewhere_is_caught_by_the_audit(
+    database_url: str, spill_at: int | None
+) -> None:
+    positions, streams = _tampered_ledger(database_url)
+    index = len(positions) // 2
+    store = open_store(database_url)
+    try:  # two rows swapped: each points at the other's entry (positions stay unique)
+        a, b = positions[index], positions[index + 1]
+        execute_sql(store, "UPDATE entry_positions SET position=-1 WHERE log_index=?", (index,))
+        execute_sql(
+            store, "UPDATE entry_positions SET position=? WHERE log_index=?", (a, index + 1)
+        )
+        execute_sql(store, "UPDATE entry_positions SET position=? WHERE log_index=?", (b, index))
+        failure = audit(store, spill_at=spill_at).failure
+    finally:
+        store.close()
+    assert failure is not None
+    stream, seq = _where(streams, index)
+    assert (failure.code, failure.log_index, failure.stream, failure.seq) == (
+        "position_mismatch", index, stream, seq,
+    )  # fmt: skip
+    assert failure.evidence["expected"] == str(a)
+    assert failure.evidence["actual"] == str(b)
+
+
+def test_a_removed_position_row_is_caught_by_the_audit(database_url: str) -> None:
+    _, streams = _tampered_ledger(database_url)
+    index = 3
+    store = open_store(database_url)
+    try:
+        execute_sql(store, "DELETE FROM entry_positions WHERE log_index=?", (index,))
+        failure = audit(store).failure
+    finally:
+        store.close()
+    assert failure is not None
+    stream, seq = _where(streams, index)
+    assert (failure.code, failure.log_index, failure.stream, failure.seq) == (
+        "position_mismatch", index, stream, seq,
+    )  # fmt: skip
+
+
+def test_a_position_row_beyond_the_log_is_caught_by_the_audit(database_url: str) -> None:
+    positions, _ = _tampered_ledger(database_url)
+    size = len(positions)
+    store = open_store(database_url)
+    try:
+        execute_sql(
+            store, "INSERT INTO entry_positions VALUES (?, ?)", (size, positions[-1] + 1000)
+        )
+        failure = audit(store).failure
+    finally:
+        store.close()
+    assert failure is not None
+    assert (failure.code, failure.log_index) == ("position_mismatch", size)
+
+
+def test_a_partly_indexed_ledger_audits_clean(database_url: str) -> None:
+    """Rows for a first part of the log and none after (a migration not finished yet):
+    no tampering, the audit passes; the next catch-up indexes the rest."""
+    positions, _ = _tampered_ledger(database_url)
+    store = open_store(database_url)
+    try:
+        execute_sql(store, "DELETE FROM entry_positions WHERE log_index>=?", (len(positions) - 3,))
+        assert store.indexed_size() == len(positions) - 3
+        report = audit(store)
+        assert report.ok, report.as_json()
     finally:
         store.close()
 

@@ -40,6 +40,11 @@ class EntryPositionTables:
         """The log index of each indexed entry of ``stream``, by seq (one indexed read)."""
         return dict(self._recorder.select_stream_log_indexes(stream_originator_id(stream)))
 
+    def positions_between(self, start: int, stop: int) -> dict[int, int]:
+        """The store position of each indexed entry with a log index from ``start`` to
+        ``stop`` (exclusive), by log index (one indexed range read)."""
+        return dict(self._recorder.select_positions(start, stop))
+
     def indexed_size(self) -> int:
         """How many entries, from the first, have their position indexed."""
         last = self._recorder.select_last_indexed()

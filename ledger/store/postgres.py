@@ -301,6 +301,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(sql, (originator_id,))
             return [(int(r["seq"]), int(r["log_index"])) for r in curs.fetchall()]
 
+    def select_positions(self, start: int, stop: int) -> list[tuple[int, int]]:
+        """``(log index, position)`` of the indexed entries from ``start`` to ``stop``."""
+        rows = self._query(
+            SQL(
+                "SELECT log_index, position FROM {schema}.{table} "
+                "WHERE log_index >= %s AND log_index < %s ORDER BY log_index"
+            ),
+            (start, stop),
+            self.positions_table,
+        )
+        return [(int(r["log_index"]), int(r["position"])) for r in rows]
+
     def select_last_indexed(self) -> tuple[int, int] | None:
         """The highest indexed ``(log index, position)``, None if none."""
         rows = self._query(

@@ -232,6 +232,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
             return [(int(r[0]), int(r[1])) for r in c.fetchall()]
 
+    def select_positions(self, start: int, stop: int) -> list[tuple[int, int]]:
+        """``(log index, position)`` of the indexed entries from ``start`` to ``stop``."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT log_index, position FROM {self.positions_table} "
+                "WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
+                (start, stop),
+            )
+            return [(int(r[0]), int(r[1])) for r in c.fetchall()]
+
     def select_last_indexed(self) -> tuple[int, int] | None:
         """The highest indexed ``(log index, position)``, None if none."""
         with self.datastore.transaction(commit=False) as c:
