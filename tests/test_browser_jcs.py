@@ -23,6 +23,7 @@ from keys import Purpose, key_id_for, verify_signature
 from ledger.canonical import canonical_bytes
 from ledger.statement import parse_signed_statement
 from tests.support.api_server import UNLIMITED, live_server
+from tests.support.browser import new_context
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +33,7 @@ def page(chromium: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """A page of a running server (a secure context, so WebCrypto is there)."""
     path = tmp_path_factory.mktemp("jcs") / "ledger.db"
     with live_server(f"sqlite://{path.resolve().as_posix()}", UNLIMITED) as live:
-        context = chromium.new_context()
+        context = new_context(chromium)  # someone who types the key's passphrase when asked
         p = context.new_page()
         p.goto(live.url + "/auditor")
         yield p
@@ -107,9 +108,7 @@ def test_statement_signed_in_the_browser_verifies_in_python(page: Page) -> None:
     signed: dict[str, Any] = page.evaluate(
         """async () => {
             const tr = await import("/static/trackrecord.js");
-            const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign"]);
-            const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-            const key = { privateKey: pair.privateKey, keyId: await tr.keyIdOf(raw) };
+            const key = await tr.createKey("zoe.de-vries");  // kept wrapped, unlocked here
             const submission = await tr.signStatement(
                 key,
                 "ledger.example/één",
@@ -119,7 +118,7 @@ def test_statement_signed_in_the_browser_verifies_in_python(page: Page) -> None:
                   period: { start: "2026-09-01" }, evidence_sha256: "ab".repeat(32) },
                 { title: "Analyse van fraude­risico’s — Zoë 🎉", description: "日本語 \\u2028 ok" },
             );
-            return { submission, publicKey: tr.b64(raw), keyId: key.keyId };
+            return { submission, publicKey: key.publicKey, keyId: key.keyId };
         }"""
     )
     public_key = base64.b64decode(signed["publicKey"])
@@ -136,11 +135,9 @@ def test_login_signature_made_in_the_browser(page: Page) -> None:
     made: dict[str, str] = page.evaluate(
         """async () => {
             const tr = await import("/static/trackrecord.js");
-            const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign"]);
-            const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-            const sig = await tr.signFor("challenge", new TextEncoder().encode("x:login:ñ"),
-                                         { privateKey: pair.privateKey });
-            return { publicKey: tr.b64(raw), signature: tr.b64(sig) };
+            const key = await tr.createKey("zoe.de-vries");
+            const sig = await tr.signFor("challenge", new TextEncoder().encode("x:login:ñ"), key);
+            return { publicKey: key.publicKey, signature: tr.b64(sig) };
         }"""
     )
     verify_signature(

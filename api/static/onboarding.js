@@ -5,7 +5,7 @@
 // stays in this browser; an admin approves the request on the admin page.
 
 import { canonicalBytes } from "./jcs.js";
-import { FieldError, api, b64, createKey, guard, ledgerOrigin, loadKey, say, signFor } from "./trackrecord.js";
+import { FieldError, api, b64, createKey, guard, ledgerOrigin, loadKey, say, signFor, unlockKey } from "./trackrecord.js";
 import { _ } from "./i18n.js";
 
 const SLUG = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
@@ -15,6 +15,7 @@ const SLUG = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
 export async function requestRegistration(person, displayName, invitation, kind = "register") {
   let key = await loadKey();
   if (!key || key.person !== person || kind === "rekey") key = await createKey(person);
+  else key = await unlockKey(key);
   const ledger = await ledgerOrigin();
   const payload = { display_name: displayName, ledger, person, public_key: key.publicKey };
   if (kind === "rekey") payload.kind = "rekey";

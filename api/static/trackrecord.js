@@ -1,9 +1,12 @@
 // Signing in the browser: keys, disclosures, statements and login.
 //
-// The private key is created here with WebCrypto Ed25519 as a non-extractable
-// CryptoKey and kept in this browser's IndexedDB: it never leaves the browser,
-// and the server only ever sees signatures. The byte formats are those of
-// docs/entry.md: key ids, domain-separated signatures, salted disclosures.
+// The private key is created here with WebCrypto Ed25519 and kept in this browser's
+// IndexedDB only wrapped under a passphrase (PBKDF2-SHA-256, 600,000 iterations, then
+// AES-256-GCM: docs/onboarding.md §6): it never leaves the browser unwrapped, the server
+// only ever sees signatures, and someone at this browser without the passphrase signs
+// nothing. Unlocked, it is a non-extractable CryptoKey in this page's memory, gone at the
+// next page load and at logout. The byte formats are those of docs/entry.md: key ids,
+// domain-separated signatures, salted disclosures.
 
 import { canonicalBytes } from "./jcs.js";
 import { _, format } from "./i18n.js";
@@ -65,27 +68,228 @@ export async function loadKey() {
   return (await dbDo("readonly", (s) => s.get("me"))) || null;
 }
 
+// Create a key for ``person``, protected by a passphrase asked for now, and keep it.
 export async function createKey(person) {
-  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
-  const publicRaw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-  const record = {
-    person,
-    privateKey: pair.privateKey,
-    publicKey: b64(publicRaw),
-    keyId: await keyIdOf(publicRaw),
-  };
+  const passphrase = await askPassphrase("set", person);
+  const record = await newProtectedKey(person, passphrase);
   await dbDo("readwrite", (s) => s.put(record, "me"));
   return record;
 }
 
+// The key pair is made extractable only to be wrapped at once: the record keeps the
+// wrapped PKCS #8 bytes, never the key; what this page signs with is the non-extractable
+// key unwrapped from them.
+async function newProtectedKey(person, passphrase) {
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+  const publicRaw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const keyId = await keyIdOf(publicRaw);
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const aes = await wrappingKey(passphrase, salt, PBKDF2_ITERATIONS);
+  const wrapped = new Uint8Array(
+    await crypto.subtle.wrapKey("pkcs8", pair.privateKey, aes, { name: "AES-GCM", iv, additionalData: enc.encode(keyId) }),
+  );
+  const protection = { kdf: "PBKDF2-SHA-256", iterations: PBKDF2_ITERATIONS, salt, iv, wrapped };
+  const record = { person, publicKey: b64(publicRaw), keyId, protection };
+  unlocked = { keyId, privateKey: await unwrapWith(aes, record) };
+  return record;
+}
+
 export async function forgetKey() {
+  unlocked = null;
   await dbDo("readwrite", (s) => s.delete("me"));
+}
+
+// -- the passphrase -------------------------------------------------------------------
+// PBKDF2 rather than a memory-hard function: WebCrypto has no Argon2 or scrypt, and a
+// script copy of one is code to trust; 600,000 iterations of HMAC-SHA-256 is OWASP's
+// current figure for PBKDF2 (about half a second here).
+const PBKDF2_ITERATIONS = 600000;
+const MIN_PASSPHRASE = 10;
+let unlocked = null; // { keyId, privateKey }: this page load's unlocked key, if any
+
+async function wrappingKey(passphrase, salt, iterations) {
+  const material = await crypto.subtle.importKey("raw", enc.encode(passphrase), "PBKDF2", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "PBKDF2", hash: "SHA-256", salt, iterations },
+    material,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["wrapKey", "unwrapKey"],
+  );
+}
+
+async function unwrapWith(aes, record) {
+  const p = record.protection;
+  return crypto.subtle.unwrapKey(
+    "pkcs8",
+    p.wrapped,
+    aes,
+    { name: "AES-GCM", iv: p.iv, additionalData: enc.encode(record.keyId) },
+    { name: "Ed25519" },
+    false, // not extractable: this page can sign with it, not read it
+    ["sign"],
+  );
+}
+
+// The unwrapped key, or null when AES-GCM's tag does not verify: a wrong passphrase.
+async function unwrap(record, passphrase) {
+  const aes = await wrappingKey(passphrase, record.protection.salt, record.protection.iterations);
+  try {
+    return await unwrapWith(aes, record);
+  } catch {
+    return null;
+  }
+}
+
+export function isLocked(key) {
+  return !(unlocked && key && unlocked.keyId === key.keyId);
+}
+
+// Forget the unlocked key (logout): the next signature asks for the passphrase again.
+export function lockKey() {
+  unlocked = null;
+}
+
+// The private key to sign with: unlocked by its passphrase (asked for when locked). A key
+// kept unprotected by an earlier version of these pages is first replaced by a protected one.
+// ``key`` ready to sign with: unlocked, and the record to sign as (a new one when an old,
+// unprotected key was replaced: call this before naming the key in what is signed).
+export async function unlockKey(key) {
+  if (!key.protection) return protectOldKey(key);
+  if (isLocked(key)) {
+    const privateKey = await askPassphrase("unlock", key.person, (passphrase) => unwrap(key, passphrase));
+    unlocked = { keyId: key.keyId, privateKey };
+  }
+  return key;
+}
+
+async function privateKeyOf(key) {
+  const ready = await unlockKey(key);
+  if (ready.keyId !== key.keyId) throw new Error(_("Your key was replaced by a protected one: do it again."));
+  return unlocked.privateKey;
+}
+
+// An unprotected key (created before passphrases) was made non-extractable, so it cannot
+// be wrapped: a new protected key replaces it. If the ledger has it as the person's current
+// key, the old key signs the rotation to the new one (KeyRotated), as the person would in
+// the CLI; otherwise nothing in the ledger names it yet and the new key simply takes over.
+async function protectOldKey(old) {
+  const passphrase = await askPassphrase("protect", old.person);
+  const record = await newProtectedKey(old.person, passphrase);
+  const person = await fetch(`/people/${encodeURIComponent(old.person)}`, { credentials: "same-origin" });
+  const current = person.ok ? (await person.json()).current_key : null;
+  if (current === old.keyId) {
+    const statement = {
+      type: "KeyRotated",
+      id: crypto.randomUUID(),
+      subject: old.person,
+      author: old.keyId,
+      issued_at: timestamp(),
+      ledger: await ledgerOrigin(),
+      body: { public_key: record.publicKey, next_key_digest: null },
+    };
+    const signature = await signWith(old.privateKey, "statement", canonicalBytes(statement));
+    await api("POST", "/statements", { statement, signature: b64(signature), disclosures: [] });
+  }
+  await dbDo("readwrite", (s) => s.put(record, "me"));
+  say(_("Your key is protected by your passphrase now (key %(key)s).", { key: record.keyId }));
+  return record;
+}
+
+// Ask for the passphrase in a modal dialog: "set" (a new key), "protect" (an old key) or
+// "unlock" (``check`` unwraps: null for a wrong passphrase, shown next to the field).
+// Rejects when the person cancels: nothing is signed.
+function askPassphrase(mode, person, check) {
+  const fresh = mode !== "unlock";
+  const dialog = document.createElement("dialog");
+  dialog.id = "passphrase-dialog";
+  dialog.dataset.mode = mode;
+  dialog.setAttribute("aria-labelledby", "passphrase-title");
+  const title = {
+    set: _("Protect your new key with a passphrase"),
+    protect: _("Protect your key with a passphrase"),
+    unlock: _("Unlock your key"),
+  }[mode];
+  const help = {
+    set: _("Your key is kept in this browser only under this passphrase. Choose one of at least %(n)s characters that only you know; it cannot be recovered (a lost passphrase is a lost key: an admin can re-key you).", { n: MIN_PASSPHRASE }),
+    protect: _("This browser keeps your key unprotected. Choose a passphrase of at least %(n)s characters: a new key, kept under it, replaces the old one.", { n: MIN_PASSPHRASE }),
+    unlock: _("Your passphrase unlocks the key of %(person)s for this page.", { person }),
+  }[mode];
+  dialog.innerHTML = `<form method="dialog" id="passphrase-form">
+    <h2 id="passphrase-title"></h2><p id="passphrase-help"></p>
+    <label for="passphrase"></label>
+    <input type="password" id="passphrase" name="passphrase" required>
+    <div id="passphrase-again-field" hidden><label for="passphrase-again"></label>
+    <input type="password" id="passphrase-again" name="again"></div>
+    <button type="submit" id="passphrase-ok"></button>
+    <button type="button" class="secondary" id="passphrase-cancel"></button></form>`;
+  document.body.append(dialog);
+  const $ = (id) => dialog.querySelector(`#${id}`);
+  $("passphrase-title").textContent = title;
+  $("passphrase-help").textContent = help;
+  $("passphrase-ok").textContent = fresh ? _("Protect the key") : _("Unlock");
+  $("passphrase-cancel").textContent = _("Cancel");
+  dialog.querySelector("label[for=passphrase]").textContent = _("Passphrase");
+  dialog.querySelector("label[for=passphrase-again]").textContent = _("The same passphrase again");
+  const input = $("passphrase");
+  const again = $("passphrase-again");
+  input.autocomplete = fresh ? "new-password" : "current-password";
+  again.autocomplete = "new-password";
+  $("passphrase-again-field").hidden = !fresh;
+  again.required = fresh;
+  return new Promise((resolve, reject) => {
+    const done = (outcome) => {
+      dialog.close();
+      dialog.remove();
+      outcome();
+    };
+    $("passphrase-cancel").addEventListener("click", () =>
+      done(() => reject(new Error(_("Nothing was signed: your key stays locked.")))),
+    );
+    dialog.addEventListener("cancel", (event) => {
+      event.preventDefault();
+      done(() => reject(new Error(_("Nothing was signed: your key stays locked."))));
+    });
+    $("passphrase-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      fieldError(input, "");
+      fieldError(again, "");
+      const passphrase = input.value;
+      if (fresh) {
+        if (passphrase.length < MIN_PASSPHRASE) {
+          fieldError(input, _("A passphrase has at least %(n)s characters.", { n: MIN_PASSPHRASE }));
+          return;
+        }
+        if (again.value !== passphrase) {
+          fieldError(again, _("The two passphrases differ."));
+          return;
+        }
+        done(() => resolve(passphrase));
+        return;
+      }
+      $("passphrase-ok").disabled = true;
+      const key = await check(passphrase);
+      $("passphrase-ok").disabled = false;
+      if (!key) {
+        input.value = "";
+        fieldError(input, _("Wrong passphrase: the key stays locked."));
+        return;
+      }
+      done(() => resolve(key));
+    });
+    dialog.showModal();
+  });
 }
 
 // -- signing --------------------------------------------------------------------------
 export async function signFor(purpose, payload, key) {
+  return signWith(await privateKeyOf(key), purpose, payload);
+}
+
+async function signWith(privateKey, purpose, payload) {
   const message = concat(enc.encode(`trackrecord:v1:${purpose}\0`), payload);
-  return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key.privateKey, message));
+  return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, message));
 }
 
 export async function disclose(field, value) {
@@ -102,6 +306,7 @@ export function timestamp(date = new Date()) {
 // Build, commit and sign a statement addressed to the ledger named `ledger` (its checkpoint
 // origin; docs/entry.md §3); returns the submission {statement, signature, disclosures}.
 export async function signStatement(key, ledger, type, subject, body, personal = {}) {
+  key = await unlockKey(key); // before the statement names it as its author
   const clear = { ...body };
   const disclosures = [];
   const commitments = {};
@@ -166,6 +371,7 @@ export async function submit(key, type, subject, body, personal) {
 }
 
 export async function login(key) {
+  key = await unlockKey(key);
   const challenge = await api("POST", "/auth/challenge");
   const signature = await signFor("challenge", enc.encode(challenge.challenge), key);
   return api("POST", "/auth/session", {
@@ -176,6 +382,7 @@ export async function login(key) {
 }
 
 export async function logout() {
+  lockKey();
   return fetch("/auth/session", { method: "DELETE", credentials: "same-origin" });
 }
 

@@ -7,6 +7,7 @@ gives one browser per test module; screenshots of the journeys go to :data:`ARTI
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,10 +30,12 @@ __all__ = [
     "ARTIFACTS",
     "CHROMIUM",
     "LAUNCH_ARGS",
+    "PASSPHRASE",
     "TIMEOUT_MS",
     "chromium",
     "create_key_and_register",
     "new_context",
+    "register_key",
     "script_problems",
 ]
 
@@ -60,11 +63,42 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def new_context(chromium: Browser, locale: str = "en-US") -> BrowserContext:
+#: the passphrase the tests' people protect their browser keys with
+PASSPHRASE = "correct horse battery staple"
+
+# The person at the keyboard, as the tests play them: whenever a page asks for the key's
+# passphrase (the dialog of trackrecord.js askPassphrase: a new one, typed twice, or the
+# one that unlocks the key), they type it and confirm. Only what a person does: the
+# fields are filled and the form submitted; the page's code is not touched.
+_TYPES_PASSPHRASE = """
+(() => {
+  const passphrase = %s;
+  const answer = () => {
+    const dialog = document.getElementById("passphrase-dialog");
+    if (!dialog || !dialog.open || dialog.dataset.answered) return;
+    dialog.dataset.answered = "yes";
+    dialog.querySelector("#passphrase").value = passphrase;
+    dialog.querySelector("#passphrase-again").value = passphrase;
+    dialog.querySelector("form").requestSubmit();
+  };
+  new MutationObserver(answer).observe(document, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ["open"],
+  });
+})();
+"""
+
+
+def new_context(
+    chromium: Browser, locale: str = "en-US", *, passphrase: str | None = PASSPHRASE
+) -> BrowserContext:
     """A fresh browser profile (its own key storage and session cookie) whose browser asks
-    for ``locale``'s language (the pages answer in it: Dutch for ``nl-NL``)."""
+    for ``locale``'s language (the pages answer in it: Dutch for ``nl-NL``), used by
+    someone who types ``passphrase`` whenever a page asks for their key's (None: the test
+    answers the passphrase dialog itself)."""
     context = chromium.new_context(accept_downloads=True, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
+    if passphrase is not None:
+        context.add_init_script(_TYPES_PASSPHRASE % json.dumps(passphrase))
     return context
 
 
@@ -77,6 +111,14 @@ def create_key_and_register(
     page.click("#create-key button")
     expect(page.locator("#key-present")).to_be_visible()
     public_key = page.locator("#key-public").inner_text().strip()
+    register_key(live, person, public_key, manager=manager_of is not None)
+    page.click("#login")
+    expect(page.locator("#viewer")).to_have_text(person)
+
+
+def register_key(live: Live, person: str, public_key: str, *, manager: bool = False) -> None:
+    """As the admin at the command line (here: the API): register ``person`` in DEPT with
+    the public key (base64) their browser made, and make them its manager if asked."""
     op = ensure_genesis(live)
     batch = [
         commands.register_identity(
@@ -88,11 +130,9 @@ def create_key_and_register(
             display_name=person.title(),
         )
     ]
-    if manager_of is not None:
+    if manager:
         batch.append(commands.grant_role(op.signer, person=person, role="manager", scope=DEPT))
     HttpLedger(live).append_batch(batch)
-    page.click("#login")
-    expect(page.locator("#viewer")).to_have_text(person)
 
 
 def script_problems(

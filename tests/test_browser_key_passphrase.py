@@ -1,0 +1,184 @@
+"""The browser key under a passphrase (issue 16): in Chromium, a key is created with a
+passphrase and kept only wrapped; every page load starts locked, and signing (the login's
+challenge, a claim) asks for the passphrase; a wrong one is refused next to its field and
+signs nothing; a cancelled dialog signs nothing; logging out locks the key again. A key an
+earlier version of the pages kept unprotected is replaced by a protected one on its first
+use, the old key signing the rotation (KeyRotated) to the new one.
+
+These tests answer the passphrase dialog themselves (``new_context(passphrase=None)``);
+every other browser test plays a person who types :data:`tests.support.browser.PASSPHRASE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.support.api_server import (
+    UNLIMITED,
+    Live,
+    ensure_genesis,
+    live_server,
+    login,
+    operator_member,
+)
+from tests.support.browser import new_context, register_key
+
+PASSPHRASE = "zeven zeeën zilt"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    path = tmp_path_factory.mktemp("passphrase") / "ledger.db"
+    with live_server(f"sqlite://{Path(path).resolve().as_posix()}", UNLIMITED) as live:
+        ensure_genesis(live)
+        yield live
+
+
+_STORED = """() => new Promise((resolve, reject) => {
+  const opened = indexedDB.open("trackrecord", 1);
+  opened.onerror = () => reject(opened.error);
+  opened.onsuccess = () => {
+    const got = opened.result.transaction("keys").objectStore("keys").get("me");
+    got.onsuccess = () => {
+      const r = got.result;
+      resolve({
+        fields: Object.keys(r).sort(),
+        protection: Object.keys(r.protection).sort(),
+        kdf: r.protection.kdf,
+        iterations: r.protection.iterations,
+        wrapped: r.protection.wrapped.length,
+      });
+    };
+  };
+})"""
+
+
+def _answer(page: Page, passphrase: str, *, again: str | None = None) -> None:
+    expect(page.locator("#passphrase-dialog")).to_be_visible()
+    page.fill("#passphrase", passphrase)
+    if again is not None:
+        page.fill("#passphrase-again", again)
+    page.click("#passphrase-ok")
+
+
+def test_a_key_is_kept_under_its_passphrase_and_signs_only_unlocked(
+    server: Live, chromium: Browser
+) -> None:
+    context = new_context(chromium, passphrase=None)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/employee")
+        page.fill("#new-person", "pass-pia")
+        page.click("#create-key button")
+        _answer(page, "kort", again="kort")
+        expect(page.locator("#passphrase-error")).to_contain_text("at least 10 characters")
+        _answer(page, PASSPHRASE, again=PASSPHRASE + "!")
+        expect(page.locator("#passphrase-again-error")).to_contain_text("differ")
+        _answer(page, PASSPHRASE, again=PASSPHRASE)
+        expect(page.locator("#key-present")).to_be_visible()
+        stored: dict[str, Any] = page.evaluate(_STORED)
+        assert stored == {
+            "fields": ["keyId", "person", "protection", "publicKey"],  # no privateKey
+            "protection": ["iterations", "iv", "kdf", "salt", "wrapped"],
+            "kdf": "PBKDF2-SHA-256",
+            "iterations": 600_000,
+            "wrapped": 64,  # PKCS #8 of Ed25519 (48 bytes) and the GCM tag (16)
+        }
+        register_key(server, "pass-pia", page.locator("#key-public").inner_text().strip())
+
+        page.reload()  # a new page load: the key is locked
+        page.click("#login")
+        expect(page.locator("#passphrase-title")).to_have_text("Unlock your key")
+        _answer(page, "not the passphrase")
+        expect(page.locator("#passphrase-error")).to_contain_text("Wrong passphrase")
+        expect(page.locator("#passphrase-dialog")).to_be_visible()  # asked again
+        assert not [c for c in context.cookies() if c["name"] == "trackrecord_session"]
+        with page.expect_navigation():
+            _answer(page, PASSPHRASE)
+        expect(page.locator("#viewer")).to_have_text("pass-pia")
+
+        # The login's page load is another: claiming asks again; cancelling signs nothing.
+        size = server.size()
+        page.click("#tab-claim")
+        page.fill("#title", "Passphrase-protected claim")
+        page.fill("#skills", "python")
+        page.fill("#start", "2026-09-01")
+        page.click("#claim-form button[type=submit]")
+        expect(page.locator("#passphrase-title")).to_have_text("Unlock your key")
+        page.click("#passphrase-cancel")
+        expect(page.locator("#passphrase-dialog")).to_have_count(0)
+        expect(page.locator("#claim-form")).to_contain_text("Nothing was signed")
+        assert server.size() == size
+        page.click("#claim-form button[type=submit]")
+        with page.expect_navigation():
+            _answer(page, PASSPHRASE)
+        expect(page.locator("#claim-heading + .success")).to_contain_text("Claimed: entry")
+        assert server.size() == size + 1
+
+        # Logging out (keeping the key) locks it: the next login asks again.
+        page.once("dialog", lambda dialog: dialog.dismiss())  # "also remove your key?" no
+        with page.expect_navigation():
+            page.click("#logout")
+        page.click("#login")
+        expect(page.locator("#passphrase-title")).to_have_text("Unlock your key")
+    finally:
+        context.close()
+
+
+_OLD_KEY = """async (person) => {
+  // what the pages kept before passphrases: a non-extractable key in IndexedDB, unwrapped
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const tagged = new Uint8Array([...new TextEncoder().encode("trackrecord:key-id:v1\\0"), ...raw]);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", tagged));
+  const hex = Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0"));
+  const keyId = "ed25519:" + hex.join("");
+  const publicKey = btoa(String.fromCharCode(...raw));
+  await new Promise((resolve, reject) => {
+    const opened = indexedDB.open("trackrecord", 1);
+    opened.onupgradeneeded = () => opened.result.createObjectStore("keys");
+    opened.onsuccess = () => {
+      const tx = opened.result.transaction("keys", "readwrite");
+      tx.objectStore("keys").put({ person, privateKey: pair.privateKey, publicKey, keyId }, "me");
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+  return { publicKey, keyId };
+}"""
+
+
+def test_an_unprotected_key_is_replaced_by_a_protected_one(server: Live, chromium: Browser) -> None:
+    context = new_context(chromium, passphrase=None)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/employee")
+        old: dict[str, str] = page.evaluate(_OLD_KEY, "pass-oma")
+        register_key(server, "pass-oma", old["publicKey"])
+        page.reload()
+        expect(page.locator("#key-id")).to_have_text(old["keyId"])
+        page.click("#login")
+        expect(page.locator("#passphrase-title")).to_have_text("Protect your key with a passphrase")
+        with page.expect_navigation():
+            _answer(page, PASSPHRASE, again=PASSPHRASE)
+        expect(page.locator("#viewer")).to_have_text("pass-oma")
+        person = server.client.get("/people/pass-oma").json()
+        assert person["current_key"] != old["keyId"]
+        keys = {k["key_id"]: k for k in person["keys"]}
+        assert keys[old["keyId"]]["retired_at"] is not None  # the old key signed its rotation
+        assert keys[person["current_key"]]["retired_at"] is None
+        admin = {"Authorization": f"Bearer {login(server, operator_member().identity)}"}
+        entries = server.client.get("/people/pass-oma/record", headers=admin).json()
+        statements = [e["entry"]["statement"] for e in entries["items"] if e["entry"]]
+        rotated = [st["author"] for st in statements if st["type"] == "KeyRotated"]
+        assert rotated == [old["keyId"]]  # not an admin
+        stored: dict[str, Any] = page.evaluate(_STORED)
+        assert "protection" in stored["fields"]
+        assert "privateKey" not in stored["fields"]
+    finally:
+        context.close()
