@@ -164,6 +164,7 @@ def _build_sqlite(cache: Path, size: int) -> Path:
     where its log ends (the generator is deterministic), never measured."""
     directory = cache / f"sqlite-{size}"
     if (directory / "tour.env").is_file():
+        _checkpointed(directory, f"sqlite://{directory / 'trackrecord.db'}")
         return directory
     partial = directory.with_name(directory.name + ".partial")
     people = max(5, round(size * PEOPLE_PER_ENTRY))
@@ -171,6 +172,7 @@ def _build_sqlite(cache: Path, size: int) -> Path:
     began = time.perf_counter()
     build_demo_ledger(partial, people)
     partial.rename(directory)
+    _checkpointed(directory, f"sqlite://{directory / 'trackrecord.db'}")
     _say(f"built {directory} in {time.perf_counter() - began:.0f} s")
     return directory
 
@@ -256,6 +258,25 @@ def build_demo_ledger(
         write_keystore(settings, identities[person], path, label=label, passphrase=PASSPHRASE)
     tour = [f"export {role.upper()}={person}" for role, person in sorted(featured.items())]
     (directory / "tour.env").write_text("\n".join(tour) + "\n", encoding="utf-8")
+
+
+def _checkpointed(directory: Path, url: str) -> None:
+    """Sign a checkpoint of the ledger at ``url`` as its operator (the keystore in
+    ``directory``) unless it has one, as ``trackrecord demo`` does: an export needs one."""
+    from keys import load_keystore
+    from ledger.app import Ledger
+    from ledger.store import open_store
+    from trackrecord.demo import DEMO_ORIGIN
+
+    key = (directory / "trackrecord.db.service-key").read_bytes()
+    with Ledger(open_store(url, service_key=key, create=False)) as ledger:
+        if ledger.store.checkpoint_sizes():
+            return
+        operator = load_keystore(
+            directory / "keys" / f"{_tour(directory)['OPERATOR']}.key", PASSPHRASE
+        )
+        ledger.log.set_origin(DEMO_ORIGIN)
+        ledger.log.issue_checkpoint(operator)
 
 
 def _signed_batches(people: int, seed: int, size: int, skip: int, out: Any) -> None:
@@ -356,6 +377,7 @@ class Postgres:
         :func:`build_demo_ledger`, in ``ledger_SIZE_partial``, renamed when complete)."""
         name = f"ledger_{size}"
         if self._run(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+            _checkpointed(directory, _database_url(self.url, name))
             return name
         partial = f"{name}_partial"
         _say(f"building the demo ledger of {directory.name} in PostgreSQL database {partial}")
@@ -365,6 +387,7 @@ class Postgres:
         people = max(5, round(size * PEOPLE_PER_ENTRY))
         build_demo_ledger(directory, people, database_url=_database_url(self.url, partial))
         self._run(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+        _checkpointed(directory, _database_url(self.url, name))
         _say(f"built {name} in {time.perf_counter() - began:.0f} s")
         return name
 
@@ -920,6 +943,8 @@ def measure(
         failed = f"{got.failed} of {got.requests} not 2xx ({got.detail})" if got.failed else ""
         for which, value in (("p50", got.p50), ("p99", got.p99)):
             rows.append(Row(f"{figure} {which}", n, backend, value, "ms", note=failed))
+        if key != "write":
+            rows.append(Row(f"{figure}, requests/s", n, backend, got.rate, "/s"))
     _say(f"{backend} {size}: (f) export, (g) audit")
     rows.append(_timed("(f) export one bundle, start to exit", n, backend,
                        export_bundle(here, mine, work), None))  # fmt: skip
@@ -1072,6 +1097,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="measure the reference only at sizes up to this many entries",
     )
+    parser.add_argument(
+        "--postgresql-max",
+        type=int,
+        default=10**9,
+        help="build and measure PostgreSQL ledgers only up to this many entries",
+    )
     parser.add_argument("--reads", type=int, default=10_000)
     parser.add_argument("--load-seconds", type=int, default=20, help="(d) and the 2nd table")
     parser.add_argument("--connections", type=int, default=8, help="(d): wrk's connections")
@@ -1119,12 +1150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             ref = None if skip else _reference_code(args.reference_rev, work / "code")
             for size in sizes:
                 directory = _build_sqlite(args.cache, size)
+                here_too = [b for b in backends if b != "postgresql" or size <= args.postgresql_max]
                 template = None
-                if postgres is not None and "postgresql" in backends:
+                if postgres is not None and "postgresql" in here_too:
                     template = postgres.cached(directory, size)
                 if args.build_only:
                     continue
-                for backend in backends:
+                for backend in here_too:
                     at = work / f"{backend}-{size}"
                     theirs = (
                         ref if args.reference_max is None or size <= args.reference_max else None
@@ -1155,6 +1187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{load_after[0]:.1f} at the end; reference: {args.reference_rev} "
         f"({args.reference_label})"
         + (f", measured up to {args.reference_max:,} entries" if args.reference_max else "")
+        + (
+            f"; PostgreSQL measured up to {args.postgresql_max:,} entries"
+            if "postgresql" in backends and args.postgresql_max < max(sizes)
+            else ""
+        )
         + "; (0) is the one-off upgrade of the cached ledger by this "
         f"code, run before the rest; (c) after {args.reads} reads of "
         f"distinct people's records; (d) on a service started with its caches off "
