@@ -24,6 +24,34 @@ def _indexes(engine: sa.Engine) -> dict[str, set[str]]:
     return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in _INDEXES}
 
 
+def _definitions(engine: sa.Engine, tables: tuple[str, ...]) -> dict[str, object]:
+    """How ``tables`` are defined, as the database reports it: columns (name, type,
+    nullable, default), primary key, indexes, and on SQLite the table's SQL (``WITHOUT
+    ROWID``)."""
+    inspector = sa.inspect(engine)
+    out: dict[str, object] = {}
+    for t in tables:
+        columns = [
+            (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+            for c in inspector.get_columns(t)
+        ]
+        indexes = sorted(
+            (tuple(str(c) for c in i["column_names"]), bool(i["unique"]))
+            for i in inspector.get_indexes(t)
+        )
+        primary = inspector.get_pk_constraint(t)["constrained_columns"]
+        out[t] = (columns, primary, indexes)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            for t in tables:
+                sql = conn.execute(
+                    sa.text("SELECT sql FROM sqlite_master WHERE type='table' AND name=:t"),
+                    {"t": t},
+                ).scalar_one()
+                out[f"{t} rowid"] = "WITHOUT ROWID" in sql
+    return out
+
+
 def _open(url: str) -> sa.Engine:
     """Open the read models and the service's session tables, as ``serve`` does."""
     store = open_store(url)
@@ -102,6 +130,8 @@ def test_the_reputation_read_model_of_revision_0002_is_replayed(database_url: st
     ``rep_cliques``, ``rep_managers`` is new, and the reputation read model is set back to
     position 0 with its facts emptied, so the next catch-up replays the log into it."""
     engine = _open(database_url)
+    added = ("rep_managers", "rep_raters", "rep_cliques")
+    fresh = _definitions(engine, added)
     try:
         positions = _reopened_from(
             engine, database_url, "0002",
@@ -111,6 +141,7 @@ def test_the_reputation_read_model_of_revision_0002_is_replayed(database_url: st
         )  # fmt: skip
         tables = set(sa.inspect(engine).get_table_names())
         assert {"rep_managers", "rep_raters", "rep_cliques"} <= tables
+        assert _definitions(engine, added) == fresh  # as a fresh database has them
         assert "rep_standing" not in tables
         assert positions["reputation"] == 0
         assert positions["portfolio"] == 7  # the other read models are untouched
@@ -124,11 +155,12 @@ def test_revision_0004_adds_the_imported_ratings_tables(database_url: str) -> No
     """Revision 0004 (issue 14): the refresh step's ``rep_imported`` and ``rep_origins``
     are created in a database at 0003; the read models' positions stay."""
     engine = _open(database_url)
+    fresh = _definitions(engine, ("rep_imported", "rep_origins"))
     try:
         positions = _reopened_from(
             engine, database_url, "0003", "DROP TABLE rep_imported", "DROP TABLE rep_origins"
         )
-        assert {"rep_imported", "rep_origins"} <= set(sa.inspect(engine).get_table_names())
+        assert _definitions(engine, ("rep_imported", "rep_origins")) == fresh
         assert positions["reputation"] == 7
     finally:
         engine.dispose()

@@ -19,6 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from projections.migrations.tables import create_missing, has_read_models, inspector
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -28,41 +30,37 @@ _FACTS = ("rep_keys", "rep_targets", "rep_ratings", "rep_scores", "rep_refresh")
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    inspector = sa.inspect(bind)
-    if not inspector.has_table("rep_ratings"):
+    found = inspector()
+    if not has_read_models(found):
         return
-    if inspector.has_table("rep_standing"):
+    if found.has_table("rep_standing"):
         op.drop_table("rep_standing")
-    if not inspector.has_table("rep_managers"):
-        op.create_table(
-            "rep_managers",
-            sa.Column("person", sa.String(64), primary_key=True),
-            sa.Column("scope", sa.String(128), primary_key=True),
-            sqlite_with_rowid=False,
-        )
-    if not inspector.has_table("rep_raters"):
-        op.create_table(
-            "rep_raters",
-            sa.Column("person", sa.String(64), primary_key=True),
-            sa.Column("trust", sa.Float, nullable=False),
-            sa.Column("standing", sa.Float, nullable=False),
-            sa.Column("discrimination", sa.Float, nullable=False),
-            sa.Column("root", sa.Integer, nullable=False),
-            sqlite_with_rowid=False,
-        )
-    if not inspector.has_table("rep_cliques"):
-        op.create_table(
-            "rep_cliques",
-            sa.Column("rater", sa.String(64), primary_key=True),
-            sa.Column("subject", sa.String(64), primary_key=True),
-            sa.Column("factor", sa.Float, nullable=False),
-            sqlite_with_rowid=False,
-        )
+    create_missing(
+        found,
+        "rep_managers",
+        sa.Column("person", sa.String(64), primary_key=True),
+        sa.Column("scope", sa.String(128), primary_key=True),
+    )
+    create_missing(
+        found,
+        "rep_raters",
+        sa.Column("person", sa.String(64), primary_key=True),
+        sa.Column("trust", sa.Float, nullable=False),
+        sa.Column("standing", sa.Float, nullable=False),
+        sa.Column("discrimination", sa.Float, nullable=False),
+        sa.Column("root", sa.Integer, nullable=False),
+    )
+    create_missing(
+        found,
+        "rep_cliques",
+        sa.Column("rater", sa.String(64), primary_key=True),
+        sa.Column("subject", sa.String(64), primary_key=True),
+        sa.Column("factor", sa.Float, nullable=False),
+    )
     for table in _FACTS:
-        if inspector.has_table(table):
+        if found.has_table(table):
             op.execute(sa.text(f"DELETE FROM {table}"))
-    if inspector.has_table("projection_tracking"):
+    if found.has_table("projection_tracking"):
         op.execute(
             sa.text("UPDATE projection_tracking SET position = 0 WHERE read_model = 'reputation'")
         )

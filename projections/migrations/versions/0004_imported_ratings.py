@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from projections.migrations.tables import create_missing, has_read_models, inspector
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -22,31 +24,29 @@ depends_on = None
 
 
 def upgrade() -> None:
-    inspector = sa.inspect(op.get_bind())
-    if not inspector.has_table("rep_ratings"):
+    found = inspector()
+    if not has_read_models(found):
         return
-    if not inspector.has_table("rep_imported"):
-        op.create_table(
-            "rep_imported",
-            sa.Column("origin", sa.String(255), primary_key=True),
-            sa.Column("id", sa.String(64), primary_key=True),
-            sa.Column("subject", sa.String(64), nullable=False, index=True),
-            sa.Column("kind", sa.String(16), nullable=False),
-            sa.Column("rater", sa.String(64), nullable=False),
-            sa.Column("role", sa.String(16), nullable=False),
-            sa.Column("grade", sa.Integer, nullable=False),
-            sa.Column("at", sa.BigInteger, nullable=False),
-            sa.Column("position", sa.BigInteger, nullable=False),
-            sa.Column("skills", sa.Text, nullable=False),
-            sqlite_with_rowid=False,
-        )
-    if not inspector.has_table("rep_origins"):
-        op.create_table(
-            "rep_origins",
-            sa.Column("origin", sa.String(255), primary_key=True),
-            sa.Column("weight", sa.Float, nullable=False),
-            sqlite_with_rowid=False,
-        )
+    create_missing(
+        found,
+        "rep_imported",
+        sa.Column("origin", sa.String(255), primary_key=True),
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("subject", sa.String(64), nullable=False, index=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("rater", sa.String(64), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("grade", sa.Integer, nullable=False),
+        sa.Column("at", sa.BigInteger, nullable=False),
+        sa.Column("position", sa.BigInteger, nullable=False),
+        sa.Column("skills", sa.Text, nullable=False),
+    )
+    create_missing(
+        found,
+        "rep_origins",
+        sa.Column("origin", sa.String(255), primary_key=True),
+        sa.Column("weight", sa.Float, nullable=False),
+    )
 
 
 def downgrade() -> None:

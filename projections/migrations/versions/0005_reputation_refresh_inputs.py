@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from projections.migrations.tables import has_read_models, inspector
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -23,10 +25,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    inspector = sa.inspect(op.get_bind())
-    if not inspector.has_table("rep_refresh"):
+    found = inspector()
+    if not has_read_models(found, "rep_refresh"):
         return
-    present = {c["name"] for c in inspector.get_columns("rep_refresh")}
+    present = {c["name"] for c in found.get_columns("rep_refresh")}
     with op.batch_alter_table("rep_refresh") as batch:
         if "inputs" not in present:
             batch.add_column(sa.Column("inputs", sa.Text, nullable=True))

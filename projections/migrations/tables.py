@@ -1,0 +1,36 @@
+"""What the revisions in ``versions/`` share: the read models' tables are there or not, and
+a table a revision adds is created only where it is missing.
+
+A revision runs on a database whose read models may not exist yet (the ledger's service
+tables only: it is left alone, and opening the read models later creates the current
+tables from their definitions), or whose newest tables already exist (created from the
+current definitions by a version that stamped an older revision): so each revision
+checks before it creates, and creates what it adds exactly as the models define it
+(``WITHOUT ROWID`` on SQLite, like every read-model table).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.engine.reflection import Inspector
+
+__all__ = ["create_missing", "has_read_models", "inspector"]
+
+
+def inspector() -> Inspector:
+    """An inspector of the database the running revision upgrades."""
+    return sa.inspect(op.get_bind())
+
+
+def has_read_models(found: Inspector, table: str = "rep_ratings") -> bool:
+    """True if the read models' tables exist (``table`` is one of them): a database without
+    them is left alone by a revision."""
+    return found.has_table(table)
+
+
+def create_missing(found: Inspector, name: str, *columns: sa.Column[object]) -> None:
+    """Create the table ``name`` with ``columns`` (``WITHOUT ROWID`` on SQLite) unless it
+    exists."""
+    if not found.has_table(name):
+        op.create_table(name, *columns, sqlite_with_rowid=False)
