@@ -17,7 +17,8 @@ Only with an SMTP server configured (``serve --smtp-host ...``: :class:`SmtpServ
    (their page language when known, else Dutch) from the pages' catalogue and sends it.
    A failed delivery is logged and tried again later (30 s, doubling, at most an hour
    apart), and given up after :data:`MAX_ATTEMPTS`; a recipient without an address is
-   marked ``no_address``. The outbox keeps what happened to every notice.
+   marked ``no_address``. The outbox keeps what happened to every notice for
+   :data:`KEPT_FOR` (30 days) after it was settled.
 
 Sending uses the standard library's :mod:`smtplib` and :mod:`email`: they do all that
 submission to an organisation's relay needs (STARTTLS or implicit TLS, AUTH, UTF-8
@@ -49,12 +50,13 @@ from projections.notices import (
     create_notice_tables,
     cursor,
     outbox,
+    prune_outbox,
 )
 
 from .i18n import DEFAULT, LANGUAGES, N_, language
 from .wording import TERMS
 
-__all__ = ["MAX_ATTEMPTS", "Mail", "Notifier", "SmtpServer", "render", "smtp_send"]
+__all__ = ["KEPT_FOR", "MAX_ATTEMPTS", "Mail", "Notifier", "SmtpServer", "render", "smtp_send"]
 
 _LOG = logging.getLogger("api.notify")
 
@@ -62,6 +64,8 @@ Security = Literal["starttls", "tls", "none"]
 #: deliveries of one notice tried before it is given up (about 9 hours of retries)
 MAX_ATTEMPTS = 12
 _LONGEST_WAIT = 3600.0
+#: how long a settled notice stays in the outbox, for the operator to look into (seconds)
+KEPT_FOR = 30 * 24 * 3600.0
 #: how long a claimed row is left alone by the other processes while it is being sent
 _LEASE = 120.0
 _BATCH = 20
@@ -228,6 +232,7 @@ class Notifier:
             ).rowcount
             if moved != 1:
                 return 0  # another process gathered them
+            prune_outbox(conn, before=self.clock() - KEPT_FOR)
             return add_notices(conn, notices, now=self.clock())
 
     def deliver(self) -> int:

@@ -59,10 +59,12 @@ __all__ = [
     "create_notice_tables",
     "forget",
     "outbox_rows",
+    "prune_outbox",
     "remember_addresses",
     "remember_language",
 ]
 
+_CHUNK = 1000
 _metadata = MetaData()
 contacts = Table(
     "contact_addresses",
@@ -131,26 +133,34 @@ def remember_addresses(
         return 0
     create_notice_tables(engine)
     c = contacts.c
+    people = list(pairs)
     with writing(engine) as conn:
-        known = {
-            str(person): language
-            for person, language in conn.execute(
-                select(c.person, c.language).where(c.person.in_(list(pairs)))
+        for at in range(0, len(people), _CHUNK):  # SQLite takes at most 32,766 parameters
+            chunk = people[at : at + _CHUNK]
+            known = {
+                str(person): lang
+                for person, lang in conn.execute(
+                    select(c.person, c.language).where(c.person.in_(chunk))
+                )
+            }
+            conn.execute(delete(contacts).where(c.person.in_(chunk)))
+            conn.execute(
+                insert(contacts),
+                [
+                    {"person": p, "email": pairs[p], "language": language or known.get(p)}
+                    for p in chunk
+                ],
             )
-        }
-        conn.execute(delete(contacts).where(c.person.in_(list(pairs))))
-        conn.execute(
-            insert(contacts),
-            [
-                {"person": p, "email": e, "language": language or known.get(p)}
-                for p, e in pairs.items()
-            ],
-        )
     return len(pairs)
 
 
 def remember_language(engine: Engine, person: str, language: str) -> None:
-    """Note the page language of ``person`` (if an address of theirs is kept)."""
+    """Note the page language of ``person`` (if an address of theirs is kept); a write
+    only when it changed."""
+    with engine.connect() as conn:
+        known = conn.execute(select(contacts.c.language).where(contacts.c.person == person)).first()
+    if known is None or known[0] == language:
+        return
     with writing(engine) as conn:
         conn.execute(
             update(contacts)
@@ -209,3 +219,11 @@ def forget(engine: Engine, person: str) -> None:
         conn.execute(
             delete(outbox).where((outbox.c.recipient == person) | (outbox.c.sender == person))
         )
+
+
+def prune_outbox(conn: Connection, *, before: float) -> int:
+    """Delete the notices settled (sent, no address, given up) before ``before``; how many."""
+    o = outbox.c
+    return int(
+        conn.execute(delete(outbox).where(o.outcome.is_not(None), o.done_at < before)).rowcount
+    )

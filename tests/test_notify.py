@@ -261,3 +261,18 @@ def test_a_registration_request_is_mailed_to_the_admins(server: Live, smtp: Smtp
     message = smtp.inbox.to("operator@minbzk.example")
     assert message["Subject"] == f"reg-newcomer vraagt om registratie bij {ORG}"
     assert f"{server.config.public_url}/admin" in _text(message)
+
+
+def test_someone_who_reads_the_pages_in_english_is_written_to_in_english(
+    server: Live, smtp: Smtp
+) -> None:
+    w = make_cast(server, "lang")
+    _keep_addresses(server, w, "alice")
+    token = login(server, w["alice"].identity)
+    page = server.client.get("/inbox?lang=en", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200  # her inbox, read in English: the language is noted
+    w.do(w.request_access(w["dave"], w["alice"]))
+    message = smtp.inbox.to("lang-alice@minbzk.example")
+    assert message["Subject"] == "lang-dave asks to see part of your portfolio"
+    assert message["Content-Language"] == "en"
+    assert _text(message).startswith("Hello lang-alice,")

@@ -238,18 +238,17 @@ function askPassphrase(mode, person, check) {
   again.autocomplete = "new-password";
   $("passphrase-again-field").hidden = !fresh;
   again.required = fresh;
+  const cancelled = mode === "set" ? _("No key was created.") : _("Nothing was signed: your key stays locked.");
   return new Promise((resolve, reject) => {
     const done = (outcome) => {
       dialog.close();
       dialog.remove();
       outcome();
     };
-    $("passphrase-cancel").addEventListener("click", () =>
-      done(() => reject(new Error(_("Nothing was signed: your key stays locked.")))),
-    );
+    $("passphrase-cancel").addEventListener("click", () => done(() => reject(new Error(cancelled))));
     dialog.addEventListener("cancel", (event) => {
       event.preventDefault();
-      done(() => reject(new Error(_("Nothing was signed: your key stays locked."))));
+      done(() => reject(new Error(cancelled)));
     });
     $("passphrase-form").addEventListener("submit", async (event) => {
       event.preventDefault();
