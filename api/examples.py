@@ -316,6 +316,7 @@ PORTFOLIO: list[JsonValue] = [
             "ambitions": "private",
             "free": "private",
         },
+        "asked_to_review": [],
         "imported": [
             {
                 **_IMPORTED_EXAMPLE,

@@ -457,6 +457,11 @@ class PortfolioOut(BaseModel):
     viewer: str | None
     parts: dict[str, dict[str, Any]]
     hidden: dict[str, str]
+    asked_to_review: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="contributions of hidden parts that a review request of the person asks "
+        "the viewer to review: the request lets them read these, and nothing else of their parts",
+    )
     imported: list[ImportedRecordOut] = Field(
         description="records brought from other ledgers, by origin, as the viewer may read them"
     )

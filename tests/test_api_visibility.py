@@ -95,6 +95,13 @@ def test_each_viewer_sees_exactly_what_the_settings_allow(
         folio = _get(live, f"/people/{owner}/portfolio", token).json()
         assert set(folio["parts"]) == visible, (viewer, chosen)
         assert set(folio["hidden"]) == set(PARTS) - visible
+        # ... and of a hidden part the contributions a review request asks them about
+        asked = {
+            sid
+            for sid, reviewers in scene.reviewers.items()
+            if viewer in reviewers and scene.parts[sid] not in visible
+        }
+        assert {c["id"] for c in folio["asked_to_review"]} == asked, (viewer, chosen)
 
         # Reputation is made of endorsements: the analytical part.
         score = _get(live, f"/people/{owner}/reputation/python", token)
@@ -160,6 +167,7 @@ def test_manager_page_shows_only_what_the_manager_may_read(live: Live, scene: Sc
     )
     assert manager_page_leaks(listed, {free}) == []
     assert given == {sid for sid, who in scene.reviewers.items() if "manager" in who}
+    scene.reviewers[free] = scene.reviewers.get(free, frozenset()) | {"manager"}  # he reads it
     streams = {
         i["entry"]["statement"]["id"]
         for i in _record(live, owner, token)

@@ -17,53 +17,39 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from ledger.bundle import verify_bundle
 from ledger.canonical import b64decode
 from ledger.checkpoint import NoteVerifier
 from tests.factories import DEPT
-from tests.support.api_server import (
-    UNLIMITED,
-    Live,
-    ensure_genesis,
-    live_server,
-    operator_member,
+from tests.support.api_server import Live
+from tests.support.browser import (
+    ARTIFACTS,
+    TIMEOUT_MS,
+    create_key_and_register,
+    new_context,
+    shot,
 )
-from tests.support.browser import ARTIFACTS, TIMEOUT_MS, create_key_and_register, new_context
 
 pytestmark = pytest.mark.browser
 
 expect.set_options(timeout=TIMEOUT_MS)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """A server run by the operator (who signs checkpoints) on a fresh SQLite ledger."""
-    path = tmp_path_factory.mktemp("journey") / "ledger.db"
-    operator = operator_member().identity
-    with live_server(f"sqlite://{path.resolve().as_posix()}", UNLIMITED, operator=operator) as live:
-        ensure_genesis(live)
-        yield live
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_path: Path) -> None:
-    live = server
+def test_employee_manager_auditor_journey(
+    operated_server: Live, chromium: Browser, tmp_path: Path
+) -> None:
+    live = operated_server
     employee_ctx, manager_ctx, auditor_ctx = (new_context(chromium) for _ in range(3))
     try:
         # -- employee: key, login, opt in to matching, claim with evidence ------------------
         eva = employee_ctx.new_page()
         create_key_and_register(live, eva, "eva")
-        _shot(eva, "01-employee-logged-in")
+        shot(eva, "01-employee-logged-in")
         eva.select_option("#vis-free", "on_request")
         with eva.expect_navigation():  # the page reloads once the statement is accepted
             eva.click("form.visibility[data-part=free] button")
@@ -83,7 +69,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         row = eva.locator("#part-dossier tr.contribution")
         expect(row).to_contain_text("Fraud-risk dashboard — Zoë’s analyse")
         expect(row).to_contain_text(digest[:16])
-        _shot(eva, "02-employee-claimed")
+        shot(eva, "02-employee-claimed")
 
         # -- manager: endorse, post, assign from ranked candidates, complete ----------------
         max_ = manager_ctx.new_page()
@@ -101,7 +87,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         eva.reload()
         eva.click("#tab-access")
         expect(eva.locator("tr.access-request")).to_have_count(2)
-        _shot(eva, "03a-employee-access-requests")
+        shot(eva, "03a-employee-access-requests")
         for part in ("dossier", "free"):
             asked = eva.locator("tr.access-request", has_text=f"your {part} part")
             with eva.expect_navigation():
@@ -116,13 +102,13 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         held = max_.locator("tr.held-grant[data-part=dossier]")
         expect(held.locator(".grant-status")).to_contain_text("active")
         expect(max_.locator("tr.my-request .answer", has_text="granted")).to_have_count(2)
-        _shot(max_, "03b-manager-my-access")
+        shot(max_, "03b-manager-my-access")
         with max_.expect_navigation():
             held.locator("a.read-portfolio").click()
         expect(max_.locator("#part-dossier tr.contribution")).to_contain_text(
             "Fraud-risk dashboard"
         )
-        _shot(max_, "03c-manager-reads-dossier")
+        shot(max_, "03c-manager-reads-dossier")
         # Asking again while holding a grant is refused; the page shows the problem.
         max_.goto(live.url + "/manager#tab-ask")
         max_.fill("#ask-owner", "eva")
@@ -146,7 +132,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         expect(request).to_be_visible()
         expect(request).to_contain_text("Built with the benefits team")  # the text he grades
         expect(request.locator("select[name=grade]")).to_have_value("")  # nothing chosen
-        _shot(max_, "03-manager-requests")
+        shot(max_, "03-manager-requests")
         request.locator("select[name=grade]").select_option("5")
         request.locator("input[name=comment]").fill("Uitstekend: clear, reproducible, on time.")
         with max_.expect_navigation():
@@ -163,7 +149,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         max_.click("#tab-mine")
         candidate = max_.locator("li.candidate", has_text="eva")
         expect(candidate).to_contain_text("data-analysis")
-        _shot(max_, "04-manager-candidates")
+        shot(max_, "04-manager-candidates")
         candidate.locator("button").click()
         completion = max_.locator("form.complete[data-person=eva]")
         expect(completion).to_be_visible()
@@ -173,7 +159,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         expect(max_.locator("article.assignment", has_text="Data quality sprint")).to_contain_text(
             "completed"
         )
-        _shot(max_, "05-manager-completed")
+        shot(max_, "05-manager-completed")
 
         # -- employee revokes his access to her dossier; he no longer reads it ---------------
         stale = employee_ctx.new_page()  # a second tab, left open from before the revocation
@@ -186,7 +172,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         expect(given.locator(".grant-status")).to_have_text("revoked")
         expect(given.locator("form.revoke-access")).to_have_count(0)
         expect(eva.locator("tr.access-grant.active[data-part=free]")).to_have_count(1)
-        _shot(eva, "05b-employee-revoked")
+        shot(eva, "05b-employee-revoked")
         stale.locator("tr.access-grant[data-part=dossier] form.revoke-access button").click()
         refused = stale.locator("tr.access-grant[data-part=dossier] .form-error")
         expect(refused).to_contain_text("This has already been revoked.")
@@ -197,7 +183,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         held = max_.locator("tr.held-grant[data-part=dossier]")
         expect(held.locator(".grant-status")).to_have_text("revoked")
         expect(held.locator("a.read-portfolio")).to_have_count(0)
-        _shot(max_, "05c-manager-access-revoked")
+        shot(max_, "05c-manager-access-revoked")
         max_.goto(live.url + "/portfolio/eva")
         expect(max_.locator("#part-dossier")).to_contain_text("Not visible to you")
         expect(max_.locator("#part-dossier tr.contribution")).to_have_count(0)
@@ -210,7 +196,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         endorsement = eva.locator("#part-analytical li.endorsement")
         expect(endorsement).to_contain_text("max (manager): grade 5/5")
         expect(endorsement).to_contain_text("Uitstekend")
-        _shot(eva, "06-employee-endorsed")
+        shot(eva, "06-employee-endorsed")
         eva.click("#tab-export")
         with eva.expect_download() as download_info:
             eva.click("#export")
@@ -239,7 +225,7 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         rows = audit.locator("#bundle-entries tbody tr")
         expect(rows).to_have_count(report.entry_count)
         expect(audit.locator("#bundle-entries td.ok")).to_have_count(report.entry_count)
-        _shot(audit, "07-auditor-bundle-verified")
+        shot(audit, "07-auditor-bundle-verified")
 
         tampered = tmp_path / "tampered.json"
         tampered.write_text(
@@ -249,13 +235,13 @@ def test_employee_manager_auditor_journey(server: Live, chromium: Browser, tmp_p
         audit.click("#bundle-form button[type=submit]")
         expect(audit.locator("#bundle-verdict")).to_contain_text("Not valid")
         expect(audit.locator("#bundle-entries td.failed")).to_have_count(1)
-        _shot(audit, "08-auditor-tampered-bundle")
+        shot(audit, "08-auditor-tampered-bundle")
 
         audit.reload()
         expect(audit.locator("#checkpoints tbody tr").first).to_be_visible()
         audit.click("#run-audit")
         expect(audit.locator("#audit-result")).to_contain_text("Audit passed")
-        _shot(audit, "09-auditor-audit-passed")
+        shot(audit, "09-auditor-audit-passed")
     finally:
         for context in (employee_ctx, manager_ctx, auditor_ctx):
             context.close()

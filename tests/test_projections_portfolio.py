@@ -2,7 +2,8 @@
 
 The property: for any visibility settings and access grants (given, revoked, run out), a
 viewer receives exactly the parts the ledger's access rule (``ledger.access.may_read``)
-allows — and no content of any other part.
+allows — and of any other part only the contributions a review request asks them to
+review (``ledger.access.may_read_contribution``), no other content.
 Every part's content carries a unique marker, so "no content" is checked on the whole
 JSON form of what the query returned.
 """
@@ -18,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import commands
-from ledger.access import may_read, permits, today_utc, visibility_of
+from ledger.access import may_read, may_read_contribution, permits, today_utc, visibility_of
 from ledger.catalogue import Part, Visibility
 from ledger.errors import NotFound
 from ledger.statement import SignedStatement
 from projections import DEFAULT_VISIBILITY
-from projections.portfolio import Portfolio, portfolio
+from projections.portfolio import EndorsedContribution, Portfolio, portfolio
 from tests.factories import DEPT, World, standard_cast
 from tests.support.projections import LedgerEnv, ledger_env
 
@@ -49,6 +50,7 @@ class Cast:
         self.w = World(env.service, seed="portfolio")
         self.w.do_all(standard_cast(self.w))
         self.assignment_of: dict[str, str] = {}
+        self.claims: dict[tuple[str, Part], str] = {}
         for owner in OWNERS:
             self._fill(self.w[owner].id)
         env.projector.catch_up()
@@ -62,7 +64,7 @@ class Cast:
                 start="2026-01-01", part=part.value, description=f"D:{owner}:{part.value}",
                 **w.opts(),
             )  # fmt: skip
-            claims[part] = w.do(signed).statement.id
+            claims[part] = self.claims[(owner, part)] = w.do(signed).statement.id
         # a colleague asked to review (which lets them read it) as peer; dave's, from
         # another department, as client
         endorser, role = (w["bob"], "peer") if owner != "dave" else (w["carol"], "client")
@@ -174,10 +176,21 @@ def test_a_viewer_gets_exactly_the_visible_parts(
                 allowed = {p for p in Part if may_read(state, owner, viewer, p, today=day)}
                 assert set(view.parts) == allowed, (owner, viewer)
                 assert set(view.hidden) == set(Part) - allowed
+                asked = {
+                    part
+                    for part in set(Part) - allowed
+                    if may_read_contribution(
+                        state, state.contributions[cast.claims[(owner, part)]], viewer, today=day
+                    )
+                }
+                assert {c.part for c in view.asked_to_review} == asked, (owner, viewer)
                 text = _dump(view)
                 for part, texts in markers(owner).items():
                     for marker in texts:
-                        assert (marker in text) == (part in allowed), (owner, viewer, marker)
+                        # the contribution's title and description: also when asked to review
+                        content = marker.startswith(("T:", "D:")) and part in asked
+                        shown = part in allowed or content
+                        assert (marker in text) == shown, (owner, viewer, marker)
 
 
 def test_defaults_protect_everything_but_the_owners_view(cast: Cast) -> None:
@@ -203,6 +216,63 @@ def test_defaults_protect_everything_but_the_owners_view(cast: Cast) -> None:
     ]
     assert {a.status for a in mine.parts[Part.FREE].assignments} == {"completed", "assigned"}
     assert mine.display_name.get("display_name") == "Alice van Dijk"
+
+
+def test_a_reviewer_reads_the_contribution_asked_about_and_nothing_else(cast: Cast) -> None:
+    """A review request lets each person it names read that contribution (no blind
+    grading): the portfolio shows it them under ``asked_to_review``, with its content, while
+    its part stays hidden; nobody it does not name sees more than before, and a withdrawn
+    contribution is no longer shown."""
+    w, env = cast.w, cast.env
+    alice, carol, dave = w["alice"], w["carol"], w["dave"]
+    for part in Part:
+        cast.set_visibility("alice", part, Visibility.PRIVATE)
+    asked = w.do(w.claim(alice, title="T:asked", description="D:asked")).statement.id
+    w.do(w.claim(alice, title="T:not-asked"))
+    w.asked(alice, asked, carol)
+    w.asked(alice, asked, dave, "client")
+    w.asked(alice, asked, carol)  # asked twice: still one contribution to review
+    env.projector.catch_up()
+    with env.engine.connect() as conn:
+        for_carol = portfolio(conn, "alice", viewer="carol")
+        for_dave = portfolio(conn, "alice", viewer="dave")
+        others = {v: portfolio(conn, "alice", viewer=v) for v in (None, "bob", "stranger")}
+        mine = portfolio(conn, "alice", viewer="alice")
+    for view in (for_carol, for_dave):
+        assert view.parts == {}
+        assert set(view.hidden) == set(Part)
+        [seen] = view.asked_to_review
+        assert (seen.id, seen.part) == (asked, Part.DOSSIER)
+        assert seen.personal.disclosed == {"title": "T:asked", "description": "D:asked"}
+        assert "T:not-asked" not in _dump(view)
+    # bob was asked about alice's first dossier contribution (the Cast), not this one
+    assert [c.personal.get("title") for c in others["bob"].asked_to_review] == ["T:alice:dossier"]
+    for viewer in (None, "stranger"):
+        assert others[viewer].asked_to_review == ()
+        assert "T:asked" not in _dump(others[viewer])
+    assert mine.asked_to_review == ()  # the owner reads it in its part
+    # an endorsement the reviewer gives shows the contribution where the analytical part is
+    # visible to them, under the same rule
+    w.do(w.endorse(carol, alice, asked, grade=4))
+    cast.set_visibility("alice", Part.ANALYTICAL, Visibility.PUBLIC)
+    w.do(w.withdraw(alice, cast.claims[("alice", Part.DOSSIER)]))
+    env.projector.catch_up()
+    with env.engine.connect() as conn:
+        for_carol = portfolio(conn, "alice", viewer="carol")
+        for_stranger = portfolio(conn, "alice", viewer="stranger")
+        for_bob = portfolio(conn, "alice", viewer="bob")
+
+    def endorsed(view: Portfolio) -> EndorsedContribution:
+        [found] = [e for e in view.parts[Part.ANALYTICAL].endorsed if e.contribution_id == asked]
+        return found
+
+    shown = endorsed(for_carol).contribution
+    assert shown is not None
+    assert shown.personal.get("title") == "T:asked"
+    blind = endorsed(for_stranger)
+    assert blind.contribution is None
+    assert "T:asked" not in _dump(for_stranger)
+    assert for_bob.asked_to_review == ()  # what he was asked about is withdrawn
 
 
 def test_withdrawn_and_revoked_disappear_from_the_view_not_from_the_ledger(cast: Cast) -> None:

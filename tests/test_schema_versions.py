@@ -144,7 +144,7 @@ def test_the_reputation_read_model_of_revision_0002_is_replayed(database_url: st
         assert _definitions(engine, added) == fresh  # as a fresh database has them
         assert "rep_standing" not in tables
         assert positions["reputation"] == 0
-        assert positions["portfolio"] == 7  # the other read models are untouched
+        assert positions["matching"] == 7  # the others are untouched (0006 replays the portfolio)
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 0
     finally:
@@ -184,5 +184,24 @@ def test_revision_0005_records_what_a_refresh_counted(database_url: str) -> None
             row = conn.execute(sa.text("SELECT position, inputs FROM rep_refresh")).one()
         assert tuple(row) == (7, None)
         assert positions["reputation"] == 7
+    finally:
+        engine.dispose()
+
+
+def test_revision_0006_replays_the_portfolio_with_its_reviewers(database_url: str) -> None:
+    """Revision 0006 (issue 17): ``pf_reviewers`` (whom each review request names) is
+    created in a database at 0005, and the portfolio read model, which skipped review
+    requests, is set back to position 0 with its facts emptied; the others stay."""
+    engine = _open(database_url)
+    try:
+        positions = _reopened_from(
+            engine, database_url, "0005",
+            "DROP TABLE pf_reviewers", "INSERT INTO pf_keys VALUES ('k1', 'alice')",
+        )  # fmt: skip
+        assert "pf_reviewers" in set(sa.inspect(engine).get_table_names())
+        assert positions["portfolio"] == 0
+        assert positions["reputation"] == 7
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM pf_keys")).scalar_one() == 0
     finally:
         engine.dispose()

@@ -166,6 +166,11 @@ class PortfolioModel(ReadModel):
         }
         batch.insert(t.ambitions, row)
 
+    def _review_requested(self, e: AcceptedEntry, batch: WriteBatch) -> None:
+        named = batch.net_set(t.reviewers, "person", "contribution", "reviewer")
+        for reviewer in e.body["reviewers"]:
+            named.add(e.subject, e.body["contribution"], reviewer["person"])
+
     def _access_granted(self, e: AcceptedEntry, batch: WriteBatch) -> None:
         body = e.body
         row = {
@@ -231,6 +236,7 @@ PortfolioModel._handlers = {
     "ContributionWithdrawn": PortfolioModel._withdrawn,
     "EndorsementGiven": PortfolioModel._endorsed,
     "EndorsementRevoked": PortfolioModel._endorsement_revoked,
+    "ReviewRequested": PortfolioModel._review_requested,
     "AmbitionStated": PortfolioModel._ambition,
     "AccessGranted": PortfolioModel._access_granted,
     "AccessRevoked": PortfolioModel._access_revoked,

@@ -8,7 +8,8 @@ database at all, so nothing hidden can leak into the result.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import Connection, Row, and_, select
 
@@ -102,6 +103,7 @@ def portfolio(
     settings = part_settings(row)
     visible = _visible(conn, row, viewer, today)
     contributions = _contributions(conn, person, visible)
+    asked = _asked_to_review(conn, person, viewer, visible)
     parts: dict[Part, PartView] = {}
     for part in Part:
         if part not in visible:
@@ -113,7 +115,7 @@ def portfolio(
                 part,
                 settings[part],
                 own,
-                endorsed=_endorsed(conn, person, contributions),
+                endorsed=_endorsed(conn, person, contributions | asked),
                 completions=_completions(conn, person),
             )
         elif part is Part.AMBITIONS:
@@ -130,6 +132,7 @@ def portfolio(
             viewer=viewer,
             parts=parts,
             hidden={p: v for p, v in settings.items() if p not in visible},
+            asked_to_review=tuple(asked.values()),
         )
     return Portfolio(
         person=person,
@@ -139,6 +142,7 @@ def portfolio(
         viewer=viewer,
         parts=parts,
         hidden={p: v for p, v in settings.items() if p not in visible},
+        asked_to_review=tuple(asked.values()),
     )
 
 
@@ -155,6 +159,31 @@ def _contributions(
         .where(c.person == person, c.part.in_(sorted(p.value for p in visible)))
         .order_by(c.position)
     )
+    return _contribution_views(rows)
+
+
+def _asked_to_review(
+    conn: Connection, person: str, viewer: str | None, visible: frozenset[Part]
+) -> dict[str, ContributionView]:
+    """The contributions of ``person``'s parts hidden from ``viewer`` that a review request
+    of ``person`` asks ``viewer`` to review (``ledger.access.may_read_contribution``)."""
+    if viewer is None or viewer == person:
+        return {}
+    c, r = t.contributions.c, t.reviewers.c
+    rows = conn.execute(
+        select(t.contributions)
+        .join(t.reviewers, and_(r.person == c.person, r.contribution == c.id))
+        .where(
+            c.person == person,
+            r.reviewer == viewer,
+            c.part.not_in(sorted(p.value for p in visible)),
+        )
+        .order_by(c.position)
+    )
+    return _contribution_views(rows)
+
+
+def _contribution_views(rows: Iterable[Row[Any]]) -> dict[str, ContributionView]:
     out = {}
     for r in rows:
         out[r.id] = ContributionView(

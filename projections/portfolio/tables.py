@@ -1,7 +1,9 @@
 """The portfolio read model's tables (prefix ``pf_``).
 
 Access grants (``pf_grants``) are kept while not revoked; whether one is
-still active (its ``until`` day) is decided when a query runs.
+still active (its ``until`` day) is decided when a query runs. A review request
+lets each person it names read that one contribution for good (``pf_reviewers``,
+as ``ledger.access.may_read_contribution``).
 
 Personal fields are stored as JSON objects ``{field: value}`` with ``null``
 for a withheld disclosure; skills as JSON arrays. Keys of people are kept so
@@ -31,6 +33,7 @@ __all__ = [
     "keys",
     "metadata",
     "people",
+    "reviewers",
 ]
 
 metadata = MetaData()
@@ -65,6 +68,15 @@ grants = Table(
     Column("viewer", String(64), nullable=False),
     Column("part", String(16), nullable=False),
     Column("until", String(10)),  # last day (UTC) it gives access; null: no end
+    sqlite_with_rowid=False,
+)
+
+reviewers = Table(
+    "pf_reviewers",
+    metadata,
+    Column("person", String(64), primary_key=True),  # the owner who asked
+    Column("contribution", String(36), primary_key=True),
+    Column("reviewer", String(64), primary_key=True),  # named by a ReviewRequested
     sqlite_with_rowid=False,
 )
 

@@ -147,7 +147,9 @@ class Portfolio:
 
     ``parts`` holds only the parts visible to the viewer; ``hidden`` names the
     others with their visibility (so a viewer knows what to ask for), never
-    their content.
+    their content. ``asked_to_review`` holds the contributions of hidden parts
+    that a review request of the person asks the viewer to review: the request
+    lets them read those, and nothing else of those parts.
     """
 
     person: str
@@ -157,6 +159,7 @@ class Portfolio:
     viewer: str | None
     parts: Mapping[Part, PartView] = field(default_factory=dict)
     hidden: Mapping[Part, Visibility] = field(default_factory=dict)
+    asked_to_review: tuple[ContributionView, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (enums as their values)."""
