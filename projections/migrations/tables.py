@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.engine.reflection import Inspector
 
-__all__ = ["create_missing", "has_read_models", "inspector"]
+__all__ = ["create_missing", "has_read_models", "inspector", "replay"]
 
 
 def inspector() -> Inspector:
@@ -34,3 +34,17 @@ def create_missing(found: Inspector, name: str, *columns: sa.Column[object]) -> 
     exists."""
     if not found.has_table(name):
         op.create_table(name, *columns, sqlite_with_rowid=False)
+
+
+def replay(found: Inspector, read_model: str, tables: tuple[str, ...]) -> None:
+    """Empty ``read_model``'s ``tables`` and set its tracking record back to 0: the next
+    catch-up replays the log into it (as ``projections rebuild READ_MODEL`` would)."""
+    for table in tables:
+        if found.has_table(table):
+            op.execute(sa.text(f"DELETE FROM {table}"))
+    if found.has_table("projection_tracking"):
+        op.execute(
+            sa.text(
+                "UPDATE projection_tracking SET position = 0 WHERE read_model = :name"
+            ).bindparams(name=read_model)
+        )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from projections.migrations.tables import create_missing, has_read_models, inspector
+from projections.migrations.tables import create_missing, has_read_models, inspector, replay
 
 revision = "0003"
 down_revision = "0002"
@@ -57,13 +57,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(64), primary_key=True),
         sa.Column("factor", sa.Float, nullable=False),
     )
-    for table in _FACTS:
-        if found.has_table(table):
-            op.execute(sa.text(f"DELETE FROM {table}"))
-    if found.has_table("projection_tracking"):
-        op.execute(
-            sa.text("UPDATE projection_tracking SET position = 0 WHERE read_model = 'reputation'")
-        )
+    replay(found, "reputation", _FACTS)
 
 
 def downgrade() -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from projections.migrations.tables import create_missing, has_read_models, inspector, replay
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -34,24 +36,17 @@ _FACTS = (
 
 
 def upgrade() -> None:
-    inspector = sa.inspect(op.get_bind())
-    if not inspector.has_table("pf_people"):
+    found = inspector()
+    if not has_read_models(found, "pf_people"):
         return
-    if not inspector.has_table("pf_reviewers"):
-        op.create_table(
-            "pf_reviewers",
-            sa.Column("person", sa.String(64), primary_key=True),
-            sa.Column("contribution", sa.String(36), primary_key=True),
-            sa.Column("reviewer", sa.String(64), primary_key=True),
-            sqlite_with_rowid=False,
-        )
-    for table in _FACTS:
-        if inspector.has_table(table):
-            op.execute(sa.text(f"DELETE FROM {table}"))
-    if inspector.has_table("projection_tracking"):
-        op.execute(
-            sa.text("UPDATE projection_tracking SET position = 0 WHERE read_model = 'portfolio'")
-        )
+    create_missing(
+        found,
+        "pf_reviewers",
+        sa.Column("person", sa.String(64), primary_key=True),
+        sa.Column("contribution", sa.String(36), primary_key=True),
+        sa.Column("reviewer", sa.String(64), primary_key=True),
+    )
+    replay(found, "portfolio", _FACTS)
 
 
 def downgrade() -> None:
