@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
-from tests.support.api_server import UNLIMITED, Live, ensure_genesis, live_server, operator_member
+from tests.support.api_server import Live
 from tests.support.browser import (
     TIMEOUT_MS,
     create_key_and_register,
@@ -49,15 +49,11 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, chromium: Browser) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("pages") / "ledger.db"
-    operator = operator_member().identity
-    with live_server(f"sqlite://{path.resolve().as_posix()}", UNLIMITED, operator=operator) as live:
-        ensure_genesis(live)
-        eva = new_context(chromium)
-        create_key_and_register(live, eva.new_page(), "eva")
-        yield Site(live, eva)
-        eva.close()
+def site(operated_server: Live, chromium: Browser) -> Iterator[Site]:
+    eva = new_context(chromium)
+    create_key_and_register(operated_server, eva.new_page(), "eva")
+    yield Site(operated_server, eva)
+    eva.close()
 
 
 @pytest.mark.parametrize("logged_in", [False, True], ids=["logged-out", "logged-in"])

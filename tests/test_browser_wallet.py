@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from sd_jwt.holder import SDJWTHolder
 
 from ledger.credentials import credential_identifiers, issue_sd_jwt_vc, verified_record
 from ledger.export import export_bundle
-from tests.support.api_server import UNLIMITED, Live, ensure_genesis, live_server, operator_member
+from tests.support.api_server import Live, operator_member
 from tests.support.browser import create_key_and_register, new_context
 from tests.support.bundles import build_scenario
 
@@ -24,12 +23,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    path = tmp_path_factory.mktemp("wallet-pages") / "ledger.db"
-    operator = operator_member().identity
-    with live_server(f"sqlite://{path.resolve().as_posix()}", UNLIMITED, operator=operator) as s:
-        ensure_genesis(s)
-        yield s
+def live(operated_server: Live) -> Live:
+    """The module's server (tests.support.browser.operated_server), by the name used here."""
+    return operated_server
 
 
 @pytest.fixture(scope="module")
