@@ -1128,7 +1128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve is not None:  # a service process of the second table
         _serve_main(args.serve)
         return 0
-    sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     if args.quick:
         args.reads = min(args.reads, 1000)
         args.load_seconds = min(args.load_seconds, 5)
@@ -1189,7 +1189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (f", measured up to {args.reference_max:,} entries" if args.reference_max else "")
         + (
             f"; PostgreSQL measured up to {args.postgresql_max:,} entries"
-            if "postgresql" in backends and args.postgresql_max < max(sizes)
+            if "postgresql" in backends and args.postgresql_max < max(sizes, default=0)
             else ""
         )
         + "; (0) is the one-off upgrade of the cached ledger by this "
