@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -18,6 +19,7 @@ from ledger.catalogue import SLUG_RE
 from ledger.imports import DEFAULT_TRUST_WEIGHT
 from ledger.onboarding import request_status
 from ledger.state import LedgerState
+from projections.notices import remember_addresses
 
 from .context import AppContext
 from .oidc import OidcIdentity
@@ -33,6 +35,7 @@ __all__ = [
     "signed_in",
     "suggested_person",
     "trusted_origins",
+    "waiting_registrations",
 ]
 
 
@@ -86,6 +89,29 @@ def registration_out(p: PendingRegistration, state: LedgerState) -> Registration
         status=request_status(state, person=p.person, key_id=p.key_id, kind=p.kind),  # type: ignore[arg-type]
         kind=p.kind,
     )
+
+
+def waiting_registrations(
+    ctx: AppContext,
+    state: LedgerState,
+    organisations: Collection[str] | None,
+    *,
+    withdraw: bool = False,
+) -> list[RegistrationOut]:
+    """The requests of ``organisations`` (None: all) still waiting, oldest first. For one
+    approved that a sign-in vouched for, the e-mail address the identity provider gave is
+    kept for notifications (:mod:`api.notify`); with ``withdraw`` the requests the ledger
+    settled are removed (the newcomer's page shows its own approved request until then)."""
+    filed = ctx.onboarding.registrations(organisations)
+    out = [registration_out(p, state) for p in filed]
+    status = {r.id: r.status for r in out}
+    remember_addresses(
+        ctx.read_models.projector.engine,
+        [(p.person, p.email) for p in filed if status[p.id] == "approved" and p.email and p.issuer],
+    )
+    if withdraw:
+        ctx.onboarding.withdraw([r.id for r in out if r.status != "pending"])
+    return [r for r in out if r.status == "pending"]
 
 
 def invitation_out(i: Invitation, link: str | None = None) -> InvitationOut:

@@ -127,30 +127,33 @@ def remember_addresses(
     engine: Engine, addresses: Iterable[tuple[str, str]], *, language: str | None = None
 ) -> int:
     """Keep ``(person, e-mail)`` pairs (replacing earlier addresses; a language already
-    known is kept unless ``language`` is given); return how many."""
+    known is kept unless ``language`` is given); return how many. Writes only the pairs
+    that change something (none: no write at all)."""
     pairs = dict(addresses)
     if not pairs:
         return 0
     create_notice_tables(engine)
     c = contacts.c
     people = list(pairs)
-    with writing(engine) as conn:
+    known: dict[str, tuple[str, str | None]] = {}
+    with engine.connect() as conn:
         for at in range(0, len(people), _CHUNK):  # SQLite takes at most 32,766 parameters
-            chunk = people[at : at + _CHUNK]
-            known = {
-                str(person): lang
-                for person, lang in conn.execute(
-                    select(c.person, c.language).where(c.person.in_(chunk))
-                )
-            }
-            conn.execute(delete(contacts).where(c.person.in_(chunk)))
-            conn.execute(
-                insert(contacts),
-                [
-                    {"person": p, "email": pairs[p], "language": language or known.get(p)}
-                    for p in chunk
-                ],
+            rows = conn.execute(
+                select(c.person, c.email, c.language).where(c.person.in_(people[at : at + _CHUNK]))
             )
+            known.update({str(p): (str(e), lang) for p, e, lang in rows})
+    changed = [
+        {"person": p, "email": e, "language": language or known.get(p, (None, None))[1]}
+        for p, e in pairs.items()
+        if p not in known or known[p][0] != e or (language and known[p][1] != language)
+    ]
+    if not changed:
+        return len(pairs)
+    with writing(engine) as conn:
+        for at in range(0, len(changed), _CHUNK):
+            chunk = changed[at : at + _CHUNK]
+            conn.execute(delete(contacts).where(c.person.in_([r["person"] for r in chunk])))
+            conn.execute(insert(contacts), chunk)
     return len(pairs)
 
 

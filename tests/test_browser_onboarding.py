@@ -39,6 +39,7 @@ from tests.support.api_server import (
     operator_member,
 )
 from tests.support.browser import ARTIFACTS, TIMEOUT_MS, create_key_and_register, new_context
+from tests.support.notices import contact
 from tests.support.oidc import oidc_provider, sign_in
 
 pytestmark = pytest.mark.browser
@@ -125,6 +126,10 @@ def test_a_newcomer_signs_in_is_approved_and_claims(server: Live, chromium: Brow
             ann.click("#approve-selected")
         expect(ann.locator("#no-registrations")).to_be_visible()
         expect(ann.locator("tr.person[data-person='jan.jansen']")).to_contain_text(DEPT)
+        # the address the provider vouched for is kept for his e-mail notifications
+        kept = contact(live.database_url, "jan.jansen")
+        assert kept is not None
+        assert kept.email == "jan.jansen@minbzk.example"
 
         # -- Jan logs in with his key and claims a contribution -----------------------------
         jan.reload()

@@ -18,7 +18,6 @@ import email.policy
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,13 +28,12 @@ from api.notify import SmtpServer
 from keys import Purpose
 from ledger.canonical import b64encode
 from ledger.onboarding import RegistrationRequest, request_payload
-from ledger.store import open_store
-from projections import create_read_model_engine
-from projections.notices import OutboxRow, outbox_rows
-from projections.sealed import bind_read_model_key, read_model_key
+from projections.notices import OutboxRow
 from tests.factories import DEPT, ORG, OTHER_DEPT, World, identity_for
 from tests.support.api_server import (
+    BACKENDS,
     UNLIMITED,
+    Backend,
     Live,
     live_server,
     login,
@@ -43,6 +41,7 @@ from tests.support.api_server import (
     make_cast,
     operator_member,
 )
+from tests.support.notices import outbox
 
 SENDER = "trackrecord@minbzk.example"
 
@@ -108,9 +107,10 @@ def smtp() -> Iterator[Smtp]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def server(smtp: Smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    path = (tmp_path_factory.mktemp("notify") / "ledger.db").resolve()
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, smtp: Smtp, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
     sock = loopback_socket()
     public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = dataclasses.replace(
@@ -120,7 +120,11 @@ def server(smtp: Smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
         notify_interval=0.1,
         notify_first_retry=0.2,
     )
-    with live_server(f"sqlite://{Path(path).as_posix()}", config, sock=sock) as live:
+    with (
+        Backend.fresh(request, tmp_path_factory.mktemp("notify")) as url,
+        live_server(url, config, sock=sock) as live,
+    ):
+        smtp.inbox.messages.clear()  # the other backend's messages
         yield live
 
 
@@ -141,14 +145,7 @@ def _keep_addresses(live: Live, w: World, *names: str) -> None:
 
 
 def _outbox(live: Live, recipient: str) -> list[OutboxRow]:
-    engine = create_read_model_engine(live.database_url)
-    store = open_store(live.database_url)
-    try:
-        bind_read_model_key(engine, read_model_key(store))
-        return outbox_rows(engine, recipient=recipient)
-    finally:
-        store.close()
-        engine.dispose()
+    return outbox(live.database_url, recipient)
 
 
 def _settled(live: Live, recipient: str, timeout: float = 20.0) -> list[OutboxRow]:

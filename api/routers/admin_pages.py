@@ -24,7 +24,7 @@ from ..context import AppContext
 from ..deps import Ctx, viewer_of
 from ..errors import ApiError
 from ..i18n import N_
-from ..onboarding_views import invitation_out, registration_out, trusted_origins
+from ..onboarding_views import invitation_out, trusted_origins, waiting_registrations
 from ..rendering import render
 
 __all__ = ["router"]
@@ -92,11 +92,11 @@ def admin(
         values["is_admin"] = scope is None or bool(scope)
         if values["is_admin"]:
             orgs = _organisations(state, scope)
-            pending = [registration_out(p, state) for p in context.onboarding.registrations(scope)]
+            pending = waiting_registrations(context, state, scope)
             values.update(
                 organisations=orgs,
                 departments=sorted({p.department for p in state.people.values()}),
-                registrations=[r for r in pending if r.status == "pending"],
+                registrations=pending,
                 invitations=[invitation_out(i) for i in context.onboarding.invitations(scope)],
                 people=_people(state, orgs, q),
                 roles=[r.value for r in Role],

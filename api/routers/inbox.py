@@ -17,7 +17,7 @@ from ..context import AppContext
 from ..deps import Ctx, CurrentSession, viewer_of
 from ..errors import problem_responses
 from ..i18n import N_, language_of
-from ..onboarding_views import registration_out
+from ..onboarding_views import waiting_registrations
 from ..rendering import render
 
 __all__ = ["router"]
@@ -46,10 +46,8 @@ def _inbox(ctx: AppContext, me: str) -> InboxOut:
     scope = admin_scope(state, me)
     registrations = []
     if scope is None or scope:
-        for pending in ctx.onboarding.registrations(scope):
-            out = registration_out(pending, state)
-            if out.status == "pending":
-                registrations.append({"person": out.person, "kind": out.kind})
+        for out in waiting_registrations(ctx, state, scope):
+            registrations.append({"person": out.person, "kind": out.kind})
     return InboxOut(
         person=me,
         access_requests=[{"request": r, "viewer": v, "part": p} for r, v, p in box.access_requests],

@@ -44,6 +44,7 @@ from ..onboarding_views import (
     registration_out,
     signed_in,
     suggested_person,
+    waiting_registrations,
 )
 from ..ratelimit import charged_on_refusal
 
@@ -252,17 +253,7 @@ def file_registration(body: RegistrationIn, request: Request, ctx: Ctx) -> Regis
 def pending_registrations(session: CurrentSession, ctx: Ctx) -> list[RegistrationOut]:
     """The requests waiting in the organisations I administer, oldest first (admins only)."""
     scope = admin_organisations(ctx, session.person)
-    state = ctx.state()
-    filed = ctx.onboarding.registrations(scope)
-    out = [registration_out(p, state) for p in filed]
-    settled = {r.id for r in out if r.status != "pending"}  # approved
-    # the address the identity provider vouched for is kept for e-mail notifications
-    remember_addresses(
-        ctx.read_models.projector.engine,
-        [(p.person, p.email) for p in filed if p.id in settled and p.email and p.issuer],
-    )
-    ctx.onboarding.withdraw(settled)
-    return [r for r in out if r.status == "pending"]
+    return waiting_registrations(ctx, ctx.state(), scope, withdraw=True)
 
 
 @router.delete(
