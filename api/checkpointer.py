@@ -21,6 +21,8 @@ from ledger.errors import NotFound
 from ledger.transparency import SignedCheckpoint, TransparencyLog
 from ledger.witnessing import Cosigners
 
+from .periodic import Periodic
+
 __all__ = ["Checkpointer"]
 
 _LOG = logging.getLogger("api.checkpointer")
@@ -44,8 +46,13 @@ class Checkpointer:
         self.origin = origin
         self.interval = interval
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds = Periodic(
+            "checkpointer",
+            self.ensure_fresh,
+            interval,
+            log=_LOG,
+            failed="signing a checkpoint failed",
+        )
 
     def ensure_fresh(self) -> SignedCheckpoint | None:
         """Sign a checkpoint of the whole log if the latest one is smaller; return it.
@@ -67,20 +74,8 @@ class Checkpointer:
 
     def start(self) -> None:
         """Sign now if behind, then every ``interval`` seconds on a background thread."""
-        self._thread = threading.Thread(target=self._run, name="checkpointer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.ensure_fresh()
-            except Exception:  # keep going: the next round tries again
-                _LOG.exception("signing a checkpoint failed")
-            if self._stop.wait(self.interval):
-                return
+        self._rounds.start()
 
     def close(self) -> None:
         """Stop the background thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._rounds.close()

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -54,6 +53,7 @@ from projections.notices import (
 )
 
 from .i18n import DEFAULT, LANGUAGES, N_, language
+from .periodic import Periodic
 from .wording import TERMS
 
 __all__ = ["KEPT_FOR", "MAX_ATTEMPTS", "Mail", "Notifier", "SmtpServer", "render", "smtp_send"]
@@ -200,8 +200,13 @@ class Notifier:
         self.interval = interval
         self.first_retry = first_retry
         self._send = send
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds = Periodic(
+            "notifier",
+            self.round,
+            interval,
+            log=_LOG,
+            failed="gathering or delivering notices failed",
+        )
         create_notice_tables(engine)
 
     def gather(self) -> int:
@@ -293,21 +298,13 @@ class Notifier:
                 .values(outcome=outcome, done_at=self.clock(), error=None)
             )
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
-        self._thread.start()
+    def round(self) -> None:
+        """One round: gather what is new, deliver what is due."""
+        self.gather()
+        self.deliver()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                self.gather()
-                self.deliver()
-            except Exception:  # keep going: the next round tries again
-                _LOG.exception("gathering or delivering notices failed")
-            if self._stop.wait(self.interval):
-                return
+    def start(self) -> None:
+        self._rounds.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._rounds.close()
