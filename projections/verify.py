@@ -24,19 +24,26 @@ compares every table, row by row, with the live ones:
 The comparison is of values (SQLAlchemy's Python values for each column), so the
 two backends compare alike; sealed personal columns (:mod:`.sealed`) are compared
 opened, as every reader sees them (a value that does not open is a difference too).
+
+Memory stays bounded whatever the ledger's size: both sides' rows are streamed, a chunk
+at a time, into one table of the scratch file (each row as JSON under its table and
+primary key), and compared there by one ordered pass of SQLite, which counts the
+differing rows and returns the first few. Only the refresh step's one-row mark
+(``rep_refresh``) is held in memory.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, Text, inspect, select, type_coerce
+from sqlalchemy import Connection, Engine, Table, Text, inspect, select, text, type_coerce
 
 from .base import ReadModel
 from .db import create_read_model_engine
@@ -49,6 +56,8 @@ from .sealed import ReadModelKeyMissing, SealedText, bind_read_model_key, open_t
 __all__ = ["ReadModelMismatch", "RowDifference", "verify_read_models"]
 
 _SHOWN = 20  # differences carried in the error, at most
+_CHUNK = 2000  # rows streamed at a time into the scratch file
+_LIVE, _REBUILT = 0, 1  # the two sides of a compared row
 _UNOPENED = "(a sealed value that does not open)"
 
 
@@ -107,6 +116,7 @@ class ReadModelMismatch(ProjectionError):
 class _Snapshot:
     positions: dict[str, int]
     refreshed: dict[str, tuple[int, int]]  # read model -> (position, Unix time) of its refresh
+    #: the rows of each refresh step's mark table (one row): all that is held in memory
     rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -142,24 +152,20 @@ def verify_read_models(log: EntryReader, engine: Engine) -> None:
     every row matches; raises :class:`ReadModelMismatch` with the differing rows.
     """
     live = read_models(engine)
-    snapshot = _read_live(engine, live)
-    differences: list[RowDifference] = []
     with _scratch_engine() as scratch:
+        _create_compared(scratch)
+        snapshot = _copy_live(engine, live, scratch)
         for model in live:
-            if model.name not in snapshot.positions:
-                continue
-            rebuilt = _rebuild(log, scratch, model.name, snapshot)
-            for table in model.metadata.sorted_tables:
-                differences += _compare(
-                    model.name, table, snapshot.rows[table.name], rebuilt[table.name]
-                )
+            if model.name in snapshot.positions:
+                _rebuild(log, scratch, model.name, snapshot)
+        differences, count = _differences(scratch, {m.name: m for m in live})
     if differences:
-        differences.sort(key=lambda d: (d.read_model, d.table, repr(sorted(d.key.items()))))
-        raise ReadModelMismatch(differences[:_SHOWN], len(differences))
+        raise ReadModelMismatch(differences, count)
 
 
-def _read_live(engine: Engine, models: Sequence[ReadModel]) -> _Snapshot:
-    """Every live read model's position, refresh moment and rows, in one snapshot."""
+def _copy_live(engine: Engine, models: Sequence[ReadModel], scratch: Engine) -> _Snapshot:
+    """Every live read model's position and refresh moment, in one snapshot, and its rows
+    copied in the same snapshot into the scratch file's compared rows."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
@@ -171,7 +177,12 @@ def _read_live(engine: Engine, models: Sequence[ReadModel]) -> _Snapshot:
                 if not all(t.name in present for t in tables):
                     continue
                 snapshot.positions[model.name] = model.view.position(conn)
-                snapshot.rows.update({t.name: _rows(conn, t) for t in tables})
+                for table in tables:
+                    with scratch.begin() as out:
+                        _keep(out, model.name, table, _LIVE, _rows(conn, table))
+                if isinstance(model, Refreshable):
+                    mark = next(t for t in tables if t.name == model.refresh_tables[-1])
+                    snapshot.rows[mark.name] = dict(_rows(conn, mark))
                 refreshed = _refreshed(model, snapshot.rows)
                 if refreshed is not None:
                     snapshot.refreshed[model.name] = refreshed
@@ -189,12 +200,11 @@ def _refreshed(
     return None
 
 
-def _rebuild(
-    log: EntryReader, scratch: Engine, name: str, snapshot: _Snapshot
-) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
-    """The rows of read model ``name`` rebuilt from ``log`` as the live one stands."""
+def _rebuild(log: EntryReader, scratch: Engine, name: str, snapshot: _Snapshot) -> None:
+    """Rebuild read model ``name`` from ``log`` as the live one stands, and keep its rows
+    in the scratch file's compared rows."""
     stop = snapshot.positions[name]
-    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    kept: set[str] = set()
     refreshed = snapshot.refreshed.get(name)
     steps = [stop] if refreshed is None else [min(refreshed[0], stop), stop]
     model = next(m for m in read_models(scratch) if m.name == name)
@@ -209,12 +219,12 @@ def _rebuild(
             if _live_refresh(model, snapshot.rows).get("inputs") is None:
                 _as_before_inputs(scratch, model)
             # The refresh's own tables are as of its position: keep them from here.
-            with scratch.connect() as conn:
-                rows.update({t.name: _rows(conn, t) for t in _refresh_tables(model)})
-    with scratch.connect() as conn:
-        for table in model.metadata.sorted_tables:
-            rows.setdefault(table.name, _rows(conn, table))
-    return rows
+            for table in _refresh_tables(model):
+                _keep_rebuilt(scratch, name, table)
+                kept.add(table.name)
+    for table in model.metadata.sorted_tables:
+        if table.name not in kept:
+            _keep_rebuilt(scratch, name, table)
 
 
 def _live_refresh(
@@ -259,40 +269,103 @@ def _refresh_tables(model: ReadModel) -> list[Table]:
     return [t for t in model.metadata.sorted_tables if t.name in derived]
 
 
-def _rows(conn: Connection, table: Table) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """The rows of ``table`` by primary key, sealed columns opened (one that does not
-    open reads as :data:`_UNOPENED`, so it differs from the rebuild)."""
-    key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+def _rows(conn: Connection, table: Table) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The rows of ``table`` with their primary keys, streamed, sealed columns opened (one
+    that does not open reads as :data:`_UNOPENED`, so it differs from the rebuild)."""
+    key = _key_columns(table)
     sealed = [c.name for c in table.columns if isinstance(c.type, SealedText)]
     columns = [type_coerce(c, Text).label(c.name) if c.name in sealed else c for c in table.columns]
-    out = {}
-    for found in conn.execute(select(*columns)):
-        row = found._asdict()
-        for name in sealed:
-            if row[name] is not None:
-                try:
-                    row[name] = open_text(conn.dialect, row[name])
-                except ReadModelKeyMissing:
-                    raise
-                except ProjectionError:
-                    row[name] = _UNOPENED
-        out[tuple(row[k] for k in key)] = row
-    return out
+    found = conn.execution_options(yield_per=_CHUNK).execute(select(*columns))
+    for part in found.partitions():
+        for each in part:
+            row = each._asdict()
+            for name in sealed:
+                if row[name] is not None:
+                    try:
+                        row[name] = open_text(conn.dialect, row[name])
+                    except ReadModelKeyMissing:
+                        raise
+                    except ProjectionError:
+                        row[name] = _UNOPENED
+            yield tuple(row[k] for k in key), row
 
 
-def _compare(
-    read_model: str,
+def _key_columns(table: Table) -> list[str]:
+    return [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+
+
+_COMPARED = "verify_compared"
+"""The scratch file's table of both sides' rows: (read model, table, key, side, row)."""
+
+
+def _create_compared(scratch: Engine) -> None:
+    with scratch.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE TABLE {_COMPARED} (model TEXT NOT NULL, tbl TEXT NOT NULL, "
+                "key TEXT NOT NULL, side INTEGER NOT NULL, row TEXT NOT NULL, "
+                "PRIMARY KEY (model, tbl, key, side)) WITHOUT ROWID"
+            )
+        )
+
+
+def _keep(
+    out: Connection,
+    model: str,
     table: Table,
-    live: dict[tuple[Any, ...], dict[str, Any]],
-    rebuilt: dict[tuple[Any, ...], dict[str, Any]],
-) -> list[RowDifference]:
-    key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+    side: int,
+    rows: Iterable[tuple[tuple[Any, ...], dict[str, Any]]],
+) -> None:
+    """Write ``rows`` of one side into the compared rows through ``out``, a chunk at a
+    time. A row is its JSON (the Python values; ``repr`` of any other type); its key sorts
+    as the differences are listed: by the repr of its sorted key items."""
+    names = _key_columns(table)
+    insert = text(f"INSERT INTO {_COMPARED} VALUES (:model, :tbl, :key, :side, :row)")
+    chunk: list[dict[str, Any]] = []
+    for key, row in rows:
+        chunk.append(
+            {
+                "model": model,
+                "tbl": table.name,
+                "key": repr(sorted(zip(names, key, strict=True))),
+                "side": side,
+                "row": json.dumps(row, sort_keys=True, default=repr),
+            }
+        )
+        if len(chunk) >= _CHUNK:
+            out.execute(insert, chunk)
+            chunk = []
+    if chunk:
+        out.execute(insert, chunk)
+
+
+def _keep_rebuilt(scratch: Engine, model: str, table: Table) -> None:
+    """Keep the rebuilt rows of ``table``: read and written on one connection of the
+    scratch file, so the reading cursor never blocks the writes."""
+    with scratch.begin() as conn:
+        _keep(conn, model, table, _REBUILT, _rows(conn, table))
+
+
+def _differences(scratch: Engine, models: dict[str, ReadModel]) -> tuple[list[RowDifference], int]:
+    """The first :data:`_SHOWN` differing rows (by read model, table and key) and how many
+    differ in all: one ordered pass over the compared rows."""
+    differing = (
+        f"SELECT model, tbl, key, max(CASE WHEN side = {_LIVE} THEN row END) AS live, "
+        f"max(CASE WHEN side = {_REBUILT} THEN row END) AS rebuilt FROM {_COMPARED} "
+        "GROUP BY model, tbl, key HAVING count(*) = 1 OR live IS NOT rebuilt"
+    )
+    with scratch.connect() as conn:
+        count = int(conn.execute(text(f"SELECT count(*) FROM ({differing})")).scalar_one())
+        first = conn.execute(text(f"{differing} ORDER BY model, tbl, key LIMIT {_SHOWN}")).all()
     out = []
-    for k in sorted(live.keys() | rebuilt.keys(), key=repr):
-        a, b = live.get(k), rebuilt.get(k)
-        if a != b:
-            out.append(RowDifference(read_model, table.name, dict(zip(key, k, strict=True)), a, b))
-    return out
+    for model, tbl, _, live_text, rebuilt_text in first:
+        live = None if live_text is None else json.loads(live_text)
+        rebuilt = None if rebuilt_text is None else json.loads(rebuilt_text)
+        table = next(t for t in models[model].metadata.sorted_tables if t.name == tbl)
+        row: dict[str, Any] = json.loads(live_text if live_text is not None else rebuilt_text)
+        key = {k: row[k] for k in _key_columns(table)}
+        out.append(RowDifference(model, tbl, key, live, rebuilt))
+    return out, count
 
 
 @contextmanager
