@@ -18,6 +18,7 @@ import email.policy
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +42,9 @@ from tests.support.api_server import (
     make_cast,
     operator_member,
 )
+from tests.support.cli import Cli
 from tests.support.notices import outbox
+from trackrecord.cli.errors import ExitCode
 
 SENDER = "trackrecord@minbzk.example"
 
@@ -273,3 +276,23 @@ def test_someone_who_reads_the_pages_in_english_is_written_to_in_english(
     assert message["Subject"] == "lang-dave asks to see part of your portfolio"
     assert message["Content-Language"] == "en"
     assert _text(message).startswith("Hello lang-alice,")
+
+
+def test_serve_needs_a_from_address_and_a_known_security(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite://{(tmp_path / 'l.db').as_posix()}", tmp_path / "keys")
+    cli.ok("init", "--operator", "op", "--department", "minbzk/cio", "--name", "Operator")
+    result = cli("serve", "--smtp-host", "relay.minbzk.example")
+    assert result.exit_code == ExitCode.USAGE
+    assert "--smtp-from" in result.output
+    result = cli(
+        "serve", "--smtp-host", "relay.minbzk.example", "--smtp-from", SENDER,
+        "--smtp-security", "ssl",
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE
+    assert "starttls, tls or none" in result.output
+    result = cli(
+        "serve", "--smtp-host", "relay.minbzk.example", "--smtp-from", SENDER,
+        "--smtp-user", "trackrecord",
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE
+    assert "TRACKRECORD_SMTP_PASSWORD" in result.output
