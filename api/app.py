@@ -60,7 +60,7 @@ from .routers import (
     verifier,
     witness,
 )
-from .wording import TERMS, skill_label
+from .wording import TERMS, reason_text, skill_label
 
 __all__ = ["create_app"]
 
@@ -187,7 +187,7 @@ def create_app(
     )
     here = Path(__file__).parent
     app.state.templates = Jinja2Templates(
-        env=template_environment(here / "templates", TERMS, skill_label)
+        env=template_environment(here / "templates", TERMS, skill_label, reason_text)
     )
     app.mount("/static", StaticFiles(directory=here / "static"), name="static")
     install_api_docs(app)

@@ -36,6 +36,7 @@ from .onboarding import OnboardingStore
 from .positions import EntryPositions
 from .ratelimit import RateLimiter
 from .readmodels import ReadModels
+from .search_counts import SearchAppearances
 from .sessions import SessionStore
 from .streams import StreamCache
 from .visibility import Profiles
@@ -58,6 +59,7 @@ class AppContext:
     profiles: Profiles = field(init=False)
     board: AssignmentBoard = field(init=False)
     read_models: ReadModels = field(init=False)
+    search_appearances: SearchAppearances = field(init=False)
     sessions: SessionStore = field(init=False)
     audits: AuditJobs = field(init=False)
     writes: RateLimiter = field(init=False)
@@ -119,6 +121,7 @@ class AppContext:
             )
         )
         self.wallet = WalletGrants(self.read_models.projector.engine, clock=cfg.session_clock)
+        self.search_appearances = SearchAppearances(self.read_models.projector.engine)
         self.wallet_records = VerifiedRecords()
         self.audits = AuditJobs(self.ledger.store)
         self.writes = RateLimiter("writes", cfg.write_limit, cfg.clock)
@@ -176,6 +179,7 @@ class AppContext:
             self.board.clear()
             self.answers.clear()
             self.wallet_records.clear()
+            self.search_appearances.forget(list(state.erased))
 
     def version(self) -> tuple[int, int, str, tuple[int, str]]:
         """What read-model answers depend on: the log's size (read from the store, so

@@ -378,6 +378,48 @@ CANDIDATE: list[JsonValue] = [
     }
 ]
 
+PEOPLE_SEARCH: list[JsonValue] = [
+    {
+        "skills": ["data-analysis"],
+        "hours": 8,
+        "ring": "government",
+        "found": [
+            {
+                "person": "alice",
+                "ring": "department",
+                "score": 0.8,
+                "skills": [
+                    {
+                        "skill": "data-analysis",
+                        "evidence": 2,
+                        "ambition": False,
+                        "reputation": 3.9,
+                        "origins": [],
+                        "imported": 0,
+                    }
+                ],
+                "missing": [],
+                "available_hours": 28,
+                "reasons": [
+                    {
+                        "code": "ring_department",
+                        "values": {"department": "minbzk/dgo"},
+                        "text": "ring: own department (minbzk/dgo)",
+                    },
+                    {
+                        "code": "hours",
+                        "values": {"available": 28, "budget": 36, "needed": 8},
+                        "text": "available 28 of 36 h/week, 8 needed",
+                    },
+                ],
+                "withheld": [],
+                "portfolio": "/portfolio/alice",
+                "portfolio_parts": ["dossier", "free"],
+            }
+        ],
+    }
+]
+
 ASSIGNMENT_MATCH: list[JsonValue] = [
     {
         "assignment": "0b0f6d6e-2c43-4b8e-9a39-6a3e2f0d9c11",

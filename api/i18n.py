@@ -206,17 +206,25 @@ def _number_filter(context: Context, value: float | int | None, decimals: int | 
 
 
 def template_environment(
-    directory: Path, terms: Mapping[str, str], skill_label: Callable[[str, str], str]
+    directory: Path,
+    terms: Mapping[str, str],
+    skill_label: Callable[[str, str], str],
+    reason_text: Callable[[Any, str], str],
 ) -> Environment:
     """The pages' Jinja2 environment: autoescaped, with the i18n extension whose gettext
     reads the ``lang`` each page is rendered with, the ``date``, ``datetime`` and
     ``number`` filters that format the way that language does, ``term``: a ledger value
     (``on_request``) in words (``terms``, English, translated: "op aanvraag"), and
-    ``skill``: a skill's slug by its label in that language (``skill_label(slug, lang)``)."""
+    ``skill``: a skill's slug by its label in that language (``skill_label(slug, lang)``),
+    ``reason``: a matching reason in words in that language (``reason_text(reason, lang)``)."""
 
     @pass_context
     def skill(context: Context, slug: str) -> str:
         return skill_label(slug, _lang(context).code)
+
+    @pass_context
+    def reason(context: Context, value: Any) -> str:
+        return reason_text(value, _lang(context).code)
 
     @pass_context
     def term(context: Context, value: object) -> str:
@@ -237,6 +245,7 @@ def template_environment(
         number=_number_filter,
         term=term,
         skill=skill,
+        reason=reason,
     )
     return env
 

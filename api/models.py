@@ -40,9 +40,12 @@ __all__ = [
     "KeyOut",
     "LogInfo",
     "Page",
+    "PeopleSearchOut",
+    "PersonFoundOut",
     "PersonOut",
     "PortfolioOut",
     "Problem",
+    "ReasonOut",
     "ReputationOut",
     "RoleOut",
     "SessionIn",
@@ -511,6 +514,45 @@ class CandidateOut(BaseModel):
     #: the parts of the candidate's portfolio this viewer may not read: then only the
     #: candidate's place in the ranking, ring and hours are shown
     withheld: list[str] = []
+
+
+class ReasonOut(BaseModel):
+    """Why a match was made: a code, its values and the English text
+    (:mod:`projections.matching.reasons`; the pages word it in the reader's language)."""
+
+    code: str
+    values: dict[str, Any]
+    text: str
+
+
+class PersonFoundOut(BaseModel):
+    """A person a people search found, as far as the searcher may see them."""
+
+    person: str
+    #: department, organisation, government or beyond (evidence from another ledger)
+    ring: str
+    #: null when the searcher may not read every part the match is made of (``withheld``)
+    score: float | None
+    skills: list[dict[str, Any]]
+    missing: list[str]
+    available_hours: int
+    reasons: list[ReasonOut]
+    withheld: list[str]
+    #: the page of their portfolio, which shows the parts in ``portfolio_parts``
+    portfolio: str
+    portfolio_parts: list[str]
+
+
+class PeopleSearchOut(BaseModel):
+    """A people search: the skills as searched (slugs), the hours and ring, and the
+    people found, best first, ring by ring."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": examples.PEOPLE_SEARCH})
+
+    skills: list[str]
+    hours: int
+    ring: str
+    found: list[PersonFoundOut]
 
 
 class AssignmentMatchOut(BaseModel):

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
+
+from babel.numbers import format_decimal
 
 from ledger.skills import SKILLS, SKILLS_BY_SLUG
+from projections.matching.reasons import Reason
 
-from .i18n import N_
+from .i18n import N_, language
 
-__all__ = ["GRADES", "PART_TITLES", "RULES", "TERMS", "skill_choices", "skill_label"]
+__all__ = [
+    "GRADES",
+    "PART_TITLES",
+    "REASONS",
+    "RULES",
+    "TERMS",
+    "reason_text",
+    "skill_choices",
+    "skill_label",
+]
 
 PART_TITLES: Mapping[str, str] = MappingProxyType(
     {
@@ -62,6 +75,7 @@ TERMS: Mapping[str, str] = MappingProxyType(
         "department": N_("department"),
         "organisation": N_("organisation"),
         "government": N_("government"),
+        "beyond": N_("beyond government"),
         # outcomes (Outcome)
         "delivered": N_("delivered"),
         "partly_delivered": N_("partly delivered"),
@@ -182,7 +196,20 @@ RULES: Mapping[str, str] = MappingProxyType(
         "conflict": N_("Someone else changed this at the same moment: try again."),
         "internal_error": N_("Something went wrong in the service. Please report the code below."),
         # the pages' own checks
-        "unknown_skill": N_("“%(skill)s” is not a skill name: use letters or digits."),
+        "unknown_skill": N_(
+            "“%(skill)s” is not a skill: choose one from the list, or name your own with "
+            "lower-case letters, digits and hyphens."
+        ),
+        # people search (ledger.people_search)
+        "no_skill": N_("Name at least one skill to search for."),
+        "too_many_skills": N_("Search for at most five skills at once."),
+        "bad_hours": N_("Available hours are 0 to 36 a week."),
+        "bad_ring": N_("Choose a ring: department, organisation, government or beyond."),
+        "bad_limit": N_("Ask for 1 to 50 people."),
+        "no_place": N_(
+            "The department and organisation rings are counted from your own place: log in "
+            "to search them, or search the government ring."
+        ),
     }
 )
 """What each rule code means to the person who met it (English; translated where shown)."""
@@ -197,3 +224,80 @@ def skill_label(slug: str, language: str) -> str:
 def skill_choices(language: str) -> list[tuple[str, str]]:
     """Every skill of the taxonomy as (label in ``language``, slug), by label."""
     return sorted(((s.label(language), s.slug) for s in SKILLS), key=lambda c: c[0].casefold())
+
+
+REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        # matching reasons (projections.matching.reasons), each with its values
+        "ring_department": N_("ring: own department (%(department)s)"),
+        "ring_organisation": N_("ring: own organisation (%(organisation)s)"),
+        "ring_government": N_("ring: another organisation"),
+        "ring_beyond": N_("ring: beyond government (evidence imported from %(origins)s)"),
+        "skills": N_("skills: %(skills)s"),
+        "missing": N_("missing: %(skills)s"),
+        "hours": N_("available %(available)s of %(budget)s h/week, %(needed)s needed"),
+        "withheld": N_(
+            "score and other details withheld: the %(parts)s part(s) of %(person)s are not visible"
+        ),
+        "assignment_skills": N_("skills: %(skills)s of %(needed)s needed"),
+        "assignment_ring": N_("ring: %(ring)s"),
+        "assignment_hours": N_("%(hours)s h/week fits %(available)s available"),
+    }
+)
+"""Each matching reason's sentence (English; translated where shown), by code."""
+
+_SKILL_REASONS = {
+    "evidence": N_("%(skill)s (%(count)s× evidence, %(reputation)s)"),
+    "imported": N_("%(skill)s (%(count)s× rated on another ledger, %(reputation)s)"),
+    "ambition": N_("%(skill)s (wants to develop it, %(reputation)s)"),
+    "hidden": N_("reputation not visible"),
+    "none": N_("no reputation yet"),
+    "score": N_("reputation %(score)s"),
+    "origins": N_("%(reputation)s, with ratings imported from %(origins)s"),
+}
+
+
+def reason_text(reason: Reason, lang: str) -> str:
+    """``reason`` as a sentence in the language ``lang``: its code's sentence
+    (:data:`REASONS`) with skills by their label, ledger values in words and numbers the
+    language's way."""
+    said = language(lang)
+    v = dict(reason.values)
+    if reason.code == "skills":
+        shown = bool(v.get("reputation_shown", True))
+        v["skills"] = "; ".join(_skill_text(s, shown, lang) for s in v["skills"])
+    elif reason.code in ("missing", "assignment_skills"):
+        v["skills"] = ", ".join(skill_label(s, lang) for s in v["skills"])
+    elif reason.code == "withheld":
+        v["parts"] = ", ".join(said.gettext(TERMS.get(p, p)) for p in v["parts"])
+    elif reason.code == "assignment_ring":
+        v["ring"] = said.gettext(TERMS.get(v["ring"], v["ring"]))
+    elif reason.code == "ring_beyond":
+        v["origins"] = ", ".join(v["origins"])
+    template = REASONS.get(reason.code)
+    return reason.text if template is None else said.gettext(template, **v)
+
+
+def _skill_text(s: Mapping[str, Any], reputation_shown: bool, lang: str) -> str:
+    said = language(lang)
+    if not reputation_shown:
+        rep = said.gettext(_SKILL_REASONS["hidden"])
+    elif s["reputation"] is None:
+        rep = said.gettext(_SKILL_REASONS["none"])
+    else:
+        score = format_decimal(s["reputation"], format="0.00", locale=lang)
+        rep = said.gettext(_SKILL_REASONS["score"], score=score)
+    if reputation_shown and s["origins"]:
+        rep = said.gettext(
+            _SKILL_REASONS["origins"], reputation=rep, origins=", ".join(s["origins"])
+        )
+    label = skill_label(s["skill"], lang)
+    if s["evidence"]:
+        return said.gettext(
+            _SKILL_REASONS["evidence"], skill=label, count=s["evidence"], reputation=rep
+        )
+    if s.get("imported"):
+        return said.gettext(
+            _SKILL_REASONS["imported"], skill=label, count=s["imported"], reputation=rep
+        )
+    return said.gettext(_SKILL_REASONS["ambition"], skill=label, reputation=rep)

@@ -83,6 +83,7 @@ __all__ = [
     "DIRECTORY_PART",
     "HISTORY",
     "MATCHING_PARTS",
+    "OPT_IN_PART",
     "AccessGiven",
     "AccessHeld",
     "GrantLine",
@@ -124,6 +125,10 @@ DEFAULT_VISIBILITY: Mapping[Part, Visibility] = MappingProxyType(
 #: the parts a match of a candidate is made of: contributions (claimed into any part)
 #: and completions as evidence, endorsements as reputation, ambitions, the free part
 MATCHING_PARTS: frozenset[Part] = frozenset(Part)
+
+#: the part whose visibility is a person's opt-in to matching and people search: who may
+#: read their ``free`` part may find them (private by default: nobody)
+OPT_IN_PART = Part.FREE
 
 
 def today_utc() -> str:

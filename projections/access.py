@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
-from ledger.access import DEFAULT_VISIBILITY, permits, today_utc
+from ledger.access import DEFAULT_VISIBILITY, OPT_IN_PART, permits, today_utc
 from ledger.catalogue import Part, Visibility
 
 __all__ = [
@@ -38,8 +38,6 @@ __all__ = [
     "today_utc",
     "visible_parts",
 ]
-
-OPT_IN_PART = Part.FREE
 
 
 def visible_parts(

@@ -25,7 +25,8 @@ from api.i18n import (
     missing,
     template_environment,
 )
-from api.wording import TERMS, skill_label
+from api.wording import TERMS, reason_text, skill_label
+from projections.matching.reasons import Reason
 from tests.support.api_server import UNLIMITED, Live, ensure_genesis, live_server
 
 PAGES = ("/", "/employee", "/manager", "/auditor")
@@ -80,18 +81,31 @@ def test_dates_and_numbers_the_dutch_way(tmp_path: Path) -> None:
     (tmp_path / "t.html").write_text(
         "{{ day | date }}|{{ 1234567.5 | number }}|{{ 0.756 | number(2) }}|"
         "{{ moment | datetime }}|{{ 'on_request' | term }}|{{ _('Employee') }}|"
-        "{{ 'data-analysis' | skill }}|{{ 'no-such-skill' | skill }}"
+        "{{ 'data-analysis' | skill }}|{{ 'no-such-skill' | skill }}|{{ why | reason }}"
     )
-    env = template_environment(tmp_path, TERMS, skill_label)
-    values = {"day": "2026-12-06", "moment": "2026-12-06T09:05:00Z"}
+    env = template_environment(tmp_path, TERMS, skill_label, reason_text)
+    why = Reason("missing", {"skills": ["data-analysis"]})  # a matching reason, in words
+    values = {"day": "2026-12-06", "moment": "2026-12-06T09:05:00Z", "why": why}
     nl = env.get_template("t.html").render(lang="nl", **values).split("|")
     en = env.get_template("t.html").render(lang="en", **values).split("|")
     assert nl[:3] == ["6 dec 2026", "1.234.567,5", "0,76"]
     assert en[:3] == ["Dec 6, 2026", "1,234,567.5", "0.76"]
     assert nl[3].startswith("6 dec 2026")
     assert nl[3].endswith("09:05:00 UTC")
-    assert nl[4:] == ["op aanvraag", "Medewerker", "data-analyse", "no-such-skill"]
-    assert en[4:] == ["on request", "Employee", "data analysis", "no-such-skill"]
+    assert nl[4:] == [
+        "op aanvraag",
+        "Medewerker",
+        "data-analyse",
+        "no-such-skill",
+        "ontbreekt: data-analyse",
+    ]
+    assert en[4:] == [
+        "on request",
+        "Employee",
+        "data analysis",
+        "no-such-skill",
+        "missing: data analysis",
+    ]
 
 
 @pytest.fixture(scope="module")

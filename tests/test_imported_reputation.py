@@ -170,7 +170,7 @@ def test_matching_counts_imported_ratings_and_names_their_origin(
     [skill] = after.skills
     assert skill.origins == (ORIGIN,)
     assert skill.reputation == pytest.approx(receiving.explain("policy-advice").score, abs=1e-3)
-    assert f"with ratings imported from {ORIGIN}" in after.reasons[1]
+    assert f"with ratings imported from {ORIGIN}" in after.reasons[1].text
     assert after.score is not None
     assert before.score is not None
     assert after.score > before.score  # her imported 4, 5 and 3 raise her above the prior

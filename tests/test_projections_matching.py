@@ -127,8 +127,8 @@ def test_candidates_are_searched_ring_by_ring_and_explained(market: Market) -> N
     assert carol.skills[1].ambition
     assert carol.skills[1].evidence == 0
     assert alice.available_hours == 36
-    assert alice.reasons[0] == f"ring: own department ({DEPT})"
-    assert any("python (1× evidence" in reason for reason in alice.reasons)
+    assert alice.reasons[0].text == f"ring: own department ({DEPT})"
+    assert any("python (1× evidence" in reason.text for reason in alice.reasons)
     assert found[2].missing == ("python",)
 
 

@@ -118,7 +118,7 @@ def _candidates(ctx: AppContext, assignment: str, viewer: Viewer, limit: int) ->
             skills=[dataclasses.asdict(s) for s in m.skills],
             missing=list(m.missing),
             available_hours=m.available_hours,
-            reasons=list(m.reasons),
+            reasons=[r.text for r in m.reasons],
             withheld=[p.value for p in m.withheld],
         )
         for m in view_candidates(matches, viewer, state)

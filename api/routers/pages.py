@@ -17,11 +17,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from ledger.access import GrantLine, applications_of
+from ledger.access import (
+    DIRECTORY_PART,
+    OPT_IN_PART,
+    GrantLine,
+    applications_of,
+    visibility_of,
+)
 from ledger.catalogue import ContributionKind, Part
 from ledger.checkpoint import CheckpointError
 from ledger.cosignature import verify_cosignatures
 from ledger.errors import LedgerError, NotFound
+from ledger.people_search import SearchRing, find_skill, people_query
 from ledger.state import AccessRequest, LedgerState
 from projections.matching.queries import assignments_for, candidates
 from projections.portfolio import portfolio
@@ -29,9 +36,10 @@ from projections.portfolio import portfolio
 from ..context import AppContext
 from ..deps import Ctx, PersonId, viewer_of
 from ..errors import ApiError
-from ..i18n import N_
+from ..i18n import N_, language, language_of
 from ..onboarding_views import newcomer_values
 from ..rendering import render
+from ..search_views import search_and_count
 from ..views import (
     applicants_out,
     assignment_out,
@@ -42,7 +50,7 @@ from ..views import (
 )
 from ..visibility import Viewer, view_candidates
 from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
-from ..wording import GRADES, PART_TITLES
+from ..wording import GRADES, PART_TITLES, RULES
 
 __all__ = ["router"]
 
@@ -146,6 +154,7 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
         values["grades"] = GRADES
         values["applications"] = _applications(ctx, me)
         values["applied"] = {a["assignment"] for a in values["applications"]}
+        values["findable"] = _findable(ctx, me)
     else:
         values.update(newcomer_values(request, ctx))
     return render(request, "employee.html", N_("Employee"), "employee", **values)
@@ -218,6 +227,58 @@ def _endorsements_given(me: str, state: LedgerState) -> list[dict[str, Any]]:
     ]
 
 
+def _findable(ctx: AppContext, me: str) -> dict[str, Any]:
+    """Whether and by whom people searches find me (my opt-in, ledger.people_search), and
+    how many searches found me so far (api.search_counts)."""
+    state = ctx.state()
+    return {
+        "opt_in": visibility_of(state, me, OPT_IN_PART).value,
+        "directory": visibility_of(state, me, DIRECTORY_PART).value,
+        "found": ctx.search_appearances.found(me),
+    }
+
+
+def _people_search(request: Request, ctx: AppContext, me: str) -> dict[str, Any]:
+    """The search tab's form as asked (``?skill=&hours=&ring=``) and, once a skill is
+    asked, the people found (or the refusal, in words)."""
+    asked = request.query_params
+    form = {
+        "skill": asked.get("skill", ""),
+        "hours": asked.get("hours", "0"),
+        "ring": asked.get("ring", SearchRing.GOVERNMENT.value),
+    }
+    out: dict[str, Any] = {"form": form, "rings": [r.value for r in SearchRing]}
+    if "skill" not in asked:
+        return out
+    try:
+        hours = int(form["hours"] or 0)
+    except ValueError:
+        hours = -1  # refused below, in the user's words
+    try:
+        query = people_query(form["skill"].split(","), hours=hours, ring=form["ring"], limit=20)
+        found = search_and_count(ctx, query, Viewer(ctx.today(), me))
+    except LedgerError as exc:
+        code = getattr(exc, "code", "malformed")
+        said = language(language_of(request))
+        values = {"skill": _refused_skill(form["skill"])}
+        message = said.gettext(RULES[code], **values) if code in RULES else exc.message
+        out["error"] = {"code": code, "message": message}
+        return out
+    out["query"] = query
+    out["found"] = [{"match": f.match, "parts": [p.value for p in f.portfolio]} for f in found]
+    return out
+
+
+def _refused_skill(typed: str) -> str:
+    """The first of the comma-separated skills ``typed`` that names no skill (or "")."""
+    for text in typed.split(","):
+        try:
+            find_skill(text)
+        except LedgerError:
+            return text.strip()
+    return ""
+
+
 @router.get("/manager", response_class=HTMLResponse)
 def manager(request: Request, ctx: Ctx) -> HTMLResponse:
     """Review requests addressed to me as manager, posting assignments, ranked candidates,
@@ -234,6 +295,7 @@ def manager(request: Request, ctx: Ctx) -> HTMLResponse:
             values["reviews"] = _reviews(ctx, me, "manager")
             values["assignments"] = _my_assignments(ctx, me, state)
         values["given"] = _endorsements_given(me, state)
+        values["search"] = _people_search(request, ctx, me)
     return render(request, "manager.html", N_("Manager"), "manager", **values)
 
 

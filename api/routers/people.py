@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ledger.access import directory_listing, shows_directory_entry
 from ledger.errors import NotFound
+from ledger.people_search import MAX_HOURS, MAX_LIMIT, MAX_SKILLS, people_query
 
 from ..context import AppContext
 from ..deps import Ctx, OptionalViewer, Paging, PersonId
 from ..errors import problem_responses
-from ..models import EntryOut, Page, PersonOut
+from ..models import EntryOut, Page, PeopleSearchOut, PersonOut
+from ..search_views import people_search_out, search_and_count
 from ..views import person_out, stream_page, withheld_directory_entry
 
 __all__ = ["display_name", "router"]
@@ -38,6 +42,39 @@ def list_people(ctx: Ctx, viewer: OptionalViewer, page: Paging) -> Page[PersonOu
     items = [item.model_copy(update={"display_name": display_name(ctx, item.id)}) for item in items]
     more = offset + page.limit < len(ids)
     return Page[PersonOut](items=items, next_cursor=str(offset + page.limit) if more else None)
+
+
+@router.get("/search", responses=problem_responses(403, 422))
+def search(
+    ctx: Ctx,
+    viewer: OptionalViewer,
+    skill: Annotated[
+        list[str],
+        Query(
+            min_length=1,
+            max_length=MAX_SKILLS,
+            description="a skill: its Dutch or English label (``data-analyse``) or slug; "
+            "repeat for several",
+        ),
+    ],
+    hours: Annotated[
+        int, Query(ge=0, le=MAX_HOURS, description="hours a week they must still have free")
+    ] = 0,
+    ring: Annotated[
+        Literal["department", "organisation", "government", "beyond"],
+        Query(description="how far to search, counted from your own place"),
+    ] = "government",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+) -> PeopleSearchOut:
+    """People by skill, available hours and ring, best first with their reasons: only
+    people who opted in towards you (their free part is visible to you), and of each only
+    what you may read (``withheld``); ``beyond`` adds people whose evidence comes from
+    another ledger. Without a session: only the government and beyond rings (``no_place``,
+    403), and only people whose directory entry is public. Each person listed is counted
+    as found once more; who searched is not kept (docs/privacy.md §10). An unknown skill
+    is ``unknown_skill`` (422)."""
+    query = people_query(skill, hours=hours, ring=ring, limit=limit)
+    return people_search_out(query, search_and_count(ctx, query, viewer))
 
 
 @router.get("/{person}")

@@ -183,7 +183,7 @@ def _matches(ctx: AppContext, person: str, limit: int) -> list[BaseModel]:
             matched=list(m.matched),
             missing=list(m.missing),
             fit=m.fit,
-            reasons=list(m.reasons),
+            reasons=[r.text for r in m.reasons],
         )
         for m in found
     ]

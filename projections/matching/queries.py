@@ -47,10 +47,12 @@ from sqlalchemy import (
 
 from ledger.catalogue import Part, Ring, Visibility
 from ledger.errors import NotFound
+from ledger.people_search import SearchRing
 
 from ..access import grant_active, today_utc
 from ..reputation import tables as rep
 from . import tables as t
+from .reasons import Reason, skill_entry
 
 __all__ = [
     "AssignmentMatch",
@@ -61,6 +63,9 @@ __all__ = [
     "assignments_for",
     "candidates",
     "candidates_for_assignment",
+    "granted_owners",
+    "hours_reason",
+    "skills_reason",
 ]
 
 _RINGS = (Ring.DEPARTMENT, Ring.ORGANISATION, Ring.GOVERNMENT)
@@ -89,13 +94,16 @@ class AssignmentSpec:
 @dataclass(frozen=True)
 class SkillMatch:
     """A required skill the candidate has: evidence count, ambition, refreshed reputation,
-    and the other ledgers whose imported ratings count in that reputation (``origins``)."""
+    the other ledgers whose imported ratings count in that reputation (``origins``), and
+    how many of those ratings are in this skill (``imported``; counted only where they
+    are the evidence, :mod:`projections.matching.search`)."""
 
     skill: str
     evidence: int
     ambition: bool
     reputation: float | None
     origins: tuple[str, ...] = ()
+    imported: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,12 +116,12 @@ class Match:
     """
 
     person: str
-    ring: Ring
+    ring: Ring | SearchRing  # SearchRing.BEYOND only in a people search
     score: float | None
     skills: tuple[SkillMatch, ...]
     missing: tuple[str, ...]
     available_hours: int
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[Reason, ...] = field(default=())
     withheld: tuple[Part, ...] = ()
 
     def as_seen(self, hidden: Collection[Part], evidence: Mapping[str, int]) -> Match:
@@ -137,18 +145,15 @@ class Match:
                 ambition=s.ambition and Part.AMBITIONS not in hidden,
                 reputation=None if Part.ANALYTICAL in hidden else s.reputation,
                 origins=() if Part.ANALYTICAL in hidden else s.origins,
+                imported=0 if Part.ANALYTICAL in hidden else s.imported,
             )
-            if seen.evidence or seen.ambition:
+            if seen.evidence or seen.ambition or seen.imported:
                 shown.append(seen)
-        parts = ", ".join(p.value for p in withheld)
         reasons = [self.reasons[0]]  # _reasons puts the ring first and the hours last
         if shown:
-            reasons.append(_skills_reason(shown, reputation_shown=Part.ANALYTICAL not in hidden))
-        reasons += [
-            self.reasons[-1],
-            f"score and other details withheld: the {parts} part(s) of {self.person} "
-            "are not visible",
-        ]
+            reasons.append(skills_reason(shown, reputation_shown=Part.ANALYTICAL not in hidden))
+        parts = [p.value for p in withheld]
+        reasons += [self.reasons[-1], Reason("withheld", {"person": self.person, "parts": parts})]
         return Match(
             person=self.person,
             ring=self.ring,
@@ -174,7 +179,7 @@ class AssignmentMatch:
     matched: tuple[str, ...]
     missing: tuple[str, ...]
     fit: float
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[Reason, ...] = field(default=())
 
 
 def candidates_for_assignment(
@@ -234,7 +239,7 @@ def candidates(
     if not required or limit <= 0:
         return []
     excluded = sorted({*exclude, *([searcher] if searcher else [])})
-    granted = _granted_owners(conn, searcher, today or today_utc())
+    granted = granted_owners(conn, searcher, today or today_utc())
     found: list[Match] = []
     for ring in _RINGS[: _RINGS.index(spec.ring) + 1]:
         rows = conn.execute(
@@ -246,7 +251,7 @@ def candidates(
     return found
 
 
-def _granted_owners(conn: Connection, searcher: str | None, today: str) -> list[str]:
+def granted_owners(conn: Connection, searcher: str | None, today: str) -> list[str]:
     """The people who granted ``searcher`` their free part, with the grant active on ``today``."""
     if searcher is None:
         return []
@@ -372,38 +377,40 @@ def _reasons(  # the ring first, the hours last (Match.as_seen keeps those two)
     missing: tuple[str, ...],
     available: int,
     params: MatchParams,
-) -> tuple[str, ...]:
+) -> tuple[Reason, ...]:
     where = {
-        Ring.DEPARTMENT: f"own department ({spec.department})",
-        Ring.ORGANISATION: f"own organisation ({spec.organisation})",
-        Ring.GOVERNMENT: "another organisation",
+        Ring.DEPARTMENT: Reason("ring_department", {"department": spec.department}),
+        Ring.ORGANISATION: Reason("ring_organisation", {"organisation": spec.organisation}),
+        Ring.GOVERNMENT: Reason("ring_government"),
     }[ring]
-    reasons = [f"ring: {where}", _skills_reason(have, reputation_shown=True)]
+    reasons = [where, skills_reason(have, reputation_shown=True)]
     if missing:
-        reasons.append("missing: " + ", ".join(missing))
-    reasons.append(
-        f"available {available} of {params.weekly_budget_hours} h/week, "
-        f"{spec.hours_per_week} needed"
-    )
+        reasons.append(Reason("missing", {"skills": list(missing)}))
+    reasons.append(hours_reason(available, spec.hours_per_week, params))
     return tuple(reasons)
 
 
-def _skills_reason(have: Iterable[SkillMatch], *, reputation_shown: bool) -> str:
-    skills = []
-    for m in have:
-        if not reputation_shown:
-            rep_text = "reputation not visible"
-        elif m.reputation is None:
-            rep_text = "no reputation yet"
-        else:
-            rep_text = f"reputation {m.reputation:.2f}"
-        if reputation_shown and m.origins:
-            rep_text += ", with ratings imported from " + ", ".join(m.origins)
-        if m.evidence:
-            skills.append(f"{m.skill} ({m.evidence}× evidence, {rep_text})")
-        else:
-            skills.append(f"{m.skill} (wants to develop it, {rep_text})")
-    return "skills: " + "; ".join(skills)
+def hours_reason(available: int, needed: int, params: MatchParams) -> Reason:
+    """The reason that names a person's available hours against the hours needed."""
+    values = {"available": available, "budget": params.weekly_budget_hours, "needed": needed}
+    return Reason("hours", values)
+
+
+def skills_reason(have: Iterable[SkillMatch], *, reputation_shown: bool) -> Reason:
+    """The reason that names the asked skills a person has, each with its evidence (or
+    imported ratings, or ambition) and reputation (unless not ``reputation_shown``)."""
+    skills = [
+        skill_entry(
+            m.skill,
+            evidence=m.evidence,
+            ambition=m.ambition,
+            reputation=m.reputation if reputation_shown else None,
+            origins=m.origins if reputation_shown else (),
+            imported=m.imported,
+        )
+        for m in have
+    ]
+    return Reason("skills", {"skills": skills, "reputation_shown": reputation_shown})
 
 
 def assignments_for(
@@ -484,10 +491,15 @@ def assignments_for(
                 missing=lacking,
                 fit=round(float(row_fit), 6),
                 reasons=(
-                    f"skills: {', '.join(have)} of {len(needs)} needed",
-                    f"ring: {ring.value}",
-                    f"{row.hours_per_week} h/week fits "
-                    f"{params.weekly_budget_hours - me.committed} available",
+                    Reason("assignment_skills", {"skills": list(have), "needed": len(needs)}),
+                    Reason("assignment_ring", {"ring": ring.value}),
+                    Reason(
+                        "assignment_hours",
+                        {
+                            "hours": row.hours_per_week,
+                            "available": params.weekly_budget_hours - me.committed,
+                        },
+                    ),
                 ),
             )
         )

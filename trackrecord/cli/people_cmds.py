@@ -1,15 +1,21 @@
-"""``trackrecord people import FILE.csv``: the organisation's people from an HR export.
+"""``trackrecord people import FILE.csv``: the organisation's people from an HR export;
+``trackrecord people search SKILL...``: people by skill, available hours and ring.
 
-The domain is :mod:`ledger.people_import` (reading the file, the plan row by row); this
-command shows the plan, and applies it as the acting admin (``--as ADMIN``) in atomic
-batches with a progress bar. A file with any refused row is applied not at all (exit
+The domain of the import is :mod:`ledger.people_import` (reading the file, the plan row by
+row); the command shows the plan, and applies it as the acting admin (``--as ADMIN``) in
+atomic batches with a progress bar. A file with any refused row is applied not at all (exit
 status 2): every row's error is listed and nothing is written.
+
+The search is :func:`projections.matching.search.search_people` with the rules of
+:mod:`ledger.people_search`, as ``--as PERSON`` (their place and grants) or, without
+``--as``, as someone without a session. It reads the read models as they are and writes
+nothing (it counts no appearance: only the service's searches are counted).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,11 +30,15 @@ from ledger.people_import import (
     plan_people_import,
     statement_batches,
 )
+from ledger.people_search import MAX_HOURS, MAX_LIMIT, SearchRing, people_query
 
 from .context import CliContext, cli_context
 from .errors import CliError, ExitCode
 from .options import JsonFlag
 from .output import print_json
+
+if TYPE_CHECKING:
+    from projections.matching.search import PersonFound
 
 __all__ = ["app"]
 
@@ -124,3 +134,87 @@ def import_people(
             cli.console.print(f"Nothing imported: {len(refused)} rows are refused (above).")
     if refused:
         raise typer.Exit(ExitCode.RULE)
+
+
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    skills: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SKILL...", help="Skills by Dutch or English label (quoted) or slug."
+        ),
+    ],
+    hours: Annotated[
+        int,
+        typer.Option("--hours", min=0, max=MAX_HOURS, help="Hours a week still free, at least."),
+    ] = 0,
+    ring: Annotated[
+        SearchRing, typer.Option("--ring", help="How far to search, from your own place.")
+    ] = SearchRing.GOVERNMENT,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIMIT)] = 10,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search people by skill, available hours and ring, best first with the reasons, as
+    --as PERSON finds them (only people who opted in towards them, and of each only what
+    they may read); without --as, as someone without a session. Reads the read models as
+    they are: run `trackrecord projections rebuild` (or `follow`) to bring them up to date."""
+    from sqlalchemy import inspect
+
+    from projections import ProjectionError, create_read_model_engine
+    from projections.matching import tables as mt
+    from projections.matching.search import search_people
+    from projections.sealed import bind_read_model_key, read_model_key
+
+    cli = cli_context(ctx)
+    query = people_query(skills, hours=hours, ring=ring.value, limit=limit)
+    searcher = cli.settings.acting
+    state = cli.state()
+    if searcher is not None and searcher not in state.people:
+        raise CliError(
+            "not_found", f"no person {searcher!r} on this ledger", exit_code=ExitCode.NOT_FOUND
+        )
+    try:
+        engine = create_read_model_engine(cli.settings.database_url)
+    except ProjectionError as exc:
+        raise CliError(exc.code, exc.message) from exc
+    try:
+        bind_read_model_key(engine, read_model_key(cli.ledger.store))
+        with engine.connect() as conn:
+            if mt.skills.name not in set(inspect(conn).get_table_names()):
+                raise CliError(
+                    "no_read_models",
+                    "the matching read model is not built: run `trackrecord projections "
+                    "rebuild` first",
+                    exit_code=ExitCode.STORE,
+                )
+            found = search_people(conn, state, query, searcher=searcher)
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json(
+            {
+                "skills": list(query.skills),
+                "hours": query.hours,
+                "ring": query.ring.value,
+                "found": [f.as_json() for f in found],
+            }
+        )
+        return
+    _print_found(cli, found, ", ".join(query.skills))
+
+
+def _print_found(cli: CliContext, found: list[PersonFound], skills: str) -> None:
+    if not found:
+        cli.console.print(f"Nobody who opted in towards you fits {skills}.")
+        return
+    table = Table("#", "person", "ring", "score", "free h/wk", "reasons", "portfolio")
+    for rank, f in enumerate(found, 1):
+        m = f.match
+        score = "withheld" if m.score is None else f"{m.score:.2f}"
+        parts = ", ".join(p.value for p in f.portfolio)
+        table.add_row(
+            str(rank), m.person, m.ring.value, score, str(m.available_hours),
+            "; ".join(r.text for r in m.reasons), f"/portfolio/{m.person} ({parts})",
+        )  # fmt: skip
+    cli.console.print(table)

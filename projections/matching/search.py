@@ -1,0 +1,247 @@
+"""People search over the matching read model: ranked people with reasons (issue 17).
+
+The rules are the ledger's (:mod:`ledger.people_search`: who may be found by whom, the
+rings); this is the one query every adapter runs (the API's ``GET /people/search``, the
+manager page's search tab, ``trackrecord people search``):
+
+1. the rings of this ledger (department, organisation, government, counted from the
+   searcher's place) are searched as for an assignment's candidates
+   (:func:`projections.matching.queries.candidates`): the asked skills, the hours still
+   available (``weekly budget − hours on active assignments ≥ hours``), the opt-in
+   towards the searcher, ranked by skill fit and reputation;
+2. the ``beyond`` ring, while fewer than ``limit`` people were found: the people whose
+   ratings in an asked skill come from a record imported from another ledger
+   (``rep_imported``, as the last reputation refresh counted it) and who were not found
+   in the nearer rings, with the same opt-in and hours, ranked the same way with each such
+   skill counted as evidence;
+3. every person found is checked again against the ledger's state
+   (:func:`ledger.people_search.may_find`), and shown as far as the searcher may read the
+   parts the match is made of (:meth:`Match.as_seen`); each names the parts of their
+   portfolio the searcher may read (the link to it shows those).
+
+The query does not care how rows got into ``mt_skills`` (claims, completions, or records
+brought from elsewhere): whoever is there is searched in the rings of this ledger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, false, or_, select, true
+
+from ledger.access import MATCHING_PARTS, hidden_parts, readable_evidence, today_utc
+from ledger.catalogue import Part, Ring, Visibility
+from ledger.people_search import (
+    PeopleQuery,
+    Place,
+    SearchRing,
+    may_find,
+    place_of,
+    readable_parts,
+    rings_to_search,
+)
+from ledger.state import LedgerState
+
+from ..reputation import tables as rep
+from . import tables as t
+from .queries import (
+    AssignmentSpec,
+    Match,
+    MatchParams,
+    SkillMatch,
+    candidates,
+    granted_owners,
+    hours_reason,
+    skills_reason,
+)
+from .reasons import Reason
+
+__all__ = ["PersonFound", "search_people"]
+
+
+@dataclass(frozen=True)
+class PersonFound:
+    """One person a search found, as the searcher may see them: the match (rank, ring,
+    hours, and what the searcher may read of skills, score and reasons) and the parts of
+    their portfolio the searcher may read (``portfolio``: what the link to it shows)."""
+
+    match: Match
+    portfolio: tuple[Part, ...]
+
+    @property
+    def person(self) -> str:
+        return self.match.person
+
+    def as_json(self) -> dict[str, Any]:
+        """The person found as JSON (the API's ``PersonFoundOut``, the CLI's ``--json``):
+        reasons as code, values and English text; ``portfolio``: the page of it."""
+        m = self.match
+        return {
+            "person": m.person,
+            "ring": m.ring.value,
+            "score": m.score,
+            "skills": [dataclasses.asdict(s) for s in m.skills],
+            "missing": list(m.missing),
+            "available_hours": m.available_hours,
+            "reasons": [r.as_json() for r in m.reasons],
+            "withheld": [p.value for p in m.withheld],
+            "portfolio": f"/portfolio/{m.person}",
+            "portfolio_parts": [p.value for p in self.portfolio],
+        }
+
+
+def search_people(
+    conn: Connection,
+    state: LedgerState,
+    query: PeopleQuery,
+    *,
+    searcher: str | None,
+    today: str | None = None,
+    params: MatchParams = MatchParams(),
+) -> list[PersonFound]:
+    """The people ``searcher`` (None: without a session) finds with ``query``, best first,
+    ring by ring (the module docstring). ``state``: the ledger's state, caught up at least
+    as far as the read model. Raise :class:`~ledger.errors.NotPermitted` (``no_place``) for
+    a ring counted from a place the searcher does not have."""
+    today = today or today_utc()
+    place = place_of(state, searcher)
+    rings = rings_to_search(query.ring, place)
+    found: list[Match] = []
+    local = [r for r in rings if r is not SearchRing.BEYOND]
+    if local:
+        spec = _spec(query, place, Ring(local[-1].value))
+        matches = candidates(
+            conn, spec, searcher=searcher, limit=query.limit, today=today, params=params
+        )
+        found = [m for m in matches if may_find(state, m.person, searcher, today=today)]
+    if SearchRing.BEYOND in rings and len(found) < query.limit:
+        seen = {m.person for m in found} | ({searcher} if searcher else set())
+        beyond = _beyond(conn, query, searcher, seen, today, params)
+        beyond = [m for m in beyond if may_find(state, m.person, searcher, today=today)]
+        found += beyond[: query.limit - len(found)]
+    return _as_seen(state, found, searcher, today)
+
+
+def _spec(query: PeopleQuery, place: Place | None, ring: Ring) -> AssignmentSpec:
+    """The search as the assignment matching takes it; without a place every person is in
+    "another organisation" (the empty organisation is nobody's)."""
+    return AssignmentSpec(
+        skills=query.skills,
+        hours_per_week=query.hours,
+        organisation=place.organisation if place else "",
+        department=place.department if place else "",
+        ring=ring,
+    )
+
+
+def _beyond(
+    conn: Connection,
+    query: PeopleQuery,
+    searcher: str | None,
+    seen: set[str],
+    today: str,
+    params: MatchParams,
+) -> list[Match]:
+    """The ``beyond`` ring: people with imported ratings in an asked skill, not ``seen``."""
+    i, p = rep.imported.c, t.people.c
+    granted = granted_owners(conn, searcher, today)
+    opted_in = or_(
+        p.visibility == Visibility.PUBLIC.value,
+        and_(p.visibility == Visibility.ON_REQUEST.value, p.person.in_(granted))
+        if granted
+        else false(),
+    )
+    rows = conn.execute(
+        select(i.subject, i.origin, i.skills, p.committed)
+        .join_from(rep.imported, t.people, p.person == i.subject)
+        .where(
+            opted_in,
+            p.committed <= params.weekly_budget_hours - query.hours,
+            i.subject.not_in(sorted(seen)) if seen else true(),
+        )
+    ).all()
+    wanted = set(query.skills)
+    ratings: dict[str, dict[str, list[str]]] = {}  # person -> skill -> origins, one a rating
+    committed: dict[str, int] = {}
+    for row in rows:
+        for skill in set(json.loads(row.skills)) & wanted:
+            ratings.setdefault(row.subject, {}).setdefault(skill, []).append(row.origin)
+            committed[row.subject] = int(row.committed)
+    if not ratings:
+        return []
+    scores = _scores(conn, sorted(ratings), wanted)
+    out = []
+    for person, skills in ratings.items():
+        have = tuple(
+            SkillMatch(
+                k,
+                evidence=0,
+                ambition=False,
+                reputation=scores.get((person, k)),
+                origins=tuple(sorted(set(skills[k]))),
+                imported=len(skills[k]),
+            )
+            for k in query.skills
+            if k in skills
+        )
+        total = sum(_value(m.reputation, params) for m in have) / len(query.skills)
+        available = params.weekly_budget_hours - committed[person]
+        missing = tuple(k for k in query.skills if k not in skills)
+        origins = sorted({o for m in have for o in m.origins})
+        reasons = [
+            Reason("ring_beyond", {"origins": origins}),
+            skills_reason(have, reputation_shown=True),
+        ]
+        if missing:
+            reasons.append(Reason("missing", {"skills": list(missing)}))
+        reasons.append(hours_reason(available, query.hours, params))
+        out.append(
+            Match(
+                person=person,
+                ring=SearchRing.BEYOND,
+                score=round(total, 6),
+                skills=have,
+                missing=missing,
+                available_hours=available,
+                reasons=tuple(reasons),
+            )
+        )
+    out.sort(key=lambda m: (-(m.score or 0.0), -m.available_hours, m.person))
+    return out[: query.limit]
+
+
+def _value(reputation: float | None, params: MatchParams) -> float:
+    """A skill's share of the score, as for evidence: ``0.5 + 0.5 · (rep − 1)/4``."""
+    score = params.prior if reputation is None else reputation
+    return 0.5 + 0.5 * (score - 1.0) / 4.0
+
+
+def _scores(
+    conn: Connection, people: Sequence[str], skills: set[str]
+) -> dict[tuple[str, str], float]:
+    r = rep.scores.c
+    rows = conn.execute(
+        select(r.person, r.skill, r.score).where(r.person.in_(people), r.skill.in_(sorted(skills)))
+    )
+    return {(row.person, row.skill): round(float(row.score), 3) for row in rows}
+
+
+def _as_seen(
+    state: LedgerState, found: Sequence[Match], searcher: str | None, today: str
+) -> list[PersonFound]:
+    hidden = [
+        (m, hidden_parts(state, m.person, searcher, MATCHING_PARTS, today=today)) for m in found
+    ]
+    partly = {m.person for m, parts in hidden if parts}
+    evidence = readable_evidence(state, partly, searcher, today=today) if partly else {}
+    return [
+        PersonFound(
+            m.as_seen(parts, evidence.get(m.person, {})),
+            readable_parts(state, m.person, searcher, today=today),
+        )
+        for m, parts in hidden
+    ]
