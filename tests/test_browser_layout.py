@@ -84,8 +84,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium: Browser) -> Iterato
 
 
 def _make_data(live: Live, eva: Page, max_: Page) -> None:
-    """Eva claims in Dutch, by skill labels; max asks for her dossier and posts an
-    assignment; both through the pages."""
+    """Eva claims in Dutch, by skill labels, and opts in to being found (her free part
+    public); max asks for her dossier and posts an assignment; both through the pages."""
     eva.goto(live.url + "/employee#tab-claim")
     expect(eva.locator("html")).to_have_attribute("lang", "nl")
     eva.fill("#title", LONG_TITLE)
@@ -101,6 +101,10 @@ def _make_data(live: Live, eva: Page, max_: Page) -> None:
     expect(row).to_contain_text(LONG_TITLE)
     expect(row).to_contain_text("data-analyse")  # the Dutch label, not the slug
     expect(row).to_contain_text("1 sep 2026")  # the Dutch date
+    eva.select_option("#vis-free", "public")
+    with eva.expect_navigation():  # the page reloads once the statement is accepted
+        eva.click("form.visibility[data-part=free] button")
+    expect(eva.locator("#vis-free")).to_have_value("public")
     signed = eva.request.get(live.url + "/people/eva/portfolio").json()
     [claim] = signed["parts"]["dossier"]["contributions"]
     assert claim["skills"] == ["data-analysis", "python", "samenwerken"]  # slugs signed
@@ -184,6 +188,54 @@ def test_every_page_fits_passes_axe_and_logs_no_error(
                 tab.click()
                 expect(tab).to_have_attribute("aria-selected", "true")
                 problems += _check(page, f"{name}-{tab.get_attribute('id')}", axe=axe)
+        assert problems == [], json.dumps(problems, indent=1, ensure_ascii=False)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_people_search_in_dutch(site: Site, width: str) -> None:
+    """The manager searches people by a Dutch skill label, beyond government: eva is found
+    in his department with her reasons in Dutch and a link to her portfolio; the page fits,
+    passes axe and logs no error; eva's page explains her opt-in and counts the search."""
+    page = site.people["manager"].new_page()
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    problems = script_problems(page)
+    try:
+        page.goto(f"{site.live.url}/manager?lang=nl#tab-search", wait_until="networkidle")
+        expect(page.locator("#tab-search")).to_have_attribute("aria-selected", "true")
+        page.fill("#s-skill", "data-analyse")
+        page.fill("#s-hours", "4")
+        page.select_option("#s-ring", "beyond")
+        with page.expect_navigation():
+            page.click("#search-form button[type=submit]")
+        expect(page.locator("#tab-search")).to_have_attribute("aria-selected", "true")
+        found = page.locator("li.person-found[data-person=eva]")
+        expect(found).to_contain_text("afdeling")  # her ring, in Dutch
+        expect(found).to_contain_text("ring: eigen afdeling (minbzk/dgo)")
+        expect(found).to_contain_text("4 nodig")
+        link = found.locator("a.portfolio-link")
+        expect(link).to_have_attribute("href", "/portfolio/eva")
+        expect(found).to_contain_text("u mag lezen: vrij")  # only her free part
+        problems += _check(page, f"nl-{width}-manager-search", axe=True)
+        page.fill("#s-skill", "Geen Vaardigheid!")
+        with page.expect_navigation():
+            page.click("#search-form button[type=submit]")
+        expect(page.locator("#s-error")).to_contain_text("is geen vaardigheid")
+        expect(page.locator("#s-skill")).to_have_attribute("aria-invalid", "true")
+        problems += _check(page, f"nl-{width}-manager-search-refused", axe=True)
+        link.page.goto(f"{site.live.url}/manager?lang=nl&skill=python#tab-search")
+        page.click("li.person-found[data-person=eva] a.portfolio-link")
+        expect(page).to_have_url(f"{site.live.url}/portfolio/eva")
+        eva = site.people["employee"].new_page()
+        eva.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+        eva.goto(f"{site.live.url}/employee#tab-found", wait_until="networkidle")
+        expect(eva.locator("#opt-in-state")).to_contain_text("Uw vrije deel is openbaar")
+        expect(eva.locator("#found-count")).to_contain_text("Aantal zoekopdrachten die u vonden")
+        count = int(eva.locator("#found-count").inner_text().rstrip(".").rsplit(" ", 1)[1])
+        assert count >= 2  # this test's searches that listed her
+        problems += _check(eva, f"nl-{width}-employee-found", axe=True)
+        eva.close()
         assert problems == [], json.dumps(problems, indent=1, ensure_ascii=False)
     finally:
         page.close()
