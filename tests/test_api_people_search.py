@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from ledger.people_search import MAX_HOURS
 from projections.db import create_read_model_engine
@@ -130,3 +130,27 @@ def test_found_counts_appearances_and_keeps_nothing_else(live: Live, cast: World
     finally:
         engine.dispose()
     assert columns == {"person", "found"}  # neither who searched, nor what, nor when
+
+
+def test_an_erasure_deletes_the_count(live: Live, cast: World) -> None:
+    w = cast
+    erin = w.member("search-erin")
+    w.do(w.register("search-erin"))
+    w.do(w.claim(erin, skills=["statistics"]))
+    w.do(w.visibility(erin, "free", "public"))
+    [found] = _search(live, _as(live, w, "bob"), skill="statistiek")["found"]
+    assert found["person"] == erin.id
+
+    def counted() -> list[str]:
+        engine = create_read_model_engine(live.database_url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT person FROM api_search_appearances"))
+                return [p for (p,) in rows]
+        finally:
+            engine.dispose()
+
+    assert erin.id in counted()
+    w.do(w.erase(erin))
+    assert _search(live, _as(live, w, "bob"), skill="statistiek")["found"] == []
+    assert erin.id not in counted()

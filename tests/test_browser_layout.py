@@ -229,7 +229,7 @@ def test_people_search_in_dutch(site: Site, width: str) -> None:
         expect(page).to_have_url(f"{site.live.url}/portfolio/eva")
         eva = site.people["employee"].new_page()
         eva.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
-        eva.goto(f"{site.live.url}/employee#tab-found", wait_until="networkidle")
+        eva.goto(f"{site.live.url}/employee?lang=nl#tab-found", wait_until="networkidle")
         expect(eva.locator("#opt-in-state")).to_contain_text("Uw vrije deel is openbaar")
         expect(eva.locator("#found-count")).to_contain_text("Aantal zoekopdrachten die u vonden")
         count = int(eva.locator("#found-count").inner_text().rstrip(".").rsplit(" ", 1)[1])
