@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -205,16 +206,18 @@ def search(
 
 
 def _print_found(cli: CliContext, found: list[PersonFound], skills: str) -> None:
+    """One block per person found: rank, person, ring, score, hours and portfolio, then a
+    line per reason (a table's narrow reasons column wrapped them unreadably)."""
     if not found:
-        cli.console.print(f"Nobody who opted in towards you fits {skills}.")
+        cli.console.print(f"Nobody who opted in towards you fits {escape(skills)}.")
         return
-    table = Table("#", "person", "ring", "score", "free h/wk", "reasons", "portfolio")
     for rank, f in enumerate(found, 1):
         m = f.match
-        score = "withheld" if m.score is None else f"{m.score:.2f}"
+        score = "score withheld" if m.score is None else f"score {m.score:.2f}"
         parts = ", ".join(p.value for p in f.portfolio)
-        table.add_row(
-            str(rank), m.person, m.ring.value, score, str(m.available_hours),
-            "; ".join(r.text for r in m.reasons), f"/portfolio/{m.person} ({parts})",
-        )  # fmt: skip
-    cli.console.print(table)
+        cli.console.print(
+            f"{rank}. [bold]{escape(m.person)}[/bold] — {m.ring.value}, {score}, "
+            f"{m.available_hours} h/week free; portfolio /portfolio/{escape(m.person)} ({parts})"
+        )
+        for reason in m.reasons:
+            cli.console.print(f"   {escape(reason.text)}")
