@@ -60,18 +60,15 @@ from dataclasses import dataclass, field
 from cachetools import LRUCache
 
 from ledger.access import (
-    ACCESS_TYPES,
     MATCHING_PARTS,
-    access_parties,
-    assignment_part,
     hidden_parts,
     may_read,
     readable_evidence,
-    record_part,
     shows_directory_entry,
-    visibility_of,
 )
 from ledger.catalogue import Part
+from ledger.entry_view import EntryView, contribution_parts
+from ledger.entry_view import view_entry as ledger_view_entry
 from ledger.service import StoredEntry
 from ledger.state import LedgerState
 from projections.matching.queries import Match
@@ -107,12 +104,7 @@ class Profile:
     @classmethod
     def fold(cls, entries: Iterable[StoredEntry]) -> Profile:
         """The profile after the record stream ``entries`` (in seq order)."""
-        parts: dict[str, Part] = {}
-        for stored in entries:
-            s = stored.entry.statement
-            if s.type == "ContributionClaimed":
-                parts[s.id] = Part(s.body["part"])
-        return cls(parts)
+        return cls(contribution_parts(entries))
 
 
 class Profiles:
@@ -144,78 +136,16 @@ def may_see_part(viewer: Viewer, owner: str, part: Part, state: LedgerState) -> 
     return may_read(state, owner, viewer.person, part, today=viewer.today)
 
 
-@dataclass(frozen=True)
-class EntryView:
-    """What one viewer may see of one entry: all of it, or only its place and hash."""
-
-    stored: StoredEntry
-    shown: bool
-    reason: str | None = None
-
-    @property
-    def disclosures(self) -> list[list[str]]:
-        return [d.as_json() for d in self.stored.disclosures] if self.shown else []
-
-    @property
-    def withheld_fields(self) -> list[str]:
-        commitments = self.stored.entry.statement.body.get("commitments", {})
-        disclosed = {d.field for d in self.stored.disclosures} if self.shown else set()
-        return sorted(set(commitments) - disclosed)
-
-
-def _part_view(
-    stored: StoredEntry,
-    viewer: Viewer,
-    owner: str,
-    part: Part,
-    state: LedgerState,
-) -> EntryView:
-    if may_see_part(viewer, owner, part, state):
-        return EntryView(stored, True)
-    visibility = visibility_of(state, owner, part).value
-    return EntryView(stored, False, f"the {part.value} part of {owner} is {visibility}")
-
-
 def view_entry(
     stored: StoredEntry, viewer: Viewer, state: LedgerState, profiles: Profiles
 ) -> EntryView:
-    """Decide what ``viewer`` may see of ``stored`` (see the module docstring)."""
-    entry = stored.entry
-    s = entry.statement
-    kind = entry.stream.split("/", 1)[0]
-    if kind == "identity":
-        if shows_directory_entry(state, s.subject, viewer.person):
-            return EntryView(stored, True)
-        return EntryView(
-            stored, False, "who a person is and where they work is shown to members, or to "
-            "anyone once they make their dossier public",
-        )  # fmt: skip
-    if kind == "record":
-        if s.type in ACCESS_TYPES:
-            parties = access_parties(state, s.type, s.subject, s.author, s.body)
-            if viewer.person is not None and viewer.person in parties:
-                return EntryView(stored, True)
-            return EntryView(stored, False, "an access statement is seen by its owner and viewer")
-        contribution_parts = profiles.of(s.subject, state).contribution_parts
-        part = record_part(s.type, s.body, contribution_parts)
-        if part is None:
-            return EntryView(stored, True)
-        if s.type == "ContributionClaimed" and (s.id, viewer.person) in state.reviewers:
-            return EntryView(stored, True)  # a review request asks them to review it
-        return _part_view(stored, viewer, s.subject, part, state)
-    assignment = state.assignments.get(s.subject)
-    author = state.person_of_key(s.author)
-    concerned = {assignment.owner if assignment else None, author.id if author else None}
-    if s.type in ("AssignmentAssigned", "AssignmentCompleted"):
-        concerned.add(str(s.body["assignee"]))
-    if viewer.person is not None and viewer.person in concerned:
-        return EntryView(stored, True)
-    if s.type == "AssignmentApplied":
-        return EntryView(stored, False, "an application is seen by its applicant and owner")
-    part = assignment_part(s.type)
-    if part is not None:
-        return _part_view(stored, viewer, str(s.body["assignee"]), part, state)
-    return EntryView(stored, True)
+    """Decide what ``viewer`` may see of ``stored`` (:func:`ledger.entry_view.view_entry`;
+    see the module docstring)."""
+    s = stored.entry.statement
+    parts: Mapping[str, Part] = {}
+    if stored.entry.stream.startswith("record/"):
+        parts = profiles.of(s.subject, state).contribution_parts
+    return ledger_view_entry(stored, viewer.person, state, today=viewer.today, parts=parts)
 
 
 def view_candidates(matches: Iterable[Match], viewer: Viewer, state: LedgerState) -> list[Match]:

@@ -165,7 +165,7 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
     cli.ok("assignment", "complete", assignment, "alice", "--grade", "5", "--note", "Great",
            who="bob")  # fmt: skip
 
-    shown = cli.json("show", "alice")
+    shown = cli.json("show", "alice", who="alice")
     assert [e["entry"]["statement"]["type"] for e in shown["identity"]] == ["IdentityRegistered"]
     record = shown["record"]
     assert [e["entry"]["statement"]["type"] for e in record] == [
@@ -181,7 +181,7 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
     assert record[2]["entry"]["statement"]["body"]["grade"] == 4
     assert record[2]["entry"]["statement"]["body"]["request"] == asked
 
-    table = cli.ok("show", "alice").stdout
+    table = cli.ok("show", "alice", who="alice").stdout
     for text in ("record/alice", "ContributionClaimed", "Policy brief", "Solid work", "bob"):
         assert text in table
     assert record[2]["entry_hash"][:12] in table
@@ -189,7 +189,8 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
     details = cli.json("assignment", "show", assignment)
     assert details["status"] == "completed"
     assert details["completed"] == ["alice"]
-    assert cli.json("log", "--after", "0", "--limit", "3")[2]["entry"]["stream"] == "identity/bob"
+    first_three = cli.json("log", "--after", "0", "--limit", "3", who="bob")
+    assert first_three[2]["entry"]["stream"] == "identity/bob"
 
     report = cli.json("audit")
     assert report["ok"] is True
@@ -208,7 +209,7 @@ def test_self_endorsement_exits_2_with_the_rule_code(cli: Cli) -> None:
     assert result.exit_code == ExitCode.RULE == 2
     assert "self_endorsement" in result.stderr
     assert "alice cannot endorse their own work" in result.stderr
-    assert len(cli.json("show", "alice")["record"]) == 1  # nothing was written
+    assert len(cli.json("show", "alice", who="alice")["record"]) == 1  # nothing was written
 
 
 def test_a_review_request_names_someone_and_nobody_else_answers_it(cli: Cli) -> None:
@@ -440,7 +441,9 @@ def test_record_commands(cli: Cli) -> None:
     cli.ok("withdraw", first[:8], "--reason", "duplicate", who="alice")
     cli.ok("ambition", "--goal", "Lead a team", "--skill", "leadership", who="alice")
     cli.ok("visibility", "analytical", "on_request", who="alice")
-    types_ = [e["entry"]["statement"]["type"] for e in cli.json("show", "alice")["record"]]
+    types_ = [
+        e["entry"]["statement"]["type"] for e in cli.json("show", "alice", who="alice")["record"]
+    ]
     assert types_ == [
         "ContributionClaimed",
         "ContributionClaimed",
@@ -466,7 +469,7 @@ def test_identity_commands(cli: Cli) -> None:
     gone = cli("role", "revoke", "bob", "manager", "minbzk/dgo", who="alice")
     assert gone.exit_code == 2
     assert "role_not_held" in gone.stderr
-    bob = cli.json("keys", "show", "bob")
+    bob = cli.json("keys", "show", "bob", who="alice")
     assert (bob["department"], bob["roles"]) == ("minbzk/cio", [])
     not_admin = cli("role", "grant", "alice", "manager", "minbzk/dgo", who="bob")
     assert not_admin.exit_code == 2
@@ -488,10 +491,50 @@ def test_assignment_cancel_and_show(cli: Cli) -> None:
     assert hours.exit_code == 1
 
 
+def test_reading_commands_keep_the_directory_private_as_the_api_does(cli: Cli) -> None:
+    """show, log and keys show read as --as (a member sees every directory entry) or, without
+    it, as a caller without a session: only people whose dossier is public, and the
+    operator (docs/privacy.md §9). A withheld entry keeps its place and hash."""
+    organisation(cli)
+    anonymous = cli.json("show", "alice")
+    assert (anonymous["viewer"], anonymous["directory"]) == (None, "withheld")
+    [registered] = anonymous["identity"]
+    assert "entry" not in registered
+    assert registered["withheld"].startswith("who a person is")
+    assert registered["stream"] == "identity/alice"
+    assert len(registered["entry_hash"]) == 64
+    text = cli.ok("show", "alice").stdout
+    assert "Alice" not in text
+    assert "minbzk/dgo" not in text
+    assert "directory entry withheld" in text
+    keys = cli.json("keys", "show", "alice")
+    assert (keys["directory"], keys["department"], keys["roles"]) == ("withheld", None, [])
+    assert keys["keys"]  # keys stay public: every signature needs them
+    log = cli.json("log")
+    assert [e["entry"]["stream"] for e in log if "entry" in e] == ["identity/op"]  # the operator
+    assert "Operator" in cli.ok("show", "op").stdout
+
+    member = cli.json("show", "alice", who="bob")  # a colleague sees the directory
+    assert member["directory"] == "shown"
+    assert member["identity"][0]["disclosures"][0][1:] == ["display_name", "Alice"]
+    assert "minbzk/dgo" in cli.ok("show", "alice", who="bob").stdout
+    assert cli.json("keys", "show", "bob", who="alice")["roles"] == [["manager", "minbzk/dgo"]]
+    assert len([e for e in cli.json("log", who="bob") if "entry" in e]) == len(log)
+
+    cli.ok("visibility", "dossier", "public", who="alice")  # she makes it public
+    assert cli.json("show", "alice")["directory"] == "shown"
+    assert cli.json("keys", "show", "alice")["department"] == "minbzk/dgo"
+    assert cli.json("show", "bob")["directory"] == "withheld"  # bob did not
+
+    stranger = cli("show", "alice", who="nobody")
+    assert stranger.exit_code == 6, stranger.output
+    assert "registered to read as" in stranger.stderr
+
+
 def test_log_pages_through_the_whole_log(cli: Cli) -> None:
     organisation(cli)
-    first = cli.json("log", "--limit", "2")
-    rest = cli.json("log", "--after", str(first[-1]["position"]))
+    first = cli.json("log", "--limit", "2", who="bob")
+    rest = cli.json("log", "--after", str(first[-1]["position"]), who="bob")
     streams = [e["entry"]["stream"] for e in first + rest]
     assert streams == ["identity/op", "identity/alice", "identity/bob", "identity/bob"]
     assert "more: trackrecord log --after" in cli.ok("log", "--limit", "2").stdout
@@ -583,7 +626,7 @@ def test_console_script_whole_flow(sqlite_url: str, tmp_path: Path) -> None:
     run("assignment", "assign", assignment, "alice", who="bob")
     run("assignment", "complete", assignment, "alice", "--grade", "5", "--outcome", "delivered",
         "--note", "Great", who="bob")  # fmt: skip
-    shown = run("show", "alice")
+    shown = run("show", "alice", who="alice")
     assert "Policy brief" in shown
     assert "EndorsementGiven" in shown
     assert "audit passed" in run("audit")

@@ -116,7 +116,7 @@ def test_erase_forgets_alice_and_every_proof_still_holds(cli: Cli, tmp_path: Pat
     # The file scan below sees what is in the clear (a control for its "nothing left"):
     # her person id, which is no content.
     assert any(b"record/alice" in f.read_bytes() for f in _database_files(cli.url))
-    shown = cli.json("show", "alice")
+    shown = cli.json("show", "alice", who="alice")
     assert [d[2] for d in shown["record"][0]["disclosures"]] == [TITLE]
     entries_before = cli.json("audit")["entries"]
 
@@ -135,9 +135,9 @@ def test_erase_forgets_alice_and_every_proof_still_holds(cli: Cli, tmp_path: Pat
 
     # Nothing of hers is readable, anywhere in the database.
     assert _database_text(cli.url) == []
-    shown = cli.json("show", "alice")
+    shown = cli.json("show", "alice", who="alice")
     assert all(e["disclosures"] == [] for e in shown["identity"] + shown["record"])
-    assert cli.json("show", "bob")["record"][0]["disclosures"][0][2] == BOB_TITLE
+    assert cli.json("show", "bob", who="bob")["record"][0]["disclosures"][0][2] == BOB_TITLE
     for file in _database_files(cli.url):
         raw = file.read_bytes()
         assert not any(text.encode() in raw for text in ALICE_TEXTS), file

@@ -255,9 +255,9 @@ def test_an_import_shows_in_the_portfolio_pages_and_cli(
         assert list(theirs["parts"]) == ["dossier"]
         assert personal([theirs]) == {"Policy brief", "Second"}
 
-    shown = r.cli.json("show", "alice")
+    shown = r.cli.json("show", "alice", who="alice")
     assert shown["imported"] == mine  # the same structure as the API's
-    text = r.cli.ok("show", "alice").stdout
+    text = r.cli.ok("show", "alice", who="alice").stdout
     assert f"verified at checkpoint {record['checkpoint_size']} of {ORIGIN}" in text
     assert "Policy brief" in text
 
@@ -291,7 +291,7 @@ def test_an_import_shows_in_the_portfolio_pages_and_cli(
     assert [e["grade"] for e in analytical["endorsements"]] == [4, 5, 3]  # facts remain
     assert [e["endorser_name"] for e in analytical["endorsements"]] == ["Bob", "Carol", "Dave"]
     assert analytical["assignments_completed"][0]["grade"] == 4
-    assert personal(r.cli.json("show", "alice")["imported"]) == set()
+    assert personal(r.cli.json("show", "alice", who="alice")["imported"]) == set()
     page = r.live.client.get("/portfolio/alice").text
     assert "Policy brief" not in page
     assert "(title withheld)" in page

@@ -213,7 +213,7 @@ def test_cli_consent_transfer_and_leave(tmp_path: Path) -> None:
     not_confirmed = cli("leave", B, who="alice")
     assert not_confirmed.exit_code != 0
     cli.ok("leave", B, "--yes", who="alice")
-    shown = cli.ok("show", "alice")
+    shown = cli.ok("show", "alice", who="alice")
     assert f"left for {B}" in shown.output
     again = cli("leave", "elsewhere.example/ledger", "--yes", who="alice")
     assert again.exit_code == 2, again.output

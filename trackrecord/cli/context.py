@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from ledger.app import Ledger
+from ledger.errors import NotFound
 from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.statement import Signer
@@ -70,6 +71,15 @@ class CliContext:
                 "say who signs this statement: trackrecord --as PERSON ... (or set TRACKRECORD_AS)",
             )
         return person
+
+    def reader(self, state: LedgerState) -> str | None:
+        """Who reads, for the reading commands: the acting person (``--as``), who must be
+        registered in ``state``; None (a caller without a session) without ``--as``.
+        Raises :class:`ledger.errors.NotFound` for an unregistered one."""
+        viewer = self.settings.acting
+        if viewer is not None and viewer not in state.people:
+            raise NotFound(f"no person {viewer!r} is registered to read as (--as)")
+        return viewer
 
     def signer(self, default: str | None = None) -> tuple[str, Signer]:
         """The acting person and their key, opened from their keystore, signing for this

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from keys import Identity, KeystoreError, key_id_for
 from ledger import commands
+from ledger.access import shows_directory_entry
 from ledger.canonical import b64encode
 from ledger.catalogue import RevocationReason
 from ledger.errors import NotFound
@@ -140,10 +141,13 @@ def revoke(
 
 
 def show(ctx: typer.Context, person: Person, as_json: JsonFlag = False) -> None:
-    """Show PERSON's key history in the ledger and the local keystore, if any."""
+    """Show PERSON's key history in the ledger and the local keystore, if any; their
+    organisation, department and roles only if the reader (--as) may see their directory
+    entry (docs/privacy.md §9)."""
     cli = cli_context(ctx)
     state = cli.state()
     record = state.people.get(person)
+    directory = record is not None and shows_directory_entry(state, person, cli.reader(state))
     path = cli.settings.keystore_path(check_person(person))
     local = read_public_key(path) if path.exists() else None
     if record is None and local is None:
@@ -154,9 +158,10 @@ def show(ctx: typer.Context, person: Person, as_json: JsonFlag = False) -> None:
     info: dict[str, Any] = {
         "person": person,
         "registered": record is not None,
-        "organisation": record.organisation if record else None,
-        "department": record.department if record else None,
-        "roles": sorted([r, s] for r, s in record.roles) if record else [],
+        "directory": "shown" if directory else "withheld",
+        "organisation": record.organisation if record and directory else None,
+        "department": record.department if record and directory else None,
+        "roles": sorted([r, s] for r, s in record.roles) if record and directory else [],
         "current_key": record.current_key if record else None,
         "keys": [
             {
@@ -180,7 +185,13 @@ def show(ctx: typer.Context, person: Person, as_json: JsonFlag = False) -> None:
 
 def _print_keys(cli: CliContext, info: dict[str, Any]) -> None:
     person = escape(info["person"])
-    if info["registered"]:
+    if info["registered"] and info["directory"] == "withheld":
+        cli.console.print(
+            f"{person}: registered; directory entry withheld (shown to members, or to "
+            "anyone once they make their dossier public)",
+            soft_wrap=True,
+        )
+    elif info["registered"]:
         roles = ", ".join(f"{r} of {s}" for r, s in info["roles"]) or "none"
         cli.console.print(
             f"{person}: {escape(info['department'])} ({escape(info['organisation'])}); "

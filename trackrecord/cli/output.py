@@ -24,6 +24,7 @@ from .context import CliContext
 __all__ = [
     "HASH_PREFIX",
     "ID_PREFIX",
+    "WITHHELD",
     "author_person",
     "describe",
     "entries_table",
@@ -33,11 +34,12 @@ __all__ = [
     "print_report",
     "run_audit",
     "titles_of",
+    "withheld_json",
 ]
 
 HASH_PREFIX = 12
 ID_PREFIX = 8
-_WITHHELD = "‹withheld›"
+WITHHELD = "‹withheld›"
 
 
 def print_json(data: Any) -> None:
@@ -86,7 +88,7 @@ def describe(stored: StoredEntry, titles: Mapping[str, str]) -> str:
         return ", ".join(str(x) for x in b.get("skills", []))
 
     texts: dict[str, Callable[[], str]] = {
-        "IdentityRegistered": lambda: f"{d.get('display_name', _WITHHELD)}, {b['department']}",
+        "IdentityRegistered": lambda: f"{d.get('display_name', WITHHELD)}, {b['department']}",
         "KeyRotated": lambda: f"new key {_key_id(b['public_key'])}",
         "KeyRevoked": lambda: f"{b['key_id']} ({b['reason']})",
         "RoleGranted": lambda: f"{b['role']} of {b['scope']}",
@@ -94,14 +96,14 @@ def describe(stored: StoredEntry, titles: Mapping[str, str]) -> str:
         "EmployeeTransferred": lambda: f"to {b['department']}",
         "TransferConsented": lambda: f"consents to moving to {b['department']}",
         "EmployeeLeft": lambda: f"left for the ledger {b['destination']}",
-        "ContributionClaimed": lambda: f"{d.get('title', _WITHHELD)} [{skills()}]",
+        "ContributionClaimed": lambda: f"{d.get('title', WITHHELD)} [{skills()}]",
         "ContributionWithdrawn": lambda: f"withdraws {ref(b['contribution'])}",
         "EndorsementGiven": lambda: (
             f"{b['role']} on {ref(b['contribution'])}"
             + (f": {d['comment']}" if "comment" in d else "")
         ),
         "EndorsementRevoked": lambda: f"revokes endorsement {ref(b['endorsement'])}",
-        "AmbitionStated": lambda: f"{d.get('goal', _WITHHELD)} [{skills()}]",
+        "AmbitionStated": lambda: f"{d.get('goal', WITHHELD)} [{skills()}]",
         "VisibilityChanged": lambda: f"{b['part']} → {b['visibility']}",
         "AccessRequested": lambda: (
             f"asks to read {b['part']}" + (f": {d['message']}" if "message" in d else "")
@@ -112,7 +114,7 @@ def describe(stored: StoredEntry, titles: Mapping[str, str]) -> str:
         "AccessRefused": lambda: f"refuses request {ref(b['request'])}",
         "AccessRevoked": lambda: f"revokes grant {ref(b['grant'])}",
         "AssignmentPosted": lambda: (
-            f"{d.get('title', _WITHHELD)} [{skills()}], "
+            f"{d.get('title', WITHHELD)} [{skills()}], "
             f"{b['hours_per_week']} h/week, {b['department']}, ring {b['ring']}"
         ),
         "AssignmentApplied": lambda: f"{b['hours_per_week']} h/week",
@@ -134,15 +136,28 @@ def titles_of(entries: Iterable[StoredEntry]) -> dict[str, str]:
     return out
 
 
+def withheld_json(
+    stored: StoredEntry, reason: str | None, *, position: int | None = None
+) -> dict[str, Any]:
+    """An entry the reader may not see, as JSON: where it is and its hash, and why."""
+    out: dict[str, Any] = {} if position is None else {"position": position}
+    e = stored.entry
+    out.update(stream=e.stream, seq=e.seq, entry_hash=e.hash, withheld=reason)
+    return out
+
+
 def entries_table(
     title: str,
     entries: Sequence[StoredEntry],
     state: LedgerState,
     *,
     titles: Mapping[str, str] | None = None,
+    withheld: Mapping[str, str | None] | None = None,
 ) -> Table:
-    """A table of ``entries``: seq, type, author, grade, details, statement id, hash."""
-    known = dict(titles or {}) | titles_of(entries)
+    """A table of ``entries``: seq, type, author, grade, details, statement id, hash.
+    An entry whose hash is in ``withheld`` (hash -> why) shows only its seq and hash."""
+    hidden = withheld or {}
+    known = dict(titles or {}) | titles_of(e for e in entries if e.entry.hash not in hidden)
     table = Table(
         title=escape(title),
         title_justify="left",
@@ -160,6 +175,10 @@ def entries_table(
     table.add_column("entry hash", no_wrap=True)
     for stored in entries:
         e = stored.entry
+        if e.hash in hidden:
+            why = escape(hidden[e.hash] or "")
+            table.add_row(str(e.seq), WITHHELD, "", "", why, "", e.hash[:HASH_PREFIX])
+            continue
         grade = e.statement.body.get("grade")
         table.add_row(
             str(e.seq),
