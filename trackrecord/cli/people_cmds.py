@@ -169,12 +169,8 @@ def search(
 
     cli = cli_context(ctx)
     query = people_query(skills, hours=hours, ring=ring.value, limit=limit)
-    searcher = cli.settings.acting
     state = cli.state()
-    if searcher is not None and searcher not in state.people:
-        raise CliError(
-            "not_found", f"no person {searcher!r} on this ledger", exit_code=ExitCode.NOT_FOUND
-        )
+    searcher = cli.reader(state)
     try:
         engine = create_read_model_engine(cli.settings.database_url)
     except ProjectionError as exc:
