@@ -13,7 +13,7 @@ from typing import Any
 from .errors import IntegrityViolation
 from .state import LedgerState
 from .state_rows import STATE_TABLES, decode_key, encode_key, encode_value
-from .store.rule_state import StateReader
+from .store.rule_state import RULE_STATE_VERSION, VERSION_KEY, StateReader
 
 __all__ = ["verify_rule_state"]
 
@@ -26,12 +26,19 @@ def verify_rule_state(store: StateReader, derived: LedgerState) -> None:
 
     A store whose rule state was never built (a ledger from before it was kept, not yet
     opened by this version) holds no rows: there is nothing to compare, and opening the
-    ledger builds it from the log. A store whose log grew while the audit ran is
-    compared no further than its size: its state follows entries the audit has not read.
+    ledger builds it from the log. Nor is there in a rule state an earlier version built
+    (:data:`~ledger.store.rule_state.RULE_STATE_VERSION`, kept in the store): it lacks the
+    rows a newer derivation adds, and opening the ledger builds it again. A store whose
+    log grew while the audit ran is compared no further than its size: its state follows
+    entries the audit has not read.
     """
-    stored_size = store.state_values([("meta", "size")]).get(("meta", "size"))
+    texts = store.state_values([("meta", "size"), VERSION_KEY])
+    stored_size = texts.get(("meta", "size"))
     if stored_size is None and not any(store.state_count(t) for t in STATE_TABLES):
         return
+    version = texts.get(VERSION_KEY)
+    if version is None or int(version) < RULE_STATE_VERSION:
+        return  # built by an earlier derivation, without its newer rows: built again on open
     if stored_size is not None and int(stored_size) > derived.size:
         try:
             store.get_node(0, derived.size)

@@ -11,6 +11,7 @@ leaves no trace.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
@@ -39,7 +40,7 @@ from .rules import apply_entry
 from .state import LedgerState
 from .statement import SignedStatement, check_origin, signatures_that_verify, utc_timestamp
 from .store import Store
-from .store.rule_state import StoredState, position_row
+from .store.rule_state import RULE_STATE_VERSION, VERSION_KEY, StoredState, position_row
 
 __all__ = ["MAX_BATCH", "ORIGIN_KEY", "AppendResult", "LedgerService", "StoredEntry"]
 
@@ -78,6 +79,9 @@ def _failed_before(offset: int, checking: set[int], futures: list[Future[set[int
     """Wait for the workers; True if a signature before ``offset`` did not verify."""
     verified: set[int] = set().union(*(f.result() for f in futures))
     return any(o < offset for o in checking - verified)
+
+
+_LOG = logging.getLogger(__name__)
 
 
 class _RecheckInline(Exception):
@@ -126,6 +130,7 @@ class LedgerService:
         self._node_cache: dict[tuple[int, int], bytes] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._erasures_checked = False
+        self._version_checked = False  # the stored rule state's version (RULE_STATE_VERSION)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[LedgerState]:
@@ -142,7 +147,36 @@ class LedgerService:
         """True if the log holds entries the stored rule state or the positions index
         (:mod:`ledger.store.position_tables`) does not follow yet (a ledger written before
         they were kept in the store): three indexed reads."""
-        return self._state_behind() or self._positions_behind()
+        return self._state_outdated() or self._state_behind() or self._positions_behind()
+
+    def _state_outdated(self) -> bool:
+        """True if the stored rule state was built by an older derivation than this
+        version's (:data:`~ledger.store.rule_state.RULE_STATE_VERSION`): one indexed read,
+        none once this service found it current."""
+        if self._version_checked:
+            return False
+        text = self.store.state_values([VERSION_KEY]).get(VERSION_KEY)
+        if text is not None and int(text) >= RULE_STATE_VERSION:
+            self._version_checked = True
+        return not self._version_checked
+
+    def _upgrade_state(self) -> None:
+        """Drop a rule state an older version built (it lacks the rows a newer derivation
+        adds for its entries), so that it is folded again from the log, once; stamp a fresh
+        ledger's state with this version. Two processes do it one after the other, and
+        the second finds it done (:meth:`~ledger.store.Store.reset_state`)."""
+        if not self._state_outdated():
+            return
+        dropped = self.store.reset_state(RULE_STATE_VERSION)
+        if dropped:
+            _LOG.warning(
+                "the rule state of this ledger was built by an earlier version: its %d rows "
+                "were dropped and it is built again from the log, once (rule-state version "
+                "%d; 'trackrecord migrate' does it ahead of time, with progress)",
+                dropped,
+                RULE_STATE_VERSION,
+            )
+        self._version_checked = True
 
     def _state_behind(self) -> bool:
         size, position = self._batch.follows()
@@ -166,6 +200,7 @@ class LedgerService:
         none (appends write both with their entries): then this costs three indexed
         reads. ``progress`` is called with the number folded so far."""
         with self._lock:
+            self._upgrade_state()
             if not self._erasures_checked:
                 self._erasures_checked = True
                 self._finish_erasures()

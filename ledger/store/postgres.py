@@ -17,7 +17,7 @@ from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
 from .base import SCHEMA_LOCK
 from .recorder import LedgerRecorder
-from .rule_state import StateRow, position_row
+from .rule_state import VERSION_KEY, StateRow, position_row
 
 __all__ = ["LedgerPostgresRecorder"]
 
@@ -225,6 +225,32 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             if (0 if found is None else int(found["value"])) != expect_size:
                 raise ConcurrencyConflict("another process changed the rule state first")
             self._write_state(curs, rows)
+
+    def reset_state(self, version: int) -> int | None:
+        """Drop the rule state kept by an older version than ``version`` and record
+        ``version`` as the one the state is now built by, in one transaction holding
+        :data:`SCHEMA_LOCK` and the appends' table lock (two processes opening the ledger
+        together check and drop one after the other); return how many rows were dropped,
+        or None if the state already is at ``version``."""
+        table = {"schema": self.schema, "table": self.state_table}
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            curs.execute(SQL("; ").join(self.lock_table_statements))
+            curs.execute(
+                SQL("SELECT value FROM {schema}.{table} WHERE tbl=%s AND key=%s").format(**table),
+                VERSION_KEY,
+            )
+            found = curs.fetchone()
+            if found is not None and int(found["value"]) >= version:
+                return None
+            curs.execute(
+                SQL("DELETE FROM {schema}.{table} WHERE tbl <> %s").format(**table),
+                (VERSION_KEY[0],),
+            )
+            dropped = int(curs.rowcount)
+            curs.execute(SQL("DELETE FROM {schema}.{table}").format(**table))
+            self._write_state(curs, [(*VERSION_KEY, str(version), 0)])
+            return dropped
 
     def select_state(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         if not keys:

@@ -28,6 +28,8 @@ from ..state_rows import STATE_TABLES, decode_key, decode_value, encode_key, enc
 
 __all__ = [
     "POSITION_KEY",
+    "RULE_STATE_VERSION",
+    "VERSION_KEY",
     "StateReader",
     "StateRow",
     "StoredState",
@@ -41,6 +43,23 @@ V = TypeVar("V")
 # The row (table, key) holding the notification position of the last entry the state
 # follows from: in no table of the state (not a rule fact; the audit does not compare it).
 POSITION_KEY = ("position", "")
+
+RULE_STATE_VERSION = 2
+"""The version of the rule state's derivation: bump it whenever a table of the state is
+added (:data:`ledger.state_rows.STATE_TABLES`) or what a statement writes to one changes.
+A store keeps the version its rule state was built by in the row :data:`VERSION_KEY`; a
+store keeping an older one (or none: version 1) is built again from its log, once
+(:meth:`ledger.service.LedgerService.catch_up`, ``trackrecord migrate``), since its rows
+lack what the newer derivation adds for the entries written before.
+
+1. the rule state as first kept in the store (issue 13), without a version row;
+2. ``coworkers`` and ``completed_for`` (the evidence of peer and client endorsements),
+   ``consents`` and ``departures`` (moving employer, leaving), and the version row.
+"""
+
+# The row (table, key) holding :data:`RULE_STATE_VERSION` as the store's rule state was
+# built: like :data:`POSITION_KEY`, in no table of the state.
+VERSION_KEY = ("version", "")
 
 
 # A row as written: (table, key, value or None to delete it, log index of the entry that

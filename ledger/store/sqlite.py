@@ -17,7 +17,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
 from .recorder import LedgerRecorder
-from .rule_state import StateRow, position_row
+from .rule_state import VERSION_KEY, StateRow, position_row
 
 __all__ = ["LedgerSQLiteRecorder", "sqlite_holds_ledger", "truncate_wal"]
 
@@ -171,6 +171,27 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             if (0 if found is None else int(found[0])) != expect_size:
                 raise ConcurrencyConflict("another process changed the rule state first")
             self._write_state(c, rows)
+
+    def reset_state(self, version: int) -> int | None:
+        """Drop the rule state kept by an older version than ``version`` and record
+        ``version`` as the one the state is now built by, in one transaction; return how
+        many rows were dropped, or None if the state already is at ``version``."""
+        with self.datastore.transaction(commit=True) as c:
+            # A write first, so the transaction holds the write lock before it reads: two
+            # processes opening the ledger together check and drop one after the other.
+            c.execute(
+                f"DELETE FROM {self.state_table} "
+                "WHERE tbl=? AND key=? AND CAST(value AS INTEGER) < ?",
+                (*VERSION_KEY, version),
+            )
+            c.execute(f"SELECT value FROM {self.state_table} WHERE tbl=? AND key=?", VERSION_KEY)
+            if c.fetchone() is not None:
+                return None
+            c.execute(f"DELETE FROM {self.state_table}")
+            c.execute("SELECT changes()")
+            dropped = int(c.fetchone()[0])
+            self._write_state(c, [(*VERSION_KEY, str(version), 0)])
+            return dropped
 
     def select_state(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         found: dict[tuple[str, str], str] = {}

@@ -38,6 +38,17 @@ class RuleStateTables:
         """How many rows a rule-state table holds."""
         return int(self._recorder.count_state(table))
 
+    def reset_state(self, version: int) -> int | None:
+        """If the stored rule state was built by an older derivation than ``version`` (or
+        by none: a fresh ledger), drop its rows and record ``version``, in one transaction
+        that two processes do one after the other; return how many rows were dropped (the
+        state is then built again from the log by folding, which resumes if interrupted),
+        or None if the state already is at ``version``."""
+        try:
+            return self._recorder.reset_state(version)
+        except (IntegrityError, OperationalError) as exc:
+            raise write_error(exc) from exc
+
     def write_state(self, rows: Sequence[StateRow], *, expect_size: int) -> None:
         """Store rule-state ``rows`` (value None: delete) in one transaction, if the stored
         state still follows ``expect_size`` entries; raise :class:`ConcurrencyConflict` if
