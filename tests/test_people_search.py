@@ -28,7 +28,7 @@ from ledger.statement import Signer
 from projections.matching.search import PersonFound, search_people
 from tests.factories import DEPT, MemoryLedger, World, identity_for, standard_cast
 from tests.support.bundles import ORIGIN
-from tests.support.cli import Cli
+from tests.support.cli import Cli, organisation
 from tests.support.links import RECEIVING
 from tests.support.projections import LedgerEnv, ledger_env
 from tests.test_imported_reputation import AT, Origin, receiving_at
@@ -272,6 +272,15 @@ def test_the_cli_searches_as_the_api_does_and_refuses_bad_input(
     no_place = cli("people", "search", "python", "--ring", "department")
     assert no_place.exit_code == 2
     assert "no_place" in no_place.output
+
+
+def test_the_cli_says_when_the_read_models_are_not_built(database_url: str, tmp_path: Path) -> None:
+    cli = Cli(database_url, tmp_path)
+    organisation(cli)  # a fresh ledger: nothing built its read models
+    for args in (("people", "search", "python"), ("reputation", "alice")):
+        refused = cli(*args, who="bob")
+        assert refused.exit_code == 5, refused.output
+        assert "no_read_models" in refused.output
 
 
 # -- beyond government: evidence from another ledger -----------------------------------------

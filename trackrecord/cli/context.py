@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import typer
 from rich.console import Console
+from sqlalchemy import Connection, MetaData, inspect
 
 from ledger.app import Ledger
 from ledger.errors import NotFound
@@ -18,7 +21,7 @@ from projections.sealed import bind_read_model_key, read_model_key
 from projections.verify import ReadModelMismatch, verify_read_models
 
 from ..settings import Settings
-from .errors import CliError
+from .errors import CliError, ExitCode
 from .keyfiles import load_identity
 
 __all__ = ["CliContext", "cli_context"]
@@ -120,6 +123,30 @@ class CliContext:
         bind_read_model_key(engine, read_model_key(self.ledger.store))
         try:
             return remember_addresses(engine, pairs)
+        finally:
+            engine.dispose()
+
+    @contextmanager
+    def read_models(self, name: str, metadata: MetaData) -> Iterator[Connection]:
+        """A connection to the read models in the ledger's database (their key bound), as
+        they are: a reading command catches nothing up. Raise :class:`CliError`
+        (``no_read_models``) if read model ``name``'s tables (``metadata``) are not built."""
+        try:
+            engine = create_read_model_engine(self.settings.database_url)
+        except ProjectionError as exc:
+            raise CliError(exc.code, exc.message) from exc
+        try:
+            bind_read_model_key(engine, read_model_key(self.ledger.store))
+            with engine.connect() as conn:
+                present = set(inspect(conn).get_table_names())
+                if not {t.name for t in metadata.sorted_tables} <= present:
+                    raise CliError(
+                        "no_read_models",
+                        f"the {name} read model is not built: run `trackrecord projections "
+                        f"rebuild {name}` first",
+                        exit_code=ExitCode.STORE,
+                    )
+                yield conn
         finally:
             engine.dispose()
 

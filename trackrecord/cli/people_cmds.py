@@ -160,34 +160,15 @@ def search(
     --as PERSON finds them (only people who opted in towards them, and of each only what
     they may read); without --as, as someone without a session. Reads the read models as
     they are: run `trackrecord projections rebuild` (or `follow`) to bring them up to date."""
-    from sqlalchemy import inspect
-
-    from projections import ProjectionError, create_read_model_engine
     from projections.matching import tables as mt
     from projections.matching.search import search_people
-    from projections.sealed import bind_read_model_key, read_model_key
 
     cli = cli_context(ctx)
     query = people_query(skills, hours=hours, ring=ring.value, limit=limit)
     state = cli.state()
     searcher = cli.reader(state)
-    try:
-        engine = create_read_model_engine(cli.settings.database_url)
-    except ProjectionError as exc:
-        raise CliError(exc.code, exc.message) from exc
-    try:
-        bind_read_model_key(engine, read_model_key(cli.ledger.store))
-        with engine.connect() as conn:
-            if mt.skills.name not in set(inspect(conn).get_table_names()):
-                raise CliError(
-                    "no_read_models",
-                    "the matching read model is not built: run `trackrecord projections "
-                    "rebuild` first",
-                    exit_code=ExitCode.STORE,
-                )
-            found = search_people(conn, state, query, searcher=searcher)
-    finally:
-        engine.dispose()
+    with cli.read_models("matching", mt.metadata) as conn:
+        found = search_people(conn, state, query, searcher=searcher)
     if as_json:
         print_json(
             {

@@ -39,12 +39,8 @@ def reputation(
     """Show PERSON's reputation per skill as of DATE: the score and every factor of every
     rating's weight (docs/reputation.md). Reads the read models; run `trackrecord
     projections rebuild` (or `follow`) first to bring them up to date."""
-    from sqlalchemy import inspect
-
-    from projections import ProjectionError, create_read_model_engine
     from projections.reputation import tables as rep
     from projections.reputation.queries import as_of, explain, rated_skills
-    from projections.sealed import bind_read_model_key, read_model_key
 
     cli = cli_context(ctx)
     try:
@@ -55,26 +51,10 @@ def reputation(
         raise CliError(
             "not_found", f"no person {person!r} on this ledger", exit_code=ExitCode.NOT_FOUND
         )
-    try:
-        engine = create_read_model_engine(cli.settings.database_url)
-    except ProjectionError as exc:
-        raise CliError(exc.code, exc.message) from exc
-    try:
-        bind_read_model_key(engine, read_model_key(cli.ledger.store))
-        with engine.connect() as conn:
-            present = set(inspect(conn).get_table_names())
-            if not {t.name for t in rep.metadata.sorted_tables} <= present:
-                raise CliError(
-                    "no_read_models",
-                    "the reputation read model is not built: run `trackrecord projections "
-                    "rebuild reputation` first",
-                    exit_code=ExitCode.STORE,
-                )
-            skills = [skill] if skill else rated_skills(conn, person)
-            scores = [explain(conn, person, s, at=when) for s in skills]
-            scores = [s for s in scores if skill or s.ratings]  # skills rated by DATE
-    finally:
-        engine.dispose()
+    with cli.read_models("reputation", rep.metadata) as conn:
+        skills = [skill] if skill else rated_skills(conn, person)
+        scores = [explain(conn, person, s, at=when) for s in skills]
+        scores = [s for s in scores if skill or s.ratings]  # skills rated by DATE
     if as_json:
         print_json([_score_json(s) for s in scores])
         return
