@@ -17,7 +17,10 @@ manager page's search tab, ``trackrecord people search``):
 3. every person found is checked again against the ledger's state
    (:func:`ledger.people_search.may_find`), and shown as far as the searcher may read the
    parts the match is made of (:meth:`Match.as_seen`); each names the parts of their
-   portfolio the searcher may read (the link to it shows those).
+   portfolio the searcher may read (the link to it shows those). The evidence shown of
+   someone only partly readable is counted, by :func:`ledger.access.readable_evidence`'s
+   rule, over the portfolio read model's rows of the people found (the ledger state has
+   no index by owner: that function reads every contribution of the ledger).
 
 The query does not care how rows got into ``mt_skills`` (claims, completions, or records
 brought from elsewhere): whoever is there is searched in the rings of this ledger.
@@ -27,13 +30,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, false, or_, select, true
 
-from ledger.access import MATCHING_PARTS, hidden_parts, readable_evidence, today_utc
+from ledger.access import MATCHING_PARTS, today_utc
 from ledger.catalogue import Part, Ring, Visibility
 from ledger.people_search import (
     PeopleQuery,
@@ -46,6 +50,7 @@ from ledger.people_search import (
 )
 from ledger.state import LedgerState
 
+from ..portfolio import tables as pf
 from ..reputation import tables as rep
 from . import tables as t
 from .queries import (
@@ -123,7 +128,7 @@ def search_people(
         beyond = _beyond(conn, query, searcher, seen, today, params)
         beyond = [m for m in beyond if may_find(state, m.person, searcher, today=today)]
         found += beyond[: query.limit - len(found)]
-    return _as_seen(state, found, searcher, today)
+    return _as_seen(conn, state, found, searcher, today)
 
 
 def _spec(query: PeopleQuery, place: Place | None, ring: Ring) -> AssignmentSpec:
@@ -231,17 +236,43 @@ def _scores(
 
 
 def _as_seen(
-    state: LedgerState, found: Sequence[Match], searcher: str | None, today: str
+    conn: Connection,
+    state: LedgerState,
+    found: Sequence[Match],
+    searcher: str | None,
+    today: str,
 ) -> list[PersonFound]:
-    hidden = [
-        (m, hidden_parts(state, m.person, searcher, MATCHING_PARTS, today=today)) for m in found
-    ]
-    partly = {m.person for m, parts in hidden if parts}
-    evidence = readable_evidence(state, partly, searcher, today=today) if partly else {}
+    readable = {m.person: readable_parts(state, m.person, searcher, today=today) for m in found}
+    hidden = {p: frozenset(MATCHING_PARTS - set(parts)) for p, parts in readable.items()}
+    partly = {p: parts for p, parts in readable.items() if hidden[p]}
+    evidence = _readable_evidence(conn, partly) if partly else {}
     return [
-        PersonFound(
-            m.as_seen(parts, evidence.get(m.person, {})),
-            readable_parts(state, m.person, searcher, today=today),
-        )
-        for m, parts in hidden
+        PersonFound(m.as_seen(hidden[m.person], evidence.get(m.person, {})), readable[m.person])
+        for m in found
     ]
+
+
+def _readable_evidence(
+    conn: Connection, readable: Mapping[str, Sequence[Part]]
+) -> dict[str, Counter[str]]:
+    """Per person, per skill, the evidence a viewer who may read the ``readable`` parts of
+    each person reads (:func:`ledger.access.readable_evidence`'s rule over the portfolio
+    read model): their contributions (not withdrawn) in those parts, and the assignments
+    they completed if they may read the ``analytical`` part."""
+    found: dict[str, Counter[str]] = {p: Counter() for p in readable}
+    c = pf.contributions.c
+    rows = conn.execute(select(c.person, c.part, c.skills).where(c.person.in_(sorted(readable))))
+    for person, part, skills in rows:
+        if Part(part) in readable[person]:
+            found[person].update(json.loads(skills))
+    graded = sorted(p for p, parts in readable.items() if Part.ANALYTICAL in parts)
+    if graded:
+        x, a = pf.assignment_people.c, pf.assignments.c
+        done = conn.execute(
+            select(x.person, a.skills)
+            .join_from(pf.assignment_people, pf.assignments, a.id == x.assignment)
+            .where(x.person.in_(graded), x.status == "completed")
+        )
+        for person, skills in done:
+            found[person].update(json.loads(skills))
+    return found
