@@ -1227,14 +1227,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Sizes not listed were not measured."
         + "".join(f" The reference failed ({why})." for why in REFERENCE_FAILURES)
     )
-    print(render(rows, caption))
+    if rows:
+        print(render(rows, caption))
     lines = extrapolate(rows)
     if lines:
         print("\nExtrapolated to 10^7 entries, linear from the two largest sizes measured:")
         print("\n".join(f"- {line}" for line in lines))
     if processes:
         print()
-        print(render_processes(processes, _processes_caption(args, processes[0].entries)))
+        caption = _processes_caption(args, processes[0].entries)
+        caption += f" Load average {load[0]:.1f} at the start, {load_after[0]:.1f} at the end."
+        print(render_processes(processes, caption))
     return 0
 
 
