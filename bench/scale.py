@@ -1012,12 +1012,12 @@ def judge(rows: list[Row], sizes: Sequence[int]) -> None:
         same = [r for r in rows if r.figure == row.figure and r.backend == row.backend
                 and r.value is not None]  # fmt: skip
         smallest = min(same, key=lambda r: r.size)
-        growth = row.value / smallest.value if smallest.value else 0.0
+        ratio = row.value / smallest.value if smallest.value else 0.0
         parts = []
+        rate = row.unit == "/s"  # a rate may fall to half, a cost may grow to twice
         if row.figure[:3] in _GROWTH_GOAL and row is not smallest:
-            parts.append(
-                f"{growth:.2f}x of {smallest.size:,}: " + ("met" if growth <= 2 else "not met")
-            )
+            met = ratio >= 0.5 if rate else ratio <= 2
+            parts.append(f"{ratio:.2f}x of {smallest.size:,}: " + ("met" if met else "not met"))
         if absolute is not None:
             row.goal = absolute[0]
             if row.size >= 900_000:
@@ -1027,8 +1027,10 @@ def judge(rows: list[Row], sizes: Sequence[int]) -> None:
         if row.note:
             parts.append(f"not met: {row.note}")
         row.met = "; ".join(parts) or "-"
-        if not row.goal:
-            row.goal = "≤ 2x from 10^4 to 10^6" if row.figure[:3] in _GROWTH_GOAL else "-"
+        if not row.goal and row.figure[:3] in _GROWTH_GOAL:
+            row.goal = f"{'≥ 0.5x' if rate else '≤ 2x'} from 10^4 to 10^6"
+        elif not row.goal:
+            row.goal = "-"
 
 
 def extrapolate(rows: list[Row], to: int = 10_000_000) -> list[str]:

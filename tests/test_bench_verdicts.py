@@ -122,8 +122,12 @@ def test_scale_growth_over_two_times_and_failed_requests_are_not_met() -> None:
         Row("(d) uncached record read under load p99", 10_000, "sqlite", 10.0, "ms"),
         Row("(d) uncached record read under load p99", 100_000, "sqlite", 12.0, "ms",
             note="3 of 900 not 2xx (3 non-2xx)"),
+        Row("(d) uncached record read under load, requests/s", 10_000, "sqlite", 100.0, "/s"),
+        Row("(d) uncached record read under load, requests/s", 100_000, "sqlite", 40.0, "/s"),
     ]  # fmt: skip
     judge(rows, [10_000, 1_000_000])
+    assert rows[5].met == "0.40x of 10,000: not met"  # a rate may fall to half, not lower
+    assert rows[5].goal == "≥ 0.5x from 10^4 to 10^6"
     assert rows[1].met == "2.40x of 10,000: not met; not met"  # growth, and over 1 s at 10^6
     assert rows[0].met == "10^6 not measured"  # the absolute goal is judged at 10^6 only
     assert rows[3].met.startswith("1.20x of 10,000: met; not met: 3 of 900 not 2xx")
