@@ -2,6 +2,16 @@
 
 Export reads the store through the transparency log, so it lives beside it and
 not in :mod:`ledger.bundle`, which verifies a bundle offline without any store.
+
+What a bundle needs is read by indexed look-ups (:func:`_from_state`): the heads tree's
+leaves at the checkpoint are the stored rule state's, rewound over the entries appended
+since the checkpoint (a stream's head before its first later entry is that entry's
+``prev``; an involvement leaf is recounted from the assignment streams it names), and
+only the streams of the person's bundle are read, with their log indexes from
+``entry_positions``. Its cost grows with the number of streams (the heads tree has a leaf
+per stream) and the entries since the checkpoint, not with the log. The rewound leaves
+are used only if they give the heads root the checkpoint signs; otherwise (a ledger not
+indexed yet) the export replays the log up to the checkpoint (:func:`_scan`), as before.
 """
 
 from __future__ import annotations
@@ -17,13 +27,20 @@ from .canonical import b64encode
 from .checkpoint import NoteVerifier
 from .checkpoint import verify_checkpoint as _verify_note
 from .disclosures import Disclosure
-from .entry import Entry
+from .entry import Entry, decode_record
 from .errors import IntegrityViolation, NotFound
-from .heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves
+from .heads import (
+    INVOLVED_PREFIX,
+    HeadsIndex,
+    heads_root_of,
+    index_leaves,
+    involvement_digest,
+)
 from .link import countersigning_admin_key
 from .merkle import inclusion_proof, root
 from .replay import replay
-from .state import LedgerState
+from .service import StoredEntry
+from .state import Head, LedgerState
 from .transparency import TransparencyLog
 
 __all__ = ["export_bundle"]
@@ -76,6 +93,150 @@ def _closure(scan: _Scan, person: str) -> set[str]:
     return included
 
 
+@dataclass
+class _Bundled:
+    """What a bundle of one person at a checkpoint is made of."""
+
+    leaves: dict[str, Head]  # the heads tree's leaves at the checkpoint
+    verifier: NoteVerifier  # the operator key that signed it
+    person_of_key: dict[str, str]  # key id -> person, for every author in ``streams``
+    streams: dict[str, list[tuple[int, StoredEntry]]]  # (log index, entry), up to the head
+
+
+def _from_scan(log: TransparencyLog, n: int, person: str) -> _Bundled:
+    """The bundle's parts from a replay of the log up to ``n`` (:func:`_scan`)."""
+    scan = _scan(log, n)
+    if f"identity/{person}" not in scan.indexes:
+        raise NotFound(f"no person {person!r} is registered at checkpoint {n}")
+    operator = scan.state.people[scan.state.operator or ""]
+    public_key = scan.state.keys[operator.current_key or ""].public_key
+    streams = {}
+    for stream in _closure(scan, person):
+        stored = log.service.read_stream(stream)[: scan.state.heads[stream].seq]
+        streams[stream] = list(zip(scan.indexes[stream], stored, strict=True))
+    return _Bundled(
+        index_leaves(scan.state),
+        NoteVerifier.for_key(log.origin, public_key),
+        {k: r.person for k, r in scan.state.keys.items()},
+        streams,
+    )
+
+
+def _involving(person: str, entry: Entry, person_of_key: dict[str, str]) -> bool:
+    """True if ``entry`` of an assignment stream makes ``person`` involved in it (its
+    owner posting it, or an assignee)."""
+    s = entry.statement
+    if s.type == "AssignmentPosted":
+        return person_of_key.get(s.author) == person
+    return s.type in ("AssignmentAssigned", "AssignmentCompleted") and s.body["assignee"] == person
+
+
+def _from_state(log: TransparencyLog, n: int, person: str) -> _Bundled | None:
+    """The bundle's parts from the stored rule state and indexed reads (see the module's
+    docstring), or None if the store's index cannot give them (then :func:`_from_scan`)."""
+    store = log.store
+    with log.service.reading() as state:
+        size = state.size
+        leaves = index_leaves(state)
+        involved: dict[str, set[str]] = {}
+        for a in state.assignments.values():
+            for p in {a.owner, *a.assignees}:
+                involved.setdefault(p, set()).add(f"assignment/{a.id}")
+        person_of_key = {k: r.person for k, r in state.keys.items()}
+    if n > size or n == 0:
+        return None
+    after = store.position_of(n - 1)
+    if after is None or (n < size and store.position_of(size - 1) is None):
+        return None
+    later: dict[str, list[Entry]] = {}  # stream -> its entries after the checkpoint
+    while True:
+        records = store.read(after=after, limit=2000)
+        for rec in records:
+            entry = decode_record(rec.blob)[0]
+            later.setdefault(entry.stream, []).append(entry)
+        if len(records) < 2000:
+            break
+        after = records[-1].position
+    if sum(map(len, later.values())) != size - n:
+        return None  # appended to meanwhile: replay instead
+    changed: set[str] = set()
+    for stream, entries in later.items():
+        first = entries[0]
+        if first.seq > 1:
+            leaves[stream] = Head(first.seq - 1, first.prev)
+        else:
+            leaves.pop(stream, None)
+        if stream.startswith("assignment/"):
+            changed |= {p for p, streams in involved.items() if stream in streams}
+    for p in changed | {person}:
+        at_n = {x for x in involved.get(p, ()) if _involved_at(log, p, x, leaves, person_of_key)}
+        involved[p] = at_n
+        name = INVOLVED_PREFIX + p
+        if at_n:
+            leaves[name] = Head(len(at_n), involvement_digest(at_n))
+        else:
+            leaves.pop(name, None)
+    try:
+        verifier = log.verifier_at(n)
+    except NotFound:
+        return None
+    if f"identity/{person}" not in leaves:
+        raise NotFound(f"no person {person!r} is registered at checkpoint {n}")
+    streams = _read_closure(log, person, leaves, involved.get(person, set()), person_of_key)
+    if streams is None:
+        return None
+    return _Bundled(leaves, verifier, person_of_key, streams)
+
+
+def _involved_at(
+    log: TransparencyLog, person: str, stream: str, leaves: dict[str, Head], keys: dict[str, str]
+) -> bool:
+    """True if ``person`` was involved in assignment ``stream`` at the checkpoint whose
+    leaves are ``leaves`` (its entries up to its head there)."""
+    head = leaves.get(stream)
+    if head is None:
+        return False
+    entries = log.service.read_stream(stream)[: head.seq]
+    return any(_involving(person, se.entry, keys) for se in entries)
+
+
+def _read_closure(
+    log: TransparencyLog,
+    person: str,
+    leaves: dict[str, Head],
+    involved: set[str],
+    person_of_key: dict[str, str],
+) -> dict[str, list[tuple[int, StoredEntry]]] | None:
+    """The streams of ``person``'s bundle (as :func:`_closure` finds them), each read up to
+    its head in ``leaves`` with its entries' log indexes; None if an index is missing."""
+    roots = {f"identity/{person}", *involved}
+    if f"record/{person}" in leaves:
+        roots.add(f"record/{person}")
+    out: dict[str, list[tuple[int, StoredEntry]]] = {}
+    todo = list(roots)
+    while todo:
+        stream = todo.pop()
+        if stream in out:
+            continue
+        head = leaves[stream]
+        stored = log.service.read_stream(stream)[: head.seq]
+        indexes = log.store.stream_log_indexes(stream)
+        if any(se.entry.seq not in indexes for se in stored):
+            return None
+        out[stream] = [(indexes[se.entry.seq], se) for se in stored]
+        people: set[str] = set()
+        for se in stored:
+            s = se.entry.statement
+            people.add(person_of_key[s.author])
+            admin = countersigning_admin_key(s)
+            if admin is not None:
+                people.add(person_of_key[admin])
+            if s.type in ("AssignmentAssigned", "AssignmentCompleted"):
+                people.add(s.body["assignee"])
+        todo += [f"identity/{p}" for p in people if f"identity/{p}" not in out]
+    return out
+
+
 _SHARED_FIELDS: dict[str, frozenset[str]] = {
     "IdentityRegistered": frozenset({"display_name"}),
     "AssignmentPosted": frozenset({"title", "description"}),
@@ -107,13 +268,17 @@ def export_bundle(log: TransparencyLog, person: str, *, size: int | None = None)
     if found is None:
         raise NotFound("no checkpoint has been issued" if size is None else f"no checkpoint {size}")
     n, note = found
-    scan = _scan(log, n)
-    if f"identity/{person}" not in scan.indexes:
-        raise NotFound(f"no person {person!r} is registered at checkpoint {n}")
-    operator = scan.state.people[scan.state.operator or ""]
-    public_key = scan.state.keys[operator.current_key or ""].public_key
-    verifier = NoteVerifier.for_key(log.origin, public_key)
-    checkpoint = _verify_note(note, verifiers=[verifier], origin=log.origin)
+    parts = _from_state(log, n, person)
+    checkpoint = None
+    if parts is not None:
+        checkpoint = _verify_note(note, verifiers=[parts.verifier], origin=log.origin)
+        if HeadsIndex(parts.leaves).root() != heads_root_of(checkpoint):
+            parts = None  # the rewound leaves are not the signed ones: replay
+    if parts is None:
+        parts = _from_scan(log, n, person)
+        checkpoint = _verify_note(note, verifiers=[parts.verifier], origin=log.origin)
+    assert checkpoint is not None
+    verifier = parts.verifier
     nodes: dict[tuple[int, int], bytes] = {}
 
     def get_node(level: int, index: int) -> bytes:
@@ -121,15 +286,14 @@ def export_bundle(log: TransparencyLog, person: str, *, size: int | None = None)
             nodes[(level, index)] = log.store.get_node(level, index)
         return nodes[(level, index)]
 
-    heads = HeadsIndex(index_leaves(scan.state))
+    heads = HeadsIndex(parts.leaves)
     if root(n, get_node) != checkpoint.root_hash or heads.root() != heads_root_of(checkpoint):
         raise IntegrityViolation("checkpoint_mismatch", f"the store disagrees with checkpoint {n}")
     items: list[dict[str, Any]] = []
-    streams = sorted(_closure(scan, person))
+    streams = sorted(parts.streams)
     for stream in streams:
-        stored = log.service.read_stream(stream)[: scan.state.heads[stream].seq]
-        for index, se in zip(scan.indexes[stream], stored, strict=True):
-            author = scan.state.keys[se.entry.statement.author].person
+        for index, se in parts.streams[stream]:
+            author = parts.person_of_key[se.entry.statement.author]
             items.append(
                 {
                     "log_index": index,
