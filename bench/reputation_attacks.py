@@ -14,8 +14,9 @@ means to lift — or, for the vindictive rater, to sink — without and with it;
 the honest top 10 it pushes out; and the quality of the ranking of the people it does
 not touch against the planted truth (NDCG@10 with gains quality + 1, Kendall τ-b).
 Attackers come from the people below the 40th percentile (those with a reason to
-cheat); the sybil target too. Goals (issue 18): no ring of size ≤ 50 lifts its members'
-median above the honest median (50); a sybil cluster of 20 moves its target by fewer than
+cheat); the sybil target too. Goals (issue 18): no ring of size ≤ 50 — all endorsing
+each other, or one-way (each the next) — lifts its members' median above the honest
+median (50); a sybil cluster of 20 moves its target by fewer than
 5 percentiles; honest NDCG@10 ≥ 0.9 with and without attacks. The other attacks' own
 goal: their aim moves by fewer than 10 percentiles.
 
@@ -47,7 +48,7 @@ def _verdict(ok: bool) -> str:
 
 def _attack_goal(name: str, o: Outcome) -> tuple[str, bool]:
     moved = o.after - o.before
-    if name.startswith("ring"):
+    if "ring" in name:
         return f"median ≤ {RING_LIMIT:.0f}", o.after <= RING_LIMIT
     if name.startswith("sybil"):
         return f"|move| < {SYBIL_MOVE:.0f}", abs(moved) < SYBIL_MOVE

@@ -35,8 +35,10 @@ __all__ = [
     "World",
     "kendall_tau_b",
     "ndcg_at",
+    "one_way_ring",
     "rank",
     "rank_with",
+    "ring",
     "run_attack",
     "world",
 ]
@@ -245,6 +247,17 @@ def ring(w: World, size: int) -> Attack:
     return b.done(members, members)
 
 
+def one_way_ring(w: World, size: int) -> Attack:
+    """``size`` people of the lower half each claim a piece of work, and each endorses the
+    next one's with a 5 as a peer, the last the first's: a cycle without a mutual pair."""
+    b = _Builder(w, f"cycle{size}")
+    members = b.lower_half(size)
+    work = {m: b.claim(m) for m in members}
+    for rater, subject in zip(members, [*members[1:], members[0]], strict=True):
+        b.endorse(rater, subject, work[subject], 5, "peer")
+    return b.done(members, members)
+
+
 def sybils(w: World, k: int) -> Attack:
     """``k`` fresh identities (registered, nothing else) endorse one target's work with a 5
     as clients, three times each, and endorse each other."""
@@ -320,6 +333,7 @@ def vindictive(w: World) -> Attack:
 
 ATTACKS: tuple[tuple[str, Callable[[World], Attack]], ...] = (
     *((f"ring of {k}", lambda w, k=k: ring(w, k)) for k in (2, 5, 10, 20, 50)),  # type: ignore[misc]
+    *((f"one-way ring of {k}", lambda w, k=k: one_way_ring(w, k)) for k in (3, 10, 50)),  # type: ignore[misc]
     ("sybil cluster of 20", lambda w: sybils(w, 20)),
     ("reciprocal pair", reciprocal_pair),
     ("inflater", inflater),

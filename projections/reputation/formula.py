@@ -14,8 +14,8 @@ and the score is the Bayesian (shrunk) mean
 with prior mean μ0 = 3 (the middle of the uniform five-grade scale) and prior
 weight m = 3. The score is a convex combination of μ0 and grades in [1, 5],
 so it lies in [1, 5]; every factor is at most 1 and one rater's repeats add up
-to at most Σ_j 0.25^j = 4/3, so a single rater moves a score at most
-(4/3)·4/(m+4/3) ≈ 1.23 away from what the others say. Standing, discrimination and
+to at most Σ_j 0.5^j = 2, so a single rater moves a score at most
+2·4/(m+2) = 1.6 away from what the others say. Standing, discrimination and
 clique come from the whole graph (:mod:`.standing`); an imported rating (from
 another ledger) has the receiving ledger's declared trust in its origin as its
 standing, and discrimination and clique 1 (the graph there is not seen here).
@@ -60,8 +60,8 @@ class ReputationParams:
             {"manager": 1.0, "owner": 1.0, "client": 0.8, "peer": 0.6}
         )
     )
-    repeat_factor: float = 0.25
-    reciprocal_factor: float = 0.25
+    repeat_factor: float = 0.5
+    reciprocal_factor: float = 0.1
     discrimination_prior: float = 2.0
     discrimination_spread: float = 0.5
     standing_power: float = 1.0
