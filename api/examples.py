@@ -371,10 +371,32 @@ CANDIDATE: list[JsonValue] = [
         "person": "alice",
         "ring": "department",
         "score": 0.8,
-        "skills": [{"skill": "python", "evidence": 2, "ambition": False, "reputation": 3.9}],
+        "skills": [
+            {
+                "skill": "python",
+                "evidence": 2,
+                "ambition": False,
+                "reputation": 3.9,
+                "origins": ["trackrecord.example/a"],
+                "imported": 0,
+                "imported_evidence": [
+                    {
+                        "origin": "trackrecord.example/a",
+                        "part": "dossier",
+                        "evidence": 1,
+                        "weight": 0.5,
+                    }
+                ],
+            }
+        ],
         "missing": [],
         "available_hours": 28,
-        "reasons": ["ring: own department (minbzk/dgo)"],
+        "reasons": [
+            "ring: own department (minbzk/dgo)",
+            "skills: python (2× evidence, 1× evidence imported from trackrecord.example/a "
+            "at trust 0.50, reputation 3.90, with ratings imported from trackrecord.example/a)",
+            "available 28 of 36 h/week, 8 needed",
+        ],
     }
 ]
 

@@ -254,6 +254,9 @@ _SKILL_REASONS = {
     "none": N_("no reputation yet"),
     "score": N_("reputation %(score)s"),
     "origins": N_("%(reputation)s, with ratings imported from %(origins)s"),
+    "imported_evidence": N_("%(count)s× evidence imported from %(origin)s at trust %(weight)s"),
+    "elsewhere": N_("%(skill)s (%(reputation)s)"),
+    "imported_skill": N_("%(skill)s (imported from %(origins)s)"),
 }
 
 
@@ -266,8 +269,12 @@ def reason_text(reason: Reason, lang: str) -> str:
     if reason.code == "skills":
         shown = bool(v.get("reputation_shown", True))
         v["skills"] = "; ".join(_skill_text(s, shown, lang) for s in v["skills"])
-    elif reason.code in ("missing", "assignment_skills"):
+    elif reason.code == "missing":
         v["skills"] = ", ".join(skill_label(s, lang) for s in v["skills"])
+    elif reason.code == "assignment_skills":
+        v["skills"] = ", ".join(
+            _assignment_skill(s, v.get("imported", {}), lang) for s in v["skills"]
+        )
     elif reason.code == "withheld":
         v["parts"] = ", ".join(said.gettext(TERMS.get(p, p)) for p in v["parts"])
     elif reason.code == "assignment_ring":
@@ -291,6 +298,14 @@ def _skill_text(s: Mapping[str, Any], reputation_shown: bool, lang: str) -> str:
         rep = said.gettext(
             _SKILL_REASONS["origins"], reputation=rep, origins=", ".join(s["origins"])
         )
+    imported = [
+        said.gettext(
+            _SKILL_REASONS["imported_evidence"], count=e["evidence"], origin=e["origin"],
+            weight=format_decimal(e["weight"], format="0.00", locale=lang),
+        )
+        for e in s.get("imported_evidence", ())
+    ]  # fmt: skip
+    rep = ", ".join([*imported, rep])
     label = skill_label(s["skill"], lang)
     if s["evidence"]:
         return said.gettext(
@@ -300,4 +315,16 @@ def _skill_text(s: Mapping[str, Any], reputation_shown: bool, lang: str) -> str:
         return said.gettext(
             _SKILL_REASONS["imported"], skill=label, count=s["imported"], reputation=rep
         )
+    if imported and not s["ambition"]:
+        return said.gettext(_SKILL_REASONS["elsewhere"], skill=label, reputation=rep)
     return said.gettext(_SKILL_REASONS["ambition"], skill=label, reputation=rep)
+
+
+def _assignment_skill(skill: str, imported: Mapping[str, list[str]], lang: str) -> str:
+    """A matched skill of an assignment by its label, with the origins it was imported
+    from when the person has it only from other ledgers."""
+    label = skill_label(skill, lang)
+    if skill not in imported:
+        return label
+    origins = ", ".join(imported[skill])
+    return language(lang).gettext(_SKILL_REASONS["imported_skill"], skill=label, origins=origins)

@@ -1,10 +1,13 @@
-"""The ratings an imported record carries: what reputation and matching count of it.
+"""The ratings and evidence an imported record carries: what reputation and matching
+count of it.
 
 A bundle from another ledger (:mod:`ledger.imports`) holds its person's record stream
 and the assignments they completed, with the origin's signatures. Each endorsement of
 one of the person's contributions that was not revoked (of a contribution not
 withdrawn), and each completed assignment, is a rating here (docs/reputation.md,
-"imported ratings"), weighed by the receiving ledger's declared trust in the origin
+"imported ratings"); each contribution not withdrawn and each completed assignment is
+evidence of its skills for matching ("imported evidence"). Both are weighed by the
+receiving ledger's declared trust in the origin
 (:meth:`ledger.imports.ImportRegistry.origin_weights`).
 
 Pure: no I/O.
@@ -13,14 +16,22 @@ Pure: no I/O.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .bundle import load_bundle
+from .catalogue import Part
 from .imports import ImportedRecord, ImportRegistry, key_state
 
-__all__ = ["ImportedRating", "bundle_ratings", "imported_ratings"]
+__all__ = [
+    "ImportedEvidence",
+    "ImportedRating",
+    "bundle_evidence",
+    "bundle_ratings",
+    "imported_evidence",
+    "imported_ratings",
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,50 @@ class ImportedRating:
     at: int
     position: int
     skills: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImportedEvidence:
+    """Evidence of ``skills`` for ``subject`` recorded on ledger ``origin``: a
+    ``contribution`` they claimed and did not withdraw (in the portfolio ``part`` it was
+    claimed into) or an assignment they ``completion``-ed (part ``analytical``, as
+    :func:`ledger.access.readable_evidence` counts it); ``id`` is the claim's statement
+    id or the assignment's id."""
+
+    origin: str
+    subject: str
+    id: str
+    kind: str
+    part: Part
+    skills: tuple[str, ...]
+
+
+def bundle_evidence(doc: Mapping[str, Any], person: str, origin: str) -> list[ImportedEvidence]:
+    """The evidence of ``person`` in the bundle document ``doc`` from ``origin``: their
+    contributions not withdrawn and the assignments completed for them, in the origin's
+    log order."""
+    posted: dict[str, tuple[str, ...]] = {}
+    found: dict[str, ImportedEvidence] = {}
+    record = f"record/{person}"
+    for item in sorted(doc["entries"], key=lambda i: int(i["log_index"])):
+        entry = item["entry"]
+        s = entry["statement"]
+        kind, body = s["type"], s["body"]
+        if kind == "AssignmentPosted":
+            posted[s["subject"]] = tuple(dict.fromkeys(body["skills"]))
+        elif kind == "ContributionClaimed" and entry["stream"] == record:
+            skills = tuple(dict.fromkeys(body["skills"]))
+            found[s["id"]] = ImportedEvidence(
+                origin, person, s["id"], "contribution", Part(body["part"]), skills
+            )
+        elif kind == "ContributionWithdrawn" and entry["stream"] == record:
+            found.pop(body["contribution"], None)
+        elif kind == "AssignmentCompleted" and body["assignee"] == person:
+            skills = posted.get(s["subject"], ())
+            found[s["subject"]] = ImportedEvidence(
+                origin, person, s["subject"], "completion", Part.ANALYTICAL, skills
+            )
+    return [e for e in found.values() if e.skills]
 
 
 def bundle_ratings(doc: Mapping[str, Any], person: str, origin: str) -> list[ImportedRating]:
@@ -95,13 +150,33 @@ def imported_ratings(
     (:func:`bundle_ratings`), by person and origin, among ``records`` (default: every
     record in ``registry``); a later bundle of an origin holds everything an earlier
     one does."""
+    out: list[ImportedRating] = []
+    for doc, person, origin in _newest_bundles(registry, records):
+        out.extend(bundle_ratings(doc, person, origin))
+    return out
+
+
+def imported_evidence(
+    registry: ImportRegistry, records: Sequence[ImportedRecord] | None = None
+) -> list[ImportedEvidence]:
+    """The evidence in every person's newest imported bundle of each origin
+    (:func:`bundle_evidence`), by person and origin, among ``records`` (default: every
+    record in ``registry``)."""
+    out: list[ImportedEvidence] = []
+    for doc, person, origin in _newest_bundles(registry, records):
+        out.extend(bundle_evidence(doc, person, origin))
+    return out
+
+
+def _newest_bundles(
+    registry: ImportRegistry, records: Sequence[ImportedRecord] | None
+) -> Iterator[tuple[Mapping[str, Any], str, str]]:
+    """``(bundle document, person, origin)`` of every person's newest imported bundle of
+    each origin among ``records`` (default: all in ``registry``), by person and origin."""
     newest: dict[tuple[str, str], ImportedRecord] = {}
     for r in registry.imported_records() if records is None else records:
         kept = newest.get((r.person, r.origin))
         if kept is None or kept.checkpoint_size < r.checkpoint_size:
             newest[(r.person, r.origin)] = r
-    out: list[ImportedRating] = []
     for (person, origin), r in sorted(newest.items()):
-        doc = load_bundle(registry.bundle_text(origin, person, r.checkpoint_size))
-        out.extend(bundle_ratings(doc, person, origin))
-    return out
+        yield load_bundle(registry.bundle_text(origin, person, r.checkpoint_size)), person, origin

@@ -22,13 +22,19 @@ from typing import Any, NamedTuple
 import orjson
 
 from keys import key_id_for
-from ledger.imported_ratings import ImportedRating, imported_ratings
-from ledger.imports import ImportRegistry
+from ledger.imported_ratings import (
+    ImportedEvidence,
+    ImportedRating,
+    imported_evidence,
+    imported_ratings,
+)
+from ledger.imports import ImportedRecord, ImportRegistry
 from ledger.store import Store
 
 __all__ = [
     "AcceptedEntry",
     "EntryReader",
+    "ImportedEvidenceInputs",
     "ImportedInputs",
     "ImportsCounted",
     "epoch_seconds",
@@ -156,6 +162,15 @@ class ImportedInputs(NamedTuple):
     counted: ImportsCounted
 
 
+class ImportedEvidenceInputs(NamedTuple):
+    """The imported evidence a matching refresh counts, the declared trust in its origins,
+    and what that is (:class:`ImportsCounted`)."""
+
+    evidence: list[ImportedEvidence]
+    weights: dict[str, float]
+    counted: ImportsCounted
+
+
 class EntryReader:
     """Reads the store's accepted entries (``Store.read_records``) as :class:`AcceptedEntry`
     values."""
@@ -191,18 +206,37 @@ class EntryReader:
         ``latest`` at its weights, when they are still all there (else what is there now).
         Raises :class:`~ledger.imports.TrustWeightTampered` for a forged weight row.
         """
+        registry, records, counted = self._counted_records(as_of)
+        return ImportedInputs(imported_ratings(registry, records), counted.weights, counted)
+
+    def imported_evidence(self, *, as_of: ImportsCounted | None = None) -> ImportedEvidenceInputs:
+        """The evidence in the store's imported records and the declared trust in each
+        trusted origin (:mod:`ledger.imported_ratings`): what the matching refresh counts
+        besides the log, chosen as :meth:`imported_inputs` chooses the records (``as_of``).
+        Raises :class:`~ledger.imports.TrustWeightTampered` for a forged weight row."""
+        registry, records, counted = self._counted_records(as_of)
+        evidence = imported_evidence(registry, records)
+        return ImportedEvidenceInputs(evidence, counted.weights, counted)
+
+    def _counted_records(
+        self, as_of: ImportsCounted | None
+    ) -> tuple[ImportRegistry, list[ImportedRecord], ImportsCounted]:
+        """The imported records a refresh counts, and what that is: those up to
+        ``as_of.latest`` at its weights when they are still all there, else all of them
+        at the declared weights."""
         registry = ImportRegistry(self.store)
         records = registry.imported_records()
         if as_of is not None:
             earlier = [r for r in records if r.imported_at <= as_of.latest]
             if len(earlier) == as_of.records:
-                return ImportedInputs(
-                    imported_ratings(registry, earlier), dict(as_of.weights), as_of
+                return (
+                    registry,
+                    earlier,
+                    ImportsCounted(as_of.records, as_of.latest, dict(as_of.weights)),
                 )
         weights = registry.origin_weights()
         latest = max((r.imported_at for r in records), default="")
-        counted = ImportsCounted(len(records), latest, weights)
-        return ImportedInputs(imported_ratings(registry, records), weights, counted)
+        return registry, records, ImportsCounted(len(records), latest, weights)
 
     def row_key_ready(self) -> None:
         """Create the ledger's row key if it has none yet (committed at once), so that a

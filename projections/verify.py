@@ -11,10 +11,11 @@ compares every table, row by row, with the live ones:
 - the scratch read models live in a temporary SQLite file (the live database
   is only read, whichever the backend) and are fed the log up to exactly the
   position each live read model has applied;
-- a read model with a refresh step (reputation) is refreshed in the rebuild at
+- a read model with a refresh step (reputation, matching) is refreshed in the rebuild at
   the position and Unix time its live refresh last ran (``rep_refresh``), so its
   derived scores are compared as of that same moment; and with the imported
   records and trust weights that refresh counted (``rep_refresh.inputs``,
+  ``mt_refresh.inputs``,
   :class:`~projections.entries.ImportsCounted`), so an import or a new weight
   waiting for the next refresh is not a difference. Those inputs are believed
   only under their MAC (the ledger's row key, which a copy of the database
@@ -47,7 +48,13 @@ from sqlalchemy import Connection, Engine, Table, Text, inspect, select, text, t
 
 from .base import ReadModel
 from .db import create_read_model_engine
-from .entries import AcceptedEntry, EntryReader, ImportedInputs, ImportsCounted
+from .entries import (
+    AcceptedEntry,
+    EntryReader,
+    ImportedEvidenceInputs,
+    ImportedInputs,
+    ImportsCounted,
+)
 from .errors import ProjectionError
 from .registry import read_models
 from .runner import Projector, Refreshable
@@ -131,6 +138,9 @@ class _EntriesUpTo(EntryReader):
 
     def imported_inputs(self, *, as_of: ImportsCounted | None = None) -> ImportedInputs:
         return super().imported_inputs(as_of=as_of or self.counted)
+
+    def imported_evidence(self, *, as_of: ImportsCounted | None = None) -> ImportedEvidenceInputs:
+        return super().imported_evidence(as_of=as_of or self.counted)
 
     def row_key_ready(self) -> None:
         """Nothing: verifying only reads (a live refresh made the row key)."""

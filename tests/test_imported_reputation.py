@@ -6,7 +6,9 @@ alice's record on ledger A (:func:`tests.support.bundles.build_scenario`: a
 a ``python`` assignment completed with a 4) is imported into ledger B, where she is
 linked to her record and nobody rated her. B's scores and explanations then hold A's
 ratings, each naming its origin, at B's declared trust in A as standing; a lower trust
-weighs them less; and the read models rebuilt from B's store equal the live ones.
+weighs them less; her contributions and completed assignment there make her a matching
+candidate on B with no history of her own, at the same trust; and the read models
+rebuilt from B's store equal the live ones.
 """
 
 from __future__ import annotations
@@ -23,12 +25,19 @@ import sqlalchemy as sa
 from ledger import commands
 from ledger.app import Ledger
 from ledger.audit import audit
+from ledger.catalogue import Part
 from ledger.errors import MalformedInput
 from ledger.imports import DEFAULT_TRUST_WEIGHT, ImportRegistry, TrustWeightTampered
 from ledger.statement import Signer
 from ledger.store import open_store
 from projections import open_projector
-from projections.matching.queries import AssignmentSpec, Match, candidates
+from projections.matching.queries import (
+    AssignmentSpec,
+    ImportedSkill,
+    Match,
+    assignments_for,
+    candidates,
+)
 from projections.reputation.formula import Score
 from projections.reputation.queries import explain, rated_skills, snapshot_scores
 from projections.runner import Projector
@@ -333,3 +342,113 @@ def test_verify_between_an_import_and_the_next_refresh_compares_like_with_like(
     # rebuild counts what is imported now, and the edited row differs
     _edit(receiving, "UPDATE rep_refresh SET inputs = replace(inputs, '0.2', '1.0')")
     assert "rep_refresh" in _mismatched_tables(receiving)
+
+
+def _opt_in(receiving: Receiving) -> None:
+    """alice makes her free part (the opt-in to matching) public on B."""
+    alice = Signer(identity_for("alice-b"), RECEIVING)
+    receiving.ledger.service.append(
+        commands.change_visibility(alice, person="alice", part="free", visibility="public")
+    )
+
+
+def _alices_match(receiving: Receiving, spec: AssignmentSpec) -> Match | None:
+    with receiving.projector.engine.connect() as conn:
+        found = [m for m in candidates(conn, spec, searcher=None) if m.person == "alice"]
+    return found[0] if found else None
+
+
+def test_a_person_whose_history_is_only_imported_is_a_candidate(
+    receiving: Receiving, origin: Origin
+) -> None:
+    """alice has nothing of her own on B: her claims and completed assignment on A make her
+    a candidate, each skill's fit the declared trust in A, each reason naming A."""
+    _opt_in(receiving)
+    spec = AssignmentSpec(("policy-advice", "python", "go"), 8, "minbzk", "minbzk/cio")
+    receiving.projector.catch_up()
+    receiving.projector.refresh(at=AT)
+    assert _alices_match(receiving, spec) is None  # nothing on B, nothing imported yet
+
+    receiving.import_(origin)  # at the default trust, 0.5
+
+    found = _alices_match(receiving, spec)
+    assert found is not None
+    advice, python = found.skills
+    assert (advice.skill, advice.evidence, advice.ambition) == ("policy-advice", 0, False)
+    assert advice.imported_evidence == (
+        ImportedSkill(ORIGIN, Part.DOSSIER, 1, DEFAULT_TRUST_WEIGHT),
+    )
+    assert python.imported_evidence == (  # her claim "Second" and the completed assignment
+        ImportedSkill(ORIGIN, Part.ANALYTICAL, 1, DEFAULT_TRUST_WEIGHT),
+        ImportedSkill(ORIGIN, Part.DOSSIER, 1, DEFAULT_TRUST_WEIGHT),
+    )
+    assert found.missing == ("go",)  # claimed on A after the bundle's checkpoint
+    assert f"1× evidence imported from {ORIGIN} at trust 0.50" in found.reasons[1].text
+    assert f"2× evidence imported from {ORIGIN} at trust 0.50" in found.reasons[1].text
+    assert f"with ratings imported from {ORIGIN}" in found.reasons[1].text
+    assert advice.reputation is not None
+    assert python.reputation is not None
+    expected = sum(
+        DEFAULT_TRUST_WEIGHT * (0.5 + 0.5 * (rep - 1) / 4)
+        for rep in (advice.reputation, python.reputation)
+    )
+    assert found.score == pytest.approx(expected / 3, abs=1e-3)
+    # a viewer who may not read her dossier sees only the imported evidence of the rest
+    seen = found.as_seen({Part.DOSSIER}, {})
+    [python_seen] = seen.skills
+    assert python_seen.imported_evidence == (python.imported_evidence[0],)
+    assert f"1× evidence imported from {ORIGIN} at trust 0.50" in seen.reasons[1].text
+    verify_read_models(receiving.projector.log, receiving.projector.engine)
+
+
+def test_imported_evidence_weighs_with_the_trust_in_its_origin(
+    receiving: Receiving, origin: Origin
+) -> None:
+    """Full trust counts an imported skill as evidence here; no trust, not at all."""
+    _opt_in(receiving)
+    spec = AssignmentSpec(("python",), 8, "minbzk", "minbzk/cio")
+    receiving.import_(origin, weight=1.0)
+    full = _alices_match(receiving, spec)
+    assert full is not None
+    assert full.skills[0].reputation is not None
+    assert full.score == pytest.approx(0.5 + 0.5 * (full.skills[0].reputation - 1) / 4, abs=1e-3)
+    assert "at trust 1.00" in full.reasons[1].text
+
+    receiving.registry.set_weight(ORIGIN, 0.0)
+    receiving.projector.refresh(at=AT)
+    assert _alices_match(receiving, spec) is None  # weight 0: her imported skills count 0
+    receiving.registry.set_weight(ORIGIN, 0.3)
+    receiving.projector.refresh(at=AT)
+    low = _alices_match(receiving, spec)
+    assert low is not None
+    assert low.score is not None
+    assert low.score < full.score
+    receiving.registry.untrust(ORIGIN)
+    receiving.projector.refresh(at=AT)
+    assert _alices_match(receiving, spec) is None
+    verify_read_models(receiving.projector.log, receiving.projector.engine)
+    # imported evidence raised in the database is reported, not believed
+    _edit(receiving, "UPDATE mt_imported SET weight = 1.0")
+    _edit(receiving, "INSERT INTO mt_skills VALUES "
+          "('alice', 'python', 'minbzk', 'minbzk/cio', 'public', 0, 0, 0, 1.0)")  # fmt: skip
+    assert _mismatched_tables(receiving) == {"mt_imported", "mt_skills"}
+
+
+def test_open_assignments_for_a_newcomer_name_the_origin_of_her_skills(
+    receiving: Receiving, origin: Origin
+) -> None:
+    operator = Signer(identity_for("operator-b"), RECEIVING)
+    receiving.ledger.service.append(
+        commands.grant_role(operator, person="operator-b", role="manager", scope="minbzk/cio")
+    )
+    receiving.ledger.service.append(
+        commands.post_assignment(
+            operator, assignment="00000000-0000-4000-8000-00000000b001", organisation="minbzk",
+            department="minbzk/cio", title="Scripts", skills=["python", "sql"], hours_per_week=4,
+        )
+    )  # fmt: skip
+    receiving.import_(origin)
+    with receiving.projector.engine.connect() as conn:
+        [found] = assignments_for(conn, "alice")
+    assert found.matched == ("python",)
+    assert found.reasons[0].text == f"skills: python (imported from {ORIGIN}) of 2 needed"

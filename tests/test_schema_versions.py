@@ -205,3 +205,24 @@ def test_revision_0006_replays_the_portfolio_with_its_reviewers(database_url: st
             assert conn.execute(sa.text("SELECT count(*) FROM pf_keys")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_revision_0007_adds_the_imported_evidence_of_matching(database_url: str) -> None:
+    """Revision 0007 (issue 14): the matching refresh step's ``mt_imported``,
+    ``mt_refresh`` and ``mt_skills.imported`` (0 in the rows already there) are added to a
+    database at 0006; the read models' positions and rows stay."""
+    engine = _open(database_url)
+    try:
+        positions = _reopened_from(
+            engine, database_url, "0006", "DROP TABLE mt_imported", "DROP TABLE mt_refresh",
+            "ALTER TABLE mt_skills DROP COLUMN imported",
+            "INSERT INTO mt_skills VALUES "
+            "('alice', 'python', 'minbzk', 'minbzk/cio', 'public', 0, 1, 0)",
+        )  # fmt: skip
+        assert {"mt_imported", "mt_refresh"} <= set(sa.inspect(engine).get_table_names())
+        assert positions["matching"] == 7
+        with engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT evidence, imported FROM mt_skills")).one()
+        assert (row.evidence, row.imported) == (1, 0.0)
+    finally:
+        engine.dispose()

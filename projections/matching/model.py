@@ -13,20 +13,32 @@ the derived search index ``mt_skills`` by deltas, in the batch's transaction:
    into their ``mt_skills`` rows again.
 
 The result is a function of the log alone, whatever the batch boundaries.
+
+**Refresh step** (:meth:`MatchingModel.refresh`): the evidence in records imported from
+other ledgers is not in the log, so, as the reputation's refresh does with their
+ratings, it reads the imported records and the declared trust in their origins
+(:meth:`projections.entries.EntryReader.imported_evidence`) and writes ``mt_imported``
+and ``mt_skills.imported`` (docs/reputation.md, "Imported evidence in matching") in one
+transaction, holding the tracking record's lock. Rows it made keep their
+``imported`` weight through later batches (the deltas above never touch it, and a row
+is deleted only with no evidence, ambition or imported weight left) until the next
+refresh.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import (
     Connection,
+    Engine,
     Executable,
     bindparam,
     delete,
     func,
+    insert,
     select,
     tuple_,
     update,
@@ -34,11 +46,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.catalogue import Part
+from ledger.imported_ratings import ImportedEvidence
 
 from ..access import DEFAULT_VISIBILITY, OPT_IN_PART
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
-from ..entries import AcceptedEntry, json_list
+from ..db import writing
+from ..entries import AcceptedEntry, EntryReader, json_list
 from ..erasure import PersonalColumn, by_author_key
 from . import tables as t
 
@@ -76,6 +90,8 @@ _FINISH_ALL = (
     .values(active=False)
 )
 _COPIED = ("organisation", "department", "visibility", "committed")
+_REFRESH_ROW = 1
+_INSERT_IMPORTED = insert(t.imported)
 
 
 def _upsert(dialect: str) -> Executable:
@@ -128,6 +144,8 @@ class MatchingModel(ReadModel):
     metadata = t.metadata
     # An assignment's title and description are its poster's content.
     personal_columns: ClassVar[tuple[PersonalColumn, ...]] = (by_author_key(t.assignments, t.keys),)
+    refresh_tables: ClassVar[tuple[str, ...]] = (t.imported.name, t.refresh_state.name)
+    """The tables only :meth:`refresh` writes; ``refresh_state`` (last) records its moment."""
     _handlers: ClassVar[dict[str, _Handler]]
 
     def new_batch(self) -> WriteBatch:
@@ -289,17 +307,119 @@ class MatchingModel(ReadModel):
                 **columns[person],
                 "evidence": batch.evidence.get((person, skill), 0),
                 "ambition": int((person, skill) in batch.ambitions),
+                "imported": 0.0,
             }
             for person, skill in keys
             if batch.evidence.get((person, skill), 0) or (person, skill) in batch.ambitions
         ]
         if upserts:
             executemany(conn, _UPSERTS[conn.dialect.name], upserts)
-        s = t.skills.c
         for chunk in _chunks(persons):
-            conn.execute(
-                delete(t.skills).where(s.person.in_(chunk), s.evidence <= 0, s.ambition == 0)
+            conn.execute(_delete_empty(chunk))
+
+    # -- refresh step: imported evidence --------------------------------------------------------
+    def refreshed(self, conn: Connection) -> tuple[int, int] | None:
+        """The mark of the last refresh, as stored: ``(position, at)``, or None before one."""
+        row = conn.execute(select(t.refresh_state.c.position, t.refresh_state.c.at)).first()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def refresh(self, engine: Engine, *, at: int, log: EntryReader) -> None:
+        """Write the evidence of ``log``'s imported records, weighed by the declared trust
+        in their origin, to ``mt_imported`` and ``mt_skills.imported`` (one transaction;
+        ``at`` is recorded as the refresh's moment, with what it counted and its MAC, so
+        ``projections verify`` rebuilds it from the same imports). Holds the tracking
+        record's lock, so no batch changes ``mt_skills`` meanwhile."""
+        inputs = log.imported_evidence()
+        log.row_key_ready()
+        with writing(engine) as conn:
+            position = self.view.position(conn, lock=True)
+            p, s = t.people.c, t.skills.c
+            known = {person for (person,) in conn.execute(select(p.person))}
+            rows = _imported_rows(inputs.evidence, inputs.weights, known)
+            best: dict[tuple[str, str], float] = {}
+            for r in rows:
+                key = (r["person"], r["skill"])
+                best[key] = max(best.get(key, 0.0), r["weight"])
+            before = sorted(
+                {x for (x,) in conn.execute(select(s.person).where(s.imported != 0).distinct())}
             )
+            conn.execute(delete(t.imported))
+            executemany(conn, _INSERT_IMPORTED, rows)
+            conn.execute(update(t.skills).where(s.imported != 0).values(imported=0.0))
+            self._add_imported(conn, {k: w for k, w in best.items() if w > 0})
+            for chunk in _chunks(before):
+                conn.execute(_delete_empty(chunk))
+            conn.execute(delete(t.refresh_state))
+            conn.execute(
+                insert(t.refresh_state).values(
+                    id=_REFRESH_ROW,
+                    position=position,
+                    at=at,
+                    inputs=inputs.counted.as_json(),
+                    inputs_mac=log.counted_mac(position, at, inputs.counted),
+                )
+            )
+
+    def _add_imported(self, conn: Connection, best: dict[tuple[str, str], float]) -> None:
+        """Set ``imported`` of each (person, skill) in ``best`` to its weight, creating the
+        row (with the person's current columns) for a skill they have only from elsewhere."""
+        p = t.people.c
+        persons = sorted({person for person, _ in best})
+        columns: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(persons):
+            found = conn.execute(
+                select(p.person, *(p[n] for n in _COPIED)).where(p.person.in_(chunk))
+            )
+            columns.update((r.person, {n: r._mapping[n] for n in _COPIED}) for r in found)
+        upserts = [
+            {"person": person, "skill": skill, **columns[person], "evidence": 0, "ambition": 0,
+             "imported": weight}
+            for (person, skill), weight in sorted(best.items())
+        ]  # fmt: skip
+        executemany(conn, _SET_IMPORTED[conn.dialect.name], upserts)
+
+
+def _imported_rows(
+    evidence: Sequence[ImportedEvidence], weights: dict[str, float], known: set[str]
+) -> list[dict[str, Any]]:
+    """``mt_imported`` rows: per (person, skill, origin, part), how much evidence and the
+    declared trust in the origin (0 when it is no longer trusted); of people known here."""
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for e in evidence:
+        if e.subject not in known:
+            continue
+        for skill in e.skills:
+            key = (e.subject, skill, e.origin, e.part.value)
+            counts[key] = counts.get(key, 0) + 1
+    return [
+        {"person": person, "skill": skill, "origin": origin, "part": part, "evidence": n,
+         "weight": weights.get(origin, 0.0)}
+        for (person, skill, origin, part), n in sorted(counts.items())
+    ]  # fmt: skip
+
+
+def _delete_empty(persons: list[str]) -> Executable:
+    """Delete the ``mt_skills`` rows of ``persons`` with no evidence, ambition or imported
+    evidence left."""
+    s = t.skills.c
+    return delete(t.skills).where(
+        s.person.in_(persons), s.evidence <= 0, s.ambition == 0, s.imported == 0
+    )
+
+
+def _set_imported(dialect: str) -> Executable:
+    """Set the imported weight of a (person, skill) row, or create the row with it."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(t.skills)
+    current = t.skills.c
+    upsert: Executable = stmt.on_conflict_do_update(
+        index_elements=[current.person, current.skill],
+        set_={"imported": stmt.excluded.imported},
+    )
+    return upsert
+
+
+_SET_IMPORTED = {name: _set_imported(name) for name in ("sqlite", "postgresql")}
 
 
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:

@@ -8,9 +8,17 @@ required skills — as evidence (a contribution or a completed assignment
 tagged with it) or as a stated ambition — and whose available hours cover the
 assignment: ``weekly budget − hours of active assignments ≥ hours needed``.
 
+**Imported evidence.** Contributions and completed assignments in records the person
+brought from other ledgers count as evidence too, weighed by the declared trust in
+their origin (docs/reputation.md, "Imported evidence in matching"; the refresh step
+writes them, :mod:`projections.matching.model`): a person whose history is only
+imported is a candidate like any other, and a skill's reason names each origin its
+evidence came from.
+
 **Score.** For the n required skills, ``(1/n) Σ fit_k · (0.5 + 0.5 · (rep_k − 1)/4)``
-over the skills the person has: ``fit`` is 1 for evidence and 0.5 for an
-ambition only; ``rep`` is the refreshed reputation in that skill (the prior 3
+over the skills the person has: ``fit`` is 1 for evidence on this ledger, else the
+higher of the trust in the best-trusted origin with imported evidence of the skill
+and 0.5 for an ambition; ``rep`` is the refreshed reputation in that skill (the prior 3
 when there is none yet), which counts the ratings of imported records at the
 declared trust in their origin (docs/reputation.md, "Imported ratings"); the skill's
 reason names those origins. So covering more required skills always counts more
@@ -57,6 +65,7 @@ from .reasons import Reason, skill_entry
 __all__ = [
     "AssignmentMatch",
     "AssignmentSpec",
+    "ImportedSkill",
     "Match",
     "MatchParams",
     "SkillMatch",
@@ -92,11 +101,24 @@ class AssignmentSpec:
 
 
 @dataclass(frozen=True)
+class ImportedSkill:
+    """Evidence of a skill in a record imported from ledger ``origin``: how many
+    contributions and completed assignments of the portfolio ``part`` hold it, and the
+    declared trust in the origin as of the last refresh (``weight``, 0: not counted)."""
+
+    origin: str
+    part: Part
+    evidence: int
+    weight: float
+
+
+@dataclass(frozen=True)
 class SkillMatch:
     """A required skill the candidate has: evidence count, ambition, refreshed reputation,
     the other ledgers whose imported ratings count in that reputation (``origins``), and
     how many of those ratings are in this skill (``imported``; counted only where they
-    are the evidence, :mod:`projections.matching.search`)."""
+    are the evidence, :mod:`projections.matching.search`), and the evidence of it in
+    records imported from other ledgers (``imported_evidence``, by origin and part)."""
 
     skill: str
     evidence: int
@@ -104,6 +126,7 @@ class SkillMatch:
     reputation: float | None
     origins: tuple[str, ...] = ()
     imported: int = 0
+    imported_evidence: tuple[ImportedSkill, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,8 +169,9 @@ class Match:
                 reputation=None if Part.ANALYTICAL in hidden else s.reputation,
                 origins=() if Part.ANALYTICAL in hidden else s.origins,
                 imported=0 if Part.ANALYTICAL in hidden else s.imported,
+                imported_evidence=tuple(i for i in s.imported_evidence if i.part not in hidden),
             )
-            if seen.evidence or seen.ambition or seen.imported:
+            if seen.evidence or seen.ambition or seen.imported or seen.imported_evidence:
                 shown.append(seen)
         reasons = [self.reasons[0]]  # _reasons puts the ring first and the hours last
         if shown:
@@ -262,7 +286,11 @@ def granted_owners(conn: Connection, searcher: str | None, today: str) -> list[s
 
 def _value(params: MatchParams) -> ColumnElement[float]:
     s, r = t.skills.c, rep.scores.c
-    fit = case((s.evidence > 0, 1.0), else_=params.ambition_fit)
+    fit = case(
+        (s.evidence > 0, 1.0),
+        (and_(s.ambition > 0, s.imported < params.ambition_fit), params.ambition_fit),
+        else_=s.imported,
+    )
     reputation = func.coalesce(r.score, params.prior)
     return fit * (0.5 + 0.5 * (reputation - 1.0) / 4.0)
 
@@ -324,6 +352,7 @@ def _explain(
     s, r = t.skills.c, rep.scores.c
     details: dict[str, dict[str, SkillMatch]] = {p: {} for p in people}
     imported = _imported_origins(conn, people, required)
+    evidence = imported_evidence(conn, people, required)
     for d in conn.execute(
         select(s.person, s.skill, s.evidence, s.ambition, r.score)
         .select_from(t.skills.outerjoin(rep.scores, and_(r.person == s.person, r.skill == s.skill)))
@@ -332,8 +361,9 @@ def _explain(
         score = None if d.score is None else round(float(d.score), 3)
         origins = imported.get((d.person, d.skill), ())
         details[d.person][d.skill] = SkillMatch(
-            d.skill, int(d.evidence), bool(d.ambition), score, origins
-        )
+            d.skill, int(d.evidence), bool(d.ambition), score, origins,
+            imported_evidence=evidence.get((d.person, d.skill), ()),
+        )  # fmt: skip
     out = []
     for row in rows:
         person = row.person
@@ -353,6 +383,24 @@ def _explain(
             )
         )
     return out
+
+
+def imported_evidence(
+    conn: Connection, people: Sequence[str], skills: Collection[str] | None = None
+) -> dict[tuple[str, str], tuple[ImportedSkill, ...]]:
+    """Per (person, skill) of ``people`` (and of ``skills``, or every skill): the evidence
+    imported from other ledgers the last refresh wrote (``mt_imported``), by origin and
+    part."""
+    i = t.imported.c
+    query = select(t.imported).where(i.person.in_(people))
+    if skills is not None:
+        query = query.where(i.skill.in_(sorted(set(skills))))
+    found: dict[tuple[str, str], list[ImportedSkill]] = {}
+    for r in conn.execute(query.order_by(i.person, i.skill, i.origin, i.part)):
+        found.setdefault((r.person, r.skill), []).append(
+            ImportedSkill(r.origin, Part(r.part), int(r.evidence), float(r.weight))
+        )
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def _imported_origins(
@@ -407,10 +455,22 @@ def skills_reason(have: Iterable[SkillMatch], *, reputation_shown: bool) -> Reas
             reputation=m.reputation if reputation_shown else None,
             origins=m.origins if reputation_shown else (),
             imported=m.imported,
+            imported_evidence=m.imported_evidence,
         )
         for m in have
     ]
     return Reason("skills", {"skills": skills, "reputation_shown": reputation_shown})
+
+
+def _imported_only(conn: Connection, person: str, skills: Sequence[str]) -> dict[str, list[str]]:
+    """The origins (trusted) of each of ``skills`` (without evidence on this ledger) that
+    ``person`` has from records imported from other ledgers."""
+    out = {}
+    for (_, skill), imported in imported_evidence(conn, [person], skills).items():
+        origins = sorted({i.origin for i in imported if i.weight > 0})
+        if origins:
+            out[skill] = origins
+    return out
 
 
 def assignments_for(
@@ -429,9 +489,12 @@ def assignments_for(
     me = conn.execute(select(t.people).where(t.people.c.person == person)).first()
     if me is None:
         raise NotFound(f"no person {person!r} in the matching read model")
-    mine = [k for (k,) in conn.execute(select(t.skills.c.skill).where(t.skills.c.person == person))]
+    s = t.skills.c
+    held = conn.execute(select(s.skill, s.evidence).where(s.person == person)).all()
+    mine = [k for k, _ in held]
     if not mine:
         return []
+    elsewhere = _imported_only(conn, person, [k for k, n in held if n <= 0])
     a, x, k = t.assignments.c, t.open_skills.c, t.keys.c
     reach = or_(
         a.ring == Ring.GOVERNMENT.value,
@@ -491,7 +554,14 @@ def assignments_for(
                 missing=lacking,
                 fit=round(float(row_fit), 6),
                 reasons=(
-                    Reason("assignment_skills", {"skills": list(have), "needed": len(needs)}),
+                    Reason(
+                        "assignment_skills",
+                        {
+                            "skills": list(have),
+                            "needed": len(needs),
+                            "imported": {k: elsewhere[k] for k in have if k in elsewhere},
+                        },
+                    ),
                     Reason("assignment_ring", {"ring": ring.value}),
                     Reason(
                         "assignment_hours",

@@ -13,12 +13,16 @@ code                        values
 ``ring_beyond``             ``origins``: the other ledgers the evidence comes from
 ``skills``                  ``skills``: per skill ``skill``, ``evidence`` (count),
                             ``imported`` (ratings from other ledgers), ``ambition``,
-                            ``reputation`` (None: none yet), ``origins``;
+                            ``reputation`` (None: none yet), ``origins``,
+                            ``imported_evidence`` (per origin: ``origin``,
+                            ``evidence`` count, trust ``weight``);
                             ``reputation_shown``: False when the reader may not read it
 ``missing``                 ``skills``: the asked skills the person has not
 ``hours``                   ``available``, ``budget``, ``needed`` (hours a week)
 ``withheld``                ``person``, ``parts``: the parts the reader may not read
-``assignment_skills``       ``skills`` (matched), ``needed`` (how many it needs)
+``assignment_skills``       ``skills`` (matched), ``needed`` (how many it needs),
+                            ``imported`` (skill: origins, for skills held only
+                            from records imported from other ledgers)
 ``assignment_ring``         ``ring``
 ``assignment_hours``        ``hours`` (it needs), ``available``
 ==========================  ======================================================
@@ -26,7 +30,7 @@ code                        values
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +66,16 @@ def skill_entry(
     reputation: float | None,
     origins: Sequence[str] = (),
     imported: int = 0,
+    imported_evidence: Iterable[Any] = (),
 ) -> dict[str, Any]:
-    """One skill's values in a ``skills`` reason."""
+    """One skill's values in a ``skills`` reason; ``imported_evidence`` holds
+    :class:`~projections.matching.queries.ImportedSkill` values (summed per origin)."""
+    per_origin: dict[str, dict[str, Any]] = {}
+    for i in imported_evidence:
+        entry = per_origin.setdefault(
+            i.origin, {"origin": i.origin, "evidence": 0, "weight": i.weight}
+        )
+        entry["evidence"] += i.evidence
     return {
         "skill": skill,
         "evidence": evidence,
@@ -71,7 +83,16 @@ def skill_entry(
         "ambition": ambition,
         "reputation": reputation,
         "origins": list(origins),
+        "imported_evidence": [per_origin[o] for o in sorted(per_origin)],
     }
+
+
+def imported_evidence_english(s: Mapping[str, Any]) -> list[str]:
+    """``N× evidence imported from ORIGIN at trust W`` per origin of a skill's values."""
+    return [
+        f"{e['evidence']}× evidence imported from {e['origin']} at trust {e['weight']:.2f}"
+        for e in s.get("imported_evidence", ())
+    ]
 
 
 def _skill_english(s: Mapping[str, Any], reputation_shown: bool) -> str:
@@ -83,11 +104,22 @@ def _skill_english(s: Mapping[str, Any], reputation_shown: bool) -> str:
         rep = f"reputation {s['reputation']:.2f}"
     if reputation_shown and s["origins"]:
         rep += ", with ratings imported from " + ", ".join(s["origins"])
+    rep = ", ".join([*imported_evidence_english(s), rep])
     if s["evidence"]:
         return f"{s['skill']} ({s['evidence']}× evidence, {rep})"
     if s.get("imported"):
         return f"{s['skill']} ({s['imported']}× rated on another ledger, {rep})"
+    if s.get("imported_evidence") and not s["ambition"]:
+        return f"{s['skill']} ({rep})"
     return f"{s['skill']} (wants to develop it, {rep})"
+
+
+def _assignment_skills(v: Mapping[str, Any]) -> str:
+    imported = v.get("imported", {})
+    skills = [
+        f"{k} (imported from {', '.join(imported[k])})" if k in imported else k for k in v["skills"]
+    ]
+    return f"skills: {', '.join(skills)} of {v['needed']} needed"
 
 
 def _skills(v: Mapping[str, Any]) -> str:
@@ -109,7 +141,7 @@ _ENGLISH: Mapping[str, Any] = {
         f"score and other details withheld: the {', '.join(v['parts'])} part(s) of "
         f"{v['person']} are not visible"
     ),
-    "assignment_skills": lambda v: f"skills: {', '.join(v['skills'])} of {v['needed']} needed",
+    "assignment_skills": _assignment_skills,
     "assignment_ring": lambda v: f"ring: {v['ring']}",
     "assignment_hours": lambda v: f"{v['hours']} h/week fits {v['available']} available",
 }

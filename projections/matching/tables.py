@@ -12,11 +12,31 @@ per skill of a claimed contribution or a completed assignment, −1 per skill
 of a withdrawn contribution (``mt_contributions`` remembers their skills), the
 ambition flag from stated ambitions, and the person's columns copied again
 from ``mt_people`` whenever they change.
+
+Imported evidence (records brought from other ledgers, docs/reputation.md "Imported
+evidence in matching") is not in the log: the refresh step
+(:meth:`~projections.matching.model.MatchingModel.refresh`) writes it to
+``mt_imported`` (per person, skill, origin and portfolio part: how many contributions
+and completed assignments, and the declared trust in the origin), sets
+``mt_skills.imported`` to the highest trust among the origins with evidence of the skill
+(creating the row for a skill the person has only from elsewhere), and records its
+moment in ``mt_refresh``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from ..sealed import SealedText
 
@@ -25,10 +45,12 @@ __all__ = [
     "assignments",
     "contributions",
     "grants",
+    "imported",
     "keys",
     "metadata",
     "open_skills",
     "people",
+    "refresh_state",
     "skills",
 ]
 
@@ -119,6 +141,33 @@ skills = Table(
     Column("committed", Integer, nullable=False),
     Column("evidence", Integer, nullable=False),  # contributions and completions
     Column("ambition", Integer, nullable=False),  # 1 if stated as a skill to develop
+    # the highest declared trust among the origins with imported evidence of the skill
+    # (0: none, or none trusted); written by the refresh step only
+    Column("imported", Float, nullable=False, default=0.0, server_default="0"),
     Index("mt_skills_ring", "skill", "visibility", "organisation", "department"),
     sqlite_with_rowid=False,
+)
+
+imported = Table(  # written by the refresh step only
+    "mt_imported",
+    metadata,
+    Column("person", String(64), primary_key=True),
+    Column("skill", String(48), primary_key=True),
+    Column("origin", String(255), primary_key=True),  # the ledger the evidence was recorded on
+    Column("part", String(16), primary_key=True),  # the portfolio part it belongs to
+    Column("evidence", Integer, nullable=False),  # contributions and completed assignments
+    Column("weight", Float, nullable=False),  # the declared trust in the origin (0: none)
+    sqlite_with_rowid=False,
+)
+
+refresh_state = Table(
+    "mt_refresh",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    # what the refresh counted besides the log (projections.entries.ImportsCounted JSON)
+    # and its MAC under the ledger's row key, as in rep_refresh
+    Column("inputs", Text, nullable=True),
+    Column("inputs_mac", String(64), nullable=True),
 )
