@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from tests.support.api_server import (
     loopback_socket,
     make_cast,
     operator_member,
+    wait_for_checkpoint,
 )
 from tests.support.cli import BASE_ENV
 from tests.support.tinylog import LOG_VERIFIER, Log
@@ -60,20 +60,6 @@ def _witness(name: str, state: Path, *logs: NoteVerifier) -> Witness:
 
 def _cli(*args: str) -> Result:
     return CliRunner().invoke(create_app(), list(args), env=dict(BASE_ENV))
-
-
-def _wait_for_checkpoint(live: Live, *, lines: int) -> str:
-    """The latest checkpoint once it covers the whole log with ``lines`` signature lines."""
-    deadline = time.monotonic() + 20
-    while True:
-        answer = live.client.get("/checkpoints/latest")
-        if answer.status_code == 200:
-            note = answer.text
-            signatures = note.split("\n\n", 1)[1].count("\u2014 ")
-            if int(note.split("\n")[1]) == live.size() and signatures >= lines:
-                return note
-        assert time.monotonic() < deadline, f"no checkpoint with {lines} signature lines"
-        time.sleep(0.05)
 
 
 @contextlib.contextmanager
@@ -123,8 +109,8 @@ def test_two_services_witness_each_other_and_the_bundle_verifies_with_a_quorum(
     with _pair(tmp_path) as (a, b):
         make_cast(a, "p")
         ensure_genesis(b)
-        note_a = _wait_for_checkpoint(a, lines=2)
-        note_b = _wait_for_checkpoint(b, lines=2)
+        note_a = wait_for_checkpoint(a, lines=2)
+        note_b = wait_for_checkpoint(b, lines=2)
         assert "\u2014 b.test/witness " in note_a
         assert "\u2014 a.test/witness " in note_b
         assert _cosigned(a, "b.test/witness") >= 1  # counted per witness (issue 20)
@@ -220,8 +206,8 @@ def test_remote_monitor_reports_a_split_view_with_both_checkpoints(tmp_path: Pat
     ):
         make_cast(one, "x")
         make_cast(two, "y")  # the same origin and key, another history
-        _wait_for_checkpoint(one, lines=2)
-        theirs = _wait_for_checkpoint(two, lines=1)
+        wait_for_checkpoint(one, lines=2)
+        theirs = wait_for_checkpoint(two, lines=1)
         monitored = f"{url_w}/witness"
         first = _cli(
             "monitor",

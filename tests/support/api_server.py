@@ -56,6 +56,7 @@ __all__ = [
     "make_cast",
     "operator_member",
     "refresh_reputation",
+    "wait_for_checkpoint",
 ]
 
 #: rate limits high enough for tests that are not about rate limits
@@ -303,6 +304,21 @@ def issue_checkpoint(live: Live) -> int:
         return log.issue_checkpoint(operator_member().identity).size
     finally:
         store.close()
+
+
+def wait_for_checkpoint(live: Live, *, lines: int) -> str:
+    """The latest checkpoint note once it covers the whole log with ``lines`` signature
+    lines (the operator's and the witnesses' cosignatures), within 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        answer = live.client.get("/checkpoints/latest")
+        if answer.status_code == 200:
+            note = answer.text
+            signatures = note.split("\n\n", 1)[1].count("\u2014 ")
+            if int(note.split("\n")[1]) == live.size() and signatures >= lines:
+                return note
+        assert time.monotonic() < deadline, f"no checkpoint with {lines} signature lines"
+        time.sleep(0.05)
 
 
 def refresh_reputation(live: Live) -> None:
