@@ -333,21 +333,28 @@ class MatchingModel(ReadModel):
         log.row_key_ready()
         with writing(engine) as conn:
             position = self.view.position(conn, lock=True)
-            p, s = t.people.c, t.skills.c
-            known = {person for (person,) in conn.execute(select(p.person))}
+            i, s = t.imported.c, t.skills.c
+            known = _known_people(conn, {e.subject for e in inputs.evidence})
             rows = _imported_rows(inputs.evidence, inputs.weights, known)
             best: dict[tuple[str, str], float] = {}
             for r in rows:
                 key = (r["person"], r["skill"])
                 best[key] = max(best.get(key, 0.0), r["weight"])
-            before = sorted(
-                {x for (x,) in conn.execute(select(s.person).where(s.imported != 0).distinct())}
+            # the rows the last refresh gave an imported weight (mt_imported says which:
+            # no scan of mt_skills, which has no index on it)
+            earlier = sorted(
+                (person, skill)
+                for person, skill in conn.execute(
+                    select(i.person, i.skill).where(i.weight > 0).distinct()
+                )
             )
             conn.execute(delete(t.imported))
             executemany(conn, _INSERT_IMPORTED, rows)
-            conn.execute(update(t.skills).where(s.imported != 0).values(imported=0.0))
+            pair = tuple_(s.person, s.skill)
+            for chunk in _chunks(earlier):
+                conn.execute(update(t.skills).where(pair.in_(chunk)).values(imported=0.0))
             self._add_imported(conn, {k: w for k, w in best.items() if w > 0})
-            for chunk in _chunks(before):
+            for chunk in _chunks(sorted({person for person, _ in earlier})):
                 conn.execute(_delete_empty(chunk))
             conn.execute(delete(t.refresh_state))
             conn.execute(
@@ -377,6 +384,15 @@ class MatchingModel(ReadModel):
             for (person, skill), weight in sorted(best.items())
         ]  # fmt: skip
         executemany(conn, _SET_IMPORTED[conn.dialect.name], upserts)
+
+
+def _known_people(conn: Connection, people: Iterable[str]) -> set[str]:
+    """Those of ``people`` the read model knows (registered on this ledger)."""
+    p = t.people.c
+    found: set[str] = set()
+    for chunk in _chunks(sorted(people)):
+        found.update(x for (x,) in conn.execute(select(p.person).where(p.person.in_(chunk))))
+    return found
 
 
 def _imported_rows(
