@@ -152,20 +152,25 @@ class LedgerService:
     def _state_outdated(self) -> bool:
         """True if the stored rule state was built by an older derivation than this
         version's (:data:`~ledger.store.rule_state.RULE_STATE_VERSION`): one indexed read,
-        none once this service found it current."""
+        none once this service found it current. A state nothing built yet is not
+        outdated (:meth:`_upgrade_state` stamps it)."""
         if self._version_checked:
             return False
-        text = self.store.state_values([VERSION_KEY]).get(VERSION_KEY)
-        if text is not None and int(text) >= RULE_STATE_VERSION:
+        texts = self.store.state_values([VERSION_KEY, ("meta", "size")])
+        version = texts.get(VERSION_KEY)
+        if version is not None and int(version) >= RULE_STATE_VERSION:
             self._version_checked = True
-        return not self._version_checked
+            return False
+        return ("meta", "size") in texts
 
     def _upgrade_state(self) -> None:
         """Drop a rule state an older version built (it lacks the rows a newer derivation
-        adds for its entries), so that it is folded again from the log, once; stamp a fresh
-        ledger's state with this version. Two processes do it one after the other, and
-        the second finds it done (:meth:`~ledger.store.Store.reset_state`)."""
-        if not self._state_outdated():
+        adds for its entries), so that it is folded again from the log, once; stamp a
+        state nothing built yet (a fresh ledger, one from before the state was kept) with
+        this version. Two processes do it one after the other, and the second finds it
+        done (:meth:`~ledger.store.Store.reset_state`)."""
+        self._state_outdated()
+        if self._version_checked:
             return
         dropped = self.store.reset_state(RULE_STATE_VERSION)
         if dropped:

@@ -62,6 +62,7 @@ def _answer(page: Page, person: str) -> str:
     with page.expect_navigation():  # the page reloads once the endorsement is accepted
         request.locator("button", has_text="Onderschrijven").click()
     expect(page.locator(".success")).to_contain_text("Onderschreven (registratie")
+    expect(page.get_by_text("Onderschreven (registratie")).to_have_count(1)  # said once
     answered = page.locator("li.review-request", has_text=TITLE)
     expect(answered.locator(".answered")).to_have_text("Je hebt dit verzoek beantwoord.")
     expect(answered.locator("form.answer-review")).to_have_count(0)

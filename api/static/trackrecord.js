@@ -502,8 +502,9 @@ export function guard(fn, fields = {}) {
   };
 }
 
-// After a change: reload the page (to show the new state) and show ``message`` there, at
-// the top of the section ``form`` is in, which takes focus; and in the status line.
+// After a change: reload the page (to show the new state) and show ``message`` there, once:
+// at the top of the section ``form`` is in (next to where the user acted), which takes
+// focus; in the status line only when there is no such section.
 const FLASH = "trackrecord-flash";
 
 export function reloadWith(form, message) {
@@ -521,9 +522,11 @@ function showFlash() {
   if (!kept) return;
   sessionStorage.removeItem(FLASH);
   const { section, message } = JSON.parse(kept);
-  say(message);
   const heading = section ? document.getElementById(section) : null;
-  if (!heading) return;
+  if (!heading) {
+    say(message);
+    return;
+  }
   const note = document.createElement("p");
   note.className = "success ok";
   note.setAttribute("role", "status");
