@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger.catalogue import SLUG_RE
 
 from .context import AppContext
+from .cookie import COOKIE_NAME
 from .errors import ApiError
 from .sessions import Session, unauthenticated
 from .visibility import Viewer
@@ -28,7 +29,6 @@ __all__ = [
     "viewer_of",
 ]
 
-COOKIE_NAME = "trackrecord_session"
 PersonId = Annotated[str, Path(pattern=SLUG_RE, description="a person id (slug)")]
 MAX_LIMIT = 500
 

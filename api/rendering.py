@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from .cookie import COOKIE_NAME, session_tag
 from .i18n import language, language_of, remember
 from .wording import RULES, skill_choices
 
@@ -26,6 +27,7 @@ def render(
     rule codes in words, the skills' labels). ``title``: English, marked with ``N_``."""
     templates: Jinja2Templates = request.app.state.templates
     lang = language_of(request)
+    token = request.cookies.get(COOKIE_NAME) if values.get("viewer") else None
     said = language(lang)
     values.update(
         title=title,
@@ -34,6 +36,8 @@ def render(
         script_messages=dict(said.scripts),
         rule_messages={code: said.gettext(text) for code, text in RULES.items()},
         skill_choices=skill_choices(lang),
+        # the live session's tag (api.cookie), which the browser binds its unlocked key to
+        session=session_tag(token) if token else "",
     )
     response = templates.TemplateResponse(request, name, values, status_code=http_status)
     remember(request, response)

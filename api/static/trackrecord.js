@@ -4,8 +4,9 @@
 // IndexedDB only wrapped under a passphrase (PBKDF2-SHA-256, 600,000 iterations, then
 // AES-256-GCM: docs/onboarding.md §6): it never leaves the browser unwrapped, the server
 // only ever sees signatures, and someone at this browser without the passphrase signs
-// nothing. Unlocked, it is a non-extractable CryptoKey in this page's memory, gone at the
-// next page load and at logout. The byte formats are those of docs/entry.md: key ids,
+// nothing. Unlocked, it is a non-extractable CryptoKey; logged in, it stays unlocked for
+// the session (kept in IndexedDB as that CryptoKey, never as bytes) until logout, the
+// session's end or 15 minutes without a signature ("staying unlocked" below). The byte formats are those of docs/entry.md: key ids,
 // domain-separated signatures, salted disclosures.
 
 import { canonicalBytes } from "./jcs.js";
@@ -91,12 +92,12 @@ async function newProtectedKey(person, passphrase) {
   );
   const protection = { kdf: "PBKDF2-SHA-256", iterations: PBKDF2_ITERATIONS, salt, iv, wrapped };
   const record = { person, publicKey: b64(publicRaw), keyId, protection };
-  unlocked = { keyId, privateKey: await unwrapWith(aes, record) };
+  unlocked = { keyId, privateKey: await unwrapWith(aes, record), usedAt: Date.now() };
   return record;
 }
 
 export async function forgetKey() {
-  unlocked = null;
+  await lockKey();
   await dbDo("readwrite", (s) => s.delete("me"));
 }
 
@@ -107,7 +108,7 @@ export async function forgetKey() {
 // development machine, measured at a load of 19).
 const PBKDF2_ITERATIONS = 600000;
 const MIN_PASSPHRASE = 10;
-let unlocked = null; // { keyId, privateKey }: this page load's unlocked key, if any
+let unlocked = null; // { keyId, privateKey, usedAt }: the unlocked key, if any
 
 async function wrappingKey(passphrase, salt, iterations) {
   const material = await crypto.subtle.importKey("raw", enc.encode(passphrase), "PBKDF2", false, ["deriveKey"]);
@@ -144,12 +145,92 @@ async function unwrap(record, passphrase) {
 }
 
 export function isLocked(key) {
+  if (unlocked && Date.now() - unlocked.usedAt >= IDLE_MS) unlocked = null;
   return !(unlocked && key && unlocked.keyId === key.keyId);
 }
 
-// Forget the unlocked key (logout): the next signature asks for the passphrase again.
-export function lockKey() {
+// -- staying unlocked -----------------------------------------------------------------
+// Asking for the passphrase at every change (each reloads the page) is more than people
+// put up with, so, logged in, the unlocked key is kept in IndexedDB (record "unlocked")
+// for the session: the CryptoKey itself, stored by structured clone, which keeps it
+// non-extractable (the key's bytes are never in reach of a script), with the tag of the
+// session it is bound to (api/cookie.py: <body data-session>), the session's end and the
+// time of the last signature. It is deleted at logout ("Lock now" too), when a page shows
+// another session or none, when the session has ended, and after IDLE_MS without a
+// signature: then the passphrase is asked again. The price (docs/onboarding.md §6):
+// someone at this logged-in, unlocked browser can sign for up to IDLE_MS.
+// 15 minutes: the idle time-out of a locked screen that government workstations commonly
+// enforce (BIO, the Dutch government's baseline information security), so a key left
+// unlocked outlives an unattended screen by no more than that.
+const IDLE_MS = 15 * 60 * 1000;
+const UNLOCKED = "unlocked";
+
+function pageSession() {
+  return (typeof document !== "undefined" && document.body?.dataset.session) || "";
+}
+
+// The tag of the session of ``token`` (the same as api/cookie.py session_tag).
+async function sessionTag(token) {
+  return hex(await sha256(concat(enc.encode("trackrecord:session-tag:v1\0"), enc.encode(token)))).slice(0, 32);
+}
+
+function fresh(kept, session) {
+  const now = Date.now();
+  return kept && session && kept.session === session && now < kept.expiresAt && now - kept.usedAt < IDLE_MS;
+}
+
+// The key kept unlocked for this page's session, or null (a stale one is deleted).
+async function keptUnlocked() {
+  const kept = await dbDo("readonly", (s) => s.get(UNLOCKED));
+  if (!kept) return null;
+  if (fresh(kept, pageSession())) return kept;
+  await dbDo("readwrite", (s) => s.delete(UNLOCKED));
+  return null;
+}
+
+// Keep ``unlocked`` for the session ``session`` ending at ``expiresAt`` (ms); this page's
+// session, asked of the service, by default; not logged in, nothing is kept.
+async function keepUnlocked(session = pageSession(), expiresAt = null) {
+  if (!session || !unlocked) return;
+  if (expiresAt === null) {
+    const live = await fetch("/auth/session", { credentials: "same-origin" });
+    if (!live.ok) return;
+    expiresAt = Date.now() + (await live.json()).expires_in * 1000;
+  }
+  const { keyId, privateKey, usedAt } = unlocked;
+  await dbDo("readwrite", (s) => s.put({ keyId, privateKey, usedAt, session, expiresAt }, UNLOCKED));
+  lockButton(true);
+}
+
+// A signature was made: the idle time starts again.
+async function touchUnlocked() {
+  unlocked.usedAt = Date.now();
+  const kept = await dbDo("readonly", (s) => s.get(UNLOCKED));
+  if (kept && kept.keyId === unlocked.keyId && fresh(kept, pageSession())) {
+    await dbDo("readwrite", (s) => s.put({ ...kept, usedAt: unlocked.usedAt }, UNLOCKED));
+  }
+  scheduleLock();
+}
+
+// Lock the key when the idle time is up while the page stays open.
+let lockTimer = null;
+function scheduleLock() {
+  clearTimeout(lockTimer);
+  if (unlocked) lockTimer = setTimeout(() => lockKey(), unlocked.usedAt + IDLE_MS - Date.now());
+}
+
+function lockButton(visible) {
+  const button = typeof document !== "undefined" && document.getElementById("lock-key");
+  if (button) button.hidden = !visible;
+}
+
+// Forget the unlocked key (logout, "Lock now", the idle time-out): the next signature asks
+// for the passphrase again.
+export async function lockKey() {
   unlocked = null;
+  clearTimeout(lockTimer);
+  lockButton(false);
+  await dbDo("readwrite", (s) => s.delete(UNLOCKED));
 }
 
 // The private key to sign with: unlocked by its passphrase (asked for when locked). A key
@@ -159,8 +240,15 @@ export function lockKey() {
 export async function unlockKey(key) {
   if (!key.protection) return protectOldKey(key);
   if (isLocked(key)) {
-    const privateKey = await askPassphrase("unlock", key.person, (passphrase) => unwrap(key, passphrase));
-    unlocked = { keyId: key.keyId, privateKey };
+    const kept = await keptUnlocked();
+    if (kept && kept.keyId === key.keyId) {
+      unlocked = { keyId: kept.keyId, privateKey: kept.privateKey, usedAt: kept.usedAt };
+    } else {
+      const privateKey = await askPassphrase("unlock", key.person, (passphrase) => unwrap(key, passphrase));
+      unlocked = { keyId: key.keyId, privateKey, usedAt: Date.now() };
+      await keepUnlocked();
+    }
+    scheduleLock();
   }
   return key;
 }
@@ -168,7 +256,9 @@ export async function unlockKey(key) {
 async function privateKeyOf(key) {
   const ready = await unlockKey(key);
   if (ready.keyId !== key.keyId) throw new Error(_("Your key was replaced by a protected one: do it again."));
-  return unlocked.privateKey;
+  const { privateKey } = unlocked;
+  await touchUnlocked();
+  return privateKey;
 }
 
 // An unprotected key (created before passphrases) was made non-extractable, so it cannot
@@ -215,7 +305,7 @@ function askPassphrase(mode, person, check) {
   const help = {
     set: _("Your key is kept in this browser only under this passphrase. Choose one of at least %(n)s characters that only you know; it cannot be recovered (a lost passphrase is a lost key: an admin can re-key you).", { n: MIN_PASSPHRASE }),
     protect: _("This browser keeps your key unprotected. Choose a passphrase of at least %(n)s characters: a new key, kept under it, replaces the old one.", { n: MIN_PASSPHRASE }),
-    unlock: _("Your passphrase unlocks the key of %(person)s for this page.", { person }),
+    unlock: _("Your passphrase unlocks the key of %(person)s until you log out or sign nothing for %(minutes)s minutes.", { person, minutes: IDLE_MS / 60000 }),
   }[mode];
   dialog.innerHTML = `<form method="dialog" id="passphrase-form">
     <h2 id="passphrase-title"></h2><p id="passphrase-help"></p>
@@ -374,15 +464,18 @@ export async function login(key) {
   key = await unlockKey(key);
   const challenge = await api("POST", "/auth/challenge");
   const signature = await signFor("challenge", enc.encode(challenge.challenge), key);
-  return api("POST", "/auth/session", {
+  const session = await api("POST", "/auth/session", {
     key_id: key.keyId,
     nonce: challenge.nonce,
     signature: b64(signature),
   });
+  // the key stays unlocked for the session just opened (the page reloads into it)
+  await keepUnlocked(await sessionTag(session.token), Date.now() + session.expires_in * 1000);
+  return session;
 }
 
 export async function logout() {
-  lockKey();
+  await lockKey();
   return fetch("/auth/session", { method: "DELETE", credentials: "same-origin" });
 }
 
@@ -477,6 +570,8 @@ function sessionEnded() {
   const who = document.querySelector("header .who");
   if (who) who.textContent = _("Not logged in");
   document.body.dataset.person = "";
+  document.body.dataset.session = "";
+  lockKey();
 }
 
 // An event handler that shows what went wrong where it went wrong: a FieldError, or a
@@ -536,9 +631,32 @@ function showFlash() {
   note.focus();
 }
 
+// At every page load: a key kept unlocked for another session, an ended one or too long
+// unused is deleted; one still fresh shows "Lock now", which locks it.
+async function lockControl() {
+  const kept = await keptUnlocked();
+  lockButton(!!kept);
+  if (kept) {
+    unlocked = { keyId: kept.keyId, privateKey: kept.privateKey, usedAt: kept.usedAt };
+    scheduleLock();
+  }
+  document.getElementById("lock-key")?.addEventListener(
+    "click",
+    guard(async () => {
+      await lockKey();
+      say(_("Your key is locked: the next signature asks for your passphrase."));
+    }),
+  );
+}
+
+function onLoad() {
+  showFlash();
+  lockControl();
+}
+
 if (typeof document !== "undefined") {
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showFlash);
-  else showFlash();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", onLoad);
+  else onLoad();
 }
 
 // -- skills -------------------------------------------------------------------------------
