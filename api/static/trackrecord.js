@@ -159,9 +159,9 @@ export function isLocked(key) {
 // another session or none, when the session has ended, and after IDLE_MS without a
 // signature: then the passphrase is asked again. The price (docs/onboarding.md §6):
 // someone at this logged-in, unlocked browser can sign for up to IDLE_MS.
-// 15 minutes: the idle time-out of a locked screen that government workstations commonly
-// enforce (BIO, the Dutch government's baseline information security), so a key left
-// unlocked outlives an unattended screen by no more than that.
+// 15 minutes: a usual screen-lock time-out of office workstations, and the service's
+// default session length (ApiConfig.session_ttl), so a key left unlocked outlives an
+// unattended screen, or the login, by no more than that.
 const IDLE_MS = 15 * 60 * 1000;
 const UNLOCKED = "unlocked";
 
