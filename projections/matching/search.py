@@ -9,11 +9,11 @@ manager page's search tab, ``trackrecord people search``):
    (:func:`projections.matching.queries.candidates`): the asked skills, the hours still
    available (``weekly budget − hours on active assignments ≥ hours``), the opt-in
    towards the searcher, ranked by skill fit and reputation;
-2. the ``beyond`` ring, while fewer than ``limit`` people were found: the people whose
-   ratings in an asked skill come from a record imported from another ledger
-   (``rep_imported``, as the last reputation refresh counted it) and who were not found
-   in the nearer rings, with the same opt-in and hours, ranked the same way with each such
-   skill counted as evidence;
+2. the ``beyond`` ring, while fewer than ``limit`` people were found: the people the
+   rings of this ledger found only by evidence imported from other ledgers (no asked
+   skill with evidence or an ambition here: ``mt_skills.imported``), and the people whose
+   ratings in an asked skill come from an imported record (``rep_imported``, as the last
+   reputation refresh counted it), with the same opt-in and hours, by score;
 3. every person found is checked again against the ledger's state
    (:func:`ledger.people_search.may_find`), and shown as far as the searcher may read the
    parts the match is made of (:meth:`Match.as_seen`); each names the parts of their
@@ -116,19 +116,41 @@ def search_people(
     place = place_of(state, searcher)
     rings = rings_to_search(query.ring, place)
     found: list[Match] = []
+    elsewhere: list[Match] = []  # found in mt_skills by evidence imported only
     local = [r for r in rings if r is not SearchRing.BEYOND]
     if local:
         spec = _spec(query, place, Ring(local[-1].value))
         matches = candidates(
             conn, spec, searcher=searcher, limit=query.limit, today=today, params=params
         )
-        found = [m for m in matches if may_find(state, m.person, searcher, today=today)]
+        matches = [m for m in matches if may_find(state, m.person, searcher, today=today)]
+        found = [m for m in matches if _evidence_here(m)]
+        elsewhere = [_as_beyond(m) for m in matches if not _evidence_here(m)]
     if SearchRing.BEYOND in rings and len(found) < query.limit:
-        seen = {m.person for m in found} | ({searcher} if searcher else set())
+        seen = {m.person for m in found + elsewhere} | ({searcher} if searcher else set())
         beyond = _beyond(conn, query, searcher, seen, today, params)
         beyond = [m for m in beyond if may_find(state, m.person, searcher, today=today)]
+        beyond = sorted(elsewhere + beyond, key=lambda m: (-(m.score or 0.0), m.person))
         found += beyond[: query.limit - len(found)]
     return _as_seen(conn, state, found, searcher, today)
+
+
+def _evidence_here(m: Match) -> bool:
+    """Whether some asked skill of ``m`` is shown on this ledger (evidence or an ambition
+    here): else all of it comes from records imported from other ledgers, and the person
+    is found in the ``beyond`` ring, whichever way those rows reached ``mt_skills``."""
+    return any(s.evidence or s.ambition for s in m.skills)
+
+
+def _as_beyond(m: Match) -> Match:
+    """``m`` (found by imported evidence only) in the ``beyond`` ring, its ring reason
+    naming the ledgers the evidence comes from."""
+    origins = sorted(
+        {o for s in m.skills for o in s.origins}
+        | {i.origin for s in m.skills for i in s.imported_evidence}
+    )
+    ring = Reason("ring_beyond", {"origins": origins})
+    return dataclasses.replace(m, ring=SearchRing.BEYOND, reasons=(ring, *m.reasons[1:]))
 
 
 def _spec(query: PeopleQuery, place: Place | None, ring: Ring) -> AssignmentSpec:
