@@ -446,15 +446,7 @@ def _serving(
         stderr=subprocess.DEVNULL,
     )
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{code.name}: serve exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.02)
+        _wait_ready(f"http://127.0.0.1:{port}", [proc], pause=0.02)
         yield Timing(time.perf_counter() - began, _process_cpu(proc.pid)), proc
     finally:
         proc.terminate()
@@ -764,17 +756,18 @@ def processes_run(
                         forks, lost, duplicated, not_2xx, verdict)  # fmt: skip
 
 
-def _wait_ready(base: str, servers: list[subprocess.Popen[bytes]]) -> None:
+def _wait_ready(base: str, servers: list[subprocess.Popen[bytes]], pause: float = 0.1) -> None:
+    """Return once ``GET /healthz`` at ``base`` answers 200, polling every ``pause`` s."""
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if any(s.poll() is not None for s in servers):
-            raise RuntimeError("a service process exited at start")
+            raise RuntimeError(f"a service process exited at start ({base})")
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
-            time.sleep(0.1)
+            time.sleep(pause)
     raise RuntimeError(f"{base} did not answer within 600 s")
 
 
