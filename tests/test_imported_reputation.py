@@ -13,24 +13,19 @@ rebuilt from B's store equal the live ones.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from ledger import commands
-from ledger.app import Ledger
 from ledger.audit import audit
 from ledger.catalogue import Part
 from ledger.errors import MalformedInput
 from ledger.imports import DEFAULT_TRUST_WEIGHT, ImportRegistry, TrustWeightTampered
 from ledger.statement import Signer
 from ledger.store import open_store
-from projections import open_projector
 from projections.matching.queries import (
     AssignmentSpec,
     ImportedSkill,
@@ -39,49 +34,18 @@ from projections.matching.queries import (
     candidates,
 )
 from projections.reputation.formula import Score
-from projections.reputation.queries import explain, rated_skills, snapshot_scores
-from projections.runner import Projector
+from projections.reputation.queries import rated_skills, snapshot_scores
 from projections.verify import ReadModelMismatch, verify_read_models
 from tests.factories import identity_for
-from tests.support.bundles import ALICE_LAST_KEY, ORIGIN, origin_bundle
+from tests.support.bundles import ORIGIN, origin_bundle
 from tests.support.cli import Cli
-from tests.support.links import RECEIVING, link_record, receiving_ledger
-
-AT_DAY = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).date()
-AT = int(dt.datetime.combine(AT_DAY, dt.time(23, 59, 59), tzinfo=dt.UTC).timestamp())
-"""The end of tomorrow (UTC): after the scenario's entries; ``--at AT_DAY`` names it."""
-
-
-@dataclass(frozen=True)
-class Origin:
-    bundle: str
-    key: str
+from tests.support.imported import AT, AT_DAY, Origin, Receiving, receiving_at
+from tests.support.links import RECEIVING
 
 
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Origin:
     return Origin(*origin_bundle(tmp_path_factory.mktemp("origin")))
-
-
-@dataclass
-class Receiving:
-    ledger: Ledger
-    registry: ImportRegistry
-    projector: Projector
-
-    def import_(self, origin: Origin, *, weight: float | None = None) -> None:
-        """Trust A (at ``weight``, or the default), import alice's bundle, project, refresh."""
-        self.registry.trust(origin.key)
-        if weight is not None:
-            self.registry.set_weight(ORIGIN, weight)
-        with self.ledger.service.reading() as state:
-            self.registry.import_bundle(origin.bundle, state=state)
-        self.projector.catch_up()
-        self.projector.refresh(at=AT)
-
-    def explain(self, skill: str) -> Score:
-        with self.projector.engine.connect() as conn:
-            return explain(conn, "alice", skill, at=AT)
 
 
 @pytest.fixture
@@ -90,23 +54,6 @@ def receiving(origin: Origin, database_url: str) -> Iterator[Receiving]:
     imported yet."""
     with receiving_at(database_url, origin) as b:
         yield b
-
-
-@contextmanager
-def receiving_at(url: str, origin: Origin) -> Iterator[Receiving]:
-    """Ledger B at ``url`` with alice linked to her record from A, nothing imported yet."""
-    operator = identity_for("operator-b")
-    ledger = receiving_ledger(url, operator)
-    link_record(
-        ledger.service, origin.bundle, here=identity_for("alice-b"), there=ALICE_LAST_KEY,
-        registrar=operator,
-    )  # fmt: skip
-    projector = open_projector(ledger.service.store)
-    try:
-        yield Receiving(ledger, ImportRegistry(ledger.service.store), projector)
-    finally:
-        projector.engine.dispose()
-        ledger.service.store.close()
 
 
 def test_imported_ratings_count_with_their_origin(

@@ -29,9 +29,9 @@ from projections.matching.search import PersonFound, search_people
 from tests.factories import DEPT, MemoryLedger, World, identity_for, standard_cast
 from tests.support.bundles import ORIGIN
 from tests.support.cli import Cli, organisation
+from tests.support.imported import AT, Origin, receiving_at
 from tests.support.links import RECEIVING
 from tests.support.projections import LedgerEnv, ledger_env
-from tests.test_imported_reputation import AT, Origin, receiving_at
 
 TODAY = "2026-06-01"
 

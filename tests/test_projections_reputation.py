@@ -89,7 +89,13 @@ def test_scores_decay_towards_the_prior(
     now = score(rs, standing, AT)
     then = score(rs, standing, AT + later)
     assert abs(then - P.prior_mean) <= abs(now - P.prior_mean) + 1e-12
-    if rs and later >= 2 * int(P.half_life_days) * SECONDS_PER_DAY and now != P.prior_mean:
+    # a score within rounding of the prior (a drawn standing so small that its ratings add
+    # ~1e-16) cannot come any closer in floating point: the strict decay is asked of the rest
+    if (
+        rs
+        and later >= 2 * int(P.half_life_days) * SECONDS_PER_DAY
+        and abs(now - P.prior_mean) > 1e-9
+    ):
         assert abs(then - P.prior_mean) < abs(now - P.prior_mean)
 
 
