@@ -469,9 +469,43 @@ BUNDLE_VERIFICATION: list[JsonValue] = [
                 "seq": 1,
                 "type": "IdentityRegistered",
                 "status": "ok",
+                "id": "5b0e2c4a-7f31-4d8e-9c6a-1e2f3a4b5c6d",
+                "subject": "alice",
+                "title": None,
             }
         ],
-    }
+    },
+    {
+        "ok": False,
+        "failure": {
+            "code": "bad_inclusion_proof",
+            "message": "inclusion proof does not lead to the expected root",
+            "entry_index": 9,
+            "log_index": 17,
+            "stream": "record/alice",
+            "seq": 4,
+            "type": "EndorsementGiven",
+            "field": "grade",
+            "logged": 2,
+            "shown": 5,
+        },
+        "report": None,
+        "entries": [
+            {
+                "log_index": 17,
+                "stream": "record/alice",
+                "seq": 4,
+                "type": "EndorsementGiven",
+                "status": "failed",
+                "id": "f0e1f5a9-b40d-4135-9fa6-80f697a47906",
+                "subject": "alice",
+                "title": None,
+                "contribution": "9a0bcef6-20a1-46e1-85f6-9f23ae39f951",
+                "grade": 5,
+                "role": "peer",
+            }
+        ],
+    },
 ]
 
 IMPORT: list[JsonValue] = [

@@ -574,9 +574,12 @@ class AssignmentMatchOut(BaseModel):
 
 class BundleVerification(BaseModel):
     """The verification of an uploaded bundle: the verdict, the first failure (with its
-    evidence: ``code``, ``message``, ``entry_index``, ``log_index``, ``stream``, ``seq``),
-    the report of what a valid bundle establishes, and each entry's status
-    (``ok``, ``failed``, ``unchecked``)."""
+    evidence: ``code``, ``message``, ``entry_index``, ``log_index``, ``stream``, ``seq``,
+    ``type``; for an entry changed after it was logged, the ``field`` altered with its
+    ``logged`` and ``shown`` values when the checkpoint proves them), the report of what a
+    valid bundle establishes, and each entry as the bundle shows it (``id``, ``subject``,
+    the disclosed ``title``, and ``contribution``, ``grade``, ``role`` where its statement
+    has them) with its status (``ok``, ``failed``, ``unchecked``)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": examples.BUNDLE_VERIFICATION})
 

@@ -55,6 +55,24 @@ def test_export_verify_and_tamper(live: Live) -> None:
     assert statuses[victim] == "failed"
     assert set(statuses[:victim]) <= {"ok"}
     assert set(statuses[victim + 1 :]) <= {"unchecked"}
+    # The failure says what changed, proven by the checkpoint: the grade, logged as 5.
+    failure = tampered["failure"]
+    assert failure["code"] == "bad_inclusion_proof"
+    assert (failure["field"], failure["logged"], failure["shown"]) == ("grade", 5, 4)
+    assert failure["type"] == "EndorsementGiven"
+    row = tampered["entries"][victim]
+    assert (row["subject"], row["grade"], row["role"]) == (alice.id, 4, "manager")
+    assert row["contribution"] == claim.statement.id
+    claimed = next(e for e in tampered["entries"] if e["id"] == claim.statement.id)
+    assert claimed["title"] == "Woo guide"
+
+    # A change the checkpoint cannot pin to one field is reported without naming one.
+    doc["entries"][victim]["entry"]["statement"]["body"]["grade"] = 5
+    doc["entries"][victim]["entry"]["recorded_at"] = "2020-01-01T00:00:00.000000Z"
+    moved = live.client.post("/bundles/verify", content=json.dumps(doc)).json()
+    assert moved["failure"]["code"] == "bad_inclusion_proof"
+    assert moved["failure"]["entry_index"] == victim
+    assert not {"field", "logged", "shown"} & set(moved["failure"])
 
 
 def test_export_can_withhold_parts(live: Live) -> None:

@@ -3,11 +3,13 @@
 No script error on any page, logged in or out; an end date before the start refused next
 to its field; the export's "for" field validated by the browser and a refusal shown on
 the page; the auditor's verdict never green for an unpinned operator key and cleared when
-another file is chosen; ``/docs`` served without any other host; a favicon.
+another file is chosen, a tampered grade named as such (entry, field, logged and shown
+value) and a good bundle's grades shown; ``/docs`` served without any other host; a favicon.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
-from tests.support.api_server import Live
+from tests.support.api_server import Live, issue_checkpoint, login, make_cast
 from tests.support.browser import (
     TIMEOUT_MS,
     create_key_and_register,
@@ -213,3 +215,69 @@ def test_choosing_another_file_clears_the_auditor_verdict(site: Site, tmp_path: 
         expect(page.locator("#bundle-entries tbody tr")).to_have_count(0)
     finally:
         page.close()
+
+
+def test_the_auditor_names_an_altered_grade_and_shows_the_grades_it_verified(
+    site: Site, chromium: Browser, tmp_path: Path
+) -> None:
+    w = make_cast(site.live, "audit")
+    alice, bob = w["alice"], w["bob"]
+    claim = w.do(w.claim(alice, title="Woo guide"))
+    w.do(w.endorse(bob, alice, claim.statement.id, grade=4, role="manager"))
+    issue_checkpoint(site.live)
+    token = login(site.live, alice.identity)
+    export = site.live.client.get(
+        f"/people/{alice.id}/bundle", headers={"Authorization": f"Bearer {token}"}
+    )
+    good = tmp_path / "good.json"
+    good.write_bytes(export.content)
+    doc = json.loads(export.content)
+    item = next(i for i in doc["entries"] if i["entry"]["statement"]["type"] == "EndorsementGiven")
+    item["entry"]["statement"]["body"]["grade"] = 2
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(doc), "utf-8")
+    index = item["log_index"]
+    said = {
+        "en-US": [
+            f"the grade of entry {index} was altered after it was logged: "
+            "the ledger's checkpoint holds 4, the bundle shows 2",
+            f"an endorsement of {alice.id}'s contribution “Woo guide” by a manager, grade 2",
+        ],
+        "nl-NL": [
+            f"het veld cijfer van registratie {index} is gewijzigd nadat ze is vastgelegd: "
+            "het controlepunt van het grootboek bevat 4, de bundel toont 2",
+            f"de bijdrage “Woo guide” van {alice.id} door een leidinggevende, cijfer 2",
+        ],
+    }
+    for locale, sentences in said.items():
+        context = new_context(chromium, locale)
+        page = context.new_page()
+        try:
+            page.goto(site.live.url + "/auditor")
+            page.set_input_files("#bundle", str(tampered))
+            page.click("#bundle-form button[type=submit]")
+            verdict = page.locator("#bundle-verdict")
+            for sentence in sentences:
+                expect(verdict).to_contain_text(sentence)
+            expect(verdict.locator(".rule-code")).to_contain_text("bad_inclusion_proof")
+            expect(verdict).to_have_class("verdict error")
+            failed = page.locator("#bundle-entries tbody tr.failed")
+            expect(failed).to_have_count(1)
+            expect(failed.locator("td").first).to_have_text(str(index))
+            expect(page.locator("#bundle-facts")).to_be_hidden()
+        finally:
+            context.close()
+
+    context = new_context(chromium)
+    page = context.new_page()
+    try:
+        page.goto(site.live.url + "/auditor")
+        page.set_input_files("#bundle", str(good))
+        page.click("#bundle-form button[type=submit]")
+        expect(page.locator("#bundle-verdict")).to_have_class("verdict ok")
+        expect(page.locator("#bundle-facts-heading")).to_have_text("What the bundle proves")
+        row = page.locator("#bundle-contributions tbody tr", has_text="Woo guide")
+        expect(row).to_contain_text("(manager): grade 4")
+        expect(page.locator("#bundle-entries tbody tr.failed")).to_have_count(0)
+    finally:
+        context.close()

@@ -124,16 +124,37 @@ def _status(n: int, failed_at: Any) -> str:
     return "ok" if n < failed_at else "failed" if n == failed_at else "unchecked"
 
 
+#: The body fields of a statement an entry row shows as the bundle has them (unverified
+#: until the bundle verifies): enough for the auditor page to name an entry in people's terms.
+_SHOWN_FIELDS = ("contribution", "grade", "role")
+
+
 def _row(item: Any) -> dict[str, Any]:
     entry = item.get("entry") if isinstance(item, dict) else None
     entry = entry if isinstance(entry, dict) else {}
-    statement = entry.get("statement") if isinstance(entry.get("statement"), dict) else {}
+    statement = entry.get("statement")
+    statement = statement if isinstance(statement, dict) else {}
+    body = statement.get("body")
+    body = body if isinstance(body, dict) else {}
+    disclosures = item.get("disclosures") if isinstance(item, dict) else None
+    title = next(
+        (
+            d[2]
+            for d in disclosures or ()
+            if isinstance(d, list) and len(d) == 3 and d[1] == "title" and isinstance(d[2], str)
+        ),
+        None,
+    )
     return {
         "log_index": item.get("log_index") if isinstance(item, dict) else None,
         "stream": entry.get("stream"),
         "seq": entry.get("seq"),
-        "type": statement.get("type") if isinstance(statement, dict) else None,
+        "type": statement.get("type"),
         "status": "unchecked",
+        "id": statement.get("id"),
+        "subject": statement.get("subject"),
+        "title": title,
+        **{name: body[name] for name in _SHOWN_FIELDS if name in body},
     }
 
 

@@ -1,6 +1,6 @@
 // The auditor page: verify an uploaded bundle entry by entry; run a full audit.
 
-import { api, guard, say } from "./trackrecord.js";
+import { api, guard, ruleCode, say } from "./trackrecord.js";
 import { _, formatNumber } from "./i18n.js";
 import { labelCells } from "./tables.js";
 
@@ -8,6 +8,102 @@ function cell(row, text, className) {
   const td = row.insertCell();
   td.textContent = text ?? "";
   if (className) td.className = className;
+}
+
+// An endorser's role, and the fields a failure can name, in the page's language.
+const ROLES = { manager: _("manager"), peer: _("peer"), client: _("client") };
+const FIELDS = { grade: _("grade"), role: _("role"), title: _("title"), comment: _("comment") };
+
+function shownValue(field, value) {
+  return field === "role" ? ROLES[value] ?? value : value;
+}
+
+// An entry in people's terms, as the bundle shows it (its claims are what failed to verify).
+function describe(row, rows) {
+  const person = row.subject ?? "?";
+  if (row.type === "EndorsementGiven") {
+    const claimed = rows.find((r) => r.id === row.contribution);
+    const values = { person, title: claimed?.title, role: ROLES[row.role] ?? row.role, grade: row.grade };
+    return claimed?.title
+      ? _("an endorsement of %(person)s's contribution “%(title)s” by a %(role)s, grade %(grade)s", values)
+      : _("an endorsement of a contribution of %(person)s by a %(role)s, grade %(grade)s", values);
+  }
+  if (row.type === "ContributionClaimed") {
+    return row.title
+      ? _("the contribution “%(title)s” of %(person)s", { person, title: row.title })
+      : _("a contribution of %(person)s", { person });
+  }
+  return _("a %(type)s statement about %(person)s", { type: row.type ?? "?", person });
+}
+
+// What failed, in people's words: which entry, and what its failure means.
+function failureSentence(failure, rows) {
+  const row = Number.isInteger(failure.entry_index) ? rows[failure.entry_index] : undefined;
+  if (!row) return _("Not valid: %(message)s", { message: failure.message });
+  const entry = describe(row, rows);
+  const index = row.log_index;
+  const field = FIELDS[failure.field] ?? failure.field;
+  if (failure.code === "bad_inclusion_proof" && failure.field) {
+    return _(
+      "Not valid: the %(field)s of entry %(index)s was altered after it was logged: the ledger's " +
+        "checkpoint holds %(logged)s, the bundle shows %(shown)s. Entry %(index)s as the bundle shows it: %(entry)s.",
+      {
+        field,
+        index,
+        entry,
+        logged: shownValue(failure.field, failure.logged),
+        shown: shownValue(failure.field, failure.shown),
+      },
+    );
+  }
+  if (failure.code === "bad_inclusion_proof") {
+    return _(
+      "Not valid: entry %(index)s (%(entry)s) was altered after it was logged: it is not the entry " +
+        "the ledger's checkpoint holds.",
+      { index, entry },
+    );
+  }
+  if (failure.code === "bad_disclosure" && failure.field) {
+    return _(
+      "Not valid: the %(field)s shown for entry %(index)s (%(entry)s) was altered: it is not the " +
+        "text its author signed.",
+      { field, index, entry },
+    );
+  }
+  return _("Not valid: entry %(index)s (%(entry)s) does not verify: %(message)s", {
+    index,
+    entry,
+    message: failure.message,
+  });
+}
+
+// What a verified bundle establishes: each contribution with its endorsements and grades.
+function showFacts(report, pinned) {
+  const facts = document.getElementById("bundle-facts");
+  const heading = document.getElementById("bundle-facts-heading");
+  heading.textContent = pinned
+    ? _("What the bundle proves")
+    : _("What the bundle claims (not trusted: its operator key is not pinned)");
+  const body = document.getElementById("bundle-contributions").tBodies[0];
+  body.replaceChildren();
+  for (const c of report.contributions) {
+    const row = body.insertRow();
+    row.className = "contribution";
+    cell(row, (c.title ?? _("(title withheld)")) + (c.withdrawn ? " " + _("(withdrawn)") : ""));
+    cell(row, c.skills.join(", "));
+    const given = report.endorsements
+      .filter((e) => e.contribution === c.id)
+      .map((e) =>
+        _("%(endorser)s (%(role)s): grade %(grade)s", {
+          endorser: e.endorser_name || e.endorser,
+          role: ROLES[e.role] ?? e.role,
+          grade: e.grade,
+        }),
+      );
+    cell(row, given.join("; ") || _("none"));
+  }
+  labelCells(document.getElementById("bundle-contributions"));
+  facts.hidden = false;
 }
 
 document.getElementById("bundle-form")?.addEventListener(
@@ -19,8 +115,10 @@ document.getElementById("bundle-form")?.addEventListener(
     const verdict = document.getElementById("bundle-verdict");
     const table = document.getElementById("bundle-entries");
     table.tBodies[0].replaceChildren();
+    document.getElementById("bundle-facts").hidden = true;
     for (const e of result.entries) {
       const row = table.tBodies[0].insertRow();
+      if (e.status === "failed") row.className = "failed";
       cell(row, e.log_index);
       cell(row, e.stream);
       cell(row, e.seq);
@@ -49,6 +147,7 @@ document.getElementById("bundle-form")?.addEventListener(
     if (result.ok && r.key_pinned) {
       verdict.textContent = _("Verified: %(facts)s; signed with operator key %(key)s, pinned by this ledger.", { facts, key: r.verifier_key });
       verdict.className = "verdict ok";
+      showFacts(r, true);
       say(_("Bundle verified."));
     } else if (result.ok) {
       // Consistent in itself, but signed by a key this ledger does not know: anyone can set
@@ -60,9 +159,10 @@ document.getElementById("bundle-form")?.addEventListener(
         { facts, key: r.verifier_key },
       );
       verdict.className = "verdict warn";
+      showFacts(r, false);
       say(_("The bundle is consistent but not trusted: its operator key is not pinned."), true);
     } else {
-      verdict.textContent = _("Not valid: %(code)s — %(message)s", { code: result.failure.code, message: result.failure.message });
+      verdict.replaceChildren(failureSentence(result.failure, result.entries), " ", ruleCode(result.failure.code));
       verdict.className = "verdict error";
       say(_("The bundle does not verify."), true);
     }
@@ -77,6 +177,7 @@ document.getElementById("bundle")?.addEventListener("change", () => {
   const table = document.getElementById("bundle-entries");
   table.tBodies[0].replaceChildren();
   table.hidden = true;
+  document.getElementById("bundle-facts").hidden = true;
   say("");
 });
 

@@ -504,7 +504,8 @@ export class FieldError extends Error {
   }
 }
 
-function ruleCode(code) {
+// The rule code of a refusal, in small print for support.
+export function ruleCode(code) {
   const small = document.createElement("small");
   small.className = "rule-code";
   small.textContent = _("code: %(code)s", { code });

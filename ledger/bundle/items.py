@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..canonical import b64decode, canonical_bytes
+from ..catalogue import GRADE_MAX, GRADE_MIN, EndorserRole
 from ..checkpoint import Checkpoint
 from ..disclosures import Disclosure, parse_disclosures
 from ..entry import Entry, parse_entry
@@ -37,6 +38,48 @@ def _proof_hash(text: str) -> bytes:
     return b64decode(text, length=32, what="proof hash")
 
 
+#: The fields of a statement's body whose few possible values :func:`_altered_field` tries.
+_FEW_VALUES: dict[str, tuple[Any, ...]] = {
+    "grade": tuple(range(GRADE_MIN, GRADE_MAX + 1)),
+    "role": tuple(r.value for r in EndorserRole),
+}
+
+
+def _altered_field(
+    raw_entry: dict[str, Any], index: int, checkpoint: Checkpoint, proof: list[bytes]
+) -> dict[str, Any]:
+    """Name the field of an entry that was changed after it was logged, when that can be known.
+
+    An entry whose inclusion proof fails is not the entry the checkpoint holds. If putting
+    back another value of one of its few-valued fields (a grade, an endorser's role) makes
+    the proof lead to the signed root, that field was altered and its logged value is known
+    for certain (the Merkle root commits to it); anything else cannot be told apart from the
+    bundle alone, so nothing is claimed. At most six more walks up one proof path.
+    """
+    body = raw_entry["statement"]["body"]
+    for field, values in _FEW_VALUES.items():
+        shown = body.get(field)
+        if shown is None:
+            continue
+        for value in values:
+            if value == shown:
+                continue
+            restored = {**raw_entry, "statement": {**raw_entry["statement"],
+                        "body": {**body, field: value}}}  # fmt: skip
+            try:
+                verify_inclusion(
+                    leaf_hash=leaf_hash(canonical_bytes(restored)),
+                    index=index,
+                    size=checkpoint.size,
+                    proof=proof,
+                    root=checkpoint.root_hash,
+                )
+            except ProofError:
+                continue
+            return {"field": field, "logged": value, "shown": shown}
+    return {}
+
+
 def check_item(raw: Any, position: int, checkpoint: Checkpoint, after: int) -> Item:
     """Check entry item ``position`` against ``checkpoint``; raise :class:`BundleError`."""
     where: dict[str, Any] = {"entry_index": position}
@@ -55,7 +98,7 @@ def check_item(raw: Any, position: int, checkpoint: Checkpoint, after: int) -> I
         canonical = canonical_bytes(raw["entry"])
     except MalformedInput as exc:
         raise BundleError("bad_entry", exc.message, **where, field=exc.field) from exc
-    where |= {"stream": entry.stream, "seq": entry.seq}
+    where |= {"stream": entry.stream, "seq": entry.seq, "type": entry.statement.type}
     if entry.canonical != canonical:
         raise BundleError("bad_entry", "the entry is not in its canonical form", **where)
     proof = raw["inclusion_proof"]
@@ -63,6 +106,9 @@ def check_item(raw: Any, position: int, checkpoint: Checkpoint, after: int) -> I
         if not isinstance(proof, list) or not all(isinstance(h, str) for h in proof):
             raise MalformedInput("inclusion_proof is an array of base64 strings")
         hashes = [_proof_hash(h) for h in proof]
+    except MalformedInput as exc:
+        raise BundleError("bad_inclusion_proof", exc.message, **where) from exc
+    try:
         verify_inclusion(
             leaf_hash=leaf_hash(entry.canonical),
             index=index,
@@ -70,8 +116,9 @@ def check_item(raw: Any, position: int, checkpoint: Checkpoint, after: int) -> I
             proof=hashes,
             root=checkpoint.root_hash,
         )
-    except (MalformedInput, ProofError) as exc:
-        raise BundleError("bad_inclusion_proof", exc.message, **where) from exc
+    except ProofError as exc:
+        altered = _altered_field(raw["entry"], index, checkpoint, hashes)
+        raise BundleError("bad_inclusion_proof", exc.message, **where, **altered) from exc
     try:
         disclosures = parse_disclosures(raw["disclosures"])
         entry.statement.check_disclosures(disclosures)
