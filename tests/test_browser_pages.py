@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
@@ -166,6 +166,12 @@ def test_the_export_for_field_is_validated_and_a_refusal_shows_on_the_page(site:
         page.close()
 
 
+def _verify_on_the_auditor_page(page: Page, live: Live, bundle: Path) -> None:
+    page.goto(live.url + "/auditor")
+    page.set_input_files("#bundle", str(bundle))
+    page.click("#bundle-form button[type=submit]")
+
+
 def test_the_auditor_never_shows_an_unpinned_bundle_as_verified(
     site: Site, chromium: Browser, tmp_path: Path
 ) -> None:
@@ -177,9 +183,7 @@ def test_the_auditor_never_shows_an_unpinned_bundle_as_verified(
     context = new_context(chromium)
     page = context.new_page()
     try:
-        page.goto(site.live.url + "/auditor")
-        page.set_input_files("#bundle", str(foreign))
-        page.click("#bundle-form button[type=submit]")
+        _verify_on_the_auditor_page(page, site.live, foreign)
         verdict = page.locator("#bundle-verdict")
         expect(verdict).to_contain_text("Not trusted")
         expect(verdict).to_contain_text(str(scenario.key))
@@ -198,9 +202,7 @@ def test_choosing_another_file_clears_the_auditor_verdict(site: Site, tmp_path: 
     try:
         good = tmp_path / "eva-record.json"
         good.write_bytes(page.request.get(site.live.url + "/people/eva/bundle").body())
-        page.goto(site.live.url + "/auditor")
-        page.set_input_files("#bundle", str(good))
-        page.click("#bundle-form button[type=submit]")
+        _verify_on_the_auditor_page(page, site.live, good)
         verdict = page.locator("#bundle-verdict")
         expect(verdict).to_contain_text("Verified: the record of eva")
         expect(verdict).to_have_class("verdict ok")
@@ -253,9 +255,7 @@ def test_the_auditor_names_an_altered_grade_and_shows_the_grades_it_verified(
         context = new_context(chromium, locale)
         page = context.new_page()
         try:
-            page.goto(site.live.url + "/auditor")
-            page.set_input_files("#bundle", str(tampered))
-            page.click("#bundle-form button[type=submit]")
+            _verify_on_the_auditor_page(page, site.live, tampered)
             verdict = page.locator("#bundle-verdict")
             for sentence in sentences:
                 expect(verdict).to_contain_text(sentence)
@@ -271,9 +271,7 @@ def test_the_auditor_names_an_altered_grade_and_shows_the_grades_it_verified(
     context = new_context(chromium)
     page = context.new_page()
     try:
-        page.goto(site.live.url + "/auditor")
-        page.set_input_files("#bundle", str(good))
-        page.click("#bundle-form button[type=submit]")
+        _verify_on_the_auditor_page(page, site.live, good)
         expect(page.locator("#bundle-verdict")).to_have_class("verdict ok")
         expect(page.locator("#bundle-facts-heading")).to_have_text("What the bundle proves")
         row = page.locator("#bundle-contributions tbody tr", has_text="Woo guide")
