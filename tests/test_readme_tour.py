@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -23,7 +21,6 @@ def test_the_tour_has_a_block_per_role() -> None:
     assert len(tour_blocks()) == 5  # set-up, employee, manager, auditor, admin
 
 
-@pytest.mark.slow
 def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     bindir = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKRECORD_")} | {

@@ -16,8 +16,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,7 +30,6 @@ def _get(url: str) -> tuple[int, str]:
         return int(response.status), response.read().decode()
 
 
-@pytest.mark.slow
 def test_scripts_demo_builds_audits_and_serves(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKRECORD_")} | {
