@@ -80,7 +80,7 @@ from ledger.errors import (
     StoreUnavailable,
 )
 from ledger.onboarding import RegistrationRefused
-from ledger.store import DRIVER_ERRORS, as_outage
+from ledger.store.outage import DRIVER_ERRORS, as_outage
 from ledger.witness import (
     SIZE_MEDIA_TYPE,
     BadWitnessRequest,

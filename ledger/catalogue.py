@@ -183,7 +183,7 @@ Commitments = dict[str, Hex64]
 class _Body(BaseModel):
     # Lax mode so enum fields take their JSON string values; every int is a StrictInt
     # (no "5" -> 5, no True -> 1) and pydantic never turns a number into a str.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     commitments: Commitments = Field(default_factory=dict)
 
 
@@ -235,7 +235,7 @@ class EmployeeLeftBody(_Body):
 class Period(BaseModel):
     # Lax mode so enum fields take their JSON string values; every int is a StrictInt
     # (no "5" -> 5, no True -> 1) and pydantic never turns a number into a str.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     start: IsoDate
     end: IsoDate | None = None
 
@@ -266,7 +266,7 @@ class EndorsementRevokedBody(_Body):
 class Reviewer(BaseModel):
     """One person a review request asks, and the role they are asked to review in."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     person: Slug
     role: EndorserRole
 

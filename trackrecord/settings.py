@@ -37,8 +37,8 @@ import nacl.pwhash
 from keys.keystore import PASSPHRASE_ENV
 from ledger.app import Ledger
 from ledger.catalogue import SLUG_RE
-from ledger.credentials.status import DEFAULT_PUBLIC_URL, checked_public_url
 from ledger.erasure import ErasureSubscriber
+from ledger.public_url import DEFAULT_PUBLIC_URL, checked_public_url
 from ledger.rollback import CheckpointMemory
 
 __all__ = [

@@ -43,12 +43,12 @@ import base64
 import binascii
 import datetime as dt
 import re
-import urllib.parse
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..public_url import DEFAULT_PUBLIC_URL, checked_public_url
 from ..state import LedgerState
 from ..statement import Statement
 from .data_integrity import CredentialError
@@ -89,10 +89,6 @@ STATUS_LIST_TTL_MS = 300_000
 STATUS_LIST_VALIDITY = dt.timedelta(days=1)
 #: the largest uncompressed bitstring a verifier expands (a GZIP bomb is refused)
 MAX_BITSTRING_BYTES = 16 * 1024 * 1024
-
-#: where a service is reached when no public URL is configured: ``trackrecord serve``'s
-#: default address, right for the demo on one machine and for nothing else
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
@@ -221,24 +217,6 @@ def decode_list(encoded: str, *, limit: int = MAX_BITSTRING_BYTES) -> bytes:
 def xsd_datetime(when: dt.datetime) -> str:
     """``when`` as an XML Schema dateTime in UTC to the second: ``2026-11-23T12:00:00Z``."""
     return when.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def checked_public_url(url: str) -> str:
-    """``url`` without a final ``/`` if it is an absolute ``http(s)`` URL with a host and no
-    user, query or fragment (what status list URLs are built on); raise ValueError else."""
-    parts = urllib.parse.urlsplit(url)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.username is not None
-        or parts.query
-        or parts.fragment
-    ):
-        raise ValueError(
-            f"{url!r} is not a public URL: give http(s)://HOST[:PORT][/PATH], "
-            "without user, query or fragment"
-        )
-    return url.rstrip("/")
 
 
 def status_list_url(public_url: str, list_number: int) -> str:

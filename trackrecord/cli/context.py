@@ -5,24 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import Connection, MetaData, inspect
 
-from ledger.app import Ledger
 from ledger.errors import NotFound
-from ledger.service import LedgerService
-from ledger.state import LedgerState
 from ledger.statement import Signer
-from projections import EntryReader, ProjectionError, create_read_model_engine, purge_erased
-from projections.notices import remember_addresses
-from projections.sealed import bind_read_model_key, read_model_key
-from projections.verify import ReadModelMismatch, verify_read_models
 
 from ..settings import Settings
 from .errors import CliError, ExitCode
 from .keyfiles import load_identity
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, MetaData
+
+    from ledger.app import Ledger
+    from ledger.service import LedgerService
+    from ledger.state import LedgerState
+
+# The read models (projections, SQLAlchemy) are imported by the methods that use them, not
+# here: a command that only appends never loads them (issue 13: a CLI append within a second).
 
 __all__ = ["CliContext", "cli_context"]
 
@@ -107,6 +110,9 @@ class CliContext:
         ``PersonErased`` entry; doing it here means no read model keeps the content
         until then, also when nobody runs the projector.
         """
+        from projections import create_read_model_engine, purge_erased
+        from projections.sealed import bind_read_model_key, read_model_key
+
         engine = create_read_model_engine(self.settings.database_url)
         bind_read_model_key(engine, read_model_key(self.ledger.store))
         try:
@@ -119,6 +125,10 @@ class CliContext:
         (:mod:`projections.notices`); return how many."""
         if not pairs:
             return 0
+        from projections import create_read_model_engine
+        from projections.notices import remember_addresses
+        from projections.sealed import bind_read_model_key, read_model_key
+
         engine = create_read_model_engine(self.settings.database_url)
         bind_read_model_key(engine, read_model_key(self.ledger.store))
         try:
@@ -131,6 +141,11 @@ class CliContext:
         """A connection to the read models in the ledger's database (their key bound), as
         they are: a reading command catches nothing up. Raise :class:`CliError`
         (``no_read_models``) if read model ``name``'s tables (``metadata``) are not built."""
+        from sqlalchemy import inspect
+
+        from projections import ProjectionError, create_read_model_engine
+        from projections.sealed import bind_read_model_key, read_model_key
+
         try:
             engine = create_read_model_engine(self.settings.database_url)
         except ProjectionError as exc:
@@ -153,6 +168,10 @@ class CliContext:
     def verify_read_models(self) -> None:
         """Verify the read models in the ledger's database against a rebuild from its log
         (:func:`projections.verify.verify_read_models`); raise its ``ReadModelMismatch``."""
+        from projections import EntryReader, ProjectionError, create_read_model_engine
+        from projections.sealed import bind_read_model_key, read_model_key
+        from projections.verify import ReadModelMismatch, verify_read_models
+
         try:
             engine = create_read_model_engine(self.settings.database_url)
         except ProjectionError as exc:

@@ -33,7 +33,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from typer import _click  # Typer vendors Click; ClickException is not re-exported
-from typer.rich_utils import rich_abort_error, rich_format_error
 
 from keys import KeyError_
 from ledger.errors import (
@@ -140,6 +139,10 @@ def report(exc: BaseException, console: Console | None = None) -> ExitCode:
     code = exit_code_for(exc)
     if code is None:
         raise exc
+    # Typer's rich help formatting (Rich's traceback and Markdown) is imported only when an
+    # error needs it, not by every run of the tool (issue 13: a CLI append within a second).
+    from typer.rich_utils import rich_abort_error, rich_format_error
+
     if isinstance(exc, _click.ClickException):
         rich_format_error(exc)
         return code
