@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.access import application_status, applied_for, review_inbox
+from ledger.access import application_status, applied_for, review_inbox, shows_assignee
 from ledger.canonical import b64encode
-from ledger.catalogue import Part, Ring
+from ledger.catalogue import Ring
 from ledger.entry import decode_record
 from ledger.erasure import withhold_erased
 from ledger.service import StoredEntry
@@ -29,7 +29,7 @@ from .models import (
     ReviewRequestsOut,
     RoleOut,
 )
-from .visibility import Viewer, may_see_part, view_entry
+from .visibility import Viewer, view_entry
 
 __all__ = [
     "assignment_out",
@@ -150,11 +150,14 @@ def request_messages(ctx: AppContext, person: str, state: LedgerState) -> dict[s
     return out
 
 
-def review_inbox_out(ctx: AppContext, reviewer: str, state: LedgerState) -> ReviewRequestsOut:
-    """The review requests naming ``reviewer`` (:func:`ledger.access.review_inbox`), each
-    with the texts of its contribution and message from the owner's record stream: the
-    request lets the reviewer read them (:func:`ledger.access.may_read_contribution`)."""
-    inbox = review_inbox(state, reviewer)
+def review_inbox_out(
+    ctx: AppContext, reviewer: str, state: LedgerState, *, seen_by: str | None
+) -> ReviewRequestsOut:
+    """The review requests naming ``reviewer`` (:func:`ledger.access.review_inbox`, which
+    raises ``NotPermitted`` for anyone but the reviewer), each with the texts of its
+    contribution and message from the owner's record stream: the request lets the reviewer
+    read them (:func:`ledger.access.may_read_contribution`)."""
+    inbox = review_inbox(state, reviewer, seen_by=seen_by)
     texts: dict[str, dict[str, str]] = {}  # statement id -> its disclosed fields
     for owner in {r.owner for r, _ in inbox}:
         wanted = {i for r, _ in inbox if r.owner == owner for i in (r.id, r.contribution)}
@@ -188,11 +191,12 @@ def assignment_out(
 ) -> AssignmentOut:
     """An assignment as ``viewer`` may see it: applicants are counted, not named; an
     assignee is named only to the owner, the assignee, and those who may see the
-    assignee's free part (the assignments they worked on)."""
+    assignee's free part (the assignments they worked on):
+    :func:`ledger.access.shows_assignee`."""
     posting = ctx.board.posting(a.id)
 
     def named(person: str) -> bool:
-        return viewer.person == a.owner or may_see_part(viewer, person, Part.FREE, state)
+        return shows_assignee(state, a, person, viewer.person, today=viewer.today)
 
     return AssignmentOut(
         id=a.id,

@@ -84,6 +84,7 @@ __all__ = [
     "HISTORY",
     "MATCHING_PARTS",
     "OPT_IN_PART",
+    "REPUTATION_PART",
     "AccessGiven",
     "AccessHeld",
     "GrantLine",
@@ -107,6 +108,7 @@ __all__ = [
     "readable_evidence",
     "record_part",
     "review_inbox",
+    "shows_assignee",
     "shows_directory_entry",
     "today_utc",
     "visibility_of",
@@ -125,6 +127,10 @@ DEFAULT_VISIBILITY: Mapping[Part, Visibility] = MappingProxyType(
 #: the parts a match of a candidate is made of: contributions (claimed into any part)
 #: and completions as evidence, endorsements as reputation, ambitions, the free part
 MATCHING_PARTS: frozenset[Part] = frozenset(Part)
+
+#: the part a reputation is made of (endorsements, and completions' grades): who may read
+#: a person's ``analytical`` part sees their scores and how they were reached, nobody else
+REPUTATION_PART = Part.ANALYTICAL
 
 #: the part whose visibility is a person's opt-in to matching and people search: who may
 #: read their ``free`` part may find them (private by default: nobody)
@@ -239,11 +245,15 @@ def may_read_contribution(
 
 
 def review_inbox(
-    state: LedgerState, reviewer: str, *, history: int = 50
+    state: LedgerState, reviewer: str, *, seen_by: str | None, history: int = 50
 ) -> tuple[tuple[ReviewRequest, str | None], ...]:
     """The review requests naming ``reviewer``, newest first (at most ``history``), each
     with the id of ``reviewer``'s active endorsement of the contribution (None: not answered
-    yet; a withdrawn contribution's requests are left out)."""
+    yet; a withdrawn contribution's requests are left out). One's review requests are seen
+    by oneself only: raise :class:`~ledger.errors.NotPermitted` (``not_yours``) when
+    ``seen_by`` (a person id, None without a session) is anyone else."""
+    if seen_by != reviewer:
+        raise NotPermitted("not_yours", "only the person themself sees their review requests")
     found: list[tuple[ReviewRequest, str | None]] = []
     for r in reversed(list(state.review_requests.values())):
         if len(found) == history:
@@ -435,21 +445,22 @@ def access_held(
 
 
 def access_listed(
-    state: LedgerState, person: str, *, seen_by: str | None = None
+    state: LedgerState, person: str, *, seen_by: str | None, made_to_only: bool = False
 ) -> tuple[list[AccessRequest], list[AccessGrant]]:
-    """The access requests and grants of ``person``, in log order, as one may list them.
+    """The access requests and grants of ``person``, in log order, that ``seen_by`` (a
+    person id, None without a session) may see.
 
-    With ``seen_by`` (the API's ``GET /people/{person}/access``): those made to
-    ``person`` as owner — all of them when ``seen_by`` is ``person``, otherwise only the
-    ones ``seen_by`` is the viewer of. Without it (the CLI, whose user holds the
-    person's key or the database): every request and grant ``person`` is owner or viewer
-    of.
+    An access request or grant is seen by its two parties only, its owner and its viewer
+    (as :func:`ledger.entry_view.view_entry` shows its entry): the person themself sees
+    every one of theirs, anyone else only those they are the other party of, and a
+    caller without a session none. ``made_to_only`` (the API's ``GET
+    /people/{person}/access``): only those made to ``person`` as owner; otherwise (the
+    command line's ``access list``) every one ``person`` is owner or viewer of.
     """
 
     def listed(owner: str, viewer: str) -> bool:
-        if seen_by is None:
-            return person in (owner, viewer)
-        return owner == person and seen_by in (person, viewer)
+        concerned = owner == person if made_to_only else person in (owner, viewer)
+        return concerned and seen_by is not None and seen_by in (owner, viewer)
 
     requests = [r for r in state.access_requests.values() if listed(r.owner, r.viewer)]
     grants = [g for g in state.access_grants.values() if listed(g.owner, g.viewer)]
@@ -469,6 +480,16 @@ def applied_for(state: LedgerState, assignment: str, viewer: str | None) -> Assi
             "not_owner", f"only the owner {found.owner} reads the applications to {assignment}"
         )
     return found
+
+
+def shows_assignee(
+    state: LedgerState, assignment: Assignment, person: str, viewer: str | None, *, today: str
+) -> bool:
+    """Whether ``viewer`` (a person id, None without a session) is shown that ``person`` was
+    assigned to (or completed) ``assignment`` on ``today``: its owner is, and whoever may
+    read ``person``'s ``free`` part (:func:`assignment_part`: the assignments they worked
+    on), ``person`` themself included. Everyone else sees the assignment, not who does it."""
+    return viewer == assignment.owner or may_read(state, person, viewer, Part.FREE, today=today)
 
 
 def application_status(a: Assignment, person: str) -> str:

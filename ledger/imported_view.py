@@ -20,6 +20,12 @@ under their data key, which the erasure destroys; the view also withholds the co
 of everyone erased in the state it is given, so no answer computed around an
 erasure shows theirs. Their facts (grades, skills, periods, counts) remain.
 
+**The list of imported bundles** (who brought a record from which ledger, at which
+checkpoint: the API's ``GET /imports``, the command line's ``imported``) is for the
+members of this ledger, and the verification report of each (what the bundle holds,
+entry by entry, names and titles included) for the person it is of only
+(:func:`listed_imports`); everyone else reads what the access rule lets them, above.
+
 Pure: no I/O; the state is only read.
 """
 
@@ -31,8 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .access import may_read, record_part
-from .bundle import load_bundle
+from .bundle import BundleReport, load_bundle
 from .catalogue import Part
+from .errors import NotPermitted
 from .imports import ImportedRecord, key_state, withhold_content_of
 from .state import LedgerState
 
@@ -42,8 +49,10 @@ __all__ = [
     "ImportedEndorsement",
     "ImportedPart",
     "ImportedRecordView",
+    "ListedImport",
     "imported_view",
     "imported_views",
+    "listed_imports",
 ]
 
 
@@ -125,6 +134,26 @@ class ImportedRecordView:
                 for part, view in self.parts.items()
             },
         }
+
+
+@dataclass(frozen=True)
+class ListedImport:
+    """One imported bundle as a viewer may list it: the record, and its verification
+    report only for the person it is of (None for anyone else)."""
+
+    record: ImportedRecord
+    report: BundleReport | None
+
+
+def listed_imports(records: Iterable[ImportedRecord], viewer: str | None) -> list[ListedImport]:
+    """``records`` as ``viewer`` (a person id, None without a session) may list them (see
+    the module docstring). Raise :class:`~ledger.errors.NotPermitted` (``members_only``)
+    without a viewer."""
+    if viewer is None:
+        raise NotPermitted(
+            "members_only", "the imported records are listed to members of this ledger only"
+        )
+    return [ListedImport(r, r.report if r.person == viewer else None) for r in records]
 
 
 def _json_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -299,9 +299,10 @@ def test_access_given_and_held_list_requests_and_grants_active_first() -> None:
 
 
 def test_access_listed_by_owner_viewer_and_anyone_involved() -> None:
-    """:func:`ledger.access.access_listed`, the API's and the CLI's listing: the owner sees
-    every request made to them and grant they gave, another viewer only their own, and
-    without a viewer everything the person is owner or viewer of."""
+    """:func:`ledger.access.access_listed`, the API's and the CLI's listing: each is seen by
+    its two parties only. Made to the owner (the API): the owner sees every request made to
+    them and grant they gave, another viewer only their own; every one the person is owner
+    or viewer of (the CLI): the same parties; without a session, none."""
     w = standard_world(MemoryLedger(clock=lambda: "2026-03-01T09:00:00Z"))
     alice, bob, carol = w["alice"], w["bob"], w["carol"]
     to_alice = w.do(w.request_access(bob, alice, "dossier")).statement.id
@@ -312,11 +313,18 @@ def test_access_listed_by_owner_viewer_and_anyone_involved() -> None:
     def ids(listing: tuple[list[Any], list[Any]]) -> tuple[list[str], list[str]]:
         return [r.id for r in listing[0]], [g.id for g in listing[1]]
 
-    assert ids(access_listed(w.state, alice.id, seen_by=alice.id)) == (
-        [to_alice, carols],
-        [grant],
-    )
-    assert ids(access_listed(w.state, alice.id, seen_by=bob.id)) == ([to_alice], [])
-    assert ids(access_listed(w.state, alice.id, seen_by=carol.id)) == ([carols], [grant])
-    assert ids(access_listed(w.state, alice.id)) == ([to_alice, carols, to_bob], [grant])
-    assert ids(access_listed(w.state, bob.id)) == ([to_alice, to_bob], [])
+    def made_to(person: str, seen_by: str | None) -> tuple[list[str], list[str]]:
+        return ids(access_listed(w.state, person, seen_by=seen_by, made_to_only=True))
+
+    def involving(person: str, seen_by: str | None) -> tuple[list[str], list[str]]:
+        return ids(access_listed(w.state, person, seen_by=seen_by))
+
+    assert made_to(alice.id, alice.id) == ([to_alice, carols], [grant])
+    assert made_to(alice.id, bob.id) == ([to_alice], [])
+    assert made_to(alice.id, carol.id) == ([carols], [grant])
+    assert made_to(alice.id, None) == ([], [])
+    assert involving(alice.id, alice.id) == ([to_alice, carols, to_bob], [grant])
+    assert involving(bob.id, bob.id) == ([to_alice, to_bob], [])
+    assert involving(alice.id, bob.id) == ([to_alice, to_bob], [])  # bob's side of them
+    assert involving(alice.id, carol.id) == ([carols], [grant])
+    assert involving(alice.id, None) == ([], [])

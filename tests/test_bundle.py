@@ -532,7 +532,7 @@ def test_cli_export_verify_trust_import(sqlite_url: str, tmp_path: Path) -> None
     assert linked.exit_code == 0, linked.output
     imported = run("import", str(out), db=second)
     assert imported.exit_code == 0, imported.output
-    listed = json.loads(run("imported", "alice", "--json", db=second).stdout)
+    listed = json.loads(run("--as", "alice", "imported", "alice", "--json", db=second).stdout)
     assert [(r["origin"], r["person"]) for r in listed] == [(ORIGIN, "alice")]
 
 

@@ -186,7 +186,7 @@ def test_whole_flow(cli: Cli, tmp_path: Path) -> None:
         assert text in table
     assert record[2]["entry_hash"][:12] in table
 
-    details = cli.json("assignment", "show", assignment)
+    details = cli.json("assignment", "show", assignment, who="bob")  # its owner
     assert details["status"] == "completed"
     assert details["completed"] == ["alice"]
     first_three = cli.json("log", "--after", "0", "--limit", "3", who="bob")
@@ -529,6 +529,60 @@ def test_reading_commands_keep_the_directory_private_as_the_api_does(cli: Cli) -
     stranger = cli("show", "alice", who="nobody")
     assert stranger.exit_code == 6, stranger.output
     assert "registered to read as" in stranger.stderr
+
+
+def test_access_reviews_and_assignments_read_as_the_api_shows_them(cli: Cli) -> None:
+    """access list, review list and assignment show apply the API's rules
+    (ledger.access.access_listed, review_inbox, applied_for, shows_assignee and
+    ledger.entry_view.view_entry): without --as a caller without a session, with it
+    that member; a permitted viewer sees more (docs/privacy.md §9)."""
+    organisation(cli)
+    contribution = claim(cli)
+    asked = cli.json("access", "request", "alice", "--part", "dossier", who="bob")["request"]
+    review = cli.json("review", "request", contribution, "--peer", "bob", who="alice")
+
+    anonymous = cli("access", "list", "alice", "--json")
+    assert anonymous.exit_code == 0, anonymous.output
+    assert json.loads(anonymous.stdout)["requests"] == []  # the API: 401 without a session
+    assert "seen only by its owner and its viewer" in cli.ok("access", "list", "alice").stderr
+    assert cli.json("access", "list", "alice", who="op")["requests"] == []  # not a party
+    for party in ("alice", "bob"):
+        listed = cli.json("access", "list", "alice", who=party)
+        assert [(r["id"], r["viewer"]) for r in listed["requests"]] == [(asked, "bob")]
+    assert cli("access", "list", "nobody", who="alice").exit_code == ExitCode.NOT_FOUND
+
+    [inbox] = cli.json("review", "list", who="bob")["requests"]
+    assert inbox["id"] == review["request"]
+    anyone = cli("review", "list")
+    assert anyone.exit_code == ExitCode.USAGE
+    assert "no_acting_person" in anyone.stderr
+    assert cli("review", "list", who="nobody").exit_code == ExitCode.NOT_FOUND
+
+    posted = cli.json("assignment", "post", "--title", "Audit help", "--skill", "audit",
+                      "--hours", "4", "--department", "minbzk/dgo", who="bob")  # fmt: skip
+    assignment = posted["assignment"]
+    cli.ok("assignment", "apply", assignment, "--hours", "4", who="alice")
+    cli.ok("assignment", "assign", assignment, "alice", who="bob")
+    outside = cli.json("assignment", "show", assignment)
+    assert (outside["viewer"], outside["applicants"], outside["applied"]) == (None, 1, None)
+    assert outside["assignees"] == []  # alice's free part is private
+    applied, assigned = outside["entries"][1:]
+    assert applied["withheld"] == "an application is seen by its applicant and owner"
+    assert assigned["withheld"] == "the free part of alice is private"
+    assert "entry" not in applied
+    text = cli.ok("assignment", "show", assignment).stdout
+    assert "assigned: nobody shown" in text
+    assert "AssignmentApplied" not in text
+    colleague = cli.json("assignment", "show", assignment, who="op")
+    assert (colleague["applied"], colleague["assignees"]) == (None, [])
+    owner = cli.json("assignment", "show", assignment, who="bob")
+    assert (owner["applied"], owner["assignees"]) == (["alice"], ["alice"])
+    assert [e["entry"]["statement"]["type"] for e in owner["entries"]] == [
+        "AssignmentPosted", "AssignmentApplied", "AssignmentAssigned",
+    ]  # fmt: skip
+    assert cli.json("assignment", "show", assignment, who="alice")["assignees"] == ["alice"]
+    cli.ok("visibility", "free", "public", who="alice")  # she shows where she works
+    assert cli.json("assignment", "show", assignment)["assignees"] == ["alice"]
 
 
 def test_log_pages_through_the_whole_log(cli: Cli) -> None:

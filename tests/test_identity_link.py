@@ -184,5 +184,12 @@ def test_cli_link_then_import(origin: Scenario, tmp_path: Path) -> None:
     save_keystore(old, origin.ids["alice2"], "correct horse", label="alice")
     cli.ok("link", str(bundle), "--old-keystore", str(old), who="alice")
     cli.ok("import", str(bundle))
-    listed = cli.json("imported", "alice")
+    listed = cli.json("imported", "alice", who="alice")
     assert [(r["origin"], r["person"]) for r in listed] == [(ORIGIN, "alice")]
+    assert listed[0]["report"]["person"] == "alice"  # her own verification report
+    # as the API's GET /imports: members only, the report for the person it is of only
+    [seen_by_op] = cli.json("imported", "alice", who="op")
+    assert (seen_by_op["origin"], seen_by_op["report"]) == (ORIGIN, None)
+    anonymous = cli("imported", "alice")
+    assert anonymous.exit_code == 2, anonymous.output
+    assert "members_only" in anonymous.stderr

@@ -86,10 +86,11 @@ def test_imported_ratings_count_with_their_origin(
     assert refreshed["policy-advice"] == pytest.approx((score.score, score.weight, 3))
     # the CLI's explanation names the origin of every imported rating
     cli = Cli(database_url, tmp_path)
-    [shown] = cli.json("reputation", "alice", "--skill", "policy-advice", "--at", str(AT_DAY))
+    mine = ("reputation", "alice", "--skill", "policy-advice", "--at", str(AT_DAY))
+    [shown] = cli.json(*mine, who="alice")
     assert [r["rating"]["origin"] for r in shown["ratings"]] == [ORIGIN] * 3
     assert shown["score"] == pytest.approx(score.score)
-    table = cli.ok("reputation", "alice", "--skill", "policy-advice", "--at", str(AT_DAY))
+    table = cli.ok(*mine, who="alice")
     assert ORIGIN in table.stdout
 
 

@@ -6,6 +6,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
@@ -74,11 +75,11 @@ def test_reputation_explains_every_factor_as_of_a_date(sqlite_url: str, tmp_path
         env.projector.catch_up()
         env.projector.refresh(at=2_000_000_000)
 
-        def run(*args: str) -> Result:
+        def run(*args: str, who: str | None = "alice") -> Result:
             keys = {"TRACKRECORD_KEYS": str(tmp_path / "keys"), "COLUMNS": "200"}
-            return CliRunner().invoke(
-                app_with_projections(), ["--db", sqlite_url, "reputation", *args], env=keys
-            )
+            reader = [] if who is None else ["--as", who]
+            argv = ["--db", sqlite_url, *reader, "reputation", *args]
+            return CliRunner().invoke(app_with_projections(), argv, env=keys)
 
         now = run("alice", "--skill", "python", "--json")
         assert now.exit_code == 0, now.output
@@ -100,3 +101,15 @@ def test_reputation_explains_every_factor_as_of_a_date(sqlite_url: str, tmp_path
         assert "bad_date" in bad.stderr
         nobody = run("nobody")
         assert nobody.exit_code == 6
+
+        # as the API: only who may read alice's analytical part (on_request) sees it
+        for reader in (None, "bob"):  # anyone without a session; a manager without a grant
+            assert json.loads(run("alice", "--json", who=reader).stdout) == []
+            assert "reputation withheld" in run("alice", who=reader).stdout
+            refused = run("alice", "--skill", "python", who=reader)
+            assert refused.exit_code == 2, refused.output
+            assert "not_visible" in refused.stderr
+        w.do(w.grant_access(alice, bob, "analytical"))
+        (granted,) = json.loads(run("alice", "--skill", "python", "--json", who="bob").stdout)
+        assert granted["score"] == pytest.approx(score["score"])  # "now" moved on a little
+        assert run("alice", "--json", who=None).stdout.strip() == "[]"

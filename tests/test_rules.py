@@ -26,7 +26,7 @@ from ledger.access import may_read, may_read_contribution, review_inbox
 from ledger.canonical import canonical_bytes
 from ledger.catalogue import Part
 from ledger.disclosures import Disclosure
-from ledger.errors import MalformedInput, RuleViolation
+from ledger.errors import MalformedInput, NotPermitted, RuleViolation
 from ledger.rules import apply_entry
 from ledger.service import MAX_BATCH, LedgerService
 from ledger.statement import (
@@ -355,10 +355,14 @@ def test_a_360_review_on_request_is_answered_by_each_reviewer_in_their_role() ->
     for member, role in ((bob, "manager"), (carol, "peer"), (dave, "client")):
         w.do(w.endorse(member, alice, c, role=role, request=asked))
     assert sorted(e.role for e in w.state.endorsements.values()) == ["client", "manager", "peer"]
-    assert [(r.id, e) for r, e in review_inbox(w.state, "dave")] == [
+    assert [(r.id, e) for r, e in review_inbox(w.state, "dave", seen_by="dave")] == [
         (asked, w.state.active_endorsements[("dave", c)])
     ]
-    assert review_inbox(w.state, "operator") == ()
+    assert review_inbox(w.state, "operator", seen_by="operator") == ()
+    for other in ("alice", None):  # one's review requests are one's own
+        with pytest.raises(NotPermitted) as not_yours:
+            review_inbox(w.state, "dave", seen_by=other)
+        assert not_yours.value.code == "not_yours"
 
 
 def test_peers_by_a_shared_assignment_and_clients_by_a_completed_one() -> None:

@@ -32,7 +32,7 @@ def get_access(person: PersonId, ctx: Ctx, session: CurrentSession) -> AccessOut
         if person not in state.people:
             raise NotFound(f"no person {person!r} is registered")
         me = session.person
-        requests, grants = access_listed(state, person, seen_by=me)
+        requests, grants = access_listed(state, person, seen_by=me, made_to_only=True)
         ids = [r.id for r in requests] + [g.id for g in grants]
         index = {i: state.statement_ids.get(i) for i in ids}
     messages = request_messages(ctx, person, ctx.state()) if requests else {}

@@ -23,7 +23,7 @@ from fastapi.responses import Response
 
 from ledger.bundle import BundleError, dump_bundle, load_bundle
 from ledger.catalogue import SLUG_RE, Part
-from ledger.imports import ImportedRecord
+from ledger.imported_view import ListedImport, listed_imports
 
 from ..context import AppContext
 from ..deps import Ctx, CurrentSession, Paging, PersonId
@@ -169,7 +169,8 @@ def verify_uploaded_bundle(ctx: Ctx, body: RawBody) -> BundleVerification:
     return _verify(ctx, body)
 
 
-def _import_out(record: ImportedRecord, viewer: str) -> ImportOut:
+def _import_out(listed: ListedImport) -> ImportOut:
+    record = listed.record
     return ImportOut(
         origin=record.origin,
         person=record.person,
@@ -178,7 +179,7 @@ def _import_out(record: ImportedRecord, viewer: str) -> ImportOut:
         entry_count=record.entry_count,
         imported_at=record.imported_at,
         new=record.new,
-        report=record.report.as_json() if viewer == record.person else None,
+        report=None if listed.report is None else listed.report.as_json(),
     )
 
 
@@ -190,7 +191,9 @@ def import_bundle(ctx: Ctx, session: CurrentSession, body: RawBody) -> ImportOut
         load_bundle(body)
     except BundleError as exc:
         raise ApiError(400, exc.code, exc.message) from exc
-    return _import_out(ctx.ledger.import_bundle(body, by=session.person), session.person)
+    record = ctx.ledger.import_bundle(body, by=session.person)
+    [listed] = listed_imports([record], session.person)
+    return _import_out(listed)
 
 
 @router.get("/imports")
@@ -201,10 +204,10 @@ def list_imports(
     person: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[ImportOut]:
     """Imported bundles, by person, origin and checkpoint (cursor: an offset)."""
-    records = ctx.ledger.imports.imported_records(person)
+    records = listed_imports(ctx.ledger.imports.imported_records(person), session.person)
     offset = page.offset()
     more = offset + page.limit < len(records)
     return Page[ImportOut](
-        items=[_import_out(r, session.person) for r in records[offset : offset + page.limit]],
+        items=[_import_out(r) for r in records[offset : offset + page.limit]],
         next_cursor=str(offset + page.limit) if more else None,
     )

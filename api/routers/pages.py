@@ -163,7 +163,7 @@ def employee(request: Request, ctx: Ctx) -> HTMLResponse:
 def _reviews(ctx: AppContext, me: str, role: str | None = None) -> list[dict[str, Any]]:
     """The review requests addressed to me (in ``role``, if given), each with the
     contribution's text the request lets me read (:func:`api.views.review_inbox_out`)."""
-    inbox = review_inbox_out(ctx, me, ctx.state()).requests
+    inbox = review_inbox_out(ctx, me, ctx.state(), seen_by=me).requests
     return [r.model_dump() for r in inbox if role is None or r.role == role]
 
 

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ledger.catalogue import SKILL_RE, Part
+from ledger.access import REPUTATION_PART
+from ledger.catalogue import SKILL_RE
 from projections.matching.queries import assignments_for
 from projections.portfolio import portfolio, viewer_sees
 from projections.reputation.formula import FACTORS, Score
@@ -89,7 +90,7 @@ def get_reputation(person: PersonId, ctx: Ctx, viewer: OptionalViewer, at: AsOf 
     def compute() -> list[BaseModel]:
         with ctx.read_models.connection() as conn:
             if not viewer_sees(
-                conn, person, Part.ANALYTICAL, viewer=viewer.person, today=viewer.today
+                conn, person, REPUTATION_PART, viewer=viewer.person, today=viewer.today
             ):
                 return []
             scores = snapshot_scores(conn, person)
@@ -105,7 +106,7 @@ def _dated(
     ctx: AppContext, person: str, viewer: str | None, today: str | None, when: int
 ) -> list[BaseModel]:
     with ctx.read_models.connection() as conn:
-        if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer, today=today):
+        if not viewer_sees(conn, person, REPUTATION_PART, viewer=viewer, today=today):
             return []
         scores = [explain(conn, person, skill, at=when) for skill in rated_skills(conn, person)]
     return [

@@ -7,7 +7,7 @@ import datetime as _dt
 
 from sqlalchemy import Connection, select
 
-from ledger.catalogue import Part
+from ledger.access import REPUTATION_PART
 
 from ..portfolio.queries import viewer_sees
 from . import tables as t
@@ -93,7 +93,7 @@ def reputation(
     the analytical part; a viewer who may not see that part gets nothing.
     Raises :class:`ledger.errors.NotFound` if no such person is registered.
     """
-    if not viewer_sees(conn, person, Part.ANALYTICAL, viewer=viewer, today=today):
+    if not viewer_sees(conn, person, REPUTATION_PART, viewer=viewer, today=today):
         return None
     return explain(conn, person, skill, at=at, params=params)
 

@@ -18,6 +18,7 @@ from rich.table import Table
 from ledger import commands
 from ledger.access import access_listed, grant_is_active, today_utc
 from ledger.catalogue import Part
+from ledger.errors import NotFound
 from ledger.state import LedgerState
 
 from .context import cli_context
@@ -109,11 +110,13 @@ def revoke(
     print_appended(cli, cli.service.append(signed), as_json=as_json)
 
 
-def _listing(state: LedgerState, person: str, today: str) -> dict[str, Any]:
-    """The requests and grants ``person`` is owner or viewer of."""
-    requests, grants = access_listed(state, person)
+def _listing(state: LedgerState, person: str, viewer: str | None, today: str) -> dict[str, Any]:
+    """The requests and grants ``person`` is owner or viewer of that ``viewer`` (None: a
+    caller without a session) may see (:func:`ledger.access.access_listed`)."""
+    requests, grants = access_listed(state, person, seen_by=viewer)
     return {
         "person": person,
+        "viewer": viewer,
         "requests": [
             {
                 "id": r.id,
@@ -156,13 +159,25 @@ def list_access(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List the access requests and grants PERSON is owner or viewer of."""
+    """List the access requests and grants PERSON is owner or viewer of, as far as the
+    acting person (--as) may see them: each is seen by its owner and its viewer only, so
+    without --as none are listed."""
     cli = cli_context(ctx)
+    state = cli.state()
+    viewer = cli.reader(state)
     who = person or cli.acting()
-    listing = _listing(cli.state(), who, today_utc())
+    if who not in state.people:
+        raise NotFound(f"no person {who!r} is registered")
+    listing = _listing(state, who, viewer, today_utc())
     if as_json:
         print_json(listing)
         return
+    if viewer is None:
+        cli.err.print(
+            "an access request or grant is seen only by its owner and its viewer: read as "
+            "one of them with --as PERSON",
+            soft_wrap=True,
+        )
     for r in listing["requests"]:
         r["answer"] = r["answer"] or "open"
     cli.console.print(

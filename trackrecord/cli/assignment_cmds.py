@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from ledger import commands
+from ledger.access import applied_for, shows_assignee, today_utc
 from ledger.catalogue import Outcome, Ring
+from ledger.entry_view import view_entry
+from ledger.errors import NotPermitted
+from ledger.state import Assignment, LedgerState
 
 from .context import CliContext, cli_context
 from .options import Grade, Hours, JsonFlag, Skills, organisation_of, resolve_id
-from .output import entries_table, entry_json, print_appended, print_json
+from .output import entries_table, entry_json, print_appended, print_json, withheld_json
 
 __all__ = ["assignment_app"]
 
@@ -129,31 +134,67 @@ def cancel(
 
 
 def show(ctx: typer.Context, assignment: AssignmentId, as_json: JsonFlag = False) -> None:
-    """Show an assignment: its status and every entry of its stream."""
+    """Show an assignment: its status and every entry of its stream, as the acting person
+    (--as; without it, anyone without a session) may see them, as the API shows them:
+    applicants are counted, and named only to its owner; an assignee is named to the
+    owner and to whoever may read the assignee's free part; an entry they may not see
+    keeps only its place and hash."""
     cli = cli_context(ctx)
     state = cli.state()
+    viewer = cli.reader(state)
     full = _full_id(cli, assignment)
     entries = cli.service.read_stream(f"assignment/{full}")
+    today = today_utc()
+    views = [view_entry(s, viewer, state, today=today, parts={}) for s in entries]
+    withheld = {v.stored.entry.hash: v.reason for v in views if not v.shown}
     a = state.assignments.get(full)
     summary: dict[str, Any] = {
         "assignment": full,
+        "viewer": viewer,
         "owner": a.owner if a else None,
         "department": a.department if a else None,
         "status": a.status if a else None,
-        "applicants": sorted(a.applicants) if a else [],
-        "assignees": sorted(a.assignees) if a else [],
-        "completed": sorted(a.completed) if a else [],
+        "applicants": len(a.applicants) if a else 0,
+        "applied": _applied(state, full, viewer),
+        "assignees": _named(state, a, a.assignees, viewer, today) if a else [],
+        "completed": _named(state, a, a.completed, viewer, today) if a else [],
     }
     if as_json:
-        print_json({**summary, "entries": [entry_json(s, state) for s in entries]})
+        print_json(
+            {
+                **summary,
+                "entries": [
+                    entry_json(v.stored, state) if v.shown else withheld_json(v.stored, v.reason)
+                    for v in views
+                ],
+            }
+        )
         return
     cli.console.print(
         f"assignment {full}: [bold]{escape(str(summary['status']))}[/bold], "
         f"owner {escape(str(summary['owner']))}, {escape(str(summary['department']))}; "
-        f"assigned: {escape(', '.join(summary['assignees']) or 'nobody')}",
+        f"{summary['applicants']} applied; "
+        f"assigned: {escape(', '.join(summary['assignees']) or 'nobody shown')}",
         soft_wrap=True,
     )
-    cli.console.print(entries_table(f"assignment/{full}", entries, state))
+    cli.console.print(entries_table(f"assignment/{full}", entries, state, withheld=withheld))
+
+
+def _applied(state: LedgerState, assignment: str, viewer: str | None) -> list[str] | None:
+    """Who applied to ``assignment``, for its owner only (:func:`ledger.access.applied_for`);
+    None for anyone else."""
+    try:
+        return sorted(applied_for(state, assignment, viewer).applicants)
+    except NotPermitted:
+        return None
+
+
+def _named(
+    state: LedgerState, a: Assignment, people: Iterable[str], viewer: str | None, today: str
+) -> list[str]:
+    """The ones of ``people`` (assignees of ``a``) ``viewer`` is shown
+    (:func:`ledger.access.shows_assignee`)."""
+    return sorted(p for p in people if shows_assignee(state, a, p, viewer, today=today))
 
 
 def assignment_app() -> typer.Typer:

@@ -9,6 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ledger.access import REPUTATION_PART, may_read, today_utc
+from ledger.errors import NotPermitted
+
 from .context import cli_context
 from .errors import CliError, ExitCode
 from .options import JsonFlag
@@ -37,7 +40,9 @@ def reputation(
     as_json: JsonFlag = False,
 ) -> None:
     """Show PERSON's reputation per skill as of DATE: the score and every factor of every
-    rating's weight (docs/reputation.md). Reads the read models; run `trackrecord
+    rating's weight (docs/reputation.md), if the acting person (--as; without it, anyone
+    without a session) may read PERSON's analytical part, which it is made of; as the API,
+    nothing otherwise (with --skill: refused). Reads the read models; run `trackrecord
     projections rebuild` (or `follow`) first to bring them up to date."""
     from projections.reputation import tables as rep
     from projections.reputation.queries import as_of, explain, rated_skills
@@ -47,14 +52,23 @@ def reputation(
         when = int(_dt.datetime.now(_dt.UTC).timestamp()) if at is None else as_of(at)
     except ValueError as exc:
         raise CliError("bad_date", f"--at: {exc}", exit_code=ExitCode.USAGE) from exc
-    if person not in cli.state().people:
+    state = cli.state()
+    viewer = cli.reader(state)
+    if person not in state.people:
         raise CliError(
             "not_found", f"no person {person!r} on this ledger", exit_code=ExitCode.NOT_FOUND
         )
+    visible = may_read(state, person, viewer, REPUTATION_PART, today=today_utc())
+    withheld = f"the {REPUTATION_PART.value} part of {person} is not visible to this viewer"
+    if skill and not visible:
+        raise NotPermitted("not_visible", withheld)
     with cli.read_models("reputation", rep.metadata) as conn:
-        skills = [skill] if skill else rated_skills(conn, person)
+        skills = [skill] if skill else rated_skills(conn, person) if visible else []
         scores = [explain(conn, person, s, at=when) for s in skills]
         scores = [s for s in scores if skill or s.ratings]  # skills rated by DATE
+    if not visible and not as_json:
+        cli.console.print(f"{escape(person)}: reputation withheld ({escape(withheld)})")
+        return
     if as_json:
         print_json([_score_json(s) for s in scores])
         return

@@ -63,9 +63,10 @@ def request(
 
 def list_requests(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List the review requests addressed to you (--as), newest first, and whether you
-    answered them."""
+    answered them: nobody else sees them."""
     cli = cli_context(ctx)
-    me = cli.acting()
+    state = cli.state()
+    me = cli.reader(state) or cli.acting()  # --as, registered
     rows = [
         {
             "id": r.id,
@@ -74,7 +75,7 @@ def list_requests(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             "role": r.role_of(me),
             "endorsement": endorsement,
         }
-        for r, endorsement in review_inbox(cli.state(), me)
+        for r, endorsement in review_inbox(state, me, seen_by=me)
     ]
     if as_json:
         print_json({"reviewer": me, "requests": rows})

@@ -23,6 +23,7 @@ from ledger.catalogue import Part
 from ledger.checkpoint import NoteVerifier, parse_verifier_key
 from ledger.cosignature import verify_cosignatures
 from ledger.errors import MalformedInput, NotFound
+from ledger.imported_view import listed_imports
 from ledger.imports import DEFAULT_TRUST_WEIGHT
 from ledger.merkle import leaf_hash
 from ledger.monitor import Monitor, Observation
@@ -347,25 +348,29 @@ def imported(
     person: Annotated[str | None, typer.Argument(metavar="[PERSON]")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List the imported records (of PERSON), each with its origin and checkpoint."""
+    """List the imported records (of PERSON), each with its origin and checkpoint, as the
+    acting person (--as) may: the list is for members of this ledger (without --as it is
+    refused, as the API refuses a caller without a session), the verification report of
+    each for the person it is of only."""
     cli = cli_context(ctx)
-    records = cli.ledger.imports.imported_records(person)
+    viewer = cli.reader(cli.state())
+    listed = listed_imports(cli.ledger.imports.imported_records(person), viewer)
     if as_json:
         print_json(
             [
                 {
-                    "origin": r.origin,
-                    "person": r.person,
-                    "checkpoint_size": r.checkpoint_size,
-                    "entry_count": r.entry_count,
-                    "imported_at": r.imported_at,
-                    "report": r.report.as_json(),
+                    "origin": r.record.origin,
+                    "person": r.record.person,
+                    "checkpoint_size": r.record.checkpoint_size,
+                    "entry_count": r.record.entry_count,
+                    "imported_at": r.record.imported_at,
+                    "report": None if r.report is None else r.report.as_json(),
                 }
-                for r in records
+                for r in listed
             ]
         )
         return
-    for r in records:
+    for r in (listed_import.record for listed_import in listed):
         cli.console.print(
             f"{escape(r.person)} from {escape(r.origin)} at checkpoint {r.checkpoint_size}: "
             f"{r.entry_count} entries, imported {escape(r.imported_at)}",
