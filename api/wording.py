@@ -179,6 +179,16 @@ RULES: Mapping[str, str] = MappingProxyType(
         "unknown_person": N_("There is no person with this id."),
         "unknown_request": N_("There is no such request."),
         "wrong_ledger": N_("This was signed for another ledger."),
+        # raised on import (ledger/link.py; docs/rules.md "Raised on import")
+        "identity_unproven": N_(
+            "This ledger cannot tell that this record is yours: link it first (trackrecord "
+            "link), signed with your key here and your last key on the other ledger, or "
+            "countersigned by an admin here; then import it again."
+        ),
+        "wrong_destination": N_(
+            "The owner of this record left the other ledger for another ledger than this one: "
+            "import it into the ledger named when they left, and bring it on from there."
+        ),
         "too_long": N_("A text is too long."),
         "malformed": N_("Something in the form is not in the expected form."),
         "bad_subject": N_("That is not a valid person id."),

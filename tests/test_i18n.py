@@ -190,10 +190,16 @@ INTERNAL_CODES = {
 def test_every_rule_a_person_can_meet_has_words() -> None:
     """A new rule code fails this until api/wording.py RULES says it in the user's words."""
     from api.wording import RULES
-    from tests.support.refusals import rule_codes_raised
+    import ledger.link
+    from tests.support.refusals import codes_in_source, rule_codes_raised
 
     raised = rule_codes_raised()
     assert raised - INTERNAL_CODES - set(RULES) == set()
+    # and the refusals of an import (docs/rules.md "Raised on import"), which judge a
+    # bundle rather than a statement
+    on_import = codes_in_source(Path(ledger.link.__file__))
+    assert on_import >= {"identity_unproven", "wrong_destination"}
+    assert on_import - set(RULES) == set()
     assert raised >= INTERNAL_CODES  # no stale exception
 
 
