@@ -20,6 +20,7 @@ from projections.matching.reasons import Reason
 from .i18n import N_, language
 
 __all__ = [
+    "AUDIT_FINDINGS",
     "GRADES",
     "PART_TITLES",
     "REASONS",
@@ -122,6 +123,10 @@ RULES: Mapping[str, str] = MappingProxyType(
         "already_granted": N_("Access to this part has already been given."),
         "already_posted": N_("This assignment has already been posted."),
         "already_registered": N_("This person id is already registered."),
+        "reserved_id": N_(
+            "This word is part of the service's addresses, so it cannot be a person id: choose "
+            "another one."
+        ),
         "already_requested": N_("You have already asked for this part; wait for the answer."),
         "already_revoked": N_("This has already been revoked."),
         "assignment_closed": N_("This assignment no longer allows that: it is closed."),
@@ -179,7 +184,16 @@ RULES: Mapping[str, str] = MappingProxyType(
         "unknown_person": N_("There is no person with this id."),
         "unknown_request": N_("There is no such request."),
         "wrong_ledger": N_("This was signed for another ledger."),
-        # raised on import (ledger/link.py; docs/rules.md "Raised on import")
+        # raised on import (ledger/link.py; docs/rules.md "Raised on import"), and the
+        # bundle's own refusals there (ledger/bundle, ledger/imports.py)
+        "untrusted_key": N_(
+            "This ledger does not trust the operator key of the ledger the bundle comes from: "
+            "ask an admin here to trust that ledger first."
+        ),
+        "bad_format": N_("This file is not a record bundle."),
+        "already_imported": N_(
+            "A different bundle of this record at the same checkpoint was imported already."
+        ),
         "identity_unproven": N_(
             "This ledger cannot tell that this record is yours: link it first (trackrecord "
             "link), signed with your key here and your last key on the other ledger, or "
@@ -223,6 +237,75 @@ RULES: Mapping[str, str] = MappingProxyType(
     }
 )
 """What each rule code means to the person who met it (English; translated where shown)."""
+
+
+AUDIT_FINDINGS: Mapping[str, str] = MappingProxyType(
+    {
+        # the failure codes of a full audit (docs/audit.md §2) that are not a rule of
+        # RULES, and bad_signature, which means forgery here rather than a wrong key
+        "malformed_entry": N_("the stored entry is not a well-formed entry: it was edited."),
+        "non_canonical_entry": N_(
+            "the stored entry was rewritten: it is no longer in the form its hash was made from."
+        ),
+        "bad_disclosure": N_("a stored personal text is not the text its author signed."),
+        "sealed_disclosures": N_(
+            "the stored personal texts cannot be opened: they were altered, or sealed for "
+            "another entry or person."
+        ),
+        "data_key_missing": N_(
+            "the key that opens its owner's personal texts is gone, but nobody erased them."
+        ),
+        "content_missing": N_("its personal texts were removed from the store without an erasure."),
+        "row_mismatch": N_(
+            "the database row names another stream or position than the entry itself."
+        ),
+        "chain_broken": N_(
+            "it does not follow the previous entry of its stream: an earlier entry was "
+            "changed, removed or reordered."
+        ),
+        "bad_signature": N_(
+            "its signature does not verify under the key valid at that moment: the entry "
+            "was forged or altered."
+        ),
+        "genesis_required": N_("the ledger does not begin with the operator's registration."),
+        "genesis_not_self_signed": N_("the first entry is not signed by the key it registers."),
+        "merkle_mismatch": N_(
+            "a node of the ledger's hash tree is not the one its entries produce."
+        ),
+        "bad_checkpoint": N_(
+            "a stored checkpoint is not validly signed by the operator key of its time."
+        ),
+        "checkpoint_mismatch": N_(
+            "a signed checkpoint does not match the entries: they were changed after it was signed."
+        ),
+        "checkpoint_missing": N_("a checkpoint that a later one refers to was deleted."),
+        "checkpoint_beyond_log": N_(
+            "a checkpoint is stored for more entries than the log holds: entries were removed."
+        ),
+        "trusted_origin_unbound": N_(
+            "a trusted origin was added or edited in the database, not by the operator: it "
+            "trusts nothing."
+        ),
+        "trust_weight_tampered": N_(
+            "a trust weight was added or edited in the database, not by the operator."
+        ),
+        "import_tampered": N_(
+            "a stored record imported from another ledger no longer verifies: it was edited."
+        ),
+        "missing_entry": N_(
+            "the hash tree has more leaves than the store has entries: entries were removed."
+        ),
+        "missing_leaf": N_("the hash tree has fewer leaves than the store has entries."),
+        "position_mismatch": N_(
+            "the index that finds entries by their position points at the wrong entry."
+        ),
+        "rule_state_mismatch": N_(
+            "the state the rules keep in the store differs from the one the log produces."
+        ),
+    }
+)
+"""What each failure of a full audit means, for the auditor page (English; translated
+where shown); any other code is a rule of :data:`RULES` the entry breaks."""
 
 
 def skill_label(slug: str, language: str) -> str:

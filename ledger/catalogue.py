@@ -30,6 +30,7 @@ __all__ = [
     "GRADE_MAX",
     "GRADE_MIN",
     "MAX_ORIGIN_LENGTH",
+    "RESERVED_PERSON_IDS",
     "RULES_VERSION",
     "SLUG_RE",
     "EndorserRole",
@@ -51,6 +52,10 @@ GRADE_MIN, GRADE_MAX = 1, 5
 #: 2 — endorsements need evidence of their role and of reading the work (docs/rules.md §4.1)
 RULES_VERSION = 2
 SLUG_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
+#: person ids a new registration may not take (``reserved_id``, docs/rules.md §4): words the
+#: service's addresses use where a person id goes, so that a person named so could never be
+#: reached there (``GET /people/search`` is the people search, not ``/people/{person}``)
+RESERVED_PERSON_IDS: frozenset[str] = frozenset({"search"})
 DEPARTMENT_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?/[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 SKILL_RE = r"^[a-z0-9][a-z0-9-]{0,47}$"
 HEX64_RE = r"^[0-9a-f]{64}$"

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from keys import BadSignature, Purpose, key_id_for, verify_signature
 
 from .canonical import b64decode, canonical_bytes
-from .catalogue import DEPARTMENT_RE, SLUG_RE
+from .catalogue import DEPARTMENT_RE, RESERVED_PERSON_IDS, SLUG_RE
 from .errors import LedgerError
 from .state import LedgerState
 
@@ -102,14 +102,21 @@ def verify_registration_request(
     *, state: LedgerState, ledger: str, request: RegistrationRequest
 ) -> None:
     """Return None if ``request`` may be filed at ``ledger`` with ``state``; else raise
-    :class:`RegistrationRefused` (``bad_person``, ``bad_display_name``, ``bad_public_key``,
-    ``bad_signature``, ``already_registered``, ``not_registered`` for a re-key,
+    :class:`RegistrationRefused` (``bad_person``, ``reserved_id``, ``bad_display_name``,
+    ``bad_public_key``, ``bad_signature``, ``already_registered``, ``not_registered`` for a re-key,
     ``key_in_use``)."""
     if not _SLUG.fullmatch(request.person):
         raise RegistrationRefused(
             "bad_person",
             f"{request.person[:64]!r} is not a person id: use lowercase letters, digits, "
             "'.', '_' and '-'",
+            field="person",
+        )
+    if request.kind == "register" and request.person in RESERVED_PERSON_IDS:
+        raise RegistrationRefused(
+            "reserved_id",
+            f"{request.person!r} cannot be a person id: the service's addresses use it; "
+            "choose another",
             field="person",
         )
     name = request.display_name

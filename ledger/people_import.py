@@ -39,7 +39,7 @@ from typing import Any, Literal
 from keys import key_id_for
 
 from .canonical import b64decode
-from .catalogue import DEPARTMENT_RE, SLUG_RE
+from .catalogue import DEPARTMENT_RE, RESERVED_PERSON_IDS, SLUG_RE
 from .errors import LedgerError, MalformedInput
 from .onboarding import MAX_DISPLAY_NAME
 from .state import LedgerState, Person
@@ -300,6 +300,10 @@ def _plan_new(
     key_id: str | None,
     keys_in_file: dict[str, str],
 ) -> RowPlan:
+    if row.person in RESERVED_PERSON_IDS:
+        return _refused(
+            row, f"reserved_id: {row.person!r} is a word of the service's addresses, no person id"
+        )
     if not known.is_admin(row.organisation):
         return _refused(row, f"not_admin: {admin.id} is no admin of {row.organisation}")
     if key_id is None:

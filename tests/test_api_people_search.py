@@ -123,7 +123,7 @@ def test_found_counts_appearances_and_keeps_nothing_else(live: Live, cast: World
     _search(live, skill="statistics")  # lists nobody
     assert count() == before + 2
     dutch = live.client.get("/employee", params={"lang": "nl"}, headers=me).text
-    assert "Uw vrije deel is openbaar" in dutch
+    assert "Je vrije deel is openbaar" in dutch
     engine = create_read_model_engine(live.database_url)
     try:
         columns = {c["name"] for c in inspect(engine).get_columns("api_search_appearances")}

@@ -49,12 +49,14 @@ class Texts:
     cancelled_status: str
     waiting: str
     assigned_status: str
+    ambition_stays: str
 
 
 ENGLISH = Texts(
     "en-US", "Claimed: entry", "Withdrawn: “Claimed by mistake”", "Endorsement revoked",
     "Cancelled (entry", "Posted (entry", "Applied (entry", "Assigned (entry", "Ambition stated",
     "Courses:", "active", "revoked", "cancelled", "applied, waiting", "assigned",
+    "An ambition stays on your record once signed: the ledger has no statement that withdraws",
 )  # fmt: skip
 DUTCH = Texts(
     "nl-NL", "Vastgelegd: registratie", "Ingetrokken: “Claimed by mistake”",
@@ -62,6 +64,7 @@ DUTCH = Texts(
     "Gesolliciteerd (registratie", "Toegewezen (registratie", "Ambitie vastgelegd",
     "Cursussen:", "actief", "ingetrokken", "geannuleerd", "gesolliciteerd, wacht op antwoord",
     "toegewezen",
+    "Een ambitie blijft na ondertekening in je dossier staan: het grootboek kent geen verklaring",
 )  # fmt: skip
 
 
@@ -189,6 +192,12 @@ def test_every_action_in_the_pages_and_its_state_afterwards(
         ambition = eva.locator("#my-ambitions li.ambition")
         expect(ambition).to_contain_text("Lead a data team by 2028")
         expect(ambition).to_contain_text(f"{say.courses} Leergang datagedreven werken")
+        # there is no statement that withdraws an ambition (DESIGN.md §5): the tab says so
+        # and leads to the part's visibility instead
+        stays = eva.locator("#ambition-stays")
+        expect(stays).to_contain_text(say.ambition_stays)
+        stays.locator("a").click()
+        expect(eva.locator("#vis-ambitions")).to_be_visible()
         eva.click("#tab-portfolio")
         expect(eva.locator("#part-ambitions")).to_contain_text("Lead a data team by 2028")
 

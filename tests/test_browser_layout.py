@@ -216,7 +216,7 @@ def test_people_search_in_dutch(site: Site, width: str) -> None:
         expect(found).to_contain_text("4 nodig")
         link = found.locator("a.portfolio-link")
         expect(link).to_have_attribute("href", "/portfolio/eva")
-        expect(found).to_contain_text("u mag lezen: vrij")  # only her free part
+        expect(found).to_contain_text("je mag lezen: vrij")  # only her free part
         problems += _check(page, f"nl-{width}-manager-search", axe=True)
         page.fill("#s-skill", "Geen Vaardigheid!")
         with page.expect_navigation():
@@ -230,8 +230,8 @@ def test_people_search_in_dutch(site: Site, width: str) -> None:
         eva = site.people["employee"].new_page()
         eva.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
         eva.goto(f"{site.live.url}/employee?lang=nl#tab-found", wait_until="networkidle")
-        expect(eva.locator("#opt-in-state")).to_contain_text("Uw vrije deel is openbaar")
-        expect(eva.locator("#found-count")).to_contain_text("Aantal zoekopdrachten die u vonden")
+        expect(eva.locator("#opt-in-state")).to_contain_text("Je vrije deel is openbaar")
+        expect(eva.locator("#found-count")).to_contain_text("Aantal zoekopdrachten die jou vonden")
         count = int(eva.locator("#found-count").inner_text().rstrip(".").rsplit(" ", 1)[1])
         assert count >= 2  # this test's searches that listed her
         problems += _check(eva, f"nl-{width}-employee-found", axe=True)

@@ -20,7 +20,16 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
-from tests.support.api_server import Live, issue_checkpoint, login, make_cast
+from ledger.vault import sealed_owner
+from tests.support.api_server import (
+    UNLIMITED,
+    Live,
+    issue_checkpoint,
+    live_server,
+    login,
+    make_cast,
+    operator_member,
+)
 from tests.support.browser import (
     TIMEOUT_MS,
     create_key_and_register,
@@ -28,6 +37,7 @@ from tests.support.browser import (
     script_problems,
 )
 from tests.support.bundles import build_scenario
+from tests.support.tamper import SqliteRows
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=TIMEOUT_MS)
@@ -268,14 +278,103 @@ def test_the_auditor_names_an_altered_grade_and_shows_the_grades_it_verified(
         finally:
             context.close()
 
+    # the skills by their label in the page's language, not their slugs
+    for locale, heading, skills in (
+        ("en-US", "What the bundle proves", "policy advice, Python"),
+        ("nl-NL", "Wat de bundel bewijst", "beleidsadvisering, Python"),
+    ):
+        context = new_context(chromium, locale)
+        page = context.new_page()
+        try:
+            _verify_on_the_auditor_page(page, site.live, good)
+            expect(page.locator("#bundle-verdict")).to_have_class("verdict ok")
+            expect(page.locator("#bundle-facts-heading")).to_have_text(heading)
+            row = page.locator("#bundle-contributions tbody tr", has_text="Woo guide")
+            expect(row.locator("td").nth(1)).to_have_text(skills)
+            expect(row).not_to_contain_text("policy-advice")
+            if locale == "en-US":
+                expect(row).to_contain_text("(manager): grade 4")
+            expect(page.locator("#bundle-entries tbody tr.failed")).to_have_count(0)
+        finally:
+            context.close()
+
+
+def test_an_import_refused_shows_next_to_the_bundle_file_in_words(
+    site: Site, chromium: Browser, tmp_path: Path
+) -> None:
+    """The employee page imports a record from another ledger; a bundle from an origin not
+    trusted here, and then one this ledger cannot bind to the person importing it
+    (``identity_unproven``: only the JSON API reached it before), is refused next to the
+    file, in the page's language, with the code in small print."""
+    scenario = build_scenario(f"sqlite://{(tmp_path / 'a.db').resolve().as_posix()}")
+    bundle = tmp_path / "alice-record.json"
+    bundle.write_text(dump_bundle(export_bundle(scenario.log, "alice")), "utf-8")
+
+    def refused(page: Page, code: str, said: str, lang: str = "en") -> None:
+        page.goto(f"{site.live.url}/employee?lang={lang}#tab-export")
+        page.set_input_files("#import-bundle", str(bundle))
+        page.click("#import-record button[type=submit]")
+        note = page.locator("#import-bundle-error")
+        expect(note).to_contain_text(said)
+        expect(note.locator(".rule-code")).to_contain_text(code)
+        expect(page.locator("#import-bundle")).to_have_attribute("aria-invalid", "true")
+
+    # someone registered here as "alice", whose record on the other ledger it is not
     context = new_context(chromium)
     page = context.new_page()
+    create_key_and_register(site.live, page, "alice")
+    refused(page, "untrusted_key", "does not trust the operator key of the ledger")
+    operator = {"Authorization": f"Bearer {login(site.live, operator_member().identity)}"}
+    trusted = site.live.client.post(
+        "/trusted-origins", json={"verifier_key": str(scenario.key)}, headers=operator
+    )
+    assert trusted.status_code == 201, trusted.text
     try:
-        _verify_on_the_auditor_page(page, site.live, good)
-        expect(page.locator("#bundle-verdict")).to_have_class("verdict ok")
-        expect(page.locator("#bundle-facts-heading")).to_have_text("What the bundle proves")
-        row = page.locator("#bundle-contributions tbody tr", has_text="Woo guide")
-        expect(row).to_contain_text("(manager): grade 4")
-        expect(page.locator("#bundle-entries tbody tr.failed")).to_have_count(0)
+        refused(page, "identity_unproven", "cannot tell that this record is yours: link it")
+        refused(page, "identity_unproven", "kan niet nagaan dat dit dossier van jou is", "nl")
     finally:
         context.close()
+        untrusted = site.live.client.delete(
+            f"/trusted-origins/{scenario.key.name}", headers=operator
+        )
+        assert untrusted.status_code == 204
+
+
+def test_a_failed_full_audit_is_said_in_words_with_its_code(
+    chromium: Browser, tmp_path: Path
+) -> None:
+    """The full audit's verdict says what it found in the page's language, not a bare code:
+    the code stays in small print, the audit's own message behind a detail."""
+    url = f"sqlite://{(tmp_path / 'cut.db').resolve().as_posix()}"
+    with live_server(url, UNLIMITED, operator=operator_member().identity) as live:
+        make_cast(live, "cut")
+        rows = SqliteRows(url)
+        try:  # the newest personal texts cut off in the database: removed, not erased
+            row = [r for r in rows.rows() if sealed_owner(r.state.partition(b"\n")[2])][-1]
+            rows.set_state(row.position, row.state.partition(b"\n")[0] + b"\n")
+        finally:
+            rows.close()
+        for locale, said in (
+            ("en-US", "its personal texts were removed from the store without an erasure."),
+            ("nl-NL", "haar persoonlijke teksten zijn zonder wissing uit de opslag verwijderd."),
+        ):
+            context = new_context(chromium, locale)
+            page = context.new_page()
+            try:
+                page.goto(live.url + "/auditor")
+                page.click("#run-audit")
+                result = page.locator("#audit-result")
+                expect(result).to_have_class("verdict error")
+                expect(result).to_contain_text(said)
+                expect(result).to_contain_text(
+                    "Audit FAILED at entry"
+                    if locale == "en-US"
+                    else "Audit MISLUKT bij registratie"
+                )
+                expect(result.locator(".rule-code")).to_contain_text("content_missing")
+                detail = page.locator("#audit-detail")
+                expect(detail).to_be_visible()
+                detail.locator("summary").click()
+                expect(page.locator("#audit-message")).not_to_be_empty()
+            finally:
+                context.close()

@@ -189,8 +189,8 @@ INTERNAL_CODES = {
 
 def test_every_rule_a_person_can_meet_has_words() -> None:
     """A new rule code fails this until api/wording.py RULES says it in the user's words."""
-    from api.wording import RULES
     import ledger.link
+    from api.wording import RULES
     from tests.support.refusals import codes_in_source, rule_codes_raised
 
     raised = rule_codes_raised()

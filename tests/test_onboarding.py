@@ -410,6 +410,7 @@ def test_the_domain_rule_names_each_refusal() -> None:
         (("new", w["ann"].identity), {}, "key_in_use"),
         (("new", newcomer), {"ledger": "other.example/l"}, "bad_signature"),
         (("NEW", newcomer), {}, "bad_person"),
+        (("search", newcomer), {}, "reserved_id"),  # GET /people/search is the search
         (("new", newcomer), {"name": " "}, "bad_display_name"),
     ):
         with pytest.raises(RegistrationRefused) as caught:

@@ -111,6 +111,7 @@ def test_malformed_rows_are_named_and_nothing_is_imported(cli: Cli, tmp_path: Pa
             "hr-2005;Sleutel;minbzk;minbzk/dgo;;;not-a-key",
             "hr-2006;Mail;minbzk;minbzk/dgo;geen-mail;;",
             f"hr-2007;Zelfde sleutel;minbzk;minbzk/dgo;;;{_key(identity_for('g'))}",
+            f"search;Gereserveerd;minbzk;minbzk/dgo;;;{_key(identity_for('s'))}",
         ],
     )
     before = _size(cli)
@@ -128,13 +129,14 @@ def test_malformed_rows_are_named_and_nothing_is_imported(cli: Cli, tmp_path: Pa
         (7, "not an Ed25519 public key"),
         (8, "no e-mail address"),
         (9, "key_in_use"),
+        (10, "reserved_id"),
     ):
         assert reasons[line][0] == ["refused"], line
         assert words in reasons[line][1], (line, reasons[line])
     assert _size(cli) == before  # nothing half-imported
     text = cli("people", "import", str(hr), who="op")
     assert text.exit_code == ExitCode.RULE
-    assert "Nothing imported: 7 rows are refused" in text.stdout
+    assert "Nothing imported: 8 rows are refused" in text.stdout
 
 
 def test_someone_who_is_no_admin_imports_nothing(cli: Cli, tmp_path: Path) -> None:

@@ -36,13 +36,20 @@ class Prepared:
     entry: Entry
     log_index: int
     partial: bool
+    submitted: bool  # offered for appending now (what the service can be given)
 
     def outcome(self, apply_entry: Callable[..., Any]) -> str:
         """The code ``apply_entry`` refuses the entry with, or what happened instead;
         the state is left as it was."""
         self.state.begin()
         try:
-            apply_entry(self.state, self.entry, log_index=self.log_index, partial=self.partial)
+            apply_entry(
+                self.state,
+                self.entry,
+                log_index=self.log_index,
+                partial=self.partial,
+                submitted=self.submitted,
+            )
         except RuleViolation as err:
             return err.code
         except Exception as err:  # a removed check can let the entry crash a later one
@@ -59,7 +66,9 @@ def prepared() -> list[Prepared]:
         memory = MemoryLedger()
         w = World(memory, seed=name) if rule.empty else standard_world(memory, seed=name)
         entry, index = rule.entry(memory, rule.offend(w))
-        out.append(Prepared(name, rule.code, memory.state, entry, index, rule.partial))
+        out.append(
+            Prepared(name, rule.code, memory.state, entry, index, rule.partial, rule.via_service)
+        )
     return out
 
 

@@ -63,7 +63,9 @@ def test_rule_refuses_and_changes_nothing(name: str) -> None:
     before = state_snapshot(memory.state)
 
     with pytest.raises(RuleViolation) as info:
-        apply_entry(memory.state, entry, log_index=index, partial=rule.partial)
+        apply_entry(
+            memory.state, entry, log_index=index, partial=rule.partial, submitted=rule.via_service
+        )
 
     err = info.value
     assert not isinstance(err, MalformedInput)
@@ -153,6 +155,19 @@ def test_rotated_key_signs_and_precommitted_key_is_accepted() -> None:
     person = w.state.people["erin"]
     assert person.current_key == identity_for("erin", 2).key_id
     assert w.state.keys[identity_for("erin", 0).key_id].retired_at is not None
+
+
+def test_a_person_recorded_under_a_reserved_id_still_audits() -> None:
+    """``reserved_id`` judges a registration offered now: an entry recorded before the rule
+    (re-checked by the audit or a bundle check, ``submitted=False``) is still accepted."""
+    memory = MemoryLedger()
+    w = standard_world(memory)
+    entry = memory.entry_for(w.register("search"))
+    with pytest.raises(RuleViolation) as offered:
+        apply_entry(memory.state, entry, log_index=memory.state.size, submitted=True)
+    assert offered.value.code == "reserved_id"
+    apply_entry(memory.state, entry, log_index=memory.state.size)
+    assert "search" in memory.state.people
 
 
 def test_endorsement_can_be_given_again_after_revoking_it() -> None:

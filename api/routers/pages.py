@@ -50,7 +50,7 @@ from ..views import (
 )
 from ..visibility import Viewer, view_candidates
 from ..wallet_flow import form_fields, issuer_url, make_offer, verify_presented
-from ..wording import GRADES, PART_TITLES, RULES
+from ..wording import AUDIT_FINDINGS, GRADES, PART_TITLES, RULES
 
 __all__ = ["router"]
 
@@ -327,6 +327,7 @@ def _cosigners(ctx: AppContext, note: str) -> tuple[list[dict[str, Any]], str | 
 @router.get("/auditor", response_class=HTMLResponse)
 def auditor(request: Request, ctx: Ctx) -> HTMLResponse:
     """Verify a bundle entry by entry, the checkpoint history, a full audit with progress."""
+    said = language(language_of(request))
     return render(
         request,
         "auditor.html",
@@ -334,6 +335,7 @@ def auditor(request: Request, ctx: Ctx) -> HTMLResponse:
         "auditor",
         viewer=viewer_of(request, ctx),
         checkpoints=_history(ctx),
+        audit_findings={code: said.gettext(text) for code, text in AUDIT_FINDINGS.items()},
     )
 
 

@@ -1,6 +1,6 @@
 // The auditor page: verify an uploaded bundle entry by entry; run a full audit.
 
-import { api, guard, ruleCode, say } from "./trackrecord.js";
+import { api, explain, guard, ruleCode, say, skillLabel } from "./trackrecord.js";
 import { _, formatNumber } from "./i18n.js";
 import { labelCells } from "./tables.js";
 
@@ -90,7 +90,7 @@ function showFacts(report, pinned) {
     const row = body.insertRow();
     row.className = "contribution";
     cell(row, (c.title ?? _("(title withheld)")) + (c.withdrawn ? " " + _("(withdrawn)") : ""));
-    cell(row, c.skills.join(", "));
+    cell(row, c.skills.map(skillLabel).join(", "));
     const given = report.endorsements
       .filter((e) => e.contribution === c.id)
       .map((e) =>
@@ -197,18 +197,34 @@ document.getElementById("run-audit")?.addEventListener(
     bar.max = 1;
     bar.value = 1;
     const report = job.report;
-    out.textContent = report.ok
-      ? _("Audit passed: %(entries)s entries, %(streams)s streams, %(keys)s keys re-verified in %(seconds)s s.", {
-          entries: formatNumber(report.entries),
-          streams: formatNumber(report.streams),
-          keys: formatNumber(report.keys),
-          seconds: formatNumber(report.seconds),
-        })
-      : _("Audit FAILED: %(code)s at log index %(index)s: %(message)s", {
-          code: report.failure.code,
-          index: report.failure.log_index,
-          message: report.failure.message,
-        });
-    out.className = report.ok ? "verdict ok" : "verdict error";
+    const detail = document.getElementById("audit-detail");
+    detail.hidden = report.ok;
+    if (report.ok) {
+      out.textContent = _("Audit passed: %(entries)s entries, %(streams)s streams, %(keys)s keys re-verified in %(seconds)s s.", {
+        entries: formatNumber(report.entries),
+        streams: formatNumber(report.streams),
+        keys: formatNumber(report.keys),
+        seconds: formatNumber(report.seconds),
+      });
+      out.className = "verdict ok";
+      return;
+    }
+    const failure = report.failure;
+    out.replaceChildren(auditFailure(failure), " ", ruleCode(failure.code));
+    out.className = "verdict error";
+    document.getElementById("audit-message").textContent = failure.message;
   }),
 );
+
+// What each failure of a full audit means (api/wording.py AUDIT_FINDINGS, in the page's
+// language); any other code is a rule of the ledger the entry breaks (RULES).
+const FINDINGS = JSON.parse(document.getElementById("audit-findings")?.textContent || "{}");
+
+// A failed audit in people's words: where in the log, and what was found there.
+function auditFailure(failure) {
+  const index = formatNumber(failure.log_index);
+  const finding = FINDINGS[failure.code];
+  if (finding) return _("Audit FAILED at entry %(index)s of the log: %(finding)s", { index, finding });
+  const rule = explain({ code: failure.code, detail: failure.message });
+  return _("Audit FAILED: entry %(index)s of the log breaks a rule of the ledger: %(rule)s", { index, rule });
+}

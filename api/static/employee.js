@@ -1,9 +1,22 @@
 // The employee page: visibility switches, answering access requests, revoking grants,
 // claiming a contribution (the evidence file is hashed here, never uploaded), withdrawing
-// one, stating an ambition, applying to assignments, exporting the record. Errors show next to their field (trackrecord.js guard);
+// one, stating an ambition, applying to assignments, exporting the record and importing it
+// from another ledger. Errors show next to their field (trackrecord.js guard);
 // after a change the page reloads and says what was done in the section it was done in.
 
-import { FieldError, explain, guard, hex, refusal, reloadWith, say, sha256, skillField, submit } from "./trackrecord.js";
+import {
+  FieldError,
+  api,
+  explain,
+  guard,
+  hex,
+  refusal,
+  reloadWith,
+  say,
+  sha256,
+  skillField,
+  submit,
+} from "./trackrecord.js";
 import { myKey, setupKeyPanel } from "./session.js";
 import { setupTabs } from "./tabs.js";
 import { setupNewcomer } from "./onboarding.js";
@@ -225,5 +238,35 @@ document.getElementById("export-chosen")?.addEventListener(
       }
     },
     { bad_subject: "for", invalid_request: "for" },
+  ),
+);
+
+// Import my record from another ledger (POST /bundles/import): a refusal of the bundle
+// (not linked to me here, gone to another ledger, an untrusted origin, no bundle at all)
+// shows next to the file.
+document.getElementById("import-record")?.addEventListener(
+  "submit",
+  guard(
+    async (event) => {
+      const form = event.target;
+      const file = form.bundle.files[0];
+      if (!file) throw new FieldError(form.bundle, _("Choose a bundle file first."));
+      const done = await api("POST", "/bundles/import", await file.text());
+      const values = { origin: done.origin, size: done.checkpoint_size };
+      reloadWith(
+        form,
+        done.new
+          ? _("Imported: your record on %(origin)s up to checkpoint %(size)s.", values)
+          : _("Your record on %(origin)s up to checkpoint %(size)s was imported already.", values),
+      );
+    },
+    {
+      identity_unproven: "bundle",
+      wrong_destination: "bundle",
+      untrusted_key: "bundle",
+      bad_format: "bundle",
+      already_imported: "bundle",
+      not_yours: "bundle",
+    },
   ),
 );

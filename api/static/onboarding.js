@@ -46,7 +46,7 @@ export function setupNewcomer() {
       say(_("Your key is in this browser and your request as %(person)s waits for an admin. " +
         "Once approved, log in with it on the employee page.", { person: filed.person }));
       },
-      { already_registered: "person", bad_subject: "person", key_in_use: "person" },
+      { already_registered: "person", bad_subject: "person", key_in_use: "person", reserved_id: "person" },
     ),
   );
   document.getElementById("leave-signin")?.addEventListener(

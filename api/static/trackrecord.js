@@ -671,6 +671,15 @@ const plain = (text) => text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").t
 const squeezed = (text) => plain(text).replace(/[^a-z0-9]+/g, "");
 const slugOf = (text) => plain(text).replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48).replace(/-+$/, "");
 
+// A skill's label in the page's language (the taxonomy's, from <datalist id="skill-list">),
+// or the slug itself for a skill the taxonomy does not have.
+const SKILL_LABELS = new Map(
+  [...document.querySelectorAll("#skill-list option")].map((o) => [o.dataset.slug, o.value]),
+);
+export function skillLabel(slug) {
+  return SKILL_LABELS.get(slug) ?? slug;
+}
+
 export function skillField(input) {
   const list = document.getElementById(input.getAttribute("list"));
   const skills = [...(list?.options || [])].map((o) => ({ label: o.value, slug: o.dataset.slug }));

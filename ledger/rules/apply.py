@@ -176,7 +176,9 @@ def apply_entry(
     ``submitted`` marks a statement offered for appending now (not an entry
     re-checked): it must name this ledger (statement format version 2), while a
     recorded version 1 entry, from before statements named their ledger, is
-    still accepted when no version 2 entry precedes it (:mod:`.addressed`).
+    still accepted when no version 2 entry precedes it (:mod:`.addressed`); and a
+    registration may not take a reserved person id (``reserved_id``), while a person
+    registered under one before that rule stays accepted.
     """
     s = entry.statement
     where: dict[str, Any] = {"stream": entry.stream, "seq": entry.seq, "log_index": log_index}
@@ -215,7 +217,7 @@ def apply_entry(
     if log_index != 0 and author is None:
         raise RuleViolation("unknown_person", f"key {s.author} belongs to no person", **where)
     _refuse_erased(state, entry, where)
-    ctx = Ctx(state, s, author, log_index, where, entry.recorded_at[:10], partial)
+    ctx = Ctx(state, s, author, log_index, where, entry.recorded_at[:10], partial, submitted)
     refuse_departed(ctx)
     HANDLERS[s.type](ctx)
     state.put(state.statement_ids, s.id, log_index)

@@ -49,6 +49,8 @@ class Ctx:
     today: str = ""  # the day the ledger records the entry (its recorded_at, UTC)
     #: the rules see part of the log only (a bundle: docs/bundle.md §6 lists what that relaxes)
     partial: bool = False
+    #: the statement is offered for appending now, not an entry re-checked (``apply_entry``)
+    submitted: bool = False
 
     def fail(self, code: str, message: str) -> RuleViolation:
         return RuleViolation(code, message, statement_id=self.statement.id, **self.where)

@@ -8,7 +8,7 @@ import re
 from keys import BadSignature, key_id_for
 
 from ..canonical import b64decode
-from ..catalogue import DEPARTMENT_RE, SLUG_RE, Role
+from ..catalogue import DEPARTMENT_RE, RESERVED_PERSON_IDS, SLUG_RE, Role
 from ..link import COUNTERSIGNED_BY_KEY, verify_countersignature
 from ..state import Departure, Link, Person, TransferConsent
 from .context import Ctx, new_key, next_key_digest, org_of, require_department_in
@@ -34,6 +34,14 @@ def identity_registered(ctx: Ctx) -> None:
     if ctx.author is not None and body.rules is not None:
         raise ctx.fail("not_genesis", "only the genesis entry names the rules of the ledger")
     require_department_in(ctx, body.department, body.organisation)
+    if ctx.submitted and s.subject in RESERVED_PERSON_IDS:
+        # Only a statement offered now: a person registered so before this rule stays
+        # accepted, so that such a log still audits (docs/rules.md §4).
+        raise ctx.fail(
+            "reserved_id",
+            f"{s.subject!r} cannot be a person id: the service's addresses use it "
+            f"(/people/{s.subject}); choose another",
+        )
     if s.subject in st.people:
         raise ctx.fail("already_registered", f"{s.subject} is already registered")
     key = new_key(ctx, body.public_key, s.subject)

@@ -572,6 +572,11 @@ def _register_twice(w: World) -> SignedStatement:
     return w.register("alice")
 
 
+@case("register_a_reserved_person_id", "reserved_id")
+def _register_reserved(w: World) -> SignedStatement:
+    return w.register("search")  # GET /people/search is the search, never this person
+
+
 @case("register_in_department_of_other_organisation", "bad_department")
 def _register_bad_department(w: World) -> SignedStatement:
     return w.register("erin", department="minfin/hr")
