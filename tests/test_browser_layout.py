@@ -222,6 +222,8 @@ def test_people_search_in_dutch(site: Site, width: str) -> None:
         with page.expect_navigation():
             page.click("#search-form button[type=submit]")
         expect(page.locator("#s-error")).to_contain_text("is geen vaardigheid")
+        # the code in small print, as every other refusal shows it (trackrecord.js ruleCode)
+        expect(page.locator("#s-error .rule-code")).to_have_text("code: unknown_skill")
         expect(page.locator("#s-skill")).to_have_attribute("aria-invalid", "true")
         problems += _check(page, f"nl-{width}-manager-search-refused", axe=True)
         link.page.goto(f"{site.live.url}/manager?lang=nl&skill=python#tab-search")
