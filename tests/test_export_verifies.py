@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,6 +199,31 @@ def _offer(service: LedgerService, people: People, step: Step) -> None:
         step.accepted()
 
 
+@contextmanager
+def _demo_ledger(demo: Demo, tmp_path: Path) -> Iterator[tuple[LedgerService, People]]:
+    """A fresh copy of the demo ledger, caught up, and its people (closed afterwards)."""
+    store = open_store(_copy(demo, tmp_path))
+    try:
+        service = LedgerService(store)
+        service.catch_up()
+        state = service.state
+        assert state.operator is not None
+        departments = sorted({p.department for p in state.people.values()})
+        yield service, People(dict(demo.summary.identities), state.operator, departments, {})
+    finally:
+        store.close()
+
+
+def _random_steps(service: LedgerService, people: People, data: st.DataObject, most: int) -> None:
+    """Offer 1 to ``most`` drawn statements (the operator is never erased: not erasable)."""
+    for _ in range(data.draw(st.integers(min_value=1, max_value=most), label="steps")):
+        action = data.draw(st.sampled_from(sorted(ACTIONS)), label="action")
+        step = ACTIONS[action](people, data)
+        if action == "erase" and step.signed.statement.subject == people.operator:
+            continue  # operator_not_erasable
+        _offer(service, people, step)
+
+
 def _exports_verify(log: TransparencyLog) -> None:
     """Every person's export verifies, whole and as disclosed to each other person."""
     key = log.verifier()
@@ -218,26 +244,12 @@ def _exports_verify(log: TransparencyLog) -> None:
 def test_every_persons_export_verifies_after_any_accepted_statements(
     demo: Demo, tmp_path: Path, data: st.DataObject
 ) -> None:
-    store = open_store(_copy(demo, tmp_path))
-    try:
-        service = LedgerService(store)
-        service.catch_up()
-        state = service.state
-        assert state.operator is not None
-        departments = sorted({p.department for p in state.people.values()})
-        people = People(dict(demo.summary.identities), state.operator, departments, {})
-        for _ in range(data.draw(st.integers(min_value=1, max_value=12), label="steps")):
-            action = data.draw(st.sampled_from(sorted(ACTIONS)), label="action")
-            step = ACTIONS[action](people, data)
-            if action == "erase" and step.signed.statement.subject == people.operator:
-                continue  # the operator is not erasable (operator_not_erasable)
-            _offer(service, people, step)
-        assert audit(store).ok
+    with _demo_ledger(demo, tmp_path) as (service, people):
+        _random_steps(service, people, data, 12)
+        assert audit(service.store).ok
         log = TransparencyLog(service)
         log.issue_checkpoint(people.keys[people.operator])
         _exports_verify(log)
-    finally:
-        store.close()
 
 
 def test_a_grant_without_a_request_leaves_the_owners_export_verifiable(
@@ -293,28 +305,14 @@ def test_an_export_by_indexed_reads_equals_the_one_by_replay(
     bundles are equal then too.)"""
     import ledger.export as export
 
-    store = open_store(_copy(demo, tmp_path))
-    try:
-        service = LedgerService(store)
-        service.catch_up()
-        state = service.state
-        assert state.operator is not None
-        departments = sorted({p.department for p in state.people.values()})
-        people = People(dict(demo.summary.identities), state.operator, departments, {})
+    with _demo_ledger(demo, tmp_path) as (service, people):
         log = TransparencyLog(service)
         size = log.issue_checkpoint(people.keys[people.operator]).size
         assert export._from_state(log, size, people.operator) is not None  # no replay
-        for _ in range(data.draw(st.integers(min_value=1, max_value=8), label="steps")):
-            action = data.draw(st.sampled_from(sorted(ACTIONS)), label="action")
-            step = ACTIONS[action](people, data)
-            if action == "erase" and step.signed.statement.subject == people.operator:
-                continue
-            _offer(service, people, step)
-        persons = sorted(state.people)
+        _random_steps(service, people, data, 8)
+        persons = sorted(service.state.people)
         indexed = {p: dump_bundle(export_bundle(log, p)) for p in persons}
         with monkeypatch.context() as patched:  # undone before the next example
             patched.setattr(export, "_from_state", lambda *_: None)
             replayed = {p: dump_bundle(export_bundle(log, p)) for p in persons}
-    finally:
-        store.close()
     assert indexed == replayed

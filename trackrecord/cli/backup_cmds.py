@@ -28,7 +28,7 @@ from ledger.vault import service_key_path
 
 from .context import cli_context
 from .errors import CliError, ExitCode
-from .options import JsonFlag
+from .options import JsonFlag, file_option
 from .output import print_json
 
 __all__ = ["PG_RECIPE", "backup", "restore"]
@@ -94,10 +94,9 @@ def restore(
     ] = None,
     service_key: Annotated[
         Path | None,
-        typer.Option(
+        file_option(
             "--service-key",
-            dir_okay=False,
-            help="The service key file of the backed-up ledger (kept apart from the backup).",
+            "The service key file of the backed-up ledger (kept apart from the backup).",
         ),
     ] = None,
     accept_rollback: Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,6 +18,8 @@ __all__ = [
     "JsonFlag",
     "Skills",
     "confirm",
+    "env_option",
+    "file_option",
     "organisation_of",
     "resolve_id",
 ]
@@ -42,6 +44,19 @@ Grade = Annotated[
 Hours = Annotated[int, typer.Option("--hours", min=1, max=40, help="Hours per week (1-40).")]
 
 _MIN_PREFIX = 4
+
+
+def env_option(envvar: str, help: str) -> Any:
+    """An option also read from the environment variable ``envvar``, its value never
+    shown in the help (addresses, client ids, secrets): ``Annotated[str | None,
+    env_option(...)]``. Returns typer's option declaration (typed ``Any`` by typer)."""
+    return typer.Option(envvar=envvar, show_default=False, help=help)
+
+
+def file_option(name: str, help: str) -> Any:
+    """An option ``name`` (``--name``) that names one file, never a directory:
+    ``Annotated[Path | None, file_option(...)]``. Returns typer's option declaration."""
+    return typer.Option(name, dir_okay=False, help=help)
 
 
 def organisation_of(department: str, organisation: str | None) -> str:

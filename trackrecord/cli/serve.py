@@ -34,6 +34,7 @@ from ..settings import ACTING_ENV, DATABASE_URL_ENV, KEYS_ENV, PASSPHRASE_ENV, S
 from .context import cli_context
 from .errors import CliError
 from .keyfiles import get_passphrase, load_identity
+from .options import env_option, file_option
 from .witness_cmds import WitnessEndpoints, endpoints, open_witness
 
 if TYPE_CHECKING:  # the web stack is imported when ``serve`` runs, not for every command
@@ -219,10 +220,9 @@ def serve_command(
     ] = False,
     metrics_token: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_METRICS_TOKEN",
-            show_default=False,
-            help="Serve Prometheus metrics at /metrics to 'Authorization: Bearer TOKEN' "
+        env_option(
+            "TRACKRECORD_METRICS_TOKEN",
+            "Serve Prometheus metrics at /metrics to 'Authorization: Bearer TOKEN' "
             "(off without a token).",
         ),
     ] = None,
@@ -256,10 +256,9 @@ def serve_command(
     witness: WitnessEndpoints = None,
     witness_key: Annotated[
         Path | None,
-        typer.Option(
+        file_option(
             "--witness-key",
-            dir_okay=False,
-            help="Act as a witness (POST /add-checkpoint) with this secret key file "
+            "Act as a witness (POST /add-checkpoint) with this secret key file "
             "(from 'trackrecord witness-key').",
         ),
     ] = None,
@@ -273,43 +272,37 @@ def serve_command(
     ] = None,
     witness_state: Annotated[
         Path | None,
-        typer.Option(
+        file_option(
             "--witness-state",
-            dir_okay=False,
-            help="With --witness-key: the witness's memory (default: the key file + .state).",
+            "With --witness-key: the witness's memory (default: the key file + .state).",
         ),
     ] = None,
     oidc_issuer: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_OIDC_ISSUER",
-            show_default=False,
-            help="Newcomers sign in at this OpenID Connect provider (its issuer URL).",
+        env_option(
+            "TRACKRECORD_OIDC_ISSUER",
+            "Newcomers sign in at this OpenID Connect provider (its issuer URL).",
         ),
     ] = None,
     oidc_client_id: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_OIDC_CLIENT_ID",
-            show_default=False,
-            help="With --oidc-issuer: this service's client id there.",
+        env_option(
+            "TRACKRECORD_OIDC_CLIENT_ID", "With --oidc-issuer: this service's client id there."
         ),
     ] = None,
     oidc_client_secret: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_OIDC_CLIENT_SECRET",
-            show_default=False,
-            help="With --oidc-issuer: the client secret (better given in the "
+        env_option(
+            "TRACKRECORD_OIDC_CLIENT_SECRET",
+            "With --oidc-issuer: the client secret (better given in the "
             "environment variable than on the command line).",
         ),
     ] = None,
     oidc_organisation: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_OIDC_ORGANISATION",
-            show_default=False,
-            help="With --oidc-issuer: the organisation whose admins approve the "
+        env_option(
+            "TRACKRECORD_OIDC_ORGANISATION",
+            "With --oidc-issuer: the organisation whose admins approve the "
             "people who sign in there.",
         ),
     ] = None,
@@ -322,10 +315,9 @@ def serve_command(
     ] = "your organisation's account",
     smtp_host: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_SMTP_HOST",
-            show_default=False,
-            help="Send e-mail notifications through this SMTP server (the organisation's "
+        env_option(
+            "TRACKRECORD_SMTP_HOST",
+            "Send e-mail notifications through this SMTP server (the organisation's "
             "relay); none are sent without it.",
         ),
     ] = None,
@@ -335,10 +327,8 @@ def serve_command(
     ] = 587,
     smtp_from: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_SMTP_FROM",
-            show_default=False,
-            help="With --smtp-host: the From address of the notifications.",
+        env_option(
+            "TRACKRECORD_SMTP_FROM", "With --smtp-host: the From address of the notifications."
         ),
     ] = None,
     smtp_security: Annotated[
@@ -351,18 +341,16 @@ def serve_command(
     ] = "starttls",
     smtp_user: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_SMTP_USER",
-            show_default=False,
-            help="With --smtp-host: the user name to log in with (no login without it).",
+        env_option(
+            "TRACKRECORD_SMTP_USER",
+            "With --smtp-host: the user name to log in with (no login without it).",
         ),
     ] = None,
     smtp_password: Annotated[
         str | None,
-        typer.Option(
-            envvar="TRACKRECORD_SMTP_PASSWORD",
-            show_default=False,
-            help="With --smtp-user: its password (better given in the environment "
+        env_option(
+            "TRACKRECORD_SMTP_PASSWORD",
+            "With --smtp-user: its password (better given in the environment "
             "variable than on the command line).",
         ),
     ] = None,

@@ -33,7 +33,7 @@ from ledger.witnessing import Cosigners, WitnessEndpoint, httpx_post
 
 from .context import CliContext, cli_context
 from .errors import CliError
-from .options import JsonFlag
+from .options import JsonFlag, file_option
 from .output import print_json
 from .witness_cmds import WitnessEndpoints, WitnessKeys, cosigner_keys, endpoints
 
@@ -382,9 +382,7 @@ def imported(
 @app.command("monitor", rich_help_panel=_PANEL)
 def monitor(
     ctx: typer.Context,
-    state: Annotated[
-        Path, typer.Option("--state", dir_okay=False, help="The monitor's memory (JSON file).")
-    ],
+    state: Annotated[Path, file_option("--state", "The monitor's memory (JSON file).")],
     url: Annotated[
         str | None,
         typer.Argument(
