@@ -11,10 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from ledger.catalogue import DEPARTMENT_RE, SLUG_RE
 from ledger.notifications import registration_notices
@@ -316,20 +315,23 @@ class ImportPlanOut(BaseModel):
     rows: list[ImportRowOut]
 
 
-@router.post(
-    "/people-import/plan",
-    responses=problem_responses(401, 403, 413, 422),
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
-)
-async def plan_people_import_upload(
-    request: Request, session: CurrentSession, ctx: Ctx
-) -> ImportPlanOut:
+async def _csv_body(request: Request) -> bytes:
+    """The request's body as sent: an HR export (CSV), parsed by the endpoint."""
+    return await request.body()
+
+
+#: an HR export uploaded as the body (text/csv); read as sent, parsed by the endpoint
+CsvBody = Annotated[bytes, Depends(_csv_body)]
+_CSV_UPLOAD: dict[str, Any] = {
+    "responses": problem_responses(401, 403, 413, 422),
+    "openapi_extra": {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+}
+
+
+@router.post("/people-import/plan", **_CSV_UPLOAD)
+def plan_people_import_upload(ctx: Ctx, session: CurrentSession, data: CsvBody) -> ImportPlanOut:
     """Plan the import of an HR export (CSV) as me (admins only); writes nothing."""
-    data = await request.body()
-    return await run_in_threadpool(_plan_upload, ctx, session.person, data)
-
-
-def _plan_upload(ctx: AppContext, me: str, data: bytes) -> ImportPlanOut:
+    me = session.person
     admin_organisations(ctx, me)  # 403 not_admin for anyone who administers nothing
     state = ctx.state()
     plans = plan_people_import(state, parse_people_csv(data), admin=state.people[me])
@@ -352,22 +354,11 @@ class AddressesOut(BaseModel):
     kept: int
 
 
-@router.post(
-    "/people-import/addresses",
-    responses=problem_responses(401, 403, 413, 422),
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
-)
-async def keep_people_import_addresses(
-    request: Request, session: CurrentSession, ctx: Ctx
-) -> AddressesOut:
+@router.post("/people-import/addresses", **_CSV_UPLOAD)
+def keep_people_import_addresses(ctx: Ctx, session: CurrentSession, data: CsvBody) -> AddressesOut:
     """Keep the e-mail addresses of an HR export (CSV) for e-mail notifications, for the
     people registered in the organisations I administer (admins only; after the import's
     statements are appended). The addresses are not part of the ledger."""
-    data = await request.body()
-    return await run_in_threadpool(_keep_addresses, ctx, session.person, data)
-
-
-def _keep_addresses(ctx: AppContext, me: str, data: bytes) -> AddressesOut:
-    scope = admin_organisations(ctx, me)
+    scope = admin_organisations(ctx, session.person)
     pairs = contact_addresses(ctx.state(), parse_people_csv(data), scope=scope)
     return AddressesOut(kept=remember_addresses(ctx.read_models.projector.engine, pairs))
