@@ -23,6 +23,7 @@ __all__ = [
     "NotFound",
     "NotPermitted",
     "ProofError",
+    "RuleStateTooNew",
     "RuleViolation",
     "StoreError",
     "StoreUnavailable",
@@ -204,6 +205,28 @@ class NoLedger(StoreError):
 
     def evidence(self) -> dict[str, Any]:
         return {**super().evidence(), "url": self.url}
+
+
+class RuleStateTooNew(StoreError):
+    """The ledger's rule state was built by a newer version of trackrecord than this one
+    (its version row holds a larger :data:`~ledger.store.rule_state.RULE_STATE_VERSION`):
+    this version would write rule state in its older layout, so it appends and folds
+    nothing."""
+
+    code = "rule_state_too_new"
+
+    def __init__(self, *, stored: int, known: int) -> None:
+        super().__init__(
+            f"this ledger's rule state was built by a newer version of trackrecord "
+            f"(rule-state version {stored}; this one knows up to {known}): it would write the "
+            "rule state in its older layout, so it refuses to append to this ledger or catch it "
+            "up; upgrade trackrecord to work on it"
+        )
+        self.stored = stored
+        self.known = known
+
+    def evidence(self) -> dict[str, Any]:
+        return {**super().evidence(), "stored_version": self.stored, "known_version": self.known}
 
 
 class ProofError(LedgerError):

@@ -26,19 +26,21 @@ def verify_rule_state(store: StateReader, derived: LedgerState) -> None:
 
     A store whose rule state was never built (a ledger from before it was kept, not yet
     opened by this version) holds no rows: there is nothing to compare, and opening the
-    ledger builds it from the log. Nor is there in a rule state an earlier version built
-    (:data:`~ledger.store.rule_state.RULE_STATE_VERSION`, kept in the store): it lacks the
-    rows a newer derivation adds, and opening the ledger builds it again. A store whose
-    log grew while the audit ran is compared no further than its size: its state follows
-    entries the audit has not read.
+    ledger builds it from the log. A state whose version row
+    (:data:`~ledger.store.rule_state.RULE_STATE_VERSION`, kept in the store) is missing or
+    names another version than this one's is ``rule_state_version``: its rows cannot be
+    compared (an earlier derivation lacks the rows a newer one adds), and a removed version
+    row must not let tampered rows go unchecked. ``trackrecord migrate`` builds an earlier
+    version's state again. A store whose log grew while the audit ran is compared no
+    further than its size: its state follows entries the audit has not read.
     """
     texts = store.state_values([("meta", "size"), VERSION_KEY])
     stored_size = texts.get(("meta", "size"))
     if stored_size is None and not any(store.state_count(t) for t in STATE_TABLES):
         return
     version = texts.get(VERSION_KEY)
-    if version is None or int(version) < RULE_STATE_VERSION:
-        return  # built by an earlier derivation, without its newer rows: built again on open
+    if version is None or int(version) != RULE_STATE_VERSION:
+        raise _version_finding(derived, version)
     if stored_size is not None and int(stored_size) > derived.size:
         try:
             store.get_node(0, derived.size)
@@ -57,6 +59,31 @@ def verify_rule_state(store: StateReader, derived: LedgerState) -> None:
         for key, value in mine.items():
             if key not in seen:
                 raise _mismatch(derived, table, key, None, encode_value(value))
+
+
+def _version_finding(derived: LedgerState, version: str | None) -> IntegrityViolation:
+    if version is None:
+        what = (
+            "has no version row: a rule state of version 1 is built again by 'trackrecord "
+            "migrate'; one built since has had its version row removed"
+        )
+    elif int(version) < RULE_STATE_VERSION:
+        what = (
+            f"is of version {version}, older than this one's ({RULE_STATE_VERSION}): "
+            "'trackrecord migrate' builds it again"
+        )
+    else:
+        what = (
+            f"is of version {version}, newer than this one's ({RULE_STATE_VERSION}): audit "
+            "it with the version that built it"
+        )
+    return IntegrityViolation(
+        "rule_state_version",
+        f"the stored rule state {what}; it was not compared with the log",
+        log_index=derived.size - 1,
+        expected=str(RULE_STATE_VERSION),
+        actual=version,
+    )
 
 
 def _mismatch(

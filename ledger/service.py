@@ -25,7 +25,14 @@ from .canonical import b64decode
 from .checkpoint import NoteVerifier
 from .disclosures import Disclosure
 from .entry import Entry, decode_record, encode_record, next_entry
-from .errors import ConcurrencyConflict, IntegrityViolation, MalformedInput, NotFound, RuleViolation
+from .errors import (
+    ConcurrencyConflict,
+    IntegrityViolation,
+    MalformedInput,
+    NotFound,
+    RuleStateTooNew,
+    RuleViolation,
+)
 from .merkle import leaf_hash, new_nodes_for_append
 from .privacy import content_owner
 from .replay import apply_stored
@@ -153,12 +160,15 @@ class LedgerService:
         """True if the stored rule state was built by an older derivation than this
         version's (:data:`~ledger.store.rule_state.RULE_STATE_VERSION`): one indexed read,
         none once this service found it current. A state nothing built yet is not
-        outdated (:meth:`_upgrade_state` stamps it)."""
+        outdated (:meth:`_upgrade_state` stamps it). Raise :class:`RuleStateTooNew` for
+        a state a newer version built: this one would write its rows in an older layout."""
         if self._version_checked:
             return False
         texts = self.store.state_values([VERSION_KEY, ("meta", "size")])
         version = texts.get(VERSION_KEY)
-        if version is not None and int(version) >= RULE_STATE_VERSION:
+        if version is not None and int(version) > RULE_STATE_VERSION:
+            raise RuleStateTooNew(stored=int(version), known=RULE_STATE_VERSION)
+        if version is not None and int(version) == RULE_STATE_VERSION:
             self._version_checked = True
             return False
         return ("meta", "size") in texts

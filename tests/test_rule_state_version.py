@@ -6,7 +6,11 @@
   command), and then audits clean; the peer and client evidence rules then see the
   relations its older entries made;
 - a fresh ledger is stamped with the current version, and a ledger at it is not built
-  again (its open reads one row).
+  again (its open reads one row);
+- the audit reports a missing, older or newer version row (``rule_state_version``): a
+  removed row must not let tampered state rows go unchecked;
+- a process of an older version (a smaller RULE_STATE_VERSION than the stored one) refuses
+  to append rather than write rule state in its older layout.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ from pathlib import Path
 import pytest
 
 from ledger.audit import audit
+from ledger.errors import RuleStateTooNew
 from ledger.service import LedgerService
 from ledger.store import Store, open_store
 from ledger.store.rule_state import RULE_STATE_VERSION, VERSION_KEY
 from ledger.vault import SERVICE_KEY_ENV
 from tests.factories import World, in_memory, standard_world, state_snapshot
-from tests.support.cli import Cli
+from tests.support.cli import Cli, organisation
 from tests.support.sql import execute_sql
 from tests.support.tamper import audit_url
+from trackrecord.cli import ExitCode
 
 VERSION_1 = Path(__file__).parent / "data" / "ledger_rule_state_1"
 
@@ -117,7 +123,10 @@ def test_an_outdated_rule_state_is_built_again_and_the_evidence_rules_see_it(
         for table in ("coworkers", "completed_for", "consents", "departures", "version"):
             execute_sql(store, "DELETE FROM rule_state WHERE tbl = ?", (table,))
         assert store.state_count("coworkers") == 0  # what the peer rule would consult
-        assert audit_url(database_url).ok  # an outdated state is not compared
+        outdated = audit_url(database_url).failure  # not compared, and said so
+        assert outdated is not None
+        assert outdated.code == "rule_state_version"
+        assert "actual" not in outdated.evidence  # no version row
         service = LedgerService(store)
         w.ledger = service
         assert service.behind()
@@ -148,3 +157,88 @@ def test_a_rule_state_at_the_current_version_is_not_built_again(database_url: st
         store.close()
     report = audit_url(database_url)
     assert report.ok, report.as_json()
+
+
+def test_a_removed_version_row_does_not_hide_a_tampered_state_row(database_url: str) -> None:
+    """Without its version row the audit would skip the comparison: alice made a manager
+    behind the log's back would pass."""
+    _related_world(database_url)
+    store = open_store(database_url)
+    try:
+        execute_sql(
+            store,
+            "UPDATE rule_state SET value = replace(value, '[]', '[[\"manager\",\"minbzk/dgo\"]]') "
+            "WHERE tbl = 'people' AND key = 'alice'",
+        )
+        execute_sql(store, "DELETE FROM rule_state WHERE tbl = 'version'")
+        size = store.count_nodes(0)
+    finally:
+        store.close()
+    failure = audit_url(database_url).failure
+    assert failure is not None
+    assert failure.code == "rule_state_version"
+    assert failure.log_index == size - 1
+    assert failure.evidence["expected"] == str(RULE_STATE_VERSION)
+    assert "no version row" in failure.message
+
+
+@pytest.mark.parametrize("stored", [RULE_STATE_VERSION - 1, RULE_STATE_VERSION + 1])
+def test_the_audit_reports_a_version_row_of_another_version(sqlite_url: str, stored: int) -> None:
+    _related_world(sqlite_url)
+    store = open_store(sqlite_url)
+    try:
+        execute_sql(store, "UPDATE rule_state SET value = ? WHERE tbl = 'version'", (str(stored),))
+    finally:
+        store.close()
+    failure = audit_url(sqlite_url).failure
+    assert failure is not None
+    assert failure.code == "rule_state_version"
+    assert (failure.evidence["expected"], failure.evidence["actual"]) == (
+        str(RULE_STATE_VERSION),
+        str(stored),
+    )
+
+
+def test_an_older_version_refuses_to_append_to_a_newer_rule_state(database_url: str) -> None:
+    """A newer version stamped the state: this (older) one appends nothing, and leaves the
+    stored state and its version row as they are."""
+    w, _ = _related_world(database_url)
+    newer = str(RULE_STATE_VERSION + 1)
+    store = open_store(database_url)
+    try:
+        execute_sql(store, "UPDATE rule_state SET value = ? WHERE tbl = 'version'", (newer,))
+        size, people = store.count_nodes(0), store.state_count("people")
+        service = LedgerService(store)
+        w.ledger = service
+        with pytest.raises(RuleStateTooNew) as refused:
+            service.append(w.claim(w["alice"]))
+        assert refused.value.evidence()["stored_version"] == RULE_STATE_VERSION + 1
+        assert "newer version of trackrecord" in refused.value.message
+        assert store.count_nodes(0) == size
+        assert store.state_count("people") == people
+        assert store.state_values([VERSION_KEY])[VERSION_KEY] == newer
+    finally:
+        store.close()
+
+
+def test_the_cli_of_an_older_version_says_why_it_appends_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    cli = Cli(sqlite_url, tmp_path / "keys")
+    organisation(cli)
+    store = open_store(sqlite_url)
+    try:
+        newer = str(RULE_STATE_VERSION + 1)
+        execute_sql(store, "UPDATE rule_state SET value = ? WHERE tbl = 'version'", (newer,))
+        size = store.count_nodes(0)
+    finally:
+        store.close()
+    refused = cli("ambition", "--goal", "Lead the team", who="alice")
+    assert refused.exit_code == ExitCode.STORE, refused.output
+    assert "rule_state_too_new" in refused.output
+    assert "upgrade trackrecord" in refused.output
+    store = open_store(sqlite_url)
+    try:
+        assert store.count_nodes(0) == size
+    finally:
+        store.close()
