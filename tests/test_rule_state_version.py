@@ -221,6 +221,28 @@ def test_an_older_version_refuses_to_append_to_a_newer_rule_state(database_url: 
         store.close()
 
 
+def test_a_running_older_process_stops_once_a_newer_version_stamped_the_state(
+    database_url: str,
+) -> None:
+    """The older process checked the version when it opened (it was its own); a newer one
+    then rebuilt the state and stamped it: the older one's next append reads the version
+    with the state's size, and refuses."""
+    w, _ = _related_world(database_url)
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w.ledger = service
+        w.do(w.claim(w["alice"]))  # checked and cached: the state is at its version
+        newer = str(RULE_STATE_VERSION + 1)
+        execute_sql(store, "UPDATE rule_state SET value = ? WHERE tbl = 'version'", (newer,))
+        size = store.count_nodes(0)
+        with pytest.raises(RuleStateTooNew):
+            service.append(w.claim(w["alice"]))
+        assert store.count_nodes(0) == size
+    finally:
+        store.close()
+
+
 def test_the_cli_of_an_older_version_says_why_it_appends_nothing(
     sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Hashable, ItemsView, Iterable, Iterator, Sequence, V
 from collections.abc import MutableMapping as _MutableMapping
 from typing import Any, Generic, Protocol, TypeVar
 
+from ..errors import RuleStateTooNew
 from ..state import META_DEFAULTS, LedgerState
 from ..state_rows import STATE_TABLES, decode_key, decode_value, encode_key, encode_value
 
@@ -238,9 +239,17 @@ class StoredState(LedgerState):
 
     def follows(self) -> tuple[int, int]:
         """How many entries the stored state follows from, and the notification position
-        of the last of them, read together (one query: one moment)."""
+        of the last of them, read together (one query: one moment).
+
+        Raises :class:`~ledger.errors.RuleStateTooNew` if the version row, read in the
+        same query, names a newer :data:`RULE_STATE_VERSION` than this code's: a newer
+        version rebuilt the state since this process checked it, and every catch-up and
+        append (which catches up first) stops before writing rows in the older layout."""
         size_key = ("meta", "size")
-        texts = self.store.state_values([size_key, POSITION_KEY])
+        texts = self.store.state_values([size_key, POSITION_KEY, VERSION_KEY])
+        stored = texts.get(VERSION_KEY)
+        if stored is not None and int(stored) > RULE_STATE_VERSION:
+            raise RuleStateTooNew(stored=int(stored), known=RULE_STATE_VERSION)
         size = self._tables["meta"]._found("size", texts.get(size_key))
         position = texts.get(POSITION_KEY)
         return int(size), 0 if position is None else int(position)  # type: ignore[arg-type]
