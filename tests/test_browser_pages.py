@@ -274,6 +274,11 @@ def test_the_auditor_names_an_altered_grade_and_shows_the_grades_it_verified(
             failed = page.locator("#bundle-entries tbody tr.failed")
             expect(failed).to_have_count(1)
             expect(failed.locator("td").first).to_have_text(str(index))
+            # its statement type in words, the type itself in small print
+            kind = failed.locator("td").nth(3)
+            words = {"en-US": "endorsement given", "nl-NL": "onderschrijving gegeven"}
+            expect(kind).to_contain_text(words[locale])
+            expect(kind.locator(".rule-code")).to_have_text("EndorsementGiven")
             expect(page.locator("#bundle-facts")).to_be_hidden()
         finally:
             context.close()

@@ -14,6 +14,43 @@ function cell(row, text, className) {
 const ROLES = { manager: _("manager"), peer: _("peer"), client: _("client") };
 const FIELDS = { grade: _("grade"), role: _("role"), title: _("title"), comment: _("comment") };
 
+// Each statement type (docs/entry.md, ledger.catalogue) in the page's language; the type
+// itself stays beside it in small print, as the auditor's tools name it.
+const STATEMENTS = {
+  IdentityRegistered: _("person registered"),
+  KeyRotated: _("key replaced"),
+  KeyRevoked: _("key revoked"),
+  RoleGranted: _("role granted"),
+  RoleRevoked: _("role revoked"),
+  EmployeeTransferred: _("transferred"),
+  TransferConsented: _("consent to a move"),
+  EmployeeLeft: _("left for another ledger"),
+  IdentityLinked: _("record on another ledger linked"),
+  PersonErased: _("personal content erased"),
+  ContributionClaimed: _("contribution claimed"),
+  ContributionWithdrawn: _("contribution withdrawn"),
+  EndorsementGiven: _("endorsement given"),
+  EndorsementRevoked: _("endorsement revoked"),
+  ReviewRequested: _("review requested"),
+  AmbitionStated: _("ambition stated"),
+  VisibilityChanged: _("visibility changed"),
+  AccessRequested: _("access requested"),
+  AccessGranted: _("access granted"),
+  AccessRefused: _("access refused"),
+  AccessRevoked: _("access revoked"),
+  AssignmentPosted: _("assignment posted"),
+  AssignmentApplied: _("applied to an assignment"),
+  AssignmentAssigned: _("assigned to an assignment"),
+  AssignmentCompleted: _("assignment completed"),
+  AssignmentCancelled: _("assignment cancelled"),
+};
+
+function statementCell(row, type) {
+  const td = row.insertCell();
+  td.textContent = STATEMENTS[type] ?? type ?? "";
+  if (STATEMENTS[type]) td.append(" ", Object.assign(document.createElement("small"), { className: "rule-code", textContent: type }));
+}
+
 function shownValue(field, value) {
   return field === "role" ? ROLES[value] ?? value : value;
 }
@@ -33,7 +70,8 @@ function describe(row, rows) {
       ? _("the contribution “%(title)s” of %(person)s", { person, title: row.title })
       : _("a contribution of %(person)s", { person });
   }
-  return _("a %(type)s statement about %(person)s", { type: row.type ?? "?", person });
+  const type = STATEMENTS[row.type] ?? row.type ?? "?";
+  return _("a statement “%(type)s” about %(person)s", { type, person });
 }
 
 // What failed, in people's words: which entry, and what its failure means.
@@ -122,7 +160,7 @@ document.getElementById("bundle-form")?.addEventListener(
       cell(row, e.log_index);
       cell(row, e.stream);
       cell(row, e.seq);
-      cell(row, e.type);
+      statementCell(row, e.type);
       cell(row, { ok: _("✓ verified"), failed: _("✗ failed"), unchecked: _("not checked") }[e.status], e.status);
     }
     labelCells(table);
