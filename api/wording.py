@@ -302,6 +302,10 @@ AUDIT_FINDINGS: Mapping[str, str] = MappingProxyType(
         "rule_state_mismatch": N_(
             "the state the rules keep in the store differs from the one the log produces."
         ),
+        "rule_state_version": N_(
+            "the state the rules keep in the store is of another version than this service's: "
+            "the operator builds it again with trackrecord migrate."
+        ),
     }
 )
 """What each failure of a full audit means, for the auditor page (English; translated

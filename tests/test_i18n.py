@@ -203,6 +203,18 @@ def test_every_rule_a_person_can_meet_has_words() -> None:
     assert raised >= INTERNAL_CODES  # no stale exception
 
 
+def test_every_finding_of_a_full_audit_has_words() -> None:
+    """Each failure code of docs/audit.md §2 is said in words on the auditor page: in
+    api/wording.py AUDIT_FINDINGS, or (a rule an entry breaks) in RULES."""
+    from api.wording import AUDIT_FINDINGS, RULES
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "audit.md").read_text("utf-8")
+    section = text.split("## 2. Failure codes", 1)[1].split("\n## ", 1)[0]
+    codes = set(re.findall(r"^\| `([a-z_]+)`", section, re.M))
+    assert {"content_missing", "merkle_mismatch", "chain_broken"} <= codes
+    assert codes - set(AUDIT_FINDINGS) - set(RULES) == set()
+
+
 def test_a_refusal_a_browser_navigates_to_is_a_page_in_its_words(live: Live) -> None:
     """A browser opening an address the API refuses gets a page, never raw JSON; a program
     still gets the problem document."""
