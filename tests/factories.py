@@ -154,8 +154,11 @@ def in_memory(state: LedgerState) -> LedgerState:
 
 
 def state_snapshot(state: LedgerState) -> dict[str, dict[Any, Any]]:
-    """A copy of every table of ``state`` (their values are immutable), for equality checks."""
-    return {name: dict(getattr(state, name)) for name in _STATE_TABLES}
+    """A copy of every table of ``state`` (their values are immutable), for equality checks.
+
+    Read through ``items()``: a store-backed table answers that with one range read, where
+    ``dict(table)`` would read its keys and then fetch each value with a query of its own."""
+    return {name: dict(getattr(state, name).items()) for name in _STATE_TABLES}
 
 
 def forge(
