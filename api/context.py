@@ -151,6 +151,15 @@ class AppContext:
         self._forget_erased(self.service.state)
         return self.service.state
 
+    def snapshot(self) -> LedgerState:
+        """The caught-up ledger state as a view for one answer's many look-ups
+        (:meth:`ledger.service.LedgerService.snapshot`): it keeps what it read, so the
+        rows an answer consults are read in a bounded number of queries
+        (:func:`ledger.entry_view.prefetch_views`). For one answer only: drop it after."""
+        state = self.service.snapshot()
+        self._forget_erased(state)
+        return state
+
     @contextmanager
     def locked_state(self) -> Iterator[LedgerState]:
         """The caught-up ledger state, with appends held off until the block ends."""

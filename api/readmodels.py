@@ -60,14 +60,15 @@ class ReadModels:
         self._refreshed: dict[str, tuple[int, int] | None] | None = None
         self.generation = 0
 
-    def catch_up(self) -> None:
-        """Apply what the log gained since the last catch-up (cheap when nothing did).
+    def catch_up(self, log_size: int | None = None) -> None:
+        """Apply what the log gained since the last catch-up (cheap when nothing did);
+        ``log_size``: the log's size when the caller just read it (else it is read).
 
         If another service process held the read models' catch-up lock for too long,
         the rows it committed are read as they are, and :attr:`generation` moves so that
         no answer computed from them is cached as the answer for this log size.
         """
-        size = self._log_size()
+        size = self._log_size() if log_size is None else log_size
         if size == self._applied_size:
             return
         with self._lock:
@@ -98,9 +99,10 @@ class ReadModels:
                 self.generation += 1
 
     @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """A read connection on the caught-up read models."""
-        self.catch_up()
+    def connection(self, log_size: int | None = None) -> Iterator[Connection]:
+        """A read connection on the read models caught up with the log (of ``log_size``
+        entries, when the caller just read it: one look-up less)."""
+        self.catch_up(log_size)
         with self.projector.engine.connect() as conn:
             yield conn
 

@@ -4,12 +4,13 @@ Shared by the routers (the API's and the pages'), which import no other router."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ledger.access import application_status, applied_for, review_inbox, shows_assignee
 from ledger.canonical import b64encode
 from ledger.catalogue import Ring
 from ledger.entry import decode_record
+from ledger.entry_view import prefetch_views
 from ledger.erasure import withhold_erased
 from ledger.service import StoredEntry
 from ledger.state import Assignment, LedgerState, Person
@@ -45,11 +46,17 @@ __all__ = [
 
 
 def entry_out(
-    ctx: AppContext, stored: StoredEntry, log_index: int | None, viewer: Viewer, state: LedgerState
+    ctx: AppContext,
+    stored: StoredEntry,
+    log_index: int | None,
+    viewer: Viewer,
+    state: LedgerState,
+    parts: Mapping[str, Part] | None = None,
 ) -> EntryOut:
-    """What ``viewer`` may see of ``stored`` (nothing personal once its content owner is erased)."""
+    """What ``viewer`` may see of ``stored`` (nothing personal once its content owner is
+    erased); ``parts``: see :func:`api.visibility.view_entry`."""
     stored = withhold_erased(stored, state)
-    view = view_entry(stored, viewer, state, ctx.profiles)
+    view = view_entry(stored, viewer, state, ctx.profiles, parts)
     entry = stored.entry
     return EntryOut(
         log_index=log_index,
@@ -66,13 +73,13 @@ def entry_out(
 def log_page(ctx: AppContext, start: int, limit: int, viewer: Viewer) -> Page[EntryOut]:
     """Entries of the log from log index ``start`` on."""
     rows = ctx.positions.read(start, limit)
-    state = ctx.state()
-    items = []
+    state = ctx.snapshot()
+    decoded = []
     for log_index, rec in rows:
         entry, disclosures = decode_record(rec.blob, log_index=log_index)
-        items.append(
-            entry_out(ctx, StoredEntry(entry, tuple(disclosures)), log_index, viewer, state)
-        )
+        decoded.append((StoredEntry(entry, tuple(disclosures)), log_index))
+    prefetch_views(state, (e for e, _ in decoded), viewer.person)
+    items = [entry_out(ctx, e, log_index, viewer, state) for e, log_index in decoded]
     more = len(rows) == limit and ctx.positions.position_of(start + limit) is not None
     return Page[EntryOut](items=items, next_cursor=str(start + limit) if more else None)
 
@@ -83,11 +90,16 @@ def stream_page(
     offset: int,
     limit: int,
     viewer: Viewer,
+    state: LedgerState,
+    parts: Mapping[str, Part] | None = None,
 ) -> Page[EntryOut]:
-    """A page of ``entries`` (in order, with their log indexes) from ``offset`` on."""
-    state = ctx.state()
+    """A page of ``entries`` (in order, with their log indexes) from ``offset`` on, as
+    ``viewer`` may see them in ``state`` (a snapshot, :meth:`AppContext.snapshot`: the
+    rows the page's entries consult are read ahead in two queries); ``parts``: see
+    :func:`api.visibility.view_entry`."""
     chunk = entries[offset : offset + limit]
-    items = [entry_out(ctx, e, log_index, viewer, state) for e, log_index in chunk]
+    prefetch_views(state, (e for e, _ in chunk), viewer.person)
+    items = [entry_out(ctx, e, log_index, viewer, state, parts) for e, log_index in chunk]
     more = offset + limit < len(entries)
     return Page[EntryOut](items=items, next_cursor=str(offset + limit) if more else None)
 

@@ -137,14 +137,20 @@ def may_see_part(viewer: Viewer, owner: str, part: Part, state: LedgerState) -> 
 
 
 def view_entry(
-    stored: StoredEntry, viewer: Viewer, state: LedgerState, profiles: Profiles
+    stored: StoredEntry,
+    viewer: Viewer,
+    state: LedgerState,
+    profiles: Profiles,
+    parts: Mapping[str, Part] | None = None,
 ) -> EntryView:
     """Decide what ``viewer`` may see of ``stored`` (:func:`ledger.entry_view.view_entry`;
-    see the module docstring)."""
+    see the module docstring). ``parts``: the part of each contribution of the entry's
+    subject, when the caller holds their record already (else from ``profiles``)."""
     s = stored.entry.statement
-    parts: Mapping[str, Part] = {}
-    if stored.entry.stream.startswith("record/"):
-        parts = profiles.of(s.subject, state).contribution_parts
+    if parts is None:
+        parts = {}
+        if stored.entry.stream.startswith("record/"):
+            parts = profiles.of(s.subject, state).contribution_parts
     return ledger_view_entry(stored, viewer.person, state, today=viewer.today, parts=parts)
 
 

@@ -18,9 +18,10 @@ from .errors import RuleViolation
 from .state import LedgerState
 from .statement import Statement
 
-__all__ = ["content_owner"]
+__all__ = ["ABOUT_ASSIGNEE", "content_owner"]
 
-_ABOUT_ASSIGNEE = frozenset({"AssignmentAssigned", "AssignmentCompleted"})
+#: the assignment statements whose content belongs to their assignee
+ABOUT_ASSIGNEE = frozenset({"AssignmentAssigned", "AssignmentCompleted"})
 
 
 def content_owner(statement: Statement, state: LedgerState) -> str:
@@ -32,7 +33,7 @@ def content_owner(statement: Statement, state: LedgerState) -> str:
     kind = statement.stream.split("/", 1)[0]
     if kind in ("identity", "record"):
         return statement.subject
-    if statement.type in _ABOUT_ASSIGNEE:
+    if statement.type in ABOUT_ASSIGNEE:
         return str(statement.body["assignee"])
     author = state.person_of_key(statement.author)
     if author is None:

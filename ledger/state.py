@@ -278,6 +278,16 @@ class LedgerState:
                 table[key] = old
 
     # -- queries -------------------------------------------------------------
+    def snapshot(self) -> LedgerState:
+        """A view of this state for reading many facts at once (one request): the
+        in-memory state is its own; a stored one gives a read-only view that keeps what it
+        read (:meth:`ledger.store.rule_state.StoredState.snapshot`)."""
+        return self
+
+    def prefetch(self, wanted: Iterable[tuple[str, Hashable]]) -> None:
+        """Read ahead the ``(table, key)`` rows about to be consulted: nothing to do in
+        memory (a stored state reads them in one query while it keeps what it reads)."""
+
     def fetch(self, wanted: Iterable[tuple[str, Hashable]]) -> dict[tuple[str, Hashable], Any]:
         """The values of ``(table, key)`` pairs, absent ones left out (a state kept in the
         store, :class:`ledger.store.rule_state.StoredState`, reads them in one query)."""

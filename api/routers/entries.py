@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path
 
 from ledger.entry import decode_record
+from ledger.entry_view import prefetch_views
 from ledger.errors import NotFound
 from ledger.service import StoredEntry
 
@@ -38,7 +39,10 @@ def get_entry(
         raise NotFound(f"the log has no entry at index {log_index}")
     _, rec = rows[0]
     entry, disclosures = decode_record(rec.blob, log_index=log_index)
-    return entry_out(ctx, StoredEntry(entry, tuple(disclosures)), log_index, viewer, ctx.state())
+    stored = StoredEntry(entry, tuple(disclosures))
+    state = ctx.snapshot()
+    prefetch_views(state, [stored], viewer.person)
+    return entry_out(ctx, stored, log_index, viewer, state)
 
 
 @router.get("/streams/{kind}/{subject}")
@@ -51,5 +55,6 @@ def get_stream(
 ) -> Page[EntryOut]:
     """The entries of one stream (``identity/<person>``, ``record/<person>``,
     ``assignment/<uuid>``) in seq order (cursor: an offset)."""
-    entries = ctx.streams.read(f"{kind}/{subject}", ctx.state())
-    return stream_page(ctx, entries, page.offset(), page.limit, viewer)
+    state = ctx.snapshot()
+    entries = ctx.streams.read(f"{kind}/{subject}", state)
+    return stream_page(ctx, entries, page.offset(), page.limit, viewer, state)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ledger.access import directory_listing, shows_directory_entry
+from ledger.entry_view import contribution_parts
 from ledger.errors import NotFound
 from ledger.people_search import MAX_HOURS, MAX_LIMIT, MAX_SKILLS, people_query
 
@@ -97,17 +98,24 @@ def get_record(person: PersonId, ctx: Ctx, viewer: OptionalViewer, page: Paging)
     """A person's record: their identity and record streams in log order, as the
     viewer may see them (cursor: an offset)."""
     offset = page.offset()
+    # One snapshot for the whole answer: it is caught up once, and the rows its entries
+    # consult are read ahead (stream_page), a bounded number of queries for any record.
+    state = ctx.snapshot()
 
     def compute() -> Page[EntryOut]:
-        state = ctx.state()
+        record = f"record/{person}"
+        state.prefetch([("people", person), ("heads", f"identity/{person}"), ("heads", record)])
         if person not in state.people:
             raise NotFound(f"no person {person!r} is registered")
         entries = list(ctx.streams.read(f"identity/{person}", state))
-        if f"record/{person}" in state.heads:  # not everyone has written to their record
-            entries += ctx.streams.read(f"record/{person}", state)
+        parts = None
+        if record in state.heads:  # not everyone has written to their record
+            written = ctx.streams.read(record, state)
+            parts = contribution_parts(e for e, _ in written)
+            entries += written
         entries.sort(key=lambda pair: pair[1] or 0)
-        return stream_page(ctx, entries, offset, page.limit, viewer)
+        return stream_page(ctx, entries, offset, page.limit, viewer, state, parts or {})
 
     # The record comes from the ledger state alone (no read model, no imported bundle).
     key = ("record", person, viewer.person, offset, page.limit)
-    return ctx.cached(key, compute, ctx.log_version())
+    return ctx.cached(key, compute, (state.size, ctx.today()))

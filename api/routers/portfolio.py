@@ -65,14 +65,16 @@ def _as_of(at: str | None) -> int:
 def get_portfolio(person: PersonId, ctx: Ctx, viewer: OptionalViewer) -> Response:
     """A person's portfolio in its four parts, as far as the viewer may see it."""
 
+    version = ctx.version()  # the log's size read once for the cache and the catch-up
+
     def compute() -> PortfolioOut:
-        with ctx.read_models.connection() as conn:
+        with ctx.read_models.connection(log_size=version[0]) as conn:
             found = portfolio(conn, person, viewer=viewer.person, today=viewer.today)
         views = ctx.ledger.imported_views(person, viewer.person, today=viewer.today)
         imported = [v.as_json() for v in views]
         return PortfolioOut.model_validate(found.as_json() | {"imported": imported})
 
-    return ctx.cached(("portfolio", person, viewer.person), compute)
+    return ctx.cached(("portfolio", person, viewer.person), compute, version)
 
 
 @router.get("/{person}/reputation", response_model=list[SkillScore])

@@ -15,6 +15,12 @@ Nothing is cached outside a batch: a decision never rests on what another
 process may since have changed, and a batch decided on rows another writer
 changed meanwhile fails on the log's next leaf (the store's unique key) and is
 decided again.
+
+A reader that consults many rows at once (one HTTP answer: a record's entries, each
+seen through the visibility rules) takes a :meth:`StoredState.snapshot`: a read-only
+view that keeps every row (and every table's size) it read until it is dropped, so
+that :meth:`StoredState.prefetch` can read the rows of all the entries in one query
+instead of one round trip per look-up. It never decides an append.
 """
 
 from __future__ import annotations
@@ -120,6 +126,7 @@ class StoredTable(_MutableMapping[K, V], Generic[K, V]):
         self._defaults: dict[K, V] = defaults or {}
         self._pending: dict[K, tuple[V | _Absent, int]] = {}
         self._cache: dict[K, V | _Absent] = {}
+        self._count: int | None = None  # the table's size, kept by a snapshot
 
     # -- reading ---------------------------------------------------------------------------
     def _load(self, key: K) -> V | _Absent:
@@ -173,18 +180,25 @@ class StoredTable(_MutableMapping[K, V], Generic[K, V]):
         return _ScanValues(self)
 
     def __len__(self) -> int:
-        if not self._pending:
-            return self._owner.store.state_count(self.name)
-        return sum(1 for _ in self.scan())
+        if self._pending:
+            return sum(1 for _ in self.scan())
+        if self._count is not None:
+            return self._count
+        count = self._owner.store.state_count(self.name)
+        if self._owner.read_only:  # a snapshot keeps what it read, sizes too
+            self._count = count
+        return count
 
     def __bool__(self) -> bool:
         return len(self) > 0
 
     # -- changing (pending until the batch's rows are written) ------------------------------
     def __setitem__(self, key: K, value: V) -> None:
+        self._owner.writable()
         self._pending[key] = (value, self._owner.size)
 
     def __delitem__(self, key: K) -> None:
+        self._owner.writable()
         if key not in self:
             raise KeyError(key)
         self._pending[key] = (_ABSENT, self._owner.size)
@@ -198,6 +212,7 @@ class StoredTable(_MutableMapping[K, V], Generic[K, V]):
     def reset(self) -> None:
         self._pending.clear()
         self._cache.clear()
+        self._count = None
 
 
 class StoredState(LedgerState):
@@ -206,6 +221,7 @@ class StoredState(LedgerState):
     def __init__(self, store: StateReader) -> None:  # no super().__init__: no in-memory tables
         self.store = store
         self.caching = False
+        self.read_only = False  # a snapshot (:meth:`snapshot`)
         self._journal = None
         self.named: str | None = None  # the ledger's name from the store's settings
         self._tables: dict[str, StoredTable[Any, Any]] = {}
@@ -214,6 +230,22 @@ class StoredState(LedgerState):
             table: StoredTable[Any, Any] = StoredTable(self, name, defaults)
             self._tables[name] = table
             setattr(self, name, table)
+
+    def snapshot(self) -> StoredState:
+        """A read-only view of the stored state that keeps every row, and every table's
+        size, it reads (misses too) for as long as it is used: for one reader's many
+        look-ups (one HTTP answer), made one query per round by :meth:`prefetch`. It sees
+        what was committed when it first read each row, so it is taken after the state
+        caught up, and dropped with the answer; nothing it holds decides an append."""
+        view = StoredState(self.store)
+        view.named = self.named
+        view.caching = view.read_only = True
+        return view
+
+    def writable(self) -> None:
+        """Raise if this is a snapshot: a read-only view takes no changes."""
+        if self.read_only:
+            raise RuntimeError("a snapshot of the rule state is read-only")
 
     def fetch(self, wanted: Iterable[tuple[str, Hashable]]) -> dict[tuple[str, Hashable], Any]:
         """Read the values of ``(table, key)`` pairs in one query; absent ones are left out."""
@@ -227,7 +259,8 @@ class StoredState(LedgerState):
         return out
 
     def prefetch(self, wanted: Iterable[tuple[str, Hashable]]) -> None:
-        """Cache, in one query, the rows a batch is about to consult (only inside a batch)."""
+        """Cache, in one query, the rows a batch (or a snapshot's reader) is about to
+        consult; outside a batch and a snapshot, nothing (nothing is kept there)."""
         if self.caching:
             todo = [
                 (t, k)
@@ -256,6 +289,7 @@ class StoredState(LedgerState):
 
     # -- batches ------------------------------------------------------------------------------
     def begin(self) -> None:
+        self.writable()
         if self.caching:
             raise RuntimeError("a batch is already open")
         self._reset()

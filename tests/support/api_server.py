@@ -87,7 +87,7 @@ class Live:
     database_url: str
     client: httpx.Client
     config: ApiConfig
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # "app": the FastAPI application
 
     def problem(self, response: httpx.Response) -> dict[str, Any]:
         """The problem document of a refused request (checked to be one)."""
@@ -168,7 +168,7 @@ def _serve(
         # their texts in English, the catalogue's source (tests/test_i18n.py reads Dutch).
         english = {"Accept-Language": "en"}
         with httpx.Client(base_url=url, timeout=30, cookies=no_cookies, headers=english) as client:
-            yield Live(url, database_url, client, config)
+            yield Live(url, database_url, client, config, extra={"app": app})
     finally:
         server.should_exit = True
         thread.join(30)

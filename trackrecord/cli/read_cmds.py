@@ -18,7 +18,7 @@ from rich.table import Table
 
 from ledger.access import shows_directory_entry, today_utc
 from ledger.catalogue import Part
-from ledger.entry_view import contribution_parts, view_entry
+from ledger.entry_view import contribution_parts, prefetch_views, view_entry
 from ledger.errors import NotFound
 from ledger.imported_view import ImportedRecordView
 from ledger.service import StoredEntry
@@ -49,7 +49,7 @@ def show(
     session) may see it: their identity stream, their record stream and the records they
     brought from other ledgers (imported)."""
     cli = cli_context(ctx)
-    state = cli.state()
+    state = cli.service.snapshot()  # keeps what it reads: the look-ups below, read ahead
     viewer = cli.reader(state)
     identity = cli.service.read_stream(f"identity/{person}")
     try:
@@ -58,6 +58,7 @@ def show(
         record = []
     today = today_utc()
     parts = contribution_parts(record)
+    prefetch_views(state, (*identity, *record), viewer)
     views = [view_entry(s, viewer, state, today=today, parts=parts) for s in (*identity, *record)]
     withheld = {v.stored.entry.hash: v.reason for v in views if not v.shown}
     imported = cli.ledger.imported_views(person, viewer, today=today)
@@ -147,9 +148,10 @@ def log(
 ) -> None:
     """List entries of the whole log in order, a page at a time."""
     cli = cli_context(ctx)
-    state = cli.state()
+    state = cli.service.snapshot()  # keeps what it reads: the look-ups below, read ahead
     viewer = cli.reader(state)
     page = cli.service.read_log(after=after, limit=limit)
+    prefetch_views(state, (s for _, s in page), viewer)
     today = today_utc()
     record_parts: dict[str, dict[str, Part]] = {}
 
