@@ -2,6 +2,7 @@
 
     python -m bench.scale [--quick] [--sizes 10000,100000] [--backends sqlite,postgresql]
                           [--cache DIR] [--build-only] [--processes 1,2,4]
+                          [--figures a,b,c,d,e,f,g]
 
 For each size the demo ledger (:mod:`trackrecord.demo`: realistic, signed, every rule
 kept; about 21.9 entries per person) is built once by a bulk path
@@ -22,6 +23,8 @@ distinct people, on a service with its caches off (:func:`service_load`);
 (f) exporting one person's bundle (``trackrecord export``), process start to exit;
 (g) ``trackrecord audit``: entries/s and its peak RSS; up to 100,000 entries again with
 ``trackrecord audit --spill-at N`` (past that the default audit spills already).
+``--figures`` measures only the figures it names (letters); with a reference, (d), (e)
+and (f) are measured on the reference too, on a copy of its own, in the same run.
 
 The reference is main just before the entries' positions moved into the store
 (``--reference-rev``, default ``5fbcc67^``: ``89d08cb^``, before the rule state moved
@@ -517,6 +520,7 @@ def service_load(
     from bench.http import READ_LUA, wrk
 
     out: dict[str, Latency] = {}
+    work.mkdir(parents=True, exist_ok=True)
     with _serving(code, ledger, port, *_CACHES_OFF):
         base = f"http://127.0.0.1:{port}"
         people = random.Random(7).sample(ledger.people, len(ledger.people))
@@ -587,6 +591,7 @@ def _connect(base: str) -> http.client.HTTPConnection:
 
 
 def export_bundle(code: Code, ledger: Ledger, into: Path) -> Timing:
+    into.mkdir(parents=True, exist_ok=True)
     return code.run(ledger, "export", ledger.employee, "-o", str(into / "bundle.json"))[0]
 
 
@@ -924,6 +929,7 @@ def measure(
     work: Path,
 ) -> list[Row]:
     rows: list[Row] = []
+    figures = set(args.figures.split(","))
     mine: Ledger = make(work / "mine")
     theirs: Ledger | None = make(work / "ref") if ref is not None else None
     n = mine.entries
@@ -932,39 +938,55 @@ def measure(
     _say(f"{backend} {size}: trackrecord migrate (once)")
     migrated, _ = here.run(mine, "migrate")
     rows.append(_timed("(0) trackrecord migrate, once", n, backend, migrated, None))
-    _say(f"{backend} {size}: {n} entries; (a) CLI append")
-    a = cli_append(here, mine)
-    a_ref = _reference(lambda: cli_append(ref, theirs) if ref and theirs else None, size, backend)
-    rows.append(_timed("(a) CLI append, start to exit", n, backend, a, a_ref))
-    _say(f"{backend} {size}: (b)(c) service start, RSS, {args.reads} reads")
-    ready, rss0, rss1 = service(here, mine, args.port, args.reads)
-    ref_b = _reference(
-        lambda: service(ref, theirs, args.port + 1, args.reads) if ref and theirs else None,
-        size,
-        backend,
-    )
-    rows.append(_timed("(b) service start to first answer", n, backend, ready,
-                       ref_b[0] if ref_b else None))  # fmt: skip
-    rows.append(Row("(c) service RSS after start", n, backend, rss0, "MiB",
-                    ref_b[1] if ref_b else None))  # fmt: skip
-    rows.append(Row(f"(c) service RSS after {args.reads} reads", n, backend, rss1,
-                    "MiB", ref_b[2] if ref_b else None))  # fmt: skip
-    _say(f"{backend} {size}: (d) uncached reads under load, (e) signed writes")
-    load = service_load(here, mine, args.port, args, work)
-    for key, figure in (
-        ("record", "(d) uncached record read under load"),
-        ("portfolio", "(d) uncached portfolio read under load"),
-        ("write", "(e) signed HTTP write, one at a time"),
-    ):
-        got = load[key]
-        failed = f"{got.failed} of {got.requests} not 2xx ({got.detail})" if got.failed else ""
-        for which, value in (("p50", got.p50), ("p99", got.p99)):
-            rows.append(Row(f"{figure} {which}", n, backend, value, "ms", note=failed))
-        if key != "write":
-            rows.append(Row(f"{figure}, requests/s", n, backend, got.rate, "/s"))
-    _say(f"{backend} {size}: (f) export, (g) audit")
-    rows.append(_timed("(f) export one bundle, start to exit", n, backend,
-                       export_bundle(here, mine, work), None))  # fmt: skip
+    if ref is not None and theirs is not None and figures & {"d", "f"}:
+        _reference(lambda: ref.run(theirs, "migrate"), size, backend)  # its read models
+    if "a" in figures:
+        _say(f"{backend} {size}: {n} entries; (a) CLI append")
+        a = cli_append(here, mine)
+        a_ref = _reference(
+            lambda: cli_append(ref, theirs) if ref and theirs else None, size, backend
+        )
+        rows.append(_timed("(a) CLI append, start to exit", n, backend, a, a_ref))
+    if figures & {"b", "c"}:
+        _say(f"{backend} {size}: (b)(c) service start, RSS, {args.reads} reads")
+        ready, rss0, rss1 = service(here, mine, args.port, args.reads)
+        ref_b = _reference(
+            lambda: service(ref, theirs, args.port + 1, args.reads) if ref and theirs else None,
+            size,
+            backend,
+        )
+        rows.append(_timed("(b) service start to first answer", n, backend, ready,
+                           ref_b[0] if ref_b else None))  # fmt: skip
+        rows.append(Row("(c) service RSS after start", n, backend, rss0, "MiB",
+                        ref_b[1] if ref_b else None))  # fmt: skip
+        rows.append(Row(f"(c) service RSS after {args.reads} reads", n, backend, rss1,
+                        "MiB", ref_b[2] if ref_b else None))  # fmt: skip
+    if figures & {"d", "e"}:
+        _say(f"{backend} {size}: (d) uncached reads under load, (e) signed writes")
+        load = service_load(here, mine, args.port, args, work)
+        # (d) on the reference too, in the same run: what a change to the reads did
+        ref_load = _reference(
+            lambda: (
+                service_load(ref, theirs, args.port + 1, args, work / "ref-load")
+                if ref and theirs and "d" in figures
+                else None
+            ),
+            size,
+            backend,
+        )
+        rows += _load_rows(load, ref_load, n, backend)
+    if "f" in figures:
+        _say(f"{backend} {size}: (f) export")
+        f_ref = _reference(
+            lambda: export_bundle(ref, theirs, work / "ref-export") if ref and theirs else None,
+            size,
+            backend,
+        )
+        rows.append(_timed("(f) export one bundle, start to exit", n, backend,
+                           export_bundle(here, mine, work), f_ref))  # fmt: skip
+    if "g" not in figures:
+        return rows
+    _say(f"{backend} {size}: (g) audit")
     rate, peak = audit_figures(here, mine)
     rows.append(Row("(g) audit entries/s", n, backend, rate, "/s"))
     rows.append(Row("(g) audit peak RSS", n, backend, peak, "MiB"))
@@ -973,6 +995,30 @@ def measure(
         rate, peak = audit_figures(here, mine, "--spill-at", str(args.spill_at))
         rows.append(Row(f"{spilling} entries/s", n, backend, rate, "/s"))
         rows.append(Row(f"{spilling} peak RSS", n, backend, peak, "MiB"))
+    return rows
+
+
+def _load_rows(
+    load: dict[str, Latency], ref: dict[str, Latency] | None, n: int, backend: str
+) -> list[Row]:
+    """The rows of (d) and (e) (``ref``: the reference's, where measured)."""
+    rows = []
+    for key, figure in (
+        ("record", "(d) uncached record read under load"),
+        ("portfolio", "(d) uncached portfolio read under load"),
+        ("write", "(e) signed HTTP write, one at a time"),
+    ):
+        got = load[key]
+        theirs = None if ref is None else ref.get(key)
+        failed = f"{got.failed} of {got.requests} not 2xx ({got.detail})" if got.failed else ""
+        if theirs is not None and theirs.failed:
+            failed += f"; reference: {theirs.failed} of {theirs.requests} not 2xx"
+        for which in ("p50", "p99"):
+            value, before = getattr(got, which), getattr(theirs, which, None)
+            rows.append(Row(f"{figure} {which}", n, backend, value, "ms", before, note=failed))
+        if key != "write":
+            rate = None if theirs is None else theirs.rate
+            rows.append(Row(f"{figure}, requests/s", n, backend, got.rate, "/s", rate))
     return rows
 
 
@@ -1138,6 +1184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=10**9,
         help="build and measure PostgreSQL ledgers only up to this many entries",
     )
+    parser.add_argument(
+        "--figures",
+        default="a,b,c,d,e,f,g",
+        help="which figures to measure (letters, comma-separated); (0), the upgrade, always. "
+        "With a reference, (d) and (f) are measured on it too",
+    )
     parser.add_argument("--reads", type=int, default=10_000)
     parser.add_argument("--load-seconds", type=int, default=20, help="(d) and the 2nd table")
     parser.add_argument("--connections", type=int, default=8, help="(d): wrk's connections")
@@ -1234,10 +1286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.load_seconds} s per row cycling through up to 20,000 distinct people in a "
         f"shuffled order, so no answer can come from a cache; (e) {args.writes} signed "
         f"claims of the featured people sent one at a time, 10 a second, on that service; "
-        f"(d) and (e) are not measured on the reference. Times are CPU seconds (user + "
-        f"system) of the process, wall-clock in brackets: on a shared machine the wall clock "
-        f"measures the load; goals are judged on CPU time, latencies on the wall clock. "
-        f"Sizes not listed were not measured."
+        f"(d), (e) and (f) are measured on the reference too, on its own copy. Times are "
+        f"CPU seconds (user + system) of the process, wall-clock in brackets: on a shared "
+        f"machine the wall clock measures the load; goals are judged on CPU time, latencies "
+        f"on the wall clock. Sizes not listed were not measured."
         + "".join(f" The reference failed ({why})." for why in REFERENCE_FAILURES)
     )
     if rows:
