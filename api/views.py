@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from ledger.access import application_status, applied_for, review_inbox, shows_assignee
 from ledger.canonical import b64encode
-from ledger.catalogue import Ring
+from ledger.catalogue import Part, Ring
 from ledger.entry import decode_record
 from ledger.entry_view import prefetch_views
 from ledger.erasure import withhold_erased
