@@ -285,7 +285,7 @@ def test_an_hr_file_is_imported_on_the_admin_page(
         size = server.size()
         with page.expect_navigation():
             page.click("#import-apply")
-        expect(page.locator("#import-heading + .success")).to_contain_text("Imported 2 rows")
+        expect(page.locator("#import-heading + .success")).to_contain_text("Rows imported: 2.")
         expect(page.locator("#status")).to_be_empty()  # said once, where the user acted
         assert server.size() == size + 3  # two registrations and one manager role
         anna = _as_member(server, "/people/hr-1")

@@ -184,7 +184,7 @@ document.getElementById("import-form")?.addEventListener(
     document.getElementById("import-summary").textContent = counts;
     // applying also keeps the file's e-mail addresses for notifications, so an unchanged file applies too
     document.getElementById("import-apply").hidden = data.refused > 0;
-    if (data.refused > 0) say(_("Nothing can be imported while %(count)s rows are refused.", { count: data.refused }), true);
+    if (data.refused > 0) say(_("Nothing can be imported while rows are refused (refused rows: %(count)s).", { count: data.refused }), true);
   }),
 );
 
@@ -225,6 +225,6 @@ document.getElementById("import-apply")?.addEventListener(
       const problem = await kept.json();
       throw new Error(`${problem.code}: ${problem.detail}`);
     }
-    reloadWith(document.getElementById("import-form"), _("Imported %(count)s rows.", { count: done }));
+    reloadWith(document.getElementById("import-form"), _("Rows imported: %(count)s.", { count: done }));
   }),
 );

@@ -169,8 +169,10 @@ document.getElementById("bundle-form")?.addEventListener(
     const name = r?.display_name || _("name withheld");
     const facts = r
       ? _(
+          // counts after a colon: "1 contributions" read wrong, and the scripts' texts
+          // have no plural forms
           "the record of %(person)s (%(name)s) at checkpoint %(size)s of %(origin)s — " +
-            "%(entries)s entries, %(contributions)s contributions, %(endorsements)s endorsements",
+            "entries: %(entries)s, contributions: %(contributions)s, endorsements: %(endorsements)s",
           {
             person: r.person,
             name,
