@@ -54,6 +54,7 @@ def audit_command(
     key valid at that log position, every rule, and the Merkle log.
     """
     cli = cli_context(ctx)
+    cli.upgrade_on_open = False  # the audit reads the store as it is, and writes nothing
     report = run_audit(cli, cli.ledger.store, workers=workers, spill_at=spill_at)
     if report.ok:
         report = _with_read_models(cli, report)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -38,6 +38,11 @@ class CliContext:
     console: Console = field(default_factory=Console)
     err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     _ledger: Ledger | None = None
+    # (positions indexed, entries folded) when the ledger was opened: one an earlier
+    # version wrote is brought up to date then (:meth:`_bring_up_to_date`)
+    upgraded: tuple[int, int] = (0, 0)
+    # False for a command that must not write (the audit checks the store as it is)
+    upgrade_on_open: bool = True
 
     @property
     def ledger(self) -> Ledger:
@@ -49,7 +54,29 @@ class CliContext:
         """
         if self._ledger is None:
             self._ledger = self.settings.open_ledger(on_erasure=(self.purge_read_models,))
+            if self.upgrade_on_open:
+                self.upgraded = self._bring_up_to_date(self._ledger.service)
         return self._ledger
+
+    def _bring_up_to_date(self, service: LedgerService) -> tuple[int, int]:
+        """Index the positions of, and fold into the stored rule state, the entries a
+        ledger written by an earlier version does not follow yet (once; normally there
+        are none and this costs three indexed reads); return how many (indexed,
+        folded). It says so on stderr first, with progress: on a large ledger this takes
+        minutes, and a command that is silent meanwhile looks hung."""
+        if not service.behind():
+            return 0, 0
+        self.err.print(
+            "this ledger was written by an earlier version: building its rule state and "
+            f"entry positions from its {service.store.count_nodes(0):,} entries, once…"
+        )
+
+        def shown(what: str) -> Callable[[int], None]:
+            return lambda n: self.err.print(f"  {n:,} {what}")
+
+        indexed = service.index_positions(progress=shown("positions indexed"))
+        folded = service.catch_up(progress=shown("entries folded"))
+        return indexed, folded
 
     def create_ledger(self) -> Ledger:
         """The ledger at ``--db``, created (tables, service key) if there is none yet."""
@@ -151,7 +178,6 @@ class CliContext:
         except ProjectionError as exc:
             raise CliError(exc.code, exc.message) from exc
         try:
-            bind_read_model_key(engine, read_model_key(self.ledger.store))
             with engine.connect() as conn:
                 present = set(inspect(conn).get_table_names())
                 if not {t.name for t in metadata.sorted_tables} <= present:
@@ -161,6 +187,8 @@ class CliContext:
                         f"rebuild {name}` first",
                         exit_code=ExitCode.STORE,
                     )
+                # only now: the key is created on first use, and a read creates nothing
+                bind_read_model_key(engine, read_model_key(self.ledger.store))
                 yield conn
         finally:
             engine.dispose()
@@ -168,8 +196,11 @@ class CliContext:
     def verify_read_models(self) -> None:
         """Verify the read models in the ledger's database against a rebuild from its log
         (:func:`projections.verify.verify_read_models`); raise its ``ReadModelMismatch``."""
+        from sqlalchemy import inspect
+
         from projections import EntryReader, ProjectionError, create_read_model_engine
         from projections.sealed import bind_read_model_key, read_model_key
+        from projections.tracking import tracking_table
         from projections.verify import ReadModelMismatch, verify_read_models
 
         try:
@@ -177,6 +208,9 @@ class CliContext:
         except ProjectionError as exc:
             raise CliError(exc.code, exc.message) from exc
         try:
+            with engine.connect() as conn:
+                if not inspect(conn).has_table(tracking_table.name):
+                    return  # no read model was ever built: nothing to compare, nothing to create
             bind_read_model_key(engine, read_model_key(self.ledger.store))
             verify_read_models(EntryReader(self.ledger.store), engine)
         except ReadModelMismatch:

@@ -37,18 +37,9 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Build the rule state and the entries' positions of a ledger written by an earlier
     version from its log (once)."""
     cli = cli_context(ctx)
-    service = cli.service
     started = time.perf_counter()
-    indexed = folded = 0
-    if service.behind():
-        if not as_json:
-            cli.err.print("building the rule state and the entries' positions from the log, once…")
-        indexed = service.index_positions(
-            progress=None if as_json else lambda n: cli.err.print(f"  {n} positions indexed")
-        )
-        folded = service.catch_up(
-            progress=None if as_json else lambda n: cli.err.print(f"  {n} entries folded")
-        )
+    service = cli.service  # opening builds what an earlier version did not keep, with progress
+    indexed, folded = cli.upgraded
     schema, caught_up = _upgrade_read_models(cli, quiet=as_json)
     seconds = round(time.perf_counter() - started, 3)
     entries = service.state.size
