@@ -32,6 +32,7 @@ __all__ = [
     "RegistrationRequest",
     "admin_scope",
     "check_department",
+    "check_new_person_id",
     "request_payload",
     "request_status",
     "verify_registration_request",
@@ -112,13 +113,8 @@ def verify_registration_request(
             "'.', '_' and '-'",
             field="person",
         )
-    if request.kind == "register" and request.person in RESERVED_PERSON_IDS:
-        raise RegistrationRefused(
-            "reserved_id",
-            f"{request.person!r} cannot be a person id: the service's addresses use it; "
-            "choose another",
-            field="person",
-        )
+    if request.kind == "register":
+        check_new_person_id(request.person)
     name = request.display_name
     if not name.strip() or len(name) > MAX_DISPLAY_NAME:
         raise RegistrationRefused(
@@ -188,6 +184,17 @@ def admin_scope(state: LedgerState, person: str) -> frozenset[str] | None:
     if state.is_operator(me):
         return None
     return frozenset(scope for role, scope in me.roles if role == "admin")
+
+
+def check_new_person_id(person: str) -> None:
+    """Raise :class:`RegistrationRefused` (``reserved_id``) if ``person`` may not be
+    registered: a word of the service's addresses (docs/rules.md §4)."""
+    if person in RESERVED_PERSON_IDS:
+        raise RegistrationRefused(
+            "reserved_id",
+            f"{person!r} cannot be a person id: the service's addresses use it; choose another",
+            field="person",
+        )
 
 
 def check_department(organisation: str, department: str | None) -> None:

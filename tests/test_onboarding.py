@@ -159,6 +159,12 @@ def test_requests_that_cannot_be_filed_are_refused_with_their_reason(server: Liv
     good = {**_request(newcomer, "onbx-new", "Nieuw", w.origin), "invitation": _token_of(link)}
     assert server.client.post("/registrations", json=good).status_code == 201
 
+    reserved = server.client.post(
+        "/invitations",
+        json={"organisation": ORG, "department": DEPT, "person": "search"},
+        headers=_bearer(admin_token),
+    )
+    assert (server.problem(reserved)["code"], reserved.status_code) == ("reserved_id", 422)
     fixed = _invite(server, admin_token, person="onbx-fixed")["link"]
     wrong = {**_request(newcomer, "onbx-other", "X", w.origin), "invitation": _token_of(fixed)}
     assert server.problem(server.client.post("/registrations", json=wrong))["code"] == "not_invited"

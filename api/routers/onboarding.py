@@ -21,6 +21,7 @@ from ledger.onboarding import (
     RegistrationRequest,
     admin_scope,
     check_department,
+    check_new_person_id,
     verify_registration_request,
 )
 from ledger.people_import import (
@@ -277,6 +278,8 @@ def invite(
     """Create a one-time, expiring invitation link (admins of the organisation only)."""
     _require_admin_of(ctx, session.person, body.organisation)
     check_department(body.organisation, body.department)
+    if body.person is not None:
+        check_new_person_id(body.person)
     invitation, token = ctx.onboarding.invite(
         organisation=body.organisation,
         department=body.department,

@@ -77,7 +77,7 @@ document.getElementById("invite-form")?.addEventListener(
     const invitation = await api("POST", "/invitations", body);
     document.getElementById("invitation-link").textContent = invitation.link;
     say(_("Invitation created, valid until %(until)s: hand the link to the newcomer.", { until: invitation.expires_at }));
-  }),
+  }, { reserved_id: "person", bad_department: "department" }),
 );
 
 document.getElementById("role-form")?.addEventListener(
