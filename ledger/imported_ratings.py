@@ -16,7 +16,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +27,10 @@ from .imports import ImportedRecord, ImportRegistry, key_state
 __all__ = [
     "ImportedEvidence",
     "ImportedRating",
+    "NewestBundle",
     "bundle_evidence",
     "bundle_ratings",
-    "imported_evidence",
-    "imported_ratings",
+    "newest_bundles",
 ]
 
 
@@ -143,40 +143,38 @@ def _seconds(timestamp: str) -> int:
     return int(_dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
 
 
-def imported_ratings(
+@dataclass(frozen=True)
+class NewestBundle:
+    """A person's newest imported bundle of one origin, parsed (``doc``)."""
+
+    person: str
+    origin: str
+    doc: Mapping[str, Any]
+
+    def ratings(self) -> list[ImportedRating]:
+        """The active ratings it carries (:func:`bundle_ratings`)."""
+        return bundle_ratings(self.doc, self.person, self.origin)
+
+    def evidence(self) -> list[ImportedEvidence]:
+        """The evidence it carries (:func:`bundle_evidence`)."""
+        return bundle_evidence(self.doc, self.person, self.origin)
+
+
+def newest_bundles(
     registry: ImportRegistry, records: Sequence[ImportedRecord] | None = None
-) -> list[ImportedRating]:
-    """The active ratings in every person's newest imported bundle of each origin
-    (:func:`bundle_ratings`), by person and origin, among ``records`` (default: every
-    record in ``registry``); a later bundle of an origin holds everything an earlier
-    one does."""
-    out: list[ImportedRating] = []
-    for doc, person, origin in _newest_bundles(registry, records):
-        out.extend(bundle_ratings(doc, person, origin))
-    return out
-
-
-def imported_evidence(
-    registry: ImportRegistry, records: Sequence[ImportedRecord] | None = None
-) -> list[ImportedEvidence]:
-    """The evidence in every person's newest imported bundle of each origin
-    (:func:`bundle_evidence`), by person and origin, among ``records`` (default: every
-    record in ``registry``)."""
-    out: list[ImportedEvidence] = []
-    for doc, person, origin in _newest_bundles(registry, records):
-        out.extend(bundle_evidence(doc, person, origin))
-    return out
-
-
-def _newest_bundles(
-    registry: ImportRegistry, records: Sequence[ImportedRecord] | None
-) -> Iterator[tuple[Mapping[str, Any], str, str]]:
-    """``(bundle document, person, origin)`` of every person's newest imported bundle of
-    each origin among ``records`` (default: all in ``registry``), by person and origin."""
+) -> list[NewestBundle]:
+    """Every person's newest imported bundle of each origin among ``records`` (default:
+    every record in ``registry``), parsed, by person and origin: a later bundle of an
+    origin holds everything an earlier one does, so its ratings and evidence are the
+    person's from there. Each bundle is read (and parsed) once here."""
     newest: dict[tuple[str, str], ImportedRecord] = {}
     for r in registry.imported_records() if records is None else records:
         kept = newest.get((r.person, r.origin))
         if kept is None or kept.checkpoint_size < r.checkpoint_size:
             newest[(r.person, r.origin)] = r
-    for (person, origin), r in sorted(newest.items()):
-        yield load_bundle(registry.bundle_text(origin, person, r.checkpoint_size)), person, origin
+    return [
+        NewestBundle(
+            person, origin, load_bundle(registry.bundle_text(origin, person, r.checkpoint_size))
+        )
+        for (person, origin), r in sorted(newest.items())
+    ]

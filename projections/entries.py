@@ -17,7 +17,7 @@ import datetime as _dt
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -25,8 +25,8 @@ from keys import key_id_for
 from ledger.imported_ratings import (
     ImportedEvidence,
     ImportedRating,
-    imported_evidence,
-    imported_ratings,
+    NewestBundle,
+    newest_bundles,
 )
 from ledger.imports import ImportedRecord, ImportRegistry
 from ledger.store import Store
@@ -34,8 +34,7 @@ from ledger.store import Store
 __all__ = [
     "AcceptedEntry",
     "EntryReader",
-    "ImportedEvidenceInputs",
-    "ImportedInputs",
+    "ImportedBundles",
     "ImportsCounted",
     "epoch_seconds",
     "json_list",
@@ -127,7 +126,7 @@ _COUNTED_KIND = "reputation-refresh"  # the row MAC's kind (ledger.vault.Vault.r
 
 @dataclass(frozen=True)
 class ImportsCounted:
-    """What a reputation refresh counted besides the log: ``records`` imported records,
+    """What a refresh (reputation, matching) counted besides the log: ``records`` imported records,
     the newest imported at ``latest`` (``imported_at``; "" with none), at the declared
     trust ``weights`` by origin. Imported records are only added, so the records a
     refresh counted are those imported up to ``latest`` (projections.verify rebuilds a
@@ -138,7 +137,8 @@ class ImportsCounted:
     weights: dict[str, float]
 
     def as_json(self) -> str:
-        """The stored form (``rep_refresh.inputs``): JSON with sorted keys."""
+        """The stored form (``rep_refresh.inputs``, ``mt_refresh.inputs``): JSON with
+        sorted keys."""
         doc = {"latest": self.latest, "records": self.records, "weights": self.weights}
         return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
@@ -153,22 +153,29 @@ class ImportsCounted:
             return None
 
 
-class ImportedInputs(NamedTuple):
-    """The imported ratings a refresh counts, the declared trust in their origins, and
-    what that is (:class:`ImportsCounted`)."""
+@dataclass(frozen=True)
+class ImportedBundles:
+    """The imported records a refresh cycle counts, read once
+    (:meth:`EntryReader.imported_bundles`) and handed to every refresh step of the cycle
+    (reputation counts their ratings, matching their evidence): each person's newest
+    bundle of each origin, parsed, and what that is (:class:`ImportsCounted`, with the
+    declared trust in each origin)."""
 
-    ratings: list[ImportedRating]
-    weights: dict[str, float]
+    bundles: tuple[NewestBundle, ...]
     counted: ImportsCounted
 
+    @property
+    def weights(self) -> dict[str, float]:
+        """The declared trust in each trusted origin, as counted."""
+        return self.counted.weights
 
-class ImportedEvidenceInputs(NamedTuple):
-    """The imported evidence a matching refresh counts, the declared trust in its origins,
-    and what that is (:class:`ImportsCounted`)."""
+    def ratings(self) -> list[ImportedRating]:
+        """The active ratings the bundles carry, by person and origin."""
+        return [r for b in self.bundles for r in b.ratings()]
 
-    evidence: list[ImportedEvidence]
-    weights: dict[str, float]
-    counted: ImportsCounted
+    def evidence(self) -> list[ImportedEvidence]:
+        """The evidence of skills the bundles carry, by person and origin."""
+        return [e for b in self.bundles for e in b.evidence()]
 
 
 class EntryReader:
@@ -191,32 +198,18 @@ class EntryReader:
             for r in self.store.read_records(after=after, limit=limit)
         ]
 
-    def imported(self) -> tuple[list[ImportedRating], dict[str, float]]:
-        """The ratings in the store's imported records and the declared trust in each
-        trusted origin (:mod:`ledger.imported_ratings`), as :meth:`imported_inputs`."""
-        inputs = self.imported_inputs()
-        return inputs.ratings, inputs.weights
-
-    def imported_inputs(self, *, as_of: ImportsCounted | None = None) -> ImportedInputs:
-        """The ratings in the store's imported records and the declared trust in each
-        trusted origin (:mod:`ledger.imported_ratings`): what the reputation refresh
-        counts besides the log, read the same way by a rebuild (projections.verify).
+    def imported_bundles(self, *, as_of: ImportsCounted | None = None) -> ImportedBundles:
+        """What a refresh counts besides the log: the store's imported records, each
+        person's newest bundle of each origin read and parsed once, at the declared trust
+        in each trusted origin (:mod:`ledger.imported_ratings`); read the same way by a
+        rebuild (projections.verify).
 
         ``as_of``: what an earlier refresh counted; then the records imported up to its
         ``latest`` at its weights, when they are still all there (else what is there now).
         Raises :class:`~ledger.imports.TrustWeightTampered` for a forged weight row.
         """
         registry, records, counted = self._counted_records(as_of)
-        return ImportedInputs(imported_ratings(registry, records), counted.weights, counted)
-
-    def imported_evidence(self, *, as_of: ImportsCounted | None = None) -> ImportedEvidenceInputs:
-        """The evidence in the store's imported records and the declared trust in each
-        trusted origin (:mod:`ledger.imported_ratings`): what the matching refresh counts
-        besides the log, chosen as :meth:`imported_inputs` chooses the records (``as_of``).
-        Raises :class:`~ledger.imports.TrustWeightTampered` for a forged weight row."""
-        registry, records, counted = self._counted_records(as_of)
-        evidence = imported_evidence(registry, records)
-        return ImportedEvidenceInputs(evidence, counted.weights, counted)
+        return ImportedBundles(tuple(newest_bundles(registry, records)), counted)
 
     def _counted_records(
         self, as_of: ImportsCounted | None

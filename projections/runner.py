@@ -39,7 +39,7 @@ from ledger.store.base import SCHEMA_LOCK
 from .base import ReadModel
 from .batch import WriteBatch
 from .db import CATCH_UP_LOCK, exclusive, writing, xact_lock
-from .entries import AcceptedEntry, EntryReader
+from .entries import AcceptedEntry, EntryReader, ImportedBundles
 from .erasure import PURGED, compact
 from .errors import ProjectorBusy, TrackingConflict, UnknownReadModel
 from .schema import SchemaChange
@@ -65,9 +65,13 @@ class Refreshable(Protocol):
     refresh_tables: tuple[str, ...]
     """The tables only the refresh step writes, the last one its record ``(position, at)``."""
 
-    def refresh(self, engine: Engine, *, at: int, log: EntryReader) -> None:
-        """Recompute derived values from the read model's rows (and what ``log`` holds
-        besides entries: imported records), as of Unix time ``at``."""
+    def refresh(
+        self, engine: Engine, *, at: int, log: EntryReader, imports: ImportedBundles
+    ) -> None:
+        """Recompute derived values from the read model's rows and from what ``log``
+        holds besides entries, its imported records (``imports``, read once for every
+        refresh step of the cycle), as of Unix time ``at``; record it
+        (:func:`projections.refresh.record_refresh`)."""
 
     def refreshed(self, conn: Connection) -> tuple[int, int] | None:
         """The last refresh as stored: ``(position, at)``, the log position and the Unix
@@ -325,13 +329,18 @@ class Projector:
         model.view.reset(conn, position=0)
 
     def refresh(self, names: Iterable[str] | None = None, *, at: int | None = None) -> None:
-        """Run the refresh step of the read models that have one, as of Unix time ``at``."""
+        """Run the refresh step of the read models that have one, as of Unix time ``at``:
+        one cycle, which reads the imported records once and hands them to every step."""
         moment = self._clock() if at is None else at
         self._imports_seen = self.log.imports_stamp()
+        steps = [m for m in self.select(names) if isinstance(m, Refreshable)]
+        if not steps:
+            return
+        imports = self.log.imported_bundles()
+        self.log.row_key_ready()  # before any write transaction: the steps MAC their record
         with _gc_paused():
-            for model in self.select(names):
-                if isinstance(model, Refreshable):
-                    model.refresh(self.engine, at=moment, log=self.log)
+            for model in steps:
+                model.refresh(self.engine, at=moment, log=self.log, imports=imports)
 
     # -- following ----------------------------------------------------------------------
     def follow(

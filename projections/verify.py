@@ -51,8 +51,7 @@ from .db import create_read_model_engine
 from .entries import (
     AcceptedEntry,
     EntryReader,
-    ImportedEvidenceInputs,
-    ImportedInputs,
+    ImportedBundles,
     ImportsCounted,
 )
 from .errors import ProjectionError
@@ -136,11 +135,8 @@ class _EntriesUpTo(EntryReader):
         self.stop = stop
         self.counted = counted
 
-    def imported_inputs(self, *, as_of: ImportsCounted | None = None) -> ImportedInputs:
-        return super().imported_inputs(as_of=as_of or self.counted)
-
-    def imported_evidence(self, *, as_of: ImportsCounted | None = None) -> ImportedEvidenceInputs:
-        return super().imported_evidence(as_of=as_of or self.counted)
+    def imported_bundles(self, *, as_of: ImportsCounted | None = None) -> ImportedBundles:
+        return super().imported_bundles(as_of=as_of or self.counted)
 
     def row_key_ready(self) -> None:
         """Nothing: verifying only reads (a live refresh made the row key)."""

@@ -26,6 +26,7 @@ from ledger.errors import MalformedInput
 from ledger.imports import DEFAULT_TRUST_WEIGHT, ImportRegistry, TrustWeightTampered
 from ledger.statement import Signer
 from ledger.store import open_store
+from projections.entries import ImportsCounted
 from projections.matching.queries import (
     AssignmentSpec,
     ImportedSkill,
@@ -207,6 +208,44 @@ def test_rebuilt_read_models_equal_live_ones_with_imports(
 ) -> None:
     receiving.import_(origin, weight=0.6)
     verify_read_models(receiving.projector.log, receiving.projector.engine)
+
+
+def test_one_refresh_cycle_reads_the_imported_bundles_once_for_both_steps(
+    receiving: Receiving, origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reputation counts the imported records' ratings and matching their evidence; a
+    refresh cycle reads the stored bundles once (EntryReader.imported_bundles) and hands
+    them to both, which record what they counted the same way (projections.refresh)."""
+    receiving.import_(origin, weight=0.6)
+    store = receiving.ledger.service.store
+    read = store.import_bundle_text
+    reads: list[tuple[str, str, int]] = []
+
+    def counted_read(origin: str, person: str, size: int) -> str | None:
+        reads.append((origin, person, size))
+        return read(origin, person, size)
+
+    monkeypatch.setattr(store, "import_bundle_text", counted_read)
+    log = receiving.projector.log
+    log.imported_bundles()
+    once = len(reads)
+    assert once > 0
+    reads.clear()
+    receiving.projector.refresh(at=AT + 60)
+    assert len(reads) == once  # not once per refresh step
+    with receiving.projector.engine.connect() as conn:
+        marks = [
+            conn.execute(sa.text(f"SELECT position, at, inputs, inputs_mac FROM {table}")).one()
+            for table in ("rep_refresh", "mt_refresh")
+        ]
+    assert marks[0].inputs == marks[1].inputs  # the same imports, counted once
+    for position, at, inputs, mac in marks:
+        assert at == AT + 60
+        counted = ImportsCounted.from_json(inputs)
+        assert counted is not None
+        assert counted.weights == {ORIGIN: 0.6}
+        assert log.counted_is_bound(position, at, counted, mac)
+    verify_read_models(log, receiving.projector.engine)  # each rebuilt on its own
 
 
 def test_trust_weight_on_the_command_line(origin: Origin, tmp_path: Path) -> None:

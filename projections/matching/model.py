@@ -16,8 +16,9 @@ The result is a function of the log alone, whatever the batch boundaries.
 
 **Refresh step** (:meth:`MatchingModel.refresh`): the evidence in records imported from
 other ledgers is not in the log, so, as the reputation's refresh does with their
-ratings, it reads the imported records and the declared trust in their origins
-(:meth:`projections.entries.EntryReader.imported_evidence`) and writes ``mt_imported``
+ratings, it counts the imported records and the declared trust in their origins (read
+once per refresh cycle for both, :meth:`projections.entries.EntryReader.imported_bundles`,
+and recorded with the refresh, :mod:`projections.refresh`) and writes ``mt_imported``
 and ``mt_skills.imported`` (docs/reputation.md, "Imported evidence in matching") in one
 transaction, holding the tracking record's lock. Rows it made keep their
 ``imported`` weight through later batches (the deltas above never touch it, and a row
@@ -52,8 +53,9 @@ from ..access import DEFAULT_VISIBILITY, OPT_IN_PART
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
 from ..db import writing
-from ..entries import AcceptedEntry, EntryReader, json_list
+from ..entries import AcceptedEntry, EntryReader, ImportedBundles, json_list
 from ..erasure import PersonalColumn, by_author_key
+from ..refresh import record_refresh, refreshed
 from . import tables as t
 
 __all__ = ["MatchingModel"]
@@ -90,7 +92,6 @@ _FINISH_ALL = (
     .values(active=False)
 )
 _COPIED = ("organisation", "department", "visibility", "committed")
-_REFRESH_ROW = 1
 _INSERT_IMPORTED = insert(t.imported)
 
 
@@ -320,22 +321,23 @@ class MatchingModel(ReadModel):
     # -- refresh step: imported evidence --------------------------------------------------------
     def refreshed(self, conn: Connection) -> tuple[int, int] | None:
         """The mark of the last refresh, as stored: ``(position, at)``, or None before one."""
-        row = conn.execute(select(t.refresh_state.c.position, t.refresh_state.c.at)).first()
-        return None if row is None else (int(row[0]), int(row[1]))
+        return refreshed(conn, t.refresh_state)
 
-    def refresh(self, engine: Engine, *, at: int, log: EntryReader) -> None:
-        """Write the evidence of ``log``'s imported records, weighed by the declared trust
-        in their origin, to ``mt_imported`` and ``mt_skills.imported`` (one transaction;
-        ``at`` is recorded as the refresh's moment, with what it counted and its MAC, so
-        ``projections verify`` rebuilds it from the same imports). Holds the tracking
-        record's lock, so no batch changes ``mt_skills`` meanwhile."""
-        inputs = log.imported_evidence()
-        log.row_key_ready()
+    def refresh(
+        self, engine: Engine, *, at: int, log: EntryReader, imports: ImportedBundles
+    ) -> None:
+        """Write the evidence of the imported records (``imports``, read once for the
+        refresh cycle from ``log``), weighed by the declared trust in their origin, to
+        ``mt_imported`` and ``mt_skills.imported`` (one transaction; ``at`` is recorded as
+        the refresh's moment, with what it counted and its MAC, so ``projections verify``
+        rebuilds it from the same imports). Holds the tracking record's lock, so no batch
+        changes ``mt_skills`` meanwhile."""
+        evidence = imports.evidence()
         with writing(engine) as conn:
             position = self.view.position(conn, lock=True)
             i, s = t.imported.c, t.skills.c
-            known = _known_people(conn, {e.subject for e in inputs.evidence})
-            rows = _imported_rows(inputs.evidence, inputs.weights, known)
+            known = _known_people(conn, {e.subject for e in evidence})
+            rows = _imported_rows(evidence, imports.weights, known)
             best: dict[tuple[str, str], float] = {}
             for r in rows:
                 key = (r["person"], r["skill"])
@@ -356,15 +358,8 @@ class MatchingModel(ReadModel):
             self._add_imported(conn, {k: w for k, w in best.items() if w > 0})
             for chunk in _chunks(sorted({person for person, _ in earlier})):
                 conn.execute(_delete_empty(chunk))
-            conn.execute(delete(t.refresh_state))
-            conn.execute(
-                insert(t.refresh_state).values(
-                    id=_REFRESH_ROW,
-                    position=position,
-                    at=at,
-                    inputs=inputs.counted.as_json(),
-                    inputs_mac=log.counted_mac(position, at, inputs.counted),
-                )
+            record_refresh(
+                conn, t.refresh_state, position=position, at=at, counted=imports.counted, log=log
             )
 
     def _add_imported(self, conn: Connection, best: dict[tuple[str, str], float]) -> None:

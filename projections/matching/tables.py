@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
 )
 
+from ..refresh import mark_table
 from ..sealed import SealedText
 
 __all__ = [
@@ -160,14 +161,4 @@ imported = Table(  # written by the refresh step only
     sqlite_with_rowid=False,
 )
 
-refresh_state = Table(
-    "mt_refresh",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("position", BigInteger, nullable=False),
-    Column("at", BigInteger, nullable=False),
-    # what the refresh counted besides the log (projections.entries.ImportsCounted JSON)
-    # and its MAC under the ledger's row key, as in rep_refresh
-    Column("inputs", Text, nullable=True),
-    Column("inputs_mac", String(64), nullable=True),
-)
+refresh_state = mark_table("mt_refresh", metadata)

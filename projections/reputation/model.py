@@ -32,7 +32,8 @@ from ledger.imported_ratings import ImportedRating
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
 from ..db import writing
-from ..entries import AcceptedEntry, EntryReader, json_list
+from ..entries import AcceptedEntry, EntryReader, ImportedBundles, json_list
+from ..refresh import record_refresh, refreshed
 from . import tables as t
 from .formula import Raters, Rating, ReputationParams, quick_score
 from .standing import Edge, Standing, compute_standing
@@ -62,7 +63,6 @@ _WITHDRAW_RATINGS = delete(t.ratings).where(
 _REVOKE = delete(t.ratings).where(
     t.ratings.c.subject == bindparam("b_person"), t.ratings.c.id == bindparam("b_id")
 )
-_REFRESH_ROW = 1
 _CHUNK = 5000
 _TABLE_INSERTS: dict[str, Executable] = {}
 
@@ -145,18 +145,18 @@ class ReputationModel(ReadModel):
     # -- refresh step -----------------------------------------------------------------------
     def refreshed(self, conn: Connection) -> tuple[int, int] | None:
         """The mark of the last refresh, as stored: ``(position, at)``, or None before one."""
-        row = conn.execute(select(t.refresh_state.c.position, t.refresh_state.c.at)).first()
-        return None if row is None else (int(row[0]), int(row[1]))
+        return refreshed(conn, t.refresh_state)
 
-    def refresh(self, engine: Engine, *, at: int, log: EntryReader) -> None:
+    def refresh(
+        self, engine: Engine, *, at: int, log: EntryReader, imports: ImportedBundles
+    ) -> None:
         """Recompute standing and every score as of Unix time ``at`` (one transaction),
-        counting the ratings of ``log``'s imported records at the declared trust in their
-        origin.
+        counting the ratings of the imported records (``imports``, read once for the
+        refresh cycle from ``log``) at the declared trust in their origin.
 
         Holds the tracking record's lock, so the facts cannot change meanwhile.
         """
-        inputs = log.imported_inputs()
-        log.row_key_ready()
+        imported = imports.ratings()
         with writing(engine) as conn:
             position = self.view.position(conn, lock=True)
             rows = load_ratings(conn)  # in log order
@@ -167,8 +167,8 @@ class ReputationModel(ReadModel):
                 managers,
                 at=at,
                 params=self.params,
-                imported=inputs.ratings,
-                origins=inputs.weights,
+                imported=imported,
+                origins=imports.weights,
             )
             standing = scored.standing
             scores = [
@@ -202,9 +202,9 @@ class ReputationModel(ReadModel):
                     "position": r.position,
                     "skills": json_list(list(r.skills)),
                 }
-                for r in inputs.ratings
+                for r in imported
             ]
-            trust = [{"origin": o, "weight": w} for o, w in sorted(inputs.weights.items())]
+            trust = [{"origin": o, "weight": w} for o, w in sorted(imports.weights.items())]
             for table, new_rows in (
                 (t.raters, people),
                 (t.cliques, pairs),
@@ -214,18 +214,16 @@ class ReputationModel(ReadModel):
             ):
                 conn.execute(delete(table))
                 _insert_chunks(conn, table, new_rows)
-            conn.execute(delete(t.refresh_state))
-            conn.execute(
-                insert(t.refresh_state).values(
-                    id=_REFRESH_ROW,
-                    position=position,
-                    at=at,
-                    rounds=standing.rounds,
-                    residual=standing.residual,
-                    people=len(standing.trust),
-                    inputs=inputs.counted.as_json(),
-                    inputs_mac=log.counted_mac(position, at, inputs.counted),
-                )
+            record_refresh(
+                conn,
+                t.refresh_state,
+                position=position,
+                at=at,
+                counted=imports.counted,
+                log=log,
+                rounds=standing.rounds,
+                residual=standing.residual,
+                people=len(standing.trust),
             )
 
 

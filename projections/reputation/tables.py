@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
+from ..refresh import mark_table
+
 __all__ = [
     "cliques",
     "keys",
@@ -124,17 +126,10 @@ origins = Table(
     sqlite_with_rowid=False,
 )
 
-refresh_state = Table(
+refresh_state = mark_table(
     "rep_refresh",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("position", BigInteger, nullable=False),
-    Column("at", BigInteger, nullable=False),
     Column("rounds", Integer, nullable=False),
     Column("residual", Float, nullable=False),
     Column("people", Integer, nullable=False),
-    # what the refresh counted besides the log (projections.entries.ImportsCounted JSON)
-    # and its MAC under the ledger's row key; NULL in a refresh from before revision 0005
-    Column("inputs", Text, nullable=True),
-    Column("inputs_mac", String(64), nullable=True),
 )
