@@ -360,6 +360,8 @@ REPUTATION: list[JsonValue] = [
                 "decay": 0.99,
                 "repeat": 1.0,
                 "reciprocity": 1.0,
+                "agreement": 1.0,
+                "cycle": 1.0,
                 "weight": 0.99,
             }
         ],

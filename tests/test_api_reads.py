@@ -16,6 +16,7 @@ from ledger import merkle
 from ledger.canonical import canonical_bytes, sha256_hex
 from ledger.checkpoint import NoteVerifier, verify_checkpoint
 from ledger.entry import parse_entry
+from projections.reputation.formula import FACTORS
 from tests.support.api_server import Live, issue_checkpoint, login, make_cast, operator_member
 
 CHECKPOINT_TYPE = "text/x.c2sp-checkpoint; charset=utf-8"
@@ -264,8 +265,8 @@ def test_portfolio_reputation_and_matches(live: Live) -> None:
     explained = live.client.get(f"/people/{alice.id}/reputation/python", headers=bearer).json()
     assert explained["skill"] == "python"
     assert {r["rating"]["rater"] for r in explained["ratings"]} == {bob.id, carol.id}
-    factors = {"role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity"}
-    assert all(factors <= set(r) for r in explained["ratings"])  # every factor, named
+    assert all(set(FACTORS) <= set(r) for r in explained["ratings"])  # every factor, named
+    assert {"agreement", "cycle"} <= set(FACTORS)
     by = {r["rating"]["rater"]: r for r in explained["ratings"]}
     assert by[carol.id]["standing"] == 0.0  # no one with trust has rated carol: no weight
     assert by[carol.id]["weight"] == 0.0

@@ -86,7 +86,7 @@ def test_reputation_explains_every_factor_as_of_a_date(sqlite_url: str, tmp_path
         (score,) = json.loads(now.stdout)
         (rating,) = score["ratings"]
         factors = ("role", "standing", "discrimination", "clique", "decay", "repeat")
-        assert all(f in rating for f in (*factors, "reciprocity"))
+        assert all(f in rating for f in (*factors, "reciprocity", "agreement", "cycle"))
         assert rating["rating"]["rater"] == "bob"
         assert rating["weight"] > 0
         assert score["score"] > 3.0

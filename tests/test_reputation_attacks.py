@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bench.reputation_sim import (
     World,
     inflater,
+    one_way_ring,
     rank_with,
     reciprocal_pair,
     ring,
@@ -43,6 +44,15 @@ def _world(seed: int) -> World:
 @given(seed=seeds, size=st.integers(2, 50))
 def test_no_ring_lifts_its_members_above_the_honest_median(seed: int, size: int) -> None:
     outcome = run_attack(_world(seed), ring(_world(seed), size), P)
+    assert outcome.after <= 50.0, outcome
+
+
+@quick
+@given(seed=seeds, size=st.integers(3, 50))
+def test_no_one_way_ring_lifts_its_members_above_the_honest_median(seed: int, size: int) -> None:
+    """A → B → … → A with 5s as peers: each 5 lifts someone the others score low, and the
+    lifts close a cycle, so each counts a tenth (the cycle factor), besides its agreement."""
+    outcome = run_attack(_world(seed), one_way_ring(_world(seed), size), P)
     assert outcome.after <= 50.0, outcome
 
 
@@ -106,9 +116,8 @@ def test_a_servile_subordinate_lifts_their_manager_less_than_10_percentiles(seed
 @quick
 @given(seed=seeds)
 def test_a_vindictive_rater_moves_their_rival_at_most_one_raters_bound(seed: int) -> None:
-    """Spite is bounded per rater, not contained: one rater's 1s move a score at most
-    max_rater_weight · 4 / (m + max_rater_weight) (docs/reputation.md). In percentiles
-    it can still cost a thinly rated rival much (the benchmark shows how much). The score
+    """Whatever the consensus, spite is bounded per rater: one rater's 1s move a score at
+    most max_rater_weight · 4 / (m + max_rater_weight) (docs/reputation.md). The score
     need not fall at all: the 1s widen the rater's spread, so their discrimination and the
     weight of their earlier (good) grades of the rival can rise — a second-order effect of
     the refresh (docs/reputation.md, "Standing")."""

@@ -19,6 +19,31 @@ _INDEXES = {
 }
 
 
+def test_revision_0008_adds_the_consensus_factors_and_makes_a_refresh_due(
+    database_url: str,
+) -> None:
+    """Revision 0008 (issue 18): ``rep_consensus`` is created in a database at 0007 as a
+    fresh one defines it, and the last reputation refresh mark is removed, so the scores of
+    the formula without the consensus factors are recomputed before use; the facts and the
+    read models' positions stay."""
+    engine = _open(database_url)
+    try:
+        fresh = _definitions(engine, ("rep_consensus",))
+        positions = _reopened_from(
+            engine, database_url, "0007", "DROP TABLE rep_consensus",
+            "INSERT INTO rep_keys VALUES ('k1', 'alice')",
+            "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
+            "VALUES (1, 7, 0, 1, 0.0, 0)",
+        )  # fmt: skip
+        assert _definitions(engine, ("rep_consensus",)) == fresh
+        assert positions["reputation"] == 7
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 0
+            assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
 def _indexes(engine: sa.Engine) -> dict[str, set[str]]:
     inspector = sa.inspect(engine)
     return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in _INDEXES}
@@ -168,7 +193,9 @@ def test_revision_0004_adds_the_imported_ratings_tables(database_url: str) -> No
 
 def test_revision_0005_records_what_a_refresh_counted(database_url: str) -> None:
     """Revision 0005 (issue 14): ``rep_refresh`` gets ``inputs`` and ``inputs_mac`` in a
-    database at 0004; a refresh written before keeps them NULL; positions stay."""
+    database at 0004; positions stay. (A refresh written before kept them NULL until
+    revision 0008, which removes that refresh mark: the formula changed, so a refresh is
+    due.)"""
     engine = _open(database_url)
     try:
         positions = _reopened_from(
@@ -181,8 +208,7 @@ def test_revision_0005_records_what_a_refresh_counted(database_url: str) -> None
         columns = {c["name"] for c in sa.inspect(engine).get_columns("rep_refresh")}
         assert {"inputs", "inputs_mac"} <= columns
         with engine.connect() as conn:
-            row = conn.execute(sa.text("SELECT position, inputs FROM rep_refresh")).one()
-        assert tuple(row) == (7, None)
+            assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 0
         assert positions["reputation"] == 7
     finally:
         engine.dispose()

@@ -5,7 +5,7 @@ contribution tagged with the skill, or an assignment completion whose
 assignment needs it) gets a weight
 
     w_i = role(ρ_i) · standing(r_i) · discrimination(r_i) · clique_i · decay(T − t_i)
-          · repeat_i · reciprocity_i
+          · repeat_i · reciprocity_i · agreement_i · cycle_i
 
 and the score is the Bayesian (shrunk) mean
 
@@ -16,9 +16,11 @@ weight m = 3. The score is a convex combination of μ0 and grades in [1, 5],
 so it lies in [1, 5]; every factor is at most 1 and one rater's repeats add up
 to at most Σ_j 0.5^j = 2, so a single rater moves a score at most
 2·4/(m+2) = 1.6 away from what the others say. Standing, discrimination and
-clique come from the whole graph (:mod:`.standing`); an imported rating (from
-another ledger) has the receiving ledger's declared trust in its origin as its
-standing, and discrimination and clique 1 (the graph there is not seen here).
+clique come from the whole graph (:mod:`.standing`), agreement and cycle from
+what the other raters say of the same person (:mod:`.consensus`); an imported
+rating (from another ledger) has the receiving ledger's declared trust in its
+origin as its standing, and discrimination, clique, agreement and cycle 1 (the
+graph there is not seen here).
 """
 
 from __future__ import annotations
@@ -44,7 +46,17 @@ __all__ = [
 ]
 
 SECONDS_PER_DAY = 86_400
-FACTORS = ("role", "standing", "discrimination", "clique", "decay", "repeat", "reciprocity")
+FACTORS = (
+    "role",
+    "standing",
+    "discrimination",
+    "clique",
+    "decay",
+    "repeat",
+    "reciprocity",
+    "agreement",
+    "cycle",
+)
 """The factors of a rating's weight, as :class:`WeightedRating` names them."""
 
 
@@ -65,6 +77,9 @@ class ReputationParams:
     discrimination_prior: float = 2.0
     discrimination_spread: float = 0.5
     standing_power: float = 1.0
+    agreement_scale: float = 0.75
+    cycle_margin: float = 1.25
+    cycle_factor: float = 0.1
     damping: float = 0.15
     max_rounds: int = 40
     tolerance: float = 1e-9
@@ -83,7 +98,9 @@ class Rating(NamedTuple):
     ``at`` is when it was given (Unix seconds); ``reciprocal`` says whether the
     employee also endorsed this rater; ``clique`` is the dense-clique factor of the
     pair (:func:`projections.reputation.standing.clique_factors`); ``origin`` is
-    the ledger an imported rating was given on ("" for this ledger).
+    the ledger an imported rating was given on ("" for this ledger); ``agreement``
+    and ``cycle`` are the pair's consensus factors
+    (:func:`projections.reputation.consensus.consensus_factors`).
     """
 
     id: str
@@ -96,6 +113,8 @@ class Rating(NamedTuple):
     reciprocal: bool = False
     clique: float = 1.0
     origin: str = ""
+    agreement: float = 1.0
+    cycle: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +139,8 @@ class WeightedRating(NamedTuple):
     decay: float
     repeat: float
     reciprocity: float
+    agreement: float
+    cycle: float
 
     @property
     def weight(self) -> float:
@@ -132,6 +153,8 @@ class WeightedRating(NamedTuple):
             * self.decay
             * self.repeat
             * self.reciprocity
+            * self.agreement
+            * self.cycle
         )
 
 
@@ -193,6 +216,8 @@ def weigh(
                 decay=decay(at - r.at, params.half_life_days),
                 repeat=params.repeat_factor**n,
                 reciprocity=params.reciprocal_factor if r.reciprocal else 1.0,
+                agreement=r.agreement,
+                cycle=r.cycle,
             )
         )
     return tuple(out)
@@ -249,6 +274,8 @@ def quick_score(
             * decay(at - r.at, half_life)
             * repeat**n
             * (reciprocal if r.reciprocal else 1.0)
+            * r.agreement
+            * r.cycle
         )
         total += weight
         weighted_sum += weight * r.grade

@@ -35,6 +35,7 @@ from ..db import writing
 from ..entries import AcceptedEntry, EntryReader, ImportedBundles, json_list
 from ..refresh import record_refresh, refreshed
 from . import tables as t
+from .consensus import Consensus, consensus_factors
 from .formula import Raters, Rating, ReputationParams, quick_score
 from .standing import Edge, Standing, compute_standing
 
@@ -76,6 +77,7 @@ class ReputationModel(ReadModel):
     refresh_tables: ClassVar[tuple[str, ...]] = (
         t.raters.name,
         t.cliques.name,
+        t.consensus.name,
         t.scores.name,
         t.imported.name,
         t.origins.name,
@@ -189,6 +191,16 @@ class ReputationModel(ReadModel):
                 {"rater": r, "subject": s, "factor": f}
                 for (r, s), f in sorted(standing.clique.items())
             ]
+            agreed = scored.consensus
+            judged = [
+                {
+                    "rater": r,
+                    "subject": s,
+                    "agreement": agreed.agreement.get((r, s), 1.0),
+                    "cycle": agreed.cycle.get((r, s), 1.0),
+                }
+                for r, s in sorted({*agreed.agreement, *agreed.cycle})
+            ]
             facts = [
                 {
                     "origin": r.origin,
@@ -208,6 +220,7 @@ class ReputationModel(ReadModel):
             for table, new_rows in (
                 (t.raters, people),
                 (t.cliques, pairs),
+                (t.consensus, judged),
                 (t.scores, scores),
                 (t.imported, facts),
                 (t.origins, trust),
@@ -228,10 +241,12 @@ class ReputationModel(ReadModel):
 
 
 class Scored(NamedTuple):
-    """What :func:`score_all` finds: the graph's :class:`Standing` and, per (employee,
-    skill), ``(score, Σw, number of ratings)``."""
+    """What :func:`score_all` finds: the graph's :class:`Standing`, the :class:`Consensus`
+    factors of the rating pairs and, per (employee, skill), ``(score, Σw, number of
+    ratings)``."""
 
     standing: Standing
+    consensus: Consensus
     scores: dict[tuple[str, str], tuple[float, float, int]]
 
 
@@ -261,14 +276,18 @@ def score_all(
     edges: list[Edge] = [(r[4], r[0], r[6], r[2]) for r in rows]
     standing = compute_standing(edges, roots_of(rows, managers), params)
     raters = Raters(standing.weights, standing.discrimination, dict(origins or {}))
-    groups = group_ratings(rows, targets, reciprocal_pairs(rows), standing.clique)
+    endorsed = reciprocal_pairs(rows)
+    consensus = consensus_factors(
+        ((r[4], r[0], r[6], r[5]) for r in rows), standing, endorsed, params
+    )
+    groups = group_ratings(rows, targets, endorsed, standing.clique, consensus)
     for key, found in group_imported(imported).items():
         groups[key] = sorted([*groups.get(key, []), *found], key=lambda x: (x.position, x.id))
     scores = {}
     for key, ratings in groups.items():
         score, total = quick_score(ratings, raters, at=at, params=params)
         scores[key] = (score, total, len(ratings))
-    return Scored(standing, scores)
+    return Scored(standing, consensus, scores)
 
 
 def load_ratings(conn: Connection, subjects: Iterable[str] | None = None) -> list[RatingRow]:
@@ -304,16 +323,29 @@ def group_ratings(
     targets: Mapping[str, Sequence[str]],
     endorsed: set[tuple[str, str]],
     clique: Mapping[tuple[str, str], float],
+    consensus: Consensus,
 ) -> dict[tuple[str, str], list[Rating]]:
     """Ratings per (employee, skill): each rating counts in every skill of its target.
 
     An endorsement is reciprocal when its subject endorses the rater too (``endorsed``
-    holds (rater, subject) pairs); ``clique`` gives the pair's dense-clique factor."""
+    holds (rater, subject) pairs); ``clique`` gives the pair's dense-clique factor,
+    ``consensus`` its agreement and cycle factors."""
     groups: dict[tuple[str, str], list[Rating]] = defaultdict(list)
     for subject, rid, kind, target, rater, role, grade, at, position in rows:
-        mutual = (subject, rater) in endorsed
-        factor = clique.get((rater, subject), 1.0)
-        rating = Rating(rid, kind, rater, role, grade, at, position, mutual, factor)
+        pair = (rater, subject)
+        rating = Rating(
+            rid,
+            kind,
+            rater,
+            role,
+            grade,
+            at,
+            position,
+            reciprocal=(subject, rater) in endorsed,
+            clique=clique.get(pair, 1.0),
+            agreement=consensus.agreement.get(pair, 1.0),
+            cycle=consensus.cycle.get(pair, 1.0),
+        )
         for skill in targets.get(target, ()):
             groups[(subject, skill)].append(rating)
     return groups

@@ -11,6 +11,7 @@ from ledger.access import REPUTATION_PART
 
 from ..portfolio.queries import viewer_sees
 from . import tables as t
+from .consensus import Consensus
 from .formula import Raters, ReputationParams, Score, score_ratings
 from .model import (
     group_imported,
@@ -38,7 +39,8 @@ def explain(
     Counts the ratings given at or before ``at`` that are active now (one revoked
     since does not count), decayed to ``at``; and what the last refresh found about
     the raters (``Score.standing_position``): their standing and discrimination, and
-    the dense-clique factor of each pair; a rater it does not know has no standing.
+    the dense-clique, agreement and cycle factors of each pair; a rater it does not
+    know has no standing.
     The ratings of imported records the last refresh wrote count too, each with its
     origin and the declared trust in it (as of that refresh) as its standing.
     Ignores visibility: see :func:`reputation` for viewers.
@@ -50,6 +52,7 @@ def explain(
     raters = Raters()
     endorsed: set[tuple[str, str]] = set()
     clique: dict[tuple[str, str], float] = {}
+    consensus = Consensus()
     if names:
         back = [r for r in load_ratings(conn, names) if r[4] == person]
         endorsed = reciprocal_pairs(back)
@@ -60,8 +63,16 @@ def explain(
         raters = Raters({p: float(w) for p, w, _ in found}, {p: float(d) for p, _, d in found})
         pairs = select(c.rater, c.factor).where(c.subject == person, c.rater.in_(names))
         clique = {(r, person): float(f) for r, f in conn.execute(pairs)}
+        a = t.consensus.c
+        judged = conn.execute(
+            select(a.rater, a.agreement, a.cycle).where(a.subject == person, a.rater.in_(names))
+        ).all()
+        consensus = Consensus(
+            {(r, person): float(f) for r, f, _ in judged},
+            {(r, person): float(c) for r, _, c in judged},
+        )
     snapshot = conn.execute(select(t.refresh_state.c.position)).scalar_one_or_none()
-    ratings = group_ratings(rows, targets, endorsed, clique).get((person, skill), [])
+    ratings = group_ratings(rows, targets, endorsed, clique, consensus).get((person, skill), [])
     imported = [r for r in load_imported(conn, person) if r.at <= at]
     if imported:
         ratings = [*ratings, *group_imported(imported).get((person, skill), [])]

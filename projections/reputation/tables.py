@@ -7,7 +7,8 @@ revoked: the roots of trust with the owners of completed assignments) and
 ``rep_ratings`` — the endorsement facts, one row per active endorsement or
 assignment completion. Derived (written by the refresh step from the facts):
 ``rep_raters`` (trust, standing and discrimination per person), ``rep_cliques``
-(the dense-clique factor of each endorsement pair below 1), ``rep_scores`` and
+(the dense-clique factor of each endorsement pair below 1), ``rep_consensus`` (the
+agreement and cycle factors of each rating pair with one below 1), ``rep_scores`` and
 ``rep_refresh``.
 """
 
@@ -19,6 +20,7 @@ from ..refresh import mark_table
 
 __all__ = [
     "cliques",
+    "consensus",
     "keys",
     "managers",
     "metadata",
@@ -88,6 +90,16 @@ cliques = Table(
     Column("rater", String(64), primary_key=True),
     Column("subject", String(64), primary_key=True),
     Column("factor", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+consensus = Table(
+    "rep_consensus",
+    metadata,
+    Column("rater", String(64), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("agreement", Float, nullable=False),
+    Column("cycle", Float, nullable=False),
     sqlite_with_rowid=False,
 )
 
