@@ -1010,9 +1010,10 @@ def _load_rows(
     ):
         got = load[key]
         theirs = None if ref is None else ref.get(key)
-        failed = f"{got.failed} of {got.requests} not 2xx ({got.detail})" if got.failed else ""
+        notes = [f"{got.failed} of {got.requests} not 2xx ({got.detail})"] if got.failed else []
         if theirs is not None and theirs.failed:
-            failed += f"; reference: {theirs.failed} of {theirs.requests} not 2xx"
+            notes.append(f"reference: {theirs.failed} of {theirs.requests} not 2xx")
+        failed = "; ".join(notes)
         for which in ("p50", "p99"):
             value, before = getattr(got, which), getattr(theirs, which, None)
             rows.append(Row(f"{figure} {which}", n, backend, value, "ms", before, note=failed))

@@ -269,15 +269,18 @@ def export_bundle(log: TransparencyLog, person: str, *, size: int | None = None)
         raise NotFound("no checkpoint has been issued" if size is None else f"no checkpoint {size}")
     n, note = found
     parts = _from_state(log, n, person)
-    checkpoint = None
+    checkpoint = heads = None
     if parts is not None:
         checkpoint = _verify_note(note, verifiers=[parts.verifier], origin=log.origin)
-        if HeadsIndex(parts.leaves).root() != heads_root_of(checkpoint):
+        heads = HeadsIndex(parts.leaves)  # built once: it hashes a leaf per stream
+        if heads.root() != heads_root_of(checkpoint):
             parts = None  # the rewound leaves are not the signed ones: replay
     if parts is None:
         parts = _from_scan(log, n, person)
         checkpoint = _verify_note(note, verifiers=[parts.verifier], origin=log.origin)
+        heads = HeadsIndex(parts.leaves)
     assert checkpoint is not None
+    assert heads is not None
     verifier = parts.verifier
     nodes: dict[tuple[int, int], bytes] = {}
 
@@ -286,7 +289,6 @@ def export_bundle(log: TransparencyLog, person: str, *, size: int | None = None)
             nodes[(level, index)] = log.store.get_node(level, index)
         return nodes[(level, index)]
 
-    heads = HeadsIndex(parts.leaves)
     if root(n, get_node) != checkpoint.root_hash or heads.root() != heads_root_of(checkpoint):
         raise IntegrityViolation("checkpoint_mismatch", f"the store disagrees with checkpoint {n}")
     items: list[dict[str, Any]] = []
