@@ -63,6 +63,7 @@ __all__ = [
     "leaf_hash",
     "new_nodes_for_append",
     "node_hash",
+    "proof_nodes",
     "root",
     "root_from_inclusion",
     "verify_consistency",
@@ -188,6 +189,24 @@ def inclusion_proof(index: int, size: int, get_node: GetNode) -> list[bytes]:
             start, width, leaf = start + split, width - split, leaf - split
     path.reverse()
     return path
+
+
+def proof_nodes(size: int, indexes: Iterable[int]) -> list[tuple[int, int]]:
+    """The stored nodes ``(level, index)`` that :func:`root` of ``size`` and the
+    :func:`inclusion_proof` of each of ``indexes`` in it read, in reading order: which
+    nodes they are depends on the positions only, never on the hashes, so a reader of
+    many proofs (an export) can fetch them all in one query first."""
+    wanted: list[tuple[int, int]] = []
+
+    def note(level: int, index: int) -> bytes:
+        wanted.append((level, index))
+        return bytes(HASH_SIZE)
+
+    if size:
+        root(size, note)
+    for index in indexes:
+        inclusion_proof(index, size, note)
+    return list(dict.fromkeys(wanted))
 
 
 def consistency_proof(size1: int, size2: int, get_node: GetNode) -> list[bytes]:

@@ -38,6 +38,7 @@ from ledger.merkle import (
     leaf_hash,
     new_nodes_for_append,
     node_hash,
+    proof_nodes,
     root,
     root_from_inclusion,
     verify_consistency,
@@ -865,3 +866,21 @@ def test_replaying_stored_nodes_rebuilds_the_same_store() -> None:
     copy.add(STORE.nodes())
     assert copy.size == STORE.size == MAX_SIZE
     assert root(MAX_SIZE, copy.get_node) == ref_root(MAX_SIZE)
+
+
+@settings(max_examples=EXAMPLES)
+@given(data=st.data(), size=st.integers(min_value=1, max_value=MAX_SIZE))
+def test_proof_nodes_are_the_nodes_the_root_and_proofs_read(size: int, data: st.DataObject) -> None:
+    """An export fetches, in one query, the nodes :func:`proof_nodes` names (issue 13):
+    exactly those the root and the inclusion proofs read, whatever the hashes."""
+    indexes = data.draw(st.lists(st.integers(min_value=0, max_value=size - 1), max_size=8))
+    read: list[tuple[int, int]] = []
+
+    def reading(level: int, index: int) -> bytes:
+        read.append((level, index))
+        return STORE.get_node(level, index)
+
+    root(size, reading)
+    for index in indexes:
+        inclusion_proof(index, size, reading)
+    assert proof_nodes(size, indexes) == list(dict.fromkeys(read))

@@ -9,7 +9,7 @@ under their owner's data key (:mod:`ledger.vault`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,6 +201,12 @@ class EntryTables:
         if node is None:
             raise KeyError((level, index))
         return node
+
+    def nodes_at(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored Merkle nodes of the ``(level, index)`` pairs asked for, in one query
+        (absent ones left out): for many proofs at once (an export's)."""
+        wanted = list(dict.fromkeys(keys))
+        return {(level, idx): h for level, idx, h in self._recorder.select_nodes_at(wanted)}
 
     def nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
         """Return stored nodes ``(index, hash)`` of ``level`` with start <= index < stop."""

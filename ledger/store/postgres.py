@@ -395,6 +395,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         )
         return [(int(r["idx"]), bytes(r["hash"])) for r in rows]
 
+    def select_nodes_at(self, keys: Sequence[tuple[int, int]]) -> list[tuple[int, int, bytes]]:
+        """The stored nodes ``(level, idx, hash)`` of the ``(level, idx)`` pairs asked for
+        (absent ones left out), in one query."""
+        if not keys:
+            return []
+        rows = self._query(
+            SQL(
+                "SELECT level, idx, hash FROM {schema}.{table} WHERE (level, idx) IN "
+                "(SELECT * FROM unnest(%s::integer[], %s::bigint[]))"
+            ),
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        return [(int(r["level"]), int(r["idx"]), bytes(r["hash"])) for r in rows]
+
     def count_nodes(self, level: int) -> int:
         rows = self._query(
             SQL("SELECT COUNT(*) AS n FROM {schema}.{table} WHERE level=%s"), (level,)

@@ -306,6 +306,23 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
             return [(int(r[0]), bytes(r[1])) for r in c.fetchall()]
 
+    def select_nodes_at(self, keys: Sequence[tuple[int, int]]) -> list[tuple[int, int, bytes]]:
+        """The stored nodes ``(level, idx, hash)`` of the ``(level, idx)`` pairs asked for
+        (absent ones left out), 400 pairs a query, each a primary-key search (a join, as
+        :meth:`select_state`)."""
+        found: list[tuple[int, int, bytes]] = []
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(keys), 400):
+                part = keys[i : i + 400]
+                c.execute(
+                    f"SELECT n.level, n.idx, n.hash FROM (VALUES {','.join(['(?,?)'] * len(part))})"
+                    f" AS wanted JOIN {self.nodes_table} AS n "
+                    "ON n.level = wanted.column1 AND n.idx = wanted.column2",
+                    [x for pair in part for x in pair],
+                )
+                found += [(int(r[0]), int(r[1]), bytes(r[2])) for r in c.fetchall()]
+        return found
+
     def count_nodes(self, level: int) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT COUNT(*) FROM {self.nodes_table} WHERE level=?", (level,))
