@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -88,6 +88,22 @@ _REDOC = "/static/vendor/redoc-2.5.4"
 FAVICON = "/static/favicon.svg"
 
 
+_UPGRADE_LOG_EVERY = 50_000  # entries folded between two progress lines at start
+
+
+def _upgrade_progress() -> Callable[[int], None]:
+    """A catch-up progress callback logging every :data:`_UPGRADE_LOG_EVERY` entries: an
+    operator watching a service build a large ledger's rule state sees it advance."""
+    logged = [0]
+
+    def progress(folded: int) -> None:
+        if folded - logged[0] >= _UPGRADE_LOG_EVERY:
+            logged[0] = folded
+            _LOG.info("rule state built for %d entries so far", folded)
+
+    return progress
+
+
 def install_api_docs(app: FastAPI) -> None:
     """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), from the copies in api/static/vendor/,
     and the favicon."""
@@ -140,13 +156,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = AppContext(Ledger.open(database_url, memory=memory), cfg, operator)
         try:
-            if context.service.behind():
+            behind = context.service.behind()
+            if behind:
                 _LOG.warning(
                     "this ledger was written by an earlier version: building its rule state "
                     "and entry positions from the log, once, before serving ('trackrecord "
-                    "migrate' does it ahead of time, with progress)"
+                    "migrate' does it ahead of time)"
                 )
-            context.service.catch_up()
+            context.service.catch_up(progress=_upgrade_progress() if behind else None)
             # A store behind the last checkpoint the operator signed is not served
             # (ledger.rollback); the error is kept for `trackrecord serve` to report.
             context.service.verify_not_rolled_back()

@@ -313,6 +313,7 @@ def test_usage_errors_exit_1(cli: Cli) -> None:
     nobody = cli("claim", "--title", "x", "--start", "2026-01-01")
     assert nobody.exit_code == 1
     assert "no_acting_person" in nobody.stderr
+    assert "say who signs this statement" in nobody.stderr
     neither = cli("register", "carol", "--department", "minbzk/dgo", "--name", "C", who="op")
     assert neither.exit_code == 1
     assert "exactly one of --public-key" in neither.stderr
@@ -556,6 +557,9 @@ def test_access_reviews_and_assignments_read_as_the_api_shows_them(cli: Cli) -> 
     anyone = cli("review", "list")
     assert anyone.exit_code == ExitCode.USAGE
     assert "no_acting_person" in anyone.stderr
+    # it signs nothing, so it asks who reads, not who signs
+    assert "addressed to you: say who you are" in anyone.stderr
+    assert "signs" not in anyone.stderr
     assert cli("review", "list", who="nobody").exit_code == ExitCode.NOT_FOUND
 
     posted = cli.json("assignment", "post", "--title", "Audit help", "--skill", "audit",

@@ -165,7 +165,9 @@ def list_access(
     cli = cli_context(ctx)
     state = cli.state()
     viewer = cli.reader(state)
-    who = person or cli.acting()
+    who = person or cli.acting(
+        reading="this lists PERSON's access requests and grants, yours by default"
+    )
     if who not in state.people:
         raise NotFound(f"no person {who!r} is registered")
     listing = _listing(state, who, viewer, today_utc())

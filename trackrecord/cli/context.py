@@ -95,13 +95,18 @@ class CliContext:
         self.service.catch_up()
         return self.service.state
 
-    def acting(self, default: str | None = None) -> str:
-        """The person acting (``--as``), else ``default``; raise :class:`CliError` if neither."""
+    def acting(self, default: str | None = None, *, reading: str | None = None) -> str:
+        """The person acting (``--as``), else ``default``; raise :class:`CliError` if neither.
+        ``reading``: what a reading command shows the acting person, said in the error
+        instead of asking who signs (it signs nothing)."""
         person = self.settings.acting or default
         if person is None:
+            asked = (
+                "say who signs this statement" if reading is None else f"{reading}: say who you are"
+            )
             raise CliError(
                 "no_acting_person",
-                "say who signs this statement: trackrecord --as PERSON ... (or set TRACKRECORD_AS)",
+                f"{asked}: trackrecord --as PERSON ... (or set TRACKRECORD_AS)",
             )
         return person
 

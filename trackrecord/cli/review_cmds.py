@@ -66,7 +66,7 @@ def list_requests(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     answered them: nobody else sees them."""
     cli = cli_context(ctx)
     state = cli.state()
-    me = cli.reader(state) or cli.acting()  # --as, registered
+    me = cli.reader(state) or cli.acting(reading="this lists the review requests addressed to you")
     rows = [
         {
             "id": r.id,
