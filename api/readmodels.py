@@ -107,12 +107,17 @@ class ReadModels:
             yield conn
 
     def start(self) -> None:
-        """Catch up now, refresh if due (:meth:`projections.Projector.refresh_due`: not when
-        the stored snapshots are current), then keep doing both on a background thread.
+        """Catch up now, then keep the read models caught up and refreshed on a background
+        thread (its first round ``interval`` seconds later).
 
         Normally the read models follow the log and this reads a bounded amount; read
         models far behind (a ledger migrated by a version that rebuilds one, or written by
-        ``trackrecord demo``) are caught up once, here, with a warning."""
+        ``trackrecord demo``) are caught up once, here, with a warning. A refresh that is
+        due (:meth:`projections.Projector.refresh_due`) runs on the background thread, not
+        before the first answer: it scores every person, a cost that grows with the
+        ledger, and until it is done the stored snapshots of the last refresh serve, as
+        they do between two refreshes. Only read models that were never refreshed (no
+        snapshots to serve) are refreshed here."""
         end = self.projector.log.max_position()
         behind = max((end - at for at in self.projector.positions().values()), default=0)
         if behind > _FAR_BEHIND:
@@ -122,7 +127,7 @@ class ReadModels:
                 behind,
             )
         self.catch_up()
-        if self.projector.refresh_due(every=self._refresh_every):
+        if any(mark is None for mark in self.projector.refreshed().values()):
             self.refresh()
         else:
             self.notice_refresh()
