@@ -208,7 +208,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=here / "static"), name="static")
     install_api_docs(app)
-    install_error_handlers(app)
+    install_error_handlers(app, database_url)
     install_openapi(app)
     # Outermost last: the size limit first, then cross-site cookie writes, then JSON.
     app.add_middleware(UniqueJsonMembers)

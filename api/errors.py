@@ -80,7 +80,7 @@ from ledger.errors import (
     StoreUnavailable,
 )
 from ledger.onboarding import RegistrationRefused
-from ledger.store.outage import DRIVER_ERRORS, as_outage
+from ledger.store.outage import as_outage, driver_errors
 from ledger.witness import (
     SIZE_MEDIA_TYPE,
     BadWitnessRequest,
@@ -305,8 +305,9 @@ def _as_page(request: Request, response: JSONResponse, body: Mapping[str, Any]) 
     return page
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every exception into a problem document."""
+def install_error_handlers(app: FastAPI, database_url: str) -> None:
+    """Register the handlers that turn every exception into a problem document (those of
+    the database drivers that the store at ``database_url`` uses among them)."""
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -337,6 +338,6 @@ def install_error_handlers(app: FastAPI) -> None:
     # The drivers' errors get handlers of their own, as the ledger's do: an outage is
     # answered 503 (problem_for) like any handled error, not through the last-resort
     # handler of Exception, which re-raises after answering and drops the connection.
-    for driver_error in (*DRIVER_ERRORS, SQLAlchemyError):
+    for driver_error in (*driver_errors(database_url), SQLAlchemyError):
         app.add_exception_handler(driver_error, on_error)
     app.add_exception_handler(Exception, on_error)

@@ -111,3 +111,45 @@ def test_a_mistyped_command_is_answered_with_the_close_one() -> None:
     done = CliRunner().invoke(create_app(), ["clam"], env=BASE_ENV)
     assert done.exit_code == 1
     assert "Did you mean 'claim'?" in done.output
+
+
+# Starts the service's application (its lifespan: the ledger opened, the read models caught
+# up and followed) and stops it, then writes the names of the loaded modules.
+_START_AND_LIST = """
+import asyncio, json, sys
+from api.app import create_app
+url, listed = sys.argv[1:]
+app = create_app(url)
+async def start_and_stop():
+    async with app.router.lifespan_context(app):
+        marks = app.state.context.read_models.projector.refreshed().values()
+        print("refreshed" if marks and None not in marks else "never refreshed")
+asyncio.run(start_and_stop())
+with open(listed, "w") as out:
+    json.dump(sorted(sys.modules), out)
+"""
+
+# What a service on SQLite does not need before its first answer: the PostgreSQL driver,
+# the HTTP clients of the OIDC sign-in (httpx, Authlib, requests: imported when a sign-in
+# runs) and NumPy (the reputation refresh's, which runs after the start).
+_NOT_AT_START = ("psycopg", "httpx", "authlib", "requests", "numpy")
+
+
+def test_a_service_on_sqlite_starts_without_the_modules_it_needs_later(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    cli = Cli(sqlite_url, tmp_path / "keys")
+    organisation(cli)
+    env = {k: v for k, v in {**os.environ, **BASE_ENV}.items() if v is not None}
+    listed = tmp_path / "modules.json"
+    for start in ("first", "second"):  # the first start refreshes read models never refreshed
+        done = subprocess.run(
+            [sys.executable, "-c", _START_AND_LIST, cli.url, str(listed)],
+            env=env, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "refreshed"  # the read models did start
+    modules = set(json.loads(listed.read_text(encoding="utf-8")))
+    assert "api.app" in modules
+    loaded = sorted(m for m in modules if any(_within(m, heavy) for heavy in _NOT_AT_START))
+    assert loaded == []

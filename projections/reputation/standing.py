@@ -32,16 +32,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeAlias
 
 from .formula import ReputationParams
 
-__all__ = ["Edge", "Standing", "compute_standing", "mutual_partners"]
+if TYPE_CHECKING:  # NumPy is imported by the refresh that uses it, not by a service's start
+    import numpy as np
+    import numpy.typing as npt
 
-_Floats = npt.NDArray[np.float64]
-_Ints = npt.NDArray[np.int64]
+    _Floats: TypeAlias = npt.NDArray[np.float64]
+    _Ints: TypeAlias = npt.NDArray[np.int64]
+
+__all__ = ["Edge", "Standing", "compute_standing", "mutual_partners"]
 
 Edge = tuple[str, str, int, str]
 """One active rating as the graph sees it: ``(rater, subject, grade, kind)``."""
@@ -118,6 +120,8 @@ def compute_standing(
     runs on NumPy arrays (``bincount`` is the sparse product ``Cᵀ t``) and sums in a fixed
     order, so equal inputs give equal results.
     """
+    import numpy as np
+
     edges = [e for e in edges if e[0] != e[1]]
     clique = clique_factors(edges)
     endorsed = {(r, s) for r, s, _, kind in edges if kind == "endorsement"}
@@ -174,6 +178,8 @@ def _iterate(
     shares: _Floats,
     params: ReputationParams,
 ) -> tuple[_Floats, int, float]:
+    import numpy as np
+
     a = params.damping
     n = len(p)
     t = p.copy()
