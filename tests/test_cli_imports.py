@@ -130,9 +130,9 @@ with open(listed, "w") as out:
 """
 
 # What a service on SQLite does not need before its first answer: the PostgreSQL driver,
-# the HTTP clients of the OIDC sign-in (httpx, Authlib, requests: imported when a sign-in
-# runs) and NumPy (the reputation refresh's, which runs after the start).
-_NOT_AT_START = ("psycopg", "httpx", "authlib", "requests", "numpy")
+# the OIDC sign-in's HTTP clients and JOSE (httpx, Authlib, requests, joserfc: imported
+# when a sign-in runs) and NumPy (the reputation refresh's, which runs after the start).
+_NOT_AT_START = ("psycopg", "httpx", "authlib", "requests", "joserfc", "numpy")
 
 
 def test_a_service_on_sqlite_starts_without_the_modules_it_needs_later(
@@ -142,7 +142,7 @@ def test_a_service_on_sqlite_starts_without_the_modules_it_needs_later(
     organisation(cli)
     env = {k: v for k, v in {**os.environ, **BASE_ENV}.items() if v is not None}
     listed = tmp_path / "modules.json"
-    for start in ("first", "second"):  # the first start refreshes read models never refreshed
+    for _ in range(2):  # the first start refreshes the read models (never refreshed before)
         done = subprocess.run(
             [sys.executable, "-c", _START_AND_LIST, cli.url, str(listed)],
             env=env, capture_output=True, text=True, check=False, timeout=120,
