@@ -260,6 +260,7 @@ def test_migrate_command_builds_the_state_once(tmp_path: Path) -> None:
     migrated = json.loads(first.stdout)
     assert migrated["folded"] == migrated["indexed"] == migrated["entries"] == 78
     assert migrated["read_models_applied"] == 78  # the next start reads a bounded amount
+    assert migrated["read_models_refreshed"]  # nor refreshes the reputation snapshots
     again = cli("migrate", env=key_beside_db)
     assert again.exit_code == 0, again.output
     assert "already follows all 78 entries" in again.stdout

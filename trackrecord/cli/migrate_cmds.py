@@ -40,7 +40,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     started = time.perf_counter()
     service = cli.service  # opening builds what an earlier version did not keep, with progress
     indexed, folded = cli.upgraded
-    schema, caught_up = _upgrade_read_models(cli, quiet=as_json)
+    schema, caught_up, refreshed = _upgrade_read_models(cli, quiet=as_json)
     seconds = round(time.perf_counter() - started, 3)
     entries = service.state.size
     if as_json:
@@ -52,6 +52,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 "schema_before": schema.before,
                 "schema": schema.after,
                 "read_models_applied": caught_up,
+                "read_models_refreshed": refreshed,
                 "seconds": seconds,
             }
         )
@@ -73,12 +74,15 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         cli.console.print(f"✓ the read models caught up with {caught_up} entries")
     else:
         cli.console.print("✓ the read models follow the log")
+    if refreshed:
+        cli.console.print("✓ the reputation snapshots computed (the read models had none)")
 
 
-def _upgrade_read_models(cli: CliContext, *, quiet: bool) -> tuple[SchemaChange, int]:
-    """Open the read models, which upgrades the SQLAlchemy-managed tables, and apply the
-    entries they do not follow yet; what the upgrade did and how many entries were
-    applied."""
+def _upgrade_read_models(cli: CliContext, *, quiet: bool) -> tuple[SchemaChange, int, bool]:
+    """Open the read models, which upgrades the SQLAlchemy-managed tables, apply the
+    entries they do not follow yet, and compute the reputation snapshots if they were never
+    computed (else a service's first start would, before its first answer: it scores every
+    person); what the upgrade did, how many entries were applied and whether it refreshed."""
     from projections import open_projector
     from projections.db import create_read_model_engine
 
@@ -95,6 +99,9 @@ def _upgrade_read_models(cli: CliContext, *, quiet: bool) -> tuple[SchemaChange,
                 cli.err.print(f"  read models: {applied} entries applied")
 
         done = projector.catch_up(progress=None if quiet else progress)
+        refreshed = any(mark is None for mark in projector.refreshed().values())
+        if refreshed:
+            projector.refresh()
     finally:
         engine.dispose()
-    return change, done.applied
+    return change, done.applied, refreshed
