@@ -8,10 +8,26 @@ leaves at the checkpoint are the stored rule state's, rewound over the entries a
 since the checkpoint (a stream's head before its first later entry is that entry's
 ``prev``; an involvement leaf is recounted from the assignment streams it names), and
 only the streams of the person's bundle are read, with their log indexes from
-``entry_positions``. Its cost grows with the number of streams (the heads tree has a leaf
-per stream) and the entries since the checkpoint, not with the log. The rewound leaves
-are used only if they give the heads root the checkpoint signs; otherwise (a ledger not
-indexed yet) the export replays the log up to the checkpoint (:func:`_scan`), as before.
+``entry_positions``; the Merkle nodes of the entries' proofs are fetched in one query
+(:func:`ledger.merkle.proof_nodes`). The rewound leaves are used only if they give the
+heads root the checkpoint signs; otherwise (a ledger not indexed yet) the export replays
+the log up to the checkpoint (:func:`_scan`), as before.
+
+What is still O(streams), and why: the heads root the checkpoint signs is an RFC 9162
+tree over every stream's head *sorted by stream name* (docs/bundle.md), and a head proof
+needs its leaf's rank and audit path in that tree, which hash ranges of other streams'
+leaves. So export reads every leaf (a range read per thousand streams of the stored rule
+state), every assignment (the ``involved/`` leaves) and every key (who authored what),
+and hashes the tree: O(streams) reads and hashes, no longer a query per stream; plus the
+entries appended since the checkpoint, each decoded (as many as were appended between two
+checkpoints: the service signs one per interval while the log grows). Keeping the
+tree's nodes in the store, updated per append as the log's are, is no way out without
+changing the signed bytes: a new stream (every registration, assignment, first record
+entry) is inserted at its sorted place, which shifts every later leaf one place right and
+so changes every subtree hash from there on, about half the tree per new stream. What
+would make export O(person's entries × log streams) within the format is storing the
+tree of each checkpoint when it is issued (issuing hashes it anyway) and an index of the
+assignments by person; not done yet.
 """
 
 from __future__ import annotations
