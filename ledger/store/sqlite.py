@@ -194,20 +194,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             return dropped
 
     def select_state(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        found: dict[tuple[str, str], str] = {}
         with self.datastore.transaction(commit=False) as c:
-            for i in range(0, len(keys), 400):
-                part = keys[i : i + 400]
-                # A join, not "(tbl, key) IN (VALUES ...)": SQLite answers a row-value IN
-                # list by scanning the whole table, a join by one primary-key search a pair.
-                c.execute(
-                    f"SELECT r.tbl, r.key, r.value FROM (VALUES {','.join(['(?,?)'] * len(part))})"
-                    f" AS wanted JOIN {self.state_table} AS r "
-                    "ON r.tbl = wanted.column1 AND r.key = wanted.column2",
-                    [x for pair in part for x in pair],
-                )
-                found.update(((str(r[0]), str(r[1])), str(r[2])) for r in c.fetchall())
-        return found
+            rows = _rows_of_pairs(
+                c, "r.tbl, r.key, r.value", self.state_table, ("tbl", "key"), keys
+            )
+        return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
 
     def select_state_range(
         self, table: str, after: tuple[int, str], limit: int
@@ -308,20 +299,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def select_nodes_at(self, keys: Sequence[tuple[int, int]]) -> list[tuple[int, int, bytes]]:
         """The stored nodes ``(level, idx, hash)`` of the ``(level, idx)`` pairs asked for
-        (absent ones left out), 400 pairs a query, each a primary-key search (a join, as
-        :meth:`select_state`)."""
-        found: list[tuple[int, int, bytes]] = []
+        (absent ones left out), 400 pairs a query (:func:`_rows_of_pairs`)."""
         with self.datastore.transaction(commit=False) as c:
-            for i in range(0, len(keys), 400):
-                part = keys[i : i + 400]
-                c.execute(
-                    f"SELECT n.level, n.idx, n.hash FROM (VALUES {','.join(['(?,?)'] * len(part))})"
-                    f" AS wanted JOIN {self.nodes_table} AS n "
-                    "ON n.level = wanted.column1 AND n.idx = wanted.column2",
-                    [x for pair in part for x in pair],
-                )
-                found += [(int(r[0]), int(r[1]), bytes(r[2])) for r in c.fetchall()]
-        return found
+            rows = _rows_of_pairs(
+                c, "r.level, r.idx, r.hash", self.nodes_table, ("level", "idx"), keys
+            )
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
 
     def count_nodes(self, level: int) -> int:
         with self.datastore.transaction(commit=False) as c:
@@ -541,3 +524,22 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 _IS_A_LEDGER_RECORDER: type[LedgerRecorder] = LedgerSQLiteRecorder  # checked by mypy
+
+
+def _rows_of_pairs(
+    c: Any, columns: str, table: str, key: tuple[str, str], pairs: Sequence[tuple[Any, Any]]
+) -> list[Any]:
+    """``columns`` of the rows of ``table`` whose ``key`` columns hold one of ``pairs``,
+    400 pairs a query (SQLite's parameter limit). A join, not "(a, b) IN (VALUES ...)":
+    SQLite answers a row-value IN list by scanning the whole table, a join by one
+    primary-key search a pair."""
+    rows: list[Any] = []
+    for i in range(0, len(pairs), 400):
+        part = pairs[i : i + 400]
+        c.execute(
+            f"SELECT {columns} FROM (VALUES {','.join(['(?,?)'] * len(part))}) AS wanted "
+            f"JOIN {table} AS r ON r.{key[0]} = wanted.column1 AND r.{key[1]} = wanted.column2",
+            [x for pair in part for x in pair],
+        )
+        rows += c.fetchall()
+    return rows
