@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from typer import _click  # Typer vendors Click; Context is not re-exported
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from ..settings import Settings
 from .context import CliContext
@@ -291,12 +292,34 @@ _SOURCES: tuple[_Source, ...] = (
 _SOURCE_OF = {name: source for source in _SOURCES for name in source.names}
 
 
+def _readable_help(command: _click.Command) -> None:
+    """Make the help of ``command`` and everything under it readable at any width.
+
+    Typer's rich help lays options out in six auto-sized table columns it lets no one set;
+    at 80 columns rich shrinks them all and cuts option names ("--checkpoint-ev…"). Click's
+    formatter never cuts a name and wraps the help under it, so a command's help uses it,
+    while groups keep rich's panels (a command's name there is never cut). In those panels
+    rich keeps the line breaks of a docstring's first paragraph, so each command's summary
+    is that paragraph on one line, for rich to wrap.
+    """
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            if sub.short_help is None and sub.help:
+                summary = inspect.cleandoc(sub.help).split("\n\n", 1)[0]
+                sub.short_help = " ".join(summary.split())
+            _readable_help(sub)
+    elif isinstance(command, TyperCommand):
+        command.rich_markup_mode = None
+
+
 def _group(*installs: Install) -> TyperGroup:
     """The Click group of the commands ``installs`` add, built as the root builds its own."""
     app = typer.Typer(rich_markup_mode="rich")
     for install in installs:
         install(app)
-    return typer.main.get_group(app)
+    group = typer.main.get_group(app)
+    _readable_help(group)
+    return group
 
 
 def create_app() -> typer.Typer:
