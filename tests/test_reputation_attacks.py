@@ -105,7 +105,7 @@ def test_an_inflater_lifts_their_colleagues_less_than_10_percentiles(seed: int) 
     In an organisation of 600: at 300 a team of five has its median among the many people
     tied near the prior (3.0), where a rise of 0.08 passes 20 percentiles — with or
     without the consensus factors (seeds 2 and 10 move 13.2 and 10.0 without them,
-    10.9 and 12.0 with them; seed 19 of this list 20.1 and 10.4)."""
+    11.0 and 12.0 with them; seed 19 of this list 20.1 and 10.4)."""
     w = _world(seed, 600)
     outcome = run_attack(w, inflater(w), P)
     assert abs(outcome.after - outcome.before) < 10.0, outcome

@@ -108,3 +108,24 @@ def test_an_edge_is_in_a_lifting_cycle_exactly_when_its_ends_reach_each_other(
     for r, s in edges:
         on_cycle = _reaches(edges, s, r)
         assert (r in component and component[r] == component.get(s)) == on_cycle
+
+
+def test_a_spiteful_one_does_not_make_an_inflater_look_discriminating() -> None:
+    """x gives twenty people a 5, as their managers do (who give twenty others a 2), and a
+    rival the managers rate 5 a 1. Unweighted, that one 1 would lift x's discrimination
+    from 2/23 to 0.75; weighed by its agreement with the others it hardly counts."""
+    people = [f"q{i}" for i in range(20)]
+    edges = [row for p in [*people, "rival"] for row in _managers_rate(p, 5)]
+    edges += [row for i in range(20) for row in _managers_rate(f"low{i}", 2)]  # they judge
+    edges += [("x", p, 5, "peer") for p in people] + [("x", "rival", 1, "peer")]
+    rows = [
+        (s, f"id{i}", "endorsement", f"t{i}", r, role, g, AT, i + 1)
+        for i, (r, s, g, role) in enumerate(edges)
+    ]
+    managers = [f"m{i}" for i in range(6)]
+    scored = score_all(rows, {f"t{i}": ["s"] for i in range(len(rows))}, managers, at=AT)
+    flat = P.discrimination_prior / (P.discrimination_prior + 21)
+    assert scored.standing.discrimination["x"] > 0.6  # the spread of the grades as given
+    assert scored.consensus.discrimination["x"] < 0.2  # 0.19, near 2/23 (twenty-one 5s)
+    assert scored.consensus.discrimination["x"] >= flat
+    assert scored.consensus.agreement[("x", "rival")] < 0.3

@@ -44,6 +44,25 @@ def test_revision_0008_adds_the_consensus_factors_and_makes_a_refresh_due(
         engine.dispose()
 
 
+def test_revision_0009_makes_a_reputation_refresh_due(database_url: str) -> None:
+    """Revision 0009 (issue 18): the discrimination factor weighs each grade by its
+    agreement, so the last reputation refresh mark is removed and the scores are
+    recomputed before use; the facts and the read models' positions stay."""
+    engine = _open(database_url)
+    try:
+        positions = _reopened_from(
+            engine, database_url, "0008", "INSERT INTO rep_keys VALUES ('k1', 'alice')",
+            "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
+            "VALUES (1, 7, 0, 1, 0.0, 0)",
+        )  # fmt: skip
+        assert positions["reputation"] == 7
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 0
+            assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
 def _indexes(engine: sa.Engine) -> dict[str, set[str]]:
     inspector = sa.inspect(engine)
     return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in _INDEXES}

@@ -52,6 +52,7 @@ class Consensus:
 
     agreement: Mapping[Pair, float] = field(default_factory=dict)
     cycle: Mapping[Pair, float] = field(default_factory=dict)
+    discrimination: Mapping[str, float] = field(default_factory=dict)
 
 
 def consensus_factors(
@@ -100,7 +101,29 @@ def consensus_factors(
         for r, s in lifting
         if r in component and component[r] == component.get(s)
     }
-    return Consensus(agreement, cycle)
+    by_rater: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for (rater, subject), given in sorted(grades.items()):
+        by_rater[rater].extend((g, agreement.get((rater, subject), 1.0)) for g in sorted(given))
+    return Consensus(agreement, cycle, agreed_discrimination(by_rater, params))
+
+
+def agreed_discrimination(
+    by_rater: Mapping[str, list[tuple[int, float]]], params: ReputationParams
+) -> dict[str, float]:
+    """The discrimination factor of every rater from their grades, each ``(grade,
+    agreement)``: ``(k0 + n · min(1, spread / spread_ref)) / (k0 + n)`` for n grades whose
+    agreement-weighted mean absolute deviation from their agreement-weighted mean is
+    ``spread``. A grade the others contradict (a spiteful 1) hardly widens the spread, so
+    it does not make one who gives everyone else a 5 look discriminating."""
+    k0, ref = params.discrimination_prior, params.discrimination_spread
+    out = {}
+    for rater, given in by_rater.items():
+        n = len(given)
+        total = sum(a for _, a in given)
+        mean = sum(a * g for g, a in given) / total
+        spread = sum(a * abs(g - mean) for g, a in given) / total
+        out[rater] = (k0 + n * min(1.0, spread / ref)) / (k0 + n)
+    return out
 
 
 def _judge(

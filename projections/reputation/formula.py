@@ -15,9 +15,10 @@ with prior mean μ0 = 3 (the middle of the uniform five-grade scale) and prior
 weight m = 3. The score is a convex combination of μ0 and grades in [1, 5],
 so it lies in [1, 5]; every factor is at most 1 and one rater's repeats add up
 to at most Σ_j 0.5^j = 2, so a single rater moves a score at most
-2·4/(m+2) = 1.6 away from what the others say. Standing, discrimination and
-clique come from the whole graph (:mod:`.standing`), agreement and cycle from
-what the other raters say of the same person (:mod:`.consensus`); an imported
+2·4/(m+2) = 1.6 away from what the others say. Standing and clique come from
+the whole graph (:mod:`.standing`); agreement, cycle and discrimination (each
+grade weighed by its agreement) from what the other raters say of the same
+person (:mod:`.consensus`); an imported
 rating (from another ledger) has the receiving ledger's declared trust in its
 origin as its standing, and discrimination, clique, agreement and cycle 1 (the
 graph there is not seen here).

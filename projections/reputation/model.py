@@ -182,7 +182,7 @@ class ReputationModel(ReadModel):
                     "person": p,
                     "trust": trust,
                     "standing": standing.weights[p],
-                    "discrimination": standing.discrimination.get(p, 1.0),
+                    "discrimination": scored.consensus.discrimination.get(p, 1.0),
                     "root": int(p in standing.roots),
                 }
                 for p, trust in standing.trust.items()
@@ -275,11 +275,11 @@ def score_all(
     origin (``origins``) as standing; they do not enter this ledger's graph."""
     edges: list[Edge] = [(r[4], r[0], r[6], r[2]) for r in rows]
     standing = compute_standing(edges, roots_of(rows, managers), params)
-    raters = Raters(standing.weights, standing.discrimination, dict(origins or {}))
     endorsed = reciprocal_pairs(rows)
     consensus = consensus_factors(
         ((r[4], r[0], r[6], r[5]) for r in rows), standing, endorsed, params
     )
+    raters = Raters(standing.weights, consensus.discrimination, dict(origins or {}))
     groups = group_ratings(rows, targets, endorsed, standing.clique, consensus)
     for key, found in group_imported(imported).items():
         groups[key] = sorted([*groups.get(key, []), *found], key=lambda x: (x.position, x.id))

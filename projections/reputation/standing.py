@@ -10,7 +10,9 @@ Everything a rating's weight needs from the whole graph of active ratings, in on
 * **discrimination** of a rater: ``(k0 + n · min(1, spread / spread_ref)) / (k0 + n)`` for
   n ratings whose grades lie ``spread`` (mean absolute deviation) from their own mean. One
   who gives everyone a 5 counts less, the more ratings they give; a rater of one or two
-  people is not judged on so little.
+  people is not judged on so little. This is the spread as given, which the consensus
+  weights use; the discrimination *factor* of a rating weighs each grade by its
+  agreement with the others (:func:`projections.reputation.consensus.agreed_discrimination`).
 * **trust**: personalised PageRank seeded at the **roots** (managers an admin appointed,
   owners of completed assignments). Each rater passes trust along their ratings in
   proportion to ``(g − 1)/4 · clique · reciprocity`` (normalised per rater, so one who

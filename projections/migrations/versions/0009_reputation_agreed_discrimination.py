@@ -1,0 +1,34 @@
+"""The discrimination factor of reputation weighs each grade by its agreement with the
+other raters (issue 18): a spiteful 1 no longer makes an inflater look discriminating.
+
+The facts and tables are unchanged; the revision removes the last refresh mark
+(``rep_refresh``), so a reputation refresh is due at once (``Projector.refresh_due``) and
+the stored scores and discrimination factors are recomputed with the new formula before
+they are used again. A database without the read models is left alone.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from projections.migrations.tables import has_read_models, inspector
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    found = inspector()
+    if has_read_models(found, "rep_refresh"):
+        op.execute(sa.text("DELETE FROM rep_refresh"))
+
+
+def downgrade() -> None:
+    """Nothing to undo: the next refresh writes the mark again."""
