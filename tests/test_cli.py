@@ -551,9 +551,17 @@ def test_access_reviews_and_assignments_read_as_the_api_shows_them(cli: Cli) -> 
         listed = cli.json("access", "list", "alice", who=party)
         assert [(r["id"], r["viewer"]) for r in listed["requests"]] == [(asked, "bob")]
     assert cli("access", "list", "nobody", who="alice").exit_code == ExitCode.NOT_FOUND
+    cli.ok("access", "grant", "bob", "--part", "dossier", "--request", asked[:8], who="alice")
+    listed_text = cli.ok("access", "list", who="alice").stdout  # 80 columns: nothing cut
+    assert "…" not in listed_text
+    assert {asked[:8], "alice", "bob", "dossier", "granted", "active"} <= set(listed_text.split())
 
     [inbox] = cli.json("review", "list", who="bob")["requests"]
     assert inbox["id"] == review["request"]
+    inbox_text = cli.ok("review", "list", who="bob").stdout
+    assert "…" not in inbox_text
+    assert {review["request"][:8], "alice", contribution[:8], "peer"} <= set(inbox_text.split())
+    assert "not answered" in inbox_text
     anyone = cli("review", "list")
     assert anyone.exit_code == ExitCode.USAGE
     assert "no_acting_person" in anyone.stderr

@@ -16,14 +16,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from ledger import commands
-from ledger.access import access_listed, grant_is_active, today_utc
+from ledger.access import access_listed, grant_is_active, grant_status, today_utc
 from ledger.catalogue import Part
 from ledger.errors import NotFound
 from ledger.state import LedgerState
 
 from .context import cli_context
 from .options import JsonFlag, resolve_id
-from .output import print_appended, print_json
+from .output import ID_PREFIX, print_appended, print_json
 
 __all__ = ["access_app"]
 
@@ -136,18 +136,32 @@ def _listing(state: LedgerState, person: str, viewer: str | None, today: str) ->
                 "until": g.until,
                 "revoked": g.revoked,
                 "active": grant_is_active(g, today=today),
+                "status": grant_status(g, today=today),
             }
             for g in grants
         ],
     }
 
 
+_IDS = ("id", "contribution")
+"""Columns of statement ids: shown as a prefix, as ``show`` does, which every command
+that takes one accepts (``resolve_id``)."""
+
+
 def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> Table:
+    """``rows`` as a table whose cells are never cut short: a long value folds onto the
+    next line (a person id cut to "hr-6995…" could not be typed)."""
     table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     for column in columns:
-        table.add_column(column, no_wrap=column == "id")
+        table.add_column(column, no_wrap=column in _IDS, overflow="fold")
     for row in rows:
-        table.add_row(*(escape("" if row[c] is None else str(row[c])) for c in columns))
+        cells = ("" if row[c] is None else str(row[c]) for c in columns)
+        table.add_row(
+            *(
+                escape(v[:ID_PREFIX] if c in _IDS else v)
+                for c, v in zip(columns, cells, strict=True)
+            )
+        )
     return table
 
 
@@ -192,7 +206,7 @@ def list_access(
     cli.console.print(
         _table(
             f"access grants ({who})",
-            ["id", "owner", "viewer", "part", "until", "revoked", "active"],
+            ["id", "owner", "viewer", "part", "until", "status"],
             listing["grants"],
         )
     )

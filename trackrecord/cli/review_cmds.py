@@ -19,7 +19,7 @@ from ledger.access import review_inbox
 from .access_cmds import _table
 from .context import cli_context
 from .options import JsonFlag, resolve_id
-from .output import print_appended, print_json
+from .output import ID_PREFIX, print_appended, print_json
 
 __all__ = ["review_app"]
 
@@ -81,7 +81,7 @@ def list_requests(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         print_json({"reviewer": me, "requests": rows})
         return
     for row in rows:
-        row["endorsement"] = row["endorsement"] or "not answered"
+        row["endorsement"] = (row["endorsement"] or "")[:ID_PREFIX] or "not answered"
     columns = ["id", "owner", "contribution", "role", "endorsement"]
     cli.console.print(_table(f"review requests for {me}", columns, rows))
 
