@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -56,6 +57,7 @@ class ReadModels:
         self._stop = threading.Event()
         self._interval = interval
         self._refresh_every = refresh_every
+        self._refresh_from = 0.0  # monotonic time: no refresh before (set by start)
         self._thread: threading.Thread | None = None
         self._refreshed: dict[str, tuple[int, int] | None] | None = None
         self.generation = 0
@@ -108,7 +110,8 @@ class ReadModels:
 
     def start(self) -> None:
         """Catch up now, then keep the read models caught up and refreshed on a background
-        thread (its first round ``interval`` seconds later).
+        thread (its first round ``interval`` seconds later, its first refresh no sooner
+        than ``refresh_every`` seconds after the start).
 
         Normally the read models follow the log and this reads a bounded amount; read
         models far behind (a ledger migrated by a version that rebuilds one, or written by
@@ -116,8 +119,10 @@ class ReadModels:
         due (:meth:`projections.Projector.refresh_due`) runs on the background thread, not
         before the first answer: it scores every person, a cost that grows with the
         ledger, and until it is done the stored snapshots of the last refresh serve, as
-        they do between two refreshes. Only read models that were never refreshed (no
-        snapshots to serve) are refreshed here."""
+        they do between two refreshes. Not at once either: a process's first answers are
+        not slowed by it, and one that restarts again and again does not recompute each
+        time. Only read models that were never refreshed (no snapshots to serve) are
+        refreshed here."""
         end = self.projector.log.max_position()
         behind = max((end - at for at in self.projector.positions().values()), default=0)
         if behind > _FAR_BEHIND:
@@ -127,6 +132,7 @@ class ReadModels:
                 behind,
             )
         self.catch_up()
+        self._refresh_from = time.monotonic() + self._refresh_every
         if any(mark is None for mark in self.projector.refreshed().values()):
             self.refresh()
         else:
@@ -138,7 +144,9 @@ class ReadModels:
         while not self._stop.wait(self._interval):
             try:
                 self.catch_up()
-                if self.projector.refresh_due(every=self._refresh_every):
+                if time.monotonic() >= self._refresh_from and self.projector.refresh_due(
+                    every=self._refresh_every
+                ):
                     self.refresh()
                 else:
                     self.notice_refresh()

@@ -3,8 +3,8 @@
 The refresh scores every person of the ledger: run before the first answer, it made a
 service's start grow with the ledger (0.7 s of CPU at 10^4 entries, once any entry had
 come in since the last refresh). :meth:`api.readmodels.ReadModels.start` now leaves a
-due refresh to its background thread; only read models never refreshed (no snapshots
-to serve) are refreshed at start.
+due refresh to its background thread, ``refresh_every`` seconds after the start; only read
+models never refreshed (no snapshots to serve) are refreshed at start.
 """
 
 from __future__ import annotations
@@ -35,14 +35,16 @@ def test_start_leaves_a_due_refresh_to_the_background_thread(sqlite_url: str) ->
         finally:
             models.close()
 
-        following = ReadModels(env.store, log_size=lambda: env.service.state.size, interval=0.05)
+        following = ReadModels(
+            env.store, log_size=lambda: env.service.state.size, interval=0.05, refresh_every=1
+        )
         try:
             following.start()
             deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
             while following.projector.refreshed() == mark and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert following.projector.refreshed() != mark  # the background thread did it
-            assert not following.projector.refresh_due(every=30)
+            assert not following.projector.refresh_due(every=1)
         finally:
             following.close()
 
