@@ -120,7 +120,15 @@ def test_the_cli_verify_and_the_audit_report_the_forged_row(
 
         verified = _run(database_url, tmp_path, "projections", "verify", "--json")
         audited = _run(database_url, tmp_path, "audit", "--json")
+        told = _run(database_url, tmp_path, "audit")
     assert verified.exit_code == 3, verified.output
+    assert told.exit_code == 3, told.output
+    # not an entry: no "stream: None", and the rows as JSON, not Python's repr
+    assert "✗ audit FAILED:" in told.stdout
+    assert "None" not in told.stdout
+    assert "{'" not in told.stdout
+    assert "read_model_mismatch" in told.stdout
+    assert f'"id": "{forged}"' in told.stdout
     assert json.loads(verified.stdout)["rows"][0]["key"]["id"] == forged
     assert audited.exit_code == 3, audited.output
     failure = json.loads(audited.stdout)["failure"]

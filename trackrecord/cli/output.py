@@ -270,14 +270,24 @@ def print_report(cli: CliContext, report: AuditReport) -> None:
             "and matches the Merkle log"
         )
         return
-    lines = [
-        "[bold red]✗ audit FAILED[/bold red] at the first bad entry:",
-        f"  stream:       {escape(str(failure.stream))}",
-        f"  seq:          {failure.seq}",
-        f"  log position: {failure.log_index}",
+    where = {
+        "stream:      ": failure.stream,
+        "seq:         ": failure.seq,
+        "log position:": failure.log_index,
+    }
+    # no place when it is not an entry: e.g. a read model differs from the log
+    at = " at the first bad entry" if any(v is not None for v in where.values()) else ""
+    lines = [f"[bold red]✗ audit FAILED[/bold red]{at}:"]
+    lines += [f"  {label} {escape(str(v))}" for label, v in where.items() if v is not None]
+    lines += [
         f"  code:         {escape(failure.code)}",
         f"  reason:       {escape(failure.message)}",
     ]
-    lines += [f"  {escape(k)}: {escape(str(v))}" for k, v in failure.evidence.items()]
+    for key, value in failure.evidence.items():
+        if isinstance(value, list) and len(value) > 1:  # the first; --json prints them all
+            value = f"{json.dumps(value[0], ensure_ascii=False)} and {len(value) - 1} more (--json)"
+        elif not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False)
+        lines.append(f"  {escape(key)}: {escape(value)}")
     for line in lines:
         cli.console.print(line, style="red", soft_wrap=True)
