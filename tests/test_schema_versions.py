@@ -29,17 +29,10 @@ def test_revision_0008_adds_the_consensus_factors_and_makes_a_refresh_due(
     engine = _open(database_url)
     try:
         fresh = _definitions(engine, ("rep_consensus",))
-        positions = _reopened_from(
-            engine, database_url, "0007", "DROP TABLE rep_consensus",
-            "INSERT INTO rep_keys VALUES ('k1', 'alice')",
-            "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
-            "VALUES (1, 7, 0, 1, 0.0, 0)",
-        )  # fmt: skip
+        _assert_a_reputation_refresh_is_due(
+            engine, database_url, "0007", "DROP TABLE rep_consensus"
+        )
         assert _definitions(engine, ("rep_consensus",)) == fresh
-        assert positions["reputation"] == 7
-        with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 0
-            assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 1
     finally:
         engine.dispose()
 
@@ -50,17 +43,25 @@ def test_revision_0009_makes_a_reputation_refresh_due(database_url: str) -> None
     recomputed before use; the facts and the read models' positions stay."""
     engine = _open(database_url)
     try:
-        positions = _reopened_from(
-            engine, database_url, "0008", "INSERT INTO rep_keys VALUES ('k1', 'alice')",
-            "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
-            "VALUES (1, 7, 0, 1, 0.0, 0)",
-        )  # fmt: skip
-        assert positions["reputation"] == 7
-        with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 0
-            assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 1
+        _assert_a_reputation_refresh_is_due(engine, database_url, "0008")
     finally:
         engine.dispose()
+
+
+def _assert_a_reputation_refresh_is_due(
+    engine: sa.Engine, url: str, revision: str, *statements: str
+) -> None:
+    """From ``revision`` (after ``statements``) with a reputation refresh mark and a fact,
+    the upgrade removes the mark (a refresh is due) and keeps the fact and positions."""
+    positions = _reopened_from(
+        engine, url, revision, *statements, "INSERT INTO rep_keys VALUES ('k1', 'alice')",
+        "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
+        "VALUES (1, 7, 0, 1, 0.0, 0)",
+    )  # fmt: skip
+    assert positions["reputation"] == 7
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 1
 
 
 def _indexes(engine: sa.Engine) -> dict[str, set[str]]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.engine.reflection import Inspector
 
-__all__ = ["create_missing", "has_read_models", "inspector", "replay"]
+__all__ = ["create_missing", "forget_refresh", "has_read_models", "inspector", "replay"]
 
 
 def inspector() -> Inspector:
@@ -48,3 +48,11 @@ def replay(found: Inspector, read_model: str, tables: tuple[str, ...]) -> None:
                 "UPDATE projection_tracking SET position = 0 WHERE read_model = :name"
             ).bindparams(name=read_model)
         )
+
+
+def forget_refresh(found: Inspector, mark_table: str) -> None:
+    """Remove a read model's refresh mark (``mark_table``): its refresh step is then due at
+    once (``Projector.refresh_due``), so what it stored by an older formula is recomputed
+    before it is used again. The facts stay; nothing is replayed."""
+    if found.has_table(mark_table):
+        op.execute(sa.text(f"DELETE FROM {mark_table}"))

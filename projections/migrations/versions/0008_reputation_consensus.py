@@ -19,7 +19,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from projections.migrations.tables import create_missing, has_read_models, inspector
+from projections.migrations.tables import (
+    create_missing,
+    forget_refresh,
+    has_read_models,
+    inspector,
+)
 
 revision = "0008"
 down_revision = "0007"
@@ -39,8 +44,7 @@ def upgrade() -> None:
         sa.Column("agreement", sa.Float, nullable=False),
         sa.Column("cycle", sa.Float, nullable=False),
     )
-    if found.has_table("rep_refresh"):
-        op.execute(sa.text("DELETE FROM rep_refresh"))
+    forget_refresh(found, "rep_refresh")
 
 
 def downgrade() -> None:

@@ -13,10 +13,7 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-
-from projections.migrations.tables import has_read_models, inspector
+from projections.migrations.tables import forget_refresh, inspector
 
 revision = "0009"
 down_revision = "0008"
@@ -25,9 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    found = inspector()
-    if has_read_models(found, "rep_refresh"):
-        op.execute(sa.text("DELETE FROM rep_refresh"))
+    forget_refresh(inspector(), "rep_refresh")
 
 
 def downgrade() -> None:
