@@ -12,7 +12,7 @@ import itertools
 import json
 import random
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from ledger.service import LedgerService
 from ledger.state import LedgerState
 from ledger.state_rows import STATE_TABLES
 from ledger.store import Store, open_store
+from ledger.store.rule_state import StoredState
 from ledger.vault import SERVICE_KEY_ENV
 from tests import pgcluster
 from tests.factories import (
@@ -144,6 +145,66 @@ def test_batch_refused_at_its_last_statement_leaves_no_rows(database_url: str) -
         accepted = service.append_batch(batch[:3])
         assert [r.log_index for r in accepted] == [6, 7, 8]
         assert state_snapshot(service.state) == state_snapshot(_folded(store))
+    finally:
+        store.close()
+
+
+class _CountingReads:
+    """A store's rule-state reads, counting the counts asked and the rows scanned."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.counted, self.rows = store, 0, 0
+
+    def state_values(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return self.store.state_values(keys)
+
+    def state_scan(self, table: str, *, chunk: int = 1000) -> Iterator[tuple[str, str]]:
+        for row in self.store.state_scan(table, chunk=chunk):
+            self.rows += 1
+            yield row
+
+    def state_count(self, table: str) -> int:
+        self.counted += 1
+        return self.store.state_count(table)
+
+    def get_node(self, level: int, index: int) -> bytes:
+        return self.store.get_node(level, index)
+
+
+def test_a_tables_size_and_emptiness_count_its_pending_changes(database_url: str) -> None:
+    """``len`` and truth of a stored table inside a batch are the stored rows with the
+    pending changes applied (as the in-memory dict's), read without a scan: ``if not
+    state.erased`` is asked for every statement appended."""
+    store = open_store(database_url)
+    try:
+        reads = _CountingReads(store)
+        state = StoredState(reads)
+        state.begin()
+        assert (len(state.erased), bool(state.erased)) == (0, False)
+        state.rollback()
+        store.write_state([("erased", "p-1", "4", 4), ("erased", "p-2", "7", 7)], expect_size=0)
+        model = {"p-1": 4, "p-2": 7}
+        state.begin()
+        try:
+            for change in ("add p-3", "delete p-1", "delete p-3", "delete p-2", "add p-1"):
+                assert (len(state.erased), bool(state.erased)) == (len(model), bool(model))
+                what, person = change.split()
+                if what == "add":
+                    state.erased[person] = model[person] = 9
+                else:
+                    del state.erased[person], model[person]
+            assert (len(state.erased), bool(state.erased)) == (len(model), bool(model)) == (1, True)
+            reads.counted, reads.rows = 0, 0
+            assert state.erased  # the pending row answers: nothing read
+            assert (reads.counted, reads.rows) == (0, 0)
+            del state.erased["p-1"]
+            assert (len(state.erased), bool(state.erased)) == (0, False)  # all deleted
+        finally:
+            state.rollback()
+        reads.counted, reads.rows = 0, 0
+        assert state.erased  # no count: the first row of a range read
+        assert (reads.counted, reads.rows) == (0, 1)
+        assert len(state.erased) == 2
     finally:
         store.close()
 

@@ -155,11 +155,12 @@ class StoredTable(_MutableMapping[K, V], Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return not isinstance(self._load(key), _Absent)  # type: ignore[arg-type]
 
-    def scan(self) -> Iterator[tuple[K, V]]:
+    def scan(self, *, chunk: int = 1000) -> Iterator[tuple[K, V]]:
         """Every ``(key, value)`` of the table in the order the keys were first written
-        (as a dict's insertion order), the pending changes applied: a range read."""
+        (as a dict's insertion order), the pending changes applied: a range read, ``chunk``
+        rows a query."""
         seen: set[K] = set()
-        for key_text, text in self._owner.store.state_scan(self.name):
+        for key_text, text in self._owner.store.state_scan(self.name, chunk=chunk):
             key: Any = decode_key(self.name, key_text)
             seen.add(key)
             pending = self._pending.get(key)
@@ -180,17 +181,33 @@ class StoredTable(_MutableMapping[K, V], Generic[K, V]):
         return _ScanValues(self)
 
     def __len__(self) -> int:
-        if self._pending:
-            return sum(1 for _ in self.scan())
+        """The stored rows counted, corrected by the pending changes (one indexed read of
+        their keys), never a scan: a rule asking while a batch is open costs no more than
+        one outside it."""
         if self._count is not None:
             return self._count
         count = self._owner.store.state_count(self.name)
         if self._owner.read_only:  # a snapshot keeps what it read, sizes too
             self._count = count
+        if self._pending:
+            stored = self._owner.store.state_values(
+                [(self.name, encode_key(self.name, key)) for key in self._pending]
+            )
+            for key, (value, _) in self._pending.items():
+                was = (self.name, encode_key(self.name, key)) in stored
+                count += (not isinstance(value, _Absent)) - was
         return count
 
     def __bool__(self) -> bool:
-        return len(self) > 0
+        """Whether the table holds a row: a pending one, else the first row of a range
+        read (not a count, which reads every row: ``if not state.erased`` is asked for
+        every statement appended)."""
+        if self._count is not None:
+            return self._count > 0
+        if any(not isinstance(value, _Absent) for value, _ in self._pending.values()):
+            return True
+        # pending deletions hide at most len(self._pending) stored rows
+        return next(self.scan(chunk=len(self._pending) + 1), None) is not None
 
     # -- changing (pending until the batch's rows are written) ------------------------------
     def __setitem__(self, key: K, value: V) -> None:
