@@ -26,6 +26,7 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKRECORD_")} | {
         "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
         "TRACKRECORD_KDF": "fast",
+        "COLUMNS": "80",  # a normal terminal's width
     }
     demo = subprocess.run(
         [bindir / "trackrecord", "demo", "--dir", "demo", "--people", "30"],
@@ -49,3 +50,8 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert "self_endorsement" in run.stderr
     assert (tmp_path / "record.json").stat().st_size > 1000
     assert "extended" in run.stdout or "extends" in run.stdout
+    assert run.stdout.count("✓ audit passed") == 2  # the auditor's and the admin's
+    # at 80 columns no table cuts a value short ("hr-6995…" could not be typed)
+    assert re.search(r"\w…", run.stdout) is None, run.stdout
+    assert "granted" in run.stdout  # access list: the manager's request, answered
+    assert "active" in run.stdout.split()  # ... and the grant it made
