@@ -128,12 +128,15 @@ class LedgerService:
         # (state-file stamp, ledger key, remembered checkpoint, store size it was verified at)
         self._signed: tuple[object, str, RememberedCheckpoint | None, int] | None = None
         self._on_erasure = tuple(on_erasure)
-        self.state: LedgerState = StoredState(store)
+        self._readers = StoredState(store)  # never in a batch: read without the lock
+        self.state: LedgerState = self._readers
         self._batch = StoredState(store)
         self._named_by_store()
         self._position = 0  # the highest notification position this service has seen
         self._clock = clock
         self._lock = threading.RLock()
+        self._seen_lock = threading.Lock()  # guards _position for the catch-up's fast path
+        self._settled = False  # a catch-up under the lock has run: the once-checks are done
         self._node_cache: dict[tuple[int, int], bytes] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._erasures_checked = False
@@ -203,7 +206,7 @@ class LedgerService:
 
     def _state_behind(self) -> bool:
         size, position = self._batch.follows()
-        self._position = max(self._position, position)
+        self._saw(position)
         try:
             self.store.get_node(0, size)
         except KeyError:
@@ -221,7 +224,39 @@ class LedgerService:
         """Index the positions of (:meth:`index_positions`), and fold into the stored rule
         state, the entries they do not follow yet; return how many were folded. Normally
         none (appends write both with their entries): then this costs three indexed
-        reads. ``progress`` is called with the number folded so far."""
+        reads. ``progress`` is called with the number folded so far.
+
+        When nothing is behind (the usual case once a first catch-up ran) that is found
+        without the service's lock, from the readers' state (never the batch's, which an
+        append may hold open): concurrent readers do not queue behind each other's, or an
+        append's, round trips (with PostgreSQL, four each). Only the work takes the lock."""
+        if self._settled and not self._behind_now():
+            return 0
+        with self._lock:
+            n = self._catch_up_locked(progress)
+            self._settled = True
+            return n
+
+    def _behind_now(self) -> bool:
+        """True if the log holds an entry the stored rule state or the positions index does
+        not follow: reads only (the readers' state, two Merkle probes), safe without the
+        lock. An append commits its entries with both, so it never makes this true."""
+        size, position = self._readers.follows()
+        self._saw(position)
+        for probe in (size, self.store.indexed_size()):
+            try:
+                self.store.get_node(0, probe)
+            except KeyError:
+                continue
+            return True
+        return False
+
+    def _saw(self, position: int) -> None:
+        """Remember ``position`` as seen if it is the highest yet (for the rollback check)."""
+        with self._seen_lock:
+            self._position = max(self._position, position)
+
+    def _catch_up_locked(self, progress: Callable[[int], None] | None) -> int:
         with self._lock:
             self._upgrade_state()
             if not self._erasures_checked:
@@ -285,7 +320,7 @@ class LedgerService:
             if records:
                 rows = [*state.changes(), position_row(records[-1].position, state.size - 1)]
                 self.store.write_state(rows, expect_size=size)
-                self._position = max(self._position, records[-1].position)
+                self._saw(records[-1].position)
         finally:
             state.rollback()
         for person in erased:
@@ -546,7 +581,7 @@ class LedgerService:
             for e, signed, owner in zip(entries, batch, owners, strict=True)
         ]
         positions = self.store.append(rows, nodes, state.changes())
-        self._position = max([self._position, *positions])
+        self._saw(max(positions, default=0))
         for e in entries:
             if e.statement.type == "PersonErased":
                 self._complete_erasure(e.statement.subject, appended=True)
