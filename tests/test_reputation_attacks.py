@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bench.reputation_sim import (
     World,
     inflater,
+    ndcg_at,
     one_way_ring,
     rank_with,
     reciprocal_pair,
@@ -133,3 +134,43 @@ def test_a_vindictive_rater_moves_their_rival_at_most_one_raters_bound(seed: int
     after = rank_with(w, attack)
     bound = P.max_rater_weight * 4 / (P.prior_weight + P.max_rater_weight)
     assert w.baseline.scores[rival] - after.scores[rival] <= bound + 1e-12
+
+
+ATTACKS = {
+    "ring of 10": lambda w: ring(w, 10),
+    "one-way ring of 10": lambda w: one_way_ring(w, 10),
+    "sybil cluster of 20": lambda w: sybils(w, 20),
+    "reciprocal pair": reciprocal_pair,
+    "inflater": inflater,
+    "servile subordinate": servile,
+    "vindictive rater": vindictive,
+}
+
+
+def _honest_ndcg(w: World) -> float:
+    relevance = {p: w.facts.quality[p] + 1 for p in w.honest}
+    return ndcg_at(10, w.baseline.top(10, w.honest), relevance)
+
+
+@quick
+@given(seed=seeds, name=st.sampled_from(sorted(ATTACKS)))
+def test_no_attack_degrades_the_honest_ranking(seed: int, name: str) -> None:
+    """The issue's third goal, bounded for CI: on 300 people the honest top 10 is noisier
+    than on the benchmark's 2,000 (NDCG@10 0.87 for seed 3 without any attack), so here no
+    attack may lower the honest people's NDCG@10 by more than 0.02 (an inflater may swap one
+    honest person in a top 10 that noisy); the absolute goal (0.9) and no displacement are
+    asserted on 2,000 below (a few seconds: one organisation, one seed)."""
+    w = _world(seed)
+    outcome = run_attack(w, ATTACKS[name](w), P)
+    assert outcome.ndcg >= _honest_ndcg(w) - 0.02, outcome
+
+
+def test_the_honest_ranking_keeps_ndcg_0_9_with_and_without_each_attack() -> None:
+    """The goal as the issue states it, on the benchmark's organisation (2,000 people,
+    seed 7): honest NDCG@10 at least 0.9 without attacks and with each of them."""
+    w = world(2000, 7, P)
+    assert _honest_ndcg(w) >= 0.9
+    for name, attack in ATTACKS.items():
+        outcome = run_attack(w, attack(w), P)
+        assert outcome.ndcg >= 0.9, (name, outcome)
+        assert outcome.displaced == 0, (name, outcome)
