@@ -55,3 +55,7 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert re.search(r"\w…", run.stdout) is None, run.stdout
     assert "granted" in run.stdout  # access list: the manager's request, answered
     assert "active" in run.stdout.split()  # ... and the grant it made
+    rows = re.findall(r"^ +\d+ +[A-Z][A-Za-z]+ .*$", run.stdout, re.MULTILINE)  # show
+    assert len(rows) > 10
+    for row in rows:  # each ends in the whole 12-digit prefix of its entry hash
+        assert re.search(r" [0-9a-f]{12} *$", row), row

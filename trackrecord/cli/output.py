@@ -154,8 +154,9 @@ def entries_table(
     titles: Mapping[str, str] | None = None,
     withheld: Mapping[str, str | None] | None = None,
 ) -> Table:
-    """A table of ``entries``: seq, type, author, grade, details, statement id, hash.
-    An entry whose hash is in ``withheld`` (hash -> why) shows only its seq and hash."""
+    """A table of ``entries``: seq, type, author, details (a grade first), statement id,
+    hash; it fits 80 columns without cutting an id or hash. An entry whose hash is in
+    ``withheld`` (hash -> why) shows only its seq and hash."""
     hidden = withheld or {}
     known = dict(titles or {}) | titles_of(e for e in entries if e.entry.hash not in hidden)
     table = Table(
@@ -169,7 +170,6 @@ def entries_table(
     table.add_column("seq", justify="right")
     table.add_column("type", no_wrap=True)
     table.add_column("author", overflow="fold")
-    table.add_column("grade", justify="center")
     table.add_column("details", min_width=14, ratio=1, overflow="fold")
     table.add_column("id", no_wrap=True)
     table.add_column("entry hash", no_wrap=True)
@@ -177,15 +177,15 @@ def entries_table(
         e = stored.entry
         if e.hash in hidden:
             why = escape(hidden[e.hash] or "")
-            table.add_row(str(e.seq), WITHHELD, "", "", why, "", e.hash[:HASH_PREFIX])
+            table.add_row(str(e.seq), WITHHELD, "", why, "", e.hash[:HASH_PREFIX])
             continue
         grade = e.statement.body.get("grade")
+        details = describe(stored, known)
         table.add_row(
             str(e.seq),
             e.statement.type,
             escape(author_person(state, e.statement.author)),
-            "" if grade is None else str(grade),
-            escape(describe(stored, known)),
+            escape(details if grade is None else f"grade {grade}: {details}"),
             e.statement.id[:ID_PREFIX],
             e.hash[:HASH_PREFIX],
         )
