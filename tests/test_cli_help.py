@@ -33,6 +33,13 @@ def _commands() -> Iterator[tuple[tuple[str, ...], _click.Command]]:
 COMMANDS = sorted(_commands(), key=lambda item: item[0])
 
 
+def test_every_root_command_is_in_a_named_panel() -> None:
+    result = CliRunner().invoke(create_app(), ["--help"], env={**BASE_ENV, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "─ Commands ─" not in result.output  # Typer's panel for commands naming none
+    assert "─ Operating the ledger ─" in result.output
+
+
 def test_the_tree_is_whole() -> None:
     paths = {path for path, _ in COMMANDS}
     assert {("serve",), ("keys", "rotate"), ("proof", "inclusion")} <= paths

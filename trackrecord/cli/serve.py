@@ -206,7 +206,7 @@ def worker_app() -> FastAPI:
     return create_app(settings.database_url, ApiConfig(**options), operator=operator, memory=memory)
 
 
-@app.command("serve")
+@app.command("serve", rich_help_panel="Operating the ledger")
 def serve_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
