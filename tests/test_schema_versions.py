@@ -57,11 +57,18 @@ def _assert_a_reputation_refresh_is_due(
         engine, url, revision, *statements, "INSERT INTO rep_keys VALUES ('k1', 'alice')",
         "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
         "VALUES (1, 7, 0, 1, 0.0, 0)",
+        "INSERT INTO rep_scores VALUES ('alice', 'audit', 3.9, 1.0, 2)",
+        "INSERT INTO rep_raters VALUES ('bob', 1.0, 1.0, 0.8, 1)",
     )  # fmt: skip
     assert positions["reputation"] == 7
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 0
         assert conn.execute(sa.text("SELECT count(*) FROM rep_keys")).scalar_one() == 1
+        # what the older formula computed goes with its mark: kept without it, a rebuild
+        # (projections verify, the audit) that refreshes only where the mark says would
+        # report every score as a difference until the next refresh
+        for table in ("rep_scores", "rep_raters"):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
 
 
 def _indexes(engine: sa.Engine) -> dict[str, set[str]]:

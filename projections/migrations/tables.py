@@ -50,9 +50,26 @@ def replay(found: Inspector, read_model: str, tables: tuple[str, ...]) -> None:
         )
 
 
-def forget_refresh(found: Inspector, mark_table: str) -> None:
-    """Remove a read model's refresh mark (``mark_table``): its refresh step is then due at
-    once (``Projector.refresh_due``), so what it stored by an older formula is recomputed
-    before it is used again. The facts stay; nothing is replayed."""
-    if found.has_table(mark_table):
-        op.execute(sa.text(f"DELETE FROM {mark_table}"))
+# What the reputation refresh alone writes, its mark (``rep_refresh``) last; as they
+# stood at revision 0009 (a migration names the tables of its own time, never the model's).
+REPUTATION_REFRESH_TABLES = (
+    "rep_raters",
+    "rep_cliques",
+    "rep_consensus",
+    "rep_scores",
+    "rep_imported",
+    "rep_origins",
+    "rep_refresh",
+)
+
+
+def forget_refresh(found: Inspector, tables: tuple[str, ...]) -> None:
+    """Empty what a read model's refresh step alone writes (``tables``, its mark last): the
+    step is then due at once (``Projector.refresh_due``), and what it stored by an older
+    formula is neither shown nor compared until it is recomputed. Keeping those rows
+    without their mark would make ``projections verify`` (and so ``trackrecord audit``)
+    report them, since a rebuild refreshes only where the live mark says it did. The facts
+    stay; nothing is replayed."""
+    for table in tables:
+        if found.has_table(table):
+            op.execute(sa.text(f"DELETE FROM {table}"))

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from projections.migrations.tables import (
+    REPUTATION_REFRESH_TABLES,
     create_missing,
     forget_refresh,
     has_read_models,
@@ -44,7 +45,7 @@ def upgrade() -> None:
         sa.Column("agreement", sa.Float, nullable=False),
         sa.Column("cycle", sa.Float, nullable=False),
     )
-    forget_refresh(found, "rep_refresh")
+    forget_refresh(found, REPUTATION_REFRESH_TABLES)
 
 
 def downgrade() -> None:

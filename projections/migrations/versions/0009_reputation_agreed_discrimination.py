@@ -13,7 +13,7 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
-from projections.migrations.tables import forget_refresh, inspector
+from projections.migrations.tables import REPUTATION_REFRESH_TABLES, forget_refresh, inspector
 
 revision = "0009"
 down_revision = "0008"
@@ -22,7 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    forget_refresh(inspector(), "rep_refresh")
+    forget_refresh(inspector(), REPUTATION_REFRESH_TABLES)
 
 
 def downgrade() -> None:
