@@ -119,12 +119,15 @@ def compute_standing(
     """Standing from ``edges`` (one per active rating) and the pre-trusted ``roots``.
 
     Roots that rate nobody still count (they are in the graph as seeds). The iteration
-    runs on NumPy arrays (``bincount`` is the sparse product ``Cᵀ t``) and sums in a fixed
-    order, so equal inputs give equal results.
+    runs on NumPy arrays (``bincount`` is the sparse product ``Cᵀ t``). The edges are
+    sorted first, so every sum runs in one order and the same ratings give bit-for-bit
+    the same standing whatever order they were read in (floating-point addition is not
+    associative: a rebuild reading the rows in another order must not differ in the last
+    digit).
     """
     import numpy as np
 
-    edges = [e for e in edges if e[0] != e[1]]
+    edges = sorted(e for e in edges if e[0] != e[1])
     clique = clique_factors(edges)
     endorsed = {(r, s) for r, s, _, kind in edges if kind == "endorsement"}
     root_set = frozenset(roots)
