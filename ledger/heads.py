@@ -45,6 +45,7 @@ __all__ = [
     "heads_commitment",
     "heads_root_of",
     "index_leaves",
+    "involvement",
     "involvement_digest",
     "involvement_heads",
     "verify_head_proof",
@@ -67,25 +68,37 @@ def involvement_digest(streams: Iterable[str]) -> str:
     return sha256_hex(INVOLVEMENT_PREFIX + canonical_bytes(sorted(set(streams))))
 
 
-def involvement_heads(state: LedgerState) -> dict[str, Head]:
-    """The ``involved/<person>`` leaves of the heads tree for ``state``."""
+def involvement(state: LedgerState) -> dict[str, set[str]]:
+    """The assignment streams each person owns or is assigned to in ``state``."""
     involved: dict[str, set[str]] = {}
     for a in state.assignments.values():
         for person in {a.owner, *a.assignees}:
             involved.setdefault(person, set()).add(f"assignment/{a.id}")
+    return involved
+
+
+def involvement_heads(
+    state: LedgerState, involved: dict[str, set[str]] | None = None
+) -> dict[str, Head]:
+    """The ``involved/<person>`` leaves of the heads tree for ``state`` (of ``involved``,
+    its :func:`involvement`, if given)."""
+    involved = involvement(state) if involved is None else involved
     return {
         INVOLVED_PREFIX + person: Head(len(streams), involvement_digest(streams))
         for person, streams in involved.items()
     }
 
 
-def index_leaves(state: LedgerState) -> dict[str, Head]:
-    """Every leaf of the heads tree for ``state``: stream heads and involvement leaves.
+def index_leaves(
+    state: LedgerState, involved: dict[str, set[str]] | None = None
+) -> dict[str, Head]:
+    """Every leaf of the heads tree for ``state``: stream heads and involvement leaves
+    (those of ``involved``, its :func:`involvement`, if given).
 
     The heads are read with ``items()``: over a stored state that is one range read per
     thousand streams, where ``{**state.heads}`` (its keys, then each value) made one
     query per stream (1,164 of them for an export at 10^4 entries)."""
-    return {**dict(state.heads.items()), **involvement_heads(state)}
+    return {**dict(state.heads.items()), **involvement_heads(state, involved)}
 
 
 def heads_commitment(size: int, tree_root: bytes) -> bytes:
@@ -232,6 +245,10 @@ class HeadsIndex:
     @property
     def size(self) -> int:
         return len(self.streams)
+
+    def nodes(self) -> list[tuple[int, int, bytes]]:
+        """Every node of the tree ``(level, index, hash)``, its leaves' hashes at level 0."""
+        return self._nodes.nodes()
 
     def tree_root(self) -> bytes:
         """The RFC 9162 root of the heads tree (``SHA-256("")`` when there are no streams)."""

@@ -15,15 +15,16 @@ audit finds a checkpoint deleted between stored ones (``checkpoint_missing``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from keys import Identity
 
-from .canonical import b64encode
+from .canonical import b64encode, canonical_bytes
 from .checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verify_checkpoint
 from .errors import LedgerError, MalformedInput, NotFound, RuleViolation
-from .heads import HEADS_LINE, HeadsIndex, heads_root_of, index_leaves
+from .heads import HEADS_LINE, INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves, involvement
 from .merkle import consistency_proof, inclusion_proof, root, verify_consistency
 from .replay import replay
 from .service import LedgerService
@@ -117,7 +118,10 @@ class TransparencyLog:
         """
         self.service.catch_up()
         state = self.service.state
-        for key in state.keys.values():
+        operator = state.people.get(state.operator or "")
+        current = None if operator is None else state.keys.get(operator.current_key or "")
+        # the operator's current key first: one look-up, where the scan reads every key
+        for key in itertools.chain([current] if current else [], state.keys.values()):
             if (
                 key.person == state.operator
                 and key.valid_from < size
@@ -168,16 +172,32 @@ class TransparencyLog:
             pass
         return index_leaves(state)
 
-    def _heads_now(self) -> tuple[int, HeadsIndex]:
-        """The log's size and its heads index, read at one moment: the state is read row by
-        row from the store, where another process may append meanwhile, so the reading is
-        repeated until the size did not change while it ran."""
+    def _heads_now(self) -> tuple[int, HeadsIndex, dict[str, set[str]]]:
+        """The log's size, its heads index and who is involved in which assignment stream,
+        read at one moment: the state is read row by row from the store, where another
+        process may append meanwhile, so the reading is repeated until the size did not
+        change while it ran."""
         state = self.service.state
         while True:
             size = state.size
-            heads = HeadsIndex(index_leaves(state))
+            involved = involvement(state)
+            heads = HeadsIndex(index_leaves(state, involved))
             if state.size == size:
-                return size, heads
+                return size, heads, involved
+
+    def _store_heads_tree(
+        self, size: int, heads: HeadsIndex, involved: dict[str, set[str]]
+    ) -> None:
+        """Keep checkpoint ``size``'s heads tree in the store for exports (the tree of the
+        previous checkpoint is dropped): each leaf, an ``involved/`` leaf with its streams."""
+        lists = {
+            INVOLVED_PREFIX + p: canonical_bytes(sorted(s)).decode() for p, s in involved.items()
+        }
+        leaves = [
+            (i, stream, heads.heads[stream].seq, heads.heads[stream].hash, lists.get(stream))
+            for i, stream in enumerate(heads.streams)
+        ]
+        self.store.put_heads_tree(size, leaves, heads.nodes())
 
     # -- checkpoints --------------------------------------------------------------------
     def issue_checkpoint(
@@ -200,7 +220,7 @@ class TransparencyLog:
                 raise RuleViolation(
                     "not_operator", "only the operator's current key signs checkpoints"
                 )
-            size, heads = self._heads_now()
+            size, heads, involved = self._heads_now()
             previous = max((s for s in self.store.checkpoint_sizes() if s < size), default=0)
             checkpoint = Checkpoint(
                 origin=self.origin,
@@ -218,6 +238,7 @@ class TransparencyLog:
                 stored = self.store.put_checkpoint(size, note)
         if cosign is not None:
             stored = self.store.put_checkpoint(size, cosign(note, previous))
+        self._store_heads_tree(size, heads, involved)
         return SignedCheckpoint(verify_checkpoint(stored, verifiers=[self.verifier()]), stored)
 
     def checkpoint(self, size: int | None = None) -> SignedCheckpoint:

@@ -19,9 +19,10 @@ import pytest
 
 from ledger import export
 from ledger.bundle import dump_bundle
+from ledger.canonical import canonical_bytes
 from ledger.checkpoint import verify_checkpoint
 from ledger.export import export_bundle
-from ledger.heads import HeadsIndex, heads_root_of, index_leaves
+from ledger.heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves, involvement
 from ledger.service import LedgerService
 from ledger.store import Store, open_store
 from ledger.transparency import TransparencyLog
@@ -89,6 +90,87 @@ def test_every_bundle_is_the_one_of_the_replay(
     assert set(one_by_one) <= {(0, n)}  # only the catch-up's look for a leaf past the log
     monkeypatch.undo()
     with monkeypatch.context() as patched:
+        patched.setattr(export, "_from_tree", lambda *_: None)  # the stored tree's: below
         patched.setattr(export, "_from_state", lambda *_: None)
         replayed = {p: dump_bundle(export_bundle(log, p)) for p in people}
     assert indexed == replayed
+
+
+def _bundles(log: TransparencyLog, people: list[str]) -> dict[str, bytes]:
+    return {p: dump_bundle(export_bundle(log, p)) for p in people}
+
+
+def test_an_export_reads_the_checkpoints_stored_heads_tree(
+    ledger: tuple[TransparencyLog, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issuing a checkpoint stores its heads tree; an export then reads the few leaves and
+    nodes its proofs need (no range of the rule state: not every stream's head), and its
+    bundles are byte for byte those of the tree built again from every stream's head, and
+    of the replay of the log (issue 13)."""
+    log, summary = ledger
+    people = sorted(summary.identities)
+    used: list[bool] = []
+    from_tree = export._from_tree
+
+    def spied(*args: Any) -> Any:
+        found = from_tree(*args)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(export, "_from_tree", spied)
+    calls = _state_reads(log.store)
+    stored = _bundles(log, people)
+    assert used == [True] * len(people)
+    assert calls["state_scan"] == 0, calls
+    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(export, "_from_tree", lambda *_: None)
+        rebuilt = _bundles(log, people)
+        patched.setattr(export, "_from_state", lambda *_: None)
+        replayed = _bundles(log, people)
+    assert stored == rebuilt == replayed
+
+
+def _tree_rows(log: TransparencyLog) -> tuple[list[Any], list[tuple[int, int, bytes]]]:
+    """The rows of the latest checkpoint's heads tree, as issuing stores them."""
+    with log.service.reading() as state:
+        involved = involvement(state)
+        heads = HeadsIndex(index_leaves(state, involved))
+    lists = {INVOLVED_PREFIX + p: canonical_bytes(sorted(s)).decode() for p, s in involved.items()}
+    leaves = [
+        (i, s, heads.heads[s].seq, heads.heads[s].hash, lists.get(s))
+        for i, s in enumerate(heads.streams)
+    ]
+    return leaves, heads.nodes()
+
+
+def test_without_a_sound_stored_tree_an_export_builds_the_tree_again(
+    ledger: tuple[TransparencyLog, Any],
+) -> None:
+    """A checkpoint issued by earlier code has no stored tree, and a stored tree is not
+    trusted: a node, leaf or involvement list that does not prove itself against the
+    signed heads root makes the export build the tree again, with the same bytes."""
+    log, summary = ledger
+    people = sorted(summary.identities)
+    expected = _bundles(log, people)
+    n = (log.store.get_checkpoint(None) or (0, ""))[0]
+    leaves, nodes = _tree_rows(log)
+    assert log.store.heads_width(n) == len(leaves)
+    involved = next(i for i, leaf in enumerate(leaves) if leaf[4] is not None)
+    person = leaves[involved][1].removeprefix(INVOLVED_PREFIX)
+    own = next(i for i, leaf in enumerate(leaves) if leaf[1] == f"identity/{person}")
+    wrong_leaf = [*leaves]
+    wrong_leaf[own] = (*leaves[own][:2], leaves[own][2] + 1, *leaves[own][3:])
+    wrong_list = [*leaves]
+    wrong_list[involved] = (*leaves[involved][:4], "[]")
+    top = max(nodes, key=lambda node: node[0])
+    wrong_node = [node if node != top else (*top[:2], bytes(32)) for node in nodes]
+    note = log.store.get_checkpoint(n)
+    assert note is not None
+    trees = ([], []), (leaves, []), (wrong_leaf, nodes), (wrong_list, nodes), (leaves, wrong_node)
+    for tree_leaves, tree_nodes in trees:
+        log.store.put_heads_tree(n, tree_leaves, tree_nodes)
+        assert export._from_tree(log, n, note[1], person) is None
+        assert _bundles(log, people) == expected
+    log.store.put_heads_tree(n, leaves, nodes)
+    assert export._from_tree(log, n, note[1], person) is not None

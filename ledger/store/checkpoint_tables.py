@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .recorder import LedgerRecorder
+from collections.abc import Iterable, Sequence
+
+from .recorder import HeadsLeafRow, LedgerRecorder
 
 __all__ = ["CheckpointTables"]
 
@@ -24,6 +26,42 @@ class CheckpointTables:
     def checkpoint_sizes(self) -> list[int]:
         """The sizes of all stored checkpoints, ascending."""
         return list(self._recorder.select_checkpoint_sizes())
+
+    # The heads tree of the latest checkpoint, stored when it is issued (which hashes the
+    # whole tree anyway), so that an export reads the few leaves and nodes of its proofs
+    # and not every stream's head (ledger.export). Only the latest one is kept: a tree is
+    # a row per stream and about two per node. Nothing trusts it: an export checks what
+    # it reads against the signed checkpoint, and the audit recomputes the tree.
+    def put_heads_tree(
+        self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        """Store the heads tree of checkpoint ``size`` (its leaves and nodes ``(level,
+        index, hash)``) in place of the one stored before."""
+        self._recorder.replace_heads_tree(size, leaves, nodes)
+
+    def heads_leaves(
+        self, size: int, *, streams: Iterable[str] = (), indexes: Iterable[int] = ()
+    ) -> dict[str, HeadsLeafRow]:
+        """The stored leaves of checkpoint ``size``'s heads tree for ``streams`` and at
+        ``indexes``, by stream (absent ones left out), in one query."""
+        rows = self._recorder.select_heads_leaves(size, sorted(set(streams)), sorted(set(indexes)))
+        return {row[1]: row for row in rows}
+
+    def heads_leaf_after(self, size: int, stream: str) -> HeadsLeafRow | None:
+        """The stored leaf of checkpoint ``size``'s heads tree that sorts first after ``stream``."""
+        return self._recorder.select_heads_after(size, stream)
+
+    def heads_width(self, size: int) -> int:
+        """The number of leaves of checkpoint ``size``'s stored heads tree (0: none stored)."""
+        return int(self._recorder.select_heads_width(size))
+
+    def heads_nodes(
+        self, size: int, keys: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """The stored nodes of checkpoint ``size``'s heads tree at ``(level, index)``, in
+        one query (absent ones left out)."""
+        wanted = list(dict.fromkeys(keys))
+        return {(lv, i): h for lv, i, h in self._recorder.select_heads_nodes(size, wanted)}
 
     def set_meta(self, key: str, value: str) -> str:
         """Record a ledger setting once (e.g. the log's origin); return the stored value."""

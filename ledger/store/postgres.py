@@ -16,7 +16,7 @@ from psycopg.sql import SQL, Identifier
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
 from .base import SCHEMA_LOCK
-from .recorder import LedgerRecorder
+from .recorder import HeadsLeafRow, LedgerRecorder
 from .rule_state import VERSION_KEY, StateRow, position_row
 
 __all__ = ["LedgerPostgresRecorder"]
@@ -105,6 +105,25 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
                 "log_index bigint PRIMARY KEY, position bigint NOT NULL UNIQUE)"
             ).format(schema=self.schema, table=self.positions_table)
+        )
+        # the heads tree of the latest checkpoint (ledger.store.checkpoint_tables); the
+        # "C" collation compares the UTF-8 bytes, the heads tree's order
+        self.heads_leaves_table = Identifier(f"{base}_heads_leaves")
+        self.heads_nodes_table = Identifier(f"{base}_heads_nodes")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                'size bigint NOT NULL, idx bigint NOT NULL, stream text COLLATE "C" NOT NULL, '
+                "seq bigint NOT NULL, hash text NOT NULL, involved text, "
+                "PRIMARY KEY (size, idx), UNIQUE (size, stream))"
+            ).format(schema=self.schema, table=self.heads_leaves_table)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "size bigint NOT NULL, level integer NOT NULL, idx bigint NOT NULL, "
+                "hash bytea NOT NULL, PRIMARY KEY (size, level, idx))"
+            ).format(schema=self.schema, table=self.heads_nodes_table)
         )
         self._insert_positions = SQL(
             "INSERT INTO {schema}.{table} (log_index, position) "
@@ -445,6 +464,84 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         )
         return [int(r["size"]) for r in rows]
 
+    def replace_heads_tree(
+        self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        """Store the heads tree of checkpoint ``size`` in place of any other one (two
+        processes issuing at once take turns: the lock, else the later one's insert would
+        collide with the earlier one's rows it could not see to delete)."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            for table in (self.heads_leaves_table, self.heads_nodes_table):
+                curs.execute(
+                    SQL("LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE").format(
+                        schema=self.schema, table=table
+                    )
+                )
+                curs.execute(
+                    SQL("DELETE FROM {schema}.{table}").format(schema=self.schema, table=table)
+                )
+            curs.execute(
+                SQL(
+                    "INSERT INTO {schema}.{table} SELECT %s, * FROM unnest(%s::bigint[], "
+                    "%s::text[], %s::bigint[], %s::text[], %s::text[])"
+                ).format(schema=self.schema, table=self.heads_leaves_table),
+                (size, *([leaf[i] for leaf in leaves] for i in range(5))),
+            )
+            curs.execute(
+                SQL(
+                    "INSERT INTO {schema}.{table} SELECT %s, * FROM unnest(%s::integer[], "
+                    "%s::bigint[], %s::bytea[])"
+                ).format(schema=self.schema, table=self.heads_nodes_table),
+                (size, *([node[i] for node in nodes] for i in range(3))),
+            )
+
+    def select_heads_leaves(
+        self, size: int, streams: Sequence[str], indexes: Sequence[int]
+    ) -> list[HeadsLeafRow]:
+        rows = self._query(
+            SQL(
+                "SELECT idx, stream, seq, hash, involved FROM {schema}.{table} WHERE size=%s "
+                "AND (stream = ANY(%s::text[]) OR idx = ANY(%s::bigint[]))"
+            ),
+            (size, list(streams), list(indexes)),
+            self.heads_leaves_table,
+        )
+        return [_heads_leaf(r) for r in rows]
+
+    def select_heads_after(self, size: int, stream: str) -> HeadsLeafRow | None:
+        rows = self._query(
+            SQL(
+                "SELECT idx, stream, seq, hash, involved FROM {schema}.{table} "
+                "WHERE size=%s AND stream>%s ORDER BY stream LIMIT 1"
+            ),
+            (size, stream),
+            self.heads_leaves_table,
+        )
+        return _heads_leaf(rows[0]) if rows else None
+
+    def select_heads_width(self, size: int) -> int:
+        rows = self._query(
+            SQL("SELECT MAX(idx) AS top FROM {schema}.{table} WHERE size=%s"),
+            (size,),
+            self.heads_leaves_table,
+        )
+        return 0 if rows[0]["top"] is None else int(rows[0]["top"]) + 1
+
+    def select_heads_nodes(
+        self, size: int, keys: Sequence[tuple[int, int]]
+    ) -> list[tuple[int, int, bytes]]:
+        if not keys:
+            return []
+        rows = self._query(
+            SQL(
+                "SELECT level, idx, hash FROM {schema}.{table} WHERE size=%s AND (level, idx) IN "
+                "(SELECT * FROM unnest(%s::integer[], %s::bigint[]))"
+            ),
+            (size, [k[0] for k in keys], [k[1] for k in keys]),
+            self.heads_nodes_table,
+        )
+        return [(int(r["level"]), int(r["idx"]), bytes(r["hash"])) for r in rows]
+
     def set_meta(self, key: str, value: str) -> str:
         """Set ``key`` once; return the value stored (the first one wins)."""
         t = self.meta_table
@@ -643,3 +740,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
 
 _IS_A_LEDGER_RECORDER: type[LedgerRecorder] = LedgerPostgresRecorder  # checked by mypy
+
+
+def _heads_leaf(row: Any) -> HeadsLeafRow:
+    involved = row["involved"]
+    return (int(row["idx"]), str(row["stream"]), int(row["seq"]), str(row["hash"]), involved)

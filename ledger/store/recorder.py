@@ -18,7 +18,11 @@ from eventsourcing.persistence import Notification, StoredEvent
 from ..vault import DataKeyTable
 from .rule_state import StateRow
 
-__all__ = ["ImportRow", "LedgerRecorder"]
+__all__ = ["HeadsLeafRow", "ImportRow", "LedgerRecorder"]
+
+HeadsLeafRow = tuple[int, str, int, str, str | None]
+"""A stored heads-tree leaf ``(index, stream, seq, entry hash, involved)``: ``involved`` is
+the JSON list of assignment streams of an ``involved/<person>`` leaf, else None."""
 
 ImportRow = tuple[str, str, int, str, int, str, str, str]
 """An imported bundle's row ``(origin, person, size, verifier_key, entry_count, imported_at,
@@ -102,6 +106,22 @@ class LedgerRecorder(DataKeyTable, Protocol):
     def select_checkpoint(self, size: int | None) -> tuple[int, str] | None: ...
 
     def select_checkpoint_sizes(self) -> list[int]: ...
+
+    def replace_heads_tree(
+        self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
+    ) -> None: ...
+
+    def select_heads_leaves(
+        self, size: int, streams: Sequence[str], indexes: Sequence[int]
+    ) -> list[HeadsLeafRow]: ...
+
+    def select_heads_after(self, size: int, stream: str) -> HeadsLeafRow | None: ...
+
+    def select_heads_width(self, size: int) -> int: ...
+
+    def select_heads_nodes(
+        self, size: int, keys: Sequence[tuple[int, int]]
+    ) -> list[tuple[int, int, bytes]]: ...
 
     def set_meta(self, key: str, value: str) -> str: ...
 

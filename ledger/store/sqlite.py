@@ -16,7 +16,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
-from .recorder import LedgerRecorder
+from .recorder import HeadsLeafRow, LedgerRecorder
 from .rule_state import VERSION_KEY, StateRow, position_row
 
 __all__ = ["LedgerSQLiteRecorder", "sqlite_holds_ledger", "truncate_wal"]
@@ -72,6 +72,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     data_keys_table = "data_keys"
     state_table = "rule_state"
     positions_table = "entry_positions"
+    heads_leaves_table = "heads_leaves"
+    heads_nodes_table = "heads_nodes"
 
     def holds_ledger(self) -> bool:
         """True if the ledger's tables exist in this database."""
@@ -128,6 +130,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.positions_table} ("
             "log_index INTEGER PRIMARY KEY, position INTEGER NOT NULL UNIQUE)"
+        )
+        # the heads tree of the latest checkpoint (ledger.store.checkpoint_tables); TEXT
+        # compares as memcmp of the UTF-8 bytes, the heads tree's order
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.heads_leaves_table} ("
+            "size INTEGER NOT NULL, idx INTEGER NOT NULL, stream TEXT NOT NULL, "
+            "seq INTEGER NOT NULL, hash TEXT NOT NULL, involved TEXT, "
+            "PRIMARY KEY (size, idx), UNIQUE (size, stream)) WITHOUT ROWID"
+        )
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.heads_nodes_table} ("
+            "size INTEGER NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, "
+            "hash BLOB NOT NULL, PRIMARY KEY (size, level, idx)) WITHOUT ROWID"
         )
         return statements
 
@@ -335,6 +350,69 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(f"SELECT size FROM {self.checkpoints_table} ORDER BY size")
             return [int(r[0]) for r in c.fetchall()]
 
+    def replace_heads_tree(
+        self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        """Store the heads tree of checkpoint ``size`` in place of any other one."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {self.heads_leaves_table}")
+            c.execute(f"DELETE FROM {self.heads_nodes_table}")
+            c.executemany(
+                f"INSERT INTO {self.heads_leaves_table} VALUES (?,?,?,?,?,?)",
+                [(size, *leaf) for leaf in leaves],
+            )
+            c.executemany(
+                f"INSERT INTO {self.heads_nodes_table} VALUES (?,?,?,?)",
+                [(size, *node) for node in nodes],
+            )
+
+    def select_heads_leaves(
+        self, size: int, streams: Sequence[str], indexes: Sequence[int]
+    ) -> list[HeadsLeafRow]:
+        with self.datastore.transaction(commit=False) as c:
+            rows = []
+            for column, values in (("stream", streams), ("idx", indexes)):
+                for at in range(0, len(values), 400):
+                    chunk = values[at : at + 400]
+                    c.execute(
+                        f"SELECT idx, stream, seq, hash, involved FROM {self.heads_leaves_table} "
+                        f"WHERE size=? AND {column} IN ({','.join('?' * len(chunk))})",
+                        (size, *chunk),
+                    )
+                    rows += c.fetchall()
+        return [_heads_leaf(r) for r in rows]
+
+    def select_heads_after(self, size: int, stream: str) -> HeadsLeafRow | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT idx, stream, seq, hash, involved FROM {self.heads_leaves_table} "
+                "WHERE size=? AND stream>? ORDER BY stream LIMIT 1",
+                (size, stream),
+            )
+            row = c.fetchone()
+        return None if row is None else _heads_leaf(row)
+
+    def select_heads_width(self, size: int) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(idx) FROM {self.heads_leaves_table} WHERE size=?", (size,))
+            (top,) = c.fetchone()
+        return 0 if top is None else int(top) + 1
+
+    def select_heads_nodes(
+        self, size: int, keys: Sequence[tuple[int, int]]
+    ) -> list[tuple[int, int, bytes]]:
+        with self.datastore.transaction(commit=False) as c:
+            rows = []
+            for at in range(0, len(keys), 400):
+                chunk = keys[at : at + 400]
+                c.execute(
+                    f"SELECT level, idx, hash FROM {self.heads_nodes_table} WHERE size=? AND "
+                    f"(level, idx) IN (VALUES {','.join('(?,?)' for _ in chunk)})",
+                    (size, *(x for key in chunk for x in key)),
+                )
+                rows += c.fetchall()
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
     def set_meta(self, key: str, value: str) -> str:
         """Set ``key`` once; return the value stored (the first one wins)."""
         with self.datastore.transaction(commit=True) as c:
@@ -524,6 +602,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 _IS_A_LEDGER_RECORDER: type[LedgerRecorder] = LedgerSQLiteRecorder  # checked by mypy
+
+
+def _heads_leaf(row: Sequence[Any]) -> HeadsLeafRow:
+    return (int(row[0]), str(row[1]), int(row[2]), str(row[3]), row[4])
 
 
 def _rows_of_pairs(
