@@ -36,6 +36,7 @@ differing rows and returns the first few. Only the refresh step's one-row mark
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -354,24 +355,46 @@ def _keep_rebuilt(scratch: Engine, model: str, table: Table) -> None:
 
 def _differences(scratch: Engine, models: dict[str, ReadModel]) -> tuple[list[RowDifference], int]:
     """The first :data:`_SHOWN` differing rows (by read model, table and key) and how many
-    differ in all: one ordered pass over the compared rows."""
+    differ in all: one ordered pass over the rows whose text differs, in which two rows
+    that differ only in floating-point values within :func:`_same_number` are the same."""
     differing = (
         f"SELECT model, tbl, key, max(CASE WHEN side = {_LIVE} THEN row END) AS live, "
         f"max(CASE WHEN side = {_REBUILT} THEN row END) AS rebuilt FROM {_COMPARED} "
-        "GROUP BY model, tbl, key HAVING count(*) = 1 OR live IS NOT rebuilt"
+        "GROUP BY model, tbl, key HAVING count(*) = 1 OR live IS NOT rebuilt "
+        "ORDER BY model, tbl, key"
     )
+    out: list[RowDifference] = []
+    count = 0
     with scratch.connect() as conn:
-        count = int(conn.execute(text(f"SELECT count(*) FROM ({differing})")).scalar_one())
-        first = conn.execute(text(f"{differing} ORDER BY model, tbl, key LIMIT {_SHOWN}")).all()
-    out = []
-    for model, tbl, _, live_text, rebuilt_text in first:
-        live = None if live_text is None else json.loads(live_text)
-        rebuilt = None if rebuilt_text is None else json.loads(rebuilt_text)
-        table = next(t for t in models[model].metadata.sorted_tables if t.name == tbl)
-        row: dict[str, Any] = json.loads(live_text if live_text is not None else rebuilt_text)
-        key = {k: row[k] for k in _key_columns(table)}
-        out.append(RowDifference(model, tbl, key, live, rebuilt))
+        for model, tbl, _, live_text, rebuilt_text in conn.execute(text(differing)):
+            live = None if live_text is None else json.loads(live_text)
+            rebuilt = None if rebuilt_text is None else json.loads(rebuilt_text)
+            if live is not None and rebuilt is not None and _same_row(live, rebuilt):
+                continue
+            count += 1
+            if len(out) < _SHOWN:
+                table = next(t for t in models[model].metadata.sorted_tables if t.name == tbl)
+                row: dict[str, Any] = live if live is not None else rebuilt  # type: ignore[assignment]  # HAVING: one side at least
+                key = {k: row[k] for k in _key_columns(table)}
+                out.append(RowDifference(model, tbl, key, live, rebuilt))
     return out, count
+
+
+def _same_row(live: dict[str, Any], rebuilt: dict[str, Any]) -> bool:
+    return live.keys() == rebuilt.keys() and all(
+        _same_number(live[k], rebuilt[k]) if isinstance(live[k], float) else live[k] == rebuilt[k]
+        for k in live
+    )
+
+
+def _same_number(live: float, rebuilt: Any) -> bool:
+    """Equal up to the last bits of a double: a refresh sums in the order it reads its rows,
+    and floating-point addition is not associative, so a rebuild that reads them in another
+    order (another backend, another insertion order) may differ in the 16th digit (seen at
+    10^6 entries: 5,111 agreement values such as 0.7983114195900735 against ...733). A
+    difference of one part in 10^9 is no difference anyone could have made on purpose to
+    a score shown with three decimals; anything larger is reported."""
+    return isinstance(rebuilt, float) and math.isclose(live, rebuilt, rel_tol=1e-9, abs_tol=1e-12)
 
 
 @contextmanager
