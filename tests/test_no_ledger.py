@@ -83,6 +83,19 @@ def test_a_file_that_is_no_ledger_is_refused_and_left_unchanged(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "notes.db"]
 
 
+def test_a_ledger_named_with_four_slashes_is_found(tmp_path: Path) -> None:
+    """``sqlite:////abs/ledger.db`` (SQLAlchemy's spelling of an absolute path) names the
+    same ledger as ``sqlite:///abs/ledger.db``: a read finds it, not "no ledger"."""
+    path = tmp_path / "ledger.db"
+    Cli(f"sqlite://{path}", tmp_path / "keys").ok(
+        "init", "--operator", "op", "--department", "minbzk/cio", "--name", "Operator"
+    )
+    before = _tree(tmp_path)
+    four = Cli(f"sqlite:///{path}", tmp_path / "keys")
+    assert four.json("show", "op")["person"] == "op"
+    assert _tree(tmp_path) == before
+
+
 def _tables(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 import urllib.parse
@@ -32,7 +33,9 @@ def sqlite_holds_ledger(path: str) -> bool:
     """
     if path == ":memory:" or not Path(path).is_file():
         return False
-    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
+    # "file://" and an empty authority: a path that begins with "//" (a URL such as
+    # sqlite:////abs/ledger.db, SQLAlchemy's spelling) would otherwise name a host
+    uri = f"file://{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
     try:
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
             row = conn.execute(
