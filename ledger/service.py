@@ -49,7 +49,14 @@ from .statement import SignedStatement, check_origin, signatures_that_verify, ut
 from .store import Store
 from .store.rule_state import RULE_STATE_VERSION, VERSION_KEY, StoredState, position_row
 
-__all__ = ["MAX_BATCH", "ORIGIN_KEY", "AppendResult", "LedgerService", "StoredEntry"]
+__all__ = [
+    "MAX_BATCH",
+    "ORIGIN_KEY",
+    "AppendResult",
+    "LedgerService",
+    "StoredEntry",
+    "UpgradeProgress",
+]
 
 #: the store setting that names the ledger: its checkpoint origin
 ORIGIN_KEY = "origin"
@@ -69,6 +76,22 @@ class AppendResult:
     entry: Entry
     log_index: int
     position: int
+
+
+def _ignore(*_: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class UpgradeProgress:
+    """Who hears of the work :meth:`LedgerService.bring_up_to_date` does on a ledger an
+    earlier version wrote: ``begin`` once, before the first chunk (on a large ledger it
+    takes minutes), then the number of entries ``indexed`` and ``folded`` so far after
+    each chunk. Nothing is called when there is nothing to do."""
+
+    begin: Callable[[], None] = _ignore
+    indexed: Callable[[int], None] = _ignore
+    folded: Callable[[int], None] = _ignore
 
 
 @dataclass(frozen=True)
@@ -232,10 +255,20 @@ class LedgerService:
         append's, round trips (with PostgreSQL, four each). Only the work takes the lock."""
         if self._settled and not self._behind_now():
             return 0
+        return self.bring_up_to_date(
+            None if progress is None else UpgradeProgress(folded=progress)
+        )[1]
+
+    def bring_up_to_date(self, progress: UpgradeProgress | None = None) -> tuple[int, int]:
+        """:meth:`catch_up` under the lock, the checks done once (the state's version, the
+        erasures a process left half-way, the positions index, the fold), telling
+        ``progress`` of any work before it starts; return how many entries were
+        (indexed, folded). A process opening a ledger calls this instead of asking
+        :meth:`behind` first, which repeats the same probes."""
         with self._lock:
-            n = self._catch_up_locked(progress)
+            done = self._catch_up_locked(progress or UpgradeProgress())
             self._settled = True
-            return n
+            return done
 
     def _behind_now(self) -> bool:
         """True if the log holds an entry the stored rule state or the positions index does
@@ -256,22 +289,28 @@ class LedgerService:
         with self._seen_lock:
             self._position = max(self._position, position)
 
-    def _catch_up_locked(self, progress: Callable[[int], None] | None) -> int:
+    def _catch_up_locked(self, progress: UpgradeProgress) -> tuple[int, int]:
         with self._lock:
             self._upgrade_state()
             if not self._erasures_checked:
                 self._erasures_checked = True
                 self._finish_erasures()
-            self.index_positions()
-            n = 0
+            begun = False
+            indexed, folded = 0, 0
+            if self._positions_behind():
+                progress.begin()
+                begun = True
+                indexed = self.index_positions(progress=progress.indexed)
             while self._state_behind():
+                if not begun:
+                    progress.begin()
+                    begun = True
                 try:
-                    n += self._fold_chunk()
+                    folded += self._fold_chunk()
                 except ConcurrencyConflict:
                     continue  # another process folded the same entries first
-                if progress is not None:
-                    progress(n)
-            return n
+                progress.folded(folded)
+            return indexed, folded
 
     def index_positions(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Index the positions of the entries written before the store kept them
@@ -328,10 +367,11 @@ class LedgerService:
         return len(records)
 
     def _finish_erasures(self) -> None:
-        """Finish the erasures a process stopped half-way (a data key left behind)."""
-        for person in list(self.state.erased):
-            if self.store.has_data_key(person):
-                self._complete_erasure(person)
+        """Finish the erasures a process stopped half-way (a data key left behind). The
+        erased people's data keys are looked up together, not one query per erasure in
+        the ledger's history: this runs in every process, a CLI command too."""
+        for person in sorted(self.store.data_key_holders(list(self.state.erased))):
+            self._complete_erasure(person)
 
     def _complete_erasure(self, person: str, *, appended: bool = False) -> None:
         """Carry out the erasure a ``PersonErased`` entry orders (:mod:`ledger.erasure`).

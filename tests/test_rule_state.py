@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from ledger.audit import audit
 from ledger.errors import RuleViolation
 from ledger.rules import apply_entry
-from ledger.service import LedgerService
+from ledger.service import LedgerService, UpgradeProgress
 from ledger.state import LedgerState
 from ledger.state_rows import STATE_TABLES
 from ledger.store import Store, open_store
@@ -284,6 +284,42 @@ def test_ledger_of_the_previous_version_is_upgraded_and_audits_clean(tmp_path: P
         assert report.ok, report.as_json()
     finally:
         store.close()
+
+
+def test_bringing_a_ledger_up_to_date_says_so_before_it_works_and_only_then(
+    tmp_path: Path,
+) -> None:
+    """:meth:`LedgerService.bring_up_to_date` on the previous version's ledger: ``begin``
+    once, before any progress; then how many entries were indexed and folded. On a ledger
+    up to date (the second call, and a new process) nothing is said."""
+    for name in ("trackrecord.db", "trackrecord.db.service-key"):
+        shutil.copy(BEFORE / name, tmp_path / name)
+    url = f"sqlite://{tmp_path / 'trackrecord.db'}"
+    key = (tmp_path / "trackrecord.db.service-key").read_bytes()
+    heard: list[tuple[str, int]] = []
+    progress = UpgradeProgress(
+        begin=lambda: heard.append(("begin", 0)),
+        indexed=lambda n: heard.append(("indexed", n)),
+        folded=lambda n: heard.append(("folded", n)),
+    )
+    for opened in range(2):
+        store = open_store(url, service_key=key)
+        try:
+            service = LedgerService(store)
+            done = service.bring_up_to_date(progress)
+            entries = store.count_nodes(0)
+            if opened == 0:
+                assert done == (entries, entries)
+                assert heard[0] == ("begin", 0)
+                assert [w for w, _ in heard].count("begin") == 1
+                assert ("indexed", entries) in heard
+                assert heard[-1] == ("folded", entries)
+                heard.clear()
+            assert service.bring_up_to_date(progress) == (0, 0)
+            assert heard == []
+            assert not service.behind()
+        finally:
+            store.close()
 
 
 def test_state_dropped_from_a_ledger_is_built_again_from_its_log(database_url: str) -> None:

@@ -269,6 +269,43 @@ def test_catching_up_completes_an_interrupted_erasure(database_url: str) -> None
         store.close()
 
 
+def test_a_catch_up_looks_up_the_erased_peoples_keys_together(database_url: str) -> None:
+    """Every process checks for erasures left half-way; with many erasures in the ledger's
+    history that is one look-up for all of them, and a look-up of its own only for an
+    erasure still to finish (it was one query per erasure, in every CLI command)."""
+    store = open_store(database_url)
+    try:
+        service = LedgerService(store)
+        w = standard_world(service, seed="vault")
+        for name in ("alice", "carol", "dave"):
+            w.do(w.claim(w[name], title=CANARY))
+        w.do(commands.erase_person(w.operator.signer, person="alice", **w.opts()))
+        w.do(commands.erase_person(w.operator.signer, person="dave", **w.opts()))
+        destroy = store.destroy_data_key
+        store.destroy_data_key = lambda person: False  # type: ignore[method-assign]
+        w.do(commands.erase_person(w.operator.signer, person="carol", **w.opts()))
+        store.destroy_data_key = destroy  # type: ignore[method-assign]
+    finally:
+        store.close()
+    store = open_store(database_url)
+    try:
+        asked: list[str] = []
+        has_data_key = store.has_data_key
+
+        def counted(person: str) -> bool:
+            asked.append(person)
+            return has_data_key(person)
+
+        store.has_data_key = counted  # type: ignore[method-assign]
+        LedgerService(store).catch_up()
+        assert asked == ["carol"]  # not alice's and dave's, whose erasures are complete
+        assert not store.data_key_holders(["alice", "carol", "dave"])
+        assert store.data_key_holders(["bob"]) == {"bob"}
+        assert audit(store).ok
+    finally:
+        store.close()
+
+
 def _set_state(store: Store, index: int, state: bytes) -> None:
     if store.backend == "sqlite":
         with sqlite3.connect(store.url.removeprefix("sqlite://")) as db:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import StoreError
@@ -20,6 +21,10 @@ class DataKeys:
     def has_data_key(self, person: str) -> bool:
         """True if ``person`` has a data key (content of theirs can still be opened)."""
         return self.vault.has_key(person)
+
+    def data_key_holders(self, persons: Sequence[str]) -> set[str]:
+        """Those of ``persons`` who have a data key, looked up together."""
+        return self.vault.holders(persons)
 
     def destroy_data_key(self, person: str) -> bool:
         """Destroy ``person``'s data key beyond recovery from the database files, so

@@ -54,8 +54,8 @@ def audit_command(
     key valid at that log position, every rule, and the Merkle log.
     """
     cli = cli_context(ctx)
-    cli.upgrade_on_open = False  # the audit reads the store as it is, and writes nothing
-    report = run_audit(cli, cli.ledger.store, workers=workers, spill_at=spill_at)
+    # the store as it is: the audit brings nothing up to date, and writes nothing
+    report = run_audit(cli, cli.stored_ledger().store, workers=workers, spill_at=spill_at)
     if report.ok:
         report = _with_read_models(cli, report)
     if as_json:

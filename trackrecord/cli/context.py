@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from ledger.errors import NotFound
+from ledger.service import UpgradeProgress
 from ledger.statement import Signer
 
 from ..settings import Settings
@@ -18,7 +19,7 @@ from .errors import CliError, ExitCode
 from .keyfiles import load_identity
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, MetaData
+    from sqlalchemy import Connection, Engine, MetaData
 
     from ledger.app import Ledger
     from ledger.service import LedgerService
@@ -38,45 +39,55 @@ class CliContext:
     console: Console = field(default_factory=Console)
     err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     _ledger: Ledger | None = None
-    # (positions indexed, entries folded) when the ledger was opened: one an earlier
-    # version wrote is brought up to date then (:meth:`_bring_up_to_date`)
-    upgraded: tuple[int, int] = (0, 0)
-    # False for a command that must not write (the audit checks the store as it is)
-    upgrade_on_open: bool = True
+    # (positions indexed, entries folded) when the ledger was brought up to date: one an
+    # earlier version wrote is, on first use of :attr:`ledger` (:meth:`_bring_up_to_date`)
+    upgraded: tuple[int, int] | None = None
 
     @property
     def ledger(self) -> Ledger:
-        """The opened ledger (:class:`ledger.app.Ledger`), opened now if need be.
+        """The opened ledger (:class:`ledger.app.Ledger`), opened now if need be, and
+        brought up to date once: what a ledger an earlier version wrote lacks is built
+        first (:meth:`_bring_up_to_date`).
 
         Raises :class:`ledger.errors.NoLedger` (and creates nothing) if there is no
         ledger at ``--db``: only :meth:`create_ledger` makes one. An erasure appended or
         caught up with through it purges the read models (:meth:`purge_read_models`).
         """
+        ledger = self.stored_ledger()
+        if self.upgraded is None:
+            self.upgraded = self._bring_up_to_date(ledger.service)
+        return ledger
+
+    def stored_ledger(self) -> Ledger:
+        """The ledger as its store holds it, opened if need be but nothing brought up to
+        date, and so nothing written: for the audit, which checks the store as it is.
+        Raises :class:`ledger.errors.NoLedger` as :attr:`ledger` does."""
         if self._ledger is None:
             self._ledger = self.settings.open_ledger(on_erasure=(self.purge_read_models,))
-            if self.upgrade_on_open:
-                self.upgraded = self._bring_up_to_date(self._ledger.service)
         return self._ledger
 
     def _bring_up_to_date(self, service: LedgerService) -> tuple[int, int]:
-        """Index the positions of, and fold into the stored rule state, the entries a
+        """Catch the service up (:meth:`ledger.service.LedgerService.bring_up_to_date`):
+        index the positions of, and fold into the stored rule state, the entries a
         ledger written by an earlier version does not follow yet (once; normally there
-        are none and this costs three indexed reads); return how many (indexed,
-        folded). It says so on stderr first, with progress: on a large ledger this takes
-        minutes, and a command that is silent meanwhile looks hung."""
-        if not service.behind():
-            return 0, 0
-        self.err.print(
-            "this ledger was written by an earlier version: building its rule state and "
-            f"entry positions from its {service.store.count_nodes(0):,} entries, once…"
-        )
+        are none and this costs a few indexed reads); return how many (indexed, folded).
+        Before any such work it says so on stderr, then shows progress: on a large
+        ledger this takes minutes, and a command that is silent meanwhile looks hung."""
+
+        def begin() -> None:
+            self.err.print(
+                "this ledger was written by an earlier version: building its rule state and "
+                f"entry positions from its {service.store.count_nodes(0):,} entries, once…"
+            )
 
         def shown(what: str) -> Callable[[int], None]:
             return lambda n: self.err.print(f"  {n:,} {what}")
 
-        indexed = service.index_positions(progress=shown("positions indexed"))
-        folded = service.catch_up(progress=shown("entries folded"))
-        return indexed, folded
+        return service.bring_up_to_date(
+            UpgradeProgress(
+                begin=begin, indexed=shown("positions indexed"), folded=shown("entries folded")
+            )
+        )
 
     def create_ledger(self) -> Ledger:
         """The ledger at ``--db``, created (tables, service key) if there is none yet."""
@@ -142,31 +153,23 @@ class CliContext:
         ``PersonErased`` entry; doing it here means no read model keeps the content
         until then, also when nobody runs the projector.
         """
-        from projections import create_read_model_engine, purge_erased
-        from projections.sealed import bind_read_model_key, read_model_key
+        from projections import purge_erased
 
-        engine = create_read_model_engine(self.settings.database_url)
-        bind_read_model_key(engine, read_model_key(self.ledger.store))
-        try:
+        with self._read_model_engine() as engine:
+            # the stored ledger: this runs while the ledger is brought up to date
+            _bind_key(engine, self.stored_ledger())
             return purge_erased(engine, person)
-        finally:
-            engine.dispose()
 
     def keep_addresses(self, pairs: list[tuple[str, str]]) -> int:
         """Keep ``(person, e-mail)`` pairs for e-mail notifications
         (:mod:`projections.notices`); return how many."""
         if not pairs:
             return 0
-        from projections import create_read_model_engine
         from projections.notices import remember_addresses
-        from projections.sealed import bind_read_model_key, read_model_key
 
-        engine = create_read_model_engine(self.settings.database_url)
-        bind_read_model_key(engine, read_model_key(self.ledger.store))
-        try:
+        with self._read_model_engine() as engine:
+            _bind_key(engine, self.ledger)
             return remember_addresses(engine, pairs)
-        finally:
-            engine.dispose()
 
     @contextmanager
     def read_models(self, name: str, metadata: MetaData) -> Iterator[Connection]:
@@ -175,53 +178,54 @@ class CliContext:
         (``no_read_models``) if read model ``name``'s tables (``metadata``) are not built."""
         from sqlalchemy import inspect
 
-        from projections import ProjectionError, create_read_model_engine
-        from projections.sealed import bind_read_model_key, read_model_key
-
-        try:
-            engine = create_read_model_engine(self.settings.database_url)
-        except ProjectionError as exc:
-            raise CliError(exc.code, exc.message) from exc
-        try:
-            with engine.connect() as conn:
-                present = set(inspect(conn).get_table_names())
-                if not {t.name for t in metadata.sorted_tables} <= present:
-                    raise CliError(
-                        "no_read_models",
-                        f"the {name} read model is not built: run `trackrecord projections "
-                        f"rebuild {name}` first",
-                        exit_code=ExitCode.STORE,
-                    )
-                # only now: the key is created on first use, and a read creates nothing
-                bind_read_model_key(engine, read_model_key(self.ledger.store))
-                yield conn
-        finally:
-            engine.dispose()
+        with self._read_model_engine() as engine, engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            if not {t.name for t in metadata.sorted_tables} <= present:
+                raise CliError(
+                    "no_read_models",
+                    f"the {name} read model is not built: run `trackrecord projections "
+                    f"rebuild {name}` first",
+                    exit_code=ExitCode.STORE,
+                )
+            # only now: the key is created on first use, and a read creates nothing
+            _bind_key(engine, self.ledger)
+            yield conn
 
     def verify_read_models(self) -> None:
-        """Verify the read models in the ledger's database against a rebuild from its log
-        (:func:`projections.verify.verify_read_models`); raise its ``ReadModelMismatch``."""
+        """Verify the read models in the ledger's database against a rebuild from the log
+        of the stored ledger (:meth:`stored_ledger`: the audit's, which writes nothing;
+        :func:`projections.verify.verify_read_models`); raise its ``ReadModelMismatch``."""
         from sqlalchemy import inspect
 
-        from projections import EntryReader, ProjectionError, create_read_model_engine
-        from projections.sealed import bind_read_model_key, read_model_key
+        from projections import EntryReader, ProjectionError
         from projections.tracking import tracking_table
         from projections.verify import ReadModelMismatch, verify_read_models
 
+        with self._read_model_engine() as engine:
+            with engine.connect() as conn:  # pooled: the verification reuses it
+                if not inspect(conn).has_table(tracking_table.name):
+                    return  # no read model was ever built: nothing to compare, nothing to create
+            ledger = self.stored_ledger()
+            _bind_key(engine, ledger)
+            try:
+                verify_read_models(EntryReader(ledger.store), engine)
+            except ReadModelMismatch:
+                raise
+            except ProjectionError as exc:
+                raise CliError(exc.code, exc.message) from exc
+
+    @contextmanager
+    def _read_model_engine(self) -> Iterator[Engine]:
+        """An engine on the read models in the ledger's database, disposed after the
+        block; raise :class:`CliError` if the URL names no database they can live in."""
+        from projections import ProjectionError, create_read_model_engine
+
         try:
             engine = create_read_model_engine(self.settings.database_url)
         except ProjectionError as exc:
             raise CliError(exc.code, exc.message) from exc
         try:
-            with engine.connect() as conn:
-                if not inspect(conn).has_table(tracking_table.name):
-                    return  # no read model was ever built: nothing to compare, nothing to create
-            bind_read_model_key(engine, read_model_key(self.ledger.store))
-            verify_read_models(EntryReader(self.ledger.store), engine)
-        except ReadModelMismatch:
-            raise
-        except ProjectionError as exc:
-            raise CliError(exc.code, exc.message) from exc
+            yield engine
         finally:
             engine.dispose()
 
@@ -230,6 +234,14 @@ class CliContext:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+
+
+def _bind_key(engine: Engine, ledger: Ledger) -> None:
+    """Bind the read-model key of ``ledger``'s store to ``engine``
+    (:func:`projections.sealed.bind_read_model_key`)."""
+    from projections.sealed import bind_read_model_key, read_model_key
+
+    bind_read_model_key(engine, read_model_key(ledger.store))
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

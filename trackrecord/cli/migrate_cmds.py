@@ -39,6 +39,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     cli = cli_context(ctx)
     started = time.perf_counter()
     service = cli.service  # opening builds what an earlier version did not keep, with progress
+    assert cli.upgraded is not None  # opening the ledger brought it up to date
     indexed, folded = cli.upgraded
     schema, caught_up, refreshed = _upgrade_read_models(cli, quiet=as_json)
     seconds = round(time.perf_counter() - started, 3)
