@@ -1,7 +1,7 @@
 """Ingest and audit throughput, measured against the Ed25519 verify rate of this machine.
 
-Run ``.venv/bin/python -m bench.ingest [--quick] [--profile]`` from the repository root,
-or ``scripts/bench``. It prints one table:
+Run ``.venv/bin/python -m bench.ingest [--quick] [--profile] [--reference-rev REV]`` from
+the repository root, or ``scripts/bench``. It prints one table:
 
 (a) the PyNaCl Ed25519 verify rate on one core (``nacl.bindings.crypto_sign_open`` and
     ``VerifyKey.verify``; the faster is the reference) and on all cores (threads:
@@ -16,6 +16,13 @@ Every figure is the median of 3 repeats in this run. The statements are those of
 demo ledger (``trackrecord.demo.generate``), built and signed before any timer starts.
 ``--profile`` adds where the time of batched ingest goes, step by step, in
 microseconds per entry, and the top functions of a cProfile run.
+
+``--reference-rev REV`` measures (b) and (c) on the code of another git revision too, in
+the same run, and shows its rates, its ratios to the same verify rates and the change
+beside this code's. Both codes then run in a subprocess each (bench/ingest_worker.py:
+this checkout's, and REV's tree from ``git archive``), each signs its own demo workload
+in its own format (same generator, seed and size: an old revision may not read what this
+one writes), and the measurements alternate between them, each on a fresh database.
 
 PostgreSQL: the server at ``TRACKRECORD_BENCH_POSTGRES_URL`` if set, else a private
 cluster started with ``tests/pgcluster.py`` and restarted with durable settings
@@ -39,10 +46,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import nacl
 import nacl.bindings
@@ -50,16 +58,17 @@ import nacl.signing
 
 import ledger.audit
 import ledger.service
+from bench.ingest_worker import Workload, audit_rate, build_workload, chunks, ingest_rate, prepared
+from bench.revision import ROOT, checkout, describe
 from keys import Identity, Purpose
 from keys.signing import signing_message
 from ledger.app import tune_gc
 from ledger.audit import audit
-from ledger.catalogue import StreamKind
-from ledger.service import MAX_BATCH, LedgerService
-from ledger.statement import SignedStatement, parse_signed_statement
+from ledger.service import LedgerService
+from ledger.statement import parse_signed_statement
 from ledger.store import Store, open_store
 
-__all__ = ["Config", "Measurement", "main", "run"]
+__all__ = ["Config", "Measurement", "Worker", "main", "markdown", "run", "table", "worker"]
 
 POSTGRES_URL_ENV = "TRACKRECORD_BENCH_POSTGRES_URL"
 GOAL = 0.75
@@ -90,6 +99,8 @@ class Measurement:
     reference: str | None = None
     goal: float | None = None
     reference_rate: float | None = field(default=None)
+    # the same measurement of the revision given as --reference-rev, in the same run
+    old_samples: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -101,52 +112,30 @@ class Measurement:
 
     @property
     def met(self) -> bool | None:
-        if self.goal is None or self.ratio is None:
+        return _judged(self.ratio, self.goal)
+
+    @property
+    def old_rate(self) -> float | None:
+        return statistics.median(self.old_samples) if self.old_samples else None
+
+    @property
+    def old_ratio(self) -> float | None:
+        if self.old_rate is None or self.reference_rate is None:
             return None
-        return self.ratio >= self.goal
+        return self.old_rate / self.reference_rate
+
+    @property
+    def old_met(self) -> bool | None:
+        return _judged(self.old_ratio, self.goal)
+
+    @property
+    def change(self) -> float | None:
+        """This code's rate relative to the old code's: +0.25 is a quarter faster."""
+        return None if self.old_rate is None else self.rate / self.old_rate - 1
 
 
-# --- workload ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Workload:
-    """Statements signed in advance: ``setup`` is appended untimed, ``timed`` is measured."""
-
-    setup: list[SignedStatement]
-    timed: list[SignedStatement]
-    source: str
-
-
-def _split(statements: Iterable[SignedStatement], count: int) -> tuple[list[Any], list[Any]]:
-    """Leading identity-stream statements are setup; the next ``count`` are timed."""
-    setup: list[SignedStatement] = []
-    timed: list[SignedStatement] = []
-    for s in statements:
-        if not timed and s.statement.stype.stream_kind is StreamKind.IDENTITY:
-            setup.append(s)
-        else:
-            timed.append(s)
-            if len(timed) == count:
-                break
-    return setup, timed
-
-
-def build_workload(count: int, seed: int) -> Workload:
-    """Sign ``count`` statements of the demo ledger (plus their setup) before any timing.
-
-    The statements come from ``trackrecord.demo.generate``, a realistic year of a
-    Dutch public-sector ledger; the number of people grows until it yields enough.
-    """
-    from trackrecord import demo
-
-    people = max(demo.MIN_PEOPLE, count // 12)
-    while True:
-        batches = demo.generate(people=people, seed=seed)
-        setup, timed = _split((s for batch in batches for s in batch), count)
-        if len(timed) == count:
-            return Workload(setup, timed, f"trackrecord.demo (people={people}, seed={seed})")
-        people *= 2
+def _judged(ratio: float | None, goal: float | None) -> bool | None:
+    return None if goal is None or ratio is None else ratio >= goal
 
 
 def _say(message: str) -> None:
@@ -277,45 +266,79 @@ class _Databases:
 # --- (b), (c) ingest and audit ----------------------------------------------------------
 
 
-def _chunks(items: Sequence[SignedStatement], size: int) -> Iterator[Sequence[SignedStatement]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+class Worker:
+    """One code's ingest and audit, in a subprocess of its own (``--reference-rev``).
+
+    The subprocess (:func:`worker`) runs bench/ingest_worker.py on a tree (this
+    checkout, or another revision's from :func:`bench.revision.checkout`), which
+    generates and signs the demo workload in that code's own format before answering;
+    each request is measured there on a database this process made fresh.
+    """
+
+    def __init__(self, rev: str, process: subprocess.Popen[str], errors: IO[str]) -> None:
+        self.rev, self._process, self._errors = rev, process, errors
+        ready = self._answer("starting")
+        self.setup, self.timed, self.source = ready["setup"], ready["timed"], ready["source"]
+        self.ledger = Path(ready["ledger"])
+
+    def _answer(self, what: str) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            status = self._process.wait()
+            self._errors.seek(0)
+            tail = "".join(self._errors.readlines()[-12:]).rstrip()
+            raise WorkerFailed(f"{self.rev} exited with status {status} while {what}:\n{tail}")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise WorkerFailed(f"{self.rev}, {what}: {answer['error']}")
+        return answer
+
+    def _rate(self, what: str, **request: Any) -> float:
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        return float(self._answer(what)["rate"])
+
+    def ingest(self, url: str, batch: int, count: int) -> float:
+        return self._rate(f"ingesting in batches of {batch}", op="ingest", url=url,
+                          batch=batch, count=count)  # fmt: skip
+
+    def audit(self, url: str, workers: int) -> float:
+        return self._rate("auditing", op="audit", url=url, workers=workers)
 
 
-def _prepared(url: str, workload: Workload) -> tuple[Store, LedgerService]:
-    store = open_store(url)
-    service = LedgerService(store)
-    for chunk in _chunks(workload.setup, MAX_BATCH):
-        service.append_batch(chunk)
-    return store, service
+@contextlib.contextmanager
+def worker(rev: str, tree: Path, count: int, seed: int) -> Iterator[Worker]:
+    """Start a worker on ``tree`` (revision ``rev``); stop it when the block ends."""
+    argv = [sys.executable, "-P", str(WORKER), "--count", str(count), "--seed", str(seed)]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    with (
+        tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors,
+        subprocess.Popen(
+            argv, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=errors, text=True,
+        ) as process,
+    ):  # fmt: skip
+        try:
+            started = Worker(rev, process, errors)
+            if started.ledger.resolve().parent != tree.resolve():
+                raise WorkerFailed(f"{rev} ran the ledger package at {started.ledger}, not its own")
+            yield started
+        finally:
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
-def _ingest(url: str, workload: Workload, batch: int, count: int) -> float:
-    """Append ``count`` timed statements in batches of ``batch``; return statements/s."""
-    store, service = _prepared(url, workload)
-    timed = workload.timed[:count]
-    try:
-        started = time.perf_counter()
-        if batch == 1:
-            for signed in timed:
-                service.append(signed)
-        else:
-            for chunk in _chunks(timed, batch):
-                service.append_batch(chunk)
-        return len(timed) / (time.perf_counter() - started)
-    finally:
-        store.close()
+class WorkerFailed(RuntimeError):
+    """A worker could not start, or one of its measurements failed."""
 
 
-def _audit_rate(url: str, workers: int) -> float:
-    store = open_store(url)
-    try:
-        report = audit(store, workers=workers)
-    finally:
-        store.close()
-    if not report.ok:
-        raise SystemExit(f"bench: the audit failed: {report.as_json()}")
-    return report.entries / report.seconds
+WORKER = Path(__file__).resolve().with_name("ingest_worker.py")
 
 
 @dataclass
@@ -329,9 +352,21 @@ class Results:
 
 
 def run(
-    cfg: Config, backends: Sequence[str], workload: Workload, *, profile: bool = False
+    cfg: Config,
+    backends: Sequence[str],
+    workload: Workload,
+    *,
+    profile: bool = False,
+    workers: tuple[Worker, Worker] | None = None,
 ) -> Results:
-    """Measure everything; with ``profile``, also break batched ingest down by step."""
+    """Measure everything; with ``profile``, also break batched ingest down by step.
+
+    Without ``workers``, ingest and audit run in this process. With ``workers`` (this
+    code's and the reference's), each is measured in its worker, both in the same way,
+    each on a fresh database, alternately: this code first in odd repeats, the
+    reference first in even ones, so that load that changes during the run weighs on
+    both alike.
+    """
     cores = os.cpu_count() or 1
     _say("Ed25519 verify rates")
     items = _verify_items(workload, cfg.verify_items)
@@ -370,10 +405,20 @@ def run(
             for repeat in range(cfg.repeats):
                 _say(f"{label}: ingest and audit, repeat {repeat + 1} of {cfg.repeats}")
                 for row, (_, batch, count, _) in zip(ingest, modes, strict=True):
-                    with dbs.fresh(backend) as url:
-                        row.samples.append(_ingest(url, workload, batch, count))
-                        if batch == 1000:
-                            audited.samples.append(_audit_rate(url, cores))
+                    if workers is None:
+                        with dbs.fresh(backend) as url:
+                            row.samples.append(ingest_rate(url, workload, batch, count))
+                            if batch == 1000:
+                                audited.samples.append(audit_rate(url, cores))
+                        continue
+                    this, old = workers
+                    pairs = [(this, row.samples, audited.samples),
+                             (old, row.old_samples, audited.old_samples)]  # fmt: skip
+                    for code, ingested, audits in pairs[:: 1 - 2 * (repeat % 2)]:
+                        with dbs.fresh(backend) as url:
+                            ingested.append(code.ingest(url, batch, count))
+                            if batch == 1000:
+                                audits.append(code.audit(url, cores))
             results.rows += [*ingest, audited]
             if profile:
                 _say(f"{label}: profiling batched ingest and the audit")
@@ -479,7 +524,7 @@ def profile_ingest(url: str, workload: Workload, batch: int = 1000) -> dict[str,
     ``LedgerService.append_batch`` runs with its steps timed (see ``_INGEST_STEPS``).
     """
     texts = [json.dumps(s.as_json()) for s in workload.timed]
-    store, service = _prepared(url, workload)
+    store, service = prepared(url, workload)
     totals: dict[str, float] = {"parse + validate (JSON → SignedStatement)": 0.0}
     appending = 0.0
     try:
@@ -515,11 +560,11 @@ def profile_audit(url: str) -> dict[str, float]:
 
 def profile_hotspots(url: str, workload: Workload, top: int = 15) -> str:
     """cProfile of ``append_batch`` in batches of 1000: the top functions by own time."""
-    store, service = _prepared(url, workload)
+    store, service = prepared(url, workload)
     profiler = cProfile.Profile()
     try:
         profiler.enable()
-        for chunk in _chunks(workload.timed, 1000):
+        for chunk in chunks(workload.timed, 1000):
             service.append_batch(chunk)
         profiler.disable()
     finally:
@@ -536,17 +581,54 @@ def _fmt_rate(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def render(rows: Sequence[Measurement], caption: str) -> None:
-    """Print the table (rich if it is installed, plain text otherwise)."""
-    header = ("Measurement", "Backend", "Rate /s", "Range /s", "Reference", "Ratio", "Goal", "Met")
+_YES_NO = {None: "", True: "yes", False: "no"}
+
+
+def _spread(samples: Sequence[float]) -> str:
+    return f"{_fmt_rate(min(samples))}–{_fmt_rate(max(samples))}" if samples else ""
+
+
+def table(
+    rows: Sequence[Measurement], old: str | None = None
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The table's header and body. With ``old`` (the reference revision's name), each
+    row also shows the old code's rate, its range, its ratio to the same verify rate and
+    whether that met the goal, and this code's change against it."""
+    header: tuple[str, ...] = ("Measurement", "Backend", "Rate /s", "Range /s", "Compared with",
+                               "Ratio", "Goal", "Met")  # fmt: skip
+    if old is not None:
+        header += (f"reference ({old}) /s", "Range /s", "Ratio", "Met", "Change")
     body = []
     for m in rows:
         ratio = "" if m.ratio is None else f"{m.ratio:.0%}"
         ref = "" if m.reference is None else f"{m.reference} {_fmt_rate(m.reference_rate or 0)}"
         goal = "" if m.goal is None else f"≥ {m.goal:.0%}"
-        met = {None: "", True: "yes", False: "no"}[m.met]
-        spread = f"{_fmt_rate(min(m.samples))}–{_fmt_rate(max(m.samples))}"
-        body.append((m.what, m.backend, _fmt_rate(m.rate), spread, ref, ratio, goal, met))
+        row: tuple[str, ...] = (m.what, m.backend, _fmt_rate(m.rate), _spread(m.samples), ref,
+                                ratio, goal, _YES_NO[m.met])  # fmt: skip
+        if old is not None:
+            old_rate = "" if m.old_rate is None else _fmt_rate(m.old_rate)
+            old_ratio = "" if m.old_ratio is None else f"{m.old_ratio:.0%}"
+            change = "" if m.change is None else f"{m.change:+.0%}"
+            row += (old_rate, _spread(m.old_samples), old_ratio, _YES_NO[m.old_met], change)
+        body.append(row)
+    return header, body
+
+
+def markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """The table as Markdown, numbers right-aligned (for bench/README.md)."""
+    numeric = {i for i, name in enumerate(header) if name.endswith(("/s", "Ratio", "Change"))}
+    rule = ["--:" if i in numeric else "---" for i in range(len(header))]
+    return "\n".join(f"| {' | '.join(r)} |" for r in (header, rule, *body))
+
+
+def render(rows: Sequence[Measurement], caption: str, *, old: str | None = None,
+           as_markdown: bool = False) -> None:  # fmt: skip
+    """Print the table: as Markdown if asked, with rich if it is installed, else plain."""
+    header, body = table(rows, old)
+    if as_markdown:
+        print(markdown(header, body))
+        print(f"\n{caption}")
+        return
     try:
         from rich.console import Console
         from rich.table import Table
@@ -556,12 +638,14 @@ def render(rows: Sequence[Measurement], caption: str) -> None:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
         print(caption)
         return
-    table = Table(title="trackrecord ingest and audit throughput", caption=caption)
-    for i, name in enumerate(header):
-        table.add_column(name, justify="right" if 2 <= i <= 5 else "left")
+    title = "trackrecord ingest and audit throughput"
+    rich_table = Table(title=title, caption=caption)
+    for name in header:
+        numeric = name.endswith(("/s", "Ratio", "Change"))
+        rich_table.add_column(name, justify="right" if numeric else "left")
     for r in body:
-        table.add_row(*r)
-    Console(width=max(150, Console().width)).print(table)
+        rich_table.add_row(*r)
+    Console(width=max(150 if old is None else 190, Console().width)).print(rich_table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -578,6 +662,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", action="store_true", help="also break batched ingest down by step"
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument(
+        "--reference-rev",
+        metavar="REV",
+        help="also measure this git revision's ingest and audit, alternately, in the same run",
+    )
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not backends or set(backends) - set(BACKENDS):
@@ -586,17 +676,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     began, load = time.perf_counter(), os.getloadavg()[0]
     _say("signing the workload")
     workload = build_workload(cfg.statements, args.seed)
-    results = run(cfg, backends, workload, profile=args.profile)
+    with contextlib.ExitStack() as stack:
+        workers = None
+        if args.reference_rev:
+            rev = args.reference_rev
+            _say(f"the reference {rev}: its tree, and its own workload signed by it")
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ref-")))
+            try:
+                tree = checkout(rev, tmp / "tree")
+                old = stack.enter_context(worker(rev, tree, cfg.statements, args.seed))
+            except (RuntimeError, subprocess.CalledProcessError) as exc:
+                raise SystemExit(f"bench: the reference {rev} cannot run: {exc}") from exc
+            this = stack.enter_context(worker("this code", ROOT, cfg.statements, args.seed))
+            workers = (this, old)
+        try:
+            results = run(cfg, backends, workload, profile=args.profile, workers=workers)
+        except WorkerFailed as exc:
+            raise SystemExit(f"bench: a measurement failed: {exc}") from exc
     rows = results.rows
     caption = (
         f"Median of {cfg.repeats} repeats. {len(workload.timed):,} timed statements "
         f"({cfg.single:,} one at a time) after {len(workload.setup)} setup statements, "
         f"from {workload.source}. {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"PyNaCl {nacl.__version__}. Ratio = rate / reference; "
+        f"PyNaCl {nacl.__version__}. Ratio = rate / the verify rate it is compared with; "
         f"run took {time.perf_counter() - began:.0f} s; load average before it "
-        f"{load:.2f}. " + " ".join(results.notes)
+        f"{load:.2f}, after it {os.getloadavg()[0]:.2f}."
     )
-    render(rows, caption)
+    caption = " ".join([caption, *results.notes])
+    if workers is not None:
+        this, old = workers
+        caption += (
+            f" Reference: {old.rev} = {describe(old.rev)}, run from its own tree, on its own "
+            f"workload signed by it ({old.timed:,} timed after {old.setup} setup statements, "
+            f"{old.source}). Ingest and audit of both codes measured in a subprocess each, "
+            "each measurement on a fresh database, alternately; Change = this code's rate / "
+            "the reference's - 1."
+        )
+    render(rows, caption, old=args.reference_rev, as_markdown=args.markdown)
     if args.profile:
         _print_profile(results)
     if args.json:
@@ -606,7 +722,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "config": asdict(cfg),
                     "caption": caption,
                     "steps": results.steps,
-                    "rows": [asdict(m) | {"rate": m.rate, "ratio": m.ratio} for m in rows],
+                    "reference_rev": args.reference_rev,
+                    "rows": [
+                        asdict(m)
+                        | {"rate": m.rate, "ratio": m.ratio, "old_rate": m.old_rate}
+                        | {"old_ratio": m.old_ratio, "change": m.change}
+                        for m in rows
+                    ],
                 },
                 fh,
                 indent=2,

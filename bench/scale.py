@@ -62,7 +62,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.revision import ROOT, checkout, compile_packages
+
 PEOPLE_PER_ENTRY = 1 / 21.9  # the demo writes about 21.9 entries per person (546: 11,934)
 PASSPHRASE = "demo"  # the demo's keystores
 CACHE_ENV = "TRACKRECORD_BENCH_CACHE"
@@ -89,9 +90,6 @@ def _say(message: str) -> None:
     print(f"scale {time.strftime('%H:%M:%S')} {message}", file=sys.stderr)
 
 
-_PACKAGES = ("ledger", "keys", "projections", "api", "trackrecord")  # pyproject's packages
-
-
 @dataclass(frozen=True)
 class Code:
     """Which trackrecord runs: this checkout, or an archive of another revision."""
@@ -113,17 +111,8 @@ class Code:
         }
 
     def compile(self) -> Code:
-        """Write the bytecode of its packages, as installing the tool does (pip compiles
-        them); return self. The figures are then an installed tool's, not those of one
-        that compiles its sources on every start, as with ``PYTHONDONTWRITEBYTECODE`` set
-        (it is, in this environment: 0.4 s of CPU more per CLI append)."""
-        packages = [p for p in _PACKAGES if (self.pythonpath / p).is_dir()]
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", *packages],
-            cwd=self.pythonpath,
-            stdout=subprocess.DEVNULL,
-            check=True,
-        )
+        """Compile its packages' bytecode, as installing the tool does; return self."""
+        compile_packages(self.pythonpath)
         return self
 
     def run(self, ledger: Ledger, *args: str) -> tuple[Timing, str]:
@@ -900,12 +889,7 @@ def render_processes(rows: list[ProcessesRow], caption: str) -> str:
 
 
 def _reference_code(rev: str, into: Path) -> Code:
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True
-    ).stdout
-    into.mkdir(parents=True)
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return Code(f"reference {rev}", into).compile()
+    return Code(f"reference {rev}", checkout(rev, into))
 
 
 def _maker(

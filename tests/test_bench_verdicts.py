@@ -147,3 +147,62 @@ def test_scale_extrapolation_names_the_goal_that_breaks_at_ten_million() -> None
     assert rss.startswith("(c) service RSS after start, postgresql: 1.21e+03 MiB")
     assert "breaks (over its 10^6 goal (< 300 MiB at 10^6); 12.1x of 10,000)" in rss
     assert append == "(a) CLI append, start to exit, postgresql: 0.5 s (+0 s per 10^6 entries)"
+
+
+def _ingest_row(rates: list[float], old: list[float], goal: float | None = 0.75) -> Any:
+    from bench.ingest import Measurement
+
+    return Measurement("Ingest, batches of 1000", "SQLite", rates, "1-core verify", goal,
+                       20_000.0, old_samples=old)  # fmt: skip
+
+
+def test_ingest_against_a_reference_revision_judges_both_codes_on_the_same_goal() -> None:
+    from bench.ingest import table
+
+    faster = _ingest_row([15_000.0, 16_000.0, 14_000.0], [10_000.0, 12_000.0, 11_000.0])
+    alone = _ingest_row([9_000.0], [], goal=None)  # the reference did not measure this row
+    header, body = table([faster, alone], "89d08cb^")
+    assert header[8:] == ("reference (89d08cb^) /s", "Range /s", "Ratio", "Met", "Change")
+    # this code: median 15,000 = 75 % of the verify rate, met; the old code's median
+    # 11,000 against the same 20,000 is 55 %, not met; the change is 15,000 / 11,000 - 1
+    assert body[0][2:] == ("15,000", "14,000–16,000", "1-core verify 20,000", "75%", "≥ 75%",
+                           "yes", "11,000", "10,000–12,000", "55%", "no", "+36%")  # fmt: skip
+    assert body[1][8:] == ("", "", "", "", "")
+    # without a reference the table keeps its eight columns
+    header, body = table([faster])
+    assert len(header) == len(body[0]) == 8
+
+
+def test_ingest_table_as_markdown_aligns_the_figures_right() -> None:
+    from bench.ingest import markdown, table
+
+    text = markdown(*table([_ingest_row([5_000.0], [10_000.0])], "main"))
+    lines = text.splitlines()
+    # numbers (rates, ranges, ratios, the change) right, words left
+    assert lines[1].split(" | ") == ["| ---", "---", "--:", "--:", "---", "--:", "---", "---",
+                                     "--:", "--:", "--:", "---", "--: |"]  # fmt: skip
+    assert lines[2].endswith("| 5,000 | 5,000–5,000 | 1-core verify 20,000 | 25% | ≥ 75% | no | "
+                             "10,000 | 10,000–10,000 | 50% | no | -50% |")  # fmt: skip
+
+
+def test_a_reference_revision_git_does_not_know_is_named(tmp_path: Any) -> None:
+    from bench.revision import checkout
+
+    with pytest.raises(RuntimeError, match="git archive no-such-revision"):
+        checkout("no-such-revision", tmp_path / "tree")
+    assert not (tmp_path / "tree").exists()
+
+
+def test_the_ingest_worker_answers_a_request_it_cannot_run_with_an_error() -> None:
+    import io
+    import json
+
+    from bench.ingest_worker import Workload, serve
+
+    answers = io.StringIO()
+    lines = ['{"op": "rebuild"}', '{"op": "audit", "url": "nosuch://x", "workers": 1}']
+    requests = io.StringIO("".join(f"{line}\n" for line in lines))
+    serve(Workload([], [], "none"), requests, answers)
+    first, second = (json.loads(line) for line in answers.getvalue().splitlines())
+    assert first == {"error": "ValueError: unknown request 'rebuild'"}
+    assert set(second) == {"error"}  # an unknown database scheme: reported, not raised
