@@ -69,12 +69,17 @@ class ReadModels:
         If another service process held the read models' catch-up lock for too long,
         the rows it committed are read as they are, and :attr:`generation` moves so that
         no answer computed from them is cached as the answer for this log size.
+
+        A caller's size may be older than another's that caught up first: the projector
+        applies every entry it finds, never fewer than ``size`` (the log's size is
+        committed with its entries) and never one twice (the tracking records), so the
+        applied size only grows, and a caller behind it has nothing to apply.
         """
         size = self._log_size() if log_size is None else log_size
-        if size == self._applied_size:
+        if size <= self._applied_size:
             return
         with self._lock:
-            if size == self._applied_size:
+            if size <= self._applied_size:
                 return
             try:
                 self.projector.catch_up()

@@ -61,3 +61,36 @@ def test_read_models_never_refreshed_are_refreshed_at_start(sqlite_url: str) -> 
             assert None not in marks.values()
         finally:
             models.close()
+
+
+def test_a_catch_up_for_an_older_log_size_applies_nothing_and_skips_nothing(
+    sqlite_url: str,
+) -> None:
+    """Two requests read the log's size, then catch up in the opposite order: the one with
+    the older size finds its entries applied (no second catch-up, nor a third for the
+    newer size once the applied size went back), and nothing is skipped or applied twice."""
+    _, statements = random_statements(random.Random(15), 30, seed="older")
+    with ledger_env(sqlite_url) as env:
+        env.append(statements[:20])
+        older = env.service.state.size
+        env.append(statements[20:])
+        newer = env.service.state.size
+        models = ReadModels(env.store, log_size=lambda: env.service.state.size, interval=3600)
+        runs: list[int] = []
+        catch_up = models.projector.catch_up
+
+        def counted() -> object:
+            done = catch_up()
+            runs.append(done.applied)
+            return done
+
+        models.projector.catch_up = counted  # type: ignore[method-assign,assignment]
+        try:
+            models.catch_up(newer)
+            models.catch_up(older)
+            models.catch_up(newer)
+            assert runs == [env.store.count_nodes(0)]  # every entry, once
+            end = env.store.max_position()
+            assert set(models.projector.positions().values()) == {end}
+        finally:
+            models.close()
