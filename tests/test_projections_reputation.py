@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,6 @@ from projections.reputation import (
     Raters,
     Rating,
     ReputationParams,
-    combine,
     compute_standing,
     explain,
     reputation,
@@ -24,7 +24,8 @@ from projections.reputation import (
     weigh,
 )
 from projections.reputation import tables as rep
-from projections.reputation.formula import SECONDS_PER_DAY, quick_score
+from projections.reputation.formula import SECONDS_PER_DAY
+from projections.reputation.model import RatingRow, group_ratings, reciprocal_pairs
 from tests.factories import DEPT, OTHER_DEPT, World, standard_cast
 from tests.support.projections import AT, LedgerEnv, ledger_env
 
@@ -127,12 +128,69 @@ def test_one_five_does_not_beat_twenty_fours() -> None:
     assert score([Rating("x", "endorsement", "nobody", "manager", 5, AT, 1)], {}) == 3.0
 
 
-@given(rs=ratings(max_size=20), standing=standings)
-def test_the_refresh_path_scores_bit_for_bit_like_the_explanation(
-    rs: list[Rating], standing: dict[str, float]
+rating_rows = st.lists(
+    st.tuples(
+        st.sampled_from(RATERS),  # rater
+        st.sampled_from(RATERS),  # subject
+        st.sampled_from(["manager", "peer", "client", "owner"]),
+        st.integers(1, 5),
+        st.integers(0, 2 * YEAR),  # age at AT
+        st.integers(0, 6),  # target
+    ),
+    max_size=40,
+)
+TARGETS = {f"t{i}": ["a", "b", "a"][: i % 4] for i in range(6)}  # t0 counts in no skill
+
+
+def _graph_rows(drawn: list[tuple[str, str, str, int, int, int]]) -> list[RatingRow]:
+    return [
+        (
+            s,
+            f"id{i}",
+            "completion" if role == "owner" else "endorsement",
+            f"t{t}",
+            r,
+            role,
+            g,
+            AT - age,
+            i + 1,
+        )
+        for i, (r, s, role, g, age, t) in enumerate(drawn)
+    ]
+
+
+@given(drawn=rating_rows, managers=st.sets(st.sampled_from(RATERS), max_size=2))
+def test_the_refresh_scores_like_the_explanation(
+    drawn: list[tuple[str, str, str, int, int, int]], managers: set[str]
 ) -> None:
-    explained = combine(weigh(rs, Raters(standing), at=AT))
-    assert quick_score(rs, Raters(standing), at=AT) == explained
+    """Every score the refresh computes on columns is the explained score of the formula
+    (weigh, combine) from the same ratings and the same standing and consensus."""
+    rows = _graph_rows(drawn)
+    scored = score_all(rows, TARGETS, managers, at=AT)
+    raters = Raters(scored.standing.weights, scored.consensus.discrimination)
+    endorsed = reciprocal_pairs(rows)
+    groups = group_ratings(rows, TARGETS, endorsed, scored.standing.clique, scored.consensus)
+    assert set(scored.scores) == set(groups)
+    for (person, skill), found in groups.items():
+        explained = score_ratings(person, skill, found, raters, at=AT)
+        score, weight, count = scored.scores[(person, skill)]
+        assert math.isclose(score, explained.score, rel_tol=1e-12)
+        assert math.isclose(weight, explained.weight, rel_tol=1e-12, abs_tol=1e-300)
+        assert count == len(explained.ratings)
+
+
+@given(drawn=rating_rows, seed=st.randoms(use_true_random=False))
+def test_the_same_ratings_in_any_order_give_bit_for_bit_the_same_refresh(
+    drawn: list[tuple[str, str, str, int, int, int]], seed: random.Random
+) -> None:
+    rows = _graph_rows(drawn)
+    shuffled = list(rows)
+    seed.shuffle(shuffled)
+    first = score_all(rows, TARGETS, ["r0"], at=AT)
+    again = score_all(shuffled, TARGETS, ["r0"], at=AT)
+    assert again.scores == first.scores
+    assert again.standing == first.standing
+    assert again.consensus == first.consensus
 
 
 def _rows(edges: list[tuple[str, str, int, str]]) -> tuple[list, dict[str, list[str]]]:

@@ -41,7 +41,6 @@ __all__ = [
     "WeightedRating",
     "combine",
     "decay",
-    "quick_score",
     "score_ratings",
     "weigh",
 ]
@@ -241,45 +240,6 @@ def combine(
         weight = w.weight
         total += weight
         weighted_sum += weight * w.rating.grade
-    score = (params.prior_weight * params.prior_mean + weighted_sum) / (params.prior_weight + total)
-    return score, total
-
-
-def quick_score(
-    ratings: Iterable[Rating],
-    raters: Raters,
-    *,
-    at: int,
-    params: ReputationParams = ReputationParams(),
-) -> tuple[float, float]:
-    """``combine(weigh(...))`` without the explanation: ``(score, Σw)``, bit for bit the same.
-
-    ``ratings`` must already be in log order (``weigh`` sorts them). Used by the
-    refresh step, which scores every (employee, skill) at once.
-    """
-    seen: dict[tuple[str, str], int] = {}
-    roles = params.role_weights
-    repeat, reciprocal = params.repeat_factor, params.reciprocal_factor
-    half_life = params.half_life_days
-    total = 0.0
-    weighted_sum = 0.0
-    for r in ratings:
-        n = seen.get((r.origin, r.rater), 0)
-        seen[(r.origin, r.rater)] = n + 1
-        standing, discriminates = _rater_factors(r, raters)
-        weight = (
-            roles.get(r.role, 0.0)
-            * standing
-            * discriminates
-            * r.clique
-            * decay(at - r.at, half_life)
-            * repeat**n
-            * (reciprocal if r.reciprocal else 1.0)
-            * r.agreement
-            * r.cycle
-        )
-        total += weight
-        weighted_sum += weight * r.grade
     score = (params.prior_weight * params.prior_mean + weighted_sum) / (params.prior_weight + total)
     return score, total
 

@@ -9,7 +9,9 @@ What is incremental and what is not:
 - **refresh step** (:meth:`ReputationModel.refresh`): endorser standing is a
   personalised PageRank of the whole rating graph, and time decay depends on the
   moment asked about, so neither can be updated entry by entry. The refresh
-  runs :func:`score_all` over the facts and writes ``rep_raters``,
+  reads the facts into columns (:func:`load_columns`), scores them
+  (:func:`~projections.reputation.columns.score_columns`, as :func:`score_all`
+  does by name) and writes ``rep_raters``,
   ``rep_cliques`` and ``rep_scores`` (every employee × skill, as of a reference
   time) in one transaction, and records the log position and time it reflects
   in ``rep_refresh``. The follower runs it periodically; ``rebuild`` runs it at
@@ -20,8 +22,9 @@ What is incremental and what is not:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import orjson
@@ -35,9 +38,10 @@ from ..db import writing
 from ..entries import AcceptedEntry, EntryReader, ImportedBundles, json_list
 from ..refresh import record_refresh, refreshed
 from . import tables as t
-from .consensus import Consensus, consensus_factors
-from .formula import Raters, Rating, ReputationParams, quick_score
-from .standing import Edge, Standing, compute_standing
+from .columns import Columns, RatingColumns, ScoredColumns, score_columns
+from .consensus import Consensus
+from .formula import Rating, ReputationParams
+from .standing import Standing
 
 __all__ = [
     "RatingRow",
@@ -45,10 +49,10 @@ __all__ = [
     "Scored",
     "group_imported",
     "group_ratings",
+    "load_columns",
     "load_imported",
     "load_origins",
     "reciprocal_pairs",
-    "roots_of",
     "score_all",
 ]
 
@@ -65,6 +69,9 @@ _REVOKE = delete(t.ratings).where(
     t.ratings.c.subject == bindparam("b_person"), t.ratings.c.id == bindparam("b_id")
 )
 _CHUNK = 5000
+_REFRESH_CACHE_KIB = 16 * 1024
+"""SQLite's page cache for the refresh, which reads and rewrites whole tables: the
+operating system caches the file anyway, and a connection's cache is kept while pooled."""
 _TABLE_INSERTS: dict[str, Executable] = {}
 
 
@@ -156,51 +163,19 @@ class ReputationModel(ReadModel):
         counting the ratings of the imported records (``imports``, read once for the
         refresh cycle from ``log``) at the declared trust in their origin.
 
-        Holds the tracking record's lock, so the facts cannot change meanwhile.
+        Holds the tracking record's lock, so the facts cannot change meanwhile. The
+        ratings are held as columns (:mod:`.columns`), about 60 bytes each, and the rows
+        written are made chunk by chunk from them.
         """
         imported = imports.ratings()
-        with writing(engine) as conn:
+        with writing(engine, cache_kib=_REFRESH_CACHE_KIB) as conn:
             position = self.view.position(conn, lock=True)
-            rows = load_ratings(conn)  # in log order
-            managers = {p for (p,) in conn.execute(select(t.managers.c.person))}
-            scored = score_all(
-                rows,
-                load_targets(conn),
-                managers,
-                at=at,
-                params=self.params,
-                imported=imported,
-                origins=imports.weights,
+            managers = [p for (p,) in conn.execute(select(t.managers.c.person))]
+            columns = load_columns(conn, managers, imported)
+            scored = score_columns(
+                columns, managers, at=at, params=self.params, origins=imports.weights
             )
-            standing = scored.standing
-            scores = [
-                {"person": p, "skill": k, "score": score, "weight": total, "ratings": n}
-                for (p, k), (score, total, n) in sorted(scored.scores.items())
-            ]
-            people = [
-                {
-                    "person": p,
-                    "trust": trust,
-                    "standing": standing.weights[p],
-                    "discrimination": scored.consensus.discrimination.get(p, 1.0),
-                    "root": int(p in standing.roots),
-                }
-                for p, trust in standing.trust.items()
-            ]
-            pairs = [
-                {"rater": r, "subject": s, "factor": f}
-                for (r, s), f in sorted(standing.clique.items())
-            ]
-            agreed = scored.consensus
-            judged = [
-                {
-                    "rater": r,
-                    "subject": s,
-                    "agreement": agreed.agreement.get((r, s), 1.0),
-                    "cycle": agreed.cycle.get((r, s), 1.0),
-                }
-                for r, s in sorted({*agreed.agreement, *agreed.cycle})
-            ]
+            standing, agreed = scored.standing, scored.consensus
             facts = [
                 {
                     "origin": r.origin,
@@ -218,10 +193,18 @@ class ReputationModel(ReadModel):
             ]
             trust = [{"origin": o, "weight": w} for o, w in sorted(imports.weights.items())]
             for table, new_rows in (
-                (t.raters, people),
-                (t.cliques, pairs),
-                (t.consensus, judged),
-                (t.scores, scores),
+                (t.raters, _rater_rows(columns.people, scored)),
+                (
+                    t.cliques,
+                    _pair_rows(columns.people, standing.clique_pairs, factor=standing.clique),
+                ),
+                (
+                    t.consensus,
+                    _pair_rows(
+                        columns.people, agreed.pairs, agreement=agreed.agreement, cycle=agreed.cycle
+                    ),
+                ),
+                (t.scores, _score_rows(columns, scored)),
                 (t.imported, facts),
                 (t.origins, trust),
             ):
@@ -236,7 +219,7 @@ class ReputationModel(ReadModel):
                 log=log,
                 rounds=standing.rounds,
                 residual=standing.residual,
-                people=len(standing.trust),
+                people=int(standing.in_graph.sum()),
             )
 
 
@@ -250,12 +233,6 @@ class Scored(NamedTuple):
     scores: dict[tuple[str, str], tuple[float, float, int]]
 
 
-def roots_of(rows: Iterable[RatingRow], managers: Iterable[str]) -> set[str]:
-    """The pre-trusted people: ``managers`` (appointed by an admin, role not revoked) and
-    the owners of completed assignments among ``rows``."""
-    return {*managers, *(r[4] for r in rows if r[2] == "completion")}
-
-
 def score_all(
     rows: Sequence[RatingRow],
     targets: Mapping[str, Sequence[str]],
@@ -267,27 +244,68 @@ def score_all(
     origins: Mapping[str, float] | None = None,
 ) -> Scored:
     """Standing and every (employee, skill) score as of Unix time ``at``: the refresh step
-    as a pure function of the facts it reads (``rows`` in log order, the skills of each
-    target, the managers an admin appointed). Deterministic; O(R) for R ratings plus the
-    power iteration (:func:`~projections.reputation.standing.compute_standing`).
+    (:func:`~projections.reputation.columns.score_columns`) as a pure function of the facts
+    it reads (``rows``, the skills of each target, the managers an admin appointed), by
+    name. Deterministic: the same ratings in any order give bit-for-bit the same result.
+    O(R log R) for R ratings plus the power iteration
+    (:func:`~projections.reputation.standing.standing_arrays`).
 
     ``imported`` ratings (from other ledgers) count with the declared trust in their
     origin (``origins``) as standing; they do not enter this ledger's graph."""
-    edges: list[Edge] = [(r[4], r[0], r[6], r[2]) for r in rows]
-    standing = compute_standing(edges, roots_of(rows, managers), params)
-    endorsed = reciprocal_pairs(rows)
-    consensus = consensus_factors(
-        ((r[4], r[0], r[6], r[5]) for r in rows), standing, endorsed, params
+    columns = Columns()
+    managers = list(managers)
+    for manager in managers:
+        columns.person(manager)
+    skills = columns.skillset
+    for subject, rid, kind, target, rater, role, grade, when, position in rows:
+        listed = skills(target, lambda key: targets.get(key, ()))
+        columns.add(subject, rid, kind, rater, role, grade, when, position, listed)
+    _add_imported(columns, imported)
+    found = columns.done()
+    scored = score_columns(found, managers, at=at, params=params, origins=origins)
+    people, names = found.people, found.skills
+    roots = frozenset(people[i] for i in scored.standing.roots.nonzero()[0].tolist())
+    scores = {
+        (people[p], names[k]): (score, weight, count)
+        for part in scored.scores()
+        for p, k, score, weight, count in zip(*(column.tolist() for column in part), strict=True)
+    }
+    return Scored(scored.standing.by_name(people, roots), scored.consensus.by_name(people), scores)
+
+
+def load_columns(
+    conn: Connection, managers: Iterable[str], imported: Sequence[ImportedRating]
+) -> RatingColumns:
+    """The active ratings as columns (:mod:`.columns`), with the skills of their targets,
+    the ``managers`` (who count as people without ratings) and the ``imported`` ratings.
+    The rows are streamed, not held."""
+    r, k, g = t.ratings.c, t.keys.c, t.targets.c
+    query = (
+        select(r.subject, r.id, r.kind, k.person, r.role, r.grade, r.at, r.position, g.skills)
+        .join_from(t.ratings, t.keys, k.key_id == r.rater_key)
+        .outerjoin(t.targets, g.target == r.target)
+        .execution_options(yield_per=_CHUNK)
     )
-    raters = Raters(standing.weights, consensus.discrimination, dict(origins or {}))
-    groups = group_ratings(rows, targets, endorsed, standing.clique, consensus)
-    for key, found in group_imported(imported).items():
-        groups[key] = sorted([*groups.get(key, []), *found], key=lambda x: (x.position, x.id))
-    scores = {}
-    for key, ratings in groups.items():
-        score, total = quick_score(ratings, raters, at=at, params=params)
-        scores[key] = (score, total, len(ratings))
-    return Scored(standing, consensus, scores)
+    columns = Columns(ties={x.position for x in imported})
+    for manager in managers:
+        columns.person(manager)
+    skills, add = columns.skillset, columns.add
+    for subject, rid, kind, rater, role, grade, at, position, listed in conn.execute(query):
+        add(subject, rid, kind, rater, role, grade, at, position, skills(listed, _skill_list))
+    _add_imported(columns, imported)
+    return columns.done()
+
+
+def _skill_list(listed: str | None) -> list[str]:
+    return [] if listed is None else list(orjson.loads(listed))
+
+
+def _add_imported(columns: Columns, imported: Iterable[ImportedRating]) -> None:
+    for x in imported:
+        skills = columns.skillset(x.skills, tuple)
+        columns.add(
+            x.subject, x.id, x.kind, x.rater, x.role, x.grade, x.at, x.position, skills, x.origin
+        )
 
 
 def load_ratings(conn: Connection, subjects: Iterable[str] | None = None) -> list[RatingRow]:
@@ -389,10 +407,56 @@ def group_imported(imported: Iterable[ImportedRating]) -> dict[tuple[str, str], 
     return groups
 
 
-def _insert_chunks(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert_chunks(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
     statement = _TABLE_INSERTS.setdefault(table.name, insert(table))
-    for start in range(0, len(rows), _CHUNK):
-        executemany(conn, statement, rows[start : start + _CHUNK])
+    found = iter(rows)
+    while chunk := list(itertools.islice(found, _CHUNK)):
+        executemany(conn, statement, chunk)
+
+
+def _rater_rows(people: Sequence[str], scored: ScoredColumns) -> Iterator[dict[str, Any]]:
+    """The ``rep_raters`` rows: every person of the graph, by name."""
+    standing = scored.standing
+    for part in _chunks(standing.in_graph.nonzero()[0]):
+        yield from (
+            {"person": people[p], "trust": trust, "standing": w, "discrimination": d, "root": root}
+            for p, trust, w, d, root in zip(
+                part.tolist(),
+                standing.trust[part].tolist(),
+                standing.weights[part].tolist(),
+                scored.consensus.discrimination[part].tolist(),
+                standing.roots[part].astype(int).tolist(),
+                strict=True,
+            )
+        )
+
+
+def _pair_rows(people: Sequence[str], pairs: Any, **values: Any) -> Iterator[dict[str, Any]]:
+    """Rows ``rater, subject, **values`` of the sorted pair keys ``pairs`` (rater · n +
+    subject), each value column an array aligned with them."""
+    n = len(people)
+    for start in range(0, len(pairs), _CHUNK):
+        part = pairs[start : start + _CHUNK].tolist()
+        columns = {name: v[start : start + _CHUNK].tolist() for name, v in values.items()}
+        for i, key in enumerate(part):
+            row = {"rater": people[key // n], "subject": people[key % n]}
+            row.update((name, v[i]) for name, v in columns.items())
+            yield row
+
+
+def _score_rows(r: RatingColumns, scored: ScoredColumns) -> Iterator[dict[str, Any]]:
+    """The ``rep_scores`` rows, sorted by person and skill, made part by part."""
+    people, skills = r.people, r.skills
+    for part in scored.scores():
+        yield from (
+            {"person": people[p], "skill": skills[k], "score": s, "weight": w, "ratings": c}
+            for p, k, s, w, c in zip(*(column.tolist() for column in part), strict=True)
+        )
+
+
+def _chunks(values: Any) -> Iterator[Any]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 ReputationModel._handlers = {

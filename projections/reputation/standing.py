@@ -24,15 +24,20 @@ Everything a rating's weight needs from the whole graph of active ratings, in on
   them, so fresh identities that nobody rates do not dilute it); zero trust, zero
   weight; a root's standing is 1.
 
-Summation follows the sorted order of the people, so the result is the same for the same
-set of ratings, whatever order they were read in. Cost: O(R) to build the graph for R
-active ratings, O(R) per power-iteration round, at most ``max_rounds`` rounds.
+The work is done on NumPy arrays (:func:`standing_arrays`), people numbered in the sorted
+order of their names (:class:`projections.reputation.columns.People`): the refresh of a
+large ledger holds a few numbers per rating, not Python objects. The edges are sorted
+first (by rater, subject, grade, kind) and every sum runs in that order, so the same set
+of ratings gives bit-for-bit the same result whatever order they were read in.
+:func:`compute_standing` is the same computation on names, for tests and simulations.
+Cost: O(R log R) to sort the R active ratings, O(R) per power-iteration round, at most
+``max_rounds`` rounds.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -42,10 +47,19 @@ if TYPE_CHECKING:  # NumPy is imported by the refresh that uses it, not by a ser
     import numpy as np
     import numpy.typing as npt
 
-    _Floats: TypeAlias = npt.NDArray[np.float64]
-    _Ints: TypeAlias = npt.NDArray[np.int64]
+    Floats: TypeAlias = npt.NDArray[np.float64]
+    Ints: TypeAlias = npt.NDArray[np.int64]
+    Bools: TypeAlias = npt.NDArray[np.bool_]
+    """The arrays of the refresh (here and in :mod:`.consensus`, :mod:`.columns`)."""
 
-__all__ = ["Edge", "Standing", "compute_standing", "mutual_partners"]
+__all__ = [
+    "Edge",
+    "GraphStanding",
+    "Standing",
+    "compute_standing",
+    "discrimination",
+    "standing_arrays",
+]
 
 Edge = tuple[str, str, int, str]
 """One active rating as the graph sees it: ``(rater, subject, grade, kind)``."""
@@ -71,44 +85,196 @@ class Standing:
     residual: float = 0.0
 
 
-def mutual_partners(edges: Iterable[Edge]) -> dict[str, set[str]]:
-    """Who endorses whom both ways: person -> the people they share a mutual endorsement with."""
-    endorsed = {(r, s) for r, s, _, kind in edges if kind == "endorsement" and r != s}
-    out: dict[str, set[str]] = defaultdict(set)
-    for r, s in endorsed:
-        if (s, r) in endorsed:
-            out[r].add(s)
+@dataclass(frozen=True)
+class GraphStanding:
+    """:class:`Standing` as arrays over people numbered ``0 … n − 1``.
+
+    ``in_graph`` marks the people of the graph (an end of a rating of someone else, or a
+    root): the others have no trust entry. ``trust`` and ``weights`` are 0 and
+    ``discrimination`` 1 where absent; ``rated`` marks the raters with a discrimination.
+    ``clique_pairs`` holds the sorted pair keys ``rater · n + subject`` with a factor
+    below 1, ``clique`` those factors; ``endorsed`` the sorted keys of the endorsement
+    pairs (a rater endorsing themselves included)."""
+
+    n: int
+    in_graph: Bools
+    roots: Bools
+    trust: Floats
+    weights: Floats
+    discrimination: Floats
+    rated: Bools
+    clique_pairs: Ints
+    clique: Floats
+    endorsed: Ints
+    rounds: int = 0
+    residual: float = 0.0
+
+    def clique_of(self, pairs: Ints) -> Floats:
+        """The clique factor of each pair key in ``pairs`` (1 where none is stored)."""
+        return lookup(self.clique_pairs, self.clique, pairs, 1.0)
+
+    def reciprocal(self, raters: Ints, subjects: Ints) -> Bools:
+        """Whether each ``subjects[i]`` endorses ``raters[i]``."""
+        return contains(self.endorsed, subjects * self.n + raters)
+
+    def by_name(self, names: Sequence[str], roots: frozenset[str]) -> Standing:
+        """This standing as a :class:`Standing` of the people called ``names`` (person ``i``
+        is ``names[i]``) with the pre-trusted ``roots``."""
+        import numpy as np
+
+        n, trust, weights = self.n, self.trust.tolist(), self.weights.tolist()
+        people = np.flatnonzero(self.in_graph).tolist()
+        raters = np.flatnonzero(self.rated).tolist()
+        discrimination = self.discrimination.tolist()
+        pairs = self.clique_pairs.tolist()
+        return Standing(
+            trust={names[i]: trust[i] for i in people},
+            weights={names[i]: weights[i] for i in people},
+            discrimination={names[i]: discrimination[i] for i in raters},
+            clique={
+                (names[k // n], names[k % n]): f
+                for k, f in zip(pairs, self.clique.tolist(), strict=True)
+            },
+            roots=roots,
+            rounds=self.rounds,
+            residual=self.residual,
+        )
+
+
+def lookup(keys: Ints, values: Floats, wanted: Ints, default: float) -> Floats:
+    """``values[i]`` for each of ``wanted`` equal to ``keys[i]`` (``keys`` sorted, unique),
+    ``default`` for the others."""
+    import numpy as np
+
+    out = np.full(len(wanted), default)
+    if len(keys):
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        found = keys[at] == wanted
+        out[found] = values[at[found]]
     return out
 
 
-def clique_factors(edges: Iterable[Edge]) -> dict[tuple[str, str], float]:
-    """``1 / (1 + m)`` per mutual pair (r, s), m = people both share a mutual endorsement
-    with; pairs with m = 0 are left out (factor 1)."""
-    mutual = mutual_partners(edges)
-    out: dict[tuple[str, str], float] = {}
-    for r, partners in mutual.items():
-        for s in partners:
-            m = len(partners & mutual[s])
-            if m:
-                out[(r, s)] = 1.0 / (1.0 + m)
-    return out
+def contains(keys: Ints, wanted: Ints) -> Bools:
+    """Whether each of ``wanted`` is among ``keys`` (sorted, unique)."""
+    import numpy as np
+
+    if not len(keys):
+        return np.zeros(len(wanted), dtype=np.bool_)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    found: Bools = keys[at] == wanted
+    return found
 
 
-def discrimination(
-    edges: Iterable[Edge], params: ReputationParams = ReputationParams()
-) -> dict[str, float]:
-    """The discrimination factor of every rater (see the module text)."""
-    grades: dict[str, list[int]] = defaultdict(list)
-    for rater, _, grade, _ in edges:
-        grades[rater].append(grade)
+def standing_arrays(
+    n: int,
+    raters: Ints,
+    subjects: Ints,
+    grades: Ints,
+    endorsement: Bools,
+    roots: Ints,
+    params: ReputationParams = ReputationParams(),
+) -> GraphStanding:
+    """Standing over people ``0 … n − 1`` from one edge per active rating (``raters[i]``
+    rated ``subjects[i]`` with ``grades[i]``, an endorsement or a completion) and the
+    pre-trusted ``roots``. Roots that rate nobody still count (they are in the graph as
+    seeds); a rating of oneself is no edge."""
+    import numpy as np
+
+    endorsed = np.unique(raters[endorsement] * n + subjects[endorsement])
+    keep = raters != subjects
+    order = np.lexsort((endorsement[keep], grades[keep], subjects[keep], raters[keep]))
+    src = raters[keep][order]
+    dst = subjects[keep][order]
+    given_grades = grades[keep][order]
+    clique_pairs, clique = _clique(n, endorsed)
+    in_graph = np.zeros(n, dtype=np.bool_)
+    in_graph[src] = True
+    in_graph[dst] = True
+    root_mask = np.zeros(n, dtype=np.bool_)
+    root_mask[roots] = True
+    in_graph |= root_mask
+    discrimination, rated = _discrimination(n, src, given_grades, params)
+    keys = src * n + dst
+    trust, weights = np.zeros(n), np.zeros(n)
+    rounds, residual = 0, 0.0
+    seeds = np.flatnonzero(root_mask)
+    if len(seeds):
+        reciprocal = contains(endorsed, dst * n + src)
+        given = (
+            (given_grades - 1)
+            / 4
+            * lookup(clique_pairs, clique, keys, 1.0)
+            * np.where(reciprocal, params.reciprocal_factor, 1.0)
+        )
+        pair, local = np.unique(keys, return_inverse=True)
+        values = np.bincount(local, weights=given, minlength=len(pair))
+        positive = values > 0.0
+        pair, values = pair[positive], values[positive]
+        src, dst = pair // n, pair % n
+        out = np.bincount(src, weights=values, minlength=n)
+        shares = values / out[src]
+        p = np.zeros(n)
+        p[seeds] = 1.0 / len(seeds)
+        trust, rounds, residual = _iterate(p, out == 0.0, src, dst, shares, params)
+        reached = int(np.count_nonzero(trust > 0.0))
+        weights = np.minimum(1.0, (reached * trust) ** params.standing_power)
+        weights[seeds] = 1.0  # pre-trusted: their own ratings count fully
+    return GraphStanding(
+        n=n,
+        in_graph=in_graph,
+        roots=root_mask,
+        trust=trust,
+        weights=weights,
+        discrimination=discrimination,
+        rated=rated,
+        clique_pairs=clique_pairs,
+        clique=clique,
+        endorsed=endorsed,
+        rounds=rounds,
+        residual=residual,
+    )
+
+
+def _clique(n: int, endorsed: Ints) -> tuple[Ints, Floats]:
+    """The sorted mutual pair keys with m > 0 (see the module text) and their factors.
+
+    Mutual endorsements are few next to the ratings: the common partners of each mutual
+    pair are counted with sets of integers."""
+    import numpy as np
+
+    raters, subjects = endorsed // n, endorsed % n
+    distinct = raters != subjects
+    raters, subjects = raters[distinct], subjects[distinct]
+    mutual = contains(endorsed, subjects * n + raters)
+    raters, subjects = raters[mutual], subjects[mutual]
+    partners: dict[int, set[int]] = defaultdict(set)
+    for r, s in zip(raters.tolist(), subjects.tolist(), strict=True):
+        partners[r].add(s)
+    keys: list[int] = []
+    factors: list[float] = []
+    for r, s in zip(raters.tolist(), subjects.tolist(), strict=True):  # sorted by key
+        m = len(partners[r] & partners[s])
+        if m:
+            keys.append(r * n + s)
+            factors.append(1.0 / (1.0 + m))
+    return np.array(keys, dtype=np.int64), np.array(factors, dtype=np.float64)
+
+
+def _discrimination(
+    n: int, raters: Ints, grades: Ints, params: ReputationParams
+) -> tuple[Floats, Bools]:
+    """The discrimination factor of every rater (1 for people who rate nobody else) and
+    which people rate someone; ``raters`` sorted, sums in that order."""
+    import numpy as np
+
+    count = np.bincount(raters, minlength=n)
+    rated = count > 0
+    given = np.maximum(count, 1)
+    mean = np.bincount(raters, weights=grades, minlength=n) / given
+    spread = np.bincount(raters, weights=np.abs(grades - mean[raters]), minlength=n) / given
     k0, ref = params.discrimination_prior, params.discrimination_spread
-    out = {}
-    for rater, given in grades.items():
-        n = len(given)
-        mean = sum(given) / n
-        spread = sum(abs(g - mean) for g in given) / n
-        out[rater] = (k0 + n * min(1.0, spread / ref)) / (k0 + n)
-    return out
+    factor = (k0 + count * np.minimum(1.0, spread / ref)) / (k0 + count)
+    return np.where(rated, factor, 1.0), rated
 
 
 def compute_standing(
@@ -116,73 +282,41 @@ def compute_standing(
     roots: Iterable[str],
     params: ReputationParams = ReputationParams(),
 ) -> Standing:
-    """Standing from ``edges`` (one per active rating) and the pre-trusted ``roots``.
-
-    Roots that rate nobody still count (they are in the graph as seeds). The iteration
-    runs on NumPy arrays (``bincount`` is the sparse product ``Cᵀ t``). The edges are
-    sorted first, so every sum runs in one order and the same ratings give bit-for-bit
-    the same standing whatever order they were read in (floating-point addition is not
-    associative: a rebuild reading the rows in another order must not differ in the last
-    digit).
-    """
+    """Standing from ``edges`` (one per active rating) and the pre-trusted ``roots``, by
+    name: :func:`standing_arrays` for tests and simulations."""
     import numpy as np
 
-    edges = sorted(e for e in edges if e[0] != e[1])
-    clique = clique_factors(edges)
-    endorsed = {(r, s) for r, s, _, kind in edges if kind == "endorsement"}
+    edges = list(edges)
     root_set = frozenset(roots)
     names = sorted({*(e[0] for e in edges), *(e[1] for e in edges), *root_set})
-    n = len(names)
-    seeds = sorted(root_set)
-    if n == 0 or not seeds:
-        zero = dict.fromkeys(names, 0.0)
-        return Standing(zero, dict(zero), discrimination(edges, params), clique, root_set)
     index = {name: i for i, name in enumerate(names)}
-    src = np.fromiter((index[e[0]] for e in edges), dtype=np.int64, count=len(edges))
-    dst = np.fromiter((index[e[1]] for e in edges), dtype=np.int64, count=len(edges))
-    given = np.fromiter(
-        (
-            (g - 1)
-            / 4
-            * clique.get((r, s), 1.0)
-            * (params.reciprocal_factor if (s, r) in endorsed else 1.0)
-            for r, s, g, _ in edges
-        ),
-        dtype=np.float64,
-        count=len(edges),
+    found = standing_arrays(
+        len(names),
+        np.array([index[e[0]] for e in edges], dtype=np.int64),
+        np.array([index[e[1]] for e in edges], dtype=np.int64),
+        np.array([e[2] for e in edges], dtype=np.int64),
+        np.array([e[3] == "endorsement" for e in edges], dtype=np.bool_),
+        np.array(sorted(index[r] for r in root_set), dtype=np.int64),
+        params,
     )
-    pair, local = np.unique(src * n + dst, return_inverse=True)
-    values = np.bincount(local, weights=given, minlength=len(pair))
-    keep = values > 0.0
-    pair, values = pair[keep], values[keep]
-    src, dst = pair // n, pair % n
-    out = np.bincount(src, weights=values, minlength=n)
-    shares = values / out[src]
-    p = np.zeros(n)
-    p[[index[name] for name in seeds]] = 1.0 / len(seeds)
-    t, rounds, residual = _iterate(p, out == 0.0, src, dst, shares, params)
-    reached = int(np.count_nonzero(t > 0.0))
-    weight = np.minimum(1.0, (reached * t) ** params.standing_power)
-    weight[[index[name] for name in seeds]] = 1.0  # pre-trusted: their own ratings count fully
-    return Standing(
-        trust=dict(zip(names, t.tolist(), strict=True)),
-        weights=dict(zip(names, weight.tolist(), strict=True)),
-        discrimination=discrimination(edges, params),
-        clique=clique,
-        roots=root_set,
-        rounds=rounds,
-        residual=residual,
-    )
+    return found.by_name(names, root_set)
+
+
+def discrimination(
+    edges: Iterable[Edge], params: ReputationParams = ReputationParams()
+) -> dict[str, float]:
+    """The discrimination factor of every rater of ``edges``, by name (see the module text)."""
+    return dict(compute_standing(edges, (), params).discrimination)
 
 
 def _iterate(
-    p: _Floats,
+    p: Floats,
     dangling: npt.NDArray[np.bool_],
-    src: _Ints,
-    dst: _Ints,
-    shares: _Floats,
+    src: Ints,
+    dst: Ints,
+    shares: Floats,
     params: ReputationParams,
-) -> tuple[_Floats, int, float]:
+) -> tuple[Floats, int, float]:
     import numpy as np
 
     a = params.damping
