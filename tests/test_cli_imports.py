@@ -43,6 +43,11 @@ _HEAVY = (
     "typer.rich_utils",
     "hypothesis",
     "pyld",
+    # the audit and what only it and the reading commands print with: an append prints two
+    # lines (trackrecord.cli.audit_report)
+    "ledger.audit",
+    "rich.progress",
+    "rich.table",
 )
 
 # Runs the tool as the console script does, then writes the names of the loaded modules.

@@ -9,10 +9,11 @@ import typer
 
 from ledger.audit import SPILL_AT, AuditReport, Failure
 
+from .audit_report import print_report, run_audit
 from .context import CliContext, cli_context
 from .errors import ExitCode
 from .options import JsonFlag
-from .output import print_json, print_report, run_audit
+from .output import print_json
 
 __all__ = ["audit_command"]
 

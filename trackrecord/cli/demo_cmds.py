@@ -18,10 +18,10 @@ from ledger.state import LedgerState
 
 from ..demo import DEMO_ORIGIN, MIN_PEOPLE, DemoSummary, populate
 from ..settings import KdfLimits, Settings
+from .audit_report import print_report, run_audit
 from .context import CliContext, cli_context
 from .errors import CliError, ExitCode
 from .keyfiles import write_keystore
-from .output import print_report, run_audit
 
 __all__ = ["DEMO_PASSPHRASE", "demo"]
 

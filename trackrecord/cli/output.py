@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from keys import key_id_for
-from ledger.audit import SPILL_AT, AuditReport, audit
 from ledger.canonical import b64decode
 from ledger.service import AppendResult, StoredEntry
 from ledger.state import LedgerState
-from ledger.store import Store
 
 from .context import CliContext
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+# Rich's tables are imported by the commands that print one (entries_table): an append
+# prints two lines (the audit's progress bar and report: .audit_report).
 
 __all__ = [
     "HASH_PREFIX",
@@ -31,8 +33,6 @@ __all__ = [
     "entry_json",
     "print_appended",
     "print_json",
-    "print_report",
-    "run_audit",
     "titles_of",
     "withheld_json",
 ]
@@ -158,6 +158,8 @@ def entries_table(
     hash; it fits 80 columns without cutting an id or hash. An entry whose hash is in
     ``withheld`` (hash -> why) shows only its seq and hash."""
     hidden = withheld or {}
+    from rich.table import Table
+
     known = dict(titles or {}) | titles_of(e for e in entries if e.entry.hash not in hidden)
     table = Table(
         title=escape(title),
@@ -222,72 +224,3 @@ def print_appended(
     )
     for name, value in extra.items():
         cli.console.print(f"  {escape(name)}: [bold]{escape(value)}[/bold]", soft_wrap=True)
-
-
-def run_audit(
-    cli: CliContext, store: Store, *, workers: int, spill_at: int | None = SPILL_AT
-) -> AuditReport:
-    """Audit ``store`` with a progress bar on standard error; return the report.
-    ``spill_at``: see :func:`ledger.audit.audit`."""
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=cli.err,
-    ) as progress:
-        task = progress.add_task("auditing", total=None)
-
-        def advance(position: int, total: int) -> None:
-            progress.update(task, completed=position, total=total)
-
-        report = audit(store, workers=workers, progress=advance, spill_at=spill_at)
-        progress.update(task, completed=report.entries, total=report.entries)
-    return report
-
-
-def print_report(cli: CliContext, report: AuditReport) -> None:
-    """Print an audit report: the summary, and the first bad entry in red if any."""
-    summary = Table(title="audit", title_justify="left", show_header=False)
-    summary.add_column("what")
-    summary.add_column("value", justify="right")
-    for what, value in (
-        ("entries", f"{report.entries:,}"),
-        ("streams", f"{report.streams:,}"),
-        ("identities", f"{report.identities:,}"),
-        ("keys", f"{report.keys:,}"),
-        ("erased entries", f"{report.erased:,}"),
-        ("time", f"{report.seconds:.2f} s"),
-        ("entries/s", f"{report.entries_per_second:,.0f}"),
-    ):
-        summary.add_row(what, value)
-    cli.console.print(summary)
-    failure = report.failure
-    if failure is None:
-        cli.console.print(
-            "[bold green]✓ audit passed[/bold green]: every entry is well formed, chained, "
-            "signed by a key valid at its log position, keeps every rule, "
-            "and matches the Merkle log"
-        )
-        return
-    where = {
-        "stream:      ": failure.stream,
-        "seq:         ": failure.seq,
-        "log position:": failure.log_index,
-    }
-    # no place when it is not an entry: e.g. a read model differs from the log
-    at = " at the first bad entry" if any(v is not None for v in where.values()) else ""
-    lines = [f"[bold red]✗ audit FAILED[/bold red]{at}:"]
-    lines += [f"  {label} {escape(str(v))}" for label, v in where.items() if v is not None]
-    lines += [
-        f"  code:         {escape(failure.code)}",
-        f"  reason:       {escape(failure.message)}",
-    ]
-    for key, value in failure.evidence.items():
-        if isinstance(value, list) and len(value) > 1:  # the first; --json prints them all
-            value = f"{json.dumps(value[0], ensure_ascii=False)} and {len(value) - 1} more (--json)"
-        elif not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False)
-        lines.append(f"  {escape(key)}: {escape(value)}")
-    for line in lines:
-        cli.console.print(line, style="red", soft_wrap=True)
