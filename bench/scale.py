@@ -383,12 +383,24 @@ class Postgres:
                     rows += cursor.fetchall()
         return rows
 
-    def cached(self, directory: Path, size: int) -> str:
+    def cached(self, directory: Path, size: int, copy: bool = False) -> str:
         """The name of the database holding the demo ledger of ``size`` whose SQLite
         twin, keys and service key are in ``directory`` (built by the same bulk path,
-        :func:`build_demo_ledger`, in ``ledger_SIZE_partial``, renamed when complete)."""
+        :func:`build_demo_ledger`, in ``ledger_SIZE_partial``, renamed when complete;
+        with ``copy``, copied table for table from the SQLite twin, ``bench.pg_copy``)."""
         name = f"ledger_{size}"
         if self._run(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+            _checkpointed(directory, _database_url(self.url, name))
+            return name
+        if copy:
+            from bench.pg_copy import copy_ledger
+
+            partial = f"{name}_copy"
+            _say(f"copying {directory.name} into PostgreSQL database {partial}")
+            self._run(f'DROP DATABASE IF EXISTS "{partial}"', f'CREATE DATABASE "{partial}"')
+            key = (directory / "trackrecord.db.service-key").read_bytes()
+            copy_ledger(directory / "trackrecord.db", _database_url(self.url, partial), key)
+            self._run(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
             _checkpointed(directory, _database_url(self.url, name))
             return name
         partial = f"{name}_partial"
@@ -1170,6 +1182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="build and measure PostgreSQL ledgers only up to this many entries",
     )
     parser.add_argument(
+        "--postgresql-copy",
+        type=int,
+        default=10**9,
+        help="PostgreSQL ledgers of at least this many entries are not built by appending "
+        "but copied table for table from their SQLite twin (bench.pg_copy; the append "
+        "build of 10^6 runs for hours on a loaded 2-core machine)",
+    )
+    parser.add_argument(
         "--audit-max",
         type=int,
         default=10**9,
@@ -1232,7 +1252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 here_too = [b for b in backends if b != "postgresql" or size <= args.postgresql_max]
                 template = None
                 if postgres is not None and "postgresql" in here_too:
-                    template = postgres.cached(directory, size)
+                    template = postgres.cached(directory, size, size >= args.postgresql_copy)
                 if args.build_only:
                     continue
                 for backend in here_too:
@@ -1272,6 +1292,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             else ""
         )
         + (f"; (g) measured up to {args.audit_max:,} entries" if args.audit_max < 10**9 else "")
+        + (
+            f"; PostgreSQL ledgers of {args.postgresql_copy:,} entries or more are table-for-"
+            "table copies of their SQLite twin (bench.pg_copy), smaller ones built by appending"
+            if "postgresql" in backends and args.postgresql_copy <= max(sizes, default=0)
+            else ""
+        )
         + "; (0) is the one-off upgrade of the cached ledger by this "
         f"code, run before the rest; (c) after {args.reads} reads of "
         f"distinct people's records; (d) on a service started with its caches off "
