@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from ledger.store.base import SCHEMA_LOCK
@@ -44,11 +45,19 @@ from .erasure import PURGED, compact
 from .errors import ProjectorBusy, TrackingConflict, UnknownReadModel
 from .schema import SchemaChange
 from .schema import upgrade as upgrade_schema
-from .tracking import SqlTrackingRecorder, tracking_metadata
+from .tracking import SqlTrackingRecorder, refresh_cost_table, tracking_metadata
 
 _LOG = logging.getLogger("projections")
 
-__all__ = ["CatchUp", "Progress", "Projector", "Refreshable"]
+__all__ = ["REFRESH_SPACING", "CatchUp", "Progress", "Projector", "Refreshable"]
+
+REFRESH_SPACING = 10.0
+"""A refresh step is due no sooner than this many times as long as its last run took
+(wall clock, :data:`~projections.tracking.refresh_cost_table`) after that run's moment,
+however short ``refresh_every``: so refreshing takes at most a tenth of the time (and of
+one core) whatever the ledger's size, and a refresh that grows with the ledger runs less
+often instead of more of the time (docs/reputation.md, "What is stored, what is computed
+when")."""
 
 Progress = Callable[[int, int, int], None]
 """``progress(applied, position, last)``: entries applied so far, position reached, log end."""
@@ -113,6 +122,8 @@ class Projector:
         self._clock = clock or (lambda: int(_dt.datetime.now(_dt.UTC).timestamp()))
         #: the imports and trust weights the last refresh here read (None: none ran here)
         self._imports_seen: tuple[object, ...] | None = None
+        #: how long the last refresh step of each read model took here (seconds)
+        self._took: dict[str, float] = {}
         #: what :meth:`setup` did to the schema revision (None before it ran)
         self.schema_change: SchemaChange | None = None
 
@@ -165,21 +176,46 @@ class Projector:
         """True if some refresh step should run now (as of Unix time ``at``): it never ran,
         or its read model has applied entries since (or the imported records or the
         declared trust in their origins changed since this process last looked) and the
-        last refresh, by whichever process, is ``every`` seconds old. So the processes over
-        one database refresh about once per ``every`` seconds between them, and not at all
-        while no entry comes in; a service that starts does not recompute what is already
-        stored."""
+        last refresh, by whichever process, is ``every`` seconds old — and
+        :data:`REFRESH_SPACING` times as old as that refresh took
+        (:meth:`refresh_seconds`). So the processes over one database refresh about once
+        per ``every`` seconds between them (less often once a refresh takes more than a
+        tenth of that), and not at all while no entry comes in; a service that starts does
+        not recompute what is already stored."""
         now = self._clock() if at is None else at
         marks = self.refreshed()
         positions = self.positions(marks)
+        took = self.refresh_seconds()
         imports = self.log.imports_stamp()
         if self._imports_seen is None:  # what the stored refresh counted, as far as we know
             self._imports_seen = imports
         changed = imports != self._imports_seen
         return any(
-            mark is None or ((mark[0] < positions[name] or changed) and now - mark[1] >= every)
+            mark is None
+            or (
+                (mark[0] < positions[name] or changed)
+                and now - mark[1] >= max(every, REFRESH_SPACING * took.get(name, 0.0))
+            )
             for name, mark in marks.items()
         )
+
+    def refresh_seconds(self) -> dict[str, float]:
+        """How long the last refresh step of each read model took, by whichever process ran
+        it (wall clock seconds; absent before the first)."""
+        c = refresh_cost_table.c
+        with self.engine.connect() as conn:
+            return {name: float(s) for name, s in conn.execute(select(c.read_model, c.seconds))}
+
+    def _record_refresh_seconds(self, name: str, seconds: float) -> None:
+        values = {"read_model": name, "seconds": seconds}
+        with writing(self.engine) as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            insert = dialect.insert(refresh_cost_table).values(**values)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[refresh_cost_table.c.read_model], set_={"seconds": seconds}
+                )
+            )
 
     # -- applying ---------------------------------------------------------------------------
     def catch_up(
@@ -340,7 +376,10 @@ class Projector:
         self.log.row_key_ready()  # before any write transaction: the steps MAC their record
         with _gc_paused():
             for model in steps:
+                started = time.monotonic()
                 model.refresh(self.engine, at=moment, log=self.log, imports=imports)
+                took = self._took[model.name] = time.monotonic() - started
+                self._record_refresh_seconds(model.name, took)
 
     # -- following ----------------------------------------------------------------------
     def follow(
@@ -354,7 +393,8 @@ class Projector:
         """Poll the log and apply new entries until ``stop`` is set.
 
         The refresh step runs after new entries once ``refresh_every`` seconds
-        have passed since the last one, and when the follower stops. A busy or
+        have passed since the last one (and :data:`REFRESH_SPACING` times as long as
+        the last one took), and when the follower stops. A busy or
         briefly unreachable database (``OperationalError``) or a lost race
         (:class:`TrackingConflict`) is retried after ``interval``; the error is
         raised once it happened ``_FOLLOW_RETRIES`` times in a row.
@@ -379,7 +419,8 @@ class Projector:
                 pending = True
                 if on_catch_up is not None:
                     on_catch_up(result)
-            if pending and time.monotonic() - last_refresh >= refresh_every:
+            spacing = max(refresh_every, REFRESH_SPACING * max(self._took.values(), default=0))
+            if pending and time.monotonic() - last_refresh >= spacing:
                 self.refresh()
                 last_refresh, pending = time.monotonic(), False
             if not result.applied:

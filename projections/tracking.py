@@ -23,7 +23,17 @@ time catches up (:data:`projections.db.CATCH_UP_LOCK`).
 from __future__ import annotations
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, String, Table, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    select,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -31,7 +41,13 @@ from ledger.store.base import SCHEMA_LOCK
 
 from .db import writing, xact_lock
 
-__all__ = ["UPSTREAM", "SqlTrackingRecorder", "tracking_metadata", "tracking_table"]
+__all__ = [
+    "UPSTREAM",
+    "SqlTrackingRecorder",
+    "refresh_cost_table",
+    "tracking_metadata",
+    "tracking_table",
+]
 
 UPSTREAM = "ledger"
 tracking_metadata = MetaData()
@@ -42,6 +58,17 @@ tracking_table = Table(
     Column("upstream", String(64), primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
+refresh_cost_table = Table(
+    "projection_refresh",
+    tracking_metadata,
+    Column("read_model", String(64), primary_key=True),
+    Column("seconds", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+"""How long each read model's last refresh step took, by whichever process ran it (wall
+clock): the next one is due no sooner than :data:`projections.runner.REFRESH_SPACING`
+times that after it (:meth:`projections.runner.Projector.refresh_due`). Not a read
+model's row: ``projections verify`` does not compare it, a rebuild does not reset it."""
 
 
 class SqlTrackingRecorder(TrackingRecorder):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ledger.statement import SignedStatement
 from projections import (
@@ -29,7 +29,8 @@ from projections.db import CATCH_UP_LOCK, exclusive
 from projections.matching import tables as mt
 from projections.portfolio import tables as pf
 from projections.reputation import tables as rep
-from projections.tracking import tracking_table
+from projections.runner import REFRESH_SPACING
+from projections.tracking import refresh_cost_table, tracking_table
 from tests.factories import random_statements
 from tests.support.projections import AT, check_against_reference, ledger_env, snapshot
 
@@ -283,6 +284,31 @@ def test_refresh_is_due_only_after_new_entries_and_once_per_interval(database_ur
         other.refresh(at=AT + 30)
         assert not env.projector.refresh_due(every=30, at=AT + 3600)
         assert env.projector.refreshed() == other.refreshed()
+
+
+def test_a_refresh_is_due_no_sooner_than_ten_times_its_duration(database_url: str) -> None:
+    """Every process spaces the refreshes by the duration the last one recorded, whoever ran
+    it: a refresh that took 20 s is due again 200 s after it, not after ``every`` (issue 13)."""
+    _, statements = random_statements(random.Random(8), 40, seed="spacing")
+    with ledger_env(database_url) as env:
+        env.append(statements[:20])
+        env.projector.catch_up()
+        env.projector.refresh(at=AT)
+        took = env.projector.refresh_seconds()
+        assert set(took) == {"reputation", "matching"}
+        assert all(s >= 0 for s in took.values())
+        with env.engine.begin() as conn:  # as if the refresh had taken 20 s
+            conn.execute(update(refresh_cost_table).values(seconds=20.0))
+        other = env.new_projector()  # another process over the same database
+        env.append(statements[20:])
+        other.catch_up()
+        assert REFRESH_SPACING * 20.0 == 200.0
+        assert not other.refresh_due(every=30, at=AT + 199)
+        assert other.refresh_due(every=30, at=AT + 200)
+        with env.engine.begin() as conn:  # a quick refresh: ``every`` bounds it again
+            conn.execute(update(refresh_cost_table).values(seconds=0.5))
+        assert not other.refresh_due(every=30, at=AT + 29)
+        assert other.refresh_due(every=30, at=AT + 30)
 
 
 @pytest.mark.postgres

@@ -48,6 +48,26 @@ def test_revision_0009_makes_a_reputation_refresh_due(database_url: str) -> None
         engine.dispose()
 
 
+def test_revision_0010_adds_the_refresh_durations(database_url: str) -> None:
+    """Revision 0010 (issue 13): ``projection_refresh`` (how long each read model's last
+    refresh took) is created in a database at 0009 as a fresh one defines it; the read
+    models' positions and refresh marks stay."""
+    engine = _open(database_url)
+    try:
+        fresh = _definitions(engine, ("projection_refresh",))
+        positions = _reopened_from(
+            engine, database_url, "0009", "DROP TABLE projection_refresh",
+            "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
+            "VALUES (1, 7, 0, 1, 0.0, 0)",
+        )  # fmt: skip
+        assert _definitions(engine, ("projection_refresh",)) == fresh
+        assert positions["reputation"] == 7
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
 def _assert_a_reputation_refresh_is_due(
     engine: sa.Engine, url: str, revision: str, *statements: str
 ) -> None:
