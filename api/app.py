@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from keys import Identity
 from ledger.app import Ledger
 from ledger.rollback import CheckpointMemory
+from ledger.service import UpgradeProgress
 
 from .config import ApiConfig
 from .context import AppContext
@@ -88,20 +89,34 @@ _REDOC = "/static/vendor/redoc-2.5.4"
 FAVICON = "/static/favicon.svg"
 
 
-_UPGRADE_LOG_EVERY = 50_000  # entries folded between two progress lines at start
+_UPGRADE_LOG_EVERY = 50_000  # entries indexed or folded between two progress lines at start
 
 
-def _upgrade_progress() -> Callable[[int], None]:
-    """A catch-up progress callback logging every :data:`_UPGRADE_LOG_EVERY` entries: an
+def _upgrade_progress() -> UpgradeProgress:
+    """What the service logs while it brings a ledger an earlier version wrote up to date
+    (:meth:`ledger.service.LedgerService.bring_up_to_date`): a warning before the work,
+    then a line every :data:`_UPGRADE_LOG_EVERY` entries indexed or folded, so that an
     operator watching a service build a large ledger's rule state sees it advance."""
-    logged = [0]
+    logged = {"positions indexed": 0, "rule state built": 0}
 
-    def progress(folded: int) -> None:
-        if folded - logged[0] >= _UPGRADE_LOG_EVERY:
-            logged[0] = folded
-            _LOG.info("rule state built for %d entries so far", folded)
+    def begin() -> None:
+        _LOG.warning(
+            "this ledger was written by an earlier version: building its rule state "
+            "and entry positions from the log, once, before serving ('trackrecord "
+            "migrate' does it ahead of time)"
+        )
 
-    return progress
+    def every(what: str) -> Callable[[int], None]:
+        def progress(done: int) -> None:
+            if done - logged[what] >= _UPGRADE_LOG_EVERY:
+                logged[what] = done
+                _LOG.info("%s for %d entries so far", what, done)
+
+        return progress
+
+    return UpgradeProgress(
+        begin=begin, indexed=every("positions indexed"), folded=every("rule state built")
+    )
 
 
 def install_api_docs(app: FastAPI) -> None:
@@ -156,14 +171,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = AppContext(Ledger.open(database_url, memory=memory), cfg, operator)
         try:
-            behind = context.service.behind()
-            if behind:
-                _LOG.warning(
-                    "this ledger was written by an earlier version: building its rule state "
-                    "and entry positions from the log, once, before serving ('trackrecord "
-                    "migrate' does it ahead of time)"
-                )
-            context.service.catch_up(progress=_upgrade_progress() if behind else None)
+            context.service.bring_up_to_date(_upgrade_progress())
             # A store behind the last checkpoint the operator signed is not served
             # (ledger.rollback); the error is kept for `trackrecord serve` to report.
             context.service.verify_not_rolled_back()
