@@ -471,8 +471,19 @@ def _serving(
         _wait_ready(f"http://127.0.0.1:{port}", [proc], pause=0.02)
         yield Timing(time.perf_counter() - began, _process_cpu(proc.pid)), proc
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes], wait: float = 30.0) -> None:
+    """Terminate ``proc``; kill it if it has not stopped ``wait`` seconds later (uvicorn
+    waits for the requests in flight, which a blocked one may never end)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        _say(f"the service (pid {proc.pid}) did not stop within {wait:.0f} s: killed")
+        proc.kill()
+        proc.wait()
 
 
 def service(code: Code, ledger: Ledger, port: int, reads: int) -> tuple[Timing, float, float]:
@@ -510,9 +521,11 @@ _CACHES_OFF = ("--stream-cache", "1", "--answer-cache", "0")
 
 def service_load(
     code: Code, ledger: Ledger, port: int, args: argparse.Namespace, work: Path
-) -> dict[str, Latency]:
+) -> tuple[dict[str, Latency], float]:
     """(d) and (e) on ``trackrecord serve`` started with its caches off (one stream kept
-    decoded, no answers kept): every read computes its answer from the store.
+    decoded, no answers kept): every read computes its answer from the store. Also the
+    service's RSS (MiB) after (d): with its own caches off, what the reads left behind
+    (SQLite's page caches, allocations) is what remains.
 
     (d): ``wrk`` (``--connections`` at once, ``--load-seconds`` each) cycles through
     the record, then the portfolio, of up to 20,000 distinct people in a shuffled
@@ -522,7 +535,7 @@ def service_load(
 
     out: dict[str, Latency] = {}
     work.mkdir(parents=True, exist_ok=True)
-    with _serving(code, ledger, port, *_CACHES_OFF):
+    with _serving(code, ledger, port, *_CACHES_OFF) as (_, proc):
         base = f"http://127.0.0.1:{port}"
         people = random.Random(7).sample(ledger.people, len(ledger.people))
         for kind in ("record", "portfolio"):
@@ -533,8 +546,9 @@ def service_load(
             requests = round(got["rps"] * args.load_seconds)
             out[kind] = Latency(got["p50"], got["p99"], requests, got["errors"], got["rps"],
                                 got["detail"])  # fmt: skip
+        rss = _rss_kib(proc.pid) / 1024
         out["write"] = signed_writes(base, ledger, args.writes)
-    return out
+    return out, rss
 
 
 def _quantiles(times: list[float]) -> tuple[float, float]:
@@ -571,9 +585,17 @@ def signed_writes(base: str, ledger: Ledger, count: int, per_second: float = 10.
     began = due = time.monotonic()
     for body in bodies:
         start = time.perf_counter()
-        conn.request("POST", "/statements", body, {"Content-Type": "application/json"})
-        response = conn.getresponse()
-        answer = response.read()
+        try:
+            conn.request("POST", "/statements", body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            answer = response.read()
+        except (OSError, http.client.HTTPException) as exc:  # a timeout: no answer in time
+            # counted with the time waited (a lower bound of its latency) and as failed
+            times.append(time.perf_counter() - start)
+            failed.append(f"no answer: {type(exc).__name__} after {times[-1]:.0f} s")
+            conn.close()
+            conn = _connect(base)
+            continue
         times.append(time.perf_counter() - start)
         if response.status != 201:
             failed.append(f"{response.status} {answer[:160]!r}")
@@ -959,7 +981,7 @@ def measure(
                         "MiB", ref_b[2] if ref_b else None))  # fmt: skip
     if figures & {"d", "e"}:
         _say(f"{backend} {size}: (d) uncached reads under load, (e) signed writes")
-        load = service_load(here, mine, args.port, args, work)
+        load, rss = service_load(here, mine, args.port, args, work)
         # (d) on the reference too, in the same run: what a change to the reads did
         ref_load = _reference(
             lambda: (
@@ -970,7 +992,9 @@ def measure(
             size,
             backend,
         )
-        rows += _load_rows(load, ref_load, n, backend)
+        rows.append(Row("(c) service RSS after the (d) load", n, backend, rss, "MiB",
+                        ref_load[1] if ref_load else None))  # fmt: skip
+        rows += _load_rows(load, ref_load[0] if ref_load else None, n, backend)
     if "f" in figures:
         _say(f"{backend} {size}: (f) export")
         f_ref = _reference(
@@ -1300,11 +1324,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         + "; (0) is the one-off upgrade of the cached ledger by this "
         f"code, run before the rest; (c) after {args.reads} reads of "
-        f"distinct people's records; (d) on a service started with its caches off "
-        f"({' '.join(_CACHES_OFF)}), wrk with {args.connections} connections for "
-        f"{args.load_seconds} s per row cycling through up to 20,000 distinct people in a "
-        f"shuffled order, so no answer can come from a cache; (e) {args.writes} signed "
-        f"claims of the featured people sent one at a time, 10 a second, on that service; "
+        f"distinct people's records, and on the service of (d) after its load; (d) on a "
+        f"service started with its caches off ({' '.join(_CACHES_OFF)}), wrk with "
+        f"{args.connections} connections for {args.load_seconds} s per row cycling through "
+        f"up to 20,000 distinct people in a shuffled order, so no answer can come from a "
+        f"cache; (e) {args.writes} signed claims of the featured people sent one at a time, "
+        f"10 a second, on that service (a write unanswered after 60 s counts as failed, "
+        f"with the 60 s in its latency); "
         f"(d), (e) and (f) are measured on the reference too, on its own copy. Times are "
         f"CPU seconds (user + system) of the process, wall-clock in brackets: on a shared "
         f"machine the wall clock measures the load; goals are judged on CPU time, latencies "
