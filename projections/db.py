@@ -41,7 +41,13 @@ CATCH_UP_LOCK = 0x7472_6B72_0002
 models (:func:`exclusive`); the other processes wait for it, then find the entries applied."""
 
 _SQLITE_TIMEOUT_S = 30
-_SQLITE_CACHE_KIB = 128 * 1024  # page cache per connection, allocated as used
+_SQLITE_CACHE_KIB = 16 * 1024
+"""SQLite's page cache per connection (KiB), allocated as pages are read and kept while
+the connection is pooled: a service's memory holds one per pooled connection (up to the
+pool's five idle ones), so it is bounded here, not by the ledger's size. At 128 MiB a
+service over a 10^6-entry ledger (2.2 GB) grew by some 135 MiB per 15,000 uncached
+portfolio reads (bench/README.md, "The service at 10^6"); a miss costs a read from the
+operating system's file cache."""
 _BEGIN_OPTION = "trackrecord_sqlite_begin"
 
 

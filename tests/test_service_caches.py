@@ -42,3 +42,22 @@ def test_answer_cache_keeps_at_most_its_size() -> None:
     off = ResponseCache(size=0)
     off.get("q", 1, lambda: Health(status="alive"))
     assert len(off) == 0
+
+
+def test_read_model_connections_keep_a_bounded_sqlite_page_cache(sqlite_url: str) -> None:
+    """Each pooled read-model connection keeps its page cache while it waits in the pool,
+    so the bound per connection, times the pool, bounds it for any ledger size."""
+    from sqlalchemy import text
+
+    from projections.db import create_read_model_engine
+
+    engine = create_read_model_engine(sqlite_url)
+    try:
+        connections = [engine.connect() for _ in range(3)]
+        kib = [-int(c.execute(text("PRAGMA cache_size")).scalar_one()) for c in connections]
+        for conn in connections:
+            conn.close()
+        assert kib == [16 * 1024] * 3
+        assert engine.pool.size() == 5  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
