@@ -77,6 +77,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (origin, person, size))"
             ).format(schema=self.schema, table=self.imports_table)
         )
+        # a person's imports, in the order they are listed (every portfolio answer asks)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (person, origin, size)"
+            ).format(
+                index=Identifier(f"{base}_imported_bundles_person"),
+                schema=self.schema,
+                table=self.imports_table,
+            )
+        )
         self.data_keys_table = Identifier(f"{base}_data_keys")
         self.sql_create_statements.append(
             SQL(

@@ -116,6 +116,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "verifier_key TEXT NOT NULL, entry_count INTEGER NOT NULL, imported_at TEXT NOT NULL, "
             "report TEXT NOT NULL, bundle TEXT NOT NULL, PRIMARY KEY (origin, person, size))"
         )
+        # a person's imports, in the order they are listed (every portfolio answer asks)
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {self.imports_table}_person ON {self.imports_table} "
+            "(person, origin, size)"
+        )
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {self.data_keys_table} ("
             "person TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at TEXT NOT NULL) "
