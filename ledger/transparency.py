@@ -199,6 +199,31 @@ class TransparencyLog:
         ]
         self.store.put_heads_tree(size, leaves, heads.nodes())
 
+    def store_missing_heads_tree(self) -> int | None:
+        """Store the heads tree of the latest checkpoint if none is stored and the log has
+        not grown past it; return its size, else None.
+
+        A ledger upgraded from a version that did not keep the tree (its checkpoints
+        predate ``heads_leaves``) would otherwise rebuild it from every stream's head in
+        each export at that checkpoint, until the next checkpoint is issued. The tree is
+        computed from the rule state as it is now, so only while the log is still the
+        checkpoint's size, and stored only if its root is the one the checkpoint signed."""
+        with self.service.reading():
+            found = self.store.get_checkpoint()
+            if found is None:
+                return None
+            size, note = found
+            if self.store.heads_leaves(size, indexes=[0]):
+                return None  # stored already (or the tree is empty: nothing to read)
+            now, heads, involved = self._heads_now()
+            if now != size or not heads.streams:
+                return None
+            signed = verify_checkpoint(note, verifiers=[self.verifier_at(size)])
+            if heads_root_of(signed) != heads.root():
+                return None  # not the signed tree: leave the export its fallback
+        self._store_heads_tree(size, heads, involved)
+        return size
+
     # -- checkpoints --------------------------------------------------------------------
     def issue_checkpoint(
         self, signer: Identity, *, cosign: Callable[[str, int], str] | None = None

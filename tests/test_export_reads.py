@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 
-from ledger import export
+from ledger import commands, export
 from ledger.bundle import dump_bundle
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import verify_checkpoint
 from ledger.export import export_bundle
 from ledger.heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves, involvement
 from ledger.service import LedgerService
+from ledger.statement import Signer
 from ledger.store import Store, open_store
 from ledger.transparency import TransparencyLog
 from trackrecord.demo import MIN_PEOPLE, populate
@@ -174,3 +175,37 @@ def test_without_a_sound_stored_tree_an_export_builds_the_tree_again(
         assert _bundles(log, people) == expected
     log.store.put_heads_tree(n, leaves, nodes)
     assert export._from_tree(log, n, note[1], person) is not None
+
+
+def test_an_upgraded_ledgers_checkpoint_gets_its_heads_tree_stored(
+    ledger: tuple[TransparencyLog, Any],
+) -> None:
+    """A checkpoint issued by earlier code has no stored tree: ``store_missing_heads_tree``
+    (run by ``trackrecord migrate``) stores the one whose root the checkpoint signed, so
+    exports read it again, with the same bytes; once the log has grown past the
+    checkpoint it stores nothing (the heads now are not the checkpoint's)."""
+    log, summary = ledger
+    people = sorted(summary.identities)
+    expected = _bundles(log, people)
+    n, note = log.store.get_checkpoint(None) or (0, "")
+    leaves, _ = _tree_rows(log)
+    log.store.put_heads_tree(n, [], [])  # as an earlier version left it
+    person = people[0]
+    assert export._from_tree(log, n, note, person) is None
+    assert log.store_missing_heads_tree() == n
+    assert log.store.heads_width(n) == len(leaves)
+    assert export._from_tree(log, n, note, person) is not None
+    assert _bundles(log, people) == expected
+    assert log.store_missing_heads_tree() is None  # stored already: nothing to do
+
+    log.store.put_heads_tree(n, [], [])
+    claim = commands.claim_contribution(
+        Signer(summary.identities[person], log.origin), person=person, title="after",
+        skills=["python"], start="2026-02-01",
+    )  # fmt: skip
+    log.service.append(claim)
+    assert log.store_missing_heads_tree() is None  # grown past the checkpoint
+    assert export._from_tree(log, n, note, person) is None
+    assert _bundles(log, [p for p in people if p != person]) == {
+        p: b for p, b in expected.items() if p != person
+    }

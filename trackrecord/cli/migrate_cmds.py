@@ -42,6 +42,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     assert cli.upgraded is not None  # opening the ledger brought it up to date
     indexed, folded = cli.upgraded
     schema, caught_up, refreshed = _upgrade_read_models(cli, quiet=as_json)
+    heads_tree = cli.ledger.log.store_missing_heads_tree()
     seconds = round(time.perf_counter() - started, 3)
     entries = service.state.size
     if as_json:
@@ -54,6 +55,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 "schema": schema.after,
                 "read_models_applied": caught_up,
                 "read_models_refreshed": refreshed,
+                "heads_tree_stored": heads_tree,
                 "seconds": seconds,
             }
         )
@@ -77,6 +79,11 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         cli.console.print("✓ the read models follow the log")
     if refreshed:
         cli.console.print("✓ the reputation snapshots computed (the read models had none)")
+    if heads_tree is not None:
+        cli.console.print(
+            f"✓ the heads tree of checkpoint {heads_tree} stored (an export at it reads "
+            "only its proofs)"
+        )
 
 
 def _upgrade_read_models(cli: CliContext, *, quiet: bool) -> tuple[SchemaChange, int, bool]:
