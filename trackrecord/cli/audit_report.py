@@ -15,7 +15,18 @@ from ledger.store import Store
 
 from .context import CliContext
 
-__all__ = ["print_report", "run_audit"]
+__all__ = ["print_report", "progress_bar", "run_audit"]
+
+
+def progress_bar(cli: CliContext) -> Progress:
+    """A progress bar on standard error: what, a bar, done of all, time elapsed."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=cli.err,
+    )
 
 
 def run_audit(
@@ -23,13 +34,7 @@ def run_audit(
 ) -> AuditReport:
     """Audit ``store`` with a progress bar on standard error; return the report.
     ``spill_at``: see :func:`ledger.audit.audit`."""
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=cli.err,
-    ) as progress:
+    with progress_bar(cli) as progress:
         task = progress.add_task("auditing", total=None)
 
         def advance(position: int, total: int) -> None:

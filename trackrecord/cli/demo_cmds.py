@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ledger.app import Ledger
@@ -18,7 +17,7 @@ from ledger.state import LedgerState
 
 from ..demo import DEMO_ORIGIN, MIN_PEOPLE, DemoSummary, populate
 from ..settings import KdfLimits, Settings
-from .audit_report import print_report, run_audit
+from .audit_report import print_report, progress_bar, run_audit
 from .context import CliContext, cli_context
 from .errors import CliError, ExitCode
 from .keyfiles import write_keystore
@@ -79,7 +78,7 @@ def demo(
         kdf=KdfLimits.named("fast"),
     )
     with settings.open_ledger(create=True) as ledger:
-        with _progress(cli) as progress:
+        with progress_bar(cli) as progress:
             task = progress.add_task("generating", total=None)
             summary = populate(
                 ledger.service,
@@ -140,16 +139,6 @@ def _write_tour_env(
         '"$1"; }',
     ]
     (directory / "tour.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _progress(cli: CliContext) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=cli.err,
-    )
 
 
 def _write_featured_keystores(settings: Settings, summary: DemoSummary) -> None:
