@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner, Result
 
-from projections import EntryReader
+from projections import EntryReader, verify
 from projections.portfolio import tables as pf
 from projections.reputation import tables as rep
 from projections.verify import ReadModelMismatch, verify_read_models
@@ -106,6 +106,47 @@ def test_a_deleted_and_an_added_row_are_named(sqlite_url: str) -> None:
         ("rep_scores", victim["skill"], True, False),
         ("rep_scores", "forged-skill", False, True),
     }
+
+
+def test_a_changed_a_missing_and_an_extra_row_are_found_across_chunks(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both sides are streamed into the scratch file a chunk at a time and compared there in
+    key order: with chunks of one row every table spans many chunks, and each kind of
+    difference is still named with its table and key, and only those."""
+    monkeypatch.setattr(verify, "_CHUNK", 1)
+    with ledger_env(database_url) as env:
+        _filled(env)
+        with env.engine.begin() as conn:
+            rows = conn.execute(select(rep.scores).order_by(rep.scores.c.person)).all()
+            assert len(rows) >= 4 * verify._CHUNK  # the table spans several chunks
+            changed, missing = rows[1]._asdict(), rows[-2]._asdict()
+            conn.execute(
+                update(rep.scores)
+                .where(rep.scores.c.person == changed["person"])
+                .where(rep.scores.c.skill == changed["skill"])
+                .values(score=changed["score"] + 0.25)
+            )
+            conn.execute(
+                rep.scores.delete()
+                .where(rep.scores.c.person == missing["person"])
+                .where(rep.scores.c.skill == missing["skill"])
+            )
+            conn.execute(rep.scores.insert().values({**missing, "skill": "forged-skill"}))
+        with pytest.raises(ReadModelMismatch) as info:
+            verify_read_models(EntryReader(env.store), env.engine)
+    found = {
+        (d.table, d.key["person"], d.key["skill"], d.live is None, d.rebuilt is None)
+        for d in info.value.differences
+    }
+    assert found == {
+        ("rep_scores", changed["person"], changed["skill"], False, False),
+        ("rep_scores", missing["person"], missing["skill"], True, False),
+        ("rep_scores", missing["person"], "forged-skill", False, True),
+    }
+    assert info.value.count == 3
+    (nudged,) = (d for d in info.value.differences if d.live and d.rebuilt)
+    assert "score differ" in nudged.describe()
 
 
 def test_the_cli_verify_and_the_audit_report_the_forged_row(
