@@ -926,6 +926,29 @@ def _reference_code(rev: str, into: Path) -> Code:
     return Code(f"reference {rev}", checkout(rev, into))
 
 
+def _reference_schema(ref: Code, ledger: Ledger) -> None:
+    """Bring the reference's copy of the ledger to the reference code's newest read-model
+    revision, by this code's Alembic ``downgrade`` steps, if the cache is at a newer one:
+    earlier code refuses tables of a revision it does not know."""
+    from projections.db import create_read_model_engine
+    from projections.schema import downgrade, schema_revision
+
+    versions = ref.pythonpath / "projections" / "migrations" / "versions"
+    known = [p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py")]
+    if not known:
+        return
+    theirs = max(known)
+    engine = create_read_model_engine(ledger.url)
+    try:
+        with engine.begin() as conn:
+            now = schema_revision(conn)
+            if now is not None and now > theirs:
+                _say(f"the reference's copy: read-model tables from revision {now} to {theirs}")
+                downgrade(conn, theirs)
+    finally:
+        engine.dispose()
+
+
 def _maker(
     backend: str, directory: Path, postgres: Postgres | None, template: str | None
 ) -> Callable[[Path], Ledger]:
@@ -950,6 +973,8 @@ def measure(
     figures = set(args.figures.split(","))
     mine: Ledger = make(work / "mine")
     theirs: Ledger | None = make(work / "ref") if ref is not None else None
+    if ref is not None and theirs is not None:
+        _reference_schema(ref, theirs)
     n = mine.entries
     # The cached ledger may have been written by an earlier version: this code upgrades
     # it once (what an operator does with 'trackrecord migrate'), untimed by the rest.

@@ -103,6 +103,16 @@ def upgrade(conn: Connection, *, fresh: bool | None = None) -> SchemaChange:
     return SchemaChange(before, head, fresh)
 
 
+def downgrade(conn: Connection, revision: str) -> None:
+    """Bring the SQLAlchemy-managed tables down to ``revision`` with the revisions'
+    ``downgrade`` steps, in ``conn``'s transaction. For running an earlier version on a
+    copy of a ledger (``bench.scale``'s reference): a version refuses tables of a
+    revision it does not know."""
+    from alembic import command
+
+    command.downgrade(_config(conn), revision)
+
+
 def _at_head(conn: Connection) -> bool:
     """True if the database records revision :data:`HEAD` (one query, no Alembic)."""
     if not inspect(conn).has_table("alembic_version"):
