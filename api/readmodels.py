@@ -7,7 +7,8 @@ projector's own lock (:data:`projections.db.CATCH_UP_LOCK`) lets one apply while
 the others wait and then find the entries applied. A background thread catches
 up while the service is idle and runs the reputation refresh (standing and
 score snapshots, used to rank matches) when it is due: after new entries, once the
-last refresh by any process is ``refresh_every`` seconds old.
+last refresh by any process is ``refresh_every`` seconds old and ten times as old as it
+took (:data:`projections.runner.REFRESH_SPACING`).
 
 Cached answers (:meth:`api.context.AppContext.version`) are keyed on the log's size,
 read from the store, and on :attr:`ReadModels.generation`, which moves when this

@@ -14,8 +14,8 @@ file, applies it to the read models, and prints one table:
   its last duration after it. Per new entry that is T_refresh / (entries per
   max(30 s, 10 · T_refresh)), never more than a tenth of one core.
 * **peak memory**: what one more refresh allocates at most at once in Python and NumPy
-  objects (``tracemalloc``; SQLite's page cache, held to 16 MiB for the refresh, is not
-  counted), per active rating.
+  objects (``tracemalloc``; SQLite's page cache, 16 MiB per connection, is not counted),
+  per active rating.
 * **service start, snapshots current**: what a starting service spends deciding that it
   need not refresh (``refresh_due``), against the full refresh it ran before.
 

@@ -83,23 +83,12 @@ def create_read_model_engine(ledger_url: str) -> Engine:
 
 
 @contextmanager
-def writing(engine: Engine, *, cache_kib: int | None = None) -> Iterator[Connection]:
-    """A connection in a write transaction, committed on success, rolled back on error.
-
-    ``cache_kib`` bounds SQLite's page cache of the connection for the transaction (the
-    pages beyond it are freed), for one that reads whole tables: each connection's cache
-    may otherwise grow to ``_SQLITE_CACHE_KIB`` and keep it while pooled."""
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction, committed on success, rolled back on error."""
     with engine.connect() as conn:
         conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
-        driver = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
-        if driver is not None and cache_kib is not None:  # sqlite3 runs a PRAGMA at once
-            driver.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            if driver is not None and cache_kib is not None:
-                driver.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+        with conn.begin():
+            yield conn
 
 
 def xact_lock(conn: Connection, key: int) -> None:

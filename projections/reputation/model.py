@@ -69,9 +69,6 @@ _REVOKE = delete(t.ratings).where(
     t.ratings.c.subject == bindparam("b_person"), t.ratings.c.id == bindparam("b_id")
 )
 _CHUNK = 5000
-_REFRESH_CACHE_KIB = 16 * 1024
-"""SQLite's page cache for the refresh, which reads and rewrites whole tables: the
-operating system caches the file anyway, and a connection's cache is kept while pooled."""
 _TABLE_INSERTS: dict[str, Executable] = {}
 
 
@@ -168,7 +165,7 @@ class ReputationModel(ReadModel):
         written are made chunk by chunk from them.
         """
         imported = imports.ratings()
-        with writing(engine, cache_kib=_REFRESH_CACHE_KIB) as conn:
+        with writing(engine) as conn:
             position = self.view.position(conn, lock=True)
             managers = [p for (p,) in conn.execute(select(t.managers.c.person))]
             columns = load_columns(conn, managers, imported)
