@@ -299,7 +299,8 @@ class _StoredTree:
         return self._nodes[(level, index)]
 
     def tree_root(self) -> bytes:
-        return root(self.width, self._node)
+        self._nodes.update(self.store.heads_nodes(self.size, proof_nodes(self.width, [])))
+        return root(self.width, self._node)  # its nodes read in one query, just above
 
     def _neighbours(self, indexes: Iterable[int]) -> dict[int, NeighbourProof]:
         """The leaves at ``indexes`` with their inclusion proofs (their nodes in one query)."""
@@ -346,7 +347,9 @@ def _from_tree(
     """The bundle's parts and its heads proofs from checkpoint ``n``'s stored heads tree,
     reading only the leaves and nodes they need; None if no tree of ``n`` is stored or
     what is stored does not prove itself against the signed heads root (then the tree is
-    built again from every stream's head: :func:`_from_state`)."""
+    built again from every stream's head: :func:`_from_state`). Raises
+    :class:`NotFound` if the tree proves ``person`` not registered at ``n``. The
+    contract is docs/store.md §6."""
     width = log.store.heads_width(n)
     if width == 0:
         return None
@@ -364,8 +367,12 @@ def _from_tree(
         found = log.store.heads_leaves(n, streams=[f"identity/{person}", record, involved_name])
         for name in (f"identity/{person}", record, involved_name):
             tree._leaves[name] = found.get(name)
-        if f"identity/{person}" not in found:
-            return None  # the rebuilt tree says whether the person is registered
+        if f"identity/{person}" not in found:  # not registered, if the tree proves it
+            _, gaps = tree.proofs([], [f"identity/{person}"])
+            verify_absence(
+                gaps[f"identity/{person}"], stream=f"identity/{person}", root_hash=commitment
+            )
+            raise NotFound(f"no person {person!r} is registered at checkpoint {n}")
         involved: set[str] = set()
         leaf = found.get(involved_name)
         if leaf is not None:
@@ -375,20 +382,23 @@ def _from_tree(
         with log.service.reading() as state:
             person_of_key = _PersonOfKey(state)
             streams = _read_closure(log, person, tree.head, involved, person_of_key)
-        if streams is None or any(
-            not entries or Head(len(entries), entries[-1][1].entry.hash) != tree.head(s)
-            for s, entries in streams.items()
-        ):
-            return None  # a stream's entries do not end at its stored head
-        proven = [s for s in (*sorted(streams), involved_name) if tree.leaf(s) is not None]
-        absent = [s for s in (record, involved_name) if tree.leaf(s) is None]
+        if streams is None or not all(streams.values()):
+            return None
+        # what the bundle holds: each stream's entries end at its head, and the involvement
+        # list gives the involved/ leaf; each head proof is checked against these, not
+        # against the stored leaf it was made from (a second read of the same row)
+        shown = {s: Head(len(entries), entries[-1][1].entry.hash) for s, entries in streams.items()}
+        if leaf is not None:
+            shown[involved_name] = Head(len(involved), involvement_digest(involved))
+        proven = [s for s in (*sorted(streams), involved_name) if s in shown]
+        absent = [s for s in (record, involved_name) if s not in shown]
         heads, gaps = tree.proofs(proven, absent)
         for s, proof in heads.items():
             verify_head_proof(
                 proof,
                 stream=s,
-                seq=proof.leaf.seq,
-                entry_hash=proof.leaf.hash,
+                seq=shown[s].seq,
+                entry_hash=shown[s].hash,
                 root_hash=commitment,
             )
         for s, gap in gaps.items():

@@ -9,10 +9,12 @@ other); its fixtures (``live``, ``chromium``) are registered here through ``pyte
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -94,6 +96,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     server_url: str = request.getfixturevalue("postgres_server_url")
     with pgcluster.fresh_database(server_url) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], AbstractContextManager[str]]:
+    """Hands out an empty database per hypothesis example, on one backend (a test's
+    ``database_url`` is one database for all of its examples)."""
+    if request.param == "sqlite":
+        count = itertools.count()
+
+        @contextmanager
+        def sqlite_url() -> Iterator[str]:
+            yield f"sqlite://{tmp_path / f'ledger-{next(count)}.db'}"
+
+        return sqlite_url
+    server_url: str = request.getfixturevalue("postgres_server_url")
+    return lambda: pgcluster.fresh_database(server_url)
 
 
 def _sqlite_url(directory: Path) -> str:

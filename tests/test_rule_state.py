@@ -8,12 +8,11 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,6 @@ from ledger.state_rows import STATE_TABLES
 from ledger.store import Store, open_store
 from ledger.store.rule_state import StoredState
 from ledger.vault import SERVICE_KEY_ENV
-from tests import pgcluster
 from tests.factories import (
     MemoryLedger,
     random_statements,
@@ -67,23 +65,6 @@ def _folded(store: Store) -> LedgerState:
 
 
 # -- the same verdicts and state as in memory ------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_url(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Callable[[], AbstractContextManager[str]]:
-    """Hands out an empty database per hypothesis example, on one backend."""
-    if request.param == "sqlite":
-        count = itertools.count()
-
-        @contextmanager
-        def sqlite_url() -> Iterator[str]:
-            yield f"sqlite://{tmp_path / f'ledger-{next(count)}.db'}"
-
-        return sqlite_url
-    server_url: str = request.getfixturevalue("postgres_server_url")
-    return lambda: pgcluster.fresh_database(server_url)
 
 
 @settings(

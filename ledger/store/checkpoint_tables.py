@@ -36,7 +36,8 @@ class CheckpointTables:
         self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
     ) -> None:
         """Store the heads tree of checkpoint ``size`` (its leaves and nodes ``(level,
-        index, hash)``) in place of the one stored before."""
+        index, hash)``) in place of the one stored before, unless that one is of a larger
+        checkpoint (two processes issuing at once: the later checkpoint's tree stays)."""
         self._recorder.replace_heads_tree(size, leaves, nodes)
 
     def heads_leaves(

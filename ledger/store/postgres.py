@@ -477,9 +477,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def replace_heads_tree(
         self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
     ) -> None:
-        """Store the heads tree of checkpoint ``size`` in place of any other one (two
+        """Store the heads tree of checkpoint ``size`` in place of any other one, unless
+        one of a larger checkpoint is stored (issued meanwhile by another process). Two
         processes issuing at once take turns: the lock, else the later one's insert would
-        collide with the earlier one's rows it could not see to delete)."""
+        collide with the earlier one's rows it could not see to delete."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             for table in (self.heads_leaves_table, self.heads_nodes_table):
                 curs.execute(
@@ -487,6 +488,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                         schema=self.schema, table=table
                     )
                 )
+            curs.execute(
+                SQL("SELECT 1 FROM {schema}.{table} WHERE size>%s LIMIT 1").format(
+                    schema=self.schema, table=self.heads_leaves_table
+                ),
+                (size,),
+            )
+            if curs.fetchone() is not None:
+                return
+            for table in (self.heads_leaves_table, self.heads_nodes_table):
                 curs.execute(
                     SQL("DELETE FROM {schema}.{table}").format(schema=self.schema, table=table)
                 )

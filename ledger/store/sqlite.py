@@ -361,9 +361,18 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def replace_heads_tree(
         self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
     ) -> None:
-        """Store the heads tree of checkpoint ``size`` in place of any other one."""
+        """Store the heads tree of checkpoint ``size`` in place of any other one, unless
+        one of a larger checkpoint is stored (issued meanwhile by another process)."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"DELETE FROM {self.heads_leaves_table}")
+            # a write first: the transaction holds the write lock from here on
+            c.execute(
+                f"DELETE FROM {self.heads_leaves_table} WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {self.heads_leaves_table} WHERE size>?)",
+                (size,),
+            )
+            c.execute(f"SELECT 1 FROM {self.heads_leaves_table} WHERE size>? LIMIT 1", (size,))
+            if c.fetchone() is not None:
+                return
             c.execute(f"DELETE FROM {self.heads_nodes_table}")
             c.executemany(
                 f"INSERT INTO {self.heads_leaves_table} VALUES (?,?,?,?,?,?)",
