@@ -19,14 +19,14 @@ import pytest
 
 from ledger import commands, export
 from ledger.bundle import dump_bundle
-from ledger.canonical import canonical_bytes
 from ledger.checkpoint import verify_checkpoint
 from ledger.export import export_bundle
-from ledger.heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves, involvement
+from ledger.heads import INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves
 from ledger.service import LedgerService
 from ledger.statement import Signer
 from ledger.store import Store, open_store
 from ledger.transparency import TransparencyLog
+from tests.support.heads_tree import tree_rows
 from trackrecord.demo import MIN_PEOPLE, populate
 
 
@@ -132,19 +132,6 @@ def test_an_export_reads_the_checkpoints_stored_heads_tree(
     assert stored == rebuilt == replayed
 
 
-def _tree_rows(log: TransparencyLog) -> tuple[list[Any], list[tuple[int, int, bytes]]]:
-    """The rows of the latest checkpoint's heads tree, as issuing stores them."""
-    with log.service.reading() as state:
-        involved = involvement(state)
-        heads = HeadsIndex(index_leaves(state, involved))
-    lists = {INVOLVED_PREFIX + p: canonical_bytes(sorted(s)).decode() for p, s in involved.items()}
-    leaves = [
-        (i, s, heads.heads[s].seq, heads.heads[s].hash, lists.get(s))
-        for i, s in enumerate(heads.streams)
-    ]
-    return leaves, heads.nodes()
-
-
 def test_without_a_sound_stored_tree_an_export_builds_the_tree_again(
     ledger: tuple[TransparencyLog, Any],
 ) -> None:
@@ -155,7 +142,8 @@ def test_without_a_sound_stored_tree_an_export_builds_the_tree_again(
     people = sorted(summary.identities)
     expected = _bundles(log, people)
     n = (log.store.get_checkpoint(None) or (0, ""))[0]
-    leaves, nodes = _tree_rows(log)
+    rows = tree_rows(log)
+    leaves, nodes = rows.leaves, rows.nodes
     assert log.store.heads_width(n) == len(leaves)
     involved = next(i for i, leaf in enumerate(leaves) if leaf[4] is not None)
     person = leaves[involved][1].removeprefix(INVOLVED_PREFIX)
@@ -188,7 +176,7 @@ def test_an_upgraded_ledgers_checkpoint_gets_its_heads_tree_stored(
     people = sorted(summary.identities)
     expected = _bundles(log, people)
     n, note = log.store.get_checkpoint(None) or (0, "")
-    leaves, _ = _tree_rows(log)
+    leaves = tree_rows(log).leaves
     log.store.put_heads_tree(n, [], [])  # as an earlier version left it
     person = people[0]
     assert export._from_tree(log, n, note, person) is None

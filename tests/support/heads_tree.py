@@ -1,0 +1,33 @@
+"""The rows of a checkpoint's stored heads tree (docs/store.md §6), made independently of
+``TransparencyLog._store_heads_tree``, for tests that store a wrong tree or an old one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.canonical import canonical_bytes
+from ledger.heads import INVOLVED_PREFIX, HeadsIndex, index_leaves, involvement
+from ledger.store.recorder import HeadsLeafRow
+from ledger.transparency import TransparencyLog
+
+__all__ = ["TreeRows", "tree_rows"]
+
+
+@dataclass
+class TreeRows:
+    leaves: list[HeadsLeafRow]
+    nodes: list[tuple[int, int, bytes]]
+
+
+def tree_rows(log: TransparencyLog) -> TreeRows:
+    """The rows issuing a checkpoint of the log as it is now stores: a leaf per stream and
+    ``involved/`` leaf (with its JSON list of assignment streams), and every node."""
+    with log.service.reading() as state:
+        involved = involvement(state)
+        heads = HeadsIndex(index_leaves(state, involved))
+    lists = {INVOLVED_PREFIX + p: canonical_bytes(sorted(s)).decode() for p, s in involved.items()}
+    leaves = [
+        (i, s, heads.heads[s].seq, heads.heads[s].hash, lists.get(s))
+        for i, s in enumerate(heads.streams)
+    ]
+    return TreeRows(leaves, heads.nodes())
