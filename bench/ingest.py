@@ -59,7 +59,7 @@ import nacl.signing
 import ledger.audit
 import ledger.service
 from bench.ingest_worker import Workload, audit_rate, build_workload, chunks, ingest_rate, prepared
-from bench.revision import ROOT, checkout, describe
+from bench.revision import ROOT, checkout, describe, resolve
 from keys import Identity, Purpose
 from keys.signing import signing_message
 from ledger.app import tune_gc
@@ -702,7 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say(f"the reference {rev}: its tree, and its own workload signed by it")
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ref-")))
             try:
-                tree = checkout(rev, tmp / "tree")
+                commit = resolve(rev)  # what the name meant when the run began
+                tree = checkout(commit, tmp / "tree")
                 old = stack.enter_context(worker(rev, tree, cfg.statements, args.seed))
             except (RuntimeError, subprocess.CalledProcessError) as exc:
                 raise SystemExit(f"bench: the reference {rev} cannot run: {exc}") from exc
@@ -725,7 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if workers is not None:
         this, old = workers
         caption += (
-            f" Reference: {old.rev} = {describe(old.rev)}, run from its own tree, on its own "
+            f" Reference: {old.rev} = {describe(commit)}, run from its own tree, on its own "
             f"workload signed by it ({old.timed:,} timed after {old.setup} setup statements, "
             f"{old.source}). Ingest and audit of both codes measured in a subprocess each, "
             "each measurement on a fresh database, alternately; Change = this code's rate / "

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["PACKAGES", "ROOT", "checkout", "compile_packages", "describe"]
+__all__ = ["PACKAGES", "ROOT", "checkout", "compile_packages", "describe", "resolve"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("ledger", "keys", "projections", "api", "trackrecord")  # pyproject's packages
@@ -33,6 +33,22 @@ def compile_packages(root: Path) -> None:
         stdout=subprocess.DEVNULL,
         check=True,
     )
+
+
+def resolve(rev: str) -> str:
+    """The commit ``rev`` names now (a branch such as main moves while a run goes on).
+
+    Raises :class:`RuntimeError` naming the revision if git does not know it.
+    """
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git does not know the revision {rev!r}")
+    return done.stdout.strip()
 
 
 def checkout(rev: str, into: Path) -> Path:

@@ -186,11 +186,14 @@ def test_ingest_table_as_markdown_aligns_the_figures_right() -> None:
 
 
 def test_a_reference_revision_git_does_not_know_is_named(tmp_path: Any) -> None:
-    from bench.revision import checkout
+    from bench.revision import checkout, resolve
 
+    with pytest.raises(RuntimeError, match="the revision 'no-such-revision'"):
+        resolve("no-such-revision")
     with pytest.raises(RuntimeError, match="git archive no-such-revision"):
         checkout("no-such-revision", tmp_path / "tree")
     assert not (tmp_path / "tree").exists()
+    assert len(resolve("HEAD")) == 40
 
 
 def test_the_ingest_worker_answers_a_request_it_cannot_run_with_an_error() -> None:
