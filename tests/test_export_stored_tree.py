@@ -294,6 +294,7 @@ def test_each_head_proof_is_checked_against_the_entries_the_bundle_holds(
         alice = world["alice"]
         world.do(world.claim(alice))
         n = log.issue_checkpoint(world.operator.identity).size
+        assert tree_rows(log).leaves[-1][1] == "record/alice"  # the last leaf: no right
         genuine = _export(log, "alice", n, "tree")
         assert _uses_tree(log, "alice", n)
         later = world.do(world.claim(alice))  # record/alice's head after the checkpoint
