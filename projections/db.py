@@ -29,8 +29,10 @@ from .errors import ProjectionError, ProjectorBusy
 
 __all__ = [
     "CATCH_UP_LOCK",
+    "REFRESH_LOCK",
     "create_read_model_engine",
     "exclusive",
+    "snapshot",
     "sqlalchemy_url",
     "writing",
     "xact_lock",
@@ -39,6 +41,10 @@ __all__ = [
 CATCH_UP_LOCK = 0x7472_6B72_0002
 """PostgreSQL advisory lock held by the one process that applies entries to the read
 models (:func:`exclusive`); the other processes wait for it, then find the entries applied."""
+REFRESH_LOCK = 0x7472_6B72_0003
+"""PostgreSQL advisory lock held while a refresh step writes its results (a transaction's
+lock, :func:`xact_lock`): two processes refreshing at once write their rows in turn, not
+interleaved. SQLite's write lock does the same there."""
 
 _SQLITE_TIMEOUT_S = 30
 _SQLITE_CACHE_KIB = 16 * 1024
@@ -89,6 +95,20 @@ def writing(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection in a read transaction that sees one snapshot of the database from its
+    first read to its end (SQLite in WAL mode: a deferred ``BEGIN``, which takes no lock
+    that stops a writer; PostgreSQL: ``REPEATABLE READ``), for a long read that must be
+    consistent without holding up the writers meanwhile. Rolled back at the end."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin() as transaction:
+            yield conn
+            transaction.rollback()
 
 
 def xact_lock(conn: Connection, key: int) -> None:

@@ -48,7 +48,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, Text, inspect, select, text, type_coerce
 
 from .base import ReadModel
-from .db import create_read_model_engine
+from .db import create_read_model_engine, snapshot
 from .entries import (
     AcceptedEntry,
     EntryReader,
@@ -173,27 +173,24 @@ def verify_read_models(log: EntryReader, engine: Engine) -> None:
 def _copy_live(engine: Engine, models: Sequence[ReadModel], scratch: Engine) -> _Snapshot:
     """Every live read model's position and refresh moment, in one snapshot, and its rows
     copied in the same snapshot into the scratch file's compared rows."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            present = set(inspect(conn).get_table_names())
-            snapshot = _Snapshot({}, {})
-            for model in models:
-                tables = model.metadata.sorted_tables
-                if not all(t.name in present for t in tables):
-                    continue
-                snapshot.positions[model.name] = model.view.position(conn)
-                for table in tables:
-                    with scratch.begin() as out:
-                        _keep(out, model.name, table, _LIVE, _rows(conn, table))
-                if isinstance(model, Refreshable):
-                    mark = next(t for t in tables if t.name == model.refresh_tables[-1])
-                    snapshot.rows[mark.name] = dict(_rows(conn, mark))
-                refreshed = _refreshed(model, snapshot.rows)
-                if refreshed is not None:
-                    snapshot.refreshed[model.name] = refreshed
-            return snapshot
+    with snapshot(engine) as conn:
+        present = set(inspect(conn).get_table_names())
+        found = _Snapshot({}, {})
+        for model in models:
+            tables = model.metadata.sorted_tables
+            if not all(t.name in present for t in tables):
+                continue
+            found.positions[model.name] = model.view.position(conn)
+            for table in tables:
+                with scratch.begin() as out:
+                    _keep(out, model.name, table, _LIVE, _rows(conn, table))
+            if isinstance(model, Refreshable):
+                mark = next(t for t in tables if t.name == model.refresh_tables[-1])
+                found.rows[mark.name] = dict(_rows(conn, mark))
+            refreshed = _refreshed(model, found.rows)
+            if refreshed is not None:
+                found.refreshed[model.name] = refreshed
+        return found
 
 
 def _refreshed(

@@ -14,8 +14,9 @@ What is incremental and what is not:
   does by name) and writes ``rep_raters``,
   ``rep_cliques`` and ``rep_scores`` (every employee × skill, as of a reference
   time) in one transaction, and records the log position and time it reflects
-  in ``rep_refresh``. The follower runs it periodically; ``rebuild`` runs it at
-  the end.
+  in ``rep_refresh``. It reads in a snapshot and computes outside any transaction, so
+  appends and catch-up are held up only while it writes. The follower runs it
+  periodically; ``rebuild`` runs it at the end.
 - **on query** (:func:`projections.reputation.queries.explain`): one explained
   score, from the facts and the stored standing, for any reference time.
 """
@@ -23,6 +24,7 @@ What is incremental and what is not:
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
@@ -34,7 +36,7 @@ from ledger.imported_ratings import ImportedRating
 
 from ..base import ReadModel
 from ..batch import Phase, WriteBatch, executemany
-from ..db import writing
+from ..db import REFRESH_LOCK, snapshot, writing, xact_lock
 from ..entries import AcceptedEntry, EntryReader, ImportedBundles, json_list
 from ..refresh import record_refresh, refreshed
 from . import tables as t
@@ -69,6 +71,7 @@ _REVOKE = delete(t.ratings).where(
     t.ratings.c.subject == bindparam("b_person"), t.ratings.c.id == bindparam("b_id")
 )
 _CHUNK = 5000
+_LOG = logging.getLogger("projections")
 _TABLE_INSERTS: dict[str, Executable] = {}
 
 
@@ -156,39 +159,55 @@ class ReputationModel(ReadModel):
     def refresh(
         self, engine: Engine, *, at: int, log: EntryReader, imports: ImportedBundles
     ) -> None:
-        """Recompute standing and every score as of Unix time ``at`` (one transaction),
-        counting the ratings of the imported records (``imports``, read once for the
-        refresh cycle from ``log``) at the declared trust in their origin.
+        """Recompute standing and every score as of Unix time ``at``, counting the
+        ratings of the imported records (``imports``, read once for the refresh cycle from
+        ``log``) at the declared trust in their origin.
 
-        Holds the tracking record's lock, so the facts cannot change meanwhile. The
-        ratings are held as columns (:mod:`.columns`), about 60 bytes each, and the rows
+        Three steps, so that appends and catch-up go on meanwhile: the read model's
+        position and its facts are read in one read transaction (:func:`snapshot`: one
+        snapshot, no lock that stops a writer); standing and the scores are computed
+        outside any transaction; then one write transaction replaces the results and
+        records the position READ as the refresh's mark — entries applied meanwhile are
+        newer than the mark, so :meth:`~projections.runner.Projector.refresh_due` finds
+        them and a later refresh counts them. The write transaction holds
+        :data:`REFRESH_LOCK` (SQLite: its write lock), so two refreshes write in turn; one
+        that read an older position than the stored mark writes nothing (returns False).
+        The ratings are held as columns (:mod:`.columns`), about 60 bytes each, and the rows
         written are made chunk by chunk from them.
         """
         imported = imports.ratings()
-        with writing(engine) as conn:
-            position = self.view.position(conn, lock=True)
+        with snapshot(engine) as conn:
+            position = self.view.position(conn)
             managers = [p for (p,) in conn.execute(select(t.managers.c.person))]
             columns = load_columns(conn, managers, imported)
-            scored = score_columns(
-                columns, managers, at=at, params=self.params, origins=imports.weights
-            )
-            standing, agreed = scored.standing, scored.consensus
-            facts = [
-                {
-                    "origin": r.origin,
-                    "id": r.id,
-                    "subject": r.subject,
-                    "kind": r.kind,
-                    "rater": r.rater,
-                    "role": r.role,
-                    "grade": r.grade,
-                    "at": r.at,
-                    "position": r.position,
-                    "skills": json_list(list(r.skills)),
-                }
-                for r in imported
-            ]
-            trust = [{"origin": o, "weight": w} for o, w in sorted(imports.weights.items())]
+        scored = score_columns(
+            columns, managers, at=at, params=self.params, origins=imports.weights
+        )
+        standing, agreed = scored.standing, scored.consensus
+        facts = [
+            {
+                "origin": r.origin,
+                "id": r.id,
+                "subject": r.subject,
+                "kind": r.kind,
+                "rater": r.rater,
+                "role": r.role,
+                "grade": r.grade,
+                "at": r.at,
+                "position": r.position,
+                "skills": json_list(list(r.skills)),
+            }
+            for r in imported
+        ]
+        trust = [{"origin": o, "weight": w} for o, w in sorted(imports.weights.items())]
+        with writing(engine) as conn:
+            xact_lock(conn, REFRESH_LOCK)
+            stored = self.refreshed(conn)
+            if stored is not None and stored[0] > position:
+                _LOG.info(
+                    "reputation refresh at %d skipped: one at %d is stored", position, stored[0]
+                )
+                return  # another process refreshed over newer facts meanwhile
             for table, new_rows in (
                 (t.raters, _rater_rows(columns.people, scored)),
                 (
