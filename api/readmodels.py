@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
@@ -90,10 +90,11 @@ class ReadModels:
                 return
             self._applied_size = size
 
-    def refresh(self) -> None:
-        """Recompute reputation standing and score snapshots."""
+    def refresh(self, names: Iterable[str] | None = None) -> None:
+        """Recompute reputation standing and score snapshots (of the read models ``names``,
+        or all)."""
         with self._lock:
-            self.projector.refresh()
+            self.projector.refresh(names)
             self._refreshed = self.projector.refreshed()
             self.generation += 1
 
@@ -150,10 +151,13 @@ class ReadModels:
         while not self._stop.wait(self._interval):
             try:
                 self.catch_up()
-                if time.monotonic() >= self._refresh_from and self.projector.refresh_due(
-                    every=self._refresh_every
-                ):
-                    self.refresh()
+                due = (
+                    self.projector.due_refreshes(every=self._refresh_every)
+                    if time.monotonic() >= self._refresh_from
+                    else []
+                )
+                if due:
+                    self.refresh(due)
                 else:
                     self.notice_refresh()
             except Exception:  # keep following; a request meets the same error and reports it

@@ -122,8 +122,9 @@ class Projector:
         self.models = {m.name: m for m in models}
         self.batch_size = batch_size
         self._clock = clock or (lambda: int(_dt.datetime.now(_dt.UTC).timestamp()))
-        #: the imports and trust weights the last refresh here read (None: none ran here)
-        self._imports_seen: tuple[object, ...] | None = None
+        #: per read model, the imports and trust weights its last refresh here read (or that
+        #: its stored refresh counted, as far as this process knows: when it first looked)
+        self._imports_seen: dict[str, tuple[object, ...]] = {}
         #: how long the last refresh step of each read model took here (seconds)
         self._took: dict[str, float] = {}
         #: what :meth:`setup` did to the schema revision (None before it ran)
@@ -175,7 +176,11 @@ class Projector:
             return {m.name: m.refreshed(conn) for m in refreshable}
 
     def refresh_due(self, *, every: float, at: int | None = None) -> bool:
-        """True if some refresh step should run now (as of Unix time ``at``): it never ran,
+        """True if some refresh step should run now (:meth:`due_refreshes`)."""
+        return bool(self.due_refreshes(every=every, at=at))
+
+    def due_refreshes(self, *, every: float, at: int | None = None) -> list[str]:
+        """The read models whose refresh step should run now (as of Unix time ``at``): it never ran,
         or its read model has applied entries since (or the imported records or the
         declared trust in their origins changed since this process last looked) and the
         last refresh, by whichever process, is ``every`` seconds old — and
@@ -183,23 +188,24 @@ class Projector:
         (:meth:`refresh_seconds`). So the processes over one database refresh about once
         per ``every`` seconds between them (less often once a refresh takes more than a
         tenth of that), and not at all while no entry comes in; a service that starts does
-        not recompute what is already stored."""
+        not recompute what is already stored. Each step by its own spacing: a quick one that
+        is due does not make a slow one run with it."""
         now = self._clock() if at is None else at
         marks = self.refreshed()
         positions = self.positions(marks)
         took = self.refresh_seconds()
         imports = self.log.imports_stamp()
-        if self._imports_seen is None:  # what the stored refresh counted, as far as we know
-            self._imports_seen = imports
-        changed = imports != self._imports_seen
-        return any(
-            mark is None
+        for name in marks:  # what the stored refresh counted, as far as we know
+            self._imports_seen.setdefault(name, imports)
+        return [
+            name
+            for name, mark in marks.items()
+            if mark is None
             or (
-                (mark[0] < positions[name] or changed)
+                (mark[0] < positions[name] or imports != self._imports_seen[name])
                 and now - mark[1] >= max(every, REFRESH_SPACING * took.get(name, 0.0))
             )
-            for name, mark in marks.items()
-        )
+        ]
 
     def refresh_seconds(self) -> dict[str, float]:
         """How long the last refresh step of each read model took, by whichever process ran
@@ -371,8 +377,9 @@ class Projector:
         one cycle, which reads the imported records once and hands them to every step;
         then give the memory it freed back to the operating system (:func:`trim_heap`)."""
         moment = self._clock() if at is None else at
-        self._imports_seen = self.log.imports_stamp()
+        stamp = self.log.imports_stamp()
         steps = [m for m in self.select(names) if isinstance(m, Refreshable)]
+        self._imports_seen.update((m.name, stamp) for m in steps)
         if not steps:
             return
         imports = self.log.imported_bundles()

@@ -330,6 +330,34 @@ def test_a_refresh_is_due_no_sooner_than_ten_times_its_duration(database_url: st
         assert other.refresh_due(every=30, at=AT + 30)
 
 
+def test_each_refresh_step_is_spaced_by_its_own_duration(database_url: str) -> None:
+    """A quick step that is due (matching) does not make a slow one (reputation) run with
+    it: at 10^6 entries the service refreshed reputation (8 s) every 30 s, because the
+    matching step (9 ms) was due and the cycle ran every step (issue 13)."""
+    _, statements = random_statements(random.Random(9), 40, seed="spacing-each")
+    with ledger_env(database_url) as env:
+        env.append(statements[:20])
+        env.projector.catch_up()
+        env.projector.refresh(at=AT)
+        with env.engine.begin() as conn:
+            conn.execute(update(refresh_cost_table).values(seconds=0.01))
+            conn.execute(
+                update(refresh_cost_table)
+                .where(refresh_cost_table.c.read_model == "reputation")
+                .values(seconds=20.0)
+            )
+        env.append(statements[20:])
+        env.projector.catch_up()
+        before = env.projector.refreshed()
+        assert env.projector.due_refreshes(every=30, at=AT + 35) == ["matching"]
+        env.projector.refresh(["matching"], at=AT + 35)
+        after = env.projector.refreshed()
+        assert after["reputation"] == before["reputation"]
+        assert after["matching"] == (env.store.max_position(), AT + 35)
+        assert env.projector.due_refreshes(every=30, at=AT + 199) == []
+        assert env.projector.due_refreshes(every=30, at=AT + 200) == ["reputation"]
+
+
 @pytest.mark.postgres
 def test_one_process_at_a_time_catches_up_on_postgres(postgres_server_url: str) -> None:
     """A second projector waits for the catch-up lock, then finds the entries applied; one
