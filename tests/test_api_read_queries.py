@@ -12,44 +12,13 @@ person's record grows by five times, and must not change.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from ledger.store import Store
 from tests.support.api_server import UNLIMITED, Live, live_server, login, make_cast
+from tests.support.store_calls import counted
 
 CACHES_OFF = dataclasses.replace(UNLIMITED, stream_cache_size=1, answer_cache_size=0)
 BOUND = 24  # store reads per record or portfolio answer (measured: 9 to 19)
-
-
-@contextmanager
-def counted(store: Store) -> Iterator[collections.Counter[str]]:
-    """Count the calls of ``store``'s public methods made on request threads."""
-    calls: collections.Counter[str] = collections.Counter()
-    originals: dict[str, Callable[..., Any]] = {}
-
-    def counting(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if threading.current_thread().name.startswith("AnyIO worker"):
-                calls[name] += 1
-            return method(*args, **kwargs)
-
-        return call
-
-    for name in dir(type(store)):
-        method = getattr(store, name)
-        if not name.startswith("_") and callable(method):
-            originals[name] = method
-            setattr(store, name, counting(name, method))
-    try:
-        yield calls
-    finally:
-        for name in originals:
-            delattr(store, name)
 
 
 def reads(live: Live, path: str, token: str | None = None) -> int:

@@ -15,7 +15,7 @@ import math
 
 from ledger.statement import SignedStatement
 from tests.support.api_server import UNLIMITED, Live, live_server, make_cast
-from tests.test_api_read_queries import counted
+from tests.support.store_calls import counted
 
 BOUND = 24  # store calls per signed write besides Merkle nodes (measured: 10 and 12)
 
