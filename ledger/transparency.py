@@ -215,6 +215,8 @@ class TransparencyLog:
             size, note = found
             if self.store.heads_leaves(size, indexes=[0]):
                 return None  # stored already (or the tree is empty: nothing to read)
+            if self.service.state.size != size:
+                return None  # grown past it: the heads now are not the checkpoint's
             now, heads, involved = self._heads_now()
             if now != size or not heads.streams:
                 return None
