@@ -171,7 +171,7 @@ class ReputationModel(ReadModel):
         newer than the mark, so :meth:`~projections.runner.Projector.refresh_due` finds
         them and a later refresh counts them. The write transaction holds
         :data:`REFRESH_LOCK` (SQLite: its write lock), so two refreshes write in turn; one
-        that read an older position than the stored mark writes nothing (returns False).
+        that read an older position than the stored mark writes nothing.
         The ratings are held as columns (:mod:`.columns`), about 60 bytes each, and the rows
         written are made chunk by chunk from them.
         """
