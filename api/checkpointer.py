@@ -3,6 +3,15 @@
 With witnesses configured (``ApiConfig.witnesses``) each new checkpoint is
 cosigned by those that answer (:mod:`ledger.witnessing`) before it is stored.
 
+The rounds are spaced by their cost, as the reputation refresh is
+(:data:`projections.runner.REFRESH_SPACING`): a round signs only once the latest
+checkpoint, by whichever process, is ``interval`` seconds old and
+:data:`CHECKPOINT_SPACING` times as old as this process's last issuing took
+(:func:`checkpoint_due`), so issuing takes at most about a tenth of a core however long
+it takes (4-5 s of CPU at 10^6 entries; bench/README.md). A request that needs a fresh
+checkpoint (a bundle, a credential: :meth:`Checkpointer.ensure_fresh`) does not wait for
+the spacing.
+
 Only when the service is started with the operator's key (``trackrecord --as
 OPERATOR serve``): the operator runs the service and signs the log's
 checkpoints (DESIGN.md §2), so the operator's own key may sign them here. No
@@ -13,8 +22,10 @@ the stored ones.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+import time
 
 from keys import Identity
 from ledger.errors import NotFound
@@ -23,9 +34,20 @@ from ledger.witnessing import Cosigners
 
 from .periodic import Periodic
 
-__all__ = ["Checkpointer"]
+__all__ = ["CHECKPOINT_SPACING", "Checkpointer", "checkpoint_due"]
 
 _LOG = logging.getLogger("api.checkpointer")
+
+CHECKPOINT_SPACING = 10.0
+"""A round signs no sooner after the latest checkpoint than this many times as long as the
+last issuing took: issuing then takes at most about a tenth of a core."""
+
+
+def checkpoint_due(*, age: float | None, interval: float, took: float) -> bool:
+    """Whether a round should sign now: no checkpoint yet (``age`` None), or the latest one
+    was signed ``age`` seconds ago, at least ``interval`` and :data:`CHECKPOINT_SPACING`
+    times the duration of the last issuing (``took`` seconds; 0 before the first)."""
+    return age is None or age >= max(interval, CHECKPOINT_SPACING * took)
 
 
 class Checkpointer:
@@ -45,14 +67,27 @@ class Checkpointer:
         self.operator = operator
         self.origin = origin
         self.interval = interval
+        self.took = 0.0  # seconds the last issuing took (wall clock), for the spacing
         self._lock = threading.Lock()
         self._rounds = Periodic(
             "checkpointer",
-            self.ensure_fresh,
+            self.round,
             interval,
             log=_LOG,
             failed="signing a checkpoint failed",
         )
+
+    def round(self) -> SignedCheckpoint | None:
+        """One round of the background thread: :meth:`ensure_fresh` if a checkpoint is due
+        (:func:`checkpoint_due`: the latest one, by any process, is old enough)."""
+        latest = self.log.store.get_checkpoint()
+        age = None
+        if latest is not None:
+            signed = self.log.checkpoint(latest[0]).signed_at
+            age = None if signed is None else (dt.datetime.now(dt.UTC) - signed).total_seconds()
+        if not checkpoint_due(age=age, interval=self.interval, took=self.took):
+            return None
+        return self.ensure_fresh()
 
     def ensure_fresh(self) -> SignedCheckpoint | None:
         """Sign a checkpoint of the whole log if the latest one is smaller; return it.
@@ -70,10 +105,14 @@ class Checkpointer:
                 self.log.origin  # noqa: B018 - raises NotFound when no origin is set
             except NotFound:
                 self.log.set_origin(self.origin)
-            return self.log.issue_checkpoint(self.operator, cosign=self.cosigners)
+            began = time.perf_counter()
+            signed = self.log.issue_checkpoint(self.operator, cosign=self.cosigners)
+            self.took = time.perf_counter() - began
+            return signed
 
     def start(self) -> None:
-        """Sign now if behind, then every ``interval`` seconds on a background thread."""
+        """Sign now if behind, then look every ``interval`` seconds on a background thread
+        and sign when the log grew and a checkpoint is due (:meth:`round`)."""
         self._rounds.start()
 
     def close(self) -> None:

@@ -71,7 +71,9 @@ class ApiConfig:
     today: Callable[[], str] = field(default=today_utc, compare=False)
     #: name shown on the pages and in the login challenge
     service_name: str = "trackrecord"
-    #: with the operator's key: seconds between checkpoints while the log grows
+    #: with the operator's key: seconds between checkpoints while the log grows, at
+    #: least; and at least ten times as long as the last issuing took
+    #: (:data:`api.checkpointer.CHECKPOINT_SPACING`; docs/operations.md, "Checkpoints")
     checkpoint_interval: float = 10.0
     #: with the operator's key: the log's origin if it has none yet
     default_origin: str = "trackrecord.localhost/ledger"

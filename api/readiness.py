@@ -23,7 +23,6 @@ from typing import TypeVar
 
 from ledger.errors import NotFound
 from ledger.rollback import RolledBack
-from ledger.transparency import TIME_LINE
 
 from .context import AppContext
 from .observability import Gauges
@@ -142,11 +141,10 @@ def checkpoint_age(ctx: AppContext) -> tuple[int, float] | None:
         latest = ctx.log.checkpoint()
     except NotFound:
         return None
-    for line in latest.checkpoint.extensions:
-        if line.startswith(TIME_LINE):
-            signed = dt.datetime.fromisoformat(line.removeprefix(TIME_LINE).replace("Z", "+00:00"))
-            return latest.size, (dt.datetime.now(dt.UTC) - signed).total_seconds()
-    return latest.size, float("nan")
+    signed = latest.signed_at
+    if signed is None:
+        return latest.size, float("nan")
+    return latest.size, (dt.datetime.now(dt.UTC) - signed).total_seconds()
 
 
 def gauges_of(ctx: AppContext, probe: ReadinessProbe) -> Gauges:

@@ -1213,7 +1213,7 @@ def extrapolate(rows: list[Row], to: int = 10_000_000) -> list[str]:
             (r for r in rows if (r.figure, r.backend) == (figure, backend) and r.value is not None),
             key=lambda r: r.size,
         )
-        if len(same) < 2 or figure.startswith("(0)"):
+        if len(same) < 2 or figure.startswith("(0)") or same[0].unit == "checkpoints":
             continue
         low, high = same[-2], same[-1]
         assert low.value is not None

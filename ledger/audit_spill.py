@@ -83,6 +83,14 @@ class SpillFile:
         row = self._db.execute("SELECT count(*) FROM rule_state WHERE tbl=?", (table,))
         return int(row.fetchone()[0])
 
+    def state_tables(self, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Every row ``(table, key, value)`` of ``tables``, by one statement."""
+        rows = self._db.execute(
+            f"SELECT tbl, key, value FROM rule_state WHERE tbl IN ({','.join('?' * len(tables))})",
+            tuple(tables),
+        )
+        return [(str(t), str(k), str(v)) for t, k, v in rows]
+
     def get_node(self, level: int, index: int) -> bytes:
         raise KeyError((level, index))  # the spilled state has no log of its own
 

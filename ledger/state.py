@@ -7,7 +7,7 @@ a rejected batch is rolled back exactly (nothing partly applied).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, MutableMapping
+from collections.abc import Hashable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,6 +282,13 @@ class LedgerState:
         """A view of this state for reading many facts at once (one request): the
         in-memory state is its own; a stored one gives a read-only view that keeps what it
         read (:meth:`ledger.store.rule_state.StoredState.snapshot`)."""
+        return self
+
+    def tables_at_once(self, names: Sequence[str]) -> LedgerState:
+        """The tables ``names`` (and ``meta``) as of one moment, for a reader that needs
+        whole tables consistent with each other and with :attr:`size`: the in-memory state
+        is one moment itself; a stored one reads them by one statement
+        (:meth:`ledger.store.rule_state.StoredState.tables_at_once`)."""
         return self
 
     def prefetch(self, wanted: Iterable[tuple[str, Hashable]]) -> None:

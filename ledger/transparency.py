@@ -15,6 +15,7 @@ audit finds a checkpoint deleted between stored ones (``checkpoint_missing``).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 TIME_LINE = "trackrecord-time "
+TREE_CHUNK = 5_000
+"""Rows of a heads tree written (or deleted) per transaction: an append waits for one
+such transaction at most (about 20-60 ms on SQLite, which has one write lock)."""
 PREVIOUS_LINE = "trackrecord-previous "
 
 
@@ -55,6 +59,15 @@ class SignedCheckpoint:
     @property
     def size(self) -> int:
         return self.checkpoint.size
+
+    @property
+    def signed_at(self) -> dt.datetime | None:
+        """When it was signed (its ``trackrecord-time`` line), None if it has none."""
+        for line in self.checkpoint.extensions:
+            if line.startswith(TIME_LINE):
+                text = line.removeprefix(TIME_LINE).replace("Z", "+00:00")
+                return dt.datetime.fromisoformat(text)
+        return None
 
 
 @dataclass(frozen=True)
@@ -172,24 +185,23 @@ class TransparencyLog:
             pass
         return index_leaves(state)
 
-    def _heads_now(self) -> tuple[int, HeadsIndex, dict[str, set[str]]]:
+    def _heads_at_once(self) -> tuple[int, HeadsIndex, dict[str, set[str]]]:
         """The log's size, its heads index and who is involved in which assignment stream,
-        read at one moment: the state is read row by row from the store, where another
-        process may append meanwhile, so the reading is repeated until the size did not
-        change while it ran."""
-        state = self.service.state
-        while True:
-            size = state.size
-            involved = involvement(state)
-            heads = HeadsIndex(index_leaves(state, involved))
-            if state.size == size:
-                return size, heads, involved
+        from one moment of the store: the stream heads, the assignments and the size are
+        read by one statement (:meth:`~ledger.store.rule_state.StoredState.tables_at_once`),
+        then hashed with no lock and no transaction held, so appends go on meanwhile."""
+        self.service.catch_up()
+        at_once = self.service.state.tables_at_once(("heads", "assignments"))
+        involved = involvement(at_once)
+        return at_once.size, HeadsIndex(index_leaves(at_once, involved)), involved
 
     def _store_heads_tree(
         self, size: int, heads: HeadsIndex, involved: dict[str, set[str]]
     ) -> None:
-        """Keep checkpoint ``size``'s heads tree in the store for exports (the tree of the
-        previous checkpoint is dropped): each leaf, an ``involved/`` leaf with its streams."""
+        """Store checkpoint ``size``'s heads tree for exports: each leaf (an ``involved/``
+        leaf with its streams) and each node, :data:`TREE_CHUNK` rows a transaction, so an
+        append waits for one chunk at most (SQLite has one write lock). Rows another
+        process stored for the same size are kept: the tree of a size is always the same."""
         lists = {
             INVOLVED_PREFIX + p: canonical_bytes(sorted(s)).decode() for p, s in involved.items()
         }
@@ -197,7 +209,18 @@ class TransparencyLog:
             (i, stream, heads.heads[stream].seq, heads.heads[stream].hash, lists.get(stream))
             for i, stream in enumerate(heads.streams)
         ]
-        self.store.put_heads_tree(size, leaves, heads.nodes())
+        nodes = heads.nodes()
+        for at in range(0, len(leaves), TREE_CHUNK):
+            self.store.put_heads_rows(size, leaves[at : at + TREE_CHUNK], [])
+        for at in range(0, len(nodes), TREE_CHUNK):
+            self.store.put_heads_rows(size, [], nodes[at : at + TREE_CHUNK])
+
+    def _drop_trees_below(self, size: int) -> None:
+        """Delete the heads trees of checkpoints smaller than ``size`` (superseded: only the
+        latest checkpoint's tree is kept), :data:`TREE_CHUNK` rows a transaction. An export
+        reading one of them meanwhile finds it incomplete and builds the tree again."""
+        while self.store.drop_heads_rows(size, limit=TREE_CHUNK):
+            pass
 
     def store_missing_heads_tree(self) -> int | None:
         """Store the heads tree of the latest checkpoint if none is stored and the log has
@@ -207,30 +230,34 @@ class TransparencyLog:
         predate ``heads_leaves``) would otherwise rebuild it from every stream's head in
         each export at that checkpoint, until the next checkpoint is issued. The tree is
         computed from the rule state as it is now, so only while the log is still the
-        checkpoint's size, and stored only if its root is the one the checkpoint signed."""
-        with self.service.reading():
-            found = self.store.get_checkpoint()
-            if found is None:
-                return None
-            size, note = found
-            if self.store.heads_leaves(size, indexes=[0]):
-                return None  # stored already (or the tree is empty: nothing to read)
-            if self.service.state.size != size:
-                return None  # grown past it: the heads now are not the checkpoint's
-            now, heads, involved = self._heads_now()
-            if now != size or not heads.streams:
-                return None
-            signed = verify_checkpoint(note, verifiers=[self.verifier_at(size)])
-            if heads_root_of(signed) != heads.root():
-                return None  # not the signed tree: leave the export its fallback
+        checkpoint's size, and stored only if its root is the one the checkpoint signed.
+        An export at the checkpoint while the tree is being written finds it incomplete
+        and builds the tree again (docs/store.md §6)."""
+        found = self.store.get_checkpoint()
+        if found is None:
+            return None
+        size, note = found
+        if self.store.heads_leaves(size, indexes=[0]):
+            return None  # stored already (or the tree is empty: nothing to read)
+        if self.size() != size:
+            return None  # grown past it: the heads now are not the checkpoint's
+        now, heads, involved = self._heads_at_once()
+        if now != size or not heads.streams:
+            return None
+        signed = verify_checkpoint(note, verifiers=[self.verifier_at(size)])
+        if heads_root_of(signed) != heads.root():
+            return None  # not the signed tree: leave the export its fallback
         self._store_heads_tree(size, heads, involved)
+        self._drop_trees_below(size)
         return size
 
     # -- checkpoints --------------------------------------------------------------------
     def issue_checkpoint(
         self, signer: Identity, *, cosign: Callable[[str, int], str] | None = None
     ) -> SignedCheckpoint:
-        """Sign and store a checkpoint of the log as it is now, as the operator.
+        """Sign and store a checkpoint of the log as it is now, as the operator; return the
+        latest stored checkpoint: this one, or one of the same size or larger that another
+        process stored meanwhile (then this one is not stored).
 
         Raises :class:`RuleViolation` (``not_operator``) if ``signer`` is not the
         operator's current key, and :class:`~ledger.rollback.RolledBack` if the store is
@@ -238,35 +265,45 @@ class TransparencyLog:
         The checkpoint is remembered as signed (:meth:`LedgerService.remember_signed`)
         before it is stored, so none is ever published without being remembered.
         ``cosign(note, previous size)``, if given, returns the note with witnesses'
-        cosignatures added (:mod:`ledger.witnessing`); it runs outside the log's
-        lock, and the cosigned note is the one stored.
+        cosignatures added (:mod:`ledger.witnessing`); the cosigned note is the one stored.
+
+        Appends go on while it runs: the size and the heads are read by one statement
+        (:meth:`_heads_at_once`), the tree is hashed outside any transaction and stored
+        in chunks of short transactions, and only then is the checkpoint stored, which
+        publishes the tree (an export never sees the checkpoint without its whole tree);
+        the trees of smaller checkpoints are deleted after it, in chunks too.
         """
-        with self.service.reading():  # one consistent moment: no append in between
+        with self.service.reading():  # the checks only: no append in between
             self.service.verify_not_rolled_back()
             if signer.public_key.raw != self.operator_key():
                 raise RuleViolation(
                     "not_operator", "only the operator's current key signs checkpoints"
                 )
-            size, heads, involved = self._heads_now()
-            previous = max((s for s in self.store.checkpoint_sizes() if s < size), default=0)
-            checkpoint = Checkpoint(
-                origin=self.origin,
-                size=size,
-                root_hash=root(size, self.store.get_node),
-                extensions=(
-                    HEADS_LINE + b64encode(heads.root()),
-                    TIME_LINE + utc_timestamp(),
-                    PREVIOUS_LINE + str(previous),
-                ),
-            )
-            note = sign_checkpoint(checkpoint, name=self.origin, signer=signer)
-            self.service.remember_signed(note, self.verifier())
-            if cosign is None:
-                stored = self.store.put_checkpoint(size, note)
+            origin = self.origin
+        size, heads, involved = self._heads_at_once()
+        previous = max((s for s in self.store.checkpoint_sizes() if s < size), default=0)
+        checkpoint = Checkpoint(
+            origin=origin,
+            size=size,
+            root_hash=root(size, self.store.get_node),
+            extensions=(
+                HEADS_LINE + b64encode(heads.root()),
+                TIME_LINE + utc_timestamp(),
+                PREVIOUS_LINE + str(previous),
+            ),
+        )
+        note = sign_checkpoint(checkpoint, name=origin, signer=signer)
+        self.service.remember_signed(note, self.verifier())
         if cosign is not None:
-            stored = self.store.put_checkpoint(size, cosign(note, previous))
-        self._store_heads_tree(size, heads, involved)
-        return SignedCheckpoint(verify_checkpoint(stored, verifiers=[self.verifier()]), stored)
+            note = cosign(note, previous)
+        latest = self.store.get_checkpoint()
+        if latest is None or latest[0] < size:  # else another process published it, or later
+            self._store_heads_tree(size, heads, involved)
+            latest = self.store.publish_checkpoint(size, note)
+        self._drop_trees_below(latest[0])
+        stored_size, stored = latest
+        cp = verify_checkpoint(stored, verifiers=[self.verifier_at(stored_size)])
+        return SignedCheckpoint(cp, stored)
 
     def checkpoint(self, size: int | None = None) -> SignedCheckpoint:
         """The stored checkpoint of ``size`` (latest if None); raise :class:`NotFound`."""

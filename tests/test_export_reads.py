@@ -26,7 +26,7 @@ from ledger.service import LedgerService
 from ledger.statement import Signer
 from ledger.store import Store, open_store
 from ledger.transparency import TransparencyLog
-from tests.support.heads_tree import tree_rows
+from tests.support.heads_tree import replace_tree, tree_rows
 from trackrecord.demo import MIN_PEOPLE, populate
 
 
@@ -158,10 +158,10 @@ def test_without_a_sound_stored_tree_an_export_builds_the_tree_again(
     assert note is not None
     trees = ([], []), (leaves, []), (wrong_leaf, nodes), (wrong_list, nodes), (leaves, wrong_node)
     for tree_leaves, tree_nodes in trees:
-        log.store.put_heads_tree(n, tree_leaves, tree_nodes)
+        replace_tree(log.store, n, tree_leaves, tree_nodes)
         assert export._from_tree(log, n, note[1], person) is None
         assert _bundles(log, people) == expected
-    log.store.put_heads_tree(n, leaves, nodes)
+    replace_tree(log.store, n, leaves, nodes)
     assert export._from_tree(log, n, note[1], person) is not None
 
 
@@ -177,7 +177,7 @@ def test_an_upgraded_ledgers_checkpoint_gets_its_heads_tree_stored(
     expected = _bundles(log, people)
     n, note = log.store.get_checkpoint(None) or (0, "")
     leaves = tree_rows(log).leaves
-    log.store.put_heads_tree(n, [], [])  # as an earlier version left it
+    replace_tree(log.store, n, [], [])  # as an earlier version left it
     person = people[0]
     assert export._from_tree(log, n, note, person) is None
     assert log.store_missing_heads_tree() == n
@@ -186,7 +186,7 @@ def test_an_upgraded_ledgers_checkpoint_gets_its_heads_tree_stored(
     assert _bundles(log, people) == expected
     assert log.store_missing_heads_tree() is None  # stored already: nothing to do
 
-    log.store.put_heads_tree(n, [], [])
+    replace_tree(log.store, n, [], [])
     claim = commands.claim_contribution(
         Signer(summary.identities[person], log.origin), person=person, title="after",
         skills=["python"], start="2026-02-01",

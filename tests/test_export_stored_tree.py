@@ -34,7 +34,7 @@ from ledger.statement import SignedStatement
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from tests.factories import World, random_statements, standard_world
-from tests.support.heads_tree import TreeRows, tree_rows
+from tests.support.heads_tree import TreeRows, replace_tree, tree_rows
 
 PATHS = ("tree", "rebuilt", "replay")
 
@@ -265,7 +265,7 @@ def _wrong_tree(url: str, seed: int, size: int, how: str, pick: int) -> None:
         genuine = {p: _export(log, p, n, "tree") for p in people}
         assert all(_uses_tree(log, p, n) for p in people)
         wrong, hit = _tampered(tree, older, how, random.Random(pick))
-        log.store.put_heads_tree(n, wrong.leaves, wrong.nodes)
+        replace_tree(log.store, n, wrong.leaves, wrong.nodes)
         root_nodes = set(proof_nodes(len(tree.leaves), []))
         for person in people:
             assert _export(log, person, n, "tree") == genuine[person], (how, person)
@@ -315,19 +315,24 @@ def test_each_head_proof_is_checked_against_the_entries_the_bundle_holds(
             assert _export(log, "alice", n, "tree") == genuine
 
 
-def test_an_older_checkpoints_tree_stored_late_leaves_the_latest_one(database_url: str) -> None:
-    """Two processes issuing checkpoints at once store their trees after signing, in either
-    order; the tree of the smaller checkpoint, stored last, no longer replaces the tree of
-    the latest one (whose every export would then build the tree again)."""
+def test_a_smaller_checkpoint_signed_late_is_not_published(database_url: str) -> None:
+    """Two processes issuing at once: the slower one read a smaller log and signs after the
+    larger checkpoint was published. Its checkpoint is not stored (a smaller one never
+    follows a larger one), it answers the latest one, and its tree rows, if any, are
+    deleted; the latest checkpoint keeps its tree."""
     with _ledger(database_url) as log:
         world = standard_world(log.service)
-        first = log.issue_checkpoint(world.operator.identity).size
-        older = tree_rows(log)
+        log.issue_checkpoint(world.operator.identity)
+        world.do(world.claim(world["alice"]))
+        slower = log._heads_at_once()  # the slower issuer's moment
         world.do(world.claim(world["alice"]))
         n = log.issue_checkpoint(world.operator.identity).size
-        log.store.put_heads_tree(first, older.leaves, older.nodes)  # the slower issuer's
-        assert log.store.heads_width(first) == 0
+        assert slower[0] == n - 1
+        sizes = log.store.checkpoint_sizes()
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(log, "_heads_at_once", lambda: slower)
+            assert log.issue_checkpoint(world.operator.identity).size == n
+        assert log.store.checkpoint_sizes() == sizes
+        assert log.store.heads_width(n - 1) == 0
         assert log.store.heads_width(n) == len(tree_rows(log).leaves)
         assert _uses_tree(log, "alice", n)
-        log.store.put_heads_tree(n, older.leaves, older.nodes)  # the same size: replaced
-        assert log.store.heads_width(n) == len(older.leaves)

@@ -14,9 +14,12 @@ class CheckpointTables:
 
     _recorder: LedgerRecorder
 
-    def put_checkpoint(self, size: int, note: str) -> str:
-        """Store a signed checkpoint note for ``size`` (first one wins); return the stored note."""
-        return str(self._recorder.insert_checkpoint(size, note))
+    def publish_checkpoint(self, size: int, note: str) -> tuple[int, str]:
+        """Store a signed checkpoint note for ``size`` unless a checkpoint of that size or a
+        larger one is stored already (by another process issuing at the same time: the
+        first one of a size wins, and a smaller one never follows a larger one); return the
+        latest stored checkpoint ``(size, note)``: this one if it was stored."""
+        return self._recorder.insert_latest_checkpoint(size, note)
 
     def get_checkpoint(self, size: int | None = None) -> tuple[int, str] | None:
         """Return ``(size, note)`` of the checkpoint of ``size``, or of the latest one."""
@@ -29,16 +32,22 @@ class CheckpointTables:
 
     # The heads tree of the latest checkpoint, stored when it is issued (which hashes the
     # whole tree anyway), so that an export reads the few leaves and nodes of its proofs
-    # and not every stream's head (ledger.export). Only the latest one is kept: a tree is
-    # a row per stream and about two per node. Nothing trusts it: an export checks what
-    # it reads against the signed checkpoint, and the audit recomputes the tree.
-    def put_heads_tree(
+    # and not every stream's head (ledger.export). It is written in bounded chunks before
+    # the checkpoint that publishes it, and the trees of smaller checkpoints are deleted
+    # after (ledger.transparency). Nothing trusts it: an export checks what it reads
+    # against the signed checkpoint, and the audit recomputes the tree.
+    def put_heads_rows(
         self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
     ) -> None:
-        """Store the heads tree of checkpoint ``size`` (its leaves and nodes ``(level,
-        index, hash)``) in place of the one stored before, unless that one is of a larger
-        checkpoint (two processes issuing at once: the later checkpoint's tree stays)."""
-        self._recorder.replace_heads_tree(size, leaves, nodes)
+        """Store rows of checkpoint ``size``'s heads tree (leaves, and nodes ``(level,
+        index, hash)``) in one transaction; rows already stored are kept (two processes
+        write the same tree for the same size)."""
+        self._recorder.insert_heads_rows(size, leaves, nodes)
+
+    def drop_heads_rows(self, below: int, *, limit: int) -> int:
+        """Delete up to ``limit`` leaves and ``limit`` nodes of the heads trees of sizes
+        below ``below`` in one transaction; return how many rows (0: none are left)."""
+        return int(self._recorder.delete_heads_rows(below, limit))
 
     def heads_leaves(
         self, size: int, *, streams: Iterable[str] = (), indexes: Iterable[int] = ()

@@ -309,6 +309,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         )
         return [(int(r["at"]), str(r["key"]), str(r["value"])) for r in rows]
 
+    def select_state_tables(self, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Every row ``(table, key, value)`` of the rule-state ``tables``, in one statement:
+        what one moment of the store holds."""
+        rows = self._query(
+            SQL("SELECT tbl, key, value FROM {schema}.{table} WHERE tbl = ANY(%s::text[])"),
+            (list(tables),),
+            self.state_table,
+        )
+        return [(str(r["tbl"]), str(r["key"]), str(r["value"])) for r in rows]
+
     def count_state(self, table: str) -> int:
         rows = self._query(
             SQL("SELECT count(*) AS n FROM {schema}.{table} WHERE tbl=%s"),
@@ -444,16 +454,25 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         )
         return int(rows[0]["n"])
 
-    def insert_checkpoint(self, size: int, note: str) -> str:
-        """Store ``note`` for ``size`` unless one exists; return the stored note."""
-        t = self.checkpoints_table
-        self._query(
-            SQL("INSERT INTO {schema}.{table} VALUES (%s, %s) ON CONFLICT (size) DO NOTHING"),
-            (size, note),
-            t,
-        )
-        rows = self._query(SQL("SELECT note FROM {schema}.{table} WHERE size=%s"), (size,), t)
-        return str(rows[0]["note"])
+    def insert_latest_checkpoint(self, size: int, note: str) -> tuple[int, str]:
+        """Store ``note`` for ``size`` unless a checkpoint of that size or a larger one is
+        stored; return the largest stored one as ``(size, note)``. Under a lock on the
+        table that publishers take in turn (readers pass): two processes never both
+        publish, nor a smaller checkpoint after a larger one."""
+        t = SQL("{schema}.{table}").format(schema=self.schema, table=self.checkpoints_table)
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(SQL("LOCK TABLE {t} IN SHARE ROW EXCLUSIVE MODE").format(t=t))
+            curs.execute(
+                SQL(
+                    "INSERT INTO {t} SELECT %s, %s WHERE NOT EXISTS "
+                    "(SELECT 1 FROM {t} WHERE size >= %s)"
+                ).format(t=t),
+                (size, note, size),
+            )
+            curs.execute(SQL("SELECT size, note FROM {t} ORDER BY size DESC LIMIT 1").format(t=t))
+            row = curs.fetchone()
+            assert row is not None  # this one, or the larger one that kept it out
+            return int(row["size"]), str(row["note"])
 
     def select_checkpoint(self, size: int | None) -> tuple[int, str] | None:
         """The checkpoint of ``size`` (the largest one if None), as ``(size, note)``."""
@@ -474,46 +493,45 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         )
         return [int(r["size"]) for r in rows]
 
-    def replace_heads_tree(
+    def insert_heads_rows(
         self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
     ) -> None:
-        """Store the heads tree of checkpoint ``size`` in place of any other one, unless
-        one of a larger checkpoint is stored (issued meanwhile by another process). Two
-        processes issuing at once take turns: the lock, else the later one's insert would
-        collide with the earlier one's rows it could not see to delete."""
+        """Store rows of checkpoint ``size``'s heads tree in one transaction; a row already
+        stored (the same tree written by another process) is kept."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            for table in (self.heads_leaves_table, self.heads_nodes_table):
-                curs.execute(
-                    SQL("LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE").format(
-                        schema=self.schema, table=table
-                    )
-                )
-            curs.execute(
-                SQL("SELECT 1 FROM {schema}.{table} WHERE size>%s LIMIT 1").format(
-                    schema=self.schema, table=self.heads_leaves_table
-                ),
-                (size,),
-            )
-            if curs.fetchone() is not None:
-                return
-            for table in (self.heads_leaves_table, self.heads_nodes_table):
-                curs.execute(
-                    SQL("DELETE FROM {schema}.{table}").format(schema=self.schema, table=table)
-                )
             curs.execute(
                 SQL(
                     "INSERT INTO {schema}.{table} SELECT %s, * FROM unnest(%s::bigint[], "
-                    "%s::text[], %s::bigint[], %s::text[], %s::text[])"
+                    "%s::text[], %s::bigint[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING"
                 ).format(schema=self.schema, table=self.heads_leaves_table),
                 (size, *([leaf[i] for leaf in leaves] for i in range(5))),
             )
             curs.execute(
                 SQL(
                     "INSERT INTO {schema}.{table} SELECT %s, * FROM unnest(%s::integer[], "
-                    "%s::bigint[], %s::bytea[])"
+                    "%s::bigint[], %s::bytea[]) ON CONFLICT DO NOTHING"
                 ).format(schema=self.schema, table=self.heads_nodes_table),
                 (size, *([node[i] for node in nodes] for i in range(3))),
             )
+
+    def delete_heads_rows(self, below: int, limit: int) -> int:
+        """Delete up to ``limit`` leaves and ``limit`` nodes of heads trees of sizes below
+        ``below``, in one transaction; return how many rows."""
+        deleted = 0
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            for table, key in (
+                (self.heads_leaves_table, SQL("size, idx")),
+                (self.heads_nodes_table, SQL("size, level, idx")),
+            ):
+                curs.execute(
+                    SQL(
+                        "DELETE FROM {schema}.{table} WHERE ({key}) IN "
+                        "(SELECT {key} FROM {schema}.{table} WHERE size < %s LIMIT %s)"
+                    ).format(schema=self.schema, table=table, key=key),
+                    (below, limit),
+                )
+                deleted += curs.rowcount
+        return deleted
 
     def select_heads_leaves(
         self, size: int, streams: Sequence[str], indexes: Sequence[int]

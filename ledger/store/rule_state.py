@@ -89,6 +89,8 @@ class StateReader(Protocol):
 
     def state_count(self, table: str) -> int: ...
 
+    def state_tables(self, tables: Sequence[str]) -> list[tuple[str, str, str]]: ...
+
     def get_node(self, level: int, index: int) -> bytes: ...
 
 
@@ -272,6 +274,18 @@ class StoredState(LedgerState):
         view.named = self.named
         view.caching = view.read_only = True
         return view
+
+    def tables_at_once(self, names: Sequence[str]) -> LedgerState:
+        """The tables ``names`` (and ``meta``) of the stored state as an in-memory
+        :class:`~ledger.state.LedgerState`, read by one statement: one moment of the store,
+        whose ``size`` is the log's size at that moment (appends write the state in the
+        transaction of their entries). For a reader that needs whole tables consistent
+        with each other and with the size (a checkpoint's heads tree), without holding a
+        lock or a transaction open while it computes; the other tables stay empty."""
+        state = LedgerState(origin=self.named)
+        for table, key, value in self.store.state_tables(["meta", *names]):
+            getattr(state, table)[decode_key(table, key)] = decode_value(table, value)
+        return state
 
     def writable(self) -> None:
         """Raise if this is a snapshot: a read-only view takes no changes."""

@@ -223,6 +223,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
         return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
 
+    def select_state_tables(self, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Every row ``(table, key, value)`` of the rule-state ``tables``, in one statement:
+        what one moment of the store holds."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT tbl, key, value FROM {self.state_table} "
+                f"WHERE tbl IN ({','.join('?' * len(tables))})",
+                tuple(tables),
+            )
+            return [(str(r[0]), str(r[1]), str(r[2])) for r in c.fetchall()]
+
     def select_state_range(
         self, table: str, after: tuple[int, str], limit: int
     ) -> list[tuple[int, str, str]]:
@@ -334,12 +345,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(f"SELECT COUNT(*) FROM {self.nodes_table} WHERE level=?", (level,))
             return int(c.fetchone()[0])
 
-    def insert_checkpoint(self, size: int, note: str) -> str:
-        """Store ``note`` for ``size`` unless one exists; return the stored note."""
+    def insert_latest_checkpoint(self, size: int, note: str) -> tuple[int, str]:
+        """Store ``note`` for ``size`` unless a checkpoint of that size or a larger one is
+        stored; return the largest stored one as ``(size, note)``. One statement decides,
+        under the write lock: two processes never both publish."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"INSERT OR IGNORE INTO {self.checkpoints_table} VALUES (?, ?)", (size, note))
-            c.execute(f"SELECT note FROM {self.checkpoints_table} WHERE size=?", (size,))
-            return str(c.fetchone()[0])
+            c.execute(
+                f"INSERT INTO {self.checkpoints_table} SELECT ?, ? WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {self.checkpoints_table} WHERE size >= ?)",
+                (size, note, size),
+            )
+            c.execute(f"SELECT size, note FROM {self.checkpoints_table} ORDER BY size DESC LIMIT 1")
+            row = c.fetchone()
+            return int(row[0]), str(row[1])
 
     def select_checkpoint(self, size: int | None) -> tuple[int, str] | None:
         """The checkpoint of ``size`` (the largest one if None), as ``(size, note)``."""
@@ -358,30 +376,38 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(f"SELECT size FROM {self.checkpoints_table} ORDER BY size")
             return [int(r[0]) for r in c.fetchall()]
 
-    def replace_heads_tree(
+    def insert_heads_rows(
         self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
     ) -> None:
-        """Store the heads tree of checkpoint ``size`` in place of any other one, unless
-        one of a larger checkpoint is stored (issued meanwhile by another process)."""
+        """Store rows of checkpoint ``size``'s heads tree in one transaction; a row already
+        stored (the same tree written by another process) is kept."""
         with self.datastore.transaction(commit=True) as c:
-            # a write first: the transaction holds the write lock from here on
-            c.execute(
-                f"DELETE FROM {self.heads_leaves_table} WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {self.heads_leaves_table} WHERE size>?)",
-                (size,),
-            )
-            c.execute(f"SELECT 1 FROM {self.heads_leaves_table} WHERE size>? LIMIT 1", (size,))
-            if c.fetchone() is not None:
-                return
-            c.execute(f"DELETE FROM {self.heads_nodes_table}")
             c.executemany(
-                f"INSERT INTO {self.heads_leaves_table} VALUES (?,?,?,?,?,?)",
+                f"INSERT OR IGNORE INTO {self.heads_leaves_table} VALUES (?,?,?,?,?,?)",
                 [(size, *leaf) for leaf in leaves],
             )
             c.executemany(
-                f"INSERT INTO {self.heads_nodes_table} VALUES (?,?,?,?)",
+                f"INSERT OR IGNORE INTO {self.heads_nodes_table} VALUES (?,?,?,?)",
                 [(size, *node) for node in nodes],
             )
+
+    def delete_heads_rows(self, below: int, limit: int) -> int:
+        """Delete up to ``limit`` leaves and ``limit`` nodes of heads trees of sizes below
+        ``below``, in one transaction; return how many rows."""
+        deleted = 0
+        with self.datastore.transaction(commit=True) as c:
+            for table, key in (
+                (self.heads_leaves_table, "size, idx"),
+                (self.heads_nodes_table, "size, level, idx"),
+            ):
+                c.execute(
+                    f"DELETE FROM {table} WHERE ({key}) IN "
+                    f"(SELECT {key} FROM {table} WHERE size < ? LIMIT ?)",
+                    (below, limit),
+                )
+                c.execute("SELECT changes()")
+                deleted += int(c.fetchone()[0])
+        return deleted
 
     def select_heads_leaves(
         self, size: int, streams: Sequence[str], indexes: Sequence[int]

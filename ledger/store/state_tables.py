@@ -34,6 +34,12 @@ class RuleStateTables:
                 return
             after = rows[-1][:2]
 
+    def state_tables(self, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Every row ``(table, key, value)`` of the rule-state ``tables``, read by one
+        statement: one moment of the store, however many rows (an append between two
+        reads of a range scan is not half seen)."""
+        return list(self._recorder.select_state_tables(list(tables)))
+
     def state_count(self, table: str) -> int:
         """How many rows a rule-state table holds."""
         return int(self._recorder.count_state(table))

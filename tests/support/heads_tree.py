@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from ledger.canonical import canonical_bytes
 from ledger.heads import INVOLVED_PREFIX, HeadsIndex, index_leaves, involvement
+from ledger.store import Store
 from ledger.store.recorder import HeadsLeafRow
 from ledger.transparency import TransparencyLog
 
-__all__ = ["TreeRows", "tree_rows"]
+__all__ = ["TreeRows", "replace_tree", "tree_rows"]
 
 
 @dataclass
@@ -31,3 +32,13 @@ def tree_rows(log: TransparencyLog) -> TreeRows:
         for i, s in enumerate(heads.streams)
     ]
     return TreeRows(leaves, heads.nodes())
+
+
+def replace_tree(
+    store: Store, size: int, leaves: list[HeadsLeafRow], nodes: list[tuple[int, int, bytes]]
+) -> None:
+    """Make ``leaves`` and ``nodes`` the only stored heads-tree rows, as checkpoint
+    ``size``'s (empty: no tree stored, as an earlier version left a checkpoint)."""
+    while store.drop_heads_rows(size + 1, limit=10_000):
+        pass
+    store.put_heads_rows(size, leaves, nodes)

@@ -213,7 +213,11 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     checkpoint_every: Annotated[
         float,
-        typer.Option(min=1.0, help="With --as OPERATOR: seconds between checkpoints."),
+        typer.Option(
+            min=1.0,
+            help="With --as OPERATOR: seconds between checkpoints while the log grows, at "
+            "least; and at least ten times as long as the last one took to issue.",
+        ),
     ] = 10.0,
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark the session cookie Secure (behind HTTPS).")
