@@ -119,6 +119,21 @@ def _append_while_held(log: TransparencyLog, world: World, hold: _Hold) -> int:
     return appended[0]
 
 
+def _issue_held(log: TransparencyLog, world: World, hold: _Hold) -> int:
+    """Issue a checkpoint on another thread, append while ``hold`` holds it, let it finish;
+    return its size, checked to be the log's size before the append (the moment the
+    issue read), not after it."""
+    size = log.size()
+    thread, issued = _issue_in_background(log, world)
+    assert _append_while_held(log, world, hold) == size
+    thread.join(_WAIT)
+    (signed,) = issued
+    if isinstance(signed, BaseException):
+        raise signed
+    assert signed.size == size
+    return size
+
+
 def test_an_append_completes_while_an_issue_is_held_between_two_tree_chunks(
     database_url: str, small_chunks: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -126,15 +141,10 @@ def test_an_append_completes_while_an_issue_is_held_between_two_tree_chunks(
     (to the same store, in the same process) completes meanwhile; the checkpoint is then
     published at the size it read, with its whole tree, and exports read it."""
     with _log(database_url) as (log, world):
-        size = log.size()
         hold = _Hold(at=2)
         monkeypatch.setattr(log.store, "put_heads_rows", hold.wrap(log.store.put_heads_rows))
-        thread, issued = _issue_in_background(log, world)
-        assert _append_while_held(log, world, hold) == size
-        thread.join(_WAIT)
+        size = _issue_held(log, world, hold)
         assert hold.calls > 2  # the tree took several chunks
-        (signed,) = issued
-        assert signed.size == size  # not the size after the append: the moment it read
         assert log.store.heads_width(size) == len(_leaves_at(log, size))
         assert _uses_tree(log, size)
         assert _bundles(log, size) == _rebuilt(log, size)
@@ -152,14 +162,9 @@ def test_an_append_completes_while_an_issue_hashes_the_heads_tree(
     while the issue is held in the middle of hashing them (earlier code hashed them under
     the service's lock, and every append of the process waited: 4-5 s at 10^6 entries)."""
     with _log(database_url) as (log, world):
-        size = log.size()
         hold = _Hold(at=3)
         monkeypatch.setattr(ledger.heads, "head_leaf_data", hold.wrap(ledger.heads.head_leaf_data))
-        thread, issued = _issue_in_background(log, world)
-        assert _append_while_held(log, world, hold) == size
-        thread.join(_WAIT)
-        (signed,) = issued
-        assert signed.size == size
+        _issue_held(log, world, hold)
 
 
 def test_a_checkpoint_interrupted_mid_tree_is_never_served_and_the_next_issue_succeeds(
