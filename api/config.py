@@ -16,6 +16,7 @@ from ledger.access import today_utc
 from ledger.credentials import DEFAULT_PUBLIC_URL
 from ledger.witness import Witness
 from ledger.witnessing import WitnessEndpoint
+from projections import RefreshIn
 
 from .notify import SmtpServer
 from .oidc import OidcProvider
@@ -92,6 +93,13 @@ class ApiConfig:
     #: streams kept decoded in memory, least recently read dropped first (also the bound
     #: of the profiles and assignment postings kept); docs/operations.md, "Memory"
     stream_cache_size: int = 2_000
+    #: where the reputation refresh runs: in a short-lived ``child`` process (its memory,
+    #: growing with the ratings, given back when it ends; docs/operations.md, "Memory")
+    #: or in the service's own ``process``
+    refresh_in: RefreshIn = "child"
+    #: seconds between reputation refreshes while entries come in (and at least ten times
+    #: as long as the last one took: projections.runner.REFRESH_SPACING)
+    refresh_every: float = 30.0
     #: read-model answers (portfolio, reputation, candidates) kept as JSON, least
     #: recently used dropped first; docs/operations.md, "Memory"
     answer_cache_size: int = 5_000

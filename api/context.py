@@ -82,7 +82,12 @@ class AppContext:
         self.answers = ResponseCache(size=cfg.answer_cache_size)
         self.profiles = Profiles(self.streams, size=kept)
         self.board = AssignmentBoard(self.ledger.service, self.positions, size=kept)
-        self.read_models = ReadModels(self.ledger.store, log_size=lambda: self.state().size)
+        self.read_models = ReadModels(
+            self.ledger.store,
+            log_size=lambda: self.state().size,
+            refresh_every=cfg.refresh_every,
+            refresh_in=cfg.refresh_in,
+        )
         if self.operator is not None:
             self.checkpointer = Checkpointer(
                 self.ledger.log,

@@ -8,7 +8,10 @@ the others wait and then find the entries applied. A background thread catches
 up while the service is idle and runs the reputation refresh (standing and
 score snapshots, used to rank matches) when it is due: after new entries, once the
 last refresh by any process is ``refresh_every`` seconds old and ten times as old as it
-took (:data:`projections.runner.REFRESH_SPACING`).
+took (:data:`projections.runner.REFRESH_SPACING`). The refresh runs in a short-lived
+child process by default (``refresh_in``, :mod:`projections.child`), so its memory and
+CPU are not the service's and the requests do not wait for the GIL meanwhile; a child
+that dies is logged, and the refresh tried again when it is next due.
 
 Cached answers (:meth:`api.context.AppContext.version`) are keyed on the log's size,
 read from the store, and on :attr:`ReadModels.generation`, which moves when this
@@ -28,7 +31,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from ledger.store import Store
-from projections import Projector, ProjectorBusy, open_projector
+from projections import Projector, ProjectorBusy, RefreshFailed, RefreshIn, open_projector
 
 __all__ = ["ReadModels"]
 
@@ -47,13 +50,16 @@ class ReadModels:
         interval: float = 1.0,
         refresh_every: float = 30.0,
         lock_wait: float = 10.0,
+        refresh_in: RefreshIn = "child",
     ) -> None:
         self.projector: Projector = open_projector(store)
+        self.projector.refresh_in = refresh_in
         # How long a request waits for another process's catch-up (a rebuild can hold it
         # for minutes) before it reads the rows committed so far.
         self.projector.lock_wait = lock_wait
         self._log_size = log_size
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()  # one refresh at a time in this process
         self._applied_size = -1
         self._stop = threading.Event()
         self._interval = interval
@@ -92,10 +98,15 @@ class ReadModels:
 
     def refresh(self, names: Iterable[str] | None = None) -> None:
         """Recompute reputation standing and score snapshots (of the read models ``names``,
-        or all)."""
-        with self._lock:
+        or all); raises :class:`~projections.RefreshFailed` if the refresh child died.
+
+        Not under the catch-up lock: a request that applies new entries meanwhile does not
+        wait for the refresh (which reads in a snapshot and writes only its own tables)."""
+        with self._refreshing:
             self.projector.refresh(names)
-            self._refreshed = self.projector.refreshed()
+            mark = self.projector.refreshed()
+        with self._lock:
+            self._refreshed = mark
             self.generation += 1
 
     def notice_refresh(self) -> None:
@@ -141,7 +152,10 @@ class ReadModels:
         self.catch_up()
         self._refresh_from = time.monotonic() + self._refresh_every
         if any(mark is None for mark in self.projector.refreshed().values()):
-            self.refresh()
+            try:
+                self.refresh()
+            except RefreshFailed as exc:  # serve without snapshots; tried again when due
+                _LOG.error("%s; tried again when due", exc)
         else:
             self.notice_refresh()
         self._thread = threading.Thread(target=self._follow, name="read-models", daemon=True)
@@ -160,6 +174,8 @@ class ReadModels:
                     self.refresh(due)
                 else:
                     self.notice_refresh()
+            except RefreshFailed as exc:
+                _LOG.error("%s; the read models keep their last refresh until the next", exc)
             except Exception:  # keep following; a request meets the same error and reports it
                 _LOG.exception("catching up the read models failed")
 

@@ -9,6 +9,7 @@ wires them to a store; :class:`Projector` catches up, rebuilds and follows.
 
 from .access import DEFAULT_VISIBILITY, OPT_IN_PART, visible_parts
 from .base import ReadModel
+from .child import REFRESH_IN, RefreshFailed, RefreshIn
 from .db import create_read_model_engine, sqlalchemy_url, writing
 from .entries import AcceptedEntry, EntryReader
 from .errors import ProjectionError, ProjectorBusy, TrackingConflict, UnknownReadModel
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_VISIBILITY",
     "OPT_IN_PART",
     "READ_MODEL_NAMES",
+    "REFRESH_IN",
     "AcceptedEntry",
     "CatchUp",
     "EntryReader",
@@ -27,6 +29,8 @@ __all__ = [
     "Projector",
     "ProjectorBusy",
     "ReadModel",
+    "RefreshFailed",
+    "RefreshIn",
     "Refreshable",
     "SqlTrackingRecorder",
     "TrackingConflict",

@@ -41,6 +41,7 @@ from ledger.store.base import SCHEMA_LOCK
 
 from .base import ReadModel
 from .batch import WriteBatch
+from .child import CHILD_TIMEOUT, RefreshFailed, RefreshIn, child_unavailable, refresh_in_child
 from .db import CATCH_UP_LOCK, exclusive, writing, xact_lock
 from .entries import AcceptedEntry, EntryReader, ImportedBundles
 from .erasure import PURGED, compact
@@ -115,8 +116,14 @@ class Projector:
         batch_size: int = 2000,
         clock: Callable[[], int] | None = None,
         lock_wait: float = 30.0,
+        refresh_in: RefreshIn = "process",
     ) -> None:
         self.log = log
+        #: where :meth:`refresh` runs the refresh steps: in a short-lived ``child`` process
+        #: (:mod:`projections.child`; a long-running process's choice) or in this ``process``
+        self.refresh_in: RefreshIn = refresh_in
+        #: seconds a refresh child may run before it is killed
+        self.refresh_timeout = CHILD_TIMEOUT
         self.lock_wait = lock_wait
         self.engine = engine
         self.models = {m.name: m for m in models}
@@ -127,6 +134,9 @@ class Projector:
         self._imports_seen: dict[str, tuple[object, ...]] = {}
         #: how long the last refresh step of each read model took here (seconds)
         self._took: dict[str, float] = {}
+        #: per read model, the Unix time of its last failed refresh here and how long the
+        #: attempt ran (seconds), until one succeeds: spaced like a refresh that ran
+        self._failed: dict[str, tuple[int, float]] = {}
         #: what :meth:`setup` did to the schema revision (None before it ran)
         self.schema_change: SchemaChange | None = None
 
@@ -189,7 +199,9 @@ class Projector:
         per ``every`` seconds between them (less often once a refresh takes more than a
         tenth of that), and not at all while no entry comes in; a service that starts does
         not recompute what is already stored. Each step by its own spacing: a quick one that
-        is due does not make a slow one run with it."""
+        is due does not make a slow one run with it. A refresh that failed here (a killed
+        refresh child, :class:`~projections.child.RefreshFailed`) is tried again under the
+        same spacing, counted from the failed attempt and its duration."""
         now = self._clock() if at is None else at
         marks = self.refreshed()
         positions = self.positions(marks)
@@ -197,13 +209,20 @@ class Projector:
         imports = self.log.imports_stamp()
         for name in marks:  # what the stored refresh counted, as far as we know
             self._imports_seen.setdefault(name, imports)
+        failed = self._failed
         return [
             name
             for name, mark in marks.items()
-            if mark is None
-            or (
-                (mark[0] < positions[name] or imports != self._imports_seen[name])
-                and now - mark[1] >= max(every, REFRESH_SPACING * took.get(name, 0.0))
+            if (
+                name not in failed
+                or now - failed[name][0] >= max(every, REFRESH_SPACING * failed[name][1])
+            )
+            and (
+                mark is None
+                or (
+                    (mark[0] < positions[name] or imports != self._imports_seen[name])
+                    and now - mark[1] >= max(every, REFRESH_SPACING * took.get(name, 0.0))
+                )
             )
         ]
 
@@ -372,25 +391,67 @@ class Projector:
         model.create_tables(conn)
         model.view.reset(conn, position=0)
 
-    def refresh(self, names: Iterable[str] | None = None, *, at: int | None = None) -> None:
+    def refresh(
+        self, names: Iterable[str] | None = None, *, at: int | None = None
+    ) -> dict[str, float]:
         """Run the refresh step of the read models that have one, as of Unix time ``at``:
         one cycle, which reads the imported records once and hands them to every step;
-        then give the memory it freed back to the operating system (:func:`trim_heap`)."""
+        then give the memory it freed back to the operating system (:func:`trim_heap`).
+        Returns how long each step took (seconds, by read model).
+
+        With :attr:`refresh_in` ``"child"`` the cycle runs in a short-lived child process
+        (:func:`~projections.child.refresh_in_child`) that does exactly this in process,
+        while this one waits without holding the GIL; raises
+        :class:`~projections.child.RefreshFailed` if the child died, and the steps are
+        then tried again when due (:meth:`due_refreshes`). Where a child cannot open the
+        database (an in-memory SQLite database, a service key handed over in memory:
+        :func:`~projections.child.child_unavailable`), the cycle runs in process.
+        """
         moment = self._clock() if at is None else at
         stamp = self.log.imports_stamp()
         steps = [m for m in self.select(names) if isinstance(m, Refreshable)]
+        seen = dict(self._imports_seen)
         self._imports_seen.update((m.name, stamp) for m in steps)
         if not steps:
-            return
+            return {}
+        if self.refresh_in == "child":
+            unavailable = child_unavailable(self.log.store)
+            if unavailable is None:
+                return self._refresh_in_child([m.name for m in steps], moment, seen)
+            _LOG.debug("refreshing in process: %s", unavailable)
+        _LOG.info("refreshing %s in process", ", ".join(m.name for m in steps))
         imports = self.log.imported_bundles()
         self.log.row_key_ready()  # before any write transaction: the steps MAC their record
+        took: dict[str, float] = {}
         with _gc_paused():
             for model in steps:
                 started = time.monotonic()
                 model.refresh(self.engine, at=moment, log=self.log, imports=imports)
-                took = self._took[model.name] = time.monotonic() - started
-                self._record_refresh_seconds(model.name, took)
+                took[model.name] = self._took[model.name] = time.monotonic() - started
+                self._record_refresh_seconds(model.name, took[model.name])
         trim_heap()
+        _LOG.info("refreshed %s in process: %.1f s", ", ".join(took), sum(took.values()))
+        return took
+
+    def _refresh_in_child(
+        self, names: list[str], moment: int, seen: dict[str, tuple[object, ...]]
+    ) -> dict[str, float]:
+        """:meth:`refresh` of ``names`` in a child process; on a failure, forget that this
+        refresh saw the imports (``seen``: what was seen before) and space the next try."""
+        try:
+            done = refresh_in_child(self.log.store, names, at=moment, timeout=self.refresh_timeout)
+        except RefreshFailed as exc:
+            for name in names:  # not counted: due again, after the spacing
+                self._failed[name] = (moment, exc.seconds)
+                if name in seen:
+                    self._imports_seen[name] = seen[name]
+                else:
+                    self._imports_seen.pop(name, None)
+            raise
+        for name in names:
+            self._failed.pop(name, None)
+        self._took.update(done.took)
+        return done.took
 
     # -- following ----------------------------------------------------------------------
     def follow(
@@ -408,7 +469,9 @@ class Projector:
         the last one took), and when the follower stops. A busy or
         briefly unreachable database (``OperationalError``) or a lost race
         (:class:`TrackingConflict`) is retried after ``interval``; the error is
-        raised once it happened ``_FOLLOW_RETRIES`` times in a row.
+        raised once it happened ``_FOLLOW_RETRIES`` times in a row. A refresh child that
+        died (:class:`~projections.child.RefreshFailed`) is logged and the refresh tried
+        again after the same spacing, counted from the failed attempt.
         """
         last_refresh = time.monotonic()
         pending = False
@@ -430,10 +493,15 @@ class Projector:
                 pending = True
                 if on_catch_up is not None:
                     on_catch_up(result)
-            spacing = max(refresh_every, REFRESH_SPACING * max(self._took.values(), default=0))
+            took = [*self._took.values(), *(f[1] for f in self._failed.values())]
+            spacing = max(refresh_every, REFRESH_SPACING * max(took, default=0))
             if pending and time.monotonic() - last_refresh >= spacing:
-                self.refresh()
-                last_refresh, pending = time.monotonic(), False
+                try:
+                    self.refresh()
+                    pending = False
+                except RefreshFailed as exc:  # tried again after the spacing, from now
+                    _LOG.error("%s; the read models keep their last refresh", exc)
+                last_refresh = time.monotonic()
             if not result.applied:
                 stop.wait(interval)
         if pending:

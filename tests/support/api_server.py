@@ -66,6 +66,9 @@ UNLIMITED = ApiConfig(
     challenge_limit=Bucket(0, 0),
     refusal_limit=Bucket(0, 0),
     default_origin=TEST_ORIGIN,  # the name the tests' statements are signed for
+    # a refresh child costs a Python start (about 1 s of CPU) per refresh, and each service
+    # on a fresh ledger refreshes at its start: tests/test_refresh_child.py covers the child
+    refresh_in="process",
 )
 
 

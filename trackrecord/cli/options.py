@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -16,6 +16,7 @@ __all__ = [
     "Grade",
     "Hours",
     "JsonFlag",
+    "RefreshInOption",
     "Skills",
     "confirm",
     "env_option",
@@ -42,6 +43,16 @@ Grade = Annotated[
     ),
 ]
 Hours = Annotated[int, typer.Option("--hours", min=1, max=40, help="Hours per week (1-40).")]
+RefreshInOption = Annotated[
+    # projections.REFRESH_IN, spelt out: a command that does not refresh loads no read model
+    Literal["child", "process"],
+    typer.Option(
+        "--refresh-in",
+        envvar="TRACKRECORD_REFRESH_IN",
+        help="Run the reputation refresh in a short-lived child process (its memory given "
+        "back when it ends) or in this process.",
+    ),
+]
 
 _MIN_PREFIX = 4
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from .context import CliContext, cli_context
 from .errors import CliError, ExitCode
-from .options import JsonFlag
+from .options import JsonFlag, RefreshInOption
 from .output import print_json
 
 if TYPE_CHECKING:  # imported when a command runs: every other command starts faster
@@ -111,6 +111,7 @@ def follow(
     refresh_every: Annotated[
         float, typer.Option(min=0.0, help="Seconds between reputation refreshes.")
     ] = 30.0,
+    refresh_in: RefreshInOption = "child",
     stop_after: Annotated[
         float | None,
         typer.Option(min=0.0, help="Stop after this many seconds (default: run until stopped)."),
@@ -124,6 +125,7 @@ def follow(
     cli = cli_context(ctx)
     stop = threading.Event()
     with _projector(cli, batch_size=2000) as projector, _stop_on_signals(stop):
+        projector.refresh_in = refresh_in
         timer = threading.Timer(stop_after, stop.set) if stop_after is not None else None
         if timer is not None:
             timer.daemon = True

@@ -34,7 +34,7 @@ from ..settings import ACTING_ENV, DATABASE_URL_ENV, KEYS_ENV, PASSPHRASE_ENV, S
 from .context import cli_context
 from .errors import CliError
 from .keyfiles import get_passphrase, load_identity
-from .options import env_option, file_option
+from .options import RefreshInOption, env_option, file_option
 from .witness_cmds import WitnessEndpoints, endpoints, open_witness
 
 if TYPE_CHECKING:  # the web stack is imported when ``serve`` runs, not for every command
@@ -57,6 +57,8 @@ _WORKER_OPTIONS = (
     "stream_cache_size",
     "answer_cache_size",
     "public_url",
+    "refresh_in",
+    "refresh_every",
 )
 
 app = typer.Typer(help="The HTTP service and web pages.")
@@ -257,6 +259,15 @@ def serve_command(
             min=0, help="Read-model answers each service process keeps (portfolios, ...)."
         ),
     ] = 5_000,
+    refresh_in: RefreshInOption = "child",
+    refresh_every: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds between reputation refreshes while entries come in (at least ten "
+            "times as long as the last one took).",
+        ),
+    ] = 30.0,
     witness: WitnessEndpoints = None,
     witness_key: Annotated[
         Path | None,
@@ -383,6 +394,8 @@ def serve_command(
         ready_max_lag=ready_max_lag,
         stream_cache_size=stream_cache,
         answer_cache_size=answer_cache,
+        refresh_in=refresh_in,
+        refresh_every=refresh_every,
         witness=open_witness(witness_key, witness_log or [], witness_state),
         witnesses=endpoints(witness),
         oidc=oidc_provider(
