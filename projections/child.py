@@ -126,7 +126,7 @@ def refresh_in_child(
     Raises :class:`RefreshFailed` if the child was killed or exited with an error.
     """
     assert store.service_key_file is not None, child_unavailable(store)
-    env = {**os.environ, SERVICE_KEY_ENV: str(store.service_key_file)}
+    env = {**os.environ, SERVICE_KEY_ENV: str(Path(store.service_key_file).absolute())}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
     spec = json.dumps({"url": store.url, "names": names, "at": at}).encode()
     started = time.monotonic()

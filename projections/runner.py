@@ -505,7 +505,10 @@ class Projector:
             if not result.applied:
                 stop.wait(interval)
         if pending:
-            self.refresh()
+            try:
+                self.refresh()
+            except RefreshFailed as exc:  # the next follower's refresh counts the entries
+                _LOG.error("%s; the read models keep their last refresh", exc)
 
     def wait(self, position: int, *, timeout: float = 5.0) -> None:
         """Block until every read model has applied ``position``; raise ``TimeoutError``."""

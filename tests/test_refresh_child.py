@@ -30,6 +30,7 @@ from typing import Any, get_args
 
 import httpx
 import psycopg
+import pytest
 from sqlalchemy import Engine, select
 
 from projections import REFRESH_IN, EntryReader, RefreshFailed
@@ -294,3 +295,35 @@ def test_refreshes_in_process_where_a_child_cannot_open_the_database(
         # no child ran (one reaped would count here)
         assert resource.getrusage(resource.RUSAGE_CHILDREN) == children
         verify_read_models(EntryReader(env.store), env.engine)
+
+
+def test_a_child_past_its_timeout_is_killed_and_the_refresh_fails(database_url: str) -> None:
+    with ledger_env(database_url) as env:
+        env.append(_statements(30))
+        env.projector.catch_up()
+        env.projector.refresh(at=AT)
+        before = _served(env.engine)
+        env.projector.refresh_in = "child"
+        env.projector.refresh_timeout = 0.5
+        with _writes_held(database_url), pytest.raises(RefreshFailed, match="timeout of 0 s"):
+            env.projector.refresh(["reputation"], at=AT + 60)
+        assert _children(os.getpid()) == []
+        assert _served(env.engine) == before
+
+
+def test_a_child_that_fails_is_a_failed_refresh_with_its_log(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A child that cannot open the ledger (another service key than the ledger's) exits
+    with an error: the refresh fails, naming it."""
+    with ledger_env(database_url) as env:
+        env.append(_statements(30))
+        env.projector.catch_up()
+        other = tmp_path / "other.key"
+        other.write_bytes(os.urandom(32))
+        env.projector.refresh_in = "child"
+        env.store.service_key_file = other
+        failed = r"(?s)exited with status 1; its log ends: .*does not belong to this ledger"
+        with pytest.raises(RefreshFailed, match=failed):
+            env.projector.refresh(at=AT)
+        assert _served(env.engine)["mark"] == []  # never refreshed
