@@ -28,7 +28,8 @@ import threading
 import time
 
 from keys import Identity
-from ledger.errors import NotFound
+from ledger.checkpoint import note_signatures, parse_checkpoint_body
+from ledger.errors import LedgerError, NotFound
 from ledger.transparency import SignedCheckpoint, TransparencyLog
 from ledger.witnessing import Cosigners
 
@@ -80,14 +81,23 @@ class Checkpointer:
     def round(self) -> SignedCheckpoint | None:
         """One round of the background thread: :meth:`ensure_fresh` if a checkpoint is due
         (:func:`checkpoint_due`: the latest one, by any process, is old enough)."""
-        latest = self.log.store.get_checkpoint()
-        age = None
-        if latest is not None:
-            signed = self.log.checkpoint(latest[0]).signed_at
-            age = None if signed is None else (dt.datetime.now(dt.UTC) - signed).total_seconds()
-        if not checkpoint_due(age=age, interval=self.interval, took=self.took):
+        if not checkpoint_due(age=self._latest_age(), interval=self.interval, took=self.took):
             return None
         return self.ensure_fresh()
+
+    def _latest_age(self) -> float | None:
+        """Seconds since the latest stored checkpoint was signed (its ``trackrecord-time``
+        line, read without checking its signature: it only spaces the rounds); None if
+        there is none, or it says no time."""
+        latest = self.log.store.get_checkpoint()
+        if latest is None:
+            return None
+        try:
+            text, _ = note_signatures(latest[1])
+            signed = SignedCheckpoint(parse_checkpoint_body(text), latest[1]).signed_at
+        except (LedgerError, ValueError):  # not one this service signed: none due to wait for
+            return None
+        return None if signed is None else (dt.datetime.now(dt.UTC) - signed).total_seconds()
 
     def ensure_fresh(self) -> SignedCheckpoint | None:
         """Sign a checkpoint of the whole log if the latest one is smaller; return it.

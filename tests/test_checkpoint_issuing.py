@@ -19,7 +19,7 @@ import pytest
 
 import ledger.heads
 import ledger.transparency
-from api.checkpointer import CHECKPOINT_SPACING, checkpoint_due
+from api.checkpointer import CHECKPOINT_SPACING, Checkpointer, checkpoint_due
 from ledger import export
 from ledger.bundle import dump_bundle
 from ledger.export import export_bundle
@@ -235,3 +235,23 @@ def test_a_round_signs_once_the_latest_checkpoint_is_ten_times_as_old_as_issuing
 ) -> None:
     assert CHECKPOINT_SPACING == 10.0
     assert checkpoint_due(age=age, interval=10.0, took=took) is due
+
+
+def test_a_round_waits_for_the_spacing_after_the_latest_checkpoint(database_url: str) -> None:
+    """The checkpointer's round signs only once the latest stored checkpoint (by any
+    process) is old enough: a checkpoint just signed, the log grown since, an hour's
+    interval or a costly last issue: nothing; neither due: a new checkpoint."""
+    with _log(database_url) as (log, world):
+        first = log.issue_checkpoint(world.operator.identity).size
+        world.do(world.claim(world["bob"], title="after the first checkpoint"))
+        hourly = Checkpointer(log, world.operator.identity, origin=log.origin, interval=3600.0)
+        assert hourly.round() is None
+        costly = Checkpointer(log, world.operator.identity, origin=log.origin, interval=0.0)
+        costly.took = 3600.0
+        assert costly.round() is None
+        assert log.store.checkpoint_sizes()[-1] == first
+        due = Checkpointer(log, world.operator.identity, origin=log.origin, interval=0.0)
+        signed = due.round()
+        assert signed is not None
+        assert signed.size == first + 1
+        assert due.took > 0
