@@ -118,6 +118,12 @@ class Checkpointer:
             began = time.perf_counter()
             signed = self.log.issue_checkpoint(self.operator, cosign=self.cosigners)
             self.took = time.perf_counter() - began
+            _LOG.info(
+                "signed checkpoint %d in %.2f s; the next one no sooner than %.0f s after it",
+                signed.size,
+                self.took,
+                max(self.interval, CHECKPOINT_SPACING * self.took),
+            )
             return signed
 
     def start(self) -> None:

@@ -1045,7 +1045,8 @@ def measure(
         rows.append(Row(f"(c) service RSS after {args.reads} reads", n, backend, rss1,
                         "MiB", ref_b[2] if ref_b else None))  # fmt: skip
     if figures & {"d", "e"}:
-        _say(f"{backend} {size}: (d) uncached reads under load, (e) signed writes")
+        what = {"d": "(d) uncached reads under load", "e": "(e) signed writes"}
+        _say(f"{backend} {size}: " + ", ".join(what[f] for f in sorted(figures & {"d", "e"})))
         load, rss = service_load(here, mine, args.port, args, work)
         # (d) on the reference too, in the same run: what a change to the reads did
         ref_load = _reference(
