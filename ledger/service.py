@@ -47,7 +47,13 @@ from .rules import apply_entry
 from .state import LedgerState
 from .statement import SignedStatement, check_origin, signatures_that_verify, utc_timestamp
 from .store import Store
-from .store.rule_state import RULE_STATE_VERSION, VERSION_KEY, StoredState, position_row
+from .store.rule_state import (
+    FOLLOWS_KEYS,
+    RULE_STATE_VERSION,
+    VERSION_KEY,
+    StoredState,
+    position_row,
+)
 
 __all__ = [
     "MAX_BATCH",
@@ -259,6 +265,17 @@ class LedgerService:
             None if progress is None else UpgradeProgress(folded=progress)
         )[1]
 
+    def _caught_up(self) -> int | None:
+        """:meth:`catch_up`; return the store's highest position as read by the same query
+        when nothing was behind (else None: ask the store again), for the rollback check
+        (:meth:`_verify_not_rolled_back`) of an append."""
+        if self._settled:
+            position = self._progress()
+            if position is not None:
+                return position
+        self.bring_up_to_date()
+        return None
+
     def bring_up_to_date(self, progress: UpgradeProgress | None = None) -> tuple[int, int]:
         """:meth:`catch_up` under the lock, the checks done once (the state's version, the
         erasures a process left half-way, the positions index, the fold), telling
@@ -272,17 +289,22 @@ class LedgerService:
 
     def _behind_now(self) -> bool:
         """True if the log holds an entry the stored rule state or the positions index does
-        not follow: reads only (the readers' state, two Merkle probes), safe without the
-        lock. An append commits its entries with both, so it never makes this true."""
-        size, position = self._readers.follows()
+        not follow: one read (:meth:`_progress`), safe without the lock. An append commits
+        its entries with both, so it never makes this true."""
+        return self._progress() is None
+
+    def _progress(self) -> int | None:
+        """The store's highest notification position if the stored rule state and the
+        positions index follow the whole log, else None: one query
+        (:meth:`~ledger.store.Store.progress`) reads the state's size, position and version,
+        the log's size, the positions indexed and the highest position at one moment (it
+        was five queries, each its own transaction: issue 13)."""
+        progress = self.store.progress(FOLLOWS_KEYS)
+        size, position = self._readers.followed(progress.values)
         self._saw(position)
-        for probe in (size, self.store.indexed_size()):
-            try:
-                self.store.get_node(0, probe)
-            except KeyError:
-                continue
-            return True
-        return False
+        if progress.log_size > size or progress.log_size > progress.indexed_size:
+            return None
+        return progress.max_position
 
     def _saw(self, position: int) -> None:
         """Remember ``position`` as seen if it is the highest yet (for the rollback check)."""
@@ -398,7 +420,11 @@ class LedgerService:
         when the file changed or the service started.
         """
         with self._lock:
-            store_position = self.store.max_position()
+            self._verify_not_rolled_back(self.store.max_position())
+
+    def _verify_not_rolled_back(self, store_position: int) -> None:
+        """:meth:`verify_not_rolled_back` with the store's highest position read already."""
+        with self._lock:
             if store_position < self._position:
                 self._node_cache.clear()
                 raise RolledBack(
@@ -503,12 +529,11 @@ class LedgerService:
             )
         with self._lock:
             state = self._batch
-            if state.origin is None:
-                self.state.named = None
-                self._named_by_store()  # named by another process since we looked?
             for _ in range(_MAX_ATTEMPTS):
-                self.catch_up()
-                self.verify_not_rolled_back()
+                position = self._caught_up()
+                self._verify_not_rolled_back(
+                    self.store.max_position() if position is None else position
+                )
                 state.begin()
                 try:
                     try:
@@ -534,7 +559,7 @@ class LedgerService:
     def _prefetch(self, batch: Sequence[SignedStatement]) -> None:
         """Read, in three queries, the state rows the rules consult for most statements."""
         state = self._batch
-        wanted: list[tuple[str, Hashable]] = [("meta", "size"), ("meta", "operator")]
+        wanted: list[tuple[str, Hashable]] = [("meta", key) for key in _META_KEYS]
         for signed in batch:
             s = signed.statement
             wanted += [
@@ -545,6 +570,7 @@ class LedgerService:
             contribution = _contribution_named(s.body)
             if contribution is not None:
                 wanted.append(("contributions", contribution))
+            wanted += _named_rows(s.body)
         for signed in batch:  # the key a registration or rotation brings (rule key_reused)
             new_key = _new_key_id(signed.statement.body)
             if new_key is not None:
@@ -554,6 +580,7 @@ class LedgerService:
         persons = {k.person for k in signers.values() if k}
         wanted = [(table, p) for p in persons for table in ("people", "erased", "departures")]
         wanted += _evidence_rows(batch, state, signers)
+        wanted += _access_and_assignment_rows(batch, state, signers)
         state.prefetch(wanted)
 
     def _preverify(
@@ -585,6 +612,9 @@ class LedgerService:
     ) -> list[AppendResult]:
         state = self._batch
         self._prefetch(batch)
+        if state.origin is None:  # read ahead with the batch's rows (_META_KEYS)
+            self.state.named = None
+            self._named_by_store()  # named by another process since we looked?
         first = state.size
         recorded_at = self._clock()
         checking, futures = self._preverify(batch) if parallel else (set(), [])
@@ -689,6 +719,71 @@ def _evidence_rows(
             person = reviewer.get("person") if isinstance(reviewer, Mapping) else None
             if isinstance(person, str):
                 wanted.append(("reviewers", (named, person)))
+    return wanted
+
+
+# The meta rows the rules read (ledger.state.LedgerState.size, operator, origin; the
+# rules' "bound_from" and "rules"): read ahead with the batch's other rows. Each was one
+# query more per append when missed, three on PostgreSQL (issue 13).
+_META_KEYS = ("size", "operator", "origin", "bound_from", "rules")
+
+
+def _named_rows(body: Mapping[str, Any]) -> list[tuple[str, Hashable]]:
+    """The rows named by a statement body's own fields that the rules look up (an access
+    grant's viewer, the request it answers, the grant revoked, an assignee): read ahead
+    in the batch's first query."""
+    wanted: list[tuple[str, Hashable]] = []
+    for field, tables in _NAMED_ROWS.items():
+        value = body.get(field)
+        if isinstance(value, str):
+            wanted += [(table, value) for table in tables]
+    return wanted
+
+
+_NAMED_ROWS: dict[str, tuple[str, ...]] = {
+    "viewer": ("people", "erased", "departures"),  # AccessGranted
+    "assignee": ("people", "erased", "departures"),  # AssignmentAssigned, -Completed
+    "request": ("access_requests",),  # AccessGranted, AccessRefused
+    "grant": ("access_grants",),  # AccessRevoked
+}
+
+
+def _access_and_assignment_rows(
+    batch: Sequence[SignedStatement], state: LedgerState, signers: Mapping[str, Any]
+) -> list[tuple[str, Hashable]]:
+    """The rows an access statement and a completed or assigned assignment consult
+    (rules.access, rules.assignments) that are keyed by what the first query read: the
+    owner's visibility, the viewer's open request and active grant for the part, the
+    grant a revocation ends, the pair of owner and assignee, the assignee's new coworkers.
+    Only what to read ahead: a row missed here is read when the rule asks for it."""
+    wanted: list[tuple[str, Hashable]] = []
+    for signed in batch:
+        s, key = signed.statement, signers[signed.statement.author]
+        body = s.body
+        part = body.get("part")
+        if s.type in ("AccessRequested", "AccessGranted") and isinstance(part, str):
+            viewer = body.get("viewer") if s.type == "AccessGranted" else key and key.person
+            if isinstance(viewer, str):
+                access = (s.subject, viewer, part)
+                wanted += [
+                    ("visibility", (s.subject, part)),
+                    ("open_requests", access),
+                    ("active_grants", access),
+                ]
+        elif s.type == "AccessRevoked" and isinstance(body.get("grant"), str):
+            grant = state.access_grants.get(body["grant"])
+            if grant is not None:
+                wanted.append(("active_grants", (grant.owner, grant.viewer, grant.part)))
+        elif s.type in ("AssignmentAssigned", "AssignmentCompleted") and key is not None:
+            assignee = body.get("assignee")
+            if not isinstance(assignee, str):
+                continue
+            # only its owner assigns or completes an assignment, which may be posted in
+            # this same batch (not read yet): the owner is the signer
+            wanted.append(("completed_for", (key.person, assignee)))
+            assignment = state.assignments.get(s.subject)
+            others = () if assignment is None else assignment.assignees
+            wanted += [("coworkers", tuple(sorted((assignee, other)))) for other in others]
     return wanted
 
 

@@ -100,6 +100,10 @@ class LedgerRecorder(DataKeyTable, Protocol):
 
     def count_state(self, table: str) -> int: ...
 
+    def select_progress(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], str], int, int, int]: ...
+
     def reset_state(self, version: int) -> int | None: ...
 
     # -- checkpoints and metadata -----------------------------------------------------------

@@ -247,6 +247,25 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
             return [(int(r[0]), str(r[1]), str(r[2])) for r in c.fetchall()]
 
+    def select_progress(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], str], int, int, int]:
+        """The rule-state values of ``keys`` (absent ones left out), the number of leaves
+        of the Merkle tree (the log's size), of indexed positions, and the highest
+        notification position, read in one transaction (one moment)."""
+        with self.datastore.transaction(commit=False) as c:
+            rows = _rows_of_pairs(
+                c, "r.tbl, r.key, r.value", self.state_table, ("tbl", "key"), keys
+            )
+            c.execute(
+                f"SELECT coalesce((SELECT max(idx) FROM {self.nodes_table} WHERE level = 0) "
+                f"+ 1, 0), coalesce((SELECT max(log_index) FROM {self.positions_table}) + 1, 0), "
+                f"coalesce((SELECT max(rowid) FROM {self.events_table_name}), 0)"
+            )
+            leaves, indexed, position = c.fetchone()
+        values = {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
+        return values, int(leaves), int(indexed), int(position)
+
     def count_state(self, table: str) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT count(*) FROM {self.state_table} WHERE tbl=?", (table,))

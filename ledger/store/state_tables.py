@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from eventsourcing.persistence import IntegrityError, OperationalError
 
@@ -10,7 +11,20 @@ from .entry_tables import write_error
 from .recorder import LedgerRecorder
 from .rule_state import StateRow
 
-__all__ = ["RuleStateTables"]
+__all__ = ["Progress", "RuleStateTables"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a store's log and what follows it have come, read at one moment
+    (:meth:`RuleStateTables.progress`): the rule-state ``values`` asked for, the log's
+    size (its Merkle leaves), how many entries have their position indexed
+    (:mod:`ledger.store.position_tables`) and the highest notification position."""
+
+    values: dict[tuple[str, str], str]
+    log_size: int
+    indexed_size: int
+    max_position: int
 
 
 class RuleStateTables:
@@ -39,6 +53,15 @@ class RuleStateTables:
         statement: one moment of the store, however many rows (an append between two
         reads of a range scan is not half seen)."""
         return list(self._recorder.select_state_tables(list(tables)))
+
+    def progress(self, keys: Sequence[tuple[str, str]]) -> Progress:
+        """The rule-state values of ``keys`` and how far the log, its positions index and
+        its notifications have come, in one query (PostgreSQL: one round trip): what every
+        append and every reader's catch-up checks first
+        (:meth:`ledger.service.LedgerService.catch_up`); it was four queries, and a fifth
+        for an append's rollback check (issue 13)."""
+        values, log_size, indexed_size, max_position = self._recorder.select_progress(list(keys))
+        return Progress(values, log_size, indexed_size, max_position)
 
     def state_count(self, table: str) -> int:
         """How many rows a rule-state table holds."""
