@@ -576,11 +576,11 @@ class LedgerService:
             if new_key is not None:
                 wanted.append(("keys", new_key))
         state.prefetch(wanted)
-        signers = {s.statement.author: state.keys.get(s.statement.author) for s in batch}
-        persons = {k.person for k in signers.values() if k}
+        signers = _signers(batch, state)
+        persons = {p for p in signers.values() if p}
         wanted = [(table, p) for p in persons for table in ("people", "erased", "departures")]
         wanted += _evidence_rows(batch, state, signers)
-        wanted += _access_and_assignment_rows(batch, state, signers)
+        wanted += _rule_rows(batch, state, signers)
         state.prefetch(wanted)
 
     def _preverify(
@@ -681,8 +681,25 @@ class LedgerService:
         return out
 
 
+def _signers(batch: Sequence[SignedStatement], state: LedgerState) -> dict[str, str | None]:
+    """The person each key signing in ``batch`` belongs to (None: unknown), a key that a
+    registration or rotation earlier in the batch brings included (read ahead only: the
+    rules decide whether it may sign)."""
+    brought: dict[str, str] = {}
+    signers: dict[str, str | None] = {}
+    for signed in batch:
+        s = signed.statement
+        if s.author not in signers:
+            key = state.keys.get(s.author)
+            signers[s.author] = key.person if key is not None else brought.get(s.author)
+        new_key = _new_key_id(s.body)
+        if new_key is not None:
+            brought.setdefault(new_key, s.subject)
+    return signers
+
+
 def _evidence_rows(
-    batch: Sequence[SignedStatement], state: LedgerState, signers: Mapping[str, Any]
+    batch: Sequence[SignedStatement], state: LedgerState, signers: Mapping[str, str | None]
 ) -> list[tuple[str, Hashable]]:
     """The rows an endorsement's evidence and a review request consult (rules.reviews,
     access.may_read_contribution): the contribution's reviewers, visibility and grants,
@@ -696,9 +713,9 @@ def _evidence_rows(
     }
     wanted: list[tuple[str, Hashable]] = []
     for signed in batch:
-        body, key = signed.statement.body, signers[signed.statement.author]
+        body, me = signed.statement.body, signers[signed.statement.author]
         named = _contribution_named(body)
-        if named is None or key is None:
+        if named is None or me is None:
             continue
         owner: object
         part: object
@@ -709,7 +726,6 @@ def _evidence_rows(
             owner, part = (None, None) if c is None else (c.owner, c.part)
         if not isinstance(owner, str) or not isinstance(part, str):
             continue
-        me = key.person
         wanted += [
             ("reviewers", (named, me)), ("active_endorsements", (me, named)),
             ("visibility", (owner, part)), ("active_grants", (owner, me, part)),
@@ -743,26 +759,29 @@ def _named_rows(body: Mapping[str, Any]) -> list[tuple[str, Hashable]]:
 _NAMED_ROWS: dict[str, tuple[str, ...]] = {
     "viewer": ("people", "erased", "departures"),  # AccessGranted
     "assignee": ("people", "erased", "departures"),  # AssignmentAssigned, -Completed
-    "request": ("access_requests",),  # AccessGranted, AccessRefused
+    # AccessGranted, AccessRefused; an EndorsementGiven answering a ReviewRequested
+    "request": ("access_requests", "review_requests"),
     "grant": ("access_grants",),  # AccessRevoked
+    "key_id": ("keys",),  # KeyRevoked
 }
 
 
-def _access_and_assignment_rows(
-    batch: Sequence[SignedStatement], state: LedgerState, signers: Mapping[str, Any]
+def _rule_rows(
+    batch: Sequence[SignedStatement], state: LedgerState, signers: Mapping[str, str | None]
 ) -> list[tuple[str, Hashable]]:
-    """The rows an access statement and a completed or assigned assignment consult
-    (rules.access, rules.assignments) that are keyed by what the first query read: the
-    owner's visibility, the viewer's open request and active grant for the part, the
-    grant a revocation ends, the pair of owner and assignee, the assignee's new coworkers.
-    Only what to read ahead: a row missed here is read when the rule asks for it."""
+    """The rows the rules of access statements, assignments and moves consult (rules.access,
+    rules.assignments, rules.identity) keyed by the signer or by what the first query read:
+    the owner's visibility, the viewer's open request and active grant for the part, the
+    grant a revocation ends, the pair of owner and assignee, the assignee's new coworkers,
+    the consent of a person transferred or leaving. Only what to read ahead: a row missed
+    here is read when the rule asks for it."""
     wanted: list[tuple[str, Hashable]] = []
     for signed in batch:
-        s, key = signed.statement, signers[signed.statement.author]
+        s, me = signed.statement, signers[signed.statement.author]
         body = s.body
         part = body.get("part")
         if s.type in ("AccessRequested", "AccessGranted") and isinstance(part, str):
-            viewer = body.get("viewer") if s.type == "AccessGranted" else key and key.person
+            viewer = body.get("viewer") if s.type == "AccessGranted" else me
             if isinstance(viewer, str):
                 access = (s.subject, viewer, part)
                 wanted += [
@@ -774,16 +793,18 @@ def _access_and_assignment_rows(
             grant = state.access_grants.get(body["grant"])
             if grant is not None:
                 wanted.append(("active_grants", (grant.owner, grant.viewer, grant.part)))
-        elif s.type in ("AssignmentAssigned", "AssignmentCompleted") and key is not None:
+        elif s.type in ("AssignmentAssigned", "AssignmentCompleted") and me is not None:
             assignee = body.get("assignee")
             if not isinstance(assignee, str):
                 continue
             # only its owner assigns or completes an assignment, which may be posted in
             # this same batch (not read yet): the owner is the signer
-            wanted.append(("completed_for", (key.person, assignee)))
+            wanted.append(("completed_for", (me, assignee)))
             assignment = state.assignments.get(s.subject)
             others = () if assignment is None else assignment.assignees
             wanted += [("coworkers", tuple(sorted((assignee, other)))) for other in others]
+        elif s.type in ("TransferConsented", "EmployeeTransferred", "EmployeeLeft"):
+            wanted.append(("consents", s.subject))
     return wanted
 
 
