@@ -67,6 +67,7 @@ from ledger.audit import audit
 from ledger.service import LedgerService
 from ledger.statement import parse_signed_statement
 from ledger.store import Store, open_store
+from ledger.store.rule_state import StoredState
 
 __all__ = ["Config", "Measurement", "Worker", "main", "markdown", "run", "table", "worker"]
 
@@ -460,7 +461,8 @@ def run(
 # code moved on), stops the profile with an error: a profile of code that does not run
 # would show a step as costing nothing.
 _INGEST_STEPS = (
-    (LedgerService, "catch_up", "catch-up read"),
+    (LedgerService, "_caught_up", "catch-up read (with the rollback check's position)"),
+    (LedgerService, "_prefetch", "read-ahead of the rule-state rows (two queries)"),
     (LedgerService, "_preverify", "start signature checks on worker threads"),
     (ledger.service, "_failed_before", "wait for signature workers"),
     (ledger.service, "next_entry", "canonicalise entry (next_entry)"),
@@ -468,7 +470,8 @@ _INGEST_STEPS = (
     (ledger.service, "leaf_hash", "Merkle leaves"),
     (ledger.service, "new_nodes_for_append", "Merkle nodes"),
     (ledger.service, "encode_record", "encode records"),
-    (Store, "append", "DB insert (entries + nodes, one transaction)"),
+    (StoredState, "changes", "encode the rule-state rows"),
+    (Store, "append", "DB insert (entries, nodes, positions, rule-state rows; one transaction)"),
 )
 _AUDIT_STEPS = (
     (Store, "read", "read records"),

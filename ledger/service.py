@@ -265,16 +265,25 @@ class LedgerService:
             None if progress is None else UpgradeProgress(folded=progress)
         )[1]
 
-    def _caught_up(self) -> int | None:
-        """:meth:`catch_up`; return the store's highest position as read by the same query
-        when nothing was behind (else None: ask the store again), for the rollback check
-        (:meth:`_verify_not_rolled_back`) of an append."""
+    def _caught_up(self) -> tuple[int, int]:
+        """:meth:`catch_up`; return the store's highest position and the highest one this
+        service had seen before reading it (:meth:`_progress`), for the rollback check
+        (:meth:`_verify_not_rolled_back`) of an append: read by the catch-up's own query
+        when nothing was behind."""
         if self._settled:
-            position = self._progress()
-            if position is not None:
-                return position
+            progress = self._progress()
+            if progress is not None:
+                return progress
         self.bring_up_to_date()
-        return None
+        return self._store_position()
+
+    def _store_position(self) -> tuple[int, int]:
+        """The store's highest position, and the highest one this service had seen before
+        reading it (not after: a reader may meanwhile see what another process appended
+        since, which a position read before could not hold, and is no rollback)."""
+        with self._seen_lock:
+            seen = self._position
+        return self.store.max_position(), seen
 
     def bring_up_to_date(self, progress: UpgradeProgress | None = None) -> tuple[int, int]:
         """:meth:`catch_up` under the lock, the checks done once (the state's version, the
@@ -293,18 +302,22 @@ class LedgerService:
         its entries with both, so it never makes this true."""
         return self._progress() is None
 
-    def _progress(self) -> int | None:
-        """The store's highest notification position if the stored rule state and the
-        positions index follow the whole log, else None: one query
+    def _progress(self) -> tuple[int, int] | None:
+        """If the stored rule state and the positions index follow the whole log, the
+        store's highest notification position and the highest one this service had seen
+        before reading it (as :meth:`_store_position`), else None: one query
         (:meth:`~ledger.store.Store.progress`) reads the state's size, position and version,
         the log's size, the positions indexed and the highest position at one moment (it
         was five queries, each its own transaction: issue 13)."""
+        with self._seen_lock:
+            seen = self._position
         progress = self.store.progress(FOLLOWS_KEYS)
         size, position = self._readers.followed(progress.values)
         self._saw(position)
         if progress.log_size > size or progress.log_size > progress.indexed_size:
             return None
-        return progress.max_position
+        # the state's own position was read at the same moment as the store's highest
+        return progress.max_position, max(seen, position)
 
     def _saw(self, position: int) -> None:
         """Remember ``position`` as seen if it is the highest yet (for the rollback check)."""
@@ -420,21 +433,22 @@ class LedgerService:
         when the file changed or the service started.
         """
         with self._lock:
-            self._verify_not_rolled_back(self.store.max_position())
+            self._verify_not_rolled_back(*self._store_position())
 
-    def _verify_not_rolled_back(self, store_position: int) -> None:
-        """:meth:`verify_not_rolled_back` with the store's highest position read already."""
+    def _verify_not_rolled_back(self, store_position: int, seen: int) -> None:
+        """:meth:`verify_not_rolled_back` with the store's highest position read already,
+        and the highest position seen before it was read (:meth:`_store_position`)."""
         with self._lock:
-            if store_position < self._position:
+            if store_position < seen:
                 self._node_cache.clear()
                 raise RolledBack(
                     f"the store went back: its log ends at position {store_position}, but "
-                    f"entries up to {self._position} were already seen (by this service, or "
+                    f"entries up to {seen} were already seen (by this service, or "
                     "by the store's own rule state): a backup restored under the service, or "
                     "the database rolled back. "
                     "Nothing is appended on top of it; stop the service and see "
                     "docs/operations.md",
-                    seen_position=self._position,
+                    seen_position=seen,
                     store_position=store_position,
                     store_size=None,
                 )
@@ -530,10 +544,7 @@ class LedgerService:
         with self._lock:
             state = self._batch
             for _ in range(_MAX_ATTEMPTS):
-                position = self._caught_up()
-                self._verify_not_rolled_back(
-                    self.store.max_position() if position is None else position
-                )
+                self._verify_not_rolled_back(*self._caught_up())
                 state.begin()
                 try:
                     try:
