@@ -276,7 +276,8 @@ class _PersonOfKey(dict[str, str]):
 
 class _StoredTree:
     """The heads tree of checkpoint ``size`` as stored when it was issued
-    (:meth:`ledger.store.Store.put_heads_tree`): its leaves and nodes read as needed."""
+    (:meth:`ledger.transparency.TransparencyLog.issue_checkpoint`): its leaves and nodes
+    read as needed."""
 
     def __init__(self, log: TransparencyLog, size: int, width: int) -> None:
         self.store, self.size, self.width = log.store, size, width
