@@ -14,8 +14,11 @@ samples the service's ``VmRSS`` and its refresh child's (from ``/proc``); the re
 window is told by the service's own log lines ("refreshing ...", "refreshed ...").
 
 One table: the service's RSS before (the median of the 10 s before the refresh), its peak
-during, and 20 s after; the refresh child's peak; the refresh's wall-clock time; and the
-read latency p50/p99 before and during the refresh. Goal (issue 13, "a process's memory is
+during, and 20 s after; the refresh child's peak RSS and CPU time (as the service logged
+them, from ``os.wait4``); the refresh's wall-clock time (from the service's "refreshing" to
+its "refreshed" line) and its steps' own (as ``Projector.refresh`` timed them); the
+service's CPU time during the refresh (``/proc``); and the read latency p50/p99 before and
+during the refresh. Goal (issue 13, "a process's memory is
 bounded independently of the ledger's size"): with the refresh in a child, the service's
 RSS during the refresh grows by less than a tenth of what it grows in process.
 """
@@ -42,7 +45,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.revision import ROOT
-from bench.scale import Code, Ledger, Postgres, _copy_sqlite, _rss_kib, _stop, _wait_ready
+from bench.scale import (
+    Code,
+    Ledger,
+    Postgres,
+    _copy_sqlite,
+    _process_cpu,
+    _rss_kib,
+    _stop,
+    _wait_ready,
+)
 
 _REFRESH_EVERY = 20.0  # seconds after the start before the refresh: the "before" samples
 _AFTER = 20.0  # seconds sampled after the refresh
@@ -52,11 +64,11 @@ _MARKS = ("rep_refresh", "mt_refresh")
 
 @dataclass
 class Run:
-    """What was seen of one service: samples ``(t, service KiB, child KiB)``, reads
+    """What was seen of one service: samples ``(t, service KiB, child KiB, service CPU s)``, reads
     ``(t, seconds, status)``, and the refresh's window (monotonic seconds)."""
 
     mode: str
-    samples: list[tuple[float, int, int]] = field(default_factory=list)
+    samples: list[tuple[float, int, int, float]] = field(default_factory=list)
     reads: list[tuple[float, float, int]] = field(default_factory=list)
     started: float | None = None
     ended: float | None = None
@@ -99,14 +111,14 @@ def _children(pid: int) -> list[int]:
 def _sample(run: Run, pid: int, stop: threading.Event) -> None:
     while not stop.wait(0.1):
         try:
-            mine = _rss_kib(pid)
+            mine, cpu = _rss_kib(pid), _process_cpu(pid)
         except OSError:
             return
         child = 0
         for c in _children(pid):
             with contextlib.suppress(OSError):  # ended meanwhile
                 child += _rss_kib(c)
-        run.samples.append((time.monotonic(), mine, child))
+        run.samples.append((time.monotonic(), mine, child, cpu))
 
 
 def _tail(run: Run, log: Path, stop: threading.Event) -> None:
@@ -185,7 +197,7 @@ def measure(code: Code, ledger: Ledger, mode: str, port: int, clients: int, work
     finally:
         stop.set()
         _stop(proc)
-    _say(f"{mode}: {run.lines[-4:]}")
+    _say(f"{mode}: {[line for line in run.lines if 'refresh' in line]}")
     return run
 
 
@@ -206,14 +218,22 @@ def summary(run: Run) -> dict[str, Any]:
     reads_before = [r[1] for r in run.reads if start - 10 <= r[0] < start and r[2]]
     reads_during = [r[1] for r in run.reads if start <= r[0] <= end and r[2]]
     failed = sum(1 for r in run.reads if not r[2] or r[2] >= 500)
-    reported = [re.search(r"peak RSS (\d+) MiB", line) for line in run.lines]
-    child = max((float(m.group(1)) for m in reported if m), default=0.0)
+    text = "\n".join(run.lines)
+    child = re.search(
+        r"in child process \d+: [\d.]+ s \(([\d.]+) s CPU\), peak RSS (\d+) MiB", text
+    )
+    step = re.search(r"refreshed [a-z, ]+ in process: ([\d.]+) s", text)
+    cpu = [s[3] for s in during] or [0.0]
     return {
         "mode": run.mode,
         "before": statistics.median(before) / 1024 if before else 0.0,
         "peak": max((s[1] for s in during), default=0) / 1024,
         "after": (after[-1] if after else run.samples[-1][1]) / 1024,
-        "child": child,  # as it reported (os.wait4): the 0.1 s samples miss its peak
+        # as the service logged it (os.wait4): the 0.1 s samples miss the child's peak
+        "child": float(child.group(2)) if child else 0.0,
+        "child_cpu": float(child.group(1)) if child else 0.0,
+        "steps": float(step.group(1)) if step else 0.0,
+        "service_cpu": cpu[-1] - cpu[0],
         "seconds": end - start,
         "p50_before": _ms(reads_before, 50),
         "p99_before": _ms(reads_before, 99),
@@ -229,16 +249,17 @@ def render(rows: list[dict[str, Any]], caption: str) -> str:
         caption,
         "",
         "| refresh in | service RSS before | service peak during | service 20 s after "
-        "| child's peak | refresh (wall) | reads before p50/p99 | reads during p50/p99 "
-        "(count) | failed reads |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| child's peak RSS, CPU | refresh (wall; its steps) | service CPU during it "
+        "| reads before p50/p99 | reads during p50/p99 (count) | failed reads |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         out.append(
             f"| {r['mode']} | {r['before']:.0f} MiB | {r['peak']:.0f} MiB "
             f"(+{r['peak'] - r['before']:.0f}) | {r['after']:.0f} MiB | "
-            + (f"{r['child']:.0f} MiB" if r["child"] else "-")
-            + f" | {r['seconds']:.1f} s | {r['p50_before']} / {r['p99_before']} ms | "
+            + (f"{r['child']:.0f} MiB, {r['child_cpu']:.1f} s" if r["child"] else "-")
+            + f" | {r['seconds']:.1f} s; {r['steps']:.1f} s | {r['service_cpu']:.1f} s"
+            + f" | {r['p50_before']} / {r['p99_before']} ms | "
             f"{r['p50_during']} / {r['p99_during']} ms ({r['reads_during']}) | {r['failed']} |"
         )
     by_mode = {r["mode"]: r for r in rows}
