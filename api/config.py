@@ -18,8 +18,10 @@ from ledger.witness import Witness
 from ledger.witnessing import WitnessEndpoint
 from projections import RefreshIn
 
+from .cache import DEFAULT_ANSWER_CACHE_BYTES
 from .notify import SmtpServer
 from .oidc import OidcProvider
+from .streams import DEFAULT_STREAM_CACHE_BYTES
 
 __all__ = ["ApiConfig", "Bucket"]
 
@@ -90,9 +92,16 @@ class ApiConfig:
     witnesses: tuple[WitnessEndpoint, ...] = ()
     #: seconds to wait for a witness's answer
     witness_timeout: float = 5.0
-    #: streams kept decoded in memory, least recently read dropped first (also the bound
-    #: of the profiles and assignment postings kept); docs/operations.md, "Memory"
-    stream_cache_size: int = 2_000
+    #: memory (bytes, estimated: api.streams.decoded_size) of the streams kept decoded,
+    #: least recently read dropped first; 0: none kept; docs/operations.md, "Memory"
+    stream_cache_bytes: int = DEFAULT_STREAM_CACHE_BYTES
+    #: deprecated (``serve --stream-cache N``): also keep at most this many streams
+    stream_cache_size: int | None = None
+    #: memory (bytes of JSON) of the read-model answers (portfolio, reputation,
+    #: candidates, records) kept, least recently used dropped first; 0: none kept
+    answer_cache_bytes: int = DEFAULT_ANSWER_CACHE_BYTES
+    #: deprecated (``serve --answer-cache N``): also keep at most this many answers
+    answer_cache_size: int | None = None
     #: where the reputation refresh runs: in a short-lived ``child`` process (its memory,
     #: growing with the ratings, given back when it ends; docs/operations.md, "Memory")
     #: or in the service's own ``process``
@@ -100,9 +109,6 @@ class ApiConfig:
     #: seconds between reputation refreshes while entries come in (and at least ten times
     #: as long as the last one took: projections.runner.REFRESH_SPACING)
     refresh_every: float = 30.0
-    #: read-model answers (portfolio, reputation, candidates) kept as JSON, least
-    #: recently used dropped first; docs/operations.md, "Memory"
-    answer_cache_size: int = 5_000
     #: the organisation's OpenID Connect provider newcomers sign in with (api.oidc);
     #: None: no sign-in button, only invitation links
     oidc: OidcProvider | None = field(default=None, compare=False)

@@ -77,11 +77,15 @@ class AppContext:
         cfg = self.config
         self.erasures = ErasureWatch()
         self.positions = EntryPositions(self.ledger.store)
-        kept = cfg.stream_cache_size
-        self.streams = StreamCache(self.ledger.service, self.positions, size=kept)
-        self.answers = ResponseCache(size=cfg.answer_cache_size)
-        self.profiles = Profiles(self.streams, size=kept)
-        self.board = AssignmentBoard(self.ledger.service, self.positions, size=kept)
+        self.streams = StreamCache(
+            self.ledger.service,
+            self.positions,
+            max_bytes=cfg.stream_cache_bytes,
+            max_streams=cfg.stream_cache_size,
+        )
+        self.answers = ResponseCache(cfg.answer_cache_bytes, max_answers=cfg.answer_cache_size)
+        self.profiles = Profiles(self.streams)
+        self.board = AssignmentBoard(self.ledger.service, self.positions)
         self.read_models = ReadModels(
             self.ledger.store,
             log_size=lambda: self.state().size,

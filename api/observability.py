@@ -15,11 +15,10 @@ for every name and text).
 ``GET /metrics`` in the text exposition format by the official
 ``prometheus-client``: requests by route, method and status, their latency by
 route, appends and refusals by rule code, audit runs by verdict, cosignatures per
-witness, and gauges read
-at scrape time (log size, latest checkpoint size and age, read-model lag,
-readiness). With several worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (the
-library's multiprocess mode) so counters and histograms are summed over the
-workers; docs/operations.md says how.
+witness, and gauges read at scrape time (log size, latest checkpoint size and age,
+read-model lag, readiness, the bytes each cache holds and its bound). With several
+worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (the library's multiprocess mode)
+so counters and histograms are summed over the workers; docs/operations.md says how.
 """
 
 from __future__ import annotations
@@ -119,6 +118,7 @@ class Gauges:
     checkpoint: Callable[[], tuple[int, float] | None]  # (size, seconds since it was signed)
     read_model_lag: Callable[[], dict[str, int]]
     ready: Callable[[], bool]
+    caches: Callable[[], dict[str, tuple[int, int]]]  # name -> (bytes held, bound)
 
 
 class _GaugeCollector(Collector):
@@ -136,6 +136,7 @@ class _GaugeCollector(Collector):
         )
         yield from _read(lambda: _checkpoint_families(g.checkpoint()))
         yield from _read(lambda: [_lag_family(g.read_model_lag())])
+        yield from _read(lambda: _cache_families(g.caches()))
         yield from _read(
             lambda: [
                 GaugeMetricFamily(
@@ -181,6 +182,23 @@ def _lag_family(lag: dict[str, int]) -> Metric:
     for name, behind in sorted(lag.items()):
         family.add_metric([name], behind)
     return family
+
+
+def _cache_families(caches: dict[str, tuple[int, int]]) -> list[Metric]:
+    held = GaugeMetricFamily(
+        "trackrecord_cache_bytes",
+        "Memory a cache of this process holds (bytes; estimated for decoded streams).",
+        labels=["cache"],
+    )
+    bound = GaugeMetricFamily(
+        "trackrecord_cache_limit_bytes",
+        "The bound of a cache of this process (bytes: serve --stream-cache-mib, ...).",
+        labels=["cache"],
+    )
+    for name, (size, limit) in sorted(caches.items()):
+        held.add_metric([name], size)
+        bound.add_metric([name], limit)
+    return [held, bound]
 
 
 class Metrics:

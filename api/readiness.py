@@ -154,4 +154,8 @@ def gauges_of(ctx: AppContext, probe: ReadinessProbe) -> Gauges:
         checkpoint=lambda: probe.bounded(lambda: checkpoint_age(ctx)),
         read_model_lag=lambda: probe.bounded(lambda: read_model_lag(ctx)),
         ready=lambda: probe.check().ready,
+        caches=lambda: {
+            "streams": (ctx.streams.bytes, ctx.streams.max_bytes),
+            "answers": (ctx.answers.bytes, ctx.answers.max_bytes),
+        },
     )

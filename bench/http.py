@@ -333,7 +333,7 @@ def in_process(url: str, world: World, quick: bool, connections: int) -> dict[st
         matching(i)
     # Each server read follows a write, so it computes its answer: here the answer
     # cache keeps nothing (it still encodes each answer, as on a miss).
-    ctx.answers = ResponseCache(size=0)
+    ctx.answers = ResponseCache(0)
     try:
         return {
             "record": rate(body_of(record), n, connections),

@@ -492,21 +492,47 @@ def _stop(proc: subprocess.Popen[bytes], wait: float = 30.0) -> None:
         proc.wait()
 
 
-def service(code: Code, ledger: Ledger, port: int, reads: int) -> tuple[Timing, float, float]:
-    """(time to the first answer, RSS MiB after start, RSS MiB after ``reads`` reads)."""
-    with _serving(code, ledger, port) as (ready, proc):
+@dataclass(frozen=True)
+class Served:
+    """(b) and (c) of one service: its start, its RSS (MiB) after start and after the
+    reads, and the latency (p50, p99 in ms) of the first read of each person's record and
+    of the last :data:`AGAIN` people's read again, from the service's caches."""
+
+    ready: Timing
+    rss_start: float
+    rss_after: float
+    first: tuple[float, float]
+    again: tuple[float, float]
+
+
+AGAIN = 200  # (c): the people read last, read again
+
+
+def service(code: Code, ledger: Ledger, port: int, reads: int, *options: str) -> Served:
+    """(b) and (c) on ``trackrecord serve OPTIONS``: ``reads`` record reads cycling
+    through the ledger's people (up to 20,000, so at 10^6 every read is of another
+    person), then the last :data:`AGAIN` of them read again."""
+
+    def read(person: str) -> float:
+        began = time.perf_counter()
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/people/{person}/record", timeout=30
+            ) as r:
+                r.read()
+        except urllib.error.HTTPError:
+            pass  # a 404/403 is an answer too: the work was done
+        return time.perf_counter() - began
+
+    with _serving(code, ledger, port, *options) as (ready, proc):
         after_start = _rss_kib(proc.pid) / 1024
         people = ledger.people
-        for i in range(reads):
-            person = people[i % len(people)]
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/people/{person}/record", timeout=30
-                ) as r:
-                    r.read()
-            except urllib.error.HTTPError:
-                pass  # a 404/403 is an answer too: the work was done
-        return ready, after_start, _rss_kib(proc.pid) / 1024
+        times = [read(people[i % len(people)]) for i in range(reads)]
+        after = _rss_kib(proc.pid) / 1024
+        last = [people[i % len(people)] for i in range(max(reads - AGAIN, 0), reads)]
+        again = [read(person) for person in reversed(last)]
+    first = times[: len(people)]
+    return Served(ready, after_start, after, _quantiles(first), _quantiles(again))
 
 
 @dataclass(frozen=True)
@@ -525,7 +551,15 @@ class Latency:
     checkpoints: int | None = None
 
 
-_CACHES_OFF = ("--stream-cache", "1", "--answer-cache", "0")
+_CACHES_OFF = ("--stream-cache-mib", "0", "--answer-cache-mib", "0")
+_CACHES_OFF_BEFORE = ("--stream-cache", "1", "--answer-cache", "0")  # code before 2026-12-07
+
+
+def caches_off(code: Code) -> tuple[str, ...]:
+    """The options that switch the caches of ``code``'s service off: earlier code bounded
+    them by counts only (one stream kept: a record read reads two, so none is reused)."""
+    serve = (code.pythonpath / "trackrecord" / "cli" / "serve.py").read_text(encoding="utf-8")
+    return _CACHES_OFF if "stream_cache_mib" in serve else _CACHES_OFF_BEFORE
 OPERATOR_SUFFIX = ", operator's checkpointer on"
 """Ends the name of a figure of (e) measured on a service started as the operator."""
 
@@ -552,7 +586,7 @@ def service_load(
     out: dict[str, Latency] = {}
     rss = None
     work.mkdir(parents=True, exist_ok=True)
-    with _serving(code, ledger, port, *_CACHES_OFF) as (_, proc):
+    with _serving(code, ledger, port, *caches_off(code)) as (_, proc):
         base = f"http://127.0.0.1:{port}"
         people = random.Random(7).sample(ledger.people, len(ledger.people))
         for kind in ("record", "portfolio") if "d" in figures else ():
@@ -568,7 +602,7 @@ def service_load(
             out["write"] = signed_writes(base, ledger, args.writes, proc.pid)
     if "e" in figures and args.checkpointer:
         before = _checkpoints(ledger)
-        with _serving(code, ledger, port, *_CACHES_OFF, operator=True) as (_, proc):
+        with _serving(code, ledger, port, *caches_off(code), operator=True) as (_, proc):
             writes = signed_writes(f"http://127.0.0.1:{port}", ledger, args.writes, proc.pid)
         signed = _checkpoints(ledger) - before
         out["write as operator"] = dataclasses.replace(writes, checkpoints=signed)
@@ -1031,19 +1065,7 @@ def measure(
         )
         rows.append(_timed("(a) CLI append, start to exit", n, backend, a, a_ref))
     if figures & {"b", "c"}:
-        _say(f"{backend} {size}: (b)(c) service start, RSS, {args.reads} reads")
-        ready, rss0, rss1 = service(here, mine, args.port, args.reads)
-        ref_b = _reference(
-            lambda: service(ref, theirs, args.port + 1, args.reads) if ref and theirs else None,
-            size,
-            backend,
-        )
-        rows.append(_timed("(b) service start to first answer", n, backend, ready,
-                           ref_b[0] if ref_b else None))  # fmt: skip
-        rows.append(Row("(c) service RSS after start", n, backend, rss0, "MiB",
-                        ref_b[1] if ref_b else None))  # fmt: skip
-        rows.append(Row(f"(c) service RSS after {args.reads} reads", n, backend, rss1,
-                        "MiB", ref_b[2] if ref_b else None))  # fmt: skip
+        rows += _service_rows(size, backend, n, here, ref, mine, theirs, args)
     if figures & {"d", "e"}:
         what = {"d": "(d) uncached reads under load", "e": "(e) signed writes"}
         _say(f"{backend} {size}: " + ", ".join(what[f] for f in sorted(figures & {"d", "e"})))
@@ -1082,6 +1104,51 @@ def measure(
         rate, peak = audit_figures(here, mine, "--spill-at", str(args.spill_at))
         rows.append(Row(f"{spilling} entries/s", n, backend, rate, "/s"))
         rows.append(Row(f"{spilling} peak RSS", n, backend, peak, "MiB"))
+    return rows
+
+
+def _service_rows(
+    size: int,
+    backend: str,
+    n: int,
+    here: Code,
+    ref: Code | None,
+    mine: Ledger,
+    theirs: Ledger | None,
+    args: argparse.Namespace,
+) -> list[Row]:
+    """(b) and (c), on the service's defaults and then with each of ``--cache-settings``
+    (its rows named with the options; (b) and the RSS after start only on the defaults)."""
+    rows: list[Row] = []
+    for setting in ["", *(s for s in args.cache_settings.split(";") if s.strip())]:
+        shown = f" [{setting.strip()}]" if setting.strip() else ""
+        _say(f"{backend} {size}: (b)(c) service start, RSS, {args.reads} reads{shown}")
+        got = service(here, mine, args.port, args.reads, *setting.split())
+        theirs_got = (
+            _reference(
+                lambda: service(ref, theirs, args.port + 1, args.reads) if ref and theirs else None,
+                size,
+                backend,
+            )
+            if not shown
+            else None
+        )
+        if not shown:
+            rows.append(_timed("(b) service start to first answer", n, backend, got.ready,
+                               theirs_got.ready if theirs_got else None))  # fmt: skip
+            rows.append(Row("(c) service RSS after start", n, backend, got.rss_start, "MiB",
+                            theirs_got.rss_start if theirs_got else None))  # fmt: skip
+        rss_before = theirs_got.rss_after if theirs_got else None
+        rows.append(Row(f"(c) service RSS after {args.reads} reads{shown}", n, backend,
+                        got.rss_after, "MiB", rss_before))  # fmt: skip
+        for name, value, before in (
+            ("first read of a record", got.first, theirs_got.first if theirs_got else None),
+            (f"record read again (the last {AGAIN})", got.again,
+             theirs_got.again if theirs_got else None),
+        ):  # fmt: skip
+            for which, figure in ((0, "p50"), (1, "p99")):
+                rows.append(Row(f"(c) {name}{shown} {figure}", n, backend, value[which], "ms",
+                                None if before is None else before[which]))  # fmt: skip
     return rows
 
 
@@ -1320,6 +1387,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "With a reference, (d) and (f) are measured on it too",
     )
     parser.add_argument("--reads", type=int, default=10_000)
+    parser.add_argument(
+        "--cache-settings",
+        default="",
+        help="(c) again on a service started with each of these options (';'-separated, "
+        "given with '=': --cache-settings='--stream-cache-mib 32;--stream-cache-mib 0'); "
+        "the service's defaults are measured first in any case",
+    )
     parser.add_argument("--load-seconds", type=int, default=20, help="(d) and the 2nd table")
     parser.add_argument("--connections", type=int, default=8, help="(d): wrk's connections")
     parser.add_argument("--writes", type=int, default=200, help="(e): signed writes")
@@ -1424,8 +1498,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         + "; (0) is the one-off upgrade of the cached ledger by this "
         f"code, run before the rest; (c) after {args.reads} reads of "
-        f"distinct people's records, and on the service of (d) after its load; (d) on a "
-        f"service started with its caches off ({' '.join(_CACHES_OFF)}), wrk with "
+        f"distinct people's records (cycling through the ledger's people, up to 20,000), "
+        f"the latency of each person's first read and of the last {AGAIN} people's read "
+        f"again, and on the service of (d) after its load; (d) on a "
+        f"service started with its caches off ({' '.join(_CACHES_OFF)}; earlier code: "
+        f"{' '.join(_CACHES_OFF_BEFORE)}), wrk with "
         f"{args.connections} connections for {args.load_seconds} s per row cycling through "
         f"up to 20,000 distinct people in a shuffled order, so no answer can come from a "
         f"cache; (e) {args.writes} signed claims of the featured people sent one at a time, "

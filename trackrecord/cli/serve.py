@@ -54,7 +54,9 @@ _WORKER_OPTIONS = (
     "secure_cookies",
     "metrics_token",
     "ready_max_lag",
+    "stream_cache_bytes",
     "stream_cache_size",
+    "answer_cache_bytes",
     "answer_cache_size",
     "public_url",
     "refresh_in",
@@ -245,20 +247,36 @@ def serve_command(
             "one per core.",
         ),
     ] = 1,
+    stream_cache_mib: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Memory (MiB, estimated) each service process keeps decoded streams in, "
+            "least recently read dropped first; 0: none kept.",
+        ),
+    ] = 64.0,  # api.streams.DEFAULT_STREAM_CACHE_BYTES (tests/test_service_caches.py)
+    answer_cache_mib: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Memory (MiB of JSON) each service process keeps read-model answers "
+            "(records, portfolios, ...) in; 0: none kept.",
+        ),
+    ] = 16.0,  # api.cache.DEFAULT_ANSWER_CACHE_BYTES
     stream_cache: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="Streams each service process keeps decoded in memory (and as many "
-            "profiles and assignment postings).",
+            help="Deprecated, use --stream-cache-mib: also keep at most N streams decoded.",
         ),
-    ] = 2_000,
+    ] = None,
     answer_cache: Annotated[
-        int,
+        int | None,
         typer.Option(
-            min=0, help="Read-model answers each service process keeps (portfolios, ...)."
+            min=0,
+            help="Deprecated, use --answer-cache-mib: also keep at most N answers.",
         ),
-    ] = 5_000,
+    ] = None,
     refresh_in: RefreshInOption = "child",
     refresh_every: Annotated[
         float,
@@ -376,6 +394,10 @@ def serve_command(
     and cosigned by the witnesses given with --witness. With --witness-key the service is
     also a witness (c2sp.org/tlog-witness) of the logs given with --witness-log.
     """
+    for flag, given in (("--stream-cache", stream_cache), ("--answer-cache", answer_cache)):
+        if given is not None:  # still honoured: a bound on the number as well
+            typer.echo(f"{flag} N is deprecated: the caches are bounded by memory ({flag}-mib)",
+                       err=True)  # fmt: skip
     cli = cli_context(ctx)
     settings = cli.settings
     operator = None
@@ -392,7 +414,9 @@ def serve_command(
         secure_cookies=secure_cookies,
         metrics_token=metrics_token or None,
         ready_max_lag=ready_max_lag,
+        stream_cache_bytes=int(stream_cache_mib * 1024 * 1024),
         stream_cache_size=stream_cache,
+        answer_cache_bytes=int(answer_cache_mib * 1024 * 1024),
         answer_cache_size=answer_cache,
         refresh_in=refresh_in,
         refresh_every=refresh_every,
