@@ -560,6 +560,8 @@ def caches_off(code: Code) -> tuple[str, ...]:
     them by counts only (one stream kept: a record read reads two, so none is reused)."""
     serve = (code.pythonpath / "trackrecord" / "cli" / "serve.py").read_text(encoding="utf-8")
     return _CACHES_OFF if "stream_cache_mib" in serve else _CACHES_OFF_BEFORE
+
+
 OPERATOR_SUFFIX = ", operator's checkpointer on"
 """Ends the name of a figure of (e) measured on a service started as the operator."""
 
