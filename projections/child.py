@@ -9,7 +9,10 @@ and its Python parts hold the GIL while the requests of the process that runs it
 in a new Python process that opens its own store and engine on the same database URL,
 and waits for it without holding the GIL. The child's memory is given back when it ends,
 so a long-running process (``trackrecord serve``, ``trackrecord projections follow``)
-stays bounded independently of the ledger's size (docs/operations.md, "Memory").
+stays bounded independently of the ledger's size (docs/operations.md, "Memory"). The
+one-shot commands that refresh (``projections rebuild``, ``migrate``, ``projections verify``
+and ``audit`` on their scratch copy) refresh in process: their memory ends with them, and
+a child would not lower their peak (they wait for it).
 
 Why a ``python -m projections.child_main`` subprocess, not :mod:`multiprocessing` ("spawn"):
 a spawned child imports the parent's ``__main__`` again (the ``trackrecord`` script,
@@ -87,8 +90,8 @@ class ChildRefresh:
 
 class RefreshFailed(ProjectionError):
     """A refresh child ended without refreshing: killed (by the kernel's OOM killer, by the
-    timeout or by an operator) or exited with an error. The read models keep their last
-    refresh; ``seconds``: how long the attempt ran."""
+    timeout or by an operator), exited with an error, or could not be started. The read
+    models keep their last refresh; ``seconds``: how long the attempt ran."""
 
     code = "refresh_failed"
 
@@ -131,14 +134,17 @@ def refresh_in_child(
     spec = json.dumps({"url": store.url, "names": names, "at": at}).encode()
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", _MODULE],
-            stdin=subprocess.PIPE,
-            stdout=out,
-            stderr=err,
-            env=env,
-            cwd=_ROOT,
-        )
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", _MODULE],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=_ROOT,
+            )
+        except OSError as exc:  # no memory or processes left to start one
+            raise RefreshFailed(names, f"it could not be started: {exc}", 0.0) from exc
         _LOG.info("refreshing %s in child process %d", ", ".join(names), proc.pid)
         status, usage, timed_out = _wait(proc, spec, timeout)
         seconds = time.monotonic() - started

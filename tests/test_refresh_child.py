@@ -327,3 +327,22 @@ def test_a_child_that_fails_is_a_failed_refresh_with_its_log(
         with pytest.raises(RefreshFailed, match=failed):
             env.projector.refresh(at=AT)
         assert _served(env.engine)["mark"] == []  # never refreshed
+
+
+def test_a_child_that_cannot_start_is_a_failed_refresh(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interpreter gone (a service whose installation was replaced under it): the
+    refresh fails, and is tried again after the spacing, not at every round."""
+    with ledger_env(sqlite_url) as env:
+        env.append(_statements(30))
+        env.projector.catch_up()
+        env.projector.refresh_in = "child"
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "gone" / "python"))
+        with pytest.raises(RefreshFailed, match="could not be started"):
+            env.projector.refresh(at=AT)
+        assert env.projector.due_refreshes(every=30, at=AT + 29) == []
+        assert sorted(env.projector.due_refreshes(every=30, at=AT + 30)) == [
+            "matching",
+            "reputation",
+        ]
