@@ -37,6 +37,7 @@ import logging
 import os
 import resource
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,7 @@ expected to take about a minute of CPU)."""
 _LOG = logging.getLogger("projections")
 _MODULE = "projections.child_main"  # the child's entry point
 _STDERR_KEPT = 4000  # characters of a failed child's log carried in the error
-_ROOT = Path(__file__).resolve().parent.parent  # so the child runs this very code
+_ROOT = Path(__file__).resolve().parent.parent  # where this code is imported from
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,15 @@ def refresh_in_child(
     """
     assert store.service_key_file is not None, child_unavailable(store)
     env = {**os.environ, SERVICE_KEY_ENV: str(Path(store.service_key_file).absolute())}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+    if str(_ROOT) not in site.getsitepackages():  # a checkout: the child runs it too
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
     spec = json.dumps({"url": store.url, "names": names, "at": at}).encode()
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", _MODULE],
+                # -P: the working directory is not put first on its import path
+                [sys.executable, "-P", "-m", _MODULE],
                 stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=err,
