@@ -87,6 +87,7 @@ class Row:
     goal: str = ""
     met: str = ""
     note: str = ""  # requests that failed: the row's goal is not met
+    info: str = ""  # what else happened meanwhile, said beside the verdict
 
 
 def _say(message: str) -> None:
@@ -549,6 +550,7 @@ class Latency:
     detail: str = ""
     cpu: float | None = None
     checkpoints: int | None = None
+    refreshes: str = ""  # (e): whether a reputation refresh was published during it
 
 
 _CACHES_OFF = ("--stream-cache-mib", "0", "--answer-cache-mib", "0")
@@ -601,14 +603,29 @@ def service_load(
                                 got["detail"])  # fmt: skip
             rss = _rss_kib(proc.pid) / 1024
         if "e" in figures:
-            out["write"] = signed_writes(base, ledger, args.writes, proc.pid)
+            out["write"] = _noting_refreshes(
+                ledger, lambda: signed_writes(base, ledger, args.writes, proc.pid)
+            )
     if "e" in figures and args.checkpointer:
         before = _checkpoints(ledger)
         with _serving(code, ledger, port, *caches_off(code), operator=True) as (_, proc):
-            writes = signed_writes(f"http://127.0.0.1:{port}", ledger, args.writes, proc.pid)
+            writes = _noting_refreshes(
+                ledger,
+                lambda: signed_writes(f"http://127.0.0.1:{port}", ledger, args.writes, proc.pid),
+            )
         signed = _checkpoints(ledger) - before
         out["write as operator"] = dataclasses.replace(writes, checkpoints=signed)
     return out, rss
+
+
+def _noting_refreshes(ledger: Ledger, writes: Callable[[], Latency]) -> Latency:
+    """``writes()``, noting whether the service published a reputation refresh meanwhile:
+    what a service does meanwhile belongs to its writes' latency."""
+    before = _refresh_mark(ledger)
+    got = writes()
+    if _refresh_mark(ledger) == before:
+        return got
+    return dataclasses.replace(got, refreshes="a reputation refresh published during the writes")
 
 
 def _checkpoints(ledger: Ledger) -> int:
@@ -620,6 +637,21 @@ def _checkpoints(ledger: Ledger) -> int:
         return len(store.checkpoint_sizes())
     finally:
         store.close()
+
+
+def _refresh_mark(ledger: Ledger) -> tuple[Any, ...] | None:
+    """The stored reputation refresh mark (position, Unix time) of ``ledger``."""
+    from sqlalchemy import text
+
+    from projections.db import create_read_model_engine
+
+    engine = create_read_model_engine(ledger.url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT position, at FROM rep_refresh")).first()
+            return None if row is None else tuple(row)
+    finally:
+        engine.dispose()
 
 
 def _quantiles(times: list[float]) -> tuple[float, float]:
@@ -1177,7 +1209,7 @@ def _load_rows(
         for which in ("p50", "p99"):
             value, before = getattr(got, which), getattr(theirs, which, None)
             name = f"{figure.removesuffix(suffix)} {which}{suffix}"
-            rows.append(Row(name, n, backend, value, "ms", before, note=failed))
+            rows.append(Row(name, n, backend, value, "ms", before, note=failed, info=got.refreshes))
         if got.cpu is not None:
             rows.append(Row(f"(e) service CPU during the writes{suffix}", n, backend, got.cpu,
                             _CORE, getattr(theirs, "cpu", None)))  # fmt: skip
@@ -1266,6 +1298,8 @@ def judge(rows: list[Row], sizes: Sequence[int]) -> None:
                 parts.append("10^6 not measured")
         if row.note:
             parts.append(f"not met: {row.note}")
+        if row.info:
+            parts.append(row.info)
         row.met = "; ".join(parts) or "-"
         if not row.goal and row.figure[:3] in _GROWTH_GOAL:
             row.goal = f"{'≥ 0.5x' if rate else '≤ 2x'} from 10^4 to 10^6"

@@ -42,6 +42,18 @@ class ReadModel(Projection[SqlTrackingRecorder]):
     metadata: ClassVar[MetaData]
     personal_columns: ClassVar[tuple[PersonalColumn, ...]] = ()
     """The tables' ``personal`` columns, purged when a person is erased (:mod:`.erasure`)."""
+    generation_tables: ClassVar[tuple[str, ...]] = ()
+    """Tables whose rows belong to a generation of the refresh step (their ``generation``
+    column): only the published one (:meth:`published_generation`) is what the read model
+    holds; the others are being written or removed (:mod:`projections.reputation.generations`)."""
+    counter_tables: ClassVar[tuple[str, ...]] = ()
+    """Tables that only count (the generation numbers handed out): ``projections verify``
+    does not compare them, since a rebuild counts from its own start."""
+
+    def published_generation(self, conn: Connection) -> int:
+        """The generation of :attr:`generation_tables` readers read (0: none)."""
+        del conn
+        return 0
 
     @abstractmethod
     def handle(self, entry: AcceptedEntry, batch: WriteBatch) -> None:

@@ -21,6 +21,9 @@ compares every table, row by row, with the live ones:
   only under their MAC (the ledger's row key, which a copy of the database
   lacks); without a valid one the rebuild counts what is imported now, and an
   edited row differs.
+- of a refresh step that writes generations (reputation: :mod:`.reputation.generations`)
+  only the published generation's rows are compared, without the generation numbers
+  (they count refreshes, and the rebuild has had one); its counter is not compared.
 
 The comparison is of values (SQLAlchemy's Python values for each column), so the
 two backends compare alike; sealed personal columns (:mod:`.sealed`) are compared
@@ -181,12 +184,12 @@ def _copy_live(engine: Engine, models: Sequence[ReadModel], scratch: Engine) -> 
             if not all(t.name in present for t in tables):
                 continue
             found.positions[model.name] = model.view.position(conn)
-            for table in tables:
+            for table in _compared(model):
                 with scratch.begin() as out:
-                    _keep(out, model.name, table, _LIVE, _rows(conn, table))
+                    _keep(out, model, table, _LIVE, _rows(conn, table, model))
             if isinstance(model, Refreshable):
                 mark = next(t for t in tables if t.name == model.refresh_tables[-1])
-                found.rows[mark.name] = dict(_rows(conn, mark))
+                found.rows[mark.name] = dict(_rows(conn, mark, model))
             refreshed = _refreshed(model, found.rows)
             if refreshed is not None:
                 found.refreshed[model.name] = refreshed
@@ -224,11 +227,11 @@ def _rebuild(log: EntryReader, scratch: Engine, name: str, snapshot: _Snapshot) 
                 _as_before_inputs(scratch, model)
             # The refresh's own tables are as of its position: keep them from here.
             for table in _refresh_tables(model):
-                _keep_rebuilt(scratch, name, table)
+                _keep_rebuilt(scratch, model, table)
                 kept.add(table.name)
-    for table in model.metadata.sorted_tables:
+    for table in _compared(model):
         if table.name not in kept:
-            _keep_rebuilt(scratch, name, table)
+            _keep_rebuilt(scratch, model, table)
 
 
 def _live_refresh(
@@ -268,18 +271,47 @@ def _as_before_inputs(scratch: Engine, model: ReadModel) -> None:
 
 
 def _refresh_tables(model: ReadModel) -> list[Table]:
-    """The tables only the refresh step writes (derived, not fed entry by entry)."""
+    """The compared tables only the refresh step writes (derived, not fed entry by entry)."""
     derived = model.refresh_tables if isinstance(model, Refreshable) else ()
-    return [t for t in model.metadata.sorted_tables if t.name in derived]
+    return [t for t in _compared(model) if t.name in derived]
 
 
-def _rows(conn: Connection, table: Table) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """The rows of ``table`` with their primary keys, streamed, sealed columns opened (one
-    that does not open reads as :data:`_UNOPENED`, so it differs from the rebuild)."""
-    key = _key_columns(table)
+def _compared(model: ReadModel) -> list[Table]:
+    """The tables of ``model`` that are compared: all but its counters."""
+    return [t for t in model.metadata.sorted_tables if t.name not in model.counter_tables]
+
+
+def _hidden(model: ReadModel, table: Table) -> frozenset[str]:
+    """The columns of ``table`` not compared: the generation numbers of a read model whose
+    refresh writes generations (its generation tables' and its mark's), which count
+    refreshes, of which a rebuild has had only its own."""
+    if not model.generation_tables:
+        return frozenset()
+    mark = model.refresh_tables[-1] if isinstance(model, Refreshable) else None
+    if table.name in model.generation_tables or table.name == mark:
+        return frozenset({"generation"})
+    return frozenset()
+
+
+def _rows(
+    conn: Connection, table: Table, model: ReadModel
+) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The rows of ``table`` (of ``model``'s published generation, if it is one of its
+    generation tables) with their primary keys, streamed, without the columns not compared
+    (:func:`_hidden`), sealed columns opened (one that does not open reads as
+    :data:`_UNOPENED`, so it differs from the rebuild)."""
+    hidden = _hidden(model, table)
+    key = _key_columns(table, hidden)
     sealed = [c.name for c in table.columns if isinstance(c.type, SealedText)]
-    columns = [type_coerce(c, Text).label(c.name) if c.name in sealed else c for c in table.columns]
-    found = conn.execution_options(yield_per=_CHUNK).execute(select(*columns))
+    columns = [
+        type_coerce(c, Text).label(c.name) if c.name in sealed else c
+        for c in table.columns
+        if c.name not in hidden
+    ]
+    query = select(*columns)
+    if table.name in model.generation_tables:
+        query = query.where(table.c.generation == model.published_generation(conn))
+    found = conn.execution_options(yield_per=_CHUNK).execute(query)
     for part in found.partitions():
         for each in part:
             row = each._asdict()
@@ -294,8 +326,9 @@ def _rows(conn: Connection, table: Table) -> Iterator[tuple[tuple[Any, ...], dic
             yield tuple(row[k] for k in key), row
 
 
-def _key_columns(table: Table) -> list[str]:
-    return [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+def _key_columns(table: Table, hidden: frozenset[str] = frozenset()) -> list[str]:
+    key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+    return [name for name in key if name not in hidden]
 
 
 _COMPARED = "verify_compared"
@@ -315,7 +348,7 @@ def _create_compared(scratch: Engine) -> None:
 
 def _keep(
     out: Connection,
-    model: str,
+    model: ReadModel,
     table: Table,
     side: int,
     rows: Iterable[tuple[tuple[Any, ...], dict[str, Any]]],
@@ -323,13 +356,13 @@ def _keep(
     """Write ``rows`` of one side into the compared rows through ``out``, a chunk at a
     time. A row is its JSON (the Python values; ``repr`` of any other type); its key sorts
     as the differences are listed: by the repr of its sorted key items."""
-    names = _key_columns(table)
+    names = _key_columns(table, _hidden(model, table))
     insert = text(f"INSERT INTO {_COMPARED} VALUES (:model, :tbl, :key, :side, :row)")
     chunk: list[dict[str, Any]] = []
     for key, row in rows:
         chunk.append(
             {
-                "model": model,
+                "model": model.name,
                 "tbl": table.name,
                 "key": repr(sorted(zip(names, key, strict=True))),
                 "side": side,
@@ -343,11 +376,11 @@ def _keep(
         out.execute(insert, chunk)
 
 
-def _keep_rebuilt(scratch: Engine, model: str, table: Table) -> None:
+def _keep_rebuilt(scratch: Engine, model: ReadModel, table: Table) -> None:
     """Keep the rebuilt rows of ``table``: read and written on one connection of the
     scratch file, so the reading cursor never blocks the writes."""
     with scratch.begin() as conn:
-        _keep(conn, model, table, _REBUILT, _rows(conn, table))
+        _keep(conn, model, table, _REBUILT, _rows(conn, table, model))
 
 
 def _differences(scratch: Engine, models: dict[str, ReadModel]) -> tuple[list[RowDifference], int]:
@@ -372,7 +405,7 @@ def _differences(scratch: Engine, models: dict[str, ReadModel]) -> tuple[list[Ro
             if len(out) < _SHOWN:
                 table = next(t for t in models[model].metadata.sorted_tables if t.name == tbl)
                 row: dict[str, Any] = live if live is not None else rebuilt  # type: ignore[assignment]  # HAVING: one side at least
-                key = {k: row[k] for k in _key_columns(table)}
+                key = {k: row[k] for k in _key_columns(table, _hidden(models[model], table))}
                 out.append(RowDifference(model, tbl, key, live, rebuilt))
     return out, count
 

@@ -313,7 +313,10 @@ def test_verify_between_an_import_and_the_next_refresh_compares_like_with_like(
     with receiving.ledger.service.reading() as state:
         receiving.registry.import_bundle(origin.bundle, state=state)
     verify_read_models(receiving.projector.log, receiving.projector.engine)  # no false alarm
-    _edit(receiving, "INSERT INTO rep_origins VALUES ('forged.example/ledger', 1.0)")
+    _edit(  # into the published generation, which readers read
+        receiving,
+        "INSERT INTO rep_origins SELECT generation, 'forged.example/ledger', 1.0 FROM rep_refresh",
+    )
     assert _mismatched_tables(receiving) == {"rep_origins"}  # a tamper while the refresh waits
 
     receiving.projector.refresh(at=AT)  # counts the import, at the default weight

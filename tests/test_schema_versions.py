@@ -11,7 +11,8 @@ from api.sessions import SessionStore
 from ledger.store import open_store
 from projections import open_projector
 from projections.db import create_read_model_engine
-from projections.schema import HEAD, head_revision, schema_revision
+from projections.reputation.queries import rated_skills, snapshot_scores
+from projections.schema import HEAD, downgrade, head_revision, schema_revision
 
 _INDEXES = {
     "api_login_challenges": "ix_api_login_challenges_expires",
@@ -64,6 +65,79 @@ def test_revision_0010_adds_the_refresh_durations(database_url: str) -> None:
         assert positions["reputation"] == 7
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM rep_refresh")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+_GENERATIONS = (
+    "rep_raters", "rep_cliques", "rep_consensus", "rep_scores", "rep_imported", "rep_origins",
+    "rep_refresh", "rep_generation",
+)  # fmt: skip
+
+
+def test_revision_0011_keeps_the_last_refresh_as_its_first_generation(database_url: str) -> None:
+    """Revision 0011 (issue 13): the refresh's result tables get their ``generation`` (first
+    in the key), the mark the published one, and ``rep_generation`` is created, each as a
+    fresh database defines it; the rows of the last refresh become generation 1, published,
+    so readers see the same scores without a refresh (none is due)."""
+    engine = _open(database_url)
+    try:
+        fresh = _definitions(engine, _GENERATIONS)
+        positions = _reopened_from(
+            engine, database_url, "0010",
+            "INSERT INTO rep_refresh (id, position, at, rounds, residual, people) "
+            "VALUES (1, 7, 0, 1, 0.0, 0)",
+            "INSERT INTO rep_scores VALUES ('alice', 'audit', 3.9, 1.0, 2)",
+            "INSERT INTO rep_raters VALUES ('bob', 1.0, 1.0, 0.8, 1)",
+            "INSERT INTO rep_imported VALUES "
+            "('o.example/l', 'r1', 'alice', 'endorsement', 'x', 'peer', 4, 0, 3, '[\"audit\"]')",
+        )  # fmt: skip
+        assert _definitions(engine, _GENERATIONS) == fresh
+        assert positions["reputation"] == 7
+        with engine.connect() as conn:
+            assert snapshot_scores(conn, "alice") == {"audit": (3.9, 1.0, 2)}
+            assert rated_skills(conn, "alice") == ["audit"]
+            rows = conn.execute(sa.text("SELECT generation, person FROM rep_raters")).all()
+            assert [tuple(r) for r in rows] == [(1, "bob")]
+            counter = conn.execute(sa.text("SELECT id, allocated FROM rep_generation")).all()
+            assert [tuple(r) for r in counter] == [(1, 1)]
+            assert conn.execute(sa.text("SELECT generation FROM rep_refresh")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_revision_0011_downgrades_to_the_published_generation(database_url: str) -> None:
+    """Revision 0011's downgrade keeps the published generation's rows (not the one it
+    replaced, nor one being written) in the tables as revision 0010 had them; upgrading
+    again gives the tables a fresh database has, the same rows as generation 1."""
+    engine = _open(database_url)
+    try:
+        fresh = _definitions(engine, _GENERATIONS)
+        with engine.begin() as conn:
+            for statement in (
+                "INSERT INTO rep_refresh (id, position, at, rounds, residual, people, "
+                "generation) VALUES (1, 7, 0, 1, 0.0, 0, 5)",
+                "INSERT INTO rep_generation VALUES (1, 6)",
+                "INSERT INTO rep_scores VALUES (4, 'alice', 'audit', 1.0, 1.0, 1)",  # replaced
+                "INSERT INTO rep_scores VALUES (5, 'alice', 'audit', 3.9, 1.0, 2)",  # published
+                "INSERT INTO rep_scores VALUES (6, 'alice', 'audit', 2.0, 1.0, 1)",  # written
+                "INSERT INTO rep_origins VALUES (5, 'o.example/l', 0.5)",
+            ):
+                conn.execute(sa.text(statement))
+            downgrade(conn, "0010")
+        inspector = sa.inspect(engine)
+        for table in _GENERATIONS[:-1]:
+            assert "generation" not in {c["name"] for c in inspector.get_columns(table)}
+        assert not inspector.has_table("rep_generation")
+        with engine.connect() as conn:
+            scores = conn.execute(sa.text("SELECT * FROM rep_scores")).all()
+            assert [tuple(r) for r in scores] == [("alice", "audit", 3.9, 1.0, 2)]
+            origins = conn.execute(sa.text("SELECT * FROM rep_origins")).all()
+            assert [tuple(r) for r in origins] == [("o.example/l", 0.5)]
+        _reopened_from(engine, database_url, "0010")
+        assert _definitions(engine, _GENERATIONS) == fresh
+        with engine.connect() as conn:
+            assert snapshot_scores(conn, "alice") == {"audit": (3.9, 1.0, 2)}
     finally:
         engine.dispose()
 
@@ -141,6 +215,8 @@ def _reopened_from(engine: sa.Engine, url: str, revision: str, *statements: str)
     revision, every read model applied up to 7), open the read models again, check the
     upgrade says it went from ``revision`` to the newest; return the positions."""
     with engine.begin() as conn:
+        if revision < "0011":  # the tables as they stood before the generations
+            downgrade(conn, "0010")
         for statement in statements:
             conn.execute(sa.text(statement))
         conn.execute(sa.text(f"UPDATE alembic_version SET version_num = '{revision}'"))

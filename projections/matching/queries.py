@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    FromClause,
     Row,
     Select,
     and_,
@@ -256,20 +257,26 @@ def candidates(
     exclude: Iterable[str] = (),
     params: MatchParams = MatchParams(),
     today: str | None = None,
+    generation: int | None = None,
 ) -> list[Match]:
     """The best ``limit`` candidates for ``spec`` that ``searcher`` may find, ring by ring
-    (``today``, default today in UTC, decides which grants of the free part still count)."""
+    (``today``, default today in UTC, decides which grants of the free part still count),
+    by the scores of the reputation refresh of ``generation`` (default: the published one,
+    :func:`projections.reputation.tables.published`, read once for the whole answer)."""
     required = tuple(dict.fromkeys(spec.skills))
     if not required or limit <= 0:
         return []
+    generation = rep.published(conn) if generation is None else generation
     excluded = sorted({*exclude, *([searcher] if searcher else [])})
     granted = granted_owners(conn, searcher, today or today_utc())
     found: list[Match] = []
     for ring in _RINGS[: _RINGS.index(spec.ring) + 1]:
         rows = conn.execute(
-            _ring_query(spec, required, ring, excluded, granted, limit - len(found), params)
+            _ring_query(
+                spec, required, ring, excluded, granted, limit - len(found), params, generation
+            )
         ).all()
-        found.extend(_explain(conn, spec, required, ring, rows, params))
+        found.extend(_explain(conn, spec, required, ring, rows, params, generation))
         if len(found) >= limit:
             break
     return found
@@ -295,6 +302,14 @@ def _value(params: MatchParams) -> ColumnElement[float]:
     return fit * (0.5 + 0.5 * (reputation - 1.0) / 4.0)
 
 
+def _with_scores(generation: int) -> FromClause:
+    """``mt_skills`` with the reputation score of each (person, skill) of the reputation
+    refresh of ``generation``, if it has one."""
+    s, r = t.skills.c, rep.scores.c
+    on = and_(r.generation == generation, r.person == s.person, r.skill == s.skill)
+    return t.skills.outerjoin(rep.scores, on)
+
+
 def _ring_filter(spec: AssignmentSpec, ring: Ring) -> ColumnElement[bool]:
     s = t.skills.c
     if ring is Ring.DEPARTMENT:
@@ -312,8 +327,9 @@ def _ring_query(
     granted: Sequence[str],
     limit: int,
     params: MatchParams,
+    generation: int,
 ) -> Select[Any]:
-    s, r = t.skills.c, rep.scores.c
+    s = t.skills.c
     shown = [Visibility.PUBLIC.value, *([Visibility.ON_REQUEST.value] if granted else [])]
     opted_in = and_(
         s.visibility.in_(shown),
@@ -323,7 +339,7 @@ def _ring_query(
     committed = func.max(s.committed).label("committed")
     query = (
         select(s.person, total, committed)
-        .select_from(t.skills.outerjoin(rep.scores, and_(r.person == s.person, r.skill == s.skill)))
+        .select_from(_with_scores(generation))
         .where(
             s.skill.in_(required),
             _ring_filter(spec, ring),
@@ -345,17 +361,18 @@ def _explain(
     ring: Ring,
     rows: Sequence[Row[Any]],
     params: MatchParams,
+    generation: int,
 ) -> list[Match]:
     if not rows:
         return []
     people = [row.person for row in rows]
     s, r = t.skills.c, rep.scores.c
     details: dict[str, dict[str, SkillMatch]] = {p: {} for p in people}
-    imported = _imported_origins(conn, people, required)
+    imported = _imported_origins(conn, people, required, generation)
     evidence = imported_evidence(conn, people, required)
     for d in conn.execute(
         select(s.person, s.skill, s.evidence, s.ambition, r.score)
-        .select_from(t.skills.outerjoin(rep.scores, and_(r.person == s.person, r.skill == s.skill)))
+        .select_from(_with_scores(generation))
         .where(s.person.in_(people), s.skill.in_(required))
     ):
         score = None if d.score is None else round(float(d.score), 3)
@@ -404,13 +421,17 @@ def imported_evidence(
 
 
 def _imported_origins(
-    conn: Connection, people: Sequence[str], required: Collection[str]
+    conn: Connection, people: Sequence[str], required: Collection[str], generation: int
 ) -> dict[tuple[str, str], tuple[str, ...]]:
-    """Per (person, required skill): the origins of the imported ratings the last
-    reputation refresh counted (``rep_imported``), sorted."""
+    """Per (person, required skill): the origins of the imported ratings the reputation
+    refresh of ``generation`` counted (``rep_imported``), sorted."""
     i = rep.imported.c
     found: dict[tuple[str, str], set[str]] = {}
-    query = select(i.subject, i.origin, i.skills).where(i.subject.in_(people)).distinct()
+    query = (
+        select(i.subject, i.origin, i.skills)
+        .where(i.generation == generation, i.subject.in_(people))
+        .distinct()
+    )
     for subject, origin, skills in conn.execute(query):
         for skill in json.loads(skills):
             if skill in required:

@@ -113,6 +113,7 @@ def search_people(
     as far as the read model. Raise :class:`~ledger.errors.NotPermitted` (``no_place``) for
     a ring counted from a place the searcher does not have."""
     today = today or today_utc()
+    generation = rep.published(conn)  # one reputation refresh's scores for the whole answer
     place = place_of(state, searcher)
     rings = rings_to_search(query.ring, place)
     found: list[Match] = []
@@ -121,14 +122,15 @@ def search_people(
     if local:
         spec = _spec(query, place, Ring(local[-1].value))
         matches = candidates(
-            conn, spec, searcher=searcher, limit=query.limit, today=today, params=params
-        )
+            conn, spec, searcher=searcher, limit=query.limit, today=today, params=params,
+            generation=generation,
+        )  # fmt: skip
         matches = [m for m in matches if may_find(state, m.person, searcher, today=today)]
         found = [m for m in matches if _evidence_here(m)]
         elsewhere = [_as_beyond(m) for m in matches if not _evidence_here(m)]
     if SearchRing.BEYOND in rings and len(found) < query.limit:
         seen = {m.person for m in found + elsewhere} | ({searcher} if searcher else set())
-        beyond = _beyond(conn, query, searcher, seen, today, params)
+        beyond = _beyond(conn, query, searcher, seen, today, params, generation)
         beyond = [m for m in beyond if may_find(state, m.person, searcher, today=today)]
         beyond = sorted(elsewhere + beyond, key=lambda m: (-(m.score or 0.0), m.person))
         found += beyond[: query.limit - len(found)]
@@ -172,8 +174,10 @@ def _beyond(
     seen: set[str],
     today: str,
     params: MatchParams,
+    generation: int,
 ) -> list[Match]:
-    """The ``beyond`` ring: people with imported ratings in an asked skill, not ``seen``."""
+    """The ``beyond`` ring: people with imported ratings in an asked skill, not ``seen``
+    (those the reputation refresh of ``generation`` counted)."""
     i, p = rep.imported.c, t.people.c
     granted = granted_owners(conn, searcher, today)
     opted_in = or_(
@@ -186,6 +190,7 @@ def _beyond(
         select(i.subject, i.origin, i.skills, p.committed)
         .join_from(rep.imported, t.people, p.person == i.subject)
         .where(
+            i.generation == generation,
             opted_in,
             p.committed <= params.weekly_budget_hours - query.hours,
             i.subject.not_in(sorted(seen)) if seen else true(),
@@ -200,7 +205,7 @@ def _beyond(
             committed[row.subject] = int(row.committed)
     if not ratings:
         return []
-    scores = _scores(conn, sorted(ratings), wanted)
+    scores = _scores(conn, sorted(ratings), wanted, generation)
     out = []
     for person, skills in ratings.items():
         have = tuple(
@@ -248,11 +253,13 @@ def _value(reputation: float | None, params: MatchParams) -> float:
 
 
 def _scores(
-    conn: Connection, people: Sequence[str], skills: set[str]
+    conn: Connection, people: Sequence[str], skills: set[str], generation: int
 ) -> dict[tuple[str, str], float]:
     r = rep.scores.c
     rows = conn.execute(
-        select(r.person, r.skill, r.score).where(r.person.in_(people), r.skill.in_(sorted(skills)))
+        select(r.person, r.skill, r.score).where(
+            r.generation == generation, r.person.in_(people), r.skill.in_(sorted(skills))
+        )
     )
     return {(row.person, row.skill): round(float(row.score), 3) for row in rows}
 

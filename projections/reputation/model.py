@@ -13,9 +13,10 @@ What is incremental and what is not:
   (:func:`~projections.reputation.columns.score_columns`, as :func:`score_all`
   does by name) and writes ``rep_raters``,
   ``rep_cliques`` and ``rep_scores`` (every employee × skill, as of a reference
-  time) in one transaction, and records the log position and time it reflects
-  in ``rep_refresh``. It reads in a snapshot and computes outside any transaction, so
-  appends and catch-up are held up only while it writes. The follower runs it
+  time) as a new generation, in short transactions, then publishes it with the log
+  position and time it reflects in ``rep_refresh`` (:mod:`.generations`). It reads in a
+  snapshot and computes outside any transaction, and no transaction of its writes is
+  long, so appends and catch-up are never held up for long. The follower runs it
   periodically; ``rebuild`` runs it at the end.
 - **on query** (:func:`projections.reputation.queries.explain`): one explained
   score, from the facts and the stored standing, for any reference time.
@@ -23,19 +24,18 @@ What is incremental and what is not:
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Engine, Executable, Table, bindparam, delete, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 
 from ledger.imported_ratings import ImportedRating
 
 from ..base import ReadModel
-from ..batch import Phase, WriteBatch, executemany
+from ..batch import Phase, WriteBatch
 from ..db import REFRESH_LOCK, snapshot, writing, xact_lock
 from ..entries import AcceptedEntry, EntryReader, ImportedBundles, json_list
 from ..refresh import record_refresh, refreshed
@@ -43,6 +43,7 @@ from . import tables as t
 from .columns import Columns, RatingColumns, ScoredColumns, score_columns
 from .consensus import Consensus
 from .formula import Rating, ReputationParams
+from .generations import GenerationWriter, allocate, remove
 from .standing import Standing
 
 __all__ = [
@@ -72,7 +73,6 @@ _REVOKE = delete(t.ratings).where(
 )
 _CHUNK = 5000
 _LOG = logging.getLogger("projections")
-_TABLE_INSERTS: dict[str, Executable] = {}
 
 
 class ReputationModel(ReadModel):
@@ -88,9 +88,13 @@ class ReputationModel(ReadModel):
         t.scores.name,
         t.imported.name,
         t.origins.name,
+        t.generation.name,
         t.refresh_state.name,
     )
-    """The tables only :meth:`refresh` writes; ``refresh_state`` (last) records its moment."""
+    """The tables only :meth:`refresh` writes; ``refresh_state`` (last) records its moment
+    and the published generation."""
+    generation_tables: ClassVar[tuple[str, ...]] = tuple(x.name for x in t.GENERATION_TABLES)
+    counter_tables: ClassVar[tuple[str, ...]] = (t.generation.name,)
     _handlers: ClassVar[dict[str, _Handler]]
 
     def handle(self, entry: AcceptedEntry, batch: WriteBatch) -> None:
@@ -156,6 +160,9 @@ class ReputationModel(ReadModel):
         """The mark of the last refresh, as stored: ``(position, at)``, or None before one."""
         return refreshed(conn, t.refresh_state)
 
+    def published_generation(self, conn: Connection) -> int:
+        return t.published(conn)
+
     def refresh(
         self, engine: Engine, *, at: int, log: EntryReader, imports: ImportedBundles
     ) -> None:
@@ -163,19 +170,25 @@ class ReputationModel(ReadModel):
         ratings of the imported records (``imports``, read once for the refresh cycle from
         ``log``) at the declared trust in their origin.
 
-        Three steps, so that appends and catch-up go on meanwhile: the read model's
-        position and its facts are read in one read transaction (:func:`snapshot`: one
-        snapshot, no lock that stops a writer); standing and the scores are computed
-        outside any transaction; then one write transaction replaces the results and
-        records the position READ as the refresh's mark — entries applied meanwhile are
-        newer than the mark, so :meth:`~projections.runner.Projector.refresh_due` finds
-        them and a later refresh counts them. The write transaction holds
-        :data:`REFRESH_LOCK` (SQLite: its write lock), so two refreshes write in turn; one
-        that read an older position than the stored mark writes nothing.
+        So that appends and catch-up go on meanwhile: the refresh takes a new generation
+        number (:mod:`.generations`); the read model's position and its facts are read in
+        one read transaction (:func:`snapshot`: one snapshot, no lock that stops a writer);
+        standing and the scores are computed outside any transaction; the results are
+        written under the new generation in short transactions (readers do not see them
+        yet); then one small transaction publishes them, recording the position READ as
+        the refresh's mark with the generation — entries applied meanwhile are newer than
+        the mark, so :meth:`~projections.runner.Projector.refresh_due` finds them and a
+        later refresh counts them; last, the generations before the one it replaced are
+        removed, again in short transactions.
+        The publication holds :data:`REFRESH_LOCK` (SQLite: its write lock), so two
+        refreshes publish in turn: one that read an older position than the stored mark,
+        or took an older generation than the published one, publishes nothing and removes
+        its rows (it writes none if it finds so before writing).
         The ratings are held as columns (:mod:`.columns`), about 60 bytes each, and the rows
         written are made chunk by chunk from them.
         """
         imported = imports.ratings()
+        generation = allocate(engine)
         with snapshot(engine) as conn:
             position = self.view.position(conn)
             managers = [p for (p,) in conn.execute(select(t.managers.c.person))]
@@ -183,8 +196,10 @@ class ReputationModel(ReadModel):
         scored = score_columns(
             columns, managers, at=at, params=self.params, origins=imports.weights
         )
+        if self._superseded(engine, position, generation):
+            return  # another process refreshed over newer facts meanwhile: nothing written
         standing, agreed = scored.standing, scored.consensus
-        facts = [
+        facts = (
             {
                 "origin": r.origin,
                 "id": r.id,
@@ -198,45 +213,58 @@ class ReputationModel(ReadModel):
                 "skills": json_list(list(r.skills)),
             }
             for r in imported
-        ]
-        trust = [{"origin": o, "weight": w} for o, w in sorted(imports.weights.items())]
-        with writing(engine) as conn:
+        )
+        trust = ({"origin": o, "weight": w} for o, w in sorted(imports.weights.items()))
+        writer = GenerationWriter(engine, generation)
+        for table, new_rows in (
+            (t.raters, _rater_rows(columns.people, scored)),
+            (t.cliques, _pair_rows(columns.people, standing.clique_pairs, factor=standing.clique)),
+            (
+                t.consensus,
+                _pair_rows(
+                    columns.people, agreed.pairs, agreement=agreed.agreement, cycle=agreed.cycle
+                ),
+            ),
+            (t.scores, _score_rows(columns, scored)),
+            (t.imported, facts),
+            (t.origins, trust),
+        ):
+            writer.insert(table, new_rows)
+        with writing(engine) as conn:  # the switch: readers read the new generation from here
             xact_lock(conn, REFRESH_LOCK)
-            stored = self.refreshed(conn)
-            if stored is not None and stored[0] > position:
-                _LOG.info(
-                    "reputation refresh at %d skipped: one at %d is stored", position, stored[0]
+            mark = t.refresh_state.c
+            stored = conn.execute(select(mark.position, mark.generation)).first()
+            newer = stored is not None and (stored[0] > position or stored[1] > generation)
+            if not newer:
+                record_refresh(
+                    conn,
+                    t.refresh_state,
+                    position=position,
+                    at=at,
+                    counted=imports.counted,
+                    log=log,
+                    rounds=standing.rounds,
+                    residual=standing.residual,
+                    people=int(standing.in_graph.sum()),
+                    generation=generation,
                 )
-                return  # another process refreshed over newer facts meanwhile
-            for table, new_rows in (
-                (t.raters, _rater_rows(columns.people, scored)),
-                (
-                    t.cliques,
-                    _pair_rows(columns.people, standing.clique_pairs, factor=standing.clique),
-                ),
-                (
-                    t.consensus,
-                    _pair_rows(
-                        columns.people, agreed.pairs, agreement=agreed.agreement, cycle=agreed.cycle
-                    ),
-                ),
-                (t.scores, _score_rows(columns, scored)),
-                (t.imported, facts),
-                (t.origins, trust),
-            ):
-                conn.execute(delete(table))
-                _insert_chunks(conn, table, new_rows)
-            record_refresh(
-                conn,
-                t.refresh_state,
-                position=position,
-                at=at,
-                counted=imports.counted,
-                log=log,
-                rounds=standing.rounds,
-                residual=standing.residual,
-                people=int(standing.in_graph.sum()),
-            )
+        if newer:
+            _LOG.info("reputation refresh at %d not published: a newer one is", position)
+            remove(engine, below=generation, only=generation)
+        else:
+            remove(engine, below=generation, keep=None if stored is None else int(stored[1]))
+
+    @staticmethod
+    def _superseded(engine: Engine, position: int, generation: int) -> bool:
+        """True if a refresh over newer facts than ``position`` (or one that took a later
+        generation) is published already: this one then writes nothing."""
+        with engine.connect() as conn:
+            mark = t.refresh_state.c
+            stored = conn.execute(select(mark.position, mark.generation)).first()
+        if stored is None or (stored[0] <= position and stored[1] < generation):
+            return False
+        _LOG.info("reputation refresh at %d skipped: one at %d is stored", position, stored[0])
+        return True
 
 
 class Scored(NamedTuple):
@@ -385,10 +413,15 @@ def group_ratings(
     return groups
 
 
-def load_imported(conn: Connection, person: str) -> list[ImportedRating]:
-    """The imported ratings of ``person`` the last refresh wrote, by origin and position."""
+def load_imported(conn: Connection, person: str, generation: int) -> list[ImportedRating]:
+    """The imported ratings of ``person`` the refresh of ``generation`` (the published one:
+    :func:`~.tables.published`) wrote, by origin and position."""
     c = t.imported.c
-    query = select(t.imported).where(c.subject == person).order_by(c.origin, c.position)
+    query = (
+        select(t.imported)
+        .where(c.generation == generation, c.subject == person)
+        .order_by(c.origin, c.position)
+    )
     return [
         ImportedRating(
             r.origin,
@@ -406,10 +439,11 @@ def load_imported(conn: Connection, person: str) -> list[ImportedRating]:
     ]
 
 
-def load_origins(conn: Connection) -> dict[str, float]:
-    """The declared trust in each origin as of the last refresh."""
+def load_origins(conn: Connection, generation: int) -> dict[str, float]:
+    """The declared trust in each origin as of the refresh of ``generation``."""
     c = t.origins.c
-    return {o: float(w) for o, w in conn.execute(select(c.origin, c.weight))}
+    query = select(c.origin, c.weight).where(c.generation == generation)
+    return {o: float(w) for o, w in conn.execute(query)}
 
 
 def group_imported(imported: Iterable[ImportedRating]) -> dict[tuple[str, str], list[Rating]]:
@@ -421,13 +455,6 @@ def group_imported(imported: Iterable[ImportedRating]) -> dict[tuple[str, str], 
         for skill in r.skills:
             groups[(r.subject, skill)].append(rating)
     return groups
-
-
-def _insert_chunks(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
-    statement = _TABLE_INSERTS.setdefault(table.name, insert(table))
-    found = iter(rows)
-    while chunk := list(itertools.islice(found, _CHUNK)):
-        executemany(conn, statement, chunk)
 
 
 def _rater_rows(people: Sequence[str], scored: ScoredColumns) -> Iterator[dict[str, Any]]:

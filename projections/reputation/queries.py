@@ -45,6 +45,8 @@ def explain(
     origin and the declared trust in it (as of that refresh) as its standing.
     Ignores visibility: see :func:`reputation` for viewers.
     """
+    mark = conn.execute(select(t.refresh_state.c.position, t.refresh_state.c.generation)).first()
+    generation = 0 if mark is None else int(mark[1])  # one refresh's rows throughout
     rows = [r for r in load_ratings(conn, [person]) if r[7] <= at]
     targets = load_targets(conn, {r[3] for r in rows})
     rows = [r for r in rows if skill in targets.get(r[3], ())]
@@ -58,25 +60,30 @@ def explain(
         endorsed = reciprocal_pairs(back)
         s, c = t.raters.c, t.cliques.c
         found = conn.execute(
-            select(s.person, s.standing, s.discrimination).where(s.person.in_(names))
+            select(s.person, s.standing, s.discrimination).where(
+                s.generation == generation, s.person.in_(names)
+            )
         ).all()
         raters = Raters({p: float(w) for p, w, _ in found}, {p: float(d) for p, _, d in found})
-        pairs = select(c.rater, c.factor).where(c.subject == person, c.rater.in_(names))
+        pairs = select(c.rater, c.factor).where(
+            c.generation == generation, c.subject == person, c.rater.in_(names)
+        )
         clique = {(r, person): float(f) for r, f in conn.execute(pairs)}
         a = t.consensus.c
         judged = conn.execute(
-            select(a.rater, a.agreement, a.cycle).where(a.subject == person, a.rater.in_(names))
+            select(a.rater, a.agreement, a.cycle).where(
+                a.generation == generation, a.subject == person, a.rater.in_(names)
+            )
         ).all()
         consensus = Consensus(
             {(r, person): float(f) for r, f, _ in judged},
             {(r, person): float(c) for r, _, c in judged},
         )
-    snapshot = conn.execute(select(t.refresh_state.c.position)).scalar_one_or_none()
     ratings = group_ratings(rows, targets, endorsed, clique, consensus).get((person, skill), [])
-    imported = [r for r in load_imported(conn, person) if r.at <= at]
+    imported = [r for r in load_imported(conn, person, generation) if r.at <= at]
     if imported:
         ratings = [*ratings, *group_imported(imported).get((person, skill), [])]
-        raters = dataclasses.replace(raters, origins=load_origins(conn))
+        raters = dataclasses.replace(raters, origins=load_origins(conn, generation))
     return score_ratings(
         person,
         skill,
@@ -84,7 +91,7 @@ def explain(
         raters,
         at=at,
         params=params,
-        standing_position=None if snapshot is None else int(snapshot),
+        standing_position=None if mark is None else int(mark[0]),
     )
 
 
@@ -129,14 +136,17 @@ def rated_skills(conn: Connection, person: str) -> list[str]:
     imported one), sorted."""
     rows = load_ratings(conn, [person])
     targets = load_targets(conn, {r[3] for r in rows})
-    imported = {skill for r in load_imported(conn, person) for skill in r.skills}
+    imported = {skill for r in load_imported(conn, person, t.published(conn)) for skill in r.skills}
     return sorted({skill for r in rows for skill in targets.get(r[3], ())} | imported)
 
 
 def snapshot_scores(conn: Connection, person: str) -> dict[str, tuple[float, float, int]]:
-    """The refreshed scores of ``person``: skill -> (score, weight, number of ratings)."""
+    """The refreshed scores of ``person`` (the published generation's): skill -> (score,
+    weight, number of ratings)."""
     s = t.scores.c
     rows = conn.execute(
-        select(s.skill, s.score, s.weight, s.ratings).where(s.person == person).order_by(s.skill)
+        select(s.skill, s.score, s.weight, s.ratings)
+        .where(s.generation == t.published(conn), s.person == person)
+        .order_by(s.skill)
     )
     return {r.skill: (float(r.score), float(r.weight), int(r.ratings)) for r in rows}

@@ -101,12 +101,23 @@ READ_MODEL_TABLES = {
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every read-model table, sorted: equal snapshots mean equal read models."""
+    """Every row of every read-model table, sorted: equal snapshots mean equal read models.
+
+    Of the reputation refresh's results, what readers read: the published generation's
+    rows, without the generation numbers (they count refreshes) and the counter."""
     out = {}
+    generational = {table.name for table in rep.GENERATION_TABLES}
     with engine.connect() as conn:
+        published = rep.published(conn)
         for tables in READ_MODEL_TABLES.values():
             for table in tables:
-                rows = [tuple(r) for r in conn.execute(select(table))]
+                if table is rep.generation:
+                    continue
+                shown = [c for c in table.columns if c.name != "generation"]
+                query = select(*shown)
+                if table.name in generational:
+                    query = query.where(table.c.generation == published)
+                rows = [tuple(r) for r in conn.execute(query)]
                 out[table.name] = sorted(rows, key=repr)
     return out
 
