@@ -25,7 +25,9 @@ The child opens the ledger with the service key the parent read (the same key fi
 in ``TRACKRECORD_SERVICE_KEY``) and the database URL on stdin (not on its command line,
 where another user of the host could read a PostgreSQL password). A child that dies
 (killed by the kernel's OOM killer or by the timeout, or an exception) leaves the read
-models as they were: its write transaction is rolled back by the database. That is a
+models as readers saw them: it publishes nothing, and the rows of the generation it was
+writing are removed by the next refresh that publishes
+(:mod:`projections.reputation.generations`). That is a
 :class:`RefreshFailed`, which the projector spaces like a refresh that ran
 (:meth:`~projections.runner.Projector.due_refreshes`).
 """
