@@ -1104,11 +1104,11 @@ def measure(
         what = {"d": "(d) uncached reads under load", "e": "(e) signed writes"}
         _say(f"{backend} {size}: " + ", ".join(what[f] for f in sorted(figures & {"d", "e"})))
         load, rss = service_load(here, mine, args.port, args, work)
-        # (d) on the reference too, in the same run: what a change to the reads did
+        # (d) and (e) on the reference too, in the same run: what a change did to them
         ref_load = _reference(
             lambda: (
                 service_load(ref, theirs, args.port + 1, args, work / "ref-load")
-                if ref and theirs and "d" in figures
+                if ref and theirs and figures & {"d", "e"}
                 else None
             ),
             size,
