@@ -175,6 +175,9 @@ def create_app(
             # A store behind the last checkpoint the operator signed is not served
             # (ledger.rollback); the error is kept for `trackrecord serve` to report.
             context.service.verify_not_rolled_back()
+            # a ledger written before the imports stamp was stored: counted once, here, not
+            # by every portfolio answer (ledger.store.trust_tables.TrustTables.imports_stamp)
+            context.store.store_imports_stamp()
         except BaseException as exc:
             app.state.startup_error = exc
             context.close()

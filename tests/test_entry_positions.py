@@ -197,6 +197,7 @@ def test_a_ledger_written_before_the_positions_were_kept_is_indexed_by_migrate(
         "read_models_applied": size,  # no read model followed the log yet
         "read_models_refreshed": True,  # nor was refreshed: not left to the service's start
         "heads_tree_stored": None,  # no checkpoint
+        "imports_stamp_stored": True,  # no import yet: counted once, stored
         "seconds": 0,
     }
     again = cli("migrate")

@@ -33,6 +33,7 @@ from tests.support.api_server import Live, live_server, login
 from tests.support.bundles import ORIGIN, build_scenario
 from tests.support.cli import Cli
 from tests.support.links import link_record, link_signed, receiving_ledger
+from tests.support.sql import execute_sql
 
 IMPORTED_AT = "2026-11-23T14:00:00.000000Z"
 COMMENTS = {"comment by manager", "comment by peer", "comment by client"}
@@ -318,6 +319,43 @@ def test_imports_stamp_counts_the_imports(database_url: str, origin: Origin) -> 
         assert [r.checkpoint_size for r, _ in registry.with_bundles("alice")] == [
             first.checkpoint_size, later.checkpoint_size,
         ]  # fmt: skip
+    finally:
+        store.close()
+
+
+def test_the_imports_stamp_is_stored_with_each_import_and_read_by_key(
+    database_url: str, origin: Origin
+) -> None:
+    """Every portfolio answer reads the stamp: it is stored with each import (two meta
+    rows), not counted from the imported bundles. A ledger without it (written before it
+    was stored, or not yet importing) is counted from the table until its first import,
+    ``trackrecord migrate`` or a service's start stores it."""
+    operator = identity_for("operator-b")
+    ledger = receiving_ledger(database_url, operator)
+    store = ledger.store
+    try:
+        link_record(
+            ledger.service, origin.first, here=identity_for("alice-on-b"), there=origin.last_key,
+            registrar=operator,
+        )  # fmt: skip
+        registry = ledger.imports
+        registry.trust(origin.key)
+        assert store.get_meta("imports_count") is None  # none imported yet
+        first = ledger.import_bundle(origin.first)  # stores the stamp, counted once
+        assert (store.get_meta("imports_count"), store.get_meta("imports_latest")) == (
+            "1", first.imported_at,
+        )  # fmt: skip
+        execute_sql(
+            store, "DELETE FROM ledger_meta WHERE key IN ('imports_count', 'imports_latest')"
+        )
+        assert registry.stamp() == (1, first.imported_at)  # counted from the table
+        assert store.store_imports_stamp() is True  # what migrate and a service's start do
+        assert store.store_imports_stamp() is False
+        later = ledger.import_bundle(origin.later)
+        assert registry.stamp() == (2, max(first.imported_at, later.imported_at))
+        # what is read is the stored stamp, not a count of the bundles
+        execute_sql(store, "UPDATE ledger_meta SET value='41' WHERE key='imports_count'")
+        assert registry.stamp()[0] == 41
     finally:
         store.close()
 

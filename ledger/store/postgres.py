@@ -16,7 +16,7 @@ from psycopg.sql import SQL, Identifier
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
 from .base import SCHEMA_LOCK
-from .recorder import HeadsLeafRow, LedgerRecorder
+from .recorder import IMPORTS_STAMP_KEYS, HeadsLeafRow, LedgerRecorder
 from .rule_state import POSITION_KEY, VERSION_KEY, StateRow
 
 __all__ = ["LedgerPostgresRecorder"]
@@ -699,16 +699,74 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return [(str(r["origin"]), str(r["weight"]), str(r["mac"])) for r in rows]
 
     def insert_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
-        """Store an imported bundle unless one with its key exists; return True if stored."""
-        rows = self._query(
+        """Store an imported bundle unless one with its key exists, and count it in the
+        stored stamp (:meth:`select_imports_stamp`) in the same transaction; return True
+        if stored. Two processes importing at once: the second one's update of the stamp
+        rows waits for the first one's commit (row locks), so neither count is lost."""
+        meta = SQL("{schema}.{table}").format(schema=self.schema, table=self.meta_table)
+        count, latest = IMPORTS_STAMP_KEYS
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {schema}.{table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING RETURNING origin"
+                ).format(schema=self.schema, table=self.imports_table),
+                row,
+            )
+            if not curs.fetchall():
+                return False
+            curs.execute(
+                SQL("UPDATE {meta} SET value=(value::bigint + 1)::text WHERE key=%s").format(
+                    meta=meta
+                ),
+                (count,),
+            )
+            curs.execute(
+                SQL("UPDATE {meta} SET value=greatest(value, %s) WHERE key=%s").format(meta=meta),
+                (row[5], latest),
+            )
+            if curs.rowcount != 1:  # a ledger written before the stamp was stored
+                self._store_imports_stamp(curs, imported=True)
+            return True
+
+    def store_imports_stamp(self) -> bool:
+        """Store the imports stamp if it is not (a ledger written before it was); return
+        True if it was stored now."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            return self._store_imports_stamp(curs)
+
+    def _store_imports_stamp(self, curs: Any, *, imported: bool = False) -> bool:
+        """In ``curs``'s transaction: the stamp counted from the table, unless stored.
+        ``imported``: this transaction has just imported a bundle, counted by the table if
+        no one stored the stamp meanwhile; if another process did (its count cannot have
+        seen this transaction's row), this one adds its bundle to it."""
+        meta = SQL("{schema}.{table}").format(schema=self.schema, table=self.meta_table)
+        count, latest = IMPORTS_STAMP_KEYS
+        if not imported:
+            curs.execute(SQL("SELECT 1 FROM {meta} WHERE key=%s").format(meta=meta), (latest,))
+            if curs.fetchall():
+                return False
+        on_conflict = (
             SQL(
-                "INSERT INTO {schema}.{table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING RETURNING origin"
-            ),
-            row,
-            self.imports_table,
+                "DO UPDATE SET value = CASE WHEN {meta}.key = %s "
+                "THEN ({meta}.value::bigint + 1)::text "
+                "ELSE greatest({meta}.value, EXCLUDED.value) END"
+            ).format(meta=meta)
+            if imported
+            else SQL("DO NOTHING")
         )
-        return bool(rows)
+        curs.execute(
+            SQL(
+                "INSERT INTO {meta} (key, value) "
+                "SELECT %s, count(*)::text FROM {schema}.{table} UNION ALL "
+                "SELECT %s, coalesce(max(imported_at), '') FROM {schema}.{table} "
+                "ON CONFLICT (key) {on_conflict} RETURNING key"
+            ).format(
+                meta=meta, schema=self.schema, table=self.imports_table, on_conflict=on_conflict
+            ),
+            (count, latest, count) if imported else (count, latest),
+        )
+        return bool(curs.fetchall())
 
     def select_imports(self, person: str | None) -> list[tuple[str, str, int, str, int, str, str]]:
         """Imported bundles (without their text), of ``person`` or of everyone."""
@@ -736,6 +794,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ]
 
     def select_imports_stamp(self) -> tuple[int, str]:
+        """The stored stamp: two look-ups by key; on a ledger written before it was stored,
+        counted from the table."""
+        rows = self._query(
+            SQL("SELECT key, value FROM {schema}.{table} WHERE key = ANY(%s)"),
+            (list(IMPORTS_STAMP_KEYS),),
+            self.meta_table,
+        )
+        stored = {str(r["key"]): str(r["value"]) for r in rows}
+        if len(stored) == 2:
+            return int(stored[IMPORTS_STAMP_KEYS[0]]), stored[IMPORTS_STAMP_KEYS[1]]
         rows = self._query(
             SQL(
                 "SELECT count(*) AS n, coalesce(max(imported_at), '') AS latest "

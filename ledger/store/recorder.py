@@ -18,13 +18,17 @@ from eventsourcing.persistence import Notification, StoredEvent
 from ..vault import DataKeyTable
 from .rule_state import StateRow
 
-__all__ = ["HeadsLeafRow", "ImportRow", "LedgerRecorder"]
+__all__ = ["IMPORTS_STAMP_KEYS", "HeadsLeafRow", "ImportRow", "LedgerRecorder"]
 
 HeadsLeafRow = tuple[int, str, int, str, str | None]
 """A stored heads-tree leaf ``(index, stream, seq, entry hash, involved)``: ``involved`` is
 the JSON list of assignment streams of an ``involved/<person>`` leaf, else None."""
 
 ImportRow = tuple[str, str, int, str, int, str, str, str]
+IMPORTS_STAMP_KEYS = ("imports_count", "imports_latest")
+"""The meta rows of the imports stamp: how many bundles are imported and the latest
+``imported_at``, written with each import, so that reading the stamp (every portfolio
+answer does) costs two look-ups by key however many bundles a ledger imported."""
 """An imported bundle's row ``(origin, person, size, verifier_key, entry_count, imported_at,
 report, bundle)``."""
 
@@ -151,5 +155,7 @@ class LedgerRecorder(DataKeyTable, Protocol):
     ) -> list[tuple[str, str, int, str, int, str, str]]: ...
 
     def select_imports_stamp(self) -> tuple[int, str]: ...
+
+    def store_imports_stamp(self) -> bool: ...
 
     def select_import_bundle(self, origin: str, person: str, size: int) -> str | None: ...

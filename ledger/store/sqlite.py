@@ -17,7 +17,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ..errors import ConcurrencyConflict, StoreError
 from ..vault import SERVICE_KEY_META
-from .recorder import HeadsLeafRow, LedgerRecorder
+from .recorder import IMPORTS_STAMP_KEYS, HeadsLeafRow, LedgerRecorder
 from .rule_state import VERSION_KEY, StateRow, position_row
 
 __all__ = ["LedgerSQLiteRecorder", "sqlite_holds_ledger", "truncate_wal"]
@@ -524,11 +524,40 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             return [(str(r[0]), str(r[1]), str(r[2])) for r in c.fetchall()]
 
     def insert_import(self, row: tuple[str, str, int, str, int, str, str, str]) -> bool:
-        """Store an imported bundle unless one with its key exists; return True if stored."""
+        """Store an imported bundle unless one with its key exists, and count it in the
+        stored stamp (:meth:`select_imports_stamp`) in the same transaction; return True
+        if stored."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"INSERT OR IGNORE INTO {self.imports_table} VALUES (?,?,?,?,?,?,?,?)", row)
             c.execute("SELECT changes()")
-            return bool(c.fetchone()[0] == 1)
+            if c.fetchone()[0] != 1:
+                return False
+            t, (count, latest) = self.meta_table, IMPORTS_STAMP_KEYS
+            c.execute(
+                f"UPDATE {t} SET value=CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key=?",
+                (count,),
+            )
+            c.execute(f"UPDATE {t} SET value=max(value, ?) WHERE key=?", (row[5], latest))
+            c.execute("SELECT changes()")
+            if c.fetchone()[0] != 1:  # a ledger written before the stamp was stored
+                self._store_imports_stamp(c)
+            return True
+
+    def store_imports_stamp(self) -> bool:
+        """Store the imports stamp if it is not (a ledger written before it was); return
+        True if it was stored now."""
+        with self.datastore.transaction(commit=True) as c:
+            return self._store_imports_stamp(c)
+
+    def _store_imports_stamp(self, c: SQLiteCursor) -> bool:
+        t, (count, latest) = self.meta_table, IMPORTS_STAMP_KEYS
+        c.execute(f"SELECT 1 FROM {t} WHERE key=?", (latest,))
+        if c.fetchone() is not None:
+            return False
+        c.execute(f"SELECT count(*), coalesce(max(imported_at), '') FROM {self.imports_table}")
+        n, at = c.fetchone()
+        c.execute(f"INSERT OR REPLACE INTO {t} VALUES (?, ?), (?, ?)", (count, str(n), latest, at))
+        return True
 
     def select_imports(self, person: str | None) -> list[tuple[str, str, int, str, int, str, str]]:
         """Imported bundles (without their text), of ``person`` or of everyone."""
@@ -544,10 +573,20 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             ]
 
     def select_imports_stamp(self) -> tuple[int, str]:
+        """The stored stamp: two look-ups by key; on a ledger written before it was stored,
+        counted from the table."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT count(*), coalesce(max(imported_at), '') FROM {self.imports_table}")
-            count, latest = c.fetchone()
-            return int(count), str(latest)
+            c.execute(
+                f"SELECT key, value FROM {self.meta_table} WHERE key IN (?, ?)", IMPORTS_STAMP_KEYS
+            )
+            stored = dict(c.fetchall())
+            if len(stored) < 2:
+                c.execute(
+                    f"SELECT count(*), coalesce(max(imported_at), '') FROM {self.imports_table}"
+                )
+                count, latest = c.fetchone()
+                return int(count), str(latest)
+            return int(stored[IMPORTS_STAMP_KEYS[0]]), str(stored[IMPORTS_STAMP_KEYS[1]])
 
     def select_import_bundle(self, origin: str, person: str, size: int) -> str | None:
         with self.datastore.transaction(commit=False) as c:

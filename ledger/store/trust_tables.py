@@ -44,9 +44,17 @@ class TrustTables:
         return list(self._recorder.select_imports(person))
 
     def imports_stamp(self) -> tuple[int, str]:
-        """How many bundles are imported, and the latest ``imported_at`` ('' if none)."""
+        """How many bundles are imported, and the latest ``imported_at`` ('' if none): stored
+        with each import, so reading it costs two look-ups by key (a ledger written before
+        it was stored counts its imports until :meth:`store_imports_stamp` or its next
+        import stores it)."""
         count, latest = self._recorder.select_imports_stamp()
         return int(count), str(latest)
+
+    def store_imports_stamp(self) -> bool:
+        """Store :meth:`imports_stamp` if a ledger written before it was stored lacks it
+        (``trackrecord migrate``); return True if it was stored now."""
+        return bool(self._recorder.store_imports_stamp())
 
     def import_bundle_text(self, origin: str, person: str, size: int) -> str | None:
         """The stored text of one imported bundle, or None."""

@@ -43,6 +43,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     indexed, folded = cli.upgraded
     schema, caught_up, refreshed = _upgrade_read_models(cli, quiet=as_json)
     heads_tree = cli.ledger.log.store_missing_heads_tree()
+    imports_stamp = cli.ledger.store.store_imports_stamp()
     seconds = round(time.perf_counter() - started, 3)
     entries = service.state.size
     if as_json:
@@ -56,6 +57,7 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 "read_models_applied": caught_up,
                 "read_models_refreshed": refreshed,
                 "heads_tree_stored": heads_tree,
+                "imports_stamp_stored": imports_stamp,
                 "seconds": seconds,
             }
         )
@@ -84,6 +86,8 @@ def migrate(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             f"✓ the heads tree of checkpoint {heads_tree} stored (an export at it reads "
             "only its proofs)"
         )
+    if imports_stamp:
+        cli.console.print("✓ the imported bundles counted once (a portfolio reads the count)")
 
 
 def _upgrade_read_models(cli: CliContext, *, quiet: bool) -> tuple[SchemaChange, int, bool]:
