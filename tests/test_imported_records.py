@@ -11,6 +11,7 @@ pages and ``trackrecord show``; after her erasure nothing personal of hers shows
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -298,15 +299,23 @@ def test_an_import_shows_in_the_portfolio_pages_and_cli(
     assert "(title withheld)" in page
 
 
-def test_imports_stamp_counts_the_imports(database_url: str, origin: Origin) -> None:
+@contextlib.contextmanager
+def _alice_linked(database_url: str, origin: Origin) -> Iterator[Ledger]:
+    """A receiving ledger where alice linked her record on ``origin`` (closed after)."""
     operator = identity_for("operator-b")
     ledger = receiving_ledger(database_url, operator)
-    store = ledger.store
     try:
         link_record(
             ledger.service, origin.first, here=identity_for("alice-on-b"), there=origin.last_key,
             registrar=operator,
         )  # fmt: skip
+        yield ledger
+    finally:
+        ledger.store.close()
+
+
+def test_imports_stamp_counts_the_imports(database_url: str, origin: Origin) -> None:
+    with _alice_linked(database_url, origin) as ledger:
         registry = ledger.imports
         assert registry.stamp() == (0, "")
         registry.trust(origin.key)
@@ -319,8 +328,6 @@ def test_imports_stamp_counts_the_imports(database_url: str, origin: Origin) -> 
         assert [r.checkpoint_size for r, _ in registry.with_bundles("alice")] == [
             first.checkpoint_size, later.checkpoint_size,
         ]  # fmt: skip
-    finally:
-        store.close()
 
 
 def test_the_imports_stamp_is_stored_with_each_import_and_read_by_key(
@@ -330,15 +337,8 @@ def test_the_imports_stamp_is_stored_with_each_import_and_read_by_key(
     rows), not counted from the imported bundles. A ledger without it (written before it
     was stored, or not yet importing) is counted from the table until its first import,
     ``trackrecord migrate`` or a service's start stores it."""
-    operator = identity_for("operator-b")
-    ledger = receiving_ledger(database_url, operator)
-    store = ledger.store
-    try:
-        link_record(
-            ledger.service, origin.first, here=identity_for("alice-on-b"), there=origin.last_key,
-            registrar=operator,
-        )  # fmt: skip
-        registry = ledger.imports
+    with _alice_linked(database_url, origin) as ledger:
+        store, registry = ledger.store, ledger.imports
         registry.trust(origin.key)
         assert store.get_meta("imports_count") is None  # none imported yet
         first = ledger.import_bundle(origin.first)  # stores the stamp, counted once
@@ -356,8 +356,6 @@ def test_the_imports_stamp_is_stored_with_each_import_and_read_by_key(
         # what is read is the stored stamp, not a count of the bundles
         execute_sql(store, "UPDATE ledger_meta SET value='41' WHERE key='imports_count'")
         assert registry.stamp()[0] == 41
-    finally:
-        store.close()
 
 
 def test_the_portfolio_response_documents_imported_records() -> None:
