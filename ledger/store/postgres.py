@@ -141,12 +141,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ).format(schema=self.schema, table=self.positions_table)
         self._upsert_state = SQL(
             "INSERT INTO {schema}.{table} (tbl, key, value, at) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[]) "
             "ON CONFLICT (tbl, key) DO UPDATE SET value = EXCLUDED.value"
         ).format(schema=self.schema, table=self.state_table)
         self._delete_state = SQL(
             "DELETE FROM {schema}.{table} WHERE (tbl, key) IN "
-            "(SELECT * FROM unnest(%s::text[], %s::text[]))"
+            "(SELECT * FROM unnest(%b::text[], %b::text[]))"
         ).format(schema=self.schema, table=self.state_table)
         # The lock and the notification in one round trip (several statements, no
         # parameters: psycopg sends them with the simple query protocol), then the nodes
@@ -308,12 +308,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             return dropped
 
     def select_state(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The values of the ``(table, key)`` pairs (absent ones left out), in one statement.
+        The arrays go in binary (``%b``): as text psycopg quotes and escapes every element
+        (a tuple key is a JSON array, full of quotes); two arrays of 8,000 such keys took
+        about 190 ms to send that way and 20 ms in binary, and a batch's read-ahead of 1000
+        statements sends about 8,000 pairs (issue 13, at load 10)."""
         if not keys:
             return {}
         rows = self._query(
             SQL(
                 "SELECT tbl, key, value FROM {schema}.{table} WHERE (tbl, key) IN "
-                "(SELECT * FROM unnest(%s::text[], %s::text[]))"
+                "(SELECT * FROM unnest(%b::text[], %b::text[]))"
             ),
             ([k[0] for k in keys], [k[1] for k in keys]),
             self.state_table,
@@ -357,7 +362,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "coalesce((SELECT max(log_index) FROM {schema}.{positions}) + 1, 0) AS indexed, "
             "coalesce((SELECT max(notification_id) FROM {schema}.{events}), 0) AS position"
             ") AS p LEFT JOIN {schema}.{state} AS s ON (s.tbl, s.key) IN "
-            "(SELECT * FROM unnest(%s::text[], %s::text[]))"
+            "(SELECT * FROM unnest(%b::text[], %b::text[]))"
         ).format(
             schema=self.schema,
             nodes=self.nodes_table,
