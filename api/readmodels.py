@@ -175,13 +175,18 @@ class ReadModels:
                 else:
                     self.notice_refresh()
             except RefreshFailed as exc:
-                _LOG.error("%s; the read models keep their last refresh until the next", exc)
+                if self._stop.is_set():  # the service stops: its child was stopped with it
+                    _LOG.info("%s", exc)
+                else:
+                    _LOG.error("%s; the read models keep their last refresh until the next", exc)
             except Exception:  # keep following; a request meets the same error and reports it
                 _LOG.exception("catching up the read models failed")
 
     def close(self) -> None:
-        """Stop the background thread and release the engine's connections."""
+        """Stop the background thread (killing a refresh child it waits for) and release the
+        engine's connections."""
         self._stop.set()
+        self.projector.refresh_stop.set()
         if self._thread is not None:
             self._thread.join(10)
         self.projector.engine.dispose()

@@ -76,6 +76,7 @@ expected to take about a minute of CPU)."""
 _LOG = logging.getLogger("projections")
 _MODULE = "projections.child_main"  # the child's entry point
 _STDERR_KEPT = 4000  # characters of a failed child's log carried in the error
+_WATCH_EVERY = 0.25  # seconds between the watcher's looks at the stop event
 _ROOT = Path(__file__).resolve().parent.parent  # where this code is imported from
 
 
@@ -123,11 +124,18 @@ def child_unavailable(store: Store) -> str | None:
 
 
 def refresh_in_child(
-    store: Store, names: list[str], *, at: int, timeout: float = CHILD_TIMEOUT
+    store: Store,
+    names: list[str],
+    *,
+    at: int,
+    timeout: float = CHILD_TIMEOUT,
+    stop: threading.Event | None = None,
 ) -> ChildRefresh:
     """Run the refresh steps of the read models ``names`` as of Unix time ``at`` in a new
     child process on ``store``'s database (:func:`child_unavailable` must be None); wait
-    for it, at most ``timeout`` seconds, without holding the GIL.
+    for it, at most ``timeout`` seconds and until ``stop`` is set (the process that waits
+    is stopping: the child must not outlive it, writing to a database an operator may be
+    upgrading), without holding the GIL.
 
     Raises :class:`RefreshFailed` if the child was killed or exited with an error.
     """
@@ -151,14 +159,14 @@ def refresh_in_child(
         except OSError as exc:  # no memory or processes left to start one
             raise RefreshFailed(names, f"it could not be started: {exc}", 0.0) from exc
         _LOG.info("refreshing %s in child process %d", ", ".join(names), proc.pid)
-        status, usage, timed_out = _wait(proc, spec, timeout)
+        status, usage, killed = _wait(proc, spec, timeout, stop)
         seconds = time.monotonic() - started
         report, log = _read(out), _read(err)
     code = os.waitstatus_to_exitcode(status)
     for line in log.splitlines():
         _LOG.info("refresh child %d: %s", proc.pid, line)
     if code != 0:
-        raise RefreshFailed(names, _reason(code, timed_out, timeout, log), seconds)
+        raise RefreshFailed(names, _reason(code, killed, timeout, log), seconds)
     try:
         took = {str(k): float(v) for k, v in json.loads(report)["took"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -176,28 +184,38 @@ def refresh_in_child(
 
 
 def _wait(
-    proc: subprocess.Popen[bytes], spec: bytes, timeout: float
-) -> tuple[int, resource.struct_rusage, bool]:
+    proc: subprocess.Popen[bytes], spec: bytes, timeout: float, stop: threading.Event | None
+) -> tuple[int, resource.struct_rusage, str | None]:
     """Hand ``proc`` its ``spec`` and wait for it to end, killing it after ``timeout``
-    seconds; its wait status, resource usage and whether it was killed for the timeout.
+    seconds or once ``stop`` is set; its wait status, resource usage and why it was killed
+    (``"timeout"``, ``"stop"``; None: not by this process).
 
     The wait is :func:`os.waitid` with ``WNOWAIT`` (a blocking system call, which releases
     the GIL), so the child stays unreaped, and its process id cannot be reused, until the
-    timer that may kill it is off; then :func:`os.wait4` reaps it with its own usage.
+    watcher that may kill it is off; then :func:`os.wait4` reaps it with its own usage.
     """
     lock = threading.Lock()
-    ended = False
-    timed_out = threading.Event()
+    ended = threading.Event()
+    killed: list[str] = []
 
-    def kill() -> None:
+    def kill(why: str) -> None:
         with lock:
-            if not ended:
-                timed_out.set()
+            if not ended.is_set():
+                killed.append(why)
                 os.kill(proc.pid, signal.SIGKILL)
 
-    timer = threading.Timer(timeout, kill)
-    timer.daemon = True
-    timer.start()
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while not ended.wait(min(_WATCH_EVERY, max(0.0, deadline - time.monotonic()))):
+            if stop is not None and stop.is_set():
+                kill("stop")
+                return
+            if time.monotonic() >= deadline:
+                kill("timeout")
+                return
+
+    watcher = threading.Thread(target=watch, name=f"refresh-child-{proc.pid}", daemon=True)
+    watcher.start()
     try:
         assert proc.stdin is not None
         try:
@@ -207,17 +225,16 @@ def _wait(
             pass  # the child ended before reading: its status says why
         os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
     except BaseException:  # interrupted while waiting: the child must not outlive it
-        kill()
+        kill("stop")
         raise
     finally:
         with lock:
-            ended = True
-        timer.cancel()
+            ended.set()
         if proc.stdin is not None and not proc.stdin.closed:
             proc.stdin.close()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
-    return status, usage, timed_out.is_set()
+    return status, usage, killed[0] if killed else None
 
 
 def _read(file: IO[bytes]) -> str:
@@ -225,9 +242,11 @@ def _read(file: IO[bytes]) -> str:
     return file.read().decode("utf-8", "replace").strip()
 
 
-def _reason(code: int, timed_out: bool, timeout: float, log: str) -> str:
-    if timed_out:
+def _reason(code: int, killed: str | None, timeout: float, log: str) -> str:
+    if killed == "timeout":
         why = f"killed after the timeout of {timeout:.0f} s"
+    elif killed == "stop":
+        why = "killed: the process that started it is stopping"
     elif code < 0:
         name = signal.Signals(-code).name
         why = f"killed by {name}" + (

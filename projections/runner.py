@@ -124,6 +124,9 @@ class Projector:
         self.refresh_in: RefreshIn = refresh_in
         #: seconds a refresh child may run before it is killed
         self.refresh_timeout = CHILD_TIMEOUT
+        #: set when this process stops: a refresh child running then is killed (its writes
+        #: roll back), so that it does not outlive the process (ReadModels.close)
+        self.refresh_stop = threading.Event()
         self.lock_wait = lock_wait
         self.engine = engine
         self.models = {m.name: m for m in models}
@@ -439,7 +442,13 @@ class Projector:
         """:meth:`refresh` of ``names`` in a child process; on a failure, forget that this
         refresh saw the imports (``seen``: what was seen before) and space the next try."""
         try:
-            done = refresh_in_child(self.log.store, names, at=moment, timeout=self.refresh_timeout)
+            done = refresh_in_child(
+                self.log.store,
+                names,
+                at=moment,
+                timeout=self.refresh_timeout,
+                stop=self.refresh_stop,
+            )
         except RefreshFailed as exc:
             for name in names:  # not counted: due again, after the spacing
                 self._failed[name] = (moment, exc.seconds)

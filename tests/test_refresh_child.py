@@ -346,3 +346,30 @@ def test_a_child_that_cannot_start_is_a_failed_refresh(
             "matching",
             "reputation",
         ]
+
+
+def test_a_child_is_stopped_with_the_process_that_waits_for_it(sqlite_url: str) -> None:
+    """The service stopping (ReadModels.close sets ``refresh_stop``) kills its refresh child:
+    it does not go on writing to a database an operator may be upgrading."""
+    with ledger_env(sqlite_url) as env:
+        env.append(_statements(30))
+        env.projector.catch_up()
+        env.projector.refresh_in = "child"
+        failed: list[RefreshFailed] = []
+
+        def refresh() -> None:
+            try:
+                env.projector.refresh(at=AT)
+            except RefreshFailed as exc:
+                failed.append(exc)
+
+        with _writes_held(sqlite_url):
+            worker = threading.Thread(target=refresh)
+            worker.start()
+            _await_child(os.getpid())
+            env.projector.refresh_stop.set()
+            worker.join(60)
+        assert _children(os.getpid()) == []
+        assert len(failed) == 1
+        assert "killed: the process that started it is stopping" in str(failed[0])
+        assert _served(env.engine)["mark"] == []
