@@ -98,6 +98,7 @@ class AppContext:
                 self.operator,
                 origin=cfg.default_origin,
                 interval=cfg.checkpoint_interval,
+                issue_in=cfg.checkpoint_in,
                 cosigners=Cosigners(
                     cfg.witnesses, self.log.consistency_proof, httpx_post(cfg.witness_timeout)
                 )

@@ -24,9 +24,25 @@ from keys import Identity
 
 from .canonical import b64encode, canonical_bytes
 from .checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verify_checkpoint
-from .errors import LedgerError, MalformedInput, NotFound, RuleViolation
-from .heads import HEADS_LINE, INVOLVED_PREFIX, HeadsIndex, heads_root_of, index_leaves, involvement
-from .merkle import consistency_proof, inclusion_proof, root, verify_consistency
+from .entry import decode_record_parts
+from .errors import IntegrityViolation, LedgerError, MalformedInput, NotFound, RuleViolation
+from .heads import (
+    HEADS_LINE,
+    INVOLVED_PREFIX,
+    HeadsIndex,
+    heads_commitment,
+    heads_root_of,
+    index_leaves,
+    involvement,
+)
+from .merkle import (
+    consistency_proof,
+    empty_root,
+    inclusion_proof,
+    proof_nodes,
+    root,
+    verify_consistency,
+)
 from .replay import replay
 from .service import LedgerService
 from .state import Head, LedgerState
@@ -38,6 +54,7 @@ __all__ = [
     "TIME_LINE",
     "CheckpointLink",
     "SignedCheckpoint",
+    "StoredHeadsTree",
     "TransparencyLog",
     "heads_root_of",
 ]
@@ -47,6 +64,9 @@ TREE_CHUNK = 5_000
 """Rows of a heads tree written (or deleted) per transaction: an append waits for one
 such transaction at most (about 20-60 ms on SQLite, which has one write lock)."""
 PREVIOUS_LINE = "trackrecord-previous "
+COVERING_TAIL = 2_000
+"""Entries appended since the latest checkpoint that :meth:`TransparencyLog.size_covering`
+reads one by one at most; beyond, it asks for the whole log (a checkpoint is overdue)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,17 @@ class SignedCheckpoint:
                 text = line.removeprefix(TIME_LINE).replace("Z", "+00:00")
                 return dt.datetime.fromisoformat(text)
         return None
+
+
+@dataclass(frozen=True)
+class StoredHeadsTree:
+    """A heads tree stored for a checkpoint about to be issued (not published until the
+    checkpoint is): the log ``size`` it is of, its ``width`` (leaves) and its committed
+    ``root`` (the ``trackrecord-heads`` value, :func:`~ledger.heads.heads_commitment`)."""
+
+    size: int
+    width: int
+    root: bytes
 
 
 @dataclass(frozen=True)
@@ -215,6 +246,34 @@ class TransparencyLog:
         for at in range(0, len(nodes), TREE_CHUNK):
             self.store.put_heads_rows(size, [], nodes[at : at + TREE_CHUNK])
 
+    def store_heads_tree(self) -> StoredHeadsTree:
+        """Read the log's size and heads at one moment, hash the heads tree and store it
+        (:meth:`_store_heads_tree`), unpublished: the costly part of issuing a checkpoint
+        (4-5 s of CPU at 10^6 entries), which needs no key and runs in a short-lived child
+        process in a service (:mod:`ledger.tree_child`)."""
+        size, heads, involved = self._heads_at_once()
+        self._store_heads_tree(size, heads, involved)
+        return StoredHeadsTree(size, len(heads.streams), heads.root())
+
+    def _stored_heads_root(self, tree: StoredHeadsTree) -> bytes:
+        """The committed root of the heads tree stored for ``tree.size``, read from the
+        store (its width and the few nodes its root reads); raise
+        :class:`IntegrityViolation` (``heads_tree_mismatch``) unless it is ``tree.root``
+        with all ``tree.width`` leaves: a checkpoint signs the tree an export reads."""
+        size, width = tree.size, tree.width
+        stored_width = self.store.heads_width(size) if width else 0
+        nodes = self.store.heads_nodes(size, proof_nodes(width, [])) if width else {}
+        try:
+            tree_root = root(width, lambda level, i: nodes[(level, i)]) if width else empty_root()
+        except KeyError:
+            tree_root = b""
+        if stored_width != width or heads_commitment(width, tree_root) != tree.root:
+            raise IntegrityViolation(
+                "heads_tree_mismatch",
+                f"the heads tree stored for size {size} is not the one computed for it",
+            )
+        return tree.root
+
     def _drop_trees_below(self, size: int) -> None:
         """Delete the heads trees of checkpoints smaller than ``size`` (superseded: only the
         latest checkpoint's tree is kept), :data:`TREE_CHUNK` rows a transaction. An export
@@ -252,8 +311,56 @@ class TransparencyLog:
         return size
 
     # -- checkpoints --------------------------------------------------------------------
+    def size_covering(self, person: str) -> int:
+        """The size of the smallest checkpoint that holds every entry of ``person``'s
+        streams as the log is now (their ``identity/`` and ``record/`` streams and the
+        assignment streams they own or are assigned to): the latest checkpoint's size if
+        nothing of theirs was appended since, else one more than the log index of the last
+        entry of theirs. It reads the entries appended since the latest checkpoint (their
+        stream names), at most :data:`COVERING_TAIL` of them: with more, the log's size.
+
+        A bundle or credential needs a checkpoint of at least this size to hold everything
+        of the person's up to now; an older checkpoint covers them as well as a new one."""
+        found = self.store.get_checkpoint()
+        latest = 0 if found is None else found[0]
+        size = self.size()
+        if size <= latest:
+            return latest
+        if size - latest > COVERING_TAIL:
+            return size
+        after = 0 if latest == 0 else self.store.position_of(latest - 1)
+        if after is None:  # not indexed (a ledger not migrated yet): all of it
+            return size
+        own = {f"identity/{person}", f"record/{person}"}
+        theirs: dict[str, bool] = {}
+        needed, index = latest, latest
+        while index < size:
+            records = self.store.read_records(after=after, limit=size - index)
+            if not records:
+                break
+            for record in records:
+                stream = decode_record_parts(record.head, record.disclosures)[0].stream
+                if stream not in theirs:
+                    theirs[stream] = stream in own or self._involves(stream, person)
+                if theirs[stream]:
+                    needed = index + 1
+                index += 1
+            after = records[-1].position
+        return needed
+
+    def _involves(self, stream: str, person: str) -> bool:
+        """Whether ``stream`` is an assignment stream ``person`` owns or is assigned to."""
+        if not stream.startswith("assignment/"):
+            return False
+        assignment = self.service.state.assignments.get(stream.removeprefix("assignment/"))
+        return assignment is not None and person in {assignment.owner, *assignment.assignees}
+
     def issue_checkpoint(
-        self, signer: Identity, *, cosign: Callable[[str, int], str] | None = None
+        self,
+        signer: Identity,
+        *,
+        cosign: Callable[[str, int], str] | None = None,
+        tree: Callable[[], StoredHeadsTree] | None = None,
     ) -> SignedCheckpoint:
         """Sign and store a checkpoint of the log as it is now, as the operator; return the
         latest stored checkpoint: this one, or one of the same size or larger that another
@@ -266,6 +373,12 @@ class TransparencyLog:
         before it is stored, so none is ever published without being remembered.
         ``cosign(note, previous size)``, if given, returns the note with witnesses'
         cosignatures added (:mod:`ledger.witnessing`); the cosigned note is the one stored.
+
+        ``tree()`` stores the heads tree of the log as it is now and says which
+        (:meth:`store_heads_tree`, the default, in this process; a service runs it in a
+        short-lived child process, :func:`ledger.tree_child.store_heads_tree_in_child`);
+        the checkpoint is of that tree's size, and signs its root as read back from the
+        store (:meth:`_stored_heads_root`). The key never leaves this process.
 
         Appends go on while it runs: the size and the heads are read by one statement
         (:meth:`_heads_at_once`), the tree is hashed outside any transaction and stored
@@ -280,14 +393,40 @@ class TransparencyLog:
                     "not_operator", "only the operator's current key signs checkpoints"
                 )
             origin = self.origin
-        size, heads, involved = self._heads_at_once()
+        stored_tree = (self.store_heads_tree if tree is None else tree)()
+        latest = self.store.get_checkpoint()
+        if latest is None or latest[0] < stored_tree.size:  # else another process was first
+            try:
+                latest = self._sign_and_publish(stored_tree, origin, signer, cosign)
+            except IntegrityViolation:
+                # the tree may have been deleted by another process that published a larger
+                # checkpoint meanwhile: then that one is the latest; else the tree is wrong
+                latest = self.store.get_checkpoint()
+                if latest is None or latest[0] < stored_tree.size:
+                    raise
+        self._drop_trees_below(latest[0])
+        stored_size, stored = latest
+        cp = verify_checkpoint(stored, verifiers=[self.verifier_at(stored_size)])
+        return SignedCheckpoint(cp, stored)
+
+    def _sign_and_publish(
+        self,
+        tree: StoredHeadsTree,
+        origin: str,
+        signer: Identity,
+        cosign: Callable[[str, int], str] | None,
+    ) -> tuple[int, str]:
+        """Sign the checkpoint of the stored ``tree`` (its root read back from the store),
+        remember it as signed, have it cosigned and publish it; the latest checkpoint."""
+        size = tree.size
+        heads_root = self._stored_heads_root(tree)
         previous = max((s for s in self.store.checkpoint_sizes() if s < size), default=0)
         checkpoint = Checkpoint(
             origin=origin,
             size=size,
             root_hash=root(size, self.store.get_node),
             extensions=(
-                HEADS_LINE + b64encode(heads.root()),
+                HEADS_LINE + b64encode(heads_root),
                 TIME_LINE + utc_timestamp(),
                 PREVIOUS_LINE + str(previous),
             ),
@@ -296,14 +435,7 @@ class TransparencyLog:
         self.service.remember_signed(note, self.verifier())
         if cosign is not None:
             note = cosign(note, previous)
-        latest = self.store.get_checkpoint()
-        if latest is None or latest[0] < size:  # else another process published it, or later
-            self._store_heads_tree(size, heads, involved)
-            latest = self.store.publish_checkpoint(size, note)
-        self._drop_trees_below(latest[0])
-        stored_size, stored = latest
-        cp = verify_checkpoint(stored, verifiers=[self.verifier_at(stored_size)])
-        return SignedCheckpoint(cp, stored)
+        return self.store.publish_checkpoint(size, note)  # unless another is as large
 
     def checkpoint(self, size: int | None = None) -> SignedCheckpoint:
         """The stored checkpoint of ``size`` (latest if None); raise :class:`NotFound`."""

@@ -14,12 +14,10 @@ one-shot commands that refresh (``projections rebuild``, ``migrate``, ``projecti
 and ``audit`` on their scratch copy) refresh in process: their memory ends with them, and
 a child would not lower their peak (they wait for it).
 
-Why a ``python -m projections.child_main`` subprocess, not :mod:`multiprocessing` ("spawn"):
-a spawned child imports the parent's ``__main__`` again (the ``trackrecord`` script,
-uvicorn's worker, pytest), which does work and may have side effects; a subprocess runs
-only this module, with a narrow interface (what to refresh on stdin, a one-line report on
-stdout, its log on stderr), and :func:`os.wait4` gives the exact CPU time and peak RSS of
-that one child, where ``RUSAGE_CHILDREN`` only keeps the largest child's peak ever.
+The process machinery (a ``python -P -m projections.child_main`` subprocess, the wait
+without the GIL, the child's CPU and peak RSS, the timeout and the stop event, the
+environment it is handed) is :mod:`ledger.child_process`, shared with the checkpoint's
+heads tree (:mod:`ledger.tree_child`).
 
 The child opens the ledger with the service key the parent read (the same key file, named
 in ``TRACKRECORD_SERVICE_KEY``) and the database URL on stdin (not on its command line,
@@ -34,24 +32,12 @@ writing are removed by the next refresh that publishes
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import resource
-import signal
-import site
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Literal
 
+from ledger.child_process import RUN_IN, ChildFailed, RunIn, child_unavailable, run_child
 from ledger.store import Store
-from ledger.vault import SERVICE_KEY_ENV
 
 from .errors import ProjectionError
 
@@ -65,9 +51,9 @@ __all__ = [
     "refresh_in_child",
 ]
 
-RefreshIn = Literal["child", "process"]
+RefreshIn = RunIn
 """Where a refresh runs: in a short-lived ``child`` process, or in this ``process``."""
-REFRESH_IN: tuple[RefreshIn, ...] = ("child", "process")
+REFRESH_IN: tuple[RefreshIn, ...] = RUN_IN
 
 CHILD_TIMEOUT = 3600.0
 """Seconds a refresh child may run before it is killed (a refresh at 10^7 entries is
@@ -75,9 +61,6 @@ expected to take about a minute of CPU)."""
 
 _LOG = logging.getLogger("projections")
 _MODULE = "projections.child_main"  # the child's entry point
-_STDERR_KEPT = 4000  # characters of a failed child's log carried in the error
-_WATCH_EVERY = 0.25  # seconds between the watcher's looks at the stop event
-_ROOT = Path(__file__).resolve().parent.parent  # where this code is imported from
 
 
 @dataclass(frozen=True)
@@ -109,20 +92,6 @@ class RefreshFailed(ProjectionError):
         self.seconds = seconds
 
 
-def child_unavailable(store: Store) -> str | None:
-    """Why a refresh of ``store``'s read models cannot run in a child process (then it runs
-    in process), or None if it can."""
-    parsed = urllib.parse.urlsplit(store.url)
-    if parsed.scheme == "sqlite" and parsed.path in ("", ":memory:"):
-        # another process cannot see an in-memory SQLite database
-        return "the database is an in-memory SQLite database"
-    if store.service_key_file is None:
-        return "the service key was handed to this process, not read from a file"
-    if not (hasattr(os, "waitid") and hasattr(os, "wait4")):
-        return "this system has no waitid/wait4"
-    return None
-
-
 def refresh_in_child(
     store: Store,
     names: list[str],
@@ -139,119 +108,28 @@ def refresh_in_child(
 
     Raises :class:`RefreshFailed` if the child was killed or exited with an error.
     """
-    assert store.service_key_file is not None, child_unavailable(store)
-    env = {**os.environ, SERVICE_KEY_ENV: str(Path(store.service_key_file).absolute())}
-    if str(_ROOT) not in site.getsitepackages():  # a checkout: the child runs it too
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
-    spec = json.dumps({"url": store.url, "names": names, "at": at}).encode()
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                # -P: the working directory is not put first on its import path
-                [sys.executable, "-P", "-m", _MODULE],
-                stdin=subprocess.PIPE,
-                stdout=out,
-                stderr=err,
-                env=env,
-                cwd=_ROOT,
-            )
-        except OSError as exc:  # no memory or processes left to start one
-            raise RefreshFailed(names, f"it could not be started: {exc}", 0.0) from exc
-        _LOG.info("refreshing %s in child process %d", ", ".join(names), proc.pid)
-        status, usage, killed = _wait(proc, spec, timeout, stop)
-        seconds = time.monotonic() - started
-        report, log = _read(out), _read(err)
-    code = os.waitstatus_to_exitcode(status)
-    for line in log.splitlines():
-        _LOG.info("refresh child %d: %s", proc.pid, line)
-    if code != 0:
-        raise RefreshFailed(names, _reason(code, killed, timeout, log), seconds)
     try:
-        took = {str(k): float(v) for k, v in json.loads(report)["took"].items()}
+        run = run_child(
+            _MODULE,
+            {"names": names, "at": at},
+            store=store,
+            what=f"the refresh of {', '.join(names)}",
+            timeout=timeout,
+            stop=stop,
+        )
+    except ChildFailed as exc:
+        raise RefreshFailed(names, exc.reason, exc.seconds) from exc
+    try:
+        took = {str(k): float(v) for k, v in run.report["took"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise RefreshFailed(names, f"its report is not one: {report[-200:]!r}", seconds) from exc
-    done = ChildRefresh(took, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+        raise RefreshFailed(names, f"its report is not one: {run.report!r}", run.seconds) from exc
+    done = ChildRefresh(took, run.seconds, run.cpu, run.peak_rss)
     _LOG.info(
         "refreshed %s in child process %d: %.1f s (%.1f s CPU), peak RSS %.0f MiB",
         ", ".join(names),
-        proc.pid,
+        run.pid,
         done.seconds,
         done.cpu,
         done.peak_rss / 2**20,
     )
     return done
-
-
-def _wait(
-    proc: subprocess.Popen[bytes], spec: bytes, timeout: float, stop: threading.Event | None
-) -> tuple[int, resource.struct_rusage, str | None]:
-    """Hand ``proc`` its ``spec`` and wait for it to end, killing it after ``timeout``
-    seconds or once ``stop`` is set; its wait status, resource usage and why it was killed
-    (``"timeout"``, ``"stop"``; None: not by this process).
-
-    The wait is :func:`os.waitid` with ``WNOWAIT`` (a blocking system call, which releases
-    the GIL), so the child stays unreaped, and its process id cannot be reused, until the
-    watcher that may kill it is off; then :func:`os.wait4` reaps it with its own usage.
-    """
-    lock = threading.Lock()
-    ended = threading.Event()
-    killed: list[str] = []
-
-    def kill(why: str) -> None:
-        with lock:
-            if not ended.is_set():
-                killed.append(why)
-                os.kill(proc.pid, signal.SIGKILL)
-
-    def watch() -> None:
-        deadline = time.monotonic() + timeout
-        while not ended.wait(min(_WATCH_EVERY, max(0.0, deadline - time.monotonic()))):
-            if stop is not None and stop.is_set():
-                kill("stop")
-                return
-            if time.monotonic() >= deadline:
-                kill("timeout")
-                return
-
-    watcher = threading.Thread(target=watch, name=f"refresh-child-{proc.pid}", daemon=True)
-    watcher.start()
-    try:
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write(spec)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # the child ended before reading: its status says why
-        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
-    except BaseException:  # interrupted while waiting: the child must not outlive it
-        kill("stop")
-        raise
-    finally:
-        with lock:
-            ended.set()
-        if proc.stdin is not None and not proc.stdin.closed:
-            proc.stdin.close()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
-    return status, usage, killed[0] if killed else None
-
-
-def _read(file: IO[bytes]) -> str:
-    file.seek(0)
-    return file.read().decode("utf-8", "replace").strip()
-
-
-def _reason(code: int, killed: str | None, timeout: float, log: str) -> str:
-    if killed == "timeout":
-        why = f"killed after the timeout of {timeout:.0f} s"
-    elif killed == "stop":
-        why = "killed: the process that started it is stopping"
-    elif code < 0:
-        name = signal.Signals(-code).name
-        why = f"killed by {name}" + (
-            " (the kernel's OOM killer sends it when memory runs out)" if name == "SIGKILL" else ""
-        )
-    else:
-        why = f"it exited with status {code}"
-    return why + (f"; its log ends: {log[-_STDERR_KEPT:]}" if log else "")

@@ -21,12 +21,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from keys import Identity
-from ledger import export
-from ledger.bundle import dump_bundle, load_bundle, verify_bundle
+from ledger.bundle import load_bundle, verify_bundle
 from ledger.canonical import canonical_bytes
 from ledger.errors import NotFound, RuleViolation
-from ledger.export import export_bundle
 from ledger.heads import INVOLVED_PREFIX
 from ledger.merkle import proof_nodes
 from ledger.service import LedgerService
@@ -34,37 +31,15 @@ from ledger.statement import SignedStatement
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
 from tests.factories import World, random_statements, standard_world
-from tests.support.heads_tree import TreeRows, replace_tree, tree_rows
-
-PATHS = ("tree", "rebuilt", "replay")
-
-
-def _export(log: TransparencyLog, person: str, size: int, path: str) -> str | None:
-    """``person``'s bundle at checkpoint ``size`` made the way ``path`` names: through the
-    stored tree as export does, by the tree built again from the stored rule state
-    (``_from_tree`` answering None), or by the replay of the log (``_from_state`` too);
-    None if the person is not registered at the checkpoint."""
-    with pytest.MonkeyPatch.context() as patched:
-        if path != "tree":
-            patched.setattr(export, "_from_tree", lambda *_: None)
-        if path == "replay":
-            patched.setattr(export, "_from_state", lambda *_: None)
-        try:
-            return dump_bundle(export_bundle(log, person, size=size))
-        except NotFound:
-            return None
-
-
-def _uses_tree(log: TransparencyLog, person: str, size: int) -> bool:
-    found = log.store.get_checkpoint(size)
-    assert found is not None
-    return export._from_tree(log, size, found[1], person) is not None
-
-
-def _operator_key(world: World, service: LedgerService) -> Identity:
-    state = service.state
-    assert state.operator is not None
-    return world.identities[state.people[state.operator].current_key or ""]
+from tests.support.heads_tree import (
+    PATHS,
+    TreeRows,
+    export_by,
+    operator_key,
+    replace_tree,
+    tree_rows,
+    uses_tree,
+)
 
 
 def _statements(seed: int, size: int, erase: bool) -> tuple[World, list[SignedStatement]]:
@@ -138,25 +113,25 @@ def _checkpoints_and_exports(
             log.service.append_batch(statements[done:n])
             done = n
             for _ in range(2 if n == sizes[twice % len(sizes)] else 1):
-                assert log.issue_checkpoint(_operator_key(world, log.service)).size == n
+                assert log.issue_checkpoint(operator_key(world, log.service)).size == n
             assert log.store.checkpoint_sizes() == sizes[: sizes.index(n) + 1]
             registered = set(log.service.state.people)
             for person in everyone:
-                made = {path: _export(log, person, n, path) for path in PATHS}
+                made = {path: export_by(log, person, n, path) for path in PATHS}
                 assert made["tree"] == made["rebuilt"] == made["replay"], (n, person)
                 assert (made["tree"] is not None) == (person in registered), (n, person)
                 if made["tree"] is not None:
-                    assert _uses_tree(log, person, n), (n, person)
+                    assert uses_tree(log, person, n), (n, person)
                 else:  # the stored tree proves the person absent: no tree built again
                     with pytest.raises(NotFound):
-                        _uses_tree(log, person, n)
+                        uses_tree(log, person, n)
                 bundles[(n, person)] = made["tree"]
         log.service.append_batch(statements[done:])
         for n in sizes:  # only the latest checkpoint's tree is kept
             assert (log.store.heads_width(n) > 0) == (n == sizes[-1])
         erasures = [i for i, s in enumerate(statements) if s.statement.type == "PersonErased"]
         for (n, person), before in bundles.items():
-            made = {path: _export(log, person, n, path) for path in ("tree", "replay")}
+            made = {path: export_by(log, person, n, path) for path in ("tree", "replay")}
             assert made["tree"] == made["replay"], (n, person)
             if all(i < n for i in erasures):  # an erasure withdraws disclosures from exports
                 assert made["tree"] == before, (n, person)
@@ -259,16 +234,16 @@ def _wrong_tree(url: str, seed: int, size: int, how: str, pick: int) -> None:
         log.service.append_batch(statements[:older_size])
         older = tree_rows(log)
         log.service.append_batch(statements[older_size:])
-        n = log.issue_checkpoint(_operator_key(world, log.service)).size
+        n = log.issue_checkpoint(operator_key(world, log.service)).size
         tree = tree_rows(log)
         people = sorted(log.service.state.people)
-        genuine = {p: _export(log, p, n, "tree") for p in people}
-        assert all(_uses_tree(log, p, n) for p in people)
+        genuine = {p: export_by(log, p, n, "tree") for p in people}
+        assert all(uses_tree(log, p, n) for p in people)
         wrong, hit = _tampered(tree, older, how, random.Random(pick))
         replace_tree(log.store, n, wrong.leaves, wrong.nodes)
         root_nodes = set(proof_nodes(len(tree.leaves), []))
         for person in people:
-            assert _export(log, person, n, "tree") == genuine[person], (how, person)
+            assert export_by(log, person, n, "tree") == genuine[person], (how, person)
             heads = json.loads(genuine[person] or "{}")["heads"]
             noticed = (
                 how in _EVERYONE
@@ -277,7 +252,7 @@ def _wrong_tree(url: str, seed: int, size: int, how: str, pick: int) -> None:
                 or (how in ("node changed", "node deleted") and hit in root_nodes)
             )
             if noticed:
-                assert not _uses_tree(log, person, n), (how, hit, person, len(tree.leaves))
+                assert not uses_tree(log, person, n), (how, hit, person, len(tree.leaves))
 
 
 def test_each_head_proof_is_checked_against_the_entries_the_bundle_holds(
@@ -295,8 +270,8 @@ def test_each_head_proof_is_checked_against_the_entries_the_bundle_holds(
         world.do(world.claim(alice))
         n = log.issue_checkpoint(world.operator.identity).size
         assert tree_rows(log).leaves[-1][1] == "record/alice"  # the last leaf: no right
-        genuine = _export(log, "alice", n, "tree")
-        assert _uses_tree(log, "alice", n)
+        genuine = export_by(log, "alice", n, "tree")
+        assert uses_tree(log, "alice", n)
         later = world.do(world.claim(alice))  # record/alice's head after the checkpoint
         head = log.service.state.heads["record/alice"]
         assert later.statement.stream == "record/alice"
@@ -311,8 +286,8 @@ def test_each_head_proof_is_checked_against_the_entries_the_bundle_holds(
 
         with pytest.MonkeyPatch.context() as patched:
             patched.setattr(log.store, "heads_leaves", later_head)
-            assert not _uses_tree(log, "alice", n)
-            assert _export(log, "alice", n, "tree") == genuine
+            assert not uses_tree(log, "alice", n)
+            assert export_by(log, "alice", n, "tree") == genuine
 
 
 def test_a_smaller_checkpoint_signed_late_is_not_published(database_url: str) -> None:
@@ -335,4 +310,4 @@ def test_a_smaller_checkpoint_signed_late_is_not_published(database_url: str) ->
         assert log.store.checkpoint_sizes() == sizes
         assert log.store.heads_width(n - 1) == 0
         assert log.store.heads_width(n) == len(tree_rows(log).leaves)
-        assert _uses_tree(log, "alice", n)
+        assert uses_tree(log, "alice", n)

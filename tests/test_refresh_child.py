@@ -17,19 +17,16 @@ import random
 import resource
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, get_args
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import Engine, select
 
@@ -41,6 +38,7 @@ from projections.reputation.queries import snapshot_scores
 from projections.runner import REFRESH_SPACING
 from projections.verify import verify_read_models
 from tests.factories import random_statements
+from tests.support.child_processes import await_child, await_waiting, children, writes_held
 from tests.support.projections import AT, LedgerEnv, ledger_env, snapshot
 from trackrecord.cli.options import RefreshInOption
 
@@ -69,70 +67,20 @@ def _unbound(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any
 
 
 def _children(parent: int) -> list[int]:
-    """The refresh children of process ``parent`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:  # ended meanwhile
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and _CHILD in command:
-            found.append(int(entry.name))
-    return found
+    """The refresh children of process ``parent``."""
+    return children(parent, _CHILD)
 
 
-@contextlib.contextmanager
-def _writes_held(url: str) -> Iterator[None]:
+def _writes_held(url: str) -> AbstractContextManager[None]:
     """Hold what a refresh waits for before it writes: on PostgreSQL the refresh lock
     (:data:`~projections.db.REFRESH_LOCK`), which it takes once its results are computed; on
     SQLite the database's write lock (the child then waits at its first write, opening
-    the ledger). Readers are not held up."""
-    if url.startswith("sqlite"):
-        path = urllib.parse.urlsplit(url).path
-        lite = sqlite3.connect(path, isolation_level=None, timeout=30)
-        try:
-            lite.execute("BEGIN IMMEDIATE")
-            yield
-            lite.execute("ROLLBACK")
-        finally:
-            lite.close()
-        return
-    with psycopg.connect(url, autocommit=True) as pg:
-        pg.execute("SELECT pg_advisory_lock(%s)", (REFRESH_LOCK,))
-        try:
-            yield
-        finally:
-            pg.execute("SELECT pg_advisory_unlock(%s)", (REFRESH_LOCK,))
-
-
-def _await_waiting(url: str, child: int) -> None:
-    """Wait until ``child`` waits for what :func:`_writes_held` holds."""
-    deadline = time.monotonic() + 120  # a bound for a loaded machine, not a timing
-    while time.monotonic() < deadline:
-        if url.startswith("sqlite"):
-            # SQLite's busy handler sleeps between its tries for the write lock
-            if Path(f"/proc/{child}/wchan").read_text() == "hrtimer_nanosleep":
-                return
-        else:
-            with psycopg.connect(url, autocommit=True) as pg:
-                waiting = pg.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                ).fetchone()
-                if waiting is not None and waiting[0] > 0:
-                    return
-        time.sleep(0.02)
-    raise AssertionError(f"the refresh child {child} never waited for the held lock")
+    the ledger)."""
+    return writes_held(url, "SELECT pg_advisory_xact_lock(%s)", REFRESH_LOCK)
 
 
 def _await_child(parent: int) -> int:
-    deadline = time.monotonic() + 120
-    while not (children := _children(parent)):
-        assert time.monotonic() < deadline, "no refresh child started"
-        time.sleep(0.02)
-    return children[0]
+    return await_child(parent, _CHILD)
 
 
 def test_the_cli_offers_the_places_a_refresh_runs_in() -> None:
@@ -191,7 +139,7 @@ def test_a_child_killed_mid_refresh_leaves_the_read_models_as_they_were(
             worker = threading.Thread(target=refresh)
             worker.start()
             child = _await_child(os.getpid())
-            _await_waiting(database_url, child)
+            await_waiting(database_url, child)
             os.kill(child, signal.SIGKILL)
             worker.join(60)
         assert [type(e) for e in failed] == [RefreshFailed]

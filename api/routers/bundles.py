@@ -84,7 +84,9 @@ def export_record(
     """
     viewer = for_viewer or None
     if size is None and ctx.checkpointer is not None and session.person == person:
-        ctx.checkpointer.ensure_fresh()  # the bundle then holds everything up to now
+        # the bundle then holds everything of theirs up to now (a checkpoint issued only
+        # if the latest one does not, and shared with the requests at the same time)
+        ctx.checkpointer.ensure_covers(ctx.log.size_covering(person))
     bundle = ctx.ledger.export(
         person, by=session.person, size=size, withhold=withhold or (), viewer=viewer
     )

@@ -83,8 +83,8 @@ def _record(ctx: AppContext, person: str) -> VerifiedRecord:
     operator = operator_of(ctx)
     if person in ctx.state().erased:
         raise NotPermitted("erased", f"{person} was erased: no credentials are issued about them")
-    if ctx.checkpointer is not None:
-        ctx.checkpointer.ensure_fresh()
+    if ctx.checkpointer is not None:  # a checkpoint holding all of theirs (shared, if due)
+        ctx.checkpointer.ensure_covers(ctx.log.size_covering(person))
     latest = ctx.store.get_checkpoint()
     size = 0 if latest is None else latest[0]
     return ctx.wallet_records.get(

@@ -69,6 +69,7 @@ UNLIMITED = ApiConfig(
     # a refresh child costs a Python start (about 1 s of CPU) per refresh, and each service
     # on a fresh ledger refreshes at its start: tests/test_refresh_child.py covers the child
     refresh_in="process",
+    checkpoint_in="process",  # as the refresh: tests/test_checkpoint_child.py covers the child
 )
 
 

@@ -81,6 +81,7 @@ config = ApiConfig(
     challenge_limit=off,
     refusal_limit=off,
     checkpoint_interval=interval,
+    checkpoint_in="process",  # a child per checkpoint would space them seconds apart
 )
 operator = Identity(bytes.fromhex(os.environ.pop("TRACKRECORD_TEST_OPERATOR_SEED")))
 # the last checkpoint signed is remembered here across restarts (ledger.rollback)

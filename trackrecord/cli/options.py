@@ -54,6 +54,18 @@ RefreshInOption = Annotated[
     ),
 ]
 
+CheckpointInOption = Annotated[
+    # ledger.child_process.RUN_IN, spelt out as RefreshInOption is
+    Literal["child", "process"],
+    typer.Option(
+        "--checkpoint-in",
+        envvar="TRACKRECORD_CHECKPOINT_IN",
+        help="With --as OPERATOR: hash and store each checkpoint's heads tree in a short-lived "
+        "child process (its memory given back when it ends; the operator's key stays in "
+        "the service, which signs) or in this process.",
+    ),
+]
+
 _MIN_PREFIX = 4
 
 

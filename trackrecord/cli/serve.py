@@ -34,7 +34,7 @@ from ..settings import ACTING_ENV, DATABASE_URL_ENV, KEYS_ENV, PASSPHRASE_ENV, S
 from .context import cli_context
 from .errors import CliError
 from .keyfiles import get_passphrase, load_identity
-from .options import RefreshInOption, env_option, file_option
+from .options import CheckpointInOption, RefreshInOption, env_option, file_option
 from .witness_cmds import WitnessEndpoints, endpoints, open_witness
 
 if TYPE_CHECKING:  # the web stack is imported when ``serve`` runs, not for every command
@@ -61,6 +61,7 @@ _WORKER_OPTIONS = (
     "public_url",
     "refresh_in",
     "refresh_every",
+    "checkpoint_in",
 )
 
 app = typer.Typer(help="The HTTP service and web pages.")
@@ -223,6 +224,7 @@ def serve_command(
             "least; and at least ten times as long as the last one took to issue.",
         ),
     ] = 10.0,
+    checkpoint_in: CheckpointInOption = "child",
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark the session cookie Secure (behind HTTPS).")
     ] = False,
@@ -411,6 +413,7 @@ def serve_command(
 
     config = ApiConfig(
         checkpoint_interval=checkpoint_every,
+        checkpoint_in=checkpoint_in,
         secure_cookies=secure_cookies,
         metrics_token=metrics_token or None,
         ready_max_lag=ready_max_lag,
