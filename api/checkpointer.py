@@ -104,6 +104,7 @@ class Checkpointer:
         self.took = 0.0  # seconds the last issuing took (wall clock), for the spacing
         self.issued = 0  # issues this process started (for the log and the tests)
         self._failed: tuple[float, float] | None = None  # (monotonic time, seconds) of a failure
+        self._stop = threading.Event()  # set by close: a tree child running then is killed
         self._mutex = threading.Lock()  # guards _running
         self._running: _Issue | None = None
         self._rounds = Periodic(
@@ -225,8 +226,8 @@ class Checkpointer:
         if self.issue_in == "child":
             unavailable = child_unavailable(self.log.store)
             if unavailable is None:
-                store, timeout = self.log.store, self.tree_timeout
-                return lambda: store_heads_tree_in_child(store, timeout=timeout)
+                store, timeout, stop = self.log.store, self.tree_timeout, self._stop
+                return lambda: store_heads_tree_in_child(store, timeout=timeout, stop=stop)
             _LOG.debug("hashing the heads tree in process: %s", unavailable)
         return None
 
@@ -236,7 +237,9 @@ class Checkpointer:
         self._rounds.start()
 
     def close(self) -> None:
-        """Stop the background thread."""
+        """Stop the background thread, killing a tree child it waits for (it published
+        nothing: the next issue, of this process or another, stores the tree again)."""
+        self._stop.set()
         self._rounds.close()
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 
 from .child_process import ChildFailed, run_child
 from .store import Store
@@ -35,16 +36,19 @@ _LOG = logging.getLogger("ledger.tree_child")
 _MODULE = "ledger.tree_child_main"  # the child's entry point
 
 
-def store_heads_tree_in_child(store: Store, *, timeout: float = TREE_TIMEOUT) -> StoredHeadsTree:
+def store_heads_tree_in_child(
+    store: Store, *, timeout: float = TREE_TIMEOUT, stop: threading.Event | None = None
+) -> StoredHeadsTree:
     """Hash the heads tree of ``store``'s log as it is now and store it, unpublished, in a
     child process (:func:`ledger.child_process.child_unavailable` must be None); wait for it
-    at most ``timeout`` seconds without holding the GIL.
+    without holding the GIL, at most ``timeout`` seconds and until ``stop`` is set (the
+    service stops: the child is killed with it).
 
     Raises :class:`~ledger.child_process.ChildFailed` if the child was killed, exited with
     an error or reported no tree.
     """
     what = "storing a checkpoint's heads tree"
-    run = run_child(_MODULE, {}, store=store, what=what, timeout=timeout)
+    run = run_child(_MODULE, {}, store=store, what=what, timeout=timeout, stop=stop)
     try:
         tree = StoredHeadsTree(
             int(run.report["size"]),
