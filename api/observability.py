@@ -57,8 +57,15 @@ REQUEST_ID_HEADER = "x-request-id"
 APPEND_ROUTES = frozenset({"/statements", "/statements/batch"})
 REQUESTS_LOG = logging.getLogger("trackrecord.requests")
 APPENDS_LOG = logging.getLogger("trackrecord.appends")
-# the request, append and refresh lines; the service's own
-_SERVICE_LOGGERS = ("trackrecord", "api", "projections")
+# the request, append and refresh lines, and the child processes' (their logs too); the
+# service's own
+_SERVICE_LOGGERS = (
+    "trackrecord",
+    "api",
+    "projections",
+    "ledger.child_process",
+    "ledger.tree_child",
+)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
