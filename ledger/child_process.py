@@ -31,6 +31,8 @@ so that it is harmless), what it had not committed is rolled back by the databas
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -57,6 +59,7 @@ __all__ = [
     "RunIn",
     "child_environment",
     "child_unavailable",
+    "read_spec",
     "run_child",
 ]
 
@@ -69,6 +72,8 @@ _STDERR_KEPT = 4000  # characters of a failed child's log carried in the error
 _WATCH_EVERY = 0.25  # seconds between the watcher's looks at the stop event
 _ROOT = Path(__file__).resolve().parent.parent  # where this code is imported from
 _SECRETS_PREFIX = "TRACKRECORD_"  # the variables a child is not handed (but the key path)
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT_GONE = 3  # a child's exit status when the process that started it is gone
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,7 @@ def run_child(
     Raises :class:`ChildFailed` (``what`` names the step) if the child could not be
     started, was killed, exited with an error or printed no JSON object.
     """
-    data = json.dumps({**spec, "url": store.url}).encode()
+    data = json.dumps({**spec, "url": store.url, "parent": os.getpid()}).encode()
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
@@ -176,6 +181,23 @@ def run_child(
     return ChildRun(
         report, proc.pid, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
     )
+
+
+def read_spec() -> dict[str, Any]:
+    """In a child started by :func:`run_child`: tie its life to the thread that started it
+    and read what to do (the JSON object on stdin). That thread waits for the child until
+    it ends, so it ends only with its process: a service killed outright (SIGKILL, the OOM
+    killer) takes its child along (Linux's ``PR_SET_PDEATHSIG``; elsewhere the child
+    finishes its step on its own), instead of leaving it writing to the database. Exits
+    (status 3) if that process was gone before the tie was made."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    spec: dict[str, Any] = json.loads(sys.stdin.buffer.read())
+    if os.getppid() != spec.get("parent"):  # reparented: nobody waits for this child
+        print("the process that started this child is gone", file=sys.stderr)
+        raise SystemExit(_PARENT_GONE)
+    return spec
 
 
 def _wait(

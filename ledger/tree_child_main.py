@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 
+from ledger.child_process import read_spec
 from ledger.service import LedgerService
 from ledger.store import open_store
 from ledger.transparency import TransparencyLog
@@ -29,7 +30,7 @@ def main() -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    spec = json.loads(sys.stdin.buffer.read())
+    spec = read_spec()  # and die with the service
     store = open_store(spec["url"], create=False)
     try:
         tree = TransparencyLog(LedgerService(store)).store_heads_tree()

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 
+from ledger.child_process import read_spec
 from ledger.store import open_store
 
 from .db import create_read_model_engine
@@ -26,12 +27,13 @@ __all__ = ["main"]
 
 
 def main() -> int:
-    """The child: read ``{"url", "names", "at"}`` on stdin, run the refresh cycle in this
-    process (:meth:`~projections.runner.Projector.refresh`), print ``{"took": {...}}``."""
+    """The child: read ``{"url", "names", "at"}`` on stdin (:func:`~ledger.child_process.
+    read_spec`: it dies with its parent), run the refresh cycle in this process
+    (:meth:`~projections.runner.Projector.refresh`), print ``{"took": {...}}``."""
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    spec = json.loads(sys.stdin.buffer.read())
+    spec = read_spec()
     store = open_store(spec["url"], create=False)
     try:
         engine = create_read_model_engine(spec["url"])

@@ -321,3 +321,55 @@ def test_a_child_is_stopped_with_the_process_that_waits_for_it(sqlite_url: str) 
         assert len(failed) == 1
         assert "killed: the process that started it is stopping" in str(failed[0])
         assert _served(env.engine)["mark"] == []
+
+
+_PARENT = """
+import sys
+from ledger.store import open_store
+from projections.child import refresh_in_child
+store = open_store(sys.argv[1], create=False)
+print("open", flush=True)
+sys.stdin.readline()
+refresh_in_child(store, ["reputation"], at=int(sys.argv[2]))
+"""
+
+
+def test_a_child_dies_with_a_parent_killed_outright(sqlite_url: str) -> None:
+    """A service killed by SIGKILL (the OOM killer, say) takes its refresh child with it
+    (ledger.child_process.read_spec): no orphan goes on writing to the database."""
+    with ledger_env(sqlite_url) as env:
+        env.append(_statements(30))
+        env.projector.catch_up()
+        parent = subprocess.Popen(
+            [sys.executable, "-c", _PARENT, sqlite_url, str(AT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert parent.stdin is not None
+        assert parent.stdout is not None
+        try:
+            assert parent.stdout.readline() == b"open\n"
+            with _writes_held(sqlite_url):  # the child waits to open the ledger
+                parent.stdin.write(b"go\n")
+                parent.stdin.flush()
+                child = _await_child(parent.pid)
+                await_waiting(sqlite_url, child)  # past its start: it runs the refresh
+                os.kill(parent.pid, signal.SIGKILL)
+                parent.wait(30)
+                # well within the 30 s the child would wait for the lock before failing
+                deadline = time.monotonic() + 10
+                while _running(child):
+                    assert time.monotonic() < deadline, f"the refresh child {child} outlived it"
+                    time.sleep(0.02)
+        finally:
+            parent.kill()
+            parent.wait(30)
+        assert _served(env.engine)["mark"] == []
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended (its reaper may be slow to wait for it)
