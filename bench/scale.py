@@ -551,6 +551,7 @@ class Latency:
     cpu: float | None = None
     checkpoints: int | None = None
     refreshes: str = ""  # (e): whether a reputation refresh was published during it
+    slowest: float | None = None  # (e): the slowest write (ms): one stall decides it
 
 
 _CACHES_OFF = ("--stream-cache-mib", "0", "--answer-cache-mib", "0")
@@ -713,7 +714,8 @@ def signed_writes(
     cpu = 100 * (_process_cpu(pid) - cpu0) / elapsed
     p50, p99 = _quantiles(times)
     detail = f"first: {failed[0]}" if failed else ""
-    return Latency(p50, p99, len(times), len(failed), len(times) / elapsed, detail, cpu)
+    return Latency(p50, p99, len(times), len(failed), len(times) / elapsed, detail, cpu,
+                   slowest=1000 * max(times))  # fmt: skip
 
 
 def _connect(base: str) -> http.client.HTTPConnection:
@@ -1210,6 +1212,10 @@ def _load_rows(
             value, before = getattr(got, which), getattr(theirs, which, None)
             name = f"{figure.removesuffix(suffix)} {which}{suffix}"
             rows.append(Row(name, n, backend, value, "ms", before, note=failed, info=got.refreshes))
+        if got.slowest is not None:
+            rows.append(Row(f"{figure.removesuffix(suffix)} slowest{suffix}", n, backend,
+                            got.slowest, "ms", getattr(theirs, "slowest", None), note=failed,
+                            info=got.refreshes))  # fmt: skip
         if got.cpu is not None:
             rows.append(Row(f"(e) service CPU during the writes{suffix}", n, backend, got.cpu,
                             _CORE, getattr(theirs, "cpu", None)))  # fmt: skip
