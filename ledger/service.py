@@ -265,17 +265,17 @@ class LedgerService:
             None if progress is None else UpgradeProgress(folded=progress)
         )[1]
 
-    def _caught_up(self) -> tuple[int, int]:
-        """:meth:`catch_up`; return the store's highest position and the highest one this
-        service had seen before reading it (:meth:`_progress`), for the rollback check
-        (:meth:`_verify_not_rolled_back`) of an append: read by the catch-up's own query
-        when nothing was behind."""
+    def _caught_up(self) -> tuple[int, int, int | None]:
+        """:meth:`catch_up`; return the store's highest position, the highest one this
+        service had seen before reading it and the log's size (:meth:`_progress`; None:
+        not read), for the rollback check (:meth:`_verify_not_rolled_back`) of an append:
+        read by the catch-up's own query when nothing was behind."""
         if self._settled:
             progress = self._progress()
             if progress is not None:
                 return progress
         self.bring_up_to_date()
-        return self._store_position()
+        return *self._store_position(), None
 
     def _store_position(self) -> tuple[int, int]:
         """The store's highest position, and the highest one this service had seen before
@@ -302,10 +302,10 @@ class LedgerService:
         its entries with both, so it never makes this true."""
         return self._progress() is None
 
-    def _progress(self) -> tuple[int, int] | None:
+    def _progress(self) -> tuple[int, int, int] | None:
         """If the stored rule state and the positions index follow the whole log, the
-        store's highest notification position and the highest one this service had seen
-        before reading it (as :meth:`_store_position`), else None: one query
+        store's highest notification position, the highest one this service had seen
+        before reading it (as :meth:`_store_position`) and the log's size, else None: one query
         (:meth:`~ledger.store.Store.progress`) reads the state's size, position and version,
         the log's size, the positions indexed and the highest position at one moment (it
         was five queries, each its own transaction: issue 13)."""
@@ -317,7 +317,7 @@ class LedgerService:
         if progress.log_size > size or progress.log_size > progress.indexed_size:
             return None
         # the state's own position was read at the same moment as the store's highest
-        return progress.max_position, max(seen, position)
+        return progress.max_position, max(seen, position), progress.log_size
 
     def _saw(self, position: int) -> None:
         """Remember ``position`` as seen if it is the highest yet (for the rollback check)."""
@@ -435,9 +435,13 @@ class LedgerService:
         with self._lock:
             self._verify_not_rolled_back(*self._store_position())
 
-    def _verify_not_rolled_back(self, store_position: int, seen: int) -> None:
+    def _verify_not_rolled_back(
+        self, store_position: int, seen: int, size: int | None = None
+    ) -> None:
         """:meth:`verify_not_rolled_back` with the store's highest position read already,
-        and the highest position seen before it was read (:meth:`_store_position`)."""
+        the highest position seen before it was read (:meth:`_store_position`) and, if
+        read with them, the log's size (else the state's is read when a checkpoint
+        memory needs it: with the operator's memory, twice an append, issue 13)."""
         with self._lock:
             if store_position < seen:
                 self._node_cache.clear()
@@ -452,24 +456,26 @@ class LedgerService:
                     store_position=store_position,
                     store_size=None,
                 )
-            signed = self._remembered()
+            if self.memory is None:
+                return
+            known = self.state.size if size is None else size
+            signed = self._remembered(known)
             if signed is None:
                 return
-            if signed.size > self.state.size:
+            if signed.size > known:
                 self.catch_up()  # another process may have appended and signed meanwhile
+                known = self.state.size
             assert self._signed is not None
             stamp, key, _, verified_at = self._signed
             if verified_at == signed.size:
                 return  # this tree was compared before, and the store has not shrunk since
-            verify_store_not_behind(
-                signed, store_size=self.state.size, get_node=self.store.get_node
-            )
+            verify_store_not_behind(signed, store_size=known, get_node=self.store.get_node)
             self._signed = (stamp, key, signed, signed.size)
 
-    def _remembered(self) -> RememberedCheckpoint | None:
+    def _remembered(self, size: int) -> RememberedCheckpoint | None:
         """The last checkpoint remembered for this ledger (cached while the file is
-        unchanged), or None without a memory, an entry or a first entry."""
-        if self.memory is None or self.state.size == 0:
+        unchanged), or None without a memory, or for a log of ``size`` 0."""
+        if self.memory is None or size == 0:
             return None
         stamp = self.memory.stamp()
         if self._signed is not None and self._signed[0] == stamp:
