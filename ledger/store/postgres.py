@@ -19,7 +19,18 @@ from .base import SCHEMA_LOCK
 from .recorder import IMPORTS_STAMP_KEYS, HeadsLeafRow, LedgerRecorder
 from .rule_state import POSITION_KEY, VERSION_KEY, StateRow
 
-__all__ = ["LedgerPostgresRecorder"]
+__all__ = ["SELECT_STATE", "LedgerPostgresRecorder"]
+
+# The rule-state read of a batch's read-ahead (:meth:`LedgerPostgresRecorder.select_state`),
+# here so that ``bench.preread_plan`` explains the very statement. On a 10^6-entry ledger
+# (2.7 million rule-state rows) PostgreSQL plans it as index look-ups on the primary key,
+# for 8 pairs and for 8,000, with or without statistics; on a 10^4 ledger (27,000 rows)
+# it hashes the pairs and reads the table once, which it measured twice as fast there
+# (bench/README.md, issue 13).
+SELECT_STATE = (
+    "SELECT tbl, key, value FROM {schema}.{table} WHERE (tbl, key) IN "
+    "(SELECT * FROM unnest(%b::text[], %b::text[]))"
+)
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -316,10 +327,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         if not keys:
             return {}
         rows = self._query(
-            SQL(
-                "SELECT tbl, key, value FROM {schema}.{table} WHERE (tbl, key) IN "
-                "(SELECT * FROM unnest(%b::text[], %b::text[]))"
-            ),
+            SQL(SELECT_STATE),
             ([k[0] for k in keys], [k[1] for k in keys]),
             self.state_table,
         )
