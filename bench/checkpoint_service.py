@@ -26,19 +26,16 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.refresh_service import Run, _sample
+from bench.refresh_service import Run, _sample, copied_ledger, load_average
 from bench.revision import ROOT
 from bench.scale import (
     Code,
     Ledger,
-    Postgres,
-    _copy_sqlite,
     _process_cpu,
     _rss_kib,
     _stop,
@@ -153,23 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     code = Code("this", ROOT)
-    load = Path("/proc/loadavg").read_text().split()[:3]
-    with tempfile.TemporaryDirectory(prefix="checkpoint-service-", dir=args.work) as tmp:
-        work = Path(tmp)
-        postgres = None
-        if args.backend == "sqlite":
-            _say(f"copying {args.ledger}")
-            ledger = _copy_sqlite(args.ledger, work / "ledger")
-        else:
-            postgres = Postgres(args.ledger.parent)
-            size = int(args.ledger.name.rsplit("-", 1)[1])
-            ledger = postgres.clone(args.ledger, postgres.cached(args.ledger, size), work / "pg")
-        try:
-            rows = [measure(code, ledger, m, args.port, work) for m in modes]
-        finally:
-            if postgres is not None:
-                postgres.close()
-    end_load = Path("/proc/loadavg").read_text().split()[:3]
+    load = load_average()
+    with copied_ledger(args.ledger, args.backend, "checkpoint-service-", args.work) as (
+        ledger,
+        work,
+    ):
+        rows = [measure(code, ledger, m, args.port, work) for m in modes]
+    end_load = load_average()
     caption = (
         f"`python -m bench.checkpoint_service --ledger {args.ledger} --backend {args.backend}` "
         f"({ledger.entries:,} entries; load average {' '.join(load)} at the start, "

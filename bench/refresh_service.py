@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +276,33 @@ def render(rows: list[dict[str, Any]], caption: str) -> str:
     return "\n".join(out)
 
 
+def load_average() -> list[str]:
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg prints them."""
+    return Path("/proc/loadavg").read_text().split()[:3]
+
+
+@contextlib.contextmanager
+def copied_ledger(
+    cached: Path, backend: str, prefix: str, scratch: Path | None
+) -> Iterator[tuple[Ledger, Path]]:
+    """A fresh copy of bench.scale's cached ledger ``cached`` (its ``sqlite-SIZE``
+    directory) on ``backend``, in a temporary directory under ``scratch``: the SQLite file
+    copied, or a PostgreSQL clone of the kept cluster's database of that size. Yields the
+    ledger and the temporary directory; removes both after."""
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=scratch) as tmp:
+        work = Path(tmp)
+        if backend == "sqlite":
+            _say(f"copying {cached}")
+            yield _copy_sqlite(cached, work / "ledger"), work
+            return
+        postgres = Postgres(cached.parent)
+        try:
+            size = int(cached.name.rsplit("-", 1)[1])
+            yield postgres.clone(cached, postgres.cached(cached, size), work / "pg"), work
+        finally:
+            postgres.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ledger", type=Path, required=True, help="bench.scale's sqlite-SIZE")
@@ -286,23 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     code = Code("this", ROOT)
-    load = Path("/proc/loadavg").read_text().split()[:3]
-    with tempfile.TemporaryDirectory(prefix="refresh-service-", dir=args.work) as tmp:
-        work = Path(tmp)
-        postgres = None
-        if args.backend == "sqlite":
-            _say(f"copying {args.ledger}")
-            ledger = _copy_sqlite(args.ledger, work / "ledger")
-        else:
-            postgres = Postgres(args.ledger.parent)
-            size = int(args.ledger.name.rsplit("-", 1)[1])
-            ledger = postgres.clone(args.ledger, postgres.cached(args.ledger, size), work / "pg")
-        try:
-            rows = [summary(measure(code, ledger, m, args.port, args.clients, work)) for m in modes]
-        finally:
-            if postgres is not None:
-                postgres.close()
-    end_load = Path("/proc/loadavg").read_text().split()[:3]
+    load = load_average()
+    with copied_ledger(args.ledger, args.backend, "refresh-service-", args.work) as (ledger, work):
+        rows = [summary(measure(code, ledger, m, args.port, args.clients, work)) for m in modes]
+    end_load = load_average()
     caption = (
         f"`python -m bench.refresh_service --ledger {args.ledger} --backend {args.backend}` "
         f"({ledger.entries:,} entries; {args.clients} clients reading distinct people's "
