@@ -19,6 +19,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from keys import Identity
 
@@ -43,6 +44,7 @@ from .merkle import (
     root,
     verify_consistency,
 )
+from .pacing import paced
 from .replay import replay
 from .service import LedgerService
 from .state import Head, LedgerState
@@ -60,7 +62,7 @@ __all__ = [
 ]
 
 TIME_LINE = "trackrecord-time "
-TREE_CHUNK = 5_000
+TREE_CHUNK = 2_000
 """Rows of a heads tree written (or deleted) per transaction: an append waits for one
 such transaction at most (about 20-60 ms on SQLite, which has one write lock)."""
 PREVIOUS_LINE = "trackrecord-previous "
@@ -230,8 +232,9 @@ class TransparencyLog:
         self, size: int, heads: HeadsIndex, involved: dict[str, set[str]]
     ) -> None:
         """Store checkpoint ``size``'s heads tree for exports: each leaf (an ``involved/``
-        leaf with its streams) and each node, :data:`TREE_CHUNK` rows a transaction, so an
-        append waits for one chunk at most (SQLite has one write lock). Rows another
+        leaf with its streams) and each node, :data:`TREE_CHUNK` rows a transaction, each
+        followed by a pause as long (:mod:`ledger.pacing`), so an append waits for one chunk
+        at most (SQLite has one write lock). Rows another
         process stored for the same size are kept: the tree of a size is always the same."""
         lists = {
             INVOLVED_PREFIX + p: canonical_bytes(sorted(s)).decode() for p, s in involved.items()
@@ -241,10 +244,11 @@ class TransparencyLog:
             for i, stream in enumerate(heads.streams)
         ]
         nodes = heads.nodes()
+        put = self.store.put_heads_rows
         for at in range(0, len(leaves), TREE_CHUNK):
-            self.store.put_heads_rows(size, leaves[at : at + TREE_CHUNK], [])
+            paced(partial(put, size, leaves[at : at + TREE_CHUNK], []))
         for at in range(0, len(nodes), TREE_CHUNK):
-            self.store.put_heads_rows(size, [], nodes[at : at + TREE_CHUNK])
+            paced(partial(put, size, [], nodes[at : at + TREE_CHUNK]))
 
     def store_heads_tree(self) -> StoredHeadsTree:
         """Read the log's size and heads at one moment, hash the heads tree and store it
@@ -278,7 +282,7 @@ class TransparencyLog:
         """Delete the heads trees of checkpoints smaller than ``size`` (superseded: only the
         latest checkpoint's tree is kept), :data:`TREE_CHUNK` rows a transaction. An export
         reading one of them meanwhile finds it incomplete and builds the tree again."""
-        while self.store.drop_heads_rows(size, limit=TREE_CHUNK):
+        while paced(lambda: self.store.drop_heads_rows(size, limit=TREE_CHUNK)):
             pass
 
     def store_missing_heads_tree(self) -> int | None:

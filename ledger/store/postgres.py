@@ -567,8 +567,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self, size: int, leaves: Sequence[HeadsLeafRow], nodes: Sequence[tuple[int, int, bytes]]
     ) -> None:
         """Store rows of checkpoint ``size``'s heads tree in one transaction; a row already
-        stored (the same tree written by another process) is kept."""
+        stored (the same tree written by another process) is kept. The commit does not
+        wait for the WAL flush (``synchronous_commit`` off): the rows are unpublished until
+        the checkpoint that names them is stored, whose commit flushes them first, so a
+        crash loses only rows no checkpoint names."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute("SET LOCAL synchronous_commit = off")
             curs.execute(
                 SQL(
                     "INSERT INTO {schema}.{table} SELECT %s, * FROM unnest(%s::bigint[], "

@@ -47,6 +47,8 @@ from sqlalchemy import (
     update,
 )
 
+from ledger.pacing import pause
+
 from ..batch import executemany
 from ..db import REFRESH_LOCK, writing, xact_lock
 from . import tables as t
@@ -76,12 +78,6 @@ def allocate(engine: Engine) -> int:
             new = int(last) + 1
             conn.execute(update(t.generation).where(c.id == _COUNTER).values(allocated=new))
     return new
-
-
-def pause(took: float) -> None:
-    """After one chunk's transaction (``took`` seconds): sleep as long, so the refresh holds
-    the write lock at most half the time while it writes and a waiting append gets it."""
-    time.sleep(took)
 
 
 class GenerationWriter:
@@ -125,7 +121,8 @@ def remove(engine: Engine, *, below: int, keep: int | None = None, only: int | N
 
 
 def _step(engine: Engine, work: Any) -> Any:
-    """Run ``work(conn)`` in a transaction of its own, then :func:`pause`; its result."""
+    """Run ``work(conn)`` in a transaction of its own, then :func:`pause` as long
+    (:mod:`ledger.pacing`); its result."""
     began = time.monotonic()
     with writing(engine) as conn:
         _no_flush_wait(conn)
