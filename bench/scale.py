@@ -1523,9 +1523,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = os.getloadavg()
     caption = (
         f"bench/scale.py on {os.cpu_count()} cores, load average {load[0]:.1f} at the start and "
-        f"{load_after[0]:.1f} at the end; reference: {args.reference_rev} "
-        f"({args.reference_label})"
-        + (f", measured up to {args.reference_max:,} entries" if args.reference_max else "")
+        f"{load_after[0]:.1f} at the end; "
+        + (
+            "no reference (--no-reference)"
+            if args.no_reference
+            else f"reference: {args.reference_rev} ({args.reference_label})"
+            + (f", measured up to {args.reference_max:,} entries" if args.reference_max else "")
+        )
         + (
             f"; PostgreSQL measured up to {args.postgresql_max:,} entries"
             if "postgresql" in backends and args.postgresql_max < max(sizes, default=0)
@@ -1558,7 +1562,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             else ""
         )
         + "; "
-        "(d), (e) and (f) are measured on the reference too, on its own copy. Times are "
+        + (
+            ""
+            if args.no_reference
+            else "(d), (e) and (f) are measured on the reference too, on its own copy. "
+        )
+        + "Times are "
         "CPU seconds (user + system) of the process, wall-clock in brackets: on a shared "
         "machine the wall clock measures the load; goals are judged on CPU time, latencies "
         "on the wall clock. Sizes not listed were not measured."
