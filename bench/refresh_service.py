@@ -135,7 +135,10 @@ def _tail(run: Run, log: Path, stop: threading.Event) -> None:
             except ValueError:
                 message = line.decode("utf-8", "replace").strip()
             run.lines.append(message)
-            if run.started is None and message.startswith("refreshing "):
+            # in process: "refreshing …"; in a child: "the refresh of … in child process N"
+            # (ledger.child_process), the parent's line when the child is started
+            started = message.startswith(("refreshing ", "the refresh of "))
+            if run.started is None and started:
                 run.started = time.monotonic()
             elif run.started is not None and message.startswith("refreshed "):
                 run.ended = time.monotonic()
