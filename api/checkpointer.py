@@ -64,7 +64,13 @@ def checkpoint_due(*, age: float | None, interval: float, took: float) -> bool:
     """Whether a round should sign now: no checkpoint yet (``age`` None), or the latest one
     was signed ``age`` seconds ago, at least ``interval`` and :data:`CHECKPOINT_SPACING`
     times the duration of the last issuing (``took`` seconds; 0 before the first)."""
-    return age is None or age >= max(interval, CHECKPOINT_SPACING * took)
+    return age is None or age >= spacing(interval, took)
+
+
+def spacing(interval: float, took: float) -> float:
+    """Seconds a round waits after a checkpoint (or a failed issue) before the next:
+    ``interval``, or :data:`CHECKPOINT_SPACING` times ``took`` if that is longer."""
+    return max(interval, CHECKPOINT_SPACING * took)
 
 
 @dataclass
@@ -123,7 +129,7 @@ class Checkpointer:
             return None
         if self._failed is not None:
             at, seconds = self._failed
-            if self._clock() - at < max(self.interval, CHECKPOINT_SPACING * seconds):
+            if not checkpoint_due(age=self._clock() - at, interval=self.interval, took=seconds):
                 return None
         return self.ensure_fresh()
 
@@ -217,7 +223,7 @@ class Checkpointer:
             "signed checkpoint %d in %.2f s; the next one no sooner than %.0f s after it",
             signed.size,
             self.took,
-            max(self.interval, CHECKPOINT_SPACING * self.took),
+            spacing(self.interval, self.took),
         )
         return signed
 
