@@ -62,6 +62,13 @@ one core) whatever the ledger's size, and a refresh that grows with the ledger r
 often instead of more of the time (docs/reputation.md, "What is stored, what is computed
 when")."""
 
+
+def refresh_spacing(every: float, took: float) -> float:
+    """Seconds a refresh step waits after its last run (or failed attempt) that took
+    ``took`` seconds: ``every``, or :data:`REFRESH_SPACING` times ``took`` if longer."""
+    return max(every, REFRESH_SPACING * took)
+
+
 Progress = Callable[[int, int, int], None]
 """``progress(applied, position, last)``: entries applied so far, position reached, log end."""
 
@@ -218,13 +225,13 @@ class Projector:
             for name, mark in marks.items()
             if (
                 name not in failed
-                or now - failed[name][0] >= max(every, REFRESH_SPACING * failed[name][1])
+                or now - failed[name][0] >= refresh_spacing(every, failed[name][1])
             )
             and (
                 mark is None
                 or (
                     (mark[0] < positions[name] or imports != self._imports_seen[name])
-                    and now - mark[1] >= max(every, REFRESH_SPACING * took.get(name, 0.0))
+                    and now - mark[1] >= refresh_spacing(every, took.get(name, 0.0))
                 )
             )
         ]
@@ -503,7 +510,7 @@ class Projector:
                 if on_catch_up is not None:
                     on_catch_up(result)
             took = [*self._took.values(), *(f[1] for f in self._failed.values())]
-            spacing = max(refresh_every, REFRESH_SPACING * max(took, default=0))
+            spacing = refresh_spacing(refresh_every, max(took, default=0))
             if pending and time.monotonic() - last_refresh >= spacing:
                 try:
                     self.refresh()
